@@ -1,0 +1,104 @@
+//! The action interface: every task kind (`shell`, `http`, `oci.*`, `registry.copy`, ...)
+//! implements [`Action`] and is registered in one [`ActionRegistry`].
+//!
+//! The scheduler only knows this trait. An action receives its inputs already resolved (every
+//! `${{ }}` expression evaluated), a cancellation token, an idempotency key that stays the same
+//! across retries and resumes, and a context for its log. It returns outputs or a classified
+//! [`ActionError`]; whether an error is retried is decided by the task's retry policy from that
+//! classification, never by the action itself.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+mod error;
+mod registry;
+
+pub use error::{ActionError, ErrorClass};
+pub use registry::ActionRegistry;
+
+/// Outputs of one task instance, readable by later tasks as `${{ tasks.ID.outputs.NAME }}`.
+pub type Outputs = Map<String, Value>;
+
+/// A boxed future, so that actions can be stored as trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where an action writes what a person may want to read later (the task log).
+pub trait TaskLog: Send + Sync {
+    /// Appends one line to the task's log. Secrets are masked before the line is stored.
+    fn line(&self, line: &str);
+}
+
+/// A log that drops everything; for probes and tests.
+pub struct NullLog;
+
+impl TaskLog for NullLog {
+    fn line(&self, _line: &str) {}
+}
+
+/// Everything an action may know about the task instance it runs for.
+pub struct ActionContext {
+    /// Task id as written in the runbook.
+    pub task_id: String,
+    /// The `for_each` key of this instance, when the task fans out.
+    pub instance_key: Option<String>,
+    /// sha256 of run id, task id and instance key, hex: the same on every attempt and resume.
+    /// Actions that create things pass it on (for example as OCI's `opc-retry-token`).
+    pub idempotency_key: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Cancelled on a second Ctrl-C or when the attempt's timeout expires.
+    pub cancel: CancellationToken,
+    /// The task's log.
+    pub log: Arc<dyn TaskLog>,
+    /// Directory for scratch files of this attempt (owned by the run directory).
+    pub scratch_dir: PathBuf,
+    /// Whether the run is a drill (resources created should be tagged with the run id).
+    pub drill: bool,
+    /// The run id.
+    pub run_id: String,
+}
+
+/// One kind of task.
+pub trait Action: Send + Sync {
+    /// Checks the static shape of `with` before anything runs (unknown keys, missing fields).
+    /// Values may still contain unresolved expressions (strings holding `${{`), which must be
+    /// accepted wherever a string could stand. Returns human-readable problems, each with the
+    /// key it concerns.
+    fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        let _ = with;
+        Vec::new()
+    }
+
+    /// Performs the work once (one attempt).
+    fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>>;
+
+    /// Whether this action waits for a person (approvals are handled by the engine).
+    fn is_approval(&self) -> bool {
+        false
+    }
+}
+
+/// A problem with one input of a task, found before the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputProblem {
+    /// The key under `with` it concerns (empty when it concerns `with` as a whole).
+    pub key: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl InputProblem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into(), help: None }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}

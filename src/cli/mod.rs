@@ -1,0 +1,1 @@
+//! Command-line interface: clap definitions, one file per subcommand.

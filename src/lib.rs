@@ -1,0 +1,13 @@
+//! drctl: a declarative runbook execution engine for cloud disaster recovery.
+//!
+//! The modules follow the data flow of a run: a YAML [`runbook`] is loaded with spans and
+//! validated, turned into a dependency [`graph`], previewed as a [`plan`], executed by the
+//! [`engine`] through [`actions`], and made durable by [`checkpoint`]. The [`oci`] and
+//! [`registry`] modules are the clients the cloud actions use; [`sim`] is the local OCI
+//! simulator, which production modules never import.
+
+pub mod actions;
+pub mod cli;
+pub mod oci;
+pub mod registry;
+pub mod runbook;

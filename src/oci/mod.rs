@@ -1,0 +1,1 @@
+//! OCI REST client: request signing, configuration, endpoints, retries and errors.

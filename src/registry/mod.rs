@@ -1,0 +1,1 @@
+//! OCI Distribution API client used to copy container images between registries.

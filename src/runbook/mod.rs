@@ -1,0 +1,3 @@
+//! Runbooks: the YAML model, loading with source spans, expressions and validation.
+
+pub mod expr;
