@@ -7,6 +7,7 @@
 //! simulator, which production modules never import.
 
 pub mod actions;
+pub mod checkpoint;
 pub mod cli;
 pub mod oci;
 pub mod registry;

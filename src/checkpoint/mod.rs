@@ -1,0 +1,59 @@
+//! Checkpoints: the run directory, its append-only journal, replay and the run lock.
+//!
+//! This module owns every write to a run directory; nothing else writes files there. A task
+//! counts as done only once its record is on disk, so a crash at any point loses no finished
+//! work and `drctl resume` never runs a succeeded task again.
+
+mod journal;
+mod lock;
+pub mod record;
+mod replay;
+mod rundir;
+
+use std::path::{Path, PathBuf};
+
+pub use journal::{Ack, Journal};
+pub use lock::{LockOwner, RunLock};
+pub use record::{Actor, AuditAction, InstanceId, Record, RunState};
+pub use replay::{replay, AuditEntry, InstanceRecord, Replay, TaskState};
+pub use rundir::{new_run_id, RunDir, RunMeta};
+
+/// Errors of the checkpoint layer.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("journal write failed: {0}")]
+    Write(String),
+    #[error("{path}, line {line}: journal record is damaged ({why})")]
+    Corrupt { path: PathBuf, line: usize, why: String },
+    #[error("run in {dir} is being driven by pid {pid} on {host}")]
+    Locked { dir: PathBuf, pid: u32, host: String },
+    #[error("run in {dir} has a stale lock: pid {pid} on {host} is no longer running")]
+    StaleLock { dir: PathBuf, pid: u32, host: String },
+    #[error("no run `{id}` in {state_dir}")]
+    NoSuchRun { id: String, state_dir: PathBuf },
+    #[error("{path}: {why}")]
+    BadMeta { path: PathBuf, why: String },
+}
+
+impl CheckpointError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        CheckpointError::Io { path: path.to_owned(), source }
+    }
+
+    /// What the operator can do about it.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            CheckpointError::StaleLock { .. } => {
+                Some("if no other drctl drives this run, add --break-lock (it is recorded in the audit log)".into())
+            }
+            CheckpointError::Locked { .. } => Some("wait for that process, or stop it first".into()),
+            CheckpointError::NoSuchRun { .. } => Some("`drctl runs` lists the runs; pass --state-dir if they live elsewhere".into()),
+            CheckpointError::Corrupt { .. } => {
+                Some("the journal was changed or damaged outside drctl; keep a copy before editing it".into())
+            }
+            _ => None,
+        }
+    }
+}

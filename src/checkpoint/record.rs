@@ -1,0 +1,241 @@
+//! Journal records and their on-disk line format.
+//!
+//! One record per line: eight hex digits of the CRC-32 of the JSON text, a space, the JSON,
+//! a newline. The checksum tells a torn or damaged line from a good one; a torn last line is what
+//! a crash mid-write leaves and is dropped on replay, while damage before the last line is an
+//! error, since dropping it could lose a finished task.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = u64;
+
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Identifies one task instance: the task id and, for `for_each` tasks, the item key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InstanceId {
+    pub task: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl std::fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "{}[{}]", self.task, key),
+            None => f.write_str(&self.task),
+        }
+    }
+}
+
+/// Who did something, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: String,
+    pub host: String,
+}
+
+impl Actor {
+    /// The user and host running this process.
+    pub fn current() -> Actor {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| format!("uid {}", unsafe_free_uid()));
+        Actor { user, host: hostname() }
+    }
+}
+
+fn unsafe_free_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// The machine's host name.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".to_owned())
+}
+
+/// What an operator decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditAction {
+    Approve,
+    Deny,
+    Skip,
+    Retry,
+    Resume,
+    BreakLock,
+}
+
+/// How a run segment (one process driving the run) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Running,
+    Succeeded,
+    Failed,
+    Paused,
+    Interrupted,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Paused => "paused",
+            RunState::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One journal record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum Record {
+    /// A process began (or resumed) driving the run.
+    Segment { at: Millis, pid: u32, actor: Actor, resumed: bool },
+    /// A `for_each` task was expanded into these keys (kept so a resume uses the same ones).
+    Expand { task: String, keys: Vec<String>, at: Millis },
+    /// An attempt is about to start. Written and synced before the action runs.
+    Start {
+        #[serde(flatten)]
+        id: InstanceId,
+        attempt: u32,
+        at: Millis,
+    },
+    /// An attempt failed.
+    AttemptFailed {
+        #[serde(flatten)]
+        id: InstanceId,
+        attempt: u32,
+        class: String,
+        error: String,
+        at: Millis,
+    },
+    /// The instance succeeded with these outputs (secret outputs already masked).
+    Done {
+        #[serde(flatten)]
+        id: InstanceId,
+        outputs: Map<String, Value>,
+        at: Millis,
+        /// Set when resume's `check` probe found the work already done.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        checked: bool,
+    },
+    /// The instance failed for good (retries exhausted or not retryable).
+    Failed {
+        #[serde(flatten)]
+        id: InstanceId,
+        error: String,
+        at: Millis,
+    },
+    /// The instance will not run (condition false, dependency failed, operator skip).
+    Skipped {
+        #[serde(flatten)]
+        id: InstanceId,
+        reason: String,
+        at: Millis,
+    },
+    /// The instance was cancelled mid-attempt (second Ctrl-C).
+    Cancelled {
+        #[serde(flatten)]
+        id: InstanceId,
+        at: Millis,
+    },
+    /// An approval task is waiting for an operator.
+    AwaitingApproval {
+        #[serde(flatten)]
+        id: InstanceId,
+        message: String,
+        at: Millis,
+    },
+    /// An operator's decision, with who, when and why.
+    Audit {
+        action: AuditAction,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<InstanceId>,
+        actor: Actor,
+        reason: String,
+        at: Millis,
+    },
+    /// An operator asked for a failed or cancelled instance to run again (`drctl retry`).
+    Reset {
+        #[serde(flatten)]
+        id: InstanceId,
+        at: Millis,
+    },
+    /// The RTO objective passed a threshold (0.8 or 1.0 of it).
+    RtoWarning { fraction: f64, elapsed_ms: u64, at: Millis },
+    /// The process stopped driving the run.
+    SegmentEnd { state: RunState, at: Millis },
+}
+
+/// Appends the line form of `record` to `out`.
+pub fn encode(record: &Record, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(b"00000000 ");
+    // Serializing these types cannot fail: every map key is a string.
+    if serde_json::to_writer(&mut *out, record).is_err() {
+        out.truncate(start);
+        return;
+    }
+    let crc = crc32fast::hash(&out[start + 9..]);
+    let hex = format!("{crc:08x}");
+    out[start..start + 8].copy_from_slice(hex.as_bytes());
+    out.push(b'\n');
+}
+
+/// Why a line could not be read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineError {
+    Checksum,
+    Syntax(String),
+}
+
+/// Reads one line (without its newline).
+pub fn decode(line: &[u8]) -> Result<Record, LineError> {
+    if line.len() < 10 || line[8] != b' ' {
+        return Err(LineError::Checksum);
+    }
+    let want = std::str::from_utf8(&line[..8]).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
+    let json = &line[9..];
+    if want != Some(crc32fast::hash(json)) {
+        return Err(LineError::Checksum);
+    }
+    serde_json::from_slice(json).map_err(|e| LineError::Syntax(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_detects_damage() {
+        let record = Record::Start { id: InstanceId { task: "a".into(), key: Some("k".into()) }, attempt: 2, at: 5 };
+        let mut buf = Vec::new();
+        encode(&record, &mut buf);
+        assert_eq!(buf.last(), Some(&b'\n'));
+        let line = &buf[..buf.len() - 1];
+        assert_eq!(decode(line), Ok(record));
+        let text = String::from_utf8(line.to_vec()).unwrap();
+        assert!(text.ends_with(r#"{"t":"start","task":"a","key":"k","attempt":2,"at":5}"#), "{text}");
+        let mut damaged = line.to_vec();
+        let n = damaged.len();
+        damaged[n - 3] = b'9';
+        assert_eq!(decode(&damaged), Err(LineError::Checksum));
+        assert_eq!(decode(&line[..20]), Err(LineError::Checksum));
+    }
+}

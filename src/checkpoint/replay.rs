@@ -1,0 +1,249 @@
+//! Replays a journal into the state of every task instance.
+//!
+//! Replay is how `resume`, `status`, `report` and the operator commands learn what happened.
+//! A torn last line (a crash mid-write) is dropped and reported; damage anywhere else stops
+//! replay with an error naming the line, because guessing could run a finished task twice.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::record::{decode, Actor, AuditAction, InstanceId, LineError, Millis, Record, RunState};
+use super::CheckpointError;
+
+/// State of one task instance as the journal tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    Pending,
+    /// Started and not finished: running now, or caught mid-flight by a crash ("in doubt").
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+    Cancelled,
+    AwaitingApproval,
+}
+
+impl TaskState {
+    /// The name used in status output (an instance awaiting approval is pending).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending | TaskState::AwaitingApproval => "pending",
+            TaskState::Running => "running",
+            TaskState::Succeeded => "succeeded",
+            TaskState::Failed => "failed",
+            TaskState::Skipped => "skipped",
+            TaskState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, TaskState::Succeeded | TaskState::Skipped)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InstanceRecord {
+    pub state: TaskState,
+    pub attempts: u32,
+    pub outputs: Map<String, Value>,
+    pub error: Option<String>,
+    pub reason: Option<String>,
+    pub first_start: Option<Millis>,
+    pub last_start: Option<Millis>,
+    pub end: Option<Millis>,
+    /// Succeeded because resume's check found the work done.
+    pub checked: bool,
+    pub approval_message: Option<String>,
+    /// Each failed attempt: (attempt, class, error).
+    pub failures: Vec<(u32, String, String)>,
+}
+
+impl Default for InstanceRecord {
+    fn default() -> Self {
+        Self {
+            state: TaskState::Pending,
+            attempts: 0,
+            outputs: Map::new(),
+            error: None,
+            reason: None,
+            first_start: None,
+            last_start: None,
+            end: None,
+            checked: false,
+            approval_message: None,
+            failures: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub action: AuditAction,
+    pub task: Option<InstanceId>,
+    pub actor: Actor,
+    pub reason: String,
+    pub at: Millis,
+}
+
+/// Everything the journal says.
+#[derive(Debug, Default)]
+pub struct Replay {
+    pub instances: HashMap<InstanceId, InstanceRecord>,
+    /// Order in which instances first appeared, for stable listings.
+    pub order: Vec<InstanceId>,
+    pub expansions: HashMap<String, Vec<String>>,
+    pub audit: Vec<AuditEntry>,
+    /// Start of the first segment.
+    pub started_at: Option<Millis>,
+    /// Time of the last record.
+    pub last_at: Option<Millis>,
+    /// How the last segment ended; `None` if it never wrote an end (it crashed or still runs).
+    pub last_end: Option<RunState>,
+    /// Pid of the process that drove the last segment.
+    pub last_pid: Option<u32>,
+    pub segments: u32,
+    /// A torn last line was dropped.
+    pub torn_tail: bool,
+    /// Wall time spent inside segments (sum of segment durations), for the RTO.
+    pub active_ms: u64,
+    segment_start: Option<Millis>,
+}
+
+impl Replay {
+    pub fn instance(&self, id: &InstanceId) -> Option<&InstanceRecord> {
+        self.instances.get(id)
+    }
+
+    fn entry(&mut self, id: &InstanceId) -> &mut InstanceRecord {
+        if !self.instances.contains_key(id) {
+            self.order.push(id.clone());
+        }
+        self.instances.entry(id.clone()).or_default()
+    }
+
+    fn apply(&mut self, record: Record) {
+        match record {
+            Record::Segment { at, pid, .. } => {
+                self.started_at.get_or_insert(at);
+                self.segment_start = Some(at);
+                self.last_end = None;
+                self.last_pid = Some(pid);
+                self.segments += 1;
+                self.last_at = Some(at);
+            }
+            Record::SegmentEnd { state, at } => {
+                self.last_end = Some(state);
+                if let Some(start) = self.segment_start.take() {
+                    self.active_ms += at.saturating_sub(start);
+                }
+                self.last_at = Some(at);
+            }
+            Record::Expand { task, keys, at } => {
+                self.expansions.insert(task, keys);
+                self.last_at = Some(at);
+            }
+            Record::Start { id, attempt, at } => {
+                let rec = self.entry(&id);
+                rec.state = TaskState::Running;
+                rec.attempts = rec.attempts.max(attempt);
+                rec.first_start.get_or_insert(at);
+                rec.last_start = Some(at);
+                self.last_at = Some(at);
+            }
+            Record::AttemptFailed { id, attempt, class, error, at } => {
+                let rec = self.entry(&id);
+                rec.failures.push((attempt, class, error.clone()));
+                rec.error = Some(error);
+                self.last_at = Some(at);
+            }
+            Record::Done { id, outputs, at, checked } => {
+                let rec = self.entry(&id);
+                rec.state = TaskState::Succeeded;
+                rec.outputs = outputs;
+                rec.end = Some(at);
+                rec.checked = checked;
+                rec.error = None;
+                self.last_at = Some(at);
+            }
+            Record::Failed { id, error, at } => {
+                let rec = self.entry(&id);
+                rec.state = TaskState::Failed;
+                rec.error = Some(error);
+                rec.end = Some(at);
+                self.last_at = Some(at);
+            }
+            Record::Skipped { id, reason, at } => {
+                let rec = self.entry(&id);
+                rec.state = TaskState::Skipped;
+                rec.reason = Some(reason);
+                rec.end = Some(at);
+                self.last_at = Some(at);
+            }
+            Record::Cancelled { id, at } => {
+                let rec = self.entry(&id);
+                rec.state = TaskState::Cancelled;
+                rec.end = Some(at);
+                self.last_at = Some(at);
+            }
+            Record::AwaitingApproval { id, message, at } => {
+                let rec = self.entry(&id);
+                rec.state = TaskState::AwaitingApproval;
+                rec.approval_message = Some(message);
+                self.last_at = Some(at);
+            }
+            Record::Reset { id, at } => {
+                let rec = self.entry(&id);
+                rec.state = TaskState::Pending;
+                rec.error = None;
+                rec.end = None;
+                self.last_at = Some(at);
+            }
+            Record::Audit { action, task, actor, reason, at } => {
+                self.audit.push(AuditEntry { action, task, actor, reason, at });
+                self.last_at = Some(at);
+            }
+            Record::RtoWarning { at, .. } => self.last_at = Some(at),
+        }
+    }
+}
+
+/// Reads and replays the journal at `path`. A missing file is an empty journal.
+pub fn replay(path: &Path) -> Result<Replay, CheckpointError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(CheckpointError::io(path, e)),
+    };
+    replay_bytes(path, &bytes)
+}
+
+pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<Replay, CheckpointError> {
+    let mut replay = Replay::default();
+    let lines: Vec<(usize, &[u8])> =
+        bytes.split(|b| *b == b'\n').enumerate().filter(|(_, line)| !line.is_empty()).collect();
+    let last = lines.len().saturating_sub(1);
+    for (n, (index, line)) in lines.into_iter().enumerate() {
+        match decode(line) {
+            Ok(record) => replay.apply(record),
+            // A crash mid-write leaves a partial (or zero-filled) last line: that record was never
+            // acknowledged, so nothing depended on it.
+            Err(_) if n == last => replay.torn_tail = true,
+            Err(LineError::Checksum) => {
+                return Err(CheckpointError::Corrupt { path: path.to_owned(), line: index + 1, why: "checksum mismatch".into() })
+            }
+            Err(LineError::Syntax(why)) => {
+                return Err(CheckpointError::Corrupt { path: path.to_owned(), line: index + 1, why })
+            }
+        }
+    }
+    if replay.segment_start.is_some() {
+        // The last segment has no end: it crashed, or is still running. Count it up to the last record.
+        if let (Some(start), Some(last)) = (replay.segment_start, replay.last_at) {
+            replay.active_ms += last.saturating_sub(start);
+        }
+    }
+    Ok(replay)
+}
+

@@ -1,0 +1,166 @@
+//! The run directory: `<state-dir>/runs/<run-id>/` with the runbook as run, its metadata, the
+//! journal and the task logs.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::record::{now_millis, Actor, Millis};
+use super::{CheckpointError, Journal};
+
+/// What a run was started with. Secret parameters are stored as `***`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub run_id: String,
+    pub runbook_name: String,
+    /// Absolute path of the runbook file the run was started from.
+    pub runbook_path: String,
+    pub runbook_sha256: String,
+    pub params: Map<String, Value>,
+    /// Names of secret parameters, which must be supplied again on resume.
+    pub secret_params: Vec<String>,
+    pub created_at: Millis,
+    pub actor: Actor,
+    #[serde(default)]
+    pub drill: bool,
+    #[serde(default)]
+    pub parallelism: Option<usize>,
+    #[serde(default)]
+    pub rto_ms: Option<u64>,
+    pub drctl_version: String,
+}
+
+/// A run's directory.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub id: String,
+    pub path: PathBuf,
+}
+
+/// A new run id: UTC date and time plus four random hex digits, sortable and easy to type.
+pub fn new_run_id() -> String {
+    let now = std::time::SystemTime::now();
+    let stamp = humantime::format_rfc3339_seconds(now).to_string();
+    let compact: String = stamp.chars().filter(|c| c.is_ascii_digit()).collect();
+    let (date, time) = compact.split_at(compact.len().min(8));
+    format!("{date}-{time}-{:04x}", rand::random::<u16>())
+}
+
+impl RunDir {
+    fn runs_dir(state_dir: &Path) -> PathBuf {
+        state_dir.join("runs")
+    }
+
+    /// Creates the directory of a new run and writes the runbook text and metadata durably.
+    pub fn create(state_dir: &Path, meta: &RunMeta, runbook_text: &str) -> Result<RunDir, CheckpointError> {
+        let path = Self::runs_dir(state_dir).join(&meta.run_id);
+        std::fs::create_dir_all(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        let dir = RunDir { id: meta.run_id.clone(), path };
+        write_durable(&dir.path.join("runbook.yaml"), runbook_text.as_bytes())?;
+        let json = serde_json::to_vec_pretty(meta).map_err(|e| CheckpointError::Write(e.to_string()))?;
+        write_durable(&dir.path.join("meta.json"), &json)?;
+        sync_dir(&dir.path)?;
+        Ok(dir)
+    }
+
+    /// Opens an existing run by id (or unique id prefix).
+    pub fn open(state_dir: &Path, id: &str) -> Result<RunDir, CheckpointError> {
+        let runs = Self::runs_dir(state_dir);
+        let exact = runs.join(id);
+        if !id.is_empty() && !id.contains('/') && exact.join("meta.json").is_file() {
+            return Ok(RunDir { id: id.to_owned(), path: exact });
+        }
+        let matches: Vec<String> = list_ids(&runs).into_iter().filter(|r| r.starts_with(id) && !id.is_empty()).collect();
+        match matches.as_slice() {
+            [one] => Ok(RunDir { id: one.clone(), path: runs.join(one) }),
+            _ => Err(CheckpointError::NoSuchRun { id: id.to_owned(), state_dir: state_dir.to_owned() }),
+        }
+    }
+
+    /// Every run in the state directory, oldest first.
+    pub fn list(state_dir: &Path) -> Vec<RunDir> {
+        let runs = Self::runs_dir(state_dir);
+        list_ids(&runs).into_iter().map(|id| RunDir { path: runs.join(&id), id }).collect()
+    }
+
+    pub fn meta(&self) -> Result<RunMeta, CheckpointError> {
+        let path = self.path.join("meta.json");
+        let bytes = std::fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| CheckpointError::BadMeta { path, why: e.to_string() })
+    }
+
+    pub fn runbook_text(&self) -> Result<String, CheckpointError> {
+        let path = self.path.join("runbook.yaml");
+        std::fs::read_to_string(&path).map_err(|e| CheckpointError::io(&path, e))
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        self.path.join("journal.log")
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.path.join("logs")
+    }
+
+    /// Path of the structured (JSON lines) log of the engine.
+    pub fn trace_log_path(&self) -> PathBuf {
+        self.path.join("drctl.log")
+    }
+
+    /// Scratch space for attempts (output files of shell tasks).
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.path.join("tmp")
+    }
+
+    pub fn open_journal(&self) -> Result<Journal, CheckpointError> {
+        let scratch = self.scratch_dir();
+        std::fs::create_dir_all(&scratch).map_err(|e| CheckpointError::io(&scratch, e))?;
+        Journal::open(self.journal_path(), self.log_dir())
+    }
+
+    pub fn replay(&self) -> Result<super::Replay, CheckpointError> {
+        super::replay(&self.journal_path())
+    }
+
+    /// Writes a report or other artefact into the run directory.
+    pub fn write_file(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, CheckpointError> {
+        let path = self.path.join(name);
+        write_durable(&path, bytes)?;
+        Ok(path)
+    }
+}
+
+fn list_ids(runs: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(runs)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().join("meta.json").is_file())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let tmp = path.with_extension("tmp");
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| CheckpointError::io(&tmp, e))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| CheckpointError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| CheckpointError::io(path, e))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| CheckpointError::io(dir, e))
+}

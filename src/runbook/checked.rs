@@ -1,0 +1,160 @@
+//! The checked runbook: what validation produces and every later stage consumes.
+//!
+//! Everything here has been verified: durations parsed, expressions parsed, references
+//! resolved to task indices, actions known. Later stages never re-check strings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::expr::{Scope, Template};
+use super::model::{OnFailure, ParamType};
+use super::retry::RetryPolicy;
+use super::yaml::ByteSpan;
+
+/// Index of a task in [`Runbook::tasks`].
+pub type TaskIdx = usize;
+
+/// A validated runbook.
+#[derive(Debug)]
+pub struct Runbook {
+    pub name: String,
+    pub description: Option<String>,
+    pub source: Arc<Source>,
+    pub rto: Option<Duration>,
+    pub rpo: Option<Duration>,
+    pub params: IndexMap<String, Param>,
+    pub phases: Vec<String>,
+    pub parallelism: Option<usize>,
+    /// Concurrency groups and their limits.
+    pub concurrency: IndexMap<String, usize>,
+    pub tasks: Vec<Task>,
+}
+
+impl Runbook {
+    pub fn task_index(&self, id: &str) -> Option<TaskIdx> {
+        self.tasks.iter().position(|t| t.id == id)
+    }
+
+    /// Secret parameter names.
+    pub fn secret_params(&self) -> impl Iterator<Item = &str> {
+        self.params.iter().filter(|(_, p)| p.secret).map(|(n, _)| n.as_str())
+    }
+}
+
+/// The runbook text as read, with its path and hash.
+#[derive(Debug)]
+pub struct Source {
+    pub path: String,
+    pub text: Arc<str>,
+    /// sha256 of the text, hex.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub kind: ParamType,
+    pub required: bool,
+    pub secret: bool,
+    pub default: Option<Value>,
+    pub description: Option<String>,
+    pub allowed: Option<Vec<Value>>,
+}
+
+/// A dependency edge into a task.
+#[derive(Debug, Clone)]
+pub struct Dep {
+    pub task: TaskIdx,
+    /// Where the edge is written: a `depends_on` entry or an expression reference.
+    pub span: ByteSpan,
+    /// True when it comes from a `${{ tasks.X... }}` reference.
+    pub implicit: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum ForEach {
+    List(Vec<Value>),
+    Expr(Template),
+}
+
+/// A probe that tells whether a task's work is already done.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub uses: String,
+    pub with: Input,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: String,
+    /// Span of the task id key.
+    pub span: ByteSpan,
+    pub phase: Option<String>,
+    pub uses: String,
+    pub description: Option<String>,
+    pub deps: Vec<Dep>,
+    pub condition: Option<Template>,
+    pub for_each: Option<ForEach>,
+    pub retry: RetryPolicy,
+    pub timeout: Option<Duration>,
+    pub on_failure: OnFailure,
+    pub concurrency: Option<String>,
+    pub with: Input,
+    pub check: Option<Check>,
+    pub secret_outputs: Vec<String>,
+}
+
+/// Action inputs: JSON-like values whose strings may be templates.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Literal(Value),
+    Template(Template),
+    List(Vec<Input>),
+    Map(IndexMap<String, Input>),
+}
+
+impl Input {
+    /// Evaluates every template against `scope`.
+    pub fn resolve(&self, scope: &dyn Scope) -> Result<Value, super::expr::EvalError> {
+        Ok(match self {
+            Input::Literal(v) => v.clone(),
+            Input::Template(t) => t.render(scope)?,
+            Input::List(items) => Value::Array(items.iter().map(|i| i.resolve(scope)).collect::<Result<_, _>>()?),
+            Input::Map(map) => Value::Object(
+                map.iter().map(|(k, i)| Ok((k.clone(), i.resolve(scope)?))).collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// Like [`Input::resolve`], but values not known before the run become `unknown`.
+    pub fn resolve_partial(&self, scope: &dyn Scope, unknown: &str) -> Result<Value, super::expr::EvalError> {
+        Ok(match self {
+            Input::Literal(v) => v.clone(),
+            Input::Template(t) => t.render_partial(scope, unknown)?,
+            Input::List(items) => {
+                Value::Array(items.iter().map(|i| i.resolve_partial(scope, unknown)).collect::<Result<_, _>>()?)
+            }
+            Input::Map(map) => Value::Object(
+                map.iter()
+                    .map(|(k, i)| Ok((k.clone(), i.resolve_partial(scope, unknown)?)))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// The input with templates shown as written (for hashing and display).
+    pub fn to_source_value(&self) -> Value {
+        match self {
+            Input::Literal(v) => v.clone(),
+            Input::Template(t) => Value::String(t.source().to_owned()),
+            Input::List(items) => Value::Array(items.iter().map(Input::to_source_value).collect()),
+            Input::Map(map) => Value::Object(map.iter().map(|(k, i)| (k.clone(), i.to_source_value())).collect()),
+        }
+    }
+
+    pub fn empty() -> Input {
+        Input::Map(IndexMap::new())
+    }
+}

@@ -1,0 +1,52 @@
+//! Durations as runbooks write them: `500ms`, `30s`, `5m`, `1h30m`.
+
+use std::time::Duration;
+
+/// Parses a runbook duration; the error says what was wrong in words an operator can act on.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("empty duration".into());
+    }
+    if trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{trimmed}` has no unit"));
+    }
+    humantime::parse_duration(trimmed).map_err(|e| format!("`{trimmed}` is not a duration ({e})"))
+}
+
+/// Formats a duration compactly for terminals and reports: `850ms`, `12.4s`, `3m05s`, `1h02m`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else if ms < 3_600_000 {
+        format!("{}m{:02}s", ms / 60_000, (ms / 1_000) % 60)
+    } else {
+        format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_runbook_durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("30"), Err("`30` has no unit".to_owned()));
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn formats_compactly() {
+        assert_eq!(format_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(format_duration(Duration::from_millis(12_400)), "12.4s");
+        assert_eq!(format_duration(Duration::from_secs(185)), "3m05s");
+        assert_eq!(format_duration(Duration::from_secs(3720)), "1h02m");
+    }
+}

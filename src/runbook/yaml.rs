@@ -1,0 +1,300 @@
+//! A YAML document as a tree of nodes that remember where they stand in the source.
+//!
+//! Runbook diagnostics must point at the exact line, so the YAML is read with `saphyr-parser`,
+//! whose events carry spans, and kept as this small tree. Anchors and aliases are resolved here;
+//! later stages never see raw text. Byte offsets (what miette needs) are computed from the
+//! parser's character indices once, here.
+
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, SpannedEventReceiver};
+
+/// A byte range in the runbook source.
+pub type ByteSpan = Range<usize>;
+
+/// One YAML node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub span: ByteSpan,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// A scalar exactly as written, with whether it was quoted (quoted scalars are always strings).
+    Scalar { text: String, quoted: bool },
+    Seq(Vec<Node>),
+    /// Entries in source order; keys are nodes so errors can point at them.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// The scalar text, if this is a scalar.
+    pub fn as_scalar(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The value under `key`, if this is a map holding it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.kind {
+            NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.as_scalar() == Some(key)).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// A short name of the node's type for messages ("a map", "a list", "a string").
+    pub fn type_name(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Scalar { text, quoted } => match scalar_kind(text, *quoted) {
+                ScalarKind::Null => "null",
+                ScalarKind::Bool(_) => "a boolean",
+                ScalarKind::Int(_) | ScalarKind::Float(_) => "a number",
+                ScalarKind::Str => "a string",
+            },
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a map",
+        }
+    }
+
+    /// Converts the subtree into JSON, interpreting plain scalars with YAML 1.2 core rules.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Scalar { text, quoted } => match scalar_kind(text, *quoted) {
+                ScalarKind::Null => Value::Null,
+                ScalarKind::Bool(b) => Value::Bool(b),
+                ScalarKind::Int(i) => Value::from(i),
+                ScalarKind::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+                ScalarKind::Str => Value::String(text.clone()),
+            },
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.as_scalar().unwrap_or_default().to_owned(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// How a plain scalar reads under the YAML 1.2 core schema.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScalarKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str,
+}
+
+pub fn scalar_kind(text: &str, quoted: bool) -> ScalarKind {
+    if quoted {
+        return ScalarKind::Str;
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return ScalarKind::Null,
+        "true" | "True" | "TRUE" => return ScalarKind::Bool(true),
+        "false" | "False" | "FALSE" => return ScalarKind::Bool(false),
+        _ => {}
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return ScalarKind::Int(i);
+    }
+    let first = text.as_bytes()[0];
+    if (first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') && !text.ends_with('.') {
+        if let Ok(f) = text.parse::<f64>() {
+            if f.is_finite() {
+                return ScalarKind::Float(f);
+            }
+        }
+    }
+    ScalarKind::Str
+}
+
+/// A YAML syntax error with its place.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct SyntaxError {
+    pub message: String,
+    pub span: ByteSpan,
+}
+
+/// Parses one YAML document into a [`Node`] tree. An empty document is an empty map.
+pub fn parse(source: &str) -> Result<Node, SyntaxError> {
+    let offsets = CharOffsets::new(source);
+    let mut builder = Builder { offsets: &offsets, stack: Vec::new(), anchors: Vec::new(), root: None, error: None };
+    let mut parser = Parser::new_from_str(source);
+    parser.load(&mut builder, false).map_err(|e| {
+        let at = offsets.byte(e.marker().index());
+        SyntaxError { message: e.info().to_owned(), span: at..at }
+    })?;
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    Ok(builder.root.unwrap_or(Node { kind: NodeKind::Map(Vec::new()), span: 0..0 }))
+}
+
+/// Converts the parser's character indices to byte offsets.
+struct CharOffsets {
+    /// Byte offset of every character, only built when the source is not pure ASCII.
+    table: Option<Vec<usize>>,
+    len: usize,
+}
+
+impl CharOffsets {
+    fn new(source: &str) -> Self {
+        let table = (!source.is_ascii()).then(|| source.char_indices().map(|(i, _)| i).collect());
+        Self { table, len: source.len() }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        match &self.table {
+            None => char_index.min(self.len),
+            Some(table) => table.get(char_index).copied().unwrap_or(self.len),
+        }
+    }
+
+    fn span(&self, span: Span) -> ByteSpan {
+        self.byte(span.start.index())..self.byte(span.end.index())
+    }
+}
+
+enum Frame {
+    Seq { start: usize, anchor: usize, items: Vec<Node> },
+    Map { start: usize, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+}
+
+struct Builder<'a> {
+    offsets: &'a CharOffsets,
+    stack: Vec<Frame>,
+    anchors: Vec<(usize, Node)>,
+    root: Option<Node>,
+    error: Option<SyntaxError>,
+}
+
+impl Builder<'_> {
+    fn push_node(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.push((anchor, node.clone()));
+        }
+        match self.stack.last_mut() {
+            None => {
+                if self.root.is_none() {
+                    self.root = Some(node);
+                }
+            }
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => {
+                    if !matches!(node.kind, NodeKind::Scalar { .. }) && self.error.is_none() {
+                        self.error = Some(SyntaxError {
+                            message: "map keys must be plain strings".into(),
+                            span: node.span.clone(),
+                        });
+                    }
+                    *key = Some(node);
+                }
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+}
+
+impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
+    fn on_event(&mut self, event: Event<'input>, span: Span) {
+        let bytes = self.offsets.span(span);
+        match event {
+            Event::Scalar(text, style, anchor, _tag) => {
+                let quoted = !matches!(style, ScalarStyle::Plain);
+                let node = Node { kind: NodeKind::Scalar { text: text.into_owned(), quoted }, span: bytes };
+                self.push_node(node, anchor);
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq { start: bytes.start, anchor, items: Vec::new() })
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map { start: bytes.start, anchor, entries: Vec::new(), key: None })
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else { return };
+                let (node, anchor) = match frame {
+                    Frame::Seq { start, anchor, items } => {
+                        let end = items.last().map_or(bytes.end.max(start), |n| n.span.end);
+                        (Node { kind: NodeKind::Seq(items), span: start..end }, anchor)
+                    }
+                    Frame::Map { start, anchor, entries, .. } => {
+                        let end = entries.last().map_or(bytes.end.max(start), |(_, v)| v.span.end.max(v.span.start));
+                        (Node { kind: NodeKind::Map(entries), span: start..end }, anchor)
+                    }
+                };
+                self.push_node(node, anchor);
+            }
+            Event::Alias(id) => {
+                let found = self.anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n.clone());
+                match found {
+                    Some(mut node) => {
+                        node.span = bytes;
+                        self.push_node(node, 0);
+                    }
+                    None => {
+                        if self.error.is_none() {
+                            self.error = Some(SyntaxError { message: "unknown alias".into(), span: bytes });
+                        }
+                    }
+                }
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_point_at_scalars() {
+        let src = "a: 1\nb:\n  - x\n  - 'y'\n";
+        let root = parse(src).unwrap();
+        let b = root.get("b").unwrap();
+        let NodeKind::Seq(items) = &b.kind else { panic!("not a seq") };
+        assert_eq!(&src[items[0].span.clone()], "x");
+        assert_eq!(&src[items[1].span.clone()], "'y'");
+        assert_eq!(root.get("a").unwrap().to_json(), serde_json::json!(1));
+    }
+
+    #[test]
+    fn non_ascii_offsets_are_bytes() {
+        let src = "name: \"héllo\"\nnext: wörld\n";
+        let root = parse(src).unwrap();
+        let next = root.get("next").unwrap();
+        assert_eq!(&src[next.span.clone()], "wörld");
+    }
+
+    #[test]
+    fn aliases_resolve() {
+        let src = "a: &x [1, 2]\nb: *x\n";
+        let root = parse(src).unwrap();
+        assert_eq!(root.get("b").unwrap().to_json(), serde_json::json!([1, 2]));
+    }
+
+    #[test]
+    fn syntax_error_has_place() {
+        let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.span.start > 0, "{err:?}");
+    }
+
+    #[test]
+    fn scalar_kinds() {
+        assert_eq!(scalar_kind("12", false), ScalarKind::Int(12));
+        assert_eq!(scalar_kind("12", true), ScalarKind::Str);
+        assert_eq!(scalar_kind("1.5", false), ScalarKind::Float(1.5));
+        assert_eq!(scalar_kind("~", false), ScalarKind::Null);
+        assert_eq!(scalar_kind("30s", false), ScalarKind::Str);
+        assert_eq!(scalar_kind("inf", false), ScalarKind::Str);
+    }
+}
