@@ -9,6 +9,9 @@
 pub mod actions;
 pub mod checkpoint;
 pub mod cli;
+pub mod engine;
+pub mod graph;
 pub mod oci;
 pub mod registry;
 pub mod runbook;
+pub mod ui;

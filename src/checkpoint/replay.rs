@@ -56,6 +56,8 @@ pub struct InstanceRecord {
     /// Succeeded because resume's check found the work done.
     pub checked: bool,
     pub approval_message: Option<String>,
+    /// When the instance first waited for an approval.
+    pub awaiting_since: Option<Millis>,
     /// Each failed attempt: (attempt, class, error).
     pub failures: Vec<(u32, String, String)>,
 }
@@ -73,6 +75,7 @@ impl Default for InstanceRecord {
             end: None,
             checked: false,
             approval_message: None,
+            awaiting_since: None,
             failures: Vec::new(),
         }
     }
@@ -156,6 +159,8 @@ impl Replay {
                 let rec = self.entry(&id);
                 rec.failures.push((attempt, class, error.clone()));
                 rec.error = Some(error);
+                // The attempt is over; the instance is no longer in doubt.
+                rec.state = TaskState::Pending;
                 self.last_at = Some(at);
             }
             Record::Done { id, outputs, at, checked } => {
@@ -191,6 +196,7 @@ impl Replay {
                 let rec = self.entry(&id);
                 rec.state = TaskState::AwaitingApproval;
                 rec.approval_message = Some(message);
+                rec.awaiting_since.get_or_insert(at);
                 self.last_at = Some(at);
             }
             Record::Reset { id, at } => {

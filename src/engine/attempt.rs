@@ -1,0 +1,187 @@
+//! Running one task instance: the check probe on resume, attempts, timeouts and retries.
+//!
+//! This runs in its own tokio task per instance. It writes `start` and `attempt_failed`
+//! records; the scheduling loop writes the final outcome, so that outcomes and the decisions
+//! that follow from them are recorded in one order.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::observer::Observer;
+use crate::actions::{Action, ActionContext, ActionError, ErrorClass, Outputs, TaskLog};
+use crate::checkpoint::record::now_millis;
+use crate::checkpoint::{InstanceId, Journal, Record};
+use crate::runbook::retry::RetryPolicy;
+use crate::ui::redact::Redactor;
+
+/// What the scheduling loop learns when an instance job ends.
+#[derive(Debug)]
+pub enum JobOutcome {
+    Succeeded { outputs: Outputs, checked: bool },
+    Failed { error: String },
+    /// Cancelled by a second Ctrl-C mid-attempt.
+    Cancelled,
+    /// Stopped between attempts because the run is stopping (first Ctrl-C, abort or pause);
+    /// the instance will start again on resume.
+    Interrupted,
+    /// The journal could not be written: the run must stop.
+    JournalFailed(String),
+}
+
+/// Everything one instance job needs.
+pub struct Job {
+    pub id: InstanceId,
+    pub action: Arc<dyn Action>,
+    pub with: Value,
+    pub check: Option<(Arc<dyn Action>, Value)>,
+    pub policy: RetryPolicy,
+    pub timeout: Option<Duration>,
+    /// Attempts recorded before this segment (attempt numbers continue from here).
+    pub prior_attempts: u32,
+    pub idempotency_key: String,
+    pub run_id: String,
+    pub drill: bool,
+    pub journal: Journal,
+    pub observer: Arc<dyn Observer>,
+    pub redactor: Redactor,
+    pub scratch_dir: std::path::PathBuf,
+    /// First Ctrl-C, abort or pause: finish the current attempt but start no new one.
+    pub stop: CancellationToken,
+    /// Second Ctrl-C: cancel the attempt in progress.
+    pub kill: CancellationToken,
+}
+
+/// A task log that goes through the journal writer, masked.
+struct JournalLog {
+    journal: Journal,
+    file: String,
+    redactor: Redactor,
+}
+
+impl TaskLog for JournalLog {
+    fn line(&self, line: &str) {
+        let mut text = self.redactor.mask(line).into_owned();
+        text.push('\n');
+        self.journal.log(&self.file, text);
+    }
+}
+
+/// File name of an instance's log: the id with anything unusual replaced.
+pub fn log_file_name(id: &InstanceId) -> String {
+    let raw = id.to_string();
+    let clean: String =
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    format!("{clean}.log")
+}
+
+impl Job {
+    fn context(&self, attempt: u32, cancel: CancellationToken) -> ActionContext {
+        ActionContext {
+            task_id: self.id.task.clone(),
+            instance_key: self.id.key.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            attempt,
+            cancel,
+            log: Arc::new(JournalLog {
+                journal: self.journal.clone(),
+                file: log_file_name(&self.id),
+                redactor: self.redactor.clone(),
+            }),
+            scratch_dir: self.scratch_dir.clone(),
+            drill: self.drill,
+            run_id: self.run_id.clone(),
+        }
+    }
+
+    /// Runs the instance to an outcome.
+    pub async fn run(self, in_doubt: bool) -> JobOutcome {
+        if in_doubt {
+            if let Some((probe, with)) = &self.check {
+                let ctx = self.context(self.prior_attempts, self.kill.child_token());
+                match self.attempt(probe.as_ref(), &ctx, with.clone()).await {
+                    Ok(outputs) => return JobOutcome::Succeeded { outputs, checked: true },
+                    Err(err) => ctx.log.line(&format!("check: work not done ({err}); running the task again")),
+                }
+            }
+        }
+        let started = Instant::now();
+        let mut tries = 0u32;
+        let mut rng = rand::rng();
+        loop {
+            tries += 1;
+            let attempt = self.prior_attempts + tries;
+            let ack = self.journal.append(&Record::Start { id: self.id.clone(), attempt, at: now_millis() });
+            if let Err(e) = ack.wait().await {
+                return JobOutcome::JournalFailed(e.to_string());
+            }
+            self.observer.attempt_started(&self.id, attempt);
+            let cancel = self.kill.child_token();
+            let ctx = self.context(attempt, cancel.clone());
+            let result = self.attempt(self.action.as_ref(), &ctx, self.with.clone()).await;
+            let err = match result {
+                Ok(outputs) => return JobOutcome::Succeeded { outputs, checked: false },
+                Err(_) if self.kill.is_cancelled() => return JobOutcome::Cancelled,
+                Err(err) => err,
+            };
+            let message = self.redactor.mask(&err.message).into_owned();
+            self.journal.append_nowait(&Record::AttemptFailed {
+                id: self.id.clone(),
+                attempt,
+                class: err.class.to_string(),
+                error: message.clone(),
+                at: now_millis(),
+            });
+            if !self.policy.should_retry(&err, tries) {
+                self.observer.attempt_failed(&self.id, attempt, &message, None);
+                return JobOutcome::Failed { error: message };
+            }
+            let mut delay = self.policy.delay_after(tries, &mut rng);
+            if let Some(after) = err.retry_after {
+                delay = delay.max(after);
+            }
+            if let Some(budget) = self.policy.budget {
+                if started.elapsed() + delay >= budget {
+                    let error = format!("{message} (retry budget of {} spent)", humantime::format_duration(budget));
+                    self.observer.attempt_failed(&self.id, attempt, &message, None);
+                    return JobOutcome::Failed { error };
+                }
+            }
+            self.observer.attempt_failed(&self.id, attempt, &message, Some(delay));
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.stop.cancelled() => return JobOutcome::Interrupted,
+                () = self.kill.cancelled() => return JobOutcome::Cancelled,
+            }
+        }
+    }
+
+    /// One attempt with the per-attempt timeout and the kill switch.
+    async fn attempt(&self, action: &dyn Action, ctx: &ActionContext, with: Value) -> Result<Outputs, ActionError> {
+        let work = action.run(ctx, with);
+        let limited = async {
+            match self.timeout {
+                Some(limit) => match tokio::time::timeout(limit, work).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        ctx.cancel.cancel();
+                        Err(ActionError::new(
+                            ErrorClass::Timeout,
+                            format!("attempt timed out after {}", humantime::format_duration(limit)),
+                        ))
+                    }
+                },
+                None => work.await,
+            }
+        };
+        tokio::select! {
+            result = limited => result,
+            () = self.kill.cancelled() => {
+                ctx.cancel.cancel();
+                Err(ActionError::fatal(ErrorClass::Other, "cancelled"))
+            }
+        }
+    }
+}

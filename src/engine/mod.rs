@@ -1,0 +1,84 @@
+//! The engine: runs a checked runbook's graph with bounded parallelism, retries, timeouts,
+//! failure modes and approvals, checkpointing every step through the journal.
+//!
+//! It knows actions only through the [`crate::actions::Action`] trait and the filesystem only
+//! through [`crate::checkpoint`]; it never prints (progress goes to an [`Observer`]).
+
+mod attempt;
+pub mod observer;
+mod scheduler;
+mod scope;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::actions::{ActionRegistry, BoxFuture};
+use crate::checkpoint::record::{now_millis, Millis};
+use crate::checkpoint::{Actor, InstanceId, Journal, Record, Replay, RunDir, RunState};
+use crate::runbook::Runbook;
+use crate::ui::redact::Redactor;
+
+pub use attempt::log_file_name;
+pub use observer::{Finish, Observer, Silent};
+pub use scheduler::{idempotency_key, instance_keys, truthy};
+pub use scope::RunScope;
+
+/// Asks a person to approve or deny; returns the decision and a reason.
+pub trait Approver: Send + Sync {
+    fn ask<'a>(&'a self, id: &'a InstanceId, message: &'a str, observer: &'a dyn Observer) -> BoxFuture<'a, (bool, String)>;
+}
+
+/// Everything one segment of a run needs.
+pub struct EngineConfig {
+    pub runbook: Arc<Runbook>,
+    /// Parameter values (an object), secrets included: they live only in memory.
+    pub params: Value,
+    pub actions: ActionRegistry,
+    pub run_dir: RunDir,
+    pub journal: Journal,
+    pub redactor: Redactor,
+    pub observer: Arc<dyn Observer>,
+    /// Present when a person can answer approvals on this terminal.
+    pub approver: Option<Arc<dyn Approver>>,
+    pub parallelism: usize,
+    /// `--yes`: approve every approval (drills).
+    pub approve_all: bool,
+    pub drill: bool,
+    /// When the run was created (the RTO clock starts there).
+    pub created_at: Millis,
+    /// First Ctrl-C: start nothing new.
+    pub stop: CancellationToken,
+    /// Cancelled on abort, pause or the first Ctrl-C: no retry starts after it.
+    pub stop_attempts: CancellationToken,
+    /// Second Ctrl-C: cancel running attempts.
+    pub kill: CancellationToken,
+}
+
+/// How a segment ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub state: RunState,
+    pub failed: Vec<InstanceId>,
+    pub awaiting: Vec<InstanceId>,
+    pub journal_error: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
+}
+
+/// Drives the run until it succeeds, fails, pauses or is interrupted, writing a segment start
+/// and end record around it. `replay` is the journal so far (empty for a new run).
+pub async fn execute(cfg: EngineConfig, replay: &Replay, resumed: bool) -> Result<Outcome, EngineError> {
+    cfg.journal
+        .append(&Record::Segment { at: now_millis(), pid: std::process::id(), actor: Actor::current(), resumed })
+        .wait()
+        .await?;
+    let outcome = scheduler::Scheduler::new(&cfg, replay).run().await?;
+    cfg.journal.append(&Record::SegmentEnd { state: outcome.state, at: now_millis() }).wait().await?;
+    Ok(outcome)
+}

@@ -1,0 +1,727 @@
+//! The scheduling loop: decides what runs when, and records every outcome.
+//!
+//! One loop owns all run state, so no locks are needed: instance jobs run as tokio tasks and
+//! report back over a channel. A task becomes ready when all its dependencies are resolved; its
+//! condition and `for_each` are evaluated then, against the outputs of finished tasks. Ready
+//! instances wait in a queue ordered by the length of the longest chain of tasks after them
+//! (the critical path first), and start while the global parallelism and their concurrency
+//! group allow.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+
+use super::attempt::{Job, JobOutcome};
+use super::observer::Finish;
+use super::scope::RunScope;
+use super::{EngineConfig, EngineError, Outcome};
+use crate::checkpoint::record::now_millis;
+use crate::checkpoint::{Actor, AuditAction, InstanceId, Record, Replay, RunState, TaskState};
+use crate::runbook::checked::{ForEach, TaskIdx};
+use crate::runbook::duration::parse_duration;
+use crate::runbook::model::OnFailure;
+
+/// How a whole task ended, as its dependents see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskEnd {
+    Succeeded,
+    /// Its condition was false: explicit dependents go on, those needing its outputs skip.
+    SkippedByCondition,
+    /// Skipped because something upstream failed or was skipped; dependents skip too.
+    SkippedUpstream,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Waiting,
+    Queued,
+    Running,
+    AwaitingApproval,
+    Done(TaskState),
+}
+
+struct Instance {
+    id: InstanceId,
+    item: Option<Value>,
+    slot: Slot,
+    in_doubt: bool,
+    prior_attempts: u32,
+    outputs: Map<String, Value>,
+    started: Option<Instant>,
+}
+
+struct TaskRun {
+    remaining: usize,
+    skip: Option<(TaskEnd, String)>,
+    end: Option<TaskEnd>,
+    instances: Vec<Instance>,
+    pending: usize,
+}
+
+struct Event {
+    task: TaskIdx,
+    inst: usize,
+    outcome: JobOutcome,
+}
+
+pub(super) struct Scheduler<'a> {
+    cfg: &'a EngineConfig,
+    tasks: Vec<TaskRun>,
+    dependents: Vec<Vec<(TaskIdx, bool)>>,
+    priority: Vec<u32>,
+    records: HashMap<String, Value>,
+    queue: BinaryHeap<(u32, Reverse<usize>, TaskIdx, usize)>,
+    seq: usize,
+    running: usize,
+    group_running: HashMap<String, usize>,
+    total: usize,
+    finished: usize,
+    stopping: Option<RunState>,
+    journal_error: Option<String>,
+    failed: Vec<InstanceId>,
+    run_value: Value,
+    tx: mpsc::UnboundedSender<Event>,
+    rx: mpsc::UnboundedReceiver<Event>,
+    replay: &'a Replay,
+    rto_warned: u8,
+}
+
+impl<'a> Scheduler<'a> {
+    pub(super) fn new(cfg: &'a EngineConfig, replay: &'a Replay) -> Self {
+        let runbook = &cfg.runbook;
+        let mut dependents = vec![Vec::new(); runbook.tasks.len()];
+        for (idx, task) in runbook.tasks.iter().enumerate() {
+            for dep in &task.deps {
+                dependents[dep.task].push((idx, dep.implicit));
+            }
+        }
+        let tasks = runbook
+            .tasks
+            .iter()
+            .map(|t| TaskRun { remaining: t.deps.len(), skip: None, end: None, instances: Vec::new(), pending: 0 })
+            .collect();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let run_value = json!({
+            "id": cfg.run_dir.id,
+            "name": runbook.name,
+            "drill": cfg.drill,
+        });
+        Scheduler {
+            cfg,
+            tasks,
+            dependents,
+            priority: crate::graph::bottom_levels(runbook),
+            records: HashMap::new(),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            running: 0,
+            group_running: HashMap::new(),
+            total: 0,
+            finished: 0,
+            stopping: None,
+            journal_error: None,
+            failed: Vec::new(),
+            run_value,
+            tx,
+            rx,
+            replay,
+            rto_warned: 0,
+        }
+    }
+
+    pub(super) async fn run(mut self) -> Result<Outcome, EngineError> {
+        let roots: Vec<TaskIdx> = (0..self.tasks.len()).filter(|&t| self.tasks[t].remaining == 0).collect();
+        self.total = self.cfg.runbook.tasks.len();
+        for t in roots {
+            self.activate(t);
+        }
+        let already = self.finished;
+        self.cfg.observer.run_started(&self.cfg.run_dir.id, self.total, already, self.cfg.runbook.rto);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            self.launch_ready();
+            if self.running == 0 {
+                break;
+            }
+            tokio::select! {
+                Some(event) = self.rx.recv() => {
+                    self.on_event(event);
+                    // Drain what else has arrived before deciding what to launch.
+                    while let Ok(event) = self.rx.try_recv() {
+                        self.on_event(event);
+                    }
+                }
+                () = self.cfg.stop.cancelled(), if self.stopping.is_none() => {
+                    self.stopping = Some(RunState::Interrupted);
+                    self.cfg.stop_attempts.cancel();
+                    self.cfg.observer.notice("interrupt: starting no new tasks; waiting for running ones (Ctrl-C again cancels them)");
+                }
+                _ = tick.tick() => self.check_rto(),
+            }
+        }
+        self.check_rto();
+        Ok(self.outcome())
+    }
+
+    fn outcome(&self) -> Outcome {
+        let mut awaiting = Vec::new();
+        let mut unfinished = 0;
+        for task in &self.tasks {
+            for inst in &task.instances {
+                match inst.slot {
+                    Slot::AwaitingApproval => awaiting.push(inst.id.clone()),
+                    Slot::Done(_) => {}
+                    _ => unfinished += 1,
+                }
+            }
+            if task.end.is_none() && task.instances.is_empty() {
+                unfinished += 1;
+            }
+        }
+        let state = if let Some(e) = &self.journal_error {
+            tracing::error!(error = %e, "journal failure ended the run");
+            RunState::Failed
+        } else if let Some(stop) = self.stopping {
+            stop
+        } else if !awaiting.is_empty() {
+            RunState::Paused
+        } else if !self.failed.is_empty() || unfinished > 0 {
+            RunState::Failed
+        } else {
+            RunState::Succeeded
+        };
+        Outcome { state, failed: self.failed.clone(), awaiting, journal_error: self.journal_error.clone() }
+    }
+
+    /// All dependencies of `t` are resolved: decide whether it runs, and queue its instances.
+    fn activate(&mut self, t: TaskIdx) {
+        let cfg = self.cfg;
+        let task = &cfg.runbook.tasks[t];
+        if let Some((end, reason)) = self.tasks[t].skip.clone() {
+            self.skip_task(t, end, &reason);
+            return;
+        }
+        if let Some(condition) = &task.condition {
+            let value = {
+                let scope = self.scope(None);
+                condition.render(&scope)
+            };
+            match value {
+                Ok(v) if !truthy(&v) => {
+                    self.skip_task(t, TaskEnd::SkippedByCondition, "condition is false");
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.fail_unstarted(t, format!("`if` could not be evaluated: {e}"));
+                    return;
+                }
+            }
+        }
+        let items: Vec<(Option<String>, Option<Value>)> = match &task.for_each {
+            None => vec![(None, None)],
+            Some(for_each) => {
+                let list = match for_each {
+                    ForEach::List(items) => Ok(Value::Array(items.clone())),
+                    ForEach::Expr(template) => {
+                        let scope = self.scope(None);
+                        template.render(&scope).map_err(|e| e.to_string())
+                    }
+                };
+                match list {
+                    Ok(Value::Array(items)) => {
+                        let keys = instance_keys(&items);
+                        if self.replay.expansions.get(&task.id) != Some(&keys) {
+                            self.cfg.journal.append_nowait(&Record::Expand {
+                                task: task.id.clone(),
+                                keys: keys.clone(),
+                                at: now_millis(),
+                            });
+                        }
+                        keys.into_iter().map(Some).zip(items.into_iter().map(Some)).collect()
+                    }
+                    Ok(other) => {
+                        self.fail_unstarted(t, format!("for_each must give a list, got {}", type_name(&other)));
+                        return;
+                    }
+                    Err(e) => {
+                        self.fail_unstarted(t, format!("for_each could not be evaluated: {e}"));
+                        return;
+                    }
+                }
+            }
+        };
+        if task.for_each.is_some() {
+            self.total = self.total - 1 + items.len();
+            cfg.observer.total_changed(self.total);
+        }
+        if items.is_empty() {
+            self.complete_task(t);
+            return;
+        }
+        let mut instances = Vec::with_capacity(items.len());
+        for (key, item) in items {
+            let id = InstanceId { task: task.id.clone(), key };
+            let prior = self.replay.instance(&id);
+            let mut slot = Slot::Waiting;
+            let mut in_doubt = false;
+            if let Some(rec) = prior {
+                match rec.state {
+                    TaskState::Succeeded | TaskState::Skipped => slot = Slot::Done(rec.state),
+                    TaskState::Running => in_doubt = true,
+                    _ => {}
+                }
+            }
+            instances.push(Instance {
+                id,
+                item,
+                slot,
+                in_doubt,
+                prior_attempts: prior.map_or(0, |r| r.attempts),
+                outputs: prior.map(|r| r.outputs.clone()).unwrap_or_default(),
+                started: None,
+            });
+        }
+        let pending = instances.iter().filter(|i| !matches!(i.slot, Slot::Done(_))).count();
+        self.finished += instances.len() - pending;
+        self.tasks[t].instances = instances;
+        self.tasks[t].pending = pending;
+        if pending == 0 {
+            self.complete_task(t);
+            return;
+        }
+        for i in 0..self.tasks[t].instances.len() {
+            if self.tasks[t].instances[i].slot == Slot::Waiting {
+                self.tasks[t].instances[i].slot = Slot::Queued;
+                self.seq += 1;
+                self.queue.push((self.priority[t], Reverse(self.seq), t, i));
+            }
+        }
+    }
+
+    fn scope<'s>(&'s self, each: Option<&'s Value>) -> RunScope<'s> {
+        RunScope { params: &self.cfg.params, run: &self.run_value, each, tasks: &self.records }
+    }
+
+    /// Starts queued instances while capacity allows.
+    fn launch_ready(&mut self) {
+        let mut deferred = Vec::new();
+        while self.stopping.is_none() && self.journal_error.is_none() && self.running < self.cfg.parallelism {
+            let Some((prio, seq, t, i)) = self.queue.pop() else { break };
+            let task = &self.cfg.runbook.tasks[t];
+            if let Some(group) = &task.concurrency {
+                let limit = self.cfg.runbook.concurrency.get(group).copied().unwrap_or(usize::MAX);
+                let used = self.group_running.get(group).copied().unwrap_or(0);
+                if used >= limit {
+                    deferred.push((prio, seq, t, i));
+                    continue;
+                }
+                *self.group_running.entry(group.clone()).or_default() += 1;
+            }
+            self.launch(t, i);
+        }
+        self.queue.extend(deferred);
+    }
+
+    fn launch(&mut self, t: TaskIdx, i: usize) {
+        let cfg = self.cfg;
+        let task = &cfg.runbook.tasks[t];
+        let inst = &self.tasks[t].instances[i];
+        let id = inst.id.clone();
+        let Some(action) = cfg.actions.get(&task.uses).cloned() else {
+            self.finish_instance(t, i, JobOutcome::Failed { error: format!("unknown action `{}`", task.uses) });
+            return;
+        };
+        let resolved = {
+            let scope = self.scope(inst.item.as_ref());
+            let with = task.with.resolve(&scope).map_err(|e| format!("inputs could not be resolved: {e}"));
+            let check = task.check.as_ref().map(|c| {
+                let probe = cfg.actions.get(&c.uses).cloned();
+                let with = c.with.resolve(&scope).map_err(|e| format!("check inputs could not be resolved: {e}"));
+                (probe, with)
+            });
+            (with, check)
+        };
+        let (with, check) = match resolved {
+            (Ok(with), None) => (with, None),
+            (Ok(with), Some((Some(probe), Ok(check_with)))) => (with, Some((probe, check_with))),
+            (Ok(_), Some((None, _))) => {
+                self.finish_instance(t, i, JobOutcome::Failed { error: "unknown check action".into() });
+                return;
+            }
+            (Err(error), _) | (Ok(_), Some((_, Err(error)))) => {
+                self.finish_instance(t, i, JobOutcome::Failed { error });
+                return;
+            }
+        };
+        if action.is_approval() {
+            self.approval(t, i, &with);
+            return;
+        }
+        let inst = &mut self.tasks[t].instances[i];
+        inst.slot = Slot::Running;
+        inst.started = Some(Instant::now());
+        let in_doubt = inst.in_doubt;
+        if in_doubt {
+            cfg.observer.notice(&format!(
+                "{id} was running when the run stopped; {}",
+                if check.is_some() { "running its check first" } else { "running it again with the same idempotency key" }
+            ));
+        }
+        let job = Job {
+            idempotency_key: idempotency_key(&cfg.run_dir.id, &id),
+            id,
+            action,
+            with,
+            check,
+            policy: task.retry.clone(),
+            timeout: task.timeout,
+            prior_attempts: inst.prior_attempts,
+            run_id: cfg.run_dir.id.clone(),
+            drill: cfg.drill,
+            journal: cfg.journal.clone(),
+            observer: cfg.observer.clone(),
+            redactor: cfg.redactor.clone(),
+            scratch_dir: cfg.run_dir.scratch_dir(),
+            stop: cfg.stop_attempts.clone(),
+            kill: cfg.kill.clone(),
+        };
+        self.running += 1;
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let outcome = job.run(in_doubt).await;
+            let _ = tx.send(Event { task: t, inst: i, outcome });
+        });
+    }
+
+    fn on_event(&mut self, event: Event) {
+        self.running -= 1;
+        if let Some(group) = &self.cfg.runbook.tasks[event.task].concurrency {
+            if let Some(n) = self.group_running.get_mut(group) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        self.finish_instance(event.task, event.inst, event.outcome);
+    }
+
+    fn finish_instance(&mut self, t: TaskIdx, i: usize, outcome: JobOutcome) {
+        let cfg = self.cfg;
+        let task = &cfg.runbook.tasks[t];
+        let id = self.tasks[t].instances[i].id.clone();
+        let elapsed = self.tasks[t].instances[i].started.map_or(Duration::ZERO, |s| s.elapsed());
+        let now = now_millis();
+        let state = match outcome {
+            JobOutcome::Succeeded { outputs, checked } => {
+                let mut stored = Map::with_capacity(outputs.len());
+                for (name, value) in outputs.iter() {
+                    if task.secret_outputs.contains(name) {
+                        cfg.redactor.add_value(value);
+                        stored.insert(name.clone(), Value::String(crate::ui::redact::MASK.into()));
+                    } else {
+                        stored.insert(name.clone(), cfg.redactor.mask_value(value));
+                    }
+                }
+                cfg.journal.append_nowait(&Record::Done { id: id.clone(), outputs: stored, at: now, checked });
+                let how = if checked { Finish::AlreadyDone } else { Finish::Succeeded };
+                cfg.observer.finished(&id, how, elapsed, "");
+                self.tasks[t].instances[i].outputs = outputs;
+                TaskState::Succeeded
+            }
+            JobOutcome::Failed { error } => {
+                let error = cfg.redactor.mask(&error).into_owned();
+                cfg.journal.append_nowait(&Record::Failed { id: id.clone(), error: error.clone(), at: now });
+                cfg.observer.finished(&id, Finish::Failed, elapsed, &error);
+                self.failed.push(id.clone());
+                match task.on_failure {
+                    OnFailure::Abort => {
+                        if self.stopping.is_none() {
+                            cfg.observer.notice(&format!("{id} failed; aborting (no new tasks start)"));
+                            self.stopping = Some(RunState::Failed);
+                            cfg.stop_attempts.cancel();
+                        }
+                    }
+                    OnFailure::Pause => {
+                        if self.stopping.is_none() {
+                            cfg.observer.notice(&format!("{id} failed; pausing the run"));
+                            self.stopping = Some(RunState::Paused);
+                            cfg.stop_attempts.cancel();
+                        }
+                    }
+                    OnFailure::Continue => {}
+                }
+                TaskState::Failed
+            }
+            JobOutcome::Cancelled => {
+                cfg.journal.append_nowait(&Record::Cancelled { id: id.clone(), at: now });
+                cfg.observer.finished(&id, Finish::Cancelled, elapsed, "cancelled");
+                TaskState::Cancelled
+            }
+            JobOutcome::Interrupted => {
+                // Not finished: the instance runs again on resume.
+                self.tasks[t].instances[i].slot = Slot::Waiting;
+                return;
+            }
+            JobOutcome::JournalFailed(e) => {
+                self.journal_error.get_or_insert(e);
+                self.tasks[t].instances[i].slot = Slot::Waiting;
+                return;
+            }
+        };
+        self.tasks[t].instances[i].slot = Slot::Done(state);
+        self.finished += 1;
+        self.tasks[t].pending -= 1;
+        if self.tasks[t].pending == 0 {
+            self.complete_task(t);
+        }
+    }
+
+    /// Every instance of `t` is done: record its outcome for expressions and release dependents.
+    fn complete_task(&mut self, t: TaskIdx) {
+        let task = &self.cfg.runbook.tasks[t];
+        let run = &self.tasks[t];
+        let any_failed = run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Failed | TaskState::Cancelled)));
+        let end = if any_failed { TaskEnd::Failed } else { TaskEnd::Succeeded };
+        let outputs = if task.for_each.is_some() {
+            Value::Object(
+                run.instances
+                    .iter()
+                    .map(|i| (i.id.key.clone().unwrap_or_default(), Value::Object(i.outputs.clone())))
+                    .collect(),
+            )
+        } else {
+            Value::Object(run.instances.first().map(|i| i.outputs.clone()).unwrap_or_default())
+        };
+        let state = if any_failed { "failed" } else { "succeeded" };
+        self.records.insert(task.id.clone(), json!({ "outputs": outputs, "state": state }));
+        self.end_task(t, end);
+    }
+
+    fn skip_task(&mut self, t: TaskIdx, end: TaskEnd, reason: &str) {
+        let cfg = self.cfg;
+        let task = &cfg.runbook.tasks[t];
+        let id = InstanceId { task: task.id.clone(), key: None };
+        if self.replay.instance(&id).map(|r| r.state) != Some(TaskState::Skipped) {
+            cfg.journal.append_nowait(&Record::Skipped { id: id.clone(), reason: reason.to_owned(), at: now_millis() });
+        }
+        cfg.observer.finished(&id, Finish::Skipped, Duration::ZERO, reason);
+        self.finished += 1;
+        self.records.insert(task.id.clone(), json!({ "outputs": {}, "state": "skipped" }));
+        self.end_task(t, end);
+    }
+
+    fn fail_unstarted(&mut self, t: TaskIdx, error: String) {
+        let task = &self.cfg.runbook.tasks[t];
+        let id = InstanceId { task: task.id.clone(), key: None };
+        self.tasks[t].instances =
+            vec![Instance { id, item: None, slot: Slot::Waiting, in_doubt: false, prior_attempts: 0, outputs: Map::new(), started: None }];
+        self.tasks[t].pending = 1;
+        self.finish_instance(t, 0, JobOutcome::Failed { error });
+    }
+
+    fn end_task(&mut self, t: TaskIdx, end: TaskEnd) {
+        self.tasks[t].end = Some(end);
+        let name = self.cfg.runbook.tasks[t].id.clone();
+        for k in 0..self.dependents[t].len() {
+            let (d, implicit) = self.dependents[t][k];
+            let skip = match end {
+                TaskEnd::Succeeded => None,
+                TaskEnd::SkippedByCondition if !implicit => None,
+                TaskEnd::SkippedByCondition => Some(format!("needs outputs of `{name}`, which was skipped")),
+                TaskEnd::SkippedUpstream => Some(format!("`{name}` was skipped")),
+                TaskEnd::Failed => Some(format!("`{name}` failed")),
+            };
+            if let Some(reason) = skip {
+                self.tasks[d].skip.get_or_insert((TaskEnd::SkippedUpstream, reason));
+            }
+            self.tasks[d].remaining -= 1;
+            if self.tasks[d].remaining == 0 {
+                self.activate(d);
+            }
+        }
+    }
+
+    /// An approval instance: approve with `--yes`, ask on a terminal, or wait for an operator.
+    fn approval(&mut self, t: TaskIdx, i: usize, with: &Value) {
+        let cfg = self.cfg;
+        let id = self.tasks[t].instances[i].id.clone();
+        let message = with.get("message").and_then(Value::as_str).unwrap_or("approve to continue").to_owned();
+        let timeout = with.get("timeout").and_then(Value::as_str).and_then(|t| parse_duration(t).ok());
+        let approve_on_timeout = with.get("on_timeout").and_then(Value::as_str) == Some("approve");
+        let since = self.replay.instance(&id).and_then(|r| r.awaiting_since).unwrap_or_else(now_millis);
+        let remaining = timeout.map(|t| t.saturating_sub(Duration::from_millis(now_millis().saturating_sub(since))));
+        if remaining == Some(Duration::ZERO) {
+            let reason = format!("no answer within {}", fmt(timeout.unwrap_or_default()));
+            self.decide(t, i, approve_on_timeout, &Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() }, &reason);
+            return;
+        }
+        if cfg.approve_all {
+            self.decide(t, i, true, &Actor::current(), "approved by --yes");
+            return;
+        }
+        if let Some(approver) = cfg.approver.clone() {
+            self.tasks[t].instances[i].slot = Slot::Running;
+            self.running += 1;
+            let tx = self.tx.clone();
+            let journal = cfg.journal.clone();
+            let observer = cfg.observer.clone();
+            tokio::spawn(async move {
+                let asked = approver.ask(&id, &message, observer.as_ref());
+                let (actor, (approved, reason)) = match remaining {
+                    Some(limit) => match tokio::time::timeout(limit, asked).await {
+                        Ok(decision) => (Actor::current(), decision),
+                        Err(_) => (
+                            Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
+                            (approve_on_timeout, format!("no answer within {}", fmt(limit))),
+                        ),
+                    },
+                    None => (Actor::current(), asked.await),
+                };
+                journal.append_nowait(&Record::Audit {
+                    action: if approved { AuditAction::Approve } else { AuditAction::Deny },
+                    task: Some(id.clone()),
+                    actor: actor.clone(),
+                    reason: reason.clone(),
+                    at: now_millis(),
+                });
+                let outcome = if approved {
+                    JobOutcome::Succeeded { outputs: approval_outputs(true, &actor, &reason), checked: false }
+                } else {
+                    JobOutcome::Failed { error: format!("denied by {}@{}: {reason}", actor.user, actor.host) }
+                };
+                let _ = tx.send(Event { task: t, inst: i, outcome });
+            });
+            return;
+        }
+        if self.replay.instance(&id).map(|r| r.state) != Some(TaskState::AwaitingApproval) {
+            cfg.journal.append_nowait(&Record::AwaitingApproval { id: id.clone(), message: message.clone(), at: now_millis() });
+        }
+        cfg.observer.notice(&format!(
+            "{id} needs approval: {message}\n  approve: drctl approve {} {} --reason '...'\n  deny:    drctl deny {} {} --reason '...'",
+            cfg.run_dir.id, id, cfg.run_dir.id, id
+        ));
+        self.tasks[t].instances[i].slot = Slot::AwaitingApproval;
+    }
+
+    /// Records an operator's (or the timeout's) decision on an approval and finishes it.
+    fn decide(&mut self, t: TaskIdx, i: usize, approved: bool, actor: &Actor, reason: &str) {
+        let id = self.tasks[t].instances[i].id.clone();
+        self.cfg.journal.append_nowait(&Record::Audit {
+            action: if approved { AuditAction::Approve } else { AuditAction::Deny },
+            task: Some(id),
+            actor: actor.clone(),
+            reason: reason.to_owned(),
+            at: now_millis(),
+        });
+        let outcome = if approved {
+            JobOutcome::Succeeded { outputs: approval_outputs(true, actor, reason), checked: false }
+        } else {
+            JobOutcome::Failed { error: format!("denied by {}@{}: {reason}", actor.user, actor.host) }
+        };
+        self.finish_instance(t, i, outcome);
+    }
+
+    fn check_rto(&mut self) {
+        let Some(rto) = self.cfg.runbook.rto else { return };
+        let elapsed = Duration::from_millis(now_millis().saturating_sub(self.cfg.created_at));
+        let fraction = elapsed.as_secs_f64() / rto.as_secs_f64().max(0.001);
+        let level = if fraction >= 1.0 { 2 } else if fraction >= 0.8 { 1 } else { 0 };
+        if level > self.rto_warned {
+            self.rto_warned = level;
+            let text = if level == 2 {
+                format!("RTO exceeded: {} elapsed, objective {}", fmt(elapsed), fmt(rto))
+            } else {
+                format!("80% of the RTO used: {} elapsed, objective {}", fmt(elapsed), fmt(rto))
+            };
+            self.cfg.observer.notice(&text);
+            self.cfg.journal.append_nowait(&Record::RtoWarning {
+                fraction,
+                elapsed_ms: elapsed.as_millis() as u64,
+                at: now_millis(),
+            });
+        }
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    crate::runbook::duration::format_duration(d)
+}
+
+fn approval_outputs(approved: bool, actor: &Actor, reason: &str) -> Map<String, Value> {
+    let mut outputs = Map::new();
+    outputs.insert("approved".into(), Value::Bool(approved));
+    outputs.insert("by".into(), Value::String(format!("{}@{}", actor.user, actor.host)));
+    outputs.insert("reason".into(), Value::String(reason.to_owned()));
+    outputs
+}
+
+/// sha256 of run id, task id and instance key: the same on every attempt and every resume.
+pub fn idempotency_key(run_id: &str, id: &InstanceId) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(run_id.as_bytes());
+    hasher.update([0]);
+    hasher.update(id.task.as_bytes());
+    hasher.update([0]);
+    if let Some(key) = &id.key {
+        hasher.update(key.as_bytes());
+    }
+    let digest = hasher.finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Keys of `for_each` instances: strings and numbers as themselves, maps by their `key`,
+/// `name` or `id` field, anything else by position; duplicates get `#n` appended.
+pub fn instance_keys(items: &[Value]) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    items
+        .iter()
+        .enumerate()
+        .map(|(n, item)| {
+            let base = match item {
+                Value::String(s) => s.clone(),
+                Value::Number(x) => x.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Object(map) => ["key", "name", "id"]
+                    .iter()
+                    .find_map(|k| map.get(*k).and_then(Value::as_str).map(str::to_owned))
+                    .unwrap_or_else(|| n.to_string()),
+                _ => n.to_string(),
+            };
+            let count = seen.entry(base.clone()).or_default();
+            *count += 1;
+            if *count > 1 {
+                format!("{base}#{count}")
+            } else {
+                base
+            }
+        })
+        .collect()
+}
+
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty() && s != "false",
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}

@@ -1,0 +1,184 @@
+//! The dependency graph of a runbook: cycles, execution waves, priorities and the critical path.
+//!
+//! Edges run from a dependency to its dependent. Everything here is pure computation over task
+//! indices; it is shared by validation (cycles), plans (waves, critical path), the scheduler
+//! (priorities) and `drctl graph` (DOT and Mermaid).
+
+mod render;
+
+use std::time::Duration;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::runbook::checked::{Dep, TaskIdx};
+use crate::runbook::Runbook;
+
+pub use render::{to_dot, to_mermaid};
+
+/// Builds the petgraph graph from each task's dependency list; node `i` is task `i`.
+pub fn build(deps: &[Vec<Dep>]) -> DiGraph<TaskIdx, usize> {
+    let mut graph = DiGraph::with_capacity(deps.len(), deps.iter().map(Vec::len).sum());
+    for i in 0..deps.len() {
+        graph.add_node(i);
+    }
+    for (task, list) in deps.iter().enumerate() {
+        for (n, dep) in list.iter().enumerate() {
+            graph.add_edge(NodeIndex::new(dep.task), NodeIndex::new(task), n);
+        }
+    }
+    graph
+}
+
+/// One cycle: each step is (task, index into that task's deps of the edge to the next task
+/// in the cycle), so every edge can be pointed at in the source.
+pub type Cycle = Vec<(TaskIdx, usize)>;
+
+/// Every strongly connected component with a cycle, as one concrete cycle each.
+pub fn find_cycles(deps: &[Vec<Dep>]) -> Vec<Cycle> {
+    let graph = build(deps);
+    let mut cycles = Vec::new();
+    for scc in tarjan_scc(&graph) {
+        let in_scc: std::collections::HashSet<usize> = scc.iter().map(|n| n.index()).collect();
+        let start = match scc.iter().map(|n| n.index()).min() {
+            Some(s) => s,
+            None => continue,
+        };
+        let self_loop = deps[start].iter().position(|d| d.task == start);
+        if scc.len() == 1 {
+            if let Some(edge) = self_loop {
+                cycles.push(vec![(start, edge)]);
+            }
+            continue;
+        }
+        // Walk backwards along dependencies inside the component until a task repeats.
+        let mut path: Vec<(TaskIdx, usize)> = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        let mut current = start;
+        loop {
+            if let Some(&pos) = seen.get(&current) {
+                let mut cycle: Cycle = path[pos..].to_vec();
+                cycle.reverse();
+                cycles.push(rotate_to_min(cycle));
+                break;
+            }
+            seen.insert(current, path.len());
+            let Some(edge) = deps[current].iter().position(|d| in_scc.contains(&d.task)) else { break };
+            path.push((current, edge));
+            current = deps[current][edge].task;
+        }
+    }
+    cycles
+}
+
+fn rotate_to_min(mut cycle: Cycle) -> Cycle {
+    if let Some(pos) = cycle.iter().enumerate().min_by_key(|(_, (t, _))| *t).map(|(p, _)| p) {
+        cycle.rotate_left(pos);
+    }
+    cycle
+}
+
+/// Tasks in topological order (the runbook must be acyclic, which validation guarantees).
+pub fn topo_order(runbook: &Runbook) -> Vec<TaskIdx> {
+    let n = runbook.tasks.len();
+    let mut indegree: Vec<usize> = runbook.tasks.iter().map(|t| t.deps.len()).collect();
+    let mut dependents = vec![Vec::new(); n];
+    for (i, t) in runbook.tasks.iter().enumerate() {
+        for d in &t.deps {
+            dependents[d.task].push(i);
+        }
+    }
+    let mut order: Vec<TaskIdx> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut head = 0;
+    while head < order.len() {
+        let t = order[head];
+        head += 1;
+        for &d in &dependents[t] {
+            indegree[d] -= 1;
+            if indegree[d] == 0 {
+                order.push(d);
+            }
+        }
+    }
+    order
+}
+
+/// Execution waves: wave k holds the tasks whose longest dependency chain has k tasks.
+pub fn waves(runbook: &Runbook) -> Vec<Vec<TaskIdx>> {
+    let mut level = vec![0usize; runbook.tasks.len()];
+    for t in topo_order(runbook) {
+        level[t] = runbook.tasks[t].deps.iter().map(|d| level[d.task] + 1).max().unwrap_or(0);
+    }
+    let depth = level.iter().copied().max().map_or(0, |m| m + 1);
+    let mut waves = vec![Vec::new(); depth];
+    for (t, l) in level.into_iter().enumerate() {
+        waves[l].push(t);
+    }
+    waves
+}
+
+/// For each task, the number of tasks on the longest chain starting at it (itself included).
+/// The scheduler starts tasks with longer chains first.
+pub fn bottom_levels(runbook: &Runbook) -> Vec<u32> {
+    let order = topo_order(runbook);
+    let mut bottom = vec![1u32; runbook.tasks.len()];
+    for &t in order.iter().rev() {
+        for d in &runbook.tasks[t].deps {
+            bottom[d.task] = bottom[d.task].max(bottom[t] + 1);
+        }
+    }
+    bottom
+}
+
+/// The chain of tasks with the largest total estimated duration, and that duration.
+pub fn critical_path(runbook: &Runbook, estimate: impl Fn(TaskIdx) -> Duration) -> (Vec<TaskIdx>, Duration) {
+    let order = topo_order(runbook);
+    let n = runbook.tasks.len();
+    let mut finish = vec![Duration::ZERO; n];
+    let mut via: Vec<Option<TaskIdx>> = vec![None; n];
+    for &t in &order {
+        let (start, prev) = runbook.tasks[t]
+            .deps
+            .iter()
+            .map(|d| (finish[d.task], Some(d.task)))
+            .max_by_key(|(f, _)| *f)
+            .unwrap_or((Duration::ZERO, None));
+        finish[t] = start + estimate(t);
+        via[t] = prev;
+    }
+    let Some(end) = (0..n).max_by_key(|&t| (finish[t], std::cmp::Reverse(t))) else {
+        return (Vec::new(), Duration::ZERO);
+    };
+    let mut path = vec![end];
+    let mut cur = end;
+    while let Some(prev) = via[cur] {
+        path.push(prev);
+        cur = prev;
+    }
+    path.reverse();
+    (path, finish[end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dep(task: usize) -> Dep {
+        Dep { task, span: 0..0, implicit: false }
+    }
+
+    #[test]
+    fn finds_each_cycle_once() {
+        // 0 -> 1 -> 2 -> 0, and 3 depends on itself, 4 is fine.
+        let deps = vec![vec![dep(2)], vec![dep(0)], vec![dep(1)], vec![dep(3)], vec![dep(0)]];
+        let mut cycles = find_cycles(&deps);
+        cycles.sort();
+        assert_eq!(cycles, vec![vec![(0, 0), (1, 0), (2, 0)], vec![(3, 0)]]);
+    }
+
+    #[test]
+    fn acyclic_has_no_cycles() {
+        let deps = vec![vec![], vec![dep(0)], vec![dep(0), dep(1)]];
+        assert!(find_cycles(&deps).is_empty());
+    }
+}

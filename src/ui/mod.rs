@@ -1,0 +1,3 @@
+//! What a person sees: progress, terminal output, and the masking of secrets.
+
+pub mod redact;
