@@ -12,6 +12,7 @@ pub mod cli;
 pub mod engine;
 pub mod graph;
 pub mod oci;
+pub mod plan;
 pub mod registry;
 pub mod runbook;
 pub mod ui;

@@ -1,1 +1,51 @@
-fn main() {}
+//! The `drctl` binary: parses the command line, runs the command, renders errors, exits.
+
+use clap::Parser;
+use drctl::cli::{dispatch, Cli, CliError, Exit};
+
+fn main() {
+    let cli = Cli::parse();
+    let filter = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DRCTL_LOG").unwrap_or_else(|_| filter.into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(Exit::Failed.code());
+        }
+    };
+    let exit = match runtime.block_on(dispatch(cli)) {
+        Ok(exit) => exit,
+        Err(err) => {
+            render(&err);
+            err.exit()
+        }
+    };
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    std::process::exit(exit.code());
+}
+
+fn render(err: &CliError) {
+    match err {
+        CliError::Invalid(invalid) => {
+            for diagnostic in invalid.diagnostics() {
+                eprintln!("{:?}", miette::Report::new(diagnostic));
+            }
+            eprintln!("error: {invalid}");
+        }
+        other => {
+            eprintln!("error: {other}");
+            if let Some(help) = other.help() {
+                eprintln!("  help: {help}");
+            }
+        }
+    }
+}

@@ -15,8 +15,14 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+mod approval;
+mod assert;
 mod error;
+mod http;
 mod registry;
+mod shell;
+mod sleep;
+mod wait_until;
 
 pub use error::{ActionError, ErrorClass};
 pub use registry::ActionRegistry;
@@ -77,6 +83,13 @@ pub trait Action: Send + Sync {
     /// Performs the work once (one attempt).
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>>;
 
+    /// Inputs holding script text: validation rewrites each `${{ }}` in them into a reference
+    /// to an environment variable (`${DRCTL_EXPR_n}`) set to the value, so values never
+    /// become code.
+    fn script_inputs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether this action waits for a person (approvals are handled by the engine).
     fn is_approval(&self) -> bool {
         false
@@ -101,4 +114,32 @@ impl InputProblem {
         self.help = Some(help.into());
         self
     }
+}
+
+/// "did you mean" for an unknown input key.
+pub(crate) fn suggest_key(key: &str, known: &[&str]) -> Option<String> {
+    crate::runbook::de::did_you_mean(key, known.iter().copied())
+}
+
+/// Problems for keys of `with` that an action does not know.
+pub(crate) fn unknown_keys(with: &Map<String, Value>, known: &[&str]) -> Vec<InputProblem> {
+    with.keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .map(|k| {
+            InputProblem::new(k, format!("unknown input `{k}`"))
+                .with_help(suggest_key(k, known).unwrap_or_else(|| format!("inputs: {}", known.join(", "))))
+        })
+        .collect()
+}
+
+/// The registry of built-in actions.
+pub fn builtin() -> ActionRegistry {
+    let mut registry = ActionRegistry::new();
+    registry.register("shell", Arc::new(shell::Shell));
+    registry.register("sleep", Arc::new(sleep::Sleep));
+    registry.register("approval", Arc::new(approval::Approval));
+    registry.register("assert", Arc::new(assert::Assert));
+    registry.register("http", Arc::new(http::Http::new()));
+    registry.register("wait_until", Arc::new(wait_until::WaitUntil::new()));
+    registry
 }

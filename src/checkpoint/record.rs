@@ -148,6 +148,10 @@ pub enum Record {
         id: InstanceId,
         reason: String,
         at: Millis,
+        /// An operator's `drctl skip`; engine skips (conditions, failed dependencies) are
+        /// decided again on resume.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_operator: bool,
     },
     /// The instance was cancelled mid-attempt (second Ctrl-C).
     Cancelled {

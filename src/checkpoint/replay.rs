@@ -56,6 +56,8 @@ pub struct InstanceRecord {
     /// Succeeded because resume's check found the work done.
     pub checked: bool,
     pub approval_message: Option<String>,
+    /// Skipped by the engine (condition or failed dependency) in an earlier segment.
+    pub engine_skip: bool,
     /// When the instance first waited for an approval.
     pub awaiting_since: Option<Millis>,
     /// Each failed attempt: (attempt, class, error).
@@ -76,6 +78,7 @@ impl Default for InstanceRecord {
             checked: false,
             approval_message: None,
             awaiting_since: None,
+            engine_skip: false,
             failures: Vec::new(),
         }
     }
@@ -179,9 +182,10 @@ impl Replay {
                 rec.end = Some(at);
                 self.last_at = Some(at);
             }
-            Record::Skipped { id, reason, at } => {
+            Record::Skipped { id, reason, at, by_operator } => {
                 let rec = self.entry(&id);
                 rec.state = TaskState::Skipped;
+                rec.engine_skip = !by_operator;
                 rec.reason = Some(reason);
                 rec.end = Some(at);
                 self.last_at = Some(at);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::record::{now_millis, Actor, Millis};
+use super::record::{Actor, Millis};
 use super::{CheckpointError, Journal};
 
 /// What a run was started with. Secret parameters are stored as `***`.

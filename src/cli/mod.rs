@@ -1,1 +1,117 @@
-//! Command-line interface: clap definitions, one file per subcommand.
+//! Command-line interface: clap definitions and one file per group of subcommands.
+//!
+//! Every command returns an [`ExitCode`]-deciding result to `main`, which renders errors with
+//! miette; exit codes are decided in [`exit`] only.
+
+mod exit;
+mod graph;
+mod inspect;
+mod operator;
+mod params;
+mod plan;
+mod run;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use exit::{CliError, Exit};
+
+/// drctl: declarative disaster-recovery runbooks — validate, plan, run, resume, drill.
+#[derive(Parser, Debug)]
+#[command(name = "drctl", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a runbook and report every problem with its place.
+    Validate(validate::ValidateArgs),
+    /// Show what a run would do, in order, with the critical path and the RTO estimate.
+    Plan(plan::PlanArgs),
+    /// Print the dependency graph as DOT or Mermaid.
+    Graph(graph::GraphArgs),
+    /// Run a runbook.
+    Run(run::RunArgs),
+    /// Continue an interrupted, paused or failed run.
+    Resume(run::ResumeArgs),
+    /// Show the state of a run.
+    Status(inspect::StatusArgs),
+    /// List runs.
+    Runs(inspect::RunsArgs),
+    /// Approve a waiting approval task, then continue the run.
+    Approve(operator::DecisionArgs),
+    /// Deny a waiting approval task, then continue the run.
+    Deny(operator::DecisionArgs),
+    /// Mark a task skipped, then continue the run.
+    Skip(operator::DecisionArgs),
+    /// Run a failed task again, then continue the run.
+    Retry(operator::DecisionArgs),
+    /// Print the JSON Schema of the runbook format.
+    Schema,
+}
+
+/// Where runs are kept.
+#[derive(Args, Debug, Clone)]
+pub struct StateArgs {
+    /// Directory holding run directories (`<dir>/runs/<id>`).
+    #[arg(long, env = "DRCTL_STATE_DIR", default_value = ".drctl", global = true)]
+    pub state_dir: PathBuf,
+}
+
+/// Parameter values.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ParamArgs {
+    /// A parameter value, `name=value` (lists and maps as JSON or comma-separated lists).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// A YAML or JSON file of parameter values.
+    #[arg(long, value_name = "FILE")]
+    pub params_file: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgressMode {
+    /// Bars on a terminal, plain lines otherwise.
+    #[default]
+    Auto,
+    Bars,
+    Plain,
+}
+
+/// Runs the parsed command.
+pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
+    match cli.command {
+        Command::Validate(args) => validate::validate(args),
+        Command::Plan(args) => plan::plan(args),
+        Command::Graph(args) => graph::graph(args),
+        Command::Run(args) => run::run(args, cli.quiet).await,
+        Command::Resume(args) => run::resume(args, cli.quiet).await,
+        Command::Status(args) => inspect::status(args),
+        Command::Runs(args) => inspect::runs(args),
+        Command::Approve(args) => operator::decide(args, operator::Decision::Approve, cli.quiet).await,
+        Command::Deny(args) => operator::decide(args, operator::Decision::Deny, cli.quiet).await,
+        Command::Skip(args) => operator::decide(args, operator::Decision::Skip, cli.quiet).await,
+        Command::Retry(args) => operator::decide(args, operator::Decision::Retry, cli.quiet).await,
+        Command::Schema => {
+            println!("{}", crate::runbook::schema::runbook_schema());
+            Ok(Exit::Success)
+        }
+    }
+}

@@ -109,7 +109,7 @@ impl Job {
         }
         let started = Instant::now();
         let mut tries = 0u32;
-        let mut rng = rand::rng();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_os_rng();
         loop {
             tries += 1;
             let attempt = self.prior_attempts + tries;

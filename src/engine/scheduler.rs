@@ -9,7 +9,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
@@ -23,6 +22,7 @@ use crate::checkpoint::record::now_millis;
 use crate::checkpoint::{Actor, AuditAction, InstanceId, Record, Replay, RunState, TaskState};
 use crate::runbook::checked::{ForEach, TaskIdx};
 use crate::runbook::duration::parse_duration;
+use crate::runbook::expr::truthy;
 use crate::runbook::model::OnFailure;
 
 /// How a whole task ended, as its dependents see it.
@@ -172,10 +172,12 @@ impl<'a> Scheduler<'a> {
     fn outcome(&self) -> Outcome {
         let mut awaiting = Vec::new();
         let mut unfinished = 0;
+        let mut failed = self.failed.clone();
         for task in &self.tasks {
             for inst in &task.instances {
                 match inst.slot {
                     Slot::AwaitingApproval => awaiting.push(inst.id.clone()),
+                    Slot::Done(TaskState::Failed | TaskState::Cancelled) if !failed.contains(&inst.id) => failed.push(inst.id.clone()),
                     Slot::Done(_) => {}
                     _ => unfinished += 1,
                 }
@@ -191,12 +193,12 @@ impl<'a> Scheduler<'a> {
             stop
         } else if !awaiting.is_empty() {
             RunState::Paused
-        } else if !self.failed.is_empty() || unfinished > 0 {
+        } else if !failed.is_empty() || unfinished > 0 {
             RunState::Failed
         } else {
             RunState::Succeeded
         };
-        Outcome { state, failed: self.failed.clone(), awaiting, journal_error: self.journal_error.clone() }
+        Outcome { state, failed, awaiting, journal_error: self.journal_error.clone() }
     }
 
     /// All dependencies of `t` are resolved: decide whether it runs, and queue its instances.
@@ -265,6 +267,7 @@ impl<'a> Scheduler<'a> {
             self.complete_task(t);
             return;
         }
+        let is_approval = cfg.actions.get(&task.uses).is_some_and(|a| a.is_approval());
         let mut instances = Vec::with_capacity(items.len());
         for (key, item) in items {
             let id = InstanceId { task: task.id.clone(), key };
@@ -273,7 +276,10 @@ impl<'a> Scheduler<'a> {
             let mut in_doubt = false;
             if let Some(rec) = prior {
                 match rec.state {
-                    TaskState::Succeeded | TaskState::Skipped => slot = Slot::Done(rec.state),
+                    TaskState::Succeeded => slot = Slot::Done(rec.state),
+                    TaskState::Skipped if !rec.engine_skip => slot = Slot::Done(rec.state),
+                    // A denial stands until an operator retries the approval.
+                    TaskState::Failed if is_approval => slot = Slot::Done(rec.state),
                     TaskState::Running => in_doubt = true,
                     _ => {}
                 }
@@ -506,8 +512,8 @@ impl<'a> Scheduler<'a> {
         let cfg = self.cfg;
         let task = &cfg.runbook.tasks[t];
         let id = InstanceId { task: task.id.clone(), key: None };
-        if self.replay.instance(&id).map(|r| r.state) != Some(TaskState::Skipped) {
-            cfg.journal.append_nowait(&Record::Skipped { id: id.clone(), reason: reason.to_owned(), at: now_millis() });
+        if !self.replay.instance(&id).is_some_and(|r| r.engine_skip) {
+            cfg.journal.append_nowait(&Record::Skipped { id: id.clone(), reason: reason.to_owned(), at: now_millis(), by_operator: false });
         }
         cfg.observer.finished(&id, Finish::Skipped, Duration::ZERO, reason);
         self.finished += 1;
@@ -702,17 +708,6 @@ pub fn instance_keys(items: &[Value]) -> Vec<String> {
             }
         })
         .collect()
-}
-
-pub fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty() && s != "false",
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
 }
 
 fn type_name(value: &Value) -> &'static str {

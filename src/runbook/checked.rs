@@ -99,6 +99,7 @@ pub struct Task {
     pub for_each: Option<ForEach>,
     pub retry: RetryPolicy,
     pub timeout: Option<Duration>,
+    pub estimate: Option<Duration>,
     pub on_failure: OnFailure,
     pub concurrency: Option<String>,
     pub with: Input,
@@ -110,7 +111,8 @@ pub struct Task {
 #[derive(Debug, Clone)]
 pub enum Input {
     Literal(Value),
-    Template(Template),
+    /// A string with `${{ }}` parts, and the string as written.
+    Template(Template, String),
     List(Vec<Input>),
     Map(IndexMap<String, Input>),
 }
@@ -120,7 +122,7 @@ impl Input {
     pub fn resolve(&self, scope: &dyn Scope) -> Result<Value, super::expr::EvalError> {
         Ok(match self {
             Input::Literal(v) => v.clone(),
-            Input::Template(t) => t.render(scope)?,
+            Input::Template(t, _) => t.render(scope)?,
             Input::List(items) => Value::Array(items.iter().map(|i| i.resolve(scope)).collect::<Result<_, _>>()?),
             Input::Map(map) => Value::Object(
                 map.iter().map(|(k, i)| Ok((k.clone(), i.resolve(scope)?))).collect::<Result<_, _>>()?,
@@ -132,7 +134,7 @@ impl Input {
     pub fn resolve_partial(&self, scope: &dyn Scope, unknown: &str) -> Result<Value, super::expr::EvalError> {
         Ok(match self {
             Input::Literal(v) => v.clone(),
-            Input::Template(t) => t.render_partial(scope, unknown)?,
+            Input::Template(t, _) => t.render_partial(scope, unknown)?,
             Input::List(items) => {
                 Value::Array(items.iter().map(|i| i.resolve_partial(scope, unknown)).collect::<Result<_, _>>()?)
             }
@@ -148,7 +150,7 @@ impl Input {
     pub fn to_source_value(&self) -> Value {
         match self {
             Input::Literal(v) => v.clone(),
-            Input::Template(t) => Value::String(t.source().to_owned()),
+            Input::Template(_, source) => Value::String(source.clone()),
             Input::List(items) => Value::Array(items.iter().map(Input::to_source_value).collect()),
             Input::Map(map) => Value::Object(map.iter().map(|(k, i)| (k.clone(), i.to_source_value())).collect()),
         }

@@ -9,7 +9,12 @@ pub mod de;
 pub mod duration;
 pub mod expr;
 pub mod model;
+pub mod problem;
 pub mod retry;
+pub mod schema;
+pub mod validate;
 pub mod yaml;
 
 pub use checked::Runbook;
+pub use problem::{Invalid, Problem};
+pub use validate::load;

@@ -205,6 +205,10 @@ pub struct TaskDoc {
     /// already done and the task is marked succeeded without running again.
     #[serde(default)]
     pub check: Option<CheckDoc>,
+    /// Expected duration, for plans and RTO estimates (measured durations of earlier runs of
+    /// the same runbook are used when this is absent).
+    #[serde(default)]
+    pub estimate: Option<DurationText>,
     /// Output names whose values are secrets (masked everywhere, never stored).
     #[serde(default)]
     pub secret_outputs: Vec<Text>,

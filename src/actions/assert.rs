@@ -1,0 +1,51 @@
+//! `assert`: fails the task unless a value is true (or two values are equal).
+
+use serde_json::{Map, Value};
+
+use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
+use crate::runbook::expr::{loose_eq, truthy};
+
+pub struct Assert;
+
+const KEYS: &[&str] = &["that", "actual", "expected", "message"];
+
+impl Action for Assert {
+    fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        let mut problems = super::unknown_keys(with, KEYS);
+        let has_that = with.contains_key("that");
+        let has_pair = with.contains_key("actual") || with.contains_key("expected");
+        if has_that == has_pair {
+            problems.push(
+                InputProblem::new("", "give either `that` or both `actual` and `expected`")
+                    .with_help("that: ${{ tasks.x.outputs.ok }}  or  actual: ..., expected: ..."),
+            );
+        }
+        if has_pair && !(with.contains_key("actual") && with.contains_key("expected")) {
+            problems.push(InputProblem::new("", "`actual` and `expected` go together"));
+        }
+        problems
+    }
+
+    fn run<'a>(&'a self, _ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        Box::pin(async move {
+            let message = with.get("message").and_then(Value::as_str).map(str::to_owned);
+            let failure = if let Some(that) = with.get("that") {
+                (!truthy(that)).then(|| format!("assertion failed: got {that}"))
+            } else {
+                let actual = with.get("actual").unwrap_or(&Value::Null);
+                let expected = with.get("expected").unwrap_or(&Value::Null);
+                (!loose_eq(actual, expected)).then(|| format!("assertion failed: expected {expected}, got {actual}"))
+            };
+            match failure {
+                None => Ok(Outputs::new()),
+                Some(detail) => {
+                    let text = match message {
+                        Some(m) => format!("{m} ({detail})"),
+                        None => detail,
+                    };
+                    Err(ActionError::fatal(ErrorClass::Assertion, text))
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! `http`: one HTTP request, with expectations on the answer.
+//!
+//! Outputs: `status`, `headers` (lower-case names), `json` (when the body is JSON) and `body`
+//! (text, up to 64 KiB). A status outside `expect.status` is an error classed by the status, so
+//! `retry_on: [http:5xx]` works; 4xx other than 408 and 429 are not retried by default.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
+use crate::runbook::expr::{loose_eq, parse_expr};
+
+const KEYS: &[&str] = &["method", "url", "headers", "query", "json", "body", "expect", "timeout"];
+const EXPECT_KEYS: &[&str] = &["status", "json", "body_contains"];
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub struct Http {
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("drctl/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Self { client }
+    }
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The answer to a request, as outputs and as the value `until` expressions see.
+pub(crate) async fn send(client: &reqwest::Client, with: &Value) -> Result<Outputs, ActionError> {
+    let method = with.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| ActionError::input(format!("bad method `{method}`")))?;
+    let url = with.get("url").and_then(Value::as_str).ok_or_else(|| ActionError::input("missing input `url`"))?;
+    let mut request = client.request(method, url);
+    if let Some(headers) = with.get("headers").and_then(Value::as_object) {
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str().map_or_else(|| value.to_string(), str::to_owned));
+        }
+    }
+    if let Some(query) = with.get("query").and_then(Value::as_object) {
+        let pairs: Vec<(String, String)> =
+            query.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect();
+        request = request.query(&pairs);
+    }
+    if let Some(json) = with.get("json") {
+        request = request.json(json);
+    } else if let Some(body) = with.get("body").and_then(Value::as_str) {
+        request = request.body(body.to_owned());
+    }
+    if let Some(t) = with.get("timeout").and_then(Value::as_str) {
+        let d = crate::runbook::duration::parse_duration(t).map_err(ActionError::input)?;
+        request = request.timeout(d);
+    }
+    let response = request.send().await.map_err(|e| {
+        let class = if e.is_timeout() { ErrorClass::Timeout } else { ErrorClass::Network };
+        ActionError::new(class, format!("request to {url} failed: {e}"))
+    })?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let headers: Map<String, Value> = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())))
+        .collect();
+    let bytes = response.bytes().await.map_err(|e| ActionError::new(ErrorClass::Network, format!("reading the answer from {url}: {e}")))?;
+    let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]).into_owned();
+    let mut outputs = Outputs::new();
+    outputs.insert("status".into(), Value::from(status));
+    outputs.insert("headers".into(), Value::Object(headers));
+    outputs.insert("json".into(), json.unwrap_or(Value::Null));
+    outputs.insert("body".into(), Value::String(text));
+    if let Some(delay) = retry_after {
+        outputs.insert("retry_after_s".into(), Value::from(delay.as_secs()));
+    }
+    Ok(outputs)
+}
+
+/// Checks `expect` against a response; the error says what differed.
+pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Outputs) -> Result<(), ActionError> {
+    let status = outputs.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+    let expected_status = expect.and_then(|e| e.get("status"));
+    if !status_matches(expected_status, status) {
+        let shown = expected_status.map_or_else(|| "2xx".to_owned(), |v| v.to_string());
+        let body = outputs.get("body").and_then(Value::as_str).unwrap_or_default();
+        let snippet: String = body.chars().take(300).collect();
+        let mut err = ActionError::new(ErrorClass::HttpStatus(status), format!("{url} answered {status}, expected {shown}: {snippet}"));
+        err.retryable = status >= 500 || status == 408 || status == 429;
+        if let Some(s) = outputs.get("retry_after_s").and_then(Value::as_u64) {
+            err = err.with_retry_after(Duration::from_secs(s));
+        }
+        return Err(err);
+    }
+    if let Some(want) = expect.and_then(|e| e.get("json")).and_then(Value::as_object) {
+        let scope = serde_json::json!({ "json": outputs.get("json").cloned().unwrap_or(Value::Null) });
+        for (path, expected) in want {
+            let source = if path.starts_with('[') { format!("json{path}") } else { format!("json.{path}") };
+            let expr = parse_expr(&source).map_err(|e| ActionError::input(format!("expect.json path `{path}`: {e}")))?;
+            let got = expr.eval(&scope).unwrap_or(Value::Null);
+            if !loose_eq(&got, expected) {
+                return Err(ActionError::new(ErrorClass::Assertion, format!("{url}: `{path}` is {got}, expected {expected}")));
+            }
+        }
+    }
+    if let Some(needle) = expect.and_then(|e| e.get("body_contains")).and_then(Value::as_str) {
+        let body = outputs.get("body").and_then(Value::as_str).unwrap_or_default();
+        if !body.contains(needle) {
+            return Err(ActionError::new(ErrorClass::Assertion, format!("{url}: body does not contain `{needle}`")));
+        }
+    }
+    Ok(())
+}
+
+fn status_matches(expected: Option<&Value>, status: u16) -> bool {
+    match expected {
+        None => (200..300).contains(&status),
+        Some(Value::Number(n)) => n.as_u64() == Some(u64::from(status)),
+        Some(Value::String(s)) => match s.strip_suffix("xx") {
+            Some(class) => class.parse::<u16>().is_ok_and(|c| status / 100 == c),
+            None => s.parse::<u16>().is_ok_and(|s| s == status),
+        },
+        Some(Value::Array(items)) => items.iter().any(|i| status_matches(Some(i), status)),
+        Some(_) => false,
+    }
+}
+
+pub(crate) fn check_request_inputs(with: &Map<String, Value>, known: &[&str]) -> Vec<InputProblem> {
+    let mut problems = super::unknown_keys(with, known);
+    if !with.contains_key("url") {
+        problems.push(InputProblem::new("", "missing input `url`").with_help("add `url: https://...`"));
+    }
+    if with.contains_key("json") && with.contains_key("body") {
+        problems.push(InputProblem::new("body", "give `json` or `body`, not both"));
+    }
+    if let Some(expect) = with.get("expect").and_then(Value::as_object) {
+        for problem in super::unknown_keys(expect, EXPECT_KEYS) {
+            problems.push(InputProblem { key: "expect".into(), ..problem });
+        }
+    }
+    problems
+}
+
+impl Action for Http {
+    fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        check_request_inputs(with, KEYS)
+    }
+
+    fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        Box::pin(async move {
+            let url = with.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let outputs = tokio::select! {
+                r = send(&self.client, &with) => r?,
+                () = ctx.cancel.cancelled() => return Err(ActionError::new(ErrorClass::Other, "request cancelled")),
+            };
+            ctx.log.line(&format!("{} {url} -> {}", with.get("method").and_then(Value::as_str).unwrap_or("GET"), outputs["status"]));
+            check_expectations(&url, with.get("expect"), &outputs)?;
+            Ok(outputs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_expectations() {
+        assert!(status_matches(None, 204));
+        assert!(!status_matches(None, 404));
+        assert!(status_matches(Some(&serde_json::json!(404)), 404));
+        assert!(status_matches(Some(&serde_json::json!("4xx")), 409));
+        assert!(status_matches(Some(&serde_json::json!([200, "3xx"])), 302));
+        assert!(!status_matches(Some(&serde_json::json!([200, 201])), 202));
+    }
+}

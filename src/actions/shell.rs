@@ -1,0 +1,233 @@
+//! `shell`: runs a command, with outputs written as `key=value` lines to `$DRCTL_OUTPUT`.
+//!
+//! Expression values never become part of the command text: validation rewrites each
+//! `${{ }}` in `run` into a reference to an environment variable (`${DRCTL_EXPR_0}`) whose
+//! value is the expression's result, so a value containing quotes or `;` cannot change what
+//! the shell executes. Commands without shell syntax are executed directly, skipping `sh`
+//! (as make does), which halves the cost of a tiny task. Each command runs in its own
+//! process group, so a timeout or cancellation kills everything it started.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
+
+pub struct Shell;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShellInputs {
+    run: String,
+    #[serde(default)]
+    env: BTreeMap<String, Value>,
+    #[serde(default)]
+    dir: Option<String>,
+    #[serde(default)]
+    shell: Option<String>,
+}
+
+const KEYS: &[&str] = &["run", "env", "dir", "shell"];
+
+/// Characters that make a command need a shell.
+fn needs_shell(command: &str) -> bool {
+    command.chars().any(|c| !(c.is_ascii_alphanumeric() || " \t_-./:=@%+,".contains(c)))
+}
+
+impl Action for Shell {
+    fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        let mut problems = super::unknown_keys(with, KEYS);
+        match with.get("run") {
+            None => problems.push(InputProblem::new("", "missing input `run`").with_help("add `run: <command>`")),
+            Some(Value::String(_)) => {}
+            Some(_) => problems.push(InputProblem::new("run", "`run` must be a string")),
+        }
+        if let Some(env) = with.get("env") {
+            if !env.is_object() {
+                problems.push(InputProblem::new("env", "`env` must be a map of names to values"));
+            }
+        }
+        problems
+    }
+
+    fn script_inputs(&self) -> &'static [&'static str] {
+        &["run"]
+    }
+
+    fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        Box::pin(async move {
+            let inputs: ShellInputs =
+                serde_json::from_value(with).map_err(|e| ActionError::input(format!("shell inputs: {e}")))?;
+            run_command(ctx, &inputs).await
+        })
+    }
+}
+
+async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Outputs, ActionError> {
+    let output_path = ctx.scratch_dir.join(format!("{}-{}.out", &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())], ctx.attempt));
+    let _ = std::fs::remove_file(&output_path);
+    let mut command = match (&inputs.shell, needs_shell(&inputs.run)) {
+        (None, false) => {
+            let mut words = inputs.run.split_whitespace();
+            let program = words.next().ok_or_else(|| ActionError::input("`run` is empty"))?;
+            let mut c = Command::new(program);
+            c.args(words);
+            c
+        }
+        (shell, _) => {
+            let mut c = Command::new(shell.as_deref().unwrap_or("/bin/sh"));
+            c.arg("-c").arg(&inputs.run);
+            c
+        }
+    };
+    for (name, value) in &inputs.env {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        command.env(name, text);
+    }
+    command
+        .env("DRCTL_OUTPUT", &output_path)
+        .env("DRCTL_RUN_ID", &ctx.run_id)
+        .env("DRCTL_TASK", &ctx.task_id)
+        .env("DRCTL_IDEMPOTENCY_KEY", &ctx.idempotency_key)
+        .env("DRCTL_ATTEMPT", ctx.attempt.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(key) = &ctx.instance_key {
+        command.env("DRCTL_EACH_KEY", key);
+    }
+    if let Some(dir) = &inputs.dir {
+        command.current_dir(dir);
+    }
+    let mut child = command.spawn().map_err(|e| {
+        let program = inputs.run.split_whitespace().next().unwrap_or_default();
+        ActionError::fatal(ErrorClass::Other, format!("could not start `{program}`: {e}"))
+    })?;
+    let pid = child.id();
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let read_out = async {
+        let mut buf = Vec::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = s.read_to_end(&mut buf).await;
+        }
+        buf
+    };
+    let read_err = async {
+        let mut buf = Vec::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_end(&mut buf).await;
+        }
+        buf
+    };
+    let waited = async { tokio::join!(child.wait(), read_out, read_err) };
+    let (status, out, err) = tokio::select! {
+        r = waited => r,
+        () = ctx.cancel.cancelled() => {
+            kill_group(pid);
+            return Err(ActionError::new(ErrorClass::Timeout, "command cancelled"));
+        }
+    };
+    let status = status.map_err(|e| ActionError::new(ErrorClass::Other, format!("waiting for the command: {e}")))?;
+    log_output(ctx, "stdout", &out);
+    log_output(ctx, "stderr", &err);
+    if !status.success() {
+        let tail = last_lines(&err, 3);
+        let detail = if tail.is_empty() { String::new() } else { format!(": {tail}") };
+        return Err(match status.code() {
+            Some(code) => ActionError::new(ErrorClass::ExitCode(code), format!("command exited with {code}{detail}")),
+            None => {
+                use std::os::unix::process::ExitStatusExt;
+                let sig = status.signal().unwrap_or(0);
+                ActionError::new(ErrorClass::Signal(sig), format!("command killed by signal {sig}{detail}"))
+            }
+        });
+    }
+    let outputs = read_outputs(&output_path)?;
+    let _ = std::fs::remove_file(&output_path);
+    Ok(outputs)
+}
+
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
+        // SAFETY: signalling a process group we created; a stale id fails harmlessly with ESRCH.
+        unsafe {
+            libc::killpg(pid, libc::SIGKILL);
+        }
+    }
+}
+
+fn log_output(ctx: &ActionContext, stream: &str, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    for line in text.lines() {
+        ctx.log.line(&format!("[{stream}] {line}"));
+    }
+}
+
+fn last_lines(bytes: &[u8], n: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
+}
+
+/// Reads `key=value` lines; later lines win. A missing file means no outputs.
+fn read_outputs(path: &std::path::Path) -> Result<Outputs, ActionError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Outputs::new()),
+        Err(e) => return Err(ActionError::new(ErrorClass::Other, format!("reading outputs: {e}"))),
+    };
+    let mut outputs = Outputs::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(ActionError::fatal(
+                ErrorClass::Other,
+                format!("$DRCTL_OUTPUT line {}: expected `key=value`, got `{line}`", n + 1),
+            ));
+        };
+        outputs.insert(key.trim().to_owned(), Value::String(value.to_owned()));
+    }
+    Ok(outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_commands_skip_the_shell() {
+        assert!(!needs_shell("sleep 0.05"));
+        assert!(!needs_shell("true"));
+        assert!(needs_shell("echo $HOME"));
+        assert!(needs_shell("a | b"));
+        assert!(needs_shell("echo \"x\""));
+    }
+
+    #[test]
+    fn outputs_parse_key_value_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        std::fs::write(&path, "id=app-1\nurl=http://x/?a=b\n\n").unwrap();
+        let out = read_outputs(&path).unwrap();
+        assert_eq!(out["id"], "app-1");
+        assert_eq!(out["url"], "http://x/?a=b");
+        std::fs::write(&path, "garbage\n").unwrap();
+        assert!(read_outputs(&path).is_err());
+    }
+}

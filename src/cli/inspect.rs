@@ -1,0 +1,166 @@
+//! `drctl status RUN` and `drctl runs`.
+
+use clap::Args;
+use serde_json::{json, Value};
+
+use super::{CliError, Exit, OutputFormat, StateArgs};
+use crate::checkpoint::{InstanceId, Replay, RunDir, RunLock, RunState, TaskState};
+use crate::runbook::duration::format_duration;
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The run id (or a unique prefix).
+    pub run: String,
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// The state of a run: running if a live process holds its lock, else how its last segment
+/// ended; a segment that never wrote an end crashed, which reads as interrupted.
+pub fn run_state(dir: &RunDir, replay: &Replay) -> RunState {
+    if let Some(owner) = RunLock::owner(&dir.path) {
+        if !owner.is_dead() {
+            return RunState::Running;
+        }
+    }
+    replay.last_end.unwrap_or(if replay.segments == 0 { RunState::Running } else { RunState::Interrupted })
+}
+
+/// Every instance the run knows of, in runbook order, pending ones included.
+fn instances(dir: &RunDir, replay: &Replay) -> Vec<InstanceId> {
+    let ids: Vec<String> = dir
+        .runbook_text()
+        .ok()
+        .and_then(|text| crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin()).ok())
+        .map(|rb| rb.tasks.iter().map(|t| t.id.clone()).collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for id in &ids {
+        match replay.expansions.get(id) {
+            Some(keys) => out.extend(keys.iter().map(|k| InstanceId { task: id.clone(), key: Some(k.clone()) })),
+            None => out.push(InstanceId { task: id.clone(), key: None }),
+        }
+    }
+    for id in &replay.order {
+        if !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    out
+}
+
+pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
+    let dir = RunDir::open(&args.state.state_dir, &args.run)?;
+    let meta = dir.meta()?;
+    let replay = dir.replay()?;
+    let state = run_state(&dir, &replay);
+    let tasks: Vec<Value> = instances(&dir, &replay)
+        .into_iter()
+        .map(|id| {
+            let rec = replay.instance(&id);
+            let state = rec.map_or(TaskState::Pending, |r| r.state);
+            let mut v = json!({
+                "id": id.to_string(),
+                "task": id.task,
+                "state": state.as_str(),
+                "attempts": rec.map_or(0, |r| r.attempts),
+            });
+            if let Some(r) = rec {
+                if let Some(key) = &id.key {
+                    v["key"] = json!(key);
+                }
+                if let Some(e) = &r.error {
+                    v["error"] = json!(e);
+                }
+                if let Some(reason) = &r.reason {
+                    v["reason"] = json!(reason);
+                }
+                if state == TaskState::AwaitingApproval || r.approval_message.is_some() && state == TaskState::Pending {
+                    v["awaiting_approval"] = json!(true);
+                }
+                if r.checked {
+                    v["checked"] = json!(true);
+                }
+                if let (Some(s), Some(e)) = (r.first_start, r.end) {
+                    v["duration_ms"] = json!(e.saturating_sub(s));
+                }
+            }
+            v
+        })
+        .collect();
+    let audit: Vec<Value> = replay
+        .audit
+        .iter()
+        .map(|a| json!({ "action": a.action, "task": a.task.as_ref().map(|t| t.to_string()), "user": a.actor.user, "host": a.actor.host, "reason": a.reason, "at": a.at }))
+        .collect();
+    if args.output == OutputFormat::Json {
+        let out = json!({
+            "run_id": meta.run_id,
+            "runbook": meta.runbook_name,
+            "state": state.as_str(),
+            "drill": meta.drill,
+            "created_at": meta.created_at,
+            "elapsed_ms": replay.last_at.unwrap_or(meta.created_at).saturating_sub(meta.created_at),
+            "tasks": tasks,
+            "audit": audit,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(Exit::Success);
+    }
+    let elapsed = std::time::Duration::from_millis(replay.last_at.unwrap_or(meta.created_at).saturating_sub(meta.created_at));
+    println!("run {} ({}): {} after {}", meta.run_id, meta.runbook_name, state.as_str(), format_duration(elapsed));
+    for t in &tasks {
+        let attempts = t["attempts"].as_u64().unwrap_or(0);
+        let mut line = format!("  {:<40} {:<10}", t["id"].as_str().unwrap_or_default(), t["state"].as_str().unwrap_or_default());
+        if attempts > 1 {
+            line.push_str(&format!(" {attempts} attempts"));
+        }
+        if t.get("awaiting_approval").is_some() {
+            line.push_str(" awaiting approval");
+        }
+        if let Some(e) = t.get("error").and_then(Value::as_str) {
+            line.push_str(&format!(" — {e}"));
+        }
+        println!("{line}");
+    }
+    if !audit.is_empty() {
+        println!("audit:");
+        for a in &replay.audit {
+            let when = humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(a.at));
+            let task = a.task.as_ref().map_or(String::new(), |t| format!(" {t}"));
+            println!("  {when} {:?}{task} by {}@{}: {}", a.action, a.actor.user, a.actor.host, a.reason);
+        }
+    }
+    Ok(Exit::Success)
+}
+
+pub fn runs(args: RunsArgs) -> Result<Exit, CliError> {
+    let mut rows = Vec::new();
+    for dir in RunDir::list(&args.state.state_dir) {
+        let Ok(meta) = dir.meta() else { continue };
+        let replay = dir.replay().unwrap_or_default();
+        let state = run_state(&dir, &replay);
+        rows.push(json!({ "run_id": meta.run_id, "runbook": meta.runbook_name, "state": state.as_str(), "drill": meta.drill, "created_at": meta.created_at }));
+    }
+    if args.output == OutputFormat::Json {
+        println!("{}", Value::Array(rows));
+    } else if rows.is_empty() {
+        println!("no runs in {}", args.state.state_dir.display());
+    } else {
+        for r in rows {
+            let drill = if r["drill"].as_bool() == Some(true) { " (drill)" } else { "" };
+            println!("{:<24} {:<12} {}{drill}", r["run_id"].as_str().unwrap_or_default(), r["state"].as_str().unwrap_or_default(), r["runbook"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(Exit::Success)
+}

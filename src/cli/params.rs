@@ -1,0 +1,117 @@
+//! Parameter values from `--param`, `--params-file` and `DRCTL_PARAM_<NAME>`, typed and
+//! checked against the runbook's declarations.
+
+use serde_json::{Map, Value};
+
+use super::{CliError, ParamArgs};
+use crate::runbook::model::ParamType;
+use crate::runbook::Runbook;
+use crate::ui::redact::Redactor;
+
+/// Resolves every declared parameter. Secret values are registered with `redactor`.
+/// `stored` are values kept from an earlier segment of the run (secrets are not among them).
+pub fn resolve(runbook: &Runbook, args: &ParamArgs, stored: Option<&Map<String, Value>>, redactor: &Redactor) -> Result<Value, CliError> {
+    let mut given: Map<String, Value> = Map::new();
+    if let Some(stored) = stored {
+        for (k, v) in stored {
+            if !runbook.params.get(k).is_some_and(|p| p.secret) {
+                given.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if let Some(path) = &args.params_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(format!("cannot read params file {}: {e}", path.display())))?;
+        let node = crate::runbook::yaml::parse(&text)
+            .map_err(|e| CliError::usage(format!("{}: {}", path.display(), e.message)))?;
+        match node.to_json() {
+            Value::Object(map) => given.extend(map),
+            Value::Null => {}
+            _ => return Err(CliError::usage(format!("{}: expected a map of parameter values", path.display()))),
+        }
+    }
+    for (name, param) in &runbook.params {
+        let env = format!("DRCTL_PARAM_{}", name.to_ascii_uppercase().replace('-', "_"));
+        if let Ok(text) = std::env::var(&env) {
+            given.insert(name.clone(), typed(name, param.kind, &text)?);
+        }
+    }
+    for pair in &args.params {
+        let Some((name, text)) = pair.split_once('=') else {
+            return Err(CliError::usage_help(format!("--param `{pair}` has no `=`"), "write --param name=value"));
+        };
+        let Some(param) = runbook.params.get(name) else {
+            let known: Vec<&str> = runbook.params.keys().map(String::as_str).collect();
+            let help = crate::runbook::de::did_you_mean(name, known.iter().copied())
+                .unwrap_or_else(|| format!("parameters: {}", known.join(", ")));
+            return Err(CliError::usage_help(format!("unknown parameter `{name}`"), help));
+        };
+        given.insert(name.to_owned(), typed(name, param.kind, text)?);
+    }
+    let mut values = Map::new();
+    for (name, param) in &runbook.params {
+        let value = match given.remove(name).or_else(|| param.default.clone()) {
+            Some(v) => v,
+            None if param.required => {
+                let hint = if param.secret { format!(" (or DRCTL_PARAM_{})", name.to_ascii_uppercase()) } else { String::new() };
+                return Err(CliError::usage_help(
+                    format!("missing required parameter `{name}`"),
+                    format!("pass --param {name}=...{hint}"),
+                ));
+            }
+            None => Value::Null,
+        };
+        if !value.is_null() && !crate::runbook::validate::matches_type(param.kind, &value) {
+            return Err(CliError::usage(format!("parameter `{name}` must be a {}", crate::runbook::validate::type_word(param.kind))));
+        }
+        if let Some(allowed) = &param.allowed {
+            if !value.is_null() && !allowed.contains(&value) {
+                let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
+                return Err(CliError::usage_help(format!("parameter `{name}` is not an allowed value"), format!("allowed: {}", shown.join(", "))));
+            }
+        }
+        if param.secret {
+            redactor.add_value(&value);
+        }
+        values.insert(name.clone(), value);
+    }
+    if let Some(extra) = given.keys().next() {
+        return Err(CliError::usage(format!("unknown parameter `{extra}` in the parameters given")));
+    }
+    Ok(Value::Object(values))
+}
+
+fn typed(name: &str, kind: ParamType, text: &str) -> Result<Value, CliError> {
+    let bad = |what: &str| CliError::usage(format!("parameter `{name}`: `{text}` is not {what}"));
+    Ok(match kind {
+        ParamType::String => Value::String(text.to_owned()),
+        ParamType::Number => serde_json::from_str::<serde_json::Number>(text).map(Value::Number).map_err(|_| bad("a number"))?,
+        ParamType::Bool => match text {
+            "true" | "yes" | "1" => Value::Bool(true),
+            "false" | "no" | "0" => Value::Bool(false),
+            _ => return Err(bad("true or false")),
+        },
+        ParamType::List => {
+            if text.trim_start().starts_with('[') {
+                serde_json::from_str(text).map_err(|_| bad("a JSON list"))?
+            } else if text.is_empty() {
+                Value::Array(Vec::new())
+            } else {
+                Value::Array(text.split(',').map(|s| Value::String(s.trim().to_owned())).collect())
+            }
+        }
+        ParamType::Map => serde_json::from_str(text).map_err(|_| bad("a JSON object"))?,
+    })
+}
+
+/// Parameter values with secrets replaced by `***`, for the run directory.
+pub fn stored_form(runbook: &Runbook, values: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Value::Object(map) = values {
+        for (k, v) in map {
+            let secret = runbook.params.get(k).is_some_and(|p| p.secret);
+            out.insert(k.clone(), if secret { Value::String(crate::ui::redact::MASK.into()) } else { v.clone() });
+        }
+    }
+    out
+}

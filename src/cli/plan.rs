@@ -1,0 +1,108 @@
+//! `drctl plan FILE`: the dry run. Makes no call and writes nothing but `--save`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::Value;
+
+use super::{params, CliError, Exit, OutputFormat, ParamArgs, StateArgs};
+use crate::checkpoint::{RunDir, TaskState};
+use crate::plan::{self, Plan};
+use crate::runbook::Runbook;
+use crate::ui::redact::Redactor;
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub params: ParamArgs,
+    #[arg(long)]
+    pub parallelism: Option<usize>,
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Save the plan (JSON, with hashes) for `drctl run --plan`.
+    #[arg(long, value_name = "PLAN.json")]
+    pub save: Option<PathBuf>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Measured durations of each task in the latest succeeded run of the same runbook.
+pub fn history(state_dir: &Path, runbook: &Runbook) -> HashMap<String, Duration> {
+    let mut out = HashMap::new();
+    for dir in RunDir::list(state_dir).into_iter().rev() {
+        let Ok(meta) = dir.meta() else { continue };
+        if meta.runbook_name != runbook.name {
+            continue;
+        }
+        let Ok(replay) = dir.replay() else { continue };
+        if replay.last_end != Some(crate::checkpoint::RunState::Succeeded) {
+            continue;
+        }
+        for (id, rec) in &replay.instances {
+            if rec.state == TaskState::Succeeded {
+                if let (Some(s), Some(e)) = (rec.last_start, rec.end) {
+                    let d = Duration::from_millis(e.saturating_sub(s));
+                    let slot = out.entry(id.task.clone()).or_insert(Duration::ZERO);
+                    *slot = (*slot).max(d);
+                }
+            }
+        }
+        break;
+    }
+    out
+}
+
+fn build(runbook: &Runbook, values: &Value, redactor: &Redactor, parallelism: usize, state_dir: &Path) -> Plan {
+    plan::build(runbook, values, redactor, parallelism, &history(state_dir, runbook))
+}
+
+pub fn plan(args: PlanArgs) -> Result<Exit, CliError> {
+    let runbook = super::validate::load_file(&args.file)?;
+    let redactor = Redactor::new();
+    let values = params::resolve(&runbook, &args.params, None, &redactor)?;
+    let parallelism = args.parallelism.or(runbook.parallelism).unwrap_or(8).max(1);
+    let plan = build(&runbook, &values, &redactor, parallelism, &args.state.state_dir);
+    let json = serde_json::to_string_pretty(&plan).map_err(|e| CliError::failed(e.to_string()))?;
+    if let Some(path) = &args.save {
+        std::fs::write(path, format!("{json}\n")).map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?;
+    }
+    match args.output {
+        OutputFormat::Json => println!("{json}"),
+        OutputFormat::Human => print!("{}", plan::render_text(&plan)),
+    }
+    if let Some(path) = &args.save {
+        eprintln!("saved to {}; run it with: drctl run {} --plan {}", path.display(), args.file.display(), path.display());
+    }
+    Ok(Exit::Success)
+}
+
+/// Refuses unless the saved plan matches what would run now.
+pub fn check_saved(path: &Path, runbook: &Runbook, values: &Value, redactor: &Redactor, parallelism: usize, state_dir: &Path) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("cannot read plan {}: {e}", path.display())))?;
+    let saved: Plan = serde_json::from_str(&text).map_err(|e| CliError::usage(format!("{} is not a saved plan: {e}", path.display())))?;
+    let mut current = build(runbook, values, redactor, parallelism, state_dir);
+    // Estimates come from history, which may have grown since; they do not change what runs.
+    if current.critical_path_ms != saved.critical_path_ms || current.waves != saved.waves {
+        let mut aligned = current.clone();
+        for (wave, saved_wave) in aligned.waves.iter_mut().zip(&saved.waves) {
+            for (task, saved_task) in wave.iter_mut().zip(saved_wave) {
+                task.estimate_ms = saved_task.estimate_ms;
+            }
+        }
+        aligned.critical_path_ms = saved.critical_path_ms;
+        aligned.critical_path = saved.critical_path.clone();
+        aligned.plan_sha256 = aligned.content_hash();
+        current = aligned;
+    }
+    let changes = plan::compare_saved(&saved, &current);
+    if changes.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::usage_help(
+        format!("the saved plan {} no longer matches: {}", path.display(), changes.join("; ")),
+        "review a fresh plan with `drctl plan ... --save` and run that",
+    ))
+}

@@ -1,0 +1,300 @@
+//! `drctl run` and `drctl resume`, and the drive loop they share with the operator commands.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::{params, CliError, Exit, ParamArgs, ProgressMode, StateArgs};
+use crate::checkpoint::record::now_millis;
+use crate::checkpoint::{new_run_id, Actor, AuditAction, Record, Replay, RunDir, RunLock, RunMeta};
+use crate::engine::{self, EngineConfig};
+use crate::runbook::Runbook;
+use crate::ui::progress;
+use crate::ui::redact::Redactor;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The runbook file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub params: ParamArgs,
+    /// How many tasks may run at once (default: the runbook's, else 8).
+    #[arg(long)]
+    pub parallelism: Option<usize>,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Approve every approval task (drills, CI).
+    #[arg(long)]
+    pub yes: bool,
+    /// Refuse to start unless this saved plan still matches the runbook and parameters.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    /// Mark the run as a drill (game day).
+    #[arg(long)]
+    pub drill: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressMode,
+}
+
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    /// The run id (or a unique prefix of it).
+    pub run: String,
+    #[command(flatten)]
+    pub params: ParamArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[command(flatten)]
+    pub drive: DriveArgs,
+}
+
+/// Options of every command that drives a run onwards.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DriveArgs {
+    /// Resume even though the runbook file changed since the run started.
+    #[arg(long)]
+    pub allow_changed: bool,
+    /// Break the lock of a run whose driving process is gone.
+    #[arg(long)]
+    pub break_lock: bool,
+    /// Approve every approval task.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub parallelism: Option<usize>,
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressMode,
+}
+
+pub async fn run(args: RunArgs, quiet: bool) -> Result<Exit, CliError> {
+    let runbook = Arc::new(super::validate::load_file(&args.file)?);
+    let redactor = Redactor::new();
+    let values = params::resolve(&runbook, &args.params, None, &redactor)?;
+    let parallelism = args.parallelism.or(runbook.parallelism).unwrap_or(8).max(1);
+    if let Some(plan_path) = &args.plan {
+        super::plan::check_saved(plan_path, &runbook, &values, &redactor, parallelism, &args.state.state_dir)?;
+    }
+    let run_id = new_run_id();
+    let runbook_path = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
+    let meta = RunMeta {
+        run_id: run_id.clone(),
+        runbook_name: runbook.name.clone(),
+        runbook_path: runbook_path.display().to_string(),
+        runbook_sha256: runbook.source.sha256.clone(),
+        params: params::stored_form(&runbook, &values),
+        secret_params: runbook.secret_params().map(str::to_owned).collect(),
+        created_at: now_millis(),
+        actor: Actor::current(),
+        drill: args.drill,
+        parallelism: Some(parallelism),
+        rto_ms: runbook.rto.map(|d| d.as_millis() as u64),
+        drctl_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let run_dir = RunDir::create(&args.state.state_dir, &meta, &runbook.source.text)?;
+    println!("run {run_id}");
+    let (lock, _) = RunLock::acquire(&run_dir.path, false)?;
+    let drive_args = DriveArgs { yes: args.yes, parallelism: Some(parallelism), progress: args.progress, ..DriveArgs::default() };
+    let ctx = DriveContext { runbook, params: values, redactor, run_dir, meta, replay: Replay::default(), resumed: false, state_dir: args.state.state_dir };
+    let exit = drive(ctx, &drive_args, quiet).await;
+    drop(lock);
+    exit
+}
+
+/// What [`drive`] needs.
+pub(super) struct DriveContext {
+    pub runbook: Arc<Runbook>,
+    pub params: Value,
+    pub redactor: Redactor,
+    pub run_dir: RunDir,
+    pub meta: RunMeta,
+    pub replay: Replay,
+    pub resumed: bool,
+    pub state_dir: PathBuf,
+}
+
+pub async fn resume(args: ResumeArgs, quiet: bool) -> Result<Exit, CliError> {
+    let run_dir = RunDir::open(&args.state.state_dir, &args.run)?;
+    let (lock, broken) = RunLock::acquire(&run_dir.path, args.drive.break_lock)?;
+    let exit = resume_locked(run_dir, &args.params, &args.drive, &args.state.state_dir, broken, None, quiet).await;
+    drop(lock);
+    exit
+}
+
+/// Resumes a run whose lock the caller holds; `pre` records (an operator's decision) are
+/// written first.
+pub(super) async fn resume_locked(
+    run_dir: RunDir,
+    param_args: &ParamArgs,
+    drive_args: &DriveArgs,
+    state_dir: &Path,
+    broken: Option<crate::checkpoint::LockOwner>,
+    pre: Option<Vec<Record>>,
+    quiet: bool,
+) -> Result<Exit, CliError> {
+    let meta = run_dir.meta()?;
+    let stored_text = run_dir.runbook_text()?;
+    let actions = crate::actions::builtin();
+    let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &actions)?;
+    let current_text = std::fs::read_to_string(&meta.runbook_path).ok();
+    let runbook = match current_text {
+        Some(text) if text != stored_text => {
+            let current = crate::runbook::load(&meta.runbook_path, &text, &actions)?;
+            let changed = changed_tasks(&stored, &current);
+            if !drive_args.allow_changed {
+                return Err(CliError::usage_help(
+                    format!(
+                        "{} changed since run {} started; changed tasks: {}",
+                        meta.runbook_path,
+                        meta.run_id,
+                        if changed.is_empty() { "none (only text outside tasks)".to_owned() } else { changed.join(", ") }
+                    ),
+                    "resume with --allow-changed to use the new runbook, or restore the file",
+                ));
+            }
+            run_dir.write_file("runbook.yaml", text.as_bytes())?;
+            current
+        }
+        Some(_) => stored,
+        None => {
+            if !quiet {
+                eprintln!("note: {} is gone; resuming with the copy kept in the run directory", meta.runbook_path);
+            }
+            stored
+        }
+    };
+    let runbook = Arc::new(runbook);
+    let redactor = Redactor::new();
+    let values = params::resolve(&runbook, param_args, Some(&meta.params), &redactor)?;
+    let journal = run_dir.open_journal()?;
+    let actor = Actor::current();
+    if let Some(owner) = broken {
+        journal.append_nowait(&Record::Audit {
+            action: AuditAction::BreakLock,
+            task: None,
+            actor: actor.clone(),
+            reason: format!("stale lock of pid {} on {}", owner.pid, owner.host),
+            at: now_millis(),
+        });
+    }
+    for record in pre.into_iter().flatten() {
+        journal.append_nowait(&record);
+    }
+    journal.append_nowait(&Record::Audit { action: AuditAction::Resume, task: None, actor, reason: String::new(), at: now_millis() });
+    journal.flush().wait().await?;
+    drop(journal);
+    let replay = run_dir.replay()?;
+    if replay.torn_tail && !quiet {
+        eprintln!("note: the journal's last record was torn by a crash and was ignored");
+    }
+    println!("run {}", meta.run_id);
+    let ctx = DriveContext {
+        runbook,
+        params: values,
+        redactor,
+        run_dir,
+        replay,
+        resumed: true,
+        state_dir: state_dir.to_owned(),
+        meta,
+    };
+    drive(ctx, drive_args, quiet).await
+}
+
+/// Tasks whose definition differs between two versions of a runbook (or exists in one only).
+fn changed_tasks(old: &Runbook, new: &Runbook) -> Vec<String> {
+    let fingerprint = |rb: &Runbook, i: usize| {
+        let t = &rb.tasks[i];
+        let deps: Vec<&str> = t.deps.iter().map(|d| rb.tasks[d.task].id.as_str()).collect();
+        format!(
+            "{}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            t.uses,
+            t.phase,
+            deps,
+            t.with.to_source_value(),
+            t.for_each.as_ref().map(|f| format!("{f:?}")),
+            t.condition.as_ref().map(|c| format!("{c:?}")),
+            t.retry,
+            t.timeout,
+            t.on_failure
+        )
+    };
+    let mut changed = Vec::new();
+    for (i, task) in new.tasks.iter().enumerate() {
+        match old.task_index(&task.id) {
+            Some(j) if fingerprint(old, j) == fingerprint(new, i) => {}
+            Some(_) => changed.push(task.id.clone()),
+            None => changed.push(format!("{} (new)", task.id)),
+        }
+    }
+    for task in &old.tasks {
+        if new.task_index(&task.id).is_none() {
+            changed.push(format!("{} (removed)", task.id));
+        }
+    }
+    changed
+}
+
+/// Runs the engine over a run directory until the segment ends, with progress, Ctrl-C
+/// handling and the closing summary.
+pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> Result<Exit, CliError> {
+    let journal = ctx.run_dir.open_journal()?;
+    let parallelism = args.parallelism.or(ctx.meta.parallelism).or(ctx.runbook.parallelism).unwrap_or(8).max(1);
+    let observer = progress::observer(args.progress, quiet, ctx.redactor.clone());
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let approver: Option<Arc<dyn engine::Approver>> =
+        if interactive && !args.yes { Some(Arc::new(progress::TerminalApprover)) } else { None };
+    let stop = CancellationToken::new();
+    let kill = CancellationToken::new();
+    let signals = tokio::spawn({
+        let (stop, kill) = (stop.clone(), kill.clone());
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    kill.cancel();
+                }
+            }
+        }
+    });
+    let run_id = ctx.run_dir.id.clone();
+    let cfg = EngineConfig {
+        runbook: ctx.runbook.clone(),
+        params: ctx.params,
+        actions: crate::actions::builtin(),
+        run_dir: ctx.run_dir.clone(),
+        journal: journal.clone(),
+        redactor: ctx.redactor.clone(),
+        observer: observer.clone(),
+        approver,
+        parallelism,
+        approve_all: args.yes,
+        drill: ctx.meta.drill,
+        created_at: ctx.meta.created_at,
+        stop,
+        stop_attempts: CancellationToken::new(),
+        kill,
+    };
+    let outcome = engine::execute(cfg, &ctx.replay, ctx.resumed).await;
+    signals.abort();
+    observer.close();
+    let outcome = outcome.map_err(|e| CliError::failed(e.to_string()))?;
+    let replay = ctx.run_dir.replay()?;
+    if !quiet {
+        let state_flag = if ctx.state_dir == Path::new(".drctl") { String::new() } else { format!(" --state-dir {}", ctx.state_dir.display()) };
+        eprint!("{}", progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state));
+        match outcome.state {
+            crate::checkpoint::RunState::Interrupted => eprintln!("interrupted; continue with: drctl resume {run_id}{state_flag}"),
+            crate::checkpoint::RunState::Paused => eprintln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)"),
+            crate::checkpoint::RunState::Failed => eprintln!("failed; after fixing the cause: drctl resume {run_id}{state_flag}"),
+            _ => {}
+        }
+    }
+    if let Some(e) = outcome.journal_error {
+        return Err(CliError::failed(format!("the journal could not be written: {e}")));
+    }
+    Ok(Exit::from_run(outcome.state))
+}

@@ -1,0 +1,53 @@
+//! `drctl validate FILE`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use super::{CliError, Exit, OutputFormat};
+use crate::runbook::Runbook;
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The runbook file.
+    pub file: PathBuf,
+    /// `json` prints the problems as JSON (file, line, column, message, help).
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// Reads and validates a runbook file with the built-in actions.
+pub fn load_file(file: &std::path::Path) -> Result<Runbook, CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::usage(format!("cannot read runbook {}: {e}", file.display())))?;
+    let actions = crate::actions::builtin();
+    Ok(crate::runbook::load(&file.display().to_string(), &text, &actions)?)
+}
+
+pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
+    match (load_file(&args.file), args.output) {
+        (Ok(runbook), OutputFormat::Human) => {
+            println!("{}: ok ({} tasks)", args.file.display(), runbook.tasks.len());
+            Ok(Exit::Success)
+        }
+        (Ok(runbook), OutputFormat::Json) => {
+            println!("{}", json!({ "file": args.file.display().to_string(), "valid": true, "tasks": runbook.tasks.len(), "problems": [] }));
+            Ok(Exit::Success)
+        }
+        (Err(CliError::Invalid(invalid)), OutputFormat::Json) => {
+            let problems: Vec<_> = invalid
+                .problems
+                .iter()
+                .map(|p| {
+                    let start = p.labels.first().map_or(0, |(s, _)| s.start);
+                    let (line, column) = invalid.line_col(start);
+                    json!({ "code": p.code, "message": p.message, "line": line, "column": column, "help": p.help })
+                })
+                .collect();
+            println!("{}", json!({ "file": invalid.path, "valid": false, "problems": problems }));
+            Ok(Exit::Invalid)
+        }
+        (Err(e), _) => Err(e),
+    }
+}

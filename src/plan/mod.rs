@@ -1,0 +1,188 @@
+//! Dry-run plans: what would run, in which order, with which inputs, against the RTO.
+//!
+//! A plan is computed from the checked runbook and the parameters alone; it makes no call and
+//! touches no file. Values only known after earlier tasks run are shown as
+//! `(known after run)`. A saved plan carries hashes of the runbook, the parameters and the plan
+//! itself, so `drctl run --plan` can refuse to run anything other than what was reviewed.
+
+mod render;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::engine::RunScope;
+use crate::runbook::checked::{ForEach, TaskIdx};
+use crate::runbook::Runbook;
+use crate::ui::redact::Redactor;
+
+pub use render::render_text;
+
+/// Shown in place of values that earlier tasks produce.
+pub const UNKNOWN: &str = "(known after run)";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlannedTask {
+    pub id: String,
+    pub phase: Option<String>,
+    pub uses: String,
+    pub needs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub for_each: Option<Value>,
+    pub inputs: Value,
+    pub retry_attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    pub estimate_ms: u64,
+    pub on_failure: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    pub runbook: String,
+    pub runbook_path: String,
+    pub runbook_sha256: String,
+    /// Parameter values, secrets masked.
+    pub params: Map<String, Value>,
+    pub params_sha256: String,
+    pub waves: Vec<Vec<PlannedTask>>,
+    pub critical_path: Vec<String>,
+    pub critical_path_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rto_ms: Option<u64>,
+    pub parallelism: usize,
+    pub plan_sha256: String,
+}
+
+/// Builds the plan. `params` are the full values (secrets included, only for resolution);
+/// `history` gives measured durations of tasks from earlier runs.
+pub fn build(
+    runbook: &Runbook,
+    params: &Value,
+    redactor: &Redactor,
+    parallelism: usize,
+    history: &HashMap<String, Duration>,
+) -> Plan {
+    let tasks_known = HashMap::new();
+    let run = json!({ "id": UNKNOWN, "name": runbook.name, "drill": false });
+    let estimate = |t: TaskIdx| -> Duration {
+        let task = &runbook.tasks[t];
+        // Unknown durations count as a nanosecond, so the longest chain still shows.
+        task.estimate.or_else(|| history.get(&task.id).copied()).unwrap_or(Duration::from_nanos(1))
+    };
+    let mut waves = Vec::new();
+    for wave in crate::graph::waves(runbook) {
+        let mut planned = Vec::with_capacity(wave.len());
+        for t in wave {
+            let task = &runbook.tasks[t];
+            let each_unknown = Value::String(UNKNOWN.into());
+            let scope = RunScope {
+                params,
+                run: &run,
+                each: task.for_each.as_ref().map(|_| &each_unknown),
+                tasks: &tasks_known,
+            };
+            let inputs = task.with.resolve_partial(&scope, UNKNOWN).unwrap_or_else(|e| Value::String(format!("(error: {e})")));
+            let for_each = task.for_each.as_ref().map(|f| match f {
+                ForEach::List(items) => Value::Array(items.clone()),
+                ForEach::Expr(t) => t.render_partial(&scope, UNKNOWN).unwrap_or_else(|e| Value::String(format!("(error: {e})"))),
+            });
+            let condition = task.condition.as_ref().map(|c| match c.render_partial(&scope, UNKNOWN) {
+                Ok(Value::Bool(b)) => b.to_string(),
+                Ok(other) => other.as_str().map_or_else(|| other.to_string(), str::to_owned),
+                Err(e) => format!("(error: {e})"),
+            });
+            planned.push(PlannedTask {
+                id: task.id.clone(),
+                phase: task.phase.clone(),
+                uses: task.uses.clone(),
+                needs: task.deps.iter().map(|d| runbook.tasks[d.task].id.clone()).collect(),
+                condition,
+                for_each: for_each.map(|v| redactor.mask_value(&v)),
+                inputs: redactor.mask_value(&inputs),
+                retry_attempts: task.retry.attempts,
+                timeout_ms: task.timeout.map(|d| d.as_millis() as u64),
+                estimate_ms: estimate(t).as_millis() as u64,
+                on_failure: format!("{:?}", task.on_failure).to_lowercase(),
+            });
+        }
+        waves.push(planned);
+    }
+    let (path, length) = crate::graph::critical_path(runbook, estimate);
+    let masked_params = match redactor.mask_value(params) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let mut plan = Plan {
+        runbook: runbook.name.clone(),
+        runbook_path: runbook.source.path.clone(),
+        runbook_sha256: runbook.source.sha256.clone(),
+        params_sha256: params_hash(runbook, params),
+        params: masked_params,
+        waves,
+        critical_path: path.into_iter().map(|t| runbook.tasks[t].id.clone()).collect(),
+        critical_path_ms: length.as_millis() as u64,
+        rto_ms: runbook.rto.map(|d| d.as_millis() as u64),
+        parallelism,
+        plan_sha256: String::new(),
+    };
+    plan.plan_sha256 = plan.content_hash();
+    plan
+}
+
+impl Plan {
+    /// sha256 of the plan with its own hash field empty.
+    pub fn content_hash(&self) -> String {
+        let mut copy = self.clone();
+        copy.plan_sha256 = String::new();
+        let bytes = serde_json::to_vec(&copy).unwrap_or_default();
+        hex(&Sha256::digest(&bytes))
+    }
+}
+
+/// Hash of the parameter values. Secret values are left out (only their presence counts), so
+/// the hash in a saved plan cannot be used to guess them.
+pub fn params_hash(runbook: &Runbook, params: &Value) -> String {
+    let mut canonical = std::collections::BTreeMap::new();
+    if let Value::Object(map) = params {
+        for (name, value) in map {
+            let secret = runbook.params.get(name).is_some_and(|p| p.secret);
+            canonical.insert(name.clone(), if secret { Value::String("<secret>".into()) } else { value.clone() });
+        }
+    }
+    hex(&Sha256::digest(serde_json::to_vec(&canonical).unwrap_or_default()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why a saved plan no longer matches.
+pub fn compare_saved(saved: &Plan, current: &Plan) -> Vec<String> {
+    let mut changes = Vec::new();
+    if saved.runbook_sha256 != current.runbook_sha256 {
+        changes.push(format!("the runbook changed (sha256 {} → {})", &saved.runbook_sha256[..12.min(saved.runbook_sha256.len())], &current.runbook_sha256[..12]));
+    }
+    if saved.params_sha256 != current.params_sha256 {
+        let mut names: Vec<&String> = saved
+            .params
+            .iter()
+            .filter(|(k, v)| current.params.get(*k) != Some(v))
+            .map(|(k, _)| k)
+            .chain(current.params.keys().filter(|k| !saved.params.contains_key(*k)))
+            .collect();
+        names.dedup();
+        changes.push(format!("parameters changed: {}", if names.is_empty() { "a secret value".to_owned() } else { names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") }));
+    }
+    if saved.plan_sha256 != saved.content_hash() {
+        changes.push("the saved plan file was edited".into());
+    } else if saved.plan_sha256 != current.plan_sha256 && changes.is_empty() {
+        changes.push("the plan differs (settings such as parallelism changed)".into());
+    }
+    changes
+}

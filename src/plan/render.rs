@@ -1,0 +1,85 @@
+//! A plan as text for a person.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::Plan;
+use crate::runbook::duration::format_duration;
+
+fn ms(ms: u64) -> String {
+    format_duration(Duration::from_millis(ms))
+}
+
+fn inline(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The plan as aligned text: waves, tasks with their inputs, critical path and RTO.
+pub fn render_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Plan for {} ({}, sha256 {})", plan.runbook, plan.runbook_path, &plan.runbook_sha256[..12.min(plan.runbook_sha256.len())]);
+    if !plan.params.is_empty() {
+        let shown: Vec<String> = plan.params.iter().map(|(k, v)| format!("{k}={}", inline(v))).collect();
+        let _ = writeln!(out, "Params: {}", shown.join(", "));
+    }
+    let tasks: usize = plan.waves.iter().map(Vec::len).sum();
+    for (n, wave) in plan.waves.iter().enumerate() {
+        let _ = writeln!(out, "\nWave {} ({} task{})", n + 1, wave.len(), if wave.len() == 1 { "" } else { "s" });
+        for task in wave {
+            let phase = task.phase.as_deref().unwrap_or("-");
+            let _ = write!(out, "  {:<28} {:<14} {}", task.id, phase, task.uses);
+            if !task.needs.is_empty() {
+                let _ = write!(out, "  needs {}", task.needs.join(", "));
+            }
+            out.push('\n');
+            if let Some(c) = &task.condition {
+                let _ = writeln!(out, "      if: {c}");
+            }
+            if let Some(f) = &task.for_each {
+                let _ = writeln!(out, "      for_each: {}", inline(f));
+            }
+            if let Value::Object(inputs) = &task.inputs {
+                for (k, v) in inputs {
+                    let _ = writeln!(out, "      {k}: {}", inline(v));
+                }
+            }
+            let mut settings = Vec::new();
+            if task.retry_attempts > 1 {
+                settings.push(format!("attempts {}", task.retry_attempts));
+            }
+            if let Some(t) = task.timeout_ms {
+                settings.push(format!("timeout {}", ms(t)));
+            }
+            if task.on_failure != "abort" {
+                settings.push(format!("on_failure {}", task.on_failure));
+            }
+            if task.estimate_ms > 0 {
+                settings.push(format!("est. {}", ms(task.estimate_ms)));
+            }
+            if !settings.is_empty() {
+                let _ = writeln!(out, "      ({})", settings.join(", "));
+            }
+        }
+    }
+    let _ = writeln!(out, "\n{tasks} tasks in {} waves, parallelism {}", plan.waves.len(), plan.parallelism);
+    let _ = writeln!(out, "Critical path: {} (est. {})", plan.critical_path.join(" → "), ms(plan.critical_path_ms));
+    match plan.rto_ms {
+        Some(rto) => {
+            let pct = if rto > 0 { plan.critical_path_ms as f64 * 100.0 / rto as f64 } else { 0.0 };
+            let verdict = if plan.critical_path_ms > rto { "  ✖ over the objective" } else { "" };
+            let _ = writeln!(out, "RTO: objective {}, estimated {} ({pct:.0}%){verdict}", ms(rto), ms(plan.critical_path_ms));
+        }
+        None => {
+            let _ = writeln!(out, "RTO: no objective set");
+        }
+    }
+    if plan.critical_path_ms == 0 {
+        let _ = writeln!(out, "  (no estimates yet: set `estimate:` on tasks, or run a drill to measure them)");
+    }
+    out
+}

@@ -1,0 +1,118 @@
+//! Problems found in a runbook, and their rendering as miette diagnostics.
+//!
+//! Validation collects [`Problem`]s (a message, labelled spans and a help line); the edge of
+//! the program renders them against the source with miette, one report each, so every error
+//! shows its file, line, column and snippet.
+
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+
+use super::yaml::ByteSpan;
+
+/// One problem in a runbook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    /// Places in the source, each with a short label; the first is the primary one.
+    pub labels: Vec<(ByteSpan, String)>,
+    pub help: Option<String>,
+    /// A stable code for tools and documentation, e.g. `drctl::unknown-task`.
+    pub code: &'static str,
+}
+
+impl Problem {
+    pub fn new(code: &'static str, message: impl Into<String>, span: ByteSpan, label: impl Into<String>) -> Self {
+        Self { message: message.into(), labels: vec![(span, label.into())], help: None, code }
+    }
+
+    pub fn help(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+
+    pub fn label(mut self, span: ByteSpan, label: impl Into<String>) -> Self {
+        self.labels.push((span, label.into()));
+        self
+    }
+}
+
+/// All problems of one runbook file, with its source for rendering.
+#[derive(Debug, Clone)]
+pub struct Invalid {
+    pub path: String,
+    pub text: Arc<str>,
+    pub problems: Vec<Problem>,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.problems.len();
+        write!(f, "{}: {n} problem{}", self.path, if n == 1 { "" } else { "s" })
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+impl Invalid {
+    /// One miette diagnostic per problem, each carrying the source.
+    pub fn diagnostics(&self) -> Vec<ProblemDiagnostic> {
+        let source = Arc::new(NamedSource::new(self.path.clone(), self.text.clone()).with_language("yaml"));
+        self.problems
+            .iter()
+            .map(|p| ProblemDiagnostic { problem: p.clone(), source: source.clone(), len: self.text.len() })
+            .collect()
+    }
+
+    /// Line and column (both 1-based) of a byte offset, for JSON output.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
+}
+
+/// A [`Problem`] with its source, as miette wants it.
+#[derive(Debug)]
+pub struct ProblemDiagnostic {
+    problem: Problem,
+    source: Arc<NamedSource<Arc<str>>>,
+    len: usize,
+}
+
+impl std::fmt::Display for ProblemDiagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.problem.message)
+    }
+}
+
+impl std::error::Error for ProblemDiagnostic {}
+
+impl Diagnostic for ProblemDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.problem.code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.problem.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(self.source.as_ref())
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let len = self.len;
+        Some(Box::new(self.problem.labels.iter().enumerate().map(move |(n, (span, label))| {
+            let start = span.start.min(len);
+            let end = span.end.clamp(start, len);
+            let span = SourceSpan::new(start.into(), end - start);
+            if n == 0 {
+                LabeledSpan::new_primary_with_span(Some(label.clone()), span)
+            } else {
+                LabeledSpan::new_with_span(Some(label.clone()), span)
+            }
+        })))
+    }
+}

@@ -1,0 +1,275 @@
+//! Checks of expressions in task inputs, conditions and `for_each`: they must parse, and every
+//! name they read must exist. References to other tasks' outputs become implicit edges.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::tasks::add_dep;
+use super::{suggest, type_word, Validator};
+use crate::runbook::checked::{Dep, ForEach, Input, Param};
+use crate::runbook::expr::{parse_expr, Reference, Template, TemplatePart};
+use crate::runbook::model::ParamType;
+use crate::runbook::problem::Problem;
+use crate::runbook::yaml::{scalar_kind, ByteSpan, Node, NodeKind, ScalarKind};
+
+const ROOTS: [&str; 5] = ["params", "tasks", "each", "run", "env"];
+const RUN_FIELDS: [&str; 3] = ["id", "name", "drill"];
+
+pub(super) struct RefContext<'a> {
+    pub task_index: usize,
+    pub ids: &'a [&'a str],
+    pub params: &'a IndexMap<String, Param>,
+    pub has_for_each: bool,
+}
+
+/// Where the text of a scalar starts in the source, when it can be found verbatim (plain or
+/// quoted scalars without escapes); expression errors then point inside the string.
+fn text_offset(source: &str, node: &Node) -> Option<usize> {
+    let text = node.as_scalar()?;
+    let raw = source.get(node.span.clone())?;
+    raw.find(text).map(|pos| node.span.start + pos)
+}
+
+fn map_span(source: &str, node: &Node, range: &std::ops::Range<usize>) -> ByteSpan {
+    match text_offset(source, node) {
+        Some(offset) => offset + range.start..offset + range.end,
+        None => node.span.clone(),
+    }
+}
+
+/// Parses a string scalar as a template, reporting problems; `None` when it does not parse.
+fn template(v: &mut Validator<'_>, node: &Node, text: &str, refs: &RefContext<'_>, deps: &mut Vec<Dep>, allow_each: bool) -> Option<Template> {
+    match Template::parse(text) {
+        Ok(t) => {
+            check_refs(v, node, &t.references(), refs, deps, allow_each);
+            Some(t)
+        }
+        Err(e) => {
+            v.push(
+                Problem::new("drctl::expression", format!("bad expression: {}", e.message), map_span(v.text, node, &e.range), "here")
+                    .help(e.help.clone()),
+            );
+            None
+        }
+    }
+}
+
+fn check_refs(v: &mut Validator<'_>, node: &Node, references: &[Reference], refs: &RefContext<'_>, deps: &mut Vec<Dep>, allow_each: bool) {
+    for r in references {
+        let span = map_span(v.text, node, &r.range);
+        match r.root.as_str() {
+            "params" => {
+                if let Some(name) = r.path.first() {
+                    if !refs.params.contains_key(name) {
+                        v.push(
+                            Problem::new("drctl::unknown-param", format!("unknown parameter `{name}`"), span, "not declared under `params`")
+                                .help(suggest(name, refs.params.keys().map(String::as_str))
+                                    .or_else(|| Some(format!("declare it: `params: {{ {name}: {{ type: string }} }}`")))),
+                        );
+                    }
+                }
+            }
+            "tasks" => {
+                let Some(task) = r.path.first() else { continue };
+                match refs.ids.iter().position(|t| t == task) {
+                    None => v.push(
+                        Problem::new("drctl::unknown-task", format!("unknown task `{task}`"), span, "no such task")
+                            .help(suggest(task, refs.ids.iter().copied())),
+                    ),
+                    Some(t) if t == refs.task_index => v.push(
+                        Problem::new("drctl::self-reference", format!("task `{task}` reads its own outputs"), span, "here")
+                            .help(Some("a task can only read outputs of tasks that run before it".into())),
+                    ),
+                    Some(t) => {
+                        if let Some(field) = r.path.get(1) {
+                            if field != "outputs" && field != "state" {
+                                v.push(
+                                    Problem::new("drctl::task-field", format!("tasks.{task} has no `{field}`"), span.clone(), "here")
+                                        .help(Some(format!("use `tasks.{task}.outputs.<name>` or `tasks.{task}.state`"))),
+                                );
+                            }
+                        }
+                        add_dep(deps, Dep { task: t, span, implicit: true });
+                    }
+                }
+            }
+            "each" => {
+                if !refs.has_for_each || !allow_each {
+                    let why = if refs.has_for_each { "`each` is not known here (only in `with` and `check`)" } else { "`each` is only defined in tasks with `for_each`" };
+                    v.push(Problem::new("drctl::each", why, span, "here"));
+                }
+            }
+            "run" => {
+                if let Some(field) = r.path.first() {
+                    if !RUN_FIELDS.contains(&field.as_str()) {
+                        v.push(
+                            Problem::new("drctl::run-field", format!("`run` has no `{field}`"), span, "here")
+                                .help(suggest(field, RUN_FIELDS).or_else(|| Some(format!("run fields: {}", RUN_FIELDS.join(", "))))),
+                        );
+                    }
+                }
+            }
+            "env" => {}
+            other => v.push(
+                Problem::new("drctl::unknown-name", format!("unknown name `{other}`"), span, "here")
+                    .help(suggest(other, ROOTS).or_else(|| Some(format!("names: {}", ROOTS.join(", "))))),
+            ),
+        }
+    }
+}
+
+/// Converts a `with` subtree: strings holding `${{` become templates, the rest literals.
+pub(super) fn input(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>, deps: &mut Vec<Dep>, allow_each: bool) -> Option<Input> {
+    match &node.kind {
+        NodeKind::Scalar { text, quoted } => {
+            if text.contains("${{") {
+                template(v, node, text, refs, deps, allow_each).map(|t| Input::Template(t, text.clone()))
+            } else if *quoted {
+                Some(Input::Literal(Value::String(text.clone())))
+            } else {
+                Some(Input::Literal(node.to_json()))
+            }
+        }
+        NodeKind::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut ok = true;
+            for item in items {
+                match input(v, item, refs, deps, allow_each) {
+                    Some(i) => out.push(i),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(Input::List(out))
+        }
+        NodeKind::Map(entries) => {
+            let mut out = IndexMap::with_capacity(entries.len());
+            let mut ok = true;
+            for (key, value) in entries {
+                match input(v, value, refs, deps, allow_each) {
+                    Some(i) => {
+                        out.insert(key.as_scalar().unwrap_or_default().to_owned(), i);
+                    }
+                    None => ok = false,
+                }
+            }
+            ok.then_some(Input::Map(out))
+        }
+    }
+}
+
+/// `if:` — a boolean, a template, or a bare expression (`a == 'b'` without `${{ }}`).
+pub(super) fn condition(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>, deps: &mut Vec<Dep>) -> Option<Template> {
+    let NodeKind::Scalar { text, quoted } = &node.kind else {
+        v.push(Problem::new("drctl::condition", "`if` must be an expression or true/false", node.span.clone(), format!("this is {}", node.type_name())));
+        return None;
+    };
+    if let ScalarKind::Bool(b) = scalar_kind(text, *quoted) {
+        return Template::parse(&format!("${{{{ {b} }}}}")).ok();
+    }
+    if text.contains("${{") {
+        return template(v, node, text, refs, deps, false);
+    }
+    match parse_expr(text) {
+        Ok(expr) => {
+            check_refs(v, node, &expr.references(), refs, deps, false);
+            Template::parse(&format!("${{{{ {text} }}}}")).ok()
+        }
+        Err(e) => {
+            v.push(
+                Problem::new("drctl::expression", format!("bad condition: {}", e.message), map_span(v.text, node, &e.range), "here")
+                    .help(e.help.clone()),
+            );
+            None
+        }
+    }
+}
+
+/// `for_each:` — a literal list or an expression that gives one.
+pub(super) fn for_each(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>, deps: &mut Vec<Dep>) -> Option<ForEach> {
+    match &node.kind {
+        NodeKind::Seq(_) => match node.to_json() {
+            Value::Array(items) => Some(ForEach::List(items)),
+            _ => None,
+        },
+        NodeKind::Scalar { text, .. } if text.contains("${{") => {
+            let t = template(v, node, text, refs, deps, false)?;
+            if let Some(expr) = t.single_expression() {
+                // A bare parameter reference can be checked now.
+                let references = expr.references();
+                if let [r] = references.as_slice() {
+                    if r.root == "params" && r.path.len() == 1 && expr.to_string() == format!("params.{}", r.path[0]) {
+                        if let Some(param) = refs.params.get(&r.path[0]) {
+                            if param.kind != ParamType::List {
+                                v.push(
+                                    Problem::new(
+                                        "drctl::for-each",
+                                        format!("for_each over a non-list: parameter `{}` is a {}", r.path[0], type_word(param.kind)),
+                                        map_span(v.text, node, &r.range),
+                                        "not a list",
+                                    )
+                                    .help(Some(format!("declare it with `type: list`, or iterate over a list"))),
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                }
+            } else {
+                v.push(
+                    Problem::new("drctl::for-each", "for_each over a non-list: this text is a string", node.span.clone(), "a string")
+                        .help(Some("write one expression, `${{ params.regions }}`, or a YAML list".into())),
+                );
+                return None;
+            }
+            Some(ForEach::Expr(t))
+        }
+        _ => {
+            v.push(
+                Problem::new("drctl::for-each", format!("for_each over a non-list: this is {}", node.type_name()), node.span.clone(), "not a list")
+                    .help(Some("give a YAML list or one expression that evaluates to a list".into())),
+            );
+            None
+        }
+    }
+}
+
+/// Rewrites each `${{ }}` in the script inputs `keys` of `with` into `${DRCTL_EXPR_n}` and
+/// adds `DRCTL_EXPR_n` to `with.env`, so expression values reach scripts as data, never as
+/// code.
+pub(super) fn scriptify(with: Input, keys: &[&str]) -> Input {
+    let Input::Map(mut map) = with else { return with };
+    let mut extra: Vec<(String, Input)> = Vec::new();
+    for key in keys {
+        let Some(Input::Template(template, source)) = map.get(*key) else { continue };
+        let mut script = String::with_capacity(source.len());
+        for part in template.parts() {
+            match part {
+                TemplatePart::Literal { text, .. } => script.push_str(text),
+                TemplatePart::Expr { range, .. } => {
+                    let name = format!("DRCTL_EXPR_{}", extra.len());
+                    script.push_str(&format!("${{{name}}}"));
+                    let text = source.get(range.clone()).unwrap_or_default().to_owned();
+                    match Template::parse(&text) {
+                        Ok(t) => extra.push((name, Input::Template(t, text))),
+                        Err(_) => return Input::Map(map),
+                    }
+                }
+            }
+        }
+        map.insert((*key).to_owned(), Input::Literal(Value::String(script)));
+    }
+    if extra.is_empty() {
+        return Input::Map(map);
+    }
+    match map.entry("env".to_owned()).or_insert_with(|| Input::Map(IndexMap::new())) {
+        Input::Map(env) => env.extend(extra),
+        Input::Literal(Value::Object(literal)) => {
+            let mut env: IndexMap<String, Input> =
+                literal.iter().map(|(k, v)| (k.clone(), Input::Literal(v.clone()))).collect();
+            env.extend(extra);
+            map.insert("env".to_owned(), Input::Map(env));
+        }
+        _ => {}
+    }
+    Input::Map(map)
+}

@@ -1,0 +1,240 @@
+//! Validation: from the typed file to a checked [`Runbook`], reporting every problem at once.
+//!
+//! Each check records a [`Problem`] with the span it concerns and carries on, so one run of
+//! `drctl validate` shows everything that is wrong. Only a runbook without problems becomes a
+//! [`Runbook`].
+
+mod inputs;
+mod tasks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::checked::{Param, Runbook, Source};
+use super::de::{did_you_mean, from_node, ErrorSink, Lenient};
+use super::duration::parse_duration;
+use super::model::{DurationText, ParamType, RunbookDoc};
+use super::problem::{Invalid, Problem};
+use super::yaml::{self, ByteSpan};
+use crate::actions::ActionRegistry;
+
+/// Reads, decodes and validates a runbook.
+pub fn load(path: &str, text: &str, actions: &ActionRegistry) -> Result<Runbook, Invalid> {
+    let mut v = Validator { problems: Vec::new(), text };
+    let runbook = v.run(path, text, actions);
+    match runbook {
+        Some(runbook) if v.problems.is_empty() => Ok(runbook),
+        _ => {
+            let mut problems = v.problems;
+            problems.sort_by_key(|p| p.labels.first().map_or(0, |(s, _)| s.start));
+            Err(Invalid { path: path.to_owned(), text: Arc::from(text), problems })
+        }
+    }
+}
+
+pub(crate) struct Validator<'t> {
+    pub(crate) problems: Vec<Problem>,
+    pub(crate) text: &'t str,
+}
+
+impl Validator<'_> {
+    pub(crate) fn push(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+
+    pub(crate) fn duration(&mut self, d: &Option<DurationText>) -> Option<Duration> {
+        let d = d.as_ref()?;
+        match parse_duration(&d.0.value) {
+            Ok(duration) => Some(duration),
+            Err(why) => {
+                self.push(
+                    Problem::new("drctl::bad-duration", format!("bad duration: {why}"), d.0.span.clone(), "here")
+                        .help(Some("write durations like 500ms, 30s, 5m or 1h30m".into())),
+                );
+                None
+            }
+        }
+    }
+
+    fn run(&mut self, path: &str, text: &str, actions: &ActionRegistry) -> Option<Runbook> {
+        let root = match yaml::parse(text) {
+            Ok(root) => root,
+            Err(e) => {
+                self.push(Problem::new("drctl::yaml", format!("YAML syntax error: {}", e.message), e.span, "here"));
+                return None;
+            }
+        };
+        if !matches!(root.kind, yaml::NodeKind::Map(_)) {
+            self.push(Problem::new("drctl::not-a-map", "a runbook must be a map of keys", root.span.clone(), "this is not a map")
+                .help(Some("start with `version: 1`, `name: ...` and `tasks:`".into())));
+            return None;
+        }
+        let sink = ErrorSink::default();
+        let decoded: Result<RunbookDoc, _> = from_node(&root, &sink);
+        for err in sink.take() {
+            let span = err.span.clone().unwrap_or(0..0);
+            self.push(Problem::new("drctl::schema", err.message.clone(), span, "here").help(err.help.clone()));
+        }
+        let doc = match decoded {
+            Ok(doc) => doc,
+            Err(err) => {
+                let span = err.span.clone().unwrap_or(0..0);
+                self.push(Problem::new("drctl::schema", err.message.clone(), span, "here").help(err.help.clone()));
+                return None;
+            }
+        };
+        let top = first_line(text);
+        match &doc.version {
+            None => self.push(Problem::new("drctl::missing", "missing required key `version`", top.clone(), "in this runbook")
+                .help(Some("add `version: 1` at the top".into()))),
+            Some(Lenient(Some(v))) if v.value != 1 => self.push(
+                Problem::new("drctl::version", format!("unsupported runbook version {}", v.value), v.span.clone(), "here")
+                    .help(Some("this drctl reads `version: 1`".into())),
+            ),
+            _ => {}
+        }
+        let name = match &doc.name {
+            None => {
+                self.push(Problem::new("drctl::missing", "missing required key `name`", top.clone(), "in this runbook")
+                    .help(Some("add `name: <short name>`".into())));
+                String::new()
+            }
+            Some(Lenient(n)) => n.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
+        };
+        let objectives = doc.objectives.as_ref().and_then(|o| o.0.clone());
+        let rto = objectives.as_ref().and_then(|o| self.duration(&o.rto));
+        let rpo = objectives.as_ref().and_then(|o| self.duration(&o.rpo));
+        let params = self.params(&doc);
+        let phases = self.phases(&doc);
+        let defaults = doc.defaults.as_ref().and_then(|d| d.0.clone()).unwrap_or_default();
+        let mut concurrency = IndexMap::new();
+        if let Some(Lenient(Some(groups))) = &doc.concurrency {
+            for (group, limit) in groups {
+                if limit.value == 0 {
+                    self.push(Problem::new("drctl::concurrency", "a concurrency limit must be at least 1", limit.span.clone(), "here"));
+                }
+                concurrency.insert(group.value.clone(), limit.value.max(1) as usize);
+            }
+        }
+        let parallelism = match &defaults.parallelism {
+            Some(p) if p.value == 0 => {
+                self.push(Problem::new("drctl::parallelism", "parallelism must be at least 1", p.span.clone(), "here"));
+                None
+            }
+            Some(p) => Some(p.value as usize),
+            None => None,
+        };
+        let Some(Lenient(task_docs)) = &doc.tasks else {
+            self.push(Problem::new("drctl::missing", "missing required key `tasks`", top, "in this runbook")
+                .help(Some("add `tasks:` with at least one task".into())));
+            return None;
+        };
+        let task_docs = task_docs.as_ref()?;
+        if task_docs.is_empty() {
+            self.push(Problem::new("drctl::no-tasks", "the runbook has no tasks", top, "in this runbook"));
+        }
+        let retry = tasks::retry_policy(self, &crate::runbook::retry::RetryPolicy::default(), defaults.retry.as_ref());
+        let timeout = self.duration(&defaults.timeout);
+        let ctx = tasks::Context {
+            params: &params,
+            phases: &phases,
+            concurrency: &concurrency,
+            defaults: &defaults,
+            retry: &retry,
+            timeout,
+            actions,
+        };
+        let tasks = tasks::check_tasks(self, task_docs, &ctx)?;
+        let sha256 = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        Some(Runbook {
+            name,
+            description: doc.description.as_ref().and_then(|d| d.0.clone()),
+            source: Arc::new(Source { path: path.to_owned(), text: Arc::from(text), sha256 }),
+            rto,
+            rpo,
+            params,
+            phases: phases.into_iter().map(|(p, _)| p).collect(),
+            parallelism,
+            concurrency,
+            tasks,
+        })
+    }
+
+    fn params(&mut self, doc: &RunbookDoc) -> IndexMap<String, Param> {
+        let mut params = IndexMap::new();
+        let Some(Lenient(Some(docs))) = &doc.params else { return params };
+        for (name, spec) in docs {
+            let Some(spec) = &spec.0 else { continue };
+            let kind = spec.kind.as_ref().map_or(ParamType::String, |k| k.value);
+            let default = spec.default.as_ref().map(|d| d.0.to_json());
+            if let (Some(value), Some(node)) = (&default, &spec.default) {
+                if !matches_type(kind, value) {
+                    self.push(Problem::new(
+                        "drctl::param-type",
+                        format!("default of `{}` is not a {}", name.value, type_word(kind)),
+                        node.0.span.clone(),
+                        format!("this is {}", node.0.type_name()),
+                    ));
+                }
+            }
+            params.insert(
+                name.value.clone(),
+                Param {
+                    kind,
+                    required: spec.required,
+                    secret: spec.secret,
+                    default,
+                    description: spec.description.clone(),
+                    allowed: spec.allowed.as_ref().map(|a| a.iter().map(|n| n.0.to_json()).collect()),
+                },
+            );
+        }
+        params
+    }
+
+    fn phases(&mut self, doc: &RunbookDoc) -> Vec<(String, ByteSpan)> {
+        let mut phases: Vec<(String, ByteSpan)> = Vec::new();
+        if let Some(Lenient(Some(list))) = &doc.phases {
+            for phase in list {
+                if phases.iter().any(|(p, _)| *p == phase.value) {
+                    self.push(Problem::new("drctl::phase", format!("phase `{}` is declared twice", phase.value), phase.span.clone(), "again here"));
+                } else {
+                    phases.push((phase.value.clone(), phase.span.clone()));
+                }
+            }
+        }
+        phases
+    }
+}
+
+fn first_line(text: &str) -> ByteSpan {
+    0..text.find('\n').unwrap_or(text.len())
+}
+
+pub(crate) fn matches_type(kind: ParamType, value: &Value) -> bool {
+    match kind {
+        ParamType::String => value.is_string(),
+        ParamType::Number => value.is_number(),
+        ParamType::Bool => value.is_boolean(),
+        ParamType::List => value.is_array(),
+        ParamType::Map => value.is_object(),
+    }
+}
+
+pub(crate) fn type_word(kind: ParamType) -> &'static str {
+    match kind {
+        ParamType::String => "string",
+        ParamType::Number => "number",
+        ParamType::Bool => "bool",
+        ParamType::List => "list",
+        ParamType::Map => "map",
+    }
+}
+
+pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    did_you_mean(word, candidates)
+}

@@ -1,0 +1,256 @@
+//! Checks of each task: action, phase, dependencies, retry policy, failure mode, and the
+//! dependency graph as a whole (cycles).
+
+use indexmap::IndexMap;
+
+use super::inputs::{self, RefContext};
+use super::{suggest, Validator};
+use crate::actions::ActionRegistry;
+use crate::runbook::checked::{Check, Dep, Input, Param, Task};
+use crate::runbook::de::Lenient;
+use crate::runbook::model::{Defaults, OnFailure, RetryDoc, TaskDoc, Text};
+use crate::runbook::problem::Problem;
+use crate::runbook::retry::{RetryOn, RetryPolicy};
+use crate::runbook::yaml::ByteSpan;
+
+pub(super) struct Context<'a> {
+    pub params: &'a IndexMap<String, Param>,
+    pub phases: &'a [(String, ByteSpan)],
+    pub concurrency: &'a IndexMap<String, usize>,
+    pub defaults: &'a Defaults,
+    /// The default retry policy and attempt timeout, already checked.
+    pub retry: &'a RetryPolicy,
+    pub timeout: Option<std::time::Duration>,
+    pub actions: &'a ActionRegistry,
+}
+
+pub(super) fn check_tasks(
+    v: &mut Validator<'_>,
+    docs: &IndexMap<Text, Lenient<TaskDoc>>,
+    ctx: &Context<'_>,
+) -> Option<Vec<Task>> {
+    let ids: Vec<&str> = docs.keys().map(|k| k.value.as_str()).collect();
+    let mut tasks = Vec::with_capacity(docs.len());
+    let mut complete = true;
+    for (index, (id, doc)) in docs.iter().enumerate() {
+        if !valid_id(&id.value) {
+            v.push(
+                Problem::new("drctl::task-id", format!("task id `{}` is not allowed", id.value), id.span.clone(), "here")
+                    .help(Some("use letters, digits, `-` and `_`, starting with a letter".into())),
+            );
+        }
+        let Some(doc) = &doc.0 else {
+            complete = false;
+            continue;
+        };
+        match check_task(v, index, id, doc, &ids, ctx) {
+            Some(task) => tasks.push(task),
+            None => complete = false,
+        }
+    }
+    if !complete {
+        return None;
+    }
+    let deps: Vec<Vec<Dep>> = tasks.iter().map(|t| t.deps.clone()).collect();
+    for cycle in crate::graph::find_cycles(&deps) {
+        let names: Vec<&str> = cycle.iter().map(|(t, _)| tasks[*t].id.as_str()).collect();
+        let mut shown = names.join(" → ");
+        shown.push_str(&format!(" → {}", names[0]));
+        let mut problem: Option<Problem> = None;
+        for (task, edge) in &cycle {
+            let dep = &tasks[*task].deps[*edge];
+            let verb = if dep.implicit { "uses outputs of" } else { "depends on" };
+            let label = format!("`{}` {verb} `{}`", tasks[*task].id, tasks[dep.task].id);
+            problem = Some(match problem {
+                None => Problem::new("drctl::cycle", format!("dependency cycle: {shown}"), dep.span.clone(), label),
+                Some(p) => p.label(dep.span.clone(), label),
+            });
+        }
+        if let Some(p) = problem {
+            v.push(p.help(Some("remove one of these dependencies so the tasks can be ordered".into())));
+        }
+    }
+    Some(tasks)
+}
+
+fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn check_task(
+    v: &mut Validator<'_>,
+    index: usize,
+    id: &Text,
+    doc: &TaskDoc,
+    ids: &[&str],
+    ctx: &Context<'_>,
+) -> Option<Task> {
+    let action = ctx.actions.get(&doc.uses.value).cloned();
+    if action.is_none() {
+        v.push(
+            Problem::new("drctl::unknown-action", format!("unknown action `{}`", doc.uses.value), doc.uses.span.clone(), "not an action")
+                .help(suggest(&doc.uses.value, ctx.actions.names()).or_else(|| {
+                    Some(format!("actions: {}", ctx.actions.names().collect::<Vec<_>>().join(", ")))
+                })),
+        );
+    }
+    if let Some(phase) = &doc.phase {
+        if ctx.phases.is_empty() {
+            v.push(
+                Problem::new("drctl::phase", format!("phase `{}` is not declared", phase.value), phase.span.clone(), "here")
+                    .help(Some("declare the phases at the top: `phases: [inventory, prepare, ...]`".into())),
+            );
+        } else if !ctx.phases.iter().any(|(p, _)| *p == phase.value) {
+            v.push(
+                Problem::new("drctl::phase", format!("phase `{}` is not declared", phase.value), phase.span.clone(), "not in `phases`")
+                    .help(suggest(&phase.value, ctx.phases.iter().map(|(p, _)| p.as_str())).or_else(|| {
+                        Some(format!("declared phases: {}", ctx.phases.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", ")))
+                    })),
+            );
+        }
+    }
+    if let Some(group) = &doc.concurrency {
+        if !ctx.concurrency.contains_key(&group.value) {
+            v.push(
+                Problem::new("drctl::concurrency", format!("concurrency group `{}` is not declared", group.value), group.span.clone(), "here")
+                    .help(suggest(&group.value, ctx.concurrency.keys().map(String::as_str)).or_else(|| {
+                        Some(format!("declare it at the top: `concurrency: {{ {}: 4 }}`", group.value))
+                    })),
+            );
+        }
+    }
+    let mut deps: Vec<Dep> = Vec::new();
+    for dep in &doc.depends_on {
+        match ids.iter().position(|t| *t == dep.value) {
+            Some(t) => add_dep(&mut deps, Dep { task: t, span: dep.span.clone(), implicit: false }),
+            None => v.push(
+                Problem::new("drctl::unknown-task", format!("`{}` depends on unknown task `{}`", id.value, dep.value), dep.span.clone(), "no such task")
+                    .help(suggest(&dep.value, ids.iter().copied())),
+            ),
+        }
+    }
+    let refs = RefContext { task_index: index, ids, params: ctx.params, has_for_each: doc.for_each.is_some() };
+    let condition = doc.condition.as_ref().and_then(|node| inputs::condition(v, &node.0, &refs, &mut deps));
+    let for_each = doc.for_each.as_ref().and_then(|node| inputs::for_each(v, &node.0, &refs, &mut deps));
+    let with = match &doc.with {
+        Some(node) => inputs::input(v, &node.0, &refs, &mut deps, true),
+        None => Some(Input::empty()),
+    };
+    if let (Some(action), Some(node)) = (&action, &doc.with) {
+        if let Some(map) = node.0.to_json().as_object() {
+            for problem in action.check_inputs(map) {
+                let span = node.0.get(&problem.key).map_or(node.0.span.clone(), |n| key_span(&node.0, &problem.key).unwrap_or(n.span.clone()));
+                v.push(Problem::new("drctl::input", format!("{}: {}", doc.uses.value, problem.message), span, "here").help(problem.help));
+            }
+        } else if !matches!(node.0.kind, crate::runbook::yaml::NodeKind::Map(_)) {
+            v.push(Problem::new("drctl::input", "`with` must be a map of inputs", node.0.span.clone(), "not a map"));
+        }
+    }
+    let with = match (&action, with) {
+        (Some(action), Some(with)) if !action.script_inputs().is_empty() => Some(inputs::scriptify(with, action.script_inputs())),
+        (_, with) => with,
+    };
+    let check = match &doc.check {
+        Some(c) => {
+            if ctx.actions.get(&c.uses.value).is_none() {
+                v.push(
+                    Problem::new("drctl::unknown-action", format!("unknown action `{}`", c.uses.value), c.uses.span.clone(), "not an action")
+                        .help(suggest(&c.uses.value, ctx.actions.names())),
+                );
+            }
+            let with = match &c.with {
+                Some(node) => inputs::input(v, &node.0, &refs, &mut deps, true),
+                None => Some(Input::empty()),
+            };
+            with.map(|with| Check { uses: c.uses.value.clone(), with })
+        }
+        None => None,
+    };
+    let retry = retry_policy(v, ctx.retry, doc.retry.as_ref());
+    let timeout = v.duration(&doc.timeout).or(ctx.timeout);
+    let on_failure = doc
+        .on_failure
+        .as_ref()
+        .map(|o| o.value)
+        .or(ctx.defaults.on_failure.as_ref().map(|o| o.value))
+        .unwrap_or(OnFailure::Abort);
+    Some(Task {
+        id: id.value.clone(),
+        span: id.span.clone(),
+        phase: doc.phase.as_ref().map(|p| p.value.clone()),
+        uses: doc.uses.value.clone(),
+        description: doc.description.clone(),
+        deps,
+        condition,
+        for_each: if doc.for_each.is_some() { Some(for_each?) } else { None },
+        retry,
+        timeout,
+        estimate: v.duration(&doc.estimate),
+        on_failure,
+        concurrency: doc.concurrency.as_ref().map(|c| c.value.clone()),
+        with: with?,
+        check,
+        secret_outputs: doc.secret_outputs.iter().map(|s| s.value.clone()).collect(),
+    })
+}
+
+/// Adds an edge unless one to the same task exists; an explicit edge wins over an implicit one.
+pub(super) fn add_dep(deps: &mut Vec<Dep>, dep: Dep) {
+    match deps.iter_mut().find(|d| d.task == dep.task) {
+        Some(existing) => existing.implicit &= dep.implicit,
+        None => deps.push(dep),
+    }
+}
+
+fn key_span(map: &crate::runbook::yaml::Node, key: &str) -> Option<ByteSpan> {
+    match &map.kind {
+        crate::runbook::yaml::NodeKind::Map(entries) => {
+            entries.iter().find(|(k, _)| k.as_scalar() == Some(key)).map(|(k, _)| k.span.clone())
+        }
+        _ => None,
+    }
+}
+
+/// `base` with the settings of `doc` applied on top.
+pub(super) fn retry_policy(v: &mut Validator<'_>, base: &RetryPolicy, doc: Option<&RetryDoc>) -> RetryPolicy {
+    let mut policy = base.clone();
+    if let Some(doc) = doc {
+        if let Some(a) = &doc.attempts {
+            if a.value == 0 {
+                v.push(Problem::new("drctl::retry", "attempts must be at least 1", a.span.clone(), "here")
+                    .help(Some("1 means a single attempt, no retry".into())));
+            }
+            policy.attempts = a.value.max(1);
+        }
+        if let Some(b) = doc.backoff {
+            policy.backoff = b;
+        }
+        if let Some(d) = v.duration(&doc.delay) {
+            policy.delay = d;
+        }
+        if let Some(d) = v.duration(&doc.max_delay) {
+            policy.max_delay = d;
+        }
+        if let Some(j) = doc.jitter {
+            policy.jitter = j;
+        }
+        if let Some(b) = v.duration(&doc.budget) {
+            policy.budget = Some(b);
+        }
+        if let Some(list) = &doc.retry_on {
+            policy.retry_on.clear();
+            for item in list {
+                match RetryOn::parse(&item.value) {
+                    Ok(r) => policy.retry_on.push(r),
+                    Err(why) => v.push(
+                        Problem::new("drctl::retry", why, item.span.clone(), "here")
+                            .help(Some("error classes: any, timeout, network, exit:N, http:5xx, http:NNN".into())),
+                    ),
+                }
+            }
+        }
+    }
+    policy
+}

@@ -1,0 +1,223 @@
+//! Progress on the terminal: indicatif bars on a terminal, plain lines elsewhere, and the
+//! summary printed when a run segment ends. Everything shown passes through the redactor.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::redact::Redactor;
+use crate::actions::BoxFuture;
+use crate::checkpoint::{InstanceId, Replay, RunMeta, RunState, TaskState};
+use crate::cli::ProgressMode;
+use crate::engine::{Approver, Finish, Observer};
+use crate::runbook::duration::format_duration;
+use crate::runbook::Runbook;
+
+/// Progress output for one run segment.
+pub struct Progress {
+    redactor: Redactor,
+    quiet: bool,
+    started: Instant,
+    bars: Option<Bars>,
+}
+
+struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    running: Mutex<HashMap<InstanceId, ProgressBar>>,
+}
+
+/// Chooses bars or plain lines.
+pub fn observer(mode: ProgressMode, quiet: bool, redactor: Redactor) -> std::sync::Arc<Progress> {
+    let bars = match mode {
+        ProgressMode::Plain => false,
+        ProgressMode::Bars => true,
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+    } && !quiet;
+    let bars = bars.then(|| {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let overall = multi.add(ProgressBar::new(0));
+        overall.set_style(
+            ProgressStyle::with_template("{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} tasks  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        overall.set_prefix("drctl");
+        overall.enable_steady_tick(Duration::from_millis(200));
+        Bars { multi, overall, running: Mutex::new(HashMap::new()) }
+    });
+    std::sync::Arc::new(Progress { redactor, quiet, started: Instant::now(), bars })
+}
+
+impl Progress {
+    fn line(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        let text = self.redactor.mask(text);
+        let stamp = format_duration(self.started.elapsed());
+        match &self.bars {
+            Some(bars) => bars.multi.suspend(|| eprintln!("{stamp:>7} {text}")),
+            None => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{stamp:>7} {text}");
+            }
+        }
+    }
+
+    /// Clears the bars before the summary.
+    pub fn close(&self) {
+        if let Some(bars) = &self.bars {
+            bars.overall.finish_and_clear();
+            if let Ok(running) = bars.running.lock() {
+                running.values().for_each(ProgressBar::finish_and_clear);
+            }
+            let _ = bars.multi.clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn run_started(&self, run_id: &str, total: usize, done: usize, rto: Option<Duration>) {
+        if let Some(bars) = &self.bars {
+            bars.overall.set_length(total as u64);
+            bars.overall.set_position(done as u64);
+            if let Some(rto) = rto {
+                bars.overall.set_message(format!("RTO {}", format_duration(rto)));
+            }
+        }
+        let rto = rto.map_or_else(String::new, |r| format!(", RTO objective {}", format_duration(r)));
+        self.line(&format!("run {run_id}: {total} tasks, {done} already done{rto}"));
+    }
+
+    fn total_changed(&self, total: usize) {
+        if let Some(bars) = &self.bars {
+            bars.overall.set_length(total as u64);
+        }
+    }
+
+    fn attempt_started(&self, id: &InstanceId, attempt: u32) {
+        match &self.bars {
+            Some(bars) => {
+                let bar = bars.multi.add(ProgressBar::new_spinner());
+                bar.set_style(ProgressStyle::with_template("  {spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                let suffix = if attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
+                bar.set_message(format!("{id}{suffix}"));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                if let Ok(mut running) = bars.running.lock() {
+                    if let Some(old) = running.insert(id.clone(), bar) {
+                        old.finish_and_clear();
+                    }
+                }
+            }
+            None => {
+                let suffix = if attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
+                self.line(&format!("▶ {id}{suffix}"));
+            }
+        }
+    }
+
+    fn attempt_failed(&self, id: &InstanceId, attempt: u32, error: &str, retry_in: Option<Duration>) {
+        match retry_in {
+            Some(delay) => self.line(&format!("↻ {id} attempt {attempt} failed: {error}; retrying in {}", format_duration(delay))),
+            None => self.line(&format!("✖ {id} attempt {attempt} failed: {error}")),
+        }
+    }
+
+    fn finished(&self, id: &InstanceId, how: Finish, elapsed: Duration, detail: &str) {
+        if let Some(bars) = &self.bars {
+            if let Ok(mut running) = bars.running.lock() {
+                if let Some(bar) = running.remove(id) {
+                    bar.finish_and_clear();
+                }
+            }
+            bars.overall.inc(1);
+        }
+        let took = format_duration(elapsed);
+        match how {
+            Finish::Succeeded => self.line(&format!("✔ {id} ({took})")),
+            Finish::AlreadyDone => self.line(&format!("✔ {id} was already done (check passed)")),
+            Finish::Failed => self.line(&format!("✖ {id} failed: {detail}")),
+            Finish::Skipped => self.line(&format!("⊘ {id} skipped: {detail}")),
+            Finish::Cancelled => self.line(&format!("■ {id} cancelled")),
+        }
+    }
+
+    fn notice(&self, text: &str) {
+        self.line(&format!("! {text}"));
+    }
+
+    fn suspend(&self, f: &mut dyn FnMut()) {
+        match &self.bars {
+            Some(bars) => bars.multi.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+/// Asks approvals on the terminal.
+pub struct TerminalApprover;
+
+impl Approver for TerminalApprover {
+    fn ask<'a>(&'a self, id: &'a InstanceId, message: &'a str, observer: &'a dyn Observer) -> BoxFuture<'a, (bool, String)> {
+        Box::pin(async move {
+            let prompt = format!("\napproval needed for {id}: {message}\napprove? [y/N] and a reason: ");
+            let answer = tokio::task::spawn_blocking(move || {
+                let mut line = String::new();
+                eprint!("{prompt}");
+                let _ = std::io::stderr().flush();
+                let _ = std::io::stdin().read_line(&mut line);
+                line
+            });
+            let mut line = String::new();
+            observer.suspend(&mut || {});
+            if let Ok(l) = answer.await {
+                line = l;
+            }
+            let line = line.trim();
+            let (word, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            let approved = matches!(word.to_ascii_lowercase().as_str(), "y" | "yes");
+            let reason = if reason.trim().is_empty() { format!("answered `{word}` at the terminal") } else { reason.trim().to_owned() };
+            (approved, reason)
+        })
+    }
+}
+
+/// The closing summary: state, elapsed time against the RTO, counts and failures.
+pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunState) -> String {
+    let mut counts: HashMap<&'static str, usize> = HashMap::new();
+    let mut failures = Vec::new();
+    for id in &replay.order {
+        if let Some(rec) = replay.instance(id) {
+            *counts.entry(rec.state.as_str()).or_default() += 1;
+            if rec.state == TaskState::Failed {
+                failures.push(format!("  ✖ {id}: {}", rec.error.as_deref().unwrap_or("failed")));
+            }
+        }
+    }
+    let elapsed = Duration::from_millis(replay.last_at.unwrap_or(meta.created_at).saturating_sub(meta.created_at));
+    let rto = match runbook.rto {
+        Some(rto) => {
+            let verdict = if elapsed <= rto { "within" } else { "OVER" };
+            format!(" — {verdict} the RTO of {}", format_duration(rto))
+        }
+        None => String::new(),
+    };
+    let mut out = format!(
+        "\nrun {} {}: {} elapsed{rto}\n  {} succeeded, {} failed, {} skipped, {} pending\n",
+        meta.run_id,
+        state.as_str(),
+        format_duration(elapsed),
+        counts.get("succeeded").unwrap_or(&0),
+        counts.get("failed").unwrap_or(&0),
+        counts.get("skipped").unwrap_or(&0),
+        counts.get("pending").unwrap_or(&0) + counts.get("running").unwrap_or(&0),
+    );
+    for f in failures {
+        out.push_str(&f);
+        out.push('\n');
+    }
+    out
+}
