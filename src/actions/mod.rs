@@ -37,6 +37,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait TaskLog: Send + Sync {
     /// Appends one line to the task's log. Secrets are masked before the line is stored.
     fn line(&self, line: &str);
+
+    /// Records that the attempt started a process group, so that a resume after a crash of
+    /// drctl can wait for that orphan to end before deciding anything about the task.
+    fn spawned(&self, pid: u32) {
+        let _ = pid;
+    }
 }
 
 /// A log that drops everything; for probes and tests.

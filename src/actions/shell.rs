@@ -114,6 +114,9 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
         ActionError::fatal(ErrorClass::Other, format!("could not start `{program}`: {e}"))
     })?;
     let pid = child.id();
+    if let Some(pid) = pid {
+        ctx.log.spawned(pid);
+    }
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let read_out = async {

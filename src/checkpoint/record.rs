@@ -116,6 +116,15 @@ pub enum Record {
         attempt: u32,
         at: Millis,
     },
+    /// An attempt started a process group (its leader's pid and start time, which tells the
+    /// process apart from a later one that reuses the pid).
+    Spawned {
+        #[serde(flatten)]
+        id: InstanceId,
+        pid: u32,
+        #[serde(default)]
+        started: u64,
+    },
     /// An attempt failed.
     AttemptFailed {
         #[serde(flatten)]
@@ -242,4 +251,19 @@ mod tests {
         assert_eq!(decode(&damaged), Err(LineError::Checksum));
         assert_eq!(decode(&line[..20]), Err(LineError::Checksum));
     }
+}
+
+/// The start time of a process (clock ticks since boot), from `/proc/<pid>/stat`; `None` when
+/// no such process exists.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Field 22 overall is index 19 after the state field (field 3).
+    let state = fields.first()?;
+    if *state == "Z" || *state == "X" {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
 }

@@ -56,6 +56,8 @@ pub struct InstanceRecord {
     /// Succeeded because resume's check found the work done.
     pub checked: bool,
     pub approval_message: Option<String>,
+    /// A process group the last attempt started, as (pid, start time), until the attempt ends.
+    pub orphan: Option<(u32, u64)>,
     /// Skipped by the engine (condition or failed dependency) in an earlier segment.
     pub engine_skip: bool,
     /// When the instance first waited for an approval.
@@ -79,6 +81,7 @@ impl Default for InstanceRecord {
             approval_message: None,
             awaiting_since: None,
             engine_skip: false,
+            orphan: None,
             failures: Vec::new(),
         }
     }
@@ -158,8 +161,12 @@ impl Replay {
                 rec.last_start = Some(at);
                 self.last_at = Some(at);
             }
+            Record::Spawned { id, pid, started } => {
+                self.entry(&id).orphan = Some((pid, started));
+            }
             Record::AttemptFailed { id, attempt, class, error, at } => {
                 let rec = self.entry(&id);
+                rec.orphan = None;
                 rec.failures.push((attempt, class, error.clone()));
                 rec.error = Some(error);
                 // The attempt is over; the instance is no longer in doubt.
@@ -168,6 +175,7 @@ impl Replay {
             }
             Record::Done { id, outputs, at, checked } => {
                 let rec = self.entry(&id);
+                rec.orphan = None;
                 rec.state = TaskState::Succeeded;
                 rec.outputs = outputs;
                 rec.end = Some(at);
@@ -177,6 +185,7 @@ impl Replay {
             }
             Record::Failed { id, error, at } => {
                 let rec = self.entry(&id);
+                rec.orphan = None;
                 rec.state = TaskState::Failed;
                 rec.error = Some(error);
                 rec.end = Some(at);

@@ -39,6 +39,8 @@ pub struct Job {
     pub check: Option<(Arc<dyn Action>, Value)>,
     pub policy: RetryPolicy,
     pub timeout: Option<Duration>,
+    /// A process group left running by a crashed earlier segment: (pid, start time).
+    pub orphan: Option<(u32, u64)>,
     /// Attempts recorded before this segment (attempt numbers continue from here).
     pub prior_attempts: u32,
     pub idempotency_key: String,
@@ -56,6 +58,7 @@ pub struct Job {
 
 /// A task log that goes through the journal writer, masked.
 struct JournalLog {
+    id: InstanceId,
     journal: Journal,
     file: String,
     redactor: Redactor,
@@ -66,6 +69,11 @@ impl TaskLog for JournalLog {
         let mut text = self.redactor.mask(line).into_owned();
         text.push('\n');
         self.journal.log(&self.file, text);
+    }
+
+    fn spawned(&self, pid: u32) {
+        let started = crate::checkpoint::record::process_start_time(pid).unwrap_or(0);
+        self.journal.append_nowait(&Record::Spawned { id: self.id.clone(), pid, started });
     }
 }
 
@@ -86,6 +94,7 @@ impl Job {
             attempt,
             cancel,
             log: Arc::new(JournalLog {
+                id: self.id.clone(),
                 journal: self.journal.clone(),
                 file: log_file_name(&self.id),
                 redactor: self.redactor.clone(),
@@ -98,6 +107,11 @@ impl Job {
 
     /// Runs the instance to an outcome.
     pub async fn run(self, in_doubt: bool) -> JobOutcome {
+        if let Some((pid, started)) = self.orphan {
+            if !self.wait_for_orphan(pid, started).await {
+                return JobOutcome::Cancelled;
+            }
+        }
         if in_doubt {
             if let Some((probe, with)) = &self.check {
                 let ctx = self.context(self.prior_attempts, self.kill.child_token());
@@ -156,6 +170,23 @@ impl Job {
                 () = self.kill.cancelled() => return JobOutcome::Cancelled,
             }
         }
+    }
+
+    /// Waits until a process group started by a crashed segment has ended, so the check and any
+    /// new attempt never overlap the old one. Returns false when cancelled.
+    async fn wait_for_orphan(&self, pid: u32, started: u64) -> bool {
+        let alive = || crate::checkpoint::record::process_start_time(pid).is_some_and(|s| started == 0 || s == started);
+        if !alive() {
+            return true;
+        }
+        self.observer.notice(&format!("{}: waiting for pid {pid}, left running by the interrupted attempt", self.id));
+        while alive() {
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+                () = self.kill.cancelled() => return false,
+            }
+        }
+        true
     }
 
     /// One attempt with the per-attempt timeout and the kill switch.

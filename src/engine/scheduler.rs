@@ -50,6 +50,7 @@ struct Instance {
     item: Option<Value>,
     slot: Slot,
     in_doubt: bool,
+    orphan: Option<(u32, u64)>,
     prior_attempts: u32,
     outputs: Map<String, Value>,
     started: Option<Instant>,
@@ -289,6 +290,7 @@ impl<'a> Scheduler<'a> {
                 item,
                 slot,
                 in_doubt,
+                orphan: prior.and_then(|r| r.orphan),
                 prior_attempts: prior.map_or(0, |r| r.attempts),
                 outputs: prior.map(|r| r.outputs.clone()).unwrap_or_default(),
                 started: None,
@@ -389,6 +391,7 @@ impl<'a> Scheduler<'a> {
             policy: task.retry.clone(),
             timeout: task.timeout,
             prior_attempts: inst.prior_attempts,
+            orphan: inst.orphan,
             run_id: cfg.run_dir.id.clone(),
             drill: cfg.drill,
             journal: cfg.journal.clone(),
@@ -525,7 +528,7 @@ impl<'a> Scheduler<'a> {
         let task = &self.cfg.runbook.tasks[t];
         let id = InstanceId { task: task.id.clone(), key: None };
         self.tasks[t].instances =
-            vec![Instance { id, item: None, slot: Slot::Waiting, in_doubt: false, prior_attempts: 0, outputs: Map::new(), started: None }];
+            vec![Instance { id, item: None, slot: Slot::Waiting, in_doubt: false, orphan: None, prior_attempts: 0, outputs: Map::new(), started: None }];
         self.tasks[t].pending = 1;
         self.finish_instance(t, 0, JobOutcome::Failed { error });
     }

@@ -1,0 +1,317 @@
+//! The engine, driven through the real binary: retries, timeouts, failure modes, for_each,
+//! outputs, approvals, crashes and resume, Ctrl-C, changed runbooks and secrets.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::Sandbox;
+
+fn state(sb: &Sandbox, run: &str, task: &str) -> (String, u64) {
+    sb.task_states(run).get(task).cloned().unwrap_or_else(|| panic!("no task {task} in {:?}", sb.task_states(run)))
+}
+
+#[test]
+fn retries_are_counted_until_success() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: retries
+tasks:
+  flaky:
+    uses: shell
+    retry: { attempts: 5, delay: 10ms, jitter: false }
+    with:
+      run: 'n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -ge 3 ]'
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(sb.read("count").trim(), "3");
+    assert_eq!(state(&sb, &ran.run_id(), "flaky"), ("succeeded".into(), 3));
+}
+
+#[test]
+fn retry_on_limits_which_errors_are_retried() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: retry-on
+tasks:
+  exits-7:
+    uses: shell
+    retry: { attempts: 4, delay: 10ms, retry_on: ["exit:3"] }
+    with: { run: 'exit 7' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1);
+    assert_eq!(state(&sb, &ran.run_id(), "exits-7"), ("failed".into(), 1));
+}
+
+#[test]
+fn attempts_time_out() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: timeouts
+tasks:
+  slow:
+    uses: shell
+    timeout: 300ms
+    retry: { attempts: 2, delay: 10ms }
+    with: { run: 'sleep 5' }
+"#,
+    );
+    let started = Instant::now();
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+    assert_eq!(ran.code, 1);
+    let status = sb.status(&ran.run_id());
+    let task = &status["tasks"][0];
+    assert_eq!(task["attempts"], 2);
+    assert!(task["error"].as_str().unwrap_or_default().contains("timed out after 300ms"), "{task}");
+}
+
+const MODES: &str = r#"version: 1
+name: modes
+tasks:
+  bad:
+    uses: shell
+    on_failure: MODE
+    with: { run: 'exit 1' }
+  after-bad:
+    uses: shell
+    depends_on: [bad]
+    with: { run: 'touch after-bad' }
+  other:
+    uses: shell
+    depends_on: [slow-start]
+    with: { run: 'touch other' }
+  slow-start:
+    uses: sleep
+    with: { duration: 300ms }
+"#;
+
+#[test]
+fn on_failure_abort_starts_nothing_new() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", &MODES.replace("MODE", "abort"));
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1);
+    let run = ran.run_id();
+    assert_eq!(state(&sb, &run, "bad").0, "failed");
+    assert_eq!(state(&sb, &run, "slow-start").0, "succeeded", "running tasks finish");
+    assert_eq!(state(&sb, &run, "other").0, "pending", "no new task starts");
+    assert!(!sb.path().join("other").exists());
+}
+
+#[test]
+fn on_failure_continue_skips_dependents_only() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", &MODES.replace("MODE", "continue"));
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1);
+    let run = ran.run_id();
+    assert_eq!(state(&sb, &run, "after-bad").0, "skipped");
+    assert_eq!(state(&sb, &run, "other").0, "succeeded");
+    assert!(sb.path().join("other").exists());
+}
+
+#[test]
+fn on_failure_pause_waits_for_an_operator() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", &MODES.replace("MODE", "pause"));
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let run = ran.run_id();
+    assert_eq!(sb.status(&run)["state"], "paused");
+    let skipped = sb.run(&["skip", &run, "bad", "--reason", "known issue"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert_eq!(state(&sb, &run, "bad").0, "skipped");
+    assert_eq!(state(&sb, &run, "after-bad").0, "succeeded");
+    let status = sb.status(&run);
+    let audit = status["audit"].as_array().unwrap();
+    assert!(audit.iter().any(|a| a["action"] == "skip" && a["reason"] == "known issue" && a["task"] == "bad"), "{audit:?}");
+}
+
+#[test]
+fn for_each_outputs_and_implicit_edges() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: fanout
+params:
+  regions: { type: list, default: [ashburn, phoenix] }
+tasks:
+  vcn:
+    uses: shell
+    with: { run: 'echo "id=vcn-1" >> "$DRCTL_OUTPUT"' }
+  app:
+    uses: shell
+    for_each: ${{ params.regions }}
+    with: { run: 'echo "id=app-${{ each }}-${{ tasks.vcn.outputs.id }}" >> "$DRCTL_OUTPUT"' }
+  report:
+    uses: shell
+    with:
+      run: |
+        echo "${{ tasks.app.outputs.phoenix.id }} ${{ join(keys(tasks.app.outputs), '+') }}" > report
+"#,
+    );
+    let plan = sb.run(&["plan", "rb.yaml", "-o", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let waves: Vec<Vec<String>> = plan["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect())
+        .collect();
+    assert_eq!(waves, vec![vec!["vcn"], vec!["app"], vec!["report"]]);
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(sb.read("report").trim(), "app-phoenix-vcn-1 ashburn+phoenix");
+    let states = sb.task_states(&ran.run_id());
+    assert_eq!(states["app[ashburn]"].0, "succeeded");
+    assert_eq!(states["app[phoenix]"].0, "succeeded");
+}
+
+#[test]
+fn expression_values_never_become_shell_code() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: injection
+params:
+  name: { type: string }
+tasks:
+  greet:
+    uses: shell
+    with: { run: 'echo "hello ${{ params.name }}" > out' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", "name=x\"; touch pwned; echo \""]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(!sb.path().join("pwned").exists());
+    assert_eq!(sb.read("out").trim(), "hello x\"; touch pwned; echo \"");
+}
+
+#[test]
+fn approvals_pause_then_continue_with_an_audit_trail() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: approvals
+tasks:
+  gate:
+    uses: approval
+    with: { message: "cut over DNS?" }
+  cutover:
+    uses: shell
+    depends_on: [gate]
+    with: { run: 'touch cutover' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    assert!(ran.stderr.contains("drctl approve"), "{}", ran.stderr);
+    let run = ran.run_id();
+    assert!(!sb.path().join("cutover").exists());
+    let approved = sb.run(&["approve", &run, "gate", "--reason", "change 42 approved"]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    assert!(sb.path().join("cutover").exists());
+    let status = sb.status(&run);
+    assert_eq!(status["state"], "succeeded");
+    let audit = status["audit"].as_array().unwrap();
+    let approve = audit.iter().find(|a| a["action"] == "approve").expect("approve in audit");
+    assert_eq!(approve["reason"], "change 42 approved");
+    assert!(approve["user"].as_str().is_some_and(|u| !u.is_empty()));
+    assert!(approve["host"].as_str().is_some_and(|h| !h.is_empty()));
+
+    let denied = Sandbox::new();
+    denied.write("rb.yaml", &sb.read("rb.yaml"));
+    let ran = denied.run(&["run", "rb.yaml"]);
+    let run = ran.run_id();
+    let deny = denied.run(&["deny", &run, "gate", "--reason", "not now"]);
+    assert_eq!(deny.code, 1, "{}", deny.stderr);
+    assert_eq!(state(&denied, &run, "cutover").0, "skipped");
+
+    let yes = Sandbox::new();
+    yes.write("rb.yaml", &sb.read("rb.yaml"));
+    assert_eq!(yes.run(&["run", "rb.yaml", "--yes"]).code, 0);
+}
+
+#[test]
+fn changed_runbook_is_refused_on_resume() {
+    let sb = Sandbox::new();
+    let text = r#"version: 1
+name: changes
+tasks:
+  first:
+    uses: shell
+    with: { run: 'true' }
+  gate:
+    uses: approval
+    depends_on: [first]
+  last:
+    uses: shell
+    depends_on: [gate]
+    with: { run: 'touch last' }
+"#;
+    sb.write("rb.yaml", text);
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 3);
+    let run = ran.run_id();
+    sb.write("rb.yaml", &text.replace("touch last", "touch other"));
+    let resumed = sb.run(&["resume", &run]);
+    assert_eq!(resumed.code, 2);
+    assert!(resumed.stderr.contains("changed tasks: last"), "{}", resumed.stderr);
+    let resumed = sb.run(&["resume", &run, "--allow-changed", "--yes"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(sb.path().join("other").exists());
+}
+
+#[test]
+fn a_secret_never_reaches_disk_or_terminal() {
+    let sb = Sandbox::new();
+    let canary = "canary-7f3a9c1e-secret";
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: secrets
+params:
+  token: { type: string, secret: true, required: true }
+tasks:
+  use-it:
+    uses: shell
+    with:
+      run: 'echo "token is $T"; echo "seen=$T" >> "$DRCTL_OUTPUT"; echo "err $T" >&2'
+      env: { T: "${{ params.token }}" }
+  fail-with-it:
+    uses: shell
+    on_failure: continue
+    depends_on: [use-it]
+    with: { run: 'echo "${{ tasks.use-it.outputs.seen }}" >&2; exit 1' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", &format!("token={canary}"), "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let plan = sb.run(&["plan", "rb.yaml", "-p", &format!("token={canary}"), "-o", "json"]);
+    let status = sb.run(&["status", &ran.run_id()]);
+    for text in [&ran.stdout, &ran.stderr, &plan.stdout, &plan.stderr, &status.stdout] {
+        assert!(!text.contains(canary), "canary printed: {text}");
+    }
+    let files = sb.all_files();
+    assert!(files.len() >= 4, "{files:?}");
+    for (path, bytes) in files {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(canary), "canary in {}", path.display());
+    }
+    assert!(sb.all_files().iter().any(|(_, b)| String::from_utf8_lossy(b).contains("token is ***")));
+}
