@@ -135,7 +135,10 @@ fn on_failure_pause_waits_for_an_operator() {
     assert_eq!(state(&sb, &run, "after-bad").0, "succeeded");
     let status = sb.status(&run);
     let audit = status["audit"].as_array().unwrap();
-    assert!(audit.iter().any(|a| a["action"] == "skip" && a["reason"] == "known issue" && a["task"] == "bad"), "{audit:?}");
+    assert!(
+        audit.iter().any(|a| a["action"] == "skip" && a["reason"] == "known issue" && a["task"] == "bad"),
+        "{audit:?}"
+    );
 }
 
 #[test]

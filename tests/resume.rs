@@ -99,7 +99,12 @@ fn a_stale_lock_is_reported_and_not_broken_silently() {
 fn ctrl_c_finishes_running_tasks_and_prints_the_resume_command() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &runbook());
-    let child = sb.command(&["run", "rb.yaml", "--progress", "plain"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = sb
+        .command(&["run", "rb.yaml", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: sending SIGINT to our own child process.

@@ -38,7 +38,8 @@ impl Default for Http {
 /// The answer to a request, as outputs and as the value `until` expressions see.
 pub(crate) async fn send(client: &reqwest::Client, with: &Value) -> Result<Outputs, ActionError> {
     let method = with.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
-    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| ActionError::input(format!("bad method `{method}`")))?;
+    let method = reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|_| ActionError::input(format!("bad method `{method}`")))?;
     let url = with.get("url").and_then(Value::as_str).ok_or_else(|| ActionError::input("missing input `url`"))?;
     let mut request = client.request(method, url);
     if let Some(headers) = with.get("headers").and_then(Value::as_object) {
@@ -76,7 +77,10 @@ pub(crate) async fn send(client: &reqwest::Client, with: &Value) -> Result<Outpu
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())))
         .collect();
-    let bytes = response.bytes().await.map_err(|e| ActionError::new(ErrorClass::Network, format!("reading the answer from {url}: {e}")))?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| ActionError::new(ErrorClass::Network, format!("reading the answer from {url}: {e}")))?;
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]).into_owned();
     let mut outputs = Outputs::new();
@@ -98,7 +102,10 @@ pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Ou
         let shown = expected_status.map_or_else(|| "2xx".to_owned(), |v| v.to_string());
         let body = outputs.get("body").and_then(Value::as_str).unwrap_or_default();
         let snippet: String = body.chars().take(300).collect();
-        let mut err = ActionError::new(ErrorClass::HttpStatus(status), format!("{url} answered {status}, expected {shown}: {snippet}"));
+        let mut err = ActionError::new(
+            ErrorClass::HttpStatus(status),
+            format!("{url} answered {status}, expected {shown}: {snippet}"),
+        );
         err.retryable = status >= 500 || status == 408 || status == 429;
         if let Some(s) = outputs.get("retry_after_s").and_then(Value::as_u64) {
             err = err.with_retry_after(Duration::from_secs(s));
@@ -109,10 +116,14 @@ pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Ou
         let scope = serde_json::json!({ "json": outputs.get("json").cloned().unwrap_or(Value::Null) });
         for (path, expected) in want {
             let source = if path.starts_with('[') { format!("json{path}") } else { format!("json.{path}") };
-            let expr = parse_expr(&source).map_err(|e| ActionError::input(format!("expect.json path `{path}`: {e}")))?;
+            let expr =
+                parse_expr(&source).map_err(|e| ActionError::input(format!("expect.json path `{path}`: {e}")))?;
             let got = expr.eval(&scope).unwrap_or(Value::Null);
             if !loose_eq(&got, expected) {
-                return Err(ActionError::new(ErrorClass::Assertion, format!("{url}: `{path}` is {got}, expected {expected}")));
+                return Err(ActionError::new(
+                    ErrorClass::Assertion,
+                    format!("{url}: `{path}` is {got}, expected {expected}"),
+                ));
             }
         }
     }
@@ -166,7 +177,11 @@ impl Action for Http {
                 r = send(&self.client, &with) => r?,
                 () = ctx.cancel.cancelled() => return Err(ActionError::new(ErrorClass::Other, "request cancelled")),
             };
-            ctx.log.line(&format!("{} {url} -> {}", with.get("method").and_then(Value::as_str).unwrap_or("GET"), outputs["status"]));
+            ctx.log.line(&format!(
+                "{} {url} -> {}",
+                with.get("method").and_then(Value::as_str).unwrap_or("GET"),
+                outputs["status"]
+            ));
             check_expectations(&url, with.get("expect"), &outputs)?;
             Ok(outputs)
         })

@@ -68,7 +68,11 @@ impl Action for Shell {
 }
 
 async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Outputs, ActionError> {
-    let output_path = ctx.scratch_dir.join(format!("{}-{}.out", &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())], ctx.attempt));
+    let output_path = ctx.scratch_dir.join(format!(
+        "{}-{}.out",
+        &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())],
+        ctx.attempt
+    ));
     let _ = std::fs::remove_file(&output_path);
     let mut command = match (&inputs.shell, needs_shell(&inputs.run)) {
         (None, false) => {

@@ -69,7 +69,9 @@ impl Action for WaitUntil {
                         Ok(response) => {
                             let ok = match &until {
                                 Some(expr) => expr.eval(&json!({ "response": response })).is_ok_and(|v| truthy(&v)),
-                                None => super::http::check_expectations("probe", request.get("expect"), &response).is_ok(),
+                                None => {
+                                    super::http::check_expectations("probe", request.get("expect"), &response).is_ok()
+                                }
                             };
                             (ok, format!("status {}", response["status"]))
                         }
@@ -97,7 +99,10 @@ impl Action for WaitUntil {
                 if Instant::now() + interval > deadline {
                     return Err(ActionError::new(
                         ErrorClass::Timeout,
-                        format!("condition not met after {polls} polls in {} (last: {last})", humantime::format_duration(timeout)),
+                        format!(
+                            "condition not met after {polls} polls in {} (last: {last})",
+                            humantime::format_duration(timeout)
+                        ),
                     ));
                 }
                 tokio::select! {

@@ -49,7 +49,9 @@ impl CheckpointError {
                 Some("if no other drctl drives this run, add --break-lock (it is recorded in the audit log)".into())
             }
             CheckpointError::Locked { .. } => Some("wait for that process, or stop it first".into()),
-            CheckpointError::NoSuchRun { .. } => Some("`drctl runs` lists the runs; pass --state-dir if they live elsewhere".into()),
+            CheckpointError::NoSuchRun { .. } => {
+                Some("`drctl runs` lists the runs; pass --state-dir if they live elsewhere".into())
+            }
             CheckpointError::Corrupt { .. } => {
                 Some("the journal was changed or damaged outside drctl; keep a copy before editing it".into())
             }

@@ -12,9 +12,7 @@ use serde_json::{Map, Value};
 pub type Millis = u64;
 
 pub fn now_millis() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Identifies one task instance: the task id and, for `for_each` tasks, the item key.
@@ -231,6 +229,21 @@ pub fn decode(line: &[u8]) -> Result<Record, LineError> {
     serde_json::from_slice(json).map_err(|e| LineError::Syntax(e.to_string()))
 }
 
+/// The start time of a process (clock ticks since boot), from `/proc/<pid>/stat`; `None` when
+/// no such process exists.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Field 22 overall is index 19 after the state field (field 3).
+    let state = fields.first()?;
+    if *state == "Z" || *state == "X" {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,19 +264,4 @@ mod tests {
         assert_eq!(decode(&damaged), Err(LineError::Checksum));
         assert_eq!(decode(&line[..20]), Err(LineError::Checksum));
     }
-}
-
-/// The start time of a process (clock ticks since boot), from `/proc/<pid>/stat`; `None` when
-/// no such process exists.
-pub fn process_start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // Field 22 overall is index 19 after the state field (field 3).
-    let state = fields.first()?;
-    if *state == "Z" || *state == "X" {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
 }

@@ -250,7 +250,11 @@ pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<Replay, CheckpointError
             // acknowledged, so nothing depended on it.
             Err(_) if n == last => replay.torn_tail = true,
             Err(LineError::Checksum) => {
-                return Err(CheckpointError::Corrupt { path: path.to_owned(), line: index + 1, why: "checksum mismatch".into() })
+                return Err(CheckpointError::Corrupt {
+                    path: path.to_owned(),
+                    line: index + 1,
+                    why: "checksum mismatch".into(),
+                })
             }
             Err(LineError::Syntax(why)) => {
                 return Err(CheckpointError::Corrupt { path: path.to_owned(), line: index + 1, why })
@@ -265,4 +269,3 @@ pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<Replay, CheckpointError
     }
     Ok(replay)
 }
-

@@ -74,7 +74,8 @@ impl RunDir {
         if !id.is_empty() && !id.contains('/') && exact.join("meta.json").is_file() {
             return Ok(RunDir { id: id.to_owned(), path: exact });
         }
-        let matches: Vec<String> = list_ids(&runs).into_iter().filter(|r| r.starts_with(id) && !id.is_empty()).collect();
+        let matches: Vec<String> =
+            list_ids(&runs).into_iter().filter(|r| r.starts_with(id) && !id.is_empty()).collect();
         match matches.as_slice() {
             [one] => Ok(RunDir { id: one.clone(), path: runs.join(one) }),
             _ => Err(CheckpointError::NoSuchRun { id: id.to_owned(), state_dir: state_dir.to_owned() }),

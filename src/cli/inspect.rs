@@ -117,11 +117,13 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(Exit::Success);
     }
-    let elapsed = std::time::Duration::from_millis(replay.last_at.unwrap_or(meta.created_at).saturating_sub(meta.created_at));
+    let elapsed =
+        std::time::Duration::from_millis(replay.last_at.unwrap_or(meta.created_at).saturating_sub(meta.created_at));
     println!("run {} ({}): {} after {}", meta.run_id, meta.runbook_name, state.as_str(), format_duration(elapsed));
     for t in &tasks {
         let attempts = t["attempts"].as_u64().unwrap_or(0);
-        let mut line = format!("  {:<40} {:<10}", t["id"].as_str().unwrap_or_default(), t["state"].as_str().unwrap_or_default());
+        let mut line =
+            format!("  {:<40} {:<10}", t["id"].as_str().unwrap_or_default(), t["state"].as_str().unwrap_or_default());
         if attempts > 1 {
             line.push_str(&format!(" {attempts} attempts"));
         }
@@ -136,7 +138,8 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     if !audit.is_empty() {
         println!("audit:");
         for a in &replay.audit {
-            let when = humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(a.at));
+            let when =
+                humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(a.at));
             let task = a.task.as_ref().map_or(String::new(), |t| format!(" {t}"));
             println!("  {when} {:?}{task} by {}@{}: {}", a.action, a.actor.user, a.actor.host, a.reason);
         }
@@ -159,7 +162,12 @@ pub fn runs(args: RunsArgs) -> Result<Exit, CliError> {
     } else {
         for r in rows {
             let drill = if r["drill"].as_bool() == Some(true) { " (drill)" } else { "" };
-            println!("{:<24} {:<12} {}{drill}", r["run_id"].as_str().unwrap_or_default(), r["state"].as_str().unwrap_or_default(), r["runbook"].as_str().unwrap_or_default());
+            println!(
+                "{:<24} {:<12} {}{drill}",
+                r["run_id"].as_str().unwrap_or_default(),
+                r["state"].as_str().unwrap_or_default(),
+                r["runbook"].as_str().unwrap_or_default()
+            );
         }
     }
     Ok(Exit::Success)

@@ -71,7 +71,8 @@ pub async fn decide(args: DecisionArgs, decision: Decision, quiet: bool) -> Resu
         Decision::Skip => AuditAction::Skip,
         Decision::Retry => AuditAction::Retry,
     };
-    let mut records = vec![Record::Audit { action, task: Some(id.clone()), actor: actor.clone(), reason: args.reason.clone(), at }];
+    let mut records =
+        vec![Record::Audit { action, task: Some(id.clone()), actor: actor.clone(), reason: args.reason.clone(), at }];
     records.push(match decision {
         Decision::Approve => {
             let mut outputs = serde_json::Map::new();
@@ -80,8 +81,17 @@ pub async fn decide(args: DecisionArgs, decision: Decision, quiet: bool) -> Resu
             outputs.insert("reason".into(), args.reason.clone().into());
             Record::Done { id: id.clone(), outputs, at, checked: false }
         }
-        Decision::Deny => Record::Failed { id: id.clone(), error: format!("denied by {}@{}: {}", actor.user, actor.host, args.reason), at },
-        Decision::Skip => Record::Skipped { id: id.clone(), reason: format!("skipped by {}: {}", actor.user, args.reason), at, by_operator: true },
+        Decision::Deny => Record::Failed {
+            id: id.clone(),
+            error: format!("denied by {}@{}: {}", actor.user, actor.host, args.reason),
+            at,
+        },
+        Decision::Skip => Record::Skipped {
+            id: id.clone(),
+            reason: format!("skipped by {}: {}", actor.user, args.reason),
+            at,
+            by_operator: true,
+        },
         Decision::Retry => Record::Reset { id: id.clone(), at },
     });
     if args.no_resume {

@@ -10,7 +10,12 @@ use crate::ui::redact::Redactor;
 
 /// Resolves every declared parameter. Secret values are registered with `redactor`.
 /// `stored` are values kept from an earlier segment of the run (secrets are not among them).
-pub fn resolve(runbook: &Runbook, args: &ParamArgs, stored: Option<&Map<String, Value>>, redactor: &Redactor) -> Result<Value, CliError> {
+pub fn resolve(
+    runbook: &Runbook,
+    args: &ParamArgs,
+    stored: Option<&Map<String, Value>>,
+    redactor: &Redactor,
+) -> Result<Value, CliError> {
     let mut given: Map<String, Value> = Map::new();
     if let Some(stored) = stored {
         for (k, v) in stored {
@@ -53,7 +58,11 @@ pub fn resolve(runbook: &Runbook, args: &ParamArgs, stored: Option<&Map<String, 
         let value = match given.remove(name).or_else(|| param.default.clone()) {
             Some(v) => v,
             None if param.required => {
-                let hint = if param.secret { format!(" (or DRCTL_PARAM_{})", name.to_ascii_uppercase()) } else { String::new() };
+                let hint = if param.secret {
+                    format!(" (or DRCTL_PARAM_{})", name.to_ascii_uppercase())
+                } else {
+                    String::new()
+                };
                 return Err(CliError::usage_help(
                     format!("missing required parameter `{name}`"),
                     format!("pass --param {name}=...{hint}"),
@@ -62,12 +71,18 @@ pub fn resolve(runbook: &Runbook, args: &ParamArgs, stored: Option<&Map<String, 
             None => Value::Null,
         };
         if !value.is_null() && !crate::runbook::validate::matches_type(param.kind, &value) {
-            return Err(CliError::usage(format!("parameter `{name}` must be a {}", crate::runbook::validate::type_word(param.kind))));
+            return Err(CliError::usage(format!(
+                "parameter `{name}` must be a {}",
+                crate::runbook::validate::type_word(param.kind)
+            )));
         }
         if let Some(allowed) = &param.allowed {
             if !value.is_null() && !allowed.contains(&value) {
                 let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
-                return Err(CliError::usage_help(format!("parameter `{name}` is not an allowed value"), format!("allowed: {}", shown.join(", "))));
+                return Err(CliError::usage_help(
+                    format!("parameter `{name}` is not an allowed value"),
+                    format!("allowed: {}", shown.join(", ")),
+                ));
             }
         }
         if param.secret {
@@ -85,7 +100,9 @@ fn typed(name: &str, kind: ParamType, text: &str) -> Result<Value, CliError> {
     let bad = |what: &str| CliError::usage(format!("parameter `{name}`: `{text}` is not {what}"));
     Ok(match kind {
         ParamType::String => Value::String(text.to_owned()),
-        ParamType::Number => serde_json::from_str::<serde_json::Number>(text).map(Value::Number).map_err(|_| bad("a number"))?,
+        ParamType::Number => {
+            serde_json::from_str::<serde_json::Number>(text).map(Value::Number).map_err(|_| bad("a number"))?
+        }
         ParamType::Bool => match text {
             "true" | "yes" | "1" => Value::Bool(true),
             "false" | "no" | "0" => Value::Bool(false),

@@ -67,22 +67,37 @@ pub fn plan(args: PlanArgs) -> Result<Exit, CliError> {
     let plan = build(&runbook, &values, &redactor, parallelism, &args.state.state_dir);
     let json = serde_json::to_string_pretty(&plan).map_err(|e| CliError::failed(e.to_string()))?;
     if let Some(path) = &args.save {
-        std::fs::write(path, format!("{json}\n")).map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(path, format!("{json}\n"))
+            .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?;
     }
     match args.output {
         OutputFormat::Json => println!("{json}"),
         OutputFormat::Human => print!("{}", plan::render_text(&plan)),
     }
     if let Some(path) = &args.save {
-        eprintln!("saved to {}; run it with: drctl run {} --plan {}", path.display(), args.file.display(), path.display());
+        eprintln!(
+            "saved to {}; run it with: drctl run {} --plan {}",
+            path.display(),
+            args.file.display(),
+            path.display()
+        );
     }
     Ok(Exit::Success)
 }
 
 /// Refuses unless the saved plan matches what would run now.
-pub fn check_saved(path: &Path, runbook: &Runbook, values: &Value, redactor: &Redactor, parallelism: usize, state_dir: &Path) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("cannot read plan {}: {e}", path.display())))?;
-    let saved: Plan = serde_json::from_str(&text).map_err(|e| CliError::usage(format!("{} is not a saved plan: {e}", path.display())))?;
+pub fn check_saved(
+    path: &Path,
+    runbook: &Runbook,
+    values: &Value,
+    redactor: &Redactor,
+    parallelism: usize,
+    state_dir: &Path,
+) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read plan {}: {e}", path.display())))?;
+    let saved: Plan = serde_json::from_str(&text)
+        .map_err(|e| CliError::usage(format!("{} is not a saved plan: {e}", path.display())))?;
     let mut current = build(runbook, values, redactor, parallelism, state_dir);
     // Estimates come from history, which may have grown since; they do not change what runs.
     if current.critical_path_ms != saved.critical_path_ms || current.waves != saved.waves {

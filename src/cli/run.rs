@@ -97,8 +97,18 @@ pub async fn run(args: RunArgs, quiet: bool) -> Result<Exit, CliError> {
     let run_dir = RunDir::create(&args.state.state_dir, &meta, &runbook.source.text)?;
     println!("run {run_id}");
     let (lock, _) = RunLock::acquire(&run_dir.path, false)?;
-    let drive_args = DriveArgs { yes: args.yes, parallelism: Some(parallelism), progress: args.progress, ..DriveArgs::default() };
-    let ctx = DriveContext { runbook, params: values, redactor, run_dir, meta, replay: Replay::default(), resumed: false, state_dir: args.state.state_dir };
+    let drive_args =
+        DriveArgs { yes: args.yes, parallelism: Some(parallelism), progress: args.progress, ..DriveArgs::default() };
+    let ctx = DriveContext {
+        runbook,
+        params: values,
+        redactor,
+        run_dir,
+        meta,
+        replay: Replay::default(),
+        resumed: false,
+        state_dir: args.state.state_dir,
+    };
     let exit = drive(ctx, &drive_args, quiet).await;
     drop(lock);
     exit
@@ -150,7 +160,11 @@ pub(super) async fn resume_locked(
                         "{} changed since run {} started; changed tasks: {}",
                         meta.runbook_path,
                         meta.run_id,
-                        if changed.is_empty() { "none (only text outside tasks)".to_owned() } else { changed.join(", ") }
+                        if changed.is_empty() {
+                            "none (only text outside tasks)".to_owned()
+                        } else {
+                            changed.join(", ")
+                        }
                     ),
                     "resume with --allow-changed to use the new runbook, or restore the file",
                 ));
@@ -183,7 +197,13 @@ pub(super) async fn resume_locked(
     for record in pre.into_iter().flatten() {
         journal.append_nowait(&record);
     }
-    journal.append_nowait(&Record::Audit { action: AuditAction::Resume, task: None, actor, reason: String::new(), at: now_millis() });
+    journal.append_nowait(&Record::Audit {
+        action: AuditAction::Resume,
+        task: None,
+        actor,
+        reason: String::new(),
+        at: now_millis(),
+    });
     journal.flush().wait().await?;
     drop(journal);
     let replay = run_dir.replay()?;
@@ -284,12 +304,22 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
     let outcome = outcome.map_err(|e| CliError::failed(e.to_string()))?;
     let replay = ctx.run_dir.replay()?;
     if !quiet {
-        let state_flag = if ctx.state_dir == Path::new(".drctl") { String::new() } else { format!(" --state-dir {}", ctx.state_dir.display()) };
+        let state_flag = if ctx.state_dir == Path::new(".drctl") {
+            String::new()
+        } else {
+            format!(" --state-dir {}", ctx.state_dir.display())
+        };
         eprint!("{}", progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state));
         match outcome.state {
-            crate::checkpoint::RunState::Interrupted => eprintln!("interrupted; continue with: drctl resume {run_id}{state_flag}"),
-            crate::checkpoint::RunState::Paused => eprintln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)"),
-            crate::checkpoint::RunState::Failed => eprintln!("failed; after fixing the cause: drctl resume {run_id}{state_flag}"),
+            crate::checkpoint::RunState::Interrupted => {
+                eprintln!("interrupted; continue with: drctl resume {run_id}{state_flag}")
+            }
+            crate::checkpoint::RunState::Paused => {
+                eprintln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)")
+            }
+            crate::checkpoint::RunState::Failed => {
+                eprintln!("failed; after fixing the cause: drctl resume {run_id}{state_flag}")
+            }
             _ => {}
         }
     }

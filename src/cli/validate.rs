@@ -32,7 +32,10 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
             Ok(Exit::Success)
         }
         (Ok(runbook), OutputFormat::Json) => {
-            println!("{}", json!({ "file": args.file.display().to_string(), "valid": true, "tasks": runbook.tasks.len(), "problems": [] }));
+            println!(
+                "{}",
+                json!({ "file": args.file.display().to_string(), "valid": true, "tasks": runbook.tasks.len(), "problems": [] })
+            );
             Ok(Exit::Success)
         }
         (Err(CliError::Invalid(invalid)), OutputFormat::Json) => {

@@ -20,8 +20,13 @@ use crate::ui::redact::Redactor;
 /// What the scheduling loop learns when an instance job ends.
 #[derive(Debug)]
 pub enum JobOutcome {
-    Succeeded { outputs: Outputs, checked: bool },
-    Failed { error: String },
+    Succeeded {
+        outputs: Outputs,
+        checked: bool,
+    },
+    Failed {
+        error: String,
+    },
     /// Cancelled by a second Ctrl-C mid-attempt.
     Cancelled,
     /// Stopped between attempts because the run is stopping (first Ctrl-C, abort or pause);

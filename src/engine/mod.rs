@@ -27,7 +27,12 @@ pub use scope::RunScope;
 
 /// Asks a person to approve or deny; returns the decision and a reason.
 pub trait Approver: Send + Sync {
-    fn ask<'a>(&'a self, id: &'a InstanceId, message: &'a str, observer: &'a dyn Observer) -> BoxFuture<'a, (bool, String)>;
+    fn ask<'a>(
+        &'a self,
+        id: &'a InstanceId,
+        message: &'a str,
+        observer: &'a dyn Observer,
+    ) -> BoxFuture<'a, (bool, String)>;
 }
 
 /// Everything one segment of a run needs.

@@ -178,7 +178,9 @@ impl<'a> Scheduler<'a> {
             for inst in &task.instances {
                 match inst.slot {
                     Slot::AwaitingApproval => awaiting.push(inst.id.clone()),
-                    Slot::Done(TaskState::Failed | TaskState::Cancelled) if !failed.contains(&inst.id) => failed.push(inst.id.clone()),
+                    Slot::Done(TaskState::Failed | TaskState::Cancelled) if !failed.contains(&inst.id) => {
+                        failed.push(inst.id.clone())
+                    }
                     Slot::Done(_) => {}
                     _ => unfinished += 1,
                 }
@@ -379,7 +381,11 @@ impl<'a> Scheduler<'a> {
         if in_doubt {
             cfg.observer.notice(&format!(
                 "{id} was running when the run stopped; {}",
-                if check.is_some() { "running its check first" } else { "running it again with the same idempotency key" }
+                if check.is_some() {
+                    "running its check first"
+                } else {
+                    "running it again with the same idempotency key"
+                }
             ));
         }
         let job = Job {
@@ -494,7 +500,8 @@ impl<'a> Scheduler<'a> {
     fn complete_task(&mut self, t: TaskIdx) {
         let task = &self.cfg.runbook.tasks[t];
         let run = &self.tasks[t];
-        let any_failed = run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Failed | TaskState::Cancelled)));
+        let any_failed =
+            run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Failed | TaskState::Cancelled)));
         let end = if any_failed { TaskEnd::Failed } else { TaskEnd::Succeeded };
         let outputs = if task.for_each.is_some() {
             Value::Object(
@@ -516,7 +523,12 @@ impl<'a> Scheduler<'a> {
         let task = &cfg.runbook.tasks[t];
         let id = InstanceId { task: task.id.clone(), key: None };
         if !self.replay.instance(&id).is_some_and(|r| r.engine_skip) {
-            cfg.journal.append_nowait(&Record::Skipped { id: id.clone(), reason: reason.to_owned(), at: now_millis(), by_operator: false });
+            cfg.journal.append_nowait(&Record::Skipped {
+                id: id.clone(),
+                reason: reason.to_owned(),
+                at: now_millis(),
+                by_operator: false,
+            });
         }
         cfg.observer.finished(&id, Finish::Skipped, Duration::ZERO, reason);
         self.finished += 1;
@@ -527,8 +539,16 @@ impl<'a> Scheduler<'a> {
     fn fail_unstarted(&mut self, t: TaskIdx, error: String) {
         let task = &self.cfg.runbook.tasks[t];
         let id = InstanceId { task: task.id.clone(), key: None };
-        self.tasks[t].instances =
-            vec![Instance { id, item: None, slot: Slot::Waiting, in_doubt: false, orphan: None, prior_attempts: 0, outputs: Map::new(), started: None }];
+        self.tasks[t].instances = vec![Instance {
+            id,
+            item: None,
+            slot: Slot::Waiting,
+            in_doubt: false,
+            orphan: None,
+            prior_attempts: 0,
+            outputs: Map::new(),
+            started: None,
+        }];
         self.tasks[t].pending = 1;
         self.finish_instance(t, 0, JobOutcome::Failed { error });
     }
@@ -566,7 +586,13 @@ impl<'a> Scheduler<'a> {
         let remaining = timeout.map(|t| t.saturating_sub(Duration::from_millis(now_millis().saturating_sub(since))));
         if remaining == Some(Duration::ZERO) {
             let reason = format!("no answer within {}", fmt(timeout.unwrap_or_default()));
-            self.decide(t, i, approve_on_timeout, &Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() }, &reason);
+            self.decide(
+                t,
+                i,
+                approve_on_timeout,
+                &Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
+                &reason,
+            );
             return;
         }
         if cfg.approve_all {
@@ -608,7 +634,11 @@ impl<'a> Scheduler<'a> {
             return;
         }
         if self.replay.instance(&id).map(|r| r.state) != Some(TaskState::AwaitingApproval) {
-            cfg.journal.append_nowait(&Record::AwaitingApproval { id: id.clone(), message: message.clone(), at: now_millis() });
+            cfg.journal.append_nowait(&Record::AwaitingApproval {
+                id: id.clone(),
+                message: message.clone(),
+                at: now_millis(),
+            });
         }
         cfg.observer.notice(&format!(
             "{id} needs approval: {message}\n  approve: drctl approve {} {} --reason '...'\n  deny:    drctl deny {} {} --reason '...'",
@@ -639,7 +669,13 @@ impl<'a> Scheduler<'a> {
         let Some(rto) = self.cfg.runbook.rto else { return };
         let elapsed = Duration::from_millis(now_millis().saturating_sub(self.cfg.created_at));
         let fraction = elapsed.as_secs_f64() / rto.as_secs_f64().max(0.001);
-        let level = if fraction >= 1.0 { 2 } else if fraction >= 0.8 { 1 } else { 0 };
+        let level = if fraction >= 1.0 {
+            2
+        } else if fraction >= 0.8 {
+            1
+        } else {
+            0
+        };
         if level > self.rto_warned {
             self.rto_warned = level;
             let text = if level == 2 {

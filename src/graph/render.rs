@@ -37,7 +37,8 @@ pub fn to_dot(runbook: &Runbook) -> String {
         }
         for t in tasks {
             let task = &runbook.tasks[t];
-            let _ = writeln!(out, "{indent}{} [label={}];", quote(&task.id), quote(&format!("{}\n{}", task.id, task.uses)));
+            let _ =
+                writeln!(out, "{indent}{} [label={}];", quote(&task.id), quote(&format!("{}\n{}", task.id, task.uses)));
         }
         if phase.is_some() {
             let _ = writeln!(out, "  }}");
@@ -64,7 +65,13 @@ pub fn to_mermaid(runbook: &Runbook) -> String {
         }
         for t in tasks {
             let task = &runbook.tasks[t];
-            let _ = writeln!(out, "{indent}{}[\"{}<br/><small>{}</small>\"]", node(t), task.id.replace('"', "#quot;"), task.uses);
+            let _ = writeln!(
+                out,
+                "{indent}{}[\"{}<br/><small>{}</small>\"]",
+                node(t),
+                task.id.replace('"', "#quot;"),
+                task.uses
+            );
         }
         if phase.is_some() {
             let _ = writeln!(out, "  end");

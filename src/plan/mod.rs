@@ -87,10 +87,13 @@ pub fn build(
                 each: task.for_each.as_ref().map(|_| &each_unknown),
                 tasks: &tasks_known,
             };
-            let inputs = task.with.resolve_partial(&scope, UNKNOWN).unwrap_or_else(|e| Value::String(format!("(error: {e})")));
+            let inputs =
+                task.with.resolve_partial(&scope, UNKNOWN).unwrap_or_else(|e| Value::String(format!("(error: {e})")));
             let for_each = task.for_each.as_ref().map(|f| match f {
                 ForEach::List(items) => Value::Array(items.clone()),
-                ForEach::Expr(t) => t.render_partial(&scope, UNKNOWN).unwrap_or_else(|e| Value::String(format!("(error: {e})"))),
+                ForEach::Expr(t) => {
+                    t.render_partial(&scope, UNKNOWN).unwrap_or_else(|e| Value::String(format!("(error: {e})")))
+                }
             });
             let condition = task.condition.as_ref().map(|c| match c.render_partial(&scope, UNKNOWN) {
                 Ok(Value::Bool(b)) => b.to_string(),
@@ -166,7 +169,11 @@ fn hex(bytes: &[u8]) -> String {
 pub fn compare_saved(saved: &Plan, current: &Plan) -> Vec<String> {
     let mut changes = Vec::new();
     if saved.runbook_sha256 != current.runbook_sha256 {
-        changes.push(format!("the runbook changed (sha256 {} → {})", &saved.runbook_sha256[..12.min(saved.runbook_sha256.len())], &current.runbook_sha256[..12]));
+        changes.push(format!(
+            "the runbook changed (sha256 {} → {})",
+            &saved.runbook_sha256[..12.min(saved.runbook_sha256.len())],
+            &current.runbook_sha256[..12]
+        ));
     }
     if saved.params_sha256 != current.params_sha256 {
         let mut names: Vec<&String> = saved
@@ -177,7 +184,14 @@ pub fn compare_saved(saved: &Plan, current: &Plan) -> Vec<String> {
             .chain(current.params.keys().filter(|k| !saved.params.contains_key(*k)))
             .collect();
         names.dedup();
-        changes.push(format!("parameters changed: {}", if names.is_empty() { "a secret value".to_owned() } else { names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") }));
+        changes.push(format!(
+            "parameters changed: {}",
+            if names.is_empty() {
+                "a secret value".to_owned()
+            } else {
+                names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        ));
     }
     if saved.plan_sha256 != saved.content_hash() {
         changes.push("the saved plan file was edited".into());

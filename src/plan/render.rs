@@ -22,7 +22,13 @@ fn inline(value: &Value) -> String {
 /// The plan as aligned text: waves, tasks with their inputs, critical path and RTO.
 pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Plan for {} ({}, sha256 {})", plan.runbook, plan.runbook_path, &plan.runbook_sha256[..12.min(plan.runbook_sha256.len())]);
+    let _ = writeln!(
+        out,
+        "Plan for {} ({}, sha256 {})",
+        plan.runbook,
+        plan.runbook_path,
+        &plan.runbook_sha256[..12.min(plan.runbook_sha256.len())]
+    );
     if !plan.params.is_empty() {
         let shown: Vec<String> = plan.params.iter().map(|(k, v)| format!("{k}={}", inline(v))).collect();
         let _ = writeln!(out, "Params: {}", shown.join(", "));
@@ -72,7 +78,12 @@ pub fn render_text(plan: &Plan) -> String {
         Some(rto) => {
             let pct = if rto > 0 { plan.critical_path_ms as f64 * 100.0 / rto as f64 } else { 0.0 };
             let verdict = if plan.critical_path_ms > rto { "  ✖ over the objective" } else { "" };
-            let _ = writeln!(out, "RTO: objective {}, estimated {} ({pct:.0}%){verdict}", ms(rto), ms(plan.critical_path_ms));
+            let _ = writeln!(
+                out,
+                "RTO: objective {}, estimated {} ({pct:.0}%){verdict}",
+                ms(rto),
+                ms(plan.critical_path_ms)
+            );
         }
         None => {
             let _ = writeln!(out, "RTO: no objective set");

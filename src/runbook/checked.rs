@@ -124,9 +124,9 @@ impl Input {
             Input::Literal(v) => v.clone(),
             Input::Template(t, _) => t.render(scope)?,
             Input::List(items) => Value::Array(items.iter().map(|i| i.resolve(scope)).collect::<Result<_, _>>()?),
-            Input::Map(map) => Value::Object(
-                map.iter().map(|(k, i)| Ok((k.clone(), i.resolve(scope)?))).collect::<Result<_, _>>()?,
-            ),
+            Input::Map(map) => {
+                Value::Object(map.iter().map(|(k, i)| Ok((k.clone(), i.resolve(scope)?))).collect::<Result<_, _>>()?)
+            }
         })
     }
 

@@ -22,7 +22,10 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
     /// A scalar exactly as written, with whether it was quoted (quoted scalars are always strings).
-    Scalar { text: String, quoted: bool },
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     /// Entries in source order; keys are nodes so errors can point at them.
     Map(Vec<(Node, Node)>),
@@ -72,10 +75,7 @@ impl Node {
             },
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeKind::Map(entries) => Value::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.as_scalar().unwrap_or_default().to_owned(), v.to_json()))
-                    .collect(),
+                entries.iter().map(|(k, v)| (k.as_scalar().unwrap_or_default().to_owned(), v.to_json())).collect(),
             ),
         }
     }

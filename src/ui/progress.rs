@@ -102,7 +102,10 @@ impl Observer for Progress {
         match &self.bars {
             Some(bars) => {
                 let bar = bars.multi.add(ProgressBar::new_spinner());
-                bar.set_style(ProgressStyle::with_template("  {spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                bar.set_style(
+                    ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 let suffix = if attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
                 bar.set_message(format!("{id}{suffix}"));
                 bar.enable_steady_tick(Duration::from_millis(120));
@@ -121,7 +124,9 @@ impl Observer for Progress {
 
     fn attempt_failed(&self, id: &InstanceId, attempt: u32, error: &str, retry_in: Option<Duration>) {
         match retry_in {
-            Some(delay) => self.line(&format!("↻ {id} attempt {attempt} failed: {error}; retrying in {}", format_duration(delay))),
+            Some(delay) => {
+                self.line(&format!("↻ {id} attempt {attempt} failed: {error}; retrying in {}", format_duration(delay)))
+            }
             None => self.line(&format!("✖ {id} attempt {attempt} failed: {error}")),
         }
     }
@@ -161,7 +166,12 @@ impl Observer for Progress {
 pub struct TerminalApprover;
 
 impl Approver for TerminalApprover {
-    fn ask<'a>(&'a self, id: &'a InstanceId, message: &'a str, observer: &'a dyn Observer) -> BoxFuture<'a, (bool, String)> {
+    fn ask<'a>(
+        &'a self,
+        id: &'a InstanceId,
+        message: &'a str,
+        observer: &'a dyn Observer,
+    ) -> BoxFuture<'a, (bool, String)> {
         Box::pin(async move {
             let prompt = format!("\napproval needed for {id}: {message}\napprove? [y/N] and a reason: ");
             let answer = tokio::task::spawn_blocking(move || {
@@ -179,7 +189,11 @@ impl Approver for TerminalApprover {
             let line = line.trim();
             let (word, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
             let approved = matches!(word.to_ascii_lowercase().as_str(), "y" | "yes");
-            let reason = if reason.trim().is_empty() { format!("answered `{word}` at the terminal") } else { reason.trim().to_owned() };
+            let reason = if reason.trim().is_empty() {
+                format!("answered `{word}` at the terminal")
+            } else {
+                reason.trim().to_owned()
+            };
             (approved, reason)
         })
     }

@@ -38,7 +38,14 @@ fn map_span(source: &str, node: &Node, range: &std::ops::Range<usize>) -> ByteSp
 }
 
 /// Parses a string scalar as a template, reporting problems; `None` when it does not parse.
-fn template(v: &mut Validator<'_>, node: &Node, text: &str, refs: &RefContext<'_>, deps: &mut Vec<Dep>, allow_each: bool) -> Option<Template> {
+fn template(
+    v: &mut Validator<'_>,
+    node: &Node,
+    text: &str,
+    refs: &RefContext<'_>,
+    deps: &mut Vec<Dep>,
+    allow_each: bool,
+) -> Option<Template> {
     match Template::parse(text) {
         Ok(t) => {
             check_refs(v, node, &t.references(), refs, deps, allow_each);
@@ -46,15 +53,27 @@ fn template(v: &mut Validator<'_>, node: &Node, text: &str, refs: &RefContext<'_
         }
         Err(e) => {
             v.push(
-                Problem::new("drctl::expression", format!("bad expression: {}", e.message), map_span(v.text, node, &e.range), "here")
-                    .help(e.help.clone()),
+                Problem::new(
+                    "drctl::expression",
+                    format!("bad expression: {}", e.message),
+                    map_span(v.text, node, &e.range),
+                    "here",
+                )
+                .help(e.help.clone()),
             );
             None
         }
     }
 }
 
-fn check_refs(v: &mut Validator<'_>, node: &Node, references: &[Reference], refs: &RefContext<'_>, deps: &mut Vec<Dep>, allow_each: bool) {
+fn check_refs(
+    v: &mut Validator<'_>,
+    node: &Node,
+    references: &[Reference],
+    refs: &RefContext<'_>,
+    deps: &mut Vec<Dep>,
+    allow_each: bool,
+) {
     for r in references {
         let span = map_span(v.text, node, &r.range);
         match r.root.as_str() {
@@ -62,9 +81,17 @@ fn check_refs(v: &mut Validator<'_>, node: &Node, references: &[Reference], refs
                 if let Some(name) = r.path.first() {
                     if !refs.params.contains_key(name) {
                         v.push(
-                            Problem::new("drctl::unknown-param", format!("unknown parameter `{name}`"), span, "not declared under `params`")
-                                .help(suggest(name, refs.params.keys().map(String::as_str))
-                                    .or_else(|| Some(format!("declare it: `params: {{ {name}: {{ type: string }} }}`")))),
+                            Problem::new(
+                                "drctl::unknown-param",
+                                format!("unknown parameter `{name}`"),
+                                span,
+                                "not declared under `params`",
+                            )
+                            .help(
+                                suggest(name, refs.params.keys().map(String::as_str)).or_else(|| {
+                                    Some(format!("declare it: `params: {{ {name}: {{ type: string }} }}`"))
+                                }),
+                            ),
                         );
                     }
                 }
@@ -77,15 +104,25 @@ fn check_refs(v: &mut Validator<'_>, node: &Node, references: &[Reference], refs
                             .help(suggest(task, refs.ids.iter().copied())),
                     ),
                     Some(t) if t == refs.task_index => v.push(
-                        Problem::new("drctl::self-reference", format!("task `{task}` reads its own outputs"), span, "here")
-                            .help(Some("a task can only read outputs of tasks that run before it".into())),
+                        Problem::new(
+                            "drctl::self-reference",
+                            format!("task `{task}` reads its own outputs"),
+                            span,
+                            "here",
+                        )
+                        .help(Some("a task can only read outputs of tasks that run before it".into())),
                     ),
                     Some(t) => {
                         if let Some(field) = r.path.get(1) {
                             if field != "outputs" && field != "state" {
                                 v.push(
-                                    Problem::new("drctl::task-field", format!("tasks.{task} has no `{field}`"), span.clone(), "here")
-                                        .help(Some(format!("use `tasks.{task}.outputs.<name>` or `tasks.{task}.state`"))),
+                                    Problem::new(
+                                        "drctl::task-field",
+                                        format!("tasks.{task} has no `{field}`"),
+                                        span.clone(),
+                                        "here",
+                                    )
+                                    .help(Some(format!("use `tasks.{task}.outputs.<name>` or `tasks.{task}.state`"))),
                                 );
                             }
                         }
@@ -95,7 +132,11 @@ fn check_refs(v: &mut Validator<'_>, node: &Node, references: &[Reference], refs
             }
             "each" => {
                 if !refs.has_for_each || !allow_each {
-                    let why = if refs.has_for_each { "`each` is not known here (only in `with` and `check`)" } else { "`each` is only defined in tasks with `for_each`" };
+                    let why = if refs.has_for_each {
+                        "`each` is not known here (only in `with` and `check`)"
+                    } else {
+                        "`each` is only defined in tasks with `for_each`"
+                    };
                     v.push(Problem::new("drctl::each", why, span, "here"));
                 }
             }
@@ -103,8 +144,10 @@ fn check_refs(v: &mut Validator<'_>, node: &Node, references: &[Reference], refs
                 if let Some(field) = r.path.first() {
                     if !RUN_FIELDS.contains(&field.as_str()) {
                         v.push(
-                            Problem::new("drctl::run-field", format!("`run` has no `{field}`"), span, "here")
-                                .help(suggest(field, RUN_FIELDS).or_else(|| Some(format!("run fields: {}", RUN_FIELDS.join(", "))))),
+                            Problem::new("drctl::run-field", format!("`run` has no `{field}`"), span, "here").help(
+                                suggest(field, RUN_FIELDS)
+                                    .or_else(|| Some(format!("run fields: {}", RUN_FIELDS.join(", ")))),
+                            ),
                         );
                     }
                 }
@@ -119,7 +162,13 @@ fn check_refs(v: &mut Validator<'_>, node: &Node, references: &[Reference], refs
 }
 
 /// Converts a `with` subtree: strings holding `${{` become templates, the rest literals.
-pub(super) fn input(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>, deps: &mut Vec<Dep>, allow_each: bool) -> Option<Input> {
+pub(super) fn input(
+    v: &mut Validator<'_>,
+    node: &Node,
+    refs: &RefContext<'_>,
+    deps: &mut Vec<Dep>,
+    allow_each: bool,
+) -> Option<Input> {
     match &node.kind {
         NodeKind::Scalar { text, quoted } => {
             if text.contains("${{") {
@@ -158,9 +207,19 @@ pub(super) fn input(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>, d
 }
 
 /// `if:` — a boolean, a template, or a bare expression (`a == 'b'` without `${{ }}`).
-pub(super) fn condition(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>, deps: &mut Vec<Dep>) -> Option<Template> {
+pub(super) fn condition(
+    v: &mut Validator<'_>,
+    node: &Node,
+    refs: &RefContext<'_>,
+    deps: &mut Vec<Dep>,
+) -> Option<Template> {
     let NodeKind::Scalar { text, quoted } = &node.kind else {
-        v.push(Problem::new("drctl::condition", "`if` must be an expression or true/false", node.span.clone(), format!("this is {}", node.type_name())));
+        v.push(Problem::new(
+            "drctl::condition",
+            "`if` must be an expression or true/false",
+            node.span.clone(),
+            format!("this is {}", node.type_name()),
+        ));
         return None;
     };
     if let ScalarKind::Bool(b) = scalar_kind(text, *quoted) {
@@ -176,8 +235,13 @@ pub(super) fn condition(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_
         }
         Err(e) => {
             v.push(
-                Problem::new("drctl::expression", format!("bad condition: {}", e.message), map_span(v.text, node, &e.range), "here")
-                    .help(e.help.clone()),
+                Problem::new(
+                    "drctl::expression",
+                    format!("bad condition: {}", e.message),
+                    map_span(v.text, node, &e.range),
+                    "here",
+                )
+                .help(e.help.clone()),
             );
             None
         }
@@ -185,7 +249,12 @@ pub(super) fn condition(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_
 }
 
 /// `for_each:` — a literal list or an expression that gives one.
-pub(super) fn for_each(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>, deps: &mut Vec<Dep>) -> Option<ForEach> {
+pub(super) fn for_each(
+    v: &mut Validator<'_>,
+    node: &Node,
+    refs: &RefContext<'_>,
+    deps: &mut Vec<Dep>,
+) -> Option<ForEach> {
     match &node.kind {
         NodeKind::Seq(_) => match node.to_json() {
             Value::Array(items) => Some(ForEach::List(items)),
@@ -203,11 +272,15 @@ pub(super) fn for_each(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>
                                 v.push(
                                     Problem::new(
                                         "drctl::for-each",
-                                        format!("for_each over a non-list: parameter `{}` is a {}", r.path[0], type_word(param.kind)),
+                                        format!(
+                                            "for_each over a non-list: parameter `{}` is a {}",
+                                            r.path[0],
+                                            type_word(param.kind)
+                                        ),
                                         map_span(v.text, node, &r.range),
                                         "not a list",
                                     )
-                                    .help(Some(format!("declare it with `type: list`, or iterate over a list"))),
+                                    .help(Some("declare it with `type: list`, or iterate over a list".into())),
                                 );
                                 return None;
                             }
@@ -216,8 +289,13 @@ pub(super) fn for_each(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>
                 }
             } else {
                 v.push(
-                    Problem::new("drctl::for-each", "for_each over a non-list: this text is a string", node.span.clone(), "a string")
-                        .help(Some("write one expression, `${{ params.regions }}`, or a YAML list".into())),
+                    Problem::new(
+                        "drctl::for-each",
+                        "for_each over a non-list: this text is a string",
+                        node.span.clone(),
+                        "a string",
+                    )
+                    .help(Some("write one expression, `${{ params.regions }}`, or a YAML list".into())),
                 );
                 return None;
             }
@@ -225,8 +303,13 @@ pub(super) fn for_each(v: &mut Validator<'_>, node: &Node, refs: &RefContext<'_>
         }
         _ => {
             v.push(
-                Problem::new("drctl::for-each", format!("for_each over a non-list: this is {}", node.type_name()), node.span.clone(), "not a list")
-                    .help(Some("give a YAML list or one expression that evaluates to a list".into())),
+                Problem::new(
+                    "drctl::for-each",
+                    format!("for_each over a non-list: this is {}", node.type_name()),
+                    node.span.clone(),
+                    "not a list",
+                )
+                .help(Some("give a YAML list or one expression that evaluates to a list".into())),
             );
             None
         }

@@ -69,8 +69,15 @@ impl Validator<'_> {
             }
         };
         if !matches!(root.kind, yaml::NodeKind::Map(_)) {
-            self.push(Problem::new("drctl::not-a-map", "a runbook must be a map of keys", root.span.clone(), "this is not a map")
-                .help(Some("start with `version: 1`, `name: ...` and `tasks:`".into())));
+            self.push(
+                Problem::new(
+                    "drctl::not-a-map",
+                    "a runbook must be a map of keys",
+                    root.span.clone(),
+                    "this is not a map",
+                )
+                .help(Some("start with `version: 1`, `name: ...` and `tasks:`".into())),
+            );
             return None;
         }
         let sink = ErrorSink::default();
@@ -89,18 +96,27 @@ impl Validator<'_> {
         };
         let top = first_line(text);
         match &doc.version {
-            None => self.push(Problem::new("drctl::missing", "missing required key `version`", top.clone(), "in this runbook")
-                .help(Some("add `version: 1` at the top".into()))),
+            None => self.push(
+                Problem::new("drctl::missing", "missing required key `version`", top.clone(), "in this runbook")
+                    .help(Some("add `version: 1` at the top".into())),
+            ),
             Some(Lenient(Some(v))) if v.value != 1 => self.push(
-                Problem::new("drctl::version", format!("unsupported runbook version {}", v.value), v.span.clone(), "here")
-                    .help(Some("this drctl reads `version: 1`".into())),
+                Problem::new(
+                    "drctl::version",
+                    format!("unsupported runbook version {}", v.value),
+                    v.span.clone(),
+                    "here",
+                )
+                .help(Some("this drctl reads `version: 1`".into())),
             ),
             _ => {}
         }
         let name = match &doc.name {
             None => {
-                self.push(Problem::new("drctl::missing", "missing required key `name`", top.clone(), "in this runbook")
-                    .help(Some("add `name: <short name>`".into())));
+                self.push(
+                    Problem::new("drctl::missing", "missing required key `name`", top.clone(), "in this runbook")
+                        .help(Some("add `name: <short name>`".into())),
+                );
                 String::new()
             }
             Some(Lenient(n)) => n.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
@@ -115,7 +131,12 @@ impl Validator<'_> {
         if let Some(Lenient(Some(groups))) = &doc.concurrency {
             for (group, limit) in groups {
                 if limit.value == 0 {
-                    self.push(Problem::new("drctl::concurrency", "a concurrency limit must be at least 1", limit.span.clone(), "here"));
+                    self.push(Problem::new(
+                        "drctl::concurrency",
+                        "a concurrency limit must be at least 1",
+                        limit.span.clone(),
+                        "here",
+                    ));
                 }
                 concurrency.insert(group.value.clone(), limit.value.max(1) as usize);
             }
@@ -129,8 +150,10 @@ impl Validator<'_> {
             None => None,
         };
         let Some(Lenient(task_docs)) = &doc.tasks else {
-            self.push(Problem::new("drctl::missing", "missing required key `tasks`", top, "in this runbook")
-                .help(Some("add `tasks:` with at least one task".into())));
+            self.push(
+                Problem::new("drctl::missing", "missing required key `tasks`", top, "in this runbook")
+                    .help(Some("add `tasks:` with at least one task".into())),
+            );
             return None;
         };
         let task_docs = task_docs.as_ref()?;
@@ -201,7 +224,12 @@ impl Validator<'_> {
         if let Some(Lenient(Some(list))) = &doc.phases {
             for phase in list {
                 if phases.iter().any(|(p, _)| *p == phase.value) {
-                    self.push(Problem::new("drctl::phase", format!("phase `{}` is declared twice", phase.value), phase.span.clone(), "again here"));
+                    self.push(Problem::new(
+                        "drctl::phase",
+                        format!("phase `{}` is declared twice", phase.value),
+                        phase.span.clone(),
+                        "again here",
+                    ));
                 } else {
                     phases.push((phase.value.clone(), phase.span.clone()));
                 }

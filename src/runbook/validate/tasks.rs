@@ -35,8 +35,13 @@ pub(super) fn check_tasks(
     for (index, (id, doc)) in docs.iter().enumerate() {
         if !valid_id(&id.value) {
             v.push(
-                Problem::new("drctl::task-id", format!("task id `{}` is not allowed", id.value), id.span.clone(), "here")
-                    .help(Some("use letters, digits, `-` and `_`, starting with a letter".into())),
+                Problem::new(
+                    "drctl::task-id",
+                    format!("task id `{}` is not allowed", id.value),
+                    id.span.clone(),
+                    "here",
+                )
+                .help(Some("use letters, digits, `-` and `_`, starting with a letter".into())),
             );
         }
         let Some(doc) = &doc.0 else {
@@ -90,34 +95,61 @@ fn check_task(
     let action = ctx.actions.get(&doc.uses.value).cloned();
     if action.is_none() {
         v.push(
-            Problem::new("drctl::unknown-action", format!("unknown action `{}`", doc.uses.value), doc.uses.span.clone(), "not an action")
-                .help(suggest(&doc.uses.value, ctx.actions.names()).or_else(|| {
-                    Some(format!("actions: {}", ctx.actions.names().collect::<Vec<_>>().join(", ")))
-                })),
+            Problem::new(
+                "drctl::unknown-action",
+                format!("unknown action `{}`", doc.uses.value),
+                doc.uses.span.clone(),
+                "not an action",
+            )
+            .help(
+                suggest(&doc.uses.value, ctx.actions.names())
+                    .or_else(|| Some(format!("actions: {}", ctx.actions.names().collect::<Vec<_>>().join(", ")))),
+            ),
         );
     }
     if let Some(phase) = &doc.phase {
         if ctx.phases.is_empty() {
             v.push(
-                Problem::new("drctl::phase", format!("phase `{}` is not declared", phase.value), phase.span.clone(), "here")
-                    .help(Some("declare the phases at the top: `phases: [inventory, prepare, ...]`".into())),
+                Problem::new(
+                    "drctl::phase",
+                    format!("phase `{}` is not declared", phase.value),
+                    phase.span.clone(),
+                    "here",
+                )
+                .help(Some("declare the phases at the top: `phases: [inventory, prepare, ...]`".into())),
             );
         } else if !ctx.phases.iter().any(|(p, _)| *p == phase.value) {
             v.push(
-                Problem::new("drctl::phase", format!("phase `{}` is not declared", phase.value), phase.span.clone(), "not in `phases`")
-                    .help(suggest(&phase.value, ctx.phases.iter().map(|(p, _)| p.as_str())).or_else(|| {
-                        Some(format!("declared phases: {}", ctx.phases.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", ")))
-                    })),
+                Problem::new(
+                    "drctl::phase",
+                    format!("phase `{}` is not declared", phase.value),
+                    phase.span.clone(),
+                    "not in `phases`",
+                )
+                .help(suggest(&phase.value, ctx.phases.iter().map(|(p, _)| p.as_str())).or_else(
+                    || {
+                        Some(format!(
+                            "declared phases: {}",
+                            ctx.phases.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", ")
+                        ))
+                    },
+                )),
             );
         }
     }
     if let Some(group) = &doc.concurrency {
         if !ctx.concurrency.contains_key(&group.value) {
             v.push(
-                Problem::new("drctl::concurrency", format!("concurrency group `{}` is not declared", group.value), group.span.clone(), "here")
-                    .help(suggest(&group.value, ctx.concurrency.keys().map(String::as_str)).or_else(|| {
-                        Some(format!("declare it at the top: `concurrency: {{ {}: 4 }}`", group.value))
-                    })),
+                Problem::new(
+                    "drctl::concurrency",
+                    format!("concurrency group `{}` is not declared", group.value),
+                    group.span.clone(),
+                    "here",
+                )
+                .help(
+                    suggest(&group.value, ctx.concurrency.keys().map(String::as_str))
+                        .or_else(|| Some(format!("declare it at the top: `concurrency: {{ {}: 4 }}`", group.value))),
+                ),
             );
         }
     }
@@ -126,8 +158,13 @@ fn check_task(
         match ids.iter().position(|t| *t == dep.value) {
             Some(t) => add_dep(&mut deps, Dep { task: t, span: dep.span.clone(), implicit: false }),
             None => v.push(
-                Problem::new("drctl::unknown-task", format!("`{}` depends on unknown task `{}`", id.value, dep.value), dep.span.clone(), "no such task")
-                    .help(suggest(&dep.value, ids.iter().copied())),
+                Problem::new(
+                    "drctl::unknown-task",
+                    format!("`{}` depends on unknown task `{}`", id.value, dep.value),
+                    dep.span.clone(),
+                    "no such task",
+                )
+                .help(suggest(&dep.value, ids.iter().copied())),
             ),
         }
     }
@@ -141,23 +178,36 @@ fn check_task(
     if let (Some(action), Some(node)) = (&action, &doc.with) {
         if let Some(map) = node.0.to_json().as_object() {
             for problem in action.check_inputs(map) {
-                let span = node.0.get(&problem.key).map_or(node.0.span.clone(), |n| key_span(&node.0, &problem.key).unwrap_or(n.span.clone()));
-                v.push(Problem::new("drctl::input", format!("{}: {}", doc.uses.value, problem.message), span, "here").help(problem.help));
+                let span = node
+                    .0
+                    .get(&problem.key)
+                    .map_or(node.0.span.clone(), |n| key_span(&node.0, &problem.key).unwrap_or(n.span.clone()));
+                v.push(
+                    Problem::new("drctl::input", format!("{}: {}", doc.uses.value, problem.message), span, "here")
+                        .help(problem.help),
+                );
             }
         } else if !matches!(node.0.kind, crate::runbook::yaml::NodeKind::Map(_)) {
             v.push(Problem::new("drctl::input", "`with` must be a map of inputs", node.0.span.clone(), "not a map"));
         }
     }
     let with = match (&action, with) {
-        (Some(action), Some(with)) if !action.script_inputs().is_empty() => Some(inputs::scriptify(with, action.script_inputs())),
+        (Some(action), Some(with)) if !action.script_inputs().is_empty() => {
+            Some(inputs::scriptify(with, action.script_inputs()))
+        }
         (_, with) => with,
     };
     let check = match &doc.check {
         Some(c) => {
             if ctx.actions.get(&c.uses.value).is_none() {
                 v.push(
-                    Problem::new("drctl::unknown-action", format!("unknown action `{}`", c.uses.value), c.uses.span.clone(), "not an action")
-                        .help(suggest(&c.uses.value, ctx.actions.names())),
+                    Problem::new(
+                        "drctl::unknown-action",
+                        format!("unknown action `{}`", c.uses.value),
+                        c.uses.span.clone(),
+                        "not an action",
+                    )
+                    .help(suggest(&c.uses.value, ctx.actions.names())),
                 );
             }
             let with = match &c.with {
@@ -184,13 +234,13 @@ fn check_task(
         description: doc.description.clone(),
         deps,
         condition,
-        for_each: if doc.for_each.is_some() { Some(for_each?) } else { None },
+        for_each,
         retry,
         timeout,
         estimate: v.duration(&doc.estimate),
         on_failure,
         concurrency: doc.concurrency.as_ref().map(|c| c.value.clone()),
-        with: with?,
+        with: with.unwrap_or_else(Input::empty),
         check,
         secret_outputs: doc.secret_outputs.iter().map(|s| s.value.clone()).collect(),
     })
@@ -219,8 +269,10 @@ pub(super) fn retry_policy(v: &mut Validator<'_>, base: &RetryPolicy, doc: Optio
     if let Some(doc) = doc {
         if let Some(a) = &doc.attempts {
             if a.value == 0 {
-                v.push(Problem::new("drctl::retry", "attempts must be at least 1", a.span.clone(), "here")
-                    .help(Some("1 means a single attempt, no retry".into())));
+                v.push(
+                    Problem::new("drctl::retry", "attempts must be at least 1", a.span.clone(), "here")
+                        .help(Some("1 means a single attempt, no retry".into())),
+                );
             }
             policy.attempts = a.value.max(1);
         }
