@@ -1,159 +1,23 @@
-//! The OCI client against a scripted HTTP server on 127.0.0.1 that verifies every
-//! signature with the test key's public half.
+//! The OCI client against the scripted server in `oci_server`: retries and their delays,
+//! `retry-after`, typed errors, pagination, signatures, cancellation, concurrency limits,
+//! the work-request poller and the lifecycle waiter.
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+mod oci_server;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use axum::Router;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
-use drctl::oci::key::load_private_key_file;
-use drctl::oci::verify::verify_request;
 use drctl::oci::{
     wait_for_state, wait_for_work_request, work_request_get, ClientError, Endpoints, OciClient,
     OciRequest, PollPolicy, RequestSigner, RetryPolicy, Service, WaitError,
 };
 use futures::StreamExt;
+use oci_server::{error, reply, serve, test_key, Reply, Server, REGION};
 use reqwest::{Method, Url};
-use rsa::RsaPublicKey;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-const REGION: &str = "us-ashburn-1";
-
-#[derive(Clone)]
-struct Reply {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-}
-
-fn reply(status: u16, body: Value) -> Reply {
-    Reply {
-        status,
-        headers: vec![("opc-request-id", format!("SERVER-{status}"))],
-        body: body.to_string(),
-    }
-}
-
-fn error(status: u16, code: &str) -> Reply {
-    reply(status, json!({"code": code, "message": format!("{code} happened")}))
-}
-
-impl Reply {
-    fn header(mut self, name: &'static str, value: &str) -> Self {
-        self.headers.push((name, value.to_string()));
-        self
-    }
-}
-
-struct Seen {
-    method: String,
-    target: String,
-    headers: HeaderMap,
-    body: Vec<u8>,
-    at: Instant,
-}
-
-struct ServerState {
-    script: Mutex<VecDeque<Reply>>,
-    seen: Mutex<Vec<Seen>>,
-    public: RsaPublicKey,
-    delay: Duration,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-}
-
-struct Server {
-    url: Url,
-    state: Arc<ServerState>,
-}
-
-impl Server {
-    fn seen(&self) -> std::sync::MutexGuard<'_, Vec<Seen>> {
-        self.state.seen.lock().unwrap()
-    }
-
-    fn gaps(&self) -> Vec<Duration> {
-        let seen = self.seen();
-        seen.windows(2).map(|w| w[1].at - w[0].at).collect()
-    }
-}
-
-fn test_key() -> rsa::RsaPrivateKey {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oci/test_key.pem");
-    load_private_key_file(&path, None).unwrap()
-}
-
-/// Verifies the signature and, for body methods, that the signed hash and length match
-/// the body that arrived.
-fn check_signature(state: &ServerState, method: &str, target: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
-    let params = verify_request(&state.public, method, target, headers).map_err(|e| e.to_string())?;
-    if matches!(method, "POST" | "PUT" | "PATCH") {
-        let hash = headers.get("x-content-sha256").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if hash != BASE64.encode(Sha256::digest(body)) {
-            return Err("x-content-sha256 does not match the body".into());
-        }
-        let len = headers.get("content-length").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if len != body.len().to_string() {
-            return Err(format!("content-length {len} but body has {} bytes", body.len()));
-        }
-        if !params.headers.iter().any(|h| h == "x-content-sha256") {
-            return Err("body headers not signed".into());
-        }
-    }
-    Ok(())
-}
-
-async fn handle(State(state): State<Arc<ServerState>>, req: Request) -> Response {
-    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let method = req.method().to_string();
-    let target = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let headers = req.headers().clone();
-    let body = to_bytes(req.into_body(), usize::MAX).await.unwrap().to_vec();
-    let at = Instant::now();
-    let verdict = check_signature(&state, &method, &target, &headers, &body);
-    state.seen.lock().unwrap().push(Seen { method, target, headers, body, at });
-    if !state.delay.is_zero() {
-        tokio::time::sleep(state.delay).await;
-    }
-    state.in_flight.fetch_sub(1, Ordering::SeqCst);
-    let r = match verdict {
-        Err(reason) => error(401, "NotAuthenticated").header("x-reason", &reason),
-        Ok(()) => state.script.lock().unwrap().pop_front().unwrap_or_else(|| reply(200, json!({}))),
-    };
-    let mut builder = Response::builder().status(StatusCode::from_u16(r.status).unwrap());
-    for (n, v) in &r.headers {
-        builder = builder.header(*n, v.as_str());
-    }
-    builder.body(Body::from(r.body)).unwrap()
-}
-
-async fn serve(script: Vec<Reply>, delay: Duration) -> Server {
-    let state = Arc::new(ServerState {
-        script: Mutex::new(script.into()),
-        seen: Mutex::new(Vec::new()),
-        public: test_key().to_public_key(),
-        delay,
-        in_flight: AtomicUsize::new(0),
-        max_in_flight: AtomicUsize::new(0),
-    });
-    let app = Router::new().fallback(handle).with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { url: Url::parse(&format!("http://{addr}")).unwrap(), state }
-}
 
 /// Delays 20, 40, 80, 160 ms, capped at 200 ms, no jitter.
 fn fast_policy(max_attempts: u32) -> RetryPolicy {
@@ -168,7 +32,12 @@ fn fast_policy(max_attempts: u32) -> RetryPolicy {
 }
 
 fn client(server: &Server, policy: RetryPolicy) -> OciClient {
-    let signer = RequestSigner::api_key("ocid1.tenancy.oc1..t", "ocid1.user.oc1..u", "aa:bb", test_key());
+    let signer = RequestSigner::api_key(
+        "ocid1.tenancy.oc1..t",
+        "ocid1.user.oc1..u",
+        "aa:bb",
+        test_key(),
+    );
     OciClient::builder(signer)
         .endpoints(Endpoints::public().with_region(REGION, server.url.clone()))
         .retry_policy(policy)
@@ -201,9 +70,15 @@ async fn retries_429_500_503_and_409_incorrect_state_with_backoff() {
         Duration::ZERO,
     )
     .await;
-    let response = client(&server, fast_policy(8)).send(get("/applications/ocid1.fnapp.oc1..a")).await.unwrap();
+    let response = client(&server, fast_policy(8))
+        .send(get("/applications/ocid1.fnapp.oc1..a"))
+        .await
+        .unwrap();
     assert_eq!(response.attempts, 5);
-    assert_eq!(response.json::<Value>().unwrap(), json!({"id": "ocid1.fnapp.oc1..a"}));
+    assert_eq!(
+        response.json::<Value>().unwrap(),
+        json!({"id": "ocid1.fnapp.oc1..a"})
+    );
     let gaps = server.gaps();
     for (gap, expected) in gaps.iter().zip([20, 40, 80, 160]) {
         assert_gap(*gap, expected);
@@ -212,33 +87,47 @@ async fn retries_429_500_503_and_409_incorrect_state_with_backoff() {
     assert_eq!(seen.len(), 5);
     let first_id = seen[0].headers["opc-request-id"].clone();
     assert!(seen.iter().all(|s| s.headers["opc-request-id"] == first_id));
-    assert!(seen.iter().all(|s| s.target == "/20181201/applications/ocid1.fnapp.oc1..a"));
+    assert!(seen
+        .iter()
+        .all(|s| s.target == "/20181201/applications/ocid1.fnapp.oc1..a"));
 }
 
 #[tokio::test]
 async fn gives_up_after_max_attempts_with_the_last_error() {
     let server = serve(vec![error(503, "ServiceUnavailable"); 10], Duration::ZERO).await;
-    let err = client(&server, fast_policy(3)).send(get("/applications")).await.unwrap_err();
+    let err = client(&server, fast_policy(3))
+        .send(get("/applications"))
+        .await
+        .unwrap_err();
     let api = err.api().expect("api error");
-    assert_eq!((api.status, api.code.as_str(), api.attempts), (503, "ServiceUnavailable", 3));
+    assert_eq!(
+        (api.status, api.code.as_str(), api.attempts),
+        (503, "ServiceUnavailable", 3)
+    );
     assert_eq!(server.seen().len(), 3);
 }
 
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let server = serve(
-        vec![error(429, "TooManyRequests").header("retry-after", "1"), reply(200, json!([]))],
+        vec![
+            error(429, "TooManyRequests").header("retry-after", "1"),
+            reply(200, json!([])),
+        ],
         Duration::ZERO,
     )
     .await;
-    client(&server, fast_policy(4)).send(get("/applications")).await.unwrap();
+    client(&server, fast_policy(4))
+        .send(get("/applications"))
+        .await
+        .unwrap();
     assert_gap(server.gaps()[0], 1000);
 }
 
 #[tokio::test]
 async fn non_retryable_errors_fail_at_once_with_the_typed_error() {
     let cases = [
-        (400, "InvalidParameter", false),
+        (400, "InvalidParameter", true),
         (401, "NotAuthenticated", true),
         (404, "NotAuthorizedOrNotFound", true),
         (409, "Conflict", false),
@@ -246,12 +135,20 @@ async fn non_retryable_errors_fail_at_once_with_the_typed_error() {
     ];
     for (status, code, has_help) in cases {
         let server = serve(vec![error(status, code)], Duration::ZERO).await;
-        let err = client(&server, fast_policy(8)).send(get("/applications")).await.unwrap_err();
-        let ClientError::Api(api) = &err else { panic!("{err}") };
+        let err = client(&server, fast_policy(8))
+            .send(get("/applications"))
+            .await
+            .unwrap_err();
+        let ClientError::Api(api) = &err else {
+            panic!("{err}")
+        };
         assert_eq!(api.status, status);
         assert_eq!(api.code, code);
         assert_eq!(api.message, format!("{code} happened"));
-        assert_eq!(api.opc_request_id.as_deref(), Some(format!("SERVER-{status}").as_str()));
+        assert_eq!(
+            api.opc_request_id.as_deref(),
+            Some(format!("SERVER-{status}").as_str())
+        );
         assert_eq!(api.method, "GET");
         assert_eq!(api.url, format!("{}20181201/applications", server.url));
         assert_eq!(api.attempts, 1);
@@ -263,10 +160,16 @@ async fn non_retryable_errors_fail_at_once_with_the_typed_error() {
 #[tokio::test]
 async fn not_found_message_names_iam_policies_and_compartment() {
     let server = serve(vec![error(404, "NotAuthorizedOrNotFound")], Duration::ZERO).await;
-    let err = client(&server, fast_policy(8)).send(get("/applications/x")).await.unwrap_err();
+    let err = client(&server, fast_policy(8))
+        .send(get("/applications/x"))
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("404 NotAuthorizedOrNotFound: NotAuthorizedOrNotFound happened (opc-request-id: SERVER-404)"), "{text}");
-    assert!(text.contains("IAM policy") && text.contains("compartment"), "{text}");
+    assert!(
+        text.contains("IAM policy") && text.contains("compartment"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -274,14 +177,16 @@ async fn pagination_walks_every_page() {
     let server = serve(
         vec![
             reply(200, json!([{"n": 1}, {"n": 2}])).header("opc-next-page", "p2"),
-            reply(200, json!({"items": [{"n": 3}]})).header("opc-next-page", "p/3 é"),
+            reply(200, json!({"items": [{"n": 3}]})).header("opc-next-page", "p/3 +="),
             reply(200, json!([{"n": 4}])),
         ],
         Duration::ZERO,
     )
     .await;
     let c = client(&server, fast_policy(2));
-    let req = get("/applications").query("compartmentId", "ocid1.compartment.oc1..c").query("limit", "2");
+    let req = get("/applications")
+        .query("compartmentId", "ocid1.compartment.oc1..c")
+        .query("limit", "2");
     let items = c.list_all(req.clone()).await.unwrap();
     let ns: Vec<i64> = items.iter().map(|i| i["n"].as_i64().unwrap()).collect();
     assert_eq!(ns, [1, 2, 3, 4]);
@@ -291,10 +196,14 @@ async fn pagination_walks_every_page() {
         [
             "/20181201/applications?compartmentId=ocid1.compartment.oc1..c&limit=2",
             "/20181201/applications?compartmentId=ocid1.compartment.oc1..c&limit=2&page=p2",
-            "/20181201/applications?compartmentId=ocid1.compartment.oc1..c&limit=2&page=p%2F3+%C3%A9",
+            "/20181201/applications?compartmentId=ocid1.compartment.oc1..c&limit=2&page=p%2F3+%2B%3D",
         ]
     );
-    assert_eq!(c.pages(req).count().await, 1, "script exhausted: one default page");
+    assert_eq!(
+        c.pages(req).count().await,
+        1,
+        "script exhausted: one default page"
+    );
 }
 
 #[tokio::test]
@@ -309,18 +218,29 @@ async fn post_sends_json_retry_token_and_if_match_under_a_valid_signature() {
     assert_eq!(response.status, 200);
     let seen = server.seen();
     let s = &seen[0];
-    assert_eq!((s.method.as_str(), s.target.as_str()), ("POST", "/20160918/vcns"));
+    assert_eq!(
+        (s.method.as_str(), s.target.as_str()),
+        ("POST", "/20160918/vcns")
+    );
     assert_eq!(s.headers["opc-retry-token"], "run-7.create_vcn");
     assert_eq!(s.headers["if-match"], "etag-1");
     assert_eq!(s.headers["content-type"], "application/json");
-    assert_eq!(serde_json::from_slice::<Value>(&s.body).unwrap()["displayName"], "dr-vcn-東京");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&s.body).unwrap()["displayName"],
+        "dr-vcn-東京"
+    );
     assert_eq!(s.headers["opc-request-id"].len(), 32);
 }
 
 #[tokio::test]
 async fn empty_post_is_signed_with_zero_length() {
     let server = serve(vec![reply(204, Value::Null)], Duration::ZERO).await;
-    let req = OciRequest::new(Method::POST, Service::Vaults, REGION, "/secrets/s/actions/rotate");
+    let req = OciRequest::new(
+        Method::POST,
+        Service::Vaults,
+        REGION,
+        "/secrets/s/actions/rotate",
+    );
     let response = client(&server, fast_policy(1)).send(req).await.unwrap();
     assert_eq!(response.status, 204);
     assert_eq!(server.seen()[0].headers["content-length"], "0");
@@ -333,12 +253,22 @@ async fn transport_errors_are_retried_then_reported() {
     drop(listener);
     let signer = RequestSigner::new("k", test_key());
     let c = OciClient::builder(signer)
-        .endpoints(Endpoints::public().with_region(REGION, Url::parse(&format!("http://{closed}")).unwrap()))
+        .endpoints(
+            Endpoints::public()
+                .with_region(REGION, Url::parse(&format!("http://{closed}")).unwrap()),
+        )
         .retry_policy(fast_policy(3))
         .build()
         .unwrap();
     let err = c.send(get("/applications")).await.unwrap_err();
-    let ClientError::Transport { attempts, request_id, .. } = &err else { panic!("{err}") };
+    let ClientError::Transport {
+        attempts,
+        request_id,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert_eq!(*attempts, 3);
     assert_eq!(request_id.len(), 32);
 }
@@ -346,7 +276,10 @@ async fn transport_errors_are_retried_then_reported() {
 #[tokio::test]
 async fn cancellation_stops_retrying() {
     let server = serve(vec![error(503, "ServiceUnavailable"); 10], Duration::ZERO).await;
-    let slow = RetryPolicy { base_delay: Duration::from_secs(20), ..fast_policy(8) };
+    let slow = RetryPolicy {
+        base_delay: Duration::from_secs(20),
+        ..fast_policy(8)
+    };
     let token = CancellationToken::new();
     let c = client(&server, slow);
     let cancel = token.clone();
@@ -355,7 +288,10 @@ async fn cancellation_stops_retrying() {
         cancel.cancel();
     });
     let started = Instant::now();
-    let err = c.send(get("/applications").cancel_on(token)).await.unwrap_err();
+    let err = c
+        .send(get("/applications").cancel_on(token))
+        .await
+        .unwrap_err();
     assert!(matches!(err, ClientError::Cancelled { .. }), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(server.seen().len(), 1);
@@ -382,8 +318,11 @@ async fn per_region_concurrency_is_limited() {
 }
 
 fn work_request(status: &str) -> Reply {
-    reply(200, json!({"id": "ocid1.wr.1", "status": status, "operationType": "CREATE_GATEWAY",
-        "resources": [{"identifier": "ocid1.gw.1", "actionType": "CREATED"}]}))
+    reply(
+        200,
+        json!({"id": "ocid1.wr.1", "status": status, "operationType": "CREATE_GATEWAY",
+        "resources": [{"identifier": "ocid1.gw.1", "actionType": "CREATED"}]}),
+    )
 }
 
 fn quick_poll(timeout_ms: u64) -> PollPolicy {
@@ -396,13 +335,31 @@ fn quick_poll(timeout_ms: u64) -> PollPolicy {
 
 #[tokio::test]
 async fn work_request_poller_stops_on_succeeded() {
-    let server = serve(vec![work_request("ACCEPTED"), work_request("IN_PROGRESS"), work_request("SUCCEEDED")], Duration::ZERO).await;
+    let server = serve(
+        vec![
+            work_request("ACCEPTED"),
+            work_request("IN_PROGRESS"),
+            work_request("SUCCEEDED"),
+        ],
+        Duration::ZERO,
+    )
+    .await;
     let c = client(&server, fast_policy(1));
-    let wr = wait_for_work_request(&c, work_request_get(Service::ApiGateway, REGION, "ocid1.wr.1"), &quick_poll(5000))
-        .await
-        .unwrap();
-    assert_eq!((wr.id.as_str(), wr.status.as_str()), ("ocid1.wr.1", "SUCCEEDED"));
-    assert_eq!(wr.resources(), [("ocid1.gw.1".to_string(), "CREATED".to_string())]);
+    let wr = wait_for_work_request(
+        &c,
+        work_request_get(Service::ApiGateway, REGION, "ocid1.wr.1"),
+        &quick_poll(5000),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (wr.id.as_str(), wr.status.as_str()),
+        ("ocid1.wr.1", "SUCCEEDED")
+    );
+    assert_eq!(
+        wr.resources(),
+        [("ocid1.gw.1".to_string(), "CREATED".to_string())]
+    );
     assert_eq!(server.seen().len(), 3);
     assert_eq!(server.seen()[0].target, "/20190501/workRequests/ocid1.wr.1");
 }
@@ -410,12 +367,23 @@ async fn work_request_poller_stops_on_succeeded() {
 #[tokio::test]
 async fn work_request_poller_stops_on_failed_and_canceled() {
     for status in ["FAILED", "CANCELED"] {
-        let server = serve(vec![work_request("IN_PROGRESS"), work_request(status)], Duration::ZERO).await;
+        let server = serve(
+            vec![work_request("IN_PROGRESS"), work_request(status)],
+            Duration::ZERO,
+        )
+        .await;
         let c = client(&server, fast_policy(1));
-        let err = wait_for_work_request(&c, work_request_get(Service::ApiGateway, REGION, "ocid1.wr.1"), &quick_poll(5000))
-            .await
-            .unwrap_err();
-        assert_eq!(err.to_string(), format!("work request ocid1.wr.1 ended {status} (CREATE_GATEWAY)"));
+        let err = wait_for_work_request(
+            &c,
+            work_request_get(Service::ApiGateway, REGION, "ocid1.wr.1"),
+            &quick_poll(5000),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("work request ocid1.wr.1 ended {status} (CREATE_GATEWAY)")
+        );
         assert_eq!(server.seen().len(), 2);
     }
 }
@@ -425,11 +393,20 @@ async fn work_request_poller_times_out() {
     let server = serve(vec![work_request("IN_PROGRESS"); 100], Duration::ZERO).await;
     let c = client(&server, fast_policy(1));
     let started = Instant::now();
-    let err = wait_for_work_request(&c, work_request_get(Service::ApiGateway, REGION, "ocid1.wr.1"), &quick_poll(150))
-        .await
-        .unwrap_err();
-    let WaitError::Timeout { last, timeout, .. } = &err else { panic!("{err}") };
-    assert_eq!((last.as_str(), *timeout), ("IN_PROGRESS", Duration::from_millis(150)));
+    let err = wait_for_work_request(
+        &c,
+        work_request_get(Service::ApiGateway, REGION, "ocid1.wr.1"),
+        &quick_poll(150),
+    )
+    .await
+    .unwrap_err();
+    let WaitError::Timeout { last, timeout, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (last.as_str(), *timeout),
+        ("IN_PROGRESS", Duration::from_millis(150))
+    );
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(server.seen().len() >= 5);
 }
@@ -437,21 +414,47 @@ async fn work_request_poller_times_out() {
 #[tokio::test]
 async fn lifecycle_waiter_reaches_active_fails_on_failed_and_treats_404_as_deleted() {
     let server = serve(
-        vec![reply(200, json!({"lifecycleState": "CREATING"})), reply(200, json!({"lifecycleState": "ACTIVE"})).header("etag", "e2")],
+        vec![
+            reply(200, json!({"lifecycleState": "CREATING"})),
+            reply(200, json!({"lifecycleState": "ACTIVE"})).header("etag", "e2"),
+        ],
         Duration::ZERO,
     )
     .await;
     let c = client(&server, fast_policy(1));
-    let done = wait_for_state(&c, get("/applications/a"), &["ACTIVE"], &quick_poll(5000)).await.unwrap();
-    assert_eq!((done.state.as_str(), done.etag.as_deref()), ("ACTIVE", Some("e2")));
+    let done = wait_for_state(&c, get("/applications/a"), &["ACTIVE"], &quick_poll(5000))
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.state.as_str(), done.etag.as_deref()),
+        ("ACTIVE", Some("e2"))
+    );
 
-    let server = serve(vec![reply(200, json!({"lifecycleState": "FAILED"}))], Duration::ZERO).await;
+    let server = serve(
+        vec![reply(200, json!({"lifecycleState": "FAILED"}))],
+        Duration::ZERO,
+    )
+    .await;
     let c = client(&server, fast_policy(1));
-    let err = wait_for_state(&c, get("/applications/a"), &["ACTIVE"], &quick_poll(5000)).await.unwrap_err();
-    assert!(matches!(&err, WaitError::Failed { state, .. } if state == "FAILED"), "{err}");
+    let err = wait_for_state(&c, get("/applications/a"), &["ACTIVE"], &quick_poll(5000))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, WaitError::Failed { state, .. } if state == "FAILED"),
+        "{err}"
+    );
 
-    let server = serve(vec![reply(200, json!({"lifecycleState": "DELETING"})), error(404, "NotAuthorizedOrNotFound")], Duration::ZERO).await;
+    let server = serve(
+        vec![
+            reply(200, json!({"lifecycleState": "DELETING"})),
+            error(404, "NotAuthorizedOrNotFound"),
+        ],
+        Duration::ZERO,
+    )
+    .await;
     let c = client(&server, fast_policy(1));
-    let done = wait_for_state(&c, get("/applications/a"), &["DELETED"], &quick_poll(5000)).await.unwrap();
+    let done = wait_for_state(&c, get("/applications/a"), &["DELETED"], &quick_poll(5000))
+        .await
+        .unwrap();
     assert_eq!(done.state, "DELETED");
 }

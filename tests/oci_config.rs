@@ -11,11 +11,16 @@ const TENANCY: &str = "ocid1.tenancy.oc1..aaaaaaaatenancy";
 const USER: &str = "ocid1.user.oc1..aaaaaaaauser";
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oci").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/oci")
+        .join(name)
 }
 
 fn real_fingerprint() -> String {
-    std::fs::read_to_string(fixture("keys/fingerprint.txt")).unwrap().trim().to_string()
+    std::fs::read_to_string(fixture("keys/fingerprint.txt"))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 /// Writes `key` (a fixture) with mode 600 and a config file into a temp dir.
@@ -30,7 +35,11 @@ fn setup(key: &str, config: impl FnOnce(&Path) -> String) -> (tempfile::TempDir,
 }
 
 fn select(cfg: &Path, profile: &str) -> ConfigSelection {
-    ConfigSelection { file: Some(cfg.to_path_buf()), profile: Some(profile.into()), auth: None }
+    ConfigSelection {
+        file: Some(cfg.to_path_buf()),
+        profile: Some(profile.into()),
+        auth: None,
+    }
 }
 
 #[test]
@@ -62,7 +71,12 @@ fn encrypted_keys_use_the_pass_phrase_and_debug_hides_it() {
 
 #[test]
 fn missing_tenancy_names_file_profile_and_fix() {
-    let (_dir, cfg) = setup("test_key.pem", |k| format!("[prod]\nuser={USER}\nregion=us-ashburn-1\nkey_file={}\n", k.display()));
+    let (_dir, cfg) = setup("test_key.pem", |k| {
+        format!(
+            "[prod]\nuser={USER}\nregion=us-ashburn-1\nkey_file={}\n",
+            k.display()
+        )
+    });
     let err = load_credentials(&select(&cfg, "prod")).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -77,7 +91,10 @@ fn missing_tenancy_names_file_profile_and_fix() {
 fn unknown_profile_lists_the_present_ones() {
     let (_dir, cfg) = setup("test_key.pem", |_| "[DEFAULT]\nregion=x\n[a]\n[b]\n".into());
     let err = load_credentials(&select(&cfg, "c")).unwrap_err();
-    assert!(matches!(&err, ConfigError::ProfileNotFound { available, .. } if available == "DEFAULT, a, b"), "{err}");
+    assert!(
+        matches!(&err, ConfigError::ProfileNotFound { available, .. } if available == "DEFAULT, a, b"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -86,7 +103,13 @@ fn malformed_fingerprint_points_at_its_line() {
         format!("[DEFAULT]\ntenancy={TENANCY}\nuser={USER}\nregion=us-ashburn-1\nfingerprint=AB:CD\nkey_file={}\n", k.display())
     });
     let err = load_credentials(&select(&cfg, "DEFAULT")).unwrap_err();
-    assert!(err.to_string().starts_with(&format!("{}:5: `fingerprint` in profile [DEFAULT] is malformed", cfg.display())), "{err}");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "{}:5: `fingerprint` in profile [DEFAULT] is malformed",
+            cfg.display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -101,7 +124,10 @@ fn warns_on_loose_permissions_and_fingerprint_mismatch() {
     assert_eq!(
         creds.warnings,
         [
-            ConfigWarning::KeyFilePermissions { path: key.clone(), mode: 0o644 },
+            ConfigWarning::KeyFilePermissions {
+                path: key.clone(),
+                mode: 0o644
+            },
             ConfigWarning::FingerprintMismatch {
                 config: cfg.clone(),
                 line: 4,
@@ -130,7 +156,11 @@ fn missing_key_file_error_points_at_the_key_file_line() {
     let text = format!("[DEFAULT]\ntenancy={TENANCY}\nuser={USER}\nfingerprint={}\nregion=us-ashburn-1\nkey_file=/nonexistent/key.pem\n", real_fingerprint());
     let cfg = parse_config(&text, Path::new("/etc/oci/config"), "DEFAULT").unwrap();
     let err = cfg.load_signer(AuthKind::ApiKey).unwrap_err();
-    assert!(err.to_string().starts_with("/etc/oci/config:6: cannot read key file /nonexistent/key.pem"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("/etc/oci/config:6: cannot read key file /nonexistent/key.pem"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -141,9 +171,18 @@ fn tilde_and_environment_resolution() {
         "OCI_CLI_PROFILE" => Some("dr".to_string()),
         _ => None,
     };
-    assert_eq!(resolve_config_path(None, env).unwrap(), PathBuf::from("/home/op/alt/config"));
-    assert_eq!(resolve_config_path(Some(Path::new("/x/config")), env).unwrap(), PathBuf::from("/x/config"));
-    assert_eq!(resolve_config_path(None, |k: &str| (k == "HOME").then(|| "/h".to_string())).unwrap(), PathBuf::from("/h/.oci/config"));
+    assert_eq!(
+        resolve_config_path(None, env).unwrap(),
+        PathBuf::from("/home/op/alt/config")
+    );
+    assert_eq!(
+        resolve_config_path(Some(Path::new("/x/config")), env).unwrap(),
+        PathBuf::from("/x/config")
+    );
+    assert_eq!(
+        resolve_config_path(None, |k: &str| (k == "HOME").then(|| "/h".to_string())).unwrap(),
+        PathBuf::from("/h/.oci/config")
+    );
     assert_eq!(resolve_profile(None, env), "dr");
     assert_eq!(resolve_profile(Some("prod"), env), "prod");
     assert_eq!(resolve_profile(None, |_: &str| None), "DEFAULT");

@@ -132,7 +132,9 @@ impl std::error::Error for OciError {}
 pub enum ClientError {
     #[error(transparent)]
     Api(Box<OciError>),
-    #[error("{method} {url}: {source} (opc-request-id: {request_id}, after {attempts} attempt(s))")]
+    #[error(
+        "{method} {url}: {source} (opc-request-id: {request_id}, after {attempts} attempt(s))"
+    )]
     Transport {
         method: String,
         url: String,

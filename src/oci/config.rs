@@ -73,7 +73,10 @@ pub struct OciConfig {
 /// Something the operator should fix but that does not stop the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigWarning {
-    KeyFilePermissions { path: PathBuf, mode: u32 },
+    KeyFilePermissions {
+        path: PathBuf,
+        mode: u32,
+    },
     FingerprintMismatch {
         config: PathBuf,
         line: usize,
@@ -194,7 +197,12 @@ pub fn parse_config(text: &str, path: &Path, profile: &str) -> Result<OciConfig,
         }
     }
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let get = |k: &str| merged.get(k).map(|v| v.value.clone()).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        merged
+            .get(k)
+            .map(|v| v.value.clone())
+            .filter(|v| !v.is_empty())
+    };
     let require = |key: &'static str, hint: &'static str| {
         get(key).ok_or_else(|| ConfigError::MissingKey {
             path: path.to_path_buf(),
@@ -203,7 +211,10 @@ pub fn parse_config(text: &str, path: &Path, profile: &str) -> Result<OciConfig,
             hint,
         })
     };
-    let tenancy = require("tenancy", " (the tenancy OCID from the console's Tenancy page)")?;
+    let tenancy = require(
+        "tenancy",
+        " (the tenancy OCID from the console's Tenancy page)",
+    )?;
     let region = require("region", " (a region id such as us-ashburn-1)")?;
     let key_file = require("key_file", " (the path of the private API signing key)")?;
     let config = OciConfig {
@@ -260,17 +271,20 @@ impl OciConfig {
                 mode,
             });
         }
-        let key = load_private_key_file(&self.key_file, self.pass_phrase.as_ref()).map_err(
-            |source| ConfigError::Key {
-                path: self.path.clone(),
-                line: self.line_of("key_file"),
-                source,
-            },
-        )?;
+        let key =
+            load_private_key_file(&self.key_file, self.pass_phrase.as_ref()).map_err(|source| {
+                ConfigError::Key {
+                    path: self.path.clone(),
+                    line: self.line_of("key_file"),
+                    source,
+                }
+            })?;
         let signer = match auth {
             AuthKind::ApiKey => {
-                let user = self.required("user", " (the user OCID) or use --auth security_token")?;
-                let fp = self.required("fingerprint", " (shown next to the API key in the console)")?;
+                let user =
+                    self.required("user", " (the user OCID) or use --auth security_token")?;
+                let fp =
+                    self.required("fingerprint", " (shown next to the API key in the console)")?;
                 let actual = fingerprint(&key.to_public_key());
                 if actual != fp {
                     warnings.push(ConfigWarning::FingerprintMismatch {
@@ -283,22 +297,22 @@ impl OciConfig {
                 RequestSigner::api_key(&self.tenancy, &user, &fp, key)
             }
             AuthKind::SecurityToken => {
-                let token_path = self.security_token_file.clone().ok_or_else(|| {
-                    ConfigError::MissingKey {
-                        path: self.path.clone(),
-                        profile: self.profile.clone(),
-                        key: "security_token_file",
-                        hint: " (written by `oci session authenticate`)",
-                    }
-                })?;
-                let token = std::fs::read_to_string(&token_path).map_err(|source| {
-                    ConfigError::Token {
+                let token_path =
+                    self.security_token_file
+                        .clone()
+                        .ok_or_else(|| ConfigError::MissingKey {
+                            path: self.path.clone(),
+                            profile: self.profile.clone(),
+                            key: "security_token_file",
+                            hint: " (written by `oci session authenticate`)",
+                        })?;
+                let token =
+                    std::fs::read_to_string(&token_path).map_err(|source| ConfigError::Token {
                         path: self.path.clone(),
                         line: self.line_of("security_token_file"),
                         token_path: token_path.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 RequestSigner::session_token(token.trim(), key)
             }
         };
@@ -330,10 +344,9 @@ impl OciConfig {
 
     fn check_ocid(&self, key: &str, value: Option<&String>) -> Result<(), ConfigError> {
         match value {
-            Some(v) if !is_ocid(v) => Err(self.malformed(
-                key,
-                "expected an OCID such as ocid1.tenancy.oc1..aaaa…",
-            )),
+            Some(v) if !is_ocid(v) => {
+                Err(self.malformed(key, "expected an OCID such as ocid1.tenancy.oc1..aaaa…"))
+            }
             _ => Ok(()),
         }
     }
@@ -345,8 +358,7 @@ fn is_ocid(v: &str) -> bool {
     parts.len() >= 5
         && !parts[0].is_empty()
         && parts.last().is_some_and(|p| !p.is_empty())
-        && v
-            .chars()
+        && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 
@@ -354,12 +366,17 @@ fn is_fingerprint(v: &str) -> bool {
     let pairs: Vec<&str> = v.split(':').collect();
     pairs.len() == 16
         && pairs.iter().all(|p| {
-            p.len() == 2 && p.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+            p.len() == 2
+                && p.chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
         })
 }
 
 /// Expands a leading `~` or `~/` with `HOME`, like Python's `os.path.expanduser`.
-fn expand_tilde(value: &str, env: &impl Fn(&str) -> Option<String>) -> Result<PathBuf, ConfigError> {
+fn expand_tilde(
+    value: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<PathBuf, ConfigError> {
     if value == "~" || value.starts_with("~/") {
         let home = env("HOME").ok_or_else(|| ConfigError::NoHome {
             value: value.to_string(),

@@ -53,7 +53,10 @@ struct Line {
 /// Signs every JSON line of `reader` and writes one JSON result line per input line:
 /// `{"id", "headers": {name: value}, "signing_string"}` or `{"id", "error"}`.
 /// Returns the number of lines signed without error.
-pub fn sign_json_lines(reader: impl BufRead, mut writer: impl Write) -> Result<usize, ConformanceError> {
+pub fn sign_json_lines(
+    reader: impl BufRead,
+    mut writer: impl Write,
+) -> Result<usize, ConformanceError> {
     let mut keys: HashMap<PathBuf, RsaPrivateKey> = HashMap::new();
     let mut signed = 0;
     for line in reader.lines() {
@@ -94,7 +97,9 @@ fn sign_one(
     let decoded;
     let body = match (&input.body, &input.body_base64) {
         (_, Some(b64)) => {
-            decoded = BASE64.decode(b64).map_err(|e| format!("body_base64: {e}"))?;
+            decoded = BASE64
+                .decode(b64)
+                .map_err(|e| format!("body_base64: {e}"))?;
             SignBody::Bytes(&decoded)
         }
         (Some(text), None) => SignBody::Bytes(text.as_bytes()),
@@ -114,7 +119,10 @@ fn sign_one(
     Ok(json!({"id": input.id, "headers": added, "signing_string": signed.signing_string}))
 }
 
-fn load_key(path: &Path, keys: &mut HashMap<PathBuf, RsaPrivateKey>) -> Result<RsaPrivateKey, String> {
+fn load_key(
+    path: &Path,
+    keys: &mut HashMap<PathBuf, RsaPrivateKey>,
+) -> Result<RsaPrivateKey, String> {
     if let Some(key) = keys.get(path) {
         return Ok(key.clone());
     }

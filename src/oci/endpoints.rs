@@ -8,169 +8,16 @@
 //! URLs; it never performs I/O other than reading the endpoints file it is given.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
 use reqwest::Url;
 
 use super::error::EndpointError;
 use super::regions::{find_region, REGIONS};
+pub use super::service::{Service, SERVICES};
 
 /// Environment variable naming the endpoints file.
 pub const ENDPOINTS_ENV: &str = "DRCTL_ENDPOINTS";
-
-/// The OCI services drctl calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Service {
-    Functions,
-    Core,
-    Identity,
-    Kms,
-    Vaults,
-    Secrets,
-    ApiGateway,
-    Events,
-    ServiceConnectorHub,
-    Logging,
-    Artifacts,
-    Dns,
-    CertificatesManagement,
-    Notification,
-    Monitoring,
-    ObjectStorage,
-    Limits,
-    WorkRequests,
-    ResourceScheduler,
-}
-
-/// Every service, for listings and help text.
-pub const SERVICES: [Service; 19] = [
-    Service::Functions,
-    Service::Core,
-    Service::Identity,
-    Service::Kms,
-    Service::Vaults,
-    Service::Secrets,
-    Service::ApiGateway,
-    Service::Events,
-    Service::ServiceConnectorHub,
-    Service::Logging,
-    Service::Artifacts,
-    Service::Dns,
-    Service::CertificatesManagement,
-    Service::Notification,
-    Service::Monitoring,
-    Service::ObjectStorage,
-    Service::Limits,
-    Service::WorkRequests,
-    Service::ResourceScheduler,
-];
-
-impl Service {
-    /// The canonical name used in runbooks and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Functions => "functions",
-            Service::Core => "core",
-            Service::Identity => "identity",
-            Service::Kms => "kms",
-            Service::Vaults => "vaults",
-            Service::Secrets => "secrets",
-            Service::ApiGateway => "apigateway",
-            Service::Events => "events",
-            Service::ServiceConnectorHub => "sch",
-            Service::Logging => "logging",
-            Service::Artifacts => "artifacts",
-            Service::Dns => "dns",
-            Service::CertificatesManagement => "certificatesmanagement",
-            Service::Notification => "ons",
-            Service::Monitoring => "monitoring",
-            Service::ObjectStorage => "objectstorage",
-            Service::Limits => "limits",
-            Service::WorkRequests => "workrequests",
-            Service::ResourceScheduler => "resourcescheduler",
-        }
-    }
-
-    /// Parses a service name; also accepts the SDK package names and host prefixes
-    /// (`iaas`, `vault`, `notification`, `telemetry`, `service-connector-hub`, ...).
-    pub fn parse(name: &str) -> Result<Service, EndpointError> {
-        let n = name.trim().to_ascii_lowercase().replace(['-', '_'], "");
-        let found = match n.as_str() {
-            "iaas" | "virtualnetwork" => Some(Service::Core),
-            "vault" => Some(Service::Vaults),
-            "keymanagement" => Some(Service::Kms),
-            "serviceconnectorhub" => Some(Service::ServiceConnectorHub),
-            "notification" | "notifications" => Some(Service::Notification),
-            "telemetry" => Some(Service::Monitoring),
-            "objectstorage" | "os" => Some(Service::ObjectStorage),
-            other => SERVICES
-                .iter()
-                .copied()
-                .find(|s| s.name().replace('-', "") == other),
-        };
-        found.ok_or_else(|| EndpointError::UnknownService {
-            service: name.to_string(),
-            known: SERVICES.map(Service::name).join(", "),
-        })
-    }
-
-    /// Public host template; `{region}` is the region id, `{domain}` the realm domain.
-    pub fn host_template(self) -> &'static str {
-        match self {
-            Service::Functions => "functions.{region}.oci.{domain}",
-            Service::Core | Service::WorkRequests => "iaas.{region}.{domain}",
-            Service::Identity => "identity.{region}.oci.{domain}",
-            Service::Kms => "kms.{region}.{domain}",
-            Service::Vaults => "vaults.{region}.oci.{domain}",
-            Service::Secrets => "secrets.vaults.{region}.oci.{domain}",
-            Service::ApiGateway => "apigateway.{region}.oci.{domain}",
-            Service::Events => "events.{region}.oci.{domain}",
-            Service::ServiceConnectorHub => "service-connector-hub.{region}.oci.{domain}",
-            Service::Logging => "logging.{region}.oci.{domain}",
-            Service::Artifacts => "artifacts.{region}.oci.{domain}",
-            Service::Dns => "dns.{region}.oci.{domain}",
-            Service::CertificatesManagement => "certificatesmanagement.{region}.oci.{domain}",
-            Service::Notification => "notification.{region}.{domain}",
-            Service::Monitoring => "telemetry.{region}.{domain}",
-            Service::ObjectStorage => "objectstorage.{region}.{domain}",
-            Service::Limits => "limits.{region}.oci.{domain}",
-            Service::ResourceScheduler => "resource-scheduler.{region}.oci.{domain}",
-        }
-    }
-
-    /// The API version path the SDK puts before every operation path (`/` when the
-    /// operation paths carry their own version, as for KMS, Object Storage and Limits).
-    ///
-    /// Functions uses `/20181201`, the version in Oracle's public API reference; SDK 2.189.0
-    /// sends `/20260325`. Paths that start with their own version segment are sent as given
-    /// (see [`Endpoint::url_for`]), so either works.
-    pub fn base_path(self) -> &'static str {
-        match self {
-            Service::Functions => "/20181201",
-            Service::Core | Service::Identity | Service::Artifacts | Service::WorkRequests => {
-                "/20160918"
-            }
-            Service::Kms | Service::ObjectStorage | Service::Limits => "/",
-            Service::Vaults => "/20180608",
-            Service::Secrets => "/20190301",
-            Service::ApiGateway => "/20190501",
-            Service::Events | Service::Notification => "/20181201",
-            Service::ServiceConnectorHub => "/20200909",
-            Service::Logging => "/20200531",
-            Service::Dns => "/20180115",
-            Service::CertificatesManagement => "/20210224",
-            Service::Monitoring => "/20180401",
-            Service::ResourceScheduler => "/20240430",
-        }
-    }
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A resolved service endpoint: the base URL including the API version path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,15 +227,42 @@ mod tests {
     #[test]
     fn public_endpoints_follow_the_sdk_templates() {
         let cases = [
-            (Service::Functions, "us-ashburn-1", "https://functions.us-ashburn-1.oci.oraclecloud.com/20181201"),
-            (Service::Core, "phx", "https://iaas.us-phoenix-1.oraclecloud.com/20160918"),
-            (Service::Kms, "eu-frankfurt-1", "https://kms.eu-frankfurt-1.oraclecloud.com/"),
-            (Service::Secrets, "uk-london-1", "https://secrets.vaults.uk-london-1.oci.oraclecloud.com/20190301"),
-            (Service::Monitoring, "us-langley-1", "https://telemetry.us-langley-1.oraclegovcloud.com/20180401"),
-            (Service::ServiceConnectorHub, "eu-madrid-2", "https://service-connector-hub.eu-madrid-2.oci.oraclecloud.eu/20200909"),
+            (
+                Service::Functions,
+                "us-ashburn-1",
+                "https://functions.us-ashburn-1.oci.oraclecloud.com/20181201",
+            ),
+            (
+                Service::Core,
+                "phx",
+                "https://iaas.us-phoenix-1.oraclecloud.com/20160918",
+            ),
+            (
+                Service::Kms,
+                "eu-frankfurt-1",
+                "https://kms.eu-frankfurt-1.oraclecloud.com/",
+            ),
+            (
+                Service::Secrets,
+                "uk-london-1",
+                "https://secrets.vaults.uk-london-1.oci.oraclecloud.com/20190301",
+            ),
+            (
+                Service::Monitoring,
+                "us-langley-1",
+                "https://telemetry.us-langley-1.oraclegovcloud.com/20180401",
+            ),
+            (
+                Service::ServiceConnectorHub,
+                "eu-madrid-2",
+                "https://service-connector-hub.eu-madrid-2.oci.oraclecloud.eu/20200909",
+            ),
         ];
         for (service, region, want) in cases {
-            assert_eq!(Endpoint::public(service, region).unwrap().base.as_str(), want);
+            assert_eq!(
+                Endpoint::public(service, region).unwrap().base.as_str(),
+                want
+            );
         }
     }
 
@@ -415,15 +289,32 @@ mod tests {
         let sim = Url::parse("http://127.0.0.1:8100").unwrap();
         let eps = Endpoints::public().with_region("iad", sim);
         let e = eps.resolve(Service::Core, "us-ashburn-1", None).unwrap();
-        assert_eq!(e.url_for("/vcns").unwrap().as_str(), "http://127.0.0.1:8100/20160918/vcns");
+        assert_eq!(
+            e.url_for("/vcns").unwrap().as_str(),
+            "http://127.0.0.1:8100/20160918/vcns"
+        );
         let one = Url::parse("http://127.0.0.1:9000/20160918").unwrap();
-        let e = eps.resolve(Service::Core, "us-ashburn-1", Some(&one)).unwrap();
-        assert_eq!(e.url_for("/vcns").unwrap().as_str(), "http://127.0.0.1:9000/20160918/vcns");
-        assert_eq!(e.url_for("/20160918/vcns").unwrap().as_str(), "http://127.0.0.1:9000/20160918/vcns");
+        let e = eps
+            .resolve(Service::Core, "us-ashburn-1", Some(&one))
+            .unwrap();
+        assert_eq!(
+            e.url_for("/vcns").unwrap().as_str(),
+            "http://127.0.0.1:9000/20160918/vcns"
+        );
+        assert_eq!(
+            e.url_for("/20160918/vcns").unwrap().as_str(),
+            "http://127.0.0.1:9000/20160918/vcns"
+        );
         let e = eps.resolve(Service::Core, "us-phoenix-1", None).unwrap();
-        assert_eq!(e.base.as_str(), "https://iaas.us-phoenix-1.oraclecloud.com/20160918");
-        let sim_region = Endpoints::public().with_region("sim-local-1", Url::parse("http://127.0.0.1:1").unwrap());
-        assert!(sim_region.resolve(Service::Core, "sim-local-1", None).is_ok());
+        assert_eq!(
+            e.base.as_str(),
+            "https://iaas.us-phoenix-1.oraclecloud.com/20160918"
+        );
+        let sim_region = Endpoints::public()
+            .with_region("sim-local-1", Url::parse("http://127.0.0.1:1").unwrap());
+        assert!(sim_region
+            .resolve(Service::Core, "sim-local-1", None)
+            .is_ok());
     }
 
     #[test]
@@ -439,14 +330,23 @@ mod tests {
     fn ocir_hosts_per_realm() {
         assert_eq!(ocir_host("us-ashburn-1").unwrap(), "iad.ocir.io");
         assert_eq!(ocir_host("fra").unwrap(), "fra.ocir.io");
-        assert_eq!(ocir_host("us-langley-1").unwrap(), "ocir.us-langley-1.oci.oraclegovcloud.com");
-        assert_eq!(ocir_host("eu-frankfurt-2").unwrap(), "ocir.eu-frankfurt-2.oci.oraclecloud.eu");
+        assert_eq!(
+            ocir_host("us-langley-1").unwrap(),
+            "ocir.us-langley-1.oci.oraclegovcloud.com"
+        );
+        assert_eq!(
+            ocir_host("eu-frankfurt-2").unwrap(),
+            "ocir.eu-frankfurt-2.oci.oraclecloud.eu"
+        );
     }
 
     #[test]
     fn service_names_parse() {
         assert_eq!(Service::parse("iaas").unwrap(), Service::Core);
-        assert_eq!(Service::parse("service-connector-hub").unwrap(), Service::ServiceConnectorHub);
+        assert_eq!(
+            Service::parse("service-connector-hub").unwrap(),
+            Service::ServiceConnectorHub
+        );
         assert_eq!(Service::parse("telemetry").unwrap(), Service::Monitoring);
         for s in SERVICES {
             assert_eq!(Service::parse(s.name()).unwrap(), s);

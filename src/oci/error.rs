@@ -10,7 +10,9 @@ use thiserror::Error;
 /// Errors building or checking a request signature.
 #[derive(Debug, Error)]
 pub enum SignError {
-    #[error("cannot sign HTTP method {method}: OCI signs only GET, HEAD, DELETE, POST, PUT and PATCH")]
+    #[error(
+        "cannot sign HTTP method {method}: OCI signs only GET, HEAD, DELETE, POST, PUT and PATCH"
+    )]
     UnsupportedMethod { method: String },
     #[error("URL {url} has no host to sign")]
     NoHost { url: String },

@@ -68,7 +68,10 @@ pub fn parse(text: &str, path: &Path) -> Result<IniFile, ConfigError> {
         }
         if let Some(rest) = trimmed.strip_prefix('[') {
             let name = rest.strip_suffix(']').ok_or_else(|| {
-                syntax(line_no, format!("section header `{trimmed}` lacks a closing `]`"))
+                syntax(
+                    line_no,
+                    format!("section header `{trimmed}` lacks a closing `]`"),
+                )
             })?;
             if let Some(previous) = file.section(name) {
                 return Err(syntax(
@@ -93,7 +96,10 @@ pub fn parse(text: &str, path: &Path) -> Result<IniFile, ConfigError> {
         let key = trimmed[..split].trim().to_ascii_lowercase();
         let value = trimmed[split + 1..].trim().to_string();
         if key.is_empty() {
-            return Err(syntax(line_no, "a line starts with `=` and has no key".into()));
+            return Err(syntax(
+                line_no,
+                "a line starts with `=` and has no key".into(),
+            ));
         }
         let section = file.sections.last_mut().ok_or_else(|| {
             syntax(
@@ -132,7 +138,13 @@ mod tests {
         let f = parse(text, Path::new("cfg")).unwrap();
         assert_eq!(f.sections.len(), 2);
         let d = f.section("DEFAULT").unwrap();
-        assert_eq!(d.entries["region"], IniValue { value: "us-ashburn-1".into(), line: 3 });
+        assert_eq!(
+            d.entries["region"],
+            IniValue {
+                value: "us-ashburn-1".into(),
+                line: 3
+            }
+        );
         let p = f.section("prod").unwrap();
         assert_eq!(p.line, 5);
         assert_eq!(p.entries["user"].value, "ocid1.user");
@@ -147,8 +159,12 @@ mod tests {
             "cfg:3: `x` is set twice in [a] (first on line 2); keep one"
         );
         let err = parse("user=1\n", Path::new("cfg")).unwrap_err();
-        assert!(err.to_string().starts_with("cfg:1: `user` appears before any [profile]"));
+        assert!(err
+            .to_string()
+            .starts_with("cfg:1: `user` appears before any [profile]"));
         let err = parse("[a]\n[a]\n", Path::new("cfg")).unwrap_err();
-        assert!(err.to_string().starts_with("cfg:2: profile [a] is defined twice"));
+        assert!(err
+            .to_string()
+            .starts_with("cfg:2: profile [a] is defined twice"));
     }
 }

@@ -33,9 +33,7 @@ pub fn decrypt(pem: &str, pass: &[u8]) -> Result<Vec<u8>, String> {
         body.push_str(line);
     }
     let dek = dek.ok_or("encrypted PEM without DEK-Info header")?;
-    let (cipher, iv_hex) = dek
-        .split_once(',')
-        .ok_or("DEK-Info header without an IV")?;
+    let (cipher, iv_hex) = dek.split_once(',').ok_or("DEK-Info header without an IV")?;
     let iv = decode_hex(iv_hex.trim()).ok_or("DEK-Info IV is not hex")?;
     let mut data = BASE64
         .decode(body.as_bytes())

@@ -2,7 +2,8 @@
 //!
 //! The layers, bottom up: [`signer`] (the HTTP signature, shared with [`verify`] for the
 //! simulator), [`key`] and [`config`] (credentials from `~/.oci/config`), [`regions`] and
-//! [`endpoints`] (where each service lives, and overrides for a local simulator), [`retry`]
+//! [`service`] and [`endpoints`] (where each service lives, and overrides for a local
+//! simulator), [`retry`]
 //! (which failures are retried and how long to wait), [`request`] and [`client`] (one signed,
 //! retried call), then [`paginate`], [`work_request`] and [`waiter`] built on the client.
 //! Nothing here knows about runbooks; actions call into it.
@@ -21,6 +22,7 @@ pub mod regions;
 pub mod request;
 pub mod retry;
 pub mod secret;
+pub mod service;
 pub mod signer;
 pub mod verify;
 pub mod waiter;
@@ -28,7 +30,9 @@ pub mod work_request;
 
 pub use api_error::{ClientError, OciError, WaitError};
 pub use client::{ClientBuilder, OciClient};
-pub use config::{load_config, load_credentials, AuthKind, ConfigSelection, ConfigWarning, Credentials, OciConfig};
+pub use config::{
+    load_config, load_credentials, AuthKind, ConfigSelection, ConfigWarning, Credentials, OciConfig,
+};
 pub use endpoints::{ocir_host, Endpoint, Endpoints, Service};
 pub use error::{ConfigError, EndpointError, KeyError, SignError};
 pub use request::{OciRequest, OciResponse, Target};

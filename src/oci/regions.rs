@@ -11,6 +11,10 @@ pub struct Region {
 }
 
 impl Region {
+    const fn new(id: &'static str, key: &'static str, realm: &'static str) -> Self {
+        Region { id, key, realm }
+    }
+
     /// The realm's second-level domain (`oraclecloud.com` for oc1).
     pub fn domain(&self) -> &'static str {
         realm_domain(self.realm).unwrap_or("oraclecloud.com")
@@ -19,91 +23,91 @@ impl Region {
 
 /// Every region, sorted by id.
 pub const REGIONS: &[Region] = &[
-    Region { id: "af-casablanca-1", key: "lej", realm: "oc1" },
-    Region { id: "af-johannesburg-1", key: "jnb", realm: "oc1" },
-    Region { id: "ap-batam-1", key: "hsg", realm: "oc1" },
-    Region { id: "ap-chiyoda-1", key: "nja", realm: "oc8" },
-    Region { id: "ap-chuncheon-1", key: "yny", realm: "oc1" },
-    Region { id: "ap-chuncheon-2", key: "bno", realm: "oc35" },
-    Region { id: "ap-dcc-canberra-1", key: "wga", realm: "oc10" },
-    Region { id: "ap-dcc-gazipur-1", key: "dac", realm: "oc15" },
-    Region { id: "ap-delhi-1", key: "onm", realm: "oc1" },
-    Region { id: "ap-hyderabad-1", key: "hyd", realm: "oc1" },
-    Region { id: "ap-ibaraki-1", key: "ukb", realm: "oc8" },
-    Region { id: "ap-kulai-2", key: "jbp", realm: "oc1" },
-    Region { id: "ap-melbourne-1", key: "mel", realm: "oc1" },
-    Region { id: "ap-mumbai-1", key: "bom", realm: "oc1" },
-    Region { id: "ap-osaka-1", key: "kix", realm: "oc1" },
-    Region { id: "ap-seoul-1", key: "icn", realm: "oc1" },
-    Region { id: "ap-seoul-2", key: "dtz", realm: "oc35" },
-    Region { id: "ap-singapore-1", key: "sin", realm: "oc1" },
-    Region { id: "ap-singapore-2", key: "xsp", realm: "oc1" },
-    Region { id: "ap-suwon-1", key: "dln", realm: "oc35" },
-    Region { id: "ap-sydney-1", key: "syd", realm: "oc1" },
-    Region { id: "ap-tokyo-1", key: "nrt", realm: "oc1" },
-    Region { id: "ca-montreal-1", key: "yul", realm: "oc1" },
-    Region { id: "ca-toronto-1", key: "yyz", realm: "oc1" },
-    Region { id: "eu-amsterdam-1", key: "ams", realm: "oc1" },
-    Region { id: "eu-budapest-1", key: "jsk", realm: "oc51" },
-    Region { id: "eu-crissier-1", key: "avf", realm: "oc24" },
-    Region { id: "eu-dcc-dublin-1", key: "ork", realm: "oc14" },
-    Region { id: "eu-dcc-dublin-2", key: "snn", realm: "oc14" },
-    Region { id: "eu-dcc-milan-1", key: "bgy", realm: "oc14" },
-    Region { id: "eu-dcc-milan-2", key: "mxp", realm: "oc14" },
-    Region { id: "eu-dcc-rating-1", key: "dus", realm: "oc14" },
-    Region { id: "eu-dcc-rating-2", key: "dtm", realm: "oc14" },
-    Region { id: "eu-dcc-zurich-1", key: "avz", realm: "oc24" },
-    Region { id: "eu-frankfurt-1", key: "fra", realm: "oc1" },
-    Region { id: "eu-frankfurt-2", key: "str", realm: "oc19" },
-    Region { id: "eu-jovanovac-1", key: "beg", realm: "oc20" },
-    Region { id: "eu-madrid-1", key: "mad", realm: "oc1" },
-    Region { id: "eu-madrid-2", key: "vll", realm: "oc19" },
-    Region { id: "eu-madrid-3", key: "orf", realm: "oc1" },
-    Region { id: "eu-marseille-1", key: "mrs", realm: "oc1" },
-    Region { id: "eu-milan-1", key: "lin", realm: "oc1" },
-    Region { id: "eu-paris-1", key: "cdg", realm: "oc1" },
-    Region { id: "eu-stockholm-1", key: "arn", realm: "oc1" },
-    Region { id: "eu-turin-1", key: "nrq", realm: "oc1" },
-    Region { id: "eu-zurich-1", key: "zrh", realm: "oc1" },
-    Region { id: "il-jerusalem-1", key: "mtz", realm: "oc1" },
-    Region { id: "me-abudhabi-1", key: "auh", realm: "oc1" },
-    Region { id: "me-abudhabi-2", key: "rkt", realm: "oc29" },
-    Region { id: "me-abudhabi-3", key: "ahu", realm: "oc26" },
-    Region { id: "me-abudhabi-4", key: "shj", realm: "oc29" },
-    Region { id: "me-alain-1", key: "rba", realm: "oc26" },
-    Region { id: "me-alrayyan-1", key: "vve", realm: "oc21" },
-    Region { id: "me-dcc-doha-1", key: "doh", realm: "oc21" },
-    Region { id: "me-dcc-muscat-1", key: "mct", realm: "oc9" },
-    Region { id: "me-dubai-1", key: "dxb", realm: "oc1" },
-    Region { id: "me-ibri-1", key: "ibr", realm: "oc9" },
-    Region { id: "me-jeddah-1", key: "jed", realm: "oc1" },
-    Region { id: "me-riyadh-1", key: "ruh", realm: "oc1" },
-    Region { id: "mx-monterrey-1", key: "mty", realm: "oc1" },
-    Region { id: "mx-queretaro-1", key: "qro", realm: "oc1" },
-    Region { id: "sa-bogota-1", key: "bog", realm: "oc1" },
-    Region { id: "sa-riodejaneiro-1", key: "hnw", realm: "oc52" },
-    Region { id: "sa-santiago-1", key: "scl", realm: "oc1" },
-    Region { id: "sa-saopaulo-1", key: "gru", realm: "oc1" },
-    Region { id: "sa-valparaiso-1", key: "vap", realm: "oc1" },
-    Region { id: "sa-vinhedo-1", key: "vcp", realm: "oc1" },
-    Region { id: "uk-cardiff-1", key: "cwl", realm: "oc1" },
-    Region { id: "uk-gov-cardiff-1", key: "brs", realm: "oc4" },
-    Region { id: "uk-gov-london-1", key: "ltn", realm: "oc4" },
-    Region { id: "uk-london-1", key: "lhr", realm: "oc1" },
-    Region { id: "us-ashburn-1", key: "iad", realm: "oc1" },
-    Region { id: "us-ashburn-2", key: "yxj", realm: "oc42" },
-    Region { id: "us-chicago-1", key: "ord", realm: "oc1" },
-    Region { id: "us-gov-ashburn-1", key: "ric", realm: "oc3" },
-    Region { id: "us-gov-chicago-1", key: "pia", realm: "oc3" },
-    Region { id: "us-gov-phoenix-1", key: "tus", realm: "oc3" },
-    Region { id: "us-langley-1", key: "lfi", realm: "oc2" },
-    Region { id: "us-luke-1", key: "luf", realm: "oc2" },
-    Region { id: "us-newark-1", key: "pgc", realm: "oc42" },
-    Region { id: "us-phoenix-1", key: "phx", realm: "oc1" },
-    Region { id: "us-saltlake-2", key: "aga", realm: "oc1" },
-    Region { id: "us-sanjose-1", key: "sjc", realm: "oc1" },
-    Region { id: "us-somerset-1", key: "ebb", realm: "oc23" },
-    Region { id: "us-thames-1", key: "ebl", realm: "oc23" },
+    Region::new("af-casablanca-1", "lej", "oc1"),
+    Region::new("af-johannesburg-1", "jnb", "oc1"),
+    Region::new("ap-batam-1", "hsg", "oc1"),
+    Region::new("ap-chiyoda-1", "nja", "oc8"),
+    Region::new("ap-chuncheon-1", "yny", "oc1"),
+    Region::new("ap-chuncheon-2", "bno", "oc35"),
+    Region::new("ap-dcc-canberra-1", "wga", "oc10"),
+    Region::new("ap-dcc-gazipur-1", "dac", "oc15"),
+    Region::new("ap-delhi-1", "onm", "oc1"),
+    Region::new("ap-hyderabad-1", "hyd", "oc1"),
+    Region::new("ap-ibaraki-1", "ukb", "oc8"),
+    Region::new("ap-kulai-2", "jbp", "oc1"),
+    Region::new("ap-melbourne-1", "mel", "oc1"),
+    Region::new("ap-mumbai-1", "bom", "oc1"),
+    Region::new("ap-osaka-1", "kix", "oc1"),
+    Region::new("ap-seoul-1", "icn", "oc1"),
+    Region::new("ap-seoul-2", "dtz", "oc35"),
+    Region::new("ap-singapore-1", "sin", "oc1"),
+    Region::new("ap-singapore-2", "xsp", "oc1"),
+    Region::new("ap-suwon-1", "dln", "oc35"),
+    Region::new("ap-sydney-1", "syd", "oc1"),
+    Region::new("ap-tokyo-1", "nrt", "oc1"),
+    Region::new("ca-montreal-1", "yul", "oc1"),
+    Region::new("ca-toronto-1", "yyz", "oc1"),
+    Region::new("eu-amsterdam-1", "ams", "oc1"),
+    Region::new("eu-budapest-1", "jsk", "oc51"),
+    Region::new("eu-crissier-1", "avf", "oc24"),
+    Region::new("eu-dcc-dublin-1", "ork", "oc14"),
+    Region::new("eu-dcc-dublin-2", "snn", "oc14"),
+    Region::new("eu-dcc-milan-1", "bgy", "oc14"),
+    Region::new("eu-dcc-milan-2", "mxp", "oc14"),
+    Region::new("eu-dcc-rating-1", "dus", "oc14"),
+    Region::new("eu-dcc-rating-2", "dtm", "oc14"),
+    Region::new("eu-dcc-zurich-1", "avz", "oc24"),
+    Region::new("eu-frankfurt-1", "fra", "oc1"),
+    Region::new("eu-frankfurt-2", "str", "oc19"),
+    Region::new("eu-jovanovac-1", "beg", "oc20"),
+    Region::new("eu-madrid-1", "mad", "oc1"),
+    Region::new("eu-madrid-2", "vll", "oc19"),
+    Region::new("eu-madrid-3", "orf", "oc1"),
+    Region::new("eu-marseille-1", "mrs", "oc1"),
+    Region::new("eu-milan-1", "lin", "oc1"),
+    Region::new("eu-paris-1", "cdg", "oc1"),
+    Region::new("eu-stockholm-1", "arn", "oc1"),
+    Region::new("eu-turin-1", "nrq", "oc1"),
+    Region::new("eu-zurich-1", "zrh", "oc1"),
+    Region::new("il-jerusalem-1", "mtz", "oc1"),
+    Region::new("me-abudhabi-1", "auh", "oc1"),
+    Region::new("me-abudhabi-2", "rkt", "oc29"),
+    Region::new("me-abudhabi-3", "ahu", "oc26"),
+    Region::new("me-abudhabi-4", "shj", "oc29"),
+    Region::new("me-alain-1", "rba", "oc26"),
+    Region::new("me-alrayyan-1", "vve", "oc21"),
+    Region::new("me-dcc-doha-1", "doh", "oc21"),
+    Region::new("me-dcc-muscat-1", "mct", "oc9"),
+    Region::new("me-dubai-1", "dxb", "oc1"),
+    Region::new("me-ibri-1", "ibr", "oc9"),
+    Region::new("me-jeddah-1", "jed", "oc1"),
+    Region::new("me-riyadh-1", "ruh", "oc1"),
+    Region::new("mx-monterrey-1", "mty", "oc1"),
+    Region::new("mx-queretaro-1", "qro", "oc1"),
+    Region::new("sa-bogota-1", "bog", "oc1"),
+    Region::new("sa-riodejaneiro-1", "hnw", "oc52"),
+    Region::new("sa-santiago-1", "scl", "oc1"),
+    Region::new("sa-saopaulo-1", "gru", "oc1"),
+    Region::new("sa-valparaiso-1", "vap", "oc1"),
+    Region::new("sa-vinhedo-1", "vcp", "oc1"),
+    Region::new("uk-cardiff-1", "cwl", "oc1"),
+    Region::new("uk-gov-cardiff-1", "brs", "oc4"),
+    Region::new("uk-gov-london-1", "ltn", "oc4"),
+    Region::new("uk-london-1", "lhr", "oc1"),
+    Region::new("us-ashburn-1", "iad", "oc1"),
+    Region::new("us-ashburn-2", "yxj", "oc42"),
+    Region::new("us-chicago-1", "ord", "oc1"),
+    Region::new("us-gov-ashburn-1", "ric", "oc3"),
+    Region::new("us-gov-chicago-1", "pia", "oc3"),
+    Region::new("us-gov-phoenix-1", "tus", "oc3"),
+    Region::new("us-langley-1", "lfi", "oc2"),
+    Region::new("us-luke-1", "luf", "oc2"),
+    Region::new("us-newark-1", "pgc", "oc42"),
+    Region::new("us-phoenix-1", "phx", "oc1"),
+    Region::new("us-saltlake-2", "aga", "oc1"),
+    Region::new("us-sanjose-1", "sjc", "oc1"),
+    Region::new("us-somerset-1", "ebb", "oc23"),
+    Region::new("us-thames-1", "ebl", "oc23"),
 ];
 
 /// Realm id to second-level domain.
@@ -138,7 +142,10 @@ pub fn find_region(id_or_key: &str) -> Option<&'static Region> {
 
 /// The second-level domain of a realm.
 pub fn realm_domain(realm: &str) -> Option<&'static str> {
-    REALM_DOMAINS.iter().find(|(r, _)| *r == realm).map(|(_, d)| *d)
+    REALM_DOMAINS
+        .iter()
+        .find(|(r, _)| *r == realm)
+        .map(|(_, d)| *d)
 }
 
 #[cfg(test)]
@@ -149,10 +156,19 @@ mod tests {
     fn ids_keys_and_realms_resolve() {
         assert_eq!(REGIONS.len(), 85);
         let iad = find_region("us-ashburn-1").unwrap();
-        assert_eq!((iad.key, iad.realm, iad.domain()), ("iad", "oc1", "oraclecloud.com"));
+        assert_eq!(
+            (iad.key, iad.realm, iad.domain()),
+            ("iad", "oc1", "oraclecloud.com")
+        );
         assert_eq!(find_region("IAD").unwrap().id, "us-ashburn-1");
-        assert_eq!(find_region("eu-frankfurt-2").unwrap().domain(), "oraclecloud.eu");
-        assert_eq!(find_region("uk-gov-london-1").unwrap().domain(), "oraclegovcloud.uk");
+        assert_eq!(
+            find_region("eu-frankfurt-2").unwrap().domain(),
+            "oraclecloud.eu"
+        );
+        assert_eq!(
+            find_region("uk-gov-london-1").unwrap().domain(),
+            "oraclegovcloud.uk"
+        );
         assert!(find_region("mars-olympus-1").is_none());
     }
 

@@ -128,7 +128,8 @@ impl OciRequest {
     /// A raw body with its content type.
     pub fn bytes(mut self, body: impl Into<Bytes>, content_type: HeaderValue) -> Self {
         self.body = Some(body.into());
-        self.headers.insert(reqwest::header::CONTENT_TYPE, content_type);
+        self.headers
+            .insert(reqwest::header::CONTENT_TYPE, content_type);
         self
     }
 
@@ -297,9 +298,14 @@ mod tests {
 
     #[test]
     fn urls_carry_encoded_query() {
-        let r = OciRequest::new(Method::GET, Service::Functions, "us-ashburn-1", "/applications")
-            .query("compartmentId", "ocid1.compartment.oc1..a")
-            .query("displayName", "a b/é");
+        let r = OciRequest::new(
+            Method::GET,
+            Service::Functions,
+            "us-ashburn-1",
+            "/applications",
+        )
+        .query("compartmentId", "ocid1.compartment.oc1..a")
+        .query("displayName", "a b/é");
         let url = r.resolve_url(&Endpoints::public()).unwrap();
         assert_eq!(
             url.as_str(),
@@ -309,10 +315,20 @@ mod tests {
 
     #[test]
     fn object_storage_uploads_are_detected() {
-        let put = OciRequest::new(Method::PUT, Service::ObjectStorage, "iad", "/n/ns/b/bk/o/a%2Fb");
+        let put = OciRequest::new(
+            Method::PUT,
+            Service::ObjectStorage,
+            "iad",
+            "/n/ns/b/bk/o/a%2Fb",
+        );
         let url = put.resolve_url(&Endpoints::public()).unwrap();
         assert!(put.excludes_body_headers(&url));
-        let post = OciRequest::new(Method::POST, Service::ObjectStorage, "iad", "/n/ns/b/bk/o/x");
+        let post = OciRequest::new(
+            Method::POST,
+            Service::ObjectStorage,
+            "iad",
+            "/n/ns/b/bk/o/x",
+        );
         assert!(!post.excludes_body_headers(&url));
     }
 }

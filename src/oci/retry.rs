@@ -145,7 +145,11 @@ mod tests {
         let expected_floor = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0];
         for (i, floor) in expected_floor.iter().enumerate() {
             let d = p.backoff(i as u32 + 1, &mut rng).as_secs_f64();
-            assert!(d >= *floor && d <= (floor + 1.0).min(30.0), "attempt {}: {d}", i + 1);
+            assert!(
+                d >= *floor && d <= (floor + 1.0).min(30.0),
+                "attempt {}: {d}",
+                i + 1
+            );
         }
     }
 
@@ -153,19 +157,35 @@ mod tests {
     fn stops_at_max_attempts_budget_and_non_retryable() {
         let p = RetryPolicy::default();
         let mut rng = StdRng::seed_from_u64(1);
-        let f = Failure::Status { status: 503, code: None };
+        let f = Failure::Status {
+            status: 503,
+            code: None,
+        };
         assert!(p.next_delay(7, Duration::ZERO, f, None, &mut rng).is_some());
         assert!(p.next_delay(8, Duration::ZERO, f, None, &mut rng).is_none());
-        assert!(p.next_delay(1, Duration::from_secs(599), f, None, &mut rng).is_none());
-        let bad = Failure::Status { status: 400, code: Some("InvalidParameter") };
-        assert!(p.next_delay(1, Duration::ZERO, bad, None, &mut rng).is_none());
+        assert!(p
+            .next_delay(1, Duration::from_secs(599), f, None, &mut rng)
+            .is_none());
+        let bad = Failure::Status {
+            status: 400,
+            code: Some("InvalidParameter"),
+        };
+        assert!(p
+            .next_delay(1, Duration::ZERO, bad, None, &mut rng)
+            .is_none());
     }
 
     #[test]
     fn retry_after_lengthens_the_wait() {
-        let p = RetryPolicy { jitter: Duration::ZERO, ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            jitter: Duration::ZERO,
+            ..RetryPolicy::default()
+        };
         let mut rng = StdRng::seed_from_u64(1);
-        let f = Failure::Status { status: 429, code: None };
+        let f = Failure::Status {
+            status: 429,
+            code: None,
+        };
         let d = p.next_delay(1, Duration::ZERO, f, Some(Duration::from_secs(7)), &mut rng);
         assert_eq!(d, Some(Duration::from_secs(7)));
         let d = p.next_delay(3, Duration::ZERO, f, Some(Duration::from_secs(1)), &mut rng);

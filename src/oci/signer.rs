@@ -162,19 +162,23 @@ impl RequestSigner {
                 SignBody::Stream => return Err(SignError::StreamingBody),
             };
             view.set_default("content-length", || bytes.len().to_string())?;
-            view.added
-                .push(("x-content-sha256".into(), BASE64.encode(Sha256::digest(bytes))));
+            view.added.push((
+                "x-content-sha256".into(),
+                BASE64.encode(Sha256::digest(bytes)),
+            ));
         }
 
         let names: Vec<&str> = if sign_body {
-            GENERIC_HEADERS.iter().chain(BODY_HEADERS.iter()).copied().collect()
+            GENERIC_HEADERS
+                .iter()
+                .chain(BODY_HEADERS.iter())
+                .copied()
+                .collect()
         } else {
             GENERIC_HEADERS.to_vec()
         };
         let signing_string =
-            build_signing_string(&names, &verb, &request_target(url), &host, |n| {
-                view.get(n)
-            })?;
+            build_signing_string(&names, &verb, &request_target(url), &host, |n| view.get(n))?;
         let signature = self.signing_key.sign(signing_string.as_bytes());
         let authorization = format!(
             "Signature algorithm=\"rsa-sha256\",headers=\"{}\",keyId=\"{}\",signature=\"{}\",version=\"1\"",
@@ -258,13 +262,16 @@ pub fn build_signing_string<'h>(
         let name = raw.to_ascii_lowercase();
         let line = match name.as_str() {
             "(request-target)" => {
-                format!("(request-target): {} {}", method.to_ascii_lowercase(), target)
+                format!(
+                    "(request-target): {} {}",
+                    method.to_ascii_lowercase(),
+                    target
+                )
             }
             "host" => format!("host: {host}"),
             _ => {
-                let value = lookup(&name).ok_or_else(|| SignError::MissingHeader {
-                    name: name.clone(),
-                })?;
+                let value =
+                    lookup(&name).ok_or_else(|| SignError::MissingHeader { name: name.clone() })?;
                 format!("{name}: {value}")
             }
         };

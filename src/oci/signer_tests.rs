@@ -63,7 +63,11 @@ fn every_sdk_vector_matches_byte_for_byte() {
     let token = RequestSigner::session_token(&set.security_token, key.clone());
     let public = key.to_public_key();
     for v in &set.vectors {
-        let signer = if v.auth == "security_token" { &token } else { &api };
+        let signer = if v.auth == "security_token" {
+            &token
+        } else {
+            &api
+        };
         let body_bytes = match (&v.body, &v.body_base64) {
             (_, Some(b)) => Some(BASE64.decode(b).unwrap()),
             (Some(s), None) => Some(s.as_bytes().to_vec()),
@@ -77,7 +81,14 @@ fn every_sdk_vector_matches_byte_for_byte() {
         let url = Url::parse(&v.url).unwrap();
         let headers = header_map(&v.headers_in);
         let signed = signer
-            .sign_parts(&method, &url, &headers, body, SignOptions::default(), SystemTime::now())
+            .sign_parts(
+                &method,
+                &url,
+                &headers,
+                body,
+                SignOptions::default(),
+                SystemTime::now(),
+            )
             .unwrap();
         assert_eq!(signed.signing_string, v.signing_string, "{}", v.name);
         let added: BTreeMap<String, String> = signed.headers.iter().cloned().collect();
@@ -93,12 +104,24 @@ fn every_sdk_vector_matches_byte_for_byte() {
 
 #[test]
 fn get_signs_three_headers_and_adds_json_content_type() {
-    let signer = RequestSigner::api_key("ocid1.tenancy.oc1..t", "ocid1.user.oc1..u", "aa:bb", key());
-    let url = Url::parse("http://127.0.0.1:8777/20160918/vcns?displayName=%C3%BCber%2Fx&limit=5").unwrap();
+    let signer =
+        RequestSigner::api_key("ocid1.tenancy.oc1..t", "ocid1.user.oc1..u", "aa:bb", key());
+    let url = Url::parse("http://127.0.0.1:8777/20160918/vcns?displayName=%C3%BCber%2Fx&limit=5")
+        .unwrap();
     let mut headers = HeaderMap::new();
-    headers.insert("date", HeaderValue::from_static("Thu, 01 Jan 2026 00:00:00 GMT"));
+    headers.insert(
+        "date",
+        HeaderValue::from_static("Thu, 01 Jan 2026 00:00:00 GMT"),
+    );
     let signed = signer
-        .sign_parts(&Method::GET, &url, &headers, SignBody::None, SignOptions::default(), SystemTime::now())
+        .sign_parts(
+            &Method::GET,
+            &url,
+            &headers,
+            SignBody::None,
+            SignOptions::default(),
+            SystemTime::now(),
+        )
         .unwrap();
     assert_eq!(
         signed.signing_string,
@@ -113,10 +136,20 @@ fn empty_post_body_hashes_the_empty_string() {
     let signer = RequestSigner::new("k", key());
     let url = Url::parse("https://iaas.us-ashburn-1.oraclecloud.com/20160918/vcns").unwrap();
     let signed = signer
-        .sign_parts(&Method::POST, &url, &HeaderMap::new(), SignBody::None, SignOptions::default(), SystemTime::UNIX_EPOCH)
+        .sign_parts(
+            &Method::POST,
+            &url,
+            &HeaderMap::new(),
+            SignBody::None,
+            SignOptions::default(),
+            SystemTime::UNIX_EPOCH,
+        )
         .unwrap();
     assert_eq!(signed.get("content-length"), Some("0"));
-    assert_eq!(signed.get("x-content-sha256"), Some("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+    assert_eq!(
+        signed.get("x-content-sha256"),
+        Some("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+    );
     assert_eq!(signed.get("date"), Some("Thu, 01 Jan 1970 00:00:00 GMT"));
     assert!(signed.get("authorization").unwrap().contains(
         "headers=\"date (request-target) host content-length content-type x-content-sha256\""
@@ -126,11 +159,21 @@ fn empty_post_body_hashes_the_empty_string() {
 #[test]
 fn object_storage_upload_excludes_body_headers() {
     let signer = RequestSigner::new("k", key());
-    let url = Url::parse("https://objectstorage.us-ashburn-1.oraclecloud.com/n/ns/b/bk/o/a%2Fb").unwrap();
+    let url =
+        Url::parse("https://objectstorage.us-ashburn-1.oraclecloud.com/n/ns/b/bk/o/a%2Fb").unwrap();
     assert!(is_object_storage_upload(&Method::PUT, url.path()));
-    let options = SignOptions { exclude_body_headers: true };
+    let options = SignOptions {
+        exclude_body_headers: true,
+    };
     let signed = signer
-        .sign_parts(&Method::PUT, &url, &HeaderMap::new(), SignBody::Stream, options, SystemTime::UNIX_EPOCH)
+        .sign_parts(
+            &Method::PUT,
+            &url,
+            &HeaderMap::new(),
+            SignBody::Stream,
+            options,
+            SystemTime::UNIX_EPOCH,
+        )
         .unwrap();
     assert_eq!(signed.signing_string.lines().count(), 3);
     assert_eq!(signed.get("x-content-sha256"), None);
@@ -142,11 +185,25 @@ fn streaming_body_without_exclusion_is_refused() {
     let signer = RequestSigner::new("k", key());
     let url = Url::parse("https://h/x").unwrap();
     let err = signer
-        .sign_parts(&Method::POST, &url, &HeaderMap::new(), SignBody::Stream, SignOptions::default(), SystemTime::UNIX_EPOCH)
+        .sign_parts(
+            &Method::POST,
+            &url,
+            &HeaderMap::new(),
+            SignBody::Stream,
+            SignOptions::default(),
+            SystemTime::UNIX_EPOCH,
+        )
         .unwrap_err();
     assert!(matches!(err, SignError::StreamingBody));
     let err = signer
-        .sign_parts(&Method::OPTIONS, &url, &HeaderMap::new(), SignBody::None, SignOptions::default(), SystemTime::UNIX_EPOCH)
+        .sign_parts(
+            &Method::OPTIONS,
+            &url,
+            &HeaderMap::new(),
+            SignBody::None,
+            SignOptions::default(),
+            SystemTime::UNIX_EPOCH,
+        )
         .unwrap_err();
     assert!(matches!(err, SignError::UnsupportedMethod { .. }));
 }
@@ -164,7 +221,9 @@ fn tampered_request_fails_verification() {
     let signer = RequestSigner::new("k", key());
     let url = Url::parse("https://h/a?b=1").unwrap();
     let mut req = reqwest::Request::new(Method::GET, url);
-    signer.sign_request(&mut req, SignOptions::default()).unwrap();
+    signer
+        .sign_request(&mut req, SignOptions::default())
+        .unwrap();
     let public = key().to_public_key();
     assert!(verify_request(&public, "GET", "/a?b=1", req.headers()).is_ok());
     assert!(matches!(

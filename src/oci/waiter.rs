@@ -104,7 +104,17 @@ pub async fn wait_for_state(
             }
             Err(e) => return Err(e.into()),
         };
-        sleep_or_stop(client, &get, &what, &wanted_text, &last, start, interval, policy).await?;
+        sleep_or_stop(
+            client,
+            &get,
+            &what,
+            &wanted_text,
+            &last,
+            start,
+            interval,
+            policy,
+        )
+        .await?;
         interval = policy.next_interval(interval);
     }
 }
