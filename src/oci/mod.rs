@@ -1,11 +1,11 @@
 //! OCI REST client: request signing, configuration, endpoints, retries and errors.
 //!
 //! The layers, bottom up: [`signer`] (the HTTP signature, shared with [`verify`] for the
-//! simulator), [`key`] and [`config`] (credentials from `~/.oci/config`), [`regions`] and
+//! simulator), [`key`] and [`config`] (credentials from `~/.oci/config`), [`regions`],
 //! [`service`] and [`endpoints`] (where each service lives, and overrides for a local
-//! simulator), [`retry`]
-//! (which failures are retried and how long to wait), [`request`] and [`client`] (one signed,
-//! retried call), then [`paginate`], [`work_request`] and [`waiter`] built on the client.
+//! simulator), [`retry`] (which failures are retried and how long to wait), [`request`] and
+//! [`client`] (one signed, retried call), then [`paginate`], [`work_request`] and [`waiter`]
+//! built on the client.
 //! Nothing here knows about runbooks; actions call into it.
 
 pub mod api_error;
