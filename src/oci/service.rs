@@ -131,7 +131,7 @@ impl Service {
     ///
     /// Functions uses `/20181201`, the version in Oracle's public API reference; SDK 2.189.0
     /// sends `/20260325`. Paths that start with their own version segment are sent as given
-    /// (see [`Endpoint::url_for`]), so either works.
+    /// (see [`super::endpoints::Endpoint::url_for`]), so either works.
     pub fn base_path(self) -> &'static str {
         match self {
             Service::Functions => "/20181201",
