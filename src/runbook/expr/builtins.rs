@@ -16,26 +16,17 @@ use super::functions::Function;
 use super::scope::Scope;
 use super::value::{loose_eq, scalar_text, type_name, write_string_form};
 
-type Result<'a> = std::result::Result<Cow<'a, Value>, EvalError>;
-
 pub(crate) fn call<'a>(
     function: Function,
     args: &'a [Expr],
     scope: &'a dyn Scope,
     span: Range<usize>,
-) -> Result<'a> {
+) -> Result<Cow<'a, Value>, EvalError> {
     let fail = |message: String| EvalError::Function {
         function: function.name(),
         message,
         range: span.clone(),
     };
-    if !function.accepts(args.len()) {
-        // The parser rejects these; only a hand-built tree gets here.
-        return Err(fail(format!(
-            "wrong number of arguments; signature: {}",
-            function.signature()
-        )));
-    }
     if let (Function::Default, [value, fallback]) = (function, args) {
         let value = eval(value, scope)?;
         return match value.as_ref() {
@@ -47,107 +38,89 @@ pub(crate) fn call<'a>(
     let values = args
         .iter()
         .map(|arg| eval(arg, scope))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(match (function, values.as_slice()) {
-        (Function::Join, [list, rest @ ..]) => {
-            let separator = match rest.first() {
-                Some(sep) => scalar_text(sep).ok_or_else(|| {
-                    fail(format!(
-                        "the separator must be text, found {}",
-                        type_name(sep)
-                    ))
-                })?,
-                None => Cow::Borrowed(","),
-            };
-            match list.as_ref() {
-                Value::Array(items) => Cow::Owned(Value::String(join(items, &separator))),
-                Value::String(_) => list.clone(),
-                other => return Err(fail(format!("expects a list, found {}", type_name(other)))),
-            }
-        }
-        (Function::Format, [template, values @ ..]) => match template.as_ref() {
-            Value::String(t) => Cow::Owned(Value::String(format(t, values).map_err(fail)?)),
-            other => {
-                return Err(fail(format!(
-                    "the format must be a string, found {}",
-                    type_name(other)
-                )))
-            }
-        },
-        (Function::Contains, [haystack, needle]) => {
-            Cow::Owned(Value::Bool(contains(haystack, needle).map_err(fail)?))
-        }
-        (Function::StartsWith | Function::EndsWith, [text, affix]) => {
-            let (Some(text), Some(affix)) = (scalar_text(text), scalar_text(affix)) else {
-                return Err(fail(format!(
-                    "expects text, found {} and {}",
-                    type_name(text),
-                    type_name(affix)
-                )));
-            };
-            Cow::Owned(Value::Bool(if function == Function::StartsWith {
-                text.starts_with(affix.as_ref())
-            } else {
-                text.ends_with(affix.as_ref())
-            }))
-        }
-        (Function::Length, [value]) => Cow::Owned(Value::from(match value.as_ref() {
-            Value::String(s) => s.chars().count(),
-            Value::Array(items) => items.len(),
-            Value::Object(map) => map.len(),
-            other => {
-                return Err(fail(format!(
-                    "expects a string, list or map, found {}",
-                    type_name(other)
-                )))
-            }
-        })),
-        (Function::Lower | Function::Upper, [value]) => match value.as_ref() {
-            Value::String(s) if function == Function::Lower => text_value(s.to_lowercase()),
-            Value::String(s) => text_value(s.to_uppercase()),
-            other => {
-                return Err(fail(format!(
-                    "expects a string, found {}",
-                    type_name(other)
-                )))
-            }
-        },
-        (Function::ToJson, [value]) => text_value(value.to_string()),
-        (Function::FromJson, [value]) => match value.as_ref() {
-            Value::String(s) => {
-                Cow::Owned(serde_json::from_str(s).map_err(|e| fail(format!("invalid JSON: {e}")))?)
-            }
-            other => {
-                return Err(fail(format!(
-                    "expects a string, found {}",
-                    type_name(other)
-                )))
-            }
-        },
-        (Function::Keys, [value]) => match value.as_ref() {
-            Value::Object(map) => Cow::Owned(Value::Array(
-                map.keys().cloned().map(Value::String).collect(),
+        .collect::<Result<Vec<_>, _>>()?;
+    apply(function, &values).map(Cow::Owned).map_err(fail)
+}
+
+/// Computes a function of already evaluated arguments; the error is the message only.
+fn apply(function: Function, values: &[Cow<'_, Value>]) -> Result<Value, String> {
+    match (function, values) {
+        (Function::Join, [list]) => join(list, ","),
+        (Function::Join, [list, separator]) => match scalar_text(separator) {
+            Some(separator) => join(list, &separator),
+            None => Err(format!(
+                "the separator must be text, found {}",
+                type_name(separator)
             )),
-            other => return Err(fail(format!("expects a map, found {}", type_name(other)))),
         },
-        (Function::Values, [value]) => match value.as_ref() {
-            Value::Object(map) => Cow::Owned(Value::Array(map.values().cloned().collect())),
-            other => return Err(fail(format!("expects a map, found {}", type_name(other)))),
+        (Function::Format, [template, values @ ..]) => match template.as_ref() {
+            Value::String(template) => format(template, values).map(Value::String),
+            other => Err(format!(
+                "the format must be a string, found {}",
+                type_name(other)
+            )),
         },
-        _ => {
-            return Err(fail(format!(
-                "wrong number of arguments; signature: {}",
-                function.signature()
-            )))
+        (Function::Contains, [haystack, needle]) => contains(haystack, needle).map(Value::Bool),
+        (Function::StartsWith, [text, prefix]) => affix(text, prefix, |t, a| t.starts_with(a)),
+        (Function::EndsWith, [text, suffix]) => affix(text, suffix, |t, a| t.ends_with(a)),
+        (Function::Length, [value]) => match value.as_ref() {
+            Value::String(s) => Ok(Value::from(s.chars().count())),
+            Value::Array(items) => Ok(Value::from(items.len())),
+            Value::Object(map) => Ok(Value::from(map.len())),
+            other => Err(format!(
+                "expects a string, list or map, found {}",
+                type_name(other)
+            )),
+        },
+        (Function::Lower, [value]) => string(value).map(|s| Value::String(s.to_lowercase())),
+        (Function::Upper, [value]) => string(value).map(|s| Value::String(s.to_uppercase())),
+        (Function::ToJson, [value]) => Ok(Value::String(value.to_string())),
+        (Function::FromJson, [value]) => {
+            serde_json::from_str(string(value)?).map_err(|e| format!("invalid JSON: {e}"))
         }
-    })
+        (Function::Keys, [value]) => {
+            map(value).map(|m| m.keys().cloned().map(Value::String).collect())
+        }
+        (Function::Values, [value]) => map(value).map(|m| m.values().cloned().collect()),
+        // The parser checks arities; only a hand-built tree gets here.
+        _ => Err(format!(
+            "wrong number of arguments; signature: {}",
+            function.signature()
+        )),
+    }
 }
 
-fn text_value<'a>(s: String) -> Cow<'a, Value> {
-    Cow::Owned(Value::String(s))
+fn string<'v>(value: &'v Value) -> Result<&'v str, String> {
+    value
+        .as_str()
+        .ok_or_else(|| format!("expects a string, found {}", type_name(value)))
 }
 
-fn join(items: &[Value], separator: &str) -> String {
+fn map(value: &Value) -> Result<&serde_json::Map<String, Value>, String> {
+    value
+        .as_object()
+        .ok_or_else(|| format!("expects a map, found {}", type_name(value)))
+}
+
+/// `startsWith` and `endsWith`: both sides as text (numbers and bools as written).
+fn affix(text: &Value, affix: &Value, test: fn(&str, &str) -> bool) -> Result<Value, String> {
+    match (scalar_text(text), scalar_text(affix)) {
+        (Some(text), Some(affix)) => Ok(Value::Bool(test(&text, &affix))),
+        _ => Err(format!(
+            "expects text, found {} and {}",
+            type_name(text),
+            type_name(affix)
+        )),
+    }
+}
+
+/// Items in string form between separators; a string is already joined and passes through.
+fn join(list: &Value, separator: &str) -> Result<Value, String> {
+    let items = match list {
+        Value::Array(items) => items,
+        Value::String(_) => return Ok(list.clone()),
+        other => return Err(format!("expects a list, found {}", type_name(other))),
+    };
     let mut out = String::new();
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -155,11 +128,10 @@ fn join(items: &[Value], separator: &str) -> String {
         }
         write_string_form(item, &mut out);
     }
-    out
+    Ok(Value::String(out))
 }
-
 /// Substring for text, element (by `==`) for lists.
-fn contains(haystack: &Value, needle: &Value) -> std::result::Result<bool, String> {
+fn contains(haystack: &Value, needle: &Value) -> Result<bool, String> {
     match haystack {
         Value::Array(items) => Ok(items.iter().any(|item| loose_eq(item, needle))),
         Value::String(s) => match scalar_text(needle) {
@@ -174,7 +146,7 @@ fn contains(haystack: &Value, needle: &Value) -> std::result::Result<bool, Strin
 }
 
 /// `{N}` is replaced by the N-th value's string form; `{{` and `}}` are literal braces.
-fn format(template: &str, values: &[Cow<'_, Value>]) -> std::result::Result<String, String> {
+fn format(template: &str, values: &[Cow<'_, Value>]) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(at) = rest.find(['{', '}']) {
