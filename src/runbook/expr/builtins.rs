@@ -90,7 +90,7 @@ fn apply(function: Function, values: &[Cow<'_, Value>]) -> Result<Value, String>
     }
 }
 
-fn string<'v>(value: &'v Value) -> Result<&'v str, String> {
+fn string(value: &Value) -> Result<&str, String> {
     value
         .as_str()
         .ok_or_else(|| format!("expects a string, found {}", type_name(value)))
