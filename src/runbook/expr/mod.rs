@@ -11,6 +11,24 @@
 //! ([`Template`]) split a YAML string into literal text and expressions once, at load time.
 //! This module never reads files or YAML and never renders diagnostics; callers map the byte
 //! ranges in [`ExprError`] and [`EvalError`] onto their source.
+//!
+//! ```
+//! use drctl::runbook::expr::{parse_expr, Template};
+//! use serde_json::json;
+//!
+//! let scope = json!({
+//!     "params": {"regions": ["eu-frankfurt-1", "uk-london-1"]},
+//!     "tasks": {"make-app": {"state": "succeeded", "outputs": {"id": "ocid1.app"}}},
+//! });
+//! let cond = parse_expr("length(params.regions) > 1 && tasks.make-app.state == 'succeeded'")?;
+//! assert_eq!(cond.eval(&scope)?, json!(true));
+//!
+//! // One expression alone keeps its type; mixed with text it becomes a string.
+//! assert_eq!(Template::parse("${{ params.regions }}")?.render(&scope)?, json!(["eu-frankfurt-1", "uk-london-1"]));
+//! let run = Template::parse("invoke ${{ tasks.make-app.outputs.id }} in ${{ tasks.copy.outputs.region }}")?;
+//! assert_eq!(run.render_partial(&scope, "(known after run)")?, json!("invoke ocid1.app in (known after run)"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod ast;
 mod builtins;
