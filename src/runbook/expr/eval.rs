@@ -1,0 +1,174 @@
+//! Evaluates an [`Expr`] against a [`Scope`].
+//!
+//! Evaluation works on `Cow<Value>`: reading `tasks.x.outputs.id` borrows from the scope all
+//! the way down and copies nothing; only values the expression builds (lists, strings, bools)
+//! are owned. It runs for every task of every run, so it must stay allocation-light, and it
+//! never has side effects: no I/O, no loops beyond the size of its inputs.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
+use super::builtins;
+use super::error::EvalError;
+use super::scope::Scope;
+use super::value::{compare, loose_eq, truthy, type_name};
+
+static NULL: Value = Value::Null;
+static TRUE: Value = Value::Bool(true);
+static FALSE: Value = Value::Bool(false);
+
+fn boolean<'a>(b: bool) -> Cow<'a, Value> {
+    Cow::Borrowed(if b { &TRUE } else { &FALSE })
+}
+
+pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, Value>, EvalError> {
+    match expr.kind() {
+        ExprKind::Literal(value) => Ok(Cow::Borrowed(value)),
+        ExprKind::List(items) => items
+            .iter()
+            .map(|item| eval(item, scope).map(Cow::into_owned))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|items| Cow::Owned(Value::Array(items))),
+        ExprKind::Name(name) if name == "tasks" => {
+            Err(EvalError::type_error("`tasks` needs a task id, as in `tasks.<task-id>.outputs`", expr.span()))
+        }
+        ExprKind::Name(name) => {
+            scope.var(name).ok_or_else(|| EvalError::UnknownName { name: name.clone(), range: expr.span() })
+        }
+        ExprKind::Member { object, name } => {
+            if object.as_name() == Some("tasks") {
+                return task(scope, &name.node, expr.span());
+            }
+            let value = eval(object, scope)?;
+            member(value, &name.node).map_err(|found| {
+                EvalError::type_error(
+                    format!("cannot read member `{}` of {found} (`{object}`)", name.node),
+                    expr.span(),
+                )
+            })
+        }
+        ExprKind::Index { object, index } => {
+            let key = eval(index, scope)?;
+            if object.as_name() == Some("tasks") {
+                return match key.as_ref() {
+                    Value::String(id) => task(scope, id, expr.span()),
+                    other => Err(EvalError::type_error(
+                        format!("a task id must be a string, found {}", type_name(other)),
+                        index.span(),
+                    )),
+                };
+            }
+            let value = eval(object, scope)?;
+            element(value, &key, object, expr.span())
+        }
+        ExprKind::Call { function, args } => builtins::call(function.node, args, scope, expr.span()),
+        ExprKind::Unary { op: UnaryOp::Not, operand } => Ok(boolean(!truthy(eval(operand, scope)?.as_ref()))),
+        ExprKind::Binary { op, lhs, rhs } => binary(*op, lhs, rhs, scope, expr.span()),
+    }
+}
+
+/// `tasks.<id>` or `tasks[<id>]`: the task record, or Unknown if the scope has none yet.
+fn task<'a>(scope: &'a dyn Scope, id: &str, span: Range<usize>) -> Result<Cow<'a, Value>, EvalError> {
+    scope.task(id).ok_or_else(|| EvalError::Unknown { reference: format!("tasks.{id}"), range: span })
+}
+
+/// A map's member, null when missing. `Err` carries the type name of a non-map.
+fn member<'a>(value: Cow<'a, Value>, key: &str) -> Result<Cow<'a, Value>, &'static str> {
+    match value {
+        Cow::Borrowed(Value::Object(map)) => Ok(Cow::Borrowed(map.get(key).unwrap_or(&NULL))),
+        Cow::Owned(Value::Object(mut map)) => Ok(Cow::Owned(map.swap_remove(key).unwrap_or(Value::Null))),
+        other => Err(type_name(&other)),
+    }
+}
+
+/// `value[key]`: a map by string, a list by whole number (null when out of range).
+fn element<'a>(
+    value: Cow<'a, Value>,
+    key: &Value,
+    object: &Expr,
+    span: Range<usize>,
+) -> Result<Cow<'a, Value>, EvalError> {
+    let mismatch = |value: &Value| {
+        EvalError::type_error(
+            format!("cannot index {} (`{object}`) with {}", type_name(value), type_name(key)),
+            span.clone(),
+        )
+    };
+    match (value.as_ref(), key) {
+        (Value::Object(_), Value::String(name)) => member(value, name).map_err(|_| mismatch(key)),
+        (Value::Array(items), Value::Number(n)) => {
+            let Some(position) = list_position(n) else {
+                return Err(EvalError::type_error(format!("a list index must be a whole number, found {n}"), span));
+            };
+            let Some(position) = position.filter(|p| *p < items.len()) else {
+                return Ok(Cow::Borrowed(&NULL));
+            };
+            Ok(match value {
+                Cow::Borrowed(Value::Array(items)) => Cow::Borrowed(&items[position]),
+                Cow::Owned(Value::Array(mut items)) => Cow::Owned(items.swap_remove(position)),
+                // Matched as a list above.
+                _ => Cow::Borrowed(&NULL),
+            })
+        }
+        (other, _) => Err(mismatch(other)),
+    }
+}
+
+/// `Some(None)` for a whole number that cannot be a position (negative, huge), `None` for a
+/// fraction.
+fn list_position(n: &serde_json::Number) -> Option<Option<usize>> {
+    if let Some(u) = n.as_u64() {
+        return Some(usize::try_from(u).ok());
+    }
+    if n.as_i64().is_some() {
+        return Some(None);
+    }
+    let f = n.as_f64()?;
+    if f.fract() != 0.0 {
+        return None;
+    }
+    // A whole float: 2.0 indexes like 2.
+    Some((f >= 0.0 && f < usize::MAX as f64).then_some(f as usize))
+}
+
+fn binary<'a>(
+    op: BinaryOp,
+    lhs: &'a Expr,
+    rhs: &'a Expr,
+    scope: &'a dyn Scope,
+    span: Range<usize>,
+) -> Result<Cow<'a, Value>, EvalError> {
+    let left = eval(lhs, scope)?;
+    // `||` and `&&` return an operand and do not evaluate the right side when decided.
+    match op {
+        BinaryOp::Or if truthy(&left) => return Ok(left),
+        BinaryOp::And if !truthy(&left) => return Ok(left),
+        BinaryOp::Or | BinaryOp::And => return eval(rhs, scope),
+        _ => {}
+    }
+    let right = eval(rhs, scope)?;
+    let ordering = match op {
+        BinaryOp::Eq => return Ok(boolean(loose_eq(&left, &right))),
+        BinaryOp::Ne => return Ok(boolean(!loose_eq(&left, &right))),
+        _ => compare(&left, &right).ok_or_else(|| {
+            EvalError::type_error(
+                format!(
+                    "`{}` compares two numbers or two strings, not {} and {}",
+                    op.symbol(),
+                    type_name(&left),
+                    type_name(&right)
+                ),
+                span,
+            )
+        })?,
+    };
+    Ok(boolean(match op {
+        BinaryOp::Lt => ordering.is_lt(),
+        BinaryOp::Le => ordering.is_le(),
+        BinaryOp::Gt => ordering.is_gt(),
+        _ => ordering.is_ge(),
+    }))
+}

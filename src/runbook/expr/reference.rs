@@ -1,0 +1,188 @@
+//! Finds the paths an expression reads (`params.region`, `tasks.make-app.outputs.id`).
+//!
+//! Validation uses these to check names before anything runs, and the graph builder uses
+//! `tasks.<id>` references as implicit dependency edges. This module only reads the tree; it
+//! never resolves a reference against a scope.
+
+use std::fmt;
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::ast::{Expr, ExprKind};
+
+/// A path rooted at a top-level name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reference {
+    /// `params`, `tasks`, `each`, `run`, `env`, ...
+    pub root: String,
+    /// Member names after the root, up to the first index that is not a literal: `a['x']`
+    /// gives `x`, `a[0]` gives `0`, and `a[each.key].b` stops before `[each.key]`.
+    pub path: Vec<String>,
+    /// Byte range of the root and the path (not of anything after it).
+    pub range: Range<usize>,
+}
+
+impl Reference {
+    /// For `tasks.<id>...`, the task id.
+    pub fn task_id(&self) -> Option<&str> {
+        match self.root.as_str() {
+            "tasks" => self.path.first().map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.root)?;
+        for segment in &self.path {
+            write!(f, ".{segment}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every reference in `expr`, ordered by where it starts.
+pub(crate) fn references(expr: &Expr) -> Vec<Reference> {
+    let mut out = Vec::new();
+    walk(expr, &mut out);
+    out.sort_by_key(|r| r.range.start);
+    out
+}
+
+fn walk(expr: &Expr, out: &mut Vec<Reference>) {
+    match expr.kind() {
+        ExprKind::Literal(_) => {}
+        ExprKind::List(items) | ExprKind::Call { args: items, .. } => {
+            items.iter().for_each(|item| walk(item, out));
+        }
+        ExprKind::Unary { operand, .. } => walk(operand, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            walk(lhs, out);
+            walk(rhs, out);
+        }
+        ExprKind::Name(_) | ExprKind::Member { .. } | ExprKind::Index { .. } => chain(expr, out),
+    }
+}
+
+/// A postfix chain like `tasks.a.outputs[each.x].id`: one reference for its rooted prefix,
+/// plus whatever the non-literal indexes (and a non-name base) reference.
+fn chain(expr: &Expr, out: &mut Vec<Reference>) {
+    let mut links = Vec::new();
+    let mut base = expr;
+    while let ExprKind::Member { object, .. } | ExprKind::Index { object, .. } = base.kind() {
+        links.push(base);
+        base = object;
+    }
+    links.reverse();
+
+    let ExprKind::Name(root) = base.kind() else {
+        walk(base, out);
+        for link in links {
+            if let ExprKind::Index { index, .. } = link.kind() {
+                walk(index, out);
+            }
+        }
+        return;
+    };
+
+    let mut path = Vec::new();
+    let mut end = base.span().end;
+    let mut literal = true;
+    for link in links {
+        let segment = match link.kind() {
+            ExprKind::Member { name, .. } => Some(name.node.clone()),
+            ExprKind::Index { index, .. } => {
+                walk(index, out);
+                literal_segment(index)
+            }
+            _ => None,
+        };
+        match segment {
+            Some(segment) if literal => {
+                path.push(segment);
+                end = link.span().end;
+            }
+            _ => literal = false,
+        }
+    }
+    out.push(Reference { root: root.clone(), path, range: base.span().start..end });
+}
+
+fn literal_segment(index: &Expr) -> Option<String> {
+    match index.kind() {
+        ExprKind::Literal(Value::String(s)) => Some(s.clone()),
+        ExprKind::Literal(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::expr::parse_expr;
+
+    fn refs(src: &str) -> Vec<(String, Range<usize>)> {
+        parse_expr(src).unwrap().references().into_iter().map(|r| (r.to_string(), r.range)).collect()
+    }
+
+    #[test]
+    fn dynamic_index_stops_the_path_and_adds_its_own_reference() {
+        let src = "tasks.make-app.outputs[each.x].id";
+        let all = parse_expr(src).unwrap().references();
+        assert_eq!(
+            all,
+            vec![
+                Reference { root: "tasks".into(), path: vec!["make-app".into(), "outputs".into()], range: 0..22 },
+                Reference { root: "each".into(), path: vec!["x".into()], range: 23..29 },
+            ]
+        );
+        assert_eq!(&src[0..22], "tasks.make-app.outputs");
+        assert_eq!(all[0].task_id(), Some("make-app"));
+        assert_eq!(all[1].task_id(), None);
+    }
+
+    #[test]
+    fn literal_indexes_extend_the_path() {
+        assert_eq!(
+            refs("params['dest-region'] == run.items[0].name"),
+            vec![("params.dest-region".to_string(), 0..21), ("run.items.0.name".to_string(), 25..42),]
+        );
+    }
+
+    #[test]
+    fn references_inside_calls_lists_and_operators() {
+        assert_eq!(
+            refs("!contains([a, b.c], format('{0}', d['k'])) || e"),
+            vec![
+                ("a".to_string(), 11..12),
+                ("b.c".to_string(), 14..17),
+                ("d.k".to_string(), 34..40),
+                ("e".to_string(), 46..47),
+            ]
+        );
+    }
+
+    #[test]
+    fn chains_on_non_names_only_report_their_parts() {
+        assert_eq!(
+            refs("fromJSON(x.json).items[y].id"),
+            vec![("x.json".to_string(), 9..15), ("y".to_string(), 23..24)]
+        );
+        assert_eq!(refs("'literal' == 1"), vec![]);
+    }
+
+    #[test]
+    fn nested_dynamic_indexes() {
+        assert_eq!(
+            refs("tasks[each.task].outputs[params.keys[each.i]]"),
+            vec![
+                ("tasks".to_string(), 0..5),
+                ("each.task".to_string(), 6..15),
+                ("params.keys".to_string(), 25..36),
+                ("each.i".to_string(), 37..43),
+            ]
+        );
+    }
+}

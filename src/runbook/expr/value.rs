@@ -1,0 +1,149 @@
+//! What values mean to the language: truthiness, equality, ordering and string form.
+//!
+//! These rules are shared by operators, functions and template rendering so that `if:`,
+//! `contains()` and `"${{ x }}"` never disagree about a value. Nothing here allocates unless
+//! it must produce a new string.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+
+use serde_json::{Number, Value};
+
+/// false, null, "", 0, [] and {} are false; everything else is true.
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(map) => !map.is_empty(),
+    }
+}
+
+/// JSON equality, except that numbers compare by value (`1 == 1.0`), also inside lists and maps.
+pub fn loose_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
+        (Value::Array(xs), Value::Array(ys)) => xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| loose_eq(x, y)),
+        (Value::Object(xs), Value::Object(ys)) => {
+            xs.len() == ys.len() && xs.iter().all(|(k, x)| ys.get(k).is_some_and(|y| loose_eq(x, y)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Ordering for `<`, `<=`, `>`, `>=`: two numbers or two strings; anything else has none.
+pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y),
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// Integers compare exactly (even beyond 2^53); anything involving a float goes through f64.
+fn compare_numbers(a: &Number, b: &Number) -> Option<Ordering> {
+    match (a.as_i128(), b.as_i128()) {
+        (Some(x), Some(y)) if !a.is_f64() && !b.is_f64() => Some(x.cmp(&y)),
+        _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+/// How error messages name a value's type.
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+/// Appends the string form of a value: strings raw, numbers and bools as written, null as
+/// nothing, lists and maps as compact JSON.
+pub fn write_string_form(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => {}
+        Value::String(s) => out.push_str(s),
+        // Writing to a String cannot fail.
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// The string form of a value, borrowed when it already is a string.
+pub fn string_form(value: &Value) -> Cow<'_, str> {
+    match value {
+        Value::String(s) => Cow::Borrowed(s),
+        other => {
+            let mut out = String::new();
+            write_string_form(other, &mut out);
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// The text of a string, number or bool; `None` for null, lists and maps, which have no
+/// natural text for prefix or substring tests.
+pub fn scalar_text(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => Some(string_form(value)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn truthiness() {
+        for falsy in [json!(false), json!(null), json!(""), json!(0), json!(0.0), json!([]), json!({})] {
+            assert!(!truthy(&falsy), "{falsy} should be false");
+        }
+        for true_ in [json!(true), json!("0"), json!("false"), json!(-1), json!(0.5), json!([0]), json!({"a": null})] {
+            assert!(truthy(&true_), "{true_} should be true");
+        }
+    }
+
+    #[test]
+    fn equality_is_numeric_for_numbers_only() {
+        assert!(loose_eq(&json!(1), &json!(1.0)));
+        assert!(loose_eq(&json!([1, {"a": 2}]), &json!([1.0, {"a": 2.0}])));
+        assert!(loose_eq(&json!({"a": 1, "b": 2}), &json!({"b": 2, "a": 1})));
+        assert!(!loose_eq(&json!(1), &json!("1")));
+        assert!(!loose_eq(&json!(null), &json!("")));
+        assert!(!loose_eq(&json!(0), &json!(false)));
+        assert!(!loose_eq(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
+        assert!(!loose_eq(&json!(u64::MAX), &json!(u64::MAX - 1)));
+    }
+
+    #[test]
+    fn ordering() {
+        assert_eq!(compare(&json!(2), &json!(10)), Some(Ordering::Less));
+        assert_eq!(compare(&json!(-1), &json!(u64::MAX)), Some(Ordering::Less));
+        assert_eq!(compare(&json!(1.5), &json!(1)), Some(Ordering::Greater));
+        assert_eq!(compare(&json!("b"), &json!("a")), Some(Ordering::Greater));
+        assert_eq!(compare(&json!("2"), &json!(10)), None);
+        assert_eq!(compare(&json!(null), &json!(null)), None);
+    }
+
+    #[test]
+    fn string_forms() {
+        assert_eq!(string_form(&json!("raw 'text'")), "raw 'text'");
+        assert_eq!(string_form(&json!(3)), "3");
+        assert_eq!(string_form(&json!(2.5)), "2.5");
+        assert_eq!(string_form(&json!(true)), "true");
+        assert_eq!(string_form(&json!(null)), "");
+        assert_eq!(string_form(&json!([1, "a"])), r#"[1,"a"]"#);
+        assert_eq!(string_form(&json!({"b": 1, "a": [true]})), r#"{"b":1,"a":[true]}"#);
+        assert_eq!(scalar_text(&json!(null)), None);
+        assert_eq!(scalar_text(&json!(7)).as_deref(), Some("7"));
+    }
+}
