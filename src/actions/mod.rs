@@ -19,6 +19,7 @@ mod approval;
 mod assert;
 mod error;
 mod http;
+pub mod oci;
 mod registry;
 mod shell;
 mod sleep;
@@ -138,8 +139,22 @@ pub(crate) fn unknown_keys(with: &Map<String, Value>, known: &[&str]) -> Vec<Inp
         .collect()
 }
 
-/// The registry of built-in actions.
+/// The registry of built-in actions, with OCI credentials and endpoints from `oci`.
+pub fn builtin_with(oci: oci::OciSettings) -> ActionRegistry {
+    let mut registry = builtin_without_oci();
+    registry.register("oci.request", Arc::new(oci::OciRequestAction::new(oci::OciEnvironment::new(oci))));
+    registry
+}
+
+/// The registry of built-in actions; OCI actions read the default config when first used.
 pub fn builtin() -> ActionRegistry {
+    let mut registry = builtin_without_oci();
+    let env = oci::OciEnvironment::new(oci::OciSettings::default());
+    registry.register("oci.request", Arc::new(oci::OciRequestAction::new(env)));
+    registry
+}
+
+fn builtin_without_oci() -> ActionRegistry {
     let mut registry = ActionRegistry::new();
     registry.register("shell", Arc::new(shell::Shell));
     registry.register("sleep", Arc::new(sleep::Sleep));

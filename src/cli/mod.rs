@@ -6,6 +6,7 @@
 mod exit;
 mod graph;
 mod inspect;
+mod oci;
 mod operator;
 mod params;
 mod plan;
@@ -30,6 +31,32 @@ pub struct Cli {
     /// Only errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub oci: OciArgs,
+}
+
+/// Where OCI credentials and endpoints come from.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OciArgs {
+    /// OCI config file (default: OCI_CONFIG_FILE, else ~/.oci/config).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Profile of the OCI config file (default: OCI_CLI_PROFILE, else DEFAULT).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// JSON file mapping regions to base URLs, for every service of that region (a simulator).
+    #[arg(long, global = true, env = "DRCTL_ENDPOINTS", value_name = "FILE")]
+    pub endpoints: Option<PathBuf>,
+}
+
+impl OciArgs {
+    pub fn settings(&self) -> crate::actions::oci::OciSettings {
+        crate::actions::oci::OciSettings {
+            config_file: self.config_file.clone(),
+            profile: self.profile.clone(),
+            endpoints_file: self.endpoints.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -58,6 +85,9 @@ pub enum Command {
     Retry(operator::DecisionArgs),
     /// Print the JSON Schema of the runbook format.
     Schema,
+    /// Talk to OCI directly.
+    #[command(subcommand)]
+    Oci(oci::OciCommand),
 }
 
 /// Where runs are kept.
@@ -101,14 +131,15 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Validate(args) => validate::validate(args),
         Command::Plan(args) => plan::plan(args),
         Command::Graph(args) => graph::graph(args),
-        Command::Run(args) => run::run(args, cli.quiet).await,
-        Command::Resume(args) => run::resume(args, cli.quiet).await,
+        Command::Run(args) => run::run(args, &cli.oci, cli.quiet).await,
+        Command::Resume(args) => run::resume(args, &cli.oci, cli.quiet).await,
         Command::Status(args) => inspect::status(args),
         Command::Runs(args) => inspect::runs(args),
-        Command::Approve(args) => operator::decide(args, operator::Decision::Approve, cli.quiet).await,
-        Command::Deny(args) => operator::decide(args, operator::Decision::Deny, cli.quiet).await,
-        Command::Skip(args) => operator::decide(args, operator::Decision::Skip, cli.quiet).await,
-        Command::Retry(args) => operator::decide(args, operator::Decision::Retry, cli.quiet).await,
+        Command::Approve(args) => operator::decide(args, operator::Decision::Approve, &cli.oci, cli.quiet).await,
+        Command::Deny(args) => operator::decide(args, operator::Decision::Deny, &cli.oci, cli.quiet).await,
+        Command::Skip(args) => operator::decide(args, operator::Decision::Skip, &cli.oci, cli.quiet).await,
+        Command::Retry(args) => operator::decide(args, operator::Decision::Retry, &cli.oci, cli.quiet).await,
+        Command::Oci(command) => oci::oci(command, &cli.oci).await,
         Command::Schema => {
             println!("{}", crate::runbook::schema::runbook_schema());
             Ok(Exit::Success)

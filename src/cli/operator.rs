@@ -43,7 +43,12 @@ fn parse_instance(text: &str) -> InstanceId {
     }
 }
 
-pub async fn decide(args: DecisionArgs, decision: Decision, quiet: bool) -> Result<Exit, CliError> {
+pub async fn decide(
+    args: DecisionArgs,
+    decision: Decision,
+    oci: &super::OciArgs,
+    quiet: bool,
+) -> Result<Exit, CliError> {
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
     let (lock, broken) = RunLock::acquire(&dir.path, args.drive.break_lock)?;
     let replay = dir.replay()?;
@@ -106,7 +111,8 @@ pub async fn decide(args: DecisionArgs, decision: Decision, quiet: bool) -> Resu
         drop(lock);
         return Ok(Exit::Success);
     }
-    let exit = resume_locked(dir, &args.params, &args.drive, &args.state.state_dir, broken, Some(records), quiet).await;
+    let exit =
+        resume_locked(dir, &args.params, &args.drive, &args.state.state_dir, broken, Some(records), oci, quiet).await;
     drop(lock);
     exit
 }

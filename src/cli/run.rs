@@ -70,7 +70,7 @@ pub struct DriveArgs {
     pub progress: ProgressMode,
 }
 
-pub async fn run(args: RunArgs, quiet: bool) -> Result<Exit, CliError> {
+pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exit, CliError> {
     let runbook = Arc::new(super::validate::load_file(&args.file)?);
     let redactor = Redactor::new();
     let values = params::resolve(&runbook, &args.params, None, &redactor)?;
@@ -108,6 +108,7 @@ pub async fn run(args: RunArgs, quiet: bool) -> Result<Exit, CliError> {
         replay: Replay::default(),
         resumed: false,
         state_dir: args.state.state_dir,
+        oci: oci.settings(),
     };
     let exit = drive(ctx, &drive_args, quiet).await;
     drop(lock);
@@ -124,12 +125,13 @@ pub(super) struct DriveContext {
     pub replay: Replay,
     pub resumed: bool,
     pub state_dir: PathBuf,
+    pub oci: crate::actions::oci::OciSettings,
 }
 
-pub async fn resume(args: ResumeArgs, quiet: bool) -> Result<Exit, CliError> {
+pub async fn resume(args: ResumeArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exit, CliError> {
     let run_dir = RunDir::open(&args.state.state_dir, &args.run)?;
     let (lock, broken) = RunLock::acquire(&run_dir.path, args.drive.break_lock)?;
-    let exit = resume_locked(run_dir, &args.params, &args.drive, &args.state.state_dir, broken, None, quiet).await;
+    let exit = resume_locked(run_dir, &args.params, &args.drive, &args.state.state_dir, broken, None, oci, quiet).await;
     drop(lock);
     exit
 }
@@ -143,6 +145,7 @@ pub(super) async fn resume_locked(
     state_dir: &Path,
     broken: Option<crate::checkpoint::LockOwner>,
     pre: Option<Vec<Record>>,
+    oci: &super::OciArgs,
     quiet: bool,
 ) -> Result<Exit, CliError> {
     let meta = run_dir.meta()?;
@@ -220,6 +223,7 @@ pub(super) async fn resume_locked(
         resumed: true,
         state_dir: state_dir.to_owned(),
         meta,
+        oci: oci.settings(),
     };
     drive(ctx, drive_args, quiet).await
 }
@@ -284,7 +288,7 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
     let cfg = EngineConfig {
         runbook: ctx.runbook.clone(),
         params: ctx.params,
-        actions: crate::actions::builtin(),
+        actions: crate::actions::builtin_with(ctx.oci.clone()),
         run_dir: ctx.run_dir.clone(),
         journal: journal.clone(),
         redactor: ctx.redactor.clone(),

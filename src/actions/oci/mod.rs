@@ -1,0 +1,81 @@
+//! Actions that call OCI, and the one client they share.
+//!
+//! The client is built on first use, so a runbook without OCI tasks needs no OCI config.
+//! Which config file, profile and endpoints it uses comes from [`OciSettings`] (the CLI's
+//! `--config-file`, `--profile`, `--endpoints` or their environment variables); against the
+//! simulator only the endpoints differ.
+
+mod request;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use super::{ActionError, ErrorClass};
+use crate::oci::{ClientError, ConfigSelection, Endpoints, OciClient};
+
+pub use request::OciRequestAction;
+
+/// Where OCI credentials and endpoints come from.
+#[derive(Debug, Clone, Default)]
+pub struct OciSettings {
+    pub config_file: Option<PathBuf>,
+    pub profile: Option<String>,
+    /// An endpoints file (`{"<region>": "<base URL>"}`); `None` reads `DRCTL_ENDPOINTS`.
+    pub endpoints_file: Option<PathBuf>,
+}
+
+/// The lazily built client shared by every OCI action of a run.
+pub struct OciEnvironment {
+    settings: OciSettings,
+    client: OnceCell<Result<(OciClient, String), String>>,
+}
+
+impl OciEnvironment {
+    pub fn new(settings: OciSettings) -> Arc<Self> {
+        Arc::new(Self { settings, client: OnceCell::new() })
+    }
+
+    /// The client and the profile's home region.
+    pub async fn client(&self) -> Result<(&OciClient, &str), ActionError> {
+        let built = self.client.get_or_init(|| async { build_client(&self.settings) }).await;
+        match built {
+            Ok((client, region)) => Ok((client, region.as_str())),
+            Err(e) => Err(ActionError::input(e.clone())),
+        }
+    }
+}
+
+/// Builds a client from the settings; warnings about the config go to the log.
+pub fn build_client(settings: &OciSettings) -> Result<(OciClient, String), String> {
+    let selection =
+        ConfigSelection { file: settings.config_file.clone(), profile: settings.profile.clone(), auth: None };
+    let credentials = crate::oci::load_credentials(&selection).map_err(|e| e.to_string())?;
+    for warning in &credentials.warnings {
+        tracing::warn!(%warning, "OCI config");
+    }
+    let endpoints = match &settings.endpoints_file {
+        Some(path) => Endpoints::from_file(path),
+        None => Endpoints::from_env(),
+    }
+    .map_err(|e| e.to_string())?;
+    let client = OciClient::builder(credentials.signer).endpoints(endpoints).build().map_err(|e| e.to_string())?;
+    Ok((client, credentials.config.region))
+}
+
+/// An OCI client error as an action error: the service's code, message, opc-request-id and
+/// help, classed by HTTP status so `retry_on: [http:5xx]` works.
+pub fn action_error(err: ClientError) -> ActionError {
+    match &err {
+        ClientError::Api(api) => {
+            let help = api.help().map(|h| format!(" — {h}")).unwrap_or_default();
+            let mut e = ActionError::new(ErrorClass::HttpStatus(api.status), format!("{api}{help}"));
+            e.retryable = api.is_retryable();
+            e
+        }
+        ClientError::Transport { .. } => ActionError::new(ErrorClass::Network, err.to_string()),
+        ClientError::Cancelled { .. } => ActionError::fatal(ErrorClass::Other, err.to_string()),
+        _ => ActionError::input(err.to_string()),
+    }
+}
