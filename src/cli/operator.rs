@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::run::{resume_locked, DriveArgs};
+use super::run::{resume_locked, DriveArgs, Resumption};
 use super::{CliError, Exit, ParamArgs, StateArgs};
 use crate::checkpoint::record::now_millis;
 use crate::checkpoint::{Actor, AuditAction, InstanceId, Record, RunDir, RunLock, TaskState};

@@ -131,22 +131,28 @@ pub(super) struct DriveContext {
 pub async fn resume(args: ResumeArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exit, CliError> {
     let run_dir = RunDir::open(&args.state.state_dir, &args.run)?;
     let (lock, broken) = RunLock::acquire(&run_dir.path, args.drive.break_lock)?;
-    let exit = resume_locked(run_dir, &args.params, &args.drive, &args.state.state_dir, broken, None, oci, quiet).await;
+    let how = Resumption { params: &args.params, drive: &args.drive, state_dir: &args.state.state_dir, oci, quiet };
+    let exit = resume_locked(run_dir, &how, broken, None).await;
     drop(lock);
     exit
 }
 
 /// Resumes a run whose lock the caller holds; `pre` records (an operator's decision) are
 /// written first.
+/// What a resume needs besides the run directory.
+pub(super) struct Resumption<'a> {
+    pub params: &'a ParamArgs,
+    pub drive: &'a DriveArgs,
+    pub state_dir: &'a Path,
+    pub oci: &'a super::OciArgs,
+    pub quiet: bool,
+}
+
 pub(super) async fn resume_locked(
     run_dir: RunDir,
-    param_args: &ParamArgs,
-    drive_args: &DriveArgs,
-    state_dir: &Path,
+    how: &Resumption<'_>,
     broken: Option<crate::checkpoint::LockOwner>,
     pre: Option<Vec<Record>>,
-    oci: &super::OciArgs,
-    quiet: bool,
 ) -> Result<Exit, CliError> {
     let meta = run_dir.meta()?;
     let stored_text = run_dir.runbook_text()?;
@@ -157,7 +163,7 @@ pub(super) async fn resume_locked(
         Some(text) if text != stored_text => {
             let current = crate::runbook::load(&meta.runbook_path, &text, &actions)?;
             let changed = changed_tasks(&stored, &current);
-            if !drive_args.allow_changed {
+            if !how.drive.allow_changed {
                 return Err(CliError::usage_help(
                     format!(
                         "{} changed since run {} started; changed tasks: {}",
@@ -177,7 +183,7 @@ pub(super) async fn resume_locked(
         }
         Some(_) => stored,
         None => {
-            if !quiet {
+            if !how.quiet {
                 eprintln!("note: {} is gone; resuming with the copy kept in the run directory", meta.runbook_path);
             }
             stored
@@ -185,7 +191,7 @@ pub(super) async fn resume_locked(
     };
     let runbook = Arc::new(runbook);
     let redactor = Redactor::new();
-    let values = params::resolve(&runbook, param_args, Some(&meta.params), &redactor)?;
+    let values = params::resolve(&runbook, how.params, Some(&meta.params), &redactor)?;
     let journal = run_dir.open_journal()?;
     let actor = Actor::current();
     if let Some(owner) = broken {
@@ -210,7 +216,7 @@ pub(super) async fn resume_locked(
     journal.flush().wait().await?;
     drop(journal);
     let replay = run_dir.replay()?;
-    if replay.torn_tail && !quiet {
+    if replay.torn_tail && !how.quiet {
         eprintln!("note: the journal's last record was torn by a crash and was ignored");
     }
     println!("run {}", meta.run_id);
@@ -221,11 +227,11 @@ pub(super) async fn resume_locked(
         run_dir,
         replay,
         resumed: true,
-        state_dir: state_dir.to_owned(),
+        state_dir: how.state_dir.to_owned(),
         meta,
-        oci: oci.settings(),
+        oci: how.oci.settings(),
     };
-    drive(ctx, drive_args, quiet).await
+    drive(ctx, how.drive, how.quiet).await
 }
 
 /// Tasks whose definition differs between two versions of a runbook (or exists in one only).
