@@ -111,8 +111,10 @@ pub async fn decide(
         drop(lock);
         return Ok(Exit::Success);
     }
-    let exit =
-        resume_locked(dir, &args.params, &args.drive, &args.state.state_dir, broken, Some(records), oci, quiet).await;
+    let exit = {
+        let how = Resumption { params: &args.params, drive: &args.drive, state_dir: &args.state.state_dir, oci, quiet };
+        resume_locked(dir, &how, broken, Some(records)).await
+    };
     drop(lock);
     exit
 }
