@@ -318,3 +318,88 @@ tasks:
     }
     assert!(sb.all_files().iter().any(|(_, b)| String::from_utf8_lossy(b).contains("token is ***")));
 }
+
+#[test]
+fn concurrency_groups_cap_parallel_tasks() {
+    let sb = Sandbox::new();
+    let mut text = String::from("version: 1\nname: groups\nconcurrency: { region-api: 2 }\ntasks:\n");
+    for i in 0..6 {
+        text.push_str(&format!(
+            "  t{i}:\n    uses: shell\n    concurrency: region-api\n    with: {{ run: 'flock log -c \"echo + >> log\"; sleep 0.15; flock log -c \"echo - >> log\"' }}\n"
+        ));
+    }
+    text.push_str("  free:\n    uses: shell\n    with: { run: 'true' }\n");
+    sb.write("rb.yaml", &text);
+    let ran = sb.run(&["run", "rb.yaml", "--parallelism", "8"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let mut running = 0i32;
+    let mut peak = 0;
+    for line in sb.read("log").lines() {
+        running += if line == "+" { 1 } else { -1 };
+        peak = peak.max(running);
+    }
+    assert_eq!(peak, 2, "{}", sb.read("log"));
+}
+
+#[test]
+fn conditions_skip_tasks_and_those_that_need_their_outputs() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: conditions
+params:
+  enabled: { type: bool, default: false }
+tasks:
+  optional:
+    uses: shell
+    if: params.enabled
+    with: { run: 'echo "x=1" >> "$DRCTL_OUTPUT"' }
+  after:
+    uses: shell
+    depends_on: [optional]
+    with: { run: 'touch after' }
+  reader:
+    uses: shell
+    with: { run: 'echo ${{ tasks.optional.outputs.x }} > reader' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let states = sb.task_states(&ran.run_id());
+    assert_eq!(states["optional"].0, "skipped");
+    assert_eq!(states["after"].0, "succeeded");
+    assert_eq!(states["reader"].0, "skipped");
+    let ran = sb.run(&["run", "rb.yaml", "-p", "enabled=true"]);
+    assert_eq!(ran.code, 0);
+    assert_eq!(sb.read("reader").trim(), "1");
+}
+
+#[test]
+fn saved_plans_refuse_to_run_after_a_change() {
+    let sb = Sandbox::new();
+    let text = "version: 1\nname: saved\nparams:\n  region: { type: string, default: a }\ntasks:\n  t:\n    uses: shell\n    with: { run: 'true' }\n";
+    sb.write("rb.yaml", text);
+    assert_eq!(sb.run(&["plan", "rb.yaml", "--save", "plan.json"]).code, 0);
+    assert_eq!(sb.run(&["run", "rb.yaml", "--plan", "plan.json"]).code, 0);
+    let changed = sb.run(&["run", "rb.yaml", "--plan", "plan.json", "-p", "region=b"]);
+    assert_eq!(changed.code, 2);
+    assert!(changed.stderr.contains("parameters changed: region"), "{}", changed.stderr);
+    sb.write("rb.yaml", &text.replace("'true'", "'false'"));
+    let changed = sb.run(&["run", "rb.yaml", "--plan", "plan.json"]);
+    assert_eq!(changed.code, 2);
+    assert!(changed.stderr.contains("the runbook changed"), "{}", changed.stderr);
+}
+
+#[test]
+fn graph_renders_dot_and_mermaid() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: g\nphases: [a, b]\ntasks:\n  x:\n    phase: a\n    uses: shell\n    with: { run: 'true' }\n  y:\n    phase: b\n    uses: shell\n    with: { run: 'echo ${{ tasks.x.outputs.v }}' }\n",
+    );
+    let dot = sb.run(&["graph", "rb.yaml"]);
+    assert!(dot.stdout.contains("\"x\" -> \"y\" [style=dashed];"), "{}", dot.stdout);
+    let mermaid = sb.run(&["graph", "rb.yaml", "--format", "mermaid"]);
+    assert!(mermaid.stdout.contains("t0 -.-> t1"), "{}", mermaid.stdout);
+}

@@ -51,8 +51,9 @@ fn instances(dir: &RunDir, replay: &Replay) -> Vec<InstanceId> {
             None => out.push(InstanceId { task: id.clone(), key: None }),
         }
     }
+    let known: std::collections::HashSet<InstanceId> = out.iter().cloned().collect();
     for id in &replay.order {
-        if !out.contains(id) {
+        if !known.contains(id) {
             out.push(id.clone());
         }
     }

@@ -17,7 +17,7 @@ const RUN_FIELDS: [&str; 3] = ["id", "name", "drill"];
 
 pub(super) struct RefContext<'a> {
     pub task_index: usize,
-    pub ids: &'a [&'a str],
+    pub ids: &'a super::tasks::TaskIds<'a>,
     pub params: &'a IndexMap<String, Param>,
     pub has_for_each: bool,
 }
@@ -98,10 +98,10 @@ fn check_refs(
             }
             "tasks" => {
                 let Some(task) = r.path.first() else { continue };
-                match refs.ids.iter().position(|t| t == task) {
+                match refs.ids.index(task) {
                     None => v.push(
                         Problem::new("drctl::unknown-task", format!("unknown task `{task}`"), span, "no such task")
-                            .help(suggest(task, refs.ids.iter().copied())),
+                            .help(suggest(task, refs.ids.names.iter().copied())),
                     ),
                     Some(t) if t == refs.task_index => v.push(
                         Problem::new(

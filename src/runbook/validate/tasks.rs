@@ -13,6 +13,23 @@ use crate::runbook::problem::Problem;
 use crate::runbook::retry::{RetryOn, RetryPolicy};
 use crate::runbook::yaml::ByteSpan;
 
+/// Task ids in order, with an index for lookups (runbooks may hold thousands of tasks).
+pub(super) struct TaskIds<'a> {
+    pub names: Vec<&'a str>,
+    index: std::collections::HashMap<&'a str, usize>,
+}
+
+impl<'a> TaskIds<'a> {
+    fn new(names: Vec<&'a str>) -> Self {
+        let index = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        Self { names, index }
+    }
+
+    pub fn index(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+}
+
 pub(super) struct Context<'a> {
     pub params: &'a IndexMap<String, Param>,
     pub phases: &'a [(String, ByteSpan)],
@@ -29,7 +46,7 @@ pub(super) fn check_tasks(
     docs: &IndexMap<Text, Lenient<TaskDoc>>,
     ctx: &Context<'_>,
 ) -> Option<Vec<Task>> {
-    let ids: Vec<&str> = docs.keys().map(|k| k.value.as_str()).collect();
+    let ids = TaskIds::new(docs.keys().map(|k| k.value.as_str()).collect());
     let mut tasks = Vec::with_capacity(docs.len());
     let mut complete = true;
     for (index, (id, doc)) in docs.iter().enumerate() {
@@ -89,7 +106,7 @@ fn check_task(
     index: usize,
     id: &Text,
     doc: &TaskDoc,
-    ids: &[&str],
+    ids: &TaskIds<'_>,
     ctx: &Context<'_>,
 ) -> Option<Task> {
     let action = ctx.actions.get(&doc.uses.value).cloned();
@@ -155,7 +172,7 @@ fn check_task(
     }
     let mut deps: Vec<Dep> = Vec::new();
     for dep in &doc.depends_on {
-        match ids.iter().position(|t| *t == dep.value) {
+        match ids.index(&dep.value) {
             Some(t) => add_dep(&mut deps, Dep { task: t, span: dep.span.clone(), implicit: false }),
             None => v.push(
                 Problem::new(
@@ -164,7 +181,7 @@ fn check_task(
                     dep.span.clone(),
                     "no such task",
                 )
-                .help(suggest(&dep.value, ids.iter().copied())),
+                .help(suggest(&dep.value, ids.names.iter().copied())),
             ),
         }
     }
