@@ -11,10 +11,7 @@ fn main() {
         (false, 1) => "info",
         (false, _) => "debug",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DRCTL_LOG").unwrap_or_else(|_| filter.into()))
-        .with_writer(std::io::stderr)
-        .init();
+    init_tracing(filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -31,6 +28,22 @@ fn main() {
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     std::process::exit(exit.code());
+}
+
+/// Logs go to stderr at the chosen level, and as JSON lines at info level to the run's
+/// `drctl.log` once a run directory is open.
+fn init_tracing(filter: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{fmt, EnvFilter, Layer};
+    let terminal = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(EnvFilter::try_from_env("DRCTL_LOG").unwrap_or_else(|_| EnvFilter::new(format!("{filter},drctl::run=off"))));
+    let run_log = fmt::layer()
+        .json()
+        .with_writer(drctl::checkpoint::TraceLogWriter)
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    tracing_subscriber::registry().with(terminal).with(run_log).init();
 }
 
 fn render(err: &CliError) {

@@ -9,6 +9,7 @@ mod lock;
 pub mod record;
 mod replay;
 mod rundir;
+mod trace_log;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ pub use lock::{LockOwner, RunLock};
 pub use record::{Actor, AuditAction, InstanceId, Record, RunState};
 pub use replay::{replay, AuditEntry, InstanceRecord, Replay, TaskState};
 pub use rundir::{new_run_id, RunDir, RunMeta};
+pub use trace_log::{open_trace_log, TraceLogWriter};
 
 /// Errors of the checkpoint layer.
 #[derive(Debug, thiserror::Error)]

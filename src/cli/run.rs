@@ -272,6 +272,7 @@ fn changed_tasks(old: &Runbook, new: &Runbook) -> Vec<String> {
 /// handling and the closing summary.
 pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> Result<Exit, CliError> {
     let journal = ctx.run_dir.open_journal()?;
+    crate::checkpoint::open_trace_log(&ctx.run_dir)?;
     let parallelism = args.parallelism.or(ctx.meta.parallelism).or(ctx.runbook.parallelism).unwrap_or(8).max(1);
     let observer = progress::observer(args.progress, quiet, ctx.redactor.clone());
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();

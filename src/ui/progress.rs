@@ -53,10 +53,11 @@ pub fn observer(mode: ProgressMode, quiet: bool, redactor: Redactor) -> std::syn
 
 impl Progress {
     fn line(&self, text: &str) {
+        let text = self.redactor.mask(text);
+        tracing::info!(target: "drctl::run", "{text}");
         if self.quiet {
             return;
         }
-        let text = self.redactor.mask(text);
         let stamp = format_duration(self.started.elapsed());
         match &self.bars {
             Some(bars) => bars.multi.suspend(|| eprintln!("{stamp:>7} {text}")),
