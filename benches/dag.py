@@ -117,7 +117,8 @@ def main():
     work = tempfile.mkdtemp(prefix="drctl-bench-")
     runs = 3 if args.quick else args.runs
     sizes = [1000] if args.quick else [1000, 10000]
-    base = [drctl, "--state-dir", "state", "-q"]
+    base = [drctl, "-q"]
+    sd = ["--state-dir", "state"]
 
     print(f"# drctl DAG benchmark, {runs} runs each, medians; ninja: {ninja or 'absent'}")
     print("## (a) `true` tasks, up to 3 deps on any earlier task, parallelism 64")
@@ -126,7 +127,7 @@ def main():
         write_ninja(os.path.join(work, "build.ninja"), deps, "true")
         write_runbook(os.path.join(work, "a.yaml"), deps, "shell", "{ run: 'true' }")
         ninja_cmd = [ninja, "-j", "64", "-f", "build.ninja"] if ninja else None
-        bench_pair(work, f"(a) N={n}", base + ["run", "a.yaml", "--parallelism", "64", "--progress", "plain"],
+        bench_pair(work, f"(a) N={n}", base + ["run", "a.yaml"] + sd + [ "--parallelism", "64", "--progress", "plain"],
                    ninja_cmd, runs, n)
 
     print("## (b)/(c) 1,000 tasks, `sleep 0.05`, deps among the previous 64, parallelism 64")
@@ -135,11 +136,11 @@ def main():
     write_ninja(os.path.join(work, "build.ninja"), deps, "sleep 0.05")
     write_runbook(os.path.join(work, "b.yaml"), deps, "shell", "{ run: 'sleep 0.05' }")
     write_runbook(os.path.join(work, "c.yaml"), deps, "sleep", "{ duration: 50ms }")
-    d, n = bench_pair(work, "(b) shell sleep 0.05", base + ["run", "b.yaml", "--parallelism", "64", "--progress", "plain"],
+    d, n = bench_pair(work, "(b) shell sleep 0.05", base + ["run", "b.yaml"] + sd + [ "--parallelism", "64", "--progress", "plain"],
                       [ninja, "-j", "64", "-f", "build.ninja"] if ninja else None, runs, 1000)
     print(f"    critical path {critical_path_tasks(deps)} tasks = {cp:.2f}s; makespan/CP: drctl {d / cp:.3f}"
           + (f", ninja {n / cp:.3f}" if n else ""))
-    d, _ = bench_pair(work, "(c) built-in sleep 50ms", base + ["run", "c.yaml", "--parallelism", "64", "--progress", "plain"],
+    d, _ = bench_pair(work, "(c) built-in sleep 50ms", base + ["run", "c.yaml"] + sd + [ "--parallelism", "64", "--progress", "plain"],
                       None, runs, 1000)
     print(f"    makespan/CP: drctl {d / cp:.3f}")
 
@@ -151,15 +152,15 @@ def main():
                      for _ in range(runs)])
         print(f"validate + plan (two processes)      {vp:.3f}s")
         shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
-        out = subprocess.run(base[:-1] + ["run", "big.yaml", "--parallelism", "64", "--progress", "plain"], cwd=work,
+        out = subprocess.run([drctl, "run", "big.yaml"] + sd + [ "--parallelism", "64", "--progress", "plain"], cwd=work,
                              capture_output=True, text=True)
         run_id = next(l[4:] for l in out.stdout.splitlines() if l.startswith("run "))
         journal = os.path.join(work, "state", "runs", run_id, "journal.log")
         records = sum(1 for _ in open(journal))
-        rs = median([timed(base + ["resume", run_id, "--progress", "plain"], work)[0] for _ in range(runs)])
+        rs = median([timed(base + ["resume", run_id] + sd + [ "--progress", "plain"], work)[0] for _ in range(runs)])
         print(f"resume of a finished run ({records} journal records)  {rs:.3f}s")
         shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
-        rss = peak_rss(base + ["run", "big.yaml", "--parallelism", "64", "--progress", "plain"], work)
+        rss = peak_rss(base + ["run", "big.yaml"] + sd + [ "--parallelism", "64", "--progress", "plain"], work)
         if rss:
             print(f"peak RSS, 10,000-task run               {rss:.1f} MiB")
     shutil.rmtree(work, ignore_errors=True)

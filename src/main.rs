@@ -36,9 +36,9 @@ fn init_tracing(filter: &str) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{fmt, EnvFilter, Layer};
-    let terminal = fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(EnvFilter::try_from_env("DRCTL_LOG").unwrap_or_else(|_| EnvFilter::new(format!("{filter},drctl::run=off"))));
+    let terminal = fmt::layer().with_writer(std::io::stderr).with_filter(
+        EnvFilter::try_from_env("DRCTL_LOG").unwrap_or_else(|_| EnvFilter::new(format!("{filter},drctl::run=off"))),
+    );
     let run_log = fmt::layer()
         .json()
         .with_writer(drctl::checkpoint::TraceLogWriter)

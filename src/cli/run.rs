@@ -313,8 +313,8 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
     signals.abort();
     observer.close();
     let outcome = outcome.map_err(|e| CliError::failed(e.to_string()))?;
-    let replay = ctx.run_dir.replay()?;
     if !quiet {
+        let replay = ctx.run_dir.replay()?;
         let state_flag = if ctx.state_dir == Path::new(".drctl") {
             String::new()
         } else {

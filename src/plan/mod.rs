@@ -141,10 +141,12 @@ pub fn build(
 impl Plan {
     /// sha256 of the plan with its own hash field empty.
     pub fn content_hash(&self) -> String {
+        if self.plan_sha256.is_empty() {
+            return hex(&Sha256::digest(serde_json::to_vec(self).unwrap_or_default()));
+        }
         let mut copy = self.clone();
         copy.plan_sha256 = String::new();
-        let bytes = serde_json::to_vec(&copy).unwrap_or_default();
-        hex(&Sha256::digest(&bytes))
+        copy.content_hash()
     }
 }
 

@@ -94,6 +94,8 @@ impl Validator<'_> {
                 return None;
             }
         };
+        // The decoded model owns what it needs; free the tree before building the checked form.
+        drop(root);
         let top = first_line(text);
         match &doc.version {
             None => self.push(
