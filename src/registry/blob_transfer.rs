@@ -1,0 +1,159 @@
+//! Moves one blob from the source to the destination: a cross-repository mount when the
+//! registry allows it, else a streamed copy (source GET body → destination upload body) that
+//! is hashed on the way and resumed or restarted when the connection breaks. A blob is never
+//! held in memory, and a blob whose bytes do not match its digest never completes an upload.
+
+use reqwest::{Body, Url};
+
+use super::client::{backoff, Mount, RegistryClient, Repo};
+use super::digest::{Digest, VerifyFailure, VerifyingStream};
+use super::error::RegistryError;
+
+/// How a blob's bytes are sent to the destination.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum UploadMode {
+    /// `POST` to open a session, then one `PUT ?digest=` whose body is the whole streamed blob.
+    /// One round trip fewer than chunked, and the fastest on every registry measured.
+    #[default]
+    Monolithic,
+    /// `POST`, one streamed `PATCH` with the whole blob, then an empty `PUT ?digest=`.
+    /// For registries that reject bodies on the closing `PUT`.
+    Chunked,
+}
+
+/// What happened to one blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlobOutcome {
+    Mounted,
+    Copied { bytes: u64 },
+}
+
+/// One blob to bring to the destination.
+#[derive(Debug, Clone)]
+pub(crate) struct BlobJob {
+    pub digest: Digest,
+    pub size: u64,
+    /// Repository on the destination's registry that already has the blob.
+    pub mount_from: Option<String>,
+}
+
+/// Mounts or copies one blob, retrying transient failures up to `retries` times.
+pub(crate) async fn transfer_blob(
+    client: &RegistryClient,
+    src: &Repo,
+    dst: &Repo,
+    job: &BlobJob,
+    mode: UploadMode,
+    retries: u32,
+) -> Result<BlobOutcome, RegistryError> {
+    let mut url = match &job.mount_from {
+        Some(from) => match client.mount(dst, &job.digest, from).await? {
+            Mount::Mounted => return Ok(BlobOutcome::Mounted),
+            Mount::Upload(url) => url,
+        },
+        None => client.start_upload(dst).await?,
+    };
+    let mut offset = 0;
+    let mut attempt = 0;
+    loop {
+        let err = match send_blob(client, src, dst, job, &url, offset, mode).await {
+            Ok(()) => return Ok(BlobOutcome::Copied { bytes: job.size }),
+            Err(e) => e,
+        };
+        if !err.is_transient() || attempt >= retries {
+            client.cancel_upload(dst, &url).await;
+            if attempt == 0 && !err.is_transient() {
+                return Err(err);
+            }
+            return Err(RegistryError::UploadFailed {
+                registry: dst.registry.clone(),
+                repository: dst.repository.clone(),
+                digest: job.digest.clone(),
+                attempts: attempt + 1,
+                last: Box::new(err),
+            });
+        }
+        tracing::warn!(digest = %job.digest, attempt, error = %err, "blob upload interrupted; retrying");
+        backoff(attempt).await;
+        attempt += 1;
+        // Continue where the destination stopped if it kept the session; many registries drop
+        // or invalidate a session whose request broke, and then the upload starts over.
+        match client.upload_offset(dst, &url).await {
+            Ok(Some((held, next))) if held > 0 && held <= job.size => {
+                tracing::info!(digest = %job.digest, offset = held, "resuming blob upload");
+                offset = held;
+                url = next;
+            }
+            _ => {
+                client.cancel_upload(dst, &url).await;
+                url = client.start_upload(dst).await?;
+                offset = 0;
+            }
+        }
+    }
+}
+
+/// One attempt: stream the source blob from the start, hash it all, send the part past `offset`.
+async fn send_blob(
+    client: &RegistryClient,
+    src: &Repo,
+    dst: &Repo,
+    job: &BlobJob,
+    url: &Url,
+    offset: u64,
+    mode: UploadMode,
+) -> Result<(), RegistryError> {
+    if offset == job.size && offset > 0 {
+        return client.finish_upload(dst, url, &job.digest).await;
+    }
+    let resp = client.get_blob(src, &job.digest).await?;
+    let (stream, verdict) = VerifyingStream::new(
+        Box::pin(resp.bytes_stream()),
+        job.digest.clone(),
+        job.size,
+        offset,
+    );
+    let body = Body::wrap_stream(stream);
+    let result = if offset == 0 && mode == UploadMode::Monolithic {
+        client
+            .put_upload(dst, url, &job.digest, body, job.size)
+            .await
+    } else {
+        match client
+            .patch_upload(dst, url, body, offset, job.size - offset)
+            .await
+        {
+            Ok(next) => client.finish_upload(dst, &next, &job.digest).await,
+            Err(e) => Err(e),
+        }
+    };
+    // A failed request may be our own doing: the verifier aborts the body on bad content.
+    let failure = verdict.lock().ok().and_then(|mut v| v.take());
+    match (result, failure) {
+        (_, Some(VerifyFailure::Digest { actual })) => Err(RegistryError::DigestMismatch {
+            registry: src.registry.clone(),
+            repository: src.repository.clone(),
+            expected: job.digest.clone(),
+            actual,
+        }),
+        (_, Some(VerifyFailure::Size { actual })) => Err(RegistryError::SizeMismatch {
+            registry: src.registry.clone(),
+            repository: src.repository.clone(),
+            digest: job.digest.clone(),
+            expected: job.size,
+            actual,
+        }),
+        (result, None) => result,
+    }
+}
