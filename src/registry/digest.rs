@@ -117,6 +117,8 @@ pub(crate) struct VerifyingStream {
     expected_size: u64,
     expected: Digest,
     verdict: VerifyVerdict,
+    /// Set once the stream has ended or failed; later polls return `None`.
+    finished: bool,
 }
 
 impl VerifyingStream {
@@ -135,6 +137,7 @@ impl VerifyingStream {
             expected_size,
             expected,
             verdict: verdict.clone(),
+            finished: false,
         };
         (stream, verdict)
     }
@@ -153,6 +156,7 @@ impl VerifyingStream {
             *slot = Some(failure);
         }
         self.hasher = None;
+        self.finished = true;
         std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
     }
 
@@ -189,10 +193,14 @@ impl Stream for VerifyingStream {
     type Item = Result<Bytes, std::io::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
         loop {
             match self.inner.as_mut().poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Err(e))) => {
+                    self.finished = true;
                     return Poll::Ready(Some(Err(std::io::Error::other(e))));
                 }
                 Poll::Ready(Some(Ok(chunk))) => match self.absorb(chunk) {
@@ -205,6 +213,7 @@ impl Stream for VerifyingStream {
                         let actual = self.seen;
                         return Poll::Ready(Some(Err(self.fail(VerifyFailure::Size { actual }))));
                     }
+                    self.finished = true;
                     return Poll::Ready(None);
                 }
             }
@@ -265,6 +274,7 @@ mod tests {
         let d = Digest::of(b"hello world");
         let (s, verdict) = VerifyingStream::new(stream_of(vec![b"hello"]), d, 11, 0);
         let out: Vec<_> = s.collect().await;
+        assert_eq!(out.len(), 2);
         assert!(out[1].is_err());
         assert_eq!(
             *verdict.lock().unwrap(),

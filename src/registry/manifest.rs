@@ -197,11 +197,11 @@ mod tests {
     }
 
     #[test]
-    fn schema1_is_unsupported() {
+    fn malformed_and_schema1_manifests_are_rejected() {
         let err = parse(None, br#"{"schemaVersion":1,"mediaType":"x","config":{}}"#).unwrap_err();
         assert_eq!(
             err,
-            ParseError::Malformed("missing field `digest` at line 1 column 50".into())
+            ParseError::Malformed("missing field `digest` at line 1 column 46".into())
         );
         let err = parse(None, br#"{"schemaVersion":1,"name":"a"}"#).unwrap_err();
         assert_eq!(err, ParseError::Unsupported("unknown".into()));
