@@ -54,20 +54,12 @@ pub struct ActionError {
 impl ActionError {
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
         let retryable = !matches!(class, ErrorClass::Input | ErrorClass::Assertion);
-        Self {
-            class,
-            message: message.into(),
-            retryable,
-            retry_after: None,
-        }
+        Self { class, message: message.into(), retryable, retry_after: None }
     }
 
     /// An error no retry can fix (bad inputs, a failed precondition).
     pub fn fatal(class: ErrorClass, message: impl Into<String>) -> Self {
-        Self {
-            retryable: false,
-            ..Self::new(class, message)
-        }
+        Self { retryable: false, ..Self::new(class, message) }
     }
 
     pub fn input(message: impl Into<String>) -> Self {

@@ -75,11 +75,7 @@ pub trait Action: Send + Sync {
     }
 
     /// Performs the work once (one attempt).
-    fn run<'a>(
-        &'a self,
-        ctx: &'a ActionContext,
-        with: Value,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>>;
+    fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>>;
 
     /// Whether this action waits for a person (approvals are handled by the engine).
     fn is_approval(&self) -> bool {
@@ -98,11 +94,7 @@ pub struct InputProblem {
 
 impl InputProblem {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            message: message.into(),
-            help: None,
-        }
+        Self { key: key.into(), message: message.into(), help: None }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
