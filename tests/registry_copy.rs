@@ -46,6 +46,7 @@ async fn copies_image_by_digest_then_second_copy_moves_nothing() {
     assert_eq!(report.bytes_moved, img.blob_bytes());
     assert_eq!(report.manifests.len(), 1);
     assert!(report.manifests[0].pushed);
+    assert_eq!(report.upload_retries, 0);
     let served = get_manifest(&http, &r2.host(), "dr/web", "v1")
         .await
         .unwrap();
@@ -260,6 +261,8 @@ async fn corrupted_source_blob_is_detected_and_not_uploaded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_survives_a_dropped_connection() {
+    // Shows the retry path (resumed or restarted) in the test output.
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let (Some(r1), Some(r2)) = (start_registry(), start_registry()) else {
         return;
     };
@@ -270,6 +273,7 @@ async fn upload_survives_a_dropped_connection() {
     req.options.concurrency = 1;
     let report = copy_image(req, CancellationToken::new()).await.unwrap();
     assert_eq!(proxy.drops(), 1, "the proxy should have cut one upload");
+    assert_eq!(report.upload_retries, 1);
     assert_eq!(report.destination_digest, img.digest);
     assert_eq!(report.blobs_copied, 3);
     let http = reqwest::Client::new();

@@ -240,4 +240,55 @@ mod tests {
             "r.io: authentication failed: registry requires credentials and none were given for this host"
         );
     }
+
+    /// A one-shot token service on loopback that records the request it got.
+    async fn token_server(body: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.ends_with(b"\r\n\r\n") {
+                let n = sock.read(&mut buf).await.unwrap();
+                req.extend_from_slice(&buf[..n]);
+            }
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(resp.as_bytes()).await.unwrap();
+            String::from_utf8(req).unwrap()
+        });
+        (format!("http://{addr}/token"), task)
+    }
+
+    #[tokio::test]
+    async fn bearer_token_is_fetched_with_scopes_and_basic_credentials_then_cached() {
+        let (realm, server) = token_server(r#"{"access_token":"tok-123","expires_in":300}"#).await;
+        let creds = HashMap::from([("r.io".to_string(), Credentials::new("u", "p"))]);
+        let a = Authenticator::new(reqwest::Client::new(), creds);
+        let scopes = vec![scope("ns/app", "pull,push"), scope("ns/base", "pull")];
+        let challenge =
+            format!(r#"Bearer realm="{realm}",service="r.io",scope="repository:ns/app:pull,push""#);
+        a.learn("r.io", Some(&challenge), &scopes).unwrap();
+        let header = a.header("r.io", &scopes).await.unwrap().unwrap();
+        assert_eq!(header.expose(), "Bearer tok-123");
+        let request = server.await.unwrap().to_ascii_lowercase();
+        assert!(
+            request.starts_with(
+                "get /token?service=r.io&scope=repository%3ans%2fapp%3apull%2cpush&scope=repository%3ans%2fbase%3apull http/1.1\r\n"
+            ),
+            "{request}"
+        );
+        assert!(
+            request.contains("\r\nauthorization: basic dtpw\r\n"),
+            "{request}"
+        );
+        // The server is gone: a second fetch would fail, so this must come from the cache.
+        let again = a.header("r.io", &scopes).await.unwrap().unwrap();
+        assert_eq!(again, header);
+        assert_eq!(format!("{again:?}"), "Secret(<redacted>)");
+    }
 }

@@ -36,7 +36,11 @@ pub enum UploadMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BlobOutcome {
     Mounted,
-    Copied { bytes: u64 },
+    /// `retries`: interrupted attempts before the one that completed.
+    Copied {
+        bytes: u64,
+        retries: u32,
+    },
 }
 
 /// One blob to bring to the destination.
@@ -68,7 +72,12 @@ pub(crate) async fn transfer_blob(
     let mut attempt = 0;
     loop {
         let err = match send_blob(client, src, dst, job, &url, offset, mode).await {
-            Ok(()) => return Ok(BlobOutcome::Copied { bytes: job.size }),
+            Ok(()) => {
+                return Ok(BlobOutcome::Copied {
+                    bytes: job.size,
+                    retries: attempt,
+                })
+            }
             Err(e) => e,
         };
         if !err.is_transient() || attempt >= retries {
@@ -91,11 +100,12 @@ pub(crate) async fn transfer_blob(
         // or invalidate a session whose request broke, and then the upload starts over.
         match client.upload_offset(dst, &url).await {
             Ok(Some((held, next))) if held > 0 && held <= job.size => {
-                tracing::info!(digest = %job.digest, offset = held, "resuming blob upload");
+                tracing::warn!(digest = %job.digest, offset = held, "resuming blob upload");
                 offset = held;
                 url = next;
             }
             _ => {
+                tracing::warn!(digest = %job.digest, "upload session lost; starting over");
                 client.cancel_upload(dst, &url).await;
                 url = client.start_upload(dst).await?;
                 offset = 0;

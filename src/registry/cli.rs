@@ -43,7 +43,7 @@ pub struct ImageCopyArgs {
     #[arg(long, value_name = "PATH")]
     pub authfile: Option<PathBuf>,
     /// Blobs transferred in parallel.
-    #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, short = 'j', default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// Retries per request and per blob after a transient failure.
     #[arg(long, default_value_t = 3)]
@@ -139,6 +139,12 @@ fn print_report(r: &CopyReport, json: bool) {
     } else {
         0.0
     };
+    if r.upload_retries > 0 {
+        println!(
+            "  retries    {} interrupted blob uploads resumed or restarted",
+            r.upload_retries
+        );
+    }
     println!(
         "  moved      {:.1} MiB in {secs:.2} s ({rate:.0} MiB/s)",
         mib(r.bytes_moved)

@@ -47,7 +47,7 @@ impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
             plain_http: false,
-            concurrency: 4,
+            concurrency: 6,
             retries: 3,
             upload_mode: UploadMode::Monolithic,
         }
@@ -67,6 +67,8 @@ pub struct CopyReport {
     pub blobs_mounted: usize,
     /// Blob bytes streamed to the destination (manifests not counted).
     pub bytes_moved: u64,
+    /// Blob uploads that broke and were resumed or restarted.
+    pub upload_retries: u32,
     /// Every manifest of the image, children first.
     pub manifests: Vec<ManifestCopy>,
     #[serde(with = "millis")]
@@ -172,7 +174,7 @@ async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
         concurrency,
     )
     .await?;
-    let (copied, mounted, bytes_moved) = move_blobs(&s, &planned.plan, &req.options).await?;
+    let moved = move_blobs(&s, &planned.plan, &req.options).await?;
     let skipped = planned
         .plan
         .blobs
@@ -185,13 +187,23 @@ async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
         destination: planned.plan.destination,
         source_digest: planned.plan.source_digest,
         destination_digest,
-        blobs_copied: copied,
+        blobs_copied: moved.copied,
         blobs_skipped: skipped,
-        blobs_mounted: mounted,
-        bytes_moved,
+        blobs_mounted: moved.mounted,
+        bytes_moved: moved.bytes,
+        upload_retries: moved.retries,
         manifests,
         elapsed: started.elapsed(),
     })
+}
+
+/// Tally of the blob phase.
+#[derive(Default)]
+struct Moved {
+    copied: usize,
+    mounted: usize,
+    bytes: u64,
+    retries: u32,
 }
 
 /// Runs every mount and copy, at most `concurrency` at a time, each on its own task so
@@ -200,7 +212,7 @@ async fn move_blobs(
     s: &Session,
     plan: &CopyPlan,
     options: &CopyOptions,
-) -> Result<(usize, usize, u64), RegistryError> {
+) -> Result<Moved, RegistryError> {
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for blob in &plan.blobs {
@@ -221,7 +233,7 @@ async fn move_blobs(
             transfer_blob(&client, &src, &dst, &job, mode, retries).await
         });
     }
-    let (mut copied, mut mounted, mut bytes) = (0, 0, 0);
+    let mut moved = Moved::default();
     while let Some(joined) = tasks.join_next().await {
         let outcome = match joined {
             Ok(result) => result?,
@@ -234,14 +246,15 @@ async fn move_blobs(
             }
         };
         match outcome {
-            BlobOutcome::Mounted => mounted += 1,
-            BlobOutcome::Copied { bytes: n } => {
-                copied += 1;
-                bytes += n;
+            BlobOutcome::Mounted => moved.mounted += 1,
+            BlobOutcome::Copied { bytes, retries } => {
+                moved.copied += 1;
+                moved.bytes += bytes;
+                moved.retries += retries;
             }
         }
     }
-    Ok((copied, mounted, bytes))
+    Ok(moved)
 }
 
 /// Pushes the manifests the destination lacks, children (by digest) before the top-level one

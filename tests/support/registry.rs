@@ -32,7 +32,16 @@ pub fn start_registry() -> Option<TestRegistry> {
         eprintln!("SKIPPED: {REGISTRY_BIN} is not installed (run .ci/deps/registry.sh)");
         return None;
     }
-    Some(TestRegistry::start())
+    Some(TestRegistry::start_with(None))
+}
+
+/// Like [`start_registry`], with htpasswd basic auth (`htpasswd` is the file's content).
+pub fn start_registry_with_htpasswd(htpasswd: &str) -> Option<TestRegistry> {
+    if !Path::new(REGISTRY_BIN).exists() {
+        eprintln!("SKIPPED: {REGISTRY_BIN} is not installed (run .ci/deps/registry.sh)");
+        return None;
+    }
+    Some(TestRegistry::start_with(Some(htpasswd)))
 }
 
 fn free_port() -> u16 {
@@ -41,7 +50,7 @@ fn free_port() -> u16 {
 }
 
 impl TestRegistry {
-    pub fn start() -> TestRegistry {
+    pub fn start_with(htpasswd: Option<&str>) -> TestRegistry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let storage = dir.path().join("storage");
@@ -51,6 +60,17 @@ impl TestRegistry {
              http:\n  addr: 127.0.0.1:{port}\n  secret: drctl-test-secret\n",
             storage.display()
         );
+        let config = match htpasswd {
+            Some(content) => {
+                let path = dir.path().join("htpasswd");
+                std::fs::write(&path, content).unwrap();
+                format!(
+                    "{config}auth:\n  htpasswd:\n    realm: drctl-test\n    path: {}\n",
+                    path.display()
+                )
+            }
+            None => config,
+        };
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
@@ -71,9 +91,10 @@ impl TestRegistry {
         while Instant::now() < deadline {
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
                 let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: x\r\n\r\n");
-                let mut buf = [0u8; 16];
-                if s.read(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.0 200")
-                    || buf.starts_with(b"HTTP/1.1 200")
+                let mut buf = [0u8; 12];
+                // 200, or 401 when auth is configured: either way the registry is serving.
+                if s.read_exact(&mut buf).is_ok()
+                    && (buf.ends_with(b" 200") || buf.ends_with(b" 401"))
                 {
                     return;
                 }
@@ -227,12 +248,47 @@ pub async fn push_image_typed(
     arch: &str,
     oci: bool,
 ) -> TestImage {
-    let http = reqwest::Client::new();
+    push_image_as(
+        &reqwest::Client::new(),
+        host,
+        repo,
+        tag,
+        layer_sizes,
+        seed,
+        arch,
+        oci,
+    )
+    .await
+}
+
+/// A client that sends basic credentials with every request (for htpasswd registries).
+pub fn basic_auth_client(user: &str, password: &str) -> reqwest::Client {
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Basic {token}").parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn push_image_as(
+    http: &reqwest::Client,
+    host: &str,
+    repo: &str,
+    tag: &str,
+    layer_sizes: &[usize],
+    seed: u64,
+    arch: &str,
+    oci: bool,
+) -> TestImage {
     let mut layers = Vec::new();
     let mut diff_ids = Vec::new();
     for (i, size) in layer_sizes.iter().enumerate() {
         let bytes = random_gzip_layer(seed * 1000 + i as u64, *size);
-        let digest = push_blob(&http, host, repo, &bytes).await;
+        let digest = push_blob(http, host, repo, &bytes).await;
         diff_ids.push(digest.clone());
         layers.push((digest, bytes.len() as u64));
     }
@@ -242,7 +298,7 @@ pub async fn push_image_typed(
         "config": {"Cmd": ["/bin/app"]}
     }))
     .unwrap();
-    let config_digest = push_blob(&http, host, repo, &config).await;
+    let config_digest = push_blob(http, host, repo, &config).await;
     let (mt, config_mt, layer_mt) = if oci {
         (
             "application/vnd.oci.image.manifest.v1+json",
@@ -263,7 +319,7 @@ pub async fn push_image_typed(
         "layers": layers.iter().map(|(d, s)| serde_json::json!({"mediaType": layer_mt, "digest": d, "size": s})).collect::<Vec<_>>(),
     }))
     .unwrap();
-    let digest = push_manifest(&http, host, repo, tag, mt, &manifest).await;
+    let digest = push_manifest(http, host, repo, tag, mt, &manifest).await;
     let mut blobs = vec![(config_digest, config.len() as u64)];
     blobs.extend(layers);
     TestImage {
