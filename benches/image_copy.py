@@ -186,7 +186,8 @@ def main():
 
         variants = {}
         for label, extra in (("drctl --upload-mode chunked", ["--upload-mode", "chunked"]),
-                             ("drctl -j 1", ["-j", "1"]), ("drctl -j 8", ["-j", "8"])):
+                             ("drctl -j 1", ["-j", "1"]), ("drctl -j 4", ["-j", "4"]),
+                             ("drctl -j 8", ["-j", "8"])):
             variants[label] = []
             for _ in range(max(3, RUNS // 2)):
                 r2.restart_empty()

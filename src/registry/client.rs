@@ -82,9 +82,8 @@ impl RegistryClient {
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| RegistryError::Auth {
-                registry: String::new(),
-                reason: format!("cannot build HTTP client: {e}"),
+            .map_err(|e| RegistryError::HttpClient {
+                reason: e.to_string(),
             })?;
         Ok(RegistryClient {
             auth: Authenticator::new(http.clone(), credentials),

@@ -47,11 +47,13 @@ impl Digest {
     }
 
     fn from_hasher(hasher: Sha256) -> Digest {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let sum = hasher.finalize();
         let mut s = String::with_capacity(71);
         s.push_str("sha256:");
         for b in sum {
-            s.push_str(&format!("{b:02x}"));
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0xf)]));
         }
         Digest(s)
     }

@@ -114,6 +114,10 @@ pub enum RegistryError {
         last: Box<RegistryError>,
     },
 
+    /// The HTTP client could not be set up (TLS backend initialisation).
+    #[error("cannot build the HTTP client: {reason}")]
+    HttpClient { reason: String },
+
     /// A blob transfer task panicked or was aborted.
     #[error("{registry}/{repository}: blob transfer task failed: {reason}")]
     TaskFailed {
