@@ -167,3 +167,7 @@ async fn send_blob(
         (result, None) => result,
     }
 }
+
+#[cfg(test)]
+#[path = "blob_transfer_tests.rs"]
+mod tests;
