@@ -5,9 +5,10 @@
 
 use reqwest::{Body, Url};
 
-use super::client::{backoff, Mount, RegistryClient, Repo};
+use super::client::{backoff, RegistryClient, Repo};
 use super::digest::{Digest, VerifyFailure, VerifyingStream};
 use super::error::RegistryError;
+use super::upload_session::Mount;
 
 /// How a blob's bytes are sent to the destination.
 #[derive(

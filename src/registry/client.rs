@@ -1,4 +1,5 @@
-//! The Distribution API calls a copy makes (manifests, blob existence, blob reads, uploads),
+//! The Distribution API calls a copy makes (manifests, blob existence, blob reads; uploads
+//! are in [`super::upload_session`]),
 //! each authenticated through [`Authenticator`] and turned into a [`RegistryError`] naming the
 //! registry, repository and operation. Replayable requests are retried on transient failures
 //! here; streamed uploads are not (their body cannot be replayed), the blob transfer retries
@@ -8,8 +9,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
-use reqwest::{Body, RequestBuilder, Response, StatusCode, Url};
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{RequestBuilder, Response, StatusCode};
 
 use super::auth::Authenticator;
 use super::credentials::Credentials;
@@ -28,7 +29,7 @@ pub(crate) struct Repo {
 }
 
 impl Repo {
-    fn http_error(
+    pub(super) fn http_error(
         &self,
         operation: &str,
         status: StatusCode,
@@ -53,19 +54,12 @@ impl Repo {
     }
 }
 
-/// Outcome of a cross-repository mount request.
-pub(crate) enum Mount {
-    Mounted,
-    /// The registry could not mount and opened an ordinary upload instead.
-    Upload(Url),
-}
-
 /// HTTP access to the registries of one copy. Cheap to share behind an `Arc`: the connection
 /// pool inside keeps HTTP/1.1 connections alive across every request of the copy.
 pub(crate) struct RegistryClient {
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     auth: Authenticator,
-    scheme: &'static str,
+    pub(super) scheme: &'static str,
     retries: u32,
 }
 
@@ -93,7 +87,7 @@ impl RegistryClient {
         })
     }
 
-    fn url(&self, repo: &Repo, tail: &str) -> String {
+    pub(super) fn url(&self, repo: &Repo, tail: &str) -> String {
         format!(
             "{}://{}/v2/{}/{tail}",
             self.scheme, repo.registry, repo.repository
@@ -101,7 +95,7 @@ impl RegistryClient {
     }
 
     /// Sends one request with whatever credentials the host is known to want.
-    async fn send_once(
+    pub(super) async fn send_once(
         &self,
         repo: &Repo,
         op: &str,
@@ -116,7 +110,7 @@ impl RegistryClient {
 
     /// Sends a replayable request: answers one 401 challenge, retries transport failures,
     /// 5xx and 429 with exponential backoff.
-    async fn send(
+    pub(super) async fn send(
         &self,
         repo: &Repo,
         op: &str,
@@ -145,7 +139,7 @@ impl RegistryClient {
         }
     }
 
-    async fn check(
+    pub(super) async fn check(
         &self,
         repo: &Repo,
         op: &str,
@@ -274,158 +268,9 @@ impl RegistryClient {
         let resp = self.send(repo, &op, || self.http.get(&url)).await?;
         self.check(repo, &op, resp, &[StatusCode::OK]).await
     }
-
-    fn upload_location(
-        &self,
-        repo: &Repo,
-        op: &str,
-        resp: &Response,
-    ) -> Result<Url, RegistryError> {
-        let loc = header_str(resp.headers(), LOCATION.as_str())
-            .ok_or_else(|| repo.http_error(op, resp.status(), Some("no Location header".into())))?;
-        // Location may be relative to the registry root.
-        let base = Url::parse(&format!("{}://{}/", self.scheme, repo.registry)).map_err(|e| {
-            repo.http_error(op, resp.status(), Some(format!("bad registry URL: {e}")))
-        })?;
-        base.join(&loc)
-            .map_err(|e| repo.http_error(op, resp.status(), Some(format!("bad Location: {e}"))))
-    }
-
-    pub(crate) async fn start_upload(&self, repo: &Repo) -> Result<Url, RegistryError> {
-        let op = "POST blob upload";
-        let url = self.url(repo, "blobs/uploads/");
-        let resp = self
-            .send(repo, op, || self.http.post(&url).header(CONTENT_LENGTH, 0))
-            .await?;
-        let resp = self.check(repo, op, resp, &[StatusCode::ACCEPTED]).await?;
-        self.upload_location(repo, op, &resp)
-    }
-
-    /// Asks the registry to link `digest` from repository `from` (same registry) into `repo`.
-    pub(crate) async fn mount(
-        &self,
-        repo: &Repo,
-        digest: &Digest,
-        from: &str,
-    ) -> Result<Mount, RegistryError> {
-        let op = format!("POST mount {digest} from {from}");
-        let url = self.url(repo, "blobs/uploads/");
-        let resp = self
-            .send(repo, &op, || {
-                self.http
-                    .post(&url)
-                    .query(&[("mount", digest.as_str()), ("from", from)])
-                    .header(CONTENT_LENGTH, 0)
-            })
-            .await?;
-        match resp.status() {
-            StatusCode::CREATED => Ok(Mount::Mounted),
-            StatusCode::ACCEPTED => Ok(Mount::Upload(self.upload_location(repo, &op, &resp)?)),
-            _ => Err(status_error(repo, &op, resp).await),
-        }
-    }
-
-    /// Monolithic upload: one PUT carrying the whole (streamed) blob.
-    pub(crate) async fn put_upload(
-        &self,
-        repo: &Repo,
-        url: &Url,
-        digest: &Digest,
-        body: Body,
-        len: u64,
-    ) -> Result<(), RegistryError> {
-        let op = format!("PUT blob {digest}");
-        let mut url = url.clone();
-        url.query_pairs_mut().append_pair("digest", digest.as_str());
-        let req = self
-            .http
-            .put(url)
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .header(CONTENT_LENGTH, len)
-            .body(body);
-        let resp = self.send_once(repo, &op, req).await?;
-        self.check(repo, &op, resp, &[StatusCode::CREATED])
-            .await
-            .map(drop)
-    }
-
-    /// Chunked upload step: appends `len` bytes at `start`; returns the next upload URL.
-    pub(crate) async fn patch_upload(
-        &self,
-        repo: &Repo,
-        url: &Url,
-        body: Body,
-        start: u64,
-        len: u64,
-    ) -> Result<Url, RegistryError> {
-        let op = format!("PATCH upload at {start}");
-        let end = (start + len).saturating_sub(1);
-        let req = self
-            .http
-            .patch(url.clone())
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .header(CONTENT_LENGTH, len)
-            .header("content-range", format!("{start}-{end}"))
-            .body(body);
-        let resp = self.send_once(repo, &op, req).await?;
-        let resp = self.check(repo, &op, resp, &[StatusCode::ACCEPTED]).await?;
-        self.upload_location(repo, &op, &resp)
-    }
-
-    /// Closes a chunked upload with an empty PUT naming the digest.
-    pub(crate) async fn finish_upload(
-        &self,
-        repo: &Repo,
-        url: &Url,
-        digest: &Digest,
-    ) -> Result<(), RegistryError> {
-        let op = format!("PUT blob {digest}");
-        let mut url = url.clone();
-        url.query_pairs_mut().append_pair("digest", digest.as_str());
-        let resp = self
-            .send(repo, &op, || {
-                self.http.put(url.clone()).header(CONTENT_LENGTH, 0)
-            })
-            .await?;
-        self.check(repo, &op, resp, &[StatusCode::CREATED])
-            .await
-            .map(drop)
-    }
-
-    /// How many bytes an interrupted upload holds (`Range: 0-<last>`) and where to continue;
-    /// `None` when the registry has dropped the session.
-    pub(crate) async fn upload_offset(
-        &self,
-        repo: &Repo,
-        url: &Url,
-    ) -> Result<Option<(u64, Url)>, RegistryError> {
-        let op = "GET upload status";
-        let resp = self.send(repo, op, || self.http.get(url.clone())).await?;
-        if resp.status() != StatusCode::NO_CONTENT {
-            return Ok(None);
-        }
-        let next = self.upload_location(repo, op, &resp)?;
-        let offset = header_str(resp.headers(), "range")
-            .and_then(|r| {
-                r.rsplit_once('-')
-                    .and_then(|(_, end)| end.parse::<u64>().ok())
-            })
-            // "0-0" is what an empty session reports; a one-byte session is indistinguishable,
-            // and resuming it from 0 fails cleanly with 416, which restarts the upload.
-            .map(|end| if end == 0 { 0 } else { end + 1 });
-        Ok(offset.map(|o| (o, next)))
-    }
-
-    /// Best-effort cleanup of an abandoned upload session.
-    pub(crate) async fn cancel_upload(&self, repo: &Repo, url: &Url) {
-        let req = self.http.delete(url.clone());
-        if let Err(e) = self.send_once(repo, "DELETE upload", req).await {
-            tracing::debug!(registry = %repo.registry, error = %e, "upload cleanup failed");
-        }
-    }
 }
 
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -453,7 +298,7 @@ struct ErrorEntry {
 }
 
 /// Builds the error for an unexpected status, with the registry's `errors[0]` code and message.
-async fn status_error(repo: &Repo, op: &str, resp: Response) -> RegistryError {
+pub(super) async fn status_error(repo: &Repo, op: &str, resp: Response) -> RegistryError {
     let status = resp.status();
     let body: Bytes = resp.bytes().await.unwrap_or_default();
     let detail = serde_json::from_slice::<ErrorBody>(&body)

@@ -19,6 +19,7 @@ mod error;
 mod manifest;
 mod plan;
 mod reference;
+mod upload_session;
 
 pub use blob_transfer::UploadMode;
 pub use copy::{copy_image, plan_copy, CopyOptions, CopyReport, CopyRequest, ManifestCopy};
