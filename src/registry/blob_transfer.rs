@@ -94,7 +94,7 @@ pub(crate) async fn transfer_blob(
                 last: Box::new(err),
             });
         }
-        tracing::warn!(digest = %job.digest, attempt, error = %err, "blob upload interrupted; retrying");
+        tracing::warn!(digest = %job.digest, attempt, error = %err.chain(), "blob upload interrupted; retrying");
         backoff(attempt).await;
         attempt += 1;
         // Continue where the destination stopped if it kept the session; many registries drop

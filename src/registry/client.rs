@@ -130,7 +130,7 @@ impl RegistryClient {
                 }
                 Ok(resp) if is_retryable_status(resp.status()) && attempt < self.retries => {}
                 Err(e) if e.is_transient() && attempt < self.retries => {
-                    tracing::debug!(registry = %repo.registry, op, error = %e, "retrying");
+                    tracing::debug!(registry = %repo.registry, op, error = %e.chain(), "retrying");
                 }
                 other => return other,
             }

@@ -29,7 +29,8 @@ pub enum RegistryError {
     },
 
     /// The request never got an HTTP answer (connection refused, reset, timeout).
-    #[error("{registry}/{repository}: {operation} failed: {source}")]
+    /// The cause chain (reset, refused, TLS) is in `source`, rendered by the caller.
+    #[error("{registry}/{repository}: {operation} got no HTTP answer")]
     Transport {
         registry: String,
         repository: String,
@@ -146,6 +147,18 @@ fn path_suffix(path: &Option<PathBuf>) -> String {
 }
 
 impl RegistryError {
+    /// The message followed by its causes (`a: b: c`), for one-line logs.
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            out.push_str(": ");
+            out.push_str(&s.to_string());
+            source = s.source();
+        }
+        out
+    }
+
     /// Whether a later attempt of the same request might succeed: transport failures, server
     /// errors and throttling. Integrity failures and client errors are final.
     pub fn is_transient(&self) -> bool {

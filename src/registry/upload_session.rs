@@ -163,7 +163,7 @@ impl RegistryClient {
     pub(crate) async fn cancel_upload(&self, repo: &Repo, url: &Url) {
         let req = self.http.delete(url.clone());
         if let Err(e) = self.send_once(repo, "DELETE upload", req).await {
-            tracing::debug!(registry = %repo.registry, error = %e, "upload cleanup failed");
+            tracing::debug!(registry = %repo.registry, error = %e.chain(), "upload cleanup failed");
         }
     }
 }
