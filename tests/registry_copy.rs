@@ -289,6 +289,24 @@ async fn upload_survives_a_dropped_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_upload_is_abandoned_and_retried() {
+    let (Some(r1), Some(r2)) = (start_registry(), start_registry()) else {
+        return;
+    };
+    let img = push_image(&r1.host(), "app/web", "v1", &[6 << 20], 10).await;
+    let proxy = DroppingProxy::start_stalling(r2.port, 2 << 20).await;
+    let dst = format!("127.0.0.1:{}/dr/web:v1", proxy.port);
+    let mut req = request(&format!("{}/app/web:v1", r1.host()), &dst);
+    req.options.stall_timeout = std::time::Duration::from_millis(500);
+    let started = std::time::Instant::now();
+    let report = copy_image(req, CancellationToken::new()).await.unwrap();
+    assert_eq!(proxy.drops(), 1);
+    assert_eq!(report.upload_retries, 1);
+    assert_eq!(report.destination_digest, img.digest);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_copy_stops_with_cancelled() {
     let (Some(r1), Some(r2)) = (start_registry(), start_registry()) else {
         return;

@@ -173,7 +173,11 @@ impl Authenticator {
         for s in scopes {
             query.push(("scope", s));
         }
-        let mut req = self.http.get(realm).query(&query);
+        let mut req = self
+            .http
+            .get(realm)
+            .query(&query)
+            .timeout(std::time::Duration::from_secs(60));
         if let Some(c) = self.credentials.get(host) {
             req = req.header(reqwest::header::AUTHORIZATION, c.basic_header());
         }

@@ -3,6 +3,9 @@
 //! is hashed on the way and resumed or restarted when the connection breaks. A blob is never
 //! held in memory, and a blob whose bytes do not match its digest never completes an upload.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
 use reqwest::{Body, Url};
 
 use super::client::{backoff, RegistryClient, Repo};
@@ -33,6 +36,16 @@ pub enum UploadMode {
     Chunked,
 }
 
+/// How each blob transfer behaves; the same for every blob of a copy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TransferSettings {
+    pub mode: UploadMode,
+    /// Attempts after the first when an upload breaks.
+    pub retries: u32,
+    /// No byte moved for this long = stalled, abandon the attempt.
+    pub stall_timeout: Duration,
+}
+
 /// What happened to one blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BlobOutcome {
@@ -59,9 +72,9 @@ pub(crate) async fn transfer_blob(
     src: &Repo,
     dst: &Repo,
     job: &BlobJob,
-    mode: UploadMode,
-    retries: u32,
+    settings: TransferSettings,
 ) -> Result<BlobOutcome, RegistryError> {
+    let retries = settings.retries;
     let mut url = match &job.mount_from {
         Some(from) => match client.mount(dst, &job.digest, from).await? {
             Mount::Mounted => return Ok(BlobOutcome::Mounted),
@@ -72,7 +85,7 @@ pub(crate) async fn transfer_blob(
     let mut offset = 0;
     let mut attempt = 0;
     loop {
-        let err = match send_blob(client, src, dst, job, &url, offset, mode).await {
+        let err = match send_blob(client, src, dst, job, &url, offset, settings).await {
             Ok(()) => {
                 return Ok(BlobOutcome::Copied {
                     bytes: job.size,
@@ -115,6 +128,20 @@ pub(crate) async fn transfer_blob(
     }
 }
 
+/// Resolves once `progress` has not moved for a whole `window`: the source stopped sending,
+/// or the destination stopped reading (and so stopped us reading), or it never answered.
+async fn stalled(progress: &AtomicU64, window: Duration) {
+    let mut last = progress.load(Ordering::Relaxed);
+    loop {
+        tokio::time::sleep(window).await;
+        let now = progress.load(Ordering::Relaxed);
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
 /// One attempt: stream the source blob from the start, hash it all, send the part past `offset`.
 async fn send_blob(
     client: &RegistryClient,
@@ -123,8 +150,9 @@ async fn send_blob(
     job: &BlobJob,
     url: &Url,
     offset: u64,
-    mode: UploadMode,
+    settings: TransferSettings,
 ) -> Result<(), RegistryError> {
+    let stall_timeout = settings.stall_timeout;
     if offset == job.size && offset > 0 {
         return client.finish_upload(dst, url, &job.digest).await;
     }
@@ -135,19 +163,28 @@ async fn send_blob(
         job.size,
         offset,
     );
+    let progress = stream.progress();
     let body = Body::wrap_stream(stream);
-    let result = if offset == 0 && mode == UploadMode::Monolithic {
-        client
-            .put_upload(dst, url, &job.digest, body, job.size)
-            .await
-    } else {
-        match client
-            .patch_upload(dst, url, body, offset, job.size - offset)
-            .await
-        {
-            Ok(next) => client.finish_upload(dst, &next, &job.digest).await,
-            Err(e) => Err(e),
+    let upload = async {
+        if offset == 0 && settings.mode == UploadMode::Monolithic {
+            client
+                .put_upload(dst, url, &job.digest, body, job.size)
+                .await
+        } else {
+            let next = client
+                .patch_upload(dst, url, body, offset, job.size - offset)
+                .await?;
+            client.finish_upload(dst, &next, &job.digest).await
         }
+    };
+    let result = tokio::select! {
+        result = upload => result,
+        () = stalled(&progress, stall_timeout) => Err(RegistryError::Stalled {
+            registry: dst.registry.clone(),
+            repository: dst.repository.clone(),
+            digest: job.digest.clone(),
+            seconds: stall_timeout.as_secs(),
+        }),
     };
     // A failed request may be our own doing: the verifier aborts the body on bad content.
     let failure = verdict.lock().ok().and_then(|mut v| v.take());

@@ -9,6 +9,8 @@ use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use std::time::Duration;
+
 use super::*;
 
 struct Fake {
@@ -163,21 +165,19 @@ async fn broken_monolithic_upload_resumes_from_the_registry_offset() {
         repository: name.into(),
         scopes: vec![],
     };
+    let settings = TransferSettings {
+        mode: UploadMode::Monolithic,
+        retries: 3,
+        stall_timeout: Duration::from_secs(30),
+    };
     let job = BlobJob {
         digest: Digest::of(&blob),
         size: blob.len() as u64,
         mount_from: None,
     };
-    let outcome = transfer_blob(
-        &client,
-        &repo("src"),
-        &repo("dst"),
-        &job,
-        UploadMode::Monolithic,
-        3,
-    )
-    .await
-    .unwrap();
+    let outcome = transfer_blob(&client, &repo("src"), &repo("dst"), &job, settings)
+        .await
+        .unwrap();
     server.abort();
 
     assert_eq!(

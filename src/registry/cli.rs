@@ -48,6 +48,9 @@ pub struct ImageCopyArgs {
     /// Retries per request and per blob after a transient failure.
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
+    /// Abandon and retry a blob transfer that moves no byte for this long (e.g. `60s`, `2m`).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub stall_timeout: std::time::Duration,
     /// How blob bytes are uploaded.
     #[arg(long, value_enum, default_value_t = UploadMode::Monolithic)]
     pub upload_mode: UploadMode,
@@ -80,6 +83,7 @@ impl ImageCopyArgs {
                 concurrency: usize::from(self.jobs),
                 retries: self.retries,
                 upload_mode: self.upload_mode,
+                stall_timeout: self.stall_timeout,
             },
         })
     }

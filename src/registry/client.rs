@@ -20,6 +20,9 @@ use super::manifest::{FetchedManifest, ACCEPT};
 
 const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
 
+/// Deadline for requests that carry no blob stream (manifests, HEADs, session control).
+pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// One repository on one registry, and the token scopes requests to it need.
 #[derive(Clone, Debug)]
 pub(crate) struct Repo {
@@ -72,7 +75,10 @@ impl RegistryClient {
         let http = reqwest::Client::builder()
             .user_agent(concat!("drctl/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(120))
+            // No client-wide read timeout: reqwest counts it from the start of a request to
+            // its response head, which would cut off long uploads. Replayable requests get
+            // REQUEST_TIMEOUT; blob streams are watched for stalls by the blob transfer.
+            .tcp_keepalive(Duration::from_secs(30))
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
@@ -116,10 +122,26 @@ impl RegistryClient {
         op: &str,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, RegistryError> {
+        self.send_with(repo, op, Some(REQUEST_TIMEOUT), build).await
+    }
+
+    /// [`RegistryClient::send`] with an explicit deadline; `None` for blob downloads, whose
+    /// body may stream for longer than any fixed deadline.
+    async fn send_with(
+        &self,
+        repo: &Repo,
+        op: &str,
+        timeout: Option<Duration>,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, RegistryError> {
         let mut challenged = false;
         let mut attempt = 0;
         loop {
-            let result = self.send_once(repo, op, build()).await;
+            let req = match timeout {
+                Some(t) => build().timeout(t),
+                None => build(),
+            };
+            let result = self.send_once(repo, op, req).await;
             match result {
                 Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !challenged => {
                     challenged = true;
@@ -265,7 +287,9 @@ impl RegistryClient {
     ) -> Result<Response, RegistryError> {
         let op = format!("GET blob {digest}");
         let url = self.url(repo, &format!("blobs/{digest}"));
-        let resp = self.send(repo, &op, || self.http.get(&url)).await?;
+        let resp = self
+            .send_with(repo, &op, None, || self.http.get(&url))
+            .await?;
         self.check(repo, &op, resp, &[StatusCode::OK]).await
     }
 }

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::auth::scope;
-use super::blob_transfer::{transfer_blob, BlobJob, BlobOutcome, UploadMode};
+use super::blob_transfer::{transfer_blob, BlobJob, BlobOutcome, TransferSettings, UploadMode};
 use super::client::{RegistryClient, Repo};
 use super::credentials::Credentials;
 use super::digest::Digest;
@@ -41,6 +41,8 @@ pub struct CopyOptions {
     /// Retries per request and per blob upload after a transient failure.
     pub retries: u32,
     pub upload_mode: UploadMode,
+    /// A blob transfer that moves no byte for this long is abandoned and retried.
+    pub stall_timeout: Duration,
 }
 
 impl Default for CopyOptions {
@@ -50,6 +52,7 @@ impl Default for CopyOptions {
             concurrency: 6,
             retries: 3,
             upload_mode: UploadMode::Monolithic,
+            stall_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -227,10 +230,15 @@ async fn move_blobs(
             mount_from,
         };
         let (client, src, dst) = (s.client.clone(), s.src.clone(), s.dst.clone());
-        let (permits, mode, retries) = (permits.clone(), options.upload_mode, options.retries);
+        let permits = permits.clone();
+        let settings = TransferSettings {
+            mode: options.upload_mode,
+            retries: options.retries,
+            stall_timeout: options.stall_timeout,
+        };
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            transfer_blob(&client, &src, &dst, &job, mode, retries).await
+            transfer_blob(&client, &src, &dst, &job, settings).await
         });
     }
     let mut moved = Moved::default();

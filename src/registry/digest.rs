@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -121,6 +122,8 @@ pub(crate) struct VerifyingStream {
     verdict: VerifyVerdict,
     /// Set once the stream has ended or failed; later polls return `None`.
     finished: bool,
+    /// Bytes seen so far, for the stall watchdog.
+    progress: Arc<AtomicU64>,
 }
 
 impl VerifyingStream {
@@ -140,8 +143,14 @@ impl VerifyingStream {
             expected,
             verdict: verdict.clone(),
             finished: false,
+            progress: Arc::default(),
         };
         (stream, verdict)
+    }
+
+    /// A counter of bytes read from the source, shared with whoever watches for stalls.
+    pub(crate) fn progress(&self) -> Arc<AtomicU64> {
+        self.progress.clone()
     }
 
     fn fail(&mut self, failure: VerifyFailure) -> std::io::Error {
@@ -166,6 +175,7 @@ impl VerifyingStream {
     fn absorb(&mut self, chunk: Bytes) -> Result<Bytes, std::io::Error> {
         let start = self.seen;
         self.seen += chunk.len() as u64;
+        self.progress.store(self.seen, Ordering::Relaxed);
         if self.seen > self.expected_size {
             let actual = self.seen;
             return Err(self.fail(VerifyFailure::Size { actual }));

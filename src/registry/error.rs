@@ -39,6 +39,15 @@ pub enum RegistryError {
         source: reqwest::Error,
     },
 
+    /// A blob transfer made no progress for `seconds` (a stalled source or destination).
+    #[error("{registry}/{repository}: transfer of {digest} stalled for {seconds} s")]
+    Stalled {
+        registry: String,
+        repository: String,
+        digest: Digest,
+        seconds: u64,
+    },
+
     /// Content read from the source does not hash to the digest that names it.
     #[error(
         "{registry}/{repository}: content of {expected} hashes to {actual}; refusing to copy it"
@@ -163,7 +172,7 @@ impl RegistryError {
     /// errors and throttling. Integrity failures and client errors are final.
     pub fn is_transient(&self) -> bool {
         match self {
-            RegistryError::Transport { .. } => true,
+            RegistryError::Transport { .. } | RegistryError::Stalled { .. } => true,
             RegistryError::Http { status, .. } => {
                 *status >= 500 || *status == 429 || *status == 408
             }

@@ -340,6 +340,16 @@ pub struct DroppingProxy {
 
 impl DroppingProxy {
     pub async fn start(upstream: u16, cut_after: usize) -> DroppingProxy {
+        DroppingProxy::start_with(upstream, cut_after, false).await
+    }
+
+    /// Like [`DroppingProxy::start`], but the cut connection stays open and silent (a stall)
+    /// instead of closing.
+    pub async fn start_stalling(upstream: u16, cut_after: usize) -> DroppingProxy {
+        DroppingProxy::start_with(upstream, cut_after, true).await
+    }
+
+    async fn start_with(upstream: u16, cut_after: usize, hang: bool) -> DroppingProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let drops = Arc::new(AtomicUsize::new(0));
@@ -369,6 +379,9 @@ impl DroppingProxy {
                             sent += n;
                             if sent > cut_after && armed.swap(false, Ordering::SeqCst) {
                                 drops.fetch_add(1, Ordering::SeqCst);
+                                if hang {
+                                    std::future::pending::<()>().await;
+                                }
                                 return; // drops both halves: the connection dies mid-request
                             }
                             if sw.write_all(&buf[..n]).await.is_err() {
