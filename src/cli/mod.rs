@@ -5,6 +5,7 @@
 
 mod exit;
 mod graph;
+mod image;
 mod inspect;
 mod oci;
 mod operator;
@@ -85,6 +86,9 @@ pub enum Command {
     Retry(operator::DecisionArgs),
     /// Print the JSON Schema of the runbook format.
     Schema,
+    /// Container images.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
     /// Talk to OCI directly.
     #[command(subcommand)]
     Oci(oci::OciCommand),
@@ -139,6 +143,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Deny(args) => operator::decide(args, operator::Decision::Deny, &cli.oci, cli.quiet).await,
         Command::Skip(args) => operator::decide(args, operator::Decision::Skip, &cli.oci, cli.quiet).await,
         Command::Retry(args) => operator::decide(args, operator::Decision::Retry, &cli.oci, cli.quiet).await,
+        Command::Image(command) => image::image(command).await,
         Command::Oci(command) => oci::oci(command, &cli.oci).await,
         Command::Schema => {
             println!("{}", crate::runbook::schema::runbook_schema());

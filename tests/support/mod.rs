@@ -105,3 +105,5 @@ impl Sandbox {
         out
     }
 }
+
+pub mod registry;

@@ -1,0 +1,31 @@
+//! `drctl image copy SRC DST`: copies an image between registries (see `crate::registry`).
+
+use clap::Subcommand;
+
+use super::{CliError, Exit};
+use crate::registry::cli::{run_image_copy, ImageCopyArgs};
+
+#[derive(Subcommand)]
+pub enum ImageCommand {
+    /// Copy an image (every platform) between registries, by digest, verifying every blob.
+    Copy(ImageCopyArgs),
+}
+
+// The arguments may hold credentials, so they are never printed.
+impl std::fmt::Debug for ImageCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ImageCommand::Copy(..)")
+    }
+}
+
+pub async fn image(command: ImageCommand) -> Result<Exit, CliError> {
+    let ImageCommand::Copy(args) = command;
+    run_image_copy(args).await.map(|()| Exit::Success).map_err(|e| {
+        let message = e.to_string();
+        match e {
+            crate::registry::RegistryError::InvalidReference { .. }
+            | crate::registry::RegistryError::Credentials { .. } => CliError::usage(message),
+            _ => CliError::failed(message),
+        }
+    })
+}

@@ -1,0 +1,159 @@
+//! Resume path of [`super::transfer_blob`] against a fake registry on loopback that keeps an
+//! interrupted upload session (the reference registry drops it, so the integration tests only
+//! see restarts): the first monolithic `PUT` is cut after a prefix, and the transfer must ask
+//! for the offset, send only the rest with a `PATCH`, and close with an empty `PUT`.
+
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest as _, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use std::time::Duration;
+
+use super::*;
+
+struct Fake {
+    blob: Vec<u8>,
+    cut_after: usize,
+    received: Mutex<Vec<u8>>,
+    log: Mutex<Vec<String>>,
+}
+
+async fn read_head(sock: &mut TcpStream) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let rest = buf[end + 4..].to_vec();
+            let mut lines = head.split("\r\n");
+            let request_line = lines.next()?.to_string();
+            let headers = lines
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                .collect();
+            return Some((request_line, headers, rest));
+        }
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn read_body(sock: &mut TcpStream, mut body: Vec<u8>, len: usize, stop_at: usize) -> Vec<u8> {
+    let mut chunk = [0u8; 8192];
+    while body.len() < len.min(stop_at) {
+        match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    body.truncate(len.min(stop_at));
+    body
+}
+
+async fn respond(sock: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
+    let mut out = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let _ = sock.write_all(out.as_bytes()).await;
+    let _ = sock.write_all(body).await;
+}
+
+async fn handle(fake: Arc<Fake>, mut sock: TcpStream) {
+    let Some((line, headers, rest)) = read_head(&mut sock).await else {
+        return;
+    };
+    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let len: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut parts = line.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let location = ("location", "/upload/1".to_string());
+    match (method, path) {
+        ("GET", p) if p.starts_with("/v2/src/blobs/") => {
+            fake.log.lock().unwrap().push("GET blob".into());
+            respond(&mut sock, "200 OK", &[], &fake.blob).await;
+        }
+        ("POST", "/v2/dst/blobs/uploads/") => {
+            fake.log.lock().unwrap().push("POST upload".into());
+            respond(&mut sock, "202 Accepted", &[location], b"").await;
+        }
+        ("PUT", "/upload/1") if len > 0 => {
+            // The monolithic attempt: keep a prefix, then the connection dies.
+            let body = read_body(&mut sock, rest, len, fake.cut_after).await;
+            fake.log.lock().unwrap().push(format!("PUT cut at {}", body.len()));
+            fake.received.lock().unwrap().extend_from_slice(&body);
+        }
+        ("GET", "/upload/1") => {
+            let held = fake.received.lock().unwrap().len();
+            fake.log.lock().unwrap().push(format!("GET status {held}"));
+            respond(&mut sock, "204 No Content", &[location, ("range", format!("0-{}", held - 1))], b"").await;
+        }
+        ("PATCH", "/upload/1") => {
+            let range = header("content-range").unwrap_or_default();
+            let body = read_body(&mut sock, rest, len, usize::MAX).await;
+            fake.log.lock().unwrap().push(format!("PATCH {range} ({} bytes)", body.len()));
+            fake.received.lock().unwrap().extend_from_slice(&body);
+            respond(&mut sock, "202 Accepted", &[location], b"").await;
+        }
+        ("PUT", "/upload/1") => {
+            let got = format!("sha256:{:x}", Sha256::digest(&*fake.received.lock().unwrap()));
+            let ok = target.contains(&got.replace(':', "%3A"));
+            fake.log.lock().unwrap().push(format!("PUT close ok={ok}"));
+            let status = if ok { "201 Created" } else { "400 Bad Request" };
+            respond(&mut sock, status, &[], b"").await;
+        }
+        _ => respond(&mut sock, "404 Not Found", &[], b"").await,
+    }
+}
+
+#[tokio::test]
+async fn broken_monolithic_upload_resumes_from_the_registry_offset() {
+    let blob: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let fake = Arc::new(Fake {
+        blob: blob.clone(),
+        cut_after: 300_000,
+        received: Mutex::new(Vec::new()),
+        log: Mutex::new(Vec::new()),
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let server_state = fake.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(handle(server_state.clone(), sock));
+        }
+    });
+
+    let client = RegistryClient::new(true, Default::default(), 3).unwrap();
+    let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
+    let settings =
+        TransferSettings { mode: UploadMode::Monolithic, retries: 3, stall_timeout: Duration::from_secs(30) };
+    let job = BlobJob { digest: Digest::of(&blob), size: blob.len() as u64, mount_from: None };
+    let outcome = transfer_blob(&client, &repo("src"), &repo("dst"), &job, settings).await.unwrap();
+    server.abort();
+
+    assert_eq!(outcome, BlobOutcome::Copied { bytes: 1_000_000, retries: 1 });
+    assert_eq!(*fake.received.lock().unwrap(), blob);
+    assert_eq!(
+        *fake.log.lock().unwrap(),
+        vec![
+            "POST upload",
+            "GET blob",
+            "PUT cut at 300000",
+            "GET status 300000",
+            "GET blob",
+            "PATCH 300000-999999 (700000 bytes)",
+            "PUT close ok=true",
+        ]
+    );
+}

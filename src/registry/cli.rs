@@ -1,0 +1,146 @@
+//! `drctl image copy`: argument definitions and the printed summary. Credentials are resolved
+//! here (flag, then environment, then docker config) and handed to the library; this module
+//! never prints them and its argument struct has no `Debug` that could.
+
+use std::path::PathBuf;
+
+use tokio_util::sync::CancellationToken;
+
+use super::copy::{copy_image, plan_copy, CopyOptions, CopyReport, CopyRequest};
+use super::credentials::{resolve_credentials, Credentials, DockerConfig};
+use super::error::RegistryError;
+use super::plan::{BlobAction, CopyPlan};
+use super::reference::ImageRef;
+use super::UploadMode;
+
+/// Copy an image (all platforms) between registries, by digest.
+#[derive(clap::Args)]
+pub struct ImageCopyArgs {
+    /// Source image: `host[:port]/repo/path:tag` or `host[:port]/repo/path@sha256:…`.
+    pub source: ImageRef,
+    /// Destination image: `host[:port]/repo/path[:tag]` (default tag `latest`).
+    pub destination: ImageRef,
+    /// Use http:// instead of https:// for both registries.
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Source credentials `USER:PASSWORD` (default: DRCTL_REGISTRY_USER/PASSWORD, then docker config).
+    #[arg(long, value_name = "USER:PASSWORD", env = "DRCTL_SRC_CREDS", hide_env_values = true)]
+    pub src_creds: Option<Credentials>,
+    /// Destination credentials `USER:PASSWORD` (same fallbacks as --src-creds).
+    #[arg(long, value_name = "USER:PASSWORD", env = "DRCTL_DEST_CREDS", hide_env_values = true)]
+    pub dest_creds: Option<Credentials>,
+    /// Docker config file to read `auths` from (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json).
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+    /// Blobs transferred in parallel.
+    #[arg(long, short = 'j', default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Retries per request and per blob after a transient failure.
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Abandon and retry a blob transfer that moves no byte for this long (e.g. `60s`, `2m`).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub stall_timeout: std::time::Duration,
+    /// How blob bytes are uploaded.
+    #[arg(long, value_enum, default_value_t = UploadMode::Monolithic)]
+    pub upload_mode: UploadMode,
+    /// Only show what would be copied.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report (or plan) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ImageCopyArgs {
+    /// Resolves credentials and builds the library request.
+    pub fn into_request(self) -> Result<CopyRequest, RegistryError> {
+        let docker = match &self.authfile {
+            Some(p) => DockerConfig::load(p)?,
+            None => DockerConfig::load_default()?,
+        };
+        Ok(CopyRequest {
+            source_credentials: resolve_credentials(&self.source.registry, self.src_creds, &docker),
+            destination_credentials: resolve_credentials(&self.destination.registry, self.dest_creds, &docker),
+            source: self.source,
+            destination: self.destination,
+            options: CopyOptions {
+                plain_http: self.plain_http,
+                concurrency: usize::from(self.jobs),
+                retries: self.retries,
+                upload_mode: self.upload_mode,
+                stall_timeout: self.stall_timeout,
+            },
+        })
+    }
+}
+
+/// Runs `drctl image copy`: copies (or plans, with `--dry-run`) and prints the outcome.
+/// Ctrl-C cancels in-flight transfers.
+pub async fn run_image_copy(args: ImageCopyArgs) -> Result<(), RegistryError> {
+    let (dry_run, json) = (args.dry_run, args.json);
+    let req = args.into_request()?;
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let result = if dry_run {
+        plan_copy(&req, cancel).await.map(|p| print_plan(&p, json))
+    } else {
+        copy_image(req, cancel).await.map(|r| print_report(&r, json))
+    };
+    watcher.abort();
+    result
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn print_report(r: &CopyReport, json: bool) {
+    if json {
+        println!("{}", to_json(r));
+        return;
+    }
+    let secs = r.elapsed.as_secs_f64();
+    let pushed = r.manifests.iter().filter(|m| m.pushed).count();
+    println!("Copied {} -> {}", r.source, r.destination);
+    println!("  digest     {}", r.source_digest);
+    println!("  manifests  {} ({pushed} pushed, {} already present)", r.manifests.len(), r.manifests.len() - pushed);
+    println!("  blobs      {} copied, {} skipped, {} mounted", r.blobs_copied, r.blobs_skipped, r.blobs_mounted);
+    let rate = if secs > 0.0 { mib(r.bytes_moved) / secs } else { 0.0 };
+    if r.upload_retries > 0 {
+        println!("  retries    {} interrupted blob uploads resumed or restarted", r.upload_retries);
+    }
+    println!("  moved      {:.1} MiB in {secs:.2} s ({rate:.0} MiB/s)", mib(r.bytes_moved));
+}
+
+fn print_plan(p: &CopyPlan, json: bool) {
+    if json {
+        println!("{}", to_json(p));
+        return;
+    }
+    println!("Plan: {} -> {} ({})", p.source, p.destination, p.source_digest);
+    for m in &p.manifests {
+        let state = if m.present { "present" } else { "push" };
+        let platform = m.platform.as_deref().unwrap_or("-");
+        println!("  manifest {} {platform:<16} {state}", m.digest);
+    }
+    for b in &p.blobs {
+        let action = match &b.action {
+            BlobAction::Skip => "present".to_string(),
+            BlobAction::Copy => "copy".to_string(),
+            BlobAction::Mount { from } => format!("mount from {from}"),
+            BlobAction::Foreign => "foreign (not copied)".to_string(),
+        };
+        println!("  blob     {} {:>10.1} MiB  {action}", b.digest, mib(b.size));
+    }
+    println!("  to copy: {:.1} MiB", mib(p.bytes_to_copy));
+}
