@@ -21,6 +21,7 @@ mod error;
 mod http;
 pub mod oci;
 mod registry;
+mod registry_copy;
 mod shell;
 mod sleep;
 mod wait_until;
@@ -142,16 +143,14 @@ pub(crate) fn unknown_keys(with: &Map<String, Value>, known: &[&str]) -> Vec<Inp
 /// The registry of built-in actions, with OCI credentials and endpoints from `oci`.
 pub fn builtin_with(oci: oci::OciSettings) -> ActionRegistry {
     let mut registry = builtin_without_oci();
+    registry.register("registry.copy", Arc::new(registry_copy::RegistryCopy::new(oci.clone())));
     registry.register("oci.request", Arc::new(oci::OciRequestAction::new(oci::OciEnvironment::new(oci))));
     registry
 }
 
 /// The registry of built-in actions; OCI actions read the default config when first used.
 pub fn builtin() -> ActionRegistry {
-    let mut registry = builtin_without_oci();
-    let env = oci::OciEnvironment::new(oci::OciSettings::default());
-    registry.register("oci.request", Arc::new(oci::OciRequestAction::new(env)));
-    registry
+    builtin_with(oci::OciSettings::default())
 }
 
 fn builtin_without_oci() -> ActionRegistry {

@@ -1,0 +1,152 @@
+//! `registry.copy`: copies a container image between registries (every platform, by digest).
+//!
+//! `source` and `destination` are image references (`host/repo:tag`), or maps
+//! `{ region, repository, tag }` whose registry host comes from the OCI endpoint table, so a
+//! runbook can copy from `${{ params.source_region }}` to `${{ params.dest_region }}`; against
+//! the simulator the same runbook reaches its local registries. Credentials: `source_credentials`
+//! / `destination_credentials` as `user:password` (mark them secret), else the environment or the
+//! docker config file.
+
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use super::oci::OciSettings;
+use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
+use crate::oci::Endpoints;
+use crate::registry::{copy_image, resolve_credentials, CopyOptions, CopyRequest, Credentials, DockerConfig, ImageRef};
+
+const KEYS: &[&str] = &["source", "destination", "source_credentials", "destination_credentials", "jobs"];
+
+pub struct RegistryCopy {
+    settings: OciSettings,
+}
+
+impl RegistryCopy {
+    pub fn new(settings: OciSettings) -> Self {
+        Self { settings }
+    }
+
+    fn endpoints(&self) -> Result<Endpoints, ActionError> {
+        match &self.settings.endpoints_file {
+            Some(path) => Endpoints::from_file(path),
+            None => Endpoints::from_env(),
+        }
+        .map_err(|e| ActionError::input(e.to_string()))
+    }
+
+    /// An image reference and whether its registry speaks plain HTTP.
+    fn image(&self, value: &Value, default_tag: Option<&str>, what: &str) -> Result<(ImageRef, bool), ActionError> {
+        match value {
+            Value::String(s) => {
+                let image = ImageRef::from_str(s).map_err(|e| ActionError::input(format!("{what}: {e}")))?;
+                Ok((image, false))
+            }
+            Value::Object(map) => {
+                let region = map
+                    .get("region")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ActionError::input(format!("{what}: missing `region`")))?;
+                let repository = map
+                    .get("repository")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ActionError::input(format!("{what}: missing `repository`")))?;
+                let url =
+                    self.endpoints()?.registry_url(region).map_err(|e| ActionError::input(format!("{what}: {e}")))?;
+                let host = match (url.host_str(), url.port()) {
+                    (Some(h), Some(p)) => format!("{h}:{p}"),
+                    (Some(h), None) => h.to_owned(),
+                    _ => return Err(ActionError::input(format!("{what}: registry URL {url} has no host"))),
+                };
+                let tag = map.get("tag").and_then(Value::as_str).or(default_tag);
+                let digest = map.get("digest").and_then(Value::as_str);
+                let text = match (digest, tag) {
+                    (Some(d), _) => format!("{host}/{repository}@{d}"),
+                    (None, Some(t)) => format!("{host}/{repository}:{t}"),
+                    (None, None) => format!("{host}/{repository}"),
+                };
+                let image = ImageRef::from_str(&text).map_err(|e| ActionError::input(format!("{what}: {e}")))?;
+                Ok((image, url.scheme() == "http"))
+            }
+            _ => Err(ActionError::input(format!("{what} must be an image reference or {{ region, repository, tag }}"))),
+        }
+    }
+}
+
+fn credentials(with: &Value, key: &str, host: &str, docker: &DockerConfig) -> Result<Option<Credentials>, ActionError> {
+    let explicit = match with.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        Some(text) => Some(Credentials::from_str(text).map_err(|e| ActionError::input(format!("{key}: {e}")))?),
+        None => None,
+    };
+    Ok(resolve_credentials(host, explicit, docker))
+}
+
+impl Action for RegistryCopy {
+    fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        let mut problems = super::unknown_keys(with, KEYS);
+        for key in ["source", "destination"] {
+            if !with.contains_key(key) {
+                problems.push(InputProblem::new("", format!("missing input `{key}`")));
+            }
+        }
+        problems
+    }
+
+    fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        Box::pin(async move {
+            let (source, plain_src) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;
+            let (destination, plain_dst) =
+                self.image(with.get("destination").unwrap_or(&Value::Null), source.tag.as_deref(), "destination")?;
+            let docker = DockerConfig::load_default().map_err(|e| ActionError::input(e.to_string()))?;
+            let mut options = CopyOptions { plain_http: plain_src || plain_dst, ..CopyOptions::default() };
+            if let Some(jobs) = with.get("jobs").and_then(Value::as_u64) {
+                options.concurrency = (jobs as usize).max(1);
+            }
+            let request = CopyRequest {
+                source_credentials: credentials(&with, "source_credentials", &source.registry, &docker)?,
+                destination_credentials: credentials(&with, "destination_credentials", &destination.registry, &docker)?,
+                source,
+                destination,
+                options,
+            };
+            let report = copy_on_runtime(request, ctx.cancel.clone()).await?;
+            ctx.log.line(&format!(
+                "copied {} -> {}: {} blobs copied, {} skipped, {} mounted, {} bytes",
+                report.source,
+                report.destination,
+                report.blobs_copied,
+                report.blobs_skipped,
+                report.blobs_mounted,
+                report.bytes_moved
+            ));
+            let mut outputs = Outputs::new();
+            outputs.insert("image".into(), Value::String(report.destination.clone()));
+            outputs.insert("source_digest".into(), Value::String(report.source_digest.to_string()));
+            outputs.insert("digest".into(), Value::String(report.destination_digest.clone()));
+            outputs.insert("bytes_moved".into(), Value::from(report.bytes_moved));
+            outputs.insert("blobs_copied".into(), Value::from(report.blobs_copied));
+            outputs.insert("blobs_skipped".into(), Value::from(report.blobs_skipped));
+            outputs.insert("blobs_mounted".into(), Value::from(report.blobs_mounted));
+            Ok(outputs)
+        })
+    }
+}
+
+/// Runs the copy as its own task: the copy's future holds borrows that the compiler cannot prove
+/// `Send` for every lifetime when it is nested in another boxed future, so it gets its own.
+async fn copy_on_runtime(
+    request: CopyRequest,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<crate::registry::CopyReport, ActionError> {
+    let handle = tokio::runtime::Handle::current();
+    let joined = tokio::task::spawn_blocking(move || handle.block_on(copy_image(request, cancel))).await;
+    match joined {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(e)) => {
+            let mut err = ActionError::new(ErrorClass::Network, e.to_string());
+            err.retryable = e.is_transient();
+            Err(err)
+        }
+        Err(e) => Err(ActionError::new(ErrorClass::Other, format!("image copy stopped: {e}"))),
+    }
+}
