@@ -77,9 +77,7 @@ pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
             eprintln!("{} (opc-request-id {})", response.status, response.request_id);
             Ok(Exit::Success)
         }
-        Err(e) => {
-            let help = e.api().and_then(|a| a.help()).map(str::to_owned);
-            Err(CliError::Failed { message: e.to_string(), help })
-        }
+        // The error's text already carries the service's code, the opc-request-id and help.
+        Err(e) => Err(CliError::failed(e.to_string())),
     }
 }
