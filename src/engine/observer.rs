@@ -29,9 +29,10 @@ pub trait Observer: Send + Sync {
     fn finished(&self, id: &InstanceId, how: Finish, elapsed: Duration, detail: &str);
     /// A warning or notice for the operator (RTO thresholds, in-doubt tasks, pauses).
     fn notice(&self, text: &str);
-    /// Called before the engine reads from the terminal, so progress output can step aside.
-    fn suspend(&self, f: &mut dyn FnMut()) {
-        f()
+    /// Stops (true) or restarts (false) drawing while a person is asked something on the
+    /// terminal, so progress output does not overwrite the question.
+    fn hold_output(&self, hold: bool) {
+        let _ = hold;
     }
 }
 

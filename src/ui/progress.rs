@@ -41,8 +41,10 @@ pub fn observer(mode: ProgressMode, quiet: bool, redactor: Redactor) -> std::syn
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(
-            ProgressStyle::with_template("{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} tasks  {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} tasks  {elapsed} elapsed{msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         overall.set_prefix("drctl");
         overall.enable_steady_tick(Duration::from_millis(200));
@@ -86,7 +88,7 @@ impl Observer for Progress {
             bars.overall.set_length(total as u64);
             bars.overall.set_position(done as u64);
             if let Some(rto) = rto {
-                bars.overall.set_message(format!("RTO {}", format_duration(rto)));
+                bars.overall.set_message(format!(" of the RTO {}", format_duration(rto)));
             }
         }
         let rto = rto.map_or_else(String::new, |r| format!(", RTO objective {}", format_duration(r)));
@@ -155,10 +157,13 @@ impl Observer for Progress {
         self.line(&format!("! {text}"));
     }
 
-    fn suspend(&self, f: &mut dyn FnMut()) {
-        match &self.bars {
-            Some(bars) => bars.multi.suspend(f),
-            None => f(),
+    fn hold_output(&self, hold: bool) {
+        if let Some(bars) = &self.bars {
+            let target = if hold { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+            if hold {
+                let _ = bars.multi.clear();
+            }
+            bars.multi.set_draw_target(target);
         }
     }
 }
@@ -174,6 +179,7 @@ impl Approver for TerminalApprover {
         observer: &'a dyn Observer,
     ) -> BoxFuture<'a, (bool, String)> {
         Box::pin(async move {
+            observer.hold_output(true);
             let prompt = format!("\napproval needed for {id}: {message}\napprove? [y/N] and a reason: ");
             let answer = tokio::task::spawn_blocking(move || {
                 let mut line = String::new();
@@ -182,11 +188,8 @@ impl Approver for TerminalApprover {
                 let _ = std::io::stdin().read_line(&mut line);
                 line
             });
-            let mut line = String::new();
-            observer.suspend(&mut || {});
-            if let Ok(l) = answer.await {
-                line = l;
-            }
+            let line = answer.await.unwrap_or_default();
+            observer.hold_output(false);
             let line = line.trim();
             let (word, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
             let approved = matches!(word.to_ascii_lowercase().as_str(), "y" | "yes");
