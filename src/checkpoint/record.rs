@@ -44,7 +44,10 @@ impl Actor {
     pub fn current() -> Actor {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| format!("uid {}", unsafe_free_uid()));
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(user_name)
+            .unwrap_or_else(|| format!("uid {}", unsafe_free_uid()));
         Actor { user, host: hostname() }
     }
 }
@@ -52,6 +55,22 @@ impl Actor {
 fn unsafe_free_uid() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }
+}
+
+/// The account name of the current uid, from the password database.
+fn user_name() -> Option<String> {
+    let uid = unsafe_free_uid();
+    let mut buf = vec![0u8; 4096];
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwuid_r writes only into `pwd` and `buf`, whose sizes we pass.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: on success pw_name points to a NUL-terminated string inside `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    name.to_str().ok().map(str::to_owned)
 }
 
 /// The machine's host name.
