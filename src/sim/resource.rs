@@ -373,7 +373,7 @@ pub fn filtered(store: &Store, region: &str, kind: &Kind, query: &[(String, Stri
         .of_kind(region, kind.name)
         .filter(|r| wants_state || r.state() != kind.lifecycle.deleted)
         .filter(|r| {
-            query.iter().filter(|(k, _)| !NOT_FILTERS.contains(&k.as_str())).all(|(k, v)| match r.body.get(k) {
+            query.iter().filter(|(k, _)| !NOT_FILTERS.contains(&k.as_str())).all(|(k, v)| match field(&r.body, k) {
                 Some(Value::String(s)) => s == v,
                 Some(Value::Bool(b)) => b.to_string() == *v,
                 Some(_) => true,
@@ -382,6 +382,16 @@ pub fn filtered(store: &Store, region: &str, kind: &Kind, query: &[(String, Stri
         })
         .map(|r| public(&r.body))
         .collect()
+}
+
+/// The field a filter names; `name` also matches `secretName` or `displayName`, as the
+/// services that call their name that way filter with `name=`.
+fn field<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
+    match (body.get(name), name) {
+        (Some(v), _) => Some(v),
+        (None, "name") => body.get("secretName").or_else(|| body.get("displayName")),
+        (None, _) => None,
+    }
 }
 
 /// A page of `items` in the list shape, with `opc-next-page` when more remain.
