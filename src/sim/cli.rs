@@ -217,28 +217,70 @@ pub fn build(args: &ServeArgs, identity: &SimIdentity) -> Result<Arc<Sim>, SimEr
     Ok(sim)
 }
 
-async fn serve(args: ServeArgs) -> Result<(), SimError> {
+/// A simulator serving a directory: listeners, admin listener and state saver running,
+/// `endpoints.json` and `admin.json` written.
+#[derive(Debug)]
+pub struct Launched {
+    pub running: server::RunningSim,
+    pub admin_url: String,
+    saver: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Launched {
+    /// Stops the listeners, then lets the state saver write its final snapshot.
+    pub async fn stop(self) {
+        self.running.shutdown().await;
+        if let Some(task) = self.saver {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts everything `drctl sim --dir DIR` runs, without waiting for a signal (tests use
+/// this to run the real thing in-process).
+pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
     let dir = args
         .dir
         .clone()
         .ok_or_else(|| SimError::Usage("`drctl sim` needs --dir DIR (made by `drctl sim init DIR`)".into()))?;
     let identity = SimIdentity::read(&dir)?;
-    let sim = build(&args, &identity)?;
+    let sim = build(args, &identity)?;
     let running = server::start(sim.clone(), args.port_base).await?;
     let shutdown = running.shutdown_token();
     let admin_url = admin::start(sim.clone(), args.admin_port, shutdown.clone()).await?;
     let saver = args.state.clone().map(|path| tokio::spawn(state::saver(sim.clone(), path, shutdown.clone())));
     state::write_json_atomic(&dir.join(setup::ADMIN), &json!({ "url": admin_url }))?;
+    // Written last: its appearance tells waiting clients that every listener accepts.
     state::write_json_atomic(&dir.join(setup::ENDPOINTS), &running.endpoints)?;
-    for (region, base) in &running.endpoints {
+    Ok(Launched { running, admin_url, saver })
+}
+
+impl ServeArgs {
+    /// Defaults for serving `dir` (what `drctl sim --dir DIR` uses).
+    pub fn for_dir(dir: &Path) -> ServeArgs {
+        ServeArgs {
+            dir: Some(dir.to_path_buf()),
+            regions: Vec::new(),
+            port_base: 0,
+            latency: Duration::from_millis(50),
+            faults: None,
+            state: None,
+            limits: Vec::new(),
+            home_region: "us-ashburn-1".into(),
+            admin_port: 0,
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), SimError> {
+    let launched = launch(&args).await?;
+    for (region, base) in &launched.running.endpoints {
         println!("{region:<16} {base}");
     }
-    println!("admin            {admin_url}\nendpoints file   {}", dir.join(setup::ENDPOINTS).display());
-    wait_for_signal(&shutdown).await;
-    running.shutdown().await;
-    if let Some(task) = saver {
-        let _ = task.await;
-    }
+    println!("admin            {}", launched.admin_url);
+    let token = launched.running.shutdown_token();
+    wait_for_signal(&token).await;
+    launched.stop().await;
     Ok(())
 }
 
