@@ -126,6 +126,9 @@ pub fn require_active(store: &Store, region: &str, id: &str, kind: &str) -> Resu
     Ok(r.clone())
 }
 
+/// A check that may refuse a delete.
+pub type DeleteCheck = fn(&Store, &Resource) -> Result<(), ApiError>;
+
 /// One resource type.
 pub struct Kind {
     pub name: &'static str,
@@ -141,7 +144,7 @@ pub struct Kind {
     /// Validates and completes the body on create and update.
     pub prepare: fn(&mut Prepare<'_>) -> Result<(), ApiError>,
     /// Refuses a delete (for example an application that still has functions).
-    pub before_delete: Option<fn(&Store, &Resource) -> Result<(), ApiError>>,
+    pub before_delete: Option<DeleteCheck>,
 }
 
 /// A kind to start from with `..BASE`: synchronous, created ACTIVE, array lists.

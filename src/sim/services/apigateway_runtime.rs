@@ -42,7 +42,7 @@ pub fn serve(ctx: &RegionCtx, host: &str, parts: &Parts, body: &[u8]) -> Option<
     let Some((deployment, rest)) = deployments.iter().find_map(|d| {
         let prefix = d.str_field("pathPrefix")?.trim_end_matches('/');
         let rest = path.strip_prefix(prefix)?;
-        (rest.is_empty() || rest.starts_with('/')).then(|| (d, if rest.is_empty() { "/" } else { rest }))
+        (rest.is_empty() || rest.starts_with('/')).then_some((d, if rest.is_empty() { "/" } else { rest }))
     }) else {
         return Some(not_found());
     };

@@ -63,7 +63,7 @@ fn prepare_policy(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     named(p, POLICY.name)?;
     let statements =
         p.body.get("statements").and_then(Value::as_array).ok_or_else(|| ApiError::missing("statements"))?;
-    if statements.is_empty() || statements.iter().any(|s| !s.as_str().is_some_and(|s| s.trim().len() > 5)) {
+    if statements.is_empty() || statements.iter().any(|s| s.as_str().is_none_or(|s| s.trim().len() <= 5)) {
         return Err(ApiError::invalid("statements must be a non-empty list of policy statements."));
     }
     Ok(())
