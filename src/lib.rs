@@ -15,4 +15,5 @@ pub mod oci;
 pub mod plan;
 pub mod registry;
 pub mod runbook;
+pub mod sim;
 pub mod ui;

@@ -86,6 +86,8 @@ pub enum Command {
     Retry(operator::DecisionArgs),
     /// Print the JSON Schema of the runbook format.
     Schema,
+    /// The local OCI simulator: `drctl sim init DIR`, `drctl sim --dir DIR`, `fault`, `dump`.
+    Sim(crate::sim::cli::SimArgs),
     /// Container images.
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -144,6 +146,9 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Skip(args) => operator::decide(args, operator::Decision::Skip, &cli.oci, cli.quiet).await,
         Command::Retry(args) => operator::decide(args, operator::Decision::Retry, &cli.oci, cli.quiet).await,
         Command::Image(command) => image::image(command).await,
+        Command::Sim(args) => {
+            crate::sim::run_sim(args).await.map(|()| Exit::Success).map_err(|e| CliError::failed(e.to_string()))
+        }
         Command::Oci(command) => oci::oci(command, &cli.oci).await,
         Command::Schema => {
             println!("{}", crate::runbook::schema::runbook_schema());

@@ -1,0 +1,305 @@
+//! `drctl sim ...`: the command-line surface of the simulator. `drctl sim --dir DIR`
+//! serves until SIGINT/SIGTERM; `init` prepares DIR; `fault` changes faults of a running
+//! simulator and `dump` prints its resources, both through the admin listener named in
+//! `DIR/admin.json`. Parsing and orchestration only; the work happens in the other modules.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::context::{Settings, Sim};
+use super::errors::SimError;
+use super::faults::{FaultCommand, OutageMode};
+use super::setup::{self, SimIdentity};
+use super::{admin, faults, server, state};
+
+/// Regions served when no `--region` is given.
+pub const DEFAULT_REGIONS: [&str; 3] = ["us-ashburn-1", "us-phoenix-1", "eu-frankfurt-1"];
+
+/// `drctl sim`: run the OCI simulator, or manage one.
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SimArgs {
+    #[command(subcommand)]
+    pub command: Option<SimCommand>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Options of `drctl sim --dir DIR` (serve).
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Directory made by `drctl sim init` (keys, config); endpoints.json and admin.json are written there.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Region to serve (repeatable); default us-ashburn-1, us-phoenix-1, eu-frankfurt-1.
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
+    /// First port; region i listens on port-base + i. 0 picks free ports.
+    #[arg(long, default_value_t = 0)]
+    pub port_base: u16,
+    /// Time a create or delete takes (CREATING→ACTIVE, work requests), e.g. 50ms, 2s.
+    #[arg(long, default_value = "50ms", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+    /// YAML file of faults per region to start with.
+    #[arg(long)]
+    pub faults: Option<PathBuf>,
+    /// State file: loaded at start, saved on change and at shutdown.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Override a service limit, NAME=N (e.g. functions-per-application=5); repeatable.
+    #[arg(long = "limit", value_parser = parse_limit)]
+    pub limits: Vec<(String, u64)>,
+    /// The tenancy's home region (identity writes are accepted only there).
+    #[arg(long, default_value = "us-ashburn-1")]
+    pub home_region: String,
+    /// Port of the admin listener (0 = any).
+    #[arg(long, default_value_t = 0)]
+    pub admin_port: u16,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SimCommand {
+    /// Create DIR with an API key pair, an OCI config file and sim.json.
+    Init {
+        dir: PathBuf,
+        #[arg(long, default_value = "us-ashburn-1")]
+        home_region: String,
+    },
+    /// Change the faults of a region of a running simulator.
+    Fault {
+        #[arg(long)]
+        dir: PathBuf,
+        region: String,
+        #[command(subcommand)]
+        action: FaultAction,
+    },
+    /// Print every resource of a running simulator as JSON.
+    Dump {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum FaultAction {
+    /// Take the region down (refuse connections or answer 503) or bring it back.
+    Outage {
+        state: OnOff,
+        #[arg(long, value_enum, default_value = "refuse")]
+        mode: OutageMode,
+    },
+    /// Answer this fraction of requests with 429 TooManyRequests.
+    Throttle { rate: f64 },
+    /// Answer this fraction of requests with 500 InternalServerError.
+    Errors { rate: f64 },
+    /// Delay operations matching `METHOD /path` (`*` wildcards) by a duration or range (100ms..300ms).
+    Latency { op: String, delay: String },
+    /// Make this fraction of new work requests end FAILED.
+    FailWorkRequests { rate: f64 },
+    /// Remove every fault of the region.
+    Clear,
+}
+
+fn parse_limit(text: &str) -> Result<(String, u64), String> {
+    let (name, n) = text.split_once('=').ok_or_else(|| format!("expected NAME=N, got `{text}`"))?;
+    Ok((name.trim().to_string(), n.trim().parse().map_err(|e| format!("`{n}`: {e}"))?))
+}
+
+/// Runs `drctl sim ...`.
+pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
+    match args.command {
+        Some(SimCommand::Init { dir, home_region }) => {
+            let identity = setup::init(&dir, &home_region)?;
+            println!("wrote {}/{{config,{},{},sim.json}}", dir.display(), setup::PRIVATE_KEY, setup::PUBLIC_KEY);
+            println!("tenancy {}\nuser    {}\nfingerprint {}", identity.tenancy, identity.user, identity.fingerprint);
+            Ok(())
+        }
+        Some(SimCommand::Fault { dir, region, action }) => {
+            let command = match action {
+                FaultAction::Outage { state, mode } => FaultCommand::Outage { on: state == OnOff::On, mode },
+                FaultAction::Throttle { rate } => FaultCommand::Throttle { rate },
+                FaultAction::Errors { rate } => FaultCommand::Errors { rate },
+                FaultAction::Latency { op, delay } => FaultCommand::Latency { op, delay },
+                FaultAction::FailWorkRequests { rate } => FaultCommand::FailWorkRequests { rate },
+                FaultAction::Clear => FaultCommand::Clear,
+            };
+            let result =
+                admin_call(&dir, reqwest::Method::POST, &format!("/faults/{region}"), Some(json!(command))).await?;
+            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            Ok(())
+        }
+        Some(SimCommand::Dump { dir, region }) => {
+            let path = match region {
+                Some(r) => format!("/dump?region={r}"),
+                None => "/dump".into(),
+            };
+            let result = admin_call(&dir, reqwest::Method::GET, &path, None).await?;
+            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            Ok(())
+        }
+        None => serve(args.serve).await,
+    }
+}
+
+/// Calls the admin listener of the simulator running on `dir`.
+async fn admin_call(dir: &Path, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, SimError> {
+    let admin_file = dir.join(setup::ADMIN);
+    let text =
+        std::fs::read_to_string(&admin_file).map_err(|source| SimError::Read { path: admin_file.clone(), source })?;
+    let info: Value =
+        serde_json::from_str(&text).map_err(|e| SimError::Parse { path: admin_file.clone(), detail: e.to_string() })?;
+    let base = info.get("url").and_then(Value::as_str).unwrap_or_default().to_string();
+    let url = format!("{base}{path}");
+    let admin_err = |detail: String| SimError::Admin { url: url.clone(), detail };
+    let mut req = reqwest::Client::new().request(method, &url);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let response = req.send().await.map_err(|e| admin_err(e.to_string()))?;
+    let status = response.status();
+    let value: Value = response.json().await.map_err(|e| admin_err(e.to_string()))?;
+    if !status.is_success() {
+        return Err(admin_err(format!("{status}: {value}")));
+    }
+    Ok(value)
+}
+
+/// Builds the simulator from serve options (keys from `DIR/sim.json`).
+pub fn build(args: &ServeArgs, identity: &SimIdentity) -> Result<Arc<Sim>, SimError> {
+    let regions: Vec<String> = if args.regions.is_empty() {
+        DEFAULT_REGIONS.iter().map(|r| r.to_string()).collect()
+    } else {
+        args.regions.clone()
+    };
+    for r in &regions {
+        if crate::oci::regions::find_region(r).is_none() {
+            return Err(SimError::UnknownRegion { region: r.clone() });
+        }
+    }
+    if !regions.contains(&args.home_region) {
+        return Err(SimError::Usage(format!("the home region {} must be one of the served regions", args.home_region)));
+    }
+    let settings = Settings {
+        regions,
+        home_region: args.home_region.clone(),
+        latency: args.latency,
+        tenancy: identity.tenancy.clone(),
+        namespace: identity.namespace.clone(),
+        limits: args.limits.iter().cloned().collect::<BTreeMap<_, _>>(),
+    };
+    let store = match &args.state {
+        Some(path) => state::load(path)?,
+        None => Default::default(),
+    };
+    let sim = Sim::new(settings, identity.keyring()?, store);
+    if let Some(path) = &args.faults {
+        for (region, f) in faults::load_file(path)? {
+            if !sim.settings.regions.contains(&region) {
+                return Err(SimError::UnknownRegion { region });
+            }
+            sim.faults.set(&region, f)?;
+        }
+    }
+    Ok(sim)
+}
+
+/// A simulator serving a directory: listeners, admin listener and state saver running,
+/// `endpoints.json` and `admin.json` written.
+#[derive(Debug)]
+pub struct Launched {
+    pub running: server::RunningSim,
+    pub admin_url: String,
+    saver: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Launched {
+    /// Stops the listeners, then lets the state saver write its final snapshot.
+    pub async fn stop(self) {
+        self.running.shutdown().await;
+        if let Some(task) = self.saver {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts everything `drctl sim --dir DIR` runs, without waiting for a signal (tests use
+/// this to run the real thing in-process).
+pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
+    let dir = args
+        .dir
+        .clone()
+        .ok_or_else(|| SimError::Usage("`drctl sim` needs --dir DIR (made by `drctl sim init DIR`)".into()))?;
+    let identity = SimIdentity::read(&dir)?;
+    let sim = build(args, &identity)?;
+    let running = server::start(sim.clone(), args.port_base).await?;
+    let shutdown = running.shutdown_token();
+    let admin_url = admin::start(sim.clone(), args.admin_port, shutdown.clone()).await?;
+    let saver = args.state.clone().map(|path| tokio::spawn(state::saver(sim.clone(), path, shutdown.clone())));
+    state::write_json_atomic(&dir.join(setup::ADMIN), &json!({ "url": admin_url }))?;
+    // Written last: its appearance tells waiting clients that every listener accepts.
+    state::write_json_atomic(&dir.join(setup::ENDPOINTS), &running.endpoints)?;
+    Ok(Launched { running, admin_url, saver })
+}
+
+impl ServeArgs {
+    /// Defaults for serving `dir` (what `drctl sim --dir DIR` uses).
+    pub fn for_dir(dir: &Path) -> ServeArgs {
+        ServeArgs {
+            dir: Some(dir.to_path_buf()),
+            regions: Vec::new(),
+            port_base: 0,
+            latency: Duration::from_millis(50),
+            faults: None,
+            state: None,
+            limits: Vec::new(),
+            home_region: "us-ashburn-1".into(),
+            admin_port: 0,
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), SimError> {
+    let launched = launch(&args).await?;
+    for (region, base) in &launched.running.endpoints {
+        println!("{region:<16} {base}");
+    }
+    println!("admin            {}", launched.admin_url);
+    let token = launched.running.shutdown_token();
+    wait_for_signal(&token).await;
+    launched.stop().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM (or when `token` is cancelled elsewhere).
+async fn wait_for_signal(token: &CancellationToken) {
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+        _ = token.cancelled() => {}
+    }
+}

@@ -1,0 +1,103 @@
+//! The shared simulator ([`Sim`]: settings, accepted keys, state, faults) and the
+//! per-listener view of it ([`RegionCtx`]) that every handler receives.
+//!
+//! All state sits behind one mutex that is never held across an `await`; every access
+//! first settles due lifecycle transitions so readers always see the current state.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::auth::Keyring;
+use super::faults::Faults;
+use super::store::{now_ms, Store};
+
+/// What the simulator is configured with at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Region ids, one listener each, in order (port-base + index).
+    pub regions: Vec<String>,
+    /// Identity writes are accepted only here.
+    pub home_region: String,
+    /// Time from CREATING to ACTIVE (and DELETING to DELETED, work request to done).
+    pub latency: Duration,
+    /// Tenancy OCID: the root compartment.
+    pub tenancy: String,
+    /// Object Storage namespace of the tenancy.
+    pub namespace: String,
+    /// Service limits by name (see `services/limits.rs`), overriding the defaults.
+    pub limits: BTreeMap<String, u64>,
+}
+
+impl Settings {
+    pub fn latency_ms(&self) -> u64 {
+        self.latency.as_millis() as u64
+    }
+}
+
+/// The whole simulator, shared by every region listener and the admin listener.
+#[derive(Debug)]
+pub struct Sim {
+    pub settings: Settings,
+    pub keys: Keyring,
+    store: Mutex<Store>,
+    pub faults: Faults,
+    /// Base URL of each region's listener, filled in once bound.
+    bases: Mutex<BTreeMap<String, String>>,
+    /// Signalled on every state change, for the state saver.
+    pub changed: Notify,
+}
+
+impl Sim {
+    pub fn new(settings: Settings, keys: Keyring, store: Store) -> Arc<Sim> {
+        Arc::new(Sim {
+            settings,
+            keys,
+            store: Mutex::new(store),
+            faults: Faults::default(),
+            bases: Mutex::new(BTreeMap::new()),
+            changed: Notify::new(),
+        })
+    }
+
+    /// The store with due transitions applied. Hold it briefly, never across an await.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A handler that panicked mid-update leaves plain data behind; keep serving it.
+        let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        guard.settle(now_ms());
+        guard
+    }
+
+    /// Records that state changed (the saver writes it out).
+    pub fn touch(&self) {
+        self.changed.notify_one();
+    }
+
+    pub fn set_base(&self, region: &str, base: String) {
+        self.bases.lock().unwrap_or_else(|p| p.into_inner()).insert(region.to_string(), base);
+    }
+
+    /// The base URL of a region's listener (empty before it is bound).
+    pub fn base(&self, region: &str) -> String {
+        self.bases.lock().unwrap_or_else(|p| p.into_inner()).get(region).cloned().unwrap_or_default()
+    }
+
+    pub fn bases(&self) -> BTreeMap<String, String> {
+        self.bases.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A handler's view: the simulator and the region of the listener that took the request.
+#[derive(Debug, Clone)]
+pub struct RegionCtx {
+    pub sim: Arc<Sim>,
+    pub region: String,
+}
+
+impl RegionCtx {
+    pub fn is_home(&self) -> bool {
+        self.region == self.sim.settings.home_region
+    }
+}

@@ -1,0 +1,504 @@
+//! The generic resource engine: one [`Kind`] describes a resource type (OCID type,
+//! lifecycle state names, whether creates are asynchronous with work requests, list shape,
+//! validation and referential checks), and [`routes`] serves create, get, list, update
+//! and delete for it with OCI's semantics: etags and `if-match`, list filters and paging,
+//! CREATING→ACTIVE and DELETING→DELETED after the configured latency, limits, and
+//! home-region-only writes for tenancy-level resources.
+//!
+//! Service files declare kinds and add the operations that do not fit this shape.
+//! Nothing here knows a particular service.
+
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use super::call::{empty, json, respond, Call};
+use super::context::{RegionCtx, Sim};
+use super::errors::ApiError;
+use super::ocid::{new_etag, new_ocid, region_key};
+use super::pagination;
+use super::store::{now_ms, rfc3339, Resource, Store, Transition, DELETED_VISIBLE_MS};
+use super::work_requests;
+
+/// Lifecycle state names of a kind (they differ between services).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifecycle {
+    /// `None`: created directly in the active state.
+    pub creating: Option<&'static str>,
+    pub active: &'static str,
+    pub deleting: &'static str,
+    pub deleted: &'static str,
+    pub failed: &'static str,
+}
+
+/// Functions, API Gateway, Events, Logging, SCH, Vault...
+pub const STANDARD: Lifecycle = Lifecycle {
+    creating: Some("CREATING"),
+    active: "ACTIVE",
+    deleting: "DELETING",
+    deleted: "DELETED",
+    failed: "FAILED",
+};
+/// Core networking.
+pub const CORE: Lifecycle = Lifecycle {
+    creating: Some("PROVISIONING"),
+    active: "AVAILABLE",
+    deleting: "TERMINATING",
+    deleted: "TERMINATED",
+    failed: "TERMINATED",
+};
+/// Created directly ACTIVE (identity, alarms).
+pub const IMMEDIATE: Lifecycle = Lifecycle { creating: None, ..STANDARD };
+/// Container repositories.
+pub const AVAILABLE: Lifecycle =
+    Lifecycle { creating: None, active: "AVAILABLE", deleting: "DELETING", deleted: "DELETED", failed: "DELETED" };
+
+/// Work-request metadata of an asynchronous kind.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkRequestSpec {
+    pub entity_type: &'static str,
+    pub create_op: &'static str,
+    pub update_op: &'static str,
+    pub delete_op: &'static str,
+}
+
+/// How list operations return items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListShape {
+    /// A bare JSON array (`list[...]` in the SDK).
+    Array,
+    /// A collection object `{"items": [...]}`.
+    Items,
+}
+
+/// A per-scope count limit: at most `default` resources sharing the value of `scope_field`
+/// (overridable with `--limit name=N`).
+#[derive(Debug, Clone, Copy)]
+pub struct LimitSpec {
+    pub service: &'static str,
+    pub name: &'static str,
+    pub scope_field: &'static str,
+    pub default: u64,
+}
+
+/// What a kind's `prepare` sees: the merged body to validate and complete.
+pub struct Prepare<'a> {
+    pub sim: &'a Sim,
+    pub store: &'a Store,
+    pub region: &'a str,
+    pub id: &'a str,
+    pub body: &'a mut Map<String, Value>,
+    /// The resource before the change, on updates.
+    pub existing: Option<&'a Resource>,
+}
+
+impl Prepare<'_> {
+    pub fn str(&self, field: &str) -> Option<String> {
+        self.body.get(field).and_then(Value::as_str).map(str::to_string)
+    }
+
+    pub fn require(&self, field: &str) -> Result<String, ApiError> {
+        self.str(field).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::missing(field))
+    }
+
+    /// Sets `field` only when the client did not.
+    pub fn default(&mut self, field: &str, value: Value) {
+        self.body.entry(field.to_string()).or_insert(value);
+    }
+
+    /// The referenced resource of `kind`, which must exist here and be in an active state.
+    pub fn reference(&self, field: &str, kind: &str) -> Result<Resource, ApiError> {
+        let id = self.require(field)?;
+        require_active(self.store, self.region, &id, kind)
+    }
+}
+
+/// A referenced resource that must exist in `region` (404) and be active (409).
+pub fn require_active(store: &Store, region: &str, id: &str, kind: &str) -> Result<Resource, ApiError> {
+    let r = store
+        .visible(region, id)
+        .filter(|r| r.kind == kind && r.gone_at_ms.is_none())
+        .ok_or_else(|| ApiError::not_found(&format!("{kind} {id}")))?;
+    if !matches!(r.state(), "ACTIVE" | "AVAILABLE" | "ENABLED") {
+        return Err(ApiError::incorrect_state(format!("{kind} {id} is {}, not ACTIVE.", r.state())));
+    }
+    Ok(r.clone())
+}
+
+/// A check that may refuse a delete.
+pub type DeleteCheck = fn(&Store, &Resource) -> Result<(), ApiError>;
+
+/// One resource type.
+pub struct Kind {
+    pub name: &'static str,
+    pub ocid_type: &'static str,
+    /// Tenancy-level (identity): OCID without region, writes only in the home region.
+    pub global: bool,
+    pub lifecycle: Lifecycle,
+    pub work_requests: Option<WorkRequestSpec>,
+    pub create_returns_body: bool,
+    pub update_returns_body: bool,
+    pub list: ListShape,
+    pub limit: Option<LimitSpec>,
+    /// Validates and completes the body on create and update.
+    pub prepare: fn(&mut Prepare<'_>) -> Result<(), ApiError>,
+    /// Refuses a delete (for example an application that still has functions).
+    pub before_delete: Option<DeleteCheck>,
+}
+
+/// A kind to start from with `..BASE`: synchronous, created ACTIVE, array lists.
+pub const BASE: Kind = Kind {
+    name: "",
+    ocid_type: "",
+    global: false,
+    lifecycle: STANDARD,
+    work_requests: None,
+    create_returns_body: true,
+    update_returns_body: true,
+    list: ListShape::Array,
+    limit: None,
+    prepare: accept,
+    before_delete: None,
+};
+
+/// A `prepare` that accepts any body.
+pub fn accept(_: &mut Prepare<'_>) -> Result<(), ApiError> {
+    Ok(())
+}
+
+/// Refuses a second live resource of the same kind with the same `field` value in the same
+/// compartment (OCI's 409 for duplicate names).
+pub fn unique_in_compartment(p: &Prepare<'_>, kind: &str, field: &str) -> Result<(), ApiError> {
+    let (Some(value), compartment) = (p.str(field), p.str("compartmentId")) else { return Ok(()) };
+    let clash = p.store.of_kind(p.region, kind).any(|r| {
+        r.id != p.id
+            && r.gone_at_ms.is_none()
+            && r.str_field(field) == Some(value.as_str())
+            && r.str_field("compartmentId") == compartment.as_deref()
+    });
+    if clash {
+        return Err(ApiError::conflict(format!("A {kind} named `{value}` already exists in this compartment.")));
+    }
+    Ok(())
+}
+
+/// The wire view of a stored body: fields starting with `_` are the simulator's own
+/// (secret versions, for example) and never leave it.
+pub fn public(body: &Value) -> Value {
+    match body {
+        Value::Object(map) => Value::Object(
+            map.iter().filter(|(k, _)| !k.starts_with('_')).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Fields a client can never set or change.
+const IMMUTABLE: [&str; 5] = ["id", "lifecycleState", "timeCreated", "timeUpdated", "compartmentId"];
+
+/// Routes for `kind` at `collection` (and `collection/{id}`), for each path given.
+pub fn routes(mut router: Router<RegionCtx>, kind: &'static Kind, collections: &[&str]) -> Router<RegionCtx> {
+    for collection in collections {
+        router =
+            router
+                .route(
+                    collection,
+                    get(move |ctx: axum::extract::State<RegionCtx>, call: Call| async move {
+                        respond(list(&ctx, kind, &call))
+                    })
+                    .post(move |ctx: axum::extract::State<RegionCtx>, call: Call| async move {
+                        respond(create(&ctx, kind, &call, Map::new()))
+                    }),
+                )
+                .route(
+                    &format!("{collection}/{{id}}"),
+                    get(move |ctx: axum::extract::State<RegionCtx>, call: Call| async move {
+                        respond(get_one(&ctx, kind, &call, call.param("id")))
+                    })
+                    .put(move |ctx: axum::extract::State<RegionCtx>, call: Call| async move {
+                        respond(update(&ctx, kind, &call, call.param("id")))
+                    })
+                    .delete(move |ctx: axum::extract::State<RegionCtx>, call: Call| async move {
+                        respond(delete(&ctx, kind, &call, call.param("id")))
+                    }),
+                );
+    }
+    router
+}
+
+/// Whether `compartment` is the tenancy or a known active compartment.
+fn check_compartment(sim: &Sim, store: &Store, region: &str, compartment: &str) -> Result<(), ApiError> {
+    if compartment == sim.settings.tenancy {
+        return Ok(());
+    }
+    require_active(store, region, compartment, "identity.compartment").map(|_| ())
+}
+
+fn home_only(ctx: &RegionCtx, kind: &Kind) -> Result<(), ApiError> {
+    if kind.global && !ctx.is_home() {
+        return Err(ApiError::new(
+            403,
+            "NotAllowed",
+            format!(
+                "Please go to your home region {} to execute CREATE, UPDATE and DELETE operations.",
+                ctx.sim.settings.home_region
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a resource of `kind` from the request body merged over `preset` fields (for
+/// nested paths such as logs under a log group).
+pub fn create(
+    ctx: &RegionCtx,
+    kind: &'static Kind,
+    call: &Call,
+    preset: Map<String, Value>,
+) -> Result<Response, ApiError> {
+    home_only(ctx, kind)?;
+    let mut body = call.json_object()?;
+    body.retain(|k, _| !k.starts_with('_'));
+    body.extend(preset);
+    for field in ["id", "lifecycleState", "timeCreated"] {
+        body.remove(field);
+    }
+    let sim = &ctx.sim;
+    let mut store = sim.store();
+    let key = if kind.global { String::new() } else { region_key(&ctx.region) };
+    let id = new_ocid(kind.ocid_type, &key);
+    {
+        let mut prep = Prepare { sim, store: &store, region: &ctx.region, id: &id, body: &mut body, existing: None };
+        (kind.prepare)(&mut prep)?;
+    }
+    let compartment = body.get("compartmentId").and_then(Value::as_str).unwrap_or_default().to_string();
+    if compartment.is_empty() {
+        return Err(ApiError::missing("compartmentId"));
+    }
+    check_compartment(sim, &store, &ctx.region, &compartment)?;
+    if let Some(limit) = kind.limit {
+        check_limit(sim, &store, &ctx.region, kind, limit, &body)?;
+    }
+    let now = now_ms();
+    let state = kind.lifecycle.creating.unwrap_or(kind.lifecycle.active);
+    body.insert("id".into(), json!(id));
+    body.insert("lifecycleState".into(), json!(state));
+    body.insert("timeCreated".into(), json!(rfc3339(now)));
+    body.insert("timeUpdated".into(), json!(rfc3339(now)));
+    body.entry("freeformTags").or_insert(json!({}));
+    body.entry("definedTags").or_insert(json!({}));
+    let etag = new_etag();
+    let mut resource = Resource {
+        kind: kind.name.into(),
+        region: if kind.global { sim.settings.home_region.clone() } else { ctx.region.clone() },
+        global: kind.global,
+        id: id.clone(),
+        etag: etag.clone(),
+        seq: 0,
+        body: Value::Object(body),
+        pending: None,
+        gone_at_ms: None,
+    };
+    let mut headers = vec![("etag", etag)];
+    let finish = now + sim.settings.latency_ms();
+    let mut fails = false;
+    if let Some(spec) = kind.work_requests {
+        fails = sim.faults.work_request_fails(&ctx.region);
+        let wr = work_requests::record(&mut store, ctx, spec.entity_type, spec.create_op, "CREATED", &resource, fails);
+        headers.push(("opc-work-request-id", wr));
+    }
+    if kind.lifecycle.creating.is_some() {
+        let target = if fails { kind.lifecycle.failed } else { kind.lifecycle.active };
+        resource.pending = Some(Transition { at_ms: finish, state: target.into() });
+    }
+    let view = public(&resource.body);
+    store.insert(resource);
+    drop(store);
+    sim.touch();
+    Ok(if kind.create_returns_body { json(200, &view, &headers) } else { empty(202, &headers) })
+}
+
+fn check_limit(
+    sim: &Sim,
+    store: &Store,
+    region: &str,
+    kind: &Kind,
+    limit: LimitSpec,
+    body: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    let max = sim.settings.limits.get(limit.name).copied().unwrap_or(limit.default);
+    let scope = body.get(limit.scope_field).and_then(Value::as_str).unwrap_or_default();
+    let used = store
+        .of_kind(region, kind.name)
+        .filter(|r| r.str_field(limit.scope_field) == Some(scope))
+        .filter(|r| r.gone_at_ms.is_none() && r.state() != kind.lifecycle.deleting)
+        .count() as u64;
+    if used >= max {
+        return Err(ApiError::limit_exceeded(format!(
+            "The limit {} of service {} ({max}) is reached for {} {scope}.",
+            limit.name, limit.service, limit.scope_field
+        )));
+    }
+    Ok(())
+}
+
+/// The resource if it is visible, of `kind`, and not yet forgotten.
+pub fn find(store: &Store, region: &str, kind: &Kind, id: &str) -> Result<Resource, ApiError> {
+    store
+        .visible(region, id)
+        .filter(|r| r.kind == kind.name)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(&format!("{} {id}", kind.name)))
+}
+
+pub fn get_one(ctx: &RegionCtx, kind: &Kind, _call: &Call, id: &str) -> Result<Response, ApiError> {
+    let r = find(&ctx.sim.store(), &ctx.region, kind, id)?;
+    Ok(json(200, &public(&r.body), &[("etag", r.etag)]))
+}
+
+/// Query parameters that control listing rather than filter by a field.
+const NOT_FILTERS: [&str; 7] =
+    ["limit", "page", "sortBy", "sortOrder", "compartmentIdInSubtree", "accessLevel", "fields"];
+
+pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiError> {
+    let store = ctx.sim.store();
+    let items = filtered(&store, &ctx.region, kind, &call.query);
+    drop(store);
+    list_response(kind.list, &items, call)
+}
+
+/// Resources of `kind` matching every query filter that names a top-level field; deleted
+/// ones only when `lifecycleState` asks for them.
+pub fn filtered(store: &Store, region: &str, kind: &Kind, query: &[(String, String)]) -> Vec<Value> {
+    let wants_state = query.iter().any(|(k, _)| k == "lifecycleState");
+    store
+        .of_kind(region, kind.name)
+        .filter(|r| wants_state || r.state() != kind.lifecycle.deleted)
+        .filter(|r| {
+            query.iter().filter(|(k, _)| !NOT_FILTERS.contains(&k.as_str())).all(|(k, v)| match field(&r.body, k) {
+                Some(Value::String(s)) => s == v,
+                Some(Value::Bool(b)) => b.to_string() == *v,
+                Some(_) => true,
+                None => !matches!(k.as_str(), "displayName" | "name"),
+            })
+        })
+        .map(|r| public(&r.body))
+        .collect()
+}
+
+/// The field a filter names; `name` also matches `secretName` or `displayName`, as the
+/// services that call their name that way filter with `name=`.
+fn field<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
+    match (body.get(name), name) {
+        (Some(v), _) => Some(v),
+        (None, "name") => body.get("secretName").or_else(|| body.get("displayName")),
+        (None, _) => None,
+    }
+}
+
+/// A page of `items` in the list shape, with `opc-next-page` when more remain.
+pub fn list_response(shape: ListShape, items: &[Value], call: &Call) -> Result<Response, ApiError> {
+    let (page, next) = pagination::page(items, call.query_value("limit"), call.query_value("page"))?;
+    let headers: Vec<(&str, String)> = next.map(|n| vec![("opc-next-page", n)]).unwrap_or_default();
+    let body = match shape {
+        ListShape::Array => Value::Array(page),
+        ListShape::Items => json!({ "items": page }),
+    };
+    Ok(json(200, &body, &headers))
+}
+
+pub fn update(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Result<Response, ApiError> {
+    home_only(ctx, kind)?;
+    let changes = call.json_object()?;
+    let sim = &ctx.sim;
+    let mut store = sim.store();
+    let existing = find(&store, &ctx.region, kind, id)?;
+    call.check_if_match(&existing.etag)?;
+    if existing.state() != kind.lifecycle.active && existing.state() != "INACTIVE" {
+        return Err(ApiError::incorrect_state(format!(
+            "{} {id} is {}; it cannot be updated now.",
+            kind.name,
+            existing.state()
+        )));
+    }
+    let mut body = existing.body.as_object().cloned().unwrap_or_default();
+    for (k, v) in changes {
+        if !IMMUTABLE.contains(&k.as_str()) && !k.starts_with('_') {
+            body.insert(k, v);
+        }
+    }
+    {
+        let mut prep =
+            Prepare { sim, store: &store, region: &ctx.region, id, body: &mut body, existing: Some(&existing) };
+        (kind.prepare)(&mut prep)?;
+    }
+    body.insert("timeUpdated".into(), json!(rfc3339(now_ms())));
+    let etag = new_etag();
+    let mut headers = vec![("etag", etag.clone())];
+    let mut updated = existing.clone();
+    updated.body = Value::Object(body);
+    updated.etag = etag;
+    if let Some(spec) = kind.work_requests {
+        let wr = work_requests::record(&mut store, ctx, spec.entity_type, spec.update_op, "UPDATED", &updated, false);
+        headers.push(("opc-work-request-id", wr));
+    }
+    let view = public(&updated.body);
+    store.resources.insert(id.to_string(), updated);
+    drop(store);
+    sim.touch();
+    Ok(if kind.update_returns_body { json(200, &view, &headers) } else { empty(202, &headers) })
+}
+
+pub fn delete(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Result<Response, ApiError> {
+    home_only(ctx, kind)?;
+    let sim = &ctx.sim;
+    let mut store = sim.store();
+    let existing = find(&store, &ctx.region, kind, id)?;
+    call.check_if_match(&existing.etag)?;
+    let lc = kind.lifecycle;
+    if existing.state() == lc.deleted || existing.state() == lc.deleting {
+        return Err(ApiError::not_found(&format!("{} {id}", kind.name)));
+    }
+    if let Some(check) = kind.before_delete {
+        check(&store, &existing)?;
+    }
+    let now = now_ms();
+    let finish = now + sim.settings.latency_ms();
+    let mut headers = Vec::new();
+    let mut fails = false;
+    if let Some(spec) = kind.work_requests {
+        fails = sim.faults.work_request_fails(&ctx.region);
+        let wr = work_requests::record(&mut store, ctx, spec.entity_type, spec.delete_op, "DELETED", &existing, fails);
+        headers.push(("opc-work-request-id", wr));
+    }
+    if let Some(r) = store.resources.get_mut(id) {
+        r.set_state(lc.deleting);
+        r.etag = new_etag();
+        if fails {
+            r.pending = Some(Transition { at_ms: finish, state: lc.active.into() });
+        } else {
+            r.pending = Some(Transition { at_ms: finish, state: lc.deleted.into() });
+            r.gone_at_ms = Some(finish + DELETED_VISIBLE_MS);
+        }
+    }
+    drop(store);
+    sim.touch();
+    Ok(empty(if kind.work_requests.is_some() { 202 } else { 204 }, &headers))
+}
+
+/// A before-delete check: refuse while children of `child_kind` point at the resource
+/// through `field`.
+pub fn refuse_if_children(store: &Store, r: &Resource, child_kind: &str, field: &str) -> Result<(), ApiError> {
+    let live = store
+        .of_kind(&r.region, child_kind)
+        .filter(|c| c.str_field(field) == Some(r.id.as_str()) && c.gone_at_ms.is_none())
+        .count();
+    if live > 0 {
+        return Err(ApiError::conflict(format!(
+            "{} {} still has {live} {child_kind} resource(s); delete them first.",
+            r.kind, r.id
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! Core networking (`/20160918`): VCNs, subnets, route tables, security lists, network
+//! security groups with their rules, service gateways, NAT and internet gateways, and the
+//! region's Oracle Services Network services. Creates are synchronous and go
+//! PROVISIONING→AVAILABLE; a VCN cannot be deleted while anything still lives in it.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use crate::sim::call::{json, respond, Call};
+use crate::sim::context::RegionCtx;
+use crate::sim::errors::ApiError;
+use crate::sim::ocid::{new_ocid, region_key, unique};
+use crate::sim::resource::{self, require_active, Kind, ListShape, Prepare, BASE, CORE};
+use crate::sim::store::{now_ms, rfc3339, Resource, Store};
+
+const V: &str = "/20160918";
+
+/// Kinds that live inside a VCN (and block its deletion).
+const VCN_CHILDREN: [&str; 7] = [
+    "core.subnet",
+    "core.routetable",
+    "core.securitylist",
+    "core.networksecuritygroup",
+    "core.servicegateway",
+    "core.natgateway",
+    "core.internetgateway",
+];
+
+pub static VCN: Kind = Kind {
+    name: "core.vcn",
+    ocid_type: "vcn",
+    lifecycle: CORE,
+    prepare: prepare_vcn,
+    before_delete: Some(vcn_is_empty),
+    ..BASE
+};
+pub static SUBNET: Kind =
+    Kind { name: "core.subnet", ocid_type: "subnet", lifecycle: CORE, prepare: prepare_subnet, ..BASE };
+pub static ROUTE_TABLE: Kind =
+    Kind { name: "core.routetable", ocid_type: "routetable", lifecycle: CORE, prepare: prepare_route_table, ..BASE };
+pub static SECURITY_LIST: Kind = Kind {
+    name: "core.securitylist",
+    ocid_type: "securitylist",
+    lifecycle: CORE,
+    prepare: prepare_security_list,
+    ..BASE
+};
+pub static NSG: Kind = Kind {
+    name: "core.networksecuritygroup",
+    ocid_type: "networksecuritygroup",
+    lifecycle: CORE,
+    prepare: in_vcn,
+    ..BASE
+};
+pub static SERVICE_GATEWAY: Kind = Kind {
+    name: "core.servicegateway",
+    ocid_type: "servicegateway",
+    lifecycle: CORE,
+    prepare: prepare_service_gateway,
+    ..BASE
+};
+pub static NAT_GATEWAY: Kind =
+    Kind { name: "core.natgateway", ocid_type: "natgateway", lifecycle: CORE, prepare: prepare_nat_gateway, ..BASE };
+pub static INTERNET_GATEWAY: Kind = Kind {
+    name: "core.internetgateway",
+    ocid_type: "internetgateway",
+    lifecycle: CORE,
+    prepare: prepare_internet_gateway,
+    ..BASE
+};
+
+fn vcn_is_empty(store: &Store, vcn: &Resource) -> Result<(), ApiError> {
+    for kind in VCN_CHILDREN {
+        resource::refuse_if_children(store, vcn, kind, "vcnId")?;
+    }
+    Ok(())
+}
+
+fn prepare_vcn(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    if p.existing.is_some() {
+        return Ok(());
+    }
+    let blocks: Vec<String> = match (p.str("cidrBlock"), p.body.get("cidrBlocks").and_then(Value::as_array)) {
+        (Some(b), _) => vec![b],
+        (None, Some(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        (None, None) => return Err(ApiError::missing("cidrBlock")),
+    };
+    for block in &blocks {
+        parse_cidr(block)?;
+    }
+    let key = region_key(p.region);
+    p.body.insert("cidrBlock".into(), json!(blocks[0]));
+    p.body.insert("cidrBlocks".into(), json!(blocks));
+    p.body.insert("defaultRouteTableId".into(), json!(new_ocid("routetable", &key)));
+    p.body.insert("defaultSecurityListId".into(), json!(new_ocid("securitylist", &key)));
+    p.body.insert("defaultDhcpOptionsId".into(), json!(new_ocid("dhcpoptions", &key)));
+    if let Some(label) = p.str("dnsLabel") {
+        p.body.insert("vcnDomainName".into(), json!(format!("{label}.oraclevcn.com")));
+    }
+    p.default("displayName", json!(format!("vcn{}", &p.id[p.id.len() - 6..])));
+    p.default("ipv6CidrBlocks", json!([]));
+    Ok(())
+}
+
+/// `a.b.c.d/n` to (address, prefix length); 400 InvalidParameter otherwise.
+pub fn parse_cidr(text: &str) -> Result<(u32, u8), ApiError> {
+    let bad = || ApiError::invalid(format!("`{text}` is not a valid IPv4 CIDR block."));
+    let (addr, len) = text.split_once('/').ok_or_else(bad)?;
+    let ip: std::net::Ipv4Addr = addr.parse().map_err(|_| bad())?;
+    let len: u8 = len.parse().ok().filter(|n| *n <= 32).ok_or_else(bad)?;
+    Ok((u32::from(ip), len))
+}
+
+fn contains(outer: (u32, u8), inner: (u32, u8)) -> bool {
+    let mask = |len: u8| if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    inner.1 >= outer.1 && (inner.0 & mask(outer.1)) == (outer.0 & mask(outer.1))
+}
+
+/// Copies the VCN's compartment when absent and checks the VCN exists and is AVAILABLE.
+fn in_vcn(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    if p.existing.is_some() {
+        return Ok(());
+    }
+    let vcn = p.reference("vcnId", VCN.name)?;
+    p.default("compartmentId", vcn.body.get("compartmentId").cloned().unwrap_or(Value::Null));
+    p.default("displayName", json!(format!("{}{}", p.id.split('.').nth(1).unwrap_or(""), &p.id[p.id.len() - 6..])));
+    Ok(())
+}
+
+fn prepare_subnet(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    if p.existing.is_some() {
+        return Ok(());
+    }
+    in_vcn(p)?;
+    let vcn = p.reference("vcnId", VCN.name)?;
+    let cidr = p.require("cidrBlock")?;
+    let block = parse_cidr(&cidr)?;
+    let inside = vcn
+        .body
+        .get("cidrBlocks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|b| parse_cidr(b).ok())
+        .any(|outer| contains(outer, block));
+    if !inside {
+        return Err(ApiError::invalid(format!("The subnet CIDR {cidr} is not within the VCN's CIDR blocks.")));
+    }
+    for other in p.store.of_kind(p.region, SUBNET.name).filter(|s| s.str_field("vcnId") == Some(vcn.id.as_str())) {
+        let Some(o) = other.str_field("cidrBlock").and_then(|c| parse_cidr(c).ok()) else { continue };
+        if other.gone_at_ms.is_none() && (contains(o, block) || contains(block, o)) {
+            return Err(ApiError::invalid(format!("The subnet CIDR {cidr} overlaps subnet {}.", other.id)));
+        }
+    }
+    p.default("routeTableId", vcn.body.get("defaultRouteTableId").cloned().unwrap_or(Value::Null));
+    p.default("securityListIds", json!([vcn.body.get("defaultSecurityListId")]));
+    p.default("dhcpOptionsId", vcn.body.get("defaultDhcpOptionsId").cloned().unwrap_or(Value::Null));
+    p.default("prohibitPublicIpOnVnic", json!(false));
+    p.default("prohibitInternetIngress", json!(false));
+    let router_ip = std::net::Ipv4Addr::from(block.0 + 1).to_string();
+    p.body.insert("virtualRouterIp".into(), json!(router_ip));
+    p.body.insert("virtualRouterMac".into(), json!("00:00:17:00:00:01"));
+    if let (Some(label), Some(domain)) = (p.str("dnsLabel"), vcn.str_field("vcnDomainName")) {
+        p.body.insert("subnetDomainName".into(), json!(format!("{label}.{domain}")));
+    }
+    Ok(())
+}
+
+fn prepare_route_table(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    in_vcn(p)?;
+    p.default("routeRules", json!([]));
+    Ok(())
+}
+
+fn prepare_security_list(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    in_vcn(p)?;
+    p.default("ingressSecurityRules", json!([]));
+    p.default("egressSecurityRules", json!([]));
+    Ok(())
+}
+
+fn prepare_service_gateway(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    in_vcn(p)?;
+    let wanted: Vec<String> = p
+        .body
+        .get("services")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing("services"))?
+        .iter()
+        .filter_map(|s| s.get("serviceId").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let known = services(p.region);
+    let mut resolved = Vec::new();
+    for id in wanted {
+        let s =
+            known.iter().find(|s| s["id"] == json!(id)).ok_or_else(|| ApiError::not_found(&format!("service {id}")))?;
+        resolved.push(json!({"serviceId": id, "serviceName": s["name"]}));
+    }
+    p.body.insert("services".into(), json!(resolved));
+    p.default("blockTraffic", json!(false));
+    Ok(())
+}
+
+fn prepare_nat_gateway(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    in_vcn(p)?;
+    p.default("blockTraffic", json!(false));
+    let n = p.id.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(b as u32));
+    p.default("natIp", json!(format!("203.0.113.{}", n % 254 + 1)));
+    Ok(())
+}
+
+fn prepare_internet_gateway(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    in_vcn(p)?;
+    p.default("isEnabled", json!(true));
+    Ok(())
+}
+
+/// The Oracle Services Network services of a region, with stable OCIDs.
+pub fn services(region: &str) -> Vec<Value> {
+    let key = region_key(region);
+    let upper = key.to_ascii_uppercase();
+    vec![
+        json!({
+            "id": format!("ocid1.service.oc1.{key}.aaaaaaaaallservicesinoraclenetwork"),
+            "name": format!("All {upper} Services In Oracle Services Network"),
+            "description": format!("All {upper} Services In Oracle Services Network"),
+            "cidrBlock": format!("all-{key}-services-in-oracle-services-network"),
+        }),
+        json!({
+            "id": format!("ocid1.service.oc1.{key}.aaaaaaaaaobjectstorage"),
+            "name": format!("OCI {upper} Object Storage"),
+            "description": format!("OCI {upper} Object Storage"),
+            "cidrBlock": format!("oci-{key}-objectstorage"),
+        }),
+    ]
+}
+
+pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
+    let mut router = router;
+    for (kind, path) in [
+        (&VCN, "vcns"),
+        (&SUBNET, "subnets"),
+        (&ROUTE_TABLE, "routeTables"),
+        (&SECURITY_LIST, "securityLists"),
+        (&NSG, "networkSecurityGroups"),
+        (&SERVICE_GATEWAY, "serviceGateways"),
+        (&NAT_GATEWAY, "natGateways"),
+        (&INTERNET_GATEWAY, "internetGateways"),
+    ] {
+        router = resource::routes(router, kind, &[&format!("{V}/{path}")]);
+    }
+    router
+        .route(
+            &format!("{V}/services"),
+            get(|ctx: State<RegionCtx>, call: Call| async move {
+                respond(resource::list_response(ListShape::Array, &services(&ctx.region), &call))
+            }),
+        )
+        .route(
+            &format!("{V}/networkSecurityGroups/{{id}}/actions/addSecurityRules"),
+            post(|ctx: State<RegionCtx>, call: Call| async move { respond(add_rules(&ctx, &call)) }),
+        )
+        .route(
+            &format!("{V}/networkSecurityGroups/{{id}}/actions/removeSecurityRules"),
+            post(|ctx: State<RegionCtx>, call: Call| async move { respond(remove_rules(&ctx, &call)) }),
+        )
+        .route(
+            &format!("{V}/networkSecurityGroups/{{id}}/securityRules"),
+            get(|ctx: State<RegionCtx>, call: Call| async move { respond(list_rules(&ctx, &call)) }),
+        )
+}
+
+const RULE_KIND: &str = "core.securityrule";
+
+fn add_rules(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+    let nsg_id = call.param("id").to_string();
+    let body = call.json_object()?;
+    let rules = body
+        .get("securityRules")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::missing("securityRules"))?;
+    let mut store = ctx.sim.store();
+    let nsg = require_active(&store, &ctx.region, &nsg_id, NSG.name)?;
+    let mut added = Vec::new();
+    for rule in rules {
+        let Value::Object(mut rule) = rule else {
+            return Err(ApiError::invalid("Each security rule must be an object."));
+        };
+        let direction = rule.get("direction").and_then(Value::as_str).unwrap_or_default().to_string();
+        if direction != "INGRESS" && direction != "EGRESS" {
+            return Err(ApiError::invalid("direction must be INGRESS or EGRESS."));
+        }
+        if rule.get("protocol").and_then(Value::as_str).is_none() {
+            return Err(ApiError::missing("protocol"));
+        }
+        let id = unique(6).to_ascii_uppercase();
+        rule.insert("id".into(), json!(id));
+        rule.insert("isValid".into(), json!(true));
+        rule.insert("timeCreated".into(), json!(rfc3339(now_ms())));
+        rule.entry("isStateless").or_insert(json!(false));
+        added.push(Value::Object(rule.clone()));
+        rule.insert("networkSecurityGroupId".into(), json!(nsg.id));
+        store.insert(Resource {
+            kind: RULE_KIND.into(),
+            region: ctx.region.clone(),
+            global: false,
+            id: format!("{}/{id}", nsg.id),
+            etag: String::new(),
+            seq: 0,
+            body: Value::Object(rule),
+            pending: None,
+            gone_at_ms: None,
+        });
+    }
+    drop(store);
+    ctx.sim.touch();
+    Ok(json(200, &json!({ "securityRules": added }), &[]))
+}
+
+fn remove_rules(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+    let nsg_id = call.param("id").to_string();
+    let ids: Vec<String> = call
+        .json_object()?
+        .get("securityRuleIds")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    let mut store = ctx.sim.store();
+    require_active(&store, &ctx.region, &nsg_id, NSG.name)?;
+    for id in ids {
+        store.resources.remove(&format!("{nsg_id}/{id}"));
+    }
+    drop(store);
+    ctx.sim.touch();
+    Ok(crate::sim::call::empty(200, &[]))
+}
+
+fn list_rules(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+    let nsg_id = call.param("id");
+    let store = ctx.sim.store();
+    resource::find(&store, &ctx.region, &NSG, nsg_id)?;
+    let direction = call.query_value("direction");
+    let items: Vec<Value> = store
+        .of_kind(&ctx.region, RULE_KIND)
+        .filter(|r| r.str_field("networkSecurityGroupId") == Some(nsg_id))
+        .filter(|r| direction.is_none_or(|d| r.str_field("direction") == Some(d)))
+        .map(|r| {
+            let mut b = r.body.clone();
+            if let Some(o) = b.as_object_mut() {
+                o.remove("networkSecurityGroupId");
+            }
+            b
+        })
+        .collect();
+    drop(store);
+    resource::list_response(ListShape::Array, &items, call)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_containment() {
+        let vcn = parse_cidr("10.0.0.0/16").unwrap();
+        assert!(contains(vcn, parse_cidr("10.0.1.0/24").unwrap()));
+        assert!(!contains(vcn, parse_cidr("10.1.0.0/24").unwrap()));
+        assert!(!contains(parse_cidr("10.0.1.0/24").unwrap(), vcn));
+        assert_eq!(parse_cidr("10.0.0.0/33").unwrap_err().code, "InvalidParameter");
+    }
+}

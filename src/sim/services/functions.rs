@@ -1,0 +1,175 @@
+//! OCI Functions: applications, functions and invoke, under both API versions clients
+//! use (`/20181201` of the public docs and older SDKs, `/20260325` of SDK 2.189.0).
+//! Creates, updates and deletes are asynchronous with work requests. Invoke does not run
+//! code; it answers a deterministic JSON echo of what was invoked and how.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+
+use crate::sim::call::{json, respond, Call};
+use crate::sim::context::RegionCtx;
+use crate::sim::errors::ApiError;
+use crate::sim::resource::{
+    self, refuse_if_children, require_active, unique_in_compartment, Kind, LimitSpec, Prepare, WorkRequestSpec, BASE,
+};
+
+pub const VERSIONS: [&str; 2] = ["20181201", "20260325"];
+
+pub static APPLICATION: Kind = Kind {
+    name: "functions.application",
+    ocid_type: "fnapp",
+    work_requests: Some(WorkRequestSpec {
+        entity_type: "application",
+        create_op: "CREATE_APPLICATION",
+        update_op: "UPDATE_APPLICATION",
+        delete_op: "DELETE_APPLICATION",
+    }),
+    prepare: prepare_application,
+    before_delete: Some(|store, app| refuse_if_children(store, app, "functions.function", "applicationId")),
+    ..BASE
+};
+
+pub static FUNCTION: Kind = Kind {
+    name: "functions.function",
+    ocid_type: "fnfunc",
+    work_requests: Some(WorkRequestSpec {
+        entity_type: "function",
+        create_op: "CREATE_FUNCTION",
+        update_op: "UPDATE_FUNCTION",
+        delete_op: "DELETE_FUNCTION",
+    }),
+    limit: Some(LimitSpec {
+        service: "functions",
+        name: "functions-per-application",
+        scope_field: "applicationId",
+        default: 100,
+    }),
+    prepare: prepare_function,
+    ..BASE
+};
+
+fn prepare_application(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    p.require("displayName")?;
+    unique_in_compartment(p, APPLICATION.name, "displayName")?;
+    let subnets: Vec<String> = p
+        .body
+        .get("subnetIds")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    if p.existing.is_none() {
+        for subnet in &subnets {
+            require_active(p.store, p.region, subnet, "core.subnet")?;
+        }
+    }
+    p.default("subnetIds", json!(subnets));
+    p.default("config", json!({}));
+    p.default("shape", json!("GENERIC_X86"));
+    p.default("networkSecurityGroupIds", json!([]));
+    p.default("traceConfig", json!({"isEnabled": false}));
+    Ok(())
+}
+
+fn prepare_function(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    p.require("displayName")?;
+    let app = match p.existing {
+        Some(old) => {
+            let app_id = old.str_field("applicationId").unwrap_or_default().to_string();
+            p.body.insert("applicationId".into(), json!(app_id));
+            p.store.visible(p.region, &app_id).cloned().ok_or_else(|| ApiError::not_found("application"))?
+        }
+        None => p.reference("applicationId", APPLICATION.name)?,
+    };
+    if p.existing.is_none() {
+        unique_in_app(p, &app.id)?;
+    }
+    let memory = p.body.get("memoryInMBs").and_then(Value::as_u64).ok_or_else(|| ApiError::missing("memoryInMBs"))?;
+    if !(128..=3072).contains(&memory) {
+        return Err(ApiError::invalid(format!("memoryInMBs must be between 128 and 3072, got {memory}.")));
+    }
+    let timeout = p.body.get("timeoutInSeconds").and_then(Value::as_u64).unwrap_or(30);
+    if !(1..=300).contains(&timeout) {
+        return Err(ApiError::invalid(format!("timeoutInSeconds must be between 1 and 300, got {timeout}.")));
+    }
+    // Old API: top-level `image`; new API: `sourceDetails` of type CONTAINER_IMAGE. Keep both
+    // in sync so clients of either version read what they expect.
+    let image = p
+        .str("image")
+        .or_else(|| {
+            p.body.get("sourceDetails").and_then(|s| s.get("image")).and_then(Value::as_str).map(str::to_string)
+        })
+        .ok_or_else(|| ApiError::missing("image"))?;
+    let digest = p.str("imageDigest").unwrap_or_else(|| format!("sha256:{}", hex_digest(&image)));
+    p.body.insert("image".into(), json!(image));
+    p.body.insert("imageDigest".into(), json!(digest));
+    p.body.insert(
+        "sourceDetails".into(),
+        json!({"sourceType": "CONTAINER_IMAGE", "image": image, "imageDigest": digest}),
+    );
+    p.body.insert("timeoutInSeconds".into(), json!(timeout));
+    p.body.insert("compartmentId".into(), app.body.get("compartmentId").cloned().unwrap_or(Value::Null));
+    p.body.insert("shape".into(), app.body.get("shape").cloned().unwrap_or(json!("GENERIC_X86")));
+    p.body.insert("invokeEndpoint".into(), json!(p.sim.base(p.region)));
+    p.default("config", json!({}));
+    p.default("provisionedConcurrencyConfig", json!({"strategy": "NONE"}));
+    p.default("traceConfig", json!({"isEnabled": false}));
+    Ok(())
+}
+
+fn unique_in_app(p: &Prepare<'_>, app_id: &str) -> Result<(), ApiError> {
+    let name = p.str("displayName").unwrap_or_default();
+    let clash = p.store.of_kind(p.region, FUNCTION.name).any(|f| {
+        f.gone_at_ms.is_none()
+            && f.str_field("applicationId") == Some(app_id)
+            && f.str_field("displayName") == Some(&name)
+    });
+    if clash {
+        return Err(ApiError::conflict(format!("A function named `{name}` already exists in application {app_id}.")));
+    }
+    Ok(())
+}
+
+/// A stable fake digest of an image reference (the simulator has no registry).
+fn hex_digest(image: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(image.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn routes(mut router: Router<RegionCtx>) -> Router<RegionCtx> {
+    for v in VERSIONS {
+        router = resource::routes(router, &APPLICATION, &[&format!("/{v}/applications")]);
+        router = resource::routes(router, &FUNCTION, &[&format!("/{v}/functions")]);
+        router = router.route(
+            &format!("/{v}/functions/{{id}}/actions/invoke"),
+            post(|ctx: State<RegionCtx>, call: Call| async move { respond(invoke(&ctx, &call)) }),
+        );
+    }
+    router
+}
+
+/// Headers an invoke echo reports back.
+const ECHOED_HEADERS: [&str; 5] = ["fn-intent", "fn-invoke-type", "content-type", "opc-request-id", "fn-call-id"];
+
+fn invoke(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+    let id = call.param("id");
+    let function = require_active(&ctx.sim.store(), &ctx.region, id, FUNCTION.name)?;
+    let body_text = String::from_utf8_lossy(&call.body).into_owned();
+    let body = serde_json::from_str::<Value>(&body_text).unwrap_or(Value::String(body_text));
+    let headers: serde_json::Map<String, Value> =
+        ECHOED_HEADERS.iter().filter_map(|h| call.header(h).map(|v| (h.to_string(), json!(v)))).collect();
+    let echo = json!({
+        "functionId": function.id,
+        "displayName": function.str_field("displayName"),
+        "applicationId": function.str_field("applicationId"),
+        "region": ctx.region,
+        "image": function.str_field("image"),
+        "memoryInMBs": function.body.get("memoryInMBs"),
+        "config": function.body.get("config"),
+        "request": body,
+        "headers": headers,
+    });
+    Ok(json(200, &echo, &[("fn-fdk-version", "fdk-sim/1".into())]))
+}

@@ -1,0 +1,130 @@
+//! Identity (`/20160918`): compartments, policies and dynamic groups. They are
+//! tenancy-level: OCIDs without a region, writes accepted only in the home region (403
+//! NotAllowed elsewhere, as OCI answers), reads served by every region. Also the
+//! read-only region, subscription and availability-domain listings clients ask for.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+use crate::sim::call::{respond, Call};
+use crate::sim::context::RegionCtx;
+use crate::sim::errors::ApiError;
+use crate::sim::ocid::region_key;
+use crate::sim::resource::{
+    self, refuse_if_children, unique_in_compartment, Kind, ListShape, Prepare, BASE, IMMEDIATE,
+};
+
+const V: &str = "/20160918";
+
+pub static COMPARTMENT: Kind = Kind {
+    name: "identity.compartment",
+    ocid_type: "compartment",
+    global: true,
+    prepare: prepare_compartment,
+    before_delete: Some(|store, c| refuse_if_children(store, c, "identity.compartment", "compartmentId")),
+    ..BASE
+};
+pub static POLICY: Kind = Kind {
+    name: "identity.policy",
+    ocid_type: "policy",
+    global: true,
+    lifecycle: IMMEDIATE,
+    prepare: prepare_policy,
+    ..BASE
+};
+pub static DYNAMIC_GROUP: Kind = Kind {
+    name: "identity.dynamicgroup",
+    ocid_type: "dynamicgroup",
+    global: true,
+    lifecycle: IMMEDIATE,
+    prepare: prepare_dynamic_group,
+    ..BASE
+};
+
+fn named(p: &mut Prepare<'_>, kind: &str) -> Result<(), ApiError> {
+    if p.existing.is_none() {
+        p.require("name")?;
+        p.require("description")?;
+        unique_in_compartment(p, kind, "name")?;
+    }
+    p.default("inactiveStatus", Value::Null);
+    Ok(())
+}
+
+fn prepare_compartment(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    named(p, COMPARTMENT.name)?;
+    p.default("isAccessible", json!(true));
+    Ok(())
+}
+
+fn prepare_policy(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    named(p, POLICY.name)?;
+    let statements =
+        p.body.get("statements").and_then(Value::as_array).ok_or_else(|| ApiError::missing("statements"))?;
+    if statements.is_empty() || statements.iter().any(|s| s.as_str().is_none_or(|s| s.trim().len() <= 5)) {
+        return Err(ApiError::invalid("statements must be a non-empty list of policy statements."));
+    }
+    Ok(())
+}
+
+fn prepare_dynamic_group(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    named(p, DYNAMIC_GROUP.name)?;
+    if p.existing.is_none() {
+        p.require("matchingRule")?;
+    }
+    Ok(())
+}
+
+pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
+    let mut router = router;
+    for (kind, path) in [(&COMPARTMENT, "compartments"), (&POLICY, "policies"), (&DYNAMIC_GROUP, "dynamicGroups")] {
+        router = resource::routes(router, kind, &[&format!("{V}/{path}")]);
+    }
+    router
+        .route(
+            &format!("{V}/regions"),
+            get(|ctx: State<RegionCtx>, call: Call| async move {
+                let items: Vec<Value> = ctx
+                    .sim
+                    .settings
+                    .regions
+                    .iter()
+                    .map(|r| json!({"key": region_key(r).to_ascii_uppercase(), "name": r}))
+                    .collect();
+                respond(resource::list_response(ListShape::Array, &items, &call))
+            }),
+        )
+        .route(
+            &format!("{V}/tenancies/{{tenancyId}}/regionSubscriptions"),
+            get(|ctx: State<RegionCtx>, call: Call| async move {
+                let home = ctx.sim.settings.home_region.clone();
+                let items: Vec<Value> = ctx
+                    .sim
+                    .settings
+                    .regions
+                    .iter()
+                    .map(|r| {
+                        json!({"regionKey": region_key(r).to_ascii_uppercase(), "regionName": r,
+                               "status": "READY", "isHomeRegion": *r == home})
+                    })
+                    .collect();
+                respond(resource::list_response(ListShape::Array, &items, &call))
+            }),
+        )
+        .route(
+            &format!("{V}/availabilityDomains"),
+            get(|ctx: State<RegionCtx>, call: Call| async move {
+                let compartment = call.query_value("compartmentId").unwrap_or_default().to_string();
+                let upper = ctx.region.to_ascii_uppercase();
+                let items: Vec<Value> = (1..=3)
+                    .map(|i| {
+                        json!({"name": format!("Sim:{upper}-AD-{i}"), "compartmentId": compartment,
+                               "id": format!("ocid1.availabilitydomain.oc1..sim{}{i}", region_key(&ctx.region))})
+                    })
+                    .collect();
+                respond(resource::list_response(ListShape::Array, &items, &call))
+            }),
+        )
+}

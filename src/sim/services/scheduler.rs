@@ -1,0 +1,38 @@
+//! Resource Scheduler (`/20240430/schedules`): schedules that start or stop resources on a
+//! recurrence. Every listed resource must exist in the region. Schedules never fire.
+
+use axum::Router;
+use serde_json::Value;
+
+use crate::sim::context::RegionCtx;
+use crate::sim::errors::ApiError;
+use crate::sim::resource::{self, Kind, ListShape, Prepare, BASE};
+
+pub static SCHEDULE: Kind = Kind {
+    name: "resourcescheduler.schedule",
+    ocid_type: "resourceschedule",
+    list: ListShape::Items,
+    prepare: prepare_schedule,
+    ..BASE
+};
+
+fn prepare_schedule(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    let action = p.require("action")?;
+    if action != "START_RESOURCE" && action != "STOP_RESOURCE" {
+        return Err(ApiError::invalid("action must be START_RESOURCE or STOP_RESOURCE."));
+    }
+    p.require("recurrenceDetails")?;
+    p.require("recurrenceType")?;
+    let resources = p.body.get("resources").and_then(Value::as_array).cloned().unwrap_or_default();
+    for r in resources {
+        let id = r.get("id").and_then(Value::as_str).ok_or_else(|| ApiError::missing("resources[].id"))?;
+        if p.store.visible(p.region, id).is_none_or(|r| r.gone_at_ms.is_some()) {
+            return Err(ApiError::not_found(&format!("resource {id}")));
+        }
+    }
+    Ok(())
+}
+
+pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
+    resource::routes(router, &SCHEDULE, &["/20240430/schedules"])
+}

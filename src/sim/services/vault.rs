@@ -1,0 +1,150 @@
+//! Vault and Key Management: KMS vaults (`/20180608/vaults`, with a management endpoint
+//! that is this region's base URL), KMS keys on that endpoint (`/20180608/keys`), secrets
+//! (`/20180608/secrets`, vault service) and secret bundles from the secrets retrieval
+//! service (`/20190301/secretbundles/{id}`, base64 content, version numbers).
+//! Secret content is kept as given (base64); nothing is encrypted.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::sim::call::{json, respond, Call};
+use crate::sim::context::RegionCtx;
+use crate::sim::errors::ApiError;
+use crate::sim::resource::{self, unique_in_compartment, Kind, Lifecycle, Prepare, BASE};
+use crate::sim::store::{now_ms, rfc3339};
+
+/// KMS keys are ENABLED rather than ACTIVE.
+const KEY_LIFECYCLE: Lifecycle = Lifecycle {
+    creating: Some("CREATING"),
+    active: "ENABLED",
+    deleting: "DELETING",
+    deleted: "DELETED",
+    failed: "DELETED",
+};
+
+pub static VAULT: Kind = Kind { name: "kms.vault", ocid_type: "vault", prepare: prepare_vault, ..BASE };
+pub static KEY: Kind =
+    Kind { name: "kms.key", ocid_type: "key", lifecycle: KEY_LIFECYCLE, prepare: prepare_key, ..BASE };
+pub static SECRET: Kind = Kind { name: "vault.secret", ocid_type: "vaultsecret", prepare: prepare_secret, ..BASE };
+
+fn prepare_vault(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    if p.existing.is_none() {
+        p.require("displayName")?;
+        let vault_type = p.require("vaultType")?;
+        if !matches!(vault_type.as_str(), "DEFAULT" | "VIRTUAL_PRIVATE" | "EXTERNAL") {
+            return Err(ApiError::invalid(format!("Unknown vaultType `{vault_type}`.")));
+        }
+    }
+    let base = p.sim.base(p.region);
+    p.body.insert("managementEndpoint".into(), json!(base));
+    p.body.insert("cryptoEndpoint".into(), json!(base));
+    p.default("isPrimary", json!(true));
+    Ok(())
+}
+
+fn prepare_key(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    if p.existing.is_some() {
+        return Ok(());
+    }
+    p.require("displayName")?;
+    let shape = p.body.get("keyShape").cloned().ok_or_else(|| ApiError::missing("keyShape"))?;
+    if shape.get("algorithm").and_then(Value::as_str).is_none() || shape.get("length").and_then(Value::as_u64).is_none()
+    {
+        return Err(ApiError::invalid("keyShape needs algorithm and length."));
+    }
+    // Keys live in the vault whose management endpoint received the call; with one
+    // endpoint per region that is the newest active vault of the compartment, unless
+    // the client names one.
+    let compartment = p.require("compartmentId")?;
+    let vault = match p.str("vaultId") {
+        Some(id) => resource::require_active(p.store, p.region, &id, VAULT.name)?,
+        None => p
+            .store
+            .of_kind(p.region, VAULT.name)
+            .filter(|v| v.state() == "ACTIVE" && v.str_field("compartmentId") == Some(compartment.as_str()))
+            .last()
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("an ACTIVE vault in this compartment"))?,
+    };
+    p.body.insert("vaultId".into(), json!(vault.id));
+    p.body.insert("currentKeyVersion".into(), json!(format!("{}.v1", p.id)));
+    p.default("protectionMode", json!("HSM"));
+    p.default("isPrimary", json!(true));
+    Ok(())
+}
+
+fn prepare_secret(p: &mut Prepare<'_>) -> Result<(), ApiError> {
+    let content = p.body.remove("secretContent");
+    let versions = match p.existing {
+        Some(old) => old.body.get("_versions").cloned().unwrap_or(json!([])),
+        None => {
+            p.require("secretName")?;
+            unique_in_compartment(p, SECRET.name, "secretName")?;
+            resource::require_active(p.store, p.region, &p.require("vaultId")?, VAULT.name)?;
+            resource::require_active(p.store, p.region, &p.require("keyId")?, KEY.name)?;
+            if content.is_none() {
+                return Err(ApiError::missing("secretContent"));
+            }
+            json!([])
+        }
+    };
+    let mut versions = versions.as_array().cloned().unwrap_or_default();
+    if let Some(content) = content {
+        let encoded =
+            content.get("content").and_then(Value::as_str).ok_or_else(|| ApiError::missing("secretContent.content"))?;
+        if BASE64.decode(encoded).is_err() {
+            return Err(ApiError::invalid("secretContent.content must be base64."));
+        }
+        let number = versions.len() as u64 + 1;
+        versions.push(json!({"versionNumber": number, "content": encoded, "name": content.get("name"),
+                             "timeCreated": rfc3339(now_ms())}));
+        p.body.insert("currentVersionNumber".into(), json!(number));
+    }
+    p.body.insert("_versions".into(), json!(versions));
+    p.default("metadata", json!({}));
+    Ok(())
+}
+
+pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
+    let router = resource::routes(router, &VAULT, &["/20180608/vaults"]);
+    let router = resource::routes(router, &KEY, &["/20180608/keys"]);
+    let router = resource::routes(router, &SECRET, &["/20180608/secrets"]);
+    router.route(
+        "/20190301/secretbundles/{id}",
+        get(|ctx: State<RegionCtx>, call: Call| async move { respond(bundle(&ctx, &call)) }),
+    )
+}
+
+/// `GetSecretBundle`: the current version, or `versionNumber=` / `stage=` of the query.
+fn bundle(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+    let secret = resource::find(&ctx.sim.store(), &ctx.region, &SECRET, call.param("id"))?;
+    if secret.state() != "ACTIVE" {
+        return Err(ApiError::incorrect_state(format!("secret {} is {}.", secret.id, secret.state())));
+    }
+    let versions = secret.body.get("_versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let current = secret.body.get("currentVersionNumber").and_then(Value::as_u64).unwrap_or(1);
+    let wanted = match call.query_value("versionNumber") {
+        Some(n) => n.parse::<u64>().map_err(|_| ApiError::invalid("versionNumber must be a number."))?,
+        None => current,
+    };
+    let version = versions
+        .iter()
+        .find(|v| v.get("versionNumber").and_then(Value::as_u64) == Some(wanted))
+        .ok_or_else(|| ApiError::not_found(&format!("secret version {wanted}")))?;
+    let stages = if wanted == current { json!(["CURRENT", "LATEST"]) } else { json!(["PREVIOUS"]) };
+    let body = json!({
+        "secretId": secret.id,
+        "versionNumber": wanted,
+        "versionName": version.get("name"),
+        "timeCreated": version.get("timeCreated"),
+        "stages": stages,
+        "metadata": secret.body.get("metadata"),
+        "secretBundleContent": {"contentType": "BASE64", "content": version.get("content")},
+    });
+    Ok(json(200, &body, &[]))
+}

@@ -1,0 +1,68 @@
+//! Persistence of the simulator's state (`--state FILE`): loading it at start, and saving
+//! it after changes (debounced), every 30 s while running and once more at shutdown. Every
+//! write goes to a temporary file that is renamed over the target, so a crash never
+//! leaves a half-written state file. Also the atomic JSON writer other files use.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::context::Sim;
+use super::errors::SimError;
+use super::store::Store;
+
+/// Reads a state file, or an empty store when it does not exist yet.
+pub fn load(path: &Path) -> Result<Store, SimError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            serde_json::from_str(&text).map_err(|e| SimError::Parse { path: path.to_path_buf(), detail: e.to_string() })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Store::default()),
+        Err(source) => Err(SimError::Read { path: path.to_path_buf(), source }),
+    }
+}
+
+/// Writes `value` as pretty JSON to `path` through a temporary file and a rename.
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), SimError> {
+    let err = |source| SimError::Write { path: path.to_path_buf(), source };
+    let text = serde_json::to_vec_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
+    let tmp = temp_path(path);
+    std::fs::write(&tmp, text).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".tmp{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Saves `sim`'s store to `path` on changes (at most every 200 ms), every 30 s, and at
+/// shutdown. Runs until `shutdown` is cancelled; the final save happens before returning.
+pub async fn saver(sim: Arc<Sim>, path: PathBuf, shutdown: CancellationToken) {
+    let save = |sim: &Sim| {
+        let snapshot = sim.store().clone();
+        let path = path.clone();
+        async move {
+            // Serialising and fsyncing a large store is blocking work; keep it off the runtime.
+            match tokio::task::spawn_blocking(move || write_json_atomic(&path, &snapshot)).await {
+                Ok(Err(e)) => tracing::error!("saving simulator state: {e}"),
+                Err(e) => tracing::error!("saving simulator state: {e}"),
+                Ok(Ok(())) => {}
+            }
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = sim.changed.notified() => tokio::time::sleep(Duration::from_millis(200)).await,
+            _ = tick.tick() => {}
+        }
+        save(&sim).await;
+    }
+    save(&sim).await;
+}

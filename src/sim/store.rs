@@ -1,0 +1,211 @@
+//! The simulator's state: every resource of every region, the work requests, the retry
+//! tokens seen and the Object Storage objects, behind one lock in [`Sim`].
+//!
+//! Lifecycle transitions are timestamps, not timers: a resource records "becomes ACTIVE at
+//! t" and [`Store::settle`] applies due transitions whenever state is read, so the store
+//! is plain data that serialises and survives a restart mid-transition. Nothing here
+//! speaks HTTP; services turn requests into calls on it.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Milliseconds since the Unix epoch, the store's clock.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// RFC 3339 text of a store timestamp, with milliseconds, as OCI prints them.
+pub fn rfc3339(ms: u64) -> String {
+    let secs = (ms / 1000) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's civil calendar algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { era * 400 + yoe + 1 } else { era * 400 + yoe }, m, d)
+}
+
+/// A state change that happens at a given time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub at_ms: u64,
+    pub state: String,
+}
+
+/// One simulated resource: its wire JSON plus what the simulator needs around it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    /// The kind's name, `functions.function`, `core.vcn`, ...
+    pub kind: String,
+    /// Region that owns it (the home region for tenancy-level identity resources).
+    pub region: String,
+    /// Tenancy-level: readable from every region.
+    pub global: bool,
+    pub id: String,
+    pub etag: String,
+    /// Creation order, the stable sort key of lists.
+    pub seq: u64,
+    /// The body served on GET (camelCase, `lifecycleState` kept current by `settle`).
+    pub body: Value,
+    pub pending: Option<Transition>,
+    /// Set once the resource reached its deleted state; it answers 404 after `gone_at_ms`.
+    pub gone_at_ms: Option<u64>,
+}
+
+impl Resource {
+    pub fn state(&self) -> &str {
+        self.body.get("lifecycleState").and_then(Value::as_str).unwrap_or("")
+    }
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        self.body.get(name).and_then(Value::as_str)
+    }
+    pub fn set_state(&mut self, state: &str) {
+        if let Some(obj) = self.body.as_object_mut() {
+            obj.insert("lifecycleState".into(), Value::String(state.into()));
+        }
+    }
+}
+
+/// A recorded work request (status derived from time, see [`WorkRequestRecord::status`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkRequestRecord {
+    pub id: String,
+    pub region: String,
+    pub operation_type: String,
+    pub compartment_id: String,
+    pub entity_type: String,
+    /// CREATED, UPDATED or DELETED: what the work request does to its resource.
+    pub action_type: String,
+    pub resource_id: String,
+    pub entity_uri: String,
+    pub accepted_ms: u64,
+    pub finish_ms: u64,
+    pub fails: bool,
+}
+
+/// What an earlier request with a given `opc-retry-token` produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedResponse {
+    /// Method, path and body hash of the original request.
+    pub fingerprint: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub at_ms: u64,
+}
+
+/// An Object Storage object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredObject {
+    pub content: Vec<u8>,
+    pub content_type: String,
+    pub etag: String,
+    pub time_modified_ms: u64,
+}
+
+/// All simulated state. Serialised whole by `state.rs`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Store {
+    pub resources: BTreeMap<String, Resource>,
+    pub work_requests: BTreeMap<String, WorkRequestRecord>,
+    /// `(region, token)` flattened to `region token`.
+    pub retry_tokens: BTreeMap<String, RecordedResponse>,
+    /// `region/namespace/bucket/object`.
+    pub objects: BTreeMap<String, StoredObject>,
+    pub next_seq: u64,
+}
+
+/// How long a deleted resource keeps answering GET with its deleted state before 404.
+pub const DELETED_VISIBLE_MS: u64 = 2_000;
+
+impl Store {
+    /// Applies every transition that is due at `now` (and forgets long-deleted resources).
+    pub fn settle(&mut self, now: u64) {
+        let mut gone = Vec::new();
+        for (id, r) in self.resources.iter_mut() {
+            if let Some(t) = r.pending.clone() {
+                if t.at_ms <= now {
+                    r.set_state(&t.state);
+                    r.pending = None;
+                }
+            }
+            if r.gone_at_ms.is_some_and(|g| g <= now) {
+                gone.push(id.clone());
+            }
+        }
+        for id in gone {
+            self.resources.remove(&id);
+        }
+    }
+
+    /// The resource `id` as seen from `region` (its own or a global one), if it exists.
+    pub fn visible(&self, region: &str, id: &str) -> Option<&Resource> {
+        self.resources.get(id).filter(|r| r.region == region || r.global)
+    }
+
+    pub fn visible_mut(&mut self, region: &str, id: &str) -> Option<&mut Resource> {
+        self.resources.get_mut(id).filter(|r| r.region == region || r.global)
+    }
+
+    /// Resources of `kind` visible from `region`, in creation order.
+    pub fn of_kind<'a>(&'a self, region: &'a str, kind: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {
+        let mut all: Vec<&Resource> =
+            self.resources.values().filter(move |r| r.kind == kind && (r.region == region || r.global)).collect();
+        all.sort_by_key(|r| r.seq);
+        all.into_iter()
+    }
+
+    pub fn insert(&mut self, mut r: Resource) {
+        r.seq = self.next_seq;
+        self.next_seq += 1;
+        self.resources.insert(r.id.clone(), r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn settle_applies_due_transitions_only() {
+        let mut s = Store::default();
+        let mk = |id: &str, at| Resource {
+            kind: "k".into(),
+            region: "r".into(),
+            global: false,
+            id: id.into(),
+            etag: "e".into(),
+            seq: 0,
+            body: json!({"lifecycleState": "CREATING"}),
+            pending: Some(Transition { at_ms: at, state: "ACTIVE".into() }),
+            gone_at_ms: None,
+        };
+        s.insert(mk("a", 10));
+        s.insert(mk("b", 30));
+        s.settle(20);
+        assert_eq!(s.resources["a"].state(), "ACTIVE");
+        assert_eq!(s.resources["b"].state(), "CREATING");
+        assert_eq!(s.of_kind("r", "k").map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    }
+}

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Drives a running `drctl sim` with Oracle's own Python SDK (oci==2.189.0) and CLI.
+
+Usage: sdk_smoke.py DIR   (DIR made by `drctl sim init`, with the simulator serving it)
+
+Every SDK call goes through `service_endpoint=` from DIR/endpoints.json and the config
+from DIR/config. Prints `PASS <operation>` per operation; exits non-zero on the first
+failure. Set SIM_SKIP_CLI=1 to skip the oci-cli part.
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import oci
+import requests
+
+DIR = sys.argv[1]
+CONFIG_FILE = os.path.join(DIR, "config")
+cfg = oci.config.from_file(CONFIG_FILE)
+eps = json.load(open(os.path.join(DIR, "endpoints.json")))
+IAD = eps["us-ashburn-1"]
+PHX = eps["us-phoenix-1"]
+T = cfg["tenancy"]
+M = oci.core.models
+passed = []
+
+
+def ok(name):
+    passed.append(name)
+    print("PASS", name, flush=True)
+
+
+def wait_state(client, get_response, state):
+    return oci.wait_until(client, get_response, "lifecycle_state", state, max_wait_seconds=30, max_interval_seconds=1)
+
+
+def wait_wr(wr_client, wr_id):
+    return oci.wait_until(wr_client, wr_client.get_work_request(wr_id), "status", "SUCCEEDED",
+                          max_wait_seconds=30, max_interval_seconds=1)
+
+
+def wait_gone(client, get_fn, rid):
+    oci.wait_until(client, get_fn(rid), "lifecycle_state", "DELETED", succeed_on_not_found=True,
+                   max_wait_seconds=30, max_interval_seconds=1)
+
+
+# --- networking -------------------------------------------------------------------
+vn = oci.core.VirtualNetworkClient(cfg, service_endpoint=IAD)
+vcn = vn.create_vcn(M.CreateVcnDetails(cidr_block="10.0.0.0/16", compartment_id=T, display_name="sdk-vcn",
+                                       dns_label="sdkvcn")).data
+assert vcn.lifecycle_state == "PROVISIONING", vcn.lifecycle_state
+ok("core.create_vcn")
+vcn = wait_state(vn, vn.get_vcn(vcn.id), "AVAILABLE").data
+ok("core.get_vcn (wait AVAILABLE)")
+assert any(v.id == vcn.id for v in vn.list_vcns(T, display_name="sdk-vcn").data)
+ok("core.list_vcns")
+subnet = vn.create_subnet(M.CreateSubnetDetails(cidr_block="10.0.1.0/24", compartment_id=T, vcn_id=vcn.id,
+                                                display_name="sdk-subnet")).data
+subnet = wait_state(vn, vn.get_subnet(subnet.id), "AVAILABLE").data
+ok("core.create_subnet + get_subnet")
+assert [s.id for s in vn.list_subnets(T, vcn_id=vcn.id).data] == [subnet.id]
+ok("core.list_subnets")
+services = vn.list_services().data
+sgw = vn.create_service_gateway(M.CreateServiceGatewayDetails(
+    compartment_id=T, vcn_id=vcn.id, services=[M.ServiceIdRequestDetails(service_id=services[0].id)])).data
+assert sgw.services[0].service_name == services[0].name
+ok("core.list_services + create_service_gateway")
+nsg = vn.create_network_security_group(M.CreateNetworkSecurityGroupDetails(compartment_id=T, vcn_id=vcn.id)).data
+wait_state(vn, vn.get_network_security_group(nsg.id), "AVAILABLE")
+vn.add_network_security_group_security_rules(nsg.id, M.AddNetworkSecurityGroupSecurityRulesDetails(security_rules=[
+    M.AddSecurityRuleDetails(direction="INGRESS", protocol="6", source="0.0.0.0/0", source_type="CIDR_BLOCK")]))
+rules = vn.list_network_security_group_security_rules(nsg.id).data
+assert len(rules) == 1 and rules[0].direction == "INGRESS"
+ok("core.add/list_network_security_group_security_rules")
+
+# --- functions --------------------------------------------------------------------
+fn = oci.functions.FunctionsManagementClient(cfg, service_endpoint=IAD)
+fn_wr = oci.functions.WorkRequestManagementClient(cfg, service_endpoint=IAD)
+F = oci.functions.models
+resp = fn.create_application(F.CreateApplicationDetails(compartment_id=T, display_name="sdk-app", subnet_ids=[subnet.id]))
+wr = wait_wr(fn_wr, resp.headers["opc-work-request-id"]).data
+assert wr.resources[0].identifier == resp.data.id
+app = fn.get_application(resp.data.id).data
+assert app.lifecycle_state == "ACTIVE"
+ok("functions.create_application (work request SUCCEEDED)")
+assert [a.id for a in fn.list_applications(T, display_name="sdk-app").data] == [app.id]
+ok("functions.list_applications")
+resp = fn.create_function(F.CreateFunctionDetails(
+    display_name="sdk-fn", application_id=app.id, memory_in_mbs=256, timeout_in_seconds=60, config={"K": "V"},
+    source_details=F.CreateContainerImageFunctionSourceDetails(image="iad.ocir.io/ns/hello:1")))
+wait_wr(fn_wr, resp.headers["opc-work-request-id"])
+func = fn.get_function(resp.data.id).data
+assert func.lifecycle_state == "ACTIVE" and func.memory_in_mbs == 256 and func.config == {"K": "V"}
+ok("functions.create_function + get_function")
+assert [f.id for f in fn.list_functions(app.id).data] == [func.id]
+ok("functions.list_functions")
+inv = oci.functions.FunctionsInvokeClient(cfg, service_endpoint=func.invoke_endpoint)
+out = json.loads(inv.invoke_function(func.id, invoke_function_body='{"hello": "world"}', fn_intent="httprequest").data.text)
+assert out["functionId"] == func.id and out["request"] == {"hello": "world"} and out["region"] == "us-ashburn-1"
+assert out["headers"]["fn-intent"] == "httprequest"
+ok("functions.invoke_function")
+upd = fn.update_function(func.id, F.UpdateFunctionDetails(memory_in_mbs=512))
+wait_wr(fn_wr, upd.headers["opc-work-request-id"])
+assert fn.get_function(func.id).data.memory_in_mbs == 512
+ok("functions.update_function")
+
+# --- vault and secrets ----------------------------------------------------------------
+K = oci.key_management.models
+kv = oci.key_management.KmsVaultClient(cfg, service_endpoint=IAD)
+vault = kv.create_vault(K.CreateVaultDetails(compartment_id=T, display_name="sdk-vault", vault_type="DEFAULT")).data
+vault = wait_state(kv, kv.get_vault(vault.id), "ACTIVE").data
+ok("kms.create_vault + get_vault")
+km = oci.key_management.KmsManagementClient(cfg, service_endpoint=vault.management_endpoint)
+key = km.create_key(K.CreateKeyDetails(compartment_id=T, display_name="sdk-key",
+                                       key_shape=K.KeyShape(algorithm="AES", length=32))).data
+key = wait_state(km, km.get_key(key.id), "ENABLED").data
+ok("kms.create_key + get_key")
+vs = oci.vault.VaultsClient(cfg, service_endpoint=IAD)
+secret_text = "s3cr3t-value"
+secret = vs.create_secret(oci.vault.models.CreateSecretDetails(
+    compartment_id=T, secret_name="sdk-secret", vault_id=vault.id, key_id=key.id,
+    secret_content=oci.vault.models.Base64SecretContentDetails(
+        content_type="BASE64", content=base64.b64encode(secret_text.encode()).decode()))).data
+secret = wait_state(vs, vs.get_secret(secret.id), "ACTIVE").data
+ok("vault.create_secret + get_secret")
+assert [s.id for s in vs.list_secrets(T, name="sdk-secret").data] == [secret.id]
+ok("vault.list_secrets")
+sc = oci.secrets.SecretsClient(cfg, service_endpoint=IAD)
+bundle = sc.get_secret_bundle(secret.id).data
+assert base64.b64decode(bundle.secret_bundle_content.content).decode() == secret_text
+assert bundle.version_number == 1 and "CURRENT" in bundle.stages
+ok("secrets.get_secret_bundle")
+
+# --- API gateway ----------------------------------------------------------------------
+A = oci.apigateway.models
+gw_client = oci.apigateway.GatewayClient(cfg, service_endpoint=IAD)
+dep_client = oci.apigateway.DeploymentClient(cfg, service_endpoint=IAD)
+ag_wr = oci.apigateway.WorkRequestsClient(cfg, service_endpoint=IAD)
+resp = gw_client.create_gateway(A.CreateGatewayDetails(compartment_id=T, endpoint_type="PUBLIC", subnet_id=subnet.id,
+                                                       display_name="sdk-gw"))
+wait_wr(ag_wr, resp.headers["opc-work-request-id"])
+gw = gw_client.get_gateway(resp.data.id).data
+assert gw.lifecycle_state == "ACTIVE" and gw.hostname
+ok("apigateway.create_gateway + get_gateway (work request)")
+assert [g.id for g in gw_client.list_gateways(T).data.items] == [gw.id]
+ok("apigateway.list_gateways")
+spec = A.ApiSpecification(
+    request_policies=A.ApiSpecificationRequestPolicies(cors=A.CorsPolicy(
+        allowed_origins=["https://app.example"], allowed_methods=["GET", "POST"], allowed_headers=["content-type"],
+        max_age_in_seconds=600)),
+    routes=[
+        A.ApiSpecificationRoute(path="/hello/{name}", methods=["GET", "POST"],
+                                backend=A.OracleFunctionBackend(function_id=func.id)),
+        A.ApiSpecificationRoute(path="/health", methods=["GET"],
+                                backend=A.StockResponseBackend(status=200, body="up",
+                                                               headers=[A.HeaderFieldSpecification(name="x-sim", value="1")])),
+    ])
+resp = dep_client.create_deployment(A.CreateDeploymentDetails(gateway_id=gw.id, compartment_id=T, path_prefix="/v1",
+                                                              specification=spec, display_name="sdk-dep"))
+wait_wr(ag_wr, resp.headers["opc-work-request-id"])
+dep = dep_client.get_deployment(resp.data.id).data
+assert dep.lifecycle_state == "ACTIVE" and dep.endpoint == f"https://{gw.hostname}/v1"
+ok("apigateway.create_deployment + get_deployment (work request)")
+assert [d.id for d in dep_client.list_deployments(T, gateway_id=gw.id).data.items] == [dep.id]
+ok("apigateway.list_deployments")
+r = requests.post(IAD + "/v1/hello/ada", headers={"Host": gw.hostname, "Origin": "https://app.example"}, json={"a": 1})
+assert r.status_code == 200 and r.json()["pathParams"] == {"name": "ada"} and r.json()["functionId"] == func.id, r.text
+assert r.headers["access-control-allow-origin"] == "https://app.example"
+r = requests.get(IAD + "/v1/health", headers={"Host": gw.hostname})
+assert (r.status_code, r.text, r.headers["x-sim"]) == (200, "up", "1")
+r = requests.options(IAD + "/v1/hello/x", headers={"Host": gw.hostname, "Origin": "https://app.example",
+                                                    "Access-Control-Request-Method": "POST"})
+assert r.status_code == 204 and r.headers["access-control-max-age"] == "600"
+assert requests.delete(IAD + "/v1/health", headers={"Host": gw.hostname}).status_code == 405
+ok("apigateway runtime: function route, stock response, CORS preflight, 405")
+
+# --- events ---------------------------------------------------------------------------
+E = oci.events.models
+ev = oci.events.EventsClient(cfg, service_endpoint=IAD)
+rule = ev.create_rule(E.CreateRuleDetails(
+    display_name="sdk-rule", is_enabled=True, compartment_id=T,
+    condition='{"eventType": ["com.oraclecloud.objectstorage.createobject"]}',
+    actions=E.ActionDetailsList(actions=[E.CreateFaaSActionDetails(action_type="FAAS", is_enabled=True,
+                                                                   function_id=func.id)]))).data
+rule = wait_state(ev, ev.get_rule(rule.id), "ACTIVE").data
+assert rule.actions.actions[0].function_id == func.id
+ok("events.create_rule + get_rule")
+assert [x.id for x in ev.list_rules(T).data] == [rule.id]
+ok("events.list_rules")
+
+# --- identity: home region only, replicated reads ---------------------------------------------
+idn = oci.identity.IdentityClient(cfg, service_endpoint=IAD)
+comp = idn.create_compartment(oci.identity.models.CreateCompartmentDetails(
+    compartment_id=T, name="sdk-comp", description="from the SDK")).data
+ok("identity.create_compartment (home region)")
+idn_phx = oci.identity.IdentityClient(cfg, service_endpoint=PHX)
+assert idn_phx.get_compartment(comp.id).data.name == "sdk-comp"
+ok("identity.get_compartment (replicated to us-phoenix-1)")
+try:
+    idn_phx.create_compartment(oci.identity.models.CreateCompartmentDetails(
+        compartment_id=T, name="sdk-comp-2", description="x"))
+    raise AssertionError("identity write outside the home region was accepted")
+except oci.exceptions.ServiceError as e:
+    assert (e.status, e.code) == (403, "NotAllowed"), (e.status, e.code)
+ok("identity.create_compartment outside home region refused (403 NotAllowed)")
+
+# --- bad signature ----------------------------------------------------------------------
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+
+other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+bad_signer = oci.signer.Signer(T, cfg["user"], cfg["fingerprint"], None, private_key_content=other)
+bad = oci.core.VirtualNetworkClient(cfg, signer=bad_signer, service_endpoint=IAD)
+try:
+    bad.get_vcn(vcn.id)
+    raise AssertionError("a tampered signature was accepted")
+except oci.exceptions.ServiceError as e:
+    assert (e.status, e.code) == (401, "NotAuthenticated"), (e.status, e.code)
+ok("tampered signature refused (401 NotAuthenticated)")
+
+# --- deletes ----------------------------------------------------------------------------
+ev.delete_rule(rule.id)
+wait_gone(ev, ev.get_rule, rule.id)
+ok("events.delete_rule")
+wait_wr(ag_wr, dep_client.delete_deployment(dep.id).headers["opc-work-request-id"])
+ok("apigateway.delete_deployment (work request)")
+wait_wr(ag_wr, gw_client.delete_gateway(gw.id).headers["opc-work-request-id"])
+ok("apigateway.delete_gateway (work request)")
+try:
+    fn.delete_application(app.id)
+    raise AssertionError("an application with functions was deleted")
+except oci.exceptions.ServiceError as e:
+    assert (e.status, e.code) == (409, "Conflict"), (e.status, e.code)
+ok("functions.delete_application with functions refused (409 Conflict)")
+wait_wr(fn_wr, fn.delete_function(func.id).headers["opc-work-request-id"])
+wait_gone(fn, fn.get_function, func.id)
+ok("functions.delete_function (work request)")
+wait_wr(fn_wr, fn.delete_application(app.id).headers["opc-work-request-id"])
+ok("functions.delete_application (work request)")
+vn.delete_service_gateway(sgw.id)
+vn.delete_network_security_group(nsg.id)
+for getter, rid in [(vn.get_service_gateway, sgw.id), (vn.get_network_security_group, nsg.id)]:
+    oci.wait_until(vn, getter(rid), "lifecycle_state", "TERMINATED", succeed_on_not_found=True, max_wait_seconds=30)
+vn.delete_subnet(subnet.id)
+oci.wait_until(vn, vn.get_subnet(subnet.id), "lifecycle_state", "TERMINATED", succeed_on_not_found=True, max_wait_seconds=30)
+ok("core.delete_subnet")
+vn.delete_vcn(vcn.id)
+oci.wait_until(vn, vn.get_vcn(vcn.id), "lifecycle_state", "TERMINATED", succeed_on_not_found=True, max_wait_seconds=30)
+ok("core.delete_vcn")
+
+# --- oci CLI ----------------------------------------------------------------------------
+if os.environ.get("SIM_SKIP_CLI") != "1":
+    cli = shutil.which("oci")
+    if cli is None:
+        raise AssertionError("oci CLI not found (pip install oci-cli; SIM_SKIP_CLI=1 to skip)")
+    base = [cli, "--config-file", CONFIG_FILE, "--endpoint", IAD + "/20160918", "--no-retry"]
+    env = dict(os.environ, OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING="True")
+
+    def run(*args):
+        out = subprocess.run(base + list(args), capture_output=True, text=True, env=env, timeout=120)
+        if out.returncode != 0:
+            raise AssertionError(f"oci {' '.join(args)} failed: {out.stderr}")
+        return json.loads(out.stdout) if out.stdout.strip() else None
+
+    created = run("network", "vcn", "create", "--compartment-id", T, "--cidr-block", "10.9.0.0/16",
+                  "--display-name", "cli-vcn")["data"]
+    ok("oci network vcn create")
+    assert run("network", "vcn", "get", "--vcn-id", created["id"])["data"]["display-name"] == "cli-vcn"
+    ok("oci network vcn get")
+    listed = run("network", "vcn", "list", "--compartment-id", T, "--display-name", "cli-vcn")["data"]
+    assert [v["id"] for v in listed] == [created["id"]]
+    ok("oci network vcn list")
+    run("network", "vcn", "delete", "--vcn-id", created["id"], "--force")
+    ok("oci network vcn delete")
+
+print(f"ALL PASSED ({len(passed)} operations)")

@@ -1,0 +1,315 @@
+//! The simulator's OCI semantics, driven with drctl's production client
+//! (`drctl::oci::OciClient`) through the endpoints file, asserting exact statuses, error
+//! codes and bodies.
+
+mod sim_support;
+
+use std::time::{Duration, SystemTime};
+
+use drctl::oci::{
+    wait_for_work_request, work_request_get, ClientError, OciClient, OciRequest, OciResponse, PollPolicy, Service,
+};
+use drctl::sim::faults::{FaultCommand, OutageMode};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sim_support::TestSim;
+
+const IAD: &str = "us-ashburn-1";
+const PHX: &str = "us-phoenix-1";
+
+fn post(service: Service, region: &str, path: &str, body: Value) -> OciRequest {
+    OciRequest::new(Method::POST, service, region, path).json(&body).unwrap()
+}
+
+fn get(service: Service, region: &str, path: &str) -> OciRequest {
+    OciRequest::new(Method::GET, service, region, path)
+}
+
+/// (status, code, message) of a failed call.
+fn failure(result: Result<OciResponse, ClientError>) -> (u16, String, String) {
+    let err = result.expect_err("the call should have failed");
+    let api = err.api().unwrap_or_else(|| panic!("not an API error: {err}"));
+    (api.status, api.code.clone(), api.message.clone())
+}
+
+async fn create_vcn(client: &OciClient, sim: &TestSim, region: &str, cidr: &str) -> Value {
+    let body = json!({"compartmentId": sim.identity.tenancy, "cidrBlock": cidr, "displayName": format!("vcn-{cidr}")});
+    client.send_json(post(Service::Core, region, "/vcns", body)).await.unwrap()
+}
+
+async fn wait_active(client: &OciClient, service: Service, region: &str, path: &str, state: &str) -> Value {
+    for _ in 0..100 {
+        let v: Value = client.send_json(get(service, region, path)).await.unwrap();
+        if v["lifecycleState"] == state {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{path} never reached {state}");
+}
+
+#[tokio::test]
+async fn create_goes_provisioning_then_available_with_request_id_and_etag() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let resp = client
+        .send(
+            post(
+                Service::Core,
+                IAD,
+                "/vcns",
+                json!({"compartmentId": sim.identity.tenancy, "cidrBlock": "10.0.0.0/16"}),
+            )
+            .request_id("REQ-1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.request_id, "REQ-1");
+    assert!(resp.headers.contains_key("etag"));
+    let vcn: Value = resp.json().unwrap();
+    assert_eq!(vcn["lifecycleState"], "PROVISIONING");
+    let id = vcn["id"].as_str().unwrap();
+    assert!(id.starts_with("ocid1.vcn.oc1.iad."), "{id}");
+    assert!(vcn["timeCreated"].as_str().unwrap().ends_with('Z'));
+    let vcn = wait_active(&client, Service::Core, IAD, &format!("/vcns/{id}"), "AVAILABLE").await;
+    assert_eq!(vcn["cidrBlocks"], json!(["10.0.0.0/16"]));
+    // Regions are separate: the VCN does not exist in Phoenix.
+    let (status, code, _) = failure(client.send(get(Service::Core, PHX, &format!("/vcns/{id}"))).await);
+    assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"));
+}
+
+#[tokio::test]
+async fn retry_token_replays_and_conflicts() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let body = json!({"compartmentId": sim.identity.tenancy, "cidrBlock": "10.0.0.0/16"});
+    let first: Value =
+        client.send_json(post(Service::Core, IAD, "/vcns", body.clone()).idempotency_key("k1")).await.unwrap();
+    let again: Value = client.send_json(post(Service::Core, IAD, "/vcns", body).idempotency_key("k1")).await.unwrap();
+    assert_eq!(first["id"], again["id"]);
+    let list: Vec<Value> =
+        client.send_json(get(Service::Core, IAD, "/vcns").query("compartmentId", &sim.identity.tenancy)).await.unwrap();
+    assert_eq!(list.len(), 1, "the replay must not create a second VCN");
+    let other = json!({"compartmentId": sim.identity.tenancy, "cidrBlock": "10.1.0.0/16"});
+    let (status, code, _) = failure(client.send(post(Service::Core, IAD, "/vcns", other).idempotency_key("k1")).await);
+    assert_eq!((status, code.as_str()), (409, "InvalidatedRetryToken"));
+}
+
+#[tokio::test]
+async fn if_match_mismatch_is_412_and_match_updates() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let vcn = create_vcn(&client, &sim, IAD, "10.0.0.0/16").await;
+    let path = format!("/vcns/{}", vcn["id"].as_str().unwrap());
+    wait_active(&client, Service::Core, IAD, &path, "AVAILABLE").await;
+    let etag = client.send(get(Service::Core, IAD, &path)).await.unwrap().headers["etag"].to_str().unwrap().to_string();
+    let put = |name: &str| {
+        OciRequest::new(Method::PUT, Service::Core, IAD, &path).json(&json!({"displayName": name})).unwrap()
+    };
+    let (status, code, _) = failure(client.send(put("x").if_match("wrong")).await);
+    assert_eq!((status, code.as_str()), (412, "NoEtagMatch"));
+    let updated: Value = client.send_json(put("renamed").if_match(etag.clone())).await.unwrap();
+    assert_eq!(updated["displayName"], "renamed");
+    let (status, _, _) =
+        failure(client.send(OciRequest::new(Method::DELETE, Service::Core, IAD, &path).if_match(etag)).await);
+    assert_eq!(status, 412, "the etag changed with the update");
+}
+
+#[tokio::test]
+async fn pagination_walks_every_page() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    for i in 0..5 {
+        create_vcn(&client, &sim, IAD, &format!("10.{i}.0.0/16")).await;
+    }
+    let list = get(Service::Core, IAD, "/vcns").query("compartmentId", &sim.identity.tenancy).query("limit", "2");
+    let first = client.send(list.clone()).await.unwrap();
+    assert_eq!(first.headers["opc-next-page"], "p2");
+    assert_eq!(first.json::<Vec<Value>>().unwrap().len(), 2);
+    let all = client.list_all(list).await.unwrap();
+    let cidrs: Vec<&str> = all.iter().map(|v| v["cidrBlock"].as_str().unwrap()).collect();
+    assert_eq!(cidrs, ["10.0.0.0/16", "10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "10.4.0.0/16"]);
+    let filtered: Vec<Value> =
+        client.send_json(get(Service::Core, IAD, "/vcns").query("displayName", "vcn-10.3.0.0/16")).await.unwrap();
+    assert_eq!(filtered.len(), 1);
+}
+
+async fn application(client: &OciClient, sim: &TestSim, name: &str) -> (String, String) {
+    let resp = client
+        .send(post(
+            Service::Functions,
+            IAD,
+            "/applications",
+            json!({"compartmentId": sim.identity.tenancy, "displayName": name}),
+        ))
+        .await
+        .unwrap();
+    let wr = resp.headers["opc-work-request-id"].to_str().unwrap().to_string();
+    let app: Value = resp.json().unwrap();
+    (app["id"].as_str().unwrap().to_string(), wr)
+}
+
+fn function_body(app: &str, name: &str) -> Value {
+    json!({"applicationId": app, "displayName": name, "image": "iad.ocir.io/ns/f:1", "memoryInMBs": 128})
+}
+
+#[tokio::test]
+async fn work_requests_succeed_and_referential_checks_hold() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let (app, wr) = application(&client, &sim, "app").await;
+    // A function needs an ACTIVE application: while CREATING it is 409 IncorrectState.
+    let (status, code, _) =
+        failure(client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "early"))).await);
+    assert_eq!((status, code.as_str()), (409, "IncorrectState"));
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    let done = wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    assert_eq!(done.status, "SUCCEEDED");
+    assert_eq!(done.resources(), vec![(app.clone(), "CREATED".to_string())]);
+    let (status, code, _) = failure(
+        client.send(post(Service::Functions, IAD, "/functions", function_body("ocid1.fnapp.oc1.iad.nope", "f"))).await,
+    );
+    assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"));
+    // The application lives in Ashburn only.
+    let (status, _, _) =
+        failure(client.send(post(Service::Functions, PHX, "/functions", function_body(&app, "f"))).await);
+    assert_eq!(status, 404);
+    client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "f"))).await.unwrap();
+    let (status, code, _) = failure(
+        client.send(OciRequest::new(Method::DELETE, Service::Functions, IAD, format!("/applications/{app}"))).await,
+    );
+    assert_eq!((status, code.as_str()), (409, "Conflict"));
+    let (status, code, _) = failure(client.send(post(Service::Core, IAD, "/subnets", json!({"compartmentId": sim.identity.tenancy, "vcnId": "ocid1.vcn.oc1.iad.nope", "cidrBlock": "10.0.0.0/24"}))).await);
+    assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"));
+    let (status, code, _) =
+        failure(client.send(post(Service::Functions, IAD, "/functions", json!({"applicationId": app}))).await);
+    assert_eq!((status, code.as_str()), (400, "MissingParameter"));
+}
+
+#[tokio::test]
+async fn limit_exceeded_past_the_configured_limit() {
+    let sim = TestSim::start(|a| a.limits = vec![("functions-per-application".into(), 1)]).await;
+    let client = sim.client();
+    let (app, wr) = application(&client, &sim, "app").await;
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "one"))).await.unwrap();
+    let (status, code, message) =
+        failure(client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "two"))).await);
+    assert_eq!((status, code.as_str()), (400, "LimitExceeded"));
+    assert!(message.contains("functions-per-application"), "{message}");
+    let avail: Value = client
+        .send_json(OciRequest::new(
+            Method::GET,
+            Service::Limits,
+            IAD,
+            "/20190729/services/functions/limits/functions-per-application/resourceAvailability",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(avail, json!({"used": 1, "available": 0}));
+}
+
+#[tokio::test]
+async fn identity_writes_only_in_the_home_region_and_reads_everywhere() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let body = json!({"compartmentId": sim.identity.tenancy, "name": "dr", "description": "d"});
+    let (status, code, _) = failure(client.send(post(Service::Identity, PHX, "/compartments", body.clone())).await);
+    assert_eq!((status, code.as_str()), (403, "NotAllowed"));
+    let c: Value = client.send_json(post(Service::Identity, IAD, "/compartments", body)).await.unwrap();
+    let id = c["id"].as_str().unwrap();
+    assert!(id.starts_with("ocid1.compartment.oc1.."), "{id}");
+    let seen: Value =
+        client.send_json(get(Service::Identity, "eu-frankfurt-1", &format!("/compartments/{id}"))).await.unwrap();
+    assert_eq!(seen["name"], "dr");
+}
+
+#[tokio::test]
+async fn bad_signature_and_stale_date_are_401() {
+    let sim = TestSim::start(|_| {}).await;
+    let other_key = drctl::oci::key::load_private_key_file(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/oci/test_key.pem")),
+        None,
+    )
+    .unwrap();
+    let forged = drctl::oci::RequestSigner::api_key(
+        &sim.identity.tenancy,
+        &sim.identity.user,
+        &sim.identity.fingerprint,
+        other_key,
+    );
+    let (status, code, _) = failure(sim.client_with(forged).send(get(Service::Core, IAD, "/vcns")).await);
+    assert_eq!((status, code.as_str()), (401, "NotAuthenticated"));
+    // Signed correctly, but ten minutes ago.
+    let url = reqwest::Url::parse(&format!("{}/20160918/vcns", sim.base(IAD))).unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    let stale = SystemTime::now() - Duration::from_secs(600);
+    let signed = sim
+        .signer()
+        .sign_parts(&Method::GET, &url, &headers, drctl::oci::SignBody::None, Default::default(), stale)
+        .unwrap();
+    signed.apply(&mut headers).unwrap();
+    let resp = reqwest::Client::new().get(url).headers(headers).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "NotAuthenticated");
+    assert!(body["message"].as_str().unwrap().contains("5 minutes"), "{body}");
+    // Unsigned.
+    let resp = reqwest::get(format!("{}/20160918/vcns", sim.base(IAD))).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().contains_key("opc-request-id"));
+}
+
+#[tokio::test]
+async fn faults_outage_throttle_and_failed_work_requests() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let faults = &sim.launched.running.sim.faults;
+    faults.apply(PHX, FaultCommand::Outage { on: true, mode: OutageMode::Error }).unwrap();
+    let (status, code, _) = failure(client.send(get(Service::Core, PHX, "/vcns")).await);
+    assert_eq!((status, code.as_str()), (503, "ServiceUnavailable"));
+    client.send(get(Service::Core, IAD, "/vcns")).await.unwrap();
+    faults.apply(PHX, FaultCommand::Outage { on: true, mode: OutageMode::Refuse }).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let err = client.send(get(Service::Core, PHX, "/vcns")).await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport { .. }), "{err}");
+    faults.apply(PHX, FaultCommand::Outage { on: false, mode: OutageMode::Refuse }).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    client.send(get(Service::Core, PHX, "/vcns")).await.unwrap();
+    faults.apply(IAD, FaultCommand::Throttle { rate: 1.0 }).unwrap();
+    let (status, code, _) = failure(client.send(get(Service::Core, IAD, "/vcns")).await);
+    assert_eq!((status, code.as_str()), (429, "TooManyRequests"));
+    faults.apply(IAD, FaultCommand::Clear).unwrap();
+    faults.apply(IAD, FaultCommand::FailWorkRequests { rate: 1.0 }).unwrap();
+    let (app, wr) = application(&client, &sim, "doomed").await;
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    let err =
+        wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap_err();
+    assert!(err.to_string().contains("FAILED"), "{err}");
+    let app: Value = client.send_json(get(Service::Functions, IAD, &format!("/applications/{app}"))).await.unwrap();
+    assert_eq!(app["lifecycleState"], "FAILED");
+}
+
+#[tokio::test]
+async fn state_file_survives_a_restart_and_dump_is_stable() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let state = state_dir.path().join("state.json");
+    let sim = TestSim::start(|a| a.state = Some(state.clone())).await;
+    let client = sim.client();
+    let vcn = create_vcn(&client, &sim, IAD, "10.0.0.0/16").await;
+    let dump = drctl::sim::admin::dump(&sim.launched.running.sim, Some(IAD));
+    assert_eq!(dump[IAD]["core.vcn"][0]["id"], vcn["id"]);
+    let TestSim { dir, identity, launched } = sim;
+    launched.stop().await;
+    let mut args = drctl::sim::cli::ServeArgs::for_dir(dir.path());
+    args.state = Some(state.clone());
+    let again = drctl::sim::cli::launch(&args).await.unwrap();
+    let sim = TestSim { dir, identity, launched: again };
+    let got: Value = sim
+        .client()
+        .send_json(get(Service::Core, IAD, &format!("/vcns/{}", vcn["id"].as_str().unwrap())))
+        .await
+        .unwrap();
+    assert_eq!(got["cidrBlock"], "10.0.0.0/16");
+}
