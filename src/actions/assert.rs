@@ -10,6 +10,10 @@ pub struct Assert;
 const KEYS: &[&str] = &["that", "actual", "expected", "message"];
 
 impl Action for Assert {
+    fn is_pure(&self) -> bool {
+        true
+    }
+
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         let mut problems = super::unknown_keys(with, KEYS);
         let has_that = with.contains_key("that");

@@ -98,6 +98,13 @@ pub trait Action: Send + Sync {
         &[]
     }
 
+    /// Whether the action has no effect outside drctl (a wait, an assertion). Such an attempt may
+    /// start before its `start` record is on disk: if drctl crashed, running it again changes
+    /// nothing, and its own `done` record is still written after its dependencies' ones.
+    fn is_pure(&self) -> bool {
+        false
+    }
+
     /// Whether this action waits for a person (approvals are handled by the engine).
     fn is_approval(&self) -> bool {
         false

@@ -24,6 +24,10 @@ fn duration_of(with: &Value) -> Result<Duration, String> {
 }
 
 impl Action for Sleep {
+    fn is_pure(&self) -> bool {
+        true
+    }
+
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         let mut problems = super::unknown_keys(with, KEYS);
         let value = Value::Object(with.clone());

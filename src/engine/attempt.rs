@@ -132,8 +132,10 @@ impl Job {
         loop {
             tries += 1;
             let attempt = self.prior_attempts + tries;
-            let ack = self.journal.append(&Record::Start { id: self.id.clone(), attempt, at: now_millis() });
-            if let Err(e) = ack.wait().await {
+            let start = Record::Start { id: self.id.clone(), attempt, at: now_millis() };
+            if self.action.is_pure() {
+                self.journal.append_nowait(&start);
+            } else if let Err(e) = self.journal.append(&start).wait().await {
                 return JobOutcome::JournalFailed(e.to_string());
             }
             self.observer.attempt_started(&self.id, attempt);
