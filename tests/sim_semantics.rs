@@ -95,6 +95,22 @@ async fn retry_token_replays_and_conflicts() {
     assert_eq!((status, code.as_str()), (409, "InvalidatedRetryToken"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_uses_of_a_retry_token_create_once() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let body = json!({"compartmentId": sim.identity.tenancy, "cidrBlock": "10.0.0.0/16"});
+    let sends = (0..8)
+        .map(|_| client.send_json::<Value>(post(Service::Core, IAD, "/vcns", body.clone()).idempotency_key("same")));
+    let results = futures::future::join_all(sends).await;
+    let ids: std::collections::BTreeSet<String> =
+        results.into_iter().map(|r| r.unwrap()["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 1, "one VCN for one retry token: {ids:?}");
+    let list: Vec<Value> =
+        client.send_json(get(Service::Core, IAD, "/vcns").query("compartmentId", &sim.identity.tenancy)).await.unwrap();
+    assert_eq!(list.len(), 1);
+}
+
 #[tokio::test]
 async fn if_match_mismatch_is_412_and_match_updates() {
     let sim = TestSim::start(|_| {}).await;

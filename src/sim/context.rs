@@ -48,6 +48,9 @@ pub struct Sim {
     bases: Mutex<BTreeMap<String, String>>,
     /// Signalled on every state change, for the state saver.
     pub changed: Notify,
+    /// One gate per `opc-retry-token` in use, so concurrent first uses of a token are handled
+    /// one after the other: the second sees the first's recorded result instead of creating again.
+    retry_gates: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Sim {
@@ -59,7 +62,14 @@ impl Sim {
             faults: Faults::default(),
             bases: Mutex::new(BTreeMap::new()),
             changed: Notify::new(),
+            retry_gates: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// The gate of one retry token (see [`Sim::retry_gates`]).
+    pub fn retry_gate(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self.retry_gates.lock().unwrap_or_else(|p| p.into_inner());
+        gates.entry(key.to_owned()).or_default().clone()
     }
 
     /// The store with due transitions applied. Hold it briefly, never across an await.

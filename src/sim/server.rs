@@ -202,6 +202,8 @@ async fn checked(ctx: &RegionCtx, req: Request, next: Next) -> Result<Response, 
     };
     let key = format!("{} {token}", ctx.region);
     let fingerprint = format!("{method} {path} {}", BASE64.encode(Sha256::digest(&bytes)));
+    let gate = ctx.sim.retry_gate(&key);
+    let _one_at_a_time = gate.lock().await;
     if let Some(recorded) = ctx.sim.store().retry_tokens.get(&key).cloned() {
         if recorded.fingerprint != fingerprint {
             return Err(ApiError::new(
