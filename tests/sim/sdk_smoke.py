@@ -133,6 +133,9 @@ bundle = sc.get_secret_bundle(secret.id).data
 assert base64.b64decode(bundle.secret_bundle_content.content).decode() == secret_text
 assert bundle.version_number == 1 and "CURRENT" in bundle.stages
 ok("secrets.get_secret_bundle")
+vs.schedule_secret_deletion(secret.id, oci.vault.models.ScheduleSecretDeletionDetails())
+assert vs.get_secret(secret.id).data.lifecycle_state == "PENDING_DELETION"
+ok("vault.schedule_secret_deletion")
 
 # --- API gateway ----------------------------------------------------------------------
 A = oci.apigateway.models

@@ -6,7 +6,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -114,10 +114,63 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
     let router = resource::routes(router, &VAULT, &["/20180608/vaults"]);
     let router = resource::routes(router, &KEY, &["/20180608/keys"]);
     let router = resource::routes(router, &SECRET, &["/20180608/secrets"]);
-    router.route(
-        "/20190301/secretbundles/{id}",
-        get(|ctx: State<RegionCtx>, call: Call| async move { respond(bundle(&ctx, &call)) }),
-    )
+    router
+        .route(
+            "/20190301/secretbundles/{id}",
+            get(|ctx: State<RegionCtx>, call: Call| async move { respond(bundle(&ctx, &call)) }),
+        )
+        .route(
+            "/20180608/secrets/{id}/actions/scheduleDeletion",
+            post(|ctx: State<RegionCtx>, call: Call| async move { respond(deletion(&ctx, &call, &SECRET, true)) }),
+        )
+        .route(
+            "/20180608/secrets/{id}/actions/cancelDeletion",
+            post(|ctx: State<RegionCtx>, call: Call| async move { respond(deletion(&ctx, &call, &SECRET, false)) }),
+        )
+        .route(
+            "/20180608/keys/{id}/actions/scheduleDeletion",
+            post(|ctx: State<RegionCtx>, call: Call| async move { respond(deletion(&ctx, &call, &KEY, true)) }),
+        )
+        .route(
+            "/20180608/keys/{id}/actions/cancelDeletion",
+            post(|ctx: State<RegionCtx>, call: Call| async move { respond(deletion(&ctx, &call, &KEY, false)) }),
+        )
+}
+
+/// Secrets and keys are not deleted at once in OCI: deletion is scheduled (state
+/// PENDING_DELETION, `timeOfDeletion` as asked, default in 30 days) and can be cancelled.
+fn deletion(ctx: &RegionCtx, call: &Call, kind: &'static Kind, schedule: bool) -> Result<Response, ApiError> {
+    let mut store = ctx.sim.store();
+    let mut found = resource::find(&store, &ctx.region, kind, call.param("id"))?;
+    call.check_if_match(&found.etag)?;
+    let (from, to) = if schedule {
+        (kind.lifecycle.active, "PENDING_DELETION")
+    } else {
+        ("PENDING_DELETION", kind.lifecycle.active)
+    };
+    if found.state() != from {
+        return Err(ApiError::incorrect_state(format!("{} {} is {}, not {from}.", kind.name, found.id, found.state())));
+    }
+    found.set_state(to);
+    if let Some(body) = found.body.as_object_mut() {
+        if schedule {
+            let when = call
+                .json_object()
+                .ok()
+                .and_then(|b| b.get("timeOfDeletion").cloned())
+                .unwrap_or_else(|| json!(rfc3339(now_ms() + 30 * 24 * 3600 * 1000)));
+            body.insert("timeOfDeletion".into(), when);
+        } else {
+            body.remove("timeOfDeletion");
+        }
+    }
+    found.etag = crate::sim::ocid::new_etag();
+    let view = resource::public(&found.body);
+    let etag = found.etag.clone();
+    store.resources.insert(found.id.clone(), found);
+    drop(store);
+    ctx.sim.touch();
+    Ok(json(200, &view, &[("etag", etag)]))
 }
 
 /// `GetSecretBundle`: the current version, or `versionNumber=` / `stage=` of the query.
