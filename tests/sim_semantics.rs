@@ -329,3 +329,46 @@ async fn state_file_survives_a_restart_and_dump_is_stable() {
         .unwrap();
     assert_eq!(got["cidrBlock"], "10.0.0.0/16");
 }
+
+#[tokio::test]
+async fn object_storage_objects_have_etags_and_conditional_writes() {
+    use reqwest::header::{HeaderName, HeaderValue};
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let ns: String = client.send_json(get(Service::ObjectStorage, IAD, "/n/")).await.unwrap();
+    let bucket: Value = client
+        .send_json(post(
+            Service::ObjectStorage,
+            IAD,
+            &format!("/n/{ns}/b"),
+            json!({"name": "dr-inventory", "compartmentId": sim.identity.tenancy}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(bucket["name"], "dr-inventory");
+    let path = format!("/n/{ns}/b/dr-inventory/o/inventory/orders.yaml");
+    let put = |body: &'static [u8]| {
+        OciRequest::new(Method::PUT, Service::ObjectStorage, IAD, &path)
+            .bytes(body, HeaderValue::from_static("text/yaml"))
+    };
+    let first = client.send(put(b"functions: []\n")).await.unwrap();
+    let etag = first.etag().unwrap().to_string();
+    let read = client.send(get(Service::ObjectStorage, IAD, &path)).await.unwrap();
+    assert_eq!(&read.body[..], b"functions: []\n");
+    assert_eq!(read.etag(), Some(etag.as_str()));
+    let if_none_match = HeaderName::from_static("if-none-match");
+    let (status, code, _) = failure(client.send(put(b"x").header(if_none_match, HeaderValue::from_static("*"))).await);
+    assert_eq!((status, code.as_str()), (412, "IfNoneMatchFailed"));
+    let (status, code, _) = failure(client.send(put(b"x").if_match("stale")).await);
+    assert_eq!((status, code.as_str()), (412, "IfMatchFailed"));
+    let second = client.send(put(b"functions: [validate]\n").if_match(etag.clone())).await.unwrap();
+    let new_etag = second.etag().unwrap().to_string();
+    assert_ne!(new_etag, etag);
+    let delete =
+        |etag: &str| OciRequest::new(Method::DELETE, Service::ObjectStorage, IAD, &path).if_match(etag.to_string());
+    let (status, code, _) = failure(client.send(delete(&etag)).await);
+    assert_eq!((status, code.as_str()), (412, "IfMatchFailed"));
+    client.send(delete(&new_etag)).await.unwrap();
+    let (status, code, _) = failure(client.send(get(Service::ObjectStorage, IAD, &path)).await);
+    assert_eq!((status, code.as_str()), (404, "ObjectNotFound"));
+}
