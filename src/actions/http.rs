@@ -136,7 +136,9 @@ pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Ou
     Ok(())
 }
 
-fn status_matches(expected: Option<&Value>, status: u16) -> bool {
+/// Whether `status` is one of `expected`: a number, `"4xx"`, `"404"`, or a list of those;
+/// `None` means any 2xx.
+pub(crate) fn status_matches(expected: Option<&Value>, status: u16) -> bool {
     match expected {
         None => (200..300).contains(&status),
         Some(Value::Number(n)) => n.as_u64() == Some(u64::from(status)),

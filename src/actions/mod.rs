@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 mod approval;
 mod assert;
 mod error;
-mod http;
+pub(crate) mod http;
 pub mod oci;
 mod registry;
 mod registry_copy;

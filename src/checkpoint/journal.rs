@@ -47,12 +47,7 @@ impl Journal {
     /// Opens (creating if needed) the journal at `path` for appending, and task logs under
     /// `log_dir`, and starts the writer thread.
     pub fn open(path: PathBuf, log_dir: PathBuf) -> Result<Journal, CheckpointError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| CheckpointError::io(&path, e))?;
+        let file = open_append(&path)?;
         let (tx, rx) = mpsc::channel();
         thread::Builder::new()
             .name("drctl-journal".into())
@@ -135,4 +130,9 @@ fn write_log(dir: &std::path::Path, name: &str, text: &str) -> std::io::Result<(
     std::fs::create_dir_all(dir)?;
     let mut file = OpenOptions::new().create(true).append(true).mode(0o600).open(dir.join(name))?;
     file.write_all(text.as_bytes())
+}
+
+/// Opens a run-directory file for appending, readable by its owner only.
+pub(super) fn open_append(path: &std::path::Path) -> Result<File, CheckpointError> {
+    OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(|e| CheckpointError::io(path, e))
 }

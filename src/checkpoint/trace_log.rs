@@ -3,9 +3,8 @@
 //! The layer is installed once at start-up with no file; when a run directory is opened, the
 //! file there becomes the target. Writes before that, or after the file failed, are dropped.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Mutex;
 
 use super::{CheckpointError, RunDir};
@@ -15,12 +14,7 @@ static TARGET: Mutex<Option<File>> = Mutex::new(None);
 /// Makes the run's `drctl.log` the target of the JSON tracing layer.
 pub fn open_trace_log(dir: &RunDir) -> Result<(), CheckpointError> {
     let path = dir.trace_log_path();
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| CheckpointError::io(&path, e))?;
+    let file = super::journal::open_append(&path)?;
     if let Ok(mut target) = TARGET.lock() {
         *target = Some(file);
     }

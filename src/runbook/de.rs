@@ -517,21 +517,6 @@ impl<T: serde::Serialize> serde::Serialize for Spanned<T> {
     }
 }
 
-impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        T::schema_name()
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        T::schema_id()
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        T::json_schema(generator)
-    }
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
-}
-
 /// A value whose decoding errors are recorded instead of aborting the surrounding decode;
 /// `None` when it failed.
 #[derive(Debug, Clone)]
@@ -560,20 +545,27 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
     }
 }
 
-impl<T: schemars::JsonSchema> schemars::JsonSchema for Lenient<T> {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        T::schema_name()
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        T::schema_id()
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        T::json_schema(generator)
-    }
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
+/// Wrappers that only add decoding behaviour have the schema of what they wrap.
+macro_rules! schema_of_inner {
+    ($($wrapper:ident),*) => {$(
+        impl<T: schemars::JsonSchema> schemars::JsonSchema for $wrapper<T> {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                T::schema_name()
+            }
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                T::schema_id()
+            }
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                T::json_schema(generator)
+            }
+            fn inline_schema() -> bool {
+                T::inline_schema()
+            }
+        }
+    )*};
 }
+
+schema_of_inner!(Spanned, Lenient);
 
 /// A subtree kept as YAML nodes (for `with:` and defaults), decoded later with its spans.
 #[derive(Debug, Clone, PartialEq)]

@@ -90,7 +90,7 @@ impl Action for OciRequestAction {
             let status = response.status.as_u16();
             ctx.log.line(&format!("{method} {} -> {status} (opc-request-id {})", response.url, response.request_id));
             if let Some(expect) = with.get("expect_status") {
-                if !status_matches(expect, status) {
+                if !crate::actions::http::status_matches(Some(expect), status) {
                     return Err(ActionError::new(
                         ErrorClass::HttpStatus(status),
                         format!("{} answered {status}, expected {expect}", response.url),
@@ -110,17 +110,5 @@ impl Action for OciRequestAction {
             outputs.insert("request_id".into(), Value::String(response.request_id.clone()));
             Ok(outputs)
         })
-    }
-}
-
-fn status_matches(expect: &Value, status: u16) -> bool {
-    match expect {
-        Value::Number(n) => n.as_u64() == Some(u64::from(status)),
-        Value::String(s) => match s.strip_suffix("xx") {
-            Some(class) => class.parse::<u16>().is_ok_and(|c| c == status / 100),
-            None => s.parse::<u16>().is_ok_and(|s| s == status),
-        },
-        Value::Array(items) => items.iter().any(|i| status_matches(i, status)),
-        _ => false,
     }
 }
