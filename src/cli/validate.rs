@@ -29,6 +29,8 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
     match (load_file(&args.file), args.output) {
         (Ok(runbook), OutputFormat::Human) => {
             println!("{}: ok ({} tasks)", args.file.display(), runbook.tasks.len());
+            // The process ends right after; skip freeing the runbook piece by piece.
+            std::mem::forget(runbook);
             Ok(Exit::Success)
         }
         (Ok(runbook), OutputFormat::Json) => {
