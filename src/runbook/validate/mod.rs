@@ -268,3 +268,29 @@ pub(crate) fn type_word(kind: ParamType) -> &'static str {
 pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     did_you_mean(word, candidates)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::runbook::checked::Input;
+
+    fn script_and_env(input: &Input) -> (serde_json::Value, serde_json::Value) {
+        let value = input.to_source_value();
+        (value["run"].clone(), value["env"].clone())
+    }
+
+    #[test]
+    fn expressions_in_scripts_and_check_scripts_become_environment_variables() {
+        let text = "version: 1\nname: s\nparams:\n  name: { type: string }\ntasks:\n  t:\n    uses: shell\n    check: { uses: shell, with: { run: 'test -f \"${{ params.name }}\"' } }\n    with: { run: 'echo \"${{ params.name }}\"', env: { A: b } }\n";
+        let runbook = super::load("rb.yaml", text, &crate::actions::builtin()).unwrap();
+        let task = &runbook.tasks[0];
+        let (run, env) = script_and_env(&task.with);
+        assert_eq!(run, json!("echo \"${DRCTL_EXPR_0}\""));
+        assert_eq!(env, json!({"A": "b", "DRCTL_EXPR_0": "${{ params.name }}"}));
+        let check = task.check.as_ref().unwrap();
+        let (run, env) = script_and_env(&check.with);
+        assert_eq!(run, json!("test -f \"${DRCTL_EXPR_0}\""));
+        assert_eq!(env, json!({"DRCTL_EXPR_0": "${{ params.name }}"}));
+    }
+}

@@ -231,6 +231,13 @@ fn check_task(
                 Some(node) => inputs::input(v, &node.0, &refs, &mut deps, true),
                 None => Some(Input::empty()),
             };
+            let probe = ctx.actions.get(&c.uses.value);
+            let with = match (probe, with) {
+                (Some(probe), Some(with)) if !probe.script_inputs().is_empty() => {
+                    Some(inputs::scriptify(with, probe.script_inputs()))
+                }
+                (_, with) => with,
+            };
             with.map(|with| Check { uses: c.uses.value.clone(), with })
         }
         None => None,
