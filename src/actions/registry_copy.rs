@@ -28,11 +28,7 @@ impl RegistryCopy {
     }
 
     fn endpoints(&self) -> Result<Endpoints, ActionError> {
-        match &self.settings.endpoints_file {
-            Some(path) => Endpoints::from_file(path),
-            None => Endpoints::from_env(),
-        }
-        .map_err(|e| ActionError::input(e.to_string()))
+        self.settings.endpoints().map_err(|e| ActionError::input(e.to_string()))
     }
 
     /// An image reference and whether its registry speaks plain HTTP.

@@ -70,35 +70,28 @@ pub async fn decide(
     }
     let actor = Actor::current();
     let at = now_millis();
-    let action = match decision {
-        Decision::Approve => AuditAction::Approve,
-        Decision::Deny => AuditAction::Deny,
-        Decision::Skip => AuditAction::Skip,
-        Decision::Retry => AuditAction::Retry,
-    };
-    let mut records =
-        vec![Record::Audit { action, task: Some(id.clone()), actor: actor.clone(), reason: args.reason.clone(), at }];
-    records.push(match decision {
-        Decision::Approve => {
-            let mut outputs = serde_json::Map::new();
-            outputs.insert("approved".into(), true.into());
-            outputs.insert("by".into(), format!("{}@{}", actor.user, actor.host).into());
-            outputs.insert("reason".into(), args.reason.clone().into());
-            Record::Done { id: id.clone(), outputs, at, checked: false }
+    let records = match decision {
+        Decision::Approve | Decision::Deny => {
+            let approved = decision == Decision::Approve;
+            let (audit, result) = crate::engine::approval_decision(&id, approved, &actor, &args.reason);
+            let outcome = match result {
+                Ok(outputs) => Record::Done { id: id.clone(), outputs, at, checked: false },
+                Err(error) => Record::Failed { id: id.clone(), error, at },
+            };
+            vec![audit, outcome]
         }
-        Decision::Deny => Record::Failed {
-            id: id.clone(),
-            error: format!("denied by {}@{}: {}", actor.user, actor.host, args.reason),
-            at,
-        },
-        Decision::Skip => Record::Skipped {
-            id: id.clone(),
-            reason: format!("skipped by {}: {}", actor.user, args.reason),
-            at,
-            by_operator: true,
-        },
-        Decision::Retry => Record::Reset { id: id.clone(), at },
-    });
+        Decision::Skip | Decision::Retry => {
+            let (action, outcome) = if decision == Decision::Skip {
+                let reason = format!("skipped by {}: {}", actor.user, args.reason);
+                (AuditAction::Skip, Record::Skipped { id: id.clone(), reason, at, by_operator: true })
+            } else {
+                (AuditAction::Retry, Record::Reset { id: id.clone(), at })
+            };
+            let audit =
+                Record::Audit { action, task: Some(id.clone()), actor: actor.clone(), reason: args.reason.clone(), at };
+            vec![audit, outcome]
+        }
+    };
     if args.no_resume {
         let journal = dir.open_journal()?;
         for r in &records {

@@ -22,7 +22,7 @@ use crate::ui::redact::Redactor;
 
 pub use attempt::log_file_name;
 pub use observer::{Finish, Observer, Silent};
-pub use scheduler::{idempotency_key, instance_keys};
+pub use scheduler::{approval_decision, idempotency_key, instance_keys};
 pub use scope::RunScope;
 
 /// Asks a person to approve or deny; returns the decision and a reason.

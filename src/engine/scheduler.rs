@@ -617,19 +617,9 @@ impl<'a> Scheduler<'a> {
                     },
                     None => (Actor::current(), asked.await),
                 };
-                journal.append_nowait(&Record::Audit {
-                    action: if approved { AuditAction::Approve } else { AuditAction::Deny },
-                    task: Some(id.clone()),
-                    actor: actor.clone(),
-                    reason: reason.clone(),
-                    at: now_millis(),
-                });
-                let outcome = if approved {
-                    JobOutcome::Succeeded { outputs: approval_outputs(true, &actor, &reason), checked: false }
-                } else {
-                    JobOutcome::Failed { error: format!("denied by {}@{}: {reason}", actor.user, actor.host) }
-                };
-                let _ = tx.send(Event { task: t, inst: i, outcome });
+                let (audit, result) = approval_decision(&id, approved, &actor, &reason);
+                journal.append_nowait(&audit);
+                let _ = tx.send(Event { task: t, inst: i, outcome: result.into() });
             });
             return;
         }
@@ -650,19 +640,9 @@ impl<'a> Scheduler<'a> {
     /// Records an operator's (or the timeout's) decision on an approval and finishes it.
     fn decide(&mut self, t: TaskIdx, i: usize, approved: bool, actor: &Actor, reason: &str) {
         let id = self.tasks[t].instances[i].id.clone();
-        self.cfg.journal.append_nowait(&Record::Audit {
-            action: if approved { AuditAction::Approve } else { AuditAction::Deny },
-            task: Some(id),
-            actor: actor.clone(),
-            reason: reason.to_owned(),
-            at: now_millis(),
-        });
-        let outcome = if approved {
-            JobOutcome::Succeeded { outputs: approval_outputs(true, actor, reason), checked: false }
-        } else {
-            JobOutcome::Failed { error: format!("denied by {}@{}: {reason}", actor.user, actor.host) }
-        };
-        self.finish_instance(t, i, outcome);
+        let (audit, result) = approval_decision(&id, approved, actor, reason);
+        self.cfg.journal.append_nowait(&audit);
+        self.finish_instance(t, i, result.into());
     }
 
     fn check_rto(&mut self) {
@@ -697,12 +677,42 @@ fn fmt(d: Duration) -> String {
     crate::runbook::duration::format_duration(d)
 }
 
-fn approval_outputs(approved: bool, actor: &Actor, reason: &str) -> Map<String, Value> {
-    let mut outputs = Map::new();
-    outputs.insert("approved".into(), Value::Bool(approved));
-    outputs.insert("by".into(), Value::String(format!("{}@{}", actor.user, actor.host)));
-    outputs.insert("reason".into(), Value::String(reason.to_owned()));
-    outputs
+/// What a decision on an approval records: the audit entry (who, when, why) and the instance's
+/// result: outputs `approved`, `by`, `reason` when approved, an error naming who denied it
+/// otherwise. Shared by the engine and `drctl approve|deny`.
+pub fn approval_decision(
+    id: &InstanceId,
+    approved: bool,
+    actor: &Actor,
+    reason: &str,
+) -> (Record, Result<Map<String, Value>, String>) {
+    let audit = Record::Audit {
+        action: if approved { AuditAction::Approve } else { AuditAction::Deny },
+        task: Some(id.clone()),
+        actor: actor.clone(),
+        reason: reason.to_owned(),
+        at: now_millis(),
+    };
+    let by = format!("{}@{}", actor.user, actor.host);
+    let result = if approved {
+        let mut outputs = Map::new();
+        outputs.insert("approved".into(), Value::Bool(true));
+        outputs.insert("by".into(), Value::String(by));
+        outputs.insert("reason".into(), Value::String(reason.to_owned()));
+        Ok(outputs)
+    } else {
+        Err(format!("denied by {by}: {reason}"))
+    };
+    (audit, result)
+}
+
+impl From<Result<Map<String, Value>, String>> for JobOutcome {
+    fn from(result: Result<Map<String, Value>, String>) -> Self {
+        match result {
+            Ok(outputs) => JobOutcome::Succeeded { outputs, checked: false },
+            Err(error) => JobOutcome::Failed { error },
+        }
+    }
 }
 
 /// sha256 of run id, task id and instance key: the same on every attempt and every resume.

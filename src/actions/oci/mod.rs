@@ -26,6 +26,17 @@ pub struct OciSettings {
     pub endpoints_file: Option<PathBuf>,
 }
 
+impl OciSettings {
+    /// The endpoint table: the endpoints file if one was named, else `DRCTL_ENDPOINTS`, else
+    /// OCI's public endpoints.
+    pub fn endpoints(&self) -> Result<Endpoints, crate::oci::EndpointError> {
+        match &self.endpoints_file {
+            Some(path) => Endpoints::from_file(path),
+            None => Endpoints::from_env(),
+        }
+    }
+}
+
 /// The lazily built client shared by every OCI action of a run.
 pub struct OciEnvironment {
     settings: OciSettings,
@@ -55,11 +66,7 @@ pub fn build_client(settings: &OciSettings) -> Result<(OciClient, String), Strin
     for warning in &credentials.warnings {
         tracing::warn!(%warning, "OCI config");
     }
-    let endpoints = match &settings.endpoints_file {
-        Some(path) => Endpoints::from_file(path),
-        None => Endpoints::from_env(),
-    }
-    .map_err(|e| e.to_string())?;
+    let endpoints = settings.endpoints().map_err(|e| e.to_string())?;
     let client = OciClient::builder(credentials.signer).endpoints(endpoints).build().map_err(|e| e.to_string())?;
     Ok((client, credentials.config.region))
 }
