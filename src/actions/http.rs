@@ -1,5 +1,11 @@
 //! `http`: one HTTP request, with expectations on the answer.
 //!
+//! `oci_region` names the OCI region a URL belongs to (an API gateway's endpoint, say): when
+//! the endpoint table overrides that region, as it does for the simulator, a request to an OCI
+//! data-plane host (`*.oci.customer-oci.com`, `*.oraclecloud.com`) goes to the override's
+//! address with the original `Host` header, so one runbook reaches a gateway in OCI and in the
+//! simulator alike.
+//!
 //! Outputs: `status`, `headers` (lower-case names), `json` (when the body is JSON) and `body`
 //! (text, up to 64 KiB). A status outside `expect.status` is an error classed by the status, so
 //! `retry_on: [http:5xx]` works; 4xx other than 408 and 429 are not retried by default.
@@ -8,15 +14,19 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::oci::OciSettings;
 use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
 use crate::runbook::expr::{loose_eq, parse_expr};
 
-const KEYS: &[&str] = &["method", "url", "headers", "query", "json", "body", "expect", "timeout"];
+const KEYS: &[&str] = &["method", "url", "headers", "query", "json", "body", "expect", "timeout", "oci_region"];
+/// Domains of OCI-hosted data planes that an endpoint override may stand in for.
+const OCI_DATA_PLANE_DOMAINS: &[&str] = &[".oci.customer-oci.com", ".oraclecloud.com"];
 const EXPECT_KEYS: &[&str] = &["status", "json", "body_contains"];
 const BODY_LIMIT: usize = 64 * 1024;
 
 pub struct Http {
     client: reqwest::Client,
+    oci: Option<OciSettings>,
 }
 
 impl Http {
@@ -25,8 +35,35 @@ impl Http {
             .user_agent(concat!("drctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { client }
+        Self { client, oci: None }
     }
+
+    /// An `http` action whose `oci_region` input follows the given endpoint table.
+    pub fn with_oci(settings: OciSettings) -> Self {
+        Self { oci: Some(settings), ..Self::new() }
+    }
+}
+
+/// Where a request really goes: `url` itself, or, for an OCI data-plane URL of a region the
+/// endpoint table overrides, the override's origin plus the path, with the original host to
+/// send as `Host`.
+pub(crate) fn route(
+    url: &str,
+    region: Option<&str>,
+    oci: Option<&OciSettings>,
+) -> Result<(String, Option<String>), ActionError> {
+    let (Some(region), Some(oci)) = (region, oci) else { return Ok((url.to_owned(), None)) };
+    let parsed = url::Url::parse(url).map_err(|e| ActionError::input(format!("bad url `{url}`: {e}")))?;
+    let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+    if !OCI_DATA_PLANE_DOMAINS.iter().any(|d| host.ends_with(d)) {
+        return Ok((url.to_owned(), None));
+    }
+    let endpoints = oci.endpoints().map_err(|e| ActionError::input(e.to_string()))?;
+    let Some(base) = endpoints.region_override(region) else { return Ok((url.to_owned(), None)) };
+    let mut target = base.clone();
+    target.set_path(parsed.path());
+    target.set_query(parsed.query());
+    Ok((target.to_string(), Some(host)))
 }
 
 impl Default for Http {
@@ -36,12 +73,20 @@ impl Default for Http {
 }
 
 /// The answer to a request, as outputs and as the value `until` expressions see.
-pub(crate) async fn send(client: &reqwest::Client, with: &Value) -> Result<Outputs, ActionError> {
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    with: &Value,
+    oci: Option<&OciSettings>,
+) -> Result<Outputs, ActionError> {
     let method = with.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
     let method = reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| ActionError::input(format!("bad method `{method}`")))?;
     let url = with.get("url").and_then(Value::as_str).ok_or_else(|| ActionError::input("missing input `url`"))?;
-    let mut request = client.request(method, url);
+    let (target, host) = route(url, with.get("oci_region").and_then(Value::as_str), oci)?;
+    let mut request = client.request(method, &target);
+    if let Some(host) = host {
+        request = request.header(reqwest::header::HOST, host);
+    }
     if let Some(headers) = with.get("headers").and_then(Value::as_object) {
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str().map_or_else(|| value.to_string(), str::to_owned));
@@ -176,7 +221,7 @@ impl Action for Http {
         Box::pin(async move {
             let url = with.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
             let outputs = tokio::select! {
-                r = send(&self.client, &with) => r?,
+                r = send(&self.client, &with, self.oci.as_ref()) => r?,
                 () = ctx.cancel.cancelled() => return Err(ActionError::new(ErrorClass::Other, "request cancelled")),
             };
             ctx.log.line(&format!(
@@ -202,5 +247,23 @@ mod tests {
         assert!(status_matches(Some(&serde_json::json!("4xx")), 409));
         assert!(status_matches(Some(&serde_json::json!([200, "3xx"])), 302));
         assert!(!status_matches(Some(&serde_json::json!([200, 201])), 202));
+    }
+
+    #[test]
+    fn oci_data_plane_urls_follow_the_endpoint_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("endpoints.json");
+        std::fs::write(&file, r#"{"us-phoenix-1": "http://127.0.0.1:9000"}"#).unwrap();
+        let oci = OciSettings { endpoints_file: Some(file), ..OciSettings::default() };
+        let gw = "https://abc.apigateway.us-phoenix-1.oci.customer-oci.com/orders/validate?x=1";
+        let (url, host) = route(gw, Some("us-phoenix-1"), Some(&oci)).unwrap();
+        assert_eq!(url, "http://127.0.0.1:9000/orders/validate?x=1");
+        assert_eq!(host.as_deref(), Some("abc.apigateway.us-phoenix-1.oci.customer-oci.com"));
+        // Other hosts, and regions without an override, are left alone.
+        let (url, host) = route("https://example.com/a", Some("us-phoenix-1"), Some(&oci)).unwrap();
+        assert_eq!((url.as_str(), host), ("https://example.com/a", None));
+        let other = "https://abc.apigateway.eu-frankfurt-1.oci.customer-oci.com/a";
+        assert_eq!(route(other, Some("eu-frankfurt-1"), Some(&oci)).unwrap(), (other.to_owned(), None));
+        assert_eq!(route(gw, None, Some(&oci)).unwrap(), (gw.to_owned(), None));
     }
 }

@@ -151,6 +151,7 @@ pub(crate) fn unknown_keys(with: &Map<String, Value>, known: &[&str]) -> Vec<Inp
 pub fn builtin_with(oci: oci::OciSettings) -> ActionRegistry {
     let mut registry = builtin_without_oci();
     registry.register("registry.copy", Arc::new(registry_copy::RegistryCopy::new(oci.clone())));
+    registry.register("http", Arc::new(http::Http::with_oci(oci.clone())));
     registry.register("oci.request", Arc::new(oci::OciRequestAction::new(oci::OciEnvironment::new(oci))));
     registry
 }

@@ -6,6 +6,11 @@
 //! the simulator the same runbook reaches its local registries. Credentials: `source_credentials`
 //! / `destination_credentials` as `user:password` (mark them secret), else the environment or the
 //! docker config file.
+//!
+//! Outputs: `image` (where the bytes went), `reference` (the destination as functions name it:
+//! the region's OCIR host for the map form), `digest`, `source_digest`, `existed` (the
+//! destination already served the image: nothing was written), and transfer counts. A source
+//! pinned by `digest` that the destination already serves under its tag is not read at all.
 
 use std::str::FromStr;
 
@@ -31,12 +36,19 @@ impl RegistryCopy {
         self.settings.endpoints().map_err(|e| ActionError::input(e.to_string()))
     }
 
-    /// An image reference and whether its registry speaks plain HTTP.
-    fn image(&self, value: &Value, default_tag: Option<&str>, what: &str) -> Result<(ImageRef, bool), ActionError> {
+    /// An image reference, whether its registry speaks plain HTTP, and the name functions and
+    /// people use for it: for `{ region, repository, tag }` the region's OCIR host
+    /// (`phx.ocir.io/...`) even when the endpoint table sends the bytes elsewhere.
+    fn image(
+        &self,
+        value: &Value,
+        default_tag: Option<&str>,
+        what: &str,
+    ) -> Result<(ImageRef, bool, String), ActionError> {
         match value {
             Value::String(s) => {
                 let image = ImageRef::from_str(s).map_err(|e| ActionError::input(format!("{what}: {e}")))?;
-                Ok((image, false))
+                Ok((image, false, s.clone()))
             }
             Value::Object(map) => {
                 let region = map
@@ -62,7 +74,13 @@ impl RegistryCopy {
                     (None, None) => format!("{host}/{repository}"),
                 };
                 let image = ImageRef::from_str(&text).map_err(|e| ActionError::input(format!("{what}: {e}")))?;
-                Ok((image, url.scheme() == "http"))
+                let ocir = crate::oci::ocir_host(region).unwrap_or(host);
+                let canonical = match (digest, tag) {
+                    (_, Some(t)) => format!("{ocir}/{repository}:{t}"),
+                    (Some(d), None) => format!("{ocir}/{repository}@{d}"),
+                    (None, None) => format!("{ocir}/{repository}"),
+                };
+                Ok((image, url.scheme() == "http", canonical))
             }
             _ => Err(ActionError::input(format!("{what} must be an image reference or {{ region, repository, tag }}"))),
         }
@@ -90,8 +108,8 @@ impl Action for RegistryCopy {
 
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
-            let (source, plain_src) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;
-            let (destination, plain_dst) =
+            let (source, plain_src, _) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;
+            let (destination, plain_dst, reference) =
                 self.image(with.get("destination").unwrap_or(&Value::Null), source.tag.as_deref(), "destination")?;
             let docker = DockerConfig::load_default().map_err(|e| ActionError::input(e.to_string()))?;
             let mut options = CopyOptions { plain_http: plain_src || plain_dst, ..CopyOptions::default() };
@@ -117,6 +135,8 @@ impl Action for RegistryCopy {
             ));
             let mut outputs = Outputs::new();
             outputs.insert("image".into(), Value::String(report.destination.clone()));
+            outputs.insert("reference".into(), Value::String(reference));
+            outputs.insert("existed".into(), Value::Bool(report.already_present));
             outputs.insert("source_digest".into(), Value::String(report.source_digest.to_string()));
             outputs.insert("digest".into(), Value::String(report.destination_digest.clone()));
             outputs.insert("bytes_moved".into(), Value::from(report.bytes_moved));

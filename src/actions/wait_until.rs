@@ -65,7 +65,7 @@ impl Action for WaitUntil {
             loop {
                 polls += 1;
                 let (passed, last) = match (with.get("http"), with.get("shell")) {
-                    (Some(request), _) => match super::http::send(&self.client, request).await {
+                    (Some(request), _) => match super::http::send(&self.client, request, None).await {
                         Ok(response) => {
                             let ok = match &until {
                                 Some(expr) => expr.eval(&json!({ "response": response })).is_ok_and(|v| truthy(&v)),

@@ -72,8 +72,10 @@ pub struct CopyReport {
     pub bytes_moved: u64,
     /// Blob uploads that broke and were resumed or restarted.
     pub upload_retries: u32,
-    /// Every manifest of the image, children first.
+    /// Every manifest of the image, children first (empty when the source was not read).
     pub manifests: Vec<ManifestCopy>,
+    /// The destination already served this image under the reference: nothing was written.
+    pub already_present: bool,
     #[serde(with = "millis")]
     pub elapsed: Duration,
 }
@@ -152,6 +154,9 @@ pub async fn copy_image(req: CopyRequest, cancel: CancellationToken) -> Result<C
 async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
     let started = Instant::now();
     let s = session(req)?;
+    if let Some(report) = pinned_and_present(&s, req, started).await? {
+        return Ok(report);
+    }
     let concurrency = req.options.concurrency.max(1);
     let planned = plan(&s.client, &s.src, &s.dst, &req.source, &req.destination, concurrency).await?;
     let moved = move_blobs(&s, &planned.plan, &req.options).await?;
@@ -167,9 +172,39 @@ async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
         blobs_mounted: moved.mounted,
         bytes_moved: moved.bytes,
         upload_retries: moved.retries,
+        already_present: manifests.iter().all(|m| !m.pushed),
         manifests,
         elapsed: started.elapsed(),
     })
+}
+
+/// A source pinned by digest whose digest the destination already serves under the
+/// destination tag needs nothing from the source: this is what lets a failover go on when the
+/// source region's registry is down but the image was replicated beforehand.
+async fn pinned_and_present(
+    s: &Session,
+    req: &CopyRequest,
+    started: Instant,
+) -> Result<Option<CopyReport>, RegistryError> {
+    let (Some(pinned), Some(tag)) = (&req.source.digest, &req.destination.tag) else { return Ok(None) };
+    let present = s.client.manifest_digest(&s.dst, tag).await?;
+    if present.as_deref() != Some(pinned.as_str()) {
+        return Ok(None);
+    }
+    Ok(Some(CopyReport {
+        source: req.source.to_string(),
+        destination: req.destination.to_string(),
+        source_digest: pinned.clone(),
+        destination_digest: pinned.to_string(),
+        blobs_copied: 0,
+        blobs_skipped: 0,
+        blobs_mounted: 0,
+        bytes_moved: 0,
+        upload_retries: 0,
+        manifests: Vec::new(),
+        already_present: true,
+        elapsed: started.elapsed(),
+    }))
 }
 
 /// Tally of the blob phase.
