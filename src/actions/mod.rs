@@ -75,6 +75,8 @@ pub struct ActionContext {
     pub drill: bool,
     /// The run id.
     pub run_id: String,
+    /// Cleanup of a drill: `ensure: absent` removes only resources tagged with this run id.
+    pub only_tagged: Option<String>,
 }
 
 /// One kind of task.
@@ -109,6 +111,49 @@ pub trait Action: Send + Sync {
     fn is_approval(&self) -> bool {
         false
     }
+
+    /// Whether the action only reads (an inventory capture): `drctl plan --refresh` runs it.
+    fn is_read_only(&self) -> bool {
+        false
+    }
+
+    /// What running the action would change, found with read-only calls; `None` when the
+    /// action cannot tell without acting.
+    fn refresh<'a>(
+        &'a self,
+        ctx: &'a ActionContext,
+        with: Value,
+    ) -> Option<BoxFuture<'a, Result<Refreshed, ActionError>>> {
+        let _ = (ctx, with);
+        None
+    }
+}
+
+/// A preview of one action: the change it would make and the outputs already known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refreshed {
+    pub change: Change,
+    /// Outputs known before acting (an existing resource's id and fields).
+    pub outputs: Outputs,
+}
+
+/// What an action would do to the thing it manages.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Create,
+    Update(Vec<FieldDiff>),
+    NoChange,
+    Delete,
+    Absent,
+}
+
+/// One field that differs between the live resource and the runbook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDiff {
+    /// e.g. `memoryInMBs` or `config.DB_URL`.
+    pub path: String,
+    pub current: Value,
+    pub desired: Value,
 }
 
 /// A problem with one input of a task, found before the run.

@@ -135,7 +135,7 @@ pub enum ProgressMode {
 pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
     match cli.command {
         Command::Validate(args) => validate::validate(args),
-        Command::Plan(args) => plan::plan(args),
+        Command::Plan(args) => plan::plan(args, &cli.oci).await,
         Command::Graph(args) => graph::graph(args),
         Command::Run(args) => run::run(args, &cli.oci, cli.quiet).await,
         Command::Resume(args) => run::resume(args, &cli.oci, cli.quiet).await,

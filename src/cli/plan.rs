@@ -27,6 +27,9 @@ pub struct PlanArgs {
     pub save: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateArgs,
+    /// Also ask OCI (read-only calls) what each task would create, update or leave alone.
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// Measured durations of each task in the latest succeeded run of the same runbook.
@@ -59,7 +62,7 @@ fn build(runbook: &Runbook, values: &Value, redactor: &Redactor, parallelism: us
     plan::build(runbook, values, redactor, parallelism, &history(state_dir, runbook))
 }
 
-pub fn plan(args: PlanArgs) -> Result<Exit, CliError> {
+pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError> {
     let runbook = super::validate::load_file(&args.file)?;
     let redactor = Redactor::new();
     let values = params::resolve(&runbook, &args.params, None, &redactor)?;
@@ -70,9 +73,29 @@ pub fn plan(args: PlanArgs) -> Result<Exit, CliError> {
         std::fs::write(path, format!("{json}\n"))
             .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?;
     }
+    // The refresh describes the live region, not the plan: it stays out of the saved plan and
+    // its hash, so `run --plan` still compares what was reviewed with what would run.
+    let refreshed = if args.refresh {
+        let actions = crate::actions::builtin_with(oci.settings());
+        Some(plan::refresh(&runbook, &values, &actions, &redactor).await)
+    } else {
+        None
+    };
     match args.output {
-        OutputFormat::Json => println!("{json}"),
-        OutputFormat::Human => print!("{}", plan::render_text(&plan)),
+        OutputFormat::Json => match &refreshed {
+            Some(r) => {
+                let mut value = serde_json::to_value(&plan).map_err(|e| CliError::failed(e.to_string()))?;
+                value["refresh"] = serde_json::to_value(r).map_err(|e| CliError::failed(e.to_string()))?;
+                println!("{}", serde_json::to_string_pretty(&value).map_err(|e| CliError::failed(e.to_string()))?);
+            }
+            None => println!("{json}"),
+        },
+        OutputFormat::Human => {
+            print!("{}", plan::render_text(&plan));
+            if let Some(r) = &refreshed {
+                print!("{}", plan::render_refresh(r));
+            }
+        }
     }
     if let Some(path) = &args.save {
         eprintln!(

@@ -5,6 +5,7 @@
 //! `(known after run)`. A saved plan carries hashes of the runbook, the parameters and the plan
 //! itself, so `drctl run --plan` can refuse to run anything other than what was reviewed.
 
+mod refresh;
 mod render;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use crate::runbook::checked::{ForEach, TaskIdx};
 use crate::runbook::Runbook;
 use crate::ui::redact::Redactor;
 
+pub use refresh::{refresh, render as render_refresh, Refresh, RefreshSummary, RefreshedInstance};
 pub use render::render_text;
 
 /// Shown in place of values that earlier tasks produce.
