@@ -3,7 +3,8 @@
 //! path with `{param}` and trailing `{name*}` wildcards, methods) and answered by the route's
 //! backend: ORACLE_FUNCTIONS_BACKEND gives the function's invoke echo, STOCK_RESPONSE_BACKEND
 //! its canned status, body and headers. CORS preflights follow the deployment's (or the
-//! route's) CORS policy. Gateway traffic is not OCI-signed, so it bypasses authentication.
+//! route's) CORS policy. Gateway traffic is not OCI-signed; instead the deployment's
+//! request policies apply (JWT authentication, rate limiting: `apigateway_policies`).
 //! HTTP_BACKEND is answered 502: the simulator makes no outbound calls.
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use axum::http::Method;
 use axum::response::Response;
 use serde_json::{json, Value};
 
+use super::apigateway_policies::{self as policies, Refusal};
 use crate::sim::call::{empty, json};
 use crate::sim::context::RegionCtx;
 use crate::sim::store::Resource;
@@ -70,6 +72,35 @@ pub fn serve(ctx: &RegionCtx, host: &str, parts: &Parts, body: &[u8]) -> Option<
         .cloned();
     if preflight {
         return Some(preflight_response(cors.as_ref(), origin.as_deref(), &method));
+    }
+    let policies = spec.get("requestPolicies").cloned().unwrap_or(Value::Null);
+    let client = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let anonymous_route =
+        route.pointer("/requestPolicies/authorization/type").and_then(Value::as_str) == Some("ANONYMOUS");
+    let checked = policies::rate_limit(&deployment.id, &policies, &client).and_then(|()| {
+        if anonymous_route {
+            Ok(())
+        } else {
+            policies::authenticate(&policies, parts)
+        }
+    });
+    match checked {
+        Ok(()) => {}
+        Err(Refusal::TooManyRequests) => {
+            return Some(json(
+                429,
+                &json!({"code": 429, "message": "Too Many Requests"}),
+                &[("retry-after", "1".into())],
+            ))
+        }
+        Err(Refusal::Unauthorized(why)) => {
+            let challenge = ("www-authenticate", "Bearer".to_owned());
+            return Some(json(401, &json!({"code": 401, "message": format!("Unauthorized: {why}")}), &[challenge]));
+        }
     }
     let mut response = backend_response(ctx, &gateway, route, params, parts, body);
     if let (Some(cors), Some(origin)) = (cors.as_ref(), origin.as_deref()) {

@@ -3,6 +3,7 @@
 //! them all on one router, since every service of a region shares one base URL.
 
 pub mod apigateway;
+pub mod apigateway_policies;
 pub mod apigateway_runtime;
 pub mod artifacts;
 pub mod core;
