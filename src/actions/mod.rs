@@ -75,6 +75,38 @@ pub struct ActionContext {
     pub drill: bool,
     /// The run id.
     pub run_id: String,
+    /// Set by cleanup runs: `ensure: absent` deletes only resources tagged with this drill
+    /// run id (freeform tag `drctl-drill-run`) and keeps every other one.
+    pub only_tagged: Option<String>,
+}
+
+/// What a task would change, found by reading the current state (`drctl plan --refresh`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refreshed {
+    pub change: Change,
+    /// The outputs as far as they are known before the run (e.g. the id of an existing
+    /// resource).
+    pub outputs: Outputs,
+}
+
+/// The change a task would make.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Create,
+    Update(Vec<FieldDiff>),
+    NoChange,
+    Delete,
+    /// Nothing exists and nothing is wanted.
+    Absent,
+}
+
+/// One field that differs between the current and the desired state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDiff {
+    /// Dotted path, e.g. `memoryInMBs` or `config.DB_URL`.
+    pub path: String,
+    pub current: Value,
+    pub desired: Value,
 }
 
 /// One kind of task.
@@ -107,6 +139,23 @@ pub trait Action: Send + Sync {
 
     /// Whether this action waits for a person (approvals are handled by the engine).
     fn is_approval(&self) -> bool {
+        false
+    }
+
+    /// Predicts what `run` would change, with read-only calls only. `None`: the action
+    /// cannot tell without running.
+    fn refresh<'a>(
+        &'a self,
+        ctx: &'a ActionContext,
+        with: Value,
+    ) -> Option<BoxFuture<'a, Result<Refreshed, ActionError>>> {
+        let _ = (ctx, with);
+        None
+    }
+
+    /// Whether the action only reads (an inventory load or capture): `plan --refresh` may
+    /// run it.
+    fn is_read_only(&self) -> bool {
         false
     }
 }
@@ -151,7 +200,12 @@ pub(crate) fn unknown_keys(with: &Map<String, Value>, known: &[&str]) -> Vec<Inp
 pub fn builtin_with(oci: oci::OciSettings) -> ActionRegistry {
     let mut registry = builtin_without_oci();
     registry.register("registry.copy", Arc::new(registry_copy::RegistryCopy::new(oci.clone())));
-    registry.register("oci.request", Arc::new(oci::OciRequestAction::new(oci::OciEnvironment::new(oci))));
+    let env = oci::OciEnvironment::new(oci);
+    registry.register("oci.request", Arc::new(oci::OciRequestAction::new(env.clone())));
+    registry.register("oci.functions.invoke", Arc::new(oci::FunctionInvokeAction::new(env.clone())));
+    for (name, action) in oci::converge::actions(&env) {
+        registry.register(name, action);
+    }
     registry
 }
 
