@@ -58,20 +58,16 @@ pub async fn run(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Conver
 /// Predicts `run` with reads only.
 pub async fn refresh(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Refreshed, ConvergeError> {
     let found = plan.locate().await?.filter(|c| !GOING.contains(&c.state()));
-    let refreshed = |change, outputs| Ok(Refreshed { change, outputs });
-    match (plan.desired.ensure, found) {
-        (Ensure::Absent, None) => refreshed(Change::Absent, plan.outputs(&Value::Null, "absent", false)),
+    let (change, outputs) = match (plan.desired.ensure, found) {
+        (Ensure::Absent, None) => (Change::Absent, plan.outputs(&Value::Null, "absent", false)),
         (Ensure::Absent, Some(c)) if GONE.contains(&c.state()) => {
-            refreshed(Change::Absent, plan.outputs(&Value::Null, "absent", false))
+            (Change::Absent, plan.outputs(&Value::Null, "absent", false))
         }
         (Ensure::Absent, Some(c)) => match &ctx.only_tagged {
-            Some(run) if !tagged_by(&c.body, run) => refreshed(Change::NoChange, plan.outputs(&c.body, "kept", false)),
-            _ => refreshed(Change::Delete, plan.outputs(&c.body, "delete", true)),
+            Some(run) if !tagged_by(&c.body, run) => (Change::NoChange, plan.outputs(&c.body, "kept", false)),
+            _ => (Change::Delete, plan.outputs(&c.body, "delete", true)),
         },
-        (Ensure::Present, None) => {
-            let predicted = plan.create_body(ctx);
-            refreshed(Change::Create, plan.outputs(&predicted, "create", true))
-        }
+        (Ensure::Present, None) => (Change::Create, plan.outputs(&plan.create_body(ctx), "create", true)),
         (Ensure::Present, Some(c)) => {
             let mut diffs = Vec::new();
             if GONE.contains(&c.state()) {
@@ -80,12 +76,14 @@ pub async fn refresh(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Refreshed, 
             if plan.kind.ready.contains(&c.state()) || SETTLING.contains(&c.state()) {
                 diffs.extend(plan.differences(&c).await?.diffs);
             }
-            let (change, op) =
-                if diffs.is_empty() { (Change::NoChange, "none") } else { (Change::Update(diffs), "update") };
-            let changed = op == "update";
-            refreshed(change, plan.outputs(&c.body, op, changed))
+            if diffs.is_empty() {
+                (Change::NoChange, plan.outputs(&c.body, "none", false))
+            } else {
+                (Change::Update(diffs), plan.outputs(&c.body, "update", true))
+            }
         }
-    }
+    };
+    Ok(Refreshed { change, outputs })
 }
 
 async fn create(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, ConvergeError> {
@@ -132,10 +130,10 @@ async fn converge_existing(plan: &Plan<'_>, ctx: &ActionContext, found: Current)
             .action(current.id(), "cancelDeletion", None, current.etag.as_deref())
             .await
             .map_err(|e| plan.api_error("cancel deletion", e))?;
-        current = wait_ready(plan, &current.id().to_string()).await?;
+        current = wait_ready(plan, current.id()).await?;
     }
     if SETTLING.contains(&current.state()) && plan.desired.wait {
-        current = wait_ready(plan, &current.id().to_string()).await?;
+        current = wait_ready(plan, current.id()).await?;
     }
     if current.state() == "FAILED" {
         return Err(ConvergeError::BadState {

@@ -78,3 +78,50 @@ pub fn advice_for(source: &ClientError, step: &str, home_region: Option<&str>) -
     };
     format!("\n  what to do: {text}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci::OciError;
+
+    fn api(status: u16, code: &str) -> ClientError {
+        let body = format!(r#"{{"code": "{code}", "message": "m"}}"#);
+        ClientError::Api(Box::new(OciError::from_response(status, body.as_bytes(), None, "POST", "http://h/x")))
+    }
+
+    #[test]
+    fn identity_writes_outside_the_home_region_say_so() {
+        let advice = advice_for(&api(403, "NotAllowed"), "create", Some("us-ashburn-1"));
+        assert!(advice.contains("only in the tenancy's home region (us-ashburn-1)"), "{advice}");
+        assert_eq!(advice_for(&api(400, "InvalidParameter"), "create", None), "");
+    }
+
+    #[test]
+    fn classes_follow_what_a_retry_can_fix() {
+        let what = "oci.core.vcn `v` in us-phoenix-1".to_string();
+        let err =
+            |source| ConvergeError::Api { what: what.clone(), step: "create".into(), source, advice: String::new() };
+        let throttled = ActionError::from(err(api(429, "TooManyRequests")));
+        assert_eq!((throttled.class.clone(), throttled.retryable), (ErrorClass::HttpStatus(429), true));
+        let busy = ActionError::from(err(api(409, "IncorrectState")));
+        assert!(busy.retryable);
+        let bad = ActionError::from(err(api(400, "InvalidParameter")));
+        assert!(!bad.retryable);
+        assert!(
+            bad.message.starts_with("oci.core.vcn `v` in us-phoenix-1: create failed: POST http://h/x failed: 400"),
+            "{}",
+            bad.message
+        );
+        let timeout = ActionError::from(ConvergeError::Wait {
+            what,
+            step: "waiting".into(),
+            source: WaitError::Timeout {
+                what: "x".into(),
+                wanted: "ACTIVE".into(),
+                timeout: std::time::Duration::from_secs(1),
+                last: "CREATING".into(),
+            },
+        });
+        assert_eq!((timeout.class, timeout.retryable), (ErrorClass::Timeout, true));
+    }
+}
