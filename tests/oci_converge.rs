@@ -250,6 +250,19 @@ async fn vault_kinds_and_secret_versions_without_showing_the_value() {
         )
         .await;
     assert_eq!(key["lifecycleState"], "ENABLED");
+    let err = env
+        .run_ctx(
+            "oci.kms.key",
+            json!({"region": PHX, "compartmentId": t, "displayName": "k2", "vaultId": "ocid1.vault.oc1.phx.nosuch",
+                   "keyShape": {"algorithm": "AES", "length": 32}}),
+            &ctx("key-2"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        "oci.kms.key `k2` in us-phoenix-1: the vault named by `vaultId` does not exist in this region: converge the vault first (refs or depends_on)"
+    );
     let secret_with = json!({"region": PHX, "compartmentId": t, "secretName": "orders-db-password", "vaultId": vault["id"],
                              "keyId": key["id"], "description": "db", "secretContent": "first-value"});
     let secret = env.create_then_noop("oci.vault.secret", secret_with.clone()).await;
@@ -534,11 +547,12 @@ async fn unresolved_references_are_input_errors_naming_the_keys() {
 
 /// A TCP relay that forwards everything to `upstream` but swallows the answer to the first
 /// request whose head contains `trigger`, then drops that connection: a lost response.
-async fn lossy_relay(upstream: String, trigger: &'static str) -> String {
+async fn lossy_relay(upstream: String, trigger: &'static str) -> (String, Arc<AtomicBool>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let fired = Arc::new(AtomicBool::new(false));
+    let seen = fired.clone();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             let upstream = upstream.clone();
@@ -574,14 +588,14 @@ async fn lossy_relay(upstream: String, trigger: &'static str) -> String {
             });
         }
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), seen)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_whose_answer_is_lost_is_retried_with_the_same_token_and_creates_once() {
     let env = Env::start().await;
     let upstream = env.sim.base(PHX).trim_start_matches("http://").to_string();
-    let relay = lossy_relay(upstream, "POST /20160918/vcns").await;
+    let (relay, lost) = lossy_relay(upstream, "POST /20160918/vcns").await;
     let endpoints = env.sim.path().join("lossy-endpoints.json");
     std::fs::write(&endpoints, json!({PHX: relay, IAD: env.sim.base(IAD)}).to_string()).unwrap();
     let actions = builtin_with(settings(&env.sim, endpoints));
@@ -589,6 +603,7 @@ async fn a_create_whose_answer_is_lost_is_retried_with_the_same_token_and_create
     let c = ctx("lossy");
     let out = actions.get("oci.core.vcn").unwrap().run(&c, with.clone()).await.unwrap();
     assert_eq!(out["operation"], "create");
+    assert!(lost.load(Ordering::SeqCst), "the relay swallowed the first create's answer");
     // The same task again (a resumed run): same key, still one VCN.
     let again = actions.get("oci.core.vcn").unwrap().run(&c, with).await.unwrap();
     assert_eq!((again["operation"].as_str(), &again["id"]), (Some("none"), &out["id"]));

@@ -43,6 +43,12 @@ pub async fn run(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Conver
             _ => delete(plan, ctx, c).await,
         },
         (Ensure::Present, None) => {
+            if plan.vault_missing {
+                return Err(ConvergeError::input(
+                    &plan.what,
+                    "the vault named by `vaultId` does not exist in this region: converge the vault first (refs or depends_on)",
+                ));
+            }
             if let Some(id) = &plan.desired.id {
                 return Err(ConvergeError::input(
                     &plan.what,
