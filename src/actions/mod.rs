@@ -75,8 +75,38 @@ pub struct ActionContext {
     pub drill: bool,
     /// The run id.
     pub run_id: String,
-    /// Cleanup of a drill: `ensure: absent` removes only resources tagged with this run id.
+    /// Set by cleanup runs: `ensure: absent` deletes only resources tagged with this drill
+    /// run id (freeform tag `drctl-drill-run`) and keeps every other one.
     pub only_tagged: Option<String>,
+}
+
+/// What a task would change, found by reading the current state (`drctl plan --refresh`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refreshed {
+    pub change: Change,
+    /// The outputs as far as they are known before the run (e.g. the id of an existing
+    /// resource).
+    pub outputs: Outputs,
+}
+
+/// The change a task would make.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Create,
+    Update(Vec<FieldDiff>),
+    NoChange,
+    Delete,
+    /// Nothing exists and nothing is wanted.
+    Absent,
+}
+
+/// One field that differs between the current and the desired state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDiff {
+    /// Dotted path, e.g. `memoryInMBs` or `config.DB_URL`.
+    pub path: String,
+    pub current: Value,
+    pub desired: Value,
 }
 
 /// One kind of task.
@@ -112,13 +142,8 @@ pub trait Action: Send + Sync {
         false
     }
 
-    /// Whether the action only reads (an inventory capture): `drctl plan --refresh` runs it.
-    fn is_read_only(&self) -> bool {
-        false
-    }
-
-    /// What running the action would change, found with read-only calls; `None` when the
-    /// action cannot tell without acting.
+    /// Predicts what `run` would change, with read-only calls only. `None`: the action
+    /// cannot tell without running.
     fn refresh<'a>(
         &'a self,
         ctx: &'a ActionContext,
@@ -127,33 +152,12 @@ pub trait Action: Send + Sync {
         let _ = (ctx, with);
         None
     }
-}
 
-/// A preview of one action: the change it would make and the outputs already known.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Refreshed {
-    pub change: Change,
-    /// Outputs known before acting (an existing resource's id and fields).
-    pub outputs: Outputs,
-}
-
-/// What an action would do to the thing it manages.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    Create,
-    Update(Vec<FieldDiff>),
-    NoChange,
-    Delete,
-    Absent,
-}
-
-/// One field that differs between the live resource and the runbook.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldDiff {
-    /// e.g. `memoryInMBs` or `config.DB_URL`.
-    pub path: String,
-    pub current: Value,
-    pub desired: Value,
+    /// Whether the action only reads (an inventory load or capture): `plan --refresh` may
+    /// run it.
+    fn is_read_only(&self) -> bool {
+        false
+    }
 }
 
 /// A problem with one input of a task, found before the run.
@@ -197,7 +201,12 @@ pub fn builtin_with(oci: oci::OciSettings) -> ActionRegistry {
     let mut registry = builtin_without_oci();
     registry.register("registry.copy", Arc::new(registry_copy::RegistryCopy::new(oci.clone())));
     registry.register("http", Arc::new(http::Http::with_oci(oci.clone())));
-    registry.register("oci.request", Arc::new(oci::OciRequestAction::new(oci::OciEnvironment::new(oci))));
+    let env = oci::OciEnvironment::new(oci);
+    registry.register("oci.request", Arc::new(oci::OciRequestAction::new(env.clone())));
+    registry.register("oci.functions.invoke", Arc::new(oci::FunctionInvokeAction::new(env.clone())));
+    for (name, action) in oci::converge::actions(&env) {
+        registry.register(name, action);
+    }
     registry
 }
 

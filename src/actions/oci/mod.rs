@@ -5,6 +5,8 @@
 //! `--config-file`, `--profile`, `--endpoints` or their environment variables); against the
 //! simulator only the endpoints differ.
 
+pub mod converge;
+mod invoke;
 mod request;
 
 use std::path::PathBuf;
@@ -15,6 +17,8 @@ use tokio::sync::OnceCell;
 use super::{ActionError, ErrorClass};
 use crate::oci::{ClientError, ConfigSelection, Endpoints, OciClient};
 
+pub use converge::ConvergeAction;
+pub use invoke::FunctionInvokeAction;
 pub use request::OciRequestAction;
 
 /// Where OCI credentials and endpoints come from.

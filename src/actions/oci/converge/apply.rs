@@ -1,0 +1,266 @@
+//! The write half of converging (`run`): create when absent, update what differs, delete on
+//! `ensure: absent`, each followed by the wait for the work request and the lifecycle state
+//! when `wait` is true; and `refresh`, which stops where `run` would first write.
+//!
+//! Creates carry the task's idempotency key as `opc-retry-token`, so an attempt whose answer
+//! was lost and is retried gets the first resource back instead of a second one. Updates and
+//! deletes carry the etag of the GET they were decided on, as `if-match`.
+
+use serde_json::{json, Value};
+
+use super::api::Current;
+use super::engine::{tagged_by, Differences, Plan};
+use super::error::ConvergeError;
+use super::inputs::Ensure;
+use super::kinds::{DeleteStyle, GOING, GONE, SETTLING};
+use super::nsg_rules;
+use crate::actions::{ActionContext, Change, FieldDiff, Outputs, Refreshed};
+use crate::oci::ClientError;
+
+/// States a delete waits for (a 404 counts as DELETED).
+const DELETED: &[&str] = &["DELETED", "TERMINATED"];
+const SCHEDULED: &[&str] = &["PENDING_DELETION", "DELETED"];
+
+/// Converges the resource; returns the outputs.
+pub async fn run(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, ConvergeError> {
+    let found = plan.locate().await?;
+    let found = match found {
+        Some(c) if GOING.contains(&c.state()) => {
+            ctx.log.line(&format!("{} is {}; waiting until it is gone", plan.what, c.state()));
+            wait_gone(plan, &c, DELETED).await?;
+            None
+        }
+        other => other,
+    };
+    match (plan.desired.ensure, found) {
+        (Ensure::Absent, None) => Ok(plan.outputs(&Value::Null, "absent", false)),
+        (Ensure::Absent, Some(c)) if GONE.contains(&c.state()) => Ok(plan.outputs(&Value::Null, "absent", false)),
+        (Ensure::Absent, Some(c)) => match &ctx.only_tagged {
+            Some(run) if !tagged_by(&c.body, run) => {
+                ctx.log.line(&format!("{}: {} is not tagged by drill run {run}; kept", plan.what, c.id()));
+                Ok(plan.outputs(&c.body, "kept", false))
+            }
+            _ => delete(plan, ctx, c).await,
+        },
+        (Ensure::Present, None) => {
+            if plan.vault_missing {
+                return Err(ConvergeError::input(
+                    &plan.what,
+                    "the vault named by `vaultId` does not exist in this region: converge the vault first (refs or depends_on)",
+                ));
+            }
+            if let Some(id) = &plan.desired.id {
+                return Err(ConvergeError::input(
+                    &plan.what,
+                    format!("`id` {id} does not exist; remove `id` to create the resource by name"),
+                ));
+            }
+            create(plan, ctx).await
+        }
+        (Ensure::Present, Some(c)) => converge_existing(plan, ctx, c).await,
+    }
+}
+
+/// Predicts `run` with reads only.
+pub async fn refresh(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Refreshed, ConvergeError> {
+    let found = plan.locate().await?.filter(|c| !GOING.contains(&c.state()));
+    let (change, outputs) = match (plan.desired.ensure, found) {
+        (Ensure::Absent, None) => (Change::Absent, plan.outputs(&Value::Null, "absent", false)),
+        (Ensure::Absent, Some(c)) if GONE.contains(&c.state()) => {
+            (Change::Absent, plan.outputs(&Value::Null, "absent", false))
+        }
+        (Ensure::Absent, Some(c)) => match &ctx.only_tagged {
+            Some(run) if !tagged_by(&c.body, run) => (Change::NoChange, plan.outputs(&c.body, "kept", false)),
+            _ => (Change::Delete, plan.outputs(&c.body, "delete", true)),
+        },
+        (Ensure::Present, None) => (Change::Create, plan.outputs(&plan.create_body(ctx), "create", true)),
+        (Ensure::Present, Some(c)) => {
+            let mut diffs = Vec::new();
+            if GONE.contains(&c.state()) {
+                diffs.push(restore_diff(plan, &c));
+            }
+            if plan.kind.ready.contains(&c.state()) || SETTLING.contains(&c.state()) {
+                diffs.extend(plan.differences(&c).await?.diffs);
+            }
+            if diffs.is_empty() {
+                (Change::NoChange, plan.outputs(&c.body, "none", false))
+            } else {
+                (Change::Update(diffs), plan.outputs(&c.body, "update", true))
+            }
+        }
+    };
+    Ok(Refreshed { change, outputs })
+}
+
+async fn create(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, ConvergeError> {
+    let body = plan.create_body(ctx);
+    ctx.log.line(&format!("{}: not found; creating", plan.what));
+    let response = plan.api.create(&body, &ctx.idempotency_key).await.map_err(|e| plan.api_error("create", e))?;
+    let created: Value = response.json().unwrap_or(Value::Null);
+    let mut work_request = None;
+    if plan.desired.wait {
+        work_request = plan.api.wait_work_request(&response).await.map_err(|e| wait_error(plan, "create", e))?;
+    }
+    let id = match created.get("id").and_then(Value::as_str) {
+        Some(id) => id.to_string(),
+        None => match work_request.as_ref().and_then(created_id) {
+            Some(id) => id,
+            None => plan.locate().await?.map(|c| c.id().to_string()).ok_or_else(|| ConvergeError::NoResourceId {
+                what: plan.what.clone(),
+                missing: "the new resource's id".into(),
+            })?,
+        },
+    };
+    ctx.log.line(&format!("{}: created {id}", plan.what));
+    let mut current = if plan.desired.wait {
+        wait_ready(plan, &id).await?
+    } else {
+        read_after_write(plan, &id).await?.unwrap_or(Current { body: created, etag: None })
+    };
+    if let Some(rules) = &plan.rules {
+        let rule_plan = nsg_rules::plan(rules, &[]);
+        nsg_rules::apply(&plan.api, &id, &rule_plan).await.map_err(|e| plan.api_error("add security rules", e))?;
+        current = with_rules(plan, current).await?;
+    }
+    Ok(plan.outputs(&current.body, "create", true))
+}
+
+async fn converge_existing(plan: &Plan<'_>, ctx: &ActionContext, found: Current) -> Result<Outputs, ConvergeError> {
+    let mut current = found;
+    let mut restored = None;
+    if GONE.contains(&current.state()) {
+        // PENDING_DELETION: the name is still taken; restoring it is the only way back.
+        restored = Some(restore_diff(plan, &current));
+        ctx.log.line(&format!("{}: {} is {}; cancelling its deletion", plan.what, current.id(), current.state()));
+        plan.api
+            .action(current.id(), "cancelDeletion", None, current.etag.as_deref())
+            .await
+            .map_err(|e| plan.api_error("cancel deletion", e))?;
+        current = wait_ready(plan, current.id()).await?;
+    }
+    if SETTLING.contains(&current.state()) && plan.desired.wait {
+        current = wait_ready(plan, current.id()).await?;
+    }
+    if current.state() == "FAILED" {
+        return Err(ConvergeError::BadState {
+            what: plan.what.clone(),
+            state: "FAILED".into(),
+            advice: format!("{} {} failed; delete it (ensure: absent) and run again", plan.kind.noun, current.id()),
+        });
+    }
+    let differences = plan.differences(&current).await?;
+    if differences.is_empty() {
+        let changed = restored.is_some();
+        let op = if changed { "update" } else { "none" };
+        return Ok(plan.outputs(&with_rules_if(plan, current).await?.body, op, changed));
+    }
+    let paths: Vec<&str> = differences.diffs.iter().map(|d| d.path.as_str()).collect();
+    ctx.log.line(&format!("{}: updating {}", plan.what, paths.join(", ")));
+    let id = current.id().to_string();
+    current = update(plan, &current, &differences).await?;
+    if let Some(rules) = &differences.rules {
+        nsg_rules::apply(&plan.api, &id, rules).await.map_err(|e| plan.api_error("change security rules", e))?;
+    }
+    let current = with_rules_if(plan, current).await?;
+    Ok(plan.outputs(&current.body, "update", true))
+}
+
+async fn update(plan: &Plan<'_>, current: &Current, differences: &Differences) -> Result<Current, ConvergeError> {
+    let mut body = differences.update.clone();
+    if differences.secret_changed {
+        if let Some(secret) = &plan.secret {
+            body.insert("secretContent".into(), secret.clone());
+        }
+    }
+    if body.is_empty() {
+        return Ok(current.clone());
+    }
+    let id = current.id().to_string();
+    let response = plan
+        .api
+        .update(&id, &Value::Object(body), current.etag.as_deref())
+        .await
+        .map_err(|e| plan.api_error("update", e))?;
+    if !plan.desired.wait {
+        return Ok(read_after_write(plan, &id).await?.unwrap_or_else(|| current.clone()));
+    }
+    plan.api.wait_work_request(&response).await.map_err(|e| wait_error(plan, "update", e))?;
+    wait_ready(plan, &id).await
+}
+
+async fn delete(plan: &Plan<'_>, ctx: &ActionContext, current: Current) -> Result<Outputs, ConvergeError> {
+    let id = current.id().to_string();
+    ctx.log.line(&format!("{}: deleting {id}", plan.what));
+    let etag = current.etag.as_deref();
+    let (sent, gone_states) = match plan.kind.delete {
+        DeleteStyle::Delete => (plan.api.delete(&id, etag).await, DELETED),
+        DeleteStyle::ScheduleDeletion => {
+            (plan.api.action(&id, "scheduleDeletion", Some(&json!({})), etag).await, SCHEDULED)
+        }
+    };
+    let response = match sent {
+        Ok(r) => r,
+        // Deleted meanwhile by someone else: the wanted state is reached.
+        Err(ClientError::Api(e)) if e.status == 404 => return Ok(plan.outputs(&Value::Null, "absent", false)),
+        Err(e) => return Err(plan.api_error("delete", e)),
+    };
+    let mut body = current.body.clone();
+    if plan.desired.wait {
+        plan.api.wait_work_request(&response).await.map_err(|e| wait_error(plan, "delete", e))?;
+        let last = wait_gone(plan, &current, gone_states).await?;
+        body["lifecycleState"] =
+            Value::String(if last.body.is_null() { "DELETED".into() } else { last.state().to_string() });
+    }
+    Ok(plan.outputs(&body, "delete", true))
+}
+
+/// The diff that restoring a resource pending deletion shows.
+fn restore_diff(plan: &Plan<'_>, current: &Current) -> FieldDiff {
+    FieldDiff {
+        path: "lifecycleState".into(),
+        current: json!(current.state()),
+        desired: json!(plan.kind.ready.first().copied().unwrap_or("ACTIVE")),
+    }
+}
+
+async fn wait_ready(plan: &Plan<'_>, id: &str) -> Result<Current, ConvergeError> {
+    plan.api.wait_state(id, plan.kind.ready).await.map_err(|e| wait_error(plan, "waiting until it is ready", e))
+}
+
+async fn wait_gone(plan: &Plan<'_>, current: &Current, states: &[&str]) -> Result<Current, ConvergeError> {
+    plan.api.wait_state(current.id(), states).await.map_err(|e| wait_error(plan, "waiting until it is deleted", e))
+}
+
+async fn read_after_write(plan: &Plan<'_>, id: &str) -> Result<Option<Current>, ConvergeError> {
+    plan.api.get(id, true).await.map_err(|e| plan.api_error("read", e))
+}
+
+/// For NSGs given `securityRules`: the outputs also carry the rules as they are now.
+async fn with_rules_if(plan: &Plan<'_>, current: Current) -> Result<Current, ConvergeError> {
+    if plan.rules.is_some() {
+        with_rules(plan, current).await
+    } else {
+        Ok(current)
+    }
+}
+
+async fn with_rules(plan: &Plan<'_>, mut current: Current) -> Result<Current, ConvergeError> {
+    let rules = nsg_rules::list(&plan.api, current.id()).await.map_err(|e| plan.api_error("list security rules", e))?;
+    if let Some(map) = current.body.as_object_mut() {
+        map.insert("securityRules".into(), Value::Array(rules));
+    }
+    Ok(current)
+}
+
+fn created_id(work_request: &crate::oci::WorkRequest) -> Option<String> {
+    let resources = work_request.resources();
+    resources
+        .iter()
+        .find(|(_, action)| action.eq_ignore_ascii_case("CREATED"))
+        .or_else(|| resources.first())
+        .map(|(id, _)| id.clone())
+}
+
+fn wait_error(plan: &Plan<'_>, step: &str, source: crate::oci::WaitError) -> ConvergeError {
+    ConvergeError::Wait { what: plan.what.clone(), step: step.to_string(), source }
+}

@@ -1,0 +1,216 @@
+//! The `with` of a converge task, checked and turned into [`Desired`]: drctl's own keys
+//! (`region`, `ensure`, `fields`, `refs`, `id`, `wait`) apart, every other key a resource
+//! field as the OCI create body names it, merged over `fields`, with reference strings
+//! resolved.
+//!
+//! Resource fields are open-ended (OCI adds fields often), so only drctl's keys are checked
+//! for type; the resource fields are the service's to judge.
+
+use serde_json::{Map, Value};
+
+use super::kinds::ResourceKind;
+use super::refs;
+use crate::actions::InputProblem;
+
+/// drctl's keys; everything else in `with` is a resource field.
+pub const DRCTL_KEYS: [&str; 6] = ["region", "ensure", "fields", "refs", "id", "wait"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ensure {
+    Present,
+    Absent,
+}
+
+/// A converge task's inputs, checked, with references resolved.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub region: String,
+    pub ensure: Ensure,
+    /// Address the resource by OCID instead of by name.
+    pub id: Option<String>,
+    pub wait: bool,
+    /// The resource fields: `fields` with the top-level fields over it.
+    pub fields: Map<String, Value>,
+}
+
+impl Desired {
+    /// Parses `with`; errors are input errors (a message, no class).
+    pub fn parse(kind: &ResourceKind, with: &Value) -> Result<Desired, String> {
+        let map = with.as_object().ok_or("`with` must be a mapping of inputs")?;
+        let problems = check(kind, map);
+        if let Some(p) = problems.first() {
+            return Err(if p.key.is_empty() { p.message.clone() } else { format!("`{}`: {}", p.key, p.message) });
+        }
+        let region = map.get("region").and_then(Value::as_str).unwrap_or_default().to_string();
+        let ensure = match map.get("ensure").and_then(Value::as_str) {
+            Some("absent") => Ensure::Absent,
+            _ => Ensure::Present,
+        };
+        let wait = map.get("wait").and_then(Value::as_bool).unwrap_or(true);
+        let mut fields = map.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
+        for (k, v) in map {
+            if !DRCTL_KEYS.contains(&k.as_str()) {
+                fields.insert(k.clone(), v.clone());
+            }
+        }
+        let empty = Map::new();
+        let refs_map = match map.get("refs") {
+            None | Some(Value::Null) => &empty,
+            Some(r) => refs::check_shape(r).map_err(|e| e.to_string())?,
+        };
+        let fields = match refs::resolve(&Value::Object(fields), refs_map).map_err(|e| e.to_string())? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let id = match map.get("id").and_then(Value::as_str) {
+            Some(id) => Some(refs::resolve_str(id, refs_map, "id").map_err(|e| e.to_string())?),
+            None => None,
+        };
+        Ok(Desired { region, ensure, id, wait, fields })
+    }
+
+    pub fn text(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).and_then(Value::as_str)
+    }
+
+    /// The resource's name (its name field).
+    pub fn name<'a>(&'a self, kind: &ResourceKind) -> Option<&'a str> {
+        self.text(kind.name_field)
+    }
+
+    pub fn parent<'a>(&'a self, kind: &ResourceKind) -> Option<&'a str> {
+        kind.parent.and_then(|p| self.text(p))
+    }
+}
+
+/// Holds an unresolved `${{ }}` expression (checked before the run, resolved later).
+fn is_expression(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| s.contains("${{"))
+}
+
+/// Problems with the static shape of `with`.
+pub fn check(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem> {
+    let mut problems = Vec::new();
+    let typed = |key: &str, ok: fn(&Value) -> bool, what: &str, problems: &mut Vec<InputProblem>| {
+        if let Some(v) = with.get(key) {
+            if !ok(v) && !is_expression(v) {
+                problems.push(InputProblem::new(key, format!("`{key}` must be {what}")));
+            }
+        }
+    };
+    typed("region", Value::is_string, "a region id such as us-phoenix-1", &mut problems);
+    typed("fields", Value::is_object, "a mapping of resource fields", &mut problems);
+    typed("refs", Value::is_object, "a mapping `{ <kind>: { <key>: <outputs with id> | <ocid> } }`", &mut problems);
+    typed("id", Value::is_string, "an OCID", &mut problems);
+    typed("wait", Value::is_boolean, "true or false", &mut problems);
+    if !with.contains_key("region") {
+        problems.push(
+            InputProblem::new("", "missing input `region`").with_help("add `region: <region id>`, e.g. us-phoenix-1"),
+        );
+    }
+    if let Some(ensure) = with.get("ensure").filter(|v| !is_expression(v)) {
+        if !matches!(ensure.as_str(), Some("present" | "absent")) {
+            problems.push(
+                InputProblem::new("ensure", format!("`ensure` is {ensure}; expected `present` or `absent`"))
+                    .with_help("`present` (the default) creates or updates; `absent` deletes"),
+            );
+        }
+    }
+    if let Some(refs) = with.get("refs").and_then(Value::as_object) {
+        for (k, entries) in refs {
+            if !refs::REF_KINDS.contains(&k.as_str()) {
+                problems.push(
+                    InputProblem::new("refs", format!("`{k}` is not a reference kind"))
+                        .with_help(format!("kinds: {}", refs::REF_KINDS.join(", "))),
+                );
+            } else if !entries.is_object() && !is_expression(entries) {
+                problems.push(InputProblem::new("refs", format!("`refs.{k}` must be a mapping of keys")));
+            }
+        }
+    }
+    if with.contains_key("id") {
+        return problems;
+    }
+    // Fields given through `fields` count too, unless `fields` is still an expression.
+    let fields = with.get("fields");
+    if fields.is_some_and(is_expression) {
+        return problems;
+    }
+    let given = |field: &str| with.contains_key(field) || fields.and_then(|f| f.get(field)).is_some();
+    let mut required = vec![kind.name_field];
+    if kind.in_compartment {
+        required.push("compartmentId");
+    }
+    required.extend(kind.parent);
+    for field in required {
+        if !given(field) {
+            problems.push(InputProblem::new("", format!("missing resource field `{field}`")).with_help(format!(
+                "a {} is found by {}; or give `id` to address it by OCID",
+                kind.noun,
+                identity(kind)
+            )));
+        }
+    }
+    problems
+}
+
+/// How a kind's identity reads in messages.
+pub fn identity(kind: &ResourceKind) -> String {
+    let mut parts = vec![format!("`{}`", kind.name_field)];
+    if kind.in_compartment {
+        parts.push("`compartmentId`".into());
+    }
+    if let Some(p) = kind.parent {
+        parts.push(format!("`{p}`"));
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kind(name: &str) -> &'static ResourceKind {
+        ResourceKind::find(name).unwrap()
+    }
+
+    #[test]
+    fn checks_drctl_keys_and_identity() {
+        let with = json!({"ensure": "gone", "wait": "yes", "displayName": "a"});
+        let problems = check(kind("oci.core.subnet"), with.as_object().unwrap());
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "`wait` must be true or false",
+                "missing input `region`",
+                "`ensure` is \"gone\"; expected `present` or `absent`",
+                "missing resource field `compartmentId`",
+                "missing resource field `vcnId`",
+            ]
+        );
+        let by_id = json!({"region": "us-phoenix-1", "id": "ocid1.subnet.oc1..x", "ensure": "absent"});
+        assert_eq!(check(kind("oci.core.subnet"), by_id.as_object().unwrap()), vec![]);
+        let in_fields =
+            json!({"region": "r", "fields": {"displayName": "f", "applicationId": "a"}, "memoryInMBs": 128});
+        assert_eq!(check(kind("oci.functions.function"), in_fields.as_object().unwrap()), vec![]);
+    }
+
+    #[test]
+    fn top_level_fields_win_over_fields_and_refs_resolve() {
+        let with = json!({
+            "region": "us-phoenix-1",
+            "fields": {"displayName": "validate", "memoryInMBs": 128, "applicationId": "@{application:orders}"},
+            "memoryInMBs": 256,
+            "refs": {"application": {"orders": {"id": "ocid1.fnapp.oc1.phx.a"}}},
+        });
+        let d = Desired::parse(kind("oci.functions.function"), &with).unwrap();
+        assert_eq!(d.ensure, Ensure::Present);
+        assert!(d.wait);
+        assert_eq!(
+            Value::Object(d.fields),
+            json!({"displayName": "validate", "memoryInMBs": 256, "applicationId": "ocid1.fnapp.oc1.phx.a"})
+        );
+    }
+}

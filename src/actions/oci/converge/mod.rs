@@ -1,0 +1,80 @@
+//! Typed converge actions `oci.<service>.<resource>` (contract C1): each brings one OCI
+//! resource to the state a task describes, idempotently. Find it by name (or `id`); create it
+//! when absent, with the task's idempotency key as retry token; update only the fields the
+//! task gives that differ, with the GET's etag as `if-match`; delete it on `ensure: absent`;
+//! wait for work requests and lifecycle states. `refresh` predicts the same with reads only.
+//!
+//! One generic engine ([`engine`] reads, [`apply`] writes) driven by a descriptor table
+//! ([`kinds`]); the few resources that do not fit one JSON body have their own small files
+//! ([`nsg_rules`], [`secret_content`], [`services`]). These actions never print or return a
+//! secret's value, and never delete a resource a cleanup run did not tag.
+
+mod api;
+mod apply;
+pub mod diff;
+mod engine;
+mod error;
+pub mod inputs;
+pub mod kinds;
+mod nsg_rules;
+pub mod refs;
+mod secret_content;
+mod services;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::OciEnvironment;
+use crate::actions::{Action, ActionContext, ActionError, BoxFuture, InputProblem, Outputs, Refreshed};
+pub use kinds::{ResourceKind, KINDS};
+
+/// One `oci.<service>.<resource>` action.
+pub struct ConvergeAction {
+    kind: &'static ResourceKind,
+    env: Arc<OciEnvironment>,
+}
+
+impl ConvergeAction {
+    pub fn new(kind: &'static ResourceKind, env: Arc<OciEnvironment>) -> Self {
+        Self { kind, env }
+    }
+}
+
+impl Action for ConvergeAction {
+    fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        inputs::check(self.kind, with)
+    }
+
+    fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        Box::pin(async move {
+            let plan = engine::prepare(self.kind, &self.env, ctx, &with).await?;
+            let outputs = apply::run(&plan, ctx).await?;
+            ctx.log.line(&format!(
+                "{}: {}",
+                plan.what,
+                outputs.get("operation").and_then(Value::as_str).unwrap_or_default()
+            ));
+            Ok(outputs)
+        })
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        ctx: &'a ActionContext,
+        with: Value,
+    ) -> Option<BoxFuture<'a, Result<Refreshed, ActionError>>> {
+        Some(Box::pin(async move {
+            let plan = engine::prepare(self.kind, &self.env, ctx, &with).await?;
+            Ok(apply::refresh(&plan, ctx).await?)
+        }))
+    }
+}
+
+/// Every converge action, by name, sharing one OCI environment.
+pub fn actions(env: &Arc<OciEnvironment>) -> Vec<(&'static str, Arc<dyn Action>)> {
+    KINDS
+        .iter()
+        .map(|kind| (kind.action, Arc::new(ConvergeAction::new(kind, env.clone())) as Arc<dyn Action>))
+        .collect()
+}
