@@ -61,6 +61,13 @@ pub struct ServeArgs {
     /// Port of the admin listener (0 = any).
     #[arg(long, default_value_t = 0)]
     pub admin_port: u16,
+    /// Require these basic credentials on the registry (`/v2/`), USER:PASSWORD.
+    #[arg(long, value_name = "USER:PASSWORD", value_parser = parse_user_password)]
+    pub registry_auth: Option<(String, String)>,
+    /// Inventory file (drctl inventory format) whose resources and function images are
+    /// created ACTIVE in its source region at start; the tenancy namespace becomes its namespace.
+    #[arg(long, value_name = "INVENTORY.yaml")]
+    pub seed: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -112,6 +119,13 @@ pub enum FaultAction {
     FailWorkRequests { rate: f64 },
     /// Remove every fault of the region.
     Clear,
+}
+
+fn parse_user_password(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((u, p)) if !u.is_empty() && !p.is_empty() => Ok((u.to_string(), p.to_string())),
+        _ => Err("expected USER:PASSWORD".into()),
+    }
 }
 
 fn parse_limit(text: &str) -> Result<(String, u64), String> {
@@ -200,6 +214,7 @@ pub fn build(args: &ServeArgs, identity: &SimIdentity) -> Result<Arc<Sim>, SimEr
         tenancy: identity.tenancy.clone(),
         namespace: identity.namespace.clone(),
         limits: args.limits.iter().cloned().collect::<BTreeMap<_, _>>(),
+        registry_auth: args.registry_auth.clone(),
     };
     let store = match &args.state {
         Some(path) => state::load(path)?,
@@ -268,6 +283,8 @@ impl ServeArgs {
             limits: Vec::new(),
             home_region: "us-ashburn-1".into(),
             admin_port: 0,
+            registry_auth: None,
+            seed: None,
         }
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! Layout: `server` (listeners, middleware), `auth`, `faults`, `store` and `context`
 //! (state), `resource` (the generic CRUD engine), `work_requests`, `pagination`,
-//! `services/` (one file per OCI service), `admin`, `state` (persistence), `setup`
+//! `services/` (one file per OCI service), `registry/` (the region's OCIR, Distribution API), `admin`, `state` (persistence), `setup`
 //! (`sim init`), `cli`.
 
 pub mod admin;
@@ -22,6 +22,7 @@ pub mod errors;
 pub mod faults;
 pub mod ocid;
 pub mod pagination;
+pub mod registry;
 pub mod resource;
 pub mod server;
 pub mod services;
