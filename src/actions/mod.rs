@@ -19,6 +19,7 @@ mod approval;
 mod assert;
 mod error;
 pub(crate) mod http;
+mod inventory;
 pub mod oci;
 mod registry;
 mod registry_copy;
@@ -151,7 +152,9 @@ pub(crate) fn unknown_keys(with: &Map<String, Value>, known: &[&str]) -> Vec<Inp
 pub fn builtin_with(oci: oci::OciSettings) -> ActionRegistry {
     let mut registry = builtin_without_oci();
     registry.register("registry.copy", Arc::new(registry_copy::RegistryCopy::new(oci.clone())));
-    registry.register("oci.request", Arc::new(oci::OciRequestAction::new(oci::OciEnvironment::new(oci))));
+    let env = oci::OciEnvironment::new(oci);
+    registry.register("oci.request", Arc::new(oci::OciRequestAction::new(env.clone())));
+    registry.register("oci.inventory", Arc::new(inventory::InventoryAction::new(env)));
     registry
 }
 

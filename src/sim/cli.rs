@@ -238,6 +238,8 @@ pub fn build(args: &ServeArgs, identity: &SimIdentity) -> Result<Arc<Sim>, SimEr
 pub struct Launched {
     pub running: server::RunningSim,
     pub admin_url: String,
+    /// What `--seed` created, when given.
+    pub seeded: Option<super::seed::SeedReport>,
     saver: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -258,16 +260,41 @@ pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
         .dir
         .clone()
         .ok_or_else(|| SimError::Usage("`drctl sim` needs --dir DIR (made by `drctl sim init DIR`)".into()))?;
-    let identity = SimIdentity::read(&dir)?;
+    let mut identity = SimIdentity::read(&dir)?;
+    let inventory = match &args.seed {
+        Some(path) => {
+            let inventory = crate::inventory::load(path)
+                .map_err(|e| SimError::Seed { path: path.clone(), detail: e.to_string() })?;
+            // The seeded tenancy's namespace is the captured one, so image names stay valid.
+            identity.namespace = inventory.source.namespace.clone();
+            Some((path, inventory))
+        }
+        None => None,
+    };
     let sim = build(args, &identity)?;
     let running = server::start(sim.clone(), args.port_base).await?;
+    let seeded = match &inventory {
+        Some((path, inventory)) => {
+            let base = path.parent().unwrap_or_else(|| Path::new("."));
+            let report = super::seed::seed(&sim, inventory, base)
+                .map_err(|e| SimError::Seed { path: path.to_path_buf(), detail: e.to_string() });
+            match report {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    running.shutdown().await;
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
     let shutdown = running.shutdown_token();
     let admin_url = admin::start(sim.clone(), args.admin_port, shutdown.clone()).await?;
     let saver = args.state.clone().map(|path| tokio::spawn(state::saver(sim.clone(), path, shutdown.clone())));
     state::write_json_atomic(&dir.join(setup::ADMIN), &json!({ "url": admin_url }))?;
     // Written last: its appearance tells waiting clients that every listener accepts.
     state::write_json_atomic(&dir.join(setup::ENDPOINTS), &running.endpoints)?;
-    Ok(Launched { running, admin_url, saver })
+    Ok(Launched { running, admin_url, seeded, saver })
 }
 
 impl ServeArgs {
@@ -295,6 +322,13 @@ async fn serve(args: ServeArgs) -> Result<(), SimError> {
         println!("{region:<16} {base}");
     }
     println!("admin            {}", launched.admin_url);
+    if let Some(report) = &launched.seeded {
+        if report.skipped {
+            println!("seed             skipped: the inventory's compartment exists already (state file)");
+        } else {
+            println!("seed             {} resources, {} images", report.resources(), report.images.len());
+        }
+    }
     let token = launched.running.shutdown_token();
     wait_for_signal(&token).await;
     launched.stop().await;

@@ -11,7 +11,7 @@
 //! Layout: `server` (listeners, middleware), `auth`, `faults`, `store` and `context`
 //! (state), `resource` (the generic CRUD engine), `work_requests`, `pagination`,
 //! `services/` (one file per OCI service), `registry/` (the region's OCIR, Distribution API), `admin`, `state` (persistence), `setup`
-//! (`sim init`), `cli`.
+//! (`sim init`), `seed` (creating an inventory's resources and images), `cli`.
 
 pub mod admin;
 pub mod auth;
@@ -24,6 +24,7 @@ pub mod ocid;
 pub mod pagination;
 pub mod registry;
 pub mod resource;
+pub mod seed;
 pub mod server;
 pub mod services;
 pub mod setup;
