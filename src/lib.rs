@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod engine;
 pub mod graph;
+pub mod inventory;
 pub mod oci;
 pub mod plan;
 pub mod registry;

@@ -165,32 +165,43 @@ async fn application(client: &OciClient, sim: &TestSim, name: &str) -> (String, 
     (app["id"].as_str().unwrap().to_string(), wr)
 }
 
-fn function_body(app: &str, name: &str) -> Value {
-    json!({"applicationId": app, "displayName": name, "image": "iad.ocir.io/ns/f:1", "memoryInMBs": 128})
+fn function_body(app: &str, name: &str, image: &str) -> Value {
+    json!({"applicationId": app, "displayName": name, "image": image, "memoryInMBs": 128})
+}
+
+/// Pushes an image to Ashburn's registry and returns its OCIR reference, which a function
+/// in Ashburn may use.
+async fn function_image(sim: &TestSim) -> String {
+    let repository = format!("{}/f", sim.identity.namespace);
+    sim_support::push_image(&sim.base(IAD), &repository, "1", "f").await;
+    format!("iad.ocir.io/{repository}:1")
 }
 
 #[tokio::test]
 async fn work_requests_succeed_and_referential_checks_hold() {
     let sim = TestSim::start(|_| {}).await;
     let client = sim.client();
+    let image = function_image(&sim).await;
     let (app, wr) = application(&client, &sim, "app").await;
     // A function needs an ACTIVE application: while CREATING it is 409 IncorrectState.
     let (status, code, _) =
-        failure(client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "early"))).await);
+        failure(client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "early", &image))).await);
     assert_eq!((status, code.as_str()), (409, "IncorrectState"));
     let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
     let done = wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
     assert_eq!(done.status, "SUCCEEDED");
     assert_eq!(done.resources(), vec![(app.clone(), "CREATED".to_string())]);
     let (status, code, _) = failure(
-        client.send(post(Service::Functions, IAD, "/functions", function_body("ocid1.fnapp.oc1.iad.nope", "f"))).await,
+        client
+            .send(post(Service::Functions, IAD, "/functions", function_body("ocid1.fnapp.oc1.iad.nope", "f", &image)))
+            .await,
     );
     assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"));
     // The application lives in Ashburn only.
     let (status, _, _) =
-        failure(client.send(post(Service::Functions, PHX, "/functions", function_body(&app, "f"))).await);
+        failure(client.send(post(Service::Functions, PHX, "/functions", function_body(&app, "f", &image))).await);
     assert_eq!(status, 404);
-    client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "f"))).await.unwrap();
+    client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "f", &image))).await.unwrap();
     let (status, code, _) = failure(
         client.send(OciRequest::new(Method::DELETE, Service::Functions, IAD, format!("/applications/{app}"))).await,
     );
@@ -206,12 +217,13 @@ async fn work_requests_succeed_and_referential_checks_hold() {
 async fn limit_exceeded_past_the_configured_limit() {
     let sim = TestSim::start(|a| a.limits = vec![("functions-per-application".into(), 1)]).await;
     let client = sim.client();
+    let image = function_image(&sim).await;
     let (app, wr) = application(&client, &sim, "app").await;
     let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
     wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
-    client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "one"))).await.unwrap();
+    client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "one", &image))).await.unwrap();
     let (status, code, message) =
-        failure(client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "two"))).await);
+        failure(client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "two", &image))).await);
     assert_eq!((status, code.as_str()), (400, "LimitExceeded"));
     assert!(message.contains("functions-per-application"), "{message}");
     let avail: Value = client

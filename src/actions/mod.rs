@@ -19,6 +19,7 @@ mod approval;
 mod assert;
 mod error;
 pub(crate) mod http;
+mod inventory;
 pub mod oci;
 mod registry;
 mod registry_copy;
@@ -207,6 +208,7 @@ pub fn builtin_with(oci: oci::OciSettings) -> ActionRegistry {
     for (name, action) in oci::converge::actions(&env) {
         registry.register(name, action);
     }
+    registry.register("oci.inventory", Arc::new(inventory::InventoryAction::new(env)));
     registry
 }
 

@@ -7,6 +7,7 @@ mod exit;
 mod graph;
 mod image;
 mod inspect;
+mod inventory;
 mod oci;
 mod operator;
 mod params;
@@ -91,6 +92,8 @@ pub enum Command {
     /// Container images.
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Capture what a compartment of a region holds, as an inventory file.
+    Inventory(inventory::InventoryArgs),
     /// Talk to OCI directly.
     #[command(subcommand)]
     Oci(oci::OciCommand),
@@ -150,6 +153,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
             crate::sim::run_sim(args).await.map(|()| Exit::Success).map_err(|e| CliError::failed(e.to_string()))
         }
         Command::Oci(command) => oci::oci(command, &cli.oci).await,
+        Command::Inventory(args) => inventory::inventory(args, &cli.oci).await,
         Command::Schema => {
             println!("{}", crate::runbook::schema::runbook_schema());
             Ok(Exit::Success)

@@ -1,8 +1,8 @@
 //! The admin listener: a small unauthenticated HTTP API on loopback for operators and
 //! tests, whose URL is written to `DIR/admin.json`. It changes faults
 //! (`POST /faults/{region}` with a [`FaultCommand`]), shows them (`GET /faults`), dumps all
-//! resources with stable ordering (`GET /dump[?region=R]`) and lists endpoints. It never
-//! serves OCI APIs.
+//! resources and registry repositories (tags → digests) with stable ordering
+//! (`GET /dump[?region=R]`) and lists endpoints. It never serves OCI APIs.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -107,6 +107,7 @@ pub fn dump(sim: &Sim, only: Option<&str>) -> Value {
             })
             .collect();
         region_out.insert("objects".into(), Value::Array(objects));
+        region_out.insert("registry".into(), super::registry::dump(&store, region));
         out.insert(region.clone(), Value::Object(region_out));
     }
     Value::Object(out)

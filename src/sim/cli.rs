@@ -61,6 +61,13 @@ pub struct ServeArgs {
     /// Port of the admin listener (0 = any).
     #[arg(long, default_value_t = 0)]
     pub admin_port: u16,
+    /// Require these basic credentials on the registry (`/v2/`), USER:PASSWORD.
+    #[arg(long, value_name = "USER:PASSWORD", value_parser = parse_user_password)]
+    pub registry_auth: Option<(String, String)>,
+    /// Inventory file (drctl inventory format) whose resources and function images are
+    /// created ACTIVE in its source region at start; the tenancy namespace becomes its namespace.
+    #[arg(long, value_name = "INVENTORY.yaml")]
+    pub seed: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -112,6 +119,13 @@ pub enum FaultAction {
     FailWorkRequests { rate: f64 },
     /// Remove every fault of the region.
     Clear,
+}
+
+fn parse_user_password(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((u, p)) if !u.is_empty() && !p.is_empty() => Ok((u.to_string(), p.to_string())),
+        _ => Err("expected USER:PASSWORD".into()),
+    }
 }
 
 fn parse_limit(text: &str) -> Result<(String, u64), String> {
@@ -200,6 +214,7 @@ pub fn build(args: &ServeArgs, identity: &SimIdentity) -> Result<Arc<Sim>, SimEr
         tenancy: identity.tenancy.clone(),
         namespace: identity.namespace.clone(),
         limits: args.limits.iter().cloned().collect::<BTreeMap<_, _>>(),
+        registry_auth: args.registry_auth.clone(),
     };
     let store = match &args.state {
         Some(path) => state::load(path)?,
@@ -223,6 +238,8 @@ pub fn build(args: &ServeArgs, identity: &SimIdentity) -> Result<Arc<Sim>, SimEr
 pub struct Launched {
     pub running: server::RunningSim,
     pub admin_url: String,
+    /// What `--seed` created, when given.
+    pub seeded: Option<super::seed::SeedReport>,
     saver: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -243,16 +260,41 @@ pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
         .dir
         .clone()
         .ok_or_else(|| SimError::Usage("`drctl sim` needs --dir DIR (made by `drctl sim init DIR`)".into()))?;
-    let identity = SimIdentity::read(&dir)?;
+    let mut identity = SimIdentity::read(&dir)?;
+    let inventory = match &args.seed {
+        Some(path) => {
+            let inventory = crate::inventory::load(path)
+                .map_err(|e| SimError::Seed { path: path.clone(), detail: e.to_string() })?;
+            // The seeded tenancy's namespace is the captured one, so image names stay valid.
+            identity.namespace = inventory.source.namespace.clone();
+            Some((path, inventory))
+        }
+        None => None,
+    };
     let sim = build(args, &identity)?;
     let running = server::start(sim.clone(), args.port_base).await?;
+    let seeded = match &inventory {
+        Some((path, inventory)) => {
+            let base = path.parent().unwrap_or_else(|| Path::new("."));
+            let report = super::seed::seed(&sim, inventory, base)
+                .map_err(|e| SimError::Seed { path: path.to_path_buf(), detail: e.to_string() });
+            match report {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    running.shutdown().await;
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
     let shutdown = running.shutdown_token();
     let admin_url = admin::start(sim.clone(), args.admin_port, shutdown.clone()).await?;
     let saver = args.state.clone().map(|path| tokio::spawn(state::saver(sim.clone(), path, shutdown.clone())));
     state::write_json_atomic(&dir.join(setup::ADMIN), &json!({ "url": admin_url }))?;
     // Written last: its appearance tells waiting clients that every listener accepts.
     state::write_json_atomic(&dir.join(setup::ENDPOINTS), &running.endpoints)?;
-    Ok(Launched { running, admin_url, saver })
+    Ok(Launched { running, admin_url, seeded, saver })
 }
 
 impl ServeArgs {
@@ -268,6 +310,8 @@ impl ServeArgs {
             limits: Vec::new(),
             home_region: "us-ashburn-1".into(),
             admin_port: 0,
+            registry_auth: None,
+            seed: None,
         }
     }
 }
@@ -278,6 +322,13 @@ async fn serve(args: ServeArgs) -> Result<(), SimError> {
         println!("{region:<16} {base}");
     }
     println!("admin            {}", launched.admin_url);
+    if let Some(report) = &launched.seeded {
+        if report.skipped {
+            println!("seed             skipped: the inventory's compartment exists already (state file)");
+        } else {
+            println!("seed             {} resources, {} images", report.resources(), report.images.len());
+        }
+    }
     let token = launched.running.shutdown_token();
     wait_for_signal(&token).await;
     launched.stop().await;

@@ -29,6 +29,8 @@ pub struct Settings {
     pub namespace: String,
     /// Service limits by name (see `services/limits.rs`), overriding the defaults.
     pub limits: BTreeMap<String, u64>,
+    /// Basic credentials the registry (`/v2/`) requires; `None` serves it anonymously.
+    pub registry_auth: Option<(String, String)>,
 }
 
 impl Settings {

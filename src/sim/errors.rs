@@ -87,6 +87,8 @@ pub enum SimError {
     Fault { detail: String },
     #[error("cannot reach the simulator's admin listener at {url}: {detail}")]
     Admin { url: String, detail: String },
+    #[error("seeding from {path}: {detail}")]
+    Seed { path: PathBuf, detail: String },
     #[error("{0}")]
     Usage(String),
 }

@@ -10,8 +10,8 @@
 //!
 //! Layout: `server` (listeners, middleware), `auth`, `faults`, `store` and `context`
 //! (state), `resource` (the generic CRUD engine), `work_requests`, `pagination`,
-//! `services/` (one file per OCI service), `admin`, `state` (persistence), `setup`
-//! (`sim init`), `cli`.
+//! `services/` (one file per OCI service), `registry/` (the region's OCIR, Distribution API), `admin`, `state` (persistence), `setup`
+//! (`sim init`), `seed` (creating an inventory's resources and images), `cli`.
 
 pub mod admin;
 pub mod auth;
@@ -22,7 +22,9 @@ pub mod errors;
 pub mod faults;
 pub mod ocid;
 pub mod pagination;
+pub mod registry;
 pub mod resource;
+pub mod seed;
 pub mod server;
 pub mod services;
 pub mod setup;

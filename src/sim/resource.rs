@@ -257,8 +257,19 @@ pub fn create(
     call: &Call,
     preset: Map<String, Value>,
 ) -> Result<Response, ApiError> {
+    let (view, headers) = create_body(ctx, kind, call.json_object()?, preset)?;
+    Ok(if kind.create_returns_body { json(200, &view, &headers) } else { empty(202, &headers) })
+}
+
+/// [`create`] without HTTP: creates a resource of `kind` from `body` merged over `preset`
+/// and returns its wire view (with `id`) and the response headers (etag, work request).
+pub fn create_body(
+    ctx: &RegionCtx,
+    kind: &'static Kind,
+    mut body: Map<String, Value>,
+    preset: Map<String, Value>,
+) -> Result<(Value, Vec<(&'static str, String)>), ApiError> {
     home_only(ctx, kind)?;
-    let mut body = call.json_object()?;
     body.retain(|k, _| !k.starts_with('_'));
     body.extend(preset);
     for field in ["id", "lifecycleState", "timeCreated"] {
@@ -316,7 +327,7 @@ pub fn create(
     store.insert(resource);
     drop(store);
     sim.touch();
-    Ok(if kind.create_returns_body { json(200, &view, &headers) } else { empty(202, &headers) })
+    Ok((view, headers))
 }
 
 fn check_limit(

@@ -126,6 +126,9 @@ pub struct Store {
     /// `region/namespace/bucket/object`.
     pub objects: BTreeMap<String, StoredObject>,
     pub next_seq: u64,
+    /// Every region's container registry (absent from state files written before it).
+    #[serde(default)]
+    pub registry: super::registry::state::RegistryState,
 }
 
 /// How long a deleted resource keeps answering GET with its deleted state before 404.

@@ -90,7 +90,7 @@ assert [a.id for a in fn.list_applications(T, display_name="sdk-app").data] == [
 ok("functions.list_applications")
 resp = fn.create_function(F.CreateFunctionDetails(
     display_name="sdk-fn", application_id=app.id, memory_in_mbs=256, timeout_in_seconds=60, config={"K": "V"},
-    source_details=F.CreateContainerImageFunctionSourceDetails(image="iad.ocir.io/ns/hello:1")))
+    source_details=F.CreateContainerImageFunctionSourceDetails(image="registry.example.com/ns/hello:1")))
 wait_wr(fn_wr, resp.headers["opc-work-request-id"])
 func = fn.get_function(resp.data.id).data
 assert func.lifecycle_state == "ACTIVE" and func.memory_in_mbs == 256 and func.config == {"K": "V"}

@@ -61,3 +61,52 @@ impl TestSim {
             .unwrap()
     }
 }
+
+/// A pushed image: its manifest digest and the bytes of its blobs.
+pub struct PushedImage {
+    pub digest: String,
+    pub manifest: Vec<u8>,
+    pub blobs: Vec<(String, Vec<u8>)>,
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// Pushes a small OCI image (a config and one layer made from `seed`) to the simulator's
+/// registry at `base` (`http://127.0.0.1:port`) with monolithic uploads, over plain HTTP.
+pub async fn push_image(base: &str, repository: &str, tag: &str, seed: &str) -> PushedImage {
+    let http = reqwest::Client::new();
+    let layer = format!("layer of {seed}").into_bytes();
+    let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#).into_bytes();
+    let mut blobs = Vec::new();
+    for bytes in [config.clone(), layer.clone()] {
+        let digest = sha256(&bytes);
+        let resp = http
+            .post(format!("{base}/v2/{repository}/blobs/uploads/"))
+            .query(&[("digest", digest.as_str())])
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
+        blobs.push((digest, bytes));
+    }
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blobs[0].0, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blobs[1].0, "size": layer.len()}],
+    }))
+    .unwrap();
+    let resp = http
+        .put(format!("{base}/v2/{repository}/manifests/{tag}"))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
+    PushedImage { digest: sha256(&manifest), manifest, blobs }
+}

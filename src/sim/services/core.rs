@@ -276,7 +276,7 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
 
 const RULE_KIND: &str = "core.securityrule";
 
-fn add_rules(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+pub(crate) fn add_rules(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
     let nsg_id = call.param("id").to_string();
     let body = call.json_object()?;
     let rules = body

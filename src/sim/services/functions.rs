@@ -1,7 +1,8 @@
 //! OCI Functions: applications, functions and invoke, under both API versions clients
 //! use (`/20181201` of the public docs and older SDKs, `/20260325` of SDK 2.189.0).
 //! Creates, updates and deletes are asynchronous with work requests. Invoke does not run
-//! code; it answers a deterministic JSON echo of what was invoked and how.
+//! code; it answers a deterministic JSON echo of what was invoked and how. A function's
+//! image on the region's OCIR host must exist in the region's registry (`sim/registry`).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -102,7 +103,12 @@ fn prepare_function(p: &mut Prepare<'_>) -> Result<(), ApiError> {
             p.body.get("sourceDetails").and_then(|s| s.get("image")).and_then(Value::as_str).map(str::to_string)
         })
         .ok_or_else(|| ApiError::missing("image"))?;
-    let digest = p.str("imageDigest").unwrap_or_else(|| format!("sha256:{}", hex_digest(&image)));
+    let changed = p.existing.is_none_or(|old| old.str_field("image") != Some(image.as_str()));
+    let digest = match registry_digest(p, &image)? {
+        Some(d) => d,
+        None if changed => p.str("imageDigest").unwrap_or_else(|| format!("sha256:{}", hex_digest(&image))),
+        None => p.str("imageDigest").unwrap_or_default(),
+    };
     p.body.insert("image".into(), json!(image));
     p.body.insert("imageDigest".into(), json!(digest));
     p.body.insert(
@@ -132,7 +138,33 @@ fn unique_in_app(p: &Prepare<'_>, app_id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A stable fake digest of an image reference (the simulator has no registry).
+/// For an image on this region's OCIR host, the manifest digest the region's registry holds
+/// for it (404 when it holds none, as OCI refuses a function whose image it cannot pull).
+/// `None` for images on other hosts, which the simulator cannot check.
+fn registry_digest(p: &Prepare<'_>, image: &str) -> Result<Option<String>, ApiError> {
+    let Ok(host) = crate::oci::endpoints::ocir_host(p.region) else { return Ok(None) };
+    let Some(path) = image.strip_prefix(&format!("{host}/")) else { return Ok(None) };
+    let (repository, reference) = match path.split_once('@') {
+        Some((repo, digest)) => (repo, digest),
+        None => match path.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')) {
+            Some((repo, tag)) => (repo, tag),
+            None => (path, "latest"),
+        },
+    };
+    crate::sim::registry::image_digest(p.store, p.region, repository, reference).map(Some).ok_or_else(|| {
+        ApiError::new(
+            404,
+            "NotAuthorizedOrNotFound",
+            format!(
+                "The image {image} was not found in the {} registry ({host}): no manifest {reference} in repository \
+                 {repository}. Push the image to this region before creating or updating the function.",
+                p.region
+            ),
+        )
+    })
+}
+
+/// A stable stand-in digest for an image outside this region's registry.
 fn hex_digest(image: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(image.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()

@@ -38,6 +38,7 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
     let router = scheduler::routes(router);
     let router = objectstorage::routes(router);
     let router = limits::routes(router);
+    let router = crate::sim::registry::routes(router);
     super::work_requests::routes(router)
 }
 

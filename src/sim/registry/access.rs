@@ -1,0 +1,111 @@
+//! Who may use a region's registry and which repository a name means: optional basic
+//! authentication (`--registry-auth user:pass`), repository name rules, the tenancy
+//! namespace as the first path component (as OCIR requires), and the Artifacts container
+//! repository behind each registry repository — created on first push when none matches,
+//! as OCIR does in the root compartment, and kept up to date with image counts.
+//!
+//! It never reads or writes blob or manifest content.
+
+use axum::http::HeaderMap;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use serde_json::json;
+
+use super::errors::DistError;
+use crate::sim::context::RegionCtx;
+use crate::sim::ocid::{new_etag, new_ocid, region_key};
+use crate::sim::services::artifacts::REPOSITORY;
+use crate::sim::store::{now_ms, rfc3339, Resource, Store};
+
+/// Refuses a request without the configured basic credentials (when any are configured).
+pub fn authorize(ctx: &RegionCtx, headers: &HeaderMap) -> Result<(), DistError> {
+    let Some((user, password)) = &ctx.sim.settings.registry_auth else { return Ok(()) };
+    let expected = format!("Basic {}", BASE64.encode(format!("{user}:{password}")));
+    let given = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if given == Some(expected.as_str()) {
+        return Ok(());
+    }
+    Err(DistError::unauthorized(&format!("drctl-sim {}", ctx.region)))
+}
+
+/// Checks a repository name: lower-case path components, the first being this tenancy's
+/// namespace. Returns the path after the namespace (the container repository's name).
+pub fn check_name<'a>(ctx: &RegionCtx, name: &'a str) -> Result<&'a str, DistError> {
+    let valid = !name.is_empty()
+        && name.len() <= 255
+        && name.split('/').all(|c| {
+            !c.is_empty()
+                && c.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
+                && c.as_bytes()[0].is_ascii_alphanumeric()
+                && c.as_bytes()[c.len() - 1].is_ascii_alphanumeric()
+        });
+    if !valid {
+        return Err(DistError::name_invalid(name));
+    }
+    let namespace = &ctx.sim.settings.namespace;
+    match name.split_once('/') {
+        Some((ns, rest)) if ns == namespace => Ok(rest),
+        _ => Err(DistError::name_unknown(format!(
+            "repository {name} is not in this tenancy's namespace; use {namespace}/<repository>"
+        ))
+        .with_detail(json!({ "name": name }))),
+    }
+}
+
+/// The container repository named `display_name` in `region`, if any.
+fn find_repository<'a>(store: &'a Store, region: &'a str, display_name: &str) -> Option<&'a Resource> {
+    store
+        .of_kind(region, REPOSITORY.name)
+        .find(|r| r.gone_at_ms.is_none() && r.str_field("displayName") == Some(display_name))
+}
+
+/// Makes sure a container repository exists for a push to `display_name`, creating it in
+/// the root compartment when none does.
+pub fn ensure_repository(ctx: &RegionCtx, store: &mut Store, display_name: &str) {
+    if find_repository(store, &ctx.region, display_name).is_some() {
+        return;
+    }
+    let id = new_ocid(REPOSITORY.ocid_type, &region_key(&ctx.region));
+    let now = rfc3339(now_ms());
+    let body = json!({
+        "compartmentId": ctx.sim.settings.tenancy,
+        "displayName": display_name,
+        "id": id,
+        "lifecycleState": "AVAILABLE",
+        "timeCreated": now,
+        "timeUpdated": now,
+        "isPublic": false,
+        "isImmutable": false,
+        "imageCount": 0,
+        "layerCount": 0,
+        "layersSizeInBytes": 0,
+        "billableSizeInGBs": 0,
+        "namespace": ctx.sim.settings.namespace,
+        "freeformTags": {},
+        "definedTags": {},
+    });
+    store.insert(Resource {
+        kind: REPOSITORY.name.into(),
+        region: ctx.region.clone(),
+        global: false,
+        id,
+        etag: new_etag(),
+        seq: 0,
+        body,
+        pending: None,
+        gone_at_ms: None,
+    });
+}
+
+/// Refreshes the image and layer figures of the container repository behind `name`.
+pub fn refresh_counts(ctx: &RegionCtx, store: &mut Store, name: &str, display_name: &str) {
+    let (images, layers) =
+        store.registry.repository(&ctx.region, name).map(|r| (r.manifests.len(), r.blobs.len())).unwrap_or_default();
+    let size = store.registry.linked_size(&ctx.region, name);
+    let Some(id) = find_repository(store, &ctx.region, display_name).map(|r| r.id.clone()) else { return };
+    if let Some(body) = store.resources.get_mut(&id).and_then(|r| r.body.as_object_mut()) {
+        body.insert("imageCount".into(), json!(images));
+        body.insert("layerCount".into(), json!(layers));
+        body.insert("layersSizeInBytes".into(), json!(size));
+    }
+}
