@@ -6,7 +6,8 @@
 //!
 //! Outputs: `from` (`live` | `saved`), `captured_at`, `source`, one output per inventory
 //! list (`vcns`, `subnets`, ..., `functions`, ...: the list's items as JSON) and `images`
-//! (the distinct function images: key, repository, tag, digest).
+//! (the distinct function images: key, repository, tag, digest) and `routes` (each gateway
+//! route and method: key, deployment, method, path, function).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,6 +71,10 @@ fn failure(e: InventoryError) -> ActionError {
 }
 
 impl Action for InventoryAction {
+    fn is_read_only(&self) -> bool {
+        true
+    }
+
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         let mut problems = super::unknown_keys(with, KEYS);
         for key in ["region", "compartment_id"] {
@@ -130,5 +135,41 @@ fn outputs(inventory: &crate::inventory::Inventory, origin: Origin) -> Outputs {
         .map(|(key, i)| json!({"key": key, "repository": i.repository, "tag": i.tag, "digest": i.digest}))
         .collect();
     out.insert("images".into(), Value::Array(images));
+    out.insert("routes".into(), Value::Array(routes(inventory)));
+    out
+}
+
+/// Every route of every gateway deployment, one item per method, for tests that call each:
+/// `key` ("<deployment> <METHOD> <path>"), `deployment` (its key), `method`, `path` (the
+/// route's path, to append to the deployment's endpoint) and `function` (the key of the
+/// function behind an ORACLE_FUNCTIONS_BACKEND, else null).
+fn routes(inventory: &crate::inventory::Inventory) -> Vec<Value> {
+    let mut out = Vec::new();
+    for deployment in inventory.list("deployments") {
+        let routes = deployment.spec.get("specification").and_then(|s| s.get("routes")).and_then(Value::as_array);
+        for route in routes.into_iter().flatten() {
+            let path = route.get("path").and_then(Value::as_str).unwrap_or("/");
+            let function = route
+                .pointer("/backend/functionId")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("@{function:"))
+                .and_then(|r| r.strip_suffix('}'));
+            let methods: Vec<&str> = route
+                .get("methods")
+                .and_then(Value::as_array)
+                .map(|m| m.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_else(|| vec!["GET"]);
+            for method in methods {
+                let method = if method == "ANY" { "GET" } else { method };
+                out.push(json!({
+                    "key": format!("{} {method} {path}", deployment.key),
+                    "deployment": deployment.key,
+                    "method": method,
+                    "path": path,
+                    "function": function,
+                }));
+            }
+        }
+    }
     out
 }

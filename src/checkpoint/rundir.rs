@@ -32,6 +32,9 @@ pub struct RunMeta {
     #[serde(default)]
     pub rto_ms: Option<u64>,
     pub drctl_version: String,
+    /// The directory of the simulator a `--sim` run talks to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim: Option<String>,
 }
 
 /// A run's directory.

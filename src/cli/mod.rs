@@ -3,6 +3,7 @@
 //! Every command returns an [`ExitCode`]-deciding result to `main`, which renders errors with
 //! miette; exit codes are decided in [`exit`] only.
 
+mod embedded_sim;
 mod exit;
 mod graph;
 mod image;

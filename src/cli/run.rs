@@ -8,6 +8,7 @@ use clap::Args;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::embedded_sim::EmbeddedSim;
 use super::{params, CliError, Exit, ParamArgs, ProgressMode, StateArgs};
 use crate::checkpoint::record::now_millis;
 use crate::checkpoint::{new_run_id, Actor, AuditAction, Record, Replay, RunDir, RunLock, RunMeta};
@@ -38,6 +39,13 @@ pub struct RunArgs {
     pub drill: bool,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressMode,
+    /// Run against an OCI simulator inside this process instead of OCI; with an inventory
+    /// file, a fresh simulator's source region is seeded from it.
+    #[arg(long, value_name = "SEED", num_args = 0..=1, default_missing_value = "")]
+    pub sim: Option<PathBuf>,
+    /// Directory of the `--sim` simulator (default: <state dir>/sim).
+    #[arg(long, value_name = "DIR", requires = "sim")]
+    pub sim_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -78,6 +86,14 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
     if let Some(plan_path) = &args.plan {
         super::plan::check_saved(plan_path, &runbook, &values, &redactor, parallelism, &args.state.state_dir)?;
     }
+    let sim = match &args.sim {
+        Some(seed) => {
+            let dir = args.sim_dir.clone().unwrap_or_else(|| args.state.state_dir.join("sim"));
+            let seed = Some(seed.as_path()).filter(|p| !p.as_os_str().is_empty());
+            Some(EmbeddedSim::start(&dir, seed, quiet).await?)
+        }
+        None => None,
+    };
     let run_id = new_run_id();
     let runbook_path = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
     let meta = RunMeta {
@@ -93,6 +109,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
         parallelism: Some(parallelism),
         rto_ms: runbook.rto.map(|d| d.as_millis() as u64),
         drctl_version: env!("CARGO_PKG_VERSION").to_owned(),
+        sim: sim.as_ref().map(|s| s.dir.display().to_string()),
     };
     let run_dir = RunDir::create(&args.state.state_dir, &meta, &runbook.source.text)?;
     println!("run {run_id}");
@@ -108,10 +125,13 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
         replay: Replay::default(),
         resumed: false,
         state_dir: args.state.state_dir,
-        oci: oci.settings(),
+        oci: sim.as_ref().map_or_else(|| oci.settings(), |s| s.settings.clone()),
     };
     let exit = drive(ctx, &drive_args, quiet).await;
     drop(lock);
+    if let Some(sim) = sim {
+        sim.stop().await;
+    }
     exit
 }
 
@@ -219,6 +239,12 @@ pub(super) async fn resume_locked(
     if replay.torn_tail && !how.quiet {
         eprintln!("note: the journal's last record was torn by a crash and was ignored");
     }
+    // A run started with `--sim` goes on against the same simulator, unless the operator
+    // names other endpoints.
+    let sim = match &meta.sim {
+        Some(dir) if how.oci.endpoints.is_none() => Some(EmbeddedSim::start(Path::new(dir), None, true).await?),
+        _ => None,
+    };
     println!("run {}", meta.run_id);
     let ctx = DriveContext {
         runbook,
@@ -229,9 +255,13 @@ pub(super) async fn resume_locked(
         resumed: true,
         state_dir: how.state_dir.to_owned(),
         meta,
-        oci: how.oci.settings(),
+        oci: sim.as_ref().map_or_else(|| how.oci.settings(), |s| s.settings.clone()),
     };
-    drive(ctx, how.drive, how.quiet).await
+    let exit = drive(ctx, how.drive, how.quiet).await;
+    if let Some(sim) = sim {
+        sim.stop().await;
+    }
+    exit
 }
 
 /// Tasks whose definition differs between two versions of a runbook (or exists in one only).

@@ -74,6 +74,7 @@ pub async fn start(sim: Arc<Sim>, port_base: u16) -> Result<RunningSim, SimError
         })?;
         let base = format!("http://{addr}");
         sim.set_base(region, base.clone());
+        sim.store().rebase(region, &base);
         endpoints.insert(region.clone(), base);
         let ctx = RegionCtx { sim: sim.clone(), region: region.clone() };
         tasks.push(tokio::spawn(serve_region(ctx, listener, addr, shutdown.clone())));

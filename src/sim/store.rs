@@ -171,6 +171,21 @@ impl Store {
         all.into_iter()
     }
 
+    /// Points the addresses the simulator wrote into resources of `region` (a vault's
+    /// `managementEndpoint`, a function's `invokeEndpoint`) at `base`: a simulator restarted
+    /// from its state file may listen on other ports than when the resources were made.
+    pub fn rebase(&mut self, region: &str, base: &str) {
+        const LOOPBACK: &str = "http://127.0.0.1:";
+        for r in self.resources.values_mut().filter(|r| r.region == region) {
+            let Some(body) = r.body.as_object_mut() else { continue };
+            for value in body.values_mut() {
+                let Some(text) = value.as_str().and_then(|t| t.strip_prefix(LOOPBACK)) else { continue };
+                let rest = text.trim_start_matches(|c: char| c.is_ascii_digit());
+                *value = Value::String(format!("{base}{rest}"));
+            }
+        }
+    }
+
     pub fn insert(&mut self, mut r: Resource) {
         r.seq = self.next_seq;
         self.next_seq += 1;

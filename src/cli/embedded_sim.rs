@@ -1,0 +1,90 @@
+//! `drctl run --sim`: the run talks to a simulator served from inside the drctl process.
+//!
+//! The simulator lives in a directory (default `<state dir>/sim`): its key pair and OCI
+//! config, and its state file, which is saved as it changes and loaded at the next start. So a
+//! run interrupted by Ctrl-C or a crash resumes against the same simulated regions, and
+//! `drctl resume` starts it again by itself (the run's meta names the directory). Only the
+//! endpoint table and the OCI config differ from a run against OCI: every action, client and
+//! signature is the production one.
+
+use std::path::{Path, PathBuf};
+
+use crate::actions::oci::OciSettings;
+use crate::sim::cli::{launch, Launched, ServeArgs};
+
+use super::CliError;
+
+/// File names inside the simulator directory.
+const STATE: &str = "state.json";
+const PORT_BASE: &str = "port-base";
+
+/// A simulator serving for the length of one drive.
+pub struct EmbeddedSim {
+    launched: Launched,
+    pub dir: PathBuf,
+    pub settings: OciSettings,
+}
+
+impl EmbeddedSim {
+    /// Starts the simulator of `dir`, creating the directory and its identity on first use.
+    /// `seed` (an inventory file) populates the source region of a fresh simulator; a
+    /// simulator with saved state keeps it, so a second run sees the first one's work.
+    pub async fn start(dir: &Path, seed: Option<&Path>, quiet: bool) -> Result<EmbeddedSim, CliError> {
+        let fail = |e: &dyn std::fmt::Display| CliError::failed(format!("simulator in {}: {e}", dir.display()));
+        if !dir.join(crate::sim::setup::SIM_JSON).exists() {
+            crate::sim::setup::init(dir, "us-ashburn-1").map_err(|e| fail(&e))?;
+        }
+        let dir = dir.canonicalize().map_err(|e| fail(&e))?;
+        let mut args = ServeArgs::for_dir(&dir);
+        args.state = Some(dir.join(STATE));
+        args.seed = seed.map(Path::to_path_buf);
+        // The same ports every time: outputs recorded by a run (a function's invoke endpoint)
+        // must still lead somewhere when the run is resumed.
+        let ports = dir.join(PORT_BASE);
+        let saved = std::fs::read_to_string(&ports).ok().and_then(|t| t.trim().parse::<u16>().ok());
+        let mut launched = None;
+        for attempt in 0..8 {
+            args.port_base = saved.unwrap_or_else(|| rand::random_range(20_000..60_000));
+            match launch(&args).await {
+                Ok(l) => {
+                    launched = Some(l);
+                    break;
+                }
+                Err(crate::sim::SimError::Bind { .. }) if saved.is_none() && attempt < 7 => continue,
+                Err(e) => return Err(fail(&e)),
+            }
+        }
+        let launched = launched.ok_or_else(|| fail(&"no free ports"))?;
+        if saved.is_none() {
+            std::fs::write(&ports, format!("{}\n", args.port_base)).map_err(|e| fail(&e))?;
+        }
+        if let (Some(report), Some(seed), false) = (&launched.seeded, seed, quiet) {
+            if report.skipped {
+                eprintln!(
+                    "simulator: reusing the state in {} (remove that directory to start from the seed again)",
+                    dir.display()
+                );
+            } else {
+                eprintln!(
+                    "simulator: {} serving {}; source seeded from {} ({} resources, {} images)",
+                    dir.display(),
+                    launched.running.endpoints.keys().cloned().collect::<Vec<_>>().join(", "),
+                    seed.display(),
+                    report.resources(),
+                    report.images.len()
+                );
+            }
+        }
+        let settings = OciSettings {
+            config_file: Some(dir.join(crate::sim::setup::CONFIG)),
+            profile: None,
+            endpoints_file: Some(dir.join(crate::sim::setup::ENDPOINTS)),
+        };
+        Ok(EmbeddedSim { launched, dir, settings })
+    }
+
+    /// Stops the listeners and writes the final state.
+    pub async fn stop(self) {
+        self.launched.stop().await;
+    }
+}
