@@ -2,7 +2,7 @@
 //!
 //! The modules follow the data flow of a run: a YAML [`runbook`] is loaded with spans and
 //! validated, turned into a dependency [`graph`], previewed as a [`plan`], executed by the
-//! [`engine`] through [`actions`], and made durable by [`checkpoint`]. The [`oci`] and
+//! [`engine`] through [`actions`], and made durable by [`checkpoint`]; [`report`] tells afterwards what a run did. The [`oci`] and
 //! [`registry`] modules are the clients the cloud actions use; [`sim`] is the local OCI
 //! simulator, which production modules never import.
 
@@ -14,6 +14,7 @@ pub mod graph;
 pub mod oci;
 pub mod plan;
 pub mod registry;
+pub mod report;
 pub mod runbook;
 pub mod sim;
 pub mod ui;

@@ -11,6 +11,7 @@ mod oci;
 mod operator;
 mod params;
 mod plan;
+mod report;
 mod run;
 mod validate;
 
@@ -76,6 +77,8 @@ pub enum Command {
     Status(inspect::StatusArgs),
     /// List runs.
     Runs(inspect::RunsArgs),
+    /// Report on a run: RTO against the objective, phases, tasks, approvals, failures.
+    Report(report::ReportArgs),
     /// Approve a waiting approval task, then continue the run.
     Approve(operator::DecisionArgs),
     /// Deny a waiting approval task, then continue the run.
@@ -141,6 +144,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Resume(args) => run::resume(args, &cli.oci, cli.quiet).await,
         Command::Status(args) => inspect::status(args),
         Command::Runs(args) => inspect::runs(args),
+        Command::Report(args) => report::report(args, &cli.oci),
         Command::Approve(args) => operator::decide(args, operator::Decision::Approve, &cli.oci, cli.quiet).await,
         Command::Deny(args) => operator::decide(args, operator::Decision::Deny, &cli.oci, cli.quiet).await,
         Command::Skip(args) => operator::decide(args, operator::Decision::Skip, &cli.oci, cli.quiet).await,

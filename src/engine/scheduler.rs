@@ -579,7 +579,9 @@ impl<'a> Scheduler<'a> {
     fn approval(&mut self, t: TaskIdx, i: usize, with: &Value) {
         let cfg = self.cfg;
         let id = self.tasks[t].instances[i].id.clone();
-        let message = with.get("message").and_then(Value::as_str).unwrap_or("approve to continue").to_owned();
+        let message = with.get("message").and_then(Value::as_str).unwrap_or("approve to continue");
+        // The message may quote a secret parameter; it is journaled and shown, so masked.
+        let message = cfg.redactor.mask(message).into_owned();
         let timeout = with.get("timeout").and_then(Value::as_str).and_then(|t| parse_duration(t).ok());
         let approve_on_timeout = with.get("on_timeout").and_then(Value::as_str) == Some("approve");
         // The wait is recorded before any decision, on every path, so that the instance has a
