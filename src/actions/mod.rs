@@ -75,6 +75,9 @@ pub struct ActionContext {
     pub drill: bool,
     /// The run id.
     pub run_id: String,
+    /// Set by `drctl cleanup` to the drill's run id: an `ensure: absent` converge action deletes
+    /// only a resource whose freeform tag `drctl-drill-run` equals it, and keeps any other.
+    pub only_tagged: Option<String>,
 }
 
 /// One kind of task.

@@ -123,6 +123,10 @@ impl Action for RegistryCopy {
             outputs.insert("blobs_copied".into(), Value::from(report.blobs_copied));
             outputs.insert("blobs_skipped".into(), Value::from(report.blobs_skipped));
             outputs.insert("blobs_mounted".into(), Value::from(report.blobs_mounted));
+            // Whether the destination had the image before: `drctl cleanup` of a drill deletes
+            // only what the copy wrote, and must know how to reach the registry again.
+            outputs.insert("existed".into(), Value::Bool(report.existed));
+            outputs.insert("plain_http".into(), Value::Bool(plain_src || plain_dst));
             Ok(outputs)
         })
     }

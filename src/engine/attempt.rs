@@ -107,6 +107,7 @@ impl Job {
             scratch_dir: self.scratch_dir.clone(),
             drill: self.drill,
             run_id: self.run_id.clone(),
+            only_tagged: None,
         }
     }
 
