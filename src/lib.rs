@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod checkpoint;
+pub mod cleanup;
 pub mod cli;
 pub mod engine;
 pub mod graph;

@@ -258,5 +258,6 @@ fn audit_name(action: AuditAction) -> &'static str {
         AuditAction::Retry => "retry",
         AuditAction::Resume => "resume",
         AuditAction::BreakLock => "break-lock",
+        AuditAction::Cleanup => "cleanup",
     }
 }
