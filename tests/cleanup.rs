@@ -305,3 +305,61 @@ async fn a_run_that_is_not_a_drill_is_refused() {
     }
     assert_eq!(cloud.resources.lock().unwrap().len(), 5, "nothing removed");
 }
+
+/// Through the binary: a drill copies one image into a repository that lacks it and one into
+/// a repository that already has it; cleanup deletes only the first, and a rerun finds it gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_deletes_only_images_the_drill_wrote() {
+    use support::registry::*;
+    let Some(reg) = start_registry() else { return };
+    let http = reqwest::Client::new();
+    push_image(&reg.host(), "src/app", "1.0", &[20_000], 11).await;
+    push_image(&reg.host(), "there/app", "1.0", &[20_000], 11).await;
+    let sb = support::Sandbox::new();
+    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{}"}}"#, reg.host()));
+    let copy = |name: &str, dest: &str| {
+        format!(
+            "  {name}:\n    uses: registry.copy\n    with:\n      source: {{ region: us-phoenix-1, repository: src/app, tag: \"1.0\" }}\n      destination: {{ region: us-phoenix-1, repository: {dest} }}\n"
+        )
+    };
+    sb.write(
+        "rb.yaml",
+        &format!("version: 1\nname: images\ntasks:\n{}{}", copy("fresh", "new/app"), copy("known", "there/app")),
+    );
+    let drill = sb.run(&["run", "rb.yaml", "--drill", "--endpoints", "endpoints.json"]);
+    assert_eq!(drill.code, 0, "{}", drill.stderr);
+    let id = drill.run_id();
+    assert!(get_manifest(&http, &reg.host(), "new/app", "1.0").await.is_some());
+
+    let dry = sb.run(&["cleanup", &id, "--dry-run", "--endpoints", "endpoints.json"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.contains(&format!("delete {}/new/app:1.0@sha256:", reg.host())), "{}", dry.stdout);
+    assert!(dry.stdout.contains("keep (registry.copy known)"), "{}", dry.stdout);
+    let no_tty = sb.run(&["cleanup", &id]);
+    assert_eq!(no_tty.code, 2, "without a terminal cleanup needs --yes: {}", no_tty.stderr);
+    assert!(
+        get_manifest(&http, &reg.host(), "new/app", "1.0").await.is_some(),
+        "a dry run and a refusal remove nothing"
+    );
+
+    let done = sb.run(&["cleanup", &id, "--yes"]);
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+    assert!(done.stdout.contains("deleted       fresh"), "{}", done.stdout);
+    assert!(done.stdout.contains("kept          known"), "{}", done.stdout);
+    assert_eq!(get_manifest(&http, &reg.host(), "new/app", "1.0").await, None);
+    assert!(get_manifest(&http, &reg.host(), "there/app", "1.0").await.is_some());
+    assert!(get_manifest(&http, &reg.host(), "src/app", "1.0").await.is_some());
+
+    let again = sb.run(&["cleanup", &id, "--yes"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("already gone  fresh"), "{}", again.stdout);
+    let status = sb.status(&id);
+    let cleanups = status["audit"].as_array().unwrap().iter().filter(|a| a["action"] == "cleanup").count();
+    assert_eq!(cleanups, 4, "two items, two cleanups, each in the audit log");
+
+    sb.write("plain.yaml", "version: 1\nname: plain\ntasks:\n  t: { uses: shell, with: { run: 'true' } }\n");
+    let plain = sb.run(&["run", "plain.yaml"]);
+    let refused = sb.run(&["cleanup", &plain.run_id(), "--yes"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("is not a drill"), "{}", refused.stderr);
+}
