@@ -121,11 +121,11 @@ fn undo_kind(uses: &str, outputs: &Map<String, Value>) -> Option<UndoKind> {
 fn ancestors(runbook: &Runbook) -> Vec<Vec<bool>> {
     let n = runbook.tasks.len();
     let mut out = vec![vec![false; n]; n];
-    for start in 0..n {
+    for (start, reach) in out.iter_mut().enumerate() {
         let mut stack: Vec<TaskIdx> = runbook.tasks[start].deps.iter().map(|d| d.task).collect();
         while let Some(t) = stack.pop() {
-            if !out[start][t] {
-                out[start][t] = true;
+            if !reach[t] {
+                reach[t] = true;
                 stack.extend(runbook.tasks[t].deps.iter().map(|d| d.task));
             }
         }

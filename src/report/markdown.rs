@@ -233,7 +233,7 @@ fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' => {
+            '|' | '\\' | '`' | '*' | '[' | ']' | '<' | '>' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn cells_cannot_break_tables() {
-        assert_eq!(cell("a|b\nc_d"), r"a\|b c\_d");
+        assert_eq!(cell("a|b\nc_d*"), r"a\|b c_d\*");
         let mut out = String::new();
         block(&mut out, "x ``` y");
         assert_eq!(out, "````text\nx ``` y\n````\n");
