@@ -218,3 +218,35 @@ fn xml_counts(xml: &str) -> XmlCounts {
     assert_eq!(depth, 0, "every element is closed");
     counts
 }
+
+#[test]
+fn secrets_stay_masked_in_every_format() {
+    let sb = Sandbox::new();
+    let canary = "canary-5d1e-secret";
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: secrets
+params:
+  token: { type: string, secret: true }
+tasks:
+  gate:
+    uses: approval
+    with: { message: "use ${{ params.token }}?" }
+  leak:
+    uses: shell
+    depends_on: [gate]
+    with: { run: 'echo "token ${{ params.token }} rejected" >&2; exit 1' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--yes", "-p", &format!("token={canary}")]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let id = ran.run_id();
+    for format in ["markdown", "junit", "html", "json"] {
+        let text = report(&sb, &id, format);
+        assert!(text.contains("token *** rejected"), "{format}: {text}");
+        assert!(!text.contains(canary), "{format} shows the secret: {text}");
+    }
+    let journal = std::fs::read_to_string(sb.path().join(".drctl/runs").join(&id).join("journal.log")).unwrap();
+    assert!(!journal.contains(canary), "the approval message is masked in the journal: {journal}");
+}
