@@ -2,12 +2,13 @@
 //!
 //! The modules follow the data flow of a run: a YAML [`runbook`] is loaded with spans and
 //! validated, turned into a dependency [`graph`], previewed as a [`plan`], executed by the
-//! [`engine`] through [`actions`], and made durable by [`checkpoint`]. The [`oci`] and
+//! [`engine`] through [`actions`], and made durable by [`checkpoint`]; [`report`] tells afterwards what a run did. The [`oci`] and
 //! [`registry`] modules are the clients the cloud actions use; [`sim`] is the local OCI
 //! simulator, which production modules never import.
 
 pub mod actions;
 pub mod checkpoint;
+pub mod cleanup;
 pub mod cli;
 pub mod engine;
 pub mod graph;
@@ -15,6 +16,7 @@ pub mod inventory;
 pub mod oci;
 pub mod plan;
 pub mod registry;
+pub mod report;
 pub mod runbook;
 pub mod sim;
 pub mod ui;

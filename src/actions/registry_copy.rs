@@ -136,13 +136,16 @@ impl Action for RegistryCopy {
             let mut outputs = Outputs::new();
             outputs.insert("image".into(), Value::String(report.destination.clone()));
             outputs.insert("reference".into(), Value::String(reference));
-            outputs.insert("existed".into(), Value::Bool(report.already_present));
             outputs.insert("source_digest".into(), Value::String(report.source_digest.to_string()));
             outputs.insert("digest".into(), Value::String(report.destination_digest.clone()));
             outputs.insert("bytes_moved".into(), Value::from(report.bytes_moved));
             outputs.insert("blobs_copied".into(), Value::from(report.blobs_copied));
             outputs.insert("blobs_skipped".into(), Value::from(report.blobs_skipped));
             outputs.insert("blobs_mounted".into(), Value::from(report.blobs_mounted));
+            // Whether the destination had the image before: `drctl cleanup` of a drill deletes
+            // only what the copy wrote, and must know how to reach the registry again.
+            outputs.insert("existed".into(), Value::Bool(report.existed));
+            outputs.insert("plain_http".into(), Value::Bool(plain_src || plain_dst));
             Ok(outputs)
         })
     }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub use journal::{Ack, Journal};
 pub use lock::{LockOwner, RunLock};
 pub use record::{Actor, AuditAction, InstanceId, Record, RunState};
-pub use replay::{replay, AuditEntry, InstanceRecord, Replay, TaskState};
+pub use replay::{replay, replay_bytes, AttemptSpan, AuditEntry, InstanceRecord, Replay, SegmentSpan, TaskState};
 pub use rundir::{new_run_id, RunDir, RunMeta};
 pub use trace_log::{open_trace_log, TraceLogWriter};
 

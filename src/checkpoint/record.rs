@@ -93,6 +93,8 @@ pub enum AuditAction {
     Retry,
     Resume,
     BreakLock,
+    /// `drctl cleanup` removed (or kept, or failed to remove) something a drill created.
+    Cleanup,
 }
 
 /// How a run segment (one process driving the run) ended.

@@ -64,6 +64,49 @@ pub struct InstanceRecord {
     pub awaiting_since: Option<Millis>,
     /// Each failed attempt: (attempt, class, error).
     pub failures: Vec<(u32, String, String)>,
+    /// Every attempt with its start and end, in journal order.
+    pub attempt_spans: Vec<AttemptSpan>,
+}
+
+impl InstanceRecord {
+    /// Ends the attempt still open, if any (the instance finished).
+    fn close_attempt(&mut self, at: Millis) {
+        if let Some(span) = self.attempt_spans.last_mut().filter(|s| s.end.is_none()) {
+            span.end = Some(at);
+        }
+    }
+
+    /// When the instance began: its first attempt, or, for an approval, when it began to wait.
+    pub fn started_at(&self) -> Option<Millis> {
+        self.first_start.or(self.awaiting_since)
+    }
+
+    /// From [`InstanceRecord::started_at`] to the end, once it has ended.
+    pub fn duration_ms(&self) -> Option<u64> {
+        Some(self.end?.saturating_sub(self.started_at()?))
+    }
+}
+
+/// One attempt of an instance, as the journal tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptSpan {
+    pub attempt: u32,
+    pub start: Millis,
+    /// `None` while it runs, or when a crash cut it off.
+    pub end: Option<Millis>,
+    /// Class and message of a failed attempt.
+    pub failure: Option<(String, String)>,
+}
+
+/// One process driving the run, from its `segment` record to its `segment_end`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentSpan {
+    pub start: Millis,
+    /// `None` when the segment crashed or still runs.
+    pub end: Option<Millis>,
+    pub state: Option<RunState>,
+    pub actor: Actor,
+    pub resumed: bool,
 }
 
 impl Default for InstanceRecord {
@@ -83,6 +126,7 @@ impl Default for InstanceRecord {
             engine_skip: false,
             orphan: None,
             failures: Vec::new(),
+            attempt_spans: Vec::new(),
         }
     }
 }
@@ -117,6 +161,8 @@ pub struct Replay {
     pub torn_tail: bool,
     /// Wall time spent inside segments (sum of segment durations), for the RTO.
     pub active_ms: u64,
+    /// Every segment in order.
+    pub segment_spans: Vec<SegmentSpan>,
     segment_start: Option<Millis>,
 }
 
@@ -134,7 +180,8 @@ impl Replay {
 
     fn apply(&mut self, record: Record) {
         match record {
-            Record::Segment { at, pid, .. } => {
+            Record::Segment { at, pid, actor, resumed } => {
+                self.segment_spans.push(SegmentSpan { start: at, end: None, state: None, actor, resumed });
                 self.started_at.get_or_insert(at);
                 self.segment_start = Some(at);
                 self.last_end = None;
@@ -144,6 +191,10 @@ impl Replay {
             }
             Record::SegmentEnd { state, at } => {
                 self.last_end = Some(state);
+                if let Some(span) = self.segment_spans.last_mut().filter(|s| s.end.is_none()) {
+                    span.end = Some(at);
+                    span.state = Some(state);
+                }
                 if let Some(start) = self.segment_start.take() {
                     self.active_ms += at.saturating_sub(start);
                 }
@@ -159,6 +210,7 @@ impl Replay {
                 rec.attempts = rec.attempts.max(attempt);
                 rec.first_start.get_or_insert(at);
                 rec.last_start = Some(at);
+                rec.attempt_spans.push(AttemptSpan { attempt, start: at, end: None, failure: None });
                 self.last_at = Some(at);
             }
             Record::Spawned { id, pid, started } => {
@@ -167,6 +219,10 @@ impl Replay {
             Record::AttemptFailed { id, attempt, class, error, at } => {
                 let rec = self.entry(&id);
                 rec.orphan = None;
+                if let Some(span) = rec.attempt_spans.iter_mut().rev().find(|s| s.attempt == attempt) {
+                    span.end = Some(at);
+                    span.failure = Some((class.clone(), error.clone()));
+                }
                 rec.failures.push((attempt, class, error.clone()));
                 rec.error = Some(error);
                 // The attempt is over; the instance is no longer in doubt.
@@ -175,6 +231,10 @@ impl Replay {
             }
             Record::Done { id, outputs, at, checked } => {
                 let rec = self.entry(&id);
+                // A check probe ran no attempt: an open one was cut off by a crash.
+                if !checked {
+                    rec.close_attempt(at);
+                }
                 rec.orphan = None;
                 rec.state = TaskState::Succeeded;
                 rec.outputs = outputs;
@@ -185,6 +245,7 @@ impl Replay {
             }
             Record::Failed { id, error, at } => {
                 let rec = self.entry(&id);
+                rec.close_attempt(at);
                 rec.orphan = None;
                 rec.state = TaskState::Failed;
                 rec.error = Some(error);
@@ -201,6 +262,7 @@ impl Replay {
             }
             Record::Cancelled { id, at } => {
                 let rec = self.entry(&id);
+                rec.close_attempt(at);
                 rec.state = TaskState::Cancelled;
                 rec.end = Some(at);
                 self.last_at = Some(at);
@@ -215,6 +277,8 @@ impl Replay {
             Record::Reset { id, at } => {
                 let rec = self.entry(&id);
                 rec.state = TaskState::Pending;
+                // A retried approval waits afresh (its timeout too).
+                rec.awaiting_since = None;
                 rec.error = None;
                 rec.end = None;
                 self.last_at = Some(at);
@@ -268,4 +332,72 @@ pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<Replay, CheckpointError
         }
     }
     Ok(replay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::record::encode;
+
+    fn id(task: &str) -> InstanceId {
+        InstanceId { task: task.into(), key: None }
+    }
+
+    fn journal(records: &[Record]) -> Replay {
+        let mut bytes = Vec::new();
+        for r in records {
+            encode(r, &mut bytes);
+        }
+        replay_bytes(Path::new("journal.log"), &bytes).unwrap()
+    }
+
+    #[test]
+    fn attempts_and_segments_keep_their_times() {
+        let actor = Actor { user: "u".into(), host: "h".into() };
+        let r = journal(&[
+            Record::Segment { at: 100, pid: 1, actor: actor.clone(), resumed: false },
+            Record::Start { id: id("a"), attempt: 1, at: 110 },
+            Record::AttemptFailed { id: id("a"), attempt: 1, class: "network".into(), error: "boom".into(), at: 150 },
+            Record::Start { id: id("a"), attempt: 2, at: 200 },
+            Record::Done { id: id("a"), outputs: Map::new(), at: 260, checked: false },
+            Record::SegmentEnd { state: RunState::Succeeded, at: 270 },
+        ]);
+        let a = r.instance(&id("a")).unwrap();
+        assert_eq!(
+            a.attempt_spans,
+            vec![
+                AttemptSpan {
+                    attempt: 1,
+                    start: 110,
+                    end: Some(150),
+                    failure: Some(("network".into(), "boom".into()))
+                },
+                AttemptSpan { attempt: 2, start: 200, end: Some(260), failure: None },
+            ]
+        );
+        assert_eq!(a.duration_ms(), Some(150));
+        assert_eq!(
+            r.segment_spans,
+            vec![SegmentSpan { start: 100, end: Some(270), state: Some(RunState::Succeeded), actor, resumed: false }]
+        );
+    }
+
+    #[test]
+    fn an_approval_lasts_from_its_wait_to_the_decision() {
+        let r = journal(&[
+            Record::AwaitingApproval { id: id("gate"), message: "go?".into(), at: 1_000 },
+            Record::Done { id: id("gate"), outputs: Map::new(), at: 4_500, checked: false },
+        ]);
+        assert_eq!(r.instance(&id("gate")).unwrap().duration_ms(), Some(3_500));
+    }
+
+    #[test]
+    fn a_retried_approval_waits_afresh() {
+        let r = journal(&[
+            Record::AwaitingApproval { id: id("gate"), message: "go?".into(), at: 1_000 },
+            Record::Failed { id: id("gate"), error: "denied".into(), at: 2_000 },
+            Record::Reset { id: id("gate"), at: 3_000 },
+        ]);
+        assert_eq!(r.instance(&id("gate")).unwrap().awaiting_since, None);
+    }
 }

@@ -92,8 +92,8 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
                 if r.checked {
                     v["checked"] = json!(true);
                 }
-                if let (Some(s), Some(e)) = (r.first_start, r.end) {
-                    v["duration_ms"] = json!(e.saturating_sub(s));
+                if let Some(ms) = r.duration_ms() {
+                    v["duration_ms"] = json!(ms);
                 }
             }
             v

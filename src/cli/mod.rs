@@ -3,6 +3,7 @@
 //! Every command returns an [`ExitCode`]-deciding result to `main`, which renders errors with
 //! miette; exit codes are decided in [`exit`] only.
 
+mod cleanup;
 mod embedded_sim;
 mod exit;
 mod graph;
@@ -13,6 +14,7 @@ mod oci;
 mod operator;
 mod params;
 mod plan;
+mod report;
 mod run;
 mod validate;
 
@@ -78,6 +80,10 @@ pub enum Command {
     Status(inspect::StatusArgs),
     /// List runs.
     Runs(inspect::RunsArgs),
+    /// Report on a run: RTO against the objective, phases, tasks, approvals, failures.
+    Report(report::ReportArgs),
+    /// Remove what a drill created, in reverse dependency order.
+    Cleanup(cleanup::CleanupArgs),
     /// Approve a waiting approval task, then continue the run.
     Approve(operator::DecisionArgs),
     /// Deny a waiting approval task, then continue the run.
@@ -145,6 +151,8 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Resume(args) => run::resume(args, &cli.oci, cli.quiet).await,
         Command::Status(args) => inspect::status(args),
         Command::Runs(args) => inspect::runs(args),
+        Command::Report(args) => report::report(args, &cli.oci),
+        Command::Cleanup(args) => cleanup::cleanup(args, &cli.oci, cli.quiet).await,
         Command::Approve(args) => operator::decide(args, operator::Decision::Approve, &cli.oci, cli.quiet).await,
         Command::Deny(args) => operator::decide(args, operator::Decision::Deny, &cli.oci, cli.quiet).await,
         Command::Skip(args) => operator::decide(args, operator::Decision::Skip, &cli.oci, cli.quiet).await,

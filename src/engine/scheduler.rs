@@ -579,10 +579,25 @@ impl<'a> Scheduler<'a> {
     fn approval(&mut self, t: TaskIdx, i: usize, with: &Value) {
         let cfg = self.cfg;
         let id = self.tasks[t].instances[i].id.clone();
-        let message = with.get("message").and_then(Value::as_str).unwrap_or("approve to continue").to_owned();
+        let message = with.get("message").and_then(Value::as_str).unwrap_or("approve to continue");
+        // The message may quote a secret parameter; it is journaled and shown, so masked.
+        let message = cfg.redactor.mask(message).into_owned();
         let timeout = with.get("timeout").and_then(Value::as_str).and_then(|t| parse_duration(t).ok());
         let approve_on_timeout = with.get("on_timeout").and_then(Value::as_str) == Some("approve");
-        let since = self.replay.instance(&id).and_then(|r| r.awaiting_since).unwrap_or_else(now_millis);
+        // The wait is recorded before any decision, on every path, so that the instance has a
+        // start: its duration runs from here to the decision, and a timeout survives a resume.
+        let waiting =
+            self.replay.instance(&id).filter(|r| r.state == TaskState::AwaitingApproval).and_then(|r| r.awaiting_since);
+        let since = waiting.unwrap_or_else(now_millis);
+        if waiting.is_none() {
+            cfg.journal.append_nowait(&Record::AwaitingApproval {
+                id: id.clone(),
+                message: message.clone(),
+                at: since,
+            });
+        }
+        let waited = Duration::from_millis(now_millis().saturating_sub(since));
+        self.tasks[t].instances[i].started = Some(Instant::now().checked_sub(waited).unwrap_or_else(Instant::now));
         let remaining = timeout.map(|t| t.saturating_sub(Duration::from_millis(now_millis().saturating_sub(since))));
         if remaining == Some(Duration::ZERO) {
             let reason = format!("no answer within {}", fmt(timeout.unwrap_or_default()));
@@ -622,13 +637,6 @@ impl<'a> Scheduler<'a> {
                 let _ = tx.send(Event { task: t, inst: i, outcome: result.into() });
             });
             return;
-        }
-        if self.replay.instance(&id).map(|r| r.state) != Some(TaskState::AwaitingApproval) {
-            cfg.journal.append_nowait(&Record::AwaitingApproval {
-                id: id.clone(),
-                message: message.clone(),
-                at: now_millis(),
-            });
         }
         cfg.observer.notice(&format!(
             "{id} needs approval: {message}\n  approve: drctl approve {} {} --reason '...'\n  deny:    drctl deny {} {} --reason '...'",

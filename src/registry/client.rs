@@ -229,6 +229,19 @@ impl RegistryClient {
         }
     }
 
+    /// DELETEs a manifest by digest. `Ok(false)` when the registry has no such manifest (already
+    /// gone), `Ok(true)` when it was deleted.
+    pub(crate) async fn delete_manifest(&self, repo: &Repo, digest: &Digest) -> Result<bool, RegistryError> {
+        let op = format!("DELETE manifest {digest}");
+        let url = self.url(repo, &format!("manifests/{digest}"));
+        let resp = self.send(repo, &op, || self.http.delete(&url)).await?;
+        match resp.status() {
+            StatusCode::ACCEPTED | StatusCode::OK | StatusCode::NO_CONTENT => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(status_error(repo, &op, resp).await),
+        }
+    }
+
     pub(crate) async fn blob_exists(&self, repo: &Repo, digest: &Digest) -> Result<bool, RegistryError> {
         let op = format!("HEAD blob {digest}");
         let url = self.url(repo, &format!("blobs/{digest}"));

@@ -74,8 +74,9 @@ pub struct CopyReport {
     pub upload_retries: u32,
     /// Every manifest of the image, children first (empty when the source was not read).
     pub manifests: Vec<ManifestCopy>,
-    /// The destination already served this image under the reference: nothing was written.
-    pub already_present: bool,
+    /// The destination repository held the top-level manifest (by digest, under any tag) before
+    /// the copy; when false, this copy wrote it, and undoing the copy may delete it.
+    pub existed: bool,
     #[serde(with = "millis")]
     pub elapsed: Duration,
 }
@@ -161,6 +162,7 @@ async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
     let planned = plan(&s.client, &s.src, &s.dst, &req.source, &req.destination, concurrency).await?;
     let moved = move_blobs(&s, &planned.plan, &req.options).await?;
     let skipped = planned.plan.blobs.iter().filter(|b| b.action == BlobAction::Skip).count();
+    let existed = top_existed(&s, &planned).await?;
     let (manifests, destination_digest) = push_manifests(&s, &planned).await?;
     Ok(CopyReport {
         source: planned.plan.source,
@@ -172,8 +174,8 @@ async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
         blobs_mounted: moved.mounted,
         bytes_moved: moved.bytes,
         upload_retries: moved.retries,
-        already_present: manifests.iter().all(|m| !m.pushed),
         manifests,
+        existed,
         elapsed: started.elapsed(),
     })
 }
@@ -202,9 +204,19 @@ async fn pinned_and_present(
         bytes_moved: 0,
         upload_retries: 0,
         manifests: Vec::new(),
-        already_present: true,
+        existed: true,
         elapsed: started.elapsed(),
     }))
+}
+
+/// Whether the destination holds the top-level manifest already: under the destination
+/// reference (the plan knows), else under any other tag (one HEAD by digest).
+async fn top_existed(s: &Session, planned: &PlannedCopy) -> Result<bool, RegistryError> {
+    if planned.plan.manifests.last().is_some_and(|m| m.present) {
+        return Ok(true);
+    }
+    let top = planned.plan.source_digest.as_str();
+    Ok(s.client.manifest_digest(&s.dst, top).await?.is_some())
 }
 
 /// Tally of the blob phase.
@@ -295,4 +307,22 @@ async fn push_manifests(s: &Session, planned: &PlannedCopy) -> Result<(Vec<Manif
         actual: "nothing (manifest not found after push)".to_string(),
     })?;
     Ok((out, destination_digest))
+}
+
+/// Deletes one manifest, by digest, from `image`'s repository (undoing a copy that wrote it).
+/// Returns false when the registry no longer had it. Tags pointing at it go with it.
+pub async fn delete_image(
+    image: &ImageRef,
+    digest: &Digest,
+    credentials: Option<Credentials>,
+    plain_http: bool,
+) -> Result<bool, RegistryError> {
+    let creds = credentials.map(|c| (image.registry.clone(), c)).into_iter().collect();
+    let client = RegistryClient::new(plain_http, creds, CopyOptions::default().retries)?;
+    let repo = Repo {
+        registry: image.registry.clone(),
+        repository: image.repository.clone(),
+        scopes: vec![scope(&image.repository, "*")],
+    };
+    client.delete_manifest(&repo, digest).await
 }

@@ -1,0 +1,270 @@
+//! Carries out a [`CleanupPlan`]: every item once its dependents are gone, up to `parallelism`
+//! at a time, each through the action that created it (or the registry, for image copies).
+//!
+//! It decides nothing about which resources are the drill's: converge actions get
+//! `only_tagged = Some(run_id)` and keep anything not tagged with the run. It never writes to
+//! the run directory; the caller records the results.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{CleanupPlan, Undo, UndoKind};
+use crate::actions::{ActionContext, ActionError, ActionRegistry, TaskLog};
+use crate::checkpoint::record::{now_millis, Millis};
+use crate::registry::{delete_image, resolve_credentials, Digest, DockerConfig, ImageRef};
+
+/// How one item ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Deleted,
+    /// Left in place: not the drill's (no matching tag) or not written by it.
+    Kept,
+    AlreadyGone,
+    Failed,
+    /// Not tried: something that depended on it could not be removed.
+    Blocked,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Deleted => "deleted",
+            Outcome::Kept => "kept",
+            Outcome::AlreadyGone => "already gone",
+            Outcome::Failed => "failed",
+            Outcome::Blocked => "blocked",
+        }
+    }
+
+    /// Whether whatever depended on an item in this state may now be removed.
+    fn releases(self) -> bool {
+        matches!(self, Outcome::Deleted | Outcome::AlreadyGone | Outcome::Kept)
+    }
+}
+
+/// The result of one item.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemResult {
+    /// `task` or `task[key]`.
+    pub instance: String,
+    pub action: String,
+    /// The OCID or image removed (or kept).
+    pub resource: String,
+    pub outcome: Outcome,
+    /// The error of a failure, the reason something was kept or blocked.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    pub attempts: u32,
+    pub at: Millis,
+}
+
+/// What execution needs besides the plan.
+pub struct Executor {
+    pub actions: ActionRegistry,
+    pub parallelism: usize,
+    pub scratch_dir: std::path::PathBuf,
+    pub log: Arc<dyn TaskLog>,
+    pub cancel: CancellationToken,
+}
+
+impl Executor {
+    /// Runs every item of `plan`, dependents first; results are in plan order.
+    pub async fn run(&self, plan: &CleanupPlan) -> Vec<ItemResult> {
+        let n = plan.items.len();
+        let mut results: Vec<Option<ItemResult>> = vec![None; n];
+        let mut started = vec![false; n];
+        let mut running: JoinSet<ItemResult> = JoinSet::new();
+        let mut jobs: HashMap<tokio::task::Id, usize> = HashMap::new();
+        loop {
+            let mut progressed = false;
+            for i in 0..n {
+                let item = &plan.items[i];
+                if started[i]
+                    || running.len() >= self.parallelism.max(1)
+                    || item.after.iter().any(|&j| results[j].is_none())
+                {
+                    continue;
+                }
+                started[i] = true;
+                progressed = true;
+                let stuck: Vec<String> = item
+                    .after
+                    .iter()
+                    .filter_map(|&j| results[j].as_ref().filter(|r| !r.outcome.releases()))
+                    .map(|r| format!("{} ({})", r.instance, r.outcome.as_str()))
+                    .collect();
+                if stuck.is_empty() {
+                    let job = Job::new(self, &plan.run_id, item);
+                    let handle = running.spawn(job.run());
+                    jobs.insert(handle.id(), i);
+                } else {
+                    let detail = format!("not tried: {} still there", stuck.join(", "));
+                    results[i] = Some(result(item, Outcome::Blocked, detail, 0));
+                }
+            }
+            match running.join_next_with_id().await {
+                Some(Ok((id, r))) => {
+                    if let Some(i) = jobs.remove(&id) {
+                        results[i] = Some(r);
+                    }
+                }
+                Some(Err(e)) => {
+                    if let Some(i) = jobs.remove(&e.id()) {
+                        results[i] = Some(result(&plan.items[i], Outcome::Failed, format!("stopped: {e}"), 0));
+                    }
+                }
+                // Nothing runs and nothing could start: every item is done (the plan is acyclic,
+                // so otherwise something would have been ready).
+                None if !progressed => break,
+                None => {}
+            }
+        }
+        results.into_iter().zip(&plan.items).map(|(r, item)| r.unwrap_or_else(|| unreached(item))).collect()
+    }
+}
+
+fn unreached(item: &Undo) -> ItemResult {
+    result(item, Outcome::Blocked, "not tried".into(), 0)
+}
+
+fn result(item: &Undo, outcome: Outcome, detail: String, attempts: u32) -> ItemResult {
+    let resource = match &item.kind {
+        UndoKind::Converge { resource, .. } => resource.clone(),
+        UndoKind::Image { image, digest, .. } => format!("{image}@{digest}"),
+        UndoKind::Keep { .. } => String::new(),
+    };
+    ItemResult {
+        instance: item.id.to_string(),
+        action: item.action.clone(),
+        resource,
+        outcome,
+        detail,
+        attempts,
+        at: now_millis(),
+    }
+}
+
+/// One item's removal, owned so it can run on its own task.
+struct Job {
+    item: Undo,
+    run_id: String,
+    action: Option<Arc<dyn crate::actions::Action>>,
+    scratch_dir: std::path::PathBuf,
+    log: Arc<dyn TaskLog>,
+    cancel: CancellationToken,
+}
+
+impl Job {
+    fn new(exec: &Executor, run_id: &str, item: &Undo) -> Job {
+        Job {
+            item: item.clone(),
+            run_id: run_id.to_owned(),
+            action: exec.actions.get(&item.action).cloned(),
+            scratch_dir: exec.scratch_dir.clone(),
+            log: exec.log.clone(),
+            cancel: exec.cancel.clone(),
+        }
+    }
+
+    async fn run(self) -> ItemResult {
+        let item = &self.item;
+        match &item.kind {
+            UndoKind::Keep { why } => result(item, Outcome::Kept, why.clone(), 0),
+            UndoKind::Converge { with, .. } => self.converge(with).await,
+            UndoKind::Image { image, digest, plain_http } => {
+                let (outcome, detail) = match remove_image(image, digest, *plain_http).await {
+                    Ok(true) => (Outcome::Deleted, String::new()),
+                    Ok(false) => (Outcome::AlreadyGone, String::new()),
+                    Err(e) => (Outcome::Failed, e),
+                };
+                result(item, outcome, detail, 1)
+            }
+        }
+    }
+
+    /// The converge action with `ensure: absent`, retried as the task's policy says.
+    async fn converge(&self, with: &Value) -> ItemResult {
+        let item = &self.item;
+        let Some(action) = &self.action else {
+            return result(item, Outcome::Failed, format!("unknown action `{}`", item.action), 0);
+        };
+        let key = crate::engine::idempotency_key(&format!("{}/cleanup", self.run_id), &item.id);
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_os_rng();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let ctx = ActionContext {
+                task_id: item.id.task.clone(),
+                instance_key: item.id.key.clone(),
+                idempotency_key: key.clone(),
+                attempt: tries,
+                cancel: self.cancel.child_token(),
+                log: self.log.clone(),
+                scratch_dir: self.scratch_dir.clone(),
+                drill: true,
+                run_id: self.run_id.clone(),
+                only_tagged: Some(self.run_id.clone()),
+            };
+            let err: ActionError = tokio::select! {
+                outcome = action.run(&ctx, with.clone()) => match outcome {
+                    Ok(outputs) => return converge_result(item, &outputs, tries),
+                    Err(e) => e,
+                },
+                () = self.cancel.cancelled() => return result(item, Outcome::Failed, "cancelled".into(), tries),
+            };
+            self.log.line(&format!("{} attempt {tries}: {}", item.id, err.message));
+            if !item.retry.should_retry(&err, tries) {
+                return result(item, Outcome::Failed, err.message, tries);
+            }
+            let mut delay = item.retry.delay_after(tries, &mut rng);
+            if let Some(after) = err.retry_after {
+                delay = delay.max(after);
+            }
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.cancel.cancelled() => return result(item, Outcome::Failed, "cancelled".into(), tries),
+            }
+        }
+    }
+}
+
+/// Reads a converge action's `operation` output (contract C1).
+fn converge_result(item: &Undo, outputs: &crate::actions::Outputs, tries: u32) -> ItemResult {
+    match outputs.get("operation").and_then(Value::as_str) {
+        Some("delete") => result(item, Outcome::Deleted, String::new(), tries),
+        Some("absent") => result(item, Outcome::AlreadyGone, String::new(), tries),
+        Some("kept") => result(item, Outcome::Kept, "not tagged with this drill's run id".into(), tries),
+        other => result(
+            item,
+            Outcome::Failed,
+            format!("`{}` answered operation {:?} to ensure: absent", item.action, other.unwrap_or("(none)")),
+            tries,
+        ),
+    }
+}
+
+/// Deletes one manifest through the Distribution API, with credentials from the environment
+/// or the docker config (the run's own credential inputs are secrets and were never stored).
+async fn remove_image(image: &str, digest: &str, plain_http: bool) -> Result<bool, String> {
+    let image = ImageRef::from_str(image).map_err(|e| e.to_string())?;
+    let digest = Digest::parse(digest).map_err(|e| e.to_string())?;
+    let docker = DockerConfig::load_default().map_err(|e| e.to_string())?;
+    let credentials = resolve_credentials(&image.registry, None, &docker);
+    delete_image(&image, &digest, credentials, plain_http).await.map_err(|e| e.to_string())
+}
+
+/// Counts of outcomes, for the summary line.
+pub fn tally(results: &[ItemResult]) -> HashMap<&'static str, usize> {
+    let mut counts = HashMap::new();
+    for r in results {
+        *counts.entry(r.outcome.as_str()).or_default() += 1;
+    }
+    counts
+}

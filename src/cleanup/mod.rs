@@ -1,0 +1,133 @@
+//! `drctl cleanup` of a drill: removes exactly what the drill created, through the same
+//! converge actions with `ensure: absent` (and only resources tagged with the drill's run id),
+//! in reverse dependency order, so a game day leaves the destination region as it found it.
+//!
+//! [`plan`] decides what to undo from the run directory alone; [`execute`] carries it out;
+//! this module ties them to the run directory: it refuses runs that are not drills, holds the
+//! run lock while it works, and records every result in `cleanup.json` and the audit log
+//! through the checkpoint layer. It never touches anything the plan does not list.
+
+mod execute;
+mod plan;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+pub use execute::{tally, ItemResult, Outcome};
+pub use plan::{plan, CleanupPlan, Undo, UndoKind};
+
+use crate::actions::{ActionRegistry, TaskLog};
+use crate::checkpoint::record::{now_millis, Millis};
+use crate::checkpoint::{Actor, AuditAction, Journal, Record, RunDir, RunLock};
+
+/// File in the run directory holding the results of the last cleanup.
+pub const RESULTS_FILE: &str = "cleanup.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error("run {run_id} is not a drill; cleanup only removes what a drill (`drctl run --drill`) created")]
+    NotADrill { run_id: String },
+    #[error("the runbook kept with run {run_id} cannot be loaded: {reason}")]
+    Runbook { run_id: String, reason: String },
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    #[error("cannot record the cleanup of run {run_id}: {reason}")]
+    Record { run_id: String, reason: String },
+}
+
+/// A planned cleanup, holding the run's lock until it is dropped.
+pub struct Prepared {
+    pub plan: CleanupPlan,
+    dir: RunDir,
+    actions: ActionRegistry,
+    _lock: RunLock,
+}
+
+/// What a cleanup did, as written to `cleanup.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CleanupReport {
+    pub run_id: String,
+    pub by: Actor,
+    pub started_at: Millis,
+    pub ended_at: Millis,
+    pub results: Vec<ItemResult>,
+}
+
+impl CleanupReport {
+    /// Whether anything could not be removed (failed, or blocked by a failure).
+    pub fn failed(&self) -> bool {
+        self.results.iter().any(|r| matches!(r.outcome, Outcome::Failed | Outcome::Blocked))
+    }
+}
+
+/// Locks the run and plans its cleanup. Refuses runs that are not drills.
+pub fn prepare(dir: &RunDir, actions: ActionRegistry) -> Result<Prepared, CleanupError> {
+    let meta = dir.meta()?;
+    if !meta.drill {
+        return Err(CleanupError::NotADrill { run_id: meta.run_id });
+    }
+    let (lock, _) = RunLock::acquire(&dir.path, false)?;
+    let text = dir.runbook_text()?;
+    let runbook = crate::runbook::load(&meta.runbook_path, &text, &actions)
+        .map_err(|e| CleanupError::Runbook { run_id: meta.run_id.clone(), reason: e.to_string() })?;
+    let replay = dir.replay()?;
+    let plan = plan::plan(&meta.run_id, &runbook, &replay);
+    Ok(Prepared { plan, dir: dir.clone(), actions, _lock: lock })
+}
+
+impl Prepared {
+    /// Carries out the plan with at most `parallelism` removals at once, then records the
+    /// results in `cleanup.json` and, one entry per item, in the audit log.
+    pub async fn execute(self, parallelism: usize, cancel: CancellationToken) -> Result<CleanupReport, CleanupError> {
+        let run_id = self.plan.run_id.clone();
+        let recording = |e: crate::checkpoint::CheckpointError| CleanupError::Record {
+            run_id: run_id.clone(),
+            reason: e.to_string(),
+        };
+        let journal = self.dir.open_journal().map_err(recording)?;
+        let started_at = now_millis();
+        let executor = execute::Executor {
+            actions: self.actions.clone(),
+            parallelism,
+            scratch_dir: self.dir.scratch_dir(),
+            log: Arc::new(CleanupLog { journal: journal.clone() }),
+            cancel,
+        };
+        let results = executor.run(&self.plan).await;
+        let report =
+            CleanupReport { run_id: run_id.clone(), by: Actor::current(), started_at, ended_at: now_millis(), results };
+        for r in &report.results {
+            let item = self.plan.items.iter().find(|i| i.id.to_string() == r.instance);
+            let mut reason =
+                format!("{} {}", r.outcome.as_str(), if r.resource.is_empty() { &r.action } else { &r.resource });
+            if !r.detail.is_empty() {
+                reason.push_str(&format!(": {}", r.detail));
+            }
+            journal.append_nowait(&Record::Audit {
+                action: AuditAction::Cleanup,
+                task: item.map(|i| i.id.clone()),
+                actor: report.by.clone(),
+                reason,
+                at: r.at,
+            });
+        }
+        journal.flush().wait().await.map_err(recording)?;
+        let json = serde_json::to_vec_pretty(&report)
+            .map_err(|e| CleanupError::Record { run_id: run_id.clone(), reason: e.to_string() })?;
+        self.dir.write_file(RESULTS_FILE, &json).map_err(recording)?;
+        Ok(report)
+    }
+}
+
+/// The cleanup's log, `logs/cleanup.log` in the run directory.
+struct CleanupLog {
+    journal: Journal,
+}
+
+impl TaskLog for CleanupLog {
+    fn line(&self, line: &str) {
+        self.journal.log("cleanup.log", format!("{line}\n"));
+    }
+}

@@ -1,0 +1,134 @@
+//! What a drill's cleanup would undo, and in which order.
+//!
+//! Built from the run's checked runbook and its replayed journal only: it reads no cloud state
+//! and changes nothing. An instance is undone when it succeeded and its outputs say this run
+//! created something: a converge action (`oci.*`) with `operation: create` and an `id`, or a
+//! `registry.copy` whose destination did not have the image before.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::checkpoint::{InstanceId, Replay, TaskState};
+use crate::runbook::checked::TaskIdx;
+use crate::runbook::retry::RetryPolicy;
+use crate::runbook::Runbook;
+
+/// Everything a cleanup of one run would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct CleanupPlan {
+    pub run_id: String,
+    pub items: Vec<Undo>,
+}
+
+/// One thing to undo.
+#[derive(Debug, Clone, Serialize)]
+pub struct Undo {
+    pub id: InstanceId,
+    /// The action that created it, and that removes it again.
+    pub action: String,
+    pub kind: UndoKind,
+    /// Indices (into [`CleanupPlan::items`]) of items that depended on this one: each must be
+    /// gone before this one is removed.
+    pub after: Vec<usize>,
+    #[serde(skip)]
+    pub retry: RetryPolicy,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UndoKind {
+    /// Run the converge action again with `with` (`ensure: absent`, addressed by id).
+    Converge { resource: String, with: Value },
+    /// Delete the manifest `digest` from `image`'s repository.
+    Image { image: String, digest: String, plain_http: bool },
+    /// Shown in the plan, never touched, for the reason given.
+    Keep { why: String },
+}
+
+impl Undo {
+    /// What the plan shows for this item.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            UndoKind::Converge { resource, with } => {
+                let region = with.get("region").and_then(Value::as_str).unwrap_or("?");
+                format!("delete {resource} in {region} ({} {})", self.action, self.id)
+            }
+            UndoKind::Image { image, digest, .. } => format!("delete {image}@{digest} ({} {})", self.action, self.id),
+            UndoKind::Keep { why } => format!("keep ({} {}): {why}", self.action, self.id),
+        }
+    }
+}
+
+/// Plans the cleanup of a run.
+pub fn plan(run_id: &str, runbook: &Runbook, replay: &Replay) -> CleanupPlan {
+    let mut items = Vec::new();
+    let mut tasks: Vec<TaskIdx> = Vec::new();
+    for id in &replay.order {
+        let Some(t) = runbook.task_index(&id.task) else { continue };
+        let Some(rec) = replay.instance(id).filter(|r| r.state == TaskState::Succeeded) else { continue };
+        let task = &runbook.tasks[t];
+        let Some(kind) = undo_kind(&task.uses, &rec.outputs) else { continue };
+        items.push(Undo {
+            id: id.clone(),
+            action: task.uses.clone(),
+            kind,
+            after: Vec::new(),
+            retry: task.retry.clone(),
+        });
+        tasks.push(t);
+    }
+    let ancestors = ancestors(runbook);
+    for i in 0..items.len() {
+        items[i].after = (0..items.len()).filter(|&j| tasks[j] != tasks[i] && ancestors[tasks[j]][tasks[i]]).collect();
+    }
+    CleanupPlan { run_id: run_id.to_owned(), items }
+}
+
+/// What undoing one succeeded instance means, if anything.
+fn undo_kind(uses: &str, outputs: &Map<String, Value>) -> Option<UndoKind> {
+    if uses.starts_with("oci.") {
+        let id = outputs.get("id").and_then(Value::as_str)?;
+        if outputs.get("operation").and_then(Value::as_str) != Some("create") {
+            return None;
+        }
+        let with = json!({
+            "ensure": "absent",
+            "region": outputs.get("region").cloned().unwrap_or(Value::Null),
+            "id": id,
+            "fields": Value::Object(outputs.clone()),
+        });
+        return Some(UndoKind::Converge { resource: id.to_owned(), with });
+    }
+    if uses == "registry.copy" {
+        let image = outputs.get("image").and_then(Value::as_str)?;
+        let digest = outputs.get("digest").and_then(Value::as_str)?;
+        return Some(match outputs.get("existed").and_then(Value::as_bool) {
+            Some(false) => UndoKind::Image {
+                image: image.to_owned(),
+                digest: digest.to_owned(),
+                plain_http: outputs.get("plain_http").and_then(Value::as_bool).unwrap_or(false),
+            },
+            Some(true) => UndoKind::Keep { why: format!("{image} was already in the destination before the drill") },
+            None => UndoKind::Keep {
+                why: format!("{image}: the run did not record whether it wrote the image (copied by an older drctl)"),
+            },
+        });
+    }
+    None
+}
+
+/// `ancestors[a][b]`: task `b` is a dependency of `a`, directly or through other tasks.
+fn ancestors(runbook: &Runbook) -> Vec<Vec<bool>> {
+    let n = runbook.tasks.len();
+    let mut out = vec![vec![false; n]; n];
+    for (start, reach) in out.iter_mut().enumerate() {
+        let mut stack: Vec<TaskIdx> = runbook.tasks[start].deps.iter().map(|d| d.task).collect();
+        while let Some(t) = stack.pop() {
+            if !reach[t] {
+                reach[t] = true;
+                stack.extend(runbook.tasks[t].deps.iter().map(|d| d.task));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,116 @@
+//! `drctl cleanup RUN`: removes what a drill created. Prints the plan first, asks on a
+//! terminal unless `--yes`, and exits 1 if anything could not be removed.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use super::{CliError, Exit, OciArgs, StateArgs};
+use crate::checkpoint::RunDir;
+use crate::cleanup::{self, CleanupError, CleanupPlan, Outcome};
+
+#[derive(Args, Debug)]
+pub struct CleanupArgs {
+    /// The drill's run id (or a unique prefix).
+    pub run: String,
+    /// Do not ask before removing.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the plan only.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How many removals may run at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallelism: usize,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+pub async fn cleanup(args: CleanupArgs, oci: &OciArgs, quiet: bool) -> Result<Exit, CliError> {
+    let dir = RunDir::open(&args.state.state_dir, &args.run)?;
+    let prepared = cleanup::prepare(&dir, crate::actions::builtin_with(oci.settings())).map_err(cli_error)?;
+    print_plan(&prepared.plan);
+    if prepared.plan.items.is_empty() || args.dry_run {
+        return Ok(Exit::Success);
+    }
+    if !args.yes && !confirm()? {
+        eprintln!("nothing removed");
+        return Ok(Exit::Success);
+    }
+    let cancel = CancellationToken::new();
+    let signals = tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        }
+    });
+    let report = prepared.execute(args.parallelism.max(1), cancel).await.map_err(cli_error);
+    signals.abort();
+    let report = report?;
+    for r in &report.results {
+        let what = if r.resource.is_empty() { r.action.as_str() } else { r.resource.as_str() };
+        let detail = if r.detail.is_empty() { String::new() } else { format!(": {}", r.detail) };
+        println!("{:<13} {} {what}{detail}", r.outcome.as_str(), r.instance);
+    }
+    if !quiet {
+        let counts = cleanup::tally(&report.results);
+        let parts: Vec<String> =
+            [Outcome::Deleted, Outcome::AlreadyGone, Outcome::Kept, Outcome::Failed, Outcome::Blocked]
+                .iter()
+                .filter_map(|o| counts.get(o.as_str()).map(|n| format!("{n} {}", o.as_str())))
+                .collect();
+        eprintln!("cleanup of {}: {} (recorded in {})", report.run_id, parts.join(", "), cleanup::RESULTS_FILE);
+    }
+    Ok(if report.failed() { Exit::Failed } else { Exit::Success })
+}
+
+/// The plan in the order it runs: each step only after the ones before it that depended on it.
+fn print_plan(plan: &CleanupPlan) {
+    if plan.items.is_empty() {
+        println!("cleanup of drill {}: nothing this drill created is left to remove", plan.run_id);
+        return;
+    }
+    println!("cleanup of drill {}: {} item(s)", plan.run_id, plan.items.len());
+    let mut level = vec![0usize; plan.items.len()];
+    // `after` only points at items that depend on this one; a few passes settle the depths.
+    for _ in 0..plan.items.len() {
+        for (i, item) in plan.items.iter().enumerate() {
+            level[i] = item.after.iter().map(|&j| level[j] + 1).max().unwrap_or(0);
+        }
+    }
+    let depth = level.iter().copied().max().unwrap_or(0);
+    for step in 0..=depth {
+        println!("  step {}:", step + 1);
+        for (_, item) in plan.items.iter().enumerate().filter(|(i, _)| level[*i] == step) {
+            println!("    {}", item.describe());
+        }
+    }
+}
+
+fn confirm() -> Result<bool, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage_help(
+            "cleanup removes cloud resources and needs a confirmation",
+            "pass --yes to confirm without a terminal, or --dry-run to see the plan only",
+        ));
+    }
+    eprint!("remove these? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    Ok(matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+fn cli_error(e: CleanupError) -> CliError {
+    match e {
+        CleanupError::Checkpoint(c) => c.into(),
+        CleanupError::NotADrill { .. } => CliError::usage_help(
+            e.to_string(),
+            "only runs started with `drctl run --drill` tag what they create; remove other runs' resources by hand",
+        ),
+        other => CliError::failed(other.to_string()),
+    }
+}

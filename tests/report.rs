@@ -1,0 +1,252 @@
+//! `drctl report` through the binary: a game day with retries, an approval given with
+//! `drctl approve`, one given by `--yes`, a failure the run continues past, and phases; then the
+//! report as Markdown (snapshot, times normalised), JUnit (well-formed, counted), HTML (one bar
+//! per instance, no scripts) and JSON, and `--fail-on-rto`.
+
+mod support;
+
+use quick_xml::events::Event;
+use serde_json::Value;
+use support::Sandbox;
+
+const GAME_DAY: &str = r#"version: 1
+name: game-day
+objectives: { rto: 1h }
+phases: [prepare, restore, verify]
+tasks:
+  network:
+    phase: prepare
+    uses: shell
+    retry: { attempts: 3, delay: 10ms, jitter: false }
+    with: { run: 'n=$(cat tries 2>/dev/null || echo 0); echo $((n+1)) > tries; test $n -ge 1 || { echo "transient | error" >&2; exit 1; }' }
+  go-ahead:
+    phase: prepare
+    uses: approval
+    depends_on: [network]
+    with: { message: "start the restore?" }
+  restore:
+    phase: restore
+    uses: shell
+    for_each: [orders, payments]
+    depends_on: [go-ahead]
+    with: { run: 'sleep 0.05' }
+  cutover:
+    phase: restore
+    uses: approval
+    depends_on: [restore]
+    with: { message: "cut over DNS?" }
+  smoke:
+    phase: verify
+    uses: shell
+    on_failure: continue
+    depends_on: [cutover]
+    with: { run: 'echo "<boom> & broken" >&2; exit 3' }
+  after-smoke:
+    phase: verify
+    uses: shell
+    depends_on: [smoke]
+    with: { run: 'true' }
+  notify:
+    uses: shell
+    depends_on: [cutover]
+    with: { run: 'true' }
+"#;
+
+/// Runs the game day: pauses at `go-ahead`, approved with `drctl approve ... --yes`, which
+/// also approves `cutover`; `smoke` fails and the run ends failed.
+fn game_day(sb: &Sandbox) -> String {
+    sb.write("rb.yaml", GAME_DAY);
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "paused at the approval: {}", ran.stderr);
+    let id = ran.run_id();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let approved = sb.run(&["approve", &id, "go-ahead", "--reason", "change 42", "--yes", "--progress", "plain"]);
+    assert_eq!(approved.code, 1, "smoke fails: {}", approved.stderr);
+    id
+}
+
+fn report(sb: &Sandbox, id: &str, format: &str) -> String {
+    let ran = sb.run(&["report", id, "--format", format]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    ran.stdout
+}
+
+#[test]
+fn a_game_day_report_in_every_format() {
+    let sb = Sandbox::new();
+    let id = game_day(&sb);
+    let json: Value = serde_json::from_str(&report(&sb, &id, "json")).unwrap();
+
+    // Approvals: who, when, why, and how long each waited.
+    let approvals = json["approvals"].as_array().unwrap();
+    assert_eq!(approvals.len(), 2);
+    assert_eq!(approvals[0]["task"], "go-ahead");
+    assert_eq!(approvals[0]["decision"], "approve");
+    assert_eq!(approvals[0]["reason"], "change 42");
+    assert!(approvals[0]["waited_ms"].as_u64().unwrap() >= 300, "{}", approvals[0]);
+    assert_eq!(approvals[1]["task"], "cutover");
+    assert_eq!(approvals[1]["reason"], "approved by --yes");
+    let user = approvals[0]["user"].as_str().unwrap().to_owned();
+    let host = approvals[0]["host"].as_str().unwrap().to_owned();
+    assert!(!user.is_empty() && !host.is_empty());
+
+    // Timing: the pause is an operator wait, not work.
+    let rto = &json["rto"];
+    assert_eq!(rto["objective_ms"], 3_600_000);
+    assert_eq!(rto["exceeded"], false);
+    assert_eq!(rto["finished"], false, "the run failed");
+    let wall = rto["wall_ms"].as_u64().unwrap();
+    let between = rto["between_segments_ms"].as_u64().unwrap();
+    assert!(between >= 300, "{rto}");
+    assert_eq!(rto["excluding_operator_waits_ms"].as_u64().unwrap(), wall - rto["operator_wait_ms"].as_u64().unwrap());
+    let phases: Vec<&str> = json["phases"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["prepare", "restore", "verify", "(no phase)"]);
+    let network = &json["phases"][0]["instances"][0];
+    assert_eq!((network["attempts"].as_u64(), network["retries"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(network["attempt_log"][0]["error"], "command exited with 1: transient | error");
+    assert_eq!(json["failures"][0]["task"], "smoke");
+
+    // Markdown, with times, the run id and the operator normalised.
+    let md = report(&sb, &id, "markdown")
+        .replace(&id, "[run-id]")
+        .replace(&format!("{user}@{host}"), "[user]@[host]")
+        .replace(&format!("| {user} | {host} |"), "| [user] | [host] |");
+    insta::with_settings!({ filters => vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "[time]"),
+        (r"\b\d+(\.\d+)?(ms|s)\b|\b\d+m\d\ds\b|\b\d+h\d\dm\b", "[dur]"),
+    ]}, {
+        insta::assert_snapshot!("game_day_markdown", md);
+    });
+
+    // JUnit: well-formed, one suite per phase plus the objectives, one case per instance.
+    let xml = report(&sb, &id, "junit");
+    let counts = xml_counts(&xml);
+    assert_eq!(counts.testsuite, 5, "{xml}");
+    assert_eq!(counts.testcase, 9, "8 instances and the RTO: {xml}");
+    assert_eq!(counts.failure, 1, "{xml}");
+    assert_eq!(counts.skipped, 1, "{xml}");
+    assert!(xml.contains(r#"<testsuites name="game-day" tests="9" failures="1" errors="0" skipped="1""#), "{xml}");
+    assert!(xml.contains("&lt;boom&gt; &amp; broken"), "{xml}");
+
+    // HTML: one bar per instance, self-contained.
+    let out = sb.path().join("report.html");
+    let ran = sb.run(&["report", &id, "--format", "html", "--output", out.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let html = std::fs::read_to_string(out).unwrap();
+    assert_eq!(html.matches("<rect class=\"bar ").count(), 8);
+    assert_eq!(html.matches("<rect class=\"bar failed\"").count(), 1);
+    assert_eq!(html.matches("<rect class=\"bar skipped\"").count(), 1);
+    assert!(!html.contains("<script"), "no scripts");
+    assert!(!html.contains("src=") && !html.contains("href="), "no external assets");
+    assert!(html.contains("&lt;boom&gt; &amp; broken"));
+    assert!(!html.contains("<boom>"));
+}
+
+#[test]
+fn approval_instances_last_from_the_wait_to_the_decision() {
+    let sb = Sandbox::new();
+    let id = game_day(&sb);
+    let status = sb.status(&id);
+    let task = |name: &str| status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == name).unwrap().clone();
+    let gate = task("go-ahead");
+    assert!(gate["duration_ms"].as_u64().unwrap() >= 300, "{gate}");
+    assert!(task("cutover")["duration_ms"].as_u64().is_some(), "an approval given by --yes has a duration too");
+}
+
+#[test]
+fn fail_on_rto_exits_1_only_when_the_objective_is_exceeded() {
+    let sb = Sandbox::new();
+    let text = |rto: &str| {
+        format!("version: 1\nname: timed\nobjectives: {{ rto: {rto} }}\ntasks:\n  t: {{ uses: shell, with: {{ run: 'sleep 0.05' }} }}\n")
+    };
+    sb.write("slow.yaml", &text("1ms"));
+    sb.write("fine.yaml", &text("1h"));
+    let slow = sb.run(&["run", "slow.yaml"]).run_id();
+    let fine = sb.run(&["run", "fine.yaml"]).run_id();
+    let over = sb.run(&["report", &slow, "--fail-on-rto"]);
+    assert_eq!(over.code, 1, "{}", over.stderr);
+    assert!(over.stderr.contains("RTO exceeded"), "{}", over.stderr);
+    assert!(over.stdout.contains("**exceeded**"), "the report is still printed: {}", over.stdout);
+    assert_eq!(sb.run(&["report", &slow]).code, 0, "without --fail-on-rto the verdict is only reported");
+    let within = sb.run(&["report", &fine, "--fail-on-rto", "--format", "junit"]);
+    assert_eq!(within.code, 0, "{}", within.stderr);
+    assert!(within.stdout.contains(r#"<testcase name="rto""#));
+    let junit_over = sb.run(&["report", &slow, "--format", "junit"]);
+    assert!(junit_over.stdout.contains(r#"<failure message="RTO exceeded"#), "{}", junit_over.stdout);
+    let missing = sb.run(&["report", "no-such-run"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+}
+
+#[derive(Default, Debug)]
+struct XmlCounts {
+    testsuite: usize,
+    testcase: usize,
+    failure: usize,
+    skipped: usize,
+}
+
+/// Reads the whole document (quick-xml checks that every end tag matches its start) and
+/// counts the JUnit elements.
+fn xml_counts(xml: &str) -> XmlCounts {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut counts = XmlCounts::default();
+    let mut depth = 0i32;
+    loop {
+        let event =
+            reader.read_event().unwrap_or_else(|e| panic!("malformed XML at {}: {e}\n{xml}", reader.buffer_position()));
+        let name = match &event {
+            Event::Start(e) => {
+                depth += 1;
+                e.name().as_ref().to_vec()
+            }
+            Event::Empty(e) => e.name().as_ref().to_vec(),
+            Event::End(_) => {
+                depth -= 1;
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        match name.as_slice() {
+            b"testsuite" => counts.testsuite += 1,
+            b"testcase" => counts.testcase += 1,
+            b"failure" => counts.failure += 1,
+            b"skipped" => counts.skipped += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(depth, 0, "every element is closed");
+    counts
+}
+
+#[test]
+fn secrets_stay_masked_in_every_format() {
+    let sb = Sandbox::new();
+    let canary = "canary-5d1e-secret";
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: secrets
+params:
+  token: { type: string, secret: true }
+tasks:
+  gate:
+    uses: approval
+    with: { message: "use ${{ params.token }}?" }
+  leak:
+    uses: shell
+    depends_on: [gate]
+    with: { run: 'echo "token ${{ params.token }} rejected" >&2; exit 1' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--yes", "-p", &format!("token={canary}")]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let id = ran.run_id();
+    for format in ["markdown", "junit", "html", "json"] {
+        let text = report(&sb, &id, format);
+        assert!(text.contains("token *** rejected"), "{format}: {text}");
+        assert!(!text.contains(canary), "{format} shows the secret: {text}");
+    }
+    let journal = std::fs::read_to_string(sb.path().join(".drctl/runs").join(&id).join("journal.log")).unwrap();
+    assert!(!journal.contains(canary), "the approval message is masked in the journal: {journal}");
+}
