@@ -7,7 +7,8 @@
 //! Outputs: `from` (`live` | `saved`), `captured_at`, `source`, one output per inventory
 //! list (`vcns`, `subnets`, ..., `functions`, ...: the list's items as JSON) and `images`
 //! (the distinct function images: key, repository, tag, digest) and `routes` (each gateway
-//! route and method: key, deployment, method, path, function).
+//! route and method: key, deployment, method, path, function), and `tenancy` (the tenancy
+//! OCID when the credentials are an API key, else null).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -116,7 +117,11 @@ impl Action for InventoryAction {
                 let path = saved.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
                 ctx.log.line(&format!("warning: {reason}; using the saved inventory {path}"));
             }
-            Ok(outputs(&loaded.inventory, loaded.origin))
+            let mut out = outputs(&loaded.inventory, loaded.origin);
+            // Dynamic groups live in the tenancy itself; an API key names it.
+            let tenancy = client.signer().key_id().split('/').next().filter(|t| t.starts_with("ocid1.tenancy"));
+            out.insert("tenancy".into(), tenancy.map_or(Value::Null, |t| Value::String(t.to_owned())));
+            Ok(out)
         })
     }
 }

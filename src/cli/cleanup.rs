@@ -29,7 +29,28 @@ pub struct CleanupArgs {
 
 pub async fn cleanup(args: CleanupArgs, oci: &OciArgs, quiet: bool) -> Result<Exit, CliError> {
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
-    let prepared = cleanup::prepare(&dir, crate::actions::builtin_with(oci.settings())).map_err(cli_error)?;
+    // A drill run with `--sim` is cleaned up in the same simulator.
+    let sim = match dir.meta()?.sim {
+        Some(sim_dir) if oci.endpoints.is_none() => {
+            Some(super::embedded_sim::EmbeddedSim::start(std::path::Path::new(&sim_dir), None, true).await?)
+        }
+        _ => None,
+    };
+    let settings = sim.as_ref().map_or_else(|| oci.settings(), |s| s.settings.clone());
+    let exit = clean(&args, &dir, settings, quiet).await;
+    if let Some(sim) = sim {
+        sim.stop().await;
+    }
+    exit
+}
+
+async fn clean(
+    args: &CleanupArgs,
+    dir: &RunDir,
+    settings: crate::actions::oci::OciSettings,
+    quiet: bool,
+) -> Result<Exit, CliError> {
+    let prepared = cleanup::prepare(dir, crate::actions::builtin_with(settings)).map_err(cli_error)?;
     print_plan(&prepared.plan);
     if prepared.plan.items.is_empty() || args.dry_run {
         return Ok(Exit::Success);

@@ -265,8 +265,12 @@ pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
         Some(path) => {
             let inventory = crate::inventory::load(path)
                 .map_err(|e| SimError::Seed { path: path.clone(), detail: e.to_string() })?;
-            // The seeded tenancy's namespace is the captured one, so image names stay valid.
-            identity.namespace = inventory.source.namespace.clone();
+            // The seeded tenancy's namespace is the captured one, so image names stay valid;
+            // it is kept in sim.json so later starts from the state file agree.
+            if identity.namespace != inventory.source.namespace {
+                identity.namespace = inventory.source.namespace.clone();
+                state::write_json_atomic(&dir.join(setup::SIM_JSON), &identity)?;
+            }
             Some((path, inventory))
         }
         None => None,

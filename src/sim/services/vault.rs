@@ -128,6 +128,14 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
             post(|ctx: State<RegionCtx>, call: Call| async move { respond(deletion(&ctx, &call, &SECRET, false)) }),
         )
         .route(
+            "/20180608/vaults/{id}/actions/scheduleDeletion",
+            post(|ctx: State<RegionCtx>, call: Call| async move { respond(deletion(&ctx, &call, &VAULT, true)) }),
+        )
+        .route(
+            "/20180608/vaults/{id}/actions/cancelDeletion",
+            post(|ctx: State<RegionCtx>, call: Call| async move { respond(deletion(&ctx, &call, &VAULT, false)) }),
+        )
+        .route(
             "/20180608/keys/{id}/actions/scheduleDeletion",
             post(|ctx: State<RegionCtx>, call: Call| async move { respond(deletion(&ctx, &call, &KEY, true)) }),
         )
@@ -137,7 +145,7 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
         )
 }
 
-/// Secrets and keys are not deleted at once in OCI: deletion is scheduled (state
+/// Vaults, secrets and keys are not deleted at once in OCI: deletion is scheduled (state
 /// PENDING_DELETION, `timeOfDeletion` as asked, default in 30 days) and can be cancelled.
 fn deletion(ctx: &RegionCtx, call: &Call, kind: &'static Kind, schedule: bool) -> Result<Response, ApiError> {
     let mut store = ctx.sim.store();
