@@ -487,6 +487,22 @@ async fn ensure_absent_deletes_children_then_parents_and_waits() {
     assert_eq!(state["lifecycleState"], "DELETED", "the delete was waited for");
     let again = env.run("oci.functions.function", absent(env.function_with(PHX, &app))).await.unwrap();
     assert_eq!((again["operation"].as_str(), again["changed"].as_bool()), (Some("absent"), Some(false)));
+    // Recreate, delete without waiting, and ask for it again at once: the run waits for the
+    // deleting function to be gone, then creates a new one.
+    let recreated = env.run_ctx("oci.functions.function", env.function_with(PHX, &app), &ctx("fn-2")).await.unwrap();
+    let mut no_wait = absent(env.function_with(PHX, &app));
+    no_wait["wait"] = json!(false);
+    let deleting = env.run("oci.functions.function", no_wait).await.unwrap();
+    assert_eq!(
+        (deleting["operation"].as_str(), deleting["lifecycleState"].as_str()),
+        (Some("delete"), Some("DELETING"))
+    );
+    let third = env.run_ctx("oci.functions.function", env.function_with(PHX, &app), &ctx("fn-3")).await.unwrap();
+    assert_eq!(third["operation"], "create");
+    assert_ne!(third["id"], recreated["id"]);
+    let third_absent =
+        env.run_ctx("oci.functions.function", absent(env.function_with(PHX, &app)), &ctx("fn-4")).await.unwrap();
+    assert_eq!(third_absent["operation"], "delete");
     // By id, as cleanup does.
     let by_id = json!({"region": PHX, "id": app["id"], "ensure": "absent"});
     assert_eq!(env.run("oci.functions.application", by_id.clone()).await.unwrap()["operation"], "delete");
