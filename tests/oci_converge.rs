@@ -770,3 +770,23 @@ tasks:
     assert!(invalid.stderr.contains("missing input `region`"), "{}", invalid.stderr);
     assert!(invalid.stderr.contains("expected `present` or `absent`"), "{}", invalid.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_run_tags_what_it_creates_with_its_run_id() {
+    let sim = TestSim::start(|_| {}).await;
+    let sb = Sandbox::new();
+    write_runbook(&sb, STACK);
+    let compartment = format!("compartment={}", sim.identity.tenancy);
+    let ran = drctl(&sb, &sim, &["run", "rb.yaml", "--drill", "-p", &compartment]).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let run_id = ran.run_id();
+    let client = sim.client();
+    let vcns: Value = client
+        .send_json(
+            OciRequest::new(Method::GET, Service::Core, PHX, "/20160918/vcns")
+                .query("compartmentId", &sim.identity.tenancy),
+        )
+        .await
+        .unwrap();
+    assert_eq!(vcns[0]["freeformTags"], json!({"drctl-drill-run": run_id}));
+}
