@@ -487,6 +487,22 @@ async fn ensure_absent_deletes_children_then_parents_and_waits() {
     assert_eq!(state["lifecycleState"], "DELETED", "the delete was waited for");
     let again = env.run("oci.functions.function", absent(env.function_with(PHX, &app))).await.unwrap();
     assert_eq!((again["operation"].as_str(), again["changed"].as_bool()), (Some("absent"), Some(false)));
+    // Recreate, delete without waiting, and ask for it again at once: the run waits for the
+    // deleting function to be gone, then creates a new one.
+    let recreated = env.run_ctx("oci.functions.function", env.function_with(PHX, &app), &ctx("fn-2")).await.unwrap();
+    let mut no_wait = absent(env.function_with(PHX, &app));
+    no_wait["wait"] = json!(false);
+    let deleting = env.run("oci.functions.function", no_wait).await.unwrap();
+    assert_eq!(
+        (deleting["operation"].as_str(), deleting["lifecycleState"].as_str()),
+        (Some("delete"), Some("DELETING"))
+    );
+    let third = env.run_ctx("oci.functions.function", env.function_with(PHX, &app), &ctx("fn-3")).await.unwrap();
+    assert_eq!(third["operation"], "create");
+    assert_ne!(third["id"], recreated["id"]);
+    let third_absent =
+        env.run_ctx("oci.functions.function", absent(env.function_with(PHX, &app)), &ctx("fn-4")).await.unwrap();
+    assert_eq!(third_absent["operation"], "delete");
     // By id, as cleanup does.
     let by_id = json!({"region": PHX, "id": app["id"], "ensure": "absent"});
     assert_eq!(env.run("oci.functions.application", by_id.clone()).await.unwrap()["operation"], "delete");
@@ -753,4 +769,24 @@ tasks:
     assert_ne!(invalid.code, 0);
     assert!(invalid.stderr.contains("missing input `region`"), "{}", invalid.stderr);
     assert!(invalid.stderr.contains("expected `present` or `absent`"), "{}", invalid.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_run_tags_what_it_creates_with_its_run_id() {
+    let sim = TestSim::start(|_| {}).await;
+    let sb = Sandbox::new();
+    write_runbook(&sb, STACK);
+    let compartment = format!("compartment={}", sim.identity.tenancy);
+    let ran = drctl(&sb, &sim, &["run", "rb.yaml", "--drill", "-p", &compartment]).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let run_id = ran.run_id();
+    let client = sim.client();
+    let vcns: Value = client
+        .send_json(
+            OciRequest::new(Method::GET, Service::Core, PHX, "/20160918/vcns")
+                .query("compartmentId", &sim.identity.tenancy),
+        )
+        .await
+        .unwrap();
+    assert_eq!(vcns[0]["freeformTags"], json!({"drctl-drill-run": run_id}));
 }

@@ -20,6 +20,8 @@ use crate::oci::ClientError;
 /// States a delete waits for (a 404 counts as DELETED).
 const DELETED: &[&str] = &["DELETED", "TERMINATED"];
 const SCHEDULED: &[&str] = &["PENDING_DELETION", "DELETED"];
+/// A scheduled deletion: gone for `ensure: absent`, restorable for `ensure: present`.
+const PENDING: &str = "PENDING_DELETION";
 
 /// Converges the resource; returns the outputs.
 pub async fn run(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, ConvergeError> {
@@ -27,8 +29,9 @@ pub async fn run(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Conver
     let found = match found {
         Some(c) if GOING.contains(&c.state()) => {
             ctx.log.line(&format!("{} is {}; waiting until it is gone", plan.what, c.state()));
-            wait_gone(plan, &c, DELETED).await?;
-            None
+            let last = wait_gone(plan, &c, GONE).await?;
+            // A scheduled deletion ends in PENDING_DELETION: the resource (and its name) remain.
+            Some(last).filter(|l| l.state() == PENDING)
         }
         other => other,
     };
@@ -76,7 +79,7 @@ pub async fn refresh(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Refreshed, 
         (Ensure::Present, None) => (Change::Create, plan.outputs(&plan.create_body(ctx), "create", true)),
         (Ensure::Present, Some(c)) => {
             let mut diffs = Vec::new();
-            if GONE.contains(&c.state()) {
+            if c.state() == PENDING {
                 diffs.push(restore_diff(plan, &c));
             }
             if plan.kind.ready.contains(&c.state()) || SETTLING.contains(&c.state()) {
@@ -128,7 +131,7 @@ async fn create(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Converg
 async fn converge_existing(plan: &Plan<'_>, ctx: &ActionContext, found: Current) -> Result<Outputs, ConvergeError> {
     let mut current = found;
     let mut restored = None;
-    if GONE.contains(&current.state()) {
+    if current.state() == PENDING {
         // PENDING_DELETION: the name is still taken; restoring it is the only way back.
         restored = Some(restore_diff(plan, &current));
         ctx.log.line(&format!("{}: {} is {}; cancelling its deletion", plan.what, current.id(), current.state()));
@@ -205,12 +208,19 @@ async fn delete(plan: &Plan<'_>, ctx: &ActionContext, current: Current) -> Resul
         Err(e) => return Err(plan.api_error("delete", e)),
     };
     let mut body = current.body.clone();
-    if plan.desired.wait {
+    let state = if plan.desired.wait {
         plan.api.wait_work_request(&response).await.map_err(|e| wait_error(plan, "delete", e))?;
         let last = wait_gone(plan, &current, gone_states).await?;
-        body["lifecycleState"] =
-            Value::String(if last.body.is_null() { "DELETED".into() } else { last.state().to_string() });
-    }
+        if last.body.is_null() {
+            "DELETED".to_string()
+        } else {
+            last.state().to_string()
+        }
+    } else {
+        let now = read_after_write(plan, &id).await?;
+        now.map_or_else(|| "DELETED".to_string(), |c| c.state().to_string())
+    };
+    body["lifecycleState"] = Value::String(state);
     Ok(plan.outputs(&body, "delete", true))
 }
 

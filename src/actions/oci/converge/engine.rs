@@ -10,7 +10,7 @@ use super::api::{placement, Current, PlacementError, ResourceApi};
 use super::diff::{diff_fields, DRILL_TAG};
 use super::error::{advice_for, ConvergeError};
 use super::inputs::{identity, Desired};
-use super::kinds::{Placement, ResourceKind, Special, GONE};
+use super::kinds::{Placement, ResourceKind, Special, GOING, GONE};
 use super::{nsg_rules, secret_content, services};
 use crate::actions::oci::OciEnvironment;
 use crate::actions::{ActionContext, ActionError, FieldDiff, Outputs};
@@ -173,9 +173,14 @@ impl Plan<'_> {
             .filter(|i| field_is(i, "compartmentId", compartment))
             .filter(|i| !matches!(state_of(i), "DELETED" | "TERMINATED"))
             .collect();
-        let live: Vec<&&Value> = matching.iter().filter(|i| !GONE.contains(&state_of(i))).collect();
+        // A resource being deleted or pending deletion only counts when nothing else does.
+        let settled = |i: &&&Value| !GONE.contains(&state_of(i)) && !GOING.contains(&state_of(i));
+        let live: Vec<&&Value> = matching.iter().filter(settled).collect();
         let chosen = match live.len() {
-            0 => matching.first().copied(),
+            0 => {
+                let going = matching.iter().find(|i| GOING.contains(&state_of(i)));
+                going.or(matching.first()).copied()
+            }
             1 => Some(*live[0]),
             n => {
                 let ids: Vec<&str> = live.iter().filter_map(|i| i.get("id").and_then(Value::as_str)).collect();
@@ -188,8 +193,10 @@ impl Plan<'_> {
             }
         };
         let Some(id) = chosen.and_then(|i| i.get("id")).and_then(Value::as_str) else { return Ok(None) };
-        // List items are summaries; the GET has every field and the etag.
-        self.api.get(id, false).await.map_err(|e| self.api_error("read", e))
+        // List items are summaries; the GET has every field and the etag (and may show that
+        // the resource finished deleting since it was listed).
+        let found = self.api.get(id, false).await.map_err(|e| self.api_error("read", e))?;
+        Ok(found.filter(|c| !matches!(c.state(), "DELETED" | "TERMINATED")))
     }
 
     /// What differs between the task's fields and `current`. A difference in a field the
