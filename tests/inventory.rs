@@ -176,3 +176,44 @@ async fn the_action_captures_live_then_falls_back_to_the_saved_inventory_in_an_o
         format!("the saved inventory {} is of us-ashburn-1 / ocid1.compartment.oc1..other, not of us-ashburn-1 / {COMPARTMENT}", other.display())
     );
 }
+
+async fn seed_error(inventory_dir: &Path, text: &str) -> String {
+    std::fs::write(inventory_dir.join("inventory.yaml"), text).unwrap();
+    let sim_dir = tempfile::tempdir().unwrap();
+    drctl::sim::setup::init(sim_dir.path(), IAD).unwrap();
+    let mut args = drctl::sim::cli::ServeArgs::for_dir(sim_dir.path());
+    args.seed = Some(inventory_dir.join("inventory.yaml"));
+    drctl::sim::cli::launch(&args).await.map(|_| ()).unwrap_err().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeding_refuses_a_digest_mismatch_and_a_missing_image() {
+    let text = std::fs::read_to_string(example()).unwrap();
+    let recorded = "sha256:69400cb25166ec64eaac4c679cc207e086901870e6e1a2dc66d5d5b56039c1df";
+    let other = format!("sha256:{}", "0".repeat(64));
+
+    let with_sources = tempfile::tempdir().unwrap();
+    for name in ["validate-order", "notify-order"] {
+        let from = example().parent().unwrap().join("functions").join(name);
+        let to = with_sources.path().join("functions").join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for file in ["func.py", "func.yaml", "requirements.txt"] {
+            std::fs::copy(from.join(file), to.join(file)).unwrap();
+        }
+    }
+    let err = seed_error(with_sources.path(), &text.replace(recorded, &other)).await;
+    assert!(
+        err.ends_with(&format!(
+            "functions[1] (orders/validate-order): the image built from {} has digest {recorded}, but the inventory records {other}",
+            with_sources.path().join("functions/validate-order").display()
+        )),
+        "{err}"
+    );
+
+    let without_sources = tempfile::tempdir().unwrap();
+    let err = seed_error(without_sources.path(), &text).await;
+    assert!(
+        err.contains("functions[0] (orders/notify-order): the simulator refused the create: 404 NotAuthorizedOrNotFound: The image iad.ocir.io/drctlsim/orders/notify-order:1.0.0 was not found in the us-ashburn-1 registry"),
+        "{err}"
+    );
+}

@@ -263,3 +263,23 @@ async fn functions_need_their_ocir_image_in_the_region() {
     assert_eq!(created["imageDigest"], json!(image.digest));
     assert_eq!(created["sourceDetails"]["imageDigest"], json!(image.digest));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_survive_a_restart_with_a_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = drctl::sim::setup::init(dir.path(), IAD).unwrap();
+    let mut args = drctl::sim::cli::ServeArgs::for_dir(dir.path());
+    args.state = Some(dir.path().join("state.json"));
+    let first = drctl::sim::cli::launch(&args).await.unwrap();
+    let repository = format!("{}/kept", identity.namespace);
+    let image = push_image(&first.running.endpoints[IAD], &repository, "v1", "kept").await;
+    first.stop().await;
+    let second = drctl::sim::cli::launch(&args).await.unwrap();
+    let base = &second.running.endpoints[IAD];
+    let resp = reqwest::get(format!("{base}/v2/{repository}/manifests/v1")).await.unwrap();
+    assert_eq!(resp.headers()["docker-content-digest"], image.digest.as_str());
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), image.manifest);
+    let blob = reqwest::get(format!("{base}/v2/{repository}/blobs/{}", image.blobs[1].0)).await.unwrap();
+    assert_eq!(blob.bytes().await.unwrap().to_vec(), image.blobs[1].1);
+    second.stop().await;
+}

@@ -20,11 +20,18 @@ pub fn to_yaml(value: &Value) -> String {
     out
 }
 
+/// YAML 1.1 readers (still common) take these for booleans.
+const YAML11_BOOLS: [&str; 6] = ["y", "n", "yes", "no", "on", "off"];
+
+/// Whether `s` reads back as the same string in YAML 1.2 and 1.1 alike when written plain:
+/// safe characters only, starting with a letter (or holding a `/`, as CIDR blocks do, which
+/// no number does), and not a word some reader takes for a boolean or null.
 fn plain_ok(s: &str) -> bool {
     !s.is_empty()
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_./-".contains(&b))
-        && !s.starts_with(['-', '.'])
+        && (s.as_bytes()[0].is_ascii_alphabetic() || (s.as_bytes()[0].is_ascii_digit() && s.contains('/')))
         && scalar_kind(s, false) == ScalarKind::Str
+        && !YAML11_BOOLS.contains(&s.to_ascii_lowercase().as_str())
 }
 
 fn string(s: &str) -> String {
@@ -127,6 +134,7 @@ mod tests {
             "ref": "@{vcn:orders-vcn}",
             "looks_numeric": "1.0",
             "tag": "1.0.0",
+            "hex": "0x1A", "word": "yes",
             "empty": {}, "none": [], "flag": true, "nothing": null,
             "query": "Errors[1m]{a = \"b\"}.sum() > 0",
             "items": [{"key": "a", "spec": {"x": [1, 2], "y": {"z": "w"}}}, {"key": "b", "spec": {}}],
@@ -137,6 +145,7 @@ mod tests {
             text.starts_with("version: 1\nname: orders-vcn\ncidr:\n- 10.0.0.0/16\nref: \"@{vcn:orders-vcn}\"\n"),
             "{text}"
         );
+        assert!(text.contains("tag: \"1.0.0\"\nhex: \"0x1A\"\nword: \"yes\"\n"), "{text}");
         let back = crate::runbook::yaml::parse(&text).unwrap().to_json();
         assert_eq!(back, v, "{text}");
     }

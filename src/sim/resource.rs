@@ -126,6 +126,9 @@ pub fn require_active(store: &Store, region: &str, id: &str, kind: &str) -> Resu
     Ok(r.clone())
 }
 
+/// Response headers a create sets (etag, work request id).
+pub type Headers = Vec<(&'static str, String)>;
+
 /// A check that may refuse a delete.
 pub type DeleteCheck = fn(&Store, &Resource) -> Result<(), ApiError>;
 
@@ -268,7 +271,7 @@ pub fn create_body(
     kind: &'static Kind,
     mut body: Map<String, Value>,
     preset: Map<String, Value>,
-) -> Result<(Value, Vec<(&'static str, String)>), ApiError> {
+) -> Result<(Value, Headers), ApiError> {
     home_only(ctx, kind)?;
     body.retain(|k, _| !k.starts_with('_'));
     body.extend(preset);

@@ -15,18 +15,19 @@ pub struct DistError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
-    pub detail: Value,
+    /// Boxed: most errors carry none, and results stay small.
+    pub detail: Box<Value>,
     /// `WWW-Authenticate` challenge, for 401.
     pub challenge: Option<String>,
 }
 
 impl DistError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        DistError { status, code, message: message.into(), detail: Value::Null, challenge: None }
+        DistError { status, code, message: message.into(), detail: Box::new(Value::Null), challenge: None }
     }
 
     pub fn with_detail(mut self, detail: Value) -> Self {
-        self.detail = detail;
+        self.detail = Box::new(detail);
         self
     }
 
@@ -72,7 +73,7 @@ impl DistError {
 impl IntoResponse for DistError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = json!({"errors": [{"code": self.code, "message": self.message, "detail": self.detail}]});
+        let body = json!({"errors": [{"code": self.code, "message": self.message, "detail": *self.detail}]});
         let mut response = (status, axum::Json(body)).into_response();
         response.headers_mut().insert(API_VERSION.0, HeaderValue::from_static(API_VERSION.1));
         if let Some(challenge) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
