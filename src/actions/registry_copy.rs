@@ -106,6 +106,46 @@ impl Action for RegistryCopy {
         problems
     }
 
+    /// Reads the destination (and the source unless it is pinned by digest) to tell whether
+    /// the copy would write anything; the predicted outputs name the destination image, so a
+    /// plan can preview the functions that will run it.
+    fn refresh<'a>(
+        &'a self,
+        ctx: &'a ActionContext,
+        with: Value,
+    ) -> Option<BoxFuture<'a, Result<super::Refreshed, ActionError>>> {
+        Some(Box::pin(async move {
+            let (source, plain_src, _) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;
+            let (destination, plain_dst, reference) =
+                self.image(with.get("destination").unwrap_or(&Value::Null), source.tag.as_deref(), "destination")?;
+            let docker = DockerConfig::load_default().map_err(|e| ActionError::input(e.to_string()))?;
+            let request = CopyRequest {
+                source_credentials: credentials(&with, "source_credentials", &source.registry, &docker)?,
+                destination_credentials: credentials(&with, "destination_credentials", &destination.registry, &docker)?,
+                source,
+                destination,
+                options: CopyOptions { plain_http: plain_src || plain_dst, ..CopyOptions::default() },
+            };
+            let cancel = ctx.cancel.clone();
+            let handle = tokio::runtime::Handle::current();
+            let preview = tokio::task::spawn_blocking(move || {
+                handle.block_on(
+                    async move { crate::registry::preview_copy(&request, cancel).await.map(|p| (p, request)) },
+                )
+            })
+            .await
+            .map_err(|e| ActionError::new(ErrorClass::Other, format!("image preview stopped: {e}")))?;
+            let (preview, request) = preview.map_err(|e| ActionError::new(ErrorClass::Network, e.to_string()))?;
+            let mut outputs = Outputs::new();
+            outputs.insert("image".into(), Value::String(request.destination.to_string()));
+            outputs.insert("reference".into(), Value::String(reference));
+            outputs.insert("digest".into(), Value::String(preview.digest.to_string()));
+            outputs.insert("existed".into(), Value::Bool(preview.present));
+            let change = if preview.present { super::Change::NoChange } else { super::Change::Create };
+            Ok(super::Refreshed { change, outputs })
+        }))
+    }
+
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let (source, plain_src, _) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;

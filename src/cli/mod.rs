@@ -143,6 +143,25 @@ pub enum ProgressMode {
 
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
+    // Commands that only print end quietly when their reader goes away (`| head`), as other
+    // command-line tools do; commands that drive a run or serve the simulator keep going.
+    let drives = matches!(
+        cli.command,
+        Command::Run(_)
+            | Command::Resume(_)
+            | Command::Approve(_)
+            | Command::Deny(_)
+            | Command::Skip(_)
+            | Command::Retry(_)
+            | Command::Cleanup(_)
+            | Command::Sim(_)
+    );
+    if !drives {
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread writes.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match cli.command {
         Command::Validate(args) => validate::validate(args),
         Command::Plan(args) => plan::plan(args, &cli.oci).await,

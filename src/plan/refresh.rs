@@ -79,7 +79,10 @@ pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry
             diff: Vec::new(),
             note: note.map(|n| redactor.mask(&n).into_owned()),
         };
-        if let Some(missing) = task.deps.iter().map(|d| &runbook.tasks[d.task].id).find(|id| !known.contains_key(*id)) {
+        // Only tasks whose outputs this one reads must be known; an explicit `depends_on`
+        // (an approval, say) orders the run but does not change what the task would do.
+        let mut needed = task.deps.iter().filter(|d| d.implicit).map(|d| &runbook.tasks[d.task].id);
+        if let Some(missing) = needed.find(|id| !known.contains_key(*id)) {
             instances.push(out(None, "unknown", Some(format!("waits for `{missing}`, whose outputs are {UNKNOWN}"))));
             continue;
         }

@@ -209,6 +209,30 @@ async fn pinned_and_present(
     }))
 }
 
+/// What a copy would find: the image's digest and whether the destination already serves it
+/// under the destination reference.
+#[derive(Debug, Clone)]
+pub struct CopyPreview {
+    pub digest: Digest,
+    pub present: bool,
+}
+
+/// Previews a copy with reads only. A source pinned by digest is not read: the destination
+/// alone answers, as it does for the copy itself.
+pub async fn preview_copy(req: &CopyRequest, cancel: CancellationToken) -> Result<CopyPreview, RegistryError> {
+    let s = session(req)?;
+    if let (Some(pinned), Some(tag)) = (&req.source.digest, &req.destination.tag) {
+        let present = tokio::select! {
+            _ = cancel.cancelled() => return Err(RegistryError::Cancelled),
+            d = s.client.manifest_digest(&s.dst, tag) => d?,
+        };
+        return Ok(CopyPreview { digest: pinned.clone(), present: present.as_deref() == Some(pinned.as_str()) });
+    }
+    let plan = plan_copy(req, cancel).await?;
+    let present = plan.manifests.last().is_some_and(|m| m.present);
+    Ok(CopyPreview { digest: plan.source_digest, present })
+}
+
 /// Whether the destination holds the top-level manifest already: under the destination
 /// reference (the plan knows), else under any other tag (one HEAD by digest).
 async fn top_existed(s: &Session, planned: &PlannedCopy) -> Result<bool, RegistryError> {

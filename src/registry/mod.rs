@@ -22,7 +22,9 @@ mod reference;
 mod upload_session;
 
 pub use blob_transfer::UploadMode;
-pub use copy::{copy_image, delete_image, plan_copy, CopyOptions, CopyReport, CopyRequest, ManifestCopy};
+pub use copy::{
+    copy_image, delete_image, plan_copy, preview_copy, CopyOptions, CopyPreview, CopyReport, CopyRequest, ManifestCopy,
+};
 pub use credentials::{resolve_credentials, Credentials, DockerConfig, Secret};
 pub use digest::Digest;
 pub use error::RegistryError;

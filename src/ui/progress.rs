@@ -233,9 +233,36 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
         counts.get("skipped").unwrap_or(&0),
         counts.get("pending").unwrap_or(&0) + counts.get("running").unwrap_or(&0),
     );
+    if let Some(line) = phase_times(runbook, replay) {
+        out.push_str(&line);
+    }
     for f in failures {
         out.push_str(&f);
         out.push('\n');
     }
     out
+}
+
+/// "  phases: inventory 0.4s · prepare 1.6s · ...": wall time from the first start to the last
+/// end of each phase's task instances, in the runbook's phase order.
+fn phase_times(runbook: &Runbook, replay: &Replay) -> Option<String> {
+    let mut spans: HashMap<&str, (u64, u64)> = HashMap::new();
+    for id in &replay.order {
+        let Some(rec) = replay.instance(id) else { continue };
+        let (Some(start), Some(end)) = (rec.last_start, rec.end) else { continue };
+        let Some(phase) = runbook.task_index(&id.task).and_then(|t| runbook.tasks[t].phase.as_deref()) else {
+            continue;
+        };
+        let span = spans.entry(phase).or_insert((start, end));
+        span.0 = span.0.min(start);
+        span.1 = span.1.max(end);
+    }
+    let parts: Vec<String> = runbook
+        .phases
+        .iter()
+        .filter_map(|p| {
+            spans.get(p.as_str()).map(|(s, e)| format!("{p} {}", format_duration(Duration::from_millis(e - s))))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("  phases: {}\n", parts.join(" · ")))
 }
