@@ -30,6 +30,7 @@ struct Env {
 impl Env {
     async fn start() -> Env {
         let sim = TestSim::start(|_| {}).await;
+        push_function_image(&sim).await;
         let actions = builtin_with(settings(&sim, sim.endpoints_file()));
         Env { sim, actions }
     }
@@ -92,7 +93,7 @@ impl Env {
 
     fn function_with(&self, region: &str, app: &Outputs) -> Value {
         json!({"region": region, "displayName": "validate-order", "applicationId": app["id"],
-               "image": "phx.ocir.io/drctlsim/orders/validate-order:1.0.0", "memoryInMBs": 256,
+               "image": function_image(&self.sim, region), "memoryInMBs": 256,
                "timeoutInSeconds": 30, "config": {"DB_URL": "db.phx"}})
     }
 
@@ -103,6 +104,21 @@ impl Env {
         let app = self.run("oci.functions.application", self.app_with(region, &subnet)).await.unwrap();
         let function = self.run("oci.functions.function", self.function_with(region, &app)).await.unwrap();
         (subnet, app, function)
+    }
+}
+
+/// The function image every test function runs, as the region's OCIR names it.
+fn function_image(sim: &TestSim, region: &str) -> String {
+    let host = drctl::oci::ocir_host(region).unwrap();
+    format!("{host}/{}/orders/validate-order:1.0.0", sim.identity.namespace)
+}
+
+/// Pushes the test function image to both regions' registries: the simulator, like OCI,
+/// refuses a function whose image its region's registry does not hold.
+async fn push_function_image(sim: &TestSim) {
+    let repository = format!("{}/orders/validate-order", sim.identity.namespace);
+    for region in [IAD, PHX] {
+        sim_support::push_image(&sim.base(region), &repository, "1.0.0", "validate-order").await;
     }
 }
 
@@ -333,7 +349,7 @@ async fn logging_monitoring_and_registry_kinds() {
     );
     env.create_then_noop(
         "oci.artifacts.container_repository",
-        json!({"region": PHX, "compartmentId": t, "displayName": "orders/validate-order", "isPublic": false}),
+        json!({"region": PHX, "compartmentId": t, "displayName": "orders/notify-order", "isPublic": false}),
     )
     .await;
 }
@@ -667,6 +683,7 @@ params:
   region: { type: string, default: us-phoenix-1 }
   compartment: { type: string }
   expect_op: { type: string, default: create }
+  image: { type: string }
 tasks:
   vcn:
     uses: oci.core.vcn
@@ -697,7 +714,7 @@ tasks:
       refs: { application: { orders: "${{ tasks.app.outputs }}" } }
       displayName: validate-order
       applicationId: "@{application:orders}"
-      image: phx.ocir.io/drctlsim/orders/validate-order:1.0.0
+      image: "${{ params.image }}"
       memoryInMBs: 256
   smoke:
     uses: oci.functions.invoke
@@ -720,9 +737,11 @@ async fn a_runbook_converges_a_function_stack_and_a_rerun_changes_nothing() {
     let sb = Sandbox::new();
     write_runbook(&sb, STACK);
     let compartment = format!("compartment={}", sim.identity.tenancy);
-    let first = drctl(&sb, &sim, &["run", "rb.yaml", "-p", &compartment]).await;
+    push_function_image(&sim).await;
+    let image = format!("image={}", function_image(&sim, PHX));
+    let first = drctl(&sb, &sim, &["run", "rb.yaml", "-p", &compartment, "-p", &image]).await;
     assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
-    let second = drctl(&sb, &sim, &["run", "rb.yaml", "-p", &compartment, "-p", "expect_op=none"]).await;
+    let second = drctl(&sb, &sim, &["run", "rb.yaml", "-p", &compartment, "-p", &image, "-p", "expect_op=none"]).await;
     assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
     let client = sim.client();
     let apps: Value = client
@@ -777,7 +796,9 @@ async fn a_drill_run_tags_what_it_creates_with_its_run_id() {
     let sb = Sandbox::new();
     write_runbook(&sb, STACK);
     let compartment = format!("compartment={}", sim.identity.tenancy);
-    let ran = drctl(&sb, &sim, &["run", "rb.yaml", "--drill", "-p", &compartment]).await;
+    push_function_image(&sim).await;
+    let image = format!("image={}", function_image(&sim, PHX));
+    let ran = drctl(&sb, &sim, &["run", "rb.yaml", "--drill", "-p", &compartment, "-p", &image]).await;
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     let run_id = ran.run_id();
     let client = sim.client();
