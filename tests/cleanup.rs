@@ -164,6 +164,7 @@ async fn run(state: &std::path::Path, actions: &ActionRegistry, drill: bool) -> 
         parallelism: Some(4),
         rto_ms: None,
         drctl_version: "test".into(),
+        sim: None,
     };
     let dir = RunDir::create(state, &meta, RUNBOOK).unwrap();
     let journal = dir.open_journal().unwrap();

@@ -206,9 +206,9 @@ fn sigkill_at_twenty_random_points_then_resume_leaves_one_of_everything() {
         }
         if finished.is_none() {
             child.kill().unwrap(); // SIGKILL
-            child.wait().unwrap();
             landed += 1;
         }
+        child.wait().unwrap();
         if run_id.is_none() {
             let runs = w.path().join(".drctl/runs");
             run_id = std::fs::read_dir(&runs)

@@ -114,6 +114,7 @@ async fn run_inventory(sim: &TestSim, with: Value) -> (Result<drctl::actions::Ou
         scratch_dir: sim.path().to_path_buf(),
         drill: false,
         run_id: "r".into(),
+        only_tagged: None,
     };
     let problems = action.check_inputs(with.as_object().unwrap());
     assert!(problems.is_empty(), "{problems:?}");

@@ -19,7 +19,9 @@ use serde_json::{Map, Value};
 use super::oci::OciSettings;
 use super::{Action, ActionContext, ActionError, BoxFuture, Change, ErrorClass, InputProblem, Outputs, Refreshed};
 use crate::oci::Endpoints;
-use crate::registry::{copy_image, plan_copy, resolve_credentials, CopyOptions, CopyRequest, Credentials, DockerConfig, ImageRef};
+use crate::registry::{
+    copy_image, plan_copy, resolve_credentials, CopyOptions, CopyRequest, Credentials, DockerConfig, ImageRef,
+};
 
 const KEYS: &[&str] = &["source", "destination", "source_credentials", "destination_credentials", "jobs"];
 
