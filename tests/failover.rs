@@ -225,6 +225,14 @@ fn sigkill_at_twenty_random_points_then_resume_leaves_one_of_everything() {
     println!("{landed} kills landed");
     assert!(landed >= 15, "only {landed} of 20 kills hit a running drctl (seed {seed})");
     let run = run_id.expect("the run directory exists after the first segment");
+    // Without the secrets it was given, a resume stops before doing anything and says so.
+    let bare = w.drctl(&["resume", &run, "--yes", "--break-lock"]);
+    assert_eq!(bare.code, 2, "{}\n{}", bare.stdout, bare.stderr);
+    assert!(
+        bare.stderr.contains("secret parameter `secret_values` was given to this run and is not stored with it"),
+        "{}",
+        bare.stderr
+    );
     let ran = w.drctl(&resume_args(&run).iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(ran.code, 0, "final resume (seed {seed}):\n{}\n{}", ran.stdout, ran.stderr);
     w.assert_all_succeeded(&run);
