@@ -177,54 +177,76 @@ fn resume_args(run: &str) -> Vec<String> {
 #[test]
 fn sigkill_at_twenty_random_points_then_resume_leaves_one_of_everything() {
     // Creates and updates are slow enough that the run spans many kill points.
-    let faults = "us-phoenix-1:\n  latency:\n    - op: \"POST *\"\n      delay: 300ms..700ms\n    - op: \"PUT *\"\n      delay: 300ms..700ms\n";
-    let w0 = support::Sandbox::new();
-    let faults_file = w0.write("faults.yaml", faults);
+    let faults = "us-phoenix-1:\n  latency:\n    - op: \"POST *\"\n      delay: 200ms..500ms\n    - op: \"PUT *\"\n      delay: 200ms..500ms\n";
+    let fixtures = support::Sandbox::new();
+    let faults_file = fixtures.write("faults.yaml", faults);
     let w = World::start(&["--latency", "200ms", "--faults", faults_file.to_str().unwrap()]);
     let seed: u64 = std::env::var("DRCTL_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     println!("kill seed: {seed} (DRCTL_KILL_SEED={seed} repeats it)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
     let args = World::run_args(&[]);
+    let runs = w.path().join(".drctl/runs");
+    let find_run = || {
+        std::fs::read_dir(&runs)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+    };
+    let done = |run: &Option<String>| run.as_ref().map_or(0, |r| w.done_outputs(r).len());
     let mut run_id: Option<String> = None;
     let mut landed = 0;
+    let mut points = Vec::new();
+    // Kill points are spread over the whole run by progress, not by time alone: each segment
+    // is killed after 0 or 1 more instance finished, plus 0-300 ms, so kills land in every
+    // phase, often between a create and its resource becoming ACTIVE.
     for kill in 0..20 {
         let mut cmd = match &run_id {
             None => w.command(&args.iter().map(String::as_str).collect::<Vec<_>>()),
             Some(run) => w.command(&resume_args(run).iter().map(String::as_str).collect::<Vec<_>>()),
         };
         let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
-        let delay = Duration::from_millis(rng.random_range(50..700));
-        let started = Instant::now();
+        let target = done(&run_id) + rng.random_range(0..=1);
+        let extra = Duration::from_millis(rng.random_range(0..300));
         let mut finished = None;
-        while started.elapsed() < delay {
+        let mut reached: Option<Instant> = None;
+        loop {
             if let Some(status) = child.try_wait().unwrap() {
                 finished = Some(status);
                 break;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            if run_id.is_none() {
+                run_id = find_run();
+            }
+            if reached.is_none() && done(&run_id) >= target {
+                reached = Some(Instant::now());
+            }
+            if reached.is_some_and(|t| t.elapsed() >= extra) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
         if finished.is_none() {
             child.kill().unwrap(); // SIGKILL
             landed += 1;
         }
         child.wait().unwrap();
-        if run_id.is_none() {
-            let runs = w.path().join(".drctl/runs");
-            run_id = std::fs::read_dir(&runs)
-                .ok()
-                .and_then(|mut d| d.next())
-                .and_then(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned());
-        }
+        points.push(done(&run_id));
         if let Some(status) = finished {
-            println!("point {kill}: the segment ended on its own ({status}) before {delay:?}");
+            println!("point {kill}: the segment ended on its own ({status})");
             break;
         }
     }
+    println!("instances done at each kill: {points:?}");
     println!("{landed} kills landed");
     assert!(landed >= 15, "only {landed} of 20 kills hit a running drctl (seed {seed})");
     let run = run_id.expect("the run directory exists after the first segment");
+    println!(
+        "{} of {} instances done before the final resume",
+        w.done_outputs(&run).len(),
+        failover_support::all_instances().len()
+    );
     // Without the secrets it was given, a resume stops before doing anything and says so.
     let bare = w.drctl(&["resume", &run, "--yes", "--break-lock"]);
     assert_eq!(bare.code, 2, "{}\n{}", bare.stdout, bare.stderr);
