@@ -81,6 +81,28 @@ async fn drctl_image_copy_between_two_regions_and_the_dump() {
     let repo = &repos["items"][0];
     assert_eq!((repo["displayName"].as_str(), repo["imageCount"].as_u64()), (Some("orders/app"), Some(1)));
     assert_eq!(repo["layerCount"], 2);
+    // The name is the registry path, so no other compartment may take it.
+    let other: Value = sim
+        .client()
+        .send_json(
+            OciRequest::new(Method::POST, Service::Identity, IAD, "/compartments")
+                .json(&json!({"compartmentId": sim.identity.tenancy, "name": "other", "description": "x"}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let taken = sim
+        .client()
+        .send(
+            OciRequest::new(Method::POST, Service::Artifacts, PHX, "/container/repositories")
+                .json(&json!({"compartmentId": other["id"], "displayName": "orders/app"}))
+                .unwrap(),
+        )
+        .await;
+    match taken {
+        Err(drctl::oci::ClientError::Api(e)) => assert_eq!((e.status, e.code.as_str()), (409, "Conflict")),
+        other => panic!("expected 409 Conflict, got {other:?}"),
+    }
 
     let dump = drctl::sim::admin::dump(&sim.launched.running.sim, Some(PHX));
     assert_eq!(

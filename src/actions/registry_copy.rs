@@ -17,9 +17,11 @@ use std::str::FromStr;
 use serde_json::{Map, Value};
 
 use super::oci::OciSettings;
-use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
+use super::{Action, ActionContext, ActionError, BoxFuture, Change, ErrorClass, InputProblem, Outputs, Refreshed};
 use crate::oci::Endpoints;
-use crate::registry::{copy_image, resolve_credentials, CopyOptions, CopyRequest, Credentials, DockerConfig, ImageRef};
+use crate::registry::{
+    copy_image, plan_copy, resolve_credentials, CopyOptions, CopyRequest, Credentials, DockerConfig, ImageRef,
+};
 
 const KEYS: &[&str] = &["source", "destination", "source_credentials", "destination_credentials", "jobs"];
 
@@ -148,21 +150,7 @@ impl Action for RegistryCopy {
 
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
-            let (source, plain_src, _) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;
-            let (destination, plain_dst, reference) =
-                self.image(with.get("destination").unwrap_or(&Value::Null), source.tag.as_deref(), "destination")?;
-            let docker = DockerConfig::load_default().map_err(|e| ActionError::input(e.to_string()))?;
-            let mut options = CopyOptions { plain_http: plain_src || plain_dst, ..CopyOptions::default() };
-            if let Some(jobs) = with.get("jobs").and_then(Value::as_u64) {
-                options.concurrency = (jobs as usize).max(1);
-            }
-            let request = CopyRequest {
-                source_credentials: credentials(&with, "source_credentials", &source.registry, &docker)?,
-                destination_credentials: credentials(&with, "destination_credentials", &destination.registry, &docker)?,
-                source,
-                destination,
-                options,
-            };
+            let (request, reference, plain_http) = self.request(&with)?;
             let report = copy_on_runtime(request, ctx.cancel.clone()).await?;
             ctx.log.line(&format!(
                 "copied {} -> {}: {} blobs copied, {} skipped, {} mounted, {} bytes",
@@ -185,9 +173,58 @@ impl Action for RegistryCopy {
             // Whether the destination had the image before: `drctl cleanup` of a drill deletes
             // only what the copy wrote, and must know how to reach the registry again.
             outputs.insert("existed".into(), Value::Bool(report.existed));
-            outputs.insert("plain_http".into(), Value::Bool(plain_src || plain_dst));
+            outputs.insert("plain_http".into(), Value::Bool(plain_http));
             Ok(outputs)
         })
+    }
+
+    /// Asks both registries what a copy would move (manifest and blob HEADs, the source
+    /// manifest GET): nothing when the destination serves the source's digest under the tag.
+    /// The outputs a function needs (`reference`, `digest`) are known either way, so
+    /// `plan --refresh` can preview the functions that use this image.
+    fn refresh<'a>(
+        &'a self,
+        ctx: &'a ActionContext,
+        with: Value,
+    ) -> Option<BoxFuture<'a, Result<Refreshed, ActionError>>> {
+        Some(Box::pin(async move {
+            let (request, reference, plain_http) = self.request(&with)?;
+            let plan = plan_on_runtime(request, ctx.cancel.clone()).await?;
+            let existed = plan.manifests.last().is_some_and(|m| m.present);
+            let mut outputs = Outputs::new();
+            outputs.insert("image".into(), Value::String(plan.destination.clone()));
+            outputs.insert("reference".into(), Value::String(reference));
+            outputs.insert("source_digest".into(), Value::String(plan.source_digest.to_string()));
+            // Manifests are pushed with the source's exact bytes, so the digest carries over.
+            outputs.insert("digest".into(), Value::String(plan.source_digest.to_string()));
+            outputs.insert("existed".into(), Value::Bool(existed));
+            outputs.insert("plain_http".into(), Value::Bool(plain_http));
+            let change = if existed { Change::NoChange } else { Change::Create };
+            Ok(Refreshed { change, outputs })
+        }))
+    }
+}
+
+impl RegistryCopy {
+    /// The copy the task's inputs ask for, the destination as functions name it, and
+    /// whether either registry speaks plain HTTP.
+    fn request(&self, with: &Value) -> Result<(CopyRequest, String, bool), ActionError> {
+        let (source, plain_src, _) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;
+        let (destination, plain_dst, reference) =
+            self.image(with.get("destination").unwrap_or(&Value::Null), source.tag.as_deref(), "destination")?;
+        let docker = DockerConfig::load_default().map_err(|e| ActionError::input(e.to_string()))?;
+        let mut options = CopyOptions { plain_http: plain_src || plain_dst, ..CopyOptions::default() };
+        if let Some(jobs) = with.get("jobs").and_then(Value::as_u64) {
+            options.concurrency = (jobs as usize).max(1);
+        }
+        let request = CopyRequest {
+            source_credentials: credentials(with, "source_credentials", &source.registry, &docker)?,
+            destination_credentials: credentials(with, "destination_credentials", &destination.registry, &docker)?,
+            source,
+            destination,
+            options,
+        };
+        Ok((request, reference, plain_src || plain_dst))
     }
 }
 
@@ -207,5 +244,23 @@ async fn copy_on_runtime(
             Err(err)
         }
         Err(e) => Err(ActionError::new(ErrorClass::Other, format!("image copy stopped: {e}"))),
+    }
+}
+
+/// [`copy_on_runtime`] for the dry run.
+async fn plan_on_runtime(
+    request: CopyRequest,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<crate::registry::CopyPlan, ActionError> {
+    let handle = tokio::runtime::Handle::current();
+    let joined = tokio::task::spawn_blocking(move || handle.block_on(plan_copy(&request, cancel))).await;
+    match joined {
+        Ok(Ok(plan)) => Ok(plan),
+        Ok(Err(e)) => {
+            let mut err = ActionError::new(ErrorClass::Network, e.to_string());
+            err.retryable = e.is_transient();
+            Err(err)
+        }
+        Err(e) => Err(ActionError::new(ErrorClass::Other, format!("image copy preview stopped: {e}"))),
     }
 }

@@ -17,10 +17,15 @@ pub fn resolve(
     redactor: &Redactor,
 ) -> Result<Value, CliError> {
     let mut given: Map<String, Value> = Map::new();
+    // Secrets the run was given (stored masked): a resume must be given them again, or it
+    // would go on with the defaults and fail far from the cause.
+    let mut secrets_to_give = Vec::new();
     if let Some(stored) = stored {
         for (k, v) in stored {
             if !runbook.params.get(k).is_some_and(|p| p.secret) {
                 given.insert(k.clone(), v.clone());
+            } else if v.as_str() == Some(crate::ui::redact::MASK) {
+                secrets_to_give.push(k.clone());
             }
         }
     }
@@ -52,6 +57,15 @@ pub fn resolve(
             return Err(CliError::usage_help(format!("unknown parameter `{name}`"), help));
         };
         given.insert(name.to_owned(), typed(name, param.kind, text)?);
+    }
+    if let Some(name) = secrets_to_give.iter().find(|name| !given.contains_key(*name)) {
+        return Err(CliError::usage_help(
+            format!("secret parameter `{name}` was given to this run and is not stored with it"),
+            format!(
+                "pass it again: --param {name}=..., --params-file FILE or DRCTL_PARAM_{}",
+                name.to_ascii_uppercase().replace('-', "_")
+            ),
+        ));
     }
     let mut values = Map::new();
     for (name, param) in &runbook.params {
@@ -121,13 +135,16 @@ fn typed(name: &str, kind: ParamType, text: &str) -> Result<Value, CliError> {
     })
 }
 
-/// Parameter values with secrets replaced by `***`, for the run directory.
+/// Parameter values with secrets replaced by `***`, for the run directory. A secret left at
+/// its default is stored as that default (it is in the runbook, which the run directory
+/// keeps too), so a resume knows which secrets it must be given again.
 pub fn stored_form(runbook: &Runbook, values: &Value) -> Map<String, Value> {
     let mut out = Map::new();
     if let Value::Object(map) = values {
         for (k, v) in map {
-            let secret = runbook.params.get(k).is_some_and(|p| p.secret);
-            out.insert(k.clone(), if secret { Value::String(crate::ui::redact::MASK.into()) } else { v.clone() });
+            let param = runbook.params.get(k);
+            let masked = param.is_some_and(|p| p.secret && !v.is_null() && p.default.as_ref() != Some(v));
+            out.insert(k.clone(), if masked { Value::String(crate::ui::redact::MASK.into()) } else { v.clone() });
         }
     }
     out

@@ -4,7 +4,7 @@
 //! capture) run for real, so the `for_each` lists that hang on them expand; actions that can
 //! preview themselves (the OCI converge actions) answer create / update with a field diff /
 //! no change / delete, and the outputs they already know (an existing resource's id) flow to
-//! later tasks. Everything else is reported as "runs" and its outputs stay unknown, as do the
+//! later tasks. Approvals are previewed as approved, so the tasks behind them are previewed too. Everything else is reported as "runs" and its outputs stay unknown, as do the
 //! inputs of tasks that need them. This module must never call an action's `run` unless the
 //! action declares itself read-only.
 
@@ -151,7 +151,15 @@ pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry
                 run_id: "plan".into(),
                 only_tagged: None,
             };
-            let (entry, outputs) = if action.is_read_only() {
+            let (entry, outputs) = if action.is_approval() {
+                // An approval changes nothing outside drctl; previewing past it as approved
+                // (its outputs as the engine records them) lets the plan show the tasks behind
+                // it instead of stopping at the first approval.
+                let mut outputs = crate::actions::Outputs::new();
+                outputs.insert("approved".into(), Value::Bool(true));
+                let note = Some("an approval; previewed as approved".to_owned());
+                (out(key.clone(), "runs", note), Some(outputs))
+            } else if action.is_read_only() {
                 match action.run(&ctx, with).await {
                     Ok(outputs) => (out(key.clone(), "read", None), Some(outputs)),
                     Err(e) => (out(key.clone(), "error", Some(e.to_string())), None),

@@ -150,7 +150,25 @@ impl Store {
             }
         }
         for id in gone {
-            self.resources.remove(&id);
+            if let Some(r) = self.resources.remove(&id) {
+                self.forget_contents(&r);
+            }
+        }
+    }
+
+    /// What goes with a forgotten resource: sub-resources stored under its OCID
+    /// (`<parent>/<id>`, an NSG's security rules), and for a container repository the
+    /// registry repository behind it with its images, as OCIR deletes them with it.
+    fn forget_contents(&mut self, gone: &Resource) {
+        let prefix = format!("{}/", gone.id);
+        self.resources.retain(|id, _| !id.starts_with(&prefix));
+        if gone.kind == "artifacts.containerrepository" {
+            let namespace = gone.str_field("namespace").unwrap_or_default();
+            let display_name = gone.str_field("displayName").unwrap_or_default();
+            let name = format!("{namespace}/{display_name}");
+            if let Some(region) = self.registry.regions.get_mut(&gone.region) {
+                region.repositories.remove(&name);
+            }
         }
     }
 
@@ -225,5 +243,34 @@ mod tests {
         assert_eq!(s.resources["a"].state(), "ACTIVE");
         assert_eq!(s.resources["b"].state(), "CREATING");
         assert_eq!(s.of_kind("r", "k").map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_forgotten_resource_takes_its_rules_and_registry_repository_with_it() {
+        let mut s = Store::default();
+        let mk = |kind: &str, id: &str, body: Value, gone: Option<u64>| Resource {
+            kind: kind.into(),
+            region: "r".into(),
+            global: false,
+            id: id.into(),
+            etag: "e".into(),
+            seq: 0,
+            body,
+            pending: None,
+            gone_at_ms: gone,
+        };
+        s.insert(mk("core.networksecuritygroup", "nsg1", json!({}), Some(10)));
+        s.insert(mk("core.securityrule", "nsg1/AAA", json!({}), None));
+        s.insert(mk("core.networksecuritygroup", "nsg2", json!({}), None));
+        s.insert(mk("core.securityrule", "nsg2/BBB", json!({}), None));
+        let repo = json!({"namespace": "ns", "displayName": "app/web"});
+        s.insert(mk("artifacts.containerrepository", "repo1", repo, Some(10)));
+        for name in ["ns/app/web", "ns/app/api"] {
+            s.registry.region_mut("r").repositories.insert(name.into(), Default::default());
+        }
+        s.settle(20);
+        assert_eq!(s.resources.keys().map(String::as_str).collect::<Vec<_>>(), ["nsg2", "nsg2/BBB"]);
+        let left: Vec<&str> = s.registry.regions["r"].repositories.keys().map(String::as_str).collect();
+        assert_eq!(left, ["ns/app/api"]);
     }
 }

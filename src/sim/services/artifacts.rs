@@ -1,12 +1,14 @@
 //! Artifacts (`/20160918/container/repositories`): container registry repositories,
-//! created AVAILABLE, names unique per compartment. Images are not stored; counts stay 0.
+//! created AVAILABLE. A name is unique in the whole region, across compartments: it is the
+//! registry path `<namespace>/<name>`, which can lead to one repository only. Images live in
+//! the region's registry (`sim::registry`), which keeps the counts up to date.
 
 use axum::Router;
 use serde_json::json;
 
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
-use crate::sim::resource::{self, unique_in_compartment, Kind, ListShape, Prepare, AVAILABLE, BASE};
+use crate::sim::resource::{self, Kind, ListShape, Prepare, AVAILABLE, BASE};
 
 pub static REPOSITORY: Kind = Kind {
     name: "artifacts.containerrepository",
@@ -20,7 +22,7 @@ pub static REPOSITORY: Kind = Kind {
 fn prepare_repository(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     if p.existing.is_none() {
         p.require("displayName")?;
-        unique_in_compartment(p, REPOSITORY.name, "displayName")?;
+        unique_in_region(p)?;
     }
     p.default("isPublic", json!(false));
     p.default("isImmutable", json!(false));
@@ -29,6 +31,22 @@ fn prepare_repository(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     }
     p.default("namespace", json!(p.sim.settings.namespace));
     Ok(())
+}
+
+/// 409 when a live repository of the region (any compartment) already has the name.
+fn unique_in_region(p: &Prepare<'_>) -> Result<(), ApiError> {
+    let Some(name) = p.str("displayName") else { return Ok(()) };
+    let clash = p
+        .store
+        .of_kind(p.region, REPOSITORY.name)
+        .find(|r| r.id != p.id && r.gone_at_ms.is_none() && r.str_field("displayName") == Some(name.as_str()));
+    match clash {
+        Some(r) => Err(ApiError::conflict(format!(
+            "A container repository named `{name}` already exists in this region (compartment {}).",
+            r.str_field("compartmentId").unwrap_or_default()
+        ))),
+        None => Ok(()),
+    }
 }
 
 pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {

@@ -1,0 +1,439 @@
+//! The OCI Functions failover end to end: `runbooks/oci-functions-failover.yaml` run by the
+//! real `drctl` against a `drctl sim` process seeded from `examples/orders-api/inventory.yaml`
+//! (us-ashburn-1 → us-phoenix-1). Each test has its own simulator on its own ports, so they
+//! run in parallel. What the destination must hold is derived from the inventory file.
+
+mod failover_support;
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use failover_support::{
+    converge_instances, expected_images, expected_resources, inventory, resources_by_name, World, DEST, SOURCE,
+};
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+/// Resources of the kinds a failover writes are all in their working state.
+fn assert_all_live(dump: &Value) {
+    for (_, _, kind, _) in failover_support::CONVERGE {
+        for r in dump[kind].as_array().into_iter().flatten() {
+            let state = r["lifecycleState"].as_str().unwrap_or_default();
+            assert!(matches!(state, "ACTIVE" | "AVAILABLE" | "ENABLED"), "{kind} {} is {state}", r["id"]);
+        }
+    }
+}
+
+/// The destination holds one of every inventory resource, live, and the function images.
+fn assert_destination_complete(w: &World, dump: &Value) {
+    assert_eq!(resources_by_name(dump), expected_resources());
+    assert_all_live(dump);
+    assert_eq!(w.images(dump), expected_images());
+    // Functions run the copied images: the destination's OCIR host, the inventory's digest.
+    let inv = inventory();
+    for f in inv["functions"].as_array().unwrap() {
+        let name = f["spec"]["displayName"].as_str().unwrap();
+        let live = dump["functions.function"].as_array().unwrap().iter().find(|d| d["displayName"] == name).unwrap();
+        let repo = f["image"]["repository"].as_str().unwrap();
+        assert_eq!(live["image"], json!(format!("phx.ocir.io/{repo}:{}", f["image"]["tag"].as_str().unwrap())));
+        assert_eq!(live["imageDigest"], f["image"]["digest"]);
+        assert_eq!(live["memoryInMBs"], f["spec"]["memoryInMBs"]);
+    }
+}
+
+#[test]
+fn failover_recreates_the_inventory_and_a_rerun_changes_nothing() {
+    let w = World::start(&[]);
+    let first = w.failover_ok(&[]);
+    let dump = w.dump(DEST);
+    assert_destination_complete(&w, &dump);
+
+    let outputs = w.done_outputs(&first);
+    assert_eq!(outputs["inventory"]["from"], "live");
+    // Identity is tenancy-wide: the source's dynamic group and policy are already visible in
+    // the destination, so they are left alone; everything else is created.
+    let expected: BTreeMap<String, String> = converge_instances()
+        .into_iter()
+        .map(|id| {
+            let op = if id.starts_with("dynamic-groups[") || id.starts_with("policies[") { "none" } else { "create" };
+            (id, op.to_owned())
+        })
+        .collect();
+    assert_eq!(w.operations(&first), expected);
+    for (id, o) in outputs.iter().filter(|(id, _)| id.starts_with("images[")) {
+        assert_eq!(o["existed"], false, "{id}");
+    }
+
+    // The second run finds everything right: no converge instance changes anything, no image
+    // is copied, and the destination is identical (work requests, etags, timestamps
+    // included: nothing is normalised).
+    let second = w.failover_ok(&[]);
+    let none: BTreeMap<String, String> = converge_instances().into_iter().map(|id| (id, "none".to_owned())).collect();
+    assert_eq!(w.operations(&second), none);
+    let outputs = w.done_outputs(&second);
+    for id in converge_instances() {
+        assert_eq!(outputs[&id]["changed"], false, "{id}");
+    }
+    let images: Vec<(&String, &Value)> = outputs.iter().filter(|(id, _)| id.starts_with("images[")).collect();
+    assert_eq!(images.len(), expected_images().len());
+    for (id, o) in images {
+        assert_eq!(o["existed"], true, "{id}");
+        assert_eq!(o["bytes_moved"], 0, "{id}");
+    }
+    assert_eq!(w.dump(DEST), dump);
+}
+
+#[test]
+fn a_source_outage_during_the_capture_falls_back_to_the_saved_inventory() {
+    let w = World::start(&[]);
+    // The images were replicated before the outage (as a scheduled drill that keeps its
+    // images would): their repositories in the workload's compartment, then the copies.
+    // Copying first would make OCIR create each repository in the root compartment.
+    let inv = inventory();
+    let compartment = inv["source"]["compartment_id"].as_str().unwrap();
+    for r in inv["repositories"].as_array().unwrap() {
+        let body = json!({ "compartmentId": compartment, "displayName": r["spec"]["displayName"] });
+        let file = w.sb.write("repository.json", &body.to_string());
+        let path = "/20160918/container/repositories";
+        let ran =
+            w.drctl(&["oci", "request", "POST", "artifacts", path, "--region", DEST, "--body", file.to_str().unwrap()]);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+    }
+    let (src, dst) = (w.registry_host(SOURCE), w.registry_host(DEST));
+    for (repo, tag, _) in expected_images() {
+        let ran = w.sb.run(&[
+            "image",
+            "copy",
+            "--plain-http",
+            &format!("{src}/{repo}:{tag}"),
+            &format!("{dst}/{repo}:{tag}"),
+        ]);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+    }
+    // The capture's list calls are slow, so the outage lands while it is in flight.
+    w.fault(SOURCE, &["latency", "GET *", "1s"]);
+    let args = World::run_args(&[]);
+    let child = w
+        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal_dir = w.path().join(".drctl/runs");
+    let started = Instant::now();
+    // Wait for the inventory task to start, then take the source region down.
+    loop {
+        let journal = std::fs::read_dir(&journal_dir)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| std::fs::read_to_string(e.path().join("journal.log")).unwrap_or_default())
+            .unwrap_or_default();
+        if journal.contains(r#""t":"start","task":"inventory""#) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the inventory task never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    w.fault(SOURCE, &["outage", "on", "--mode", "refuse"]);
+    let out = child.wait_with_output().unwrap();
+    let ran = support::Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_eq!(ran.code, 0, "run failed:\n{}\n{}", ran.stdout, ran.stderr);
+    let run = ran.run_id();
+    w.assert_all_succeeded(&run);
+    let outputs = w.done_outputs(&run);
+    assert_eq!(outputs["inventory"]["from"], "saved");
+    assert_eq!(outputs["inventory"]["captured_at"], inventory()["captured_at"]);
+    let existed: BTreeMap<&str, &Value> = outputs
+        .iter()
+        .filter(|(id, _)| id.starts_with("images["))
+        .map(|(id, o)| (id.as_str(), &o["existed"]))
+        .collect();
+    assert_eq!(
+        existed,
+        BTreeMap::from([
+            ("images[orders/notify-order]", &json!(true)),
+            ("images[orders/validate-order]", &json!(true))
+        ])
+    );
+    assert_destination_complete(&w, &w.dump(DEST));
+}
+
+/// `drctl resume RUN` after a SIGKILL: the lock is stale, and secret parameters (the
+/// secret values, the gateway token) are never stored, so the params file is given again.
+fn resume_args(run: &str) -> Vec<String> {
+    let mut args = World::run_args(&["--break-lock"]);
+    args[0] = "resume".into();
+    args[1] = run.to_owned();
+    args
+}
+
+#[test]
+fn sigkill_at_twenty_random_points_then_resume_leaves_one_of_everything() {
+    // Creates and updates are slow enough that the run spans many kill points.
+    let faults = "us-phoenix-1:\n  latency:\n    - op: \"POST *\"\n      delay: 200ms..500ms\n    - op: \"PUT *\"\n      delay: 200ms..500ms\n";
+    let fixtures = support::Sandbox::new();
+    let faults_file = fixtures.write("faults.yaml", faults);
+    let w = World::start(&["--latency", "200ms", "--faults", faults_file.to_str().unwrap()]);
+    let seed: u64 = std::env::var("DRCTL_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    println!("kill seed: {seed} (DRCTL_KILL_SEED={seed} repeats it)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+
+    let args = World::run_args(&[]);
+    let runs = w.path().join(".drctl/runs");
+    let find_run = || {
+        std::fs::read_dir(&runs)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+    };
+    let done = |run: &Option<String>| run.as_ref().map_or(0, |r| w.done_outputs(r).len());
+    let mut run_id: Option<String> = None;
+    let mut landed = 0;
+    let mut points = Vec::new();
+    // Kill points are spread over the whole run by progress, not by time alone: each segment
+    // is killed after 0 or 1 more instance finished, plus 0-300 ms, so kills land in every
+    // phase, often between a create and its resource becoming ACTIVE.
+    for kill in 0..20 {
+        let mut cmd = match &run_id {
+            None => w.command(&args.iter().map(String::as_str).collect::<Vec<_>>()),
+            Some(run) => w.command(&resume_args(run).iter().map(String::as_str).collect::<Vec<_>>()),
+        };
+        let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let target = done(&run_id) + rng.random_range(0..=1);
+        let extra = Duration::from_millis(rng.random_range(0..300));
+        let mut finished = None;
+        let mut reached: Option<Instant> = None;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                finished = Some(status);
+                break;
+            }
+            if run_id.is_none() {
+                run_id = find_run();
+            }
+            if reached.is_none() && done(&run_id) >= target {
+                reached = Some(Instant::now());
+            }
+            if reached.is_some_and(|t| t.elapsed() >= extra) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if finished.is_none() {
+            child.kill().unwrap(); // SIGKILL
+            landed += 1;
+        }
+        child.wait().unwrap();
+        points.push(done(&run_id));
+        if let Some(status) = finished {
+            println!("point {kill}: the segment ended on its own ({status})");
+            break;
+        }
+    }
+    println!("instances done at each kill: {points:?}");
+    println!("{landed} kills landed");
+    assert!(landed >= 15, "only {landed} of 20 kills hit a running drctl (seed {seed})");
+    let run = run_id.expect("the run directory exists after the first segment");
+    println!(
+        "{} of {} instances done before the final resume",
+        w.done_outputs(&run).len(),
+        failover_support::all_instances().len()
+    );
+    // Without the secrets it was given, a resume stops before doing anything and says so.
+    let bare = w.drctl(&["resume", &run, "--yes", "--break-lock"]);
+    assert_eq!(bare.code, 2, "{}\n{}", bare.stdout, bare.stderr);
+    assert!(
+        bare.stderr.contains("secret parameter `secret_values` was given to this run and is not stored with it"),
+        "{}",
+        bare.stderr
+    );
+    let ran = w.drctl(&resume_args(&run).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(ran.code, 0, "final resume (seed {seed}):\n{}\n{}", ran.stdout, ran.stderr);
+    w.assert_all_succeeded(&run);
+    assert_destination_complete(&w, &w.dump(DEST));
+}
+
+/// The dump without what legitimately differs after a drill and its cleanup: the work
+/// request log (history, as OCI keeps it; checked separately) and the count of stored
+/// registry blobs (cleanup deletes manifests; blobs are left to garbage collection, as
+/// `docs/drills.md` says).
+fn comparable(dump: &Value) -> Value {
+    let mut d = dump.clone();
+    let o = d.as_object_mut().unwrap();
+    o.remove("workRequests");
+    o["registry"].as_object_mut().unwrap().remove("blobs");
+    d
+}
+
+#[test]
+fn a_drill_and_its_cleanup_leave_the_destination_as_it_was() {
+    let w = World::start(&[]);
+    let before = w.dump(DEST);
+    let run = w.failover_ok(&["--drill"]);
+    assert_destination_complete(&w, &w.dump(DEST));
+    let cleanup = w.drctl(&["cleanup", &run, "--yes"]);
+    assert_eq!(cleanup.code, 0, "cleanup:\n{}\n{}", cleanup.stdout, cleanup.stderr);
+
+    // Deleted resources leave the lists two seconds after DELETED: wait for that.
+    let started = Instant::now();
+    let after = loop {
+        let dump = w.dump(DEST);
+        let settling = failover_support::CONVERGE.iter().any(|(_, _, kind, _)| {
+            dump[kind].as_array().into_iter().flatten().any(|r| {
+                matches!(r["lifecycleState"].as_str(), Some("DELETING" | "DELETED" | "TERMINATING" | "TERMINATED"))
+            })
+        });
+        if !settling {
+            break dump;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "deletions never settled: {dump}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+
+    // Every work request the drill and the cleanup made succeeded.
+    let new_requests: Vec<&Value> = after["workRequests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|wr| !before["workRequests"].as_array().unwrap().contains(wr))
+        .collect();
+    assert!(!new_requests.is_empty());
+    for wr in &new_requests {
+        assert_eq!(wr["status"], "SUCCEEDED", "{wr}");
+    }
+
+    // Vaults, keys and secrets are not deleted at once, in OCI as here: they are scheduled
+    // for deletion (PENDING_DELETION, 30 days by default). Those the drill created are the
+    // only difference allowed, and must be exactly the inventory's, tagged with the run.
+    let mut after = comparable(&after);
+    let inv = inventory();
+    for (kind, list, field) in [
+        ("kms.vault", "vaults", "displayName"),
+        ("kms.key", "keys", "displayName"),
+        ("vault.secret", "secrets", "secretName"),
+    ] {
+        let entries = after.as_object_mut().unwrap().remove(kind).unwrap_or(json!([]));
+        let mut pending: Vec<(String, String, String)> = entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r[field].as_str().unwrap().to_owned(),
+                    r["lifecycleState"].as_str().unwrap().to_owned(),
+                    r["freeformTags"]["drctl-drill-run"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        pending.sort();
+        let mut expected: Vec<(String, String, String)> = inv[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["spec"][field].as_str().unwrap().to_owned(), "PENDING_DELETION".to_owned(), run.clone()))
+            .collect();
+        expected.sort();
+        assert_eq!(pending, expected, "{kind}");
+        assert!(before.get(kind).is_none_or(|v| v.as_array().is_some_and(Vec::is_empty)), "{kind} before the drill");
+    }
+    let mut before = comparable(&before);
+    for kind in ["kms.vault", "kms.key", "vault.secret"] {
+        before.as_object_mut().unwrap().remove(kind);
+    }
+    assert_eq!(after, before);
+}
+
+#[test]
+fn drift_shows_in_a_refreshed_plan_and_the_next_run_corrects_exactly_it() {
+    let w = World::start(&[]);
+    w.failover_ok(&[]);
+    let inv = inventory();
+    let spec =
+        &inv["functions"].as_array().unwrap().iter().find(|f| f["key"] == "orders/validate-order").unwrap()["spec"];
+    let desired = spec["memoryInMBs"].as_u64().unwrap();
+    let drifted = desired * 2;
+    let dump = w.dump(DEST);
+    let id = dump["functions.function"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["displayName"] == spec["displayName"])
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = w.sb.write("drift.json", &json!({ "memoryInMBs": drifted }).to_string());
+    let put = w.drctl(&[
+        "oci",
+        "request",
+        "PUT",
+        "functions",
+        &format!("/20181201/functions/{id}"),
+        "--region",
+        DEST,
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(put.code, 0, "{}", put.stderr);
+    let live = |w: &World| {
+        w.dump(DEST)["functions.function"].as_array().unwrap().iter().find(|f| f["id"] == json!(id)).unwrap()
+            ["memoryInMBs"]
+            .clone()
+    };
+    assert_eq!(live(&w), json!(drifted));
+
+    let mut args = World::run_args(&["--refresh", "-o", "json"]);
+    args[0] = "plan".into();
+    args.retain(|a| a != "--yes" && a != "--progress" && a != "plain");
+    let plan = w.drctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(plan.code, 0, "plan:\n{}\n{}", plan.stdout, plan.stderr);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let previews: BTreeMap<String, &Value> = plan["refresh"]["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let id = match i["key"].as_str() {
+                Some(key) => format!("{}[{key}]", i["task"].as_str().unwrap()),
+                None => i["task"].as_str().unwrap().to_owned(),
+            };
+            (id, i)
+        })
+        .collect();
+    let drifted_id = "functions[orders/validate-order]";
+    for id in converge_instances() {
+        let preview = previews.get(&id).unwrap_or_else(|| panic!("{id} not previewed: {plan}"));
+        if id == drifted_id {
+            assert_eq!(preview["change"], "update", "{preview}");
+            assert_eq!(preview["diff"], json!([{ "path": "memoryInMBs", "current": drifted, "desired": desired }]));
+        } else {
+            assert_eq!(preview["change"], "no change", "{id}: {preview}");
+        }
+    }
+    // The images are already in the destination, which is what lets the functions preview.
+    for (id, preview) in previews.iter().filter(|(id, _)| id.starts_with("images[")) {
+        assert_eq!(preview["change"], "no change", "{id}");
+    }
+    assert_eq!(plan["refresh"]["summary"]["update"], 1);
+    assert_eq!(plan["refresh"]["summary"]["unknown"], 0);
+    assert_eq!(plan["refresh"]["summary"]["errors"], 0);
+
+    let fix = w.failover_ok(&[]);
+    let expected: BTreeMap<String, String> = converge_instances()
+        .into_iter()
+        .map(|i| {
+            let op = if i == drifted_id { "update" } else { "none" };
+            (i, op.to_owned())
+        })
+        .collect();
+    assert_eq!(w.operations(&fix), expected);
+    assert_eq!(live(&w), json!(desired));
+}
