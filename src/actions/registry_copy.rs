@@ -20,7 +20,7 @@ use super::oci::OciSettings;
 use super::{Action, ActionContext, ActionError, BoxFuture, Change, ErrorClass, InputProblem, Outputs, Refreshed};
 use crate::oci::Endpoints;
 use crate::registry::{
-    copy_image, plan_copy, resolve_credentials, CopyOptions, CopyRequest, Credentials, DockerConfig, ImageRef,
+    copy_image, preview_copy, resolve_credentials, CopyOptions, CopyRequest, Credentials, DockerConfig, ImageRef,
 };
 
 const KEYS: &[&str] = &["source", "destination", "source_credentials", "destination_credentials", "jobs"];
@@ -108,46 +108,6 @@ impl Action for RegistryCopy {
         problems
     }
 
-    /// Reads the destination (and the source unless it is pinned by digest) to tell whether
-    /// the copy would write anything; the predicted outputs name the destination image, so a
-    /// plan can preview the functions that will run it.
-    fn refresh<'a>(
-        &'a self,
-        ctx: &'a ActionContext,
-        with: Value,
-    ) -> Option<BoxFuture<'a, Result<super::Refreshed, ActionError>>> {
-        Some(Box::pin(async move {
-            let (source, plain_src, _) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;
-            let (destination, plain_dst, reference) =
-                self.image(with.get("destination").unwrap_or(&Value::Null), source.tag.as_deref(), "destination")?;
-            let docker = DockerConfig::load_default().map_err(|e| ActionError::input(e.to_string()))?;
-            let request = CopyRequest {
-                source_credentials: credentials(&with, "source_credentials", &source.registry, &docker)?,
-                destination_credentials: credentials(&with, "destination_credentials", &destination.registry, &docker)?,
-                source,
-                destination,
-                options: CopyOptions { plain_http: plain_src || plain_dst, ..CopyOptions::default() },
-            };
-            let cancel = ctx.cancel.clone();
-            let handle = tokio::runtime::Handle::current();
-            let preview = tokio::task::spawn_blocking(move || {
-                handle.block_on(
-                    async move { crate::registry::preview_copy(&request, cancel).await.map(|p| (p, request)) },
-                )
-            })
-            .await
-            .map_err(|e| ActionError::new(ErrorClass::Other, format!("image preview stopped: {e}")))?;
-            let (preview, request) = preview.map_err(|e| ActionError::new(ErrorClass::Network, e.to_string()))?;
-            let mut outputs = Outputs::new();
-            outputs.insert("image".into(), Value::String(request.destination.to_string()));
-            outputs.insert("reference".into(), Value::String(reference));
-            outputs.insert("digest".into(), Value::String(preview.digest.to_string()));
-            outputs.insert("existed".into(), Value::Bool(preview.present));
-            let change = if preview.present { super::Change::NoChange } else { super::Change::Create };
-            Ok(super::Refreshed { change, outputs })
-        }))
-    }
-
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let (request, reference, plain_http) = self.request(&with)?;
@@ -178,10 +138,11 @@ impl Action for RegistryCopy {
         })
     }
 
-    /// Asks both registries what a copy would move (manifest and blob HEADs, the source
-    /// manifest GET): nothing when the destination serves the source's digest under the tag.
-    /// The outputs a function needs (`reference`, `digest`) are known either way, so
-    /// `plan --refresh` can preview the functions that use this image.
+    /// Asks the registries what a copy would move: nothing when the destination serves the
+    /// image's digest under the tag. A source pinned by digest is not read (as in the copy
+    /// itself), so a preview works while the source region is down. The outputs a function
+    /// needs (`reference`, `digest`) are known either way, so `plan --refresh` can preview
+    /// the functions that use this image.
     fn refresh<'a>(
         &'a self,
         ctx: &'a ActionContext,
@@ -189,17 +150,17 @@ impl Action for RegistryCopy {
     ) -> Option<BoxFuture<'a, Result<Refreshed, ActionError>>> {
         Some(Box::pin(async move {
             let (request, reference, plain_http) = self.request(&with)?;
-            let plan = plan_on_runtime(request, ctx.cancel.clone()).await?;
-            let existed = plan.manifests.last().is_some_and(|m| m.present);
+            let destination = request.destination.to_string();
+            let preview = preview_on_runtime(request, ctx.cancel.clone()).await?;
             let mut outputs = Outputs::new();
-            outputs.insert("image".into(), Value::String(plan.destination.clone()));
+            outputs.insert("image".into(), Value::String(destination));
             outputs.insert("reference".into(), Value::String(reference));
-            outputs.insert("source_digest".into(), Value::String(plan.source_digest.to_string()));
+            outputs.insert("source_digest".into(), Value::String(preview.digest.to_string()));
             // Manifests are pushed with the source's exact bytes, so the digest carries over.
-            outputs.insert("digest".into(), Value::String(plan.source_digest.to_string()));
-            outputs.insert("existed".into(), Value::Bool(existed));
+            outputs.insert("digest".into(), Value::String(preview.digest.to_string()));
+            outputs.insert("existed".into(), Value::Bool(preview.present));
             outputs.insert("plain_http".into(), Value::Bool(plain_http));
-            let change = if existed { Change::NoChange } else { Change::Create };
+            let change = if preview.present { Change::NoChange } else { Change::Create };
             Ok(Refreshed { change, outputs })
         }))
     }
@@ -248,14 +209,14 @@ async fn copy_on_runtime(
 }
 
 /// [`copy_on_runtime`] for the dry run.
-async fn plan_on_runtime(
+async fn preview_on_runtime(
     request: CopyRequest,
     cancel: tokio_util::sync::CancellationToken,
-) -> Result<crate::registry::CopyPlan, ActionError> {
+) -> Result<crate::registry::CopyPreview, ActionError> {
     let handle = tokio::runtime::Handle::current();
-    let joined = tokio::task::spawn_blocking(move || handle.block_on(plan_copy(&request, cancel))).await;
+    let joined = tokio::task::spawn_blocking(move || handle.block_on(preview_copy(&request, cancel))).await;
     match joined {
-        Ok(Ok(plan)) => Ok(plan),
+        Ok(Ok(preview)) => Ok(preview),
         Ok(Err(e)) => {
             let mut err = ActionError::new(ErrorClass::Network, e.to_string());
             err.retryable = e.is_transient();
