@@ -223,11 +223,11 @@ def write_json_as_yaml(path, value):
         json.dump(value, f, indent=1, sort_keys=True)
 
 
-def faults_file(path, scale):
+def faults_file(path, scale, tail):
     lines = [f"{DEST}:", "  latency:"]
     for op, lo, hi in LATENCIES:
         if op.startswith("POST /20") and not op.endswith("invoke"):
-            lo, hi = max(0.0, lo - ASYNC_TAIL), max(0.0, hi - ASYNC_TAIL)
+            lo, hi = max(0.0, lo - tail), max(0.0, hi - tail)
         lines.append(f'    - op: "{op}"')
         lines.append(f"      delay: {int(lo * scale * 1000)}ms..{int(hi * scale * 1000)}ms")
     # Reads of the source region (the inventory capture and image pulls) also take time.
@@ -397,6 +397,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--scale", type=float, default=0.25,
                     help="factor applied to every latency (1 = the assumed OCI figures)")
+    ap.add_argument("--async-tail", type=float, default=ASYNC_TAIL,
+                    help="seconds (at scale 1) of each create spent after the call answered, "
+                         "which drctl polls for (the simulator's uniform --latency)")
     ap.add_argument("--drctl", default=os.path.join(REPO, "target", "release", "drctl"))
     ap.add_argument("--cases", default="a,b", help="a (as shipped), b (caps lifted) or both")
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs")
@@ -415,15 +418,16 @@ def main():
         "secret_values": {s["key"]: f"bench-{s['key']}" for s in inv["secrets"]},
     })
     faults = os.path.join(root, "faults.yaml")
-    faults_file(faults, args.scale)
-    latency = f"{int(ASYNC_TAIL * args.scale * 1000)}ms"
+    faults_file(faults, args.scale, args.async_tail)
+    latency = f"{int(args.async_tail * args.scale * 1000)}ms"
     uncapped = os.path.join(root, "failover-uncapped.yaml")
     uncapped_runbook(uncapped)
     cases = {"a": ("(a) as shipped", RUNBOOK, None), "b": ("(b) caps lifted", uncapped, 256)}
     edges = task_edges(drctl, RUNBOOK)
 
     print(f"failover of {args.functions} functions behind {args.apps} applications, {SOURCE} -> {DEST}; "
-          f"latency scale {args.scale} (sim --latency {latency}, per-op latencies in {faults})")
+          f"latency scale {args.scale}, async tail {args.async_tail} s (sim --latency {latency}); "
+          f"drctl {drctl}")
     summary = {}
     try:
         for run in range(args.runs):
