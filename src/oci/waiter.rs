@@ -18,9 +18,9 @@ use super::request::OciRequest;
 /// How often and how long to poll.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollPolicy {
-    /// First wait between polls.
+    /// Shortest wait between polls (the first polls come this often).
     pub interval: Duration,
-    /// The wait doubles after each poll up to this.
+    /// Longest wait between polls; in between, the wait is a quarter of the time waited.
     pub max_interval: Duration,
     /// Give up after this long.
     pub timeout: Duration,
@@ -38,8 +38,14 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
-    pub(crate) fn next_interval(&self, current: Duration) -> Duration {
-        (current * 2).min(self.max_interval)
+    /// The wait before the next poll, `elapsed` into the wait: a quarter of the time waited
+    /// so far, within `interval..=max_interval`. Doubling the wait after each poll would let
+    /// the poll that sees a change come up to twice as long after the wait began as the change
+    /// itself (a work request done at 16.1 s seen at 31.75 s); growing with the time waited
+    /// keeps that overshoot within a quarter of the wait plus one round trip, and still backs
+    /// off (each poll 25% later than the one before once past `4 * interval`).
+    pub(crate) fn next_interval(&self, elapsed: Duration) -> Duration {
+        (elapsed / 4).max(self.interval).min(self.max_interval)
     }
 }
 
@@ -90,7 +96,7 @@ pub async fn wait_for_state(
             Err(e) => return Err(e.into()),
         };
         sleep_or_stop(client, &get, &what, &wanted_text, &last, start, interval, policy).await?;
-        interval = policy.next_interval(interval);
+        interval = policy.next_interval(start.elapsed());
     }
 }
 
@@ -129,5 +135,52 @@ pub(crate) fn describe(client: &OciClient, req: &OciRequest) -> String {
             url.to_string()
         }
         Err(_) => format!("{:?}", req.target),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> PollPolicy {
+        PollPolicy {
+            interval: Duration::from_millis(250),
+            max_interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(1800),
+        }
+    }
+
+    #[test]
+    fn polls_every_interval_at_first_then_a_quarter_of_the_time_waited() {
+        let p = policy();
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(p.next_interval(ms(0)), ms(250));
+        assert_eq!(p.next_interval(ms(900)), ms(250));
+        assert_eq!(p.next_interval(ms(2_000)), ms(500));
+        assert_eq!(p.next_interval(ms(16_100)), ms(4_025));
+        assert_eq!(p.next_interval(ms(200_000)), ms(30_000));
+    }
+
+    /// Polls at the times a wait of `done` would poll, returning when it sees the change.
+    fn seen_at(p: &PollPolicy, done: Duration) -> Duration {
+        let mut t = Duration::ZERO;
+        let mut interval = p.interval;
+        while t < done {
+            t += interval;
+            interval = p.next_interval(t);
+        }
+        t
+    }
+
+    #[test]
+    fn a_change_is_seen_at_most_a_quarter_of_the_wait_late() {
+        let p = policy();
+        for done_ms in [100u64, 1_000, 2_000, 7_300, 16_100, 45_000, 110_000] {
+            let done = Duration::from_millis(done_ms);
+            let late = seen_at(&p, done) - done;
+            assert!(late <= (done / 4).max(p.interval), "{done:?} seen {late:?} late");
+        }
+        // Doubling from 250 ms would see a 16.1 s change at 31.75 s; this sees it at 18.19 s.
+        assert_eq!(seen_at(&p, Duration::from_millis(16_100)).as_millis(), 18_189);
     }
 }

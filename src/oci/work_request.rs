@@ -75,6 +75,6 @@ pub async fn wait_for_work_request(
             _ => {}
         }
         sleep_or_stop(client, &get, &what, "SUCCEEDED", &status, start, interval, policy).await?;
-        interval = policy.next_interval(interval);
+        interval = policy.next_interval(start.elapsed());
     }
 }

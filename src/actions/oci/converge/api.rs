@@ -37,7 +37,8 @@ impl Current {
 }
 
 /// How often converge actions poll: a quick first look (the simulator and many OCI
-/// operations settle in a second), then doubling to the SDK waiter's 30 s.
+/// operations settle in a second), then a quarter of the time waited, up to the SDK
+/// waiter's 30 s (`PollPolicy::next_interval`).
 pub fn poll_policy() -> PollPolicy {
     PollPolicy {
         interval: Duration::from_millis(250),
