@@ -199,16 +199,18 @@ fn sigkill_at_twenty_random_points_then_resume_leaves_one_of_everything() {
     let mut landed = 0;
     let mut points = Vec::new();
     // Kill points are spread over the whole run by progress, not by time alone: each segment
-    // is killed after 0 or 1 more instance finished, plus 0-300 ms, so kills land in every
+    // is killed after 0 or 1 more instance finished, plus 0-150 ms, so kills land in every
     // phase, often between a create and its resource becoming ACTIVE.
     for kill in 0..20 {
         let mut cmd = match &run_id {
             None => w.command(&args.iter().map(String::as_str).collect::<Vec<_>>()),
             Some(run) => w.command(&resume_args(run).iter().map(String::as_str).collect::<Vec<_>>()),
         };
-        let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let segment_log = w.path().join(format!("segment-{kill}.log"));
+        let log_file = std::fs::File::create(&segment_log).unwrap();
+        let mut child = cmd.stdout(std::process::Stdio::null()).stderr(log_file).spawn().unwrap();
         let target = done(&run_id) + rng.random_range(0..=1);
-        let extra = Duration::from_millis(rng.random_range(0..300));
+        let extra = Duration::from_millis(rng.random_range(0..150));
         let mut finished = None;
         let mut reached: Option<Instant> = None;
         loop {
@@ -234,7 +236,9 @@ fn sigkill_at_twenty_random_points_then_resume_leaves_one_of_everything() {
         child.wait().unwrap();
         points.push(done(&run_id));
         if let Some(status) = finished {
-            println!("point {kill}: the segment ended on its own ({status})");
+            let said = std::fs::read_to_string(&segment_log).unwrap_or_default();
+            let tail: Vec<&str> = said.lines().rev().take(5).collect();
+            println!("point {kill}: the segment ended on its own ({status}); its last lines: {tail:?}");
             break;
         }
     }

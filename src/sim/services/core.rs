@@ -173,13 +173,38 @@ fn prepare_subnet(p: &mut Prepare<'_>) -> Result<(), ApiError> {
 fn prepare_route_table(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     in_vcn(p)?;
     p.default("routeRules", json!([]));
-    Ok(())
+    service_labels_of_region(p.region, p.body.get("routeRules"), "destination", "destinationType")
 }
 
 fn prepare_security_list(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     in_vcn(p)?;
     p.default("ingressSecurityRules", json!([]));
     p.default("egressSecurityRules", json!([]));
+    service_labels_of_region(p.region, p.body.get("ingressSecurityRules"), "source", "sourceType")?;
+    service_labels_of_region(p.region, p.body.get("egressSecurityRules"), "destination", "destinationType")
+}
+
+/// Rules of type SERVICE_CIDR_BLOCK must name one of this region's service labels, as OCI
+/// requires (a label copied from another region is refused).
+fn service_labels_of_region(
+    region: &str,
+    rules: Option<&Value>,
+    field: &str,
+    type_field: &str,
+) -> Result<(), ApiError> {
+    let known: Vec<Value> = services(region).into_iter().filter_map(|s| s.get("cidrBlock").cloned()).collect();
+    for rule in rules.and_then(Value::as_array).into_iter().flatten() {
+        if rule.get(type_field).and_then(Value::as_str) != Some("SERVICE_CIDR_BLOCK") {
+            continue;
+        }
+        let label = rule.get(field).cloned().unwrap_or(Value::Null);
+        if !known.contains(&label) {
+            return Err(ApiError::invalid(format!(
+                "{field} {label} is not a service of {region}; use one of {}.",
+                known.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -298,6 +323,9 @@ pub(crate) fn add_rules(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiErr
         if rule.get("protocol").and_then(Value::as_str).is_none() {
             return Err(ApiError::missing("protocol"));
         }
+        let (field, type_field) =
+            if direction == "INGRESS" { ("source", "sourceType") } else { ("destination", "destinationType") };
+        service_labels_of_region(&ctx.region, Some(&json!([rule.clone()])), field, type_field)?;
         let id = unique(6).to_ascii_uppercase();
         rule.insert("id".into(), json!(id));
         rule.insert("isValid".into(), json!(true));

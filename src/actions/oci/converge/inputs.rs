@@ -58,10 +58,11 @@ impl Desired {
             None | Some(Value::Null) => &empty,
             Some(r) => refs::check_shape(r).map_err(|e| e.to_string())?,
         };
-        let fields = match refs::resolve(&Value::Object(fields), refs_map).map_err(|e| e.to_string())? {
+        let mut fields = match refs::resolve(&Value::Object(fields), refs_map).map_err(|e| e.to_string())? {
             Value::Object(m) => m,
             _ => Map::new(),
         };
+        super::service_labels::localize(kind.action, &region, &mut fields);
         let id = match map.get("id").and_then(Value::as_str) {
             Some(id) => Some(refs::resolve_str(id, refs_map, "id").map_err(|e| e.to_string())?),
             None => None,

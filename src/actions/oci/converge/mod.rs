@@ -19,6 +19,7 @@ pub mod kinds;
 mod nsg_rules;
 pub mod refs;
 mod secret_content;
+mod service_labels;
 mod services;
 
 use std::sync::Arc;
