@@ -441,3 +441,22 @@ fn drift_shows_in_a_refreshed_plan_and_the_next_run_corrects_exactly_it() {
     assert_eq!(w.operations(&fix), expected);
     assert_eq!(live(&w), json!(desired));
 }
+
+#[test]
+fn a_refreshed_plan_against_a_missing_simulator_says_how_to_make_one() {
+    let sb = support::Sandbox::new();
+    let runbook = std::fs::canonicalize("runbooks/oci-functions-failover.yaml").unwrap();
+    let params = std::fs::canonicalize("examples/orders-api/params.yaml").unwrap();
+    let ran = sb.run(&[
+        "plan",
+        runbook.to_str().unwrap(),
+        "--params-file",
+        params.to_str().unwrap(),
+        "--refresh",
+        "--sim",
+        "no-such-dir",
+    ]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("there is no simulator in no-such-dir"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("drctl run ... --sim SEED"), "{}", ran.stderr);
+}

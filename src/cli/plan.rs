@@ -30,6 +30,10 @@ pub struct PlanArgs {
     /// Also ask OCI (read-only calls) what each task would create, update or leave alone.
     #[arg(long)]
     pub refresh: bool,
+    /// With --refresh: ask the simulator of a `run --sim` (default directory: <state dir>/sim).
+    #[arg(long, value_name = "DIR", requires = "refresh")]
+    #[allow(clippy::option_option)]
+    pub sim: Option<Option<PathBuf>>,
 }
 
 /// Measured durations of each task in the latest succeeded run of the same runbook.
@@ -76,8 +80,26 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
     // The refresh describes the live region, not the plan: it stays out of the saved plan and
     // its hash, so `run --plan` still compares what was reviewed with what would run.
     let refreshed = if args.refresh {
-        let actions = crate::actions::builtin_with(oci.settings());
-        Some(plan::refresh(&runbook, &values, &actions, &redactor).await)
+        let sim = match &args.sim {
+            Some(dir) => {
+                let dir = dir.clone().unwrap_or_else(|| args.state.state_dir.join("sim"));
+                if !dir.join(crate::sim::setup::SIM_JSON).exists() {
+                    return Err(CliError::usage_help(
+                        format!("there is no simulator in {}", dir.display()),
+                        "run the runbook with `drctl run ... --sim SEED` first, or name the directory with --sim DIR",
+                    ));
+                }
+                Some(super::embedded_sim::EmbeddedSim::start(&dir, None, true).await?)
+            }
+            None => None,
+        };
+        let settings = sim.as_ref().map_or_else(|| oci.settings(), |s| s.settings.clone());
+        let actions = crate::actions::builtin_with(settings);
+        let refreshed = plan::refresh(&runbook, &values, &actions, &redactor).await;
+        if let Some(sim) = sim {
+            sim.stop().await;
+        }
+        Some(refreshed)
     } else {
         None
     };

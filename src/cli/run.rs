@@ -41,8 +41,9 @@ pub struct RunArgs {
     pub progress: ProgressMode,
     /// Run against an OCI simulator inside this process instead of OCI; with an inventory
     /// file, a fresh simulator's source region is seeded from it.
-    #[arg(long, value_name = "SEED", num_args = 0..=1, default_missing_value = "")]
-    pub sim: Option<PathBuf>,
+    #[arg(long, value_name = "SEED")]
+    #[allow(clippy::option_option)]
+    pub sim: Option<Option<PathBuf>>,
     /// Directory of the `--sim` simulator (default: <state dir>/sim).
     #[arg(long, value_name = "DIR", requires = "sim")]
     pub sim_dir: Option<PathBuf>,
@@ -89,8 +90,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
     let sim = match &args.sim {
         Some(seed) => {
             let dir = args.sim_dir.clone().unwrap_or_else(|| args.state.state_dir.join("sim"));
-            let seed = Some(seed.as_path()).filter(|p| !p.as_os_str().is_empty());
-            Some(EmbeddedSim::start(&dir, seed, quiet).await?)
+            Some(EmbeddedSim::start(&dir, seed.as_deref(), quiet).await?)
         }
         None => None,
     };
