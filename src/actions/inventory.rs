@@ -119,7 +119,7 @@ impl Action for InventoryAction {
             }
             let mut out = outputs(&loaded.inventory, loaded.origin);
             // Dynamic groups live in the tenancy itself; an API key names it.
-            let tenancy = client.signer().key_id().split('/').next().filter(|t| t.starts_with("ocid1.tenancy"));
+            let tenancy = client.signer().tenancy();
             out.insert("tenancy".into(), tenancy.map_or(Value::Null, |t| Value::String(t.to_owned())));
             Ok(out)
         })

@@ -111,7 +111,8 @@ impl Action for RegistryCopy {
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let (request, reference, plain_http) = self.request(&with)?;
-            let report = copy_on_runtime(request, ctx.cancel.clone()).await?;
+            let cancel = ctx.cancel.clone();
+            let report = on_own_task("image copy", move || copy_image(request, cancel)).await?;
             ctx.log.line(&format!(
                 "copied {} -> {}: {} blobs copied, {} skipped, {} mounted, {} bytes",
                 report.source,
@@ -151,7 +152,9 @@ impl Action for RegistryCopy {
         Some(Box::pin(async move {
             let (request, reference, plain_http) = self.request(&with)?;
             let destination = request.destination.to_string();
-            let preview = preview_on_runtime(request, ctx.cancel.clone()).await?;
+            let cancel = ctx.cancel.clone();
+            let preview =
+                on_own_task("image copy preview", move || async move { preview_copy(&request, cancel).await }).await?;
             let mut outputs = Outputs::new();
             outputs.insert("image".into(), Value::String(destination));
             outputs.insert("reference".into(), Value::String(reference));
@@ -189,39 +192,23 @@ impl RegistryCopy {
     }
 }
 
-/// Runs the copy as its own task: the copy's future holds borrows that the compiler cannot prove
-/// `Send` for every lifetime when it is nested in another boxed future, so it gets its own.
-async fn copy_on_runtime(
-    request: CopyRequest,
-    cancel: tokio_util::sync::CancellationToken,
-) -> Result<crate::registry::CopyReport, ActionError> {
+/// Runs a registry operation as its own task: the copy's future holds borrows that the
+/// compiler cannot prove `Send` for every lifetime when it is nested in another boxed future,
+/// so it gets its own. `what` names it if the task itself fails.
+async fn on_own_task<T, F, Fut>(what: &str, work: F) -> Result<T, ActionError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::registry::RegistryError>>,
+{
     let handle = tokio::runtime::Handle::current();
-    let joined = tokio::task::spawn_blocking(move || handle.block_on(copy_image(request, cancel))).await;
-    match joined {
-        Ok(Ok(report)) => Ok(report),
+    match tokio::task::spawn_blocking(move || handle.block_on(work())).await {
+        Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => {
             let mut err = ActionError::new(ErrorClass::Network, e.to_string());
             err.retryable = e.is_transient();
             Err(err)
         }
-        Err(e) => Err(ActionError::new(ErrorClass::Other, format!("image copy stopped: {e}"))),
-    }
-}
-
-/// [`copy_on_runtime`] for the dry run.
-async fn preview_on_runtime(
-    request: CopyRequest,
-    cancel: tokio_util::sync::CancellationToken,
-) -> Result<crate::registry::CopyPreview, ActionError> {
-    let handle = tokio::runtime::Handle::current();
-    let joined = tokio::task::spawn_blocking(move || handle.block_on(preview_copy(&request, cancel))).await;
-    match joined {
-        Ok(Ok(preview)) => Ok(preview),
-        Ok(Err(e)) => {
-            let mut err = ActionError::new(ErrorClass::Network, e.to_string());
-            err.retryable = e.is_transient();
-            Err(err)
-        }
-        Err(e) => Err(ActionError::new(ErrorClass::Other, format!("image copy preview stopped: {e}"))),
+        Err(e) => Err(ActionError::new(ErrorClass::Other, format!("{what} stopped: {e}"))),
     }
 }

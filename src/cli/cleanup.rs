@@ -6,6 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
+use super::embedded_sim::EmbeddedSim;
 use super::{CliError, Exit, OciArgs, StateArgs};
 use crate::checkpoint::RunDir;
 use crate::cleanup::{self, CleanupError, CleanupPlan, Outcome};
@@ -30,13 +31,8 @@ pub struct CleanupArgs {
 pub async fn cleanup(args: CleanupArgs, oci: &OciArgs, quiet: bool) -> Result<Exit, CliError> {
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
     // A drill run with `--sim` is cleaned up in the same simulator.
-    let sim = match dir.meta()?.sim {
-        Some(sim_dir) if oci.endpoints.is_none() => {
-            Some(super::embedded_sim::EmbeddedSim::start(std::path::Path::new(&sim_dir), None, true).await?)
-        }
-        _ => None,
-    };
-    let settings = sim.as_ref().map_or_else(|| oci.settings(), |s| s.settings.clone());
+    let sim = EmbeddedSim::of_run(dir.meta()?.sim.as_deref(), oci).await?;
+    let settings = EmbeddedSim::settings_or(sim.as_ref(), oci);
     let exit = clean(&args, &dir, settings, quiet).await;
     if let Some(sim) = sim {
         sim.stop().await;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::actions::oci::OciSettings;
 use crate::sim::cli::{launch, Launched, ServeArgs};
 
-use super::CliError;
+use super::{CliError, OciArgs};
 
 /// File names inside the simulator directory.
 const STATE: &str = "state.json";
@@ -81,6 +81,20 @@ impl EmbeddedSim {
             endpoints_file: Some(dir.join(crate::sim::setup::ENDPOINTS)),
         };
         Ok(EmbeddedSim { launched, dir, settings })
+    }
+
+    /// The simulator a `--sim` run recorded in its meta, started again for a later command
+    /// on that run (resume, cleanup), unless the operator names other endpoints.
+    pub async fn of_run(recorded: Option<&str>, oci: &OciArgs) -> Result<Option<EmbeddedSim>, CliError> {
+        match recorded {
+            Some(dir) if oci.endpoints.is_none() => Ok(Some(EmbeddedSim::start(Path::new(dir), None, true).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The OCI settings a command uses: the simulator's when one serves, else its own.
+    pub fn settings_or(sim: Option<&EmbeddedSim>, oci: &OciArgs) -> OciSettings {
+        sim.map_or_else(|| oci.settings(), |s| s.settings.clone())
     }
 
     /// Stops the listeners and writes the final state.

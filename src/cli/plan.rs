@@ -93,7 +93,7 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
             }
             None => None,
         };
-        let settings = sim.as_ref().map_or_else(|| oci.settings(), |s| s.settings.clone());
+        let settings = super::embedded_sim::EmbeddedSim::settings_or(sim.as_ref(), oci);
         let actions = crate::actions::builtin_with(settings);
         let refreshed = plan::refresh(&runbook, &values, &actions, &redactor).await;
         if let Some(sim) = sim {

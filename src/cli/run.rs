@@ -125,7 +125,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
         replay: Replay::default(),
         resumed: false,
         state_dir: args.state.state_dir,
-        oci: sim.as_ref().map_or_else(|| oci.settings(), |s| s.settings.clone()),
+        oci: EmbeddedSim::settings_or(sim.as_ref(), oci),
     };
     let exit = drive(ctx, &drive_args, quiet).await;
     drop(lock);
@@ -241,10 +241,7 @@ pub(super) async fn resume_locked(
     }
     // A run started with `--sim` goes on against the same simulator, unless the operator
     // names other endpoints.
-    let sim = match &meta.sim {
-        Some(dir) if how.oci.endpoints.is_none() => Some(EmbeddedSim::start(Path::new(dir), None, true).await?),
-        _ => None,
-    };
+    let sim = EmbeddedSim::of_run(meta.sim.as_deref(), how.oci).await?;
     println!("run {}", meta.run_id);
     let ctx = DriveContext {
         runbook,
@@ -255,7 +252,7 @@ pub(super) async fn resume_locked(
         resumed: true,
         state_dir: how.state_dir.to_owned(),
         meta,
-        oci: sim.as_ref().map_or_else(|| how.oci.settings(), |s| s.settings.clone()),
+        oci: EmbeddedSim::settings_or(sim.as_ref(), how.oci),
     };
     let exit = drive(ctx, how.drive, how.quiet).await;
     if let Some(sim) = sim {

@@ -85,10 +85,9 @@ impl Reader<'_> {
     }
 }
 
-/// The tenancy of an API-key signer (`<tenancy>/<user>/<fingerprint>`), if it is one.
+/// The tenancy of an API-key signer, if it is one.
 fn tenancy_of(client: &OciClient) -> Option<String> {
-    let key_id = client.signer().key_id();
-    key_id.split('/').next().filter(|t| t.starts_with("ocid1.tenancy.")).map(str::to_string)
+    client.signer().tenancy().map(str::to_string)
 }
 
 /// Captures `compartment` of `region`.

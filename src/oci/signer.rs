@@ -109,6 +109,12 @@ impl RequestSigner {
         &self.key_id
     }
 
+    /// The tenancy OCID of an API-key signer (key id `<tenancy>/<user>/<fingerprint>`);
+    /// `None` for other signers, whose key id does not name it.
+    pub fn tenancy(&self) -> Option<&str> {
+        self.key_id.split('/').next().filter(|t| t.starts_with("ocid1.tenancy."))
+    }
+
     /// Signs one request given its parts. Headers already in `headers` are kept and signed
     /// as they are (like the SDK's `setdefault`); `date` defaults to `now`.
     pub fn sign_parts(

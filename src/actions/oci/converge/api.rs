@@ -209,7 +209,7 @@ pub enum PlacementError {
 
 /// The tenancy's home region, when the signer names the tenancy and the subscriptions say.
 async fn home_region(client: &OciClient, region: &str, cancel: &CancellationToken) -> Option<String> {
-    let tenancy = client.signer().key_id().split('/').next().filter(|t| t.starts_with("ocid1.tenancy"))?.to_string();
+    let tenancy = client.signer().tenancy()?;
     let req = OciRequest::new(
         Method::GET,
         Service::Identity,
