@@ -1,12 +1,17 @@
 //! `sleep`: waits for a duration, precisely.
 //!
-//! tokio's timer rounds up to whole milliseconds, which adds up along a long chain of short
-//! waits; the last two milliseconds are therefore slept on a blocking thread, whose sleep is
-//! accurate to tens of microseconds.
+//! tokio's timer rounds deadlines up to whole milliseconds and fires on the runtime's next
+//! tick, which adds up along a long chain of short waits. A sleep therefore waits on its own
+//! Linux timerfd, registered with the runtime's I/O driver: the kernel's high-resolution timer
+//! wakes it within microseconds of the deadline, without tying up a thread. If no timerfd can
+//! be created (descriptor limit), it falls back to tokio's timer.
 
 use std::time::{Duration, Instant};
 
+use rustix::fd::OwnedFd;
+use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec};
 use serde_json::{Map, Value};
+use tokio::io::unix::AsyncFd;
 
 use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
 use crate::runbook::duration::parse_duration;
@@ -44,16 +49,75 @@ impl Action for Sleep {
         Box::pin(async move {
             let duration = duration_of(&with).map_err(ActionError::input)?;
             let deadline = Instant::now() + duration;
-            let coarse = duration.saturating_sub(Duration::from_millis(2));
             tokio::select! {
-                () = tokio::time::sleep(coarse) => {}
-                () = ctx.cancel.cancelled() => return Err(ActionError::new(ErrorClass::Other, "sleep cancelled")),
+                () = sleep_until(deadline) => Ok(Outputs::new()),
+                () = ctx.cancel.cancelled() => Err(ActionError::new(ErrorClass::Other, "sleep cancelled")),
             }
-            let rest = deadline.saturating_duration_since(Instant::now());
-            if !rest.is_zero() {
-                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
-            }
-            Ok(Outputs::new())
         })
+    }
+}
+
+/// Waits until `deadline` on a timerfd, or on tokio's timer when none can be had.
+async fn sleep_until(deadline: Instant) {
+    let Some(timer) = arm(deadline) else {
+        tokio::time::sleep_until(deadline.into()).await;
+        return;
+    };
+    loop {
+        let Ok(mut ready) = timer.readable().await else {
+            tokio::time::sleep_until(deadline.into()).await;
+            return;
+        };
+        // The timer is armed once: one successful read means it fired.
+        let mut expirations = [0u8; 8];
+        match rustix::io::read(timer.get_ref(), &mut expirations) {
+            Ok(_) => return,
+            Err(rustix::io::Errno::AGAIN) => ready.clear_ready(),
+            Err(_) => {
+                tokio::time::sleep_until(deadline.into()).await;
+                return;
+            }
+        }
+    }
+}
+
+/// A non-blocking timerfd on the monotonic clock (the clock of [`Instant`]) that fires once at
+/// `deadline`, registered with the runtime.
+fn arm(deadline: Instant) -> Option<AsyncFd<OwnedFd>> {
+    let fd =
+        rustix::time::timerfd_create(TimerfdClockId::Monotonic, TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC).ok()?;
+    // A zero value would disarm the timer; a nanosecond makes an elapsed deadline fire at once.
+    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1));
+    let value = Timespec { tv_sec: i64::try_from(left.as_secs()).ok()?, tv_nsec: i64::from(left.subsec_nanos()) };
+    let spec = Itimerspec { it_interval: Timespec { tv_sec: 0, tv_nsec: 0 }, it_value: value };
+    rustix::time::timerfd_settime(&fd, TimerfdTimerFlags::empty(), &spec).ok()?;
+    // SAFETY: the `OwnedFd` is moved into the `AsyncFd`, which owns it until it is dropped, so
+    // the descriptor stays open and refers to this timer for the registration's whole life.
+    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn wakes_close_to_the_deadline() {
+        for ms in [1u64, 7, 30] {
+            let start = Instant::now();
+            sleep_until(start + Duration::from_millis(ms)).await;
+            let slept = start.elapsed();
+            assert!(slept >= Duration::from_millis(ms), "woke early: {slept:?} for {ms} ms");
+            // Generous bound: a loaded machine delays the wake-up, but tokio's timer alone
+            // would overshoot sub-millisecond deadlines by up to a millisecond.
+            assert!(slept < Duration::from_millis(ms + 20), "woke late: {slept:?} for {ms} ms");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_elapsed_deadline_returns_at_once() {
+        let start = Instant::now();
+        sleep_until(start.checked_sub(Duration::from_millis(5)).unwrap_or(start)).await;
+        sleep_until(start).await;
+        assert!(start.elapsed() < Duration::from_millis(50));
     }
 }
