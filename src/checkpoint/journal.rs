@@ -5,23 +5,68 @@
 //! record. The engine starts a task only after its `start` record is acknowledged, and since the
 //! file is written in order, that also proves every record before it (for example the `done`
 //! records of its dependencies) is on disk. Nothing blocking runs on the async runtime.
+//!
+//! Records nobody waits for are written at once (so a crash of drctl loses none of them) but
+//! synced only with the next acknowledged record, or at most [`LINGER`] later. A sync takes
+//! milliseconds on most disks and syncs of one file run one after another, so a sync started
+//! for records nobody waits on would delay the next `start` record, which a task does wait on.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use super::record::{encode, Record};
 use super::CheckpointError;
 
+/// Longest time a record that nobody waits for stays written but not synced.
+pub const LINGER: Duration = Duration::from_millis(10);
+
+type AckSender = oneshot::Sender<Result<(), String>>;
+
 enum Message {
-    Record { bytes: Vec<u8>, ack: Option<oneshot::Sender<Result<(), String>>> },
-    Log { file: String, text: String },
-    Flush(oneshot::Sender<Result<(), String>>),
+    /// Encoded records, and the acknowledgements to send once they are durable.
+    Records {
+        bytes: Vec<u8>,
+        acks: Vec<AckSender>,
+    },
+    Log {
+        file: String,
+        text: String,
+    },
+    Flush(AckSender),
+}
+
+/// Records gathered by one step of the scheduling loop and handed to the writer in one message,
+/// so that a dependency's `done` record and its dependents' `start` records share one sync.
+#[derive(Default)]
+pub struct Batch {
+    bytes: Vec<u8>,
+    acks: Vec<AckSender>,
+}
+
+impl Batch {
+    /// Adds a record nobody waits for.
+    pub fn push(&mut self, record: &Record) {
+        encode(record, &mut self.bytes);
+    }
+
+    /// Adds a record; the returned [`Ack`] resolves once the batch is durable.
+    pub fn push_acked(&mut self, record: &Record) -> Ack {
+        encode(record, &mut self.bytes);
+        let (ack, rx) = oneshot::channel();
+        self.acks.push(ack);
+        Ack(rx)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
 }
 
 /// A handle to the writer thread; cheap to clone.
@@ -58,22 +103,28 @@ impl Journal {
 
     /// Queues a record; the returned [`Ack`] resolves when it is durable.
     pub fn append(&self, record: &Record) -> Ack {
-        let (ack, rx) = oneshot::channel();
-        let mut bytes = Vec::with_capacity(128);
-        encode(record, &mut bytes);
-        if self.tx.send(Message::Record { bytes, ack: Some(ack) }).is_err() {
-            let (dead, rx) = oneshot::channel();
-            let _ = dead.send(Err("journal writer stopped".into()));
-            return Ack(rx);
-        }
-        Ack(rx)
+        let mut batch = Batch::default();
+        let ack = batch.push_acked(record);
+        self.send(&mut batch);
+        ack
     }
 
     /// Queues a record without waiting for it; it is made durable with the next group.
     pub fn append_nowait(&self, record: &Record) {
-        let mut bytes = Vec::with_capacity(128);
-        encode(record, &mut bytes);
-        let _ = self.tx.send(Message::Record { bytes, ack: None });
+        let mut batch = Batch::default();
+        batch.push(record);
+        self.send(&mut batch);
+    }
+
+    /// Hands every record of `batch` to the writer in one message, leaving `batch` empty. If
+    /// the writer has stopped, the batch's acknowledgements resolve to an error.
+    pub fn send(&self, batch: &mut Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        let Batch { bytes, acks } = std::mem::take(batch);
+        // A failed send drops the acknowledgement senders, which their `Ack`s report.
+        let _ = self.tx.send(Message::Records { bytes, acks });
     }
 
     /// Appends text to a task log (`logs/<file>`); logs are not synced.
@@ -91,15 +142,31 @@ impl Journal {
 
 fn writer_loop(mut file: File, log_dir: PathBuf, rx: mpsc::Receiver<Message>) {
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut acks: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
+    let mut acks: Vec<AckSender> = Vec::new();
     let mut failed: Option<String> = None;
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
+    // When the oldest record that is written but not yet synced was written.
+    let mut unsynced_since: Option<Instant> = None;
+    loop {
+        let first = match unsynced_since {
+            None => rx.recv().ok(),
+            Some(since) => match rx.recv_timeout(LINGER.saturating_sub(since.elapsed())) {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    sync(&file, &mut failed);
+                    break;
+                }
+            },
+        };
+        if first.is_none() && unsynced_since.is_none() {
+            break; // every handle is gone and nothing is left to sync
+        }
+        let mut next = first;
         while let Some(message) = next.take() {
             match message {
-                Message::Record { bytes, ack } => {
+                Message::Records { bytes, acks: waiting } => {
                     buf.extend_from_slice(&bytes);
-                    acks.extend(ack);
+                    acks.extend(waiting);
                 }
                 Message::Flush(ack) => acks.push(ack),
                 Message::Log { file: name, text } => {
@@ -110,16 +177,34 @@ fn writer_loop(mut file: File, log_dir: PathBuf, rx: mpsc::Receiver<Message>) {
             }
             next = rx.try_recv().ok();
         }
-        if failed.is_none() && !buf.is_empty() {
-            let result = file.write_all(&buf).and_then(|()| file.sync_data());
-            if let Err(e) = result {
-                failed = Some(format!("journal write failed: {e}"));
+        if !buf.is_empty() {
+            if failed.is_none() {
+                if let Err(e) = file.write_all(&buf) {
+                    failed = Some(format!("journal write failed: {e}"));
+                }
             }
+            buf.clear();
+            unsynced_since.get_or_insert_with(Instant::now);
         }
-        buf.clear();
+        let lingered = unsynced_since.is_some_and(|since| since.elapsed() >= LINGER);
+        if acks.is_empty() && !lingered {
+            continue;
+        }
+        if unsynced_since.take().is_some() {
+            sync(&file, &mut failed);
+        }
         let outcome = failed.clone().map_or(Ok(()), Err);
         for ack in acks.drain(..) {
             let _ = ack.send(outcome.clone());
+        }
+    }
+}
+
+/// Makes everything written so far durable, unless the journal has already failed.
+fn sync(file: &File, failed: &mut Option<String>) {
+    if failed.is_none() {
+        if let Err(e) = file.sync_data() {
+            *failed = Some(format!("journal write failed: {e}"));
         }
     }
 }

@@ -13,7 +13,7 @@ mod trace_log;
 
 use std::path::{Path, PathBuf};
 
-pub use journal::{Ack, Journal};
+pub use journal::{Ack, Batch, Journal};
 pub use lock::{LockOwner, RunLock};
 pub use record::{Actor, AuditAction, InstanceId, Record, RunState};
 pub use replay::{replay, replay_bytes, AttemptSpan, AuditEntry, InstanceRecord, Replay, SegmentSpan, TaskState};
