@@ -2,7 +2,10 @@
 //!
 //! This runs in its own tokio task per instance. It writes `start` and `attempt_failed`
 //! records; the scheduling loop writes the final outcome, so that outcomes and the decisions
-//! that follow from them are recorded in one order.
+//! that follow from them are recorded in one order. The loop also writes the first attempt's
+//! `start` record itself when nothing has to happen before it (no check probe, no orphan to wait
+//! for), in the same journal batch as the `done` records that released the instance, so that
+//! both are made durable by one sync.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::observer::Observer;
 use crate::actions::{Action, ActionContext, ActionError, ErrorClass, Outputs, TaskLog};
 use crate::checkpoint::record::now_millis;
-use crate::checkpoint::{InstanceId, Journal, Record};
+use crate::checkpoint::{Ack, InstanceId, Journal, Record};
 use crate::runbook::retry::RetryPolicy;
 use crate::ui::redact::Redactor;
 
@@ -36,6 +39,14 @@ pub enum JobOutcome {
     JournalFailed(String),
 }
 
+/// Who writes the first attempt's `start` record.
+pub enum FirstStart {
+    /// The job, once a check probe or the wait for an orphan is over.
+    ByJob,
+    /// The scheduling loop already queued it; a non-pure action waits for this before it runs.
+    Queued(Option<Ack>),
+}
+
 /// Everything one instance job needs.
 pub struct Job {
     pub id: InstanceId,
@@ -48,6 +59,7 @@ pub struct Job {
     pub orphan: Option<(u32, u64)>,
     /// Attempts recorded before this segment (attempt numbers continue from here).
     pub prior_attempts: u32,
+    pub first_start: FirstStart,
     pub idempotency_key: String,
     pub run_id: String,
     pub drill: bool,
@@ -112,7 +124,7 @@ impl Job {
     }
 
     /// Runs the instance to an outcome.
-    pub async fn run(self, in_doubt: bool) -> JobOutcome {
+    pub async fn run(mut self, in_doubt: bool) -> JobOutcome {
         if let Some((pid, started)) = self.orphan {
             if !self.wait_for_orphan(pid, started).await {
                 return JobOutcome::Cancelled;
@@ -129,15 +141,27 @@ impl Job {
         }
         let started = Instant::now();
         let mut tries = 0u32;
-        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_os_rng();
+        // Seeded on the first retry only: most attempts succeed, and seeding costs a syscall.
+        let mut rng: Option<rand::rngs::StdRng> = None;
         loop {
             tries += 1;
             let attempt = self.prior_attempts + tries;
-            let start = Record::Start { id: self.id.clone(), attempt, at: now_millis() };
-            if self.action.is_pure() {
-                self.journal.append_nowait(&start);
-            } else if let Err(e) = self.journal.append(&start).wait().await {
-                return JobOutcome::JournalFailed(e.to_string());
+            let durable = match std::mem::replace(&mut self.first_start, FirstStart::ByJob) {
+                FirstStart::Queued(ack) => ack,
+                FirstStart::ByJob => {
+                    let start = Record::Start { id: self.id.clone(), attempt, at: now_millis() };
+                    if self.action.is_pure() {
+                        self.journal.append_nowait(&start);
+                        None
+                    } else {
+                        Some(self.journal.append(&start))
+                    }
+                }
+            };
+            if let Some(ack) = durable {
+                if let Err(e) = ack.wait().await {
+                    return JobOutcome::JournalFailed(e.to_string());
+                }
             }
             self.observer.attempt_started(&self.id, attempt);
             let cancel = self.kill.child_token();
@@ -160,7 +184,8 @@ impl Job {
                 self.observer.attempt_failed(&self.id, attempt, &message, None);
                 return JobOutcome::Failed { error: message };
             }
-            let mut delay = self.policy.delay_after(tries, &mut rng);
+            let rng = rng.get_or_insert_with(<rand::rngs::StdRng as rand::SeedableRng>::from_os_rng);
+            let mut delay = self.policy.delay_after(tries, rng);
             if let Some(after) = err.retry_after {
                 delay = delay.max(after);
             }

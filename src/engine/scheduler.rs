@@ -6,6 +6,11 @@
 //! instances wait in a queue ordered by the length of the longest chain of tasks after them
 //! (the critical path first), and start while the global parallelism and their concurrency
 //! group allow.
+//!
+//! Records the loop writes during one step (outcomes, skips, the `start` records of what it
+//! launches) go to the journal as one batch before the step's instance jobs are spawned: one sync
+//! then covers a dependency's `done` and its dependents' `start`, and nothing a job writes can
+//! overtake the records that precede it.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -14,12 +19,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use super::attempt::{Job, JobOutcome};
+use super::attempt::{FirstStart, Job, JobOutcome};
 use super::observer::Finish;
 use super::scope::RunScope;
 use super::{EngineConfig, EngineError, Outcome};
 use crate::checkpoint::record::now_millis;
-use crate::checkpoint::{Actor, AuditAction, InstanceId, Record, Replay, RunState, TaskState};
+use crate::checkpoint::{Actor, AuditAction, Batch, InstanceId, Record, Replay, RunState, TaskState};
 use crate::runbook::checked::{ForEach, TaskIdx};
 use crate::runbook::duration::parse_duration;
 use crate::runbook::expr::truthy;
@@ -90,6 +95,10 @@ pub(super) struct Scheduler<'a> {
     rx: mpsc::UnboundedReceiver<Event>,
     replay: &'a Replay,
     rto_warned: u8,
+    /// Records of the current step, not yet handed to the journal.
+    batch: Batch,
+    /// Jobs launched in the current step, spawned once `batch` is sent.
+    starting: Vec<(TaskIdx, usize, bool, Job)>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -132,6 +141,8 @@ impl<'a> Scheduler<'a> {
             rx,
             replay,
             rto_warned: 0,
+            batch: Batch::default(),
+            starting: Vec::new(),
         }
     }
 
@@ -167,6 +178,7 @@ impl<'a> Scheduler<'a> {
             }
         }
         self.check_rto();
+        self.commit();
         Ok(self.outcome())
     }
 
@@ -243,7 +255,7 @@ impl<'a> Scheduler<'a> {
                     Ok(Value::Array(items)) => {
                         let keys = instance_keys(&items);
                         if self.replay.expansions.get(&task.id) != Some(&keys) {
-                            self.cfg.journal.append_nowait(&Record::Expand {
+                            self.batch.push(&Record::Expand {
                                 task: task.id.clone(),
                                 keys: keys.clone(),
                                 at: now_millis(),
@@ -337,6 +349,19 @@ impl<'a> Scheduler<'a> {
             self.launch(t, i);
         }
         self.queue.extend(deferred);
+        self.commit();
+    }
+
+    /// Hands this step's records to the journal, then spawns the jobs launched in it.
+    fn commit(&mut self) {
+        self.cfg.journal.send(&mut self.batch);
+        for (t, i, in_doubt, job) in self.starting.drain(..) {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let outcome = job.run(in_doubt).await;
+                let _ = tx.send(Event { task: t, inst: i, outcome });
+            });
+        }
     }
 
     fn launch(&mut self, t: TaskIdx, i: usize) {
@@ -388,7 +413,20 @@ impl<'a> Scheduler<'a> {
                 }
             ));
         }
+        // With nothing to do before the first attempt, its `start` record joins this step's batch.
+        let first_start = if in_doubt || inst.orphan.is_some() {
+            FirstStart::ByJob
+        } else {
+            let start = Record::Start { id: id.clone(), attempt: inst.prior_attempts + 1, at: now_millis() };
+            if action.is_pure() {
+                self.batch.push(&start);
+                FirstStart::Queued(None)
+            } else {
+                FirstStart::Queued(Some(self.batch.push_acked(&start)))
+            }
+        };
         let job = Job {
+            first_start,
             idempotency_key: idempotency_key(&cfg.run_dir.id, &id),
             id,
             action,
@@ -408,11 +446,7 @@ impl<'a> Scheduler<'a> {
             kill: cfg.kill.clone(),
         };
         self.running += 1;
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let outcome = job.run(in_doubt).await;
-            let _ = tx.send(Event { task: t, inst: i, outcome });
-        });
+        self.starting.push((t, i, in_doubt, job));
     }
 
     fn on_event(&mut self, event: Event) {
@@ -442,7 +476,7 @@ impl<'a> Scheduler<'a> {
                         stored.insert(name.clone(), cfg.redactor.mask_value(value));
                     }
                 }
-                cfg.journal.append_nowait(&Record::Done { id: id.clone(), outputs: stored, at: now, checked });
+                self.batch.push(&Record::Done { id: id.clone(), outputs: stored, at: now, checked });
                 let how = if checked { Finish::AlreadyDone } else { Finish::Succeeded };
                 cfg.observer.finished(&id, how, elapsed, "");
                 self.tasks[t].instances[i].outputs = outputs;
@@ -450,7 +484,7 @@ impl<'a> Scheduler<'a> {
             }
             JobOutcome::Failed { error } => {
                 let error = cfg.redactor.mask(&error).into_owned();
-                cfg.journal.append_nowait(&Record::Failed { id: id.clone(), error: error.clone(), at: now });
+                self.batch.push(&Record::Failed { id: id.clone(), error: error.clone(), at: now });
                 cfg.observer.finished(&id, Finish::Failed, elapsed, &error);
                 self.failed.push(id.clone());
                 match task.on_failure {
@@ -473,7 +507,7 @@ impl<'a> Scheduler<'a> {
                 TaskState::Failed
             }
             JobOutcome::Cancelled => {
-                cfg.journal.append_nowait(&Record::Cancelled { id: id.clone(), at: now });
+                self.batch.push(&Record::Cancelled { id: id.clone(), at: now });
                 cfg.observer.finished(&id, Finish::Cancelled, elapsed, "cancelled");
                 TaskState::Cancelled
             }
@@ -523,7 +557,7 @@ impl<'a> Scheduler<'a> {
         let task = &cfg.runbook.tasks[t];
         let id = InstanceId { task: task.id.clone(), key: None };
         if !self.replay.instance(&id).is_some_and(|r| r.engine_skip) {
-            cfg.journal.append_nowait(&Record::Skipped {
+            self.batch.push(&Record::Skipped {
                 id: id.clone(),
                 reason: reason.to_owned(),
                 at: now_millis(),
@@ -590,11 +624,7 @@ impl<'a> Scheduler<'a> {
             self.replay.instance(&id).filter(|r| r.state == TaskState::AwaitingApproval).and_then(|r| r.awaiting_since);
         let since = waiting.unwrap_or_else(now_millis);
         if waiting.is_none() {
-            cfg.journal.append_nowait(&Record::AwaitingApproval {
-                id: id.clone(),
-                message: message.clone(),
-                at: since,
-            });
+            self.batch.push(&Record::AwaitingApproval { id: id.clone(), message: message.clone(), at: since });
         }
         let waited = Duration::from_millis(now_millis().saturating_sub(since));
         self.tasks[t].instances[i].started = Some(Instant::now().checked_sub(waited).unwrap_or_else(Instant::now));
@@ -649,7 +679,7 @@ impl<'a> Scheduler<'a> {
     fn decide(&mut self, t: TaskIdx, i: usize, approved: bool, actor: &Actor, reason: &str) {
         let id = self.tasks[t].instances[i].id.clone();
         let (audit, result) = approval_decision(&id, approved, actor, reason);
-        self.cfg.journal.append_nowait(&audit);
+        self.batch.push(&audit);
         self.finish_instance(t, i, result.into());
     }
 
@@ -672,11 +702,7 @@ impl<'a> Scheduler<'a> {
                 format!("80% of the RTO used: {} elapsed, objective {}", fmt(elapsed), fmt(rto))
             };
             self.cfg.observer.notice(&text);
-            self.cfg.journal.append_nowait(&Record::RtoWarning {
-                fraction,
-                elapsed_ms: elapsed.as_millis() as u64,
-                at: now_millis(),
-            });
+            self.batch.push(&Record::RtoWarning { fraction, elapsed_ms: elapsed.as_millis() as u64, at: now_millis() });
         }
     }
 }
