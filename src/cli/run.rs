@@ -336,7 +336,7 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
         stop_attempts: CancellationToken::new(),
         kill,
     };
-    let outcome = engine::execute(cfg, &ctx.replay, ctx.resumed).await;
+    let outcome = engine::execute(cfg, ctx.replay, ctx.resumed).await;
     signals.abort();
     observer.close();
     let outcome = outcome.map_err(|e| CliError::failed(e.to_string()))?;

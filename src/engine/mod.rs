@@ -74,16 +74,31 @@ pub struct Outcome {
 pub enum EngineError {
     #[error(transparent)]
     Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    #[error("the scheduling loop stopped unexpectedly: {0}")]
+    Scheduler(String),
 }
 
 /// Drives the run until it succeeds, fails, pauses or is interrupted, writing a segment start
 /// and end record around it. `replay` is the journal so far (empty for a new run).
-pub async fn execute(cfg: EngineConfig, replay: &Replay, resumed: bool) -> Result<Outcome, EngineError> {
-    cfg.journal
-        .append(&Record::Segment { at: now_millis(), pid: std::process::id(), actor: Actor::current(), resumed })
-        .wait()
-        .await?;
-    let outcome = scheduler::Scheduler::new(&cfg, replay).run().await?;
-    cfg.journal.append(&Record::SegmentEnd { state: outcome.state, at: now_millis() }).wait().await?;
+///
+/// The segment record is not waited for: the first `start` record a task waits on comes after
+/// it in the file, so its sync covers both, and a pure task may run before either is durable.
+///
+/// The scheduling loop runs as a task of its own on the runtime's workers rather than in the
+/// caller's future, which `block_on` polls on the main thread: a job that ends then wakes the
+/// loop on the same worker, and the jobs the loop spawns start there too, instead of every
+/// step crossing between threads twice.
+pub async fn execute(cfg: EngineConfig, replay: Replay, resumed: bool) -> Result<Outcome, EngineError> {
+    cfg.journal.append_nowait(&Record::Segment {
+        at: now_millis(),
+        pid: std::process::id(),
+        actor: Actor::current(),
+        resumed,
+    });
+    let journal = cfg.journal.clone();
+    let outcome = tokio::spawn(async move { scheduler::Scheduler::new(&cfg, &replay).run().await })
+        .await
+        .map_err(|e| EngineError::Scheduler(e.to_string()))??;
+    journal.append(&Record::SegmentEnd { state: outcome.state, at: now_millis() }).wait().await?;
     Ok(outcome)
 }
