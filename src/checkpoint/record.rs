@@ -247,7 +247,47 @@ pub fn decode(line: &[u8]) -> Result<Record, LineError> {
     if want != Some(crc32fast::hash(json)) {
         return Err(LineError::Checksum);
     }
+    if let Some(record) = decode_instance_record(json) {
+        return Ok(record);
+    }
     serde_json::from_slice(json).map_err(|e| LineError::Syntax(e.to_string()))
+}
+
+/// The fields of `start`, `spawned` and `done`, the records that make up nearly all of a
+/// journal. Reading them into this plain struct skips the intermediate tree that serde builds
+/// for every `#[serde(flatten)]` record, which made replaying a 10,000-task run noticeably slow.
+#[derive(Deserialize)]
+struct InstanceFields {
+    task: String,
+    #[serde(default)]
+    key: Option<String>,
+    attempt: Option<u32>,
+    at: Option<Millis>,
+    pid: Option<u32>,
+    #[serde(default)]
+    started: u64,
+    outputs: Option<Map<String, Value>>,
+    #[serde(default)]
+    checked: bool,
+}
+
+/// Reads a `start`, `spawned` or `done` record the fast way; `None` for any other record, or
+/// one that does not read cleanly (the general decoder then reports the problem).
+fn decode_instance_record(json: &[u8]) -> Option<Record> {
+    // `encode` writes the tag first.
+    let body = json.strip_prefix(br#"{"t":""#)?;
+    let tag_end = body.iter().position(|b| *b == b'"')?;
+    let tag = &body[..tag_end];
+    if !matches!(tag, b"start" | b"spawned" | b"done") {
+        return None;
+    }
+    let f: InstanceFields = serde_json::from_slice(json).ok()?;
+    let id = InstanceId { task: f.task, key: f.key };
+    match tag {
+        b"start" => Some(Record::Start { id, attempt: f.attempt?, at: f.at? }),
+        b"spawned" => Some(Record::Spawned { id, pid: f.pid?, started: f.started }),
+        _ => Some(Record::Done { id, outputs: f.outputs?, at: f.at?, checked: f.checked }),
+    }
 }
 
 /// The start time of a process (clock ticks since boot), from `/proc/<pid>/stat`; `None` when
@@ -284,5 +324,32 @@ mod tests {
         damaged[n - 3] = b'9';
         assert_eq!(decode(&damaged), Err(LineError::Checksum));
         assert_eq!(decode(&line[..20]), Err(LineError::Checksum));
+    }
+
+    #[test]
+    fn the_fast_path_reads_what_the_general_decoder_reads() {
+        let id = |key: Option<&str>| InstanceId { task: "deploy".into(), key: key.map(str::to_owned) };
+        let mut outputs = Map::new();
+        outputs.insert("url".into(), Value::String("http://x".into()));
+        let records = [
+            Record::Start { id: id(None), attempt: 3, at: 17 },
+            Record::Start { id: id(Some("eu")), attempt: 1, at: 18 },
+            Record::Spawned { id: id(Some("eu")), pid: 4242, started: 99 },
+            Record::Done { id: id(None), outputs: outputs.clone(), at: 19, checked: true },
+            Record::Done { id: id(Some("eu")), outputs: Map::new(), at: 20, checked: false },
+        ];
+        for record in records {
+            let json = serde_json::to_vec(&record).unwrap();
+            assert_eq!(decode_instance_record(&json), Some(record.clone()), "{}", String::from_utf8_lossy(&json));
+            assert_eq!(serde_json::from_slice::<Record>(&json).unwrap(), record);
+        }
+        // Other records, and instance records missing a field, go to the general decoder.
+        assert_eq!(decode_instance_record(br#"{"t":"cancelled","task":"a","at":1}"#), None);
+        assert_eq!(decode_instance_record(br#"{"t":"start","task":"a","at":1}"#), None);
+        // Spawned records written before `started` existed still read.
+        assert_eq!(
+            decode_instance_record(br#"{"t":"spawned","task":"a","pid":7}"#),
+            Some(Record::Spawned { id: InstanceId { task: "a".into(), key: None }, pid: 7, started: 0 })
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! A torn last line (a crash mid-write) is dropped and reported; damage anywhere else stops
 //! replay with an error naming the line, because guessing could run a finished task twice.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -171,11 +172,14 @@ impl Replay {
         self.instances.get(id)
     }
 
-    fn entry(&mut self, id: &InstanceId) -> &mut InstanceRecord {
-        if !self.instances.contains_key(id) {
-            self.order.push(id.clone());
+    fn entry(&mut self, id: InstanceId) -> &mut InstanceRecord {
+        match self.instances.entry(id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                self.order.push(e.key().clone());
+                e.insert(InstanceRecord::default())
+            }
         }
-        self.instances.entry(id.clone()).or_default()
     }
 
     fn apply(&mut self, record: Record) {
@@ -205,7 +209,7 @@ impl Replay {
                 self.last_at = Some(at);
             }
             Record::Start { id, attempt, at } => {
-                let rec = self.entry(&id);
+                let rec = self.entry(id);
                 rec.state = TaskState::Running;
                 rec.attempts = rec.attempts.max(attempt);
                 rec.first_start.get_or_insert(at);
@@ -214,10 +218,10 @@ impl Replay {
                 self.last_at = Some(at);
             }
             Record::Spawned { id, pid, started } => {
-                self.entry(&id).orphan = Some((pid, started));
+                self.entry(id).orphan = Some((pid, started));
             }
             Record::AttemptFailed { id, attempt, class, error, at } => {
-                let rec = self.entry(&id);
+                let rec = self.entry(id);
                 rec.orphan = None;
                 if let Some(span) = rec.attempt_spans.iter_mut().rev().find(|s| s.attempt == attempt) {
                     span.end = Some(at);
@@ -230,7 +234,7 @@ impl Replay {
                 self.last_at = Some(at);
             }
             Record::Done { id, outputs, at, checked } => {
-                let rec = self.entry(&id);
+                let rec = self.entry(id);
                 // A check probe ran no attempt: an open one was cut off by a crash.
                 if !checked {
                     rec.close_attempt(at);
@@ -244,7 +248,7 @@ impl Replay {
                 self.last_at = Some(at);
             }
             Record::Failed { id, error, at } => {
-                let rec = self.entry(&id);
+                let rec = self.entry(id);
                 rec.close_attempt(at);
                 rec.orphan = None;
                 rec.state = TaskState::Failed;
@@ -253,7 +257,7 @@ impl Replay {
                 self.last_at = Some(at);
             }
             Record::Skipped { id, reason, at, by_operator } => {
-                let rec = self.entry(&id);
+                let rec = self.entry(id);
                 rec.state = TaskState::Skipped;
                 rec.engine_skip = !by_operator;
                 rec.reason = Some(reason);
@@ -261,21 +265,21 @@ impl Replay {
                 self.last_at = Some(at);
             }
             Record::Cancelled { id, at } => {
-                let rec = self.entry(&id);
+                let rec = self.entry(id);
                 rec.close_attempt(at);
                 rec.state = TaskState::Cancelled;
                 rec.end = Some(at);
                 self.last_at = Some(at);
             }
             Record::AwaitingApproval { id, message, at } => {
-                let rec = self.entry(&id);
+                let rec = self.entry(id);
                 rec.state = TaskState::AwaitingApproval;
                 rec.approval_message = Some(message);
                 rec.awaiting_since.get_or_insert(at);
                 self.last_at = Some(at);
             }
             Record::Reset { id, at } => {
-                let rec = self.entry(&id);
+                let rec = self.entry(id);
                 rec.state = TaskState::Pending;
                 // A retried approval waits afresh (its timeout too).
                 rec.awaiting_since = None;

@@ -533,19 +533,20 @@ impl<'a> Scheduler<'a> {
     /// Every instance of `t` is done: record its outcome for expressions and release dependents.
     fn complete_task(&mut self, t: TaskIdx) {
         let task = &self.cfg.runbook.tasks[t];
-        let run = &self.tasks[t];
+        let run = &mut self.tasks[t];
         let any_failed =
             run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Failed | TaskState::Cancelled)));
         let end = if any_failed { TaskEnd::Failed } else { TaskEnd::Succeeded };
+        // The instances' outputs are read only from here on (by expressions), so they move.
         let outputs = if task.for_each.is_some() {
             Value::Object(
                 run.instances
-                    .iter()
-                    .map(|i| (i.id.key.clone().unwrap_or_default(), Value::Object(i.outputs.clone())))
+                    .iter_mut()
+                    .map(|i| (i.id.key.clone().unwrap_or_default(), Value::Object(std::mem::take(&mut i.outputs))))
                     .collect(),
             )
         } else {
-            Value::Object(run.instances.first().map(|i| i.outputs.clone()).unwrap_or_default())
+            Value::Object(run.instances.first_mut().map(|i| std::mem::take(&mut i.outputs)).unwrap_or_default())
         };
         let state = if any_failed { "failed" } else { "succeeded" };
         self.records.insert(task.id.clone(), json!({ "outputs": outputs, "state": state }));
@@ -589,7 +590,8 @@ impl<'a> Scheduler<'a> {
 
     fn end_task(&mut self, t: TaskIdx, end: TaskEnd) {
         self.tasks[t].end = Some(end);
-        let name = self.cfg.runbook.tasks[t].id.clone();
+        let cfg = self.cfg;
+        let name = &cfg.runbook.tasks[t].id;
         for k in 0..self.dependents[t].len() {
             let (d, implicit) = self.dependents[t][k];
             let skip = match end {
