@@ -12,6 +12,7 @@ fn main() {
         (false, _) => "debug",
     };
     init_tracing(filter);
+    limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -28,6 +29,18 @@ fn main() {
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     std::process::exit(exit.code());
+}
+
+/// One malloc arena for the whole process. glibc gives each thread that allocates its own
+/// arena; with the scheduling loop and the instance jobs moving between runtime workers, that
+/// raised the peak memory of a 10,000-task run from 42 to 48 MiB, while drctl's few threads
+/// hardly contend for the allocator.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; it runs before the runtime starts its threads.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
 }
 
 /// Logs go to stderr at the chosen level, and as JSON lines at info level to the run's
