@@ -185,7 +185,7 @@ async fn run(state: &std::path::Path, actions: &ActionRegistry, drill: bool) -> 
         stop_attempts: CancellationToken::new(),
         kill: CancellationToken::new(),
     };
-    let outcome = engine::execute(cfg, &Replay::default(), false).await.unwrap();
+    let outcome = engine::execute(cfg, Replay::default(), false).await.unwrap();
     assert_eq!(outcome.state, drctl::checkpoint::RunState::Succeeded, "{outcome:?}");
     dir
 }

@@ -21,6 +21,7 @@ mod error;
 pub(crate) mod http;
 mod inventory;
 pub mod oci;
+mod program;
 mod registry;
 mod registry_copy;
 mod shell;

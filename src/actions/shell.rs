@@ -74,11 +74,24 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
         ctx.attempt
     ));
     let _ = std::fs::remove_file(&output_path);
+    // The PATH the command runs with: its own `env` may set one.
+    let path = match inputs.env.get("PATH") {
+        Some(Value::String(p)) => Some(std::ffi::OsString::from(p)),
+        Some(_) => None,
+        None => std::env::var_os("PATH"),
+    };
     let mut command = match (&inputs.shell, needs_shell(&inputs.run)) {
         (None, false) => {
             let mut words = inputs.run.split_whitespace();
             let program = words.next().ok_or_else(|| ActionError::input("`run` is empty"))?;
-            let mut c = Command::new(program);
+            let mut c = match path.as_deref().and_then(|p| super::program::resolve(program, p)) {
+                Some(full) => {
+                    let mut c = Command::new(full);
+                    c.arg0(program);
+                    c
+                }
+                None => Command::new(program),
+            };
             c.args(words);
             c
         }
