@@ -176,6 +176,8 @@ def main():
         vp = median([timed([drctl, "validate", "big.yaml"], work)[0] + timed([drctl, "plan", "big.yaml", "-o", "json"], work)[0]
                      for _ in range(runs)])
         print(f"validate + plan (two processes)      {vp:.3f}s")
+        one = median([timed([drctl, "plan", "big.yaml", "-o", "json"], work)[0] for _ in range(runs)])
+        print(f"`drctl plan` (validates, then plans)   {one:.3f}s")
         shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
         out = subprocess.run([drctl, "run", "big.yaml"] + sd + [ "--parallelism", "64", "--progress", "plain"], cwd=work,
                              capture_output=True, text=True)
