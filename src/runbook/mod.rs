@@ -14,6 +14,7 @@ pub mod retry;
 pub mod schema;
 pub mod validate;
 pub mod yaml;
+mod yaml_fast;
 
 pub use checked::Runbook;
 pub use problem::{Invalid, Problem};

@@ -124,7 +124,18 @@ pub struct SyntaxError {
 }
 
 /// Parses one YAML document into a [`Node`] tree. An empty document is an empty map.
+///
+/// Documents in the plain subset most runbooks use are read by a fast reader of that subset
+/// (`yaml_fast`), which builds the same tree; everything else goes through `saphyr-parser`.
 pub fn parse(source: &str) -> Result<Node, SyntaxError> {
+    match super::yaml_fast::parse(source) {
+        Some(node) => Ok(node),
+        None => parse_full(source),
+    }
+}
+
+/// Parses with the full YAML parser.
+pub(crate) fn parse_full(source: &str) -> Result<Node, SyntaxError> {
     let offsets = CharOffsets::new(source);
     let mut builder = Builder { offsets: &offsets, stack: Vec::new(), anchors: Vec::new(), root: None, error: None };
     let mut parser = Parser::new_from_str(source);
