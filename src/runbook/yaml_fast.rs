@@ -143,14 +143,8 @@ impl<'a> Reader<'a> {
             if !self.looks_like_key() {
                 return None;
             }
-            let key_start = self.pos;
-            while self.peek().is_some_and(is_key_byte) {
-                self.pos += 1;
-            }
-            let key = scalar(self.s, key_start, self.pos, false)?;
             // A missing value is an empty scalar at the colon, as the full parser places it.
-            let colon = self.pos;
-            self.pos += 1;
+            let (key, colon) = self.key()?;
             let value = self.block_value(indent, Some(colon))?;
             entries.push((key, value));
             // The next entry, if any, sits at exactly this indentation.
@@ -162,8 +156,19 @@ impl<'a> Reader<'a> {
                 _ => break,
             }
         }
-        let end = entries.last().map_or(start, |(_, v)| v.span.end.max(v.span.start));
-        Some(Node { kind: NodeKind::Map(entries), span: start..end })
+        Some(map_node(entries, start))
+    }
+
+    /// A simple key, read up to its colon: the key and the colon's position, moving past it.
+    fn key(&mut self) -> Option<(Node, usize)> {
+        let start = self.pos;
+        while self.peek().is_some_and(is_key_byte) {
+            self.pos += 1;
+        }
+        let key = scalar(self.s, start, self.pos, false)?;
+        let colon = self.pos;
+        self.pos += 1;
+        Some((key, colon))
     }
 
     /// The value after `key:` or `-`: inline on this line, or a nested block below, or null.
@@ -191,10 +196,7 @@ impl<'a> Reader<'a> {
                 // A list at the key's own indentation belongs to the key in YAML; left to the
                 // full parser.
                 Some(next) if next == indent && self.next_line_is_seq_entry() => None,
-                _ => {
-                    let at = null_at.unwrap_or(line_end);
-                    Some(Node { kind: NodeKind::Scalar { text: String::new(), quoted: false }, span: at..at })
-                }
+                _ => Some(null(null_at.unwrap_or(line_end))),
             };
         }
         let node = self.inline_value()?;
@@ -360,18 +362,10 @@ impl<'a> Reader<'a> {
                 if !self.looks_like_flow_key() {
                     return None;
                 }
-                let key_start = self.pos;
-                while self.peek().is_some_and(is_key_byte) {
-                    self.pos += 1;
-                }
-                let key = scalar(self.s, key_start, self.pos, false)?;
-                let colon = self.pos;
-                self.pos += 1;
+                let (key, colon) = self.key()?;
                 self.skip_spaces();
                 let value = match self.peek()? {
-                    b',' | b'}' => {
-                        Node { kind: NodeKind::Scalar { text: String::new(), quoted: false }, span: colon..colon }
-                    }
+                    b',' | b'}' => null(colon),
                     _ if self.pos == colon + 1 => return None,
                     _ => self.flow_item()?,
                 };
@@ -397,8 +391,7 @@ impl<'a> Reader<'a> {
             }
         }
         Some(if open == b'{' {
-            let end = entries.last().map_or(start, |(_, v)| v.span.end.max(v.span.start));
-            Node { kind: NodeKind::Map(entries), span: start..end }
+            map_node(entries, start)
         } else {
             let end = items.last().map_or(start, |n| n.span.end);
             Node { kind: NodeKind::Seq(items), span: start..end }
@@ -454,6 +447,17 @@ fn plain_may_start(s: &[u8], at: usize) -> bool {
         ) => false,
         Some(_) => true,
     }
+}
+
+/// An empty plain scalar, what a missing value reads as.
+fn null(at: usize) -> Node {
+    Node { kind: NodeKind::Scalar { text: String::new(), quoted: false }, span: at..at }
+}
+
+/// A map of `entries` from `start` to the end of its last value, as the tree builder spans it.
+fn map_node(entries: Vec<(Node, Node)>, start: usize) -> Node {
+    let end = entries.last().map_or(start, |(_, v)| v.span.end.max(v.span.start));
+    Node { kind: NodeKind::Map(entries), span: start..end }
 }
 
 fn scalar(s: &[u8], start: usize, end: usize, quoted: bool) -> Option<Node> {
