@@ -222,7 +222,7 @@ impl<'a> Reader<'a> {
         match self.peek()? {
             b'{' | b'[' => self.flow(),
             b'\'' | b'"' => self.quoted(),
-            _ => self.plain_block(),
+            _ => self.plain(false),
         }
     }
 
@@ -257,20 +257,31 @@ impl<'a> Reader<'a> {
         Some(Node { kind: NodeKind::Seq(items), span: start..end })
     }
 
-    /// A plain scalar in block context, to the end of the line or a comment.
-    fn plain_block(&mut self) -> Option<Node> {
+    /// A plain scalar: in block context to the end of the line or a comment; in a flow
+    /// collection up to `,` or the closing bracket, on one line.
+    fn plain(&mut self, flow: bool) -> Option<Node> {
         let start = self.pos;
         if !plain_may_start(self.s, start) {
             return None;
         }
         let mut end = start;
         while let Some(b) = self.peek() {
-            match b {
-                b'\n' => break,
-                b'#' if self.s[self.pos - 1] == b' ' => break,
-                b':' if matches!(self.at(self.pos + 1), None | Some(b' ' | b'\n')) => return None,
-                b' ' => {}
-                _ => end = self.pos + 1,
+            let next = self.at(self.pos + 1);
+            let stop = match b {
+                b'\n' | b'#' if flow && (b == b'\n' || self.s[self.pos - 1] == b' ') => return None,
+                b'\n' => true,
+                b'#' => self.s[self.pos - 1] == b' ',
+                b',' | b']' | b'}' => flow,
+                b'[' | b'{' if flow => return None,
+                b':' if matches!(next, None | Some(b' ' | b'\n')) => return None,
+                b':' if flow && matches!(next, Some(b',' | b']' | b'}')) => return None,
+                _ => false,
+            };
+            if stop {
+                break;
+            }
+            if b != b' ' {
+                end = self.pos + 1;
             }
             self.pos += 1;
         }
@@ -408,31 +419,8 @@ impl<'a> Reader<'a> {
         match self.peek()? {
             b'{' | b'[' => self.flow(),
             b'\'' | b'"' => self.quoted(),
-            _ => self.plain_flow(),
+            _ => self.plain(true),
         }
-    }
-
-    /// A plain scalar inside a flow collection: up to `,`, the closing bracket or a comment.
-    fn plain_flow(&mut self) -> Option<Node> {
-        let start = self.pos;
-        if !plain_may_start(self.s, start) {
-            return None;
-        }
-        let mut end = start;
-        while let Some(b) = self.peek() {
-            match b {
-                b'\n' => return None,
-                b',' | b']' | b'}' => break,
-                b'[' | b'{' => return None,
-                b'#' if self.s[self.pos - 1] == b' ' => return None,
-                b':' if matches!(self.at(self.pos + 1), None | Some(b' ' | b'\n' | b',' | b']' | b'}')) => return None,
-                b' ' => {}
-                _ => end = self.pos + 1,
-            }
-            self.pos += 1;
-        }
-        self.pos = end;
-        scalar(self.s, start, end, false)
     }
 }
 
