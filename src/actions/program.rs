@@ -12,9 +12,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-type Key = (OsString, String);
+/// What was found, by `PATH` and then by program name: looked up without building a key.
+type Found = HashMap<OsString, HashMap<String, PathBuf>>;
 
-static FOUND: Mutex<Option<HashMap<Key, PathBuf>>> = Mutex::new(None);
+static FOUND: Mutex<Option<Found>> = Mutex::new(None);
 
 /// The absolute path `execvp` would run for `program` with `path` as `PATH`, or `None` to leave
 /// the search to the spawn: the name holds a `/`, nothing matches, or `PATH` has a relative
@@ -23,15 +24,14 @@ pub fn resolve(program: &str, path: &OsStr) -> Option<PathBuf> {
     if program.is_empty() || program.contains('/') {
         return None;
     }
-    let key = (path.to_owned(), program.to_owned());
-    if let Some(found) = FOUND.lock().ok().and_then(|cache| cache.as_ref().and_then(|c| c.get(&key).cloned())) {
-        if is_executable_file(&found) {
-            return Some(found);
-        }
+    let cached = FOUND.lock().ok().and_then(|cache| cache.as_ref()?.get(path)?.get(program).cloned());
+    if let Some(found) = cached.filter(|f| is_executable_file(f)) {
+        return Some(found);
     }
     let found = search(program, path)?;
     if let Ok(mut cache) = FOUND.lock() {
-        cache.get_or_insert_with(HashMap::new).insert(key, found.clone());
+        let by_name = cache.get_or_insert_with(HashMap::new).entry(path.to_owned()).or_default();
+        by_name.insert(program.to_owned(), found.clone());
     }
     Some(found)
 }

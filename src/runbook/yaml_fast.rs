@@ -199,12 +199,10 @@ impl<'a> Reader<'a> {
                 _ => Some(null(null_at.unwrap_or(line_end))),
             };
         }
+        // A value continued on more indented lines (a multi-line scalar) is refused by the caller,
+        // which gives up on any line indented past its own entries.
         let node = self.inline_value()?;
         self.end_of_line()?;
-        // A plain scalar continued on more indented lines is a multi-line scalar.
-        if matches!(self.peek_next_indent(), Some(next) if next > indent) {
-            return None;
-        }
         Some(node)
     }
 
