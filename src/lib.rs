@@ -12,6 +12,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod engine;
 pub mod graph;
+pub mod hash;
 pub mod inventory;
 pub mod oci;
 pub mod plan;

@@ -28,6 +28,7 @@ fn main() {
         }
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    drctl::checkpoint::flush_trace_log();
     std::process::exit(exit.code());
 }
 

@@ -109,6 +109,7 @@ async fn run_inventory(sim: &TestSim, with: Value) -> (Result<drctl::actions::Ou
         instance_key: None,
         idempotency_key: "k".into(),
         attempt: 1,
+        started: std::time::Instant::now(),
         cancel: CancellationToken::new(),
         log: log.clone(),
         scratch_dir: sim.path().to_path_buf(),

@@ -132,6 +132,7 @@ fn ctx(task: &str) -> ActionContext {
         instance_key: None,
         idempotency_key: format!("key-{}", task.replace('.', "-")),
         attempt: 1,
+        started: std::time::Instant::now(),
         cancel: CancellationToken::new(),
         log: Arc::new(NullLog),
         scratch_dir: std::env::temp_dir(),

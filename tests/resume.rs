@@ -130,3 +130,41 @@ fn ctrl_c_finishes_running_tasks_and_prints_the_resume_command() {
     assert_eq!(done.len(), 12);
     assert!(done.values().all(|&c| c == 1), "{done:?}");
 }
+
+#[test]
+fn a_torn_last_record_is_cut_off_and_the_run_resumes_again_and_again() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: torn\ntasks:\n  a:\n    uses: shell\n    with: { run: 'echo a >> done.log' }\n  b:\n    uses: shell\n    depends_on: [a]\n    with: { run: 'echo b >> done.log' }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let id = ran.run_id();
+    // A crash while `b`'s `done` record was being written: the journal ends mid-record.
+    let journal = sb.path().join(".drctl/runs").join(&id).join("journal.log");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let done_b = text.find("\"t\":\"done\",\"task\":\"b\"").expect("b's done record");
+    let line_start = text[..done_b].rfind('\n').map_or(0, |i| i + 1);
+    std::fs::write(&journal, &text[..done_b + 10]).unwrap();
+    assert!(line_start < done_b);
+    for round in 0..2 {
+        let ran = sb.run(&["resume", &id]);
+        assert_eq!(ran.code, 0, "resume {round}: {}", ran.stderr);
+        if round == 0 {
+            assert!(ran.stderr.contains("torn"), "{}", ran.stderr);
+        }
+    }
+    assert_eq!(sb.status(&id)["state"], "succeeded");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.ends_with('\n'));
+    for (n, line) in text.lines().enumerate() {
+        let (crc, body) = line.split_once(' ').unwrap_or_else(|| panic!("line {}: {line}", n + 1));
+        assert_eq!(crc.len(), 8, "line {}: {line}", n + 1);
+        assert!(serde_json::from_str::<serde_json::Value>(body).is_ok(), "line {} is damaged: {line}", n + 1);
+    }
+    // `b` ran again after the crash (its `done` was never written), `a` did not.
+    let done = counts(&sb.read("done.log"));
+    assert_eq!(done.get("a"), Some(&1), "{done:?}");
+    assert_eq!(done.get("b"), Some(&2), "{done:?}");
+}

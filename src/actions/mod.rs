@@ -67,6 +67,9 @@ pub struct ActionContext {
     pub idempotency_key: String,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// When the engine started this attempt (made its `start` record). An action that waits
+    /// for a duration, like `sleep`, counts from here.
+    pub started: std::time::Instant,
     /// Cancelled on a second Ctrl-C or when the attempt's timeout expires.
     pub cancel: CancellationToken,
     /// The task's log.

@@ -48,7 +48,8 @@ impl Action for Sleep {
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let duration = duration_of(&with).map_err(ActionError::input)?;
-            let deadline = Instant::now() + duration;
+            // The task's sleep runs from its start, not from when its job got a thread.
+            let deadline = ctx.started + duration;
             tokio::select! {
                 () = sleep_until(deadline) => Ok(Outputs::new()),
                 () = ctx.cancel.cancelled() => Err(ActionError::new(ErrorClass::Other, "sleep cancelled")),

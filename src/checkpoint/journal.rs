@@ -90,13 +90,15 @@ impl Ack {
 
 impl Journal {
     /// Opens (creating if needed) the journal at `path` for appending, and task logs under
-    /// `log_dir`, and starts the writer thread.
-    pub fn open(path: PathBuf, log_dir: PathBuf) -> Result<Journal, CheckpointError> {
+    /// `log_dir`, and starts the writer thread. The files and directories in `sync_first` are
+    /// synced before the first record is written.
+    pub fn open(path: PathBuf, log_dir: PathBuf, sync_first: Vec<PathBuf>) -> Result<Journal, CheckpointError> {
         let file = open_append(&path)?;
+        end_on_a_whole_record(&path).map_err(|e| CheckpointError::io(&path, e))?;
         let (tx, rx) = mpsc::channel();
         thread::Builder::new()
             .name("drctl-journal".into())
-            .spawn(move || writer_loop(file, log_dir, rx))
+            .spawn(move || writer_loop(file, log_dir, sync_first, rx))
             .map_err(|e| CheckpointError::io(&path, e))?;
         Ok(Journal { tx })
     }
@@ -140,10 +142,15 @@ impl Journal {
     }
 }
 
-fn writer_loop(mut file: File, log_dir: PathBuf, rx: mpsc::Receiver<Message>) {
+fn writer_loop(mut file: File, log_dir: PathBuf, sync_first: Vec<PathBuf>, rx: mpsc::Receiver<Message>) {
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut acks: Vec<AckSender> = Vec::new();
     let mut failed: Option<String> = None;
+    for path in &sync_first {
+        if let Err(e) = File::open(path).and_then(|f| f.sync_all()) {
+            failed.get_or_insert(format!("could not sync {}: {e}", path.display()));
+        }
+    }
     // When the oldest record that is written but not yet synced was written.
     let mut unsynced_since: Option<Instant> = None;
     loop {
@@ -200,6 +207,49 @@ fn writer_loop(mut file: File, log_dir: PathBuf, rx: mpsc::Receiver<Message>) {
     }
 }
 
+/// Makes sure the journal ends with a complete line before records are appended to it.
+///
+/// A crash mid-write leaves a torn last record, which replay ignores as never acknowledged.
+/// Appending after it would glue the next record onto the torn line and make it damage in the
+/// middle of the journal, so the torn record is cut off. A last record that is whole but lost
+/// its newline keeps its place and gets the newline.
+fn end_on_a_whole_record(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8];
+    file.read_exact_at(&mut last, len - 1)?;
+    let end = if last[0] == b'\n' { len - 1 } else { len };
+    // Where the last line starts: after the newline before `end`, found in 64 KiB steps.
+    let mut start = 0;
+    let mut pos = end;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while pos > 0 {
+        let n = pos.min(chunk.len() as u64);
+        let part = &mut chunk[..n as usize];
+        file.read_exact_at(part, pos - n)?;
+        if let Some(i) = part.iter().rposition(|b| *b == b'\n') {
+            start = pos - n + i as u64 + 1;
+            break;
+        }
+        pos -= n;
+    }
+    let mut line = vec![0u8; (end - start) as usize];
+    file.read_exact_at(&mut line, start)?;
+    let whole = super::record::decode(&line).is_ok();
+    match (whole, last[0] == b'\n') {
+        (true, true) => Ok(()),
+        (true, false) => file.write_all_at(b"\n", len),
+        (false, _) => {
+            tracing::debug!(bytes = end - start, "cutting a torn record off the end of the journal");
+            file.set_len(start)
+        }
+    }
+}
+
 /// Makes everything written so far durable, unless the journal has already failed.
 fn sync(file: &File, failed: &mut Option<String>) {
     if failed.is_none() {
@@ -220,4 +270,48 @@ fn write_log(dir: &std::path::Path, name: &str, text: &str) -> std::io::Result<(
 /// Opens a run-directory file for appending, readable by its owner only.
 pub(super) fn open_append(path: &std::path::Path) -> Result<File, CheckpointError> {
     OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(|e| CheckpointError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::record::Millis;
+    use crate::checkpoint::InstanceId;
+
+    fn record(task: &str, at: Millis) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        encode(&Record::Start { id: InstanceId { task: task.into(), key: None }, attempt: 1, at }, &mut bytes);
+        bytes
+    }
+
+    fn ends_after(bytes: &[u8]) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.log");
+        std::fs::write(&path, bytes).unwrap();
+        end_on_a_whole_record(&path).unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    #[test]
+    fn a_torn_last_record_is_cut_off() {
+        let first = record("a", 1);
+        let second = record("b", 2);
+        let mut torn = first.clone();
+        torn.extend_from_slice(&second[..second.len() / 2]);
+        assert_eq!(ends_after(&torn), first);
+        // Zeros left by a crash read as a torn record too.
+        let mut zeros = first.clone();
+        zeros.extend_from_slice(&[0; 300]);
+        assert_eq!(ends_after(&zeros), first);
+    }
+
+    #[test]
+    fn a_whole_last_record_stays_and_gets_its_newline() {
+        let mut both = record("a", 1);
+        both.extend_from_slice(&record("b", 2));
+        assert_eq!(ends_after(&both), both);
+        let cut = &both[..both.len() - 1];
+        assert_eq!(ends_after(cut), both);
+        assert_eq!(ends_after(b""), b"");
+    }
 }

@@ -4,8 +4,8 @@
 //! A torn last line (a crash mid-write) is dropped and reported; damage anywhere else stops
 //! replay with an error naming the line, because guessing could run a finished task twice.
 
+use crate::hash::FastMap;
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -144,10 +144,10 @@ pub struct AuditEntry {
 /// Everything the journal says.
 #[derive(Debug, Default)]
 pub struct Replay {
-    pub instances: HashMap<InstanceId, InstanceRecord>,
+    pub instances: FastMap<InstanceId, InstanceRecord>,
     /// Order in which instances first appeared, for stable listings.
     pub order: Vec<InstanceId>,
-    pub expansions: HashMap<String, Vec<String>>,
+    pub expansions: FastMap<String, Vec<String>>,
     pub audit: Vec<AuditEntry>,
     /// Start of the first segment.
     pub started_at: Option<Millis>,
@@ -160,11 +160,8 @@ pub struct Replay {
     pub segments: u32,
     /// A torn last line was dropped.
     pub torn_tail: bool,
-    /// Wall time spent inside segments (sum of segment durations), for the RTO.
-    pub active_ms: u64,
     /// Every segment in order.
     pub segment_spans: Vec<SegmentSpan>,
-    segment_start: Option<Millis>,
 }
 
 impl Replay {
@@ -182,12 +179,18 @@ impl Replay {
         }
     }
 
+    /// Applies records appended after the journal was read, as a new replay would.
+    pub fn extend(&mut self, records: impl IntoIterator<Item = Record>) {
+        for record in records {
+            self.apply(record);
+        }
+    }
+
     fn apply(&mut self, record: Record) {
         match record {
             Record::Segment { at, pid, actor, resumed } => {
                 self.segment_spans.push(SegmentSpan { start: at, end: None, state: None, actor, resumed });
                 self.started_at.get_or_insert(at);
-                self.segment_start = Some(at);
                 self.last_end = None;
                 self.last_pid = Some(pid);
                 self.segments += 1;
@@ -198,9 +201,6 @@ impl Replay {
                 if let Some(span) = self.segment_spans.last_mut().filter(|s| s.end.is_none()) {
                     span.end = Some(at);
                     span.state = Some(state);
-                }
-                if let Some(start) = self.segment_start.take() {
-                    self.active_ms += at.saturating_sub(start);
                 }
                 self.last_at = Some(at);
             }
@@ -327,12 +327,6 @@ pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<Replay, CheckpointError
             Err(LineError::Syntax(why)) => {
                 return Err(CheckpointError::Corrupt { path: path.to_owned(), line: index + 1, why })
             }
-        }
-    }
-    if replay.segment_start.is_some() {
-        // The last segment has no end: it crashed, or is still running. Count it up to the last record.
-        if let (Some(start), Some(last)) = (replay.segment_start, replay.last_at) {
-            replay.active_ms += last.saturating_sub(start);
         }
     }
     Ok(replay)

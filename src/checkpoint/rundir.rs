@@ -42,6 +42,9 @@ pub struct RunMeta {
 pub struct RunDir {
     pub id: String,
     pub path: PathBuf,
+    /// Files written by [`RunDir::create`] and not yet synced: the journal writer syncs them
+    /// before it writes its first record.
+    unsynced: Vec<PathBuf>,
 }
 
 /// A new run id: UTC date and time plus four random hex digits, sortable and easy to type.
@@ -58,16 +61,22 @@ impl RunDir {
         state_dir.join("runs")
     }
 
-    /// Creates the directory of a new run and writes the runbook text and metadata durably.
+    /// Creates the directory of a new run and writes the runbook text and metadata.
+    ///
+    /// They are made durable by the journal writer before the journal's first record, which
+    /// is before anything relies on them (the first task with effects waits for its `start`
+    /// record), so the syncs do not hold up the run's start. A crash before then leaves a
+    /// journal with no records: the run had done nothing that needs resuming.
     pub fn create(state_dir: &Path, meta: &RunMeta, runbook_text: &str) -> Result<RunDir, CheckpointError> {
         let path = Self::runs_dir(state_dir).join(&meta.run_id);
         std::fs::create_dir_all(&path).map_err(|e| CheckpointError::io(&path, e))?;
-        let dir = RunDir { id: meta.run_id.clone(), path };
-        write_durable(&dir.path.join("runbook.yaml"), runbook_text.as_bytes())?;
+        let runbook = path.join("runbook.yaml");
+        write_replacing(&runbook, runbook_text.as_bytes())?;
         let json = serde_json::to_vec_pretty(meta).map_err(|e| CheckpointError::Write(e.to_string()))?;
-        write_durable(&dir.path.join("meta.json"), &json)?;
-        sync_dir(&dir.path)?;
-        Ok(dir)
+        let meta_path = path.join("meta.json");
+        write_replacing(&meta_path, &json)?;
+        let unsynced = vec![runbook, meta_path, path.clone()];
+        Ok(RunDir { id: meta.run_id.clone(), path, unsynced })
     }
 
     /// Opens an existing run by id (or unique id prefix).
@@ -75,12 +84,12 @@ impl RunDir {
         let runs = Self::runs_dir(state_dir);
         let exact = runs.join(id);
         if !id.is_empty() && !id.contains('/') && exact.join("meta.json").is_file() {
-            return Ok(RunDir { id: id.to_owned(), path: exact });
+            return Ok(RunDir { id: id.to_owned(), path: exact, unsynced: Vec::new() });
         }
         let matches: Vec<String> =
             list_ids(&runs).into_iter().filter(|r| r.starts_with(id) && !id.is_empty()).collect();
         match matches.as_slice() {
-            [one] => Ok(RunDir { id: one.clone(), path: runs.join(one) }),
+            [one] => Ok(RunDir { id: one.clone(), path: runs.join(one), unsynced: Vec::new() }),
             _ => Err(CheckpointError::NoSuchRun { id: id.to_owned(), state_dir: state_dir.to_owned() }),
         }
     }
@@ -88,7 +97,7 @@ impl RunDir {
     /// Every run in the state directory, oldest first.
     pub fn list(state_dir: &Path) -> Vec<RunDir> {
         let runs = Self::runs_dir(state_dir);
-        list_ids(&runs).into_iter().map(|id| RunDir { path: runs.join(&id), id }).collect()
+        list_ids(&runs).into_iter().map(|id| RunDir { path: runs.join(&id), id, unsynced: Vec::new() }).collect()
     }
 
     pub fn meta(&self) -> Result<RunMeta, CheckpointError> {
@@ -123,7 +132,7 @@ impl RunDir {
     pub fn open_journal(&self) -> Result<Journal, CheckpointError> {
         let scratch = self.scratch_dir();
         std::fs::create_dir_all(&scratch).map_err(|e| CheckpointError::io(&scratch, e))?;
-        Journal::open(self.journal_path(), self.log_dir())
+        Journal::open(self.journal_path(), self.log_dir(), self.unsynced.clone())
     }
 
     pub fn replay(&self) -> Result<super::Replay, CheckpointError> {
@@ -152,7 +161,18 @@ fn list_ids(runs: &Path) -> Vec<String> {
     ids
 }
 
+/// Replaces `path` with `bytes` durably: written to a temporary file, synced, renamed.
 fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    write_with(path, bytes, true)
+}
+
+/// Replaces `path` with `bytes` atomically (a reader sees the old or the new content), without
+/// waiting for the disk.
+fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    write_with(path, bytes, false)
+}
+
+fn write_with(path: &Path, bytes: &[u8], durable: bool) -> Result<(), CheckpointError> {
     let tmp = path.with_extension("tmp");
     let mut file = OpenOptions::new()
         .create(true)
@@ -161,10 +181,7 @@ fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| CheckpointError::io(&tmp, e))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| CheckpointError::io(&tmp, e))?;
+    let written = file.write_all(bytes).and_then(|()| if durable { file.sync_all() } else { Ok(()) });
+    written.map_err(|e| CheckpointError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| CheckpointError::io(path, e))
-}
-
-fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| CheckpointError::io(dir, e))
 }

@@ -205,6 +205,7 @@ impl Job {
                 instance_key: item.id.key.clone(),
                 idempotency_key: key.clone(),
                 attempt: tries,
+                started: std::time::Instant::now(),
                 cancel: self.cancel.child_token(),
                 log: self.log.clone(),
                 scratch_dir: self.scratch_dir.clone(),

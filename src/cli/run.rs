@@ -178,6 +178,8 @@ pub(super) async fn resume_locked(
     let stored_text = run_dir.runbook_text()?;
     let actions = crate::actions::builtin();
     let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &actions)?;
+    // Read before anything is appended: opening the journal cuts off a torn last record.
+    let mut replay = run_dir.replay()?;
     let current_text = std::fs::read_to_string(&meta.runbook_path).ok();
     let runbook = match current_text {
         Some(text) if text != stored_text => {
@@ -212,10 +214,13 @@ pub(super) async fn resume_locked(
     let runbook = Arc::new(runbook);
     let redactor = Redactor::new();
     let values = params::resolve(&runbook, how.params, Some(&meta.params), &redactor)?;
-    let journal = run_dir.open_journal()?;
+    if replay.torn_tail && !how.quiet {
+        eprintln!("note: the journal's last record was torn by a crash and was ignored");
+    }
     let actor = Actor::current();
+    let mut appended = Vec::new();
     if let Some(owner) = broken {
-        journal.append_nowait(&Record::Audit {
+        appended.push(Record::Audit {
             action: AuditAction::BreakLock,
             task: None,
             actor: actor.clone(),
@@ -223,22 +228,21 @@ pub(super) async fn resume_locked(
             at: now_millis(),
         });
     }
-    for record in pre.into_iter().flatten() {
-        journal.append_nowait(&record);
-    }
-    journal.append_nowait(&Record::Audit {
+    appended.extend(pre.into_iter().flatten());
+    appended.push(Record::Audit {
         action: AuditAction::Resume,
         task: None,
         actor,
         reason: String::new(),
         at: now_millis(),
     });
+    let journal = run_dir.open_journal()?;
+    for record in &appended {
+        journal.append_nowait(record);
+    }
     journal.flush().wait().await?;
     drop(journal);
-    let replay = run_dir.replay()?;
-    if replay.torn_tail && !how.quiet {
-        eprintln!("note: the journal's last record was torn by a crash and was ignored");
-    }
+    replay.extend(appended);
     // A run started with `--sim` goes on against the same simulator, unless the operator
     // names other endpoints.
     let sim = EmbeddedSim::of_run(meta.sim.as_deref(), how.oci).await?;

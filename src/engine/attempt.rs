@@ -60,6 +60,8 @@ pub struct Job {
     /// Attempts recorded before this segment (attempt numbers continue from here).
     pub prior_attempts: u32,
     pub first_start: FirstStart,
+    /// When the scheduling loop made the first attempt's `start` record, if it did.
+    pub launched: Instant,
     pub idempotency_key: String,
     pub run_id: String,
     pub drill: bool,
@@ -103,8 +105,9 @@ pub fn log_file_name(id: &InstanceId) -> String {
 }
 
 impl Job {
-    fn context(&self, attempt: u32, cancel: CancellationToken) -> ActionContext {
+    fn context(&self, attempt: u32, started: Instant, cancel: CancellationToken) -> ActionContext {
         ActionContext {
+            started,
             task_id: self.id.task.clone(),
             instance_key: self.id.key.clone(),
             idempotency_key: self.idempotency_key.clone(),
@@ -132,7 +135,7 @@ impl Job {
         }
         if in_doubt {
             if let Some((probe, with)) = &self.check {
-                let ctx = self.context(self.prior_attempts, self.kill.child_token());
+                let ctx = self.context(self.prior_attempts, Instant::now(), self.kill.child_token());
                 match self.attempt(probe.as_ref(), &ctx, with.clone()).await {
                     Ok(outputs) => return JobOutcome::Succeeded { outputs, checked: true },
                     Err(err) => ctx.log.line(&format!("check: work not done ({err}); running the task again")),
@@ -146,15 +149,16 @@ impl Job {
         loop {
             tries += 1;
             let attempt = self.prior_attempts + tries;
-            let durable = match std::mem::replace(&mut self.first_start, FirstStart::ByJob) {
-                FirstStart::Queued(ack) => ack,
+            let (durable, attempt_started) = match std::mem::replace(&mut self.first_start, FirstStart::ByJob) {
+                FirstStart::Queued(ack) => (ack, self.launched),
                 FirstStart::ByJob => {
                     let start = Record::Start { id: self.id.clone(), attempt, at: now_millis() };
+                    let now = Instant::now();
                     if self.action.is_pure() {
                         self.journal.append_nowait(&start);
-                        None
+                        (None, now)
                     } else {
-                        Some(self.journal.append(&start))
+                        (Some(self.journal.append(&start)), now)
                     }
                 }
             };
@@ -165,7 +169,7 @@ impl Job {
             }
             self.observer.attempt_started(&self.id, attempt);
             let cancel = self.kill.child_token();
-            let ctx = self.context(attempt, cancel.clone());
+            let ctx = self.context(attempt, attempt_started, cancel.clone());
             let result = self.attempt(self.action.as_ref(), &ctx, self.with.clone()).await;
             let err = match result {
                 Ok(outputs) => return JobOutcome::Succeeded { outputs, checked: false },

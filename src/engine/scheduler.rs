@@ -25,6 +25,7 @@ use super::scope::RunScope;
 use super::{EngineConfig, EngineError, Outcome};
 use crate::checkpoint::record::now_millis;
 use crate::checkpoint::{Actor, AuditAction, Batch, InstanceId, Record, Replay, RunState, TaskState};
+use crate::hash::FastMap;
 use crate::runbook::checked::{ForEach, TaskIdx};
 use crate::runbook::duration::parse_duration;
 use crate::runbook::expr::truthy;
@@ -80,7 +81,7 @@ pub(super) struct Scheduler<'a> {
     tasks: Vec<TaskRun>,
     dependents: Vec<Vec<(TaskIdx, bool)>>,
     priority: Vec<u32>,
-    records: HashMap<String, Value>,
+    records: FastMap<String, Value>,
     queue: BinaryHeap<(u32, Reverse<usize>, TaskIdx, usize)>,
     seq: usize,
     running: usize,
@@ -126,7 +127,7 @@ impl<'a> Scheduler<'a> {
             tasks,
             dependents,
             priority: crate::graph::bottom_levels(runbook),
-            records: HashMap::new(),
+            records: FastMap::default(),
             queue: BinaryHeap::new(),
             seq: 0,
             running: 0,
@@ -427,6 +428,7 @@ impl<'a> Scheduler<'a> {
         };
         let job = Job {
             first_start,
+            launched: Instant::now(),
             idempotency_key: idempotency_key(&cfg.run_dir.id, &id),
             id,
             action,
@@ -763,7 +765,7 @@ pub fn idempotency_key(run_id: &str, id: &InstanceId) -> String {
         hasher.update(key.as_bytes());
     }
     let digest = hasher.finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&digest)
 }
 
 /// Keys of `for_each` instances: strings and numbers as themselves, maps by their `key`,

@@ -1,10 +1,10 @@
 //! What `${{ }}` expressions see while a run executes.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::hash::FastMap;
 use crate::runbook::expr::Scope;
 
 /// Names visible to expressions: `params`, `run`, `each`, `env` and `tasks`.
@@ -13,7 +13,7 @@ pub struct RunScope<'a> {
     pub run: &'a Value,
     pub each: Option<&'a Value>,
     /// Task records (`{"outputs": .., "state": ..}`) of finished tasks, by id.
-    pub tasks: &'a HashMap<String, Value>,
+    pub tasks: &'a FastMap<String, Value>,
 }
 
 impl Scope for RunScope<'_> {

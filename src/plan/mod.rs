@@ -70,7 +70,7 @@ pub fn build(
     parallelism: usize,
     history: &HashMap<String, Duration>,
 ) -> Plan {
-    let tasks_known = HashMap::new();
+    let tasks_known = crate::hash::FastMap::default();
     let run = json!({ "id": UNKNOWN, "name": runbook.name, "drill": false });
     let estimate = |t: TaskIdx| -> Duration {
         let task = &runbook.tasks[t];
@@ -144,7 +144,7 @@ impl Plan {
     /// sha256 of the plan with its own hash field empty.
     pub fn content_hash(&self) -> String {
         if self.plan_sha256.is_empty() {
-            return hex(&Sha256::digest(serde_json::to_vec(self).unwrap_or_default()));
+            return crate::hash::hex(&Sha256::digest(serde_json::to_vec(self).unwrap_or_default()));
         }
         let mut copy = self.clone();
         copy.plan_sha256 = String::new();
@@ -162,11 +162,7 @@ pub fn params_hash(runbook: &Runbook, params: &Value) -> String {
             canonical.insert(name.clone(), if secret { Value::String("<secret>".into()) } else { value.clone() });
         }
     }
-    hex(&Sha256::digest(serde_json::to_vec(&canonical).unwrap_or_default()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&Sha256::digest(serde_json::to_vec(&canonical).unwrap_or_default()))
 }
 
 /// Why a saved plan no longer matches.

@@ -8,7 +8,6 @@
 //! inputs of tasks that need them. This module must never call an action's `run` unless the
 //! action declares itself read-only.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -67,7 +66,7 @@ pub struct Refresh {
 /// Walks the runbook and previews every instance it can reach.
 pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry, redactor: &Redactor) -> Refresh {
     let run = json!({ "id": "plan", "name": runbook.name, "drill": false });
-    let mut known: HashMap<String, Value> = HashMap::new();
+    let mut known: crate::hash::FastMap<String, Value> = Default::default();
     let mut instances = Vec::new();
     let scratch = std::env::temp_dir();
     for t in crate::graph::topo_order(runbook) {
@@ -144,6 +143,7 @@ pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry
                 instance_key: key.clone(),
                 idempotency_key: String::new(),
                 attempt: 1,
+                started: std::time::Instant::now(),
                 cancel: CancellationToken::new(),
                 log: Arc::new(NullLog),
                 scratch_dir: PathBuf::from(&scratch),

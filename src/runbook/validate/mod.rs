@@ -174,7 +174,7 @@ impl Validator<'_> {
             actions,
         };
         let tasks = tasks::check_tasks(self, task_docs, &ctx)?;
-        let sha256 = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = crate::hash::hex(&Sha256::digest(text.as_bytes()));
         Some(Runbook {
             name,
             description: doc.description.as_ref().and_then(|d| d.0.clone()),

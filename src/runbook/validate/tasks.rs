@@ -16,7 +16,7 @@ use crate::runbook::yaml::ByteSpan;
 /// Task ids in order, with an index for lookups (runbooks may hold thousands of tasks).
 pub(super) struct TaskIds<'a> {
     pub names: Vec<&'a str>,
-    index: std::collections::HashMap<&'a str, usize>,
+    index: crate::hash::FastMap<&'a str, usize>,
 }
 
 impl<'a> TaskIds<'a> {
