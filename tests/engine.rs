@@ -184,6 +184,33 @@ tasks:
 }
 
 #[test]
+fn outputs_reach_a_task_that_also_lists_its_dependency() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: both
+tasks:
+  a:
+    uses: shell
+    with: { run: 'echo "id=a-1" >> "$DRCTL_OUTPUT"' }
+  b:
+    uses: shell
+    depends_on: [a]
+    if: ${{ tasks.a.state == 'succeeded' }}
+    with: { run: 'echo "${{ tasks.a.outputs.id }}" > seen' }
+  c:
+    uses: shell
+    depends_on: [b]
+    with: { run: 'true' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(sb.read("seen").trim(), "a-1");
+}
+
+#[test]
 fn expression_values_never_become_shell_code() {
     let sb = Sandbox::new();
     sb.write(

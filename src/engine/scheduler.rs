@@ -80,6 +80,8 @@ pub(super) struct Scheduler<'a> {
     cfg: &'a EngineConfig,
     tasks: Vec<TaskRun>,
     dependents: Vec<Vec<(TaskIdx, bool)>>,
+    /// Whether an expression of some task reads this task's record (`tasks.X`).
+    read: Vec<bool>,
     priority: Vec<u32>,
     records: FastMap<String, Value>,
     queue: BinaryHeap<(u32, Reverse<usize>, TaskIdx, usize)>,
@@ -106,9 +108,11 @@ impl<'a> Scheduler<'a> {
     pub(super) fn new(cfg: &'a EngineConfig, replay: &'a Replay) -> Self {
         let runbook = &cfg.runbook;
         let mut dependents = vec![Vec::new(); runbook.tasks.len()];
+        let mut read = vec![false; runbook.tasks.len()];
         for (idx, task) in runbook.tasks.iter().enumerate() {
             for dep in &task.deps {
                 dependents[dep.task].push((idx, dep.implicit));
+                read[dep.task] |= dep.reads;
             }
         }
         let tasks = runbook
@@ -126,6 +130,7 @@ impl<'a> Scheduler<'a> {
             cfg,
             tasks,
             dependents,
+            read,
             priority: crate::graph::bottom_levels(runbook),
             records: FastMap::default(),
             queue: BinaryHeap::new(),
@@ -539,19 +544,22 @@ impl<'a> Scheduler<'a> {
         let any_failed =
             run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Failed | TaskState::Cancelled)));
         let end = if any_failed { TaskEnd::Failed } else { TaskEnd::Succeeded };
-        // The instances' outputs are read only from here on (by expressions), so they move.
-        let outputs = if task.for_each.is_some() {
-            Value::Object(
-                run.instances
-                    .iter_mut()
-                    .map(|i| (i.id.key.clone().unwrap_or_default(), Value::Object(std::mem::take(&mut i.outputs))))
-                    .collect(),
-            )
-        } else {
-            Value::Object(run.instances.first_mut().map(|i| std::mem::take(&mut i.outputs)).unwrap_or_default())
-        };
-        let state = if any_failed { "failed" } else { "succeeded" };
-        self.records.insert(task.id.clone(), json!({ "outputs": outputs, "state": state }));
+        // Only records that expressions read are kept: in a large run most are never read.
+        if self.read[t] {
+            // The instances' outputs are read only from here on (by expressions), so they move.
+            let outputs = if task.for_each.is_some() {
+                Value::Object(
+                    run.instances
+                        .iter_mut()
+                        .map(|i| (i.id.key.clone().unwrap_or_default(), Value::Object(std::mem::take(&mut i.outputs))))
+                        .collect(),
+                )
+            } else {
+                Value::Object(run.instances.first_mut().map(|i| std::mem::take(&mut i.outputs)).unwrap_or_default())
+            };
+            let state = if any_failed { "failed" } else { "succeeded" };
+            self.records.insert(task.id.clone(), json!({ "outputs": outputs, "state": state }));
+        }
         self.end_task(t, end);
     }
 
@@ -569,7 +577,9 @@ impl<'a> Scheduler<'a> {
         }
         cfg.observer.finished(&id, Finish::Skipped, Duration::ZERO, reason);
         self.finished += 1;
-        self.records.insert(task.id.clone(), json!({ "outputs": {}, "state": "skipped" }));
+        if self.read[t] {
+            self.records.insert(task.id.clone(), json!({ "outputs": {}, "state": "skipped" }));
+        }
         self.end_task(t, end);
     }
 

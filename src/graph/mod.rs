@@ -17,13 +17,13 @@ use crate::runbook::Runbook;
 pub use render::{to_dot, to_mermaid};
 
 /// Builds the petgraph graph from each task's dependency list; node `i` is task `i`.
-pub fn build(deps: &[Vec<Dep>]) -> DiGraph<TaskIdx, usize> {
-    let mut graph = DiGraph::with_capacity(deps.len(), deps.iter().map(Vec::len).sum());
+pub fn build<D: AsRef<[Dep]>>(deps: &[D]) -> DiGraph<TaskIdx, usize> {
+    let mut graph = DiGraph::with_capacity(deps.len(), deps.iter().map(|d| d.as_ref().len()).sum());
     for i in 0..deps.len() {
         graph.add_node(i);
     }
     for (task, list) in deps.iter().enumerate() {
-        for (n, dep) in list.iter().enumerate() {
+        for (n, dep) in list.as_ref().iter().enumerate() {
             graph.add_edge(NodeIndex::new(dep.task), NodeIndex::new(task), n);
         }
     }
@@ -35,22 +35,26 @@ pub fn build(deps: &[Vec<Dep>]) -> DiGraph<TaskIdx, usize> {
 pub type Cycle = Vec<(TaskIdx, usize)>;
 
 /// Every strongly connected component with a cycle, as one concrete cycle each.
-pub fn find_cycles(deps: &[Vec<Dep>]) -> Vec<Cycle> {
+pub fn find_cycles<D: AsRef<[Dep]>>(deps: &[D]) -> Vec<Cycle> {
+    // Most runbooks have no cycle: a topological sort proves it without building a graph.
+    if topo_sort(deps).len() == deps.len() {
+        return Vec::new();
+    }
     let graph = build(deps);
+    let deps = |t: TaskIdx| deps[t].as_ref();
     let mut cycles = Vec::new();
     for scc in tarjan_scc(&graph) {
-        let in_scc: std::collections::HashSet<usize> = scc.iter().map(|n| n.index()).collect();
         let start = match scc.iter().map(|n| n.index()).min() {
             Some(s) => s,
             None => continue,
         };
-        let self_loop = deps[start].iter().position(|d| d.task == start);
         if scc.len() == 1 {
-            if let Some(edge) = self_loop {
+            if let Some(edge) = deps(start).iter().position(|d| d.task == start) {
                 cycles.push(vec![(start, edge)]);
             }
             continue;
         }
+        let in_scc: std::collections::HashSet<usize> = scc.iter().map(|n| n.index()).collect();
         // Walk backwards along dependencies inside the component until a task repeats.
         let mut path: Vec<(TaskIdx, usize)> = Vec::new();
         let mut seen = std::collections::HashMap::new();
@@ -63,9 +67,9 @@ pub fn find_cycles(deps: &[Vec<Dep>]) -> Vec<Cycle> {
                 break;
             }
             seen.insert(current, path.len());
-            let Some(edge) = deps[current].iter().position(|d| in_scc.contains(&d.task)) else { break };
+            let Some(edge) = deps(current).iter().position(|d| in_scc.contains(&d.task)) else { break };
             path.push((current, edge));
-            current = deps[current][edge].task;
+            current = deps(current)[edge].task;
         }
     }
     cycles
@@ -80,12 +84,33 @@ fn rotate_to_min(mut cycle: Cycle) -> Cycle {
 
 /// Tasks in topological order (the runbook must be acyclic, which validation guarantees).
 pub fn topo_order(runbook: &Runbook) -> Vec<TaskIdx> {
-    let n = runbook.tasks.len();
-    let mut indegree: Vec<usize> = runbook.tasks.iter().map(|t| t.deps.len()).collect();
-    let mut dependents = vec![Vec::new(); n];
-    for (i, t) in runbook.tasks.iter().enumerate() {
-        for d in &t.deps {
-            dependents[d.task].push(i);
+    let deps: Vec<&[Dep]> = runbook.tasks.iter().map(|t| t.deps.as_slice()).collect();
+    topo_sort(&deps)
+}
+
+/// Kahn's algorithm over each task's dependency list. Tasks on or behind a cycle are left out,
+/// so the order is complete exactly when the graph is acyclic.
+fn topo_sort<D: AsRef<[Dep]>>(deps: &[D]) -> Vec<TaskIdx> {
+    let n = deps.len();
+    // Dependents in one flat array: task t's are `targets[start[t]..start[t + 1]]`.
+    let mut start = vec![0usize; n + 1];
+    for list in deps {
+        for d in list.as_ref() {
+            start[d.task + 1] += 1;
+        }
+    }
+    for t in 0..n {
+        start[t + 1] += start[t];
+    }
+    let mut fill = start.clone();
+    let mut targets = vec![0usize; start[n]];
+    let mut indegree = vec![0usize; n];
+    for (t, list) in deps.iter().enumerate() {
+        let list = list.as_ref();
+        indegree[t] = list.len();
+        for d in list {
+            targets[fill[d.task]] = t;
+            fill[d.task] += 1;
         }
     }
     let mut order: Vec<TaskIdx> = (0..n).filter(|&i| indegree[i] == 0).collect();
@@ -93,7 +118,7 @@ pub fn topo_order(runbook: &Runbook) -> Vec<TaskIdx> {
     while head < order.len() {
         let t = order[head];
         head += 1;
-        for &d in &dependents[t] {
+        for &d in &targets[start[t]..start[t + 1]] {
             indegree[d] -= 1;
             if indegree[d] == 0 {
                 order.push(d);
@@ -164,7 +189,7 @@ mod tests {
     use super::*;
 
     fn dep(task: usize) -> Dep {
-        Dep { task, span: 0..0, implicit: false }
+        Dep { task, span: 0..0, implicit: false, reads: false }
     }
 
     #[test]

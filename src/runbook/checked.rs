@@ -69,8 +69,11 @@ pub struct Dep {
     pub task: TaskIdx,
     /// Where the edge is written: a `depends_on` entry or an expression reference.
     pub span: ByteSpan,
-    /// True when it comes from a `${{ tasks.X... }}` reference.
+    /// True when it comes from a `${{ tasks.X... }}` reference alone (not in `depends_on`).
     pub implicit: bool,
+    /// True when an expression of the task reads X's record, whether or not `depends_on`
+    /// also lists X.
+    pub reads: bool,
 }
 
 #[derive(Debug, Clone)]

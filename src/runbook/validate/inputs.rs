@@ -126,7 +126,7 @@ fn check_refs(
                                 );
                             }
                         }
-                        add_dep(deps, Dep { task: t, span, implicit: true });
+                        add_dep(deps, Dep { task: t, span, implicit: true, reads: true });
                     }
                 }
             }

@@ -73,7 +73,7 @@ pub(super) fn check_tasks(
     if !complete {
         return None;
     }
-    let deps: Vec<Vec<Dep>> = tasks.iter().map(|t| t.deps.clone()).collect();
+    let deps: Vec<&[Dep]> = tasks.iter().map(|t| t.deps.as_slice()).collect();
     for cycle in crate::graph::find_cycles(&deps) {
         let names: Vec<&str> = cycle.iter().map(|(t, _)| tasks[*t].id.as_str()).collect();
         let mut shown = names.join(" → ");
@@ -173,7 +173,7 @@ fn check_task(
     let mut deps: Vec<Dep> = Vec::new();
     for dep in &doc.depends_on {
         match ids.index(&dep.value) {
-            Some(t) => add_dep(&mut deps, Dep { task: t, span: dep.span.clone(), implicit: false }),
+            Some(t) => add_dep(&mut deps, Dep { task: t, span: dep.span.clone(), implicit: false, reads: false }),
             None => v.push(
                 Problem::new(
                     "drctl::unknown-task",
@@ -270,10 +270,14 @@ fn check_task(
     })
 }
 
-/// Adds an edge unless one to the same task exists; an explicit edge wins over an implicit one.
+/// Adds an edge unless one to the same task exists; an explicit edge wins over an implicit one,
+/// and an edge reads the task's record if any of its sources does.
 pub(super) fn add_dep(deps: &mut Vec<Dep>, dep: Dep) {
     match deps.iter_mut().find(|d| d.task == dep.task) {
-        Some(existing) => existing.implicit &= dep.implicit,
+        Some(existing) => {
+            existing.implicit &= dep.implicit;
+            existing.reads |= dep.reads;
+        }
         None => deps.push(dep),
     }
 }
