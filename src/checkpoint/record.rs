@@ -41,14 +41,20 @@ pub struct Actor {
 
 impl Actor {
     /// The user and host running this process.
+    /// The user and host of this process, looked up once.
     pub fn current() -> Actor {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .ok()
-            .filter(|u| !u.is_empty())
-            .or_else(user_name)
-            .unwrap_or_else(|| format!("uid {}", unsafe_free_uid()));
-        Actor { user, host: hostname() }
+        static CURRENT: std::sync::OnceLock<Actor> = std::sync::OnceLock::new();
+        CURRENT
+            .get_or_init(|| {
+                let user = std::env::var("USER")
+                    .or_else(|_| std::env::var("LOGNAME"))
+                    .ok()
+                    .filter(|u| !u.is_empty())
+                    .or_else(user_name)
+                    .unwrap_or_else(|| format!("uid {}", unsafe_free_uid()));
+                Actor { user, host: hostname() }
+            })
+            .clone()
     }
 }
 
@@ -75,12 +81,16 @@ fn user_name() -> Option<String> {
 
 /// The machine's host name.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".to_owned())
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "unknown-host".to_owned())
+    })
+    .clone()
 }
 
 /// What an operator decided.
