@@ -197,7 +197,7 @@ pub fn retry_token_for(key: &str) -> String {
     if valid {
         key.to_string()
     } else {
-        Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        crate::hash::hex(&Sha256::digest(key.as_bytes()))
     }
 }
 

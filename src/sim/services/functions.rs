@@ -167,7 +167,7 @@ fn registry_digest(p: &Prepare<'_>, image: &str) -> Result<Option<String>, ApiEr
 /// A stable stand-in digest for an image outside this region's registry.
 fn hex_digest(image: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(image.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&Sha256::digest(image.as_bytes()))
 }
 
 pub fn routes(mut router: Router<RegionCtx>) -> Router<RegionCtx> {
