@@ -92,7 +92,7 @@ impl TaskLog for JournalLog {
 
     fn spawned(&self, pid: u32) {
         let started = crate::checkpoint::record::process_start_time(pid).unwrap_or(0);
-        self.journal.append_nowait(&Record::Spawned { id: self.id.clone(), pid, started });
+        self.journal.append_unsynced(&Record::Spawned { id: self.id.clone(), pid, started });
     }
 }
 
