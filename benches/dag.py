@@ -5,7 +5,10 @@ Cases (seed 42, like the peer baselines):
   a) N tasks running `true`, each depending on 0-3 uniformly chosen earlier tasks, -j 64:
      per-task wall time of drctl (durable journal) against ninja.
   b) 1,000 tasks running `sleep 0.05`, each depending on 0-3 of the previous 64 tasks,
-     parallelism 64: makespan against the critical path, for both tools.
+     parallelism 64: makespan against the critical path, for both tools. Also the floor (one
+     shell running the path's sleeps back to back) and the durable bound: the floor plus one
+     fdatasync per link, which any engine that records a task as done before starting its
+     dependents must wait for.
   c) the same DAG with drctl's built-in `sleep` action: makespan against the critical path.
 Also: validate + plan of the 10,000-task runbook, resume of a finished 10,000-task run
 (journal replay), and peak memory at 10,000 tasks.
@@ -99,6 +102,27 @@ def journal_span(state):
     return (last - first) / 1000.0
 
 
+def sync_latency(work, gap, samples=25):
+    """Median seconds of one append + fdatasync on the file system of `work`, each after `gap`
+    seconds of idleness: what one link of a critical path waits for in a durable engine (its
+    dependency's `done` record is on disk before it starts). On a VM, a flush after an idle
+    spell costs about twice as much as one in a busy stream."""
+    path = os.path.join(work, "sync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(samples):
+            time.sleep(gap)
+            os.write(fd, b"x" * 120 + b"\n")
+            t = time.perf_counter()
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - t)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return statistics.median(times)
+
+
 def median(xs):
     return statistics.median(xs)
 
@@ -159,6 +183,10 @@ def main():
           + (f", ninja {n / cp:.3f}" if n else ""))
     print(f"    floor: one shell running the path's {links} `sleep 0.05` back to back takes {floor / cp:.3f}x CP;"
           f" drctl/floor {d / floor:.3f}" + (f", ninja/floor {n / floor:.3f}" if n else ""))
+    sync = sync_latency(work, 0.05)
+    bound = (floor + links * sync) / cp
+    print(f"    durable bound: the floor plus one fdatasync per link ({sync * 1e3:.2f} ms after 50 ms idle,"
+          f" median) is {bound:.3f}x CP; drctl/bound {d / cp / bound:.3f}")
     walls, spans = [], []
     for _ in range(runs):
         shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
