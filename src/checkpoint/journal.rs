@@ -126,7 +126,7 @@ impl Journal {
     /// failure costs nothing because what it describes ends with the machine (the pid of a
     /// running child, which resume uses to wait for a child that outlived a crash of drctl).
     /// It is written at once, so a crash of drctl alone loses nothing, and reaches the disk
-    /// with the next sync. On a run of shell tasks this saves one sync per task.
+    /// with the next sync, instead of forcing one [`LINGER`] later when no other comes first.
     pub fn append_unsynced(&self, record: &Record) {
         let mut bytes = Vec::new();
         encode(record, &mut bytes);
