@@ -40,8 +40,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The user and host running this process.
-    /// The user and host of this process, looked up once.
+    /// The user and host running this process, looked up once.
     pub fn current() -> Actor {
         static CURRENT: std::sync::OnceLock<Actor> = std::sync::OnceLock::new();
         CURRENT

@@ -19,39 +19,49 @@ use super::{CheckpointError, RunDir};
 /// Longest time a line waits in memory.
 pub const COALESCE: Duration = Duration::from_millis(20);
 
+/// Lines waiting to be written, and whether there is a file to write them to. The engine only
+/// ever takes this lock, and only to append to `pending`.
 struct Sink {
-    file: Option<File>,
+    open: bool,
     pending: Vec<u8>,
 }
 
-static SINK: Mutex<Sink> = Mutex::new(Sink { file: None, pending: Vec::new() });
+static SINK: Mutex<Sink> = Mutex::new(Sink { open: false, pending: Vec::new() });
+/// The file; held while lines are written, so lines reach it in order.
+static FILE: Mutex<Option<File>> = Mutex::new(None);
 static PENDING: Condvar = Condvar::new();
 static WRITER: OnceLock<()> = OnceLock::new();
 
+// A panic while holding either lock leaves nothing half-done that matters for a log.
 fn sink() -> MutexGuard<'static, Sink> {
-    // A panic while holding the lock leaves nothing half-done that matters for a log.
     SINK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl Sink {
-    fn write_pending(&mut self) {
-        if let Some(file) = self.file.as_mut() {
-            if !self.pending.is_empty() && file.write_all(&self.pending).is_err() {
-                self.file = None;
-            }
+fn file() -> MutexGuard<'static, Option<File>> {
+    FILE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes the lines gathered so far to `file`, outside the lock the engine logs under. A
+/// failed write closes the log.
+fn write_pending(file: &mut Option<File>) {
+    let lines = std::mem::take(&mut sink().pending);
+    if let Some(f) = file.as_mut() {
+        if !lines.is_empty() && f.write_all(&lines).is_err() {
+            *file = None;
+            sink().open = false;
         }
-        self.pending.clear();
     }
 }
 
 /// Makes the run's `drctl.log` the target of the JSON tracing layer.
 pub fn open_trace_log(dir: &RunDir) -> Result<(), CheckpointError> {
     let path = dir.trace_log_path();
-    let file = super::journal::open_append(&path)?;
+    let opened = super::journal::open_append(&path)?;
     {
-        let mut sink = sink();
-        sink.write_pending();
-        sink.file = Some(file);
+        let mut file = file();
+        write_pending(&mut file);
+        *file = Some(opened);
+        sink().open = true;
     }
     WRITER.get_or_init(|| {
         // Without the thread, lines still reach the file through `flush_trace_log`.
@@ -62,7 +72,7 @@ pub fn open_trace_log(dir: &RunDir) -> Result<(), CheckpointError> {
 
 /// Writes every line gathered so far.
 pub fn flush_trace_log() {
-    sink().write_pending();
+    write_pending(&mut file());
 }
 
 fn write_lines() {
@@ -74,7 +84,7 @@ fn write_lines() {
             }
         }
         std::thread::sleep(COALESCE);
-        sink().write_pending();
+        flush_trace_log();
     }
 }
 
@@ -85,7 +95,7 @@ pub struct TraceLogWriter;
 impl Write for TraceLogWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut sink = sink();
-        if sink.file.is_some() {
+        if sink.open {
             let first = sink.pending.is_empty();
             sink.pending.extend_from_slice(buf);
             if first {
