@@ -2,7 +2,8 @@
 //!
 //! A custom harness (`harness = false`) so this binary can also serve as the signer the
 //! script drives: invoked with `--sign-stdin` it signs JSON lines from stdin. Skips with a
-//! note when the `oci` Python package is not importable (install it with .ci/deps/oci.sh).
+//! note when the `oci` Python package is not importable (install it with .ci/deps/oci.sh),
+//! and fails then under `.ci/run`, which sets `DRCTL_TESTS_REQUIRE_TOOLS`.
 
 use std::io::{stdin, stdout, BufWriter};
 use std::path::PathBuf;
@@ -28,6 +29,10 @@ fn main() -> ExitCode {
     let importable =
         Command::new(&python).args(["-c", "import oci"]).output().map(|o| o.status.success()).unwrap_or(false);
     if !importable {
+        if std::env::var_os("DRCTL_TESTS_REQUIRE_TOOLS").is_some() {
+            println!("test oci_signing_matches_python_sdk ... FAILED: python `oci` not importable");
+            return ExitCode::FAILURE;
+        }
         println!("test oci_signing_matches_python_sdk ... skipped: python `oci` not importable (run .ci/deps/oci.sh)");
         return ExitCode::SUCCESS;
     }

@@ -35,11 +35,35 @@ fn counts(text: &str) -> BTreeMap<String, usize> {
     map
 }
 
+/// For each task, the `start` records that come after its `done` record in the journal: a
+/// task that ran again after it was recorded as succeeded.
+fn restarted_after_done(journal: &str) -> Vec<String> {
+    let mut done = std::collections::BTreeSet::new();
+    let mut again = Vec::new();
+    for line in journal.lines() {
+        let Some((_, body)) = line.split_once(' ') else { continue };
+        let Ok(record) = serde_json::from_str::<serde_json::Value>(body) else { continue };
+        let task = record["task"].as_str().unwrap_or_default().to_owned();
+        match record["t"].as_str() {
+            Some("done") => {
+                done.insert(task);
+            }
+            Some("start") if done.contains(&task) => again.push(task),
+            _ => {}
+        }
+    }
+    again
+}
+
 #[test]
 fn sigkill_at_many_points_then_resume_runs_everything_exactly_once() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &runbook());
-    let delays_ms = [90, 170, 260, 330, 420, 510, 650];
+    // Each round waits until a task has started (a line is added to starts.log), then kills
+    // drctl so many ms later: right at the start, mid-task, and near its end, where the task's
+    // work may be done but its `done` record not yet written (its check then decides). Three
+    // tasks run at once, so five rounds leave work for the last kill.
+    let delays_ms = [0, 100, 20, 110, 50];
     let mut run_id: Option<String> = None;
     for (n, delay) in delays_ms.iter().enumerate() {
         let args: Vec<String> = match &run_id {
@@ -47,36 +71,137 @@ fn sigkill_at_many_points_then_resume_runs_everything_exactly_once() {
             Some(id) => vec!["resume".into(), id.clone(), "--break-lock".into(), "--progress".into(), "plain".into()],
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let before = sb.read("starts.log").lines().count();
         let mut child = sb.command(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn drctl");
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while sb.read("starts.log").lines().count() == before {
+            if std::time::Instant::now() > until || child.try_wait().expect("try_wait").is_some() {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("wait");
+                panic!(
+                    "round {n}: no task started; drctl: {:?}\n{}\nstarts: {:?}\ndone: {:?}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout),
+                    counts(&sb.read("starts.log")),
+                    counts(&sb.read("done.log"))
+                );
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
         std::thread::sleep(Duration::from_millis(*delay));
+        // The task that just started takes 120 ms: drctl must still be running.
+        assert!(child.try_wait().expect("try_wait").is_none(), "round {n}: drctl ended before the kill");
         let _ = child.kill(); // SIGKILL
         let out = child.wait_with_output().expect("wait");
         if run_id.is_none() {
             let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
             run_id = stdout.lines().find_map(|l| l.strip_prefix("run ")).map(str::to_owned);
-            assert!(run_id.is_some(), "kill {n}: no run id printed before {delay} ms");
+            assert!(run_id.is_some(), "kill {n}: no run id printed before the first task started");
         }
     }
+    let landed = delays_ms.len();
     let id = run_id.expect("run id");
-    let mut finished = false;
-    for _ in 0..5 {
-        let ran = sb.run(&["resume", &id, "--break-lock"]);
-        if ran.code == 0 {
-            finished = true;
-            break;
-        }
-        assert!(ran.code == 1 || ran.code == 2, "unexpected exit {}: {}", ran.code, ran.stderr);
-    }
-    assert!(finished, "the run never finished");
+    let ran = sb.run(&["resume", &id, "--break-lock"]);
+    assert_eq!(ran.code, 0, "the first resume after the kills must finish the run: {}", ran.stderr);
     let done = counts(&sb.read("done.log"));
     assert_eq!(done.len(), 12, "{done:?}");
     assert!(done.values().all(|&c| c == 1), "a task finished twice: {done:?}");
+    // Every start of a task shows in starts.log; a task runs again only when a kill caught it
+    // mid-flight, so no task started more often than there were kills, plus its first start.
+    let starts = counts(&sb.read("starts.log"));
+    assert_eq!(starts.len(), 12, "{starts:?}");
+    assert!(starts.values().all(|&c| c <= 1 + landed), "{starts:?}");
+    let journal = std::fs::read_to_string(sb.path().join(".drctl/runs").join(&id).join("journal.log")).unwrap();
+    assert_eq!(restarted_after_done(&journal), Vec::<String>::new(), "a succeeded task started again");
     let states = sb.task_states(&id);
+    assert_eq!(states.len(), 12);
     assert!(states.values().all(|(s, _)| s == "succeeded"), "{states:?}");
     let status = sb.status(&id);
     assert_eq!(status["state"], "succeeded");
     let audit = status["audit"].as_array().unwrap();
     assert!(audit.iter().any(|a| a["action"] == "breaklock"), "stale locks are broken explicitly and audited");
+}
+
+/// Waits until `name` exists in the sandbox; panics after `limit`.
+fn wait_for(sb: &Sandbox, name: &str, limit: Duration) {
+    let until = std::time::Instant::now() + limit;
+    while !sb.path().join(name).exists() {
+        assert!(std::time::Instant::now() < until, "{name} never appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGKILL to a process group (a task's command runs in a group of its own).
+fn kill_group(pid: libc::pid_t) {
+    // SAFETY: signalling a process group this test started, through drctl.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+}
+
+/// A crash of the whole machine while two tasks run: drctl and both commands die at once.
+/// Resume finds both in doubt and runs their checks: `done-first`'s work was complete, so it
+/// is marked succeeded without running again; `half-done`'s was not, so it runs again, with
+/// the same idempotency key as before the crash.
+#[test]
+fn tasks_caught_mid_flight_are_checked_and_rerun_with_the_same_idempotency_key() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: in-doubt
+tasks:
+  done-first:
+    uses: shell
+    check: { uses: shell, with: { run: 'test -f work-a' } }
+    with:
+      run: 'echo "$DRCTL_IDEMPOTENCY_KEY" >> keys-a; touch work-a; if [ ! -f pid-a ]; then echo $$ > pid-a.tmp; mv pid-a.tmp pid-a; sleep 30; fi'
+  half-done:
+    uses: shell
+    check: { uses: shell, with: { run: 'test -f work-b' } }
+    with:
+      run: 'echo "$DRCTL_IDEMPOTENCY_KEY" >> keys-b; if [ ! -f pid-b ]; then echo $$ > pid-b.tmp; mv pid-b.tmp pid-b; sleep 30; fi; touch work-b'
+"#,
+    );
+    let mut child = sb
+        .command(&["run", "rb.yaml", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn drctl");
+    wait_for(&sb, "pid-a", Duration::from_secs(20));
+    wait_for(&sb, "pid-b", Duration::from_secs(20));
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("wait");
+    for name in ["pid-a", "pid-b"] {
+        let pid: libc::pid_t = sb.read(name).trim().parse().expect("pid");
+        kill_group(pid);
+    }
+    let id =
+        String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).expect("run id").to_owned();
+    assert_eq!(sb.status(&id)["state"], "interrupted");
+
+    let ran = sb.run(&["resume", &id, "--break-lock", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    for task in ["done-first", "half-done"] {
+        assert!(
+            ran.stderr.contains(&format!("{task} was running when the run stopped; running its check first")),
+            "the operator is told {task} was in doubt: {}",
+            ran.stderr
+        );
+    }
+    assert!(ran.stderr.contains("done-first was already done (check passed)"), "{}", ran.stderr);
+    let keys_a: Vec<String> = sb.read("keys-a").lines().map(str::to_owned).collect();
+    assert_eq!(keys_a.len(), 1, "done-first ran again: {keys_a:?}");
+    let keys_b: Vec<String> = sb.read("keys-b").lines().map(str::to_owned).collect();
+    assert_eq!(keys_b.len(), 2, "half-done ran exactly once more: {keys_b:?}");
+    assert_eq!(keys_b[0], keys_b[1], "the idempotency key survives the crash");
+    assert_eq!(keys_b[0].len(), 64, "a sha256 in hex: {}", keys_b[0]);
+    assert_ne!(keys_a[0], keys_b[0], "each task has its own key");
+    assert!(sb.path().join("work-b").exists());
+    let states = sb.task_states(&id);
+    assert_eq!(states["done-first"].0, "succeeded");
+    assert_eq!(states["half-done"].0, "succeeded");
 }
 
 #[test]
@@ -105,7 +230,9 @@ fn ctrl_c_finishes_running_tasks_and_prints_the_resume_command() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Interrupt while a task is running: t0 has started and not finished.
+    wait_for(&sb, "starts.log", Duration::from_secs(20));
+    assert!(sb.read("done.log").is_empty(), "t0 takes 120 ms; the test polls every 20 ms");
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: sending SIGINT to our own child process.
     unsafe {
@@ -117,18 +244,60 @@ fn ctrl_c_finishes_running_tasks_and_prints_the_resume_command() {
     assert!(stderr.contains("drctl resume"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let id = stdout.lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
-    // Nothing was left mid-flight: every started task finished.
+    // Nothing was left mid-flight: the running task finished, and nothing new started.
     let states = sb.task_states(&id);
     assert!(states.values().all(|(s, _)| s != "running"), "{states:?}");
+    assert_eq!(states["t0"].0, "succeeded", "the running task was allowed to finish");
     assert_eq!(sb.status(&id)["state"], "interrupted");
     let started = counts(&sb.read("starts.log"));
     let done = counts(&sb.read("done.log"));
+    assert!(!started.is_empty());
     assert_eq!(started, done, "running tasks were allowed to finish");
+    assert!(started.len() < 12, "the run stopped starting tasks: {started:?}");
     let ran = sb.run(&["resume", &id]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let done = counts(&sb.read("done.log"));
     assert_eq!(done.len(), 12);
     assert!(done.values().all(|&c| c == 1), "{done:?}");
+}
+
+#[test]
+fn a_second_ctrl_c_cancels_running_tasks() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: cancel\ntasks:\n  long:\n    uses: shell\n    with: { run: 'touch started; [ -f go-on ] || sleep 30; touch finished' }\n  after:\n    uses: shell\n    depends_on: [long]\n    with: { run: 'touch after' }\n",
+    );
+    let child = sb
+        .command(&["run", "rb.yaml", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&sb, "started", Duration::from_secs(20));
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..2 {
+        // SAFETY: sending SIGINT to our own child process.
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(25), "the 30 s command was not cancelled");
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!sb.path().join("finished").exists());
+    assert!(!sb.path().join("after").exists());
+    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let states = sb.task_states(&id);
+    assert_eq!(states["long"].0, "cancelled", "{states:?}");
+    assert_eq!(states["after"].0, "pending", "undecided, not skipped: {states:?}");
+    assert_eq!(sb.status(&id)["state"], "interrupted");
+    sb.write("go-on", "");
+    let ran = sb.run(&["resume", &id]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(sb.path().join("finished").exists() && sb.path().join("after").exists());
 }
 
 #[test]

@@ -541,8 +541,13 @@ impl<'a> Scheduler<'a> {
     fn complete_task(&mut self, t: TaskIdx) {
         let task = &self.cfg.runbook.tasks[t];
         let run = &mut self.tasks[t];
-        let any_failed =
-            run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Failed | TaskState::Cancelled)));
+        let any_failed = run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Failed)));
+        if !any_failed && run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Cancelled))) {
+            // Cancelled by a second Ctrl-C: the run is stopping, and resume runs the task again.
+            // Its dependents are undecided, so they stay pending rather than being skipped.
+            run.end = Some(TaskEnd::Failed);
+            return;
+        }
         let end = if any_failed { TaskEnd::Failed } else { TaskEnd::Succeeded };
         // Only records that expressions read are kept: in a large run most are never read.
         if self.read[t] {

@@ -26,10 +26,11 @@ pub struct TestRegistry {
     pub port: u16,
 }
 
-/// Starts a registry, or prints why not and returns `None` when the binary is absent.
+/// Starts a registry, or returns `None` when the binary is absent (see
+/// [`super::tool_missing`]: under `.ci/run` that fails the test instead).
 pub fn start_registry() -> Option<TestRegistry> {
     if !Path::new(REGISTRY_BIN).exists() {
-        eprintln!("SKIPPED: {REGISTRY_BIN} is not installed (run .ci/deps/registry.sh)");
+        super::tool_missing(&format!("{REGISTRY_BIN} is not installed (run .ci/deps/registry.sh)"));
         return None;
     }
     Some(TestRegistry::start_with(None))
@@ -38,7 +39,7 @@ pub fn start_registry() -> Option<TestRegistry> {
 /// Like [`start_registry`], with htpasswd basic auth (`htpasswd` is the file's content).
 pub fn start_registry_with_htpasswd(htpasswd: &str) -> Option<TestRegistry> {
     if !Path::new(REGISTRY_BIN).exists() {
-        eprintln!("SKIPPED: {REGISTRY_BIN} is not installed (run .ci/deps/registry.sh)");
+        super::tool_missing(&format!("{REGISTRY_BIN} is not installed (run .ci/deps/registry.sh)"));
         return None;
     }
     Some(TestRegistry::start_with(Some(htpasswd)))

@@ -1,0 +1,166 @@
+//! The `http`, `wait_until` and `assert` actions, run by the engine through the real binary
+//! against a small HTTP server in the test.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use support::Sandbox;
+
+/// What the server saw: each request's method, path and body.
+type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+
+/// Serves, until the test ends:
+/// - `GET /status`: `{"ready": false}` for the first two calls, then `{"ready": true}`;
+/// - `POST /orders`: 201 with `{"id": "order-1", "echo": <the request's JSON>}`;
+/// - anything else: 404.
+fn serve() -> (String, Seen) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen: Seen = Arc::default();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut length = 0usize;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let mut parts = request_line.split_whitespace();
+            let method = parts.next().unwrap_or_default().to_owned();
+            let path = parts.next().unwrap_or_default().to_owned();
+            log.lock().expect("lock").push((method.clone(), path.clone(), body.clone()));
+            let (status, answer) = match (method.as_str(), path.as_str()) {
+                ("GET", "/status") => {
+                    let n = polls.fetch_add(1, Ordering::SeqCst);
+                    ("200 OK", format!(r#"{{"ready": {}}}"#, n >= 2))
+                }
+                ("POST", "/orders") => ("201 Created", format!(r#"{{"id": "order-1", "echo": {body}}}"#)),
+                _ => ("404 Not Found", r#"{"code": "NotFound"}"#.to_owned()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (base, seen)
+}
+
+#[test]
+fn http_wait_until_and_assert_run_through_the_engine() {
+    let (base, seen) = serve();
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        &r#"version: 1
+name: actions
+params:
+  base: { type: string, required: true }
+tasks:
+  ready:
+    uses: wait_until
+    with:
+      http: { url: "${{ params.base }}/status" }
+      until: response.json.ready == true
+      interval: 50ms
+      timeout: 10s
+  create:
+    uses: http
+    depends_on: [ready]
+    with:
+      method: POST
+      url: "${{ params.base }}/orders"
+      json: { item: "widget", count: 3 }
+      expect: { status: 201, json: { id: order-1 } }
+  check:
+    uses: assert
+    with:
+      actual: "${{ tasks.create.outputs.json.echo.item }}"
+      expected: widget
+      message: the server saw our body
+  check-status:
+    uses: assert
+    with:
+      that: "${{ tasks.create.outputs.status == 201 && tasks.ready.outputs.polls >= 3 }}"
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", &format!("base={base}"), "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let states = sb.task_states(&ran.run_id());
+    assert!(states.values().all(|(s, _)| s == "succeeded"), "{states:?}");
+    let seen = seen.lock().expect("lock").clone();
+    let polls = seen.iter().filter(|(m, p, _)| m == "GET" && p == "/status").count();
+    assert_eq!(polls, 3, "polled until ready: {seen:?}");
+    let posts: Vec<_> = seen.iter().filter(|(m, p, _)| m == "POST" && p == "/orders").collect();
+    assert_eq!(posts.len(), 1, "{seen:?}");
+    let body: serde_json::Value = serde_json::from_str(&posts[0].2).expect("json body");
+    assert_eq!(body, serde_json::json!({ "item": "widget", "count": 3 }));
+}
+
+#[test]
+fn failed_expectations_and_assertions_fail_their_tasks_with_the_reason() {
+    let (base, _) = serve();
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: failing
+params:
+  base: { type: string, required: true }
+tasks:
+  missing:
+    uses: http
+    on_failure: continue
+    with: { url: "${{ params.base }}/nowhere", expect: { status: 200 } }
+  wrong:
+    uses: assert
+    on_failure: continue
+    with: { actual: two, expected: three, message: the counts differ }
+  never:
+    uses: wait_until
+    on_failure: continue
+    with:
+      shell: { run: 'exit 1' }
+      interval: 20ms
+      timeout: 200ms
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", &format!("base={base}")]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let status = sb.status(&ran.run_id());
+    let error = |id: &str| -> String {
+        status["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .find(|t| t["id"] == id)
+            .and_then(|t| t["error"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(error("missing").contains("404"), "{}", error("missing"));
+    assert!(error("wrong").contains("the counts differ"), "{}", error("wrong"));
+    assert!(error("never").contains("200ms"), "{}", error("never"));
+}
