@@ -49,6 +49,43 @@ tasks:
     let ran = sb.run(&["run", "rb.yaml"]);
     assert_eq!(ran.code, 1);
     assert_eq!(state(&sb, &ran.run_id(), "exits-7"), ("failed".into(), 1));
+    sb.write("rb.yaml", &sb.read("rb.yaml").replace("exit 7", "exit 3"));
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1);
+    assert_eq!(state(&sb, &ran.run_id(), "exits-7"), ("failed".into(), 4), "exit 3 is retried");
+}
+
+#[test]
+fn the_retry_budget_bounds_attempts_and_waits_together() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: budget
+tasks:
+  waits:
+    uses: shell
+    on_failure: continue
+    retry: { attempts: 20, backoff: constant, delay: 200ms, jitter: false, budget: 500ms }
+    with: { run: 'exit 1' }
+  runs-long:
+    uses: shell
+    on_failure: continue
+    retry: { attempts: 5, delay: 10ms, budget: 400ms }
+    with: { run: 'sleep 5' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let status = sb.status(&ran.run_id());
+    let task = |id: &str| status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+    let waits = task("waits");
+    let attempts = waits["attempts"].as_u64().unwrap();
+    assert!((2..=3).contains(&attempts), "200 ms apart within 500 ms: {waits}");
+    assert!(waits["error"].as_str().unwrap().contains("retry budget of 500ms spent"), "{waits}");
+    let long = task("runs-long");
+    assert_eq!(long["attempts"], 1, "{long}");
+    assert!(long["error"].as_str().unwrap().contains("attempt cut off: retry budget of 400ms spent"), "{long}");
 }
 
 #[test]
@@ -107,6 +144,12 @@ fn on_failure_abort_starts_nothing_new() {
     assert_eq!(state(&sb, &run, "slow-start").0, "succeeded", "running tasks finish");
     assert_eq!(state(&sb, &run, "other").0, "pending", "no new task starts");
     assert!(!sb.path().join("other").exists());
+    // The failed run is resumable: once the cause is fixed, it finishes.
+    sb.write("rb.yaml", &MODES.replace("MODE", "abort").replace("exit 1", "true"));
+    let resumed = sb.run(&["resume", &run, "--allow-changed"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(sb.path().join("other").exists() && sb.path().join("after-bad").exists());
+    assert_eq!(sb.status(&run)["state"], "succeeded");
 }
 
 #[test]
@@ -129,6 +172,8 @@ fn on_failure_pause_waits_for_an_operator() {
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let run = ran.run_id();
     assert_eq!(sb.status(&run)["state"], "paused");
+    assert_eq!(state(&sb, &run, "after-bad").0, "pending", "nothing after the failure runs while paused");
+    assert!(!sb.path().join("after-bad").exists());
     let skipped = sb.run(&["skip", &run, "bad", "--reason", "known issue"]);
     assert_eq!(skipped.code, 0, "{}", skipped.stderr);
     assert_eq!(state(&sb, &run, "bad").0, "skipped");
@@ -429,4 +474,171 @@ fn graph_renders_dot_and_mermaid() {
     assert!(dot.stdout.contains("\"x\" -> \"y\" [style=dashed];"), "{}", dot.stdout);
     let mermaid = sb.run(&["graph", "rb.yaml", "--format", "mermaid"]);
     assert!(mermaid.stdout.contains("t0 -.-> t1"), "{}", mermaid.stdout);
+}
+
+#[test]
+fn a_timeout_kills_everything_the_command_started() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: group-kill
+tasks:
+  slow:
+    uses: shell
+    timeout: 300ms
+    with: { run: "sh -c 'sleep 1; touch leaked'; touch outer" }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!sb.path().join("leaked").exists(), "the command's child outlived the timeout");
+    assert!(!sb.path().join("outer").exists());
+}
+
+#[test]
+fn shell_builtins_and_leading_assignments_run_in_a_shell() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: builtins
+tasks:
+  exits:
+    uses: shell
+    with: { run: 'exit 0' }
+  changes-dir:
+    uses: shell
+    with: { run: 'cd /' }
+  assigns:
+    uses: shell
+    with: { run: 'GREETING=hi printenv GREETING' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let log =
+        std::fs::read_to_string(sb.path().join(".drctl/runs").join(ran.run_id()).join("logs/assigns.log")).unwrap();
+    assert!(log.contains("[stdout] hi"), "{log}");
+}
+
+#[test]
+fn a_concurrency_slot_is_given_back_by_tasks_that_never_start_a_job() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: slots
+concurrency: { api: 1 }
+tasks:
+  gate:
+    uses: approval
+    concurrency: api
+  work:
+    uses: shell
+    concurrency: api
+    depends_on: [gate]
+    with: { run: 'touch work' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--yes"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(sb.path().join("work").exists());
+}
+
+#[test]
+fn the_rto_warnings_come_at_80_and_100_percent() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: rto\nobjectives: { rto: 1s }\ntasks:\n  s:\n    uses: sleep\n    with: { duration: 1500ms }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let warned = ran.stderr.find("80% of the RTO used").expect("the 80% warning");
+    let exceeded = ran.stderr.find("RTO exceeded").expect("the 100% warning");
+    assert!(warned < exceeded, "{}", ran.stderr);
+    let journal =
+        std::fs::read_to_string(sb.path().join(".drctl/runs").join(ran.run_id()).join("journal.log")).unwrap();
+    assert_eq!(journal.matches("\"t\":\"rto_warning\"").count(), 2, "{journal}");
+}
+
+#[test]
+fn a_secret_output_is_masked_in_logs_and_not_brought_back_by_resume() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: secret-outputs
+tasks:
+  make:
+    uses: shell
+    secret_outputs: [password]
+    with: { run: 'P=pw-$((6*7))-canary; echo "password=$P" >> "$DRCTL_OUTPUT"; echo "made $P"; echo "again $P" >&2' }
+  use:
+    uses: shell
+    with: { run: 'test -f go && echo "${{ tasks.make.outputs.password }}" > used' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let id = ran.run_id();
+    for (path, bytes) in sb.all_files() {
+        assert!(!String::from_utf8_lossy(&bytes).contains("pw-42-canary"), "secret output in {}", path.display());
+    }
+    let log = std::fs::read_to_string(sb.path().join(".drctl/runs").join(&id).join("logs/make.log")).unwrap();
+    assert!(log.contains("made ***") && log.contains("again ***"), "{log}");
+    // The value was never stored: resume cannot give it back, and says so.
+    sb.write("go", "");
+    let ran = sb.run(&["resume", &id]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(!sb.path().join("used").exists(), "ran with the mask instead of the value");
+    let status = sb.status(&id);
+    let error = status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "use").unwrap()["error"].clone();
+    assert!(error.as_str().unwrap_or_default().contains("secret output `password` of `make`"), "{error}");
+}
+
+#[test]
+fn resume_refuses_changed_parameters() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: params
+params:
+  region: { type: string, required: true }
+tasks:
+  gate:
+    uses: approval
+  after:
+    uses: shell
+    depends_on: [gate]
+    with: { run: 'echo "${{ params.region }}" > region' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", "region=phoenix"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let id = ran.run_id();
+    let changed = sb.command(&["resume", &id, "--yes"]).env("DRCTL_PARAM_REGION", "frankfurt").output().unwrap();
+    assert_eq!(changed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&changed.stderr);
+    assert!(stderr.contains("parameter `region` was phoenix") && stderr.contains("frankfurt"), "{stderr}");
+    let same = sb.run(&["resume", &id, "--yes", "-p", "region=phoenix"]);
+    assert_eq!(same.code, 0, "{}", same.stderr);
+    assert_eq!(sb.read("region").trim(), "phoenix");
+}
+
+#[test]
+fn a_failed_attempt_leaves_no_output_file_behind() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: scratch\ntasks:\n  t:\n    uses: shell\n    with: { run: 'echo \"x=1\" >> \"$DRCTL_OUTPUT\"; exit 3' }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1);
+    let tmp = sb.path().join(".drctl/runs").join(ran.run_id()).join("tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -47,6 +47,12 @@ pub trait TaskLog: Send + Sync {
     fn spawned(&self, pid: u32) {
         let _ = pid;
     }
+
+    /// The attempt's outputs, given before the action logs what it printed: the values of the
+    /// task's `secret_outputs` are masked from then on, in this log and everywhere else.
+    fn outputs(&self, outputs: &Outputs) {
+        let _ = outputs;
+    }
 }
 
 /// A log that drops everything; for probes and tests.

@@ -33,9 +33,23 @@ struct ShellInputs {
 
 const KEYS: &[&str] = &["run", "env", "dir", "shell"];
 
-/// Characters that make a command need a shell.
+/// Words that only a shell understands: its keywords and builtins without a program of the
+/// same name (`exit 0` or `cd /tmp` cannot be executed directly).
+const SHELL_WORDS: &[&str] = &[
+    "!", ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "do", "done", "elif", "else", "esac",
+    "eval", "exec", "exit", "export", "fc", "fg", "fi", "for", "function", "getopts", "hash", "if", "in", "jobs",
+    "local", "read", "readonly", "return", "select", "set", "shift", "source", "then", "times", "trap", "type",
+    "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
+];
+
+/// Whether a command needs a shell: shell syntax, a leading `NAME=value` assignment, or a
+/// shell keyword or builtin as its first word.
 fn needs_shell(command: &str) -> bool {
-    command.chars().any(|c| !(c.is_ascii_alphanumeric() || " \t_-./:=@%+,".contains(c)))
+    if command.chars().any(|c| !(c.is_ascii_alphanumeric() || " \t_-./:=@%+,".contains(c))) {
+        return true;
+    }
+    let first = command.split_whitespace().next().unwrap_or_default();
+    first.contains('=') || SHELL_WORDS.contains(&first)
 }
 
 impl Action for Shell {
@@ -67,12 +81,40 @@ impl Action for Shell {
     }
 }
 
+/// The attempt's `$DRCTL_OUTPUT` file, removed however the attempt ends: it may hold values
+/// of secret outputs, which are never stored.
+struct OutputFile(std::path::PathBuf);
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The command's process group while it may still run: killed if the attempt is dropped (a
+/// timeout drops the attempt's future) before the command was waited for. `kill_on_drop`
+/// alone would kill only the direct child and leave what it started running.
+struct Group(Option<u32>);
+
+impl Group {
+    fn release(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        kill_group(self.0);
+    }
+}
+
 async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Outputs, ActionError> {
-    let output_path = ctx.scratch_dir.join(format!(
+    let output_file = OutputFile(ctx.scratch_dir.join(format!(
         "{}-{}.out",
         &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())],
         ctx.attempt
-    ));
+    )));
+    let output_path = output_file.0.clone();
     let _ = std::fs::remove_file(&output_path);
     // The PATH the command runs with: its own `env` may set one.
     let path = match inputs.env.get("PATH") {
@@ -134,6 +176,7 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     if let Some(pid) = pid {
         ctx.log.spawned(pid);
     }
+    let group = Group(pid);
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let read_out = async {
@@ -154,11 +197,19 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let (status, out, err) = tokio::select! {
         r = waited => r,
         () = ctx.cancel.cancelled() => {
-            kill_group(pid);
+            drop(group);
             return Err(ActionError::new(ErrorClass::Timeout, "command cancelled"));
         }
     };
+    // The command ended on its own; anything it left running in the background is its own.
+    group.release();
     let status = status.map_err(|e| ActionError::new(ErrorClass::Other, format!("waiting for the command: {e}")))?;
+    // Outputs are read before the command's output is logged, so that the values of secret
+    // outputs are masked in the log too, even when the command printed them.
+    let outputs = read_outputs(&output_path);
+    if let Ok(outputs) = &outputs {
+        ctx.log.outputs(outputs);
+    }
     log_output(ctx, "stdout", &out);
     log_output(ctx, "stderr", &err);
     if !status.success() {
@@ -173,9 +224,7 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
             }
         });
     }
-    let outputs = read_outputs(&output_path)?;
-    let _ = std::fs::remove_file(&output_path);
-    Ok(outputs)
+    outputs
 }
 
 fn kill_group(pid: Option<u32>) {
@@ -237,6 +286,11 @@ mod tests {
         assert!(needs_shell("echo $HOME"));
         assert!(needs_shell("a | b"));
         assert!(needs_shell("echo \"x\""));
+        assert!(needs_shell("exit 0"));
+        assert!(needs_shell("cd /tmp"));
+        assert!(needs_shell("GREETING=hi printenv GREETING"));
+        assert!(needs_shell("if true"));
+        assert!(!needs_shell("printenv GREETING=x"));
     }
 
     #[test]

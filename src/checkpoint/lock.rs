@@ -1,7 +1,8 @@
 //! The run lock: one process drives a run at a time.
 //!
-//! The lock is a file created exclusively in the run directory, holding the owner's pid and
-//! host. A lock whose process is gone (a crash, SIGKILL, a lost laptop) is reported as stale and
+//! The lock is a file created exclusively in the run directory, holding the owner's pid, host
+//! and the process's start time (so that a pid reused after a reboot is not taken for the
+//! owner). A lock whose process is gone (a crash, SIGKILL, a lost laptop) is reported as stale and
 //! is only broken when the operator asks, because a lock on a shared state directory may belong
 //! to a live process on another host.
 
@@ -18,6 +19,8 @@ use super::CheckpointError;
 pub struct LockOwner {
     pub pid: u32,
     pub host: String,
+    /// The owner's start time in clock ticks since boot (0: unknown, from an older lock file).
+    pub started: u64,
 }
 
 impl LockOwner {
@@ -33,7 +36,11 @@ impl LockOwner {
         // SAFETY: kill with signal 0 only checks whether the process exists.
         let alive =
             unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        !alive
+        if !alive {
+            return true;
+        }
+        // A live process with the pid, started at another time, is not the owner.
+        self.started != 0 && super::record::process_start_time(self.pid).is_some_and(|s| s != self.started)
     }
 }
 
@@ -52,7 +59,9 @@ impl RunLock {
         for _ in 0..2 {
             match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
                 Ok(mut file) => {
-                    let line = format!("{} {}\n", std::process::id(), hostname());
+                    let pid = std::process::id();
+                    let started = super::record::process_start_time(pid).unwrap_or(0);
+                    let line = format!("{pid} {} {started}\n", hostname());
                     file.write_all(line.as_bytes()).map_err(|e| CheckpointError::io(&path, e))?;
                     return Ok((RunLock { path }, broken));
                 }
@@ -94,7 +103,8 @@ fn read_owner(path: &Path) -> Result<LockOwner, CheckpointError> {
     let mut parts = text.split_whitespace();
     let pid = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     let host = parts.next().unwrap_or("unknown-host").to_owned();
-    Ok(LockOwner { pid, host })
+    let started = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok(LockOwner { pid, host, started })
 }
 
 #[cfg(test)]
@@ -112,7 +122,13 @@ mod tests {
         std::fs::write(dir.path().join("lock"), format!("999999999 {}\n", hostname())).unwrap();
         let err = RunLock::acquire(dir.path(), false).unwrap_err();
         assert!(matches!(err, CheckpointError::StaleLock { pid: 999999999, .. }), "{err:?}");
-        let (_lock, broken) = RunLock::acquire(dir.path(), true).unwrap();
+        let (lock, broken) = RunLock::acquire(dir.path(), true).unwrap();
         assert_eq!(broken.map(|o| o.pid), Some(999999999));
+        drop(lock);
+        // A lock naming a live process (this one) that started at another time: the pid was
+        // reused, for example after a reboot, so the lock is stale.
+        std::fs::write(dir.path().join("lock"), format!("{} {} 1\n", std::process::id(), hostname())).unwrap();
+        let err = RunLock::acquire(dir.path(), false).unwrap_err();
+        assert!(matches!(err, CheckpointError::StaleLock { .. }), "{err:?}");
     }
 }

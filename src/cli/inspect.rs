@@ -33,7 +33,8 @@ pub fn run_state(dir: &RunDir, replay: &Replay) -> RunState {
             return RunState::Running;
         }
     }
-    replay.last_end.unwrap_or(if replay.segments == 0 { RunState::Running } else { RunState::Interrupted })
+    // No live owner and no end record: the process died, even before its first record.
+    replay.last_end.unwrap_or(RunState::Interrupted)
 }
 
 /// Every instance the run knows of, in runbook order, pending ones included.

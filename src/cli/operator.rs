@@ -6,7 +6,7 @@ use clap::Args;
 use super::run::{resume_locked, DriveArgs, Resumption};
 use super::{CliError, Exit, ParamArgs, StateArgs};
 use crate::checkpoint::record::now_millis;
-use crate::checkpoint::{Actor, AuditAction, InstanceId, Record, RunDir, RunLock, TaskState};
+use crate::checkpoint::{Actor, AuditAction, InstanceId, Record, Replay, RunDir, RunLock, TaskState};
 
 #[derive(Args, Debug)]
 pub struct DecisionArgs {
@@ -36,6 +36,46 @@ pub enum Decision {
     Retry,
 }
 
+/// Refuses an id that names no task instance of the run: a task the runbook (as run) lacks,
+/// a `for_each` task named without its item, or an item the task does not have.
+fn known_instance(dir: &RunDir, replay: &Replay, id: &InstanceId) -> Result<(), CliError> {
+    let text = dir.runbook_text()?;
+    let Ok(runbook) = crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin()) else {
+        // The stored runbook no longer loads (an older drctl wrote it): judge by the journal.
+        return Ok(());
+    };
+    let Some(task) = runbook.tasks.iter().find(|t| t.id == id.task) else {
+        let ids = runbook.tasks.iter().map(|t| t.id.as_str());
+        return Err(CliError::usage_help(
+            format!("run {} has no task `{}`", dir.id, id.task),
+            crate::runbook::de::did_you_mean(&id.task, ids)
+                .unwrap_or_else(|| "`drctl status RUN` lists the run's tasks".to_owned()),
+        ));
+    };
+    let keys = replay.expansions.get(&id.task);
+    let listed = |keys: &[String]| keys.iter().map(|k| format!("{}[{k}]", id.task)).collect::<Vec<_>>().join(", ");
+    match (&id.key, task.for_each.is_some(), keys) {
+        (None, false, _) => Ok(()),
+        (None, true, Some(keys)) => Err(CliError::usage_help(
+            format!("`{}` runs once per item; name one instance", id.task),
+            format!("its instances: {}", listed(keys)),
+        )),
+        (None, true, None) => Err(CliError::usage_help(
+            format!("`{}` runs once per item and has not started yet, so it has no instances to decide on", id.task),
+            "decide on its instances once the run has reached it (`drctl status RUN` lists them)",
+        )),
+        (Some(_), false, _) => Err(CliError::usage_help(
+            format!("`{}` has no `for_each`, so it has no instance `{id}`", id.task),
+            format!("name the task alone: {}", id.task),
+        )),
+        (Some(key), true, Some(keys)) if !keys.contains(key) => Err(CliError::usage_help(
+            format!("`{}` has no item `{key}`", id.task),
+            format!("its instances: {}", listed(keys)),
+        )),
+        (Some(_), true, _) => Ok(()),
+    }
+}
+
 fn parse_instance(text: &str) -> InstanceId {
     match text.strip_suffix(']').and_then(|t| t.split_once('[')) {
         Some((task, key)) => InstanceId { task: task.to_owned(), key: Some(key.to_owned()) },
@@ -53,6 +93,7 @@ pub async fn decide(
     let (lock, broken) = RunLock::acquire(&dir.path, args.drive.break_lock)?;
     let replay = dir.replay()?;
     let id = parse_instance(&args.task);
+    known_instance(&dir, &replay, &id)?;
     let state = replay.instance(&id).map(|r| r.state);
     let allowed = match decision {
         Decision::Approve | Decision::Deny => state == Some(TaskState::AwaitingApproval),
@@ -94,6 +135,15 @@ pub async fn decide(
     };
     if args.no_resume {
         let journal = dir.open_journal()?;
+        if let Some(owner) = &broken {
+            journal.append_nowait(&Record::Audit {
+                action: AuditAction::BreakLock,
+                task: None,
+                actor: actor.clone(),
+                reason: format!("stale lock of pid {} on {}", owner.pid, owner.host),
+                at,
+            });
+        }
         for r in &records {
             journal.append_nowait(r);
         }

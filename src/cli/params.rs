@@ -20,10 +20,12 @@ pub fn resolve(
     // Secrets the run was given (stored masked): a resume must be given them again, or it
     // would go on with the defaults and fail far from the cause.
     let mut secrets_to_give = Vec::new();
+    // The values the run started with: a resume goes on with them and cannot change them.
+    let mut kept: Map<String, Value> = Map::new();
     if let Some(stored) = stored {
         for (k, v) in stored {
             if !runbook.params.get(k).is_some_and(|p| p.secret) {
-                given.insert(k.clone(), v.clone());
+                kept.insert(k.clone(), v.clone());
             } else if v.as_str() == Some(crate::ui::redact::MASK) {
                 secrets_to_give.push(k.clone());
             }
@@ -57,6 +59,23 @@ pub fn resolve(
             return Err(CliError::usage_help(format!("unknown parameter `{name}`"), help));
         };
         given.insert(name.to_owned(), typed(name, param.kind, text)?);
+    }
+    for (name, value) in kept {
+        match given.get(&name) {
+            Some(other) if *other != value => {
+                return Err(CliError::usage_help(
+                    format!(
+                        "parameter `{name}` was {} when this run started; a resume cannot change it (given: {})",
+                        show(&value),
+                        show(other)
+                    ),
+                    "drop the new value (check --param, --params-file and DRCTL_PARAM_* variables), or start a new run",
+                ));
+            }
+            _ => {
+                given.insert(name, value);
+            }
+        }
     }
     if let Some(name) = secrets_to_give.iter().find(|name| !given.contains_key(*name)) {
         return Err(CliError::usage_help(
@@ -148,4 +167,12 @@ pub fn stored_form(runbook: &Runbook, values: &Value) -> Map<String, Value> {
         }
     }
     out
+}
+
+/// A parameter value for a message: strings without quotes, anything else as JSON.
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }

@@ -271,7 +271,7 @@ fn changed_tasks(old: &Runbook, new: &Runbook) -> Vec<String> {
         let t = &rb.tasks[i];
         let deps: Vec<&str> = t.deps.iter().map(|d| rb.tasks[d.task].id.as_str()).collect();
         format!(
-            "{}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "{}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
             t.uses,
             t.phase,
             deps,
@@ -280,7 +280,11 @@ fn changed_tasks(old: &Runbook, new: &Runbook) -> Vec<String> {
             t.condition.as_ref().map(|c| format!("{c:?}")),
             t.retry,
             t.timeout,
-            t.on_failure
+            t.on_failure,
+            t.check.as_ref().map(|c| (&c.uses, c.with.to_source_value())),
+            t.secret_outputs,
+            t.concurrency,
+            t.estimate
         )
     };
     let mut changed = Vec::new();

@@ -68,11 +68,22 @@ pub struct Job {
     pub journal: Journal,
     pub observer: Arc<dyn Observer>,
     pub redactor: Redactor,
+    /// The task's `secret_outputs`: their values are masked from the moment they are known.
+    pub secret_outputs: Arc<[String]>,
     pub scratch_dir: std::path::PathBuf,
     /// First Ctrl-C, abort or pause: finish the current attempt but start no new one.
     pub stop: CancellationToken,
     /// Second Ctrl-C: cancel the attempt in progress.
     pub kill: CancellationToken,
+}
+
+/// What ends an attempt that runs too long.
+#[derive(Clone, Copy)]
+enum Limit {
+    /// The task's `timeout`.
+    Timeout(std::time::Duration),
+    /// What is left of the retry `budget`, when less than the timeout.
+    Budget(std::time::Duration),
 }
 
 /// A task log that goes through the journal writer, masked.
@@ -81,6 +92,7 @@ struct JournalLog {
     journal: Journal,
     file: String,
     redactor: Redactor,
+    secret_outputs: Arc<[String]>,
 }
 
 impl TaskLog for JournalLog {
@@ -93,6 +105,14 @@ impl TaskLog for JournalLog {
     fn spawned(&self, pid: u32) {
         let started = crate::checkpoint::record::process_start_time(pid).unwrap_or(0);
         self.journal.append_unsynced(&Record::Spawned { id: self.id.clone(), pid, started });
+    }
+
+    fn outputs(&self, outputs: &crate::actions::Outputs) {
+        for name in self.secret_outputs.iter() {
+            if let Some(value) = outputs.get(name) {
+                self.redactor.add_value(value);
+            }
+        }
     }
 }
 
@@ -118,6 +138,7 @@ impl Job {
                 journal: self.journal.clone(),
                 file: log_file_name(&self.id),
                 redactor: self.redactor.clone(),
+                secret_outputs: self.secret_outputs.clone(),
             }),
             scratch_dir: self.scratch_dir.clone(),
             drill: self.drill,
@@ -136,7 +157,7 @@ impl Job {
         if in_doubt {
             if let Some((probe, with)) = &self.check {
                 let ctx = self.context(self.prior_attempts, Instant::now(), self.kill.child_token());
-                match self.attempt(probe.as_ref(), &ctx, with.clone()).await {
+                match self.attempt(probe.as_ref(), &ctx, with.clone(), self.timeout.map(Limit::Timeout)).await {
                     Ok(outputs) => return JobOutcome::Succeeded { outputs, checked: true },
                     Err(err) => ctx.log.line(&format!("check: work not done ({err}); running the task again")),
                 }
@@ -170,7 +191,15 @@ impl Job {
             self.observer.attempt_started(&self.id, attempt);
             let cancel = self.kill.child_token();
             let ctx = self.context(attempt, attempt_started, cancel.clone());
-            let result = self.attempt(self.action.as_ref(), &ctx, self.with.clone()).await;
+            // The attempt's limit: its timeout, or what is left of the retry budget if less.
+            let left = self.policy.budget.map(|b| b.saturating_sub(started.elapsed()));
+            let limit = match (self.timeout, left) {
+                (Some(t), Some(l)) if l < t => Some(Limit::Budget(l)),
+                (Some(t), _) => Some(Limit::Timeout(t)),
+                (None, Some(l)) => Some(Limit::Budget(l)),
+                (None, None) => None,
+            };
+            let result = self.attempt(self.action.as_ref(), &ctx, self.with.clone(), limit).await;
             let err = match result {
                 Ok(outputs) => return JobOutcome::Succeeded { outputs, checked: false },
                 Err(_) if self.kill.is_cancelled() => return JobOutcome::Cancelled,
@@ -226,22 +255,35 @@ impl Job {
         true
     }
 
-    /// One attempt with the per-attempt timeout and the kill switch.
-    async fn attempt(&self, action: &dyn Action, ctx: &ActionContext, with: Value) -> Result<Outputs, ActionError> {
+    /// One attempt within its limit, and the kill switch.
+    async fn attempt(
+        &self,
+        action: &dyn Action,
+        ctx: &ActionContext,
+        with: Value,
+        limit: Option<Limit>,
+    ) -> Result<Outputs, ActionError> {
         let work = action.run(ctx, with);
         let limited = async {
-            match self.timeout {
-                Some(limit) => match tokio::time::timeout(limit, work).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        ctx.cancel.cancel();
-                        Err(ActionError::new(
+            let Some(limit) = limit else { return work.await };
+            let duration = match limit {
+                Limit::Timeout(d) | Limit::Budget(d) => d,
+            };
+            match tokio::time::timeout(duration, work).await {
+                Ok(result) => result,
+                Err(_) => {
+                    ctx.cancel.cancel();
+                    Err(match (limit, self.policy.budget) {
+                        (Limit::Budget(_), Some(budget)) => ActionError::fatal(
                             ErrorClass::Timeout,
-                            format!("attempt timed out after {}", humantime::format_duration(limit)),
-                        ))
-                    }
-                },
-                None => work.await,
+                            format!("attempt cut off: retry budget of {} spent", humantime::format_duration(budget)),
+                        ),
+                        _ => ActionError::new(
+                            ErrorClass::Timeout,
+                            format!("attempt timed out after {}", humantime::format_duration(duration)),
+                        ),
+                    })
+                }
             }
         };
         tokio::select! {

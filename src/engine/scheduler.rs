@@ -84,6 +84,8 @@ pub(super) struct Scheduler<'a> {
     read: Vec<bool>,
     priority: Vec<u32>,
     records: FastMap<String, Value>,
+    /// Secret outputs of tasks that finished in an earlier segment: never stored, so gone.
+    withheld: FastMap<TaskIdx, Vec<String>>,
     queue: BinaryHeap<(u32, Reverse<usize>, TaskIdx, usize)>,
     seq: usize,
     running: usize,
@@ -133,6 +135,7 @@ impl<'a> Scheduler<'a> {
             read,
             priority: crate::graph::bottom_levels(runbook),
             records: FastMap::default(),
+            withheld: FastMap::default(),
             queue: BinaryHeap::new(),
             seq: 0,
             running: 0,
@@ -160,13 +163,12 @@ impl<'a> Scheduler<'a> {
         }
         let already = self.finished;
         self.cfg.observer.run_started(&self.cfg.run_dir.id, self.total, already, self.cfg.runbook.rto);
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             self.launch_ready();
             if self.running == 0 {
                 break;
             }
+            let next_warning = self.next_rto_warning();
             tokio::select! {
                 Some(event) = self.rx.recv() => {
                     self.on_event(event);
@@ -180,7 +182,7 @@ impl<'a> Scheduler<'a> {
                     self.cfg.stop_attempts.cancel();
                     self.cfg.observer.notice("interrupt: starting no new tasks; waiting for running ones (Ctrl-C again cancels them)");
                 }
-                _ = tick.tick() => self.check_rto(),
+                () = sleep_until_some(next_warning) => self.check_rto(),
             }
         }
         self.check_rto();
@@ -312,7 +314,24 @@ impl<'a> Scheduler<'a> {
                 in_doubt,
                 orphan: prior.and_then(|r| r.orphan),
                 prior_attempts: prior.map_or(0, |r| r.attempts),
-                outputs: prior.map(|r| r.outputs.clone()).unwrap_or_default(),
+                // Secret outputs were never stored (the journal holds `***`): they are left out,
+                // so that a task reading one fails naming it instead of getting the mask.
+                outputs: prior
+                    .map(|r| {
+                        let mut outputs = r.outputs.clone();
+                        outputs.retain(|name, _| {
+                            let secret = task.secret_outputs.contains(name);
+                            if secret {
+                                let names = self.withheld.entry(t).or_default();
+                                if !names.contains(name) {
+                                    names.push(name.clone());
+                                }
+                            }
+                            !secret
+                        });
+                        outputs
+                    })
+                    .unwrap_or_default(),
                 started: None,
             });
         }
@@ -352,10 +371,48 @@ impl<'a> Scheduler<'a> {
                 }
                 *self.group_running.entry(group.clone()).or_default() += 1;
             }
+            let running = self.running;
             self.launch(t, i);
+            if self.running == running {
+                // Nothing was started (the instance ended at once, or waits for an approval):
+                // the group's slot, which only a running job gives back, is free again.
+                if let Some(n) = task.concurrency.as_ref().and_then(|g| self.group_running.get_mut(g)) {
+                    *n = n.saturating_sub(1);
+                }
+            }
         }
         self.queue.extend(deferred);
         self.commit();
+    }
+
+    /// Why task `t` cannot run: it reads a secret output that a dependency produced before the
+    /// run was interrupted. Such values are never stored, so a resume cannot give them back;
+    /// the task fails naming the output rather than running with a masked value.
+    fn reads_withheld(&self, t: TaskIdx) -> Option<String> {
+        let task = &self.cfg.runbook.tasks[t];
+        let mut source: Option<String> = None;
+        for dep in task.deps.iter().filter(|d| d.reads) {
+            let Some(names) = self.withheld.get(&dep.task) else { continue };
+            let text = source.get_or_insert_with(|| {
+                let mut text = task.with.to_source_value().to_string();
+                if let Some(check) = &task.check {
+                    text.push_str(&check.with.to_source_value().to_string());
+                }
+                text
+            });
+            let producer = &self.cfg.runbook.tasks[dep.task].id;
+            if let Some(name) = names.iter().find(|n| {
+                text.contains(&format!("outputs.{n}"))
+                    || text.contains(&format!(".{n} "))
+                    || text.contains(&format!(".{n}}}"))
+            }) {
+                return Some(format!(
+                    "reads secret output `{name}` of `{producer}`, which is never stored and so did not survive the \
+                     interruption of this run; start a new run to produce it again"
+                ));
+            }
+        }
+        None
     }
 
     /// Hands this step's records to the journal, then spawns the jobs launched in it.
@@ -379,6 +436,10 @@ impl<'a> Scheduler<'a> {
             self.finish_instance(t, i, JobOutcome::Failed { error: format!("unknown action `{}`", task.uses) });
             return;
         };
+        if let Some(error) = self.reads_withheld(t) {
+            self.finish_instance(t, i, JobOutcome::Failed { error });
+            return;
+        }
         let resolved = {
             let scope = self.scope(inst.item.as_ref());
             let with = task.with.resolve(&scope).map_err(|e| format!("inputs could not be resolved: {e}"));
@@ -448,6 +509,7 @@ impl<'a> Scheduler<'a> {
             journal: cfg.journal.clone(),
             observer: cfg.observer.clone(),
             redactor: cfg.redactor.clone(),
+            secret_outputs: task.secret_outputs.clone(),
             scratch_dir: cfg.run_dir.scratch_dir(),
             stop: cfg.stop_attempts.clone(),
             kill: cfg.kill.clone(),
@@ -542,9 +604,13 @@ impl<'a> Scheduler<'a> {
         let task = &self.cfg.runbook.tasks[t];
         let run = &mut self.tasks[t];
         let any_failed = run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Failed)));
-        if !any_failed && run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Cancelled))) {
-            // Cancelled by a second Ctrl-C: the run is stopping, and resume runs the task again.
-            // Its dependents are undecided, so they stay pending rather than being skipped.
+        let cancelled = run.instances.iter().any(|i| matches!(i.slot, Slot::Done(TaskState::Cancelled)));
+        // A task that stops the run (`on_failure: abort` or `pause`), or was cancelled by a
+        // second Ctrl-C, is decided on again later: an operator retries or skips it, or resume
+        // runs it again. Its dependents are undecided until then, so they stay pending. A
+        // denied approval is a decision that stands: its dependents are skipped.
+        let denied = any_failed && self.cfg.actions.get(&task.uses).is_some_and(|a| a.is_approval());
+        if (any_failed && !denied && task.on_failure != OnFailure::Continue) || (!any_failed && cancelled) {
             run.end = Some(TaskEnd::Failed);
             return;
         }
@@ -702,6 +768,19 @@ impl<'a> Scheduler<'a> {
         self.finish_instance(t, i, result.into());
     }
 
+    /// When the next RTO warning (at 80%, then at 100%) is due, if one is left to give.
+    fn next_rto_warning(&self) -> Option<tokio::time::Instant> {
+        let rto = self.cfg.runbook.rto?;
+        let fraction = match self.rto_warned {
+            0 => 0.8,
+            1 => 1.0,
+            _ => return None,
+        };
+        let due = self.cfg.created_at + (rto.as_millis() as f64 * fraction).ceil() as u64;
+        let wait = Duration::from_millis(due.saturating_sub(now_millis()));
+        Some(tokio::time::Instant::now() + wait)
+    }
+
     fn check_rto(&mut self) {
         let Some(rto) = self.cfg.runbook.rto else { return };
         let elapsed = Duration::from_millis(now_millis().saturating_sub(self.cfg.created_at));
@@ -785,8 +864,17 @@ pub fn idempotency_key(run_id: &str, id: &InstanceId) -> String {
 
 /// Keys of `for_each` instances: strings and numbers as themselves, maps by their `key`,
 /// `name` or `id` field, anything else by position; duplicates get `#n` appended.
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 pub fn instance_keys(items: &[Value]) -> Vec<String> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
     items
         .iter()
         .enumerate()
@@ -801,13 +889,15 @@ pub fn instance_keys(items: &[Value]) -> Vec<String> {
                     .unwrap_or_else(|| n.to_string()),
                 _ => n.to_string(),
             };
-            let count = seen.entry(base.clone()).or_default();
-            *count += 1;
-            if *count > 1 {
-                format!("{base}#{count}")
-            } else {
-                base
+            // A repeated item gets `#2`, `#3`, ...: the first of those no other item has taken
+            // (items `[x, x, "x#2"]` give keys `x`, `x#2` and `x#2#2`).
+            let mut key = base.clone();
+            let count = counts.entry(base.clone()).or_default();
+            while !taken.insert(key.clone()) {
+                *count += 1;
+                key = format!("{base}#{}", *count + 1);
             }
+            key
         })
         .collect()
 }
@@ -820,5 +910,21 @@ fn type_name(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "a map",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::instance_keys;
+    use serde_json::json;
+
+    #[test]
+    fn instance_keys_never_collide() {
+        let keys = |items: serde_json::Value| instance_keys(items.as_array().map_or(&[][..], |a| a.as_slice()));
+        assert_eq!(keys(json!(["a", "b"])), ["a", "b"]);
+        assert_eq!(keys(json!(["x", "x", "x"])), ["x", "x#2", "x#3"]);
+        assert_eq!(keys(json!(["x", "x", "x#2"])), ["x", "x#2", "x#2#2"]);
+        assert_eq!(keys(json!(["x#2", "x", "x"])), ["x#2", "x", "x#3"]);
+        assert_eq!(keys(json!([{ "name": "a" }, { "other": 1 }, 7, true])), ["a", "1", "7", "true"]);
     }
 }

@@ -58,10 +58,11 @@ pub fn to_dot(runbook: &Runbook) -> String {
 pub fn to_mermaid(runbook: &Runbook) -> String {
     let node = |i: usize| format!("t{i}");
     let mut out = String::from("flowchart LR\n");
-    for (phase, tasks) in phases(runbook) {
+    for (n, (phase, tasks)) in phases(runbook).into_iter().enumerate() {
         let indent = if phase.is_some() { "    " } else { "  " };
         if let Some(p) = phase {
-            let _ = writeln!(out, "  subgraph {}", p.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+            // A generated id (a phase may be named `end`, or hold spaces) and the name as label.
+            let _ = writeln!(out, "  subgraph phase_{n} [\"{}\"]", p.replace('"', "#quot;"));
         }
         for t in tasks {
             let task = &runbook.tasks[t];

@@ -165,14 +165,19 @@ pub fn params_hash(runbook: &Runbook, params: &Value) -> String {
     crate::hash::hex(&Sha256::digest(serde_json::to_vec(&canonical).unwrap_or_default()))
 }
 
+/// The first 12 characters of a hash for messages; a hand-edited plan may hold anything there.
+fn short(hash: &str) -> &str {
+    hash.char_indices().nth(12).map_or(hash, |(end, _)| &hash[..end])
+}
+
 /// Why a saved plan no longer matches.
 pub fn compare_saved(saved: &Plan, current: &Plan) -> Vec<String> {
     let mut changes = Vec::new();
     if saved.runbook_sha256 != current.runbook_sha256 {
         changes.push(format!(
             "the runbook changed (sha256 {} → {})",
-            &saved.runbook_sha256[..12.min(saved.runbook_sha256.len())],
-            &current.runbook_sha256[..12]
+            short(&saved.runbook_sha256),
+            short(&current.runbook_sha256)
         ));
     }
     if saved.params_sha256 != current.params_sha256 {

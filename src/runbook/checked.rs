@@ -107,7 +107,7 @@ pub struct Task {
     pub concurrency: Option<String>,
     pub with: Input,
     pub check: Option<Check>,
-    pub secret_outputs: Vec<String>,
+    pub secret_outputs: std::sync::Arc<[String]>,
 }
 
 /// Action inputs: JSON-like values whose strings may be templates.

@@ -1,0 +1,163 @@
+//! Operator commands through the real binary: `retry`, `skip`, `approve`, `deny` on ids that
+//! exist and ids that do not, approval timeouts, `runs`, `--state-dir`, and saved plans edited
+//! by hand.
+
+mod support;
+
+use support::Sandbox;
+
+const FLAKY: &str = r#"version: 1
+name: operator
+params:
+  items: { type: list, default: [a, b] }
+tasks:
+  flaky:
+    uses: shell
+    on_failure: pause
+    with: { run: 'test -f fixed' }
+  fan:
+    uses: shell
+    depends_on: [flaky]
+    for_each: ${{ params.items }}
+    with: { run: 'echo ${{ each }} >> fan' }
+"#;
+
+#[test]
+fn retry_runs_a_failed_task_again_and_continues() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", FLAKY);
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 3, "pause: {}", ran.stderr);
+    let id = ran.run_id();
+    assert!(!sb.path().join("fan").exists(), "dependents wait while the run is paused");
+    sb.write("fixed", "");
+    let retried = sb.run(&["retry", &id, "flaky"]);
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    let states = sb.task_states(&id);
+    assert_eq!(states["flaky"], ("succeeded".into(), 2));
+    assert_eq!(states["fan[a]"].0, "succeeded");
+    let status = sb.status(&id);
+    let audit = status["audit"].as_array().unwrap();
+    assert!(audit.iter().any(|a| a["action"] == "retry" && a["task"] == "flaky"), "{audit:?}");
+}
+
+#[test]
+fn decisions_on_tasks_the_run_lacks_are_refused_with_a_suggestion() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", FLAKY);
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let typo = sb.run(&["skip", &id, "flakey", "--reason", "x"]);
+    assert_eq!(typo.code, 2, "{}", typo.stderr);
+    assert!(typo.stderr.contains("has no task `flakey`") && typo.stderr.contains("flaky"), "{}", typo.stderr);
+    let whole = sb.run(&["skip", &id, "fan", "--reason", "x"]);
+    assert_eq!(whole.code, 2, "{}", whole.stderr);
+    assert!(whole.stderr.contains("runs once per item"), "{}", whole.stderr);
+    let keyed = sb.run(&["skip", &id, "flaky[a]", "--reason", "x"]);
+    assert_eq!(keyed.code, 2, "{}", keyed.stderr);
+    assert!(keyed.stderr.contains("has no `for_each`"), "{}", keyed.stderr);
+    let status = sb.status(&id);
+    assert!(status["audit"].as_array().unwrap().iter().all(|a| a["action"] != "skip"), "nothing was recorded");
+}
+
+#[test]
+fn skipping_a_paused_task_lets_its_dependents_run_and_is_audited() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", FLAKY);
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let skipped = sb.run(&["skip", &id, "flaky", "--reason", "checked by hand"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    let mut fan: Vec<String> = sb.read("fan").lines().map(str::to_owned).collect();
+    fan.sort();
+    assert_eq!(fan, ["a", "b"]);
+    let status = sb.status(&id);
+    let skip = status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "skip").cloned().expect("audited");
+    assert_eq!(skip["reason"], "checked by hand");
+    assert_eq!(skip["task"], "flaky");
+}
+
+fn whoami() -> (String, String) {
+    let user = std::process::Command::new("id").arg("-un").output().expect("id");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    (String::from_utf8_lossy(&user.stdout).trim().to_owned(), host.trim().to_owned())
+}
+
+const GATED: &str = r#"version: 1
+name: gated
+tasks:
+  gate:
+    uses: approval
+    with: { message: "cut over DNS?"TIMEOUT }
+  cutover:
+    uses: shell
+    depends_on: [gate]
+    with: { run: 'touch cutover' }
+"#;
+
+#[test]
+fn a_denial_fails_the_run_skips_dependents_and_names_who_denied() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", &GATED.replace("TIMEOUT", ""));
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let id = ran.run_id();
+    let denied = sb.run(&["deny", &id, "gate", "--reason", "not during the sale"]);
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    assert!(!sb.path().join("cutover").exists());
+    let status = sb.status(&id);
+    assert_eq!(status["state"], "failed");
+    let deny = status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "deny").cloned().expect("audited");
+    let (user, host) = whoami();
+    assert_eq!(deny["reason"], "not during the sale");
+    assert_eq!(deny["user"], user.as_str());
+    assert_eq!(deny["host"], host.as_str());
+    let states = sb.task_states(&id);
+    assert_eq!(states["gate"].0, "failed");
+    assert_eq!(states["cutover"].0, "skipped");
+}
+
+#[test]
+fn an_approval_timeout_decides_with_its_outcome() {
+    for (outcome, code, ran_cutover) in [("approve", 0, true), ("deny", 1, false)] {
+        let sb = Sandbox::new();
+        sb.write("rb.yaml", &GATED.replace("TIMEOUT", &format!(", timeout: 300ms, on_timeout: {outcome}")));
+        let ran = sb.run(&["run", "rb.yaml"]);
+        assert_eq!(ran.code, code, "{outcome}: {}", ran.stderr);
+        assert_eq!(sb.path().join("cutover").exists(), ran_cutover, "{outcome}");
+        let status = sb.status(&ran.run_id());
+        let entry = status["audit"].as_array().unwrap().iter().find(|a| a["action"] == outcome).cloned();
+        let entry = entry.unwrap_or_else(|| panic!("{outcome} audited: {status}"));
+        assert_eq!(entry["user"], "timeout");
+        assert!(entry["reason"].as_str().unwrap_or_default().contains("no answer within 300ms"), "{entry}");
+    }
+}
+
+#[test]
+fn runs_live_in_the_state_dir_and_are_listed() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: listed\ntasks:\n  t:\n    uses: shell\n    with: { run: 'true' }\n");
+    let ran = sb.run(&["run", "rb.yaml", "--state-dir", "elsewhere"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let id = ran.run_id();
+    assert!(sb.path().join("elsewhere/runs").join(&id).join("journal.log").exists());
+    assert!(!sb.path().join(".drctl").exists());
+    let listed = sb.run(&["runs", "--state-dir", "elsewhere"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(listed.stdout.contains(&id) && listed.stdout.contains("listed"), "{}", listed.stdout);
+    let by_env = sb.command(&["status", &id, "-o", "json"]).env("DRCTL_STATE_DIR", "elsewhere").output().unwrap();
+    assert_eq!(by_env.status.code(), Some(0), "{}", String::from_utf8_lossy(&by_env.stderr));
+    let missing = sb.run(&["status", &id]);
+    assert_eq!(missing.code, 2, "not in the default state dir: {}", missing.stderr);
+}
+
+#[test]
+fn a_hand_edited_plan_is_refused_not_a_crash() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: saved\ntasks:\n  t:\n    uses: shell\n    with: { run: 'true' }\n");
+    assert_eq!(sb.run(&["plan", "rb.yaml", "--save", "plan.json"]).code, 0);
+    let mut plan: serde_json::Value = serde_json::from_str(&sb.read("plan.json")).unwrap();
+    plan["runbook_sha256"] = serde_json::Value::String("abcdefghijkéxyz".into());
+    sb.write("plan.json", &plan.to_string());
+    let ran = sb.run(&["run", "rb.yaml", "--plan", "plan.json"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("the runbook changed (sha256 abcdefghijké"), "{}", ran.stderr);
+}
