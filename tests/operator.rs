@@ -161,3 +161,38 @@ fn a_hand_edited_plan_is_refused_not_a_crash() {
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stderr.contains("the runbook changed (sha256 abcdefghijké"), "{}", ran.stderr);
 }
+
+#[test]
+fn an_approval_with_a_timeout_waits_for_a_decision_from_another_shell() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", &GATED.replace("TIMEOUT", ", timeout: 30s, on_timeout: deny"));
+    let child = sb
+        .command(&["run", "rb.yaml", "--progress", "plain"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn drctl");
+    // The run waits: find its id, and approve once the approval is recorded as waiting.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let id = loop {
+        let runs = std::fs::read_dir(sb.path().join(".drctl/runs")).ok().and_then(|mut d| d.next());
+        if let Some(Ok(entry)) = runs {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            if sb.status(&id)["tasks"].as_array().unwrap().iter().any(|t| t["id"] == "gate" && t["awaiting_approval"] == true) {
+                break id;
+            }
+        }
+        assert!(std::time::Instant::now() < until, "the approval never waited");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let approved = sb.run(&["approve", &id, "gate", "--reason", "go"]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    assert!(approved.stderr.contains("handed to the drctl driving run"), "{}", approved.stderr);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(sb.path().join("cutover").exists());
+    let status = sb.status(&id);
+    let approve = status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "approve").cloned().expect("audit");
+    assert_eq!(approve["reason"], "go");
+    assert_eq!(approve["user"], whoami().0.as_str());
+}
