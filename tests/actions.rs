@@ -74,7 +74,7 @@ fn http_wait_until_and_assert_run_through_the_engine() {
     let sb = Sandbox::new();
     sb.write(
         "rb.yaml",
-        &r#"version: 1
+        r#"version: 1
 name: actions
 params:
   base: { type: string, required: true }

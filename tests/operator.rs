@@ -178,7 +178,12 @@ fn an_approval_with_a_timeout_waits_for_a_decision_from_another_shell() {
         let runs = std::fs::read_dir(sb.path().join(".drctl/runs")).ok().and_then(|mut d| d.next());
         if let Some(Ok(entry)) = runs {
             let id = entry.file_name().to_string_lossy().into_owned();
-            if sb.status(&id)["tasks"].as_array().unwrap().iter().any(|t| t["id"] == "gate" && t["awaiting_approval"] == true) {
+            if sb.status(&id)["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["id"] == "gate" && t["awaiting_approval"] == true)
+            {
                 break id;
             }
         }
@@ -192,7 +197,8 @@ fn an_approval_with_a_timeout_waits_for_a_decision_from_another_shell() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(sb.path().join("cutover").exists());
     let status = sb.status(&id);
-    let approve = status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "approve").cloned().expect("audit");
+    let approve =
+        status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "approve").cloned().expect("audit");
     assert_eq!(approve["reason"], "go");
     assert_eq!(approve["user"], whoami().0.as_str());
 }

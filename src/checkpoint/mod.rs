@@ -36,6 +36,8 @@ pub enum CheckpointError {
     StaleLock { dir: PathBuf, pid: u32, host: String },
     #[error("no run `{id}` in {state_dir}")]
     NoSuchRun { id: String, state_dir: PathBuf },
+    #[error("`{id}` matches {} runs in {state_dir}: {}", matches.len(), matches.join(", "))]
+    AmbiguousRun { id: String, state_dir: PathBuf, matches: Vec<String> },
     #[error("{path}: {why}")]
     BadMeta { path: PathBuf, why: String },
 }
@@ -55,6 +57,7 @@ impl CheckpointError {
             CheckpointError::NoSuchRun { .. } => {
                 Some("`drctl runs` lists the runs; pass --state-dir if they live elsewhere".into())
             }
+            CheckpointError::AmbiguousRun { .. } => Some("give more of the run id".into()),
             CheckpointError::Corrupt { .. } => {
                 Some("the journal was changed or damaged outside drctl; keep a copy before editing it".into())
             }

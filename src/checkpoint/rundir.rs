@@ -90,7 +90,12 @@ impl RunDir {
             list_ids(&runs).into_iter().filter(|r| r.starts_with(id) && !id.is_empty()).collect();
         match matches.as_slice() {
             [one] => Ok(RunDir { id: one.clone(), path: runs.join(one), unsynced: Vec::new() }),
-            _ => Err(CheckpointError::NoSuchRun { id: id.to_owned(), state_dir: state_dir.to_owned() }),
+            [] => Err(CheckpointError::NoSuchRun { id: id.to_owned(), state_dir: state_dir.to_owned() }),
+            _ => Err(CheckpointError::AmbiguousRun {
+                id: id.to_owned(),
+                state_dir: state_dir.to_owned(),
+                matches: matches.clone(),
+            }),
         }
     }
 

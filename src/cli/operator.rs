@@ -6,7 +6,9 @@ use clap::Args;
 use super::run::{resume_locked, DriveArgs, Resumption};
 use super::{CliError, Exit, ParamArgs, StateArgs};
 use crate::checkpoint::record::now_millis;
-use crate::checkpoint::{inbox, Actor, AuditAction, CheckpointError, InstanceId, Record, Replay, RunDir, RunLock, TaskState};
+use crate::checkpoint::{
+    inbox, Actor, AuditAction, CheckpointError, InstanceId, Record, Replay, RunDir, RunLock, TaskState,
+};
 
 #[derive(Args, Debug)]
 pub struct DecisionArgs {
@@ -14,7 +16,7 @@ pub struct DecisionArgs {
     pub run: String,
     /// The task, as `id` or `id[key]` for one instance of a `for_each` task.
     pub task: String,
-    /// Why; recorded in the audit log.
+    /// Why; recorded in the audit log (required, except for `retry`).
     #[arg(long, default_value = "")]
     pub reason: String,
     /// Record the decision without continuing the run.
@@ -120,6 +122,12 @@ pub async fn decide(
     oci: &super::OciArgs,
     quiet: bool,
 ) -> Result<Exit, CliError> {
+    if decision != Decision::Retry && args.reason.trim().is_empty() {
+        return Err(CliError::usage_help(
+            format!("{} needs a reason: it goes to the run's audit log", format!("{decision:?}").to_lowercase()),
+            "add --reason '...', for example the change or incident number",
+        ));
+    }
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
     let (lock, broken) = match RunLock::acquire(&dir.path, args.drive.break_lock) {
         Ok(held) => held,

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{CliError, ParamArgs};
+use crate::runbook::checked::Param;
 use crate::runbook::model::ParamType;
 use crate::runbook::Runbook;
 use crate::ui::redact::Redactor;
@@ -45,7 +46,7 @@ pub fn resolve(
     for (name, param) in &runbook.params {
         let env = format!("DRCTL_PARAM_{}", name.to_ascii_uppercase().replace('-', "_"));
         if let Ok(text) = std::env::var(&env) {
-            given.insert(name.clone(), typed(name, param.kind, &text)?);
+            given.insert(name.clone(), typed(name, param, &text, &env)?);
         }
     }
     for pair in &args.params {
@@ -58,7 +59,7 @@ pub fn resolve(
                 .unwrap_or_else(|| format!("parameters: {}", known.join(", ")));
             return Err(CliError::usage_help(format!("unknown parameter `{name}`"), help));
         };
-        given.insert(name.to_owned(), typed(name, param.kind, text)?);
+        given.insert(name.to_owned(), typed(name, param, text, "--param")?);
     }
     for (name, value) in kept {
         match given.get(&name) {
@@ -129,8 +130,12 @@ pub fn resolve(
     Ok(Value::Object(values))
 }
 
-fn typed(name: &str, kind: ParamType, text: &str) -> Result<Value, CliError> {
-    let bad = |what: &str| CliError::usage(format!("parameter `{name}`: `{text}` is not {what}"));
+/// Reads a parameter value given as text (`--param`, `DRCTL_PARAM_*`). `from` says where it
+/// came from, for the error; a secret's value is never repeated in one.
+fn typed(name: &str, param: &Param, text: &str, from: &str) -> Result<Value, CliError> {
+    let kind = param.kind;
+    let shown = if param.secret { crate::ui::redact::MASK } else { text };
+    let bad = |what: &str| CliError::usage(format!("parameter `{name}` ({from}): `{shown}` is not {what}"));
     Ok(match kind {
         ParamType::String => Value::String(text.to_owned()),
         ParamType::Number => {

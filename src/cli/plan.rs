@@ -18,7 +18,7 @@ pub struct PlanArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub params: ParamArgs,
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub parallelism: Option<usize>,
     #[arg(long, short, value_enum, default_value_t)]
     pub output: OutputFormat,

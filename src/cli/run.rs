@@ -24,7 +24,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub params: ParamArgs,
     /// How many tasks may run at once (default: the runbook's, else 8).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub parallelism: Option<usize>,
     #[command(flatten)]
     pub state: StateArgs,
@@ -73,7 +73,7 @@ pub struct DriveArgs {
     /// Approve every approval task.
     #[arg(long)]
     pub yes: bool,
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub parallelism: Option<usize>,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressMode,
@@ -180,6 +180,13 @@ pub(super) async fn resume_locked(
     let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &actions)?;
     // Read before anything is appended: opening the journal cuts off a torn last record.
     let mut replay = run_dir.replay()?;
+    if pre.is_none() && replay.last_end == Some(crate::checkpoint::RunState::Succeeded) {
+        // Nothing is left to do; a new segment would only stretch the run's measured RTO.
+        if !how.quiet {
+            eprintln!("run {} already succeeded; nothing to resume", meta.run_id);
+        }
+        return Ok(Exit::Success);
+    }
     let current_text = std::fs::read_to_string(&meta.runbook_path).ok();
     let runbook = match current_text {
         Some(text) if text != stored_text => {

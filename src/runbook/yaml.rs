@@ -115,6 +115,10 @@ pub fn scalar_kind(text: &str, quoted: bool) -> ScalarKind {
     ScalarKind::Str
 }
 
+/// How deeply collections may nest. Runbooks need a handful of levels; the limit keeps a
+/// hostile or broken file from exhausting the stack of the code that walks the tree.
+pub const MAX_DEPTH: usize = 100;
+
 /// A YAML syntax error with its place.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
@@ -137,15 +141,25 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
 /// Parses with the full YAML parser.
 pub(crate) fn parse_full(source: &str) -> Result<Node, SyntaxError> {
     let offsets = CharOffsets::new(source);
-    let mut builder = Builder { offsets: &offsets, stack: Vec::new(), anchors: Vec::new(), root: None, error: None };
+    let mut builder =
+        Builder { offsets: &offsets, stack: Vec::new(), anchors: Vec::new(), root: None, error: None, documents: 0 };
     let mut parser = Parser::new_from_str(source);
-    parser.load(&mut builder, false).map_err(|e| {
-        let at = offsets.byte(e.marker().index());
-        SyntaxError { message: e.info().to_owned(), span: at..at }
-    })?;
+    // Every document is read, so that a second one is reported rather than ignored.
+    let loaded = parser.load(&mut builder, true);
+    // An error found while building comes first: it is earlier in the file (the parser may
+    // go on a little before it fails, as it does on nesting too deep).
     if let Some(err) = builder.error {
         return Err(err);
     }
+    loaded.map_err(|e| {
+        let at = offsets.byte(e.marker().index());
+        let message = if e.info().contains("recursion limit") {
+            format!("lists and maps nest more than {MAX_DEPTH} levels deep here")
+        } else {
+            e.info().to_owned()
+        };
+        SyntaxError { message, span: at..at }
+    })?;
     Ok(builder.root.unwrap_or(Node { kind: NodeKind::Map(Vec::new()), span: 0..0 }))
 }
 
@@ -185,6 +199,8 @@ struct Builder<'a> {
     anchors: Vec<(usize, Node)>,
     root: Option<Node>,
     error: Option<SyntaxError>,
+    /// Documents started so far: a runbook is one.
+    documents: usize,
 }
 
 impl Builder<'_> {
@@ -224,6 +240,16 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                 let node = Node { kind: NodeKind::Scalar { text: text.into_owned(), quoted }, span: bytes };
                 self.push_node(node, anchor);
             }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                if self.error.is_none() {
+                    self.error = Some(SyntaxError {
+                        message: format!("lists and maps nest more than {MAX_DEPTH} levels deep here"),
+                        span: bytes.clone(),
+                    });
+                }
+                // Frames stay balanced: the matching end pops this one.
+                self.stack.push(Frame::Seq { start: bytes.start, anchor: 0, items: Vec::new() });
+            }
             Event::SequenceStart(anchor, _) => {
                 self.stack.push(Frame::Seq { start: bytes.start, anchor, items: Vec::new() })
             }
@@ -258,7 +284,16 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                     }
                 }
             }
-            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {}
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 && self.error.is_none() {
+                    self.error = Some(SyntaxError {
+                        message: "a second YAML document starts here; a runbook is one document".into(),
+                        span: bytes,
+                    });
+                }
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
     }
 }
@@ -297,6 +332,24 @@ mod tests {
     fn syntax_error_has_place() {
         let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.span.start > 0, "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        for depth in [MAX_DEPTH + 1, 30_000] {
+            let src = format!("a: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+            let err = parse(&src).unwrap_err();
+            assert!(err.message.contains("nest more than 100 levels"), "{err:?}");
+            assert!(err.span.start > 3 + MAX_DEPTH / 2, "points into the nesting: {err:?}");
+        }
+        assert!(parse(&format!("a: {}{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1))).is_ok());
+    }
+
+    #[test]
+    fn a_second_document_is_an_error() {
+        let err = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(err.message.contains("second YAML document"), "{err:?}");
+        assert!(parse("---\na: 1\n").is_ok());
     }
 
     #[test]

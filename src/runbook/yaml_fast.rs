@@ -15,7 +15,7 @@ pub(super) fn parse(src: &str) -> Option<Node> {
     if bytes.iter().any(|&b| b == b'\t' || b == b'\r') {
         return None;
     }
-    let mut r = Reader { s: bytes, pos: 0 };
+    let mut r = Reader { s: bytes, pos: 0, depth: 0 };
     let Some(indent) = r.next_content_line() else {
         return Some(Node { kind: NodeKind::Map(Vec::new()), span: 0..0 });
     };
@@ -33,6 +33,9 @@ pub(super) fn parse(src: &str) -> Option<Node> {
 struct Reader<'a> {
     s: &'a [u8],
     pos: usize,
+    /// Collections open around the current position; deeper documents go to the full parser,
+    /// which reports them.
+    depth: usize,
 }
 
 fn is_key_byte(b: u8) -> bool {
@@ -119,11 +122,17 @@ impl<'a> Reader<'a> {
 
     /// A block node starting at the current position, whose first line is indented `indent`.
     fn block(&mut self, indent: usize) -> Option<Node> {
-        if self.peek() == Some(b'-') && matches!(self.at(self.pos + 1), None | Some(b' ' | b'\n')) {
+        if self.depth >= super::yaml::MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let node = if self.peek() == Some(b'-') && matches!(self.at(self.pos + 1), None | Some(b' ' | b'\n')) {
             self.block_seq(indent)
         } else {
             self.block_map(indent)
-        }
+        };
+        self.depth -= 1;
+        node
     }
 
     /// Whether a `key:` entry starts at the current position.
@@ -353,6 +362,16 @@ impl<'a> Reader<'a> {
 
     /// A flow map or list, all on the current line.
     fn flow(&mut self) -> Option<Node> {
+        if self.depth >= super::yaml::MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let node = self.flow_collection();
+        self.depth -= 1;
+        node
+    }
+
+    fn flow_collection(&mut self) -> Option<Node> {
         let start = self.pos;
         let open = self.peek()?;
         let close = if open == b'{' { b'}' } else { b']' };

@@ -61,7 +61,7 @@ impl Validator<'_> {
     }
 
     fn run(&mut self, path: &str, text: &str, actions: &ActionRegistry) -> Option<Runbook> {
-        let root = match yaml::parse(text) {
+        let mut root = match yaml::parse(text) {
             Ok(root) => root,
             Err(e) => {
                 self.push(Problem::new("drctl::yaml", format!("YAML syntax error: {}", e.message), e.span, "here"));
@@ -80,6 +80,7 @@ impl Validator<'_> {
             );
             return None;
         }
+        drop_duplicate_keys(&mut root, &mut self.problems);
         let sink = ErrorSink::default();
         let decoded: Result<RunbookDoc, _> = from_node(&root, &sink);
         for err in sink.take() {
@@ -206,6 +207,21 @@ impl Validator<'_> {
                     ));
                 }
             }
+            let allowed: Option<Vec<Value>> = spec.allowed.as_ref().map(|a| a.iter().map(|n| n.0.to_json()).collect());
+            if let (Some(value), Some(node), Some(allowed)) = (&default, &spec.default, &allowed) {
+                if !allowed.contains(value) {
+                    let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
+                    self.push(
+                        Problem::new(
+                            "drctl::param-enum",
+                            format!("default of `{}` is not one of its allowed values", name.value),
+                            node.0.span.clone(),
+                            "not in `enum`",
+                        )
+                        .help(Some(format!("allowed: {}", shown.join(", ")))),
+                    );
+                }
+            }
             params.insert(
                 name.value.clone(),
                 Param {
@@ -214,7 +230,7 @@ impl Validator<'_> {
                     secret: spec.secret,
                     default,
                     description: spec.description.clone(),
-                    allowed: spec.allowed.as_ref().map(|a| a.iter().map(|n| n.0.to_json()).collect()),
+                    allowed,
                 },
             );
         }
@@ -267,6 +283,47 @@ pub(crate) fn type_word(kind: ParamType) -> &'static str {
 
 pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     did_you_mean(word, candidates)
+}
+
+/// Reports every key given twice in one map, and keeps only its first entry, so that the rest
+/// of the runbook is checked as if the repeat were not there. YAML allows one value per key;
+/// a repeat is almost always a mistake whose second value would otherwise silently win.
+fn drop_duplicate_keys(node: &mut yaml::Node, problems: &mut Vec<Problem>) {
+    match &mut node.kind {
+        yaml::NodeKind::Scalar { .. } => {}
+        yaml::NodeKind::Seq(items) => items.iter_mut().for_each(|n| drop_duplicate_keys(n, problems)),
+        yaml::NodeKind::Map(entries) => {
+            let mut repeats = Vec::new();
+            {
+                let mut first: crate::hash::FastMap<&str, &ByteSpan> = crate::hash::FastMap::default();
+                for (i, (key, _)) in entries.iter().enumerate() {
+                    let Some(name) = key.as_scalar() else { continue };
+                    match first.entry(name) {
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(&key.span);
+                        }
+                        std::collections::hash_map::Entry::Occupied(earlier) => {
+                            problems.push(
+                                Problem::new(
+                                    "drctl::duplicate-key",
+                                    format!("duplicate key `{name}`"),
+                                    key.span.clone(),
+                                    "given again here",
+                                )
+                                .label((*earlier.get()).clone(), "first given here")
+                                .help(Some("a key may appear once in a map: remove or rename one of them".into())),
+                            );
+                            repeats.push(i);
+                        }
+                    }
+                }
+            }
+            for i in repeats.into_iter().rev() {
+                entries.remove(i);
+            }
+            entries.iter_mut().for_each(|(_, v)| drop_duplicate_keys(v, problems));
+        }
+    }
 }
 
 #[cfg(test)]
