@@ -42,12 +42,46 @@ fn the_checked_in_schema_is_current() {
 
 #[test]
 fn valid_example_runbooks_validate() {
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let sb = Sandbox::new();
-            let ran = sb.run(&["validate", path.to_str().unwrap()]);
-            assert_eq!(ran.code, 0, "{}: {}", path.display(), ran.stderr);
+    let mut checked = 0;
+    for dir in ["/examples", "/runbooks"] {
+        for entry in std::fs::read_dir(format!("{}{dir}", env!("CARGO_MANIFEST_DIR"))).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let sb = Sandbox::new();
+                let ran = sb.run(&["validate", path.to_str().unwrap()]);
+                assert_eq!(ran.code, 0, "{}: {}", path.display(), ran.stderr);
+                checked += 1;
+            }
         }
+    }
+    assert!(checked >= 2, "the quick start's runbooks were not found");
+}
+
+/// Problems found before the runbook model is read: each exits 2 and points at its place.
+#[test]
+fn broken_documents_are_refused_with_their_place() {
+    let deep = format!("version: 1\nname: deep\ntasks: {}{}\n", "[".repeat(20_000), "]".repeat(20_000));
+    let cases: [(&str, String, &str); 4] = [
+        ("deep nesting", deep, "nest more than 100 levels"),
+        ("two documents", "version: 1\nname: a\ntasks: {}\n---\nversion: 1\n".into(), "second YAML document"),
+        (
+            "enum default",
+            "version: 1\nname: e\nparams:\n  c: { type: string, enum: [x, y], default: z }\ntasks:\n  t: { uses: shell, with: { run: 'true' } }\n"
+                .into(),
+            "default of `c` is not one of its allowed values",
+        ),
+        (
+            "duplicate task",
+            "version: 1\nname: d\ntasks:\n  t: { uses: shell, with: { run: 'true' } }\n  t: { uses: shell, with: { run: 'false' } }\n".into(),
+            "duplicate key `t`",
+        ),
+    ];
+    for (what, text, expected) in cases {
+        let sb = Sandbox::new();
+        sb.write("rb.yaml", &text);
+        let ran = sb.run(&["validate", "rb.yaml"]);
+        assert_eq!(ran.code, 2, "{what}: {}", ran.stderr);
+        assert!(ran.stderr.contains(expected), "{what}: {}", ran.stderr);
+        assert!(ran.stderr.contains("rb.yaml:"), "{what}: no place in {}", ran.stderr);
     }
 }

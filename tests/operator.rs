@@ -202,3 +202,47 @@ fn an_approval_with_a_timeout_waits_for_a_decision_from_another_shell() {
     assert_eq!(approve["reason"], "go");
     assert_eq!(approve["user"], whoami().0.as_str());
 }
+
+#[test]
+fn command_line_mistakes_exit_2_and_say_what_to_do() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: cli\nparams:\n  pin: { type: number, secret: true }\ntasks:\n  t:\n    uses: shell\n    with: { run: 'true' }\n",
+    );
+    let zero = sb.run(&["run", "rb.yaml", "--parallelism", "0"]);
+    assert_eq!(zero.code, 2, "{}", zero.stderr);
+    let secret = sb.run(&["plan", "rb.yaml", "-p", "pin=S3CR3T-CANARY"]);
+    assert_eq!(secret.code, 2, "{}", secret.stderr);
+    assert!(secret.stderr.contains("is not a number") && !secret.stderr.contains("S3CR3T"), "{}", secret.stderr);
+    let by_env = sb.command(&["plan", "rb.yaml"]).env("DRCTL_PARAM_PIN", "S3CR3T-CANARY").output().unwrap();
+    let stderr = String::from_utf8_lossy(&by_env.stderr);
+    assert!(stderr.contains("DRCTL_PARAM_PIN") && !stderr.contains("S3CR3T"), "{stderr}");
+
+    // Two runs: a prefix both share is ambiguous, and both are named.
+    let first = sb.run(&["run", "rb.yaml", "-p", "pin=1"]).run_id();
+    let second = sb.run(&["run", "rb.yaml", "-p", "pin=1"]).run_id();
+    let shared: String = first.chars().zip(second.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a).collect();
+    let ambiguous = sb.run(&["status", &shared]);
+    assert_eq!(ambiguous.code, 2, "{}", ambiguous.stderr);
+    assert!(ambiguous.stderr.contains(&first) && ambiguous.stderr.contains(&second), "{}", ambiguous.stderr);
+
+    // A resume of a run that succeeded changes nothing.
+    let journal = sb.path().join(".drctl/runs").join(&first).join("journal.log");
+    let before = std::fs::read(&journal).unwrap();
+    let resumed = sb.run(&["resume", &first, "-p", "pin=1"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(resumed.stderr.contains("already succeeded"), "{}", resumed.stderr);
+    assert_eq!(std::fs::read(&journal).unwrap(), before);
+}
+
+#[test]
+fn decisions_need_a_reason() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", &GATED.replace("TIMEOUT", ""));
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let bare = sb.run(&["approve", &id, "gate"]);
+    assert_eq!(bare.code, 2, "{}", bare.stderr);
+    assert!(bare.stderr.contains("needs a reason") && bare.stderr.contains("--reason"), "{}", bare.stderr);
+    assert_eq!(sb.task_states(&id)["cutover"].0, "pending");
+}

@@ -61,6 +61,15 @@ pub struct Plan {
     pub plan_sha256: String,
 }
 
+/// How long a `sleep` task with a written-out duration takes: that duration.
+fn literal_sleep(task: &crate::runbook::checked::Task) -> Option<Duration> {
+    if task.uses != "sleep" {
+        return None;
+    }
+    let with = task.with.to_source_value();
+    crate::runbook::duration::parse_duration(with.get("duration")?.as_str()?).ok()
+}
+
 /// Builds the plan. `params` are the full values (secrets included, only for resolution);
 /// `history` gives measured durations of tasks from earlier runs.
 pub fn build(
@@ -75,14 +84,17 @@ pub fn build(
     let estimate = |t: TaskIdx| -> Duration {
         let task = &runbook.tasks[t];
         // Unknown durations count as a nanosecond, so the longest chain still shows.
-        task.estimate.or_else(|| history.get(&task.id).copied()).unwrap_or(Duration::from_nanos(1))
+        task.estimate
+            .or_else(|| history.get(&task.id).copied())
+            .or_else(|| literal_sleep(task))
+            .unwrap_or(Duration::from_nanos(1))
     };
     let mut waves = Vec::new();
     for wave in crate::graph::waves(runbook) {
         let mut planned = Vec::with_capacity(wave.len());
         for t in wave {
             let task = &runbook.tasks[t];
-            let each_unknown = Value::String(UNKNOWN.into());
+            let each_unknown = Value::String("(each item)".into());
             let scope = RunScope {
                 params,
                 run: &run,

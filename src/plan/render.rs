@@ -51,7 +51,13 @@ pub fn render_text(plan: &Plan) -> String {
             }
             if let Value::Object(inputs) = &task.inputs {
                 for (k, v) in inputs {
-                    let _ = writeln!(out, "      {k}: {}", inline(v));
+                    // A multi-line value (a script) keeps its lines under the key, indented.
+                    let text = inline(v);
+                    let mut lines = text.lines();
+                    let _ = writeln!(out, "      {k}: {}", lines.next().unwrap_or_default());
+                    for line in lines {
+                        let _ = writeln!(out, "      {:width$}  {line}", "", width = k.len());
+                    }
                 }
             }
             let mut settings = Vec::new();
@@ -72,7 +78,14 @@ pub fn render_text(plan: &Plan) -> String {
             }
         }
     }
-    let _ = writeln!(out, "\n{tasks} tasks in {} waves, parallelism {}", plan.waves.len(), plan.parallelism);
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "\n{} in {}, parallelism {}",
+        plural(tasks, "task"),
+        plural(plan.waves.len(), "wave"),
+        plan.parallelism
+    );
     let _ = writeln!(out, "Critical path: {} (est. {})", plan.critical_path.join(" → "), ms(plan.critical_path_ms));
     match plan.rto_ms {
         Some(rto) => {

@@ -65,7 +65,15 @@ impl de::Error for DeError {
             de::Unexpected::Unit => "nothing (null)".to_owned(),
             other => other.to_string(),
         };
-        Self::custom(format!("expected {exp}, found {found}"))
+        // Rust's names for numbers mean nothing to a runbook's author.
+        let expected = match exp.to_string().as_str() {
+            "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+            "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
+            "f32" | "f64" => "a number".to_owned(),
+            "a boolean" | "bool" => "true or false".to_owned(),
+            other => other.to_owned(),
+        };
+        Self::custom(format!("expected {expected}, found {found}"))
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -645,7 +653,7 @@ mod tests {
             vec![
                 ("unknown key `usse`", "usse"),
                 ("missing required key `uses`", "usse"),
-                ("expected u32, found the string `many`", "many"),
+                ("expected a whole number, 0 or more, found the string `many`", "many"),
             ]
         );
         assert_eq!(errors[0].help.as_deref(), Some("did you mean `uses`?"));

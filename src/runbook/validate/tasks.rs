@@ -48,6 +48,9 @@ pub(super) fn check_tasks(
 ) -> Option<Vec<Task>> {
     let ids = TaskIds::new(docs.keys().map(|k| k.value.as_str()).collect());
     let mut tasks = Vec::with_capacity(docs.len());
+    // Each task's edges by its place in `docs`, empty for a task that did not decode, so that
+    // cycles are found (and reported with everything else) even when other tasks have errors.
+    let mut edges: Vec<Option<usize>> = Vec::with_capacity(docs.len());
     let mut complete = true;
     for (index, (id, doc)) in docs.iter().enumerate() {
         if !valid_id(&id.value) {
@@ -63,26 +66,31 @@ pub(super) fn check_tasks(
         }
         let Some(doc) = &doc.0 else {
             complete = false;
+            edges.push(None);
             continue;
         };
         match check_task(v, index, id, doc, &ids, ctx) {
-            Some(task) => tasks.push(task),
-            None => complete = false,
+            Some(task) => {
+                edges.push(Some(tasks.len()));
+                tasks.push(task);
+            }
+            None => {
+                complete = false;
+                edges.push(None);
+            }
         }
     }
-    if !complete {
-        return None;
-    }
-    let deps: Vec<&[Dep]> = tasks.iter().map(|t| t.deps.as_slice()).collect();
+    let names: Vec<&str> = docs.keys().map(|k| k.value.as_str()).collect();
+    let deps: Vec<&[Dep]> = edges.iter().map(|e| e.map_or(&[][..], |i| tasks[i].deps.as_slice())).collect();
     for cycle in crate::graph::find_cycles(&deps) {
-        let names: Vec<&str> = cycle.iter().map(|(t, _)| tasks[*t].id.as_str()).collect();
-        let mut shown = names.join(" → ");
-        shown.push_str(&format!(" → {}", names[0]));
+        let cycle_names: Vec<&str> = cycle.iter().map(|(t, _)| names[*t]).collect();
+        let mut shown = cycle_names.join(" → ");
+        shown.push_str(&format!(" → {}", cycle_names[0]));
         let mut problem: Option<Problem> = None;
         for (task, edge) in &cycle {
-            let dep = &tasks[*task].deps[*edge];
+            let dep = &deps[*task][*edge];
             let verb = if dep.implicit { "uses outputs of" } else { "depends on" };
-            let label = format!("`{}` {verb} `{}`", tasks[*task].id, tasks[dep.task].id);
+            let label = format!("`{}` {verb} `{}`", names[*task], names[dep.task]);
             problem = Some(match problem {
                 None => Problem::new("drctl::cycle", format!("dependency cycle: {shown}"), dep.span.clone(), label),
                 Some(p) => p.label(dep.span.clone(), label),
@@ -92,7 +100,7 @@ pub(super) fn check_tasks(
             v.push(p.help(Some("remove one of these dependencies so the tasks can be ordered".into())));
         }
     }
-    Some(tasks)
+    complete.then_some(tasks)
 }
 
 fn valid_id(id: &str) -> bool {

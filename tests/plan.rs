@@ -1,0 +1,29 @@
+//! `drctl plan` through the real binary: the text and JSON forms, snapshot-tested, with
+//! waves, resolved inputs, `(known after run)`, secrets masked, the critical path and the
+//! estimate against the RTO.
+
+mod support;
+
+use support::Sandbox;
+
+fn plan(args: &[&str]) -> String {
+    let sb = Sandbox::new();
+    sb.write("failover.yaml", include_str!("fixtures/plan/failover.yaml"));
+    let mut all = vec!["plan", "failover.yaml"];
+    all.extend_from_slice(args);
+    let ran = sb.run(&all);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(!ran.stdout.contains("not-shown"), "a secret parameter's value in the plan: {}", ran.stdout);
+    ran.stdout
+}
+
+#[test]
+fn the_text_plan_shows_waves_inputs_the_critical_path_and_the_rto() {
+    insta::assert_snapshot!(plan(&["-p", "region=us-ashburn-1"]));
+}
+
+#[test]
+fn the_json_plan_is_stable_for_tools() {
+    let json: serde_json::Value = serde_json::from_str(&plan(&["-o", "json"])).expect("json");
+    insta::assert_json_snapshot!(json);
+}
