@@ -642,3 +642,49 @@ fn a_failed_attempt_leaves_no_output_file_behind() {
     let left: Vec<_> = std::fs::read_dir(&tmp).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_task_reading_only_the_state_of_another_runs_whatever_its_end() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: fallbacks
+tasks:
+  primary:
+    uses: shell
+    on_failure: continue
+    with: { run: 'exit 1' }
+  fallback:
+    uses: shell
+    if: ${{ tasks.primary.state == 'failed' }}
+    with: { run: 'touch fallback' }
+  not-needed:
+    uses: shell
+    if: ${{ tasks.primary.state == 'succeeded' }}
+    with: { run: 'touch not-needed' }
+  optional:
+    uses: shell
+    if: false
+    with: { run: 'echo "x=1" >> "$DRCTL_OUTPUT"' }
+  instead:
+    uses: shell
+    depends_on: [optional]
+    if: ${{ tasks.optional.state == 'skipped' }}
+    with: { run: 'touch instead' }
+  reader:
+    uses: shell
+    depends_on: [optional]
+    with: { run: 'echo "${{ tasks.optional.outputs.x }}" > reader' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "primary failed: {}", ran.stderr);
+    let states = sb.task_states(&ran.run_id());
+    assert_eq!(states["fallback"].0, "succeeded", "{states:?}");
+    assert_eq!(states["not-needed"].0, "skipped", "{states:?}");
+    assert_eq!(states["instead"].0, "succeeded", "{states:?}");
+    assert_eq!(states["reader"].0, "skipped", "it reads outputs of a skipped task: {states:?}");
+    assert!(sb.path().join("fallback").exists() && sb.path().join("instead").exists());
+    assert!(!sb.path().join("not-needed").exists() && !sb.path().join("reader").exists());
+}

@@ -31,6 +31,17 @@ use crate::runbook::duration::parse_duration;
 use crate::runbook::expr::truthy;
 use crate::runbook::model::OnFailure;
 
+/// What a dependent takes from a task it depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Only the order (`depends_on`): it runs after the task, and is skipped if the task failed.
+    Order,
+    /// The task's state only (`tasks.X.state`): it runs whatever the task's end.
+    State,
+    /// The task's outputs: it is skipped unless the task succeeded.
+    Outputs,
+}
+
 /// How a whole task ended, as its dependents see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TaskEnd {
@@ -79,7 +90,7 @@ struct Event {
 pub(super) struct Scheduler<'a> {
     cfg: &'a EngineConfig,
     tasks: Vec<TaskRun>,
-    dependents: Vec<Vec<(TaskIdx, bool)>>,
+    dependents: Vec<Vec<(TaskIdx, Link)>>,
     /// Whether an expression of some task reads this task's record (`tasks.X`).
     read: Vec<bool>,
     priority: Vec<u32>,
@@ -113,7 +124,14 @@ impl<'a> Scheduler<'a> {
         let mut read = vec![false; runbook.tasks.len()];
         for (idx, task) in runbook.tasks.iter().enumerate() {
             for dep in &task.deps {
-                dependents[dep.task].push((idx, dep.implicit));
+                let link = if dep.outputs {
+                    Link::Outputs
+                } else if dep.reads {
+                    Link::State
+                } else {
+                    Link::Order
+                };
+                dependents[dep.task].push((idx, link));
                 read[dep.task] |= dep.reads;
             }
         }
@@ -676,13 +694,15 @@ impl<'a> Scheduler<'a> {
         let cfg = self.cfg;
         let name = &cfg.runbook.tasks[t].id;
         for k in 0..self.dependents[t].len() {
-            let (d, implicit) = self.dependents[t][k];
-            let skip = match end {
-                TaskEnd::Succeeded => None,
-                TaskEnd::SkippedByCondition if !implicit => None,
-                TaskEnd::SkippedByCondition => Some(format!("needs outputs of `{name}`, which was skipped")),
-                TaskEnd::SkippedUpstream => Some(format!("`{name}` was skipped")),
-                TaskEnd::Failed => Some(format!("`{name}` failed")),
+            let (d, link) = self.dependents[t][k];
+            let skip = match (end, link) {
+                (TaskEnd::Succeeded, _) | (_, Link::State) => None,
+                (TaskEnd::SkippedByCondition, Link::Order) => None,
+                (TaskEnd::SkippedByCondition, Link::Outputs) => {
+                    Some(format!("needs outputs of `{name}`, which was skipped"))
+                }
+                (TaskEnd::SkippedUpstream, _) => Some(format!("`{name}` was skipped")),
+                (TaskEnd::Failed, _) => Some(format!("`{name}` failed")),
             };
             if let Some(reason) = skip {
                 self.tasks[d].skip.get_or_insert((TaskEnd::SkippedUpstream, reason));

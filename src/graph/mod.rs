@@ -189,7 +189,7 @@ mod tests {
     use super::*;
 
     fn dep(task: usize) -> Dep {
-        Dep { task, span: 0..0, implicit: false, reads: false }
+        Dep { task, span: 0..0, implicit: false, reads: false, outputs: false }
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub struct Dep {
     /// True when an expression of the task reads X's record, whether or not `depends_on`
     /// also lists X.
     pub reads: bool,
+    /// True when an expression reads X's outputs (not only `tasks.X.state`). A task that reads
+    /// nothing of X but its state runs whatever X's end (its `if` decides); one that reads X's
+    /// outputs is skipped when X did not succeed.
+    pub outputs: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -126,7 +126,8 @@ fn check_refs(
                                 );
                             }
                         }
-                        add_dep(deps, Dep { task: t, span, implicit: true, reads: true });
+                        let outputs = r.path.get(1).is_none_or(|field| field != "state");
+                        add_dep(deps, Dep { task: t, span, implicit: true, reads: true, outputs });
                     }
                 }
             }

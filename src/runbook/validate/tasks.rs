@@ -181,7 +181,10 @@ fn check_task(
     let mut deps: Vec<Dep> = Vec::new();
     for dep in &doc.depends_on {
         match ids.index(&dep.value) {
-            Some(t) => add_dep(&mut deps, Dep { task: t, span: dep.span.clone(), implicit: false, reads: false }),
+            Some(t) => add_dep(
+                &mut deps,
+                Dep { task: t, span: dep.span.clone(), implicit: false, reads: false, outputs: false },
+            ),
             None => v.push(
                 Problem::new(
                     "drctl::unknown-task",
@@ -285,6 +288,7 @@ pub(super) fn add_dep(deps: &mut Vec<Dep>, dep: Dep) {
         Some(existing) => {
             existing.implicit &= dep.implicit;
             existing.reads |= dep.reads;
+            existing.outputs |= dep.outputs;
         }
         None => deps.push(dep),
     }
