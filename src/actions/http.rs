@@ -196,10 +196,27 @@ pub(crate) fn status_matches(expected: Option<&Value>, status: u16) -> bool {
     }
 }
 
+/// The methods a request may use.
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
 pub(crate) fn check_request_inputs(with: &Map<String, Value>, known: &[&str]) -> Vec<InputProblem> {
     let mut problems = super::unknown_keys(with, known);
-    if !with.contains_key("url") {
-        problems.push(InputProblem::new("", "missing input `url`").with_help("add `url: https://...`"));
+    match with.get("url") {
+        None => problems.push(InputProblem::new("", "missing input `url`").with_help("add `url: https://...`")),
+        Some(Value::String(_)) => {}
+        Some(_) => {
+            problems.push(InputProblem::new("url", "`url` must be a string").with_help("write `url: https://...`"))
+        }
+    }
+    match with.get("method") {
+        None => {}
+        // An expression is checked when it is resolved.
+        Some(Value::String(m)) if m.contains("${{") => {}
+        Some(Value::String(m)) if METHODS.contains(&m.to_ascii_uppercase().as_str()) => {}
+        Some(other) => problems.push(
+            InputProblem::new("method", format!("`{}` is not an HTTP method", other.as_str().unwrap_or("?")))
+                .with_help(format!("use one of: {}", METHODS.join(", "))),
+        ),
     }
     if with.contains_key("json") && with.contains_key("body") {
         problems.push(InputProblem::new("body", "give `json` or `body`, not both"));

@@ -19,8 +19,17 @@ pub struct ValidateArgs {
 
 /// Reads and validates a runbook file with the built-in actions.
 pub fn load_file(file: &std::path::Path) -> Result<Runbook, CliError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| CliError::usage(format!("cannot read runbook {}: {e}", file.display())))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| CliError::usage(format!("cannot read runbook {}: {e}", file.display())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        CliError::usage_help(
+            format!("{}:{line}:{column}: the runbook is not UTF-8 text", file.display()),
+            "save the file as UTF-8",
+        )
+    })?;
     let actions = crate::actions::builtin();
     Ok(crate::runbook::load(&file.display().to_string(), &text, &actions)?)
 }
@@ -51,6 +60,13 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
                 })
                 .collect();
             println!("{}", json!({ "file": invalid.path, "valid": false, "problems": problems }));
+            Ok(Exit::Invalid)
+        }
+        (Err(e @ CliError::Usage { .. }), OutputFormat::Json) => {
+            // A file that cannot be read is reported in the same shape, for tools.
+            let problem =
+                json!({ "code": "drctl::read", "message": e.to_string(), "line": null, "column": null, "help": null });
+            println!("{}", json!({ "file": args.file.display().to_string(), "valid": false, "problems": [problem] }));
             Ok(Exit::Invalid)
         }
         (Err(e), _) => Err(e),

@@ -11,6 +11,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if trimmed.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("`{trimmed}` has no unit"));
     }
+    if trimmed.starts_with('-') {
+        return Err(format!("`{trimmed}` is negative; durations are 0 or more"));
+    }
     humantime::parse_duration(trimmed).map_err(|e| format!("`{trimmed}` is not a duration ({e})"))
 }
 

@@ -64,7 +64,17 @@ impl Validator<'_> {
         let mut root = match yaml::parse(text) {
             Ok(root) => root,
             Err(e) => {
-                self.push(Problem::new("drctl::yaml", format!("YAML syntax error: {}", e.message), e.span, "here"));
+                let help = if e.message.contains("tab") {
+                    "indent with spaces: YAML does not allow tabs for indentation"
+                } else if e.message.contains("nest") || e.message.contains("document") {
+                    "a runbook is one map of keys, a few levels deep"
+                } else {
+                    "check the indentation, and that every quote and bracket opened before this point is closed"
+                };
+                self.push(
+                    Problem::new("drctl::yaml", format!("YAML syntax error: {}", e.message), e.span, "here")
+                        .help(Some(help.into())),
+                );
                 return None;
             }
         };
