@@ -378,7 +378,14 @@ tasks:
     let ran = sb.run(&["run", "rb.yaml", "-p", &format!("token={canary}"), "--progress", "plain"]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let plan = sb.run(&["plan", "rb.yaml", "-p", &format!("token={canary}"), "-o", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
     let status = sb.run(&["status", &ran.run_id()]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(plan.stdout.contains("use-it") && status.stdout.contains("fail-with-it"));
+    let run_dir = sb.path().join(".drctl/runs").join(ran.run_id());
+    for name in ["journal.log", "meta.json", "runbook.yaml", "drctl.log", "logs/use-it.log", "logs/fail-with-it.log"] {
+        assert!(run_dir.join(name).is_file(), "{name} is checked too, so it must exist");
+    }
     for text in [&ran.stdout, &ran.stderr, &plan.stdout, &plan.stderr, &status.stdout] {
         assert!(!text.contains(canary), "canary printed: {text}");
     }

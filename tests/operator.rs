@@ -246,3 +246,23 @@ fn decisions_need_a_reason() {
     assert!(bare.stderr.contains("needs a reason") && bare.stderr.contains("--reason"), "{}", bare.stderr);
     assert_eq!(sb.task_states(&id)["cutover"].0, "pending");
 }
+
+#[test]
+fn a_secret_quoted_in_a_reason_is_masked() {
+    let sb = Sandbox::new();
+    let canary = "canary-5e1f-reason";
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: reasons\nparams:\n  token: { type: string, secret: true, required: true }\ntasks:\n  gate:\n    uses: approval\n  after:\n    uses: shell\n    depends_on: [gate]\n    with: { run: 'true' }\n",
+    );
+    let token = format!("token={canary}");
+    let id = sb.run(&["run", "rb.yaml", "-p", &token]).run_id();
+    let approved = sb.run(&["approve", &id, "gate", "--reason", &format!("pasted {canary} by mistake"), "-p", &token]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    let status = sb.status(&id);
+    let approve = status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "approve").cloned().unwrap();
+    assert_eq!(approve["reason"], "pasted *** by mistake");
+    for (path, bytes) in sb.all_files() {
+        assert!(!String::from_utf8_lossy(&bytes).contains(canary), "canary in {}", path.display());
+    }
+}

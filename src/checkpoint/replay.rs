@@ -245,6 +245,9 @@ impl Replay {
                 rec.end = Some(at);
                 rec.checked = checked;
                 rec.error = None;
+                // A skip recorded by an earlier segment no longer explains anything.
+                rec.reason = None;
+                rec.engine_skip = false;
                 self.last_at = Some(at);
             }
             Record::Failed { id, error, at } => {
@@ -254,6 +257,8 @@ impl Replay {
                 rec.state = TaskState::Failed;
                 rec.error = Some(error);
                 rec.end = Some(at);
+                rec.reason = None;
+                rec.engine_skip = false;
                 self.last_at = Some(at);
             }
             Record::Skipped { id, reason, at, by_operator } => {

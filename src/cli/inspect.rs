@@ -153,9 +153,12 @@ pub fn runs(args: RunsArgs) -> Result<Exit, CliError> {
     let mut rows = Vec::new();
     for dir in RunDir::list(&args.state.state_dir) {
         let Ok(meta) = dir.meta() else { continue };
-        let replay = dir.replay().unwrap_or_default();
-        let state = run_state(&dir, &replay);
-        rows.push(json!({ "run_id": meta.run_id, "runbook": meta.runbook_name, "state": state.as_str(), "drill": meta.drill, "created_at": meta.created_at }));
+        // A journal that cannot be read says so; `drctl status RUN` names the damage.
+        let state = match dir.replay() {
+            Ok(replay) => run_state(&dir, &replay).as_str(),
+            Err(_) => "damaged",
+        };
+        rows.push(json!({ "run_id": meta.run_id, "runbook": meta.runbook_name, "state": state, "drill": meta.drill, "created_at": meta.created_at }));
     }
     if args.output == OutputFormat::Json {
         println!("{}", Value::Array(rows));

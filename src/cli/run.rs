@@ -235,7 +235,23 @@ pub(super) async fn resume_locked(
             at: now_millis(),
         });
     }
-    appended.extend(pre.into_iter().flatten());
+    // An operator's reason may quote a secret the run was given: masked like everything else.
+    appended.extend(pre.into_iter().flatten().map(|record| match record {
+        Record::Audit { action, task, actor, reason, at } => {
+            Record::Audit { action, task, actor, reason: redactor.mask(&reason).into_owned(), at }
+        }
+        Record::Done { id, outputs, at, checked } => Record::Done {
+            id,
+            outputs: outputs.into_iter().map(|(k, v)| (k, redactor.mask_value(&v))).collect(),
+            at,
+            checked,
+        },
+        Record::Failed { id, error, at } => Record::Failed { id, error: redactor.mask(&error).into_owned(), at },
+        Record::Skipped { id, reason, at, by_operator } => {
+            Record::Skipped { id, reason: redactor.mask(&reason).into_owned(), at, by_operator }
+        }
+        other => other,
+    }));
     appended.push(Record::Audit {
         action: AuditAction::Resume,
         task: None,
