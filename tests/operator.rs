@@ -116,12 +116,16 @@ fn a_denial_fails_the_run_skips_dependents_and_names_who_denied() {
 }
 
 #[test]
-fn an_approval_timeout_decides_with_its_outcome() {
+fn an_approval_timeout_decides_with_its_outcome_on_resume() {
     for (outcome, code, ran_cutover) in [("approve", 0, true), ("deny", 1, false)] {
         let sb = Sandbox::new();
         sb.write("rb.yaml", &GATED.replace("TIMEOUT", &format!(", timeout: 300ms, on_timeout: {outcome}")));
         let ran = sb.run(&["run", "rb.yaml"]);
-        assert_eq!(ran.code, code, "{outcome}: {}", ran.stderr);
+        assert_eq!(ran.code, 3, "{outcome}: not on a terminal, the run pauses: {}", ran.stderr);
+        assert!(ran.stderr.contains("unanswered for 300ms more"), "{}", ran.stderr);
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let resumed = sb.run(&["resume", &ran.run_id()]);
+        assert_eq!(resumed.code, code, "{outcome}: {}", resumed.stderr);
         assert_eq!(sb.path().join("cutover").exists(), ran_cutover, "{outcome}");
         let status = sb.status(&ran.run_id());
         let entry = status["audit"].as_array().unwrap().iter().find(|a| a["action"] == outcome).cloned();
@@ -160,47 +164,6 @@ fn a_hand_edited_plan_is_refused_not_a_crash() {
     let ran = sb.run(&["run", "rb.yaml", "--plan", "plan.json"]);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stderr.contains("the runbook changed (sha256 abcdefghijké"), "{}", ran.stderr);
-}
-
-#[test]
-fn an_approval_with_a_timeout_waits_for_a_decision_from_another_shell() {
-    let sb = Sandbox::new();
-    sb.write("rb.yaml", &GATED.replace("TIMEOUT", ", timeout: 30s, on_timeout: deny"));
-    let child = sb
-        .command(&["run", "rb.yaml", "--progress", "plain"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn drctl");
-    // The run waits: find its id, and approve once the approval is recorded as waiting.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let id = loop {
-        let runs = std::fs::read_dir(sb.path().join(".drctl/runs")).ok().and_then(|mut d| d.next());
-        if let Some(Ok(entry)) = runs {
-            let id = entry.file_name().to_string_lossy().into_owned();
-            if sb.status(&id)["tasks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|t| t["id"] == "gate" && t["awaiting_approval"] == true)
-            {
-                break id;
-            }
-        }
-        assert!(std::time::Instant::now() < until, "the approval never waited");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let approved = sb.run(&["approve", &id, "gate", "--reason", "go"]);
-    assert_eq!(approved.code, 0, "{}", approved.stderr);
-    assert!(approved.stderr.contains("handed to the drctl driving run"), "{}", approved.stderr);
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(sb.path().join("cutover").exists());
-    let status = sb.status(&id);
-    let approve =
-        status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "approve").cloned().expect("audit");
-    assert_eq!(approve["reason"], "go");
-    assert_eq!(approve["user"], whoami().0.as_str());
 }
 
 #[test]
@@ -265,4 +228,63 @@ fn a_secret_quoted_in_a_reason_is_masked() {
     for (path, bytes) in sb.all_files() {
         assert!(!String::from_utf8_lossy(&bytes).contains(canary), "canary in {}", path.display());
     }
+}
+
+#[test]
+fn the_quick_start_runbook_pauses_at_its_approval_then_finishes() {
+    let sb = Sandbox::new();
+    let runbook = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    let ran = sb.run(&["run", runbook, "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let id = ran.run_id();
+    assert!(ran.stderr.contains(&format!("drctl approve {id} cutover")), "{}", ran.stderr);
+    let approved = sb.run(&["approve", &id, "cutover", "--reason", "go"]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    let states = sb.task_states(&id);
+    assert!(states.values().all(|(s, _)| s == "succeeded" || s == "skipped"), "{states:?}");
+    assert_eq!(sb.status(&id)["state"], "succeeded");
+}
+
+#[test]
+fn quiet_and_verbose_set_what_reaches_the_terminal_and_the_trace_log_is_json() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: logs\ntasks:\n  t:\n    uses: shell\n    with: { run: 'echo hello' }\n");
+    let quiet = sb.run(&["-q", "run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert!(quiet.stderr.trim().is_empty(), "-q prints nothing on success: {}", quiet.stderr);
+    assert!(quiet.stdout.starts_with("run "), "the run id still comes first: {}", quiet.stdout);
+    let plain = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert!(plain.stderr.contains("✔ t"), "{}", plain.stderr);
+    let verbose = sb.run(&["-v", "run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(verbose.code, 0, "{}", verbose.stderr);
+    assert!(verbose.stderr.contains("INFO") && verbose.stderr.contains("run directory created"), "{}", verbose.stderr);
+    assert!(!verbose.stderr.contains("DEBUG"), "{}", verbose.stderr);
+    let debug = sb.run(&["-vv", "run", "rb.yaml", "--progress", "plain"]);
+    assert!(debug.stderr.contains("DEBUG") && debug.stderr.contains("attempt started"), "{}", debug.stderr);
+    let trace = std::fs::read_to_string(sb.path().join(".drctl/runs").join(plain.run_id()).join("drctl.log")).unwrap();
+    let lines: Vec<serde_json::Value> =
+        trace.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    assert!(lines.iter().any(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("t"))), "{trace}");
+    assert!(lines.iter().all(|l| l["timestamp"].is_string() && l["level"].is_string()), "{trace}");
+}
+
+#[test]
+fn the_global_parallelism_caps_running_tasks() {
+    let sb = Sandbox::new();
+    let mut text = String::from("version: 1\nname: capped\ndefaults: { parallelism: 8 }\ntasks:\n");
+    for i in 0..6 {
+        text.push_str(&format!(
+            "  t{i}:\n    uses: shell\n    with: {{ run: 'flock log -c \"echo + >> log\"; sleep 0.15; flock log -c \"echo - >> log\"' }}\n"
+        ));
+    }
+    sb.write("rb.yaml", &text);
+    let ran = sb.run(&["run", "rb.yaml", "--parallelism", "2"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let (mut running, mut peak) = (0i32, 0);
+    for line in sb.read("log").lines() {
+        running += if line == "+" { 1 } else { -1 };
+        peak = peak.max(running);
+    }
+    assert!(peak <= 2, "--parallelism 2 overrides the runbook's 8: {}", sb.read("log"));
+    assert_eq!(sb.read("log").lines().count(), 12);
 }

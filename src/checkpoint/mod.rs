@@ -4,7 +4,6 @@
 //! counts as done only once its record is on disk, so a crash at any point loses no finished
 //! work and `drctl resume` never runs a succeeded task again.
 
-pub mod inbox;
 mod journal;
 mod lock;
 pub mod record;

@@ -6,9 +6,7 @@ use clap::Args;
 use super::run::{resume_locked, DriveArgs, Resumption};
 use super::{CliError, Exit, ParamArgs, StateArgs};
 use crate::checkpoint::record::now_millis;
-use crate::checkpoint::{
-    inbox, Actor, AuditAction, CheckpointError, InstanceId, Record, Replay, RunDir, RunLock, TaskState,
-};
+use crate::checkpoint::{Actor, AuditAction, InstanceId, Record, Replay, RunDir, RunLock, TaskState};
 
 #[derive(Args, Debug)]
 pub struct DecisionArgs {
@@ -36,37 +34,6 @@ pub enum Decision {
     Deny,
     Skip,
     Retry,
-}
-
-/// An approval the running process waits on (one with a timeout): the decision goes to the
-/// run's inbox, and that process journals it.
-fn hand_over(
-    dir: &RunDir,
-    args: &DecisionArgs,
-    decision: Decision,
-    pid: u32,
-    host: &str,
-    quiet: bool,
-) -> Result<Exit, CliError> {
-    let replay = dir.replay()?;
-    let id = parse_instance(&args.task);
-    known_instance(dir, &replay, &id)?;
-    if replay.instance(&id).map(|r| r.state) != Some(TaskState::AwaitingApproval) {
-        return Err(CliError::usage_help(
-            format!("run {} is being driven by pid {pid} on {host}, and `{id}` is not waiting for approval", dir.id),
-            "`drctl status RUN` shows what the run waits for",
-        ));
-    }
-    let posted = inbox::Decision {
-        approved: decision == Decision::Approve,
-        actor: Actor::current(),
-        reason: args.reason.clone(),
-    };
-    inbox::post(&dir.path, &id, &posted)?;
-    if !quiet {
-        eprintln!("handed to the drctl driving run {} (pid {pid} on {host}), which records it", dir.id);
-    }
-    Ok(Exit::Success)
 }
 
 /// Refuses an id that names no task instance of the run: a task the runbook (as run) lacks,
@@ -129,13 +96,7 @@ pub async fn decide(
         ));
     }
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
-    let (lock, broken) = match RunLock::acquire(&dir.path, args.drive.break_lock) {
-        Ok(held) => held,
-        Err(CheckpointError::Locked { pid, host, .. }) if matches!(decision, Decision::Approve | Decision::Deny) => {
-            return hand_over(&dir, &args, decision, pid, &host, quiet);
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let (lock, broken) = RunLock::acquire(&dir.path, args.drive.break_lock)?;
     let replay = dir.replay()?;
     let id = parse_instance(&args.task);
     known_instance(&dir, &replay, &id)?;

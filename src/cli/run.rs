@@ -112,6 +112,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
         sim: sim.as_ref().map(|s| s.dir.display().to_string()),
     };
     let run_dir = RunDir::create(&args.state.state_dir, &meta, &runbook.source.text)?;
+    tracing::info!(dir = %run_dir.path.display(), tasks = runbook.tasks.len(), "run directory created");
     println!("run {run_id}");
     let (lock, _) = RunLock::acquire(&run_dir.path, false)?;
     let drive_args =

@@ -189,6 +189,7 @@ impl Job {
                 }
             }
             self.observer.attempt_started(&self.id, attempt);
+            tracing::debug!(task = %self.id, attempt, key = %self.idempotency_key, "attempt started");
             let cancel = self.kill.child_token();
             let ctx = self.context(attempt, attempt_started, cancel.clone());
             // The attempt's limit: its timeout, or what is left of the retry budget if less.

@@ -777,49 +777,13 @@ impl<'a> Scheduler<'a> {
             "  approve: drctl approve {} {} --reason '...'\n  deny:    drctl deny {} {} --reason '...'",
             cfg.run_dir.id, id, cfg.run_dir.id, id
         );
-        if let Some(limit) = remaining {
-            // With a timeout the run waits for the decision, which `drctl approve` or `deny`
-            // hands over through the run's inbox, or for the timeout's outcome.
-            let outcome = if approve_on_timeout { "approve" } else { "deny" };
-            cfg.observer.notice(&format!(
-                "{id} needs approval: {message}\n  waiting up to {} (then: {outcome})\n{how}",
-                fmt(limit)
-            ));
-            self.tasks[t].instances[i].slot = Slot::Running;
-            self.running += 1;
-            let tx = self.tx.clone();
-            let journal = cfg.journal.clone();
-            let run_dir = cfg.run_dir.path.clone();
-            let stop = cfg.stop_attempts.clone();
-            tokio::spawn(async move {
-                let deadline = tokio::time::Instant::now() + limit;
-                let decision = loop {
-                    match crate::checkpoint::inbox::take(&run_dir, &id) {
-                        Some(Ok(d)) => break (d.actor, d.approved, d.reason),
-                        Some(Err(e)) => tracing::warn!(error = %e, "ignoring an unreadable decision"),
-                        None => {}
-                    }
-                    if tokio::time::Instant::now() >= deadline {
-                        let actor = Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() };
-                        break (actor, approve_on_timeout, format!("no answer within {}", fmt(limit)));
-                    }
-                    tokio::select! {
-                        () = tokio::time::sleep(INBOX_POLL.min(deadline - tokio::time::Instant::now())) => {}
-                        () = stop.cancelled() => {
-                            // The run is stopping: the approval waits on, and resume asks again.
-                            let _ = tx.send(Event { task: t, inst: i, outcome: JobOutcome::Interrupted });
-                            return;
-                        }
-                    }
-                };
-                let (actor, approved, reason) = decision;
-                let (audit, result) = approval_decision(&id, approved, &actor, &reason);
-                journal.append_nowait(&audit);
-                let _ = tx.send(Event { task: t, inst: i, outcome: result.into() });
-            });
-            return;
-        }
-        cfg.observer.notice(&format!("{id} needs approval: {message}\n{how}"));
+        // With a timeout, the decision falls to it once the time has passed: at the next
+        // resume, or at once if the run is resumed after the deadline.
+        let until = remaining.map_or(String::new(), |limit| {
+            let outcome = if approve_on_timeout { "approved" } else { "denied" };
+            format!("\n  unanswered for {} more, it counts as {outcome} when the run is resumed", fmt(limit))
+        });
+        cfg.observer.notice(&format!("{id} needs approval: {message}{until}\n{how}"));
         self.tasks[t].instances[i].slot = Slot::AwaitingApproval;
     }
 
@@ -927,9 +891,6 @@ pub fn idempotency_key(run_id: &str, id: &InstanceId) -> String {
 
 /// Keys of `for_each` instances: strings and numbers as themselves, maps by their `key`,
 /// `name` or `id` field, anything else by position; duplicates get `#n` appended.
-/// How often an approval that waits with a timeout looks for a decision in the run's inbox.
-const INBOX_POLL: Duration = Duration::from_millis(200);
-
 /// Sleeps until `deadline`, or forever without one.
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {

@@ -123,7 +123,8 @@ pub fn build(
                 for_each: for_each.map(|v| redactor.mask_value(&v)),
                 inputs: redactor.mask_value(&inputs),
                 retry_attempts: task.retry.attempts,
-                timeout_ms: task.timeout.map(|d| d.as_millis() as u64),
+                // An approval's wait is bounded by its own `timeout` input, not the task's.
+                timeout_ms: if task.uses == "approval" { None } else { task.timeout.map(|d| d.as_millis() as u64) },
                 estimate_ms: estimate(t).as_millis() as u64,
                 on_failure: format!("{:?}", task.on_failure).to_lowercase(),
             });

@@ -338,7 +338,7 @@ pub(super) fn retry_policy(v: &mut Validator<'_>, base: &RetryPolicy, doc: Optio
                     Ok(r) => policy.retry_on.push(r),
                     Err(why) => {
                         let classes = "error classes: any, timeout, network, exit:N, http:5xx, http:NNN";
-                        let help = suggest(&item.value, ["any", "timeout", "network"].into_iter())
+                        let help = suggest(&item.value, ["any", "timeout", "network"])
                             .map_or_else(|| classes.to_owned(), |s| format!("{s} ({classes})"));
                         v.push(Problem::new("drctl::retry", why, item.span.clone(), "here").help(Some(help)));
                     }
