@@ -108,9 +108,9 @@ mod tests {
             sleep_until(start + Duration::from_millis(ms)).await;
             let slept = start.elapsed();
             assert!(slept >= Duration::from_millis(ms), "woke early: {slept:?} for {ms} ms");
-            // Generous bound: a loaded machine delays the wake-up, but tokio's timer alone
-            // would overshoot sub-millisecond deadlines by up to a millisecond.
-            assert!(slept < Duration::from_millis(ms + 20), "woke late: {slept:?} for {ms} ms");
+            // Only a wake-up that never comes is caught here: how close to the deadline it
+            // comes is measured by benches/dag.py (case c), not by a timed test.
+            assert!(slept < Duration::from_millis(ms + 500), "woke late: {slept:?} for {ms} ms");
         }
     }
 
@@ -119,6 +119,6 @@ mod tests {
         let start = Instant::now();
         sleep_until(start.checked_sub(Duration::from_millis(5)).unwrap_or(start)).await;
         sleep_until(start).await;
-        assert!(start.elapsed() < Duration::from_millis(50));
+        assert!(start.elapsed() < Duration::from_millis(500));
     }
 }
