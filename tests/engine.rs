@@ -411,13 +411,7 @@ fn concurrency_groups_cap_parallel_tasks() {
     sb.write("rb.yaml", &text);
     let ran = sb.run(&["run", "rb.yaml", "--parallelism", "8"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let mut running = 0i32;
-    let mut peak = 0;
-    for line in sb.read("log").lines() {
-        running += if line == "+" { 1 } else { -1 };
-        peak = peak.max(running);
-    }
-    assert_eq!(peak, 2, "{}", sb.read("log"));
+    assert_eq!(support::peak_running(&sb.read("log")), 2, "{}", sb.read("log"));
 }
 
 #[test]

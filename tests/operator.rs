@@ -280,11 +280,7 @@ fn the_global_parallelism_caps_running_tasks() {
     sb.write("rb.yaml", &text);
     let ran = sb.run(&["run", "rb.yaml", "--parallelism", "2"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let (mut running, mut peak) = (0i32, 0);
-    for line in sb.read("log").lines() {
-        running += if line == "+" { 1 } else { -1 };
-        peak = peak.max(running);
-    }
+    let peak = support::peak_running(&sb.read("log"));
     assert!(peak <= 2, "--parallelism 2 overrides the runbook's 8: {}", sb.read("log"));
     assert_eq!(sb.read("log").lines().count(), 12);
 }

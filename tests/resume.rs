@@ -131,6 +131,24 @@ fn wait_for(sb: &Sandbox, name: &str, limit: Duration) {
     }
 }
 
+/// `drctl run rb.yaml` in the sandbox, with its output captured.
+fn spawn_run(sb: &Sandbox) -> std::process::Child {
+    sb.command(&["run", "rb.yaml", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn drctl")
+}
+
+/// Ctrl-C, as a terminal sends it.
+fn sigint(child: &std::process::Child) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+}
+
 /// SIGKILL to a process group (a task's command runs in a group of its own).
 fn kill_group(pid: libc::pid_t) {
     // SAFETY: signalling a process group this test started, through drctl.
@@ -224,20 +242,11 @@ fn a_stale_lock_is_reported_and_not_broken_silently() {
 fn ctrl_c_finishes_running_tasks_and_prints_the_resume_command() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &runbook());
-    let child = sb
-        .command(&["run", "rb.yaml", "--progress", "plain"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_run(&sb);
     // Interrupt while a task is running: t0 has started and not finished.
     wait_for(&sb, "starts.log", Duration::from_secs(20));
     assert!(sb.read("done.log").is_empty(), "t0 takes 120 ms; the test polls every 20 ms");
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: sending SIGINT to our own child process.
-    unsafe {
-        libc::kill(pid, libc::SIGINT);
-    }
+    sigint(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -268,20 +277,11 @@ fn a_second_ctrl_c_cancels_running_tasks() {
         "rb.yaml",
         "version: 1\nname: cancel\ntasks:\n  long:\n    uses: shell\n    with: { run: 'touch started; [ -f go-on ] || sleep 30; touch finished' }\n  after:\n    uses: shell\n    depends_on: [long]\n    with: { run: 'touch after' }\n",
     );
-    let child = sb
-        .command(&["run", "rb.yaml", "--progress", "plain"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_run(&sb);
     wait_for(&sb, "started", Duration::from_secs(20));
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
     let started = std::time::Instant::now();
     for _ in 0..2 {
-        // SAFETY: sending SIGINT to our own child process.
-        unsafe {
-            libc::kill(pid, libc::SIGINT);
-        }
+        sigint(&child);
         std::thread::sleep(Duration::from_millis(200));
     }
     let out = child.wait_with_output().unwrap();

@@ -36,6 +36,17 @@ pub fn tool_missing(why: &str) {
     eprintln!("SKIPPED: {why}");
 }
 
+/// The most tasks running at once, from a log where each task writes `+` when it starts and
+/// `-` when it ends (under `flock`, so lines never interleave).
+pub fn peak_running(log: &str) -> i32 {
+    let (mut running, mut peak) = (0, 0);
+    for line in log.lines() {
+        running += if line == "+" { 1 } else { -1 };
+        peak = peak.max(running);
+    }
+    peak
+}
+
 pub fn drctl_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_drctl"))
 }
