@@ -122,7 +122,7 @@ fn an_approval_timeout_decides_with_its_outcome_on_resume() {
         sb.write("rb.yaml", &GATED.replace("TIMEOUT", &format!(", timeout: 300ms, on_timeout: {outcome}")));
         let ran = sb.run(&["run", "rb.yaml"]);
         assert_eq!(ran.code, 3, "{outcome}: not on a terminal, the run pauses: {}", ran.stderr);
-        assert!(ran.stderr.contains("unanswered for 300ms more"), "{}", ran.stderr);
+        assert!(ran.stderr.contains("unanswered 300ms after it was asked"), "{}", ran.stderr);
         std::thread::sleep(std::time::Duration::from_millis(400));
         let resumed = sb.run(&["resume", &ran.run_id()]);
         assert_eq!(resumed.code, code, "{outcome}: {}", resumed.stderr);

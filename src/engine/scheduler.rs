@@ -779,9 +779,9 @@ impl<'a> Scheduler<'a> {
         );
         // With a timeout, the decision falls to it once the time has passed: at the next
         // resume, or at once if the run is resumed after the deadline.
-        let until = remaining.map_or(String::new(), |limit| {
+        let until = timeout.map_or(String::new(), |limit| {
             let outcome = if approve_on_timeout { "approved" } else { "denied" };
-            format!("\n  unanswered for {} more, it counts as {outcome} when the run is resumed", fmt(limit))
+            format!("\n  unanswered {} after it was asked, it counts as {outcome} when the run is resumed", fmt(limit))
         });
         cfg.observer.notice(&format!("{id} needs approval: {message}{until}\n{how}"));
         self.tasks[t].instances[i].slot = Slot::AwaitingApproval;
