@@ -4,6 +4,7 @@ use clap::Parser;
 use drctl::cli::{dispatch, Cli, CliError, Exit};
 
 fn main() {
+    tune_malloc();
     let cli = Cli::parse();
     let filter = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
@@ -12,7 +13,6 @@ fn main() {
         (false, _) => "debug",
     };
     init_tracing(filter);
-    limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -32,15 +32,46 @@ fn main() {
     std::process::exit(exit.code());
 }
 
-/// One malloc arena for the whole process. glibc gives each thread that allocates its own
-/// arena; with the scheduling loop and the instance jobs moving between runtime workers, that
-/// raised the peak memory of a 10,000-task run from 42 to 48 MiB, while drctl's few threads
-/// hardly contend for the allocator.
-fn limit_malloc_arenas() {
+/// Tunes glibc's allocator before anything else allocates much.
+///
+/// - One arena for the whole process. glibc gives each thread that allocates its own arena;
+///   with the scheduling loop and the instance jobs moving between runtime workers, that raised
+///   the peak memory of a 10,000-task run from 42 to 48 MiB, while drctl's few threads hardly
+///   contend for the allocator.
+/// - The heap grows in one 32 MiB step, backed by transparent huge pages where the kernel
+///   offers them on request (`madvise` mode). Reading and checking a large runbook touches tens
+///   of megabytes of fresh memory, and with 4 KiB pages a fifth of `drctl validate` on a
+///   10,000-task runbook went to page faults; huge pages cut its time by about a fifth and
+///   `drctl plan`'s by as much, for about 4 MiB more peak memory in a 10,000-task run. This is
+///   what glibc's own `glibc.malloc.hugetlb=1` tunable does, which only the environment can set.
+fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only tunes the allocator; it runs before the runtime starts its threads.
+    // SAFETY: mallopt, malloc, free, sbrk(0) and madvise only tune or query the allocator and
+    // the kernel's paging of memory the process owns; this runs first in `main`, before the
+    // runtime starts its threads, and every block allocated here is freed here.
     unsafe {
+        const STEP: usize = 32 << 20;
+        const HUGE: usize = 2 << 20;
         libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_TOP_PAD, STEP as libc::c_int);
+        // The heap grows (by the request plus the pad) the next time its free top is too small:
+        // ask for blocks just under the mmap threshold until the break moves.
+        let before = libc::sbrk(0) as usize;
+        let mut blocks = [std::ptr::null_mut::<libc::c_void>(); 8];
+        for slot in &mut blocks {
+            *slot = libc::malloc(120 << 10);
+            if libc::sbrk(0) as usize != before {
+                break;
+            }
+        }
+        let end = libc::sbrk(0) as usize;
+        for block in blocks {
+            libc::free(block);
+        }
+        let start = before.next_multiple_of(HUGE);
+        if end > start + HUGE {
+            libc::madvise(start as *mut libc::c_void, (end - start) / HUGE * HUGE, libc::MADV_HUGEPAGE);
+        }
     }
 }
 

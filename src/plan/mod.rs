@@ -157,7 +157,11 @@ impl Plan {
     /// sha256 of the plan with its own hash field empty.
     pub fn content_hash(&self) -> String {
         if self.plan_sha256.is_empty() {
-            return crate::hash::hex(&Sha256::digest(serde_json::to_vec(self).unwrap_or_default()));
+            let mut hasher = Sha256::new();
+            // Writing into a hasher cannot fail; serializing a plan (strings, numbers, JSON
+            // values with string keys) cannot either.
+            let _ = serde_json::to_writer(&mut hasher, self);
+            return crate::hash::hex(&hasher.finalize());
         }
         let mut copy = self.clone();
         copy.plan_sha256 = String::new();

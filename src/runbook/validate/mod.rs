@@ -295,6 +295,9 @@ pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a s
     did_you_mean(word, candidates)
 }
 
+/// Maps up to this many entries are checked for repeated keys pair by pair.
+const SMALL_MAP: usize = 12;
+
 /// Reports every key given twice in one map, and keeps only its first entry, so that the rest
 /// of the runbook is checked as if the repeat were not there. YAML allows one value per key;
 /// a repeat is almost always a mistake whose second value would otherwise silently win.
@@ -305,25 +308,40 @@ fn drop_duplicate_keys(node: &mut yaml::Node, problems: &mut Vec<Problem>) {
         yaml::NodeKind::Map(entries) => {
             let mut repeats = Vec::new();
             {
-                let mut first: crate::hash::FastMap<&str, &ByteSpan> = crate::hash::FastMap::default();
-                for (i, (key, _)) in entries.iter().enumerate() {
-                    let Some(name) = key.as_scalar() else { continue };
-                    match first.entry(name) {
-                        std::collections::hash_map::Entry::Vacant(slot) => {
-                            slot.insert(&key.span);
-                        }
-                        std::collections::hash_map::Entry::Occupied(earlier) => {
-                            problems.push(
-                                Problem::new(
-                                    "drctl::duplicate-key",
-                                    format!("duplicate key `{name}`"),
-                                    key.span.clone(),
-                                    "given again here",
-                                )
-                                .label((*earlier.get()).clone(), "first given here")
-                                .help(Some("a key may appear once in a map: remove or rename one of them".into())),
-                            );
+                let mut report = |name: &str, span: &ByteSpan, earlier: &ByteSpan| {
+                    problems.push(
+                        Problem::new(
+                            "drctl::duplicate-key",
+                            format!("duplicate key `{name}`"),
+                            span.clone(),
+                            "given again here",
+                        )
+                        .label(earlier.clone(), "first given here")
+                        .help(Some("a key may appear once in a map: remove or rename one of them".into())),
+                    );
+                };
+                if entries.len() <= SMALL_MAP {
+                    // Most maps hold a handful of keys: comparing pairs beats building an index.
+                    for (i, (key, _)) in entries.iter().enumerate() {
+                        let Some(name) = key.as_scalar() else { continue };
+                        if let Some((earlier, _)) = entries[..i].iter().find(|(k, _)| k.as_scalar() == Some(name)) {
+                            report(name, &key.span, &earlier.span);
                             repeats.push(i);
+                        }
+                    }
+                } else {
+                    let mut first: crate::hash::FastMap<&str, &ByteSpan> = crate::hash::FastMap::default();
+                    first.reserve(entries.len());
+                    for (i, (key, _)) in entries.iter().enumerate() {
+                        let Some(name) = key.as_scalar() else { continue };
+                        match first.entry(name) {
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                slot.insert(&key.span);
+                            }
+                            std::collections::hash_map::Entry::Occupied(earlier) => {
+                                report(name, &key.span, earlier.get());
+                                repeats.push(i);
+                            }
                         }
                     }
                 }
@@ -345,6 +363,32 @@ mod tests {
     fn script_and_env(input: &Input) -> (serde_json::Value, serde_json::Value) {
         let value = input.to_source_value();
         (value["run"].clone(), value["env"].clone())
+    }
+
+    /// The problems for `text`, as (message, line of each label).
+    fn problems(text: &str) -> Vec<(String, Vec<usize>)> {
+        let Err(invalid) = super::load("rb.yaml", text, &crate::actions::builtin()) else {
+            panic!("expected problems");
+        };
+        let line = |at: usize| text[..at].matches('\n').count() + 1;
+        invalid
+            .problems
+            .iter()
+            .map(|p| (p.message.clone(), p.labels.iter().map(|(span, _)| line(span.start)).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn a_repeated_key_is_found_in_small_and_large_maps() {
+        let mut text = String::from("version: 1\nname: d\ntasks:\n");
+        for i in 0..20 {
+            text.push_str(&format!("  t{i}: {{ uses: sleep, with: {{ duration: 1ms }}, uses: shell }}\n"));
+        }
+        text.push_str("  t3: { uses: sleep, with: { duration: 1ms } }\n");
+        let found = problems(&text);
+        // Twenty small maps with a repeated `uses`, and the large task map with `t3` again.
+        assert_eq!(found.iter().filter(|(m, _)| m == "duplicate key `uses`").count(), 20, "{found:?}");
+        assert!(found.contains(&("duplicate key `t3`".into(), vec![24, 7])), "{found:?}");
     }
 
     #[test]
