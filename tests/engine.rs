@@ -601,6 +601,56 @@ tasks:
 }
 
 #[test]
+fn after_resume_only_the_readers_of_a_lost_secret_output_fail() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: secret-paths
+tasks:
+  make:
+    uses: shell
+    for_each: [a, b]
+    secret_outputs: [password]
+    with: { run: 'echo "id=id-${{ each }}" >> "$DRCTL_OUTPUT"; echo "password=pw-${{ each }}-canary" >> "$DRCTL_OUTPUT"' }
+  early:
+    uses: shell
+    if: ${{ tasks.make.outputs['a'].password != '' }}
+    with: { run: 'echo early >> early.log' }
+  ids:
+    uses: shell
+    for_each: [a, b]
+    depends_on: [early]
+    with: { run: 'test -f go && echo "${{ tasks.make.outputs[each].id }}" >> ids.log' }
+  gate:
+    uses: shell
+    depends_on: [ids]
+    if: ${{ tasks.make.outputs['b'].password == 'pw-b-canary' }}
+    with: { run: 'touch gate' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let id = ran.run_id();
+    sb.write("go", "");
+    let ran = sb.run(&["resume", &id, "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let status = sb.status(&id);
+    let task = |name: &str| status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == name).unwrap().clone();
+    // `early` had finished: its condition read the secret then, and its record stands.
+    assert_eq!(task("early")["state"], "succeeded", "{status}");
+    assert_eq!(std::fs::read_to_string(sb.path().join("early.log")).unwrap(), "early\n");
+    // `ids` reads only the stored `id` outputs, through an index chosen at run time.
+    let ids = std::fs::read_to_string(sb.path().join("ids.log")).unwrap();
+    assert!(ids.contains("id-a") && ids.contains("id-b"), "{ids}");
+    // `gate`'s condition needs the lost value: it fails, naming it.
+    assert_eq!(task("gate")["state"], "failed", "{status}");
+    let error = task("gate")["error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("secret output `password` of `make`"), "{error}");
+    assert!(!sb.path().join("gate").exists());
+}
+
+#[test]
 fn resume_refuses_changed_parameters() {
     let sb = Sandbox::new();
     sb.write(

@@ -250,7 +250,17 @@ impl<'a> Scheduler<'a> {
             self.skip_task(t, end, &reason);
             return;
         }
-        if let Some(condition) = &task.condition {
+        // A task reading a secret output lost with the interruption cannot be evaluated again
+        // (the value would read as null); one that had already finished keeps its record.
+        let kept = match self.reads_withheld(t) {
+            Some(_) if self.recorded_done(t) => true,
+            Some(error) => {
+                self.fail_unstarted(t, error);
+                return;
+            }
+            None => false,
+        };
+        if let Some(condition) = task.condition.as_ref().filter(|_| !kept) {
             let value = {
                 let scope = self.scope(None);
                 condition.render(&scope)
@@ -269,6 +279,10 @@ impl<'a> Scheduler<'a> {
         }
         let items: Vec<(Option<String>, Option<Value>)> = match &task.for_each {
             None => vec![(None, None)],
+            Some(_) if kept => {
+                let keys = self.replay.expansions.get(&task.id).cloned().unwrap_or_default();
+                keys.into_iter().map(|k| (Some(k), None)).collect()
+            }
             Some(for_each) => {
                 let list = match for_each {
                     ForEach::List(items) => Ok(Value::Array(items.clone())),
@@ -407,30 +421,42 @@ impl<'a> Scheduler<'a> {
     /// run was interrupted. Such values are never stored, so a resume cannot give them back;
     /// the task fails naming the output rather than running with a masked value.
     fn reads_withheld(&self, t: TaskIdx) -> Option<String> {
-        let task = &self.cfg.runbook.tasks[t];
-        let mut source: Option<String> = None;
-        for dep in task.deps.iter().filter(|d| d.reads) {
+        let tasks = &self.cfg.runbook.tasks;
+        for dep in tasks[t].deps.iter().filter(|d| d.outputs) {
             let Some(names) = self.withheld.get(&dep.task) else { continue };
-            let text = source.get_or_insert_with(|| {
-                let mut text = task.with.to_source_value().to_string();
-                if let Some(check) = &task.check {
-                    text.push_str(&check.with.to_source_value().to_string());
+            // A `for_each` task's outputs are keyed by item first, then by name.
+            let at = usize::from(tasks[dep.task].for_each.is_some());
+            for path in &dep.output_paths {
+                let read = match path.get(at) {
+                    Some(Some(name)) => names.iter().find(|n| *n == name),
+                    // All of its outputs, or one chosen at run time.
+                    _ => names.first(),
+                };
+                if let Some(name) = read {
+                    return Some(format!(
+                        "reads secret output `{name}` of `{}`, which is never stored and so did not survive the \
+                         interruption of this run; start a new run to produce it again",
+                        tasks[dep.task].id
+                    ));
                 }
-                text
-            });
-            let producer = &self.cfg.runbook.tasks[dep.task].id;
-            if let Some(name) = names.iter().find(|n| {
-                text.contains(&format!("outputs.{n}"))
-                    || text.contains(&format!(".{n} "))
-                    || text.contains(&format!(".{n}}}"))
-            }) {
-                return Some(format!(
-                    "reads secret output `{name}` of `{producer}`, which is never stored and so did not survive the \
-                     interruption of this run; start a new run to produce it again"
-                ));
             }
         }
         None
+    }
+
+    /// Whether the journal shows every instance of `t` finished before this segment began.
+    fn recorded_done(&self, t: TaskIdx) -> bool {
+        let task = &self.cfg.runbook.tasks[t];
+        let done = |key: Option<String>| {
+            self.replay
+                .instance(&InstanceId { task: task.id.clone(), key })
+                .is_some_and(|r| r.state == TaskState::Succeeded || (r.state == TaskState::Skipped && !r.engine_skip))
+        };
+        match (&task.for_each, self.replay.expansions.get(&task.id)) {
+            (None, _) => done(None),
+            (Some(_), Some(keys)) => keys.iter().all(|k| done(Some(k.clone()))),
+            (Some(_), None) => false,
+        }
     }
 
     /// Hands this step's records to the journal, then spawns the jobs launched in it.

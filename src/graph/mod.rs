@@ -189,7 +189,7 @@ mod tests {
     use super::*;
 
     fn dep(task: usize) -> Dep {
-        Dep { task, span: 0..0, implicit: false, reads: false, outputs: false }
+        Dep { task, span: 0..0, implicit: false, reads: false, outputs: false, output_paths: Vec::new() }
     }
 
     #[test]

@@ -78,6 +78,10 @@ pub struct Dep {
     /// nothing of X but its state runs whatever X's end (its `if` decides); one that reads X's
     /// outputs is skipped when X did not succeed.
     pub outputs: bool,
+    /// For each expression reading X's outputs, what follows `outputs`: the output's name (after
+    /// the item key when X has `for_each`), `None` where an index is not a literal. Empty for a
+    /// reference to all of them (`tasks.X`, `tasks.X.outputs`).
+    pub output_paths: Vec<Vec<Option<String>>>,
 }
 
 #[derive(Debug, Clone)]

@@ -19,6 +19,9 @@ pub struct Reference {
     /// Member names after the root, up to the first index that is not a literal: `a['x']`
     /// gives `x`, `a[0]` gives `0`, and `a[each.key].b` stops before `[each.key]`.
     pub path: Vec<String>,
+    /// Every member or index after the root: its name, or `None` for an index that is not a
+    /// literal. `tasks.a.outputs[each.x].id` gives `a`, `outputs`, `None`, `id`.
+    pub segments: Vec<Option<String>>,
     /// Byte range of the root and the path (not of anything after it).
     pub range: Range<usize>,
 }
@@ -88,6 +91,7 @@ fn chain(expr: &Expr, out: &mut Vec<Reference>) {
     };
 
     let mut path = Vec::new();
+    let mut segments = Vec::with_capacity(links.len());
     let mut end = base.span().end;
     let mut literal = true;
     for link in links {
@@ -99,6 +103,7 @@ fn chain(expr: &Expr, out: &mut Vec<Reference>) {
             }
             _ => None,
         };
+        segments.push(segment.clone());
         match segment {
             Some(segment) if literal => {
                 path.push(segment);
@@ -107,7 +112,7 @@ fn chain(expr: &Expr, out: &mut Vec<Reference>) {
             _ => literal = false,
         }
     }
-    out.push(Reference { root: root.clone(), path, range: base.span().start..end });
+    out.push(Reference { root: root.clone(), path, segments, range: base.span().start..end });
 }
 
 fn literal_segment(index: &Expr) -> Option<String> {
@@ -134,8 +139,18 @@ mod tests {
         assert_eq!(
             all,
             vec![
-                Reference { root: "tasks".into(), path: vec!["make-app".into(), "outputs".into()], range: 0..22 },
-                Reference { root: "each".into(), path: vec!["x".into()], range: 23..29 },
+                Reference {
+                    root: "tasks".into(),
+                    path: vec!["make-app".into(), "outputs".into()],
+                    segments: vec![Some("make-app".into()), Some("outputs".into()), None, Some("id".into())],
+                    range: 0..22
+                },
+                Reference {
+                    root: "each".into(),
+                    path: vec!["x".into()],
+                    segments: vec![Some("x".into())],
+                    range: 23..29
+                },
             ]
         );
         assert_eq!(&src[0..22], "tasks.make-app.outputs");

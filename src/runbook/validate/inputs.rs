@@ -127,7 +127,12 @@ fn check_refs(
                             }
                         }
                         let outputs = r.path.get(1).is_none_or(|field| field != "state");
-                        add_dep(deps, Dep { task: t, span, implicit: true, reads: true, outputs });
+                        let output_paths = match r.segments.get(1) {
+                            Some(Some(field)) if field == "outputs" => vec![r.segments[2..].to_vec()],
+                            _ if outputs => vec![Vec::new()],
+                            _ => Vec::new(),
+                        };
+                        add_dep(deps, Dep { task: t, span, implicit: true, reads: true, outputs, output_paths });
                     }
                 }
             }

@@ -183,7 +183,14 @@ fn check_task(
         match ids.index(&dep.value) {
             Some(t) => add_dep(
                 &mut deps,
-                Dep { task: t, span: dep.span.clone(), implicit: false, reads: false, outputs: false },
+                Dep {
+                    task: t,
+                    span: dep.span.clone(),
+                    implicit: false,
+                    reads: false,
+                    outputs: false,
+                    output_paths: Vec::new(),
+                },
             ),
             None => v.push(
                 Problem::new(
@@ -289,6 +296,7 @@ pub(super) fn add_dep(deps: &mut Vec<Dep>, dep: Dep) {
             existing.implicit &= dep.implicit;
             existing.reads |= dep.reads;
             existing.outputs |= dep.outputs;
+            existing.output_paths.extend(dep.output_paths);
         }
         None => deps.push(dep),
     }

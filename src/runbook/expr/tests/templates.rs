@@ -126,9 +126,19 @@ fn references_are_relative_to_the_whole_string() {
     assert_eq!(
         refs,
         vec![
-            Reference { root: "tasks".into(), path: vec!["make-app".into(), "outputs".into()], range: 18..40 },
-            Reference { root: "each".into(), path: vec!["x".into()], range: 41..47 },
-            Reference { root: "params".into(), path: vec!["dest_region".into()], range: 68..86 },
+            Reference {
+                root: "tasks".into(),
+                path: vec!["make-app".into(), "outputs".into()],
+                segments: vec![Some("make-app".into()), Some("outputs".into()), None, Some("id".into())],
+                range: 18..40
+            },
+            Reference { root: "each".into(), path: vec!["x".into()], segments: vec![Some("x".into())], range: 41..47 },
+            Reference {
+                root: "params".into(),
+                path: vec!["dest_region".into()],
+                segments: vec![Some("dest_region".into())],
+                range: 68..86
+            },
         ]
     );
     assert_eq!(&s[18..40], "tasks.make-app.outputs");
