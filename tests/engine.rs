@@ -399,6 +399,40 @@ tasks:
 }
 
 #[test]
+fn a_multi_line_secret_and_its_transformed_forms_stay_masked() {
+    let sb = Sandbox::new();
+    let lines = ["keyline-one-9d2f", "keyline-two-41ac"];
+    let key = format!("-----BEGIN KEY-----\n{}\n{}\n-----END KEY-----", lines[0], lines[1]);
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: pem
+params:
+  key: { type: string, secret: true, required: true }
+tasks:
+  show:
+    uses: shell
+    on_failure: continue
+    with:
+      run: 'printf "%s\n" "$K"; echo "$U"; echo "$J"; printf "bad %s\n" "$K" >> "$DRCTL_OUTPUT"'
+      env: { K: "${{ params.key }}", U: "${{ upper(params.key) }}", J: "${{ toJSON(params.key) }}" }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", &format!("key={key}"), "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "the output file has a line that is not key=value: {}", ran.stderr);
+    let plan = sb.run(&["plan", "rb.yaml", "-p", &format!("key={key}")]);
+    let mut seen = vec![("terminal".to_owned(), ran.stdout + &ran.stderr + &plan.stdout + &plan.stderr)];
+    seen.extend(sb.all_files().into_iter().map(|(p, b)| (p.display().to_string(), String::from_utf8_lossy(&b).into())));
+    for (place, text) in &seen {
+        for line in lines {
+            assert!(!text.contains(line) && !text.contains(&line.to_uppercase()), "{line} in {place}: {text}");
+        }
+    }
+    let log = seen.iter().find(|(p, _)| p.ends_with("logs/show.log")).map(|(_, t)| t.clone()).unwrap_or_default();
+    assert!(log.contains("***"), "{log}");
+}
+
+#[test]
 fn concurrency_groups_cap_parallel_tasks() {
     let sb = Sandbox::new();
     let mut text = String::from("version: 1\nname: groups\nconcurrency: { region-api: 2 }\ntasks:\n");

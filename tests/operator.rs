@@ -151,6 +151,18 @@ fn runs_live_in_the_state_dir_and_are_listed() {
     assert_eq!(by_env.status.code(), Some(0), "{}", String::from_utf8_lossy(&by_env.stderr));
     let missing = sb.run(&["status", &id]);
     assert_eq!(missing.code, 2, "not in the default state dir: {}", missing.stderr);
+    // A state dir that cannot hold runs is a usage mistake: exit 2, naming the file in the way.
+    sb.write("afile", "");
+    for args in [&["run", "rb.yaml", "--state-dir", "afile/sub"][..], &["runs", "--state-dir", "afile"]] {
+        let refused = sb.run(args);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+        assert!(refused.stderr.contains("afile is a file, not a directory"), "{}", refused.stderr);
+    }
+    // The commands drctl prints for an operator carry the state dir.
+    sb.write("gate.yaml", "version: 1\nname: gate\ntasks:\n  ok:\n    uses: approval\n    with: { message: go? }\n");
+    let paused = sb.run(&["run", "gate.yaml", "--state-dir", "elsewhere"]);
+    assert_eq!(paused.code, 3, "{}", paused.stderr);
+    assert!(paused.stderr.contains("--reason '...' --state-dir elsewhere"), "{}", paused.stderr);
 }
 
 #[test]

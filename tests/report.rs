@@ -123,9 +123,10 @@ fn a_game_day_report_in_every_format() {
     let counts = xml_counts(&xml);
     assert_eq!(counts.testsuite, 5, "{xml}");
     assert_eq!(counts.testcase, 9, "8 instances and the RTO: {xml}");
-    assert_eq!(counts.failure, 1, "{xml}");
+    // The failed smoke test, and the RTO: a run that did not recover has not met it.
+    assert_eq!(counts.failure, 2, "{xml}");
     assert_eq!(counts.skipped, 1, "{xml}");
-    assert!(xml.contains(r#"<testsuites name="game-day" tests="9" failures="1" errors="0" skipped="1""#), "{xml}");
+    assert!(xml.contains(r#"<testsuites name="game-day" tests="9" failures="2" errors="0" skipped="1""#), "{xml}");
     assert!(xml.contains("&lt;boom&gt; &amp; broken"), "{xml}");
 
     // HTML: one bar per instance, self-contained.
@@ -175,6 +176,27 @@ fn fail_on_rto_exits_1_only_when_the_objective_is_exceeded() {
     assert!(junit_over.stdout.contains(r#"<failure message="RTO exceeded"#), "{}", junit_over.stdout);
     let missing = sb.run(&["report", "no-such-run"]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
+}
+
+#[test]
+fn a_run_that_did_not_recover_never_meets_its_rto() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: broken\nobjectives: { rto: 1h }\ntasks:\n  a: { uses: shell, with: { run: 'exit 1' } }\n  b: { uses: shell, depends_on: [a], with: { run: 'true' } }\n  c: { uses: shell, depends_on: [b], with: { run: 'true' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    // The summary neither calls it within the RTO nor forgets the tasks that never started.
+    assert!(ran.stderr.contains("not recovered yet (RTO 1h"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("0 succeeded, 1 failed, 0 skipped, 2 pending"), "{}", ran.stderr);
+    let id = ran.run_id();
+    let gate = sb.run(&["report", &id, "--fail-on-rto"]);
+    assert_eq!(gate.code, 1, "{}", gate.stderr);
+    assert!(gate.stderr.contains("RTO not met: the recovery did not complete"), "{}", gate.stderr);
+    assert!(gate.stdout.contains("**not met**"), "{}", gate.stdout);
+    let junit = sb.run(&["report", &id, "--format", "junit"]).stdout;
+    assert!(junit.contains(r#"<failure message="RTO not met"#), "{junit}");
 }
 
 #[derive(Default, Debug)]

@@ -39,6 +39,8 @@ pub enum CheckpointError {
     AmbiguousRun { id: String, state_dir: PathBuf, matches: Vec<String> },
     #[error("{path}: {why}")]
     BadMeta { path: PathBuf, why: String },
+    #[error("cannot keep runs in {dir}: {why}")]
+    StateDir { dir: PathBuf, why: String },
 }
 
 impl CheckpointError {
@@ -57,6 +59,9 @@ impl CheckpointError {
                 Some("`drctl runs` lists the runs; pass --state-dir if they live elsewhere".into())
             }
             CheckpointError::AmbiguousRun { .. } => Some("give more of the run id".into()),
+            CheckpointError::StateDir { .. } => Some(
+                "--state-dir (or DRCTL_STATE_DIR) must name a directory drctl can write, or one it can create".into(),
+            ),
             CheckpointError::Corrupt { .. } => {
                 Some("the journal was changed or damaged outside drctl; keep a copy before editing it".into())
             }

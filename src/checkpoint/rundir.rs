@@ -47,6 +47,17 @@ pub struct RunDir {
     unsynced: Vec<PathBuf>,
 }
 
+/// Why runs cannot be kept under `state_dir`: the first part of its path that is not a
+/// directory, or the system's reason.
+fn state_dir_error(state_dir: &Path, e: &std::io::Error) -> CheckpointError {
+    let not_dir = state_dir.ancestors().find(|p| !p.as_os_str().is_empty() && p.exists() && !p.is_dir());
+    let why = match not_dir {
+        Some(file) => format!("{} is a file, not a directory", file.display()),
+        None => e.to_string(),
+    };
+    CheckpointError::StateDir { dir: state_dir.to_owned(), why }
+}
+
 /// A new run id: UTC date and time plus four random hex digits, sortable and easy to type.
 pub fn new_run_id() -> String {
     let now = std::time::SystemTime::now();
@@ -57,6 +68,14 @@ pub fn new_run_id() -> String {
 }
 
 impl RunDir {
+    /// ` --state-dir D` for commands printed for the operator, empty for the default `.drctl`.
+    pub fn state_dir_flag(&self) -> String {
+        match self.path.parent().and_then(Path::parent) {
+            Some(dir) if dir != Path::new(".drctl") => format!(" --state-dir {}", dir.display()),
+            _ => String::new(),
+        }
+    }
+
     fn runs_dir(state_dir: &Path) -> PathBuf {
         state_dir.join("runs")
     }
@@ -69,7 +88,7 @@ impl RunDir {
     /// journal with no records: the run had done nothing that needs resuming.
     pub fn create(state_dir: &Path, meta: &RunMeta, runbook_text: &str) -> Result<RunDir, CheckpointError> {
         let path = Self::runs_dir(state_dir).join(&meta.run_id);
-        std::fs::create_dir_all(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        std::fs::create_dir_all(&path).map_err(|e| state_dir_error(state_dir, &e))?;
         let runbook = path.join("runbook.yaml");
         write_replacing(&runbook, runbook_text.as_bytes())?;
         let json = serde_json::to_vec_pretty(meta).map_err(|e| CheckpointError::Write(e.to_string()))?;

@@ -81,9 +81,11 @@ impl From<crate::checkpoint::CheckpointError> for CliError {
         use crate::checkpoint::CheckpointError as C;
         let help = e.help();
         match e {
-            C::NoSuchRun { .. } | C::AmbiguousRun { .. } | C::StaleLock { .. } | C::Locked { .. } => {
-                CliError::Usage { message: e.to_string(), help }
-            }
+            C::NoSuchRun { .. }
+            | C::AmbiguousRun { .. }
+            | C::StaleLock { .. }
+            | C::Locked { .. }
+            | C::StateDir { .. } => CliError::Usage { message: e.to_string(), help },
             _ => CliError::Failed { message: e.to_string(), help },
         }
     }

@@ -161,7 +161,7 @@ pub async fn decide(
         return Ok(Exit::Success);
     }
     let exit = {
-        let how = Resumption { params: &args.params, drive: &args.drive, state_dir: &args.state.state_dir, oci, quiet };
+        let how = Resumption { params: &args.params, drive: &args.drive, oci, quiet };
         resume_locked(dir, &how, broken, Some(records)).await
     };
     drop(lock);

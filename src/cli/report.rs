@@ -46,12 +46,12 @@ pub fn report(args: ReportArgs, oci: &OciArgs) -> Result<Exit, CliError> {
     if !args.fail_on_rto {
         return Ok(Exit::Success);
     }
-    match built.rto.exceeded {
-        Some(true) => {
+    match built.rto.met() {
+        Some(false) => {
             eprintln!("error: {} (run {})", report::rto_verdict(&built.rto), built.run.run_id);
             Ok(Exit::Failed)
         }
-        Some(false) => Ok(Exit::Success),
+        Some(true) => Ok(Exit::Success),
         None => {
             eprintln!("note: run {} has no RTO objective; --fail-on-rto has nothing to check", built.run.run_id);
             Ok(Exit::Success)

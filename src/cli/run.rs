@@ -1,7 +1,7 @@
 //! `drctl run` and `drctl resume`, and the drive loop they share with the operator commands.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
@@ -125,7 +125,6 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
         meta,
         replay: Replay::default(),
         resumed: false,
-        state_dir: args.state.state_dir,
         oci: EmbeddedSim::settings_or(sim.as_ref(), oci),
     };
     let exit = drive(ctx, &drive_args, quiet).await;
@@ -145,14 +144,13 @@ pub(super) struct DriveContext {
     pub meta: RunMeta,
     pub replay: Replay,
     pub resumed: bool,
-    pub state_dir: PathBuf,
     pub oci: crate::actions::oci::OciSettings,
 }
 
 pub async fn resume(args: ResumeArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exit, CliError> {
     let run_dir = RunDir::open(&args.state.state_dir, &args.run)?;
     let (lock, broken) = RunLock::acquire(&run_dir.path, args.drive.break_lock)?;
-    let how = Resumption { params: &args.params, drive: &args.drive, state_dir: &args.state.state_dir, oci, quiet };
+    let how = Resumption { params: &args.params, drive: &args.drive, oci, quiet };
     let exit = resume_locked(run_dir, &how, broken, None).await;
     drop(lock);
     exit
@@ -164,7 +162,6 @@ pub async fn resume(args: ResumeArgs, oci: &super::OciArgs, quiet: bool) -> Resu
 pub(super) struct Resumption<'a> {
     pub params: &'a ParamArgs,
     pub drive: &'a DriveArgs,
-    pub state_dir: &'a Path,
     pub oci: &'a super::OciArgs,
     pub quiet: bool,
 }
@@ -278,7 +275,6 @@ pub(super) async fn resume_locked(
         run_dir,
         replay,
         resumed: true,
-        state_dir: how.state_dir.to_owned(),
         meta,
         oci: EmbeddedSim::settings_or(sim.as_ref(), how.oci),
     };
@@ -374,11 +370,7 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
     let outcome = outcome.map_err(|e| CliError::failed(e.to_string()))?;
     if !quiet {
         let replay = ctx.run_dir.replay()?;
-        let state_flag = if ctx.state_dir == Path::new(".drctl") {
-            String::new()
-        } else {
-            format!(" --state-dir {}", ctx.state_dir.display())
-        };
+        let state_flag = ctx.run_dir.state_dir_flag();
         eprint!("{}", progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state));
         match outcome.state {
             crate::checkpoint::RunState::Interrupted => {

@@ -799,9 +799,9 @@ impl<'a> Scheduler<'a> {
             });
             return;
         }
+        let (run, flag) = (&cfg.run_dir.id, cfg.run_dir.state_dir_flag());
         let how = format!(
-            "  approve: drctl approve {} {} --reason '...'\n  deny:    drctl deny {} {} --reason '...'",
-            cfg.run_dir.id, id, cfg.run_dir.id, id
+            "  approve: drctl approve {run} {id} --reason '...'{flag}\n  deny:    drctl deny {run} {id} --reason '...'{flag}"
         );
         // With a timeout, the decision falls to it once the time has passed: at the next
         // resume, or at once if the run is resumed after the deadline.

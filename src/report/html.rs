@@ -75,9 +75,9 @@ pub fn render(report: &Report) -> String {
 fn summary(out: &mut String, report: &Report) {
     let run = &report.run;
     let rto = &report.rto;
-    let class = match rto.exceeded {
-        Some(true) => "exceeded",
-        Some(false) => "met",
+    let class = match rto.met() {
+        Some(false) => "exceeded",
+        Some(true) => "met",
         None => "none",
     };
     let _ = writeln!(out, "<p class=\"verdict {class}\">{}</p>", esc(&rto_verdict(rto)));

@@ -41,6 +41,7 @@ fn summary(out: &mut String, report: &Report) {
     let _ = writeln!(out, "| Excluding operator waits | {} |", duration(rto.excluding_operator_waits_ms));
     let objective = match (rto.objective_ms, rto.exceeded) {
         (Some(o), Some(true)) => format!("{} — **exceeded** by {}", duration(o), duration(rto.wall_ms - o)),
+        (Some(o), _) if !rto.finished => format!("{} — **not met**: the recovery did not complete", duration(o)),
         (Some(o), _) => format!("{} — met", duration(o)),
         (None, _) => "none set".to_owned(),
     };

@@ -51,6 +51,11 @@ pub fn timestamp_seconds(at: Millis) -> String {
 /// One line saying whether the run met its objective.
 pub fn rto_verdict(rto: &RtoMeasure) -> String {
     match (rto.objective_ms, rto.exceeded) {
+        (Some(objective), Some(false)) if !rto.finished => format!(
+            "RTO not met: the recovery did not complete ({} spent against an objective of {})",
+            duration(rto.wall_ms),
+            duration(objective)
+        ),
         (Some(objective), Some(true)) => format!(
             "RTO exceeded: measured {} against an objective of {} ({} over)",
             duration(rto.wall_ms),

@@ -91,6 +91,15 @@ pub struct RtoMeasure {
     pub finished: bool,
 }
 
+impl RtoMeasure {
+    /// Whether the objective was met: the run succeeded within it. A run that failed, paused
+    /// or was interrupted has not recovered, however little time it took. `None` without an
+    /// objective.
+    pub fn met(&self) -> Option<bool> {
+        self.exceeded.map(|exceeded| self.finished && !exceeded)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseReport {
     pub name: String,

@@ -217,12 +217,21 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
     }
     let elapsed = Duration::from_millis(replay.last_at.unwrap_or(meta.created_at).saturating_sub(meta.created_at));
     let rto = match runbook.rto {
-        Some(rto) => {
-            let verdict = if elapsed <= rto { "within" } else { "OVER" };
-            format!(" — {verdict} the RTO of {}", format_duration(rto))
-        }
+        Some(rto) if elapsed > rto => format!(" — OVER the RTO of {}", format_duration(rto)),
+        Some(rto) if state == RunState::Succeeded => format!(" — within the RTO of {}", format_duration(rto)),
+        Some(rto) => format!(" — not recovered yet (RTO {})", format_duration(rto)),
         None => String::new(),
     };
+    // Instances the journal has not seen yet (never started) are pending too.
+    let expected: usize = runbook
+        .tasks
+        .iter()
+        .map(|t| match (&t.for_each, replay.expansions.get(&t.id)) {
+            (Some(_), Some(keys)) => keys.len(),
+            _ => 1,
+        })
+        .sum();
+    let unseen = expected.saturating_sub(replay.order.len());
     let mut out = format!(
         "\nrun {} {}: {} elapsed{rto}\n  {} succeeded, {} failed, {} skipped, {} pending\n",
         meta.run_id,
@@ -231,7 +240,7 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
         counts.get("succeeded").unwrap_or(&0),
         counts.get("failed").unwrap_or(&0),
         counts.get("skipped").unwrap_or(&0),
-        counts.get("pending").unwrap_or(&0) + counts.get("running").unwrap_or(&0),
+        counts.get("pending").unwrap_or(&0) + counts.get("running").unwrap_or(&0) + unseen,
     );
     if let Some(line) = phase_times(runbook, replay) {
         out.push_str(&line);

@@ -11,6 +11,29 @@ use serde_json::Value;
 /// What a masked secret looks like.
 pub const MASK: &str = "***";
 
+/// Secrets (and forms of them) shorter than this are not masked.
+const MIN_LEN: usize = 3;
+
+/// The secret and the forms it takes when transformed on its way out (see [`Redactor::add`]).
+fn forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let mut bases = vec![secret];
+    if secret.contains('\n') {
+        bases.extend(secret.lines().map(|l| l.trim_end_matches('\r').trim()));
+    }
+    let mut forms = vec![base64::engine::general_purpose::STANDARD.encode(secret)];
+    for base in bases {
+        forms.push(base.to_owned());
+        forms.push(base.to_uppercase());
+        forms.push(base.to_lowercase());
+        if let Ok(json) = serde_json::to_string(base) {
+            forms.push(json[1..json.len() - 1].to_owned());
+        }
+        forms.push(url::form_urlencoded::byte_serialize(base.as_bytes()).collect());
+    }
+    forms
+}
+
 /// The set of secret values of a run; cheap to clone and shared by every writer.
 #[derive(Clone, Default, Debug)]
 pub struct Redactor {
@@ -22,18 +45,27 @@ impl Redactor {
         Self::default()
     }
 
-    /// Adds a secret value. Very short values are ignored: masking every `a` would make logs
-    /// unreadable without protecting anything.
+    /// Adds a secret value, with the forms it commonly takes on its way out: each line of a
+    /// multi-line secret (a PEM key echoed line by line), its upper- and lower-case forms (the
+    /// `upper` and `lower` functions), its JSON-escaped form (`toJSON`, a JSON body), its
+    /// percent-encoded form (in a URL) and its base64 form (Vault secret bundles). Very short
+    /// values are ignored: masking every `a` would make logs unreadable without protecting
+    /// anything.
     pub fn add(&self, secret: &str) {
-        if secret.len() < 3 {
+        if secret.len() < MIN_LEN {
             return;
         }
-        if let Ok(mut secrets) = self.secrets.write() {
-            if !secrets.iter().any(|s| s == secret) {
-                secrets.push(secret.to_owned());
-                // Longest first, so a secret containing another is masked whole.
-                secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let Ok(mut secrets) = self.secrets.write() else { return };
+        let mut added = false;
+        for form in forms(secret) {
+            if form.len() >= MIN_LEN && !secrets.contains(&form) {
+                secrets.push(form);
+                added = true;
             }
+        }
+        if added {
+            // Longest first, so a secret containing another is masked whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
     }
 
@@ -81,6 +113,21 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_the_lines_and_transformed_forms_of_a_secret() {
+        let r = Redactor::new();
+        let pem = "-----BEGIN KEY-----\nAAAASECRETLINE1\r\nBBBBSECRETLINE2\n-----END KEY-----";
+        r.add(pem);
+        assert_eq!(r.mask("got `AAAASECRETLINE1`"), "got `***`");
+        assert_eq!(r.mask("line BBBBSECRETLINE2 here"), "line *** here");
+        assert_eq!(r.mask(&serde_json::to_string(pem).unwrap()), "\"***\"");
+        r.add("Tok\"en/42+x");
+        assert_eq!(r.mask("TOK\"EN/42+X tok\"en/42+x"), "*** ***");
+        assert_eq!(r.mask(r#"{"t":"Tok\"en/42+x"}"#), r#"{"t":"***"}"#);
+        assert_eq!(r.mask("https://h/?t=Tok%22en%2F42%2Bx"), "https://h/?t=***");
+        assert_eq!(r.mask("c2VjcmV0 VG9rImVuLzQyK3g="), "c2VjcmV0 ***");
+    }
 
     #[test]
     fn masks_every_occurrence_longest_first() {
