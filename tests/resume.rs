@@ -270,6 +270,37 @@ fn ctrl_c_finishes_running_tasks_and_prints_the_resume_command() {
 }
 
 #[test]
+fn resume_after_ctrl_c_goes_on_with_the_attempts_left() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: flaky\ntasks:\n  flaky:\n    uses: shell\n    retry: { attempts: 4, backoff: constant, delay: 300ms, jitter: false }\n    with: { run: 'echo try >> tries.log; [ -f ok ]' }\n",
+    );
+    let child = spawn_run(&sb);
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(sb.path().join("tries.log")).unwrap_or_default().lines().count() < 2 {
+        assert!(std::time::Instant::now() < until, "the second attempt never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let tries = || sb.read("tries.log").lines().count();
+    assert_eq!(tries(), 2);
+    // Two of the four attempts are left: resume uses them, not four more.
+    let ran = sb.run(&["resume", &id]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(tries(), 4, "{}", ran.stderr);
+    assert_eq!(sb.task_states(&id)["flaky"], ("failed".to_owned(), 4));
+    // Resuming a task that failed is a decision to try again: its attempts start afresh.
+    sb.write("ok", "");
+    let ran = sb.run(&["resume", &id]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(tries(), 5);
+}
+
+#[test]
 fn a_second_ctrl_c_cancels_running_tasks() {
     let sb = Sandbox::new();
     sb.write(

@@ -67,6 +67,23 @@ pub struct InstanceRecord {
     pub failures: Vec<(u32, String, String)>,
     /// Every attempt with its start and end, in journal order.
     pub attempt_spans: Vec<AttemptSpan>,
+    /// What the current run of attempts has used of the retry policy.
+    pub allowance: Allowance,
+}
+
+/// What an instance has used of its retry policy since its attempts last started afresh (its
+/// first attempt, a new attempt after it failed, or `drctl retry`). An interruption does not
+/// start them afresh: a resumed instance goes on with the attempts and time it has left.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Allowance {
+    pub attempts: u32,
+    /// Time in attempts, and in the waits between them within one segment (a wait cut off by
+    /// an interruption, and the time the run was stopped, do not count).
+    pub spent_ms: u64,
+    /// The segment and the end of the last failed attempt, while the next may follow it.
+    last_failure: Option<(u32, Millis)>,
+    /// The start of the attempt in progress.
+    running_since: Option<Millis>,
 }
 
 impl InstanceRecord {
@@ -128,6 +145,7 @@ impl Default for InstanceRecord {
             orphan: None,
             failures: Vec::new(),
             attempt_spans: Vec::new(),
+            allowance: Allowance::default(),
         }
     }
 }
@@ -209,7 +227,17 @@ impl Replay {
                 self.last_at = Some(at);
             }
             Record::Start { id, attempt, at } => {
+                let segment = self.segments;
                 let rec = self.entry(id);
+                if rec.state == TaskState::Failed {
+                    rec.allowance = Allowance::default();
+                }
+                let allowance = &mut rec.allowance;
+                allowance.attempts += 1;
+                if let Some((_, failed_at)) = allowance.last_failure.take().filter(|(s, _)| *s == segment) {
+                    allowance.spent_ms += at.saturating_sub(failed_at);
+                }
+                allowance.running_since = Some(at);
                 rec.state = TaskState::Running;
                 rec.attempts = rec.attempts.max(attempt);
                 rec.first_start.get_or_insert(at);
@@ -221,6 +249,7 @@ impl Replay {
                 self.entry(id).orphan = Some((pid, started));
             }
             Record::AttemptFailed { id, attempt, class, error, at } => {
+                let segment = self.segments;
                 let rec = self.entry(id);
                 rec.orphan = None;
                 if let Some(span) = rec.attempt_spans.iter_mut().rev().find(|s| s.attempt == attempt) {
@@ -229,6 +258,10 @@ impl Replay {
                 }
                 rec.failures.push((attempt, class, error.clone()));
                 rec.error = Some(error);
+                if let Some(since) = rec.allowance.running_since.take() {
+                    rec.allowance.spent_ms += at.saturating_sub(since);
+                }
+                rec.allowance.last_failure = Some((segment, at));
                 // The attempt is over; the instance is no longer in doubt.
                 rec.state = TaskState::Pending;
                 self.last_at = Some(at);
@@ -286,6 +319,7 @@ impl Replay {
             Record::Reset { id, at } => {
                 let rec = self.entry(id);
                 rec.state = TaskState::Pending;
+                rec.allowance = Allowance::default();
                 // A retried approval waits afresh (its timeout too).
                 rec.awaiting_since = None;
                 rec.error = None;
@@ -352,6 +386,42 @@ mod tests {
             encode(r, &mut bytes);
         }
         replay_bytes(Path::new("journal.log"), &bytes).unwrap()
+    }
+
+    #[test]
+    fn the_retry_allowance_goes_on_across_an_interruption_and_restarts_after_a_failure() {
+        let actor = Actor { user: "u".into(), host: "h".into() };
+        let segment = |at| Record::Segment { at, pid: 1, actor: actor.clone(), resumed: at > 0 };
+        let failed = |attempt, at| Record::AttemptFailed {
+            id: id("a"),
+            attempt,
+            class: "exit".into(),
+            error: "exit 1".into(),
+            at,
+        };
+        let mut records = vec![
+            segment(0),
+            Record::Start { id: id("a"), attempt: 1, at: 100 },
+            failed(1, 200),
+            Record::Start { id: id("a"), attempt: 2, at: 500 },
+            failed(2, 600),
+            // Interrupted while waiting for attempt 3; resumed much later.
+            Record::SegmentEnd { state: RunState::Interrupted, at: 700 },
+            segment(60_000),
+            Record::Start { id: id("a"), attempt: 3, at: 60_100 },
+            failed(3, 60_150),
+        ];
+        let allowance = journal(&records).instance(&id("a")).unwrap().allowance.clone();
+        // Attempts 100 + 100 + 50 ms, the wait between 1 and 2; not the stop.
+        assert_eq!((allowance.attempts, allowance.spent_ms), (3, 550));
+        records.push(Record::Failed { id: id("a"), error: "exit 1".into(), at: 60_150 });
+        records.push(Record::Start { id: id("a"), attempt: 4, at: 90_000 });
+        let allowance = journal(&records).instance(&id("a")).unwrap().allowance.clone();
+        assert_eq!((allowance.attempts, allowance.spent_ms), (1, 0), "after a failure it starts afresh");
+        records.push(failed(4, 90_010));
+        records.push(Record::Reset { id: id("a"), at: 90_020 });
+        let allowance = journal(&records).instance(&id("a")).unwrap().allowance.clone();
+        assert_eq!((allowance.attempts, allowance.spent_ms), (0, 0), "`drctl retry` starts afresh");
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub struct Job {
     pub orphan: Option<(u32, u64)>,
     /// Attempts recorded before this segment (attempt numbers continue from here).
     pub prior_attempts: u32,
+    /// Attempts and time this instance has already used of its retry policy in an earlier,
+    /// interrupted segment. The first attempt here always runs; retries count these too.
+    pub used: (u32, Duration),
     pub first_start: FirstStart,
     /// When the scheduling loop made the first attempt's `start` record, if it did.
     pub launched: Instant,
@@ -198,7 +201,8 @@ impl Job {
             let cancel = self.kill.child_token();
             let ctx = self.context(attempt, attempt_started, cancel.clone());
             // The attempt's limit: its timeout, or what is left of the retry budget if less.
-            let left = self.policy.budget.map(|b| b.saturating_sub(started.elapsed()));
+            let carried = if tries == 1 { Duration::ZERO } else { self.used.1 };
+            let left = self.policy.budget.map(|b| b.saturating_sub(started.elapsed() + carried));
             let limit = match (self.timeout, left) {
                 (Some(t), Some(l)) if l < t => Some(Limit::Budget(l)),
                 (Some(t), _) => Some(Limit::Timeout(t)),
@@ -219,7 +223,7 @@ impl Job {
                 error: message.clone(),
                 at: now_millis(),
             });
-            if !self.policy.should_retry(&err, tries) {
+            if !self.policy.should_retry(&err, self.used.0 + tries) {
                 self.observer.attempt_failed(&self.id, attempt, &message, None);
                 return JobOutcome::Failed { error: message };
             }
@@ -229,7 +233,7 @@ impl Job {
                 delay = delay.max(after);
             }
             if let Some(budget) = self.policy.budget {
-                if started.elapsed() + delay >= budget {
+                if self.used.1 + started.elapsed() + delay >= budget {
                     let error = format!("{message} (retry budget of {} spent)", humantime::format_duration(budget));
                     self.observer.attempt_failed(&self.id, attempt, &message, None);
                     return JobOutcome::Failed { error };

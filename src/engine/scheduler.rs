@@ -69,6 +69,9 @@ struct Instance {
     in_doubt: bool,
     orphan: Option<(u32, u64)>,
     prior_attempts: u32,
+    /// Attempts and time already used of the retry policy: carried over from an interrupted
+    /// segment, nothing for an instance that failed (resuming it starts its attempts afresh).
+    used: (u32, Duration),
     outputs: Map<String, Value>,
     started: Option<Instant>,
 }
@@ -346,6 +349,9 @@ impl<'a> Scheduler<'a> {
                 in_doubt,
                 orphan: prior.and_then(|r| r.orphan),
                 prior_attempts: prior.map_or(0, |r| r.attempts),
+                used: prior.filter(|r| r.state != TaskState::Failed).map_or((0, Duration::ZERO), |r| {
+                    (r.allowance.attempts, Duration::from_millis(r.allowance.spent_ms))
+                }),
                 // Secret outputs were never stored (the journal holds `***`): they are left out,
                 // so that a task reading one fails naming it instead of getting the mask.
                 outputs: prior
@@ -547,6 +553,7 @@ impl<'a> Scheduler<'a> {
             policy: task.retry.clone(),
             timeout: task.timeout,
             prior_attempts: inst.prior_attempts,
+            used: inst.used,
             orphan: inst.orphan,
             run_id: cfg.run_dir.id.clone(),
             drill: cfg.drill,
@@ -708,6 +715,7 @@ impl<'a> Scheduler<'a> {
             in_doubt: false,
             orphan: None,
             prior_attempts: 0,
+            used: (0, Duration::ZERO),
             outputs: Map::new(),
             started: None,
         }];
