@@ -27,3 +27,19 @@ fn the_json_plan_is_stable_for_tools() {
     let json: serde_json::Value = serde_json::from_str(&plan(&["-o", "json"])).expect("json");
     insta::assert_json_snapshot!(json);
 }
+
+#[test]
+fn a_plan_whose_expressions_fail_on_the_given_parameters_is_refused_and_not_saved() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: p\nparams:\n  doc: { type: string }\ntasks:\n  t:\n    uses: shell\n    with: { run: \"echo ${{ fromJSON(params.doc) }}\" }\n",
+    );
+    let ran = sb.run(&["plan", "rb.yaml", "-p", "doc={not json", "--save", "plan.json"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stdout.contains("ERROR with: fromJSON(): invalid JSON"), "{}", ran.stdout);
+    assert!(ran.stderr.contains("1 expression would fail with these parameters"), "{}", ran.stderr);
+    assert!(!sb.path().join("plan.json").exists());
+    let fine = sb.run(&["plan", "rb.yaml", "-p", "doc={\"a\": 1}"]);
+    assert_eq!(fine.code, 0, "{}", fine.stderr);
+}

@@ -73,7 +73,8 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
     let parallelism = args.parallelism.or(runbook.parallelism).unwrap_or(8).max(1);
     let plan = build(&runbook, &values, &redactor, parallelism, &args.state.state_dir);
     let json = serde_json::to_string_pretty(&plan).map_err(|e| CliError::failed(e.to_string()))?;
-    if let Some(path) = &args.save {
+    let errors = plan.errors();
+    if let Some(path) = args.save.as_ref().filter(|_| errors.is_empty()) {
         std::fs::write(path, format!("{json}\n"))
             .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?;
     }
@@ -118,6 +119,17 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
                 print!("{}", plan::render_refresh(r));
             }
         }
+    }
+    if !errors.is_empty() {
+        return Err(CliError::usage_help(
+            format!(
+                "{} expression{} would fail with these parameters:\n  {}",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" },
+                errors.join("\n  ")
+            ),
+            "fix the expression or the parameter it reads (a plan with errors is not saved)",
+        ));
     }
     if let Some(path) = &args.save {
         eprintln!(

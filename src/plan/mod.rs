@@ -42,6 +42,10 @@ pub struct PlannedTask {
     pub timeout_ms: Option<u64>,
     pub estimate_ms: u64,
     pub on_failure: String,
+    /// Expressions that fail on values already known (a parameter of the wrong type, a bad
+    /// `format`): the run would fail here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -101,18 +105,20 @@ pub fn build(
                 each: task.for_each.as_ref().map(|_| &each_unknown),
                 tasks: &tasks_known,
             };
-            let inputs =
-                task.with.resolve_partial(&scope, UNKNOWN).unwrap_or_else(|e| Value::String(format!("(error: {e})")));
+            let mut errors = Vec::new();
+            let mut failed = |what: &str, e: &dyn std::fmt::Display| {
+                errors.push(redactor.mask(&format!("{what}: {e}")).into_owned());
+                Value::String(format!("(error: {e})"))
+            };
+            let inputs = task.with.resolve_partial(&scope, UNKNOWN).unwrap_or_else(|e| failed("with", &e));
             let for_each = task.for_each.as_ref().map(|f| match f {
                 ForEach::List(items) => Value::Array(items.clone()),
-                ForEach::Expr(t) => {
-                    t.render_partial(&scope, UNKNOWN).unwrap_or_else(|e| Value::String(format!("(error: {e})")))
-                }
+                ForEach::Expr(t) => t.render_partial(&scope, UNKNOWN).unwrap_or_else(|e| failed("for_each", &e)),
             });
             let condition = task.condition.as_ref().map(|c| match c.render_partial(&scope, UNKNOWN) {
                 Ok(Value::Bool(b)) => b.to_string(),
                 Ok(other) => other.as_str().map_or_else(|| other.to_string(), str::to_owned),
-                Err(e) => format!("(error: {e})"),
+                Err(e) => failed("if", &e).as_str().unwrap_or_default().to_owned(),
             });
             planned.push(PlannedTask {
                 id: task.id.clone(),
@@ -127,6 +133,7 @@ pub fn build(
                 timeout_ms: if task.uses == "approval" { None } else { task.timeout.map(|d| d.as_millis() as u64) },
                 estimate_ms: estimate(t).as_millis() as u64,
                 on_failure: format!("{:?}", task.on_failure).to_lowercase(),
+                errors,
             });
         }
         waves.push(planned);
@@ -154,6 +161,11 @@ pub fn build(
 }
 
 impl Plan {
+    /// Every expression error found while planning, as `task: where: error`.
+    pub fn errors(&self) -> Vec<String> {
+        self.waves.iter().flatten().flat_map(|t| t.errors.iter().map(move |e| format!("{}: {e}", t.id))).collect()
+    }
+
     /// sha256 of the plan with its own hash field empty.
     pub fn content_hash(&self) -> String {
         if self.plan_sha256.is_empty() {

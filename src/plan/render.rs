@@ -49,6 +49,9 @@ pub fn render_text(plan: &Plan) -> String {
             if let Some(f) = &task.for_each {
                 let _ = writeln!(out, "      for_each: {}", inline(f));
             }
+            for error in &task.errors {
+                let _ = writeln!(out, "      ERROR {error}");
+            }
             if let Value::Object(inputs) = &task.inputs {
                 for (k, v) in inputs {
                     // A multi-line value (a script) keeps its lines under the key, indented.

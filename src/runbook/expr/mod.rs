@@ -34,6 +34,7 @@ mod ast;
 mod builtins;
 mod error;
 mod eval;
+mod fold;
 mod functions;
 mod lexer;
 mod parser;
@@ -52,6 +53,7 @@ use serde_json::Value;
 
 pub use ast::{BinaryOp, Expr, ExprKind, Spanned, UnaryOp};
 pub use error::{EvalError, ExprError};
+pub use fold::{failing_calls, Failure};
 pub use functions::Function;
 pub use parser::MAX_DEPTH;
 pub use reference::Reference;

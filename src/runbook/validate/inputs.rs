@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::tasks::add_dep;
 use super::{suggest, type_word, Validator};
 use crate::runbook::checked::{Dep, ForEach, Input, Param};
-use crate::runbook::expr::{parse_expr, Reference, Template, TemplatePart};
+use crate::runbook::expr::{failing_calls, parse_expr, Reference, Template, TemplatePart};
 use crate::runbook::model::ParamType;
 use crate::runbook::problem::Problem;
 use crate::runbook::yaml::{scalar_kind, ByteSpan, Node, NodeKind, ScalarKind};
@@ -49,6 +49,7 @@ fn template(
     match Template::parse(text) {
         Ok(t) => {
             check_refs(v, node, &t.references(), refs, deps, allow_each);
+            check_calls(v, node, &t, refs);
             Some(t)
         }
         Err(e) => {
@@ -62,6 +63,29 @@ fn template(
                 .help(e.help.clone()),
             );
             None
+        }
+    }
+}
+
+/// Reports function calls that fail before anything runs (see [`failing_calls`]).
+fn check_calls(v: &mut Validator<'_>, node: &Node, template: &Template, refs: &RefContext<'_>) {
+    let param_type = |name: &str| refs.params.get(name).map(|p| p.kind);
+    for expr in template.expressions() {
+        for failure in failing_calls(expr, &param_type) {
+            let help = if failure.reads_params {
+                "it fails for every value of the parameter's declared type: convert the value or change the type"
+            } else {
+                "it fails whatever the run: fix its arguments"
+            };
+            v.push(
+                Problem::new(
+                    "drctl::expression",
+                    format!("this call cannot succeed: {}", failure.error),
+                    map_span(v.text, node, failure.error.range()),
+                    "here",
+                )
+                .help(Some(help.into())),
+            );
         }
     }
 }

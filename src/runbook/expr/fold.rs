@@ -1,0 +1,163 @@
+//! Finds function calls that fail before anything runs: calls on literals only
+//! (`format('{1}', 'x')`, `fromJSON('{bad')`), and calls on typed parameters that fail for
+//! every value of the parameter's type (`lower(params.count)` with `count` a number).
+//!
+//! A call on parameters is tried with a few sample values of each declared type; it is
+//! reported only when every sample fails, so a call that fails for some values only
+//! (`fromJSON(params.text)`) is left to run time.
+
+use std::borrow::Cow;
+
+use serde_json::{json, Map, Value};
+
+use super::ast::{Expr, ExprKind};
+use super::error::EvalError;
+use super::scope::Scope;
+use crate::runbook::model::ParamType;
+
+/// How many sample values each parameter type has.
+const SAMPLES: usize = 3;
+
+fn sample(kind: ParamType, i: usize) -> Value {
+    let samples = match kind {
+        ParamType::String => [json!(""), json!("1"), json!("{\"a\": [1]}")],
+        ParamType::Number => [json!(0), json!(1), json!(2.5)],
+        ParamType::Bool => [json!(false), json!(true), json!(true)],
+        ParamType::List => [json!([]), json!(["a"]), json!([1, "b"])],
+        ParamType::Map => [json!({}), json!({"a": "b"}), json!({"a": 1})],
+    };
+    samples[i % SAMPLES].clone()
+}
+
+/// A failing call: the error, and whether it fails whatever the parameters (`false`) or for
+/// every value of the types of the parameters it reads (`true`).
+pub struct Failure {
+    pub error: EvalError,
+    pub reads_params: bool,
+}
+
+/// The calls in `expr` that cannot succeed. `param_type` gives a parameter's declared type.
+pub fn failing_calls(expr: &Expr, param_type: &dyn Fn(&str) -> Option<ParamType>) -> Vec<Failure> {
+    let mut out = Vec::new();
+    walk(expr, param_type, &mut out);
+    out
+}
+
+fn walk(expr: &Expr, param_type: &dyn Fn(&str) -> Option<ParamType>, out: &mut Vec<Failure>) {
+    if let ExprKind::Call { args, .. } = expr.kind() {
+        let mut params = Vec::new();
+        if args.iter().all(|a| foldable(a, param_type, &mut params)) {
+            if let Some(error) = fails_always(expr, &params, param_type) {
+                out.push(Failure { error, reads_params: !params.is_empty() });
+                return;
+            }
+        }
+    }
+    match expr.kind() {
+        ExprKind::Literal(_) | ExprKind::Name(_) => {}
+        ExprKind::List(items) | ExprKind::Call { args: items, .. } => {
+            items.iter().for_each(|e| walk(e, param_type, out));
+        }
+        ExprKind::Member { object, .. } => walk(object, param_type, out),
+        ExprKind::Index { object, index } => {
+            walk(object, param_type, out);
+            walk(index, param_type, out);
+        }
+        ExprKind::Unary { operand, .. } => walk(operand, param_type, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            walk(lhs, param_type, out);
+            walk(rhs, param_type, out);
+        }
+    }
+}
+
+/// Whether `expr` is made of literals and `params.<name>` of declared types only.
+fn foldable<'e>(expr: &'e Expr, param_type: &dyn Fn(&str) -> Option<ParamType>, params: &mut Vec<&'e str>) -> bool {
+    match expr.kind() {
+        ExprKind::Literal(_) => true,
+        ExprKind::Member { object, name } if object.as_name() == Some("params") => {
+            let known = param_type(&name.node).is_some();
+            if known {
+                params.push(&name.node);
+            }
+            known
+        }
+        ExprKind::List(items) | ExprKind::Call { args: items, .. } => {
+            items.iter().all(|e| foldable(e, param_type, params))
+        }
+        ExprKind::Unary { operand, .. } => foldable(operand, param_type, params),
+        ExprKind::Binary { lhs, rhs, .. } => foldable(lhs, param_type, params) && foldable(rhs, param_type, params),
+        ExprKind::Name(_) | ExprKind::Member { .. } | ExprKind::Index { .. } => false,
+    }
+}
+
+/// The error of the call when it fails with every sample of its parameters.
+fn fails_always(call: &Expr, params: &[&str], param_type: &dyn Fn(&str) -> Option<ParamType>) -> Option<EvalError> {
+    let rounds = if params.is_empty() { 1 } else { SAMPLES };
+    let mut first = None;
+    for i in 0..rounds {
+        let mut values = Map::new();
+        for name in params {
+            if let Some(kind) = param_type(name) {
+                values.insert((*name).to_owned(), sample(kind, i));
+            }
+        }
+        match call.eval(&Samples(Value::Object(values))) {
+            Ok(_) => return None,
+            // Samples stand in for values; a function that needs a task's record is for later.
+            Err(EvalError::Unknown { .. } | EvalError::UnknownName { .. }) => return None,
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    first
+}
+
+/// A scope with sample parameters and nothing else.
+struct Samples(Value);
+
+impl Scope for Samples {
+    fn var(&self, name: &str) -> Option<Cow<'_, Value>> {
+        (name == "params").then_some(Cow::Borrowed(&self.0))
+    }
+
+    fn task(&self, _id: &str) -> Option<Cow<'_, Value>> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::expr::parse_expr;
+
+    fn failing(src: &str) -> Vec<(String, bool)> {
+        let types = |name: &str| match name {
+            "n" => Some(ParamType::Number),
+            "s" => Some(ParamType::String),
+            "l" => Some(ParamType::List),
+            _ => None,
+        };
+        let expr = parse_expr(src).unwrap();
+        failing_calls(&expr, &types).into_iter().map(|f| (f.error.to_string(), f.reads_params)).collect()
+    }
+
+    #[test]
+    fn calls_that_cannot_succeed_are_found() {
+        assert_eq!(failing("format('{1}', 'x')").len(), 1);
+        assert_eq!(failing("fromJSON('{bad')").len(), 1);
+        assert_eq!(failing("lower(params.n)"), vec![("lower(): expects a string, found a number".into(), true)]);
+        assert_eq!(failing("'a' == upper(params.n) && length(params.l) > 0").len(), 1);
+    }
+
+    #[test]
+    fn calls_that_may_succeed_are_left_alone() {
+        assert!(failing("fromJSON(params.s)").is_empty(), "some strings are JSON");
+        assert!(failing("lower(params.s)").is_empty());
+        assert!(failing("join(params.l, '-')").is_empty());
+        assert!(failing("lower(params.undeclared)").is_empty(), "reported as an unknown parameter instead");
+        assert!(failing("lower(tasks.a.outputs.x)").is_empty());
+        assert!(failing("format('{0}', each)").is_empty());
+    }
+}
