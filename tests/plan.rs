@@ -43,3 +43,15 @@ fn a_plan_whose_expressions_fail_on_the_given_parameters_is_refused_and_not_save
     let fine = sb.run(&["plan", "rb.yaml", "-p", "doc={\"a\": 1}"]);
     assert_eq!(fine.code, 0, "{}", fine.stderr);
 }
+
+#[test]
+fn the_shipped_failover_runbook_plans_cleanly_with_the_example_parameters() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sb = Sandbox::new();
+    let runbook = root.join("runbooks/oci-functions-failover.yaml");
+    let params = root.join("examples/orders-api/params.yaml");
+    let ran = sb.run(&["plan", runbook.to_str().unwrap(), "--params-file", params.to_str().unwrap()]);
+    // `each.spec` and the like are known only per item: shown as such, not as errors.
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains("(known after run)") && !ran.stdout.contains("ERROR"), "{}", ran.stdout);
+}

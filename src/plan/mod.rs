@@ -65,6 +65,26 @@ pub struct Plan {
     pub plan_sha256: String,
 }
 
+/// A scope in which `each` is known only at run time.
+struct EachLater<'a>(&'a RunScope<'a>);
+
+impl crate::runbook::expr::Scope for EachLater<'_> {
+    fn var(&self, name: &str) -> Option<std::borrow::Cow<'_, Value>> {
+        if name == "each" {
+            return None;
+        }
+        self.0.var(name)
+    }
+
+    fn task(&self, id: &str) -> Option<std::borrow::Cow<'_, Value>> {
+        self.0.task(id)
+    }
+
+    fn known_later(&self, name: &str) -> bool {
+        name == "each"
+    }
+}
+
 /// How long a `sleep` task with a written-out duration takes: that duration.
 fn literal_sleep(task: &crate::runbook::checked::Task) -> Option<Duration> {
     if task.uses != "sleep" {
@@ -110,7 +130,16 @@ pub fn build(
                 errors.push(redactor.mask(&format!("{what}: {e}")).into_owned());
                 Value::String(format!("(error: {e})"))
             };
-            let inputs = task.with.resolve_partial(&scope, UNKNOWN).unwrap_or_else(|e| failed("with", &e));
+            // `each` stands for every item: shown as a placeholder, or, where the expression
+            // reads into it, known only at run time.
+            let each_later = EachLater(&scope);
+            let inputs = task
+                .with
+                .resolve_partial(&scope, UNKNOWN)
+                .or_else(
+                    |e| if task.for_each.is_some() { task.with.resolve_partial(&each_later, UNKNOWN) } else { Err(e) },
+                )
+                .unwrap_or_else(|e| failed("with", &e));
             let for_each = task.for_each.as_ref().map(|f| match f {
                 ForEach::List(items) => Value::Array(items.clone()),
                 ForEach::Expr(t) => t.render_partial(&scope, UNKNOWN).unwrap_or_else(|e| failed("for_each", &e)),

@@ -35,9 +35,13 @@ pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, V
         ExprKind::Name(name) if name == "tasks" => {
             Err(EvalError::type_error("`tasks` needs a task id, as in `tasks.<task-id>.outputs`", expr.span()))
         }
-        ExprKind::Name(name) => {
-            scope.var(name).ok_or_else(|| EvalError::UnknownName { name: name.clone(), range: expr.span() })
-        }
+        ExprKind::Name(name) => scope.var(name).ok_or_else(|| {
+            if scope.known_later(name) {
+                EvalError::Unknown { reference: name.clone(), range: expr.span() }
+            } else {
+                EvalError::UnknownName { name: name.clone(), range: expr.span() }
+            }
+        }),
         ExprKind::Member { object, name } => {
             if object.as_name() == Some("tasks") {
                 return task(scope, &name.node, expr.span());

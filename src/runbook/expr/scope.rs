@@ -21,6 +21,14 @@ pub trait Scope {
     ///
     /// [`EvalError::Unknown`]: super::EvalError::Unknown
     fn task(&self, id: &str) -> Option<Cow<'_, Value>>;
+
+    /// Whether a name the scope does not give is only known later (a plan's `each`): it then
+    /// evaluates to [`EvalError::Unknown`] rather than an unknown name.
+    ///
+    /// [`EvalError::Unknown`]: super::EvalError::Unknown
+    fn known_later(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// For tests and simple callers: a JSON object whose keys are the top-level names, with task
