@@ -99,6 +99,18 @@ fn render(err: &CliError) {
             }
             eprintln!("error: {invalid}");
         }
+        CliError::Params(invalid) => {
+            for diagnostic in invalid.file.iter().flat_map(|file| file.diagnostics()) {
+                eprintln!("{:?}", miette::Report::new(diagnostic));
+            }
+            for problem in &invalid.unplaced {
+                eprintln!("error: {}", problem.message);
+                if let Some(help) = &problem.help {
+                    eprintln!("  help: {help}");
+                }
+            }
+            eprintln!("error: {invalid}");
+        }
         other => {
             eprintln!("error: {other}");
             if let Some(help) = other.help() {

@@ -40,6 +40,9 @@ pub enum CliError {
     /// A runbook with problems (rendered as diagnostics by `main`).
     #[error(transparent)]
     Invalid(#[from] crate::runbook::Invalid),
+    /// Parameters that do not fit the runbook, every problem at once (rendered by `main`).
+    #[error(transparent)]
+    Params(#[from] super::params::InvalidParams),
     /// Wrong usage or input the operator can fix (exit 2).
     #[error("{message}")]
     Usage { message: String, help: Option<String> },
@@ -63,7 +66,7 @@ impl CliError {
 
     pub fn exit(&self) -> Exit {
         match self {
-            CliError::Invalid(_) | CliError::Usage { .. } => Exit::Invalid,
+            CliError::Invalid(_) | CliError::Params(_) | CliError::Usage { .. } => Exit::Invalid,
             CliError::Failed { .. } => Exit::Failed,
         }
     }
@@ -71,7 +74,7 @@ impl CliError {
     pub fn help(&self) -> Option<&str> {
         match self {
             CliError::Usage { help, .. } | CliError::Failed { help, .. } => help.as_deref(),
-            CliError::Invalid(_) => None,
+            CliError::Invalid(_) | CliError::Params(_) => None,
         }
     }
 }

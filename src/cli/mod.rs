@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use exit::{CliError, Exit};
+pub use params::InvalidParams;
 
 /// drctl: declarative disaster-recovery runbooks — validate, plan, run, resume, drill.
 #[derive(Parser, Debug)]

@@ -26,6 +26,11 @@ impl Problem {
         Self { message: message.into(), labels: vec![(span, label.into())], help: None, code }
     }
 
+    /// A problem with nothing in a file to point at, such as a value given on the command line.
+    pub fn unplaced(code: &'static str, message: impl Into<String>) -> Self {
+        Self { message: message.into(), labels: Vec::new(), help: None, code }
+    }
+
     pub fn help(mut self, help: Option<String>) -> Self {
         self.help = help;
         self

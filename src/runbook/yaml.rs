@@ -125,6 +125,19 @@ pub const MAX_DEPTH: usize = 100;
 pub struct SyntaxError {
     pub message: String,
     pub span: ByteSpan,
+    /// What went wrong, so each kind of file (runbook, params file) can explain it in its terms.
+    pub kind: SyntaxErrorKind,
+}
+
+/// The kinds of [`SyntaxError`] a reader may want to explain differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyntaxErrorKind {
+    /// The text is not YAML (an unclosed bracket, a bad indentation, an unknown alias...).
+    Malformed,
+    /// Collections nest deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// A second document follows the first; every file drctl reads is one document.
+    SecondDocument,
 }
 
 /// Parses one YAML document into a [`Node`] tree. An empty document is an empty map.
@@ -153,12 +166,12 @@ pub(crate) fn parse_full(source: &str) -> Result<Node, SyntaxError> {
     }
     loaded.map_err(|e| {
         let at = offsets.byte(e.marker().index());
-        let message = if e.info().contains("recursion limit") {
-            format!("lists and maps nest more than {MAX_DEPTH} levels deep here")
+        let (message, kind) = if e.info().contains("recursion limit") {
+            (format!("lists and maps nest more than {MAX_DEPTH} levels deep here"), SyntaxErrorKind::TooDeep)
         } else {
-            e.info().to_owned()
+            (e.info().to_owned(), SyntaxErrorKind::Malformed)
         };
-        SyntaxError { message, span: at..at }
+        SyntaxError { message, span: at..at, kind }
     })?;
     Ok(builder.root.unwrap_or(Node { kind: NodeKind::Map(Vec::new()), span: 0..0 }))
 }
@@ -199,7 +212,7 @@ struct Builder<'a> {
     anchors: Vec<(usize, Node)>,
     root: Option<Node>,
     error: Option<SyntaxError>,
-    /// Documents started so far: a runbook is one.
+    /// Documents started so far: a runbook or a params file is one.
     documents: usize,
 }
 
@@ -221,6 +234,7 @@ impl Builder<'_> {
                         self.error = Some(SyntaxError {
                             message: "map keys must be plain strings".into(),
                             span: node.span.clone(),
+                            kind: SyntaxErrorKind::Malformed,
                         });
                     }
                     *key = Some(node);
@@ -245,6 +259,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                     self.error = Some(SyntaxError {
                         message: format!("lists and maps nest more than {MAX_DEPTH} levels deep here"),
                         span: bytes.clone(),
+                        kind: SyntaxErrorKind::TooDeep,
                     });
                 }
                 // Frames stay balanced: the matching end pops this one.
@@ -279,7 +294,11 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                     }
                     None => {
                         if self.error.is_none() {
-                            self.error = Some(SyntaxError { message: "unknown alias".into(), span: bytes });
+                            self.error = Some(SyntaxError {
+                                message: "unknown alias".into(),
+                                span: bytes,
+                                kind: SyntaxErrorKind::Malformed,
+                            });
                         }
                     }
                 }
@@ -288,8 +307,9 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                 self.documents += 1;
                 if self.documents > 1 && self.error.is_none() {
                     self.error = Some(SyntaxError {
-                        message: "a second YAML document starts here; a runbook is one document".into(),
+                        message: "a second YAML document starts here".into(),
                         span: bytes,
+                        kind: SyntaxErrorKind::SecondDocument,
                     });
                 }
             }
@@ -349,6 +369,7 @@ mod tests {
     fn a_second_document_is_an_error() {
         let err = parse("a: 1\n---\nb: 2\n").unwrap_err();
         assert!(err.message.contains("second YAML document"), "{err:?}");
+        assert_eq!(err.kind, SyntaxErrorKind::SecondDocument);
         assert!(parse("---\na: 1\n").is_ok());
     }
 

@@ -66,13 +66,17 @@ impl Validator<'_> {
             Err(e) => {
                 let help = if e.message.contains("tab") {
                     "indent with spaces: YAML does not allow tabs for indentation"
-                } else if e.message.contains("nest") || e.message.contains("document") {
+                } else if e.kind != yaml::SyntaxErrorKind::Malformed {
                     "a runbook is one map of keys, a few levels deep"
                 } else {
                     "check the indentation, and that every quote and bracket opened before this point is closed"
                 };
+                let message = match e.kind {
+                    yaml::SyntaxErrorKind::SecondDocument => format!("{}; a runbook is one document", e.message),
+                    _ => e.message,
+                };
                 self.push(
-                    Problem::new("drctl::yaml", format!("YAML syntax error: {}", e.message), e.span, "here")
+                    Problem::new("drctl::yaml", format!("YAML syntax error: {message}"), e.span, "here")
                         .help(Some(help.into())),
                 );
                 return None;
@@ -301,7 +305,7 @@ const SMALL_MAP: usize = 12;
 /// Reports every key given twice in one map, and keeps only its first entry, so that the rest
 /// of the runbook is checked as if the repeat were not there. YAML allows one value per key;
 /// a repeat is almost always a mistake whose second value would otherwise silently win.
-fn drop_duplicate_keys(node: &mut yaml::Node, problems: &mut Vec<Problem>) {
+pub(crate) fn drop_duplicate_keys(node: &mut yaml::Node, problems: &mut Vec<Problem>) {
     match &mut node.kind {
         yaml::NodeKind::Scalar { .. } => {}
         yaml::NodeKind::Seq(items) => items.iter_mut().for_each(|n| drop_duplicate_keys(n, problems)),

@@ -1,0 +1,288 @@
+//! Parameter values from `--param`, `--params-file` and `DRCTL_PARAM_<NAME>`, typed and
+//! checked against the runbook's declarations.
+//!
+//! Every source is read and checked before anything is refused, so one command reports every
+//! problem with the parameters at once (those in the params file at their line). Secret values
+//! never appear in a message.
+
+mod file;
+mod problems;
+
+use serde_json::{Map, Value};
+
+pub use problems::InvalidParams;
+
+use super::{CliError, ParamArgs};
+use crate::runbook::checked::Param;
+use crate::runbook::model::ParamType;
+use crate::runbook::validate::{matches_type, type_word};
+use crate::runbook::{Invalid, Problem, Runbook};
+use crate::ui::redact::Redactor;
+
+/// Resolves every declared parameter. Secret values are registered with `redactor`.
+/// `stored` are values kept from an earlier segment of the run (secrets are not among them).
+///
+/// Precedence, lowest first: the runbook's default, the params file, `DRCTL_PARAM_*`,
+/// `--param`. A value the params file gives as null counts as not given.
+pub fn resolve(
+    runbook: &Runbook,
+    args: &ParamArgs,
+    stored: Option<&Map<String, Value>>,
+    redactor: &Redactor,
+) -> Result<Value, CliError> {
+    let mut file = match &args.params_file {
+        Some(path) => Some(file::read(path, &runbook.params)?),
+        None => None,
+    };
+    let mut given = Given::default();
+    if let Some(file) = &file {
+        given.values.extend(file.values.iter().cloned());
+        given.refused.extend(file.refused.iter().cloned());
+    }
+    from_environment(runbook, &mut given);
+    from_flags(runbook, &args.params, &mut given);
+    if let Some(stored) = stored {
+        keep_stored(runbook, stored, &mut given);
+    }
+    let values = complete(runbook, &mut given, file.as_mut());
+    let problems = given.problems;
+    let invalid = InvalidParams {
+        file: file.filter(|f| !f.problems.is_empty()).map(|mut f| {
+            f.problems.sort_by_key(|p| p.labels.first().map_or(0, |(span, _)| span.start));
+            Invalid { path: f.path, text: f.shown_text, problems: f.problems }
+        }),
+        unplaced: problems,
+    };
+    invalid.into_result()?;
+    for (name, value) in &values {
+        if runbook.params.get(name).is_some_and(|p| p.secret) {
+            redactor.add_value(value);
+        }
+    }
+    Ok(Value::Object(values))
+}
+
+/// What the sources give so far, and what is wrong with them.
+#[derive(Default)]
+struct Given {
+    values: Map<String, Value>,
+    /// Parameters given a value that was refused: they are not also reported missing.
+    refused: Vec<String>,
+    /// Problems without a place in the params file.
+    problems: Vec<Problem>,
+}
+
+impl Given {
+    /// Takes the outcome of reading parameter `name` from text.
+    fn take(&mut self, name: &str, read: Result<Value, Problem>) {
+        match read {
+            Ok(value) => {
+                self.values.insert(name.to_owned(), value);
+            }
+            Err(problem) => {
+                self.refused.push(name.to_owned());
+                self.problems.push(problem);
+            }
+        }
+    }
+}
+
+/// The environment variable that gives parameter `name`.
+fn env_name(name: &str) -> String {
+    format!("DRCTL_PARAM_{}", name.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// Values from `DRCTL_PARAM_<NAME>` variables, over those of the params file.
+fn from_environment(runbook: &Runbook, given: &mut Given) {
+    for (name, param) in &runbook.params {
+        let env = env_name(name);
+        if let Ok(text) = std::env::var(&env) {
+            given.take(name, typed(name, param, &text, &env));
+        }
+    }
+}
+
+/// Values from `--param name=value`, over every other source.
+fn from_flags(runbook: &Runbook, pairs: &[String], given: &mut Given) {
+    for pair in pairs {
+        let Some((name, text)) = pair.split_once('=') else {
+            given.problems.push(
+                Problem::unplaced("drctl::param-flag", format!("--param `{pair}` has no `=`"))
+                    .help(Some("write --param name=value".into())),
+            );
+            continue;
+        };
+        let Some(param) = runbook.params.get(name) else {
+            let known: Vec<&str> = runbook.params.keys().map(String::as_str).collect();
+            let help = crate::runbook::de::did_you_mean(name, known.iter().copied())
+                .unwrap_or_else(|| format!("parameters: {}", known.join(", ")));
+            given.problems.push(
+                Problem::unplaced("drctl::unknown-param", format!("unknown parameter `{name}`")).help(Some(help)),
+            );
+            continue;
+        };
+        given.take(name, typed(name, param, text, "--param"));
+    }
+}
+
+/// On a resume: the values the run started with, which it goes on with and cannot change, and
+/// the secrets it was given, which are not stored and must be given again.
+fn keep_stored(runbook: &Runbook, stored: &Map<String, Value>, given: &mut Given) {
+    for (name, value) in stored {
+        let secret = runbook.params.get(name).is_some_and(|p| p.secret);
+        if secret {
+            // Secrets the run was given (stored masked): going on with the defaults would fail
+            // far from the cause.
+            if value.as_str() == Some(crate::ui::redact::MASK) && !given.values.contains_key(name) {
+                // Said once: not also reported missing when it is required.
+                given.refused.push(name.clone());
+                given.problems.push(
+                    Problem::unplaced(
+                        "drctl::param-secret",
+                        format!("secret parameter `{name}` was given to this run and is not stored with it"),
+                    )
+                    .help(Some(format!("pass it again: --param {name}=..., --params-file FILE or {}", env_name(name)))),
+                );
+            }
+            continue;
+        }
+        match given.values.get(name) {
+            Some(other) if other != value => given.problems.push(
+                Problem::unplaced(
+                    "drctl::param-changed",
+                    format!(
+                        "parameter `{name}` was {} when this run started; a resume cannot change it (given: {})",
+                        show(value),
+                        show(other)
+                    ),
+                )
+                .help(Some(
+                    "drop the new value (check --param, --params-file and DRCTL_PARAM_* variables), or start a new run"
+                        .into(),
+                )),
+            ),
+            _ => {
+                given.values.insert(name.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// Every declared parameter's value: the one given, else its default, else null. A required
+/// parameter with none is a problem, placed at its name when the params file gives it as null.
+fn complete(runbook: &Runbook, given: &mut Given, mut file: Option<&mut file::ParamsFile>) -> Map<String, Value> {
+    let mut values = Map::new();
+    for (name, param) in &runbook.params {
+        let value = match given.values.remove(name).or_else(|| param.default.clone()) {
+            Some(v) => v,
+            None if param.required && !given.refused.contains(name) && file.as_ref().is_none_or(|f| f.readable) => {
+                report_missing(name, param, file.as_deref_mut(), &mut given.problems);
+                Value::Null
+            }
+            None => Value::Null,
+        };
+        values.insert(name.clone(), value);
+    }
+    // Only stored values of a run whose runbook has since dropped the parameter are left.
+    for name in given.values.keys() {
+        given.problems.push(Problem::unplaced(
+            "drctl::unknown-param",
+            format!("unknown parameter `{name}` in the parameters given"),
+        ));
+    }
+    values
+}
+
+/// Records that required parameter `name` has no value.
+fn report_missing(name: &str, param: &Param, file: Option<&mut file::ParamsFile>, problems: &mut Vec<Problem>) {
+    let hint = if param.secret { format!(" (or {})", env_name(name)) } else { String::new() };
+    let null_at = file.as_ref().and_then(|f| f.nulls.iter().find(|(n, _)| n == name)).map(|(_, at)| at.clone());
+    match (file, null_at) {
+        (Some(file), Some(at)) => file.problems.push(
+            Problem::new(
+                "drctl::param-missing",
+                format!("required parameter `{name}` has no value: the params file gives it none"),
+                at,
+                "no value here",
+            )
+            .help(Some(format!("write a value after `{name}:`, or pass --param {name}=...{hint}"))),
+        ),
+        _ => problems.push(
+            Problem::unplaced("drctl::param-missing", format!("missing required parameter `{name}`"))
+                .help(Some(format!("pass --param {name}=...{hint}"))),
+        ),
+    }
+}
+
+/// `true` or `false` for the words a bool parameter takes, in any case.
+pub(crate) fn bool_word(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" => Some(true),
+        "false" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads a parameter value given as text (`--param`, `DRCTL_PARAM_*`) and checks it against
+/// the declaration. `from` says where it came from, for the problem; a secret's value is
+/// never repeated in one.
+fn typed(name: &str, param: &Param, text: &str, from: &str) -> Result<Value, Problem> {
+    let shown = if param.secret { crate::ui::redact::MASK } else { text };
+    let bad = |what: &str| {
+        Problem::unplaced("drctl::param-type", format!("parameter `{name}` ({from}): `{shown}` is not {what}"))
+    };
+    let value = match param.kind {
+        ParamType::String => Value::String(text.to_owned()),
+        ParamType::Number => {
+            serde_json::from_str::<serde_json::Number>(text).map(Value::Number).map_err(|_| bad("a number"))?
+        }
+        ParamType::Bool => Value::Bool(bool_word(text).ok_or_else(|| bad("true or false"))?),
+        ParamType::List => {
+            if text.trim_start().starts_with('[') {
+                serde_json::from_str(text).map_err(|_| bad("a JSON list"))?
+            } else if text.is_empty() {
+                Value::Array(Vec::new())
+            } else {
+                Value::Array(text.split(',').map(|s| Value::String(s.trim().to_owned())).collect())
+            }
+        }
+        ParamType::Map => serde_json::from_str(text).map_err(|_| bad("a JSON object"))?,
+    };
+    if !matches_type(param.kind, &value) {
+        return Err(bad(&format!("a {}", type_word(param.kind))));
+    }
+    if let Some(allowed) = &param.allowed {
+        if !allowed.contains(&value) {
+            let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
+            return Err(Problem::unplaced(
+                "drctl::param-enum",
+                format!("parameter `{name}` ({from}) is not one of its allowed values"),
+            )
+            .help(Some(format!("allowed: {}", shown.join(", ")))));
+        }
+    }
+    Ok(value)
+}
+
+/// Parameter values with secrets replaced by `***`, for the run directory. A secret left at
+/// its default is stored as that default (it is in the runbook, which the run directory
+/// keeps too), so a resume knows which secrets it must be given again.
+pub fn stored_form(runbook: &Runbook, values: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Value::Object(map) = values {
+        for (k, v) in map {
+            let param = runbook.params.get(k);
+            let masked = param.is_some_and(|p| p.secret && !v.is_null() && p.default.as_ref() != Some(v));
+            out.insert(k.clone(), if masked { Value::String(crate::ui::redact::MASK.into()) } else { v.clone() });
+        }
+    }
+    out
+}
+
+/// A parameter value for a message: strings without quotes, anything else as JSON.
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
