@@ -55,3 +55,26 @@ fn the_shipped_failover_runbook_plans_cleanly_with_the_example_parameters() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(ran.stdout.contains("(known after run)") && !ran.stdout.contains("ERROR"), "{}", ran.stdout);
 }
+
+#[test]
+fn a_saved_plan_names_what_would_run_differently() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: saved\ntasks:\n  greet:\n    uses: shell\n    with: { run: 'echo ${{ env.GREETING }}' }\n  other:\n    uses: shell\n    with: { run: 'true' }\n",
+    );
+    let saved = sb.command(&["plan", "rb.yaml", "--save", "plan.json"]).env("GREETING", "hello").output().unwrap();
+    assert_eq!(saved.status.code(), Some(0), "{}", String::from_utf8_lossy(&saved.stderr));
+    let ran = sb.command(&["run", "rb.yaml", "--plan", "plan.json"]).env("GREETING", "bye").output().unwrap();
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(ran.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("task `greet`: with.") && !stderr.contains("`other`"), "{stderr}");
+    let out = sb
+        .command(&["run", "rb.yaml", "--plan", "plan.json", "--parallelism", "3"])
+        .env("GREETING", "hello")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("parallelism changed (8 → 3)"), "{stderr}");
+}

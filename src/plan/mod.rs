@@ -259,7 +259,55 @@ pub fn compare_saved(saved: &Plan, current: &Plan) -> Vec<String> {
     if saved.plan_sha256 != saved.content_hash() {
         changes.push("the saved plan file was edited".into());
     } else if saved.plan_sha256 != current.plan_sha256 && changes.is_empty() {
-        changes.push("the plan differs (settings such as parallelism changed)".into());
+        changes.extend(what_would_run_differently(saved, current));
+        if changes.is_empty() {
+            changes.push("the plan differs from the saved one".into());
+        }
+    }
+    changes
+}
+
+/// How what would run differs from what was reviewed: the parallelism, and each task's action,
+/// dependencies, inputs and settings. Estimates and the critical path are left out: they change
+/// with every measured run, not with what runs.
+fn what_would_run_differently(saved: &Plan, current: &Plan) -> Vec<String> {
+    let mut changes = Vec::new();
+    if saved.parallelism != current.parallelism {
+        changes.push(format!("parallelism changed ({} → {})", saved.parallelism, current.parallelism));
+    }
+    let tasks = |plan: &Plan| -> std::collections::BTreeMap<String, PlannedTask> {
+        plan.waves.iter().flatten().map(|t| (t.id.clone(), t.clone())).collect()
+    };
+    let (before, now) = (tasks(saved), tasks(current));
+    for id in before.keys().filter(|id| !now.contains_key(*id)) {
+        changes.push(format!("task `{id}` is no longer in the plan"));
+    }
+    for (id, task) in &now {
+        let Some(old) = before.get(id) else {
+            changes.push(format!("task `{id}` is new"));
+            continue;
+        };
+        let mut fields: Vec<String> = Vec::new();
+        if let (Value::Object(a), Value::Object(b)) = (&old.inputs, &task.inputs) {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            fields.extend(keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).map(|k| format!("with.{k}")));
+        } else if old.inputs != task.inputs {
+            fields.push("with".into());
+        }
+        let settings = [
+            ("uses", old.uses != task.uses),
+            ("phase", old.phase != task.phase),
+            ("needs", old.needs != task.needs),
+            ("if", old.condition != task.condition),
+            ("for_each", old.for_each != task.for_each),
+            ("retry", old.retry_attempts != task.retry_attempts),
+            ("timeout", old.timeout_ms != task.timeout_ms),
+            ("on_failure", old.on_failure != task.on_failure),
+        ];
+        fields.extend(settings.iter().filter(|(_, changed)| *changed).map(|(name, _)| (*name).to_owned()));
+        if !fields.is_empty() {
+            changes.push(format!("task `{id}`: {} changed", fields.join(", ")));
+        }
     }
     changes
 }
