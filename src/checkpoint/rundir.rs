@@ -47,15 +47,22 @@ pub struct RunDir {
     unsynced: Vec<PathBuf>,
 }
 
-/// Why runs cannot be kept under `state_dir`: the first part of its path that is not a
-/// directory, or the system's reason.
+/// Refuses a state directory that a file stands in the way of (it or one of its parents).
+pub fn check_state_dir(state_dir: &Path) -> Result<(), CheckpointError> {
+    match state_dir.ancestors().find(|p| !p.as_os_str().is_empty() && p.exists() && !p.is_dir()) {
+        Some(file) => Err(CheckpointError::StateDir {
+            dir: state_dir.to_owned(),
+            why: format!("{} is a file, not a directory", file.display()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Why runs cannot be kept under `state_dir`: a file in the way, or the system's reason.
 fn state_dir_error(state_dir: &Path, e: &std::io::Error) -> CheckpointError {
-    let not_dir = state_dir.ancestors().find(|p| !p.as_os_str().is_empty() && p.exists() && !p.is_dir());
-    let why = match not_dir {
-        Some(file) => format!("{} is a file, not a directory", file.display()),
-        None => e.to_string(),
-    };
-    CheckpointError::StateDir { dir: state_dir.to_owned(), why }
+    check_state_dir(state_dir)
+        .err()
+        .unwrap_or_else(|| CheckpointError::StateDir { dir: state_dir.to_owned(), why: e.to_string() })
 }
 
 /// A new run id: UTC date and time plus four random hex digits, sortable and easy to type.

@@ -150,11 +150,7 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
 }
 
 pub fn runs(args: RunsArgs) -> Result<Exit, CliError> {
-    let dir = &args.state.state_dir;
-    if dir.exists() && !dir.is_dir() {
-        let why = format!("{} is a file, not a directory", dir.display());
-        return Err(crate::checkpoint::CheckpointError::StateDir { dir: dir.clone(), why }.into());
-    }
+    crate::checkpoint::check_state_dir(&args.state.state_dir)?;
     let mut rows = Vec::new();
     for dir in RunDir::list(&args.state.state_dir) {
         let Ok(meta) = dir.meta() else { continue };

@@ -427,6 +427,9 @@ impl<'a> Scheduler<'a> {
     /// run was interrupted. Such values are never stored, so a resume cannot give them back;
     /// the task fails naming the output rather than running with a masked value.
     fn reads_withheld(&self, t: TaskIdx) -> Option<String> {
+        if self.withheld.is_empty() {
+            return None; // every run that was not resumed after producing a secret output
+        }
         let tasks = &self.cfg.runbook.tasks;
         for dep in tasks[t].deps.iter().filter(|d| d.outputs) {
             let Some(names) = self.withheld.get(&dep.task) else { continue };

@@ -180,17 +180,14 @@ fn checked_value(name: &str, param: &Param, node: &Node) -> Result<Value, Proble
         )
         .help(Some(type_help(param.kind).into())));
     }
-    if let Some(allowed) = &param.allowed {
-        if !allowed.contains(&value) {
-            let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
-            return Err(Problem::new(
-                "drctl::param-enum",
-                format!("parameter `{name}` is not one of its allowed values"),
-                node.span.clone(),
-                "not in `enum`",
-            )
-            .help(Some(format!("allowed: {}", shown.join(", ")))));
-        }
+    if let Some(allowed) = super::not_allowed(param, &value) {
+        return Err(Problem::new(
+            "drctl::param-enum",
+            format!("parameter `{name}` is not one of its allowed values"),
+            node.span.clone(),
+            "not in `enum`",
+        )
+        .help(Some(allowed)));
     }
     Ok(value)
 }

@@ -251,17 +251,20 @@ fn typed(name: &str, param: &Param, text: &str, from: &str) -> Result<Value, Pro
     if !matches_type(param.kind, &value) {
         return Err(bad(&format!("a {}", type_word(param.kind))));
     }
-    if let Some(allowed) = &param.allowed {
-        if !allowed.contains(&value) {
-            let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
-            return Err(Problem::unplaced(
-                "drctl::param-enum",
-                format!("parameter `{name}` ({from}) is not one of its allowed values"),
-            )
-            .help(Some(format!("allowed: {}", shown.join(", ")))));
-        }
+    if let Some(allowed) = not_allowed(param, &value) {
+        return Err(Problem::unplaced(
+            "drctl::param-enum",
+            format!("parameter `{name}` ({from}) is not one of its allowed values"),
+        )
+        .help(Some(allowed)));
     }
     Ok(value)
+}
+
+/// `allowed: ...` when the parameter has an `enum` and `value` is not in it.
+fn not_allowed(param: &Param, value: &Value) -> Option<String> {
+    let allowed = param.allowed.as_ref().filter(|allowed| !allowed.contains(value))?;
+    Some(format!("allowed: {}", allowed.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")))
 }
 
 /// Parameter values with secrets replaced by `***`, for the run directory. A secret left at
