@@ -1,6 +1,7 @@
 //! `drctl plan FILE`: the dry run. Makes no call and writes nothing but `--save`.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -72,10 +73,10 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
     let values = params::resolve(&runbook, &args.params, None, &redactor)?;
     let parallelism = args.parallelism.or(runbook.parallelism).unwrap_or(8).max(1);
     let plan = build(&runbook, &values, &redactor, parallelism, &args.state.state_dir);
-    let json = serde_json::to_string_pretty(&plan).map_err(|e| CliError::failed(e.to_string()))?;
     let errors = plan.errors();
     if let Some(path) = args.save.as_ref().filter(|_| errors.is_empty()) {
-        std::fs::write(path, format!("{json}\n"))
+        std::fs::File::create(path)
+            .and_then(|file| write_json(file, &plan))
             .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?;
     }
     // The refresh describes the live region, not the plan: it stays out of the saved plan and
@@ -111,7 +112,12 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
                 value["refresh"] = serde_json::to_value(r).map_err(|e| CliError::failed(e.to_string()))?;
                 println!("{}", serde_json::to_string_pretty(&value).map_err(|e| CliError::failed(e.to_string()))?);
             }
-            None => println!("{json}"),
+            None => match write_json(std::io::stdout().lock(), &plan) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(CliError::failed(format!("cannot write the plan: {e}")));
+                }
+                _ => {}
+            },
         },
         OutputFormat::Human => {
             print!("{}", plan::render_text(&plan));
@@ -141,8 +147,16 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
     }
     // The process ends right after; freeing ten thousand tasks' worth of small allocations
     // one by one would only delay the exit.
-    std::mem::forget((runbook, plan, json));
+    std::mem::forget((runbook, plan));
     Ok(Exit::Success)
+}
+
+/// The plan as pretty JSON and a newline, streamed: a 10,000-task plan is megabytes.
+fn write_json(out: impl Write, plan: &Plan) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
+    serde_json::to_writer_pretty(&mut out, plan)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// Refuses unless the saved plan matches what would run now.

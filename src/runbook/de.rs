@@ -353,6 +353,11 @@ impl<'a> MapAccess<'a> for Entries<'a> {
             None => Err(de::Error::custom("value requested before key")),
         }
     }
+
+    /// Exact for a plain map, so maps of thousands of tasks are allocated once.
+    fn size_hint(&self) -> Option<usize> {
+        self.fields.is_none().then(|| self.iter.len())
+    }
 }
 
 /// Feeds a [`Spanned`] visitor the keys `start`, `end`, `value`.

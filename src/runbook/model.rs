@@ -61,7 +61,7 @@ pub struct RunbookDoc {
     #[serde(default)]
     pub concurrency: Option<Lenient<IndexMap<Text, Spanned<u32>>>>,
     /// The tasks, keyed by task id.
-    pub tasks: Option<Lenient<IndexMap<Text, Lenient<TaskDoc>>>>,
+    pub tasks: Option<Lenient<IndexMap<Text, Lenient<Box<TaskDoc>>>>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -177,38 +177,38 @@ pub struct TaskDoc {
     #[serde(default)]
     pub phase: Option<Text>,
     #[serde(default)]
-    pub description: Option<String>,
+    pub description: Option<Box<str>>,
     /// Tasks that must succeed before this one starts (references in expressions add more).
     #[serde(default)]
     pub depends_on: Vec<Text>,
     /// Condition; when false the task is skipped (and so are tasks that need its outputs).
     #[serde(default, rename = "if")]
-    pub condition: Option<RawNode>,
+    pub condition: Option<Box<RawNode>>,
     /// One instance per item of this list (an expression or a literal list); `${{ each }}` is
     /// the item inside the task.
     #[serde(default)]
-    pub for_each: Option<RawNode>,
+    pub for_each: Option<Box<RawNode>>,
     #[serde(default)]
-    pub retry: Option<RetryDoc>,
+    pub retry: Option<Box<RetryDoc>>,
     /// Timeout of one attempt.
     #[serde(default)]
-    pub timeout: Option<DurationText>,
+    pub timeout: Option<Box<DurationText>>,
     #[serde(default)]
-    pub on_failure: Option<Spanned<OnFailure>>,
+    pub on_failure: Option<Box<Spanned<OnFailure>>>,
     /// Name of a concurrency group declared under `concurrency`.
     #[serde(default)]
-    pub concurrency: Option<Text>,
+    pub concurrency: Option<Box<Text>>,
     /// Inputs of the action; strings may hold `${{ }}` expressions.
     #[serde(default)]
     pub with: Option<RawNode>,
     /// A probe run on resume for a task caught mid-flight: if it succeeds, the work is
     /// already done and the task is marked succeeded without running again.
     #[serde(default)]
-    pub check: Option<CheckDoc>,
+    pub check: Option<Box<CheckDoc>>,
     /// Expected duration, for plans and RTO estimates (measured durations of earlier runs of
     /// the same runbook are used when this is absent).
     #[serde(default)]
-    pub estimate: Option<DurationText>,
+    pub estimate: Option<Box<DurationText>>,
     /// Output names whose values are secrets (masked everywhere, never stored).
     #[serde(default)]
     pub secret_outputs: Vec<Text>,

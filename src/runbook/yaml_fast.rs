@@ -260,8 +260,7 @@ impl<'a> Reader<'a> {
                 _ => break,
             }
         }
-        let end = items.last().map_or(start, |n: &Node| n.span.end);
-        Some(Node { kind: NodeKind::Seq(items), span: start..end })
+        Some(seq_node(items, start))
     }
 
     /// A plain scalar: in block context to the end of the line or a comment; in a flow
@@ -418,12 +417,7 @@ impl<'a> Reader<'a> {
                 _ => return None,
             }
         }
-        Some(if open == b'{' {
-            map_node(entries, start)
-        } else {
-            let end = items.last().map_or(start, |n| n.span.end);
-            Node { kind: NodeKind::Seq(items), span: start..end }
-        })
+        Some(if open == b'{' { map_node(entries, start) } else { seq_node(items, start) })
     }
 
     fn looks_like_flow_key(&self) -> bool {
@@ -460,9 +454,18 @@ fn null(at: usize) -> Node {
 }
 
 /// A map of `entries` from `start` to the end of its last value, as the tree builder spans it.
-fn map_node(entries: Vec<(Node, Node)>, start: usize) -> Node {
+fn map_node(mut entries: Vec<(Node, Node)>, start: usize) -> Node {
+    // A big runbook holds tens of thousands of small maps: give back what pushing reserved.
+    entries.shrink_to_fit();
     let end = entries.last().map_or(start, |(_, v)| v.span.end.max(v.span.start));
     Node { kind: NodeKind::Map(entries), span: start..end }
+}
+
+/// A list of `items` from `start` to the end of its last item.
+fn seq_node(mut items: Vec<Node>, start: usize) -> Node {
+    items.shrink_to_fit();
+    let end = items.last().map_or(start, |n| n.span.end);
+    Node { kind: NodeKind::Seq(items), span: start..end }
 }
 
 fn scalar(s: &[u8], start: usize, end: usize, quoted: bool) -> Option<Node> {

@@ -46,8 +46,8 @@ impl Validator<'_> {
         self.problems.push(problem);
     }
 
-    pub(crate) fn duration(&mut self, d: &Option<DurationText>) -> Option<Duration> {
-        let d = d.as_ref()?;
+    pub(crate) fn duration(&mut self, d: Option<&DurationText>) -> Option<Duration> {
+        let d = d?;
         match parse_duration(&d.0.value) {
             Ok(duration) => Some(duration),
             Err(why) => {
@@ -139,8 +139,8 @@ impl Validator<'_> {
             Some(Lenient(n)) => n.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
         };
         let objectives = doc.objectives.as_ref().and_then(|o| o.0.clone());
-        let rto = objectives.as_ref().and_then(|o| self.duration(&o.rto));
-        let rpo = objectives.as_ref().and_then(|o| self.duration(&o.rpo));
+        let rto = objectives.as_ref().and_then(|o| self.duration(o.rto.as_ref()));
+        let rpo = objectives.as_ref().and_then(|o| self.duration(o.rpo.as_ref()));
         let params = self.params(&doc);
         let phases = self.phases(&doc);
         let defaults = doc.defaults.as_ref().and_then(|d| d.0.clone()).unwrap_or_default();
@@ -178,7 +178,7 @@ impl Validator<'_> {
             self.push(Problem::new("drctl::no-tasks", "the runbook has no tasks", top, "in this runbook"));
         }
         let retry = tasks::retry_policy(self, &crate::runbook::retry::RetryPolicy::default(), defaults.retry.as_ref());
-        let timeout = self.duration(&defaults.timeout);
+        let timeout = self.duration(defaults.timeout.as_ref());
         let ctx = tasks::Context {
             params: &params,
             phases: &phases,

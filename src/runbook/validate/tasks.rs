@@ -43,7 +43,7 @@ pub(super) struct Context<'a> {
 
 pub(super) fn check_tasks(
     v: &mut Validator<'_>,
-    docs: &IndexMap<Text, Lenient<TaskDoc>>,
+    docs: &IndexMap<Text, Lenient<Box<TaskDoc>>>,
     ctx: &Context<'_>,
 ) -> Option<Vec<Task>> {
     let ids = TaskIds::new(docs.keys().map(|k| k.value.as_str()).collect());
@@ -260,8 +260,8 @@ fn check_task(
         }
         None => None,
     };
-    let retry = retry_policy(v, ctx.retry, doc.retry.as_ref());
-    let timeout = v.duration(&doc.timeout).or(ctx.timeout);
+    let retry = retry_policy(v, ctx.retry, doc.retry.as_deref());
+    let timeout = v.duration(doc.timeout.as_deref()).or(ctx.timeout);
     let on_failure = doc
         .on_failure
         .as_ref()
@@ -273,13 +273,13 @@ fn check_task(
         span: id.span.clone(),
         phase: doc.phase.as_ref().map(|p| p.value.clone()),
         uses: doc.uses.value.clone(),
-        description: doc.description.clone(),
+        description: doc.description.as_deref().map(str::to_owned),
         deps,
         condition,
         for_each,
         retry,
         timeout,
-        estimate: v.duration(&doc.estimate),
+        estimate: v.duration(doc.estimate.as_deref()),
         on_failure,
         concurrency: doc.concurrency.as_ref().map(|c| c.value.clone()),
         with: with.unwrap_or_else(Input::empty),
@@ -327,16 +327,16 @@ pub(super) fn retry_policy(v: &mut Validator<'_>, base: &RetryPolicy, doc: Optio
         if let Some(b) = doc.backoff {
             policy.backoff = b;
         }
-        if let Some(d) = v.duration(&doc.delay) {
+        if let Some(d) = v.duration(doc.delay.as_ref()) {
             policy.delay = d;
         }
-        if let Some(d) = v.duration(&doc.max_delay) {
+        if let Some(d) = v.duration(doc.max_delay.as_ref()) {
             policy.max_delay = d;
         }
         if let Some(j) = doc.jitter {
             policy.jitter = j;
         }
-        if let Some(b) = v.duration(&doc.budget) {
+        if let Some(b) = v.duration(doc.budget.as_ref()) {
             policy.budget = Some(b);
         }
         if let Some(list) = &doc.retry_on {
