@@ -296,3 +296,96 @@ fn the_global_parallelism_caps_running_tasks() {
     assert!(peak <= 2, "--parallelism 2 overrides the runbook's 8: {}", sb.read("log"));
     assert_eq!(sb.read("log").lines().count(), 12);
 }
+
+const GATE: &str = r#"version: 1
+name: gate
+tasks:
+  gate:
+    uses: approval
+    with: { message: cut over? }
+  after:
+    uses: shell
+    depends_on: [gate]
+    with: { run: 'touch after' }
+"#;
+
+/// `drctl ARGS` on a terminal (util-linux `script` gives it a pty), with our pipe as its input.
+/// Returns the child and the path where the shell wrote drctl's pid.
+fn on_a_terminal(sb: &Sandbox, args: &str) -> (std::process::Child, std::path::PathBuf) {
+    let pid_file = sb.path().join("drctl.pid");
+    let drctl = support::drctl_bin();
+    let command = format!("echo $$ > {}; exec {} {args}", pid_file.display(), drctl.display());
+    let child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(sb.path())
+        .env("NO_COLOR", "1")
+        .env_remove("DRCTL_STATE_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    (child, pid_file)
+}
+
+/// The journals of every run in the sandbox, one after the other.
+fn journal(sb: &Sandbox) -> String {
+    let runs = sb.path().join(".drctl/runs");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(runs).into_iter().flatten().flatten() {
+        text.push_str(&std::fs::read_to_string(entry.path().join("journal.log")).unwrap_or_default());
+    }
+    text
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done() {
+        assert!(std::time::Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_at_the_approval_prompt_leaves_the_approval_open_and_decides_nothing() {
+    let sb = Sandbox::new();
+    sb.write("gate.yaml", GATE);
+    let (mut child, pid_file) = on_a_terminal(&sb, "run gate.yaml --progress plain");
+    wait_for("the approval prompt", || journal(&sb).contains("awaiting_approval"));
+    let pid = std::fs::read_to_string(&pid_file).expect("pid").trim().to_owned();
+    std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill");
+    let out = child.wait_with_output().expect("script ends");
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(screen.contains("approve? [y/N]"), "{screen}");
+    assert!(screen.contains("drctl resume"), "{screen}");
+    assert!(!sb.path().join("after").exists());
+    let id = sb.run(&["runs", "-o", "json"]).stdout;
+    let runs: serde_json::Value = serde_json::from_str(&id).expect("runs json");
+    let id = runs[0]["run_id"].as_str().expect("run id").to_owned();
+    let status = sb.status(&id);
+    assert_eq!(status["state"], "interrupted", "{status}");
+    assert!(!journal(&sb).contains(r#""t":"audit""#), "a decision was recorded: {}", journal(&sb));
+    // The approval is still open: an operator answers it and the run finishes.
+    let approved = sb.run(&["approve", &id, "gate", "--reason", "go"]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    assert!(sb.path().join("after").exists());
+}
+
+#[test]
+fn end_of_input_at_the_approval_prompt_pauses_instead_of_denying() {
+    let sb = Sandbox::new();
+    sb.write("gate.yaml", GATE);
+    let (mut child, _) = on_a_terminal(&sb, "run gate.yaml --progress plain");
+    wait_for("the approval prompt", || journal(&sb).contains("awaiting_approval"));
+    // Ctrl-D on the terminal: the line discipline turns it into end of input.
+    use std::io::Write;
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(b"\x04").expect("write");
+    let out = child.wait_with_output().expect("script ends");
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(screen.contains("drctl approve"), "{screen}");
+    assert!(!screen.contains("denied by"), "{screen}");
+    let runs: serde_json::Value = serde_json::from_str(&sb.run(&["runs", "-o", "json"]).stdout).expect("runs json");
+    let id = runs[0]["run_id"].as_str().expect("run id").to_owned();
+    assert_eq!(sb.status(&id)["state"], "paused");
+}

@@ -25,14 +25,15 @@ pub use observer::{Finish, Observer, Silent};
 pub use scheduler::{approval_decision, idempotency_key, instance_keys};
 pub use scope::RunScope;
 
-/// Asks a person to approve or deny; returns the decision and a reason.
+/// Asks a person to approve or deny; returns the decision and a reason, or `None` when no
+/// answer came (the input closed): the approval then waits for `drctl approve|deny`.
 pub trait Approver: Send + Sync {
     fn ask<'a>(
         &'a self,
         id: &'a InstanceId,
         message: &'a str,
         observer: &'a dyn Observer,
-    ) -> BoxFuture<'a, (bool, String)>;
+    ) -> BoxFuture<'a, Option<(bool, String)>>;
 }
 
 /// Everything one segment of a run needs.

@@ -87,7 +87,14 @@ struct TaskRun {
 struct Event {
     task: TaskIdx,
     inst: usize,
-    outcome: JobOutcome,
+    outcome: Reply,
+}
+
+/// What ended a job: its outcome, or, for an approval asked on the terminal, no answer (the
+/// input closed or the run was interrupted): the approval then waits for an operator.
+enum Reply {
+    Done(JobOutcome),
+    Unanswered(Value),
 }
 
 pub(super) struct Scheduler<'a> {
@@ -475,7 +482,7 @@ impl<'a> Scheduler<'a> {
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 let outcome = job.run(in_doubt).await;
-                let _ = tx.send(Event { task: t, inst: i, outcome });
+                let _ = tx.send(Event { task: t, inst: i, outcome: Reply::Done(outcome) });
             });
         }
     }
@@ -579,7 +586,10 @@ impl<'a> Scheduler<'a> {
                 *n = n.saturating_sub(1);
             }
         }
-        self.finish_instance(event.task, event.inst, event.outcome);
+        match event.outcome {
+            Reply::Done(outcome) => self.finish_instance(event.task, event.inst, outcome),
+            Reply::Unanswered(with) => self.await_operator(event.task, event.inst, &with),
+        }
     }
 
     fn finish_instance(&mut self, t: TaskIdx, i: usize, outcome: JobOutcome) {
@@ -792,24 +802,52 @@ impl<'a> Scheduler<'a> {
             let tx = self.tx.clone();
             let journal = cfg.journal.clone();
             let observer = cfg.observer.clone();
+            let stop = cfg.stop.clone();
+            let with = with.clone();
             tokio::spawn(async move {
-                let asked = approver.ask(&id, &message, observer.as_ref());
-                let (actor, (approved, reason)) = match remaining {
+                // Ctrl-C leaves the prompt: the approval stays open for the resumed run.
+                let asked = async {
+                    tokio::select! {
+                        answer = approver.ask(&id, &message, observer.as_ref()) => answer,
+                        () = stop.cancelled() => None,
+                    }
+                };
+                let decision = match remaining {
                     Some(limit) => match tokio::time::timeout(limit, asked).await {
-                        Ok(decision) => (Actor::current(), decision),
-                        Err(_) => (
+                        Ok(answer) => answer.map(|d| (Actor::current(), d)),
+                        Err(_) => Some((
                             Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
                             (approve_on_timeout, format!("no answer within {}", fmt(limit))),
-                        ),
+                        )),
                     },
-                    None => (Actor::current(), asked.await),
+                    None => asked.await.map(|d| (Actor::current(), d)),
                 };
-                let (audit, result) = approval_decision(&id, approved, &actor, &reason);
-                journal.append_nowait(&audit);
-                let _ = tx.send(Event { task: t, inst: i, outcome: result.into() });
+                observer.hold_output(false);
+                let outcome = match decision {
+                    Some((actor, (approved, reason))) => {
+                        let (audit, result) = approval_decision(&id, approved, &actor, &reason);
+                        journal.append_nowait(&audit);
+                        Reply::Done(result.into())
+                    }
+                    None => Reply::Unanswered(with),
+                };
+                let _ = tx.send(Event { task: t, inst: i, outcome });
             });
             return;
         }
+        self.await_operator(t, i, with);
+    }
+
+    /// Leaves an approval waiting for `drctl approve|deny`, saying how to answer it.
+    fn await_operator(&mut self, t: TaskIdx, i: usize, with: &Value) {
+        let cfg = self.cfg;
+        let id = self.tasks[t].instances[i].id.clone();
+        let message = cfg
+            .redactor
+            .mask(with.get("message").and_then(Value::as_str).unwrap_or("approve to continue"))
+            .into_owned();
+        let timeout = with.get("timeout").and_then(Value::as_str).and_then(|t| parse_duration(t).ok());
+        let approve_on_timeout = with.get("on_timeout").and_then(Value::as_str) == Some("approve");
         let (run, flag) = (&cfg.run_dir.id, cfg.run_dir.state_dir_flag());
         let how = format!(
             "  approve: drctl approve {run} {id} --reason '...'{flag}\n  deny:    drctl deny {run} {id} --reason '...'{flag}"

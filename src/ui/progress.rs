@@ -177,7 +177,7 @@ impl Approver for TerminalApprover {
         id: &'a InstanceId,
         message: &'a str,
         observer: &'a dyn Observer,
-    ) -> BoxFuture<'a, (bool, String)> {
+    ) -> BoxFuture<'a, Option<(bool, String)>> {
         Box::pin(async move {
             observer.hold_output(true);
             let prompt = format!("\napproval needed for {id}: {message}\napprove? [y/N] and a reason: ");
@@ -185,20 +185,27 @@ impl Approver for TerminalApprover {
                 let mut line = String::new();
                 eprint!("{prompt}");
                 let _ = std::io::stderr().flush();
-                let _ = std::io::stdin().read_line(&mut line);
-                line
+                // End of input or a read error is no answer, not a denial.
+                match std::io::stdin().read_line(&mut line) {
+                    Ok(n) if n > 0 => Some(line),
+                    _ => None,
+                }
             });
-            let line = answer.await.unwrap_or_default();
+            let line = answer.await.ok().flatten();
             observer.hold_output(false);
+            let Some(line) = line else {
+                eprintln!();
+                return None;
+            };
             let line = line.trim();
             let (word, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
             let approved = matches!(word.to_ascii_lowercase().as_str(), "y" | "yes");
-            let reason = if reason.trim().is_empty() {
-                format!("answered `{word}` at the terminal")
-            } else {
-                reason.trim().to_owned()
+            let reason = match (reason.trim(), word) {
+                ("", "") => "no reason given at the terminal (an empty answer denies)".to_owned(),
+                ("", word) => format!("answered `{word}` at the terminal"),
+                (reason, _) => reason.to_owned(),
             };
-            (approved, reason)
+            Some((approved, reason))
         })
     }
 }
