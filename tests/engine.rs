@@ -774,3 +774,36 @@ tasks:
     assert!(sb.path().join("fallback").exists() && sb.path().join("instead").exists());
     assert!(!sb.path().join("not-needed").exists() && !sb.path().join("reader").exists());
 }
+
+/// Reading an output the producer never set stops the reader with the names it did set;
+/// `default()` still gives an optional output its fallback.
+#[test]
+fn an_output_that_was_never_set_is_an_error_not_an_empty_value() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: missing-output
+tasks:
+  net:
+    uses: shell
+    with: { run: 'echo "vcn_id=vcn-1" >> "$DRCTL_OUTPUT"' }
+  typo:
+    uses: shell
+    on_failure: continue
+    with: { run: 'echo "[${{ tasks.net.outputs.vcnid }}]" > typo' }
+  optional:
+    uses: shell
+    with: { run: 'echo "[${{ default(tasks.net.outputs.zone, ''none'') }}]" > optional' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("task `net` succeeded without setting output `vcnid` (it set `vcn_id`)"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!sb.path().join("typo").exists());
+    assert_eq!(sb.read("optional").trim(), "[none]");
+}

@@ -367,3 +367,36 @@ fn a_torn_last_record_is_cut_off_and_the_run_resumes_again_and_again() {
     assert_eq!(done.get("a"), Some(&1), "{done:?}");
     assert_eq!(done.get("b"), Some(&2), "{done:?}");
 }
+
+/// A task marked done by its check keeps the outputs its interrupted attempt wrote, with the
+/// probe's own on top; its dependents read them.
+#[test]
+fn a_task_marked_done_by_its_check_hands_its_outputs_on() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: check-outputs
+tasks:
+  net:
+    uses: shell
+    check: { uses: shell, with: { run: 'test -f vcn && echo "region=dest" >> "$DRCTL_OUTPUT"' } }
+    with:
+      run: 'echo "vcn_id=vcn-1" >> "$DRCTL_OUTPUT"; touch vcn; echo $$ > pid.tmp; mv pid.tmp pid; sleep 2'
+  app:
+    uses: shell
+    with: { run: 'echo "${{ tasks.net.outputs.vcn_id }} in ${{ tasks.net.outputs.region }}" > app' }
+"#,
+    );
+    let mut child = spawn_run(&sb);
+    wait_for(&sb, "pid", Duration::from_secs(20));
+    // drctl dies; the command goes on and ends by itself.
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("wait");
+    let id =
+        String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).expect("run id").to_owned();
+    let ran = sb.run(&["resume", &id, "--break-lock", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stderr.contains("net was already done (check passed)"), "{}", ran.stderr);
+    assert_eq!(sb.read("app").trim(), "vcn-1 in dest");
+}

@@ -141,6 +141,13 @@ pub trait Action: Send + Sync {
         &[]
     }
 
+    /// Outputs that an attempt cut short by a crash had already produced, read from what it
+    /// left behind (`ctx.attempt` is that attempt). Used when a `check` finds the work done,
+    /// so that dependents still get the task's outputs. Reading them removes them.
+    fn leftover_outputs(&self, _ctx: &ActionContext) -> Outputs {
+        Outputs::new()
+    }
+
     /// Whether the action has no effect outside drctl (a wait, an assertion). Such an attempt may
     /// start before its `start` record is on disk: if drctl crashed, running it again changes
     /// nothing, and its own `done` record is still written after its dependencies' ones.

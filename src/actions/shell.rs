@@ -68,6 +68,10 @@ impl Action for Shell {
         problems
     }
 
+    fn leftover_outputs(&self, ctx: &ActionContext) -> Outputs {
+        leftover_outputs(ctx)
+    }
+
     fn script_inputs(&self) -> &'static [&'static str] {
         &["run"]
     }
@@ -108,12 +112,19 @@ impl Drop for Group {
     }
 }
 
+/// Where an attempt's command writes its outputs.
+fn output_path(ctx: &ActionContext) -> std::path::PathBuf {
+    ctx.scratch_dir.join(format!("{}-{}.out", &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())], ctx.attempt))
+}
+
+/// What the command of an attempt that drctl did not see finish wrote to `$DRCTL_OUTPUT`.
+fn leftover_outputs(ctx: &ActionContext) -> Outputs {
+    let file = OutputFile(output_path(ctx));
+    read_outputs(&file.0).unwrap_or_default()
+}
+
 async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Outputs, ActionError> {
-    let output_file = OutputFile(ctx.scratch_dir.join(format!(
-        "{}-{}.out",
-        &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())],
-        ctx.attempt
-    )));
+    let output_file = OutputFile(output_path(ctx));
     let output_path = output_file.0.clone();
     let _ = std::fs::remove_file(&output_path);
     // The PATH the command runs with: its own `env` may set one.

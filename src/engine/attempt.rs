@@ -165,8 +165,14 @@ impl Job {
         if in_doubt {
             if let Some((probe, with)) = &self.check {
                 let ctx = self.context(self.prior_attempts, Instant::now(), self.kill.child_token());
+                // What the interrupted attempt had written, read before the probe (which may
+                // write to the same place): with what the probe finds on top, the task's outputs.
+                let mut outputs = self.action.leftover_outputs(&ctx);
                 match self.attempt(probe.as_ref(), &ctx, with.clone(), self.timeout.map(Limit::Timeout)).await {
-                    Ok(outputs) => return JobOutcome::Succeeded { outputs, checked: true },
+                    Ok(found) => {
+                        outputs.extend(found);
+                        return JobOutcome::Succeeded { outputs, checked: true };
+                    }
                     Err(err) => ctx.log.line(&format!("check: work not done ({err}); running the task again")),
                 }
             }

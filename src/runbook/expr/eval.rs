@@ -74,6 +74,45 @@ pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, V
     }
 }
 
+/// Evaluates an expression written on its own in a template (`${{ ... }}`). Like [`eval`], but
+/// naming an output that a finished task did not set is an error rather than null: a typo or
+/// a step that forgot to write its output would otherwise hand an empty value to the next
+/// call. `default(...)` and `||` still give optional outputs a fallback.
+pub(crate) fn eval_top<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, Value>, EvalError> {
+    let value = eval(expr, scope)?;
+    if !value.is_null() {
+        return Ok(value);
+    }
+    let ExprKind::Member { object, name: output } = expr.kind() else { return Ok(value) };
+    let ExprKind::Member { object: task_expr, name: outputs } = object.kind() else { return Ok(value) };
+    let ExprKind::Member { object: root, name: id } = task_expr.kind() else { return Ok(value) };
+    if outputs.node != "outputs" || root.as_name() != Some("tasks") {
+        return Ok(value);
+    }
+    let Some(record) = scope.task(&id.node) else { return Ok(value) };
+    let (Some(Value::Object(set)), Some("succeeded")) =
+        (record.get("outputs"), record.get("state").and_then(Value::as_str))
+    else {
+        return Ok(value);
+    };
+    if set.contains_key(&output.node) {
+        return Ok(value);
+    }
+    let have = if set.is_empty() {
+        "it set none".to_owned()
+    } else {
+        format!("it set {}", set.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))
+    };
+    Err(EvalError::Type {
+        message: format!(
+            "task `{}` succeeded without setting output `{}` ({have}); if the output is optional, \
+             write default(tasks.{}.outputs.{}, '...')",
+            id.node, output.node, id.node, output.node
+        ),
+        range: expr.span(),
+    })
+}
+
 /// `tasks.<id>` or `tasks[<id>]`: the task record, or Unknown if the scope has none yet.
 fn task<'a>(scope: &'a dyn Scope, id: &str, span: Range<usize>) -> Result<Cow<'a, Value>, EvalError> {
     scope.task(id).ok_or_else(|| EvalError::Unknown { reference: format!("tasks.{id}"), range: span })

@@ -4,6 +4,7 @@
 //! range (of parts, errors and references) is relative to the whole string so the loader can
 //! shift it by the string's position in the file. Rendering never re-parses.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 use super::ast::Expr;
 use super::error::{EvalError, ExprError};
-use super::eval::eval;
+use super::eval::eval_top;
 use super::parser::parse_at;
 use super::reference::{references, Reference};
 use super::scope::Scope;
@@ -107,7 +108,7 @@ impl Template {
     /// the literal text with each value's string form in place of its `${{ }}`.
     pub fn render(&self, scope: &dyn Scope) -> Result<Value, EvalError> {
         if let Some(expr) = self.single_expression() {
-            return expr.eval(scope);
+            return eval_top(expr, scope).map(Cow::into_owned);
         }
         self.concatenate(scope, None).map(Value::String)
     }
@@ -117,9 +118,9 @@ impl Template {
     /// unknown expression gives `unknown` as a string.
     pub fn render_partial(&self, scope: &dyn Scope, unknown: &str) -> Result<Value, EvalError> {
         if let Some(expr) = self.single_expression() {
-            return match expr.eval(scope) {
+            return match eval_top(expr, scope) {
                 Err(EvalError::Unknown { .. }) => Ok(Value::String(unknown.to_string())),
-                other => other,
+                other => other.map(Cow::into_owned),
             };
         }
         self.concatenate(scope, Some(unknown)).map(Value::String)
@@ -130,7 +131,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 TemplatePart::Literal { text, .. } => out.push_str(text),
-                TemplatePart::Expr { expr, .. } => match (eval(expr, scope), unknown) {
+                TemplatePart::Expr { expr, .. } => match (eval_top(expr, scope), unknown) {
                     (Ok(value), _) => write_string_form(&value, &mut out),
                     (Err(EvalError::Unknown { .. }), Some(unknown)) => out.push_str(unknown),
                     (Err(error), _) => return Err(error),
