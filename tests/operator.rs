@@ -351,6 +351,8 @@ fn ctrl_c_at_the_approval_prompt_leaves_the_approval_open_and_decides_nothing() 
     let sb = Sandbox::new();
     sb.write("gate.yaml", GATE);
     let (mut child, pid_file) = on_a_terminal(&sb, "run gate.yaml --progress plain");
+    // The terminal stays open: only Ctrl-C ends the prompt.
+    let _input = child.stdin.take();
     wait_for("the approval prompt", || journal(&sb).contains("awaiting_approval"));
     let pid = std::fs::read_to_string(&pid_file).expect("pid").trim().to_owned();
     std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill");

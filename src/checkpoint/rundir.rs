@@ -78,7 +78,9 @@ impl RunDir {
     /// ` --state-dir D` for commands printed for the operator, empty for the default `.drctl`.
     pub fn state_dir_flag(&self) -> String {
         match self.path.parent().and_then(Path::parent) {
-            Some(dir) if dir != Path::new(".drctl") => format!(" --state-dir {}", dir.display()),
+            Some(dir) if dir != Path::new(".drctl") => {
+                format!(" --state-dir {}", crate::ui::shell_word(&dir.display().to_string()))
+            }
             _ => String::new(),
         }
     }

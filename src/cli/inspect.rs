@@ -105,6 +105,12 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
         .iter()
         .map(|a| json!({ "action": a.action, "task": a.task.as_ref().map(|t| t.to_string()), "user": a.actor.user, "host": a.actor.host, "reason": a.reason, "at": a.at }))
         .collect();
+    // A run being driven now has lasted until now, not until its last record.
+    let end = match state {
+        RunState::Running => crate::checkpoint::record::now_millis(),
+        _ => replay.last_at.unwrap_or(meta.created_at),
+    };
+    let elapsed = std::time::Duration::from_millis(end.saturating_sub(meta.created_at));
     if args.output == OutputFormat::Json {
         let out = json!({
             "run_id": meta.run_id,
@@ -112,15 +118,13 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
             "state": state.as_str(),
             "drill": meta.drill,
             "created_at": meta.created_at,
-            "elapsed_ms": replay.last_at.unwrap_or(meta.created_at).saturating_sub(meta.created_at),
+            "elapsed_ms": elapsed.as_millis() as u64,
             "tasks": tasks,
             "audit": audit,
         });
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(Exit::Success);
     }
-    let elapsed =
-        std::time::Duration::from_millis(replay.last_at.unwrap_or(meta.created_at).saturating_sub(meta.created_at));
     println!("run {} ({}): {} after {}", meta.run_id, meta.runbook_name, state.as_str(), format_duration(elapsed));
     for t in &tasks {
         let attempts = t["attempts"].as_u64().unwrap_or(0);

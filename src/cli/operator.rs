@@ -103,16 +103,42 @@ pub async fn decide(
     let state = replay.instance(&id).map(|r| r.state);
     let allowed = match decision {
         Decision::Approve | Decision::Deny => state == Some(TaskState::AwaitingApproval),
-        Decision::Skip => !matches!(state, Some(TaskState::Succeeded | TaskState::Running)),
+        // A task left running by a crash or Ctrl-C may be skipped (done by hand); the lock,
+        // held here, shows no process drives the run.
+        Decision::Skip => !matches!(state, Some(TaskState::Succeeded)),
         Decision::Retry => matches!(state, Some(TaskState::Failed | TaskState::Cancelled)),
     };
     if !allowed {
-        let known: Vec<String> = replay.order.iter().map(ToString::to_string).collect();
         let shown = state.map_or("not started".to_owned(), |s| s.as_str().to_owned());
+        let word = crate::ui::shell_word(&args.task).into_owned();
+        let flag = dir.state_dir_flag();
+        let run = &dir.id;
+        let is_approval = replay.instance(&id).is_some_and(|r| r.approval_message.is_some());
+        let help = match (decision, state) {
+            (_, None | Some(TaskState::Pending)) => "the run has not reached it yet".to_owned(),
+            (Decision::Approve | Decision::Deny, Some(TaskState::Failed)) if is_approval => {
+                format!("it was denied; to ask again: drctl retry {run} {word}{flag}")
+            }
+            (Decision::Approve | Decision::Deny, Some(TaskState::Succeeded)) if is_approval => {
+                "it was approved already; `drctl status RUN` shows who decided and why".to_owned()
+            }
+            (Decision::Approve | Decision::Deny, _) if !is_approval => {
+                "only approval tasks are approved or denied".to_owned()
+            }
+            (_, Some(TaskState::Succeeded)) => "it succeeded; there is nothing left to do for it".to_owned(),
+            (_, Some(TaskState::Running)) => format!(
+                "it was in flight when the run stopped: `drctl resume {run}{flag}` runs its check and runs it again \
+                 if needed, or skip it if it was finished by hand"
+            ),
+            (Decision::Retry, Some(TaskState::Skipped)) => "a skipped task stays skipped".to_owned(),
+            (Decision::Retry, Some(TaskState::AwaitingApproval)) => {
+                format!("it waits for a decision: drctl approve {run} {word} --reason '...'{flag}")
+            }
+            _ => "`drctl status RUN` shows each task's state".to_owned(),
+        };
         return Err(CliError::usage_help(
             format!("cannot {decision:?} `{id}` in run {}: it is {shown}", dir.id).to_lowercase(),
-            crate::runbook::de::did_you_mean(&args.task, known.iter().map(String::as_str))
-                .unwrap_or_else(|| "`drctl status RUN` shows each task's state".to_owned()),
+            help,
         ));
     }
     let actor = Actor::current();
@@ -155,7 +181,7 @@ pub async fn decide(
         }
         journal.flush().wait().await?;
         if !quiet {
-            eprintln!("recorded; continue with: drctl resume {}", dir.id);
+            eprintln!("recorded; continue with: drctl resume {}{}", dir.id, dir.state_dir_flag());
         }
         drop(lock);
         return Ok(Exit::Success);

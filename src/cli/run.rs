@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::embedded_sim::EmbeddedSim;
 use super::{params, CliError, Exit, ParamArgs, ProgressMode, StateArgs};
 use crate::checkpoint::record::now_millis;
-use crate::checkpoint::{new_run_id, Actor, AuditAction, Record, Replay, RunDir, RunLock, RunMeta};
+use crate::checkpoint::{new_run_id, Actor, AuditAction, Record, Replay, RunDir, RunLock, RunMeta, TaskState};
 use crate::engine::{self, EngineConfig};
 use crate::runbook::Runbook;
 use crate::ui::progress;
@@ -379,9 +379,7 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
             crate::checkpoint::RunState::Paused => {
                 eprintln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)")
             }
-            crate::checkpoint::RunState::Failed => {
-                eprintln!("failed; after fixing the cause: drctl resume {run_id}{state_flag}")
-            }
+            crate::checkpoint::RunState::Failed => eprint!("{}", failed_hint(&replay, &run_id, &state_flag)),
             _ => {}
         }
     }
@@ -389,4 +387,27 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
         return Err(CliError::failed(format!("the journal could not be written: {e}")));
     }
     Ok(Exit::from_run(outcome.state))
+}
+
+/// What to do about a failed run. A denied approval stays denied on resume (a resume with
+/// `--yes` must not overturn a person's decision): asking again is an explicit `drctl retry`.
+fn failed_hint(replay: &crate::checkpoint::Replay, run_id: &str, state_flag: &str) -> String {
+    let mut denied = Vec::new();
+    let mut other = false;
+    for id in &replay.order {
+        match replay.instance(id) {
+            Some(rec) if rec.state == TaskState::Failed && rec.approval_message.is_some() => denied.push(id),
+            Some(rec) if matches!(rec.state, TaskState::Failed | TaskState::Cancelled) => other = true,
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    if other || denied.is_empty() {
+        out.push_str(&format!("failed; after fixing the cause: drctl resume {run_id}{state_flag}\n"));
+    }
+    for id in denied {
+        let word = crate::ui::shell_word(&id.to_string()).into_owned();
+        out.push_str(&format!("{id} was denied; to ask again: drctl retry {run_id} {word}{state_flag}\n"));
+    }
+    out
 }

@@ -213,6 +213,11 @@ impl<'a> Scheduler<'a> {
                 () = sleep_until_some(next_warning) => self.check_rto(),
             }
         }
+        // Ctrl-C may have ended the last running job (an approval prompt) before the loop saw
+        // the stop itself.
+        if self.cfg.stop.is_cancelled() && self.stopping.is_none() {
+            self.stopping = Some(RunState::Interrupted);
+        }
         self.check_rto();
         self.commit();
         Ok(self.outcome())
@@ -849,8 +854,9 @@ impl<'a> Scheduler<'a> {
         let timeout = with.get("timeout").and_then(Value::as_str).and_then(|t| parse_duration(t).ok());
         let approve_on_timeout = with.get("on_timeout").and_then(Value::as_str) == Some("approve");
         let (run, flag) = (&cfg.run_dir.id, cfg.run_dir.state_dir_flag());
+        let word = crate::ui::shell_word(&id.to_string()).into_owned();
         let how = format!(
-            "  approve: drctl approve {run} {id} --reason '...'{flag}\n  deny:    drctl deny {run} {id} --reason '...'{flag}"
+            "  approve: drctl approve {run} {word} --reason '...'{flag}\n  deny:    drctl deny {run} {word} --reason '...'{flag}"
         );
         // With a timeout, the decision falls to it once the time has passed: at the next
         // resume, or at once if the run is resumed after the deadline.

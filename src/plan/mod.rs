@@ -258,11 +258,13 @@ pub fn compare_saved(saved: &Plan, current: &Plan) -> Vec<String> {
     }
     if saved.plan_sha256 != saved.content_hash() {
         changes.push("the saved plan file was edited".into());
-    } else if saved.plan_sha256 != current.plan_sha256 && changes.is_empty() {
-        changes.extend(what_would_run_differently(saved, current));
-        if changes.is_empty() {
+    } else if saved.plan_sha256 != current.plan_sha256 {
+        // A changed runbook or parameters are named above; what they change in the run, here.
+        let details = what_would_run_differently(saved, current);
+        if details.is_empty() && changes.is_empty() {
             changes.push("the plan differs from the saved one".into());
         }
+        changes.extend(details);
     }
     changes
 }

@@ -47,7 +47,13 @@ pub fn build(dir: &RunDir, actions: &ActionRegistry) -> Result<Report, ReportErr
     }
     phases.retain(|p| !p.instances.is_empty());
     phases.iter_mut().for_each(close_phase);
-    let segments = timing::segments(&replay);
+    let mut segments = timing::segments(&replay);
+    // A run being driven now has lasted until now, not until its last record.
+    if state == RunState::Running {
+        if let Some(live) = segments.last_mut() {
+            live.end = live.end.max(crate::checkpoint::record::now_millis());
+        }
+    }
     let objective_ms = runbook.as_ref().and_then(|rb| rb.rto).map(|d| d.as_millis() as u64).or(meta.rto_ms);
     let approvals: HashSet<&str> =
         phases.iter().flat_map(|p| &p.instances).filter(|i| i.approval).map(|i| i.task.as_str()).collect();

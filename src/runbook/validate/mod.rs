@@ -60,6 +60,26 @@ impl Validator<'_> {
         }
     }
 
+    /// A duration that bounds work (a timeout, a retry budget): zero would fail every attempt
+    /// at once, so it is refused.
+    pub(crate) fn limit(&mut self, d: Option<&DurationText>, what: &str) -> Option<Duration> {
+        let duration = self.duration(d)?;
+        if duration.is_zero() {
+            let span = d.map_or(0..0, |d| d.0.span.clone());
+            self.push(
+                Problem::new(
+                    "drctl::bad-duration",
+                    format!("a {what} of 0 would fail every attempt at once"),
+                    span,
+                    "here",
+                )
+                .help(Some(format!("give a {what} longer than zero, or leave it out"))),
+            );
+            return None;
+        }
+        Some(duration)
+    }
+
     fn run(&mut self, path: &str, text: &str, actions: &ActionRegistry) -> Option<Runbook> {
         let mut root = match yaml::parse(text) {
             Ok(root) => root,
@@ -178,7 +198,7 @@ impl Validator<'_> {
             self.push(Problem::new("drctl::no-tasks", "the runbook has no tasks", top, "in this runbook"));
         }
         let retry = tasks::retry_policy(self, &crate::runbook::retry::RetryPolicy::default(), defaults.retry.as_ref());
-        let timeout = self.duration(defaults.timeout.as_ref());
+        let timeout = self.limit(defaults.timeout.as_ref(), "timeout");
         let ctx = tasks::Context {
             params: &params,
             phases: &phases,

@@ -261,7 +261,7 @@ fn check_task(
         None => None,
     };
     let retry = retry_policy(v, ctx.retry, doc.retry.as_deref());
-    let timeout = v.duration(doc.timeout.as_deref()).or(ctx.timeout);
+    let timeout = v.limit(doc.timeout.as_deref(), "timeout").or(ctx.timeout);
     let on_failure = doc
         .on_failure
         .as_ref()
@@ -336,7 +336,7 @@ pub(super) fn retry_policy(v: &mut Validator<'_>, base: &RetryPolicy, doc: Optio
         if let Some(j) = doc.jitter {
             policy.jitter = j;
         }
-        if let Some(b) = v.duration(doc.budget.as_ref()) {
+        if let Some(b) = v.limit(doc.budget.as_ref(), "retry budget") {
             policy.budget = Some(b);
         }
         if let Some(list) = &doc.retry_on {
