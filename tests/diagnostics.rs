@@ -85,3 +85,16 @@ fn broken_documents_are_refused_with_their_place() {
         assert!(ran.stderr.contains("rb.yaml:"), "{what}: no place in {}", ran.stderr);
     }
 }
+
+#[test]
+fn a_zero_timeout_is_refused_with_its_place() {
+    let sb = support::Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: zero\ntasks:\n  a:\n    uses: shell\n    timeout: 0s\n    with: { run: 'true' }\n",
+    );
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("a timeout of 0 would fail every attempt at once"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("rb.yaml:6:"), "{}", ran.stderr);
+}

@@ -113,6 +113,18 @@ fn a_denial_fails_the_run_skips_dependents_and_names_who_denied() {
     let states = sb.task_states(&id);
     assert_eq!(states["gate"].0, "failed");
     assert_eq!(states["cutover"].0, "skipped");
+    // A denial stands on resume; the way to ask again is named, and works.
+    let ask_again = format!("gate was denied; to ask again: drctl retry {id} gate");
+    assert!(denied.stderr.contains(&ask_again), "{}", denied.stderr);
+    let approve = sb.run(&["approve", &id, "gate", "--reason", "too late"]);
+    assert_eq!(approve.code, 2, "{}", approve.stderr);
+    assert!(approve.stderr.contains("it was denied; to ask again: drctl retry"), "{}", approve.stderr);
+    assert!(!approve.stderr.contains("did you mean"), "{}", approve.stderr);
+    let retried = sb.run(&["retry", &id, "gate"]);
+    assert_eq!(retried.code, 3, "asked again, and paused for it: {}", retried.stderr);
+    let approved = sb.run(&["approve", &id, "gate", "--reason", "after the sale"]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    assert!(sb.path().join("cutover").exists());
 }
 
 #[test]

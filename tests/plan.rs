@@ -77,4 +77,11 @@ fn a_saved_plan_names_what_would_run_differently() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("parallelism changed (8 → 3)"), "{stderr}");
+    // An edited runbook: the hash says it changed, and the task that changed is named.
+    let text = sb.read("rb.yaml").replace("run: 'true'", "run: 'false'");
+    sb.write("rb.yaml", &text);
+    let out = sb.command(&["run", "rb.yaml", "--plan", "plan.json"]).env("GREETING", "hello").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the runbook changed") && stderr.contains("task `other`: with.run changed"), "{stderr}");
 }

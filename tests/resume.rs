@@ -400,3 +400,40 @@ tasks:
     assert!(ran.stderr.contains("net was already done (check passed)"), "{}", ran.stderr);
     assert_eq!(sb.read("app").trim(), "vcn-1 in dest");
 }
+
+/// After a crash, an operator who finished a step by hand skips it; its dependents run. While
+/// the run is being driven, `status` counts its time up to now.
+#[test]
+fn a_task_left_running_by_a_crash_can_be_skipped_and_a_live_run_shows_its_time_so_far() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: by-hand
+tasks:
+  slow:
+    uses: shell
+    with: { run: 'echo $$ > pid.tmp; mv pid.tmp pid; sleep 30' }
+  next:
+    uses: shell
+    depends_on: [slow]
+    with: { run: 'touch next' }
+"#,
+    );
+    let mut child = spawn_run(&sb);
+    wait_for(&sb, "pid", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1200));
+    let runs: serde_json::Value = serde_json::from_str(&sb.run(&["runs", "-o", "json"]).stdout).expect("runs json");
+    let id = runs[0]["run_id"].as_str().expect("run id").to_owned();
+    let live = sb.status(&id);
+    assert_eq!(live["state"], "running");
+    assert!(live["elapsed_ms"].as_u64().unwrap_or(0) >= 1000, "{live}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let pid: libc::pid_t = sb.read("pid").trim().parse().expect("pid");
+    kill_group(pid);
+    let skipped = sb.run(&["skip", &id, "slow", "--reason", "finished by hand", "--break-lock"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert!(sb.path().join("next").exists());
+    assert_eq!(sb.task_states(&id)["slow"].0, "skipped");
+}
