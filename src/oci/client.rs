@@ -172,10 +172,18 @@ impl OciClient {
             let Some(delay) = delay else {
                 return Err(error);
             };
-            tracing::debug!(
-                method = %req.method, url = %url, attempt, delay_ms = delay.as_millis() as u64,
-                opc_request_id = %request_id, "retrying OCI request: {error}"
-            );
+            // An endpoint that cannot be reached shows with -v; throttling and 5xx with -vv.
+            if matches!(failure, Failure::Transport) {
+                tracing::info!(
+                    method = %req.method, url = %url, attempt, delay_ms = delay.as_millis() as u64,
+                    opc_request_id = %request_id, "retrying OCI request: {error}"
+                );
+            } else {
+                tracing::debug!(
+                    method = %req.method, url = %url, attempt, delay_ms = delay.as_millis() as u64,
+                    opc_request_id = %request_id, "retrying OCI request: {error}"
+                );
+            }
             tokio::select! {
                 biased;
                 _ = self.cancelled(&req) => return Err(cancelled(&req.method, &url)),
@@ -204,12 +212,17 @@ impl OciClient {
         if let Err(source) = self.signer.sign_request(&mut request, options) {
             return failed(ClientError::Sign { method: method.to_string(), url: url.to_string(), source }, None);
         }
-        let transport = |source: reqwest::Error| ClientError::Transport {
-            method: method.to_string(),
-            url: url.to_string(),
-            request_id: request_id.to_string(),
-            attempts: attempt,
-            source,
+        let transport = |source: reqwest::Error| {
+            // The URL is already in the message.
+            let source = source.without_url();
+            ClientError::Transport {
+                method: method.to_string(),
+                url: url.to_string(),
+                request_id: request_id.to_string(),
+                attempts: attempt,
+                cause: super::api_error::with_causes(&source),
+                source,
+            }
         };
         let response = match self.http.execute(request).await {
             Ok(r) => r,
