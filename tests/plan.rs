@@ -85,3 +85,38 @@ fn a_saved_plan_names_what_would_run_differently() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("the runbook changed") && stderr.contains("task `other`: with.run changed"), "{stderr}");
 }
+
+#[test]
+fn the_rto_estimate_counts_the_parallelism_and_concurrency_limits() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: rounds
+objectives: { rto: 6s }
+concurrency: { api: 1 }
+defaults: { parallelism: 2 }
+tasks:
+  fan:
+    uses: sleep
+    for_each: [a, b, c, d, e, f]
+    with: { duration: 1s }
+  x:
+    uses: sleep
+    concurrency: api
+    with: { duration: 2s }
+  y:
+    uses: sleep
+    concurrency: api
+    with: { duration: 2s }
+"#,
+    );
+    let ran = sb.run(&["plan", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    // Three rounds of two items, then x and y one at a time: 7s, over the 6s objective, while
+    // the critical path is only x's 2s.
+    assert!(ran.stdout.contains("Estimated run: 7.0s (parallelism 2"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("RTO: objective 6.0s, estimated 7.0s (117%)  ✖ over the objective"), "{}", ran.stdout);
+    let json: serde_json::Value = serde_json::from_str(&sb.run(&["plan", "rb.yaml", "-o", "json"]).stdout).unwrap();
+    assert_eq!(json["estimated_ms"], 7000);
+}

@@ -174,7 +174,10 @@ pub fn check_saved(
         .map_err(|e| CliError::usage(format!("{} is not a saved plan: {e}", path.display())))?;
     let mut current = build(runbook, values, redactor, parallelism, state_dir);
     // Estimates come from history, which may have grown since; they do not change what runs.
-    if current.critical_path_ms != saved.critical_path_ms || current.waves != saved.waves {
+    if current.critical_path_ms != saved.critical_path_ms
+        || current.estimated_ms != saved.estimated_ms
+        || current.waves != saved.waves
+    {
         let mut aligned = current.clone();
         for (wave, saved_wave) in aligned.waves.iter_mut().zip(&saved.waves) {
             for (task, saved_task) in wave.iter_mut().zip(saved_wave) {
@@ -182,6 +185,7 @@ pub fn check_saved(
             }
         }
         aligned.critical_path_ms = saved.critical_path_ms;
+        aligned.estimated_ms = saved.estimated_ms;
         aligned.critical_path = saved.critical_path.clone();
         aligned.plan_sha256 = aligned.content_hash();
         current = aligned;

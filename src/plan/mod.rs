@@ -7,6 +7,7 @@
 
 mod refresh;
 mod render;
+mod schedule;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -59,10 +60,18 @@ pub struct Plan {
     pub waves: Vec<Vec<PlannedTask>>,
     pub critical_path: Vec<String>,
     pub critical_path_ms: u64,
+    /// The whole run's estimated duration: the graph played out on the parallelism and the
+    /// concurrency groups. At least the critical path.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub estimated_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rto_ms: Option<u64>,
     pub parallelism: usize,
     pub plan_sha256: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A scope in which `each` is known only at run time.
@@ -114,6 +123,8 @@ pub fn build(
             .unwrap_or(Duration::from_nanos(1))
     };
     let mut waves = Vec::new();
+    // How many items each `for_each` has, where the plan knows them.
+    let mut planned_items: Vec<Option<usize>> = vec![None; runbook.tasks.len()];
     for wave in crate::graph::waves(runbook) {
         let mut planned = Vec::with_capacity(wave.len());
         for t in wave {
@@ -144,6 +155,7 @@ pub fn build(
                 ForEach::List(items) => Value::Array(items.clone()),
                 ForEach::Expr(t) => t.render_partial(&scope, UNKNOWN).unwrap_or_else(|e| failed("for_each", &e)),
             });
+            planned_items[t] = for_each.as_ref().and_then(Value::as_array).map(Vec::len);
             let condition = task.condition.as_ref().map(|c| match c.render_partial(&scope, UNKNOWN) {
                 Ok(Value::Bool(b)) => b.to_string(),
                 Ok(other) => other.as_str().map_or_else(|| other.to_string(), str::to_owned),
@@ -168,6 +180,15 @@ pub fn build(
         waves.push(planned);
     }
     let (path, length) = crate::graph::critical_path(runbook, estimate);
+    // Waves hold tasks by id; the schedule wants them in runbook order.
+    let mut work = vec![schedule::Work { instances: 1, each: Duration::ZERO }; runbook.tasks.len()];
+    for (t, task) in runbook.tasks.iter().enumerate() {
+        work[t].each = estimate(t);
+        if task.for_each.is_some() {
+            work[t].instances = planned_items.get(t).copied().flatten().unwrap_or(1);
+        }
+    }
+    let estimated = schedule::makespan(runbook, &work, parallelism).max(length);
     let masked_params = match redactor.mask_value(params) {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -181,6 +202,7 @@ pub fn build(
         waves,
         critical_path: path.into_iter().map(|t| runbook.tasks[t].id.clone()).collect(),
         critical_path_ms: length.as_millis() as u64,
+        estimated_ms: estimated.as_millis() as u64,
         rto_ms: runbook.rto.map(|d| d.as_millis() as u64),
         parallelism,
         plan_sha256: String::new(),

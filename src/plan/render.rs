@@ -90,16 +90,21 @@ pub fn render_text(plan: &Plan) -> String {
         plan.parallelism
     );
     let _ = writeln!(out, "Critical path: {} (est. {})", plan.critical_path.join(" → "), ms(plan.critical_path_ms));
+    // Plans saved before the whole-run estimate existed have only the critical path.
+    let estimated = plan.estimated_ms.max(plan.critical_path_ms);
+    if estimated > plan.critical_path_ms {
+        let _ = writeln!(
+            out,
+            "Estimated run: {} (parallelism {} and concurrency limits hold tasks back)",
+            ms(estimated),
+            plan.parallelism
+        );
+    }
     match plan.rto_ms {
         Some(rto) => {
-            let pct = if rto > 0 { plan.critical_path_ms as f64 * 100.0 / rto as f64 } else { 0.0 };
-            let verdict = if plan.critical_path_ms > rto { "  ✖ over the objective" } else { "" };
-            let _ = writeln!(
-                out,
-                "RTO: objective {}, estimated {} ({pct:.0}%){verdict}",
-                ms(rto),
-                ms(plan.critical_path_ms)
-            );
+            let pct = if rto > 0 { estimated as f64 * 100.0 / rto as f64 } else { 0.0 };
+            let verdict = if estimated > rto { "  ✖ over the objective" } else { "" };
+            let _ = writeln!(out, "RTO: objective {}, estimated {} ({pct:.0}%){verdict}", ms(rto), ms(estimated));
         }
         None => {
             let _ = writeln!(out, "RTO: no objective set");
