@@ -113,8 +113,8 @@ impl std::error::Error for OciError {}
 pub enum ClientError {
     #[error(transparent)]
     Api(Box<OciError>),
-    #[error("{method} {url}: {cause} (opc-request-id: {request_id}, after {attempts} attempt(s))")]
-    Transport { method: String, url: String, request_id: String, attempts: u32, cause: String, source: reqwest::Error },
+    #[error("{method} {url}: {} (opc-request-id: {request_id}, after {attempts} attempt(s))", with_causes(.source))]
+    Transport { method: String, url: String, request_id: String, attempts: u32, source: reqwest::Error },
     #[error("{method} {url}: cancelled")]
     Cancelled { method: String, url: String },
     #[error("signing {method} {url}: {source}")]

@@ -220,7 +220,6 @@ impl OciClient {
                 url: url.to_string(),
                 request_id: request_id.to_string(),
                 attempts: attempt,
-                cause: super::api_error::with_causes(&source),
                 source,
             }
         };
