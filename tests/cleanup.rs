@@ -165,6 +165,7 @@ async fn run(state: &std::path::Path, actions: &ActionRegistry, drill: bool) -> 
         rto_ms: None,
         drctl_version: "test".into(),
         sim: None,
+        params_file: None,
     };
     let dir = RunDir::create(state, &meta, RUNBOOK).unwrap();
     let journal = dir.open_journal().unwrap();

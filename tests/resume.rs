@@ -437,3 +437,50 @@ tasks:
     assert!(sb.path().join("next").exists());
     assert_eq!(sb.task_states(&id)["slow"].0, "skipped");
 }
+
+/// The resume command printed after Ctrl-C works as printed: a run given secrets by a params
+/// file names that file (secrets are not stored), and the state directory.
+#[test]
+fn the_printed_resume_command_works_when_pasted() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: pasted
+params:
+  token: { type: string, secret: true, required: true }
+tasks:
+  first:
+    uses: shell
+    with: { run: 'touch started; sleep 1' }
+  second:
+    uses: shell
+    depends_on: [first]
+    with: { run: 'test -n "${{ params.token }}" && touch second' }
+"#,
+    );
+    sb.write("my params.yaml", "token: s3cr3t-value\n");
+    let child = sb
+        .command(&["run", "rb.yaml", "--params-file", "my params.yaml", "--state-dir", "state dir", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn drctl");
+    wait_for(&sb, "started", Duration::from_secs(20));
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let command = stderr
+        .lines()
+        .find_map(|l| l.split_once("continue with: ").map(|(_, c)| c.to_owned()))
+        .unwrap_or_else(|| panic!("no resume command: {stderr}"));
+    assert!(command.contains("--params-file"), "{command}");
+    let pasted = std::process::Command::new("sh")
+        .args(["-c", &command.replacen("drctl", &support::drctl_bin().display().to_string(), 1)])
+        .current_dir(sb.path())
+        .output()
+        .expect("sh");
+    assert_eq!(pasted.status.code(), Some(0), "{command}: {}", String::from_utf8_lossy(&pasted.stderr));
+    assert!(sb.path().join("second").exists());
+}

@@ -35,6 +35,10 @@ pub struct RunMeta {
     /// The directory of the simulator a `--sim` run talks to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sim: Option<String>,
+    /// The `--params-file` the run started with: secrets are not stored, so a resume needs it
+    /// again, and the commands drctl prints say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params_file: Option<String>,
 }
 
 /// A run's directory.
@@ -83,6 +87,23 @@ impl RunDir {
             }
             _ => String::new(),
         }
+    }
+
+    /// What a command printed for a person to continue this run needs after the run id: the
+    /// state directory when it is not the default, and the params file the run started with
+    /// when that file gave it secrets (they are not stored).
+    pub fn resume_flags(&self) -> String {
+        let mut flags = self.state_dir_flag();
+        if let Ok(meta) = self.meta() {
+            let gave_secrets = meta
+                .secret_params
+                .iter()
+                .any(|name| meta.params.get(name).and_then(serde_json::Value::as_str) == Some(crate::ui::redact::MASK));
+            if let Some(file) = meta.params_file.as_deref().filter(|_| gave_secrets) {
+                flags.push_str(&format!(" --params-file {}", crate::ui::shell_word(file)));
+            }
+        }
+        flags
     }
 
     fn runs_dir(state_dir: &Path) -> PathBuf {

@@ -111,7 +111,7 @@ pub async fn decide(
     if !allowed {
         let shown = state.map_or("not started".to_owned(), |s| s.as_str().to_owned());
         let word = crate::ui::shell_word(&args.task).into_owned();
-        let flag = dir.state_dir_flag();
+        let flag = dir.resume_flags();
         let run = &dir.id;
         let is_approval = replay.instance(&id).is_some_and(|r| r.approval_message.is_some());
         let help = match (decision, state) {
@@ -181,7 +181,7 @@ pub async fn decide(
         }
         journal.flush().wait().await?;
         if !quiet {
-            eprintln!("recorded; continue with: drctl resume {}{}", dir.id, dir.state_dir_flag());
+            eprintln!("recorded; continue with: drctl resume {}{}", dir.id, dir.resume_flags());
         }
         drop(lock);
         return Ok(Exit::Success);

@@ -110,6 +110,11 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
         rto_ms: runbook.rto.map(|d| d.as_millis() as u64),
         drctl_version: env!("CARGO_PKG_VERSION").to_owned(),
         sim: sim.as_ref().map(|s| s.dir.display().to_string()),
+        params_file: args
+            .params
+            .params_file
+            .as_ref()
+            .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()).display().to_string()),
     };
     let run_dir = RunDir::create(&args.state.state_dir, &meta, &runbook.source.text)?;
     tracing::info!(dir = %run_dir.path.display(), tasks = runbook.tasks.len(), "run directory created");
@@ -370,7 +375,7 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
     let outcome = outcome.map_err(|e| CliError::failed(e.to_string()))?;
     if !quiet {
         let replay = ctx.run_dir.replay()?;
-        let state_flag = ctx.run_dir.state_dir_flag();
+        let state_flag = ctx.run_dir.resume_flags();
         eprint!("{}", progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state));
         match outcome.state {
             crate::checkpoint::RunState::Interrupted => {

@@ -853,7 +853,7 @@ impl<'a> Scheduler<'a> {
             .into_owned();
         let timeout = with.get("timeout").and_then(Value::as_str).and_then(|t| parse_duration(t).ok());
         let approve_on_timeout = with.get("on_timeout").and_then(Value::as_str) == Some("approve");
-        let (run, flag) = (&cfg.run_dir.id, cfg.run_dir.state_dir_flag());
+        let (run, flag) = (&cfg.run_dir.id, cfg.run_dir.resume_flags());
         let word = crate::ui::shell_word(&id.to_string()).into_owned();
         let how = format!(
             "  approve: drctl approve {run} {word} --reason '...'{flag}\n  deny:    drctl deny {run} {word} --reason '...'{flag}"
