@@ -98,3 +98,42 @@ fn a_zero_timeout_is_refused_with_its_place() {
     assert!(ran.stderr.contains("a timeout of 0 would fail every attempt at once"), "{}", ran.stderr);
     assert!(ran.stderr.contains("rb.yaml:6:"), "{}", ran.stderr);
 }
+
+/// A field of the wrong type does not hide the other problems of its task.
+#[test]
+fn a_wrong_type_in_a_task_does_not_hide_its_other_problems() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: multi
+params:
+  region: { type: string, default: x }
+base: &base { uses: shell }
+tasks:
+  a:
+    uses: shell
+    depends_on: nope
+    retry: { attempts: three, delay: soon }
+    timeout: 5 parsecs
+    with: { run: 'echo ${{ params.regoin }}' }
+  b:
+    <<: *base
+    uses: shell
+    depends_on: [ghost]
+"#,
+    );
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    for expected in [
+        "expected a sequence, found the string `nope`",
+        "expected a whole number, 0 or more, found the string `three`",
+        "bad duration: `soon`",
+        "bad duration: `5 parsecs`",
+        "unknown parameter `regoin`",
+        "`b` depends on unknown task `ghost`",
+        "YAML merge keys (`<<: *anchor`) are not supported",
+    ] {
+        assert!(ran.stderr.contains(expected), "missing `{expected}`: {}", ran.stderr);
+    }
+}

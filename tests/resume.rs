@@ -461,7 +461,16 @@ tasks:
     );
     sb.write("my params.yaml", "token: s3cr3t-value\n");
     let child = sb
-        .command(&["run", "rb.yaml", "--params-file", "my params.yaml", "--state-dir", "state dir", "--progress", "plain"])
+        .command(&[
+            "run",
+            "rb.yaml",
+            "--params-file",
+            "my params.yaml",
+            "--state-dir",
+            "state dir",
+            "--progress",
+            "plain",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -242,8 +242,16 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
             let name = key.as_scalar().unwrap_or_default();
             if !fields.contains(&name) {
                 let mut err = DeError::new(format!("unknown key `{name}`"), key.span.clone());
-                err.help = did_you_mean(name, fields.iter().copied())
-                    .or_else(|| Some(format!("known keys here: {}", fields.join(", "))));
+                err.help = if name == "<<" {
+                    Some(
+                        "YAML merge keys (`<<: *anchor`) are not supported: write the keys out, or put shared \
+                         settings under `defaults:`"
+                            .into(),
+                    )
+                } else {
+                    did_you_mean(name, fields.iter().copied())
+                        .or_else(|| Some(format!("known keys here: {}", fields.join(", "))))
+                };
                 self.sink.push(err);
             }
         }
@@ -556,6 +564,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
         }
         deserializer.deserialize_struct(LENIENT, &["value"], LenientVisitor(std::marker::PhantomData))
     }
+}
+
+/// For `#[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]`: a field
+/// that cannot be decoded is reported and left at its default, so that the other fields of the
+/// same map are still decoded and checked (all problems at once).
+pub fn lenient_field<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: de::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Lenient::<T>::deserialize(deserializer).map(|field| field.0.unwrap_or_default())
 }
 
 /// Wrappers that only add decoding behaviour have the schema of what they wrap.

@@ -145,25 +145,25 @@ pub enum OnFailure {
 #[serde(deny_unknown_fields)]
 pub struct RetryDoc {
     /// Attempts in all, the first included (1 = no retry).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub attempts: Option<Spanned<u32>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub backoff: Option<Backoff>,
     /// Wait before the second attempt.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub delay: Option<DurationText>,
     /// Longest wait between attempts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub max_delay: Option<DurationText>,
     /// Spread waits randomly (decorrelated jitter) so retries of many tasks do not align.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub jitter: Option<bool>,
     /// Error classes worth a retry: `any`, `timeout`, `network`, `exit:N`, `http:5xx`,
     /// `http:429`, `http:NNN`. Default: any error the action calls retryable.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub retry_on: Option<Vec<Text>>,
     /// Total time the task may spend on all attempts and waits.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub budget: Option<DurationText>,
 }
 
@@ -174,43 +174,43 @@ pub struct TaskDoc {
     /// The action that does the work: `shell`, `http`, `approval`, `sleep`, `assert`,
     /// `wait_until`, `oci.request`, `registry.copy`, ...
     pub uses: Text,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub phase: Option<Text>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub description: Option<Box<str>>,
     /// Tasks that must succeed before this one starts (references in expressions add more).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub depends_on: Vec<Text>,
     /// Condition; when false the task is skipped (and so are tasks that need its outputs).
-    #[serde(default, rename = "if")]
+    #[serde(default, rename = "if", deserialize_with = "crate::runbook::de::lenient_field")]
     pub condition: Option<Box<RawNode>>,
     /// One instance per item of this list (an expression or a literal list); `${{ each }}` is
     /// the item inside the task.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub for_each: Option<Box<RawNode>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub retry: Option<Box<RetryDoc>>,
     /// Timeout of one attempt.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub timeout: Option<Box<DurationText>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub on_failure: Option<Box<Spanned<OnFailure>>>,
     /// Name of a concurrency group declared under `concurrency`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub concurrency: Option<Box<Text>>,
     /// Inputs of the action; strings may hold `${{ }}` expressions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub with: Option<RawNode>,
     /// A probe run on resume for a task caught mid-flight: if it succeeds, the work is
     /// already done and the task is marked succeeded without running again.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub check: Option<Box<CheckDoc>>,
     /// Expected duration, for plans and RTO estimates (measured durations of earlier runs of
     /// the same runbook are used when this is absent).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub estimate: Option<Box<DurationText>>,
     /// Output names whose values are secrets (masked everywhere, never stored).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub secret_outputs: Vec<Text>,
 }
 
