@@ -115,8 +115,8 @@ tasks:
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     // Three rounds of two items, then x and y one at a time: 7s, over the 6s objective, while
     // the critical path is only x's 2s.
-    assert!(ran.stdout.contains("Estimated run: 7.0s (parallelism 2"), "{}", ran.stdout);
-    assert!(ran.stdout.contains("RTO: objective 6.0s, estimated 7.0s (117%)  ✖ over the objective"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("Estimated run: 7s (parallelism 2"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("RTO: objective 6s, estimated 7s (117%)  ✖ over the objective"), "{}", ran.stdout);
     let json: serde_json::Value = serde_json::from_str(&sb.run(&["plan", "rb.yaml", "-o", "json"]).stdout).unwrap();
     assert_eq!(json["estimated_ms"], 7000);
 }

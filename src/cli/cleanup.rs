@@ -22,7 +22,7 @@ pub struct CleanupArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// How many removals may run at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, default_value_t = 4, value_parser = super::at_least_one)]
     pub parallelism: usize,
     #[command(flatten)]
     pub state: StateArgs,

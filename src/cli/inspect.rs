@@ -147,7 +147,8 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
             let when =
                 humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(a.at));
             let task = a.task.as_ref().map_or(String::new(), |t| format!(" {t}"));
-            println!("  {when} {:?}{task} by {}@{}: {}", a.action, a.actor.user, a.actor.host, a.reason);
+            let why = if a.reason.is_empty() { String::new() } else { format!(": {}", a.reason) };
+            println!("  {when} {:?}{task} by {}@{}{why}", a.action, a.actor.user, a.actor.host);
         }
     }
     Ok(Exit::Success)

@@ -189,3 +189,12 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         }
     }
 }
+
+/// A count of at least one (`--parallelism`, `--jobs`), with a message that says so.
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number; give 1 or more")),
+    }
+}

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::{CliError, Exit, OciArgs};
-use crate::oci::{OciRequest, Service};
+use crate::oci::{ClientError, OciRequest, Service};
 
 #[derive(Subcommand, Debug)]
 pub enum OciCommand {
@@ -77,6 +77,9 @@ pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
             eprintln!("{} (opc-request-id {})", response.status, response.request_id);
             Ok(Exit::Success)
         }
+        // A request drctl cannot even make (a method OCI does not sign, a region with no
+        // endpoint) is a usage error, like a bad service name.
+        Err(e @ (ClientError::Sign { .. } | ClientError::Endpoint(_))) => Err(CliError::usage(e.to_string())),
         // The error's text already carries the service's code, the opc-request-id and help.
         Err(e) => Err(CliError::failed(e.to_string())),
     }

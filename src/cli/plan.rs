@@ -19,7 +19,7 @@ pub struct PlanArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub params: ParamArgs,
-    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, value_parser = super::at_least_one)]
     pub parallelism: Option<usize>,
     #[arg(long, short, value_enum, default_value_t)]
     pub output: OutputFormat,

@@ -24,7 +24,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub params: ParamArgs,
     /// How many tasks may run at once (default: the runbook's, else 8).
-    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, value_parser = super::at_least_one)]
     pub parallelism: Option<usize>,
     #[command(flatten)]
     pub state: StateArgs,
@@ -73,7 +73,7 @@ pub struct DriveArgs {
     /// Approve every approval task.
     #[arg(long)]
     pub yes: bool,
-    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, value_parser = super::at_least_one)]
     pub parallelism: Option<usize>,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressMode,

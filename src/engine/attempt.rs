@@ -240,7 +240,10 @@ impl Job {
             }
             if let Some(budget) = self.policy.budget {
                 if self.used.1 + started.elapsed() + delay >= budget {
-                    let error = format!("{message} (retry budget of {} spent)", humantime::format_duration(budget));
+                    let error = format!(
+                        "{message} (retry budget of {} spent)",
+                        crate::runbook::duration::format_duration(budget)
+                    );
                     self.observer.attempt_failed(&self.id, attempt, &message, None);
                     return JobOutcome::Failed { error };
                 }
@@ -317,7 +320,10 @@ impl Job {
                     Err(match (limit, self.policy.budget) {
                         (Limit::Budget(_), Some(budget)) => ActionError::fatal(
                             ErrorClass::Timeout,
-                            format!("attempt cut off: retry budget of {} spent", humantime::format_duration(budget)),
+                            format!(
+                                "attempt cut off: retry budget of {} spent",
+                                crate::runbook::duration::format_duration(budget)
+                            ),
                         ),
                         _ => ActionError::new(
                             ErrorClass::Timeout,

@@ -22,6 +22,9 @@ pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1_000 {
         format!("{ms}ms")
+    } else if ms < 60_000 && ms % 1_000 == 0 {
+        // Whole seconds as a runbook writes them: 30s, not 30.0s.
+        format!("{}s", ms / 1_000)
     } else if ms < 60_000 {
         format!("{:.1}s", d.as_secs_f64())
     } else if ms < 3_600_000 {

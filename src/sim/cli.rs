@@ -172,8 +172,15 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
 /// Calls the admin listener of the simulator running on `dir`.
 async fn admin_call(dir: &Path, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, SimError> {
     let admin_file = dir.join(setup::ADMIN);
-    let text =
-        std::fs::read_to_string(&admin_file).map_err(|source| SimError::Read { path: admin_file.clone(), source })?;
+    let text = std::fs::read_to_string(&admin_file).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => SimError::Usage(format!(
+            "no simulator is running on {}: start it with `drctl sim --dir {}` (it writes {})",
+            dir.display(),
+            dir.display(),
+            setup::ADMIN
+        )),
+        _ => SimError::Read { path: admin_file.clone(), source },
+    })?;
     let info: Value =
         serde_json::from_str(&text).map_err(|e| SimError::Parse { path: admin_file.clone(), detail: e.to_string() })?;
     let base = info.get("url").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -183,7 +190,13 @@ async fn admin_call(dir: &Path, method: reqwest::Method, path: &str, body: Optio
     if let Some(body) = body {
         req = req.json(&body);
     }
-    let response = req.send().await.map_err(|e| admin_err(e.to_string()))?;
+    let response = req.send().await.map_err(|e| {
+        admin_err(format!(
+            "{} (is the simulator still running? start it with `drctl sim --dir {}`)",
+            crate::oci::api_error::with_causes(&e.without_url()),
+            dir.display()
+        ))
+    })?;
     let status = response.status();
     let value: Value = response.json().await.map_err(|e| admin_err(e.to_string()))?;
     if !status.is_success() {

@@ -239,8 +239,12 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
         })
         .sum();
     let unseen = expected.saturating_sub(replay.order.len());
+    let cancelled = match counts.get("cancelled") {
+        Some(n) if *n > 0 => format!(", {n} cancelled"),
+        _ => String::new(),
+    };
     let mut out = format!(
-        "\nrun {} {}: {} elapsed{rto}\n  {} succeeded, {} failed, {} skipped, {} pending\n",
+        "\nrun {} {}: {} elapsed{rto}\n  {} succeeded, {} failed, {} skipped{cancelled}, {} pending\n",
         meta.run_id,
         state.as_str(),
         format_duration(elapsed),

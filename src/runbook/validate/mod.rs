@@ -24,6 +24,9 @@ use crate::actions::ActionRegistry;
 
 /// Reads, decodes and validates a runbook.
 pub fn load(path: &str, text: &str, actions: &ActionRegistry) -> Result<Runbook, Invalid> {
+    // A byte-order mark some editors write is not part of the YAML; left in, every column on
+    // the first line would be off by one.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut v = Validator { problems: Vec::new(), text };
     let runbook = v.run(path, text, actions);
     match runbook {
