@@ -181,10 +181,13 @@ fn attempt_text(inst: &InstanceReport, error: &str) -> String {
 /// What the case's standard output shows: each attempt with its times.
 fn system_out(inst: &InstanceReport) -> String {
     let mut lines = vec![format!("action {}, phase {}", inst.action, inst.phase)];
-    for a in &inst.attempt_log {
+    let last = inst.attempt_log.len().saturating_sub(1);
+    for (n, a) in inst.attempt_log.iter().enumerate() {
         let took = a.duration_ms.map_or("cut off".to_owned(), duration);
         let outcome = match &a.error {
             Some(e) => format!("failed: {e}"),
+            // A second Ctrl-C ends the running attempt without an error of its own.
+            None if n == last && inst.state == "cancelled" => "cancelled".to_owned(),
             None if a.end.is_some() => "ok".to_owned(),
             None => "did not finish".to_owned(),
         };

@@ -22,6 +22,9 @@ pub struct Progress {
     quiet: bool,
     started: Instant,
     bars: Option<Bars>,
+    /// Lines from before the run's header (decisions replayed on resume), shown after it;
+    /// `None` once the header is out.
+    early: Mutex<Option<Vec<String>>>,
 }
 
 struct Bars {
@@ -50,11 +53,27 @@ pub fn observer(mode: ProgressMode, quiet: bool, redactor: Redactor) -> std::syn
         overall.enable_steady_tick(Duration::from_millis(200));
         Bars { multi, overall, running: Mutex::new(HashMap::new()) }
     });
-    std::sync::Arc::new(Progress { redactor, quiet, started: Instant::now(), bars })
+    std::sync::Arc::new(Progress {
+        redactor,
+        quiet,
+        started: Instant::now(),
+        bars,
+        early: Mutex::new(Some(Vec::new())),
+    })
 }
 
 impl Progress {
     fn line(&self, text: &str) {
+        if let Ok(mut early) = self.early.lock() {
+            if let Some(held) = early.as_mut() {
+                held.push(text.to_owned());
+                return;
+            }
+        }
+        self.show(text);
+    }
+
+    fn show(&self, text: &str) {
         let text = self.redactor.mask(text);
         tracing::info!(target: "drctl::run", "{text}");
         if self.quiet {
@@ -72,6 +91,11 @@ impl Progress {
 
     /// Clears the bars before the summary.
     pub fn close(&self) {
+        // A segment that ended before its header still shows what it said.
+        let held = self.early.lock().ok().and_then(|mut early| early.take()).unwrap_or_default();
+        for text in held {
+            self.show(&text);
+        }
         if let Some(bars) = &self.bars {
             bars.overall.finish_and_clear();
             if let Ok(running) = bars.running.lock() {
@@ -92,7 +116,11 @@ impl Observer for Progress {
             }
         }
         let rto = rto.map_or_else(String::new, |r| format!(", RTO objective {}", format_duration(r)));
-        self.line(&format!("run {run_id}: {total} tasks, {done} already done{rto}"));
+        self.show(&format!("run {run_id}: {total} tasks, {done} already done{rto}"));
+        let held = self.early.lock().ok().and_then(|mut early| early.take()).unwrap_or_default();
+        for text in held {
+            self.show(&text);
+        }
     }
 
     fn total_changed(&self, total: usize) {
