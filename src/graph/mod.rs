@@ -130,8 +130,13 @@ fn topo_sort<D: AsRef<[Dep]>>(deps: &[D]) -> Vec<TaskIdx> {
 
 /// Execution waves: wave k holds the tasks whose longest dependency chain has k tasks.
 pub fn waves(runbook: &Runbook) -> Vec<Vec<TaskIdx>> {
+    waves_in(runbook, &topo_order(runbook))
+}
+
+/// [`waves`] given the runbook's [`topo_order`], for callers that need the order more than once.
+pub fn waves_in(runbook: &Runbook, order: &[TaskIdx]) -> Vec<Vec<TaskIdx>> {
     let mut level = vec![0usize; runbook.tasks.len()];
-    for t in topo_order(runbook) {
+    for &t in order {
         level[t] = runbook.tasks[t].deps.iter().map(|d| level[d.task] + 1).max().unwrap_or(0);
     }
     let depth = level.iter().copied().max().map_or(0, |m| m + 1);
@@ -145,7 +150,11 @@ pub fn waves(runbook: &Runbook) -> Vec<Vec<TaskIdx>> {
 /// For each task, the number of tasks on the longest chain starting at it (itself included).
 /// The scheduler starts tasks with longer chains first.
 pub fn bottom_levels(runbook: &Runbook) -> Vec<u32> {
-    let order = topo_order(runbook);
+    bottom_levels_in(runbook, &topo_order(runbook))
+}
+
+/// [`bottom_levels`] given the runbook's [`topo_order`].
+pub fn bottom_levels_in(runbook: &Runbook, order: &[TaskIdx]) -> Vec<u32> {
     let mut bottom = vec![1u32; runbook.tasks.len()];
     for &t in order.iter().rev() {
         for d in &runbook.tasks[t].deps {
@@ -157,11 +166,19 @@ pub fn bottom_levels(runbook: &Runbook) -> Vec<u32> {
 
 /// The chain of tasks with the largest total estimated duration, and that duration.
 pub fn critical_path(runbook: &Runbook, estimate: impl Fn(TaskIdx) -> Duration) -> (Vec<TaskIdx>, Duration) {
-    let order = topo_order(runbook);
+    critical_path_in(runbook, &topo_order(runbook), estimate)
+}
+
+/// [`critical_path`] given the runbook's [`topo_order`].
+pub fn critical_path_in(
+    runbook: &Runbook,
+    order: &[TaskIdx],
+    estimate: impl Fn(TaskIdx) -> Duration,
+) -> (Vec<TaskIdx>, Duration) {
     let n = runbook.tasks.len();
     let mut finish = vec![Duration::ZERO; n];
     let mut via: Vec<Option<TaskIdx>> = vec![None; n];
-    for &t in &order {
+    for &t in order {
         let (start, prev) = runbook.tasks[t]
             .deps
             .iter()

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::engine::RunScope;
-use crate::runbook::checked::{ForEach, TaskIdx};
+use crate::runbook::checked::ForEach;
 use crate::runbook::Runbook;
 use crate::ui::redact::Redactor;
 
@@ -114,18 +114,22 @@ pub fn build(
 ) -> Plan {
     let tasks_known = crate::hash::FastMap::default();
     let run = json!({ "id": UNKNOWN, "name": runbook.name, "drill": false });
-    let estimate = |t: TaskIdx| -> Duration {
-        let task = &runbook.tasks[t];
-        // Unknown durations count as a nanosecond, so the longest chain still shows.
-        task.estimate
-            .or_else(|| history.get(&task.id).copied())
-            .or_else(|| literal_sleep(task))
-            .unwrap_or(Duration::from_nanos(1))
-    };
+    // Unknown durations count as a nanosecond, so the longest chain still shows.
+    let estimates: Vec<Duration> = runbook
+        .tasks
+        .iter()
+        .map(|task| {
+            task.estimate
+                .or_else(|| history.get(&task.id).copied())
+                .or_else(|| literal_sleep(task))
+                .unwrap_or(Duration::from_nanos(1))
+        })
+        .collect();
+    let order = crate::graph::topo_order(runbook);
     let mut waves = Vec::new();
     // How many items each `for_each` has, where the plan knows them.
     let mut planned_items: Vec<Option<usize>> = vec![None; runbook.tasks.len()];
-    for wave in crate::graph::waves(runbook) {
+    for wave in crate::graph::waves_in(runbook, &order) {
         let mut planned = Vec::with_capacity(wave.len());
         for t in wave {
             let task = &runbook.tasks[t];
@@ -172,23 +176,25 @@ pub fn build(
                 retry_attempts: task.retry.attempts,
                 // An approval's wait is bounded by its own `timeout` input, not the task's.
                 timeout_ms: if task.uses == "approval" { None } else { task.timeout.map(|d| d.as_millis() as u64) },
-                estimate_ms: estimate(t).as_millis() as u64,
+                estimate_ms: estimates[t].as_millis() as u64,
                 on_failure: format!("{:?}", task.on_failure).to_lowercase(),
                 errors,
             });
         }
         waves.push(planned);
     }
-    let (path, length) = crate::graph::critical_path(runbook, estimate);
-    // Waves hold tasks by id; the schedule wants them in runbook order.
-    let mut work = vec![schedule::Work { instances: 1, each: Duration::ZERO }; runbook.tasks.len()];
-    for (t, task) in runbook.tasks.iter().enumerate() {
-        work[t].each = estimate(t);
-        if task.for_each.is_some() {
-            work[t].instances = planned_items.get(t).copied().flatten().unwrap_or(1);
-        }
-    }
-    let estimated = schedule::makespan(runbook, &work, parallelism).max(length);
+    let (path, length) = crate::graph::critical_path_in(runbook, &order, |t| estimates[t]);
+    let work: Vec<schedule::Work> = runbook
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(t, task)| schedule::Work {
+            instances: if task.for_each.is_some() { planned_items[t].unwrap_or(1) } else { 1 },
+            each: estimates[t],
+        })
+        .collect();
+    let priority = crate::graph::bottom_levels_in(runbook, &order);
+    let estimated = schedule::makespan(runbook, &work, &priority, parallelism).max(length);
     let masked_params = match redactor.mask_value(params) {
         Value::Object(map) => map,
         _ => Map::new(),

@@ -17,10 +17,10 @@ pub struct Work {
     pub each: Duration,
 }
 
-/// The makespan of the run when every instance takes its estimate.
-pub fn makespan(runbook: &Runbook, work: &[Work], parallelism: usize) -> Duration {
+/// The makespan of the run when every instance takes its estimate; `priority` is the
+/// scheduler's ([`crate::graph::bottom_levels`]).
+pub fn makespan(runbook: &Runbook, work: &[Work], priority: &[u32], parallelism: usize) -> Duration {
     let n = runbook.tasks.len();
-    let priority = crate::graph::bottom_levels(runbook);
     let groups: Vec<Option<usize>> = runbook
         .tasks
         .iter()
@@ -111,8 +111,8 @@ mod tests {
         ];
         // Two slots: the six one-second items go first (three rounds), then x and y one after
         // the other (their group allows one at a time).
-        assert_eq!(makespan(&rb, &work, 2), Duration::from_secs(7));
-        assert_eq!(makespan(&rb, &work, 8), Duration::from_secs(4));
+        assert_eq!(makespan(&rb, &work, &crate::graph::bottom_levels(&rb), 2), Duration::from_secs(7));
+        assert_eq!(makespan(&rb, &work, &crate::graph::bottom_levels(&rb), 8), Duration::from_secs(4));
     }
 
     #[test]
@@ -126,6 +126,6 @@ mod tests {
             Work { instances: 0, each: ms(900) },
             Work { instances: 1, each: ms(200) },
         ];
-        assert_eq!(makespan(&rb, &work, 4), ms(500));
+        assert_eq!(makespan(&rb, &work, &crate::graph::bottom_levels(&rb), 4), ms(500));
     }
 }
