@@ -166,3 +166,22 @@ fn a_params_file_is_one_map() {
         assert!(!stderr.contains("runbook"), "{params:?}: {stderr}");
     }
 }
+
+#[test]
+fn validate_checks_a_params_file_when_given_one() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: p\nparams:\n  region: { type: string, enum: [a, b] }\ntasks:\n  t:\n    uses: shell\n    with: { run: 'true' }\n",
+    );
+    sb.write("p.yaml", "regoin: c\n");
+    let ran = sb.run(&["validate", "rb.yaml", "--params-file", "p.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("unknown parameter `regoin`") && ran.stderr.contains("did you mean `region`?"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(sb.run(&["validate", "rb.yaml", "-p", "region=a"]).code, 0);
+    assert_eq!(sb.run(&["validate", "rb.yaml"]).code, 0, "without values, only the runbook is checked");
+}

@@ -15,6 +15,10 @@ pub struct ValidateArgs {
     /// `json` prints the problems as JSON (file, line, column, message, help).
     #[arg(long, short, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Parameter values to check against the runbook's `params` as well (types, enums,
+    /// required ones, unknown names), as `run` would.
+    #[command(flatten)]
+    pub params: super::ParamArgs,
 }
 
 /// Reads and validates a runbook file with the built-in actions.
@@ -35,7 +39,13 @@ pub fn load_file(file: &std::path::Path) -> Result<Runbook, CliError> {
 }
 
 pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
-    match (load_file(&args.file), args.output) {
+    let loaded = load_file(&args.file);
+    if let Ok(runbook) = &loaded {
+        if !args.params.params.is_empty() || args.params.params_file.is_some() {
+            super::params::resolve(runbook, &args.params, None, &crate::ui::redact::Redactor::new())?;
+        }
+    }
+    match (loaded, args.output) {
         (Ok(runbook), OutputFormat::Human) => {
             println!("{}: ok ({} tasks)", args.file.display(), runbook.tasks.len());
             // The process ends right after; skip freeing the runbook piece by piece.
