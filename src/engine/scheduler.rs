@@ -814,7 +814,11 @@ impl<'a> Scheduler<'a> {
                 let asked = async {
                     tokio::select! {
                         answer = approver.ask(&id, &message, observer.as_ref()) => answer,
-                        () = stop.cancelled() => None,
+                        () = stop.cancelled() => {
+                            // End the prompt's line before the interrupt notice.
+                            eprintln!();
+                            None
+                        }
                     }
                 };
                 let decision = match remaining {
