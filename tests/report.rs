@@ -272,3 +272,15 @@ tasks:
     let journal = std::fs::read_to_string(sb.path().join(".drctl/runs").join(&id).join("journal.log")).unwrap();
     assert!(!journal.contains(canary), "the approval message is masked in the journal: {journal}");
 }
+
+/// A drill that failed does not pass a `--fail-on-rto` gate because its runbook sets no RTO.
+#[test]
+fn a_failed_run_without_an_objective_fails_the_rto_gate() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: no-rto\ntasks:\n  a:\n    uses: shell\n    with: { run: 'exit 3' }\n");
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let gate = sb.run(&["report", &ran.run_id(), "--fail-on-rto"]);
+    assert_eq!(gate.code, 1, "{}", gate.stderr);
+    assert!(gate.stderr.contains("did not complete"), "{}", gate.stderr);
+}

@@ -144,19 +144,18 @@ pub enum ProgressMode {
 
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
-    // Commands that only print end quietly when their reader goes away (`| head`), as other
-    // command-line tools do; commands that drive a run or serve the simulator keep going.
-    let drives = matches!(
-        cli.command,
-        Command::Run(_)
-            | Command::Resume(_)
-            | Command::Approve(_)
-            | Command::Deny(_)
-            | Command::Skip(_)
-            | Command::Retry(_)
-            | Command::Cleanup(_)
-            | Command::Sim(_)
-    );
+    // Commands that only read local files and print end quietly when their reader goes away
+    // (`| head`), as other command-line tools do. Commands that talk over the network keep
+    // SIGPIPE ignored: a peer closing a socket would otherwise kill them without a word.
+    let drives = !matches!(
+        &cli.command,
+        Command::Validate(_)
+            | Command::Graph(_)
+            | Command::Status(_)
+            | Command::Runs(_)
+            | Command::Report(_)
+            | Command::Schema
+    ) && !matches!(&cli.command, Command::Plan(args) if !args.refresh);
     if !drives {
         // SAFETY: restoring the default disposition of SIGPIPE before any thread writes.
         unsafe {

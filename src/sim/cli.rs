@@ -153,7 +153,7 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
             };
             let result =
                 admin_call(&dir, reqwest::Method::POST, &format!("/faults/{region}"), Some(json!(command))).await?;
-            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            print_json(&result);
             Ok(())
         }
         Some(SimCommand::Dump { dir, region }) => {
@@ -162,10 +162,19 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
                 None => "/dump".into(),
             };
             let result = admin_call(&dir, reqwest::Method::GET, &path, None).await?;
-            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            print_json(&result);
             Ok(())
         }
         None => serve(args.serve).await,
+    }
+}
+
+/// Prints a JSON answer; a reader that went away (`| head`) ends the output quietly.
+fn print_json(value: &Value) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if serde_json::to_writer_pretty(&mut out, value).is_ok() {
+        let _ = writeln!(out);
     }
 }
 
@@ -199,6 +208,11 @@ async fn admin_call(dir: &Path, method: reqwest::Method, path: &str, body: Optio
     })?;
     let status = response.status();
     let value: Value = response.json().await.map_err(|e| admin_err(e.to_string()))?;
+    // The listener answered: a refusal is about the request (a bad fault, an unknown region).
+    if status.is_client_error() {
+        let why = value.get("message").and_then(Value::as_str).map_or_else(|| value.to_string(), str::to_owned);
+        return Err(SimError::Usage(why));
+    }
     if !status.is_success() {
         return Err(admin_err(format!("{status}: {value}")));
     }
