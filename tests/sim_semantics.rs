@@ -148,6 +148,23 @@ async fn pagination_walks_every_page() {
     let filtered: Vec<Value> =
         client.send_json(get(Service::Core, IAD, "/vcns").query("displayName", "vcn-10.3.0.0/16")).await.unwrap();
     assert_eq!(filtered.len(), 1);
+    // sortBy / sortOrder, as the SDKs send them.
+    let sorted: Vec<Value> = client
+        .send_json(
+            get(Service::Core, IAD, "/vcns")
+                .query("compartmentId", &sim.identity.tenancy)
+                .query("sortBy", "DISPLAYNAME")
+                .query("sortOrder", "DESC"),
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = sorted.iter().map(|v| v["displayName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["vcn-10.4.0.0/16", "vcn-10.3.0.0/16", "vcn-10.2.0.0/16", "vcn-10.1.0.0/16", "vcn-10.0.0.0/16"]);
+    // A compartment that does not exist is a 404, not an empty list.
+    let (status, code, _) = failure(
+        client.send(get(Service::Core, IAD, "/vcns").query("compartmentId", "ocid1.compartment.oc1..mistyped")).await,
+    );
+    assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"));
 }
 
 async fn application(client: &OciClient, sim: &TestSim, name: &str) -> (String, String) {

@@ -377,9 +377,32 @@ const NOT_FILTERS: [&str; 7] =
 
 pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiError> {
     let store = ctx.sim.store();
-    let items = filtered(&store, &ctx.region, kind, &call.query);
+    // As OCI: listing in a compartment that does not exist (a mistyped OCID) is a 404, not an
+    // empty list that would read as "nothing there".
+    if let Some((_, compartment)) = call.query.iter().find(|(k, _)| k == "compartmentId") {
+        check_compartment(&ctx.sim, &store, &ctx.region, compartment)?;
+    }
+    let mut items = filtered(&store, &ctx.region, kind, &call.query);
     drop(store);
+    sort(&mut items, &call.query);
     list_response(kind.list, &items, call)
+}
+
+/// `sortBy` (`TIMECREATED`, `DISPLAYNAME` or `NAME`, in any case) and `sortOrder` (`ASC`,
+/// `DESC`); without `sortBy` the order of creation stays.
+fn sort(items: &mut [Value], query: &[(String, String)]) {
+    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_ascii_lowercase());
+    let key = match get("sortBy").as_deref() {
+        Some("timecreated") => "timeCreated",
+        Some("displayname") => "displayName",
+        Some("name") => "name",
+        _ => return,
+    };
+    let text = |v: &Value| field(v, key).and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
+    items.sort_by_key(|v| text(v));
+    if get("sortOrder").as_deref() == Some("desc") {
+        items.reverse();
+    }
 }
 
 /// Resources of `kind` matching every query filter that names a top-level field; deleted
