@@ -353,6 +353,21 @@ fn a_drill_and_its_cleanup_leave_the_destination_as_it_was() {
         before.as_object_mut().unwrap().remove(kind);
     }
     assert_eq!(after, before);
+
+    // The next drill brings those back (their names are still taken) and takes them as its
+    // own, so that its cleanup schedules their deletion again: none is left active.
+    let second = w.failover_ok(&["--drill"]);
+    let cleanup = w.drctl(&["cleanup", &second, "--yes"]);
+    assert_eq!(cleanup.code, 0, "second cleanup:\n{}\n{}", cleanup.stdout, cleanup.stderr);
+    let dump = w.dump(DEST);
+    for kind in ["kms.vault", "kms.key", "vault.secret"] {
+        let entries = dump[kind].as_array().unwrap();
+        assert!(!entries.is_empty(), "{kind}");
+        for r in entries {
+            assert_eq!(r["lifecycleState"], "PENDING_DELETION", "{kind} left behind by the second drill: {r}");
+            assert_eq!(r["freeformTags"]["drctl-drill-run"], second.as_str(), "{kind}: {r}");
+        }
+    }
 }
 
 #[test]

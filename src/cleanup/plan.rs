@@ -2,8 +2,9 @@
 //!
 //! Built from the run's checked runbook and its replayed journal only: it reads no cloud state
 //! and changes nothing. An instance is undone when it succeeded and its outputs say this run
-//! created something: a converge action (`oci.*`) with `operation: create` and an `id`, or a
-//! `registry.copy` whose destination did not have the image before.
+//! created something: a converge action (`oci.*`) with `operation: create` and an `id` (or
+//! `restored: true`: brought back from a deletion scheduled by an earlier drill's cleanup), or
+//! a `registry.copy` whose destination did not have the image before.
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -88,7 +89,11 @@ pub fn plan(run_id: &str, runbook: &Runbook, replay: &Replay) -> CleanupPlan {
 fn undo_kind(uses: &str, outputs: &Map<String, Value>) -> Option<UndoKind> {
     if uses.starts_with("oci.") {
         let id = outputs.get("id").and_then(Value::as_str)?;
-        if outputs.get("operation").and_then(Value::as_str) != Some("create") {
+        // Created by this run, or brought back by it from a deletion an earlier cleanup
+        // scheduled: either way the drill found it absent.
+        let created = outputs.get("operation").and_then(Value::as_str) == Some("create");
+        let restored = outputs.get("restored").and_then(Value::as_bool) == Some(true);
+        if !created && !restored {
             return None;
         }
         let with = json!({

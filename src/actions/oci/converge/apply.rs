@@ -151,21 +151,45 @@ async fn converge_existing(plan: &Plan<'_>, ctx: &ActionContext, found: Current)
             advice: format!("{} {} failed; delete it (ensure: absent) and run again", plan.kind.noun, current.id()),
         });
     }
-    let differences = plan.differences(&current).await?;
-    if differences.is_empty() {
+    let mut differences = plan.differences(&current).await?;
+    // A drill that brings back a resource an earlier drill's cleanup scheduled for deletion
+    // makes it its own: tagged with this run, so that this drill's cleanup removes it again.
+    let adopt = restored.is_some() && ctx.drill && !tagged_by(&current.body, &ctx.run_id);
+    if adopt {
+        let mut tags = match differences.update.get("freeformTags").or_else(|| current.body.get("freeformTags")) {
+            Some(Value::Object(tags)) => tags.clone(),
+            _ => serde_json::Map::new(),
+        };
+        tags.insert(super::diff::DRILL_TAG.into(), Value::String(ctx.run_id.clone()));
+        differences.update.insert("freeformTags".into(), Value::Object(tags));
+    }
+    if differences.is_empty() && !adopt {
         let changed = restored.is_some();
         let op = if changed { "update" } else { "none" };
-        return Ok(plan.outputs(&with_rules_if(plan, current).await?.body, op, changed));
+        let mut outputs = plan.outputs(&with_rules_if(plan, current).await?.body, op, changed);
+        if changed {
+            outputs.insert("restored".into(), Value::Bool(true));
+        }
+        return Ok(outputs);
     }
     let paths: Vec<&str> = differences.diffs.iter().map(|d| d.path.as_str()).collect();
-    ctx.log.line(&format!("{}: updating {}", plan.what, paths.join(", ")));
+    if paths.is_empty() {
+        ctx.log.line(&format!("{}: tagging it for drill run {}", plan.what, ctx.run_id));
+    } else {
+        ctx.log.line(&format!("{}: updating {}", plan.what, paths.join(", ")));
+    }
     let id = current.id().to_string();
     current = update(plan, &current, &differences).await?;
     if let Some(rules) = &differences.rules {
         nsg_rules::apply(&plan.api, &id, rules).await.map_err(|e| plan.api_error("change security rules", e))?;
     }
     let current = with_rules_if(plan, current).await?;
-    Ok(plan.outputs(&current.body, "update", true))
+    let mut outputs = plan.outputs(&current.body, "update", true);
+    if restored.is_some() {
+        // Brought back from a scheduled deletion: a drill's cleanup undoes it like a creation.
+        outputs.insert("restored".into(), Value::Bool(true));
+    }
+    Ok(outputs)
 }
 
 async fn update(plan: &Plan<'_>, current: &Current, differences: &Differences) -> Result<Current, ConvergeError> {
