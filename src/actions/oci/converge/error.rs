@@ -71,6 +71,9 @@ pub fn advice_for(source: &ClientError, step: &str, home_region: Option<&str>) -
         (409, "Conflict") if step.starts_with("delete") => {
             "something still lives in it: delete its children first (order the cleanup tasks children-first)".to_string()
         }
+        (409, "Conflict") if step.starts_with("create") && api.message.contains("container repository") => {
+            "a repository of this name exists in another compartment: pushing an image to a repository that does not exist yet creates it in the tenancy's root compartment. Move it to the runbook's compartment (`oci artifacts container repository change-compartment`) or delete it, and create repositories before copying images into them".to_string()
+        }
         (409, "Conflict") if step.starts_with("create") => {
             "a resource with this name already exists where the lookup did not find it (another parent or compartment?): rename it or address it with `id`".to_string()
         }
@@ -94,6 +97,16 @@ mod tests {
         let advice = advice_for(&api(403, "NotAllowed"), "create", Some("us-ashburn-1"));
         assert!(advice.contains("only in the tenancy's home region (us-ashburn-1)"), "{advice}");
         assert_eq!(advice_for(&api(400, "InvalidParameter"), "create", None), "");
+    }
+
+    #[test]
+    fn a_repository_made_by_a_push_elsewhere_says_how_to_move_it() {
+        let body = r#"{"code": "Conflict", "message": "A container repository named `orders/x` already exists in this region (compartment ocid1.tenancy.oc1..t)."}"#;
+        let taken =
+            ClientError::Api(Box::new(OciError::from_response(409, body.as_bytes(), None, "POST", "http://h/x")));
+        let advice = advice_for(&taken, "create", None);
+        assert!(advice.contains("change-compartment"), "{advice}");
+        assert!(advice_for(&api(409, "Conflict"), "create", None).contains("address it with `id`"));
     }
 
     #[test]
