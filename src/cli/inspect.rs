@@ -125,7 +125,19 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(Exit::Success);
     }
-    println!("run {} ({}): {} after {}", meta.run_id, meta.runbook_name, state.as_str(), format_duration(elapsed));
+    // A segment without an end record stopped abruptly (killed, machine lost): when is not
+    // known, only its last record.
+    let abrupt = state == RunState::Interrupted && replay.segment_spans.last().is_some_and(|s| s.end.is_none());
+    if abrupt {
+        println!(
+            "run {} ({}): interrupted; drctl stopped without closing the run, {} after the start (its last record)",
+            meta.run_id,
+            meta.runbook_name,
+            format_duration(elapsed)
+        );
+    } else {
+        println!("run {} ({}): {} after {}", meta.run_id, meta.runbook_name, state.as_str(), format_duration(elapsed));
+    }
     for t in &tasks {
         let attempts = t["attempts"].as_u64().unwrap_or(0);
         let mut line =
