@@ -399,7 +399,7 @@ fn sort(items: &mut [Value], query: &[(String, String)]) {
         _ => return,
     };
     let text = |v: &Value| field(v, key).and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
-    items.sort_by_key(|v| text(v));
+    items.sort_by_cached_key(text);
     if get("sortOrder").as_deref() == Some("desc") {
         items.reverse();
     }
