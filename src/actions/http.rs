@@ -108,7 +108,7 @@ pub(crate) async fn send(
     }
     let response = request.send().await.map_err(|e| {
         let class = if e.is_timeout() { ErrorClass::Timeout } else { ErrorClass::Network };
-        let why = crate::oci::api_error::with_causes(&e.without_url());
+        let why = crate::causes::with_causes(&e.without_url());
         ActionError::new(class, format!("request to {url} failed: {why}"))
     })?;
     let status = response.status().as_u16();

@@ -205,7 +205,7 @@ where
     match tokio::task::spawn_blocking(move || handle.block_on(work())).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => {
-            let mut err = ActionError::new(ErrorClass::Network, crate::oci::api_error::with_causes(&e));
+            let mut err = ActionError::new(ErrorClass::Network, e.describe());
             err.retryable = e.is_transient();
             Err(err)
         }

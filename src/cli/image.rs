@@ -21,11 +21,7 @@ impl std::fmt::Debug for ImageCommand {
 pub async fn image(command: ImageCommand) -> Result<Exit, CliError> {
     let ImageCommand::Copy(args) = command;
     run_image_copy(args).await.map(|()| Exit::Success).map_err(|e| {
-        let mut message = crate::oci::api_error::with_causes(&e);
-        // rustls reading a plain-HTTP answer as a TLS record.
-        if message.contains("InvalidContentType") {
-            message.push_str("\n  the registry answered in plain HTTP, not TLS: for a local registry or the simulator, add --plain-http");
-        }
+        let message = e.describe();
         match e {
             crate::registry::RegistryError::InvalidReference { .. }
             | crate::registry::RegistryError::Credentials { .. } => CliError::usage(message),

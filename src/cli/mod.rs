@@ -147,7 +147,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
     // Commands that only read local files and print end quietly when their reader goes away
     // (`| head`), as other command-line tools do. Commands that talk over the network keep
     // SIGPIPE ignored: a peer closing a socket would otherwise kill them without a word.
-    let drives = !matches!(
+    let local_only = matches!(
         &cli.command,
         Command::Validate(_)
             | Command::Graph(_)
@@ -155,8 +155,8 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
             | Command::Runs(_)
             | Command::Report(_)
             | Command::Schema
-    ) && !matches!(&cli.command, Command::Plan(args) if !args.refresh);
-    if !drives {
+    ) || matches!(&cli.command, Command::Plan(args) if !args.refresh);
+    if local_only {
         // SAFETY: restoring the default disposition of SIGPIPE before any thread writes.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);

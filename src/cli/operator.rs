@@ -110,14 +110,14 @@ pub async fn decide(
     };
     if !allowed {
         let shown = state.map_or("not started".to_owned(), |s| s.as_str().to_owned());
-        let word = crate::ui::shell_word(&args.task).into_owned();
         let flag = dir.resume_flags();
         let run = &dir.id;
+        let command = |verb| crate::ui::operator_command(verb, run, &args.task, &flag);
         let is_approval = replay.instance(&id).is_some_and(|r| r.approval_message.is_some());
         let help = match (decision, state) {
             (_, None | Some(TaskState::Pending)) => "the run has not reached it yet".to_owned(),
             (Decision::Approve | Decision::Deny, Some(TaskState::Failed)) if is_approval => {
-                format!("it was denied; to ask again: drctl retry {run} {word}{flag}")
+                format!("it was denied; to ask again: {}", command("retry"))
             }
             (Decision::Approve | Decision::Deny, Some(TaskState::Succeeded)) if is_approval => {
                 "it was approved already; `drctl status RUN` shows who decided and why".to_owned()
@@ -132,7 +132,7 @@ pub async fn decide(
             ),
             (Decision::Retry, Some(TaskState::Skipped)) => "a skipped task stays skipped".to_owned(),
             (Decision::Retry, Some(TaskState::AwaitingApproval)) => {
-                format!("it waits for a decision: drctl approve {run} {word} --reason '...'{flag}")
+                format!("it waits for a decision: {}", command("approve"))
             }
             _ => "`drctl status RUN` shows each task's state".to_owned(),
         };

@@ -411,8 +411,8 @@ fn failed_hint(replay: &crate::checkpoint::Replay, run_id: &str, state_flag: &st
         out.push_str(&format!("failed; after fixing the cause: drctl resume {run_id}{state_flag}\n"));
     }
     for id in denied {
-        let word = crate::ui::shell_word(&id.to_string()).into_owned();
-        out.push_str(&format!("{id} was denied; to ask again: drctl retry {run_id} {word}{state_flag}\n"));
+        let retry = crate::ui::operator_command("retry", run_id, &id.to_string(), state_flag);
+        out.push_str(&format!("{id} was denied; to ask again: {retry}\n"));
     }
     out
 }

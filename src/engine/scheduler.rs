@@ -94,7 +94,27 @@ struct Event {
 /// input closed or the run was interrupted): the approval then waits for an operator.
 enum Reply {
     Done(JobOutcome),
-    Unanswered(Value),
+    Unanswered(Asked),
+}
+
+/// An approval's inputs, read once.
+#[derive(Clone)]
+struct Asked {
+    /// The message may quote a secret parameter; it is journaled and shown, so masked.
+    message: String,
+    timeout: Option<Duration>,
+    approve_on_timeout: bool,
+}
+
+impl Asked {
+    fn read(with: &Value, redactor: &crate::ui::redact::Redactor) -> Self {
+        let message = with.get("message").and_then(Value::as_str).unwrap_or("approve to continue");
+        Asked {
+            message: redactor.mask(message).into_owned(),
+            timeout: with.get("timeout").and_then(Value::as_str).and_then(|t| parse_duration(t).ok()),
+            approve_on_timeout: with.get("on_timeout").and_then(Value::as_str) == Some("approve"),
+        }
+    }
 }
 
 pub(super) struct Scheduler<'a> {
@@ -593,7 +613,7 @@ impl<'a> Scheduler<'a> {
         }
         match event.outcome {
             Reply::Done(outcome) => self.finish_instance(event.task, event.inst, outcome),
-            Reply::Unanswered(with) => self.await_operator(event.task, event.inst, &with),
+            Reply::Unanswered(asked) => self.await_operator(event.task, event.inst, &asked),
         }
     }
 
@@ -770,18 +790,15 @@ impl<'a> Scheduler<'a> {
     fn approval(&mut self, t: TaskIdx, i: usize, with: &Value) {
         let cfg = self.cfg;
         let id = self.tasks[t].instances[i].id.clone();
-        let message = with.get("message").and_then(Value::as_str).unwrap_or("approve to continue");
-        // The message may quote a secret parameter; it is journaled and shown, so masked.
-        let message = cfg.redactor.mask(message).into_owned();
-        let timeout = with.get("timeout").and_then(Value::as_str).and_then(|t| parse_duration(t).ok());
-        let approve_on_timeout = with.get("on_timeout").and_then(Value::as_str) == Some("approve");
+        let asked = Asked::read(with, &cfg.redactor);
+        let (timeout, approve_on_timeout) = (asked.timeout, asked.approve_on_timeout);
         // The wait is recorded before any decision, on every path, so that the instance has a
         // start: its duration runs from here to the decision, and a timeout survives a resume.
         let waiting =
             self.replay.instance(&id).filter(|r| r.state == TaskState::AwaitingApproval).and_then(|r| r.awaiting_since);
         let since = waiting.unwrap_or_else(now_millis);
         if waiting.is_none() {
-            self.batch.push(&Record::AwaitingApproval { id: id.clone(), message: message.clone(), at: since });
+            self.batch.push(&Record::AwaitingApproval { id: id.clone(), message: asked.message.clone(), at: since });
         }
         let waited = Duration::from_millis(now_millis().saturating_sub(since));
         self.tasks[t].instances[i].started = Some(Instant::now().checked_sub(waited).unwrap_or_else(Instant::now));
@@ -808,12 +825,12 @@ impl<'a> Scheduler<'a> {
             let journal = cfg.journal.clone();
             let observer = cfg.observer.clone();
             let stop = cfg.stop.clone();
-            let with = with.clone();
+            let unanswered = asked.clone();
             tokio::spawn(async move {
                 // Ctrl-C leaves the prompt: the approval stays open for the resumed run.
                 let asked = async {
                     tokio::select! {
-                        answer = approver.ask(&id, &message, observer.as_ref()) => answer,
+                        answer = approver.ask(&id, &unanswered.message, observer.as_ref()) => answer,
                         () = stop.cancelled() => {
                             // End the prompt's line before the interrupt notice.
                             eprintln!();
@@ -838,34 +855,27 @@ impl<'a> Scheduler<'a> {
                         journal.append_nowait(&audit);
                         Reply::Done(result.into())
                     }
-                    None => Reply::Unanswered(with),
+                    None => Reply::Unanswered(unanswered),
                 };
                 let _ = tx.send(Event { task: t, inst: i, outcome });
             });
             return;
         }
-        self.await_operator(t, i, with);
+        self.await_operator(t, i, &asked);
     }
 
     /// Leaves an approval waiting for `drctl approve|deny`, saying how to answer it.
-    fn await_operator(&mut self, t: TaskIdx, i: usize, with: &Value) {
+    fn await_operator(&mut self, t: TaskIdx, i: usize, asked: &Asked) {
         let cfg = self.cfg;
         let id = self.tasks[t].instances[i].id.clone();
-        let message = cfg
-            .redactor
-            .mask(with.get("message").and_then(Value::as_str).unwrap_or("approve to continue"))
-            .into_owned();
-        let timeout = with.get("timeout").and_then(Value::as_str).and_then(|t| parse_duration(t).ok());
-        let approve_on_timeout = with.get("on_timeout").and_then(Value::as_str) == Some("approve");
-        let (run, flag) = (&cfg.run_dir.id, cfg.run_dir.resume_flags());
-        let word = crate::ui::shell_word(&id.to_string()).into_owned();
-        let how = format!(
-            "  approve: drctl approve {run} {word} --reason '...'{flag}\n  deny:    drctl deny {run} {word} --reason '...'{flag}"
-        );
+        let Asked { message, timeout, approve_on_timeout } = asked;
+        let (run, flags, task) = (&cfg.run_dir.id, cfg.run_dir.resume_flags(), id.to_string());
+        let command = |verb| crate::ui::operator_command(verb, run, &task, &flags);
+        let how = format!("  approve: {}\n  deny:    {}", command("approve"), command("deny"));
         // With a timeout, the decision falls to it once the time has passed: at the next
         // resume, or at once if the run is resumed after the deadline.
         let until = timeout.map_or(String::new(), |limit| {
-            let outcome = if approve_on_timeout { "approved" } else { "denied" };
+            let outcome = if *approve_on_timeout { "approved" } else { "denied" };
             format!("\n  unanswered {} after it was asked, it counts as {outcome} when the run is resumed", fmt(limit))
         });
         cfg.observer.notice(&format!("{id} needs approval: {message}{until}\n{how}"));

@@ -113,7 +113,7 @@ impl std::error::Error for OciError {}
 pub enum ClientError {
     #[error(transparent)]
     Api(Box<OciError>),
-    #[error("{method} {url}: {} (opc-request-id: {request_id}, after {attempts} attempt(s))", with_causes(.source))]
+    #[error("{method} {url}: {} (opc-request-id: {request_id}, after {attempts} attempt(s))", crate::causes::with_causes(.source))]
     Transport { method: String, url: String, request_id: String, attempts: u32, source: reqwest::Error },
     #[error("{method} {url}: cancelled")]
     Cancelled { method: String, url: String },
@@ -127,23 +127,6 @@ pub enum ClientError {
     Encode(serde_json::Error),
     #[error("building the HTTP client: {0}")]
     Build(reqwest::Error),
-}
-
-/// An error with its causes, as `outer: inner: innermost`, leaving out a cause whose text the
-/// outer one already shows. reqwest's own text ("error sending request") hides why: refused,
-/// DNS, TLS, a timeout.
-pub fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !text.is_empty() && !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = cause.source();
-    }
-    out
 }
 
 impl ClientError {
@@ -171,19 +154,4 @@ pub enum WaitError {
     MissingField { what: String, field: &'static str },
     #[error("waiting for {what}: cancelled")]
     Cancelled { what: String },
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_causes;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("error sending request")]
-    struct Outer(#[source] std::io::Error);
-
-    #[test]
-    fn the_causes_of_a_transport_error_are_shown() {
-        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
-        assert_eq!(with_causes(&Outer(refused)), "error sending request: Connection refused (os error 111)");
-    }
 }

@@ -126,9 +126,10 @@ pub fn build(
         })
         .collect();
     let order = crate::graph::topo_order(runbook);
+    // What the run would do, for the whole-run estimate: a `for_each` whose items the plan
+    // knows runs that many instances.
+    let mut work: Vec<schedule::Work> = estimates.iter().map(|&each| schedule::Work { instances: 1, each }).collect();
     let mut waves = Vec::new();
-    // How many items each `for_each` has, where the plan knows them.
-    let mut planned_items: Vec<Option<usize>> = vec![None; runbook.tasks.len()];
     for wave in crate::graph::waves_in(runbook, &order) {
         let mut planned = Vec::with_capacity(wave.len());
         for t in wave {
@@ -159,7 +160,9 @@ pub fn build(
                 ForEach::List(items) => Value::Array(items.clone()),
                 ForEach::Expr(t) => t.render_partial(&scope, UNKNOWN).unwrap_or_else(|e| failed("for_each", &e)),
             });
-            planned_items[t] = for_each.as_ref().and_then(Value::as_array).map(Vec::len);
+            if let Some(items) = for_each.as_ref().and_then(Value::as_array) {
+                work[t].instances = items.len();
+            }
             let condition = task.condition.as_ref().map(|c| match c.render_partial(&scope, UNKNOWN) {
                 Ok(Value::Bool(b)) => b.to_string(),
                 Ok(other) => other.as_str().map_or_else(|| other.to_string(), str::to_owned),
@@ -184,15 +187,6 @@ pub fn build(
         waves.push(planned);
     }
     let (path, length) = crate::graph::critical_path_in(runbook, &order, |t| estimates[t]);
-    let work: Vec<schedule::Work> = runbook
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(t, task)| schedule::Work {
-            instances: if task.for_each.is_some() { planned_items[t].unwrap_or(1) } else { 1 },
-            each: estimates[t],
-        })
-        .collect();
     let priority = crate::graph::bottom_levels_in(runbook, &order);
     let estimated = schedule::makespan(runbook, &work, &priority, parallelism).max(length);
     let masked_params = match redactor.mask_value(params) {

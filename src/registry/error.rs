@@ -112,14 +112,19 @@ fn path_suffix(path: &Option<PathBuf>) -> String {
 impl RegistryError {
     /// The message followed by its causes (`a: b: c`), for one-line logs.
     pub fn chain(&self) -> String {
-        let mut out = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            out.push_str(": ");
-            out.push_str(&s.to_string());
-            source = s.source();
+        crate::causes::with_causes(self)
+    }
+
+    /// The message for a person: its causes, and what to do when a registry answered in plain
+    /// HTTP where TLS was expected (rustls reads the answer as a record of the wrong type).
+    pub fn describe(&self) -> String {
+        let mut message = self.chain();
+        if message.contains("InvalidContentType") {
+            message.push_str(
+                "\n  the registry answered in plain HTTP, not TLS: for a local registry or the simulator, give `drctl image copy` --plain-http, or map the region to an http:// URL in the endpoints file",
+            );
         }
-        out
+        message
     }
 
     /// Whether a later attempt of the same request might succeed: transport failures, server

@@ -202,7 +202,7 @@ async fn admin_call(dir: &Path, method: reqwest::Method, path: &str, body: Optio
     let response = req.send().await.map_err(|e| {
         admin_err(format!(
             "{} (is the simulator still running? start it with `drctl sim --dir {}`)",
-            crate::oci::api_error::with_causes(&e.without_url()),
+            crate::causes::with_causes(&e.without_url()),
             dir.display()
         ))
     })?;

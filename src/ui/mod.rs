@@ -14,9 +14,25 @@ pub fn shell_word(word: &str) -> std::borrow::Cow<'_, str> {
     format!("'{}'", word.replace('\'', r"'\''")).into()
 }
 
+/// The command an operator pastes to decide on `task` of `run`: `drctl VERB RUN TASK`, with
+/// `--reason '...'` where the verb needs one, then `flags` (see `RunDir::resume_flags`).
+pub fn operator_command(verb: &str, run: &str, task: &str, flags: &str) -> String {
+    let reason = if matches!(verb, "approve" | "deny" | "skip") { " --reason '...'" } else { "" };
+    format!("drctl {verb} {run} {}{reason}{flags}", shell_word(task))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::shell_word;
+    use super::{operator_command, shell_word};
+
+    #[test]
+    fn operator_commands_quote_the_task_and_ask_for_a_reason_where_needed() {
+        assert_eq!(
+            operator_command("approve", "r1", "gate[eu west]", ""),
+            "drctl approve r1 'gate[eu west]' --reason '...'"
+        );
+        assert_eq!(operator_command("retry", "r1", "gate", " --state-dir s"), "drctl retry r1 gate --state-dir s");
+    }
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {
