@@ -120,7 +120,7 @@ tasks:
   bad:
     uses: shell
     on_failure: MODE
-    with: { run: 'exit 1' }
+    with: { run: 'touch bad-ran; exit 1' }
   after-bad:
     uses: shell
     depends_on: [bad]
@@ -130,8 +130,10 @@ tasks:
     depends_on: [slow-start]
     with: { run: 'touch other' }
   slow-start:
-    uses: sleep
-    with: { duration: 300ms }
+    uses: shell
+    # Still running when `bad` has failed, however loaded the machine: it waits for `bad`
+    # to have run (5 s at most), then a little more.
+    with: { run: 'for i in $(seq 250); do [ -f bad-ran ] && break; sleep 0.02; done; sleep 0.3' }
 "#;
 
 #[test]
