@@ -31,11 +31,19 @@ pub struct Runbook {
     /// Concurrency groups and their limits.
     pub concurrency: IndexMap<String, usize>,
     pub tasks: Vec<Task>,
+    /// Task indices by id, built on first use by [`Runbook::task_index`].
+    pub(super) index: std::sync::OnceLock<std::collections::HashMap<String, TaskIdx>>,
 }
 
 impl Runbook {
+    /// The index of task `id`. Callers look up every task of a run (summaries, reports, cleanup
+    /// plans), so a runbook of more than a few tasks builds a map once rather than scanning.
     pub fn task_index(&self, id: &str) -> Option<TaskIdx> {
-        self.tasks.iter().position(|t| t.id == id)
+        if self.tasks.len() <= 16 {
+            return self.tasks.iter().position(|t| t.id == id);
+        }
+        let index = self.index.get_or_init(|| self.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect());
+        index.get(id).copied()
     }
 
     /// Secret parameter names.

@@ -79,12 +79,15 @@ impl Progress {
         if self.quiet {
             return;
         }
-        let stamp = format_duration(self.started.elapsed());
+        // One write per line: stderr is unbuffered, and a line formatted into it piece by piece
+        // costs the scheduling loop a system call per piece.
+        let line = format!("{:>7} {text}\n", format_duration(self.started.elapsed()));
         match &self.bars {
-            Some(bars) => bars.multi.suspend(|| eprintln!("{stamp:>7} {text}")),
+            Some(bars) => bars.multi.suspend(|| {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }),
             None => {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{stamp:>7} {text}");
+                let _ = std::io::stderr().write_all(line.as_bytes());
             }
         }
     }

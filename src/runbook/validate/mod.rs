@@ -224,6 +224,7 @@ impl Validator<'_> {
             parallelism,
             concurrency,
             tasks,
+            index: Default::default(),
         })
     }
 
