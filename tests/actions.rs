@@ -164,3 +164,47 @@ tasks:
     assert!(error("wrong").contains("the counts differ"), "{}", error("wrong"));
     assert!(error("never").contains("200ms"), "{}", error("never"));
 }
+
+#[test]
+fn wait_until_reads_exit_codes_polls_at_its_deadline_and_names_what_it_cannot_read() {
+    let sb = Sandbox::new();
+    // A name the probe's result does not have is a typo: refused before anything runs.
+    sb.write(
+        "typo.yaml",
+        "version: 1\nname: typo\ntasks:\n  w:\n    uses: wait_until\n    with: { shell: 'true', until: \"result.output.ready == 'yes'\", interval: 5x }\n",
+    );
+    let refused = sb.run(&["validate", "typo.yaml"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("`result.output` is not part of the probe's result"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("did you mean `outputs`?"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("`5x` is not a duration"), "{}", refused.stderr);
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: waits
+tasks:
+  exit-code:
+    uses: wait_until
+    with: { shell: 'exit 3', until: 'result.exit_code == 3', interval: 50ms, timeout: 2s }
+  at-deadline:
+    uses: wait_until
+    on_failure: continue
+    with: { shell: 'false', interval: 700ms, timeout: 1s }
+  unreadable:
+    uses: wait_until
+    on_failure: continue
+    with: { shell: 'echo ready=no >> "$DRCTL_OUTPUT"', until: "result.outputs.ready.state == 'up'", interval: 100ms, timeout: 300ms }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let status = sb.status(&ran.run_id());
+    let task = |id: &str| status["tasks"].as_array().expect("tasks").iter().find(|t| t["id"] == id).cloned();
+    assert_eq!(task("exit-code").expect("exit-code")["state"], "succeeded", "{status:#}");
+    // Polled at 0 s, 0.7 s and once more at the 1 s deadline.
+    let error = task("at-deadline").expect("at-deadline")["error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("after 3 polls"), "{error}");
+    // What `until` could not read is in the failure, not hidden behind "not yet".
+    let error = task("unreadable").expect("unreadable")["error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("cannot read member `state` of a string"), "{error}");
+}

@@ -187,11 +187,13 @@ fn sigkill_at_twenty_random_points_then_resume_leaves_one_of_everything() {
 
     let args = World::run_args(&[]);
     let runs = w.path().join(".drctl/runs");
+    // A run exists once its `meta.json` does, as for drctl itself: a segment killed while
+    // creating the directory leaves no run to resume, and the next segment starts one.
     let find_run = || {
         std::fs::read_dir(&runs)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok())
+            .ok()?
+            .filter_map(Result::ok)
+            .find(|e| e.path().join("meta.json").is_file())
             .map(|e| e.file_name().to_string_lossy().into_owned())
     };
     let done = |run: &Option<String>| run.as_ref().map_or(0, |r| w.done_outputs(r).len());

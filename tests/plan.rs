@@ -120,3 +120,38 @@ tasks:
     let json: serde_json::Value = serde_json::from_str(&sb.run(&["plan", "rb.yaml", "-o", "json"]).stdout).unwrap();
     assert_eq!(json["estimated_ms"], 7000);
 }
+
+#[test]
+fn tasks_the_plan_knows_will_not_run_add_nothing_to_the_estimate() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: skipped
+objectives: { rto: 1m }
+params:
+  go: { type: bool, default: false }
+  items: { type: list, default: [] }
+tasks:
+  slow: { uses: sleep, if: "${{ params.go }}", with: { duration: 2m } }
+  reads-slow:
+    uses: shell
+    estimate: 3m
+    with: { run: "echo ${{ tasks.slow.outputs.x }}" }
+  fan: { uses: sleep, for_each: "${{ params.items }}", with: { duration: 1m } }
+  quick: { uses: sleep, depends_on: [fan], with: { duration: 1s } }
+"#,
+    );
+    let ran = sb.run(&["plan", "rb.yaml", "-o", "json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&ran.stdout).expect("json");
+    // `slow` is skipped, `reads-slow` with it (it reads its outputs), `fan` has no items.
+    assert_eq!(plan["critical_path_ms"], 1000, "{plan:#}");
+    assert_eq!(plan["estimated_ms"], 1000, "{plan:#}");
+    let text = sb.run(&["plan", "rb.yaml"]);
+    assert!(text.stdout.contains("estimated 1s (2%)"), "{}", text.stdout);
+    // With the condition true, the slow branch counts again.
+    let go = sb.run(&["plan", "rb.yaml", "-p", "go=true", "-o", "json"]);
+    let plan: serde_json::Value = serde_json::from_str(&go.stdout).expect("json");
+    assert_eq!(plan["critical_path_ms"], 300_000, "{plan:#}");
+}

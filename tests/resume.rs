@@ -328,6 +328,12 @@ fn a_second_ctrl_c_cancels_running_tasks() {
     let ran = sb.run(&["resume", &id]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(sb.path().join("finished").exists() && sb.path().join("after").exists());
+    // The report still tells the cancelled first attempt from the one that succeeded.
+    let junit = sb.run(&["report", &id, "--format", "junit"]);
+    assert_eq!(junit.code, 0, "{}", junit.stderr);
+    let attempt = |n: u32| junit.stdout.lines().find(|l| l.contains(&format!("attempt {n} at"))).map(str::to_owned);
+    assert!(attempt(1).is_some_and(|l| l.contains("): cancelled")), "{}", junit.stdout);
+    assert!(attempt(2).is_some_and(|l| l.contains("): ok")), "{}", junit.stdout);
 }
 
 #[test]

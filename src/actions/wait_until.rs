@@ -30,6 +30,49 @@ impl Default for WaitUntil {
     }
 }
 
+/// What `until` can read: the root name, and the fields of the result under it.
+struct Probe {
+    root: &'static str,
+    fields: &'static [&'static str],
+}
+
+const HTTP: Probe = Probe { root: "response", fields: &["status", "json", "body", "headers"] };
+const SHELL: Probe = Probe { root: "result", fields: &["exit_code", "outputs"] };
+
+/// Names in `until` that the probe's result does not have: always a typo, which would
+/// otherwise read as "not yet" on every poll until the timeout.
+fn check_until(expr: &crate::runbook::expr::Expr, probe: Probe) -> Vec<InputProblem> {
+    let mut problems = Vec::new();
+    for reference in expr.references() {
+        if reference.root != probe.root {
+            problems.push(
+                InputProblem::new(
+                    "until",
+                    format!("`until` reads `{}`, which a probe result does not have", reference.root),
+                )
+                .with_help(format!(
+                    "this probe's result is `{}` ({}); values from elsewhere go in with ${{{{ }}}}",
+                    probe.root,
+                    fields_list(&probe)
+                )),
+            );
+        } else if let Some(field) = reference.path.first().filter(|f| !probe.fields.contains(&f.as_str())) {
+            let mut problem =
+                InputProblem::new("until", format!("`{}.{field}` is not part of the probe's result", probe.root));
+            problem = match crate::runbook::de::did_you_mean(field, probe.fields.iter().copied()) {
+                Some(hint) => problem.with_help(hint),
+                None => problem.with_help(format!("`{}` has {}", probe.root, fields_list(&probe))),
+            };
+            problems.push(problem);
+        }
+    }
+    problems
+}
+
+fn fields_list(probe: &Probe) -> String {
+    probe.fields.iter().map(|f| format!("`{}.{f}`", probe.root)).collect::<Vec<_>>().join(", ")
+}
+
 fn duration_input(with: &Value, key: &str, default: Duration) -> Result<Duration, ActionError> {
     match with.get(key) {
         None => Ok(default),
@@ -44,9 +87,28 @@ impl Action for WaitUntil {
         if with.contains_key("http") == with.contains_key("shell") {
             problems.push(InputProblem::new("", "give exactly one probe: `http` or `shell`"));
         }
-        if let Some(until) = with.get("until").and_then(Value::as_str) {
-            if let Err(e) = parse_expr(until) {
-                problems.push(InputProblem::new("until", format!("bad expression: {e}")));
+        let templated = |key: &str| with.get(key).and_then(Value::as_str).is_some_and(|s| s.contains("${{"));
+        if let Some(until) = with.get("until").and_then(Value::as_str).filter(|_| !templated("until")) {
+            match parse_expr(until) {
+                Err(e) => problems.push(InputProblem::new("until", format!("bad expression: {e}"))),
+                Ok(expr) => {
+                    let probe = if with.contains_key("http") { HTTP } else { SHELL };
+                    problems.extend(check_until(&expr, probe));
+                }
+            }
+        }
+        for key in ["interval", "timeout"] {
+            if templated(key) {
+                continue;
+            }
+            match duration_input(&Value::Object(with.clone()), key, Duration::from_secs(1)) {
+                Err(e) => {
+                    problems.push(InputProblem::new(key, e.message).with_help("write durations like 500ms, 30s or 5m"))
+                }
+                Ok(d) if d.is_zero() => {
+                    problems.push(InputProblem::new(key, format!("`{key}` must be longer than zero")))
+                }
+                Ok(_) => {}
             }
         }
         problems
@@ -60,32 +122,55 @@ impl Action for WaitUntil {
                 Some(src) => Some(parse_expr(src).map_err(|e| ActionError::input(format!("until: {e}")))?),
                 None => None,
             };
-            let deadline = Instant::now() + timeout;
+            let deadline = Instant::now().checked_add(timeout).ok_or_else(|| {
+                ActionError::input(format!("`timeout` {} is too long", humantime::format_duration(timeout)))
+            })?;
             let mut polls = 0u32;
             loop {
                 polls += 1;
                 let (passed, last) = match (with.get("http"), with.get("shell")) {
                     (Some(request), _) => match super::http::send(&self.client, request, None).await {
                         Ok(response) => {
-                            let ok = match &until {
-                                Some(expr) => expr.eval(&json!({ "response": response })).is_ok_and(|v| truthy(&v)),
+                            let status = format!("status {}", response["status"]);
+                            match &until {
+                                Some(expr) => judge(expr, &json!({ "response": response }), status)?,
                                 None => {
-                                    super::http::check_expectations("probe", request.get("expect"), &response).is_ok()
+                                    let ok = super::http::check_expectations("probe", request.get("expect"), &response)
+                                        .is_ok();
+                                    (ok, status)
                                 }
-                            };
-                            (ok, format!("status {}", response["status"]))
+                            }
                         }
                         Err(e) => (false, e.message),
                     },
                     (None, Some(command)) => {
-                        let shell_with = json!({ "run": command });
+                        let shell_with =
+                            match command {
+                                Value::String(_) => json!({ "run": command }),
+                                Value::Object(_) => command.clone(),
+                                _ => return Err(ActionError::input(
+                                    "`shell` must be a command, or the inputs of a `shell` task (`run`, `env`, ...)",
+                                )),
+                            };
                         match super::shell::Shell.run(ctx, shell_with).await {
-                            Ok(outputs) => {
-                                let result = json!({ "result": { "exit_code": 0, "outputs": outputs } });
-                                let ok = until.as_ref().is_none_or(|expr| expr.eval(&result).is_ok_and(|v| truthy(&v)));
-                                (ok, "exit 0".to_owned())
-                            }
-                            Err(e) => (false, e.message),
+                            Ok(outputs) => match &until {
+                                Some(expr) => judge(
+                                    expr,
+                                    &json!({ "result": { "exit_code": 0, "outputs": outputs } }),
+                                    "exit 0".into(),
+                                )?,
+                                None => (true, "exit 0".to_owned()),
+                            },
+                            // A command that exits non-zero has not passed, unless `until` reads
+                            // its exit code and says it has.
+                            Err(e) => match (e.class.clone(), &until) {
+                                (ErrorClass::ExitCode(code), Some(expr)) => {
+                                    judge(expr, &json!({ "result": { "exit_code": code, "outputs": {} } }), e.message)?
+                                }
+                                (ErrorClass::ExitCode(_) | ErrorClass::Signal(_), _) => (false, e.message),
+                                // Cancelled, or the command could not start at all.
+                                _ => return Err(e),
+                            },
                         }
                     }
                     (None, None) => return Err(ActionError::input("give `http` or `shell`")),
@@ -96,7 +181,9 @@ impl Action for WaitUntil {
                     return Ok(outputs);
                 }
                 ctx.log.line(&format!("poll {polls}: not yet ({last})"));
-                if Instant::now() + interval > deadline {
+                // The last poll is at the deadline itself.
+                let now = Instant::now();
+                if now >= deadline {
                     return Err(ActionError::new(
                         ErrorClass::Timeout,
                         format!(
@@ -106,10 +193,23 @@ impl Action for WaitUntil {
                     ));
                 }
                 tokio::select! {
-                    () = tokio::time::sleep(interval) => {}
+                    () = tokio::time::sleep(interval.min(deadline - now)) => {}
                     () = ctx.cancel.cancelled() => return Err(ActionError::new(ErrorClass::Other, "wait cancelled")),
                 }
             }
         })
+    }
+}
+
+/// Whether `until` holds for a result. A name the result does not have at all is a mistake
+/// that no later poll mends, so it fails the wait at once; anything else that cannot be read
+/// yet (a member of a body that is not JSON yet) counts as not yet, and says why.
+fn judge(expr: &crate::runbook::expr::Expr, scope: &Value, last: String) -> Result<(bool, String), ActionError> {
+    match expr.eval(scope) {
+        Ok(v) => Ok((truthy(&v), last)),
+        Err(e @ crate::runbook::expr::EvalError::UnknownName { .. }) => {
+            Err(ActionError::fatal(ErrorClass::Other, format!("until: {e}")))
+        }
+        Err(e) => Ok((false, format!("{last}; until: {e}"))),
     }
 }

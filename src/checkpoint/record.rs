@@ -251,7 +251,10 @@ pub fn decode(line: &[u8]) -> Result<Record, LineError> {
     if line.len() < 10 || line[8] != b' ' {
         return Err(LineError::Checksum);
     }
-    let want = std::str::from_utf8(&line[..8]).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
+    // `encode` writes lowercase hex; any other byte there (an uppercase digit included) is damage.
+    let lowercase_hex = line[..8].iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let want =
+        std::str::from_utf8(&line[..8]).ok().filter(|_| lowercase_hex).and_then(|h| u32::from_str_radix(h, 16).ok());
     let json = &line[9..];
     if want != Some(crc32fast::hash(json)) {
         return Err(LineError::Checksum);
@@ -333,6 +336,12 @@ mod tests {
         damaged[n - 3] = b'9';
         assert_eq!(decode(&damaged), Err(LineError::Checksum));
         assert_eq!(decode(&line[..20]), Err(LineError::Checksum));
+        // A checksum digit whose case changed is damage too, though it reads as the same number.
+        let crc = crc32fast::hash(b"x");
+        let mut upper = Vec::new();
+        upper.extend_from_slice(format!("{crc:08X} x").as_bytes());
+        assert!(upper[..8].iter().any(u8::is_ascii_uppercase));
+        assert_eq!(decode(&upper), Err(LineError::Checksum));
     }
 
     #[test]

@@ -114,6 +114,8 @@ pub struct AttemptSpan {
     pub end: Option<Millis>,
     /// Class and message of a failed attempt.
     pub failure: Option<(String, String)>,
+    /// Ended by a second Ctrl-C rather than on its own.
+    pub cancelled: bool,
 }
 
 /// One process driving the run, from its `segment` record to its `segment_end`.
@@ -242,7 +244,7 @@ impl Replay {
                 rec.attempts = rec.attempts.max(attempt);
                 rec.first_start.get_or_insert(at);
                 rec.last_start = Some(at);
-                rec.attempt_spans.push(AttemptSpan { attempt, start: at, end: None, failure: None });
+                rec.attempt_spans.push(AttemptSpan { attempt, start: at, end: None, failure: None, cancelled: false });
                 self.last_at = Some(at);
             }
             Record::Spawned { id, pid, started } => {
@@ -304,6 +306,9 @@ impl Replay {
             }
             Record::Cancelled { id, at } => {
                 let rec = self.entry(id);
+                if let Some(span) = rec.attempt_spans.last_mut().filter(|s| s.end.is_none()) {
+                    span.cancelled = true;
+                }
                 rec.close_attempt(at);
                 rec.state = TaskState::Cancelled;
                 rec.end = Some(at);
@@ -443,9 +448,10 @@ mod tests {
                     attempt: 1,
                     start: 110,
                     end: Some(150),
-                    failure: Some(("network".into(), "boom".into()))
+                    failure: Some(("network".into(), "boom".into())),
+                    cancelled: false,
                 },
-                AttemptSpan { attempt: 2, start: 200, end: Some(260), failure: None },
+                AttemptSpan { attempt: 2, start: 200, end: Some(260), failure: None, cancelled: false },
             ]
         );
         assert_eq!(a.duration_ms(), Some(150));

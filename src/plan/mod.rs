@@ -129,6 +129,9 @@ pub fn build(
     // What the run would do, for the whole-run estimate: a `for_each` whose items the plan
     // knows runs that many instances.
     let mut work: Vec<schedule::Work> = estimates.iter().map(|&each| schedule::Work { instances: 1, each }).collect();
+    // Tasks the plan already knows will not run take no time: a condition that is false, and
+    // (as the run decides) every task that reads the outputs of one.
+    let mut skipped = vec![false; runbook.tasks.len()];
     let mut waves = Vec::new();
     for wave in crate::graph::waves_in(runbook, &order) {
         let mut planned = Vec::with_capacity(wave.len());
@@ -163,11 +166,19 @@ pub fn build(
             if let Some(items) = for_each.as_ref().and_then(Value::as_array) {
                 work[t].instances = items.len();
             }
+            let reads_skipped = task.deps.iter().any(|d| d.outputs && skipped[d.task]);
             let condition = task.condition.as_ref().map(|c| match c.render_partial(&scope, UNKNOWN) {
-                Ok(Value::Bool(b)) => b.to_string(),
+                Ok(Value::Bool(b)) => {
+                    skipped[t] |= !b;
+                    b.to_string()
+                }
                 Ok(other) => other.as_str().map_or_else(|| other.to_string(), str::to_owned),
                 Err(e) => failed("if", &e).as_str().unwrap_or_default().to_owned(),
             });
+            skipped[t] |= reads_skipped;
+            if skipped[t] {
+                work[t].instances = 0;
+            }
             planned.push(PlannedTask {
                 id: task.id.clone(),
                 phase: task.phase.clone(),
@@ -179,14 +190,21 @@ pub fn build(
                 retry_attempts: task.retry.attempts,
                 // An approval's wait is bounded by its own `timeout` input, not the task's.
                 timeout_ms: if task.uses == "approval" { None } else { task.timeout.map(|d| d.as_millis() as u64) },
-                estimate_ms: estimates[t].as_millis() as u64,
+                estimate_ms: if work[t].instances == 0 { 0 } else { estimates[t].as_millis() as u64 },
                 on_failure: format!("{:?}", task.on_failure).to_lowercase(),
                 errors,
             });
         }
         waves.push(planned);
     }
-    let (path, length) = crate::graph::critical_path_in(runbook, &order, |t| estimates[t]);
+    // A task that runs no instance (skipped, or a `for_each` over no items) adds nothing.
+    let (path, length) = crate::graph::critical_path_in(runbook, &order, |t| {
+        if work[t].instances == 0 {
+            Duration::ZERO
+        } else {
+            estimates[t]
+        }
+    });
     let priority = crate::graph::bottom_levels_in(runbook, &order);
     let estimated = schedule::makespan(runbook, &work, &priority, parallelism).max(length);
     let masked_params = match redactor.mask_value(params) {

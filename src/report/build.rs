@@ -197,6 +197,7 @@ fn instance(id: &InstanceId, rec: Option<&InstanceRecord>, shape: &Shape<'_>) ->
             duration_ms: s.end.map(|e| e.saturating_sub(s.start)),
             class: s.failure.as_ref().map(|f| f.0.clone()),
             error: s.failure.as_ref().map(|f| f.1.clone()),
+            cancelled: s.cancelled,
         })
         .collect();
     let attempts = rec.map_or(0, |r| r.attempts);

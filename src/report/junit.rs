@@ -187,7 +187,7 @@ fn system_out(inst: &InstanceReport) -> String {
         let outcome = match &a.error {
             Some(e) => format!("failed: {e}"),
             // A second Ctrl-C ends the running attempt without an error of its own.
-            None if n == last && inst.state == "cancelled" => "cancelled".to_owned(),
+            None if a.cancelled || (n == last && inst.state == "cancelled") => "cancelled".to_owned(),
             None if a.end.is_some() => "ok".to_owned(),
             None => "did not finish".to_owned(),
         };

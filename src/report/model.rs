@@ -152,6 +152,9 @@ pub struct AttemptReport {
     pub class: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Ended by a second Ctrl-C rather than on its own.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
 }
 
 /// A decision on an approval.

@@ -14,8 +14,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if trimmed.starts_with('-') {
         return Err(format!("`{trimmed}` is negative; durations are 0 or more"));
     }
-    humantime::parse_duration(trimmed).map_err(|e| format!("`{trimmed}` is not a duration ({e})"))
+    let duration = humantime::parse_duration(trimmed).map_err(|e| format!("`{trimmed}` is not a duration ({e})"))?;
+    if duration > MAX {
+        return Err(format!("`{trimmed}` is longer than a year, the longest duration a runbook may give"));
+    }
+    Ok(duration)
 }
+
+/// The longest duration a runbook may give: longer waits and timeouts are mistakes, and
+/// durations far beyond it cannot be added to a point in time.
+pub const MAX: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// Formats a duration compactly for terminals and reports: `850ms`, `12.4s`, `3m05s`, `1h02m`.
 pub fn format_duration(d: Duration) -> String {
@@ -46,6 +54,8 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("30"), Err("`30` has no unit".to_owned()));
         assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(parse_duration("365d"), Ok(Duration::from_secs(365 * 24 * 3600)));
+        assert!(parse_duration("500000000000y").is_err_and(|e| e.contains("longer than a year")));
     }
 
     #[test]
