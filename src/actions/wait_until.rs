@@ -73,8 +73,8 @@ fn fields_list(probe: &Probe) -> String {
     probe.fields.iter().map(|f| format!("`{}.{f}`", probe.root)).collect::<Vec<_>>().join(", ")
 }
 
-fn duration_input(with: &Value, key: &str, default: Duration) -> Result<Duration, ActionError> {
-    match with.get(key) {
+fn duration_input(given: Option<&Value>, key: &str, default: Duration) -> Result<Duration, ActionError> {
+    match given {
         None => Ok(default),
         Some(Value::String(s)) => parse_duration(s).map_err(ActionError::input),
         Some(_) => Err(ActionError::input(format!("`{key}` must be a duration like 5s"))),
@@ -101,7 +101,7 @@ impl Action for WaitUntil {
             if templated(key) {
                 continue;
             }
-            match duration_input(&Value::Object(with.clone()), key, Duration::from_secs(1)) {
+            match duration_input(with.get(key), key, Duration::from_secs(1)) {
                 Err(e) => {
                     problems.push(InputProblem::new(key, e.message).with_help("write durations like 500ms, 30s or 5m"))
                 }
@@ -116,8 +116,8 @@ impl Action for WaitUntil {
 
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
-            let interval = duration_input(&with, "interval", Duration::from_secs(5))?;
-            let timeout = duration_input(&with, "timeout", Duration::from_secs(300))?;
+            let interval = duration_input(with.get("interval"), "interval", Duration::from_secs(5))?;
+            let timeout = duration_input(with.get("timeout"), "timeout", Duration::from_secs(300))?;
             let until = match with.get("until").and_then(Value::as_str) {
                 Some(src) => Some(parse_expr(src).map_err(|e| ActionError::input(format!("until: {e}")))?),
                 None => None,
