@@ -49,10 +49,7 @@ impl Action for Sleep {
         Box::pin(async move {
             let duration = duration_of(&with).map_err(ActionError::input)?;
             // The task's sleep runs from its start, not from when its job got a thread.
-            let deadline = ctx
-                .started
-                .checked_add(duration)
-                .ok_or_else(|| ActionError::input(format!("`duration` {duration:?} is too long")))?;
+            let deadline = ctx.started + duration;
             tokio::select! {
                 () = sleep_until(deadline) => Ok(Outputs::new()),
                 () = ctx.cancel.cancelled() => Err(ActionError::new(ErrorClass::Other, "sleep cancelled")),

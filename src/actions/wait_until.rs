@@ -98,10 +98,8 @@ impl Action for WaitUntil {
             }
         }
         for key in ["interval", "timeout"] {
-            if templated(key) {
-                continue;
-            }
-            match duration_input(with.get(key), key, Duration::from_secs(1)) {
+            let Some(given) = with.get(key).filter(|_| !templated(key)) else { continue };
+            match duration_input(Some(given), key, Duration::ZERO) {
                 Err(e) => {
                     problems.push(InputProblem::new(key, e.message).with_help("write durations like 500ms, 30s or 5m"))
                 }
@@ -122,9 +120,7 @@ impl Action for WaitUntil {
                 Some(src) => Some(parse_expr(src).map_err(|e| ActionError::input(format!("until: {e}")))?),
                 None => None,
             };
-            let deadline = Instant::now().checked_add(timeout).ok_or_else(|| {
-                ActionError::input(format!("`timeout` {} is too long", humantime::format_duration(timeout)))
-            })?;
+            let deadline = Instant::now() + timeout;
             let mut polls = 0u32;
             loop {
                 polls += 1;

@@ -115,7 +115,7 @@ pub fn build(
     let tasks_known = crate::hash::FastMap::default();
     let run = json!({ "id": UNKNOWN, "name": runbook.name, "drill": false });
     // Unknown durations count as a nanosecond, so the longest chain still shows.
-    let estimates: Vec<Duration> = runbook
+    let mut estimates: Vec<Duration> = runbook
         .tasks
         .iter()
         .map(|task| {
@@ -179,6 +179,10 @@ pub fn build(
             if skipped[t] {
                 work[t].instances = 0;
             }
+            // A task that runs no instance (skipped, or a `for_each` over no items) takes no time.
+            if work[t].instances == 0 {
+                estimates[t] = Duration::ZERO;
+            }
             planned.push(PlannedTask {
                 id: task.id.clone(),
                 phase: task.phase.clone(),
@@ -190,21 +194,14 @@ pub fn build(
                 retry_attempts: task.retry.attempts,
                 // An approval's wait is bounded by its own `timeout` input, not the task's.
                 timeout_ms: if task.uses == "approval" { None } else { task.timeout.map(|d| d.as_millis() as u64) },
-                estimate_ms: if work[t].instances == 0 { 0 } else { estimates[t].as_millis() as u64 },
+                estimate_ms: estimates[t].as_millis() as u64,
                 on_failure: format!("{:?}", task.on_failure).to_lowercase(),
                 errors,
             });
         }
         waves.push(planned);
     }
-    // A task that runs no instance (skipped, or a `for_each` over no items) adds nothing.
-    let (path, length) = crate::graph::critical_path_in(runbook, &order, |t| {
-        if work[t].instances == 0 {
-            Duration::ZERO
-        } else {
-            estimates[t]
-        }
-    });
+    let (path, length) = crate::graph::critical_path_in(runbook, &order, |t| estimates[t]);
     let priority = crate::graph::bottom_levels_in(runbook, &order);
     let estimated = schedule::makespan(runbook, &work, &priority, parallelism).max(length);
     let masked_params = match redactor.mask_value(params) {

@@ -37,11 +37,8 @@ pub struct Runbook {
 
 impl Runbook {
     /// The index of task `id`. Callers look up every task of a run (summaries, reports, cleanup
-    /// plans), so a runbook of more than a few tasks builds a map once rather than scanning.
+    /// plans), so the map is built once rather than the tasks scanned per lookup.
     pub fn task_index(&self, id: &str) -> Option<TaskIdx> {
-        if self.tasks.len() <= 16 {
-            return self.tasks.iter().position(|t| t.id == id);
-        }
         let index = self.index.get_or_init(|| self.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect());
         index.get(id).copied()
     }

@@ -82,13 +82,12 @@ impl Progress {
         // One write per line: stderr is unbuffered, and a line formatted into it piece by piece
         // costs the scheduling loop a system call per piece.
         let line = format!("{:>7} {text}\n", format_duration(self.started.elapsed()));
+        let write = || {
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        };
         match &self.bars {
-            Some(bars) => bars.multi.suspend(|| {
-                let _ = std::io::stderr().write_all(line.as_bytes());
-            }),
-            None => {
-                let _ = std::io::stderr().write_all(line.as_bytes());
-            }
+            Some(bars) => bars.multi.suspend(write),
+            None => write(),
         }
     }
 
