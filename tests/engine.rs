@@ -502,6 +502,21 @@ fn saved_plans_refuse_to_run_after_a_change() {
 }
 
 #[test]
+fn saved_plans_name_a_secret_set_since_the_review_without_its_value() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: saved\nparams:\n  token: { type: string, secret: true, default: '' }\ntasks:\n  t:\n    uses: shell\n    if: params.token == ''\n    with: { run: 'true' }\n",
+    );
+    assert_eq!(sb.run(&["plan", "rb.yaml", "--save", "plan.json"]).code, 0);
+    let changed = sb.run(&["run", "rb.yaml", "--plan", "plan.json", "-p", "token=canary-4417"]);
+    assert_eq!(changed.code, 2);
+    assert!(changed.stderr.contains("parameters changed: token"), "{}", changed.stderr);
+    assert!(!changed.stderr.contains("canary-4417"), "{}", changed.stderr);
+    assert!(!sb.read("plan.json").contains("canary-4417"));
+}
+
+#[test]
 fn graph_renders_dot_and_mermaid() {
     let sb = Sandbox::new();
     sb.write(

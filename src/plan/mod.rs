@@ -247,17 +247,23 @@ impl Plan {
     }
 }
 
-/// Hash of the parameter values. Secret values are left out (only their presence counts), so
-/// the hash in a saved plan cannot be used to guess them.
+/// Hash of the parameter values. Secret values are left out (only whether one is set counts),
+/// so the hash in a saved plan cannot be used to guess them.
 pub fn params_hash(runbook: &Runbook, params: &Value) -> String {
     let mut canonical = std::collections::BTreeMap::new();
     if let Value::Object(map) = params {
         for (name, value) in map {
-            let secret = runbook.params.get(name).is_some_and(|p| p.secret);
-            canonical.insert(name.clone(), if secret { Value::String("<secret>".into()) } else { value.clone() });
+            // An empty or absent secret hides nothing; keeping it as is makes setting one count
+            // as a change of parameters.
+            let hidden = runbook.params.get(name).is_some_and(|p| p.secret) && !is_empty(value);
+            canonical.insert(name.clone(), if hidden { Value::String("<secret>".into()) } else { value.clone() });
         }
     }
     crate::hash::hex(&Sha256::digest(serde_json::to_vec(&canonical).unwrap_or_default()))
+}
+
+fn is_empty(value: &Value) -> bool {
+    matches!(value, Value::Null) || value.as_str().is_some_and(str::is_empty)
 }
 
 /// The first 12 characters of a hash for messages; a hand-edited plan may hold anything there.

@@ -30,11 +30,22 @@ fn text_offset(source: &str, node: &Node) -> Option<usize> {
     raw.find(text).map(|pos| node.span.start + pos)
 }
 
+/// Where a range of a scalar's text is in the source. When the whole text is not there verbatim
+/// (block scalars, escapes), the fragment itself is looked up: its n-th occurrence in the text
+/// is its n-th occurrence in the source, as long as the fragment holds no escape or line break.
 fn map_span(source: &str, node: &Node, range: &std::ops::Range<usize>) -> ByteSpan {
-    match text_offset(source, node) {
-        Some(offset) => offset + range.start..offset + range.end,
-        None => node.span.clone(),
+    if let Some(offset) = text_offset(source, node) {
+        return offset + range.start..offset + range.end;
     }
+    let found = || {
+        let text = node.as_scalar()?;
+        let fragment = text.get(range.clone()).filter(|f| !f.is_empty())?;
+        let nth = text.get(..range.start)?.matches(fragment).count();
+        let raw = source.get(node.span.clone())?;
+        let (pos, _) = raw.match_indices(fragment).nth(nth)?;
+        Some(node.span.start + pos..node.span.start + pos + fragment.len())
+    };
+    found().unwrap_or_else(|| node.span.clone())
 }
 
 /// Parses a string scalar as a template, reporting problems; `None` when it does not parse.
