@@ -52,12 +52,14 @@ impl Token<'_> {
     }
 }
 
+/// Names start with a letter of any script or `_`, so a parameter named `région` reads as
+/// `params.région`.
 pub(crate) fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_'
+    c.is_alphabetic() || c == '_'
 }
 
 pub(crate) fn is_ident_continue(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+    c.is_alphanumeric() || c == '_' || c == '-'
 }
 
 /// Tokenizes `src`; every span is shifted by `offset` so that expressions inside a template
@@ -242,6 +244,13 @@ mod tests {
                 ("", 32..32),
             ]
         );
+    }
+
+    #[test]
+    fn names_may_use_letters_of_any_script() {
+        let tokens = tokenize("params.région && params.日付", 0).unwrap();
+        let texts: Vec<_> = tokens.iter().map(|t| t.text).collect();
+        assert_eq!(texts, vec!["params", ".", "région", "&&", "params", ".", "日付", ""]);
     }
 
     #[test]
