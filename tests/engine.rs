@@ -356,6 +356,23 @@ tasks:
 }
 
 #[test]
+fn a_secret_left_at_its_default_stays_out_of_the_run_metadata_and_resume_takes_it_again() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: dflt\nparams:\n  tok: { type: string, secret: true, default: dflt-secret-99 }\ntasks:\n  t:\n    uses: shell\n    with: { run: 'test -f go && echo \"$T\" > used', env: { T: '${{ params.tok }}' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let meta = sb.read(&format!(".drctl/runs/{}/meta.json", ran.run_id()));
+    assert!(!meta.contains("dflt-secret-99"), "{meta}");
+    sb.write("go", "");
+    let resumed = sb.run(&["resume", &ran.run_id()]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(sb.read("used").trim(), "dflt-secret-99");
+}
+
+#[test]
 fn a_secret_never_reaches_disk_or_terminal() {
     let sb = Sandbox::new();
     let canary = "canary-7f3a9c1e-secret";
@@ -649,7 +666,48 @@ tasks:
     assert!(!sb.path().join("used").exists(), "ran with the mask instead of the value");
     let status = sb.status(&id);
     let error = status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "use").unwrap()["error"].clone();
-    assert!(error.as_str().unwrap_or_default().contains("secret output `password` of `make`"), "{error}");
+    assert!(error.as_str().unwrap_or_default().contains("output `password` of `make`, which held a secret"), "{error}");
+}
+
+#[test]
+fn values_derived_from_secrets_are_masked_and_not_brought_back_by_resume_as_the_mask() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: derived-secrets
+params:
+  tok: { type: string, secret: true }
+tasks:
+  login:
+    uses: shell
+    with: { run: 'echo "header=Bearer ${{ params.tok }}" >> "$DRCTL_OUTPUT"' }
+  gen:
+    uses: shell
+    secret_outputs: [creds]
+    with: { run: 'echo "creds={\"password\": \"pw-json-$((6*7))\"}" >> "$DRCTL_OUTPUT"' }
+  use:
+    uses: shell
+    with: { run: 'echo "pw=${{ fromJSON(tasks.gen.outputs.creds).password }}"; echo "x=${{ fromJSON(tasks.gen.outputs.creds).password }}" >> "$DRCTL_OUTPUT"' }
+  call:
+    uses: shell
+    with: { run: 'test -f go && echo "[${{ tasks.login.outputs.header }}]" > sent' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", "tok=tok-canary-77", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let id = ran.run_id();
+    for (path, bytes) in sb.all_files() {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("pw-json-42"), "a value inside a secret output in {}", path.display());
+        assert!(!text.contains("tok-canary-77"), "a secret parameter in {}", path.display());
+    }
+    // `header` was stored as `Bearer ***`: resume refuses to pass that on as if it were the value.
+    sb.write("go", "");
+    let ran = sb.run(&["resume", &id, "-p", "tok=tok-canary-77"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(!sb.path().join("sent").exists(), "ran with the mask instead of the value");
+    assert!(ran.stderr.contains("output `header` of `login`, which held a secret"), "{}", ran.stderr);
 }
 
 #[test]
@@ -698,7 +756,7 @@ tasks:
     // `gate`'s condition needs the lost value: it fails, naming it.
     assert_eq!(task("gate")["state"], "failed", "{status}");
     let error = task("gate")["error"].as_str().unwrap_or_default().to_owned();
-    assert!(error.contains("secret output `password` of `make`"), "{error}");
+    assert!(error.contains("output `password` of `make`, which held a secret"), "{error}");
     assert!(!sb.path().join("gate").exists());
 }
 

@@ -127,6 +127,14 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let output_file = OutputFile(output_path(ctx));
     let output_path = output_file.0.clone();
     let _ = std::fs::remove_file(&output_path);
+    // Created here, readable by the run's user only: the command appends to it, and what it
+    // appends may be a secret output.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&output_path).map_err(|e| {
+            ActionError::new(ErrorClass::Other, format!("cannot create the output file {}: {e}", output_path.display()))
+        })?;
+    }
     // The PATH the command runs with: its own `env` may set one.
     let path = match inputs.env.get("PATH") {
         Some(Value::String(p)) => Some(std::ffi::OsString::from(p)),
@@ -180,8 +188,17 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
         command.current_dir(dir);
     }
     let mut child = command.spawn().map_err(|e| {
-        let program = inputs.run.split_whitespace().next().unwrap_or_default();
-        ActionError::fatal(ErrorClass::Other, format!("could not start `{program}`: {e}"))
+        // The same error comes back for a missing program, shell or directory: say which.
+        let dir = inputs.dir.as_ref().filter(|d| !std::path::Path::new(d).is_dir());
+        let program = match &inputs.shell {
+            Some(shell) => shell.as_str(),
+            None => command.as_std().get_program().to_str().unwrap_or_default(),
+        };
+        let message = match dir {
+            Some(dir) => format!("could not start the command: `dir` {dir} is not a directory"),
+            None => format!("could not start `{program}`: {e}"),
+        };
+        ActionError::fatal(ErrorClass::Other, message)
     })?;
     let pid = child.id();
     if let Some(pid) = pid {

@@ -171,6 +171,9 @@ pub enum Record {
         /// Set when resume's `check` probe found the work already done.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         checked: bool,
+        /// Outputs stored masked because they held a secret: a resume cannot give them back.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        masked: Vec<String>,
     },
     /// The instance failed for good (retries exhausted or not retryable).
     Failed {
@@ -281,6 +284,8 @@ struct InstanceFields {
     outputs: Option<Map<String, Value>>,
     #[serde(default)]
     checked: bool,
+    #[serde(default)]
+    masked: Vec<String>,
 }
 
 /// Reads a `start`, `spawned` or `done` record the fast way; `None` for any other record, or
@@ -298,7 +303,7 @@ fn decode_instance_record(json: &[u8]) -> Option<Record> {
     match tag {
         b"start" => Some(Record::Start { id, attempt: f.attempt?, at: f.at? }),
         b"spawned" => Some(Record::Spawned { id, pid: f.pid?, started: f.started }),
-        _ => Some(Record::Done { id, outputs: f.outputs?, at: f.at?, checked: f.checked }),
+        _ => Some(Record::Done { id, outputs: f.outputs?, at: f.at?, checked: f.checked, masked: f.masked }),
     }
 }
 
@@ -353,8 +358,8 @@ mod tests {
             Record::Start { id: id(None), attempt: 3, at: 17 },
             Record::Start { id: id(Some("eu")), attempt: 1, at: 18 },
             Record::Spawned { id: id(Some("eu")), pid: 4242, started: 99 },
-            Record::Done { id: id(None), outputs: outputs.clone(), at: 19, checked: true },
-            Record::Done { id: id(Some("eu")), outputs: Map::new(), at: 20, checked: false },
+            Record::Done { id: id(None), outputs: outputs.clone(), at: 19, checked: true, masked: vec!["x".into()] },
+            Record::Done { id: id(Some("eu")), outputs: Map::new(), at: 20, checked: false, masked: vec![] },
         ];
         for record in records {
             let json = serde_json::to_vec(&record).unwrap();

@@ -49,6 +49,8 @@ pub struct InstanceRecord {
     pub state: TaskState,
     pub attempts: u32,
     pub outputs: Map<String, Value>,
+    /// Outputs stored masked (they held a secret): not what the task produced.
+    pub masked: Vec<String>,
     pub error: Option<String>,
     pub reason: Option<String>,
     pub first_start: Option<Millis>,
@@ -135,6 +137,7 @@ impl Default for InstanceRecord {
             state: TaskState::Pending,
             attempts: 0,
             outputs: Map::new(),
+            masked: Vec::new(),
             error: None,
             reason: None,
             first_start: None,
@@ -268,7 +271,7 @@ impl Replay {
                 rec.state = TaskState::Pending;
                 self.last_at = Some(at);
             }
-            Record::Done { id, outputs, at, checked } => {
+            Record::Done { id, outputs, at, checked, masked } => {
                 let rec = self.entry(id);
                 // A check probe ran no attempt: an open one was cut off by a crash.
                 if !checked {
@@ -277,6 +280,7 @@ impl Replay {
                 rec.orphan = None;
                 rec.state = TaskState::Succeeded;
                 rec.outputs = outputs;
+                rec.masked = masked;
                 rec.end = Some(at);
                 rec.checked = checked;
                 rec.error = None;
@@ -437,7 +441,7 @@ mod tests {
             Record::Start { id: id("a"), attempt: 1, at: 110 },
             Record::AttemptFailed { id: id("a"), attempt: 1, class: "network".into(), error: "boom".into(), at: 150 },
             Record::Start { id: id("a"), attempt: 2, at: 200 },
-            Record::Done { id: id("a"), outputs: Map::new(), at: 260, checked: false },
+            Record::Done { id: id("a"), outputs: Map::new(), at: 260, checked: false, masked: vec![] },
             Record::SegmentEnd { state: RunState::Succeeded, at: 270 },
         ]);
         let a = r.instance(&id("a")).unwrap();
@@ -465,7 +469,7 @@ mod tests {
     fn an_approval_lasts_from_its_wait_to_the_decision() {
         let r = journal(&[
             Record::AwaitingApproval { id: id("gate"), message: "go?".into(), at: 1_000 },
-            Record::Done { id: id("gate"), outputs: Map::new(), at: 4_500, checked: false },
+            Record::Done { id: id("gate"), outputs: Map::new(), at: 4_500, checked: false, masked: vec![] },
         ]);
         assert_eq!(r.instance(&id("gate")).unwrap().duration_ms(), Some(3_500));
     }

@@ -185,7 +185,15 @@ impl RunDir {
 
     pub fn open_journal(&self) -> Result<Journal, CheckpointError> {
         let scratch = self.scratch_dir();
-        std::fs::create_dir_all(&scratch).map_err(|e| CheckpointError::io(&scratch, e))?;
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            // Running commands write their outputs here, secret ones included.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&scratch)
+                .map_err(|e| CheckpointError::io(&scratch, e))?;
+        }
         Journal::open(self.journal_path(), self.log_dir(), self.unsynced.clone())
     }
 

@@ -148,7 +148,7 @@ pub async fn decide(
             let approved = decision == Decision::Approve;
             let (audit, result) = crate::engine::approval_decision(&id, approved, &actor, &args.reason);
             let outcome = match result {
-                Ok(outputs) => Record::Done { id: id.clone(), outputs, at, checked: false },
+                Ok(outputs) => Record::Done { id: id.clone(), outputs, at, checked: false, masked: Vec::new() },
                 Err(error) => Record::Failed { id: id.clone(), error, at },
             };
             vec![audit, outcome]

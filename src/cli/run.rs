@@ -243,12 +243,17 @@ pub(super) async fn resume_locked(
         Record::Audit { action, task, actor, reason, at } => {
             Record::Audit { action, task, actor, reason: redactor.mask(&reason).into_owned(), at }
         }
-        Record::Done { id, outputs, at, checked } => Record::Done {
-            id,
-            outputs: outputs.into_iter().map(|(k, v)| (k, redactor.mask_value(&v))).collect(),
-            at,
-            checked,
-        },
+        Record::Done { id, outputs, at, checked, mut masked } => {
+            let mut stored = serde_json::Map::with_capacity(outputs.len());
+            for (name, value) in outputs {
+                let shown = redactor.mask_value(&value);
+                if shown != value && !masked.contains(&name) {
+                    masked.push(name.clone());
+                }
+                stored.insert(name, shown);
+            }
+            Record::Done { id, outputs: stored, at, checked, masked }
+        }
         Record::Failed { id, error, at } => Record::Failed { id, error: redactor.mask(&error).into_owned(), at },
         Record::Skipped { id, reason, at, by_operator } => {
             Record::Skipped { id, reason: redactor.mask(&reason).into_owned(), at, by_operator }

@@ -384,13 +384,14 @@ impl<'a> Scheduler<'a> {
                 used: prior.filter(|r| r.state != TaskState::Failed).map_or((0, Duration::ZERO), |r| {
                     (r.allowance.attempts, Duration::from_millis(r.allowance.spent_ms))
                 }),
-                // Secret outputs were never stored (the journal holds `***`): they are left out,
-                // so that a task reading one fails naming it instead of getting the mask.
+                // Secret outputs, and outputs that held a secret, were never stored (the journal
+                // holds `***` in their place): they are left out, so that a task reading one
+                // fails naming it instead of getting the mask.
                 outputs: prior
                     .map(|r| {
                         let mut outputs = r.outputs.clone();
                         outputs.retain(|name, _| {
-                            let secret = task.secret_outputs.contains(name);
+                            let secret = task.secret_outputs.contains(name) || r.masked.contains(name);
                             if secret {
                                 let names = self.withheld.entry(t).or_default();
                                 if !names.contains(name) {
@@ -475,8 +476,8 @@ impl<'a> Scheduler<'a> {
                 };
                 if let Some(name) = read {
                     return Some(format!(
-                        "reads secret output `{name}` of `{}`, which is never stored and so did not survive the \
-                         interruption of this run; start a new run to produce it again",
+                        "reads output `{name}` of `{}`, which held a secret and so was never stored: a resumed run \
+                         cannot give it back; start a new run to produce it again",
                         tasks[dep.task].id
                     ));
                 }
@@ -626,15 +627,21 @@ impl<'a> Scheduler<'a> {
         let state = match outcome {
             JobOutcome::Succeeded { outputs, checked } => {
                 let mut stored = Map::with_capacity(outputs.len());
+                let mut masked = Vec::new();
                 for (name, value) in outputs.iter() {
                     if task.secret_outputs.contains(name) {
                         cfg.redactor.add_value(value);
                         stored.insert(name.clone(), Value::String(crate::ui::redact::MASK.into()));
+                        masked.push(name.clone());
                     } else {
-                        stored.insert(name.clone(), cfg.redactor.mask_value(value));
+                        let shown = cfg.redactor.mask_value(value);
+                        if shown != *value {
+                            masked.push(name.clone());
+                        }
+                        stored.insert(name.clone(), shown);
                     }
                 }
-                self.batch.push(&Record::Done { id: id.clone(), outputs: stored, at: now, checked });
+                self.batch.push(&Record::Done { id: id.clone(), outputs: stored, at: now, checked, masked });
                 let how = if checked { Finish::AlreadyDone } else { Finish::Succeeded };
                 cfg.observer.finished(&id, how, elapsed, "");
                 self.tasks[t].instances[i].outputs = outputs;

@@ -131,7 +131,7 @@ mod tests {
             segment(0, false),
             Record::Start { id: id("work"), attempt: 1, at: 0 },
             Record::AwaitingApproval { id: id("gate"), message: "go?".into(), at: 50 },
-            Record::Done { id: id("work"), outputs: Map::new(), at: 100, checked: false },
+            Record::Done { id: id("work"), outputs: Map::new(), at: 100, checked: false, masked: vec![] },
             Record::SegmentEnd { state: RunState::Paused, at: 300 },
             Record::Audit {
                 action: AuditAction::Approve,
@@ -140,7 +140,7 @@ mod tests {
                 reason: "ok".into(),
                 at: 900,
             },
-            Record::Done { id: id("gate"), outputs: Map::new(), at: 900, checked: false },
+            Record::Done { id: id("gate"), outputs: Map::new(), at: 900, checked: false, masked: vec![] },
             segment(1000, true),
             Record::Start { id: id("after"), attempt: 1, at: 1010 },
             Record::AttemptFailed { id: id("after"), attempt: 1, class: "x".into(), error: "e".into(), at: 1200 },

@@ -48,7 +48,8 @@ impl Redactor {
     /// Adds a secret value, with the forms it commonly takes on its way out: each line of a
     /// multi-line secret (a PEM key echoed line by line), its upper- and lower-case forms (the
     /// `upper` and `lower` functions), its JSON-escaped form (`toJSON`, a JSON body), its
-    /// percent-encoded form (in a URL) and its base64 form (Vault secret bundles). Very short
+    /// percent-encoded form (in a URL) and its base64 form (Vault secret bundles), and each value
+    /// inside a secret that is a JSON object or list. Very short
     /// values are ignored: masking every `a` would make logs unreadable without protecting
     /// anything.
     pub fn add(&self, secret: &str) {
@@ -66,6 +67,14 @@ impl Redactor {
         if added {
             // Longest first, so a secret containing another is masked whole.
             secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+        drop(secrets);
+        // A secret that is a JSON document (credentials, a Vault bundle) is often taken apart
+        // with `fromJSON(...).field`: each value inside is a secret too.
+        if secret.trim_start().starts_with(['{', '[']) {
+            if let Ok(inner @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str::<Value>(secret) {
+                self.add_value(&inner);
+            }
         }
     }
 
@@ -113,6 +122,15 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_each_value_inside_a_json_secret() {
+        let r = Redactor::new();
+        r.add(r#"{"password": "PWSEC88", "nested": {"keys": ["KEYSEC1"]}, "port": 54321}"#);
+        assert_eq!(r.mask("pw=PWSEC88 key=KEYSEC1 port=54321"), "pw=*** key=*** port=***");
+        r.add("[not json");
+        assert_eq!(r.mask("[not json"), "***");
+    }
 
     #[test]
     fn masks_the_lines_and_transformed_forms_of_a_secret() {

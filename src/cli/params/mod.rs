@@ -267,16 +267,23 @@ fn not_allowed(param: &Param, value: &Value) -> Option<String> {
     Some(format!("allowed: {}", allowed.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")))
 }
 
-/// Parameter values with secrets replaced by `***`, for the run directory. A secret left at
-/// its default is stored as that default (it is in the runbook, which the run directory
-/// keeps too), so a resume knows which secrets it must be given again.
+/// Parameter values with secrets replaced by `***`, for the run directory: a resume asks for
+/// those again. A secret left at its default is left out; a resume takes the default again.
 pub fn stored_form(runbook: &Runbook, values: &Value) -> Map<String, Value> {
     let mut out = Map::new();
     if let Value::Object(map) = values {
         for (k, v) in map {
             let param = runbook.params.get(k);
-            let masked = param.is_some_and(|p| p.secret && !v.is_null() && p.default.as_ref() != Some(v));
-            out.insert(k.clone(), if masked { Value::String(crate::ui::redact::MASK.into()) } else { v.clone() });
+            match param.filter(|p| p.secret && !v.is_null()) {
+                // A secret left at its default is not written: a resume takes the default again.
+                Some(p) if p.default.as_ref() == Some(v) => {}
+                Some(_) => {
+                    out.insert(k.clone(), Value::String(crate::ui::redact::MASK.into()));
+                }
+                None => {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
         }
     }
     out
