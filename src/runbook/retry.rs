@@ -69,7 +69,8 @@ pub struct RetryPolicy {
     pub delay: Duration,
     pub max_delay: Duration,
     pub jitter: bool,
-    /// Empty: every error the action calls retryable.
+    /// Empty: every error the action calls retryable. Otherwise the classes named, whatever the
+    /// action says, or with `any` every error but bad inputs.
     pub retry_on: Vec<RetryOn>,
     /// Total time for all attempts and waits.
     pub budget: Option<Duration>,
@@ -93,9 +94,18 @@ impl RetryPolicy {
     /// Whether an attempt that failed with `err` should be followed by another, given how many
     /// attempts were made already.
     pub fn should_retry(&self, err: &ActionError, attempts_made: u32) -> bool {
-        attempts_made < self.attempts
-            && err.retryable
-            && (self.retry_on.is_empty() || self.retry_on.iter().any(|r| r.matches(&err.class)))
+        if attempts_made >= self.attempts {
+            return false;
+        }
+        if self.retry_on.is_empty() {
+            return err.retryable;
+        }
+        // A class the runbook names is retried even when the action would not retry it on its
+        // own (a 404 while a new resource propagates); `any` takes every error but bad inputs.
+        self.retry_on.iter().any(|r| match r {
+            RetryOn::Any => err.retryable || err.class != ErrorClass::Input,
+            named => named.matches(&err.class),
+        })
     }
 
     /// The wait after failed attempt number `attempt` (1-based), before any `retry-after`.
@@ -154,5 +164,16 @@ mod tests {
         assert_eq!(RetryOn::parse("exit:3"), Ok(RetryOn::ExitCode(3)));
         assert!(RetryOn::parse("http:7xx").is_err());
         assert!(RetryOn::parse("sometimes").is_err());
+    }
+
+    #[test]
+    fn a_named_class_is_retried_even_when_the_action_would_not() {
+        let not_found = || ActionError::fatal(ErrorClass::HttpStatus(404), "not found");
+        let named = RetryPolicy { retry_on: vec![RetryOn::parse("http:404").unwrap()], ..policy() };
+        assert!(named.should_retry(&not_found(), 1));
+        let any = RetryPolicy { retry_on: vec![RetryOn::Any], ..policy() };
+        assert!(any.should_retry(&not_found(), 1));
+        assert!(!any.should_retry(&ActionError::input("bad"), 1));
+        assert!(!policy().should_retry(&not_found(), 1), "with no retry_on the action decides");
     }
 }
