@@ -499,3 +499,31 @@ tasks:
     assert_eq!(pasted.status.code(), Some(0), "{command}: {}", String::from_utf8_lossy(&pasted.stderr));
     assert!(sb.path().join("second").exists());
 }
+
+#[test]
+fn a_broken_lock_is_audited_even_when_the_resume_then_refuses() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: lock\nparams:\n  tok: { type: string, secret: true }\ntasks:\n  t:\n    uses: shell\n    with: { run: 'test -f go' }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", "tok=abc"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let id = ran.run_id();
+    let lock = sb.path().join(".drctl/runs").join(&id).join("lock");
+    // A lock of a drctl on another host: drctl cannot check it, the operator can break it.
+    std::fs::write(&lock, "4242 gone-host 7\n").unwrap();
+    let refused = sb.run(&["resume", &id, "-p", "tok=abc"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("gone-host") && refused.stderr.contains("--break-lock"), "{}", refused.stderr);
+    // Broken, then the resume refuses (the secret is not given again): the break is on record.
+    let refused = sb.run(&["resume", &id, "--break-lock"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("secret parameter `tok`"), "{}", refused.stderr);
+    assert!(!lock.exists());
+    let audit = sb.status(&id)["audit"].as_array().unwrap().clone();
+    assert!(
+        audit.iter().any(|a| a["action"] == "breaklock" && a["reason"].as_str().unwrap().contains("gone-host")),
+        "{audit:?}"
+    );
+}

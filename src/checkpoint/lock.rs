@@ -4,7 +4,8 @@
 //! and the process's start time (so that a pid reused after a reboot is not taken for the
 //! owner). A lock whose process is gone (a crash, SIGKILL, a lost laptop) is reported as stale and
 //! is only broken when the operator asks, because a lock on a shared state directory may belong
-//! to a live process on another host.
+//! to a live process on another host. The operator may also break a lock of another host,
+//! whose process drctl cannot check, and a lock file a crash left empty.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -13,6 +14,9 @@ use std::path::{Path, PathBuf};
 
 use super::record::hostname;
 use super::CheckpointError;
+
+/// How long a lock file may stay empty before it counts as cut short by a crash.
+const UNWRITTEN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Who holds a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +55,9 @@ pub struct RunLock {
 }
 
 impl RunLock {
-    /// Takes the lock of the run directory `dir`. With `break_stale`, a lock whose owner is dead
-    /// is removed first (the caller records that in the audit log).
+    /// Takes the lock of the run directory `dir`. With `break_stale`, a lock whose owner is dead,
+    /// runs on another host (which cannot be checked), or was never written is removed first
+    /// (the caller records that in the audit log).
     pub fn acquire(dir: &Path, break_stale: bool) -> Result<(RunLock, Option<LockOwner>), CheckpointError> {
         let path = dir.join("lock");
         let mut broken = None;
@@ -67,15 +72,31 @@ impl RunLock {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let owner = read_owner(&path)?;
-                    if !owner.is_dead() {
-                        return Err(CheckpointError::Locked { dir: dir.to_owned(), pid: owner.pid, host: owner.host });
-                    }
-                    if !break_stale {
-                        return Err(CheckpointError::StaleLock {
-                            dir: dir.to_owned(),
-                            pid: owner.pid,
-                            host: owner.host,
-                        });
+                    let dir = dir.to_owned();
+                    if owner.pid == 0 {
+                        // A taker writes its line right after creating the file: one still
+                        // empty after a moment was cut short by a crash.
+                        let age =
+                            std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                        if age.is_none_or(|a| a < UNWRITTEN_GRACE) {
+                            return Err(CheckpointError::Locked {
+                                dir,
+                                pid: 0,
+                                host: "a process taking the lock".into(),
+                            });
+                        }
+                        if !break_stale {
+                            return Err(CheckpointError::DamagedLock { dir });
+                        }
+                    } else if owner.host != hostname() {
+                        // Its process cannot be checked: only the operator can say it is gone.
+                        if !break_stale {
+                            return Err(CheckpointError::LockElsewhere { dir, pid: owner.pid, host: owner.host });
+                        }
+                    } else if !owner.is_dead() {
+                        return Err(CheckpointError::Locked { dir, pid: owner.pid, host: owner.host });
+                    } else if !break_stale {
+                        return Err(CheckpointError::StaleLock { dir, pid: owner.pid, host: owner.host });
                     }
                     std::fs::remove_file(&path).map_err(|e| CheckpointError::io(&path, e))?;
                     broken = Some(owner);
@@ -130,5 +151,26 @@ mod tests {
         std::fs::write(dir.path().join("lock"), format!("{} {} 1\n", std::process::id(), hostname())).unwrap();
         let err = RunLock::acquire(dir.path(), false).unwrap_err();
         assert!(matches!(err, CheckpointError::StaleLock { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn locks_of_other_hosts_and_empty_lock_files_are_broken_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        std::fs::write(&path, "4242 other-host 7\n").unwrap();
+        let err = RunLock::acquire(dir.path(), false).unwrap_err();
+        assert!(matches!(err, CheckpointError::LockElsewhere { pid: 4242, .. }), "{err:?}");
+        assert!(err.help().unwrap().contains("--break-lock"));
+        let (lock, broken) = RunLock::acquire(dir.path(), true).unwrap();
+        assert_eq!(broken.map(|o| o.host), Some("other-host".to_owned()));
+        drop(lock);
+        // An empty lock file is a taker's, for a moment; later, a crash's.
+        let file = std::fs::File::create(&path).unwrap();
+        let err = RunLock::acquire(dir.path(), true).unwrap_err();
+        assert!(matches!(err, CheckpointError::Locked { pid: 0, .. }), "{err:?}");
+        file.set_modified(std::time::SystemTime::now() - UNWRITTEN_GRACE * 2).unwrap();
+        let err = RunLock::acquire(dir.path(), false).unwrap_err();
+        assert!(matches!(err, CheckpointError::DamagedLock { .. }), "{err:?}");
+        assert!(RunLock::acquire(dir.path(), true).is_ok());
     }
 }

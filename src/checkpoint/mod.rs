@@ -33,6 +33,10 @@ pub enum CheckpointError {
     Locked { dir: PathBuf, pid: u32, host: String },
     #[error("run in {dir} has a stale lock: pid {pid} on {host} is no longer running")]
     StaleLock { dir: PathBuf, pid: u32, host: String },
+    #[error("run in {dir} is locked by pid {pid} on {host}, which cannot be checked from this host")]
+    LockElsewhere { dir: PathBuf, pid: u32, host: String },
+    #[error("run in {dir} has a lock file that names no process (a crash cut it short)")]
+    DamagedLock { dir: PathBuf },
     #[error("no run `{id}` in {state_dir}")]
     NoSuchRun { id: String, state_dir: PathBuf },
     #[error("`{id}` matches {} runs in {state_dir}: {}", matches.len(), matches.join(", "))]
@@ -51,7 +55,11 @@ impl CheckpointError {
     /// What the operator can do about it.
     pub fn help(&self) -> Option<String> {
         match self {
-            CheckpointError::StaleLock { .. } => {
+            CheckpointError::LockElsewhere { host, .. } => Some(format!(
+                "if no drctl on {host} drives this run any more (the host is down or lost), add --break-lock \
+                 (it is recorded in the audit log)"
+            )),
+            CheckpointError::StaleLock { .. } | CheckpointError::DamagedLock { .. } => {
                 Some("if no other drctl drives this run, add --break-lock (it is recorded in the audit log)".into())
             }
             CheckpointError::Locked { .. } => Some("wait for that process, or stop it first".into()),

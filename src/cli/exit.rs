@@ -88,6 +88,8 @@ impl From<crate::checkpoint::CheckpointError> for CliError {
             | C::AmbiguousRun { .. }
             | C::StaleLock { .. }
             | C::Locked { .. }
+            | C::LockElsewhere { .. }
+            | C::DamagedLock { .. }
             | C::StateDir { .. } => CliError::Usage { message: e.to_string(), help },
             _ => CliError::Failed { message: e.to_string(), help },
         }

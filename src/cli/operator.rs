@@ -98,6 +98,9 @@ pub async fn decide(
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
     let (lock, broken) = RunLock::acquire(&dir.path, args.drive.break_lock)?;
     let replay = dir.replay()?;
+    if let Some(owner) = &broken {
+        super::run::record_broken_lock(&dir, owner).await?;
+    }
     let id = parse_instance(&args.task);
     known_instance(&dir, &replay, &id)?;
     let state = replay.instance(&id).map(|r| r.state);
@@ -167,15 +170,6 @@ pub async fn decide(
     };
     if args.no_resume {
         let journal = dir.open_journal()?;
-        if let Some(owner) = &broken {
-            journal.append_nowait(&Record::Audit {
-                action: AuditAction::BreakLock,
-                task: None,
-                actor: actor.clone(),
-                reason: format!("stale lock of pid {} on {}", owner.pid, owner.host),
-                at,
-            });
-        }
         for r in &records {
             journal.append_nowait(r);
         }
@@ -188,7 +182,7 @@ pub async fn decide(
     }
     let exit = {
         let how = Resumption { params: &args.params, drive: &args.drive, oci, quiet };
-        resume_locked(dir, &how, broken, Some(records)).await
+        resume_locked(dir, &how, None, Some(records)).await
     };
     drop(lock);
     exit

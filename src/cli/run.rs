@@ -161,6 +161,25 @@ pub async fn resume(args: ResumeArgs, oci: &super::OciArgs, quiet: bool) -> Resu
     exit
 }
 
+/// Writes the audit record of a lock the operator broke, at once: the lock is gone whether or
+/// not the command goes on. Called after the journal was read, since opening it for writing
+/// cuts off a torn last record, which the reader reports.
+pub(super) async fn record_broken_lock(
+    run_dir: &RunDir,
+    owner: &crate::checkpoint::LockOwner,
+) -> Result<Record, CliError> {
+    let reason = match owner.pid {
+        0 => "lock file left empty by a crash".to_owned(),
+        pid => format!("lock of pid {pid} on {}", owner.host),
+    };
+    let record =
+        Record::Audit { action: AuditAction::BreakLock, task: None, actor: Actor::current(), reason, at: now_millis() };
+    let journal = run_dir.open_journal()?;
+    journal.append_nowait(&record);
+    journal.flush().wait().await?;
+    Ok(record)
+}
+
 /// Resumes a run whose lock the caller holds; `pre` records (an operator's decision) are
 /// written first.
 /// What a resume needs besides the run directory.
@@ -183,6 +202,9 @@ pub(super) async fn resume_locked(
     let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &actions)?;
     // Read before anything is appended: opening the journal cuts off a torn last record.
     let mut replay = run_dir.replay()?;
+    if let Some(owner) = broken {
+        replay.extend([record_broken_lock(&run_dir, &owner).await?]);
+    }
     if pre.is_none() && replay.last_end == Some(crate::checkpoint::RunState::Succeeded) {
         // Nothing is left to do; a new segment would only stretch the run's measured RTO.
         if !how.quiet {
@@ -229,15 +251,6 @@ pub(super) async fn resume_locked(
     }
     let actor = Actor::current();
     let mut appended = Vec::new();
-    if let Some(owner) = broken {
-        appended.push(Record::Audit {
-            action: AuditAction::BreakLock,
-            task: None,
-            actor: actor.clone(),
-            reason: format!("stale lock of pid {} on {}", owner.pid, owner.host),
-            at: now_millis(),
-        });
-    }
     // An operator's reason may quote a secret the run was given: masked like everything else.
     appended.extend(pre.into_iter().flatten().map(|record| match record {
         Record::Audit { action, task, actor, reason, at } => {
