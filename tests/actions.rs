@@ -208,3 +208,71 @@ tasks:
     let error = task("unreadable").expect("unreadable")["error"].as_str().unwrap_or_default().to_owned();
     assert!(error.contains("cannot read member `state` of a string"), "{error}");
 }
+
+#[test]
+fn inputs_are_checked_without_with_and_in_probes_and_assert_takes_only_conditions() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: inputs
+params: { n: { type: number, default: 3 } }
+tasks:
+  bare-text: { uses: assert, with: { that: "params.n == 4" } }
+  no-with: { uses: sleep }
+  probe: { uses: shell, check: { uses: shell, with: { runn: "x" } }, with: { run: 'true' } }
+"#,
+    );
+    let ran = sb.run(&["validate", "rb.yaml", "-o", "json"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    let problems: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let messages: Vec<(String, u64)> = problems["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["message"].as_str().unwrap().to_owned(), p["line"].as_u64().unwrap()))
+        .collect();
+    for (want, line) in [
+        ("assert: `that` is the text `params.n == 4`, not a condition", 5),
+        ("sleep: missing input `duration`", 6),
+        ("shell: unknown input `runn`", 7),
+    ] {
+        assert!(messages.contains(&(want.to_owned(), line)), "{want} at line {line}: {messages:?}");
+    }
+    // At run time `that` must say true or false; shell outputs say it as text.
+    sb.write(
+        "run.yaml",
+        r#"version: 1
+name: conditions
+tasks:
+  o: { uses: shell, with: { run: 'echo "ok=true" >> "$DRCTL_OUTPUT"; echo "n=5" >> "$DRCTL_OUTPUT"' } }
+  yes: { uses: assert, with: { that: "${{ tasks.o.outputs.ok }}" } }
+  number: { uses: assert, on_failure: continue, with: { that: "${{ tasks.o.outputs.n }}" } }
+"#,
+    );
+    let ran = sb.run(&["run", "run.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let states = sb.task_states(&ran.run_id());
+    assert_eq!(states["yes"].0, "succeeded");
+    assert_eq!(states["number"].0, "failed");
+    assert!(ran.stderr.contains("`that` must be true or false, got \"5\""), "{}", ran.stderr);
+}
+
+#[test]
+fn a_shell_task_in_another_directory_still_sets_outputs() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path().join("sub")).unwrap();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: dir
+tasks:
+  here: { uses: shell, with: { run: 'echo "where=$(basename "$(pwd)")" >> "$DRCTL_OUTPUT"', dir: sub } }
+  read: { uses: shell, with: { run: 'echo ${{ tasks.here.outputs.where }} > seen' } }
+"#,
+    );
+    // The default state directory, `.drctl`, is relative.
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(sb.read("seen").trim(), "sub");
+}

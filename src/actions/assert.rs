@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
-use crate::runbook::expr::{loose_eq, truthy};
+use crate::runbook::expr::loose_eq;
 
 pub struct Assert;
 
@@ -27,6 +27,14 @@ impl Action for Assert {
         if has_pair && !(with.contains_key("actual") && with.contains_key("expected")) {
             problems.push(InputProblem::new("", "`actual` and `expected` go together"));
         }
+        // Text without `${{ }}` is a constant, never a condition: `that: params.n == 4` would
+        // always pass.
+        if let Some(text) = with.get("that").and_then(Value::as_str).filter(|t| !t.contains("${{")) {
+            problems.push(
+                InputProblem::new("that", format!("`that` is the text `{text}`, not a condition"))
+                    .with_help(format!("write it as an expression: that: ${{{{ {text} }}}}")),
+            );
+        }
         problems
     }
 
@@ -34,7 +42,16 @@ impl Action for Assert {
         Box::pin(async move {
             let message = with.get("message").and_then(Value::as_str).map(str::to_owned);
             let failure = if let Some(that) = with.get("that") {
-                (!truthy(that)).then(|| format!("assertion failed: got {that}"))
+                match condition(that) {
+                    Some(true) => None,
+                    Some(false) => Some(format!("assertion failed: got {that}")),
+                    None => {
+                        return Err(ActionError::fatal(
+                            ErrorClass::Assertion,
+                            format!("assertion failed: `that` must be true or false, got {that}"),
+                        ))
+                    }
+                }
             } else {
                 let actual = with.get("actual").unwrap_or(&Value::Null);
                 let expected = with.get("expected").unwrap_or(&Value::Null);
@@ -51,5 +68,17 @@ impl Action for Assert {
                 }
             }
         })
+    }
+}
+
+/// What `that` says: a boolean, `null` (false), or the text `true` or `false` (outputs of
+/// shell tasks are text). Anything else is not a condition.
+fn condition(that: &Value) -> Option<bool> {
+    match that {
+        Value::Bool(b) => Some(*b),
+        Value::Null => Some(false),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
     }
 }

@@ -113,8 +113,14 @@ impl Drop for Group {
 }
 
 /// Where an attempt's command writes its outputs.
+/// Absolute, since the command may run in another directory (`dir`).
 fn output_path(ctx: &ActionContext) -> std::path::PathBuf {
-    ctx.scratch_dir.join(format!("{}-{}.out", &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())], ctx.attempt))
+    let path = ctx.scratch_dir.join(format!(
+        "{}-{}.out",
+        &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())],
+        ctx.attempt
+    ));
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 /// What the command of an attempt that drctl did not see finish wrote to `$DRCTL_OUTPUT`.

@@ -210,21 +210,8 @@ fn check_task(
         Some(node) => inputs::input(v, &node.0, &refs, &mut deps, true),
         None => Some(Input::empty()),
     };
-    if let (Some(action), Some(node)) = (&action, &doc.with) {
-        if let Some(map) = node.0.to_json().as_object() {
-            for problem in action.check_inputs(map) {
-                let span = node
-                    .0
-                    .get(&problem.key)
-                    .map_or(node.0.span.clone(), |n| key_span(&node.0, &problem.key).unwrap_or(n.span.clone()));
-                v.push(
-                    Problem::new("drctl::input", format!("{}: {}", doc.uses.value, problem.message), span, "here")
-                        .help(problem.help),
-                );
-            }
-        } else if !matches!(node.0.kind, crate::runbook::yaml::NodeKind::Map(_)) {
-            v.push(Problem::new("drctl::input", "`with` must be a map of inputs", node.0.span.clone(), "not a map"));
-        }
+    if let Some(action) = &action {
+        check_inputs(v, action.as_ref(), &doc.uses, doc.with.as_ref().map(|n| &n.0));
     }
     let with = match (&action, with) {
         (Some(action), Some(with)) if !action.script_inputs().is_empty() => {
@@ -250,6 +237,9 @@ fn check_task(
                 None => Some(Input::empty()),
             };
             let probe = ctx.actions.get(&c.uses.value);
+            if let Some(probe) = probe {
+                check_inputs(v, probe.as_ref(), &c.uses, c.with.as_ref().map(|n| &n.0));
+            }
             let with = match (probe, with) {
                 (Some(probe), Some(with)) if !probe.script_inputs().is_empty() => {
                     Some(inputs::scriptify(with, probe.script_inputs()))
@@ -286,6 +276,43 @@ fn check_task(
         check,
         secret_outputs: doc.secret_outputs.iter().map(|s| s.value.clone()).collect(),
     })
+}
+
+/// The action's own checks of its inputs, each pointing at the input it is about; without
+/// `with:`, at `uses`.
+fn check_inputs(
+    v: &mut Validator<'_>,
+    action: &dyn crate::actions::Action,
+    uses: &Text,
+    with: Option<&crate::runbook::yaml::Node>,
+) {
+    let Some(node) = with else {
+        for problem in action.check_inputs(&serde_json::Map::new()) {
+            v.push(
+                Problem::new(
+                    "drctl::input",
+                    format!("{}: {}", uses.value, problem.message),
+                    uses.span.clone(),
+                    "no `with:`",
+                )
+                .help(problem.help.or_else(|| Some("add `with:` with the action's inputs".into()))),
+            );
+        }
+        return;
+    };
+    if let Some(map) = node.to_json().as_object() {
+        for problem in action.check_inputs(map) {
+            let span = node
+                .get(&problem.key)
+                .map_or(node.span.clone(), |n| key_span(node, &problem.key).unwrap_or(n.span.clone()));
+            v.push(
+                Problem::new("drctl::input", format!("{}: {}", uses.value, problem.message), span, "here")
+                    .help(problem.help),
+            );
+        }
+    } else if !matches!(node.kind, crate::runbook::yaml::NodeKind::Map(_)) {
+        v.push(Problem::new("drctl::input", "`with` must be a map of inputs", node.span.clone(), "not a map"));
+    }
 }
 
 /// Adds an edge unless one to the same task exists; an explicit edge wins over an implicit one,
