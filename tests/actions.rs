@@ -276,3 +276,32 @@ tasks:
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(sb.read("seen").trim(), "sub");
 }
+
+#[test]
+fn mistyped_http_expectations_urls_and_timeouts_are_refused_at_validate() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: expect
+tasks:
+  a: { uses: http, with: { url: "http://127.0.0.1:1/", expect: [ { status: 500 } ] } }
+  b: { uses: http, with: { url: "http://127.0.0.1:1/", expect: { json: [n, 6] } } }
+  c: { uses: http, with: { url: "http://127.0.0.1:1/", expect: { status: abc } } }
+  d: { uses: http, with: { url: "not a url", timeout: 5q } }
+  e: { uses: http, with: { url: "http://127.0.0.1:1/", expect: { status: [200, "4xx"] } } }
+"#,
+    );
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    for want in [
+        "`expect` must be a map",
+        "`expect.json` must map JSON paths to values",
+        "`expect.status` \"abc\" is not an HTTP status",
+        "`not a url` is not a URL",
+        "`5q` is not a duration",
+        "5 problems",
+    ] {
+        assert!(ran.stderr.contains(want), "{want}: {}", ran.stderr);
+    }
+}

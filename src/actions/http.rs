@@ -142,6 +142,17 @@ pub(crate) async fn send(
 
 /// Checks `expect` against a response; the error says what differed.
 pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Outputs) -> Result<(), ActionError> {
+    // An expectation that came from an expression is checked once resolved: a mistyped one
+    // must fail, not pass.
+    match expect {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            if let Some(problem) = expect_problems(map).into_iter().next() {
+                return Err(ActionError::input(problem.message));
+            }
+        }
+        Some(other) => return Err(ActionError::input(format!("`expect` must be a map, got {other}"))),
+    }
     let status = outputs.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
     let expected_status = expect.and_then(|e| e.get("status"));
     if !status_matches(expected_status, status) {
@@ -222,10 +233,87 @@ pub(crate) fn check_request_inputs(with: &Map<String, Value>, known: &[&str]) ->
     if with.contains_key("json") && with.contains_key("body") {
         problems.push(InputProblem::new("body", "give `json` or `body`, not both"));
     }
-    if let Some(expect) = with.get("expect").and_then(Value::as_object) {
-        for problem in super::unknown_keys(expect, EXPECT_KEYS) {
-            problems.push(InputProblem { key: "expect".into(), ..problem });
+    if let Some(problem) = with.get("url").and_then(Value::as_str).and_then(url_problem) {
+        problems.push(problem);
+    }
+    match with.get("timeout") {
+        Some(Value::String(t)) if !is_expression(t) => {
+            if let Err(why) = crate::runbook::duration::parse_duration(t) {
+                problems.push(InputProblem::new("timeout", why).with_help("write durations like 500ms, 30s or 5m"));
+            }
         }
+        None | Some(Value::String(_)) => {}
+        Some(_) => problems.push(
+            InputProblem::new("timeout", "`timeout` must be a duration")
+                .with_help("write durations like 500ms, 30s or 5m"),
+        ),
+    }
+    match with.get("expect") {
+        None => {}
+        Some(Value::String(e)) if is_expression(e) => {}
+        Some(Value::Object(expect)) => {
+            for problem in super::unknown_keys(expect, EXPECT_KEYS) {
+                problems.push(InputProblem { key: "expect".into(), ..problem });
+            }
+            problems.extend(expect_problems(expect));
+        }
+        Some(_) => problems.push(
+            InputProblem::new("expect", "`expect` must be a map")
+                .with_help("expect: { status: 200, json: { path: value }, body_contains: text }"),
+        ),
+    }
+    problems
+}
+
+fn is_expression(text: &str) -> bool {
+    text.contains("${{")
+}
+
+/// A literal URL that cannot be requested.
+fn url_problem(url: &str) -> Option<InputProblem> {
+    if is_expression(url) {
+        return None;
+    }
+    let why = match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => return None,
+        Ok(u) => format!("`{url}` is a {} URL; only http and https can be requested", u.scheme()),
+        Err(e) => format!("`{url}` is not a URL ({e})"),
+    };
+    Some(InputProblem::new("url", why).with_help("write `url: https://host/path`"))
+}
+
+/// Whether `status` is a status drctl can compare with: a number, `"404"`, `"4xx"`, or a list.
+fn status_spec_ok(status: &Value) -> bool {
+    match status {
+        Value::Number(n) => n.as_u64().is_some_and(|n| (100..=599).contains(&n)),
+        Value::String(s) if is_expression(s) => true,
+        Value::String(s) => match s.strip_suffix("xx") {
+            Some(class) => matches!(class, "1" | "2" | "3" | "4" | "5"),
+            None => s.parse::<u16>().is_ok_and(|n| (100..=599).contains(&n)),
+        },
+        Value::Array(items) => !items.is_empty() && items.iter().all(status_spec_ok),
+        _ => false,
+    }
+}
+
+fn expect_problems(expect: &Map<String, Value>) -> Vec<InputProblem> {
+    let mut problems = Vec::new();
+    if let Some(status) = expect.get("status").filter(|s| !status_spec_ok(s)) {
+        problems.push(
+            InputProblem::new("expect", format!("`expect.status` {status} is not an HTTP status"))
+                .with_help("a status (200), a class (\"2xx\"), or a list of those ([200, 404])"),
+        );
+    }
+    match expect.get("json") {
+        None | Some(Value::Object(_)) => {}
+        Some(Value::String(s)) if is_expression(s) => {}
+        Some(other) => problems.push(
+            InputProblem::new("expect", format!("`expect.json` must map JSON paths to values, got {other}"))
+                .with_help("expect: { json: { items[0].state: ACTIVE } }"),
+        ),
+    }
+    if let Some(other) = expect.get("body_contains").filter(|b| !b.is_string()) {
+        problems.push(InputProblem::new("expect", format!("`expect.body_contains` must be text, got {other}")));
     }
     problems
 }

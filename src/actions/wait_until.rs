@@ -131,9 +131,12 @@ impl Action for WaitUntil {
                             match &until {
                                 Some(expr) => judge(expr, &json!({ "response": response }), status)?,
                                 None => {
-                                    let ok = super::http::check_expectations("probe", request.get("expect"), &response)
-                                        .is_ok();
-                                    (ok, status)
+                                    match super::http::check_expectations("probe", request.get("expect"), &response) {
+                                        Ok(()) => (true, status),
+                                        // A mistyped expectation never passes: say so now.
+                                        Err(e) if e.class == ErrorClass::Input => return Err(e),
+                                        Err(_) => (false, status),
+                                    }
                                 }
                             }
                         }
