@@ -156,6 +156,24 @@ fn on_failure_abort_starts_nothing_new() {
 }
 
 #[test]
+fn an_abort_stops_tasks_whose_start_was_still_being_recorded() {
+    // A pure task fails at once, while the start of a task with effects, launched in the same
+    // pass, waits for its record to reach the disk: that task must not start.
+    let text = "version: 1\nname: race\ntasks:\n  bad: { uses: assert, with: { that: GATE, message: boom } }\n  effect: { uses: shell, with: { run: 'touch effect' } }\n";
+    for round in 0..3 {
+        let sb = Sandbox::new();
+        sb.write("rb.yaml", &text.replace("GATE", "false"));
+        let ran = sb.run(&["run", "rb.yaml"]);
+        assert_eq!(ran.code, 1, "{}", ran.stderr);
+        assert!(!sb.path().join("effect").exists(), "round {round}: a task started after the abort");
+        sb.write("rb.yaml", &text.replace("GATE", "true"));
+        let resumed = sb.run(&["resume", &ran.run_id(), "--allow-changed"]);
+        assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+        assert!(sb.path().join("effect").exists());
+    }
+}
+
+#[test]
 fn on_failure_continue_skips_dependents_only() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &MODES.replace("MODE", "continue"));

@@ -201,6 +201,12 @@ impl Job {
                 if let Err(e) = ack.wait().await {
                     return JobOutcome::JournalFailed(e.to_string());
                 }
+                // The run began to abort or pause while the record was being synced: this
+                // attempt, which has done nothing yet, does not start. Its `start` record makes
+                // it in doubt on resume, where it finds no process of it and runs.
+                if self.stop.is_cancelled() {
+                    return JobOutcome::Interrupted;
+                }
             }
             self.observer.attempt_started(&self.id, attempt);
             tracing::debug!(task = %self.id, attempt, key = %self.idempotency_key, "attempt started");
