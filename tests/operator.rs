@@ -75,6 +75,23 @@ fn skipping_a_paused_task_lets_its_dependents_run_and_is_audited() {
     assert_eq!(skip["task"], "flaky");
 }
 
+#[test]
+fn tasks_that_read_outputs_of_a_skipped_task_are_skipped_and_say_why() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: reader\ntasks:\n  a: { uses: shell, on_failure: pause, with: { run: 'exit 1' } }\n  reads: { uses: shell, with: { run: 'echo ${{ tasks.a.outputs.id }} > reads' } }\n  after: { uses: shell, depends_on: [a], with: { run: 'touch after' } }\n",
+    );
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let skipped = sb.run(&["skip", &id, "a", "--reason", "done by hand"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert!(skipped.stderr.contains("needs outputs of `a`, which was skipped"), "{}", skipped.stderr);
+    let states = sb.task_states(&id);
+    assert_eq!(states["reads"].0, "skipped");
+    assert_eq!(states["after"].0, "succeeded");
+    assert!(!sb.path().join("reads").exists() && sb.path().join("after").exists());
+}
+
 fn whoami() -> (String, String) {
     let user = std::process::Command::new("id").arg("-un").output().expect("id");
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");

@@ -46,7 +46,8 @@ enum Link {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TaskEnd {
     Succeeded,
-    /// Its condition was false: explicit dependents go on, those needing its outputs skip.
+    /// Its condition was false, or an operator skipped it: explicit dependents go on, those
+    /// needing its outputs skip.
     SkippedByCondition,
     /// Skipped because something upstream failed or was skipped; dependents skip too.
     SkippedUpstream,
@@ -710,7 +711,15 @@ impl<'a> Scheduler<'a> {
             run.end = Some(TaskEnd::Failed);
             return;
         }
-        let end = if any_failed { TaskEnd::Failed } else { TaskEnd::Succeeded };
+        // Skipped by an operator (the work was done by hand, or is not needed): like a false
+        // condition, tasks that only come after it go on, those that need its outputs skip.
+        let skipped =
+            !run.instances.is_empty() && run.instances.iter().all(|i| i.slot == Slot::Done(TaskState::Skipped));
+        let end = match (any_failed, skipped) {
+            (true, _) => TaskEnd::Failed,
+            (false, true) => TaskEnd::SkippedByCondition,
+            (false, false) => TaskEnd::Succeeded,
+        };
         // Only records that expressions read are kept: in a large run most are never read.
         if self.read[t] {
             // The instances' outputs are read only from here on (by expressions), so they move.
@@ -724,7 +733,11 @@ impl<'a> Scheduler<'a> {
             } else {
                 Value::Object(run.instances.first_mut().map(|i| std::mem::take(&mut i.outputs)).unwrap_or_default())
             };
-            let state = if any_failed { "failed" } else { "succeeded" };
+            let state = match end {
+                TaskEnd::Failed => "failed",
+                TaskEnd::SkippedByCondition => "skipped",
+                _ => "succeeded",
+            };
             self.records.insert(task.id.clone(), json!({ "outputs": outputs, "state": state }));
         }
         self.end_task(t, end);
