@@ -391,6 +391,36 @@ fn a_secret_left_at_its_default_stays_out_of_the_run_metadata_and_resume_takes_i
 }
 
 #[test]
+fn for_each_over_secret_items_keys_them_by_position() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: secret-items
+params: { hosts: { type: list, secret: true } }
+tasks:
+  fe: { uses: shell, for_each: "${{ params.hosts }}", with: { run: 'echo "${{ each }}" >> seen' } }
+  rd:
+    uses: shell
+    with: { run: "echo ${{ join(keys(tasks.fe.outputs), '+') }} > keys" }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", r#"hosts=["host-canary-1","host-canary-2"]"#, "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(sb.read("keys").trim(), "secret-1+secret-2");
+    let status = sb.run(&["status", &ran.run_id(), "-o", "json"]);
+    for text in [&ran.stdout, &ran.stderr, &status.stdout] {
+        assert!(!text.contains("host-canary"), "{text}");
+    }
+    for (path, bytes) in sb.all_files() {
+        if !path.ends_with("seen") {
+            assert!(!String::from_utf8_lossy(&bytes).contains("host-canary"), "in {}", path.display());
+        }
+    }
+    assert_eq!(sb.read("seen").lines().count(), 2, "each item still reaches its task");
+}
+
+#[test]
 fn a_secret_never_reaches_disk_or_terminal() {
     let sb = Sandbox::new();
     let canary = "canary-7f3a9c1e-secret";

@@ -527,3 +527,46 @@ fn a_broken_lock_is_audited_even_when_the_resume_then_refuses() {
         "{audit:?}"
     );
 }
+
+/// Resume waits for a command that a crashed segment left running. A second Ctrl-C during
+/// that wait cancels it, killing the command, and the task stays in doubt: the next resume
+/// runs its check, which finds the work unfinished, and runs the task again.
+#[test]
+fn a_second_ctrl_c_while_resume_waits_for_a_leftover_command_kills_it_and_keeps_the_task_in_doubt() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: leftover\ntasks:\n  a:\n    uses: shell\n    check: { uses: shell, with: { run: 'grep -q end work.log' } }\n    with: { run: 'echo start >> work.log; sleep 2; echo end >> work.log' }\n",
+    );
+    let mut child = spawn_run(&sb);
+    wait_for(&sb, "work.log", Duration::from_secs(20));
+    let _ = child.kill(); // drctl only: the command runs on
+    let out = child.wait_with_output().unwrap();
+    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let resumed = sb
+        .command(&["resume", &id, "--break-lock", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn drctl");
+    let journal = sb.path().join(".drctl/runs").join(&id).join("journal.log");
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&journal).unwrap_or_default().contains("\"action\":\"resume\"") {
+        assert!(std::time::Instant::now() < until, "the resume never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    sigint(&resumed);
+    std::thread::sleep(Duration::from_millis(200));
+    sigint(&resumed);
+    let out = resumed.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("waiting for pid"), "{stderr}");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(sb.read("work.log"), "start\n", "the leftover command was not stopped");
+    let ran = sb.run(&["resume", &id, "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stderr.contains("running its check first"), "{}", ran.stderr);
+    assert_eq!(sb.read("work.log"), "start\nstart\nend\n");
+}

@@ -274,7 +274,20 @@ impl Job {
         while alive() {
             tokio::select! {
                 () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
-                () = self.kill.cancelled() => return false,
+                () = self.kill.cancelled() => {
+                    // A second Ctrl-C cancels running work, this included. The instance stays
+                    // in doubt: the next resume runs its check.
+                    if let Ok(group) = libc::pid_t::try_from(pid) {
+                        if alive() {
+                            // SAFETY: the process group the attempt was started in (its pid
+                            // and start time match the journal); a gone one fails with ESRCH.
+                            unsafe {
+                                libc::killpg(group, libc::SIGKILL);
+                            }
+                        }
+                    }
+                    return false;
+                }
             }
         }
         true
@@ -300,7 +313,18 @@ impl Job {
             }
             tokio::select! {
                 () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
-                () = self.kill.cancelled() => return false,
+                () = self.kill.cancelled() => {
+                    // A second Ctrl-C cancels running work, this included. The instance stays
+                    // in doubt: the next resume runs its check.
+                    for pid in holders.iter().filter_map(|p| libc::pid_t::try_from(*p).ok()) {
+                        // SAFETY: signalling processes that carry this run's idempotency key,
+                        // started by an earlier segment of it; a gone one fails with ESRCH.
+                        unsafe {
+                            libc::kill(pid, libc::SIGKILL);
+                        }
+                    }
+                    return false;
+                }
             }
         }
     }

@@ -329,7 +329,7 @@ impl<'a> Scheduler<'a> {
                 };
                 match list {
                     Ok(Value::Array(items)) => {
-                        let keys = instance_keys(&items);
+                        let keys = instance_keys(&items, &self.cfg.redactor);
                         if self.replay.expansions.get(&task.id) != Some(&keys) {
                             self.batch.push(&Record::Expand {
                                 task: task.id.clone(),
@@ -371,7 +371,10 @@ impl<'a> Scheduler<'a> {
                     TaskState::Skipped if !rec.engine_skip => slot = Slot::Done(rec.state),
                     // A denial stands until an operator retries the approval.
                     TaskState::Failed if is_approval => slot = Slot::Done(rec.state),
-                    TaskState::Running => in_doubt = true,
+                    // Caught mid-flight by a crash, or cancelled mid-attempt by a second
+                    // Ctrl-C: its work may be done or half done, so resume waits for its
+                    // processes and runs its check before running it again.
+                    TaskState::Running | TaskState::Cancelled => in_doubt = true,
                     _ => {}
                 }
             }
@@ -1014,7 +1017,7 @@ async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-pub fn instance_keys(items: &[Value]) -> Vec<String> {
+pub fn instance_keys(items: &[Value], redactor: &crate::ui::redact::Redactor) -> Vec<String> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
     items
@@ -1031,6 +1034,9 @@ pub fn instance_keys(items: &[Value]) -> Vec<String> {
                     .unwrap_or_else(|| n.to_string()),
                 _ => n.to_string(),
             };
+            // A key is written to the journal, log names and status: one that shows a secret
+            // becomes the item's position.
+            let base = if redactor.mask(&base) == base { base } else { format!("secret-{}", n + 1) };
             // A repeated item gets `#2`, `#3`, ...: the first of those no other item has taken
             // (items `[x, x, "x#2"]` give keys `x`, `x#2` and `x#2#2`).
             let mut key = base.clone();
@@ -1062,11 +1068,16 @@ mod tests {
 
     #[test]
     fn instance_keys_never_collide() {
-        let keys = |items: serde_json::Value| instance_keys(items.as_array().map_or(&[][..], |a| a.as_slice()));
+        let none = crate::ui::redact::Redactor::new();
+        let keys = |items: serde_json::Value| instance_keys(items.as_array().map_or(&[][..], |a| a.as_slice()), &none);
         assert_eq!(keys(json!(["a", "b"])), ["a", "b"]);
         assert_eq!(keys(json!(["x", "x", "x"])), ["x", "x#2", "x#3"]);
         assert_eq!(keys(json!(["x", "x", "x#2"])), ["x", "x#2", "x#2#2"]);
         assert_eq!(keys(json!(["x#2", "x", "x"])), ["x#2", "x", "x#3"]);
         assert_eq!(keys(json!([{ "name": "a" }, { "other": 1 }, 7, true])), ["a", "1", "7", "true"]);
+        let secrets = crate::ui::redact::Redactor::new();
+        secrets.add("HOSTSEC1");
+        let items = [json!("HOSTSEC1"), json!("plain"), json!({ "name": "HOSTSEC1" })];
+        assert_eq!(instance_keys(&items, &secrets), ["secret-1", "plain", "secret-3"]);
     }
 }

@@ -109,7 +109,7 @@ pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry
                 };
                 match list {
                     Ok(Value::Array(items)) => {
-                        instance_keys(&items).into_iter().map(Some).zip(items.into_iter().map(Some)).collect()
+                        instance_keys(&items, redactor).into_iter().map(Some).zip(items.into_iter().map(Some)).collect()
                     }
                     Ok(_) => {
                         instances.push(out(None, "error", Some("for_each does not give a list".into())));
