@@ -917,16 +917,24 @@ tasks:
     with: { run: 'echo "[${{ tasks.net.outputs.vcnid }}]" > typo' }
   optional:
     uses: shell
-    with: { run: 'echo "[${{ default(tasks.net.outputs.zone, ''none'') }}]" > optional' }
+    with: { run: 'echo "[${{ default(tasks.net.outputs.zone, ''none'') }}] [${{ tasks.net.outputs.zone || ''fallback'' }}]" > optional' }
+  compared:
+    uses: shell
+    on_failure: continue
+    if: ${{ tasks.net.outputs.vcnid != 'vcn-2' }}
+    with: { run: 'touch compared' }
 "#,
     );
     let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
+    // In a comparison too: `!= 'vcn-2'` would otherwise be true whatever `net` did.
+    assert!(!sb.path().join("compared").exists());
+    assert_eq!(sb.task_states(&ran.run_id())["compared"].0, "failed");
     assert!(
         ran.stderr.contains("task `net` succeeded without setting output `vcnid` (it set `vcn_id`)"),
         "{}",
         ran.stderr
     );
     assert!(!sb.path().join("typo").exists());
-    assert_eq!(sb.read("optional").trim(), "[none]");
+    assert_eq!(sb.read("optional").trim(), "[none] [fallback]");
 }

@@ -69,15 +69,16 @@ pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, V
             element(value, &key, object, expr.span())
         }
         ExprKind::Call { function, args } => builtins::call(function.node, args, scope, expr.span()),
-        ExprKind::Unary { op: UnaryOp::Not, operand } => Ok(boolean(!truthy(eval(operand, scope)?.as_ref()))),
+        ExprKind::Unary { op: UnaryOp::Not, operand } => Ok(boolean(!truthy(eval_top(operand, scope)?.as_ref()))),
         ExprKind::Binary { op, lhs, rhs } => binary(*op, lhs, rhs, scope, expr.span()),
     }
 }
 
-/// Evaluates an expression written on its own in a template (`${{ ... }}`). Like [`eval`], but
-/// naming an output that a finished task did not set is an error rather than null: a typo or
-/// a step that forgot to write its output would otherwise hand an empty value to the next
-/// call. `default(...)` and `||` still give optional outputs a fallback.
+/// Evaluates an expression written on its own in a template (`${{ ... }}`), or an operand of a
+/// comparison or `!`. Like [`eval`], but naming an output that a finished task did not set is
+/// an error rather than null: a typo or a step that forgot to write its output would otherwise
+/// hand an empty value to the next call, or decide a condition. `default(...)` and `||` still
+/// give optional outputs a fallback.
 pub(crate) fn eval_top<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, Value>, EvalError> {
     let value = eval(expr, scope)?;
     if !value.is_null() {
@@ -184,7 +185,10 @@ fn binary<'a>(
     scope: &'a dyn Scope,
     span: Range<usize>,
 ) -> Result<Cow<'a, Value>, EvalError> {
-    let left = eval(lhs, scope)?;
+    // `||` gives optional outputs a fallback, so its left side may name one that is not set.
+    // A comparison's operands may not: `tasks.a.outputs.typo != 'x'` would be true whatever
+    // `a` did.
+    let left = if op == BinaryOp::Or { eval(lhs, scope)? } else { eval_top(lhs, scope)? };
     // `||` and `&&` return an operand and do not evaluate the right side when decided.
     match op {
         BinaryOp::Or if truthy(&left) => return Ok(left),
@@ -192,7 +196,7 @@ fn binary<'a>(
         BinaryOp::Or | BinaryOp::And => return eval(rhs, scope),
         _ => {}
     }
-    let right = eval(rhs, scope)?;
+    let right = eval_top(rhs, scope)?;
     let ordering = match op {
         BinaryOp::Eq => return Ok(boolean(loose_eq(&left, &right))),
         BinaryOp::Ne => return Ok(boolean(!loose_eq(&left, &right))),
