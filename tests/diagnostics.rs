@@ -137,3 +137,16 @@ tasks:
         assert!(ran.stderr.contains(expected), "missing `{expected}`: {}", ran.stderr);
     }
 }
+
+#[test]
+fn every_bad_default_and_concurrency_limit_is_reported_at_once() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: df\ndefaults:\n  timeout: -5s\n  parallelism: 0\n  on_failure: explode\nconcurrency: { api: 0, web: abc }\ntasks:\n  t: { uses: shell, concurrency: web, with: { run: 'true' } }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let lines: Vec<u64> =
+        problems["problems"].as_array().unwrap().iter().map(|p| p["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [4, 5, 6, 7, 7], "{problems:#}");
+}

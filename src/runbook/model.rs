@@ -59,7 +59,7 @@ pub struct RunbookDoc {
     pub phases: Option<Lenient<Vec<Text>>>,
     /// Concurrency groups: name → how many tasks of the group may run at once.
     #[serde(default)]
-    pub concurrency: Option<Lenient<IndexMap<Text, Spanned<u32>>>>,
+    pub concurrency: Option<Lenient<IndexMap<Text, Lenient<Spanned<u32>>>>>,
     /// The tasks, keyed by task id.
     pub tasks: Option<Lenient<IndexMap<Text, Lenient<Box<TaskDoc>>>>>,
 }
@@ -109,15 +109,15 @@ pub struct ParamDoc {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub retry: Option<RetryDoc>,
     /// Timeout of one attempt.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub timeout: Option<DurationText>,
     /// How many tasks may run at once (the `--parallelism` flag wins).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub parallelism: Option<Spanned<u32>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub on_failure: Option<Spanned<OnFailure>>,
 }
 

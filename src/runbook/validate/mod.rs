@@ -170,6 +170,11 @@ impl Validator<'_> {
         let mut concurrency = IndexMap::new();
         if let Some(Lenient(Some(groups))) = &doc.concurrency {
             for (group, limit) in groups {
+                // A limit that could not be read was reported; the group still exists.
+                let Lenient(Some(limit)) = limit else {
+                    concurrency.insert(group.value.clone(), 1);
+                    continue;
+                };
                 if limit.value == 0 {
                     self.push(Problem::new(
                         "drctl::concurrency",
