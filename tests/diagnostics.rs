@@ -150,3 +150,16 @@ fn every_bad_default_and_concurrency_limit_is_reported_at_once() {
         problems["problems"].as_array().unwrap().iter().map(|p| p["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, [4, 5, 6, 7, 7], "{problems:#}");
 }
+
+#[test]
+fn an_expression_inside_a_literal_for_each_list_is_refused() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: fl\ntasks:\n  f: { uses: shell, for_each: [one, \"${{ run.name }}\"], with: { run: 'echo ${{ each }}' } }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let first = &problems["problems"][0];
+    assert_eq!(first["message"], "`${{ }}` inside a for_each list is not evaluated", "{problems:#}");
+    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(4), Some(37)), "{problems:#}");
+}

@@ -297,10 +297,29 @@ pub(super) fn for_each(
     deps: &mut Vec<Dep>,
 ) -> Option<ForEach> {
     match &node.kind {
-        NodeKind::Seq(_) => match node.to_json() {
-            Value::Array(items) => Some(ForEach::List(items)),
-            _ => None,
-        },
+        NodeKind::Seq(items) => {
+            // Items are taken as written: an expression in one would become an item's text.
+            let templated: Vec<&Node> =
+                items.iter().filter(|i| i.as_scalar().is_some_and(|t| t.contains("${{"))).collect();
+            for item in &templated {
+                v.push(
+                    Problem::new(
+                        "drctl::for-each",
+                        "`${{ }}` inside a for_each list is not evaluated",
+                        item.span.clone(),
+                        "taken as text",
+                    )
+                    .help(Some("write the whole list as one expression: for_each: ${{ ['a', 'b', params.x] }}".into())),
+                );
+            }
+            if !templated.is_empty() {
+                return None;
+            }
+            match node.to_json() {
+                Value::Array(items) => Some(ForEach::List(items)),
+                _ => None,
+            }
+        }
         NodeKind::Scalar { text, .. } if text.contains("${{") => {
             let t = template(v, node, text, refs, deps, false)?;
             if let Some(expr) = t.single_expression() {
