@@ -305,3 +305,16 @@ tasks:
         assert!(ran.stderr.contains(want), "{want}: {}", ran.stderr);
     }
 }
+
+#[test]
+fn an_until_written_as_a_template_is_refused_with_the_bare_form() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: wu\ntasks:\n  w: { uses: wait_until, with: { http: { url: 'http://127.0.0.1:1/' }, until: '${{ response.status == 200 }}' } }\n",
+    );
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("`until` is read at each poll"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("until: response.status == 200"), "{}", ran.stderr);
+}

@@ -88,6 +88,16 @@ impl Action for WaitUntil {
             problems.push(InputProblem::new("", "give exactly one probe: `http` or `shell`"));
         }
         let templated = |key: &str| with.get(key).and_then(Value::as_str).is_some_and(|s| s.contains("${{"));
+        if let Some(until) = with.get("until").and_then(Value::as_str).filter(|_| templated("until")) {
+            // `${{ }}` is resolved once, when the task starts, before there is any answer.
+            if until.contains("response") || until.contains("result") {
+                let bare = until.trim().trim_start_matches("${{").trim_end_matches("}}").trim();
+                problems.push(
+                    InputProblem::new("until", "`until` is read at each poll: write it without `${{ }}`")
+                        .with_help(format!("until: {bare}")),
+                );
+            }
+        }
         if let Some(until) = with.get("until").and_then(Value::as_str).filter(|_| !templated("until")) {
             match parse_expr(until) {
                 Err(e) => problems.push(InputProblem::new("until", format!("bad expression: {e}"))),
