@@ -570,3 +570,24 @@ fn a_second_ctrl_c_while_resume_waits_for_a_leftover_command_kills_it_and_keeps_
     assert!(ran.stderr.contains("running its check first"), "{}", ran.stderr);
     assert_eq!(sb.read("work.log"), "start\nstart\nend\n");
 }
+
+#[test]
+fn a_task_whose_command_a_crash_left_running_is_not_skipped_until_the_command_ends() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: skip-leftover\ntasks:\n  a: { uses: shell, with: { run: 'echo start >> work.log; sleep 1; echo end >> work.log' } }\n  b: { uses: shell, depends_on: [a], with: { run: 'cat work.log > seen-by-b' } }\n",
+    );
+    let mut child = spawn_run(&sb);
+    wait_for(&sb, "work.log", Duration::from_secs(20));
+    let _ = child.kill(); // drctl only: the command runs on
+    let out = child.wait_with_output().unwrap();
+    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let refused = sb.run(&["skip", &id, "a", "--reason", "done by hand", "--break-lock"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("is still running"), "{}", refused.stderr);
+    std::thread::sleep(Duration::from_millis(1500));
+    let skipped = sb.run(&["skip", &id, "a", "--reason", "done by hand"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert_eq!(sb.read("seen-by-b"), "start\nend\n", "b started before a's command ended");
+}

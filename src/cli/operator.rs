@@ -144,6 +144,24 @@ pub async fn decide(
             help,
         ));
     }
+    // The command of an attempt a crash left running may still be at work: skipping the task
+    // would start its dependents alongside it.
+    if decision == Decision::Skip && state == Some(TaskState::Running) {
+        let orphan = replay.instance(&id).and_then(|r| r.orphan);
+        let alive = orphan
+            .filter(|(pid, started)| {
+                crate::checkpoint::record::process_start_time(*pid).is_some_and(|s| *started == 0 || s == *started)
+            })
+            .map(|(pid, _)| pid)
+            // A crash between starting the command and recording its pid: found by its key.
+            .or_else(|| crate::engine::processes_of(&crate::engine::idempotency_key(&dir.id, &id)).first().copied());
+        if let Some(pid) = alive {
+            return Err(CliError::usage_help(
+                format!("cannot skip `{id}` yet: pid {pid}, left running by its interrupted attempt, is still running"),
+                "wait for it to end, or stop it, then skip again",
+            ));
+        }
+    }
     let actor = Actor::current();
     let at = now_millis();
     let records = match decision {

@@ -375,7 +375,7 @@ impl Job {
 
 /// Pids of this user's processes whose environment holds `name=value` (from `/proc`; on a system
 /// without it, none). Processes that have exited but not been reaped are left out.
-fn processes_with_env(name: &str, value: &str) -> Vec<u32> {
+pub(crate) fn processes_with_env(name: &str, value: &str) -> Vec<u32> {
     let needle = format!("{name}={value}");
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     let own = std::process::id();
