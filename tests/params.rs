@@ -185,3 +185,19 @@ fn validate_checks_a_params_file_when_given_one() {
     assert_eq!(sb.run(&["validate", "rb.yaml", "-p", "region=a"]).code, 0);
     assert_eq!(sb.run(&["validate", "rb.yaml"]).code, 0, "without values, only the runbook is checked");
 }
+
+#[test]
+fn validate_reports_parameter_problems_as_json_when_asked() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: pp\nparams: { count: { type: number, default: 1 } }\ntasks:\n  t: { uses: shell, with: { run: 'true' } }\n");
+    sb.write("bad.yaml", "count: abc\n");
+    for args in [&["--params-file", "bad.yaml"][..], &["-p", "count=x"][..]] {
+        let mut all = vec!["validate", "rb.yaml", "-o", "json"];
+        all.extend_from_slice(args);
+        let ran = sb.run(&all);
+        assert_eq!(ran.code, 2, "{}", ran.stderr);
+        let report: serde_json::Value = serde_json::from_str(&ran.stdout).expect("json on stdout");
+        assert_eq!(report["valid"], false);
+        assert!(report["problems"][0]["message"].as_str().unwrap().contains("count"), "{report}");
+    }
+}

@@ -42,7 +42,26 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
     let loaded = load_file(&args.file);
     if let Ok(runbook) = &loaded {
         if !args.params.params.is_empty() || args.params.params_file.is_some() {
-            super::params::resolve(runbook, &args.params, None, &crate::ui::redact::Redactor::new())?;
+            match super::params::resolve(runbook, &args.params, None, &crate::ui::redact::Redactor::new()) {
+                Err(CliError::Params(invalid)) if args.output == OutputFormat::Json => {
+                    println!("{}", params_json(&args.file, &invalid));
+                    return Ok(Exit::Invalid);
+                }
+                Err(e) if args.output == OutputFormat::Json => {
+                    let help = match &e {
+                        CliError::Usage { help, .. } | CliError::Failed { help, .. } => help.clone(),
+                        _ => None,
+                    };
+                    let problem = json!({ "code": "drctl::params", "message": e.to_string(), "file": null, "line": null, "column": null, "help": help });
+                    println!(
+                        "{}",
+                        json!({ "file": args.file.display().to_string(), "valid": false, "problems": [problem] })
+                    );
+                    return Ok(Exit::Invalid);
+                }
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
         }
     }
     match (loaded, args.output) {
@@ -81,4 +100,23 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
         }
         (Err(e), _) => Err(e),
     }
+}
+
+/// Parameter problems in the shape of runbook problems; each names the file it is in, and
+/// those without a place (a `--param` flag, a variable) have no line.
+fn params_json(runbook: &std::path::Path, invalid: &super::params::InvalidParams) -> serde_json::Value {
+    let mut problems = Vec::new();
+    if let Some(file) = &invalid.file {
+        for p in &file.problems {
+            let start = p.labels.first().map_or(0, |(s, _)| s.start);
+            let (line, column) = file.line_col(start);
+            problems.push(json!({ "code": p.code, "message": p.message, "file": file.path, "line": line, "column": column, "help": p.help }));
+        }
+    }
+    for p in &invalid.unplaced {
+        problems.push(
+            json!({ "code": p.code, "message": p.message, "file": null, "line": null, "column": null, "help": p.help }),
+        );
+    }
+    json!({ "file": runbook.display().to_string(), "valid": false, "problems": problems })
 }
