@@ -76,6 +76,11 @@ impl de::Error for DeError {
         Self::custom(format!("expected {expected}, found {found}"))
     }
 
+    /// The right type, out of range: `-1` or `5000000000` for a count.
+    fn invalid_value(unexp: de::Unexpected, exp: &dyn de::Expected) -> Self {
+        Self::invalid_type(unexp, exp)
+    }
+
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         let mut err = Self::custom(format!("unknown value `{variant}`, expected one of: {}", expected.join(", ")));
         err.help = did_you_mean(variant, expected.iter().copied());
@@ -666,7 +671,7 @@ mod tests {
 
     #[test]
     fn collects_errors_across_tasks() {
-        let src = "tasks:\n  a:\n    usse: shell\n  b:\n    uses: shell\n    depends_on: [a]\n    retry: { attempts: many }\n  c:\n    uses: shell\n";
+        let src = "tasks:\n  a:\n    usse: shell\n  b:\n    uses: shell\n    depends_on: [a]\n    retry: { attempts: many }\n  c:\n    uses: shell\n  d:\n    uses: shell\n    retry: { attempts: -1 }\n";
         let node = yaml::parse(src).unwrap();
         let sink = ErrorSink::default();
         let doc: Doc = from_node(&node, &sink).unwrap();
@@ -678,6 +683,7 @@ mod tests {
                 ("unknown key `usse`", "usse"),
                 ("missing required key `uses`", "usse"),
                 ("expected a whole number, 0 or more, found the string `many`", "many"),
+                ("expected a whole number, 0 or more, found integer `-1`", "-1"),
             ]
         );
         assert_eq!(errors[0].help.as_deref(), Some("did you mean `uses`?"));
