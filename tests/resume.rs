@@ -528,6 +528,16 @@ fn a_broken_lock_is_audited_even_when_the_resume_then_refuses() {
     );
 }
 
+/// Runs `rb.yaml` and SIGKILLs drctl alone once its task has written `work.log`: the task's
+/// command runs on. Returns the run id.
+fn kill_drctl_once_work_started(sb: &Sandbox) -> String {
+    let mut child = spawn_run(sb);
+    wait_for(sb, "work.log", Duration::from_secs(20));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned()
+}
+
 /// Resume waits for a command that a crashed segment left running. A second Ctrl-C during
 /// that wait cancels it, killing the command, and the task stays in doubt: the next resume
 /// runs its check, which finds the work unfinished, and runs the task again.
@@ -538,11 +548,7 @@ fn a_second_ctrl_c_while_resume_waits_for_a_leftover_command_kills_it_and_keeps_
         "rb.yaml",
         "version: 1\nname: leftover\ntasks:\n  a:\n    uses: shell\n    check: { uses: shell, with: { run: 'grep -q end work.log' } }\n    with: { run: 'echo start >> work.log; sleep 2; echo end >> work.log' }\n",
     );
-    let mut child = spawn_run(&sb);
-    wait_for(&sb, "work.log", Duration::from_secs(20));
-    let _ = child.kill(); // drctl only: the command runs on
-    let out = child.wait_with_output().unwrap();
-    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let id = kill_drctl_once_work_started(&sb);
     let resumed = sb
         .command(&["resume", &id, "--break-lock", "--progress", "plain"])
         .stdout(Stdio::piped())
@@ -578,11 +584,7 @@ fn a_task_whose_command_a_crash_left_running_is_not_skipped_until_the_command_en
         "rb.yaml",
         "version: 1\nname: skip-leftover\ntasks:\n  a: { uses: shell, with: { run: 'echo start >> work.log; sleep 1; echo end >> work.log' } }\n  b: { uses: shell, depends_on: [a], with: { run: 'cat work.log > seen-by-b' } }\n",
     );
-    let mut child = spawn_run(&sb);
-    wait_for(&sb, "work.log", Duration::from_secs(20));
-    let _ = child.kill(); // drctl only: the command runs on
-    let out = child.wait_with_output().unwrap();
-    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let id = kill_drctl_once_work_started(&sb);
     let refused = sb.run(&["skip", &id, "a", "--reason", "done by hand", "--break-lock"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("is still running"), "{}", refused.stderr);
