@@ -593,3 +593,25 @@ fn a_task_whose_command_a_crash_left_running_is_not_skipped_until_the_command_en
     assert_eq!(skipped.code, 0, "{}", skipped.stderr);
     assert_eq!(sb.read("seen-by-b"), "start\nend\n", "b started before a's command ended");
 }
+
+/// A task cancelled by a second Ctrl-C is in doubt: when its check finds the work done, its
+/// outputs are what the cancelled attempt wrote, with the check's own on top.
+#[test]
+fn a_task_cancelled_by_a_second_ctrl_c_keeps_what_it_wrote_when_its_check_passes() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: cancelled\ntasks:\n  a:\n    uses: shell\n    check: { uses: shell, with: { run: 'echo ck=2 >> \"$DRCTL_OUTPUT\"' } }\n    with: { run: 'echo part=1 >> \"$DRCTL_OUTPUT\"; touch started; sleep 5' }\n  b:\n    uses: shell\n    depends_on: [a]\n    with: { run: 'echo ${{ tasks.a.outputs.part }} ${{ tasks.a.outputs.ck }} > b.out' }\n",
+    );
+    let child = spawn_run(&sb);
+    wait_for(&sb, "started", Duration::from_secs(20));
+    sigint(&child);
+    std::thread::sleep(Duration::from_millis(200));
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let ran = sb.run(&["resume", &id]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(sb.read("b.out").trim(), "1 2");
+}

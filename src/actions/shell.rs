@@ -87,11 +87,15 @@ impl Action for Shell {
 
 /// The attempt's `$DRCTL_OUTPUT` file, removed however the attempt ends: it may hold values
 /// of secret outputs, which are never stored.
-struct OutputFile(std::path::PathBuf);
+/// Removed when dropped, unless the attempt was cut off (a second Ctrl-C): the task is then in
+/// doubt, and if resume's check finds its work done, what the command wrote is its outputs.
+struct OutputFile(std::path::PathBuf, Option<tokio_util::sync::CancellationToken>);
 
 impl Drop for OutputFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if !self.1.as_ref().is_some_and(|c| c.is_cancelled()) {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 }
 
@@ -125,12 +129,12 @@ fn output_path(ctx: &ActionContext) -> std::path::PathBuf {
 
 /// What the command of an attempt that drctl did not see finish wrote to `$DRCTL_OUTPUT`.
 fn leftover_outputs(ctx: &ActionContext) -> Outputs {
-    let file = OutputFile(output_path(ctx));
+    let file = OutputFile(output_path(ctx), None);
     read_outputs(&file.0).unwrap_or_default()
 }
 
 async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Outputs, ActionError> {
-    let output_file = OutputFile(output_path(ctx));
+    let output_file = OutputFile(output_path(ctx), Some(ctx.cancel.clone()));
     let output_path = output_file.0.clone();
     let _ = std::fs::remove_file(&output_path);
     // Created here, readable by the run's user only: the command appends to it, and what it
