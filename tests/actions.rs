@@ -304,6 +304,15 @@ tasks:
     ] {
         assert!(ran.stderr.contains(want), "{want}: {}", ran.stderr);
     }
+    // A URL from an expression is checked once resolved, and is a bad input: never retried.
+    sb.write(
+        "computed.yaml",
+        "version: 1\nname: computed\nparams: { u: { type: string, default: 'ftp://x/y' } }\ntasks:\n  t: { uses: http, retry: { attempts: 3, delay: 10ms, retry_on: [any] }, with: { url: '${{ params.u }}' } }\n",
+    );
+    let ran = sb.run(&["run", "computed.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("`ftp://x/y` uses ftp"), "{}", ran.stderr);
+    assert_eq!(sb.task_states(&ran.run_id())["t"].1, 1, "retried a bad input");
 }
 
 #[test]

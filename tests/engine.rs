@@ -571,12 +571,17 @@ fn saved_plans_name_a_secret_set_since_the_review_without_its_value() {
     let sb = Sandbox::new();
     sb.write(
         "rb.yaml",
-        "version: 1\nname: saved\nparams:\n  token: { type: string, secret: true, default: '' }\ntasks:\n  t:\n    uses: shell\n    if: params.token == ''\n    with: { run: 'true' }\n",
+        "version: 1\nname: saved\nparams:\n  token: { type: string, secret: true, default: '' }\n  other: { type: string, secret: true, default: dflt-9 }\ntasks:\n  t:\n    uses: shell\n    if: params.token == ''\n    with: { run: 'true' }\n",
     );
     assert_eq!(sb.run(&["plan", "rb.yaml", "--save", "plan.json"]).code, 0);
     let changed = sb.run(&["run", "rb.yaml", "--plan", "plan.json", "-p", "token=canary-4417"]);
     assert_eq!(changed.code, 2);
     assert!(changed.stderr.contains("parameters changed: token"), "{}", changed.stderr);
+    // A secret with a default, given another value: the hash tells them apart.
+    let changed = sb.run(&["run", "rb.yaml", "--plan", "plan.json", "-p", "other=canary-4418"]);
+    assert_eq!(changed.code, 2, "{}", changed.stderr);
+    assert!(changed.stderr.contains("parameters changed"), "{}", changed.stderr);
+    assert!(!changed.stderr.contains("canary-4418"), "{}", changed.stderr);
     assert!(!changed.stderr.contains("canary-4417"), "{}", changed.stderr);
     assert!(!sb.read("plan.json").contains("canary-4417"));
 }

@@ -46,10 +46,9 @@ impl Action for Assert {
                     Some(true) => None,
                     Some(false) => Some(format!("assertion failed: got {that}")),
                     None => {
-                        return Err(ActionError::fatal(
-                            ErrorClass::Assertion,
-                            format!("assertion failed: `that` must be true or false, got {that}"),
-                        ))
+                        return Err(ActionError::input(format!(
+                            "assertion failed: `that` must be true or false, got {that}"
+                        )))
                     }
                 }
             } else {

@@ -82,6 +82,10 @@ pub(crate) async fn send(
     let method = reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| ActionError::input(format!("bad method `{method}`")))?;
     let url = with.get("url").and_then(Value::as_str).ok_or_else(|| ActionError::input("missing input `url`"))?;
+    // A URL that came from an expression is checked once resolved: no retry can fix it.
+    if let Some(problem) = url_problem(url) {
+        return Err(ActionError::input(problem.message));
+    }
     let (target, host) = route(url, with.get("oci_region").and_then(Value::as_str), oci)?;
     let mut request = client.request(method, &target);
     if let Some(host) = host {
@@ -276,7 +280,7 @@ fn url_problem(url: &str) -> Option<InputProblem> {
     }
     let why = match reqwest::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => return None,
-        Ok(u) => format!("`{url}` is a {} URL; only http and https can be requested", u.scheme()),
+        Ok(u) => format!("`{url}` uses {}; only http and https can be requested", u.scheme()),
         Err(e) => format!("`{url}` is not a URL ({e})"),
     };
     Some(InputProblem::new("url", why).with_help("write `url: https://host/path`"))

@@ -150,6 +150,8 @@ impl Action for WaitUntil {
                                 }
                             }
                         }
+                        // A request that cannot be made (a bad URL) never gets an answer.
+                        Err(e) if e.class == ErrorClass::Input => return Err(e),
                         Err(e) => (false, e.message),
                     },
                     (None, Some(command)) => {

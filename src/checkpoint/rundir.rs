@@ -188,10 +188,14 @@ impl RunDir {
         {
             use std::os::unix::fs::DirBuilderExt;
             // Running commands write their outputs here, secret ones included.
+            use std::os::unix::fs::PermissionsExt;
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(&scratch)
+                .map_err(|e| CheckpointError::io(&scratch, e))?;
+            // One made by an older drctl, or by hand, is tightened too.
+            std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o700))
                 .map_err(|e| CheckpointError::io(&scratch, e))?;
         }
         Journal::open(self.journal_path(), self.log_dir(), self.unsynced.clone())

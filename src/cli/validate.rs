@@ -41,7 +41,8 @@ pub fn load_file(file: &std::path::Path) -> Result<Runbook, CliError> {
 pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
     let loaded = load_file(&args.file);
     if let Ok(runbook) = &loaded {
-        if !args.params.params.is_empty() || args.params.params_file.is_some() {
+        let from_environment = std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("DRCTL_PARAM_"));
+        if !args.params.params.is_empty() || args.params.params_file.is_some() || from_environment {
             match super::params::resolve(runbook, &args.params, None, &crate::ui::redact::Redactor::new()) {
                 Err(CliError::Params(invalid)) if args.output == OutputFormat::Json => {
                     println!("{}", params_json(&args.file, &invalid));

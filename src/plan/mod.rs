@@ -253,10 +253,14 @@ pub fn params_hash(runbook: &Runbook, params: &Value) -> String {
     let mut canonical = std::collections::BTreeMap::new();
     if let Value::Object(map) = params {
         for (name, value) in map {
-            // An empty or absent secret hides nothing; keeping it as is makes setting one count
-            // as a change of parameters.
-            let hidden = runbook.params.get(name).is_some_and(|p| p.secret) && !is_empty(value);
-            canonical.insert(name.clone(), if hidden { Value::String("<secret>".into()) } else { value.clone() });
+            // An empty or absent secret hides nothing; keeping it as is, and telling a secret
+            // left at its default from one given, makes setting one count as a change.
+            let shown = match runbook.params.get(name).filter(|p| p.secret && !is_empty(value)) {
+                Some(p) if p.default.as_ref() == Some(value) => Value::String("<secret default>".into()),
+                Some(_) => Value::String("<secret>".into()),
+                None => value.clone(),
+            };
+            canonical.insert(name.clone(), shown);
         }
     }
     crate::hash::hex(&Sha256::digest(serde_json::to_vec(&canonical).unwrap_or_default()))
