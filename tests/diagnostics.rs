@@ -156,9 +156,10 @@ fn an_expression_inside_a_literal_for_each_list_is_refused() {
     let sb = Sandbox::new();
     sb.write(
         "rb.yaml",
-        "version: 1\nname: fl\ntasks:\n  f: { uses: shell, for_each: [one, \"${{ run.name }}\"], with: { run: 'echo ${{ each }}' } }\n",
+        "version: 1\nname: fl\ntasks:\n  f: { uses: shell, for_each: [one, \"${{ run.name }}\"], with: { run: 'echo ${{ each }}' } }\n  g: { uses: shell, for_each: [{ name: \"${{ run.name }}\" }], with: { run: 'true' } }\n",
     );
     let problems = validate_json(&sb, "rb.yaml");
+    assert_eq!(problems["problems"].as_array().unwrap().len(), 2, "inside a map item too: {problems:#}");
     let first = &problems["problems"][0];
     assert_eq!(first["message"], "`${{ }}` inside a for_each list is not evaluated", "{problems:#}");
     assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(4), Some(37)), "{problems:#}");

@@ -299,8 +299,17 @@ pub(super) fn for_each(
     match &node.kind {
         NodeKind::Seq(items) => {
             // Items are taken as written: an expression in one would become an item's text.
-            let templated: Vec<&Node> =
-                items.iter().filter(|i| i.as_scalar().is_some_and(|t| t.contains("${{"))).collect();
+            fn templated<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
+                match &node.kind {
+                    NodeKind::Scalar { text, .. } if text.contains("${{") => out.push(node),
+                    NodeKind::Seq(items) => items.iter().for_each(|i| templated(i, out)),
+                    NodeKind::Map(entries) => entries.iter().for_each(|(_, v)| templated(v, out)),
+                    _ => {}
+                }
+            }
+            let mut found = Vec::new();
+            items.iter().for_each(|i| templated(i, &mut found));
+            let templated = found;
             for item in &templated {
                 v.push(
                     Problem::new(
