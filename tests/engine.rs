@@ -537,6 +537,10 @@ tasks:
   reader:
     uses: shell
     with: { run: 'echo ${{ tasks.optional.outputs.x }} > reader' }
+  after-reader:
+    uses: shell
+    depends_on: [reader]
+    with: { run: 'touch after-reader' }
 "#,
     );
     let ran = sb.run(&["run", "rb.yaml"]);
@@ -545,6 +549,8 @@ tasks:
     assert_eq!(states["optional"].0, "skipped");
     assert_eq!(states["after"].0, "succeeded");
     assert_eq!(states["reader"].0, "skipped");
+    // `reader` does not apply, like `optional`: what only comes after it still runs.
+    assert_eq!(states["after-reader"].0, "succeeded");
     let ran = sb.run(&["run", "rb.yaml", "-p", "enabled=true"]);
     assert_eq!(ran.code, 0);
     assert_eq!(sb.read("reader").trim(), "1");

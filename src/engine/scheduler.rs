@@ -793,14 +793,22 @@ impl<'a> Scheduler<'a> {
             let skip = match (end, link) {
                 (TaskEnd::Succeeded, _) | (_, Link::State) => None,
                 (TaskEnd::SkippedByCondition, Link::Order) => None,
+                // Not applicable, like the task it reads: what only comes after it still runs.
                 (TaskEnd::SkippedByCondition, Link::Outputs) => {
-                    Some(format!("needs outputs of `{name}`, which was skipped"))
+                    Some((TaskEnd::SkippedByCondition, format!("needs outputs of `{name}`, which was skipped")))
                 }
-                (TaskEnd::SkippedUpstream, _) => Some(format!("`{name}` was skipped")),
-                (TaskEnd::Failed, _) => Some(format!("`{name}` failed")),
+                (TaskEnd::SkippedUpstream, _) => Some((TaskEnd::SkippedUpstream, format!("`{name}` was skipped"))),
+                (TaskEnd::Failed, _) => Some((TaskEnd::SkippedUpstream, format!("`{name}` failed"))),
             };
-            if let Some(reason) = skip {
-                self.tasks[d].skip.get_or_insert((TaskEnd::SkippedUpstream, reason));
+            if let Some(skip) = skip {
+                // A failure upstream outweighs a task that does not apply.
+                let slot = &mut self.tasks[d].skip;
+                if slot
+                    .as_ref()
+                    .is_none_or(|(e, _)| *e == TaskEnd::SkippedByCondition && skip.0 == TaskEnd::SkippedUpstream)
+                {
+                    *slot = Some(skip);
+                }
             }
             self.tasks[d].remaining -= 1;
             if self.tasks[d].remaining == 0 {
