@@ -934,6 +934,10 @@ tasks:
     on_failure: continue
     if: ${{ tasks.net.outputs.vcnid != 'vcn-2' }}
     with: { run: 'touch compared' }
+  in-function:
+    uses: shell
+    on_failure: continue
+    with: { run: "echo ${{ format('{0}', tasks.net.outputs['vcnid']) }} > in-function" }
 "#,
     );
     let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
@@ -941,6 +945,9 @@ tasks:
     // In a comparison too: `!= 'vcn-2'` would otherwise be true whatever `net` did.
     assert!(!sb.path().join("compared").exists());
     assert_eq!(sb.task_states(&ran.run_id())["compared"].0, "failed");
+    // And given to a function, or read with brackets.
+    assert!(!sb.path().join("in-function").exists());
+    assert_eq!(sb.task_states(&ran.run_id())["in-function"].0, "failed");
     assert!(
         ran.stderr.contains("task `net` succeeded without setting output `vcnid` (it set `vcn_id`)"),
         "{}",

@@ -31,7 +31,8 @@ pub(crate) fn call<'a>(
             _ => Ok(value),
         };
     }
-    let values = args.iter().map(|arg| eval(arg, scope)).collect::<Result<Vec<_>, _>>()?;
+    // Only `default` (above) may be given an output a task did not set.
+    let values = args.iter().map(|arg| super::eval::eval_top(arg, scope)).collect::<Result<Vec<_>, _>>()?;
     apply(function, &values).map(Cow::Owned).map_err(fail)
 }
 

@@ -29,7 +29,7 @@ pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, V
         ExprKind::Literal(value) => Ok(Cow::Borrowed(value)),
         ExprKind::List(items) => items
             .iter()
-            .map(|item| eval(item, scope).map(Cow::into_owned))
+            .map(|item| eval_top(item, scope).map(Cow::into_owned))
             .collect::<Result<Vec<_>, _>>()
             .map(|items| Cow::Owned(Value::Array(items))),
         ExprKind::Name(name) if name == "tasks" => {
@@ -84,19 +84,23 @@ pub(crate) fn eval_top<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'
     if !value.is_null() {
         return Ok(value);
     }
-    let ExprKind::Member { object, name: output } = expr.kind() else { return Ok(value) };
-    let ExprKind::Member { object: task_expr, name: outputs } = object.kind() else { return Ok(value) };
-    let ExprKind::Member { object: root, name: id } = task_expr.kind() else { return Ok(value) };
-    if outputs.node != "outputs" || root.as_name() != Some("tasks") {
+    // `<object>.NAME` or `<object>['NAME']`, where `<object>` is `tasks.ID.outputs`, or one
+    // item's outputs of a `for_each` task (`tasks.ID.outputs[KEY]`).
+    let (object, output) = match expr.kind() {
+        ExprKind::Member { object, name } => (object, name.node.clone()),
+        ExprKind::Index { object, index } => match eval(index, scope)?.as_ref() {
+            Value::String(name) => (object, name.clone()),
+            _ => return Ok(value),
+        },
+        _ => return Ok(value),
+    };
+    let Some(id) = outputs_of(object) else { return Ok(value) };
+    let Some(record) = scope.task(&id) else { return Ok(value) };
+    if record.get("state").and_then(Value::as_str) != Some("succeeded") {
         return Ok(value);
     }
-    let Some(record) = scope.task(&id.node) else { return Ok(value) };
-    let (Some(Value::Object(set)), Some("succeeded")) =
-        (record.get("outputs"), record.get("state").and_then(Value::as_str))
-    else {
-        return Ok(value);
-    };
-    if set.contains_key(&output.node) {
+    let Value::Object(set) = eval(object, scope)?.into_owned() else { return Ok(value) };
+    if set.contains_key(&output) {
         return Ok(value);
     }
     let have = if set.is_empty() {
@@ -106,12 +110,36 @@ pub(crate) fn eval_top<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'
     };
     Err(EvalError::Type {
         message: format!(
-            "task `{}` succeeded without setting output `{}` ({have}); if the output is optional, \
-             write default(tasks.{}.outputs.{}, '...')",
-            id.node, output.node, id.node, output.node
+            "task `{id}` succeeded without setting output `{output}` ({have}); if the output is optional, \
+             write default({expr}, '...')"
         ),
         range: expr.span(),
     })
+}
+
+/// The task id when `object` is `tasks.ID.outputs` or `tasks.ID.outputs[KEY]` (by member or
+/// by index).
+fn outputs_of(object: &Expr) -> Option<String> {
+    let outputs = match object.kind() {
+        ExprKind::Index { object: inner, .. } if is_outputs(inner).is_some() => inner,
+        _ => object,
+    };
+    is_outputs(outputs)
+}
+
+fn is_outputs(expr: &Expr) -> Option<String> {
+    let ExprKind::Member { object: task, name } = expr.kind() else { return None };
+    if name.node != "outputs" {
+        return None;
+    }
+    match task.kind() {
+        ExprKind::Member { object: root, name: id } if root.as_name() == Some("tasks") => Some(id.node.clone()),
+        ExprKind::Index { object: root, index } if root.as_name() == Some("tasks") => match index.kind() {
+            ExprKind::Literal(Value::String(id)) => Some(id.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `tasks.<id>` or `tasks[<id>]`: the task record, or Unknown if the scope has none yet.
