@@ -116,15 +116,11 @@ impl Drop for Group {
     }
 }
 
-/// Where an attempt's command writes its outputs.
-/// Absolute, since the command may run in another directory (`dir`).
+/// Where an attempt's command writes its outputs: in the run's scratch directory, which is
+/// absolute, since the command may run in another directory (`dir`), and which only the run's
+/// user can enter, since what the command writes may be a secret output.
 fn output_path(ctx: &ActionContext) -> std::path::PathBuf {
-    let path = ctx.scratch_dir.join(format!(
-        "{}-{}.out",
-        &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())],
-        ctx.attempt
-    ));
-    std::path::absolute(&path).unwrap_or(path)
+    ctx.scratch_dir.join(format!("{}-{}.out", &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())], ctx.attempt))
 }
 
 /// What the command of an attempt that drctl did not see finish wrote to `$DRCTL_OUTPUT`.
@@ -137,14 +133,6 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let output_file = OutputFile(output_path(ctx), Some(ctx.cancel.clone()));
     let output_path = output_file.0.clone();
     let _ = std::fs::remove_file(&output_path);
-    // Created here, readable by the run's user only: the command appends to it, and what it
-    // appends may be a secret output.
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&output_path).map_err(|e| {
-            ActionError::new(ErrorClass::Other, format!("cannot create the output file {}: {e}", output_path.display()))
-        })?;
-    }
     // The PATH the command runs with: its own `env` may set one.
     let path = match inputs.env.get("PATH") {
         Some(Value::String(p)) => Some(std::ffi::OsString::from(p)),

@@ -138,6 +138,8 @@ pub(super) struct Scheduler<'a> {
     journal_error: Option<String>,
     failed: Vec<InstanceId>,
     run_value: Value,
+    /// Where attempts write scratch files, made absolute once.
+    scratch_dir: std::path::PathBuf,
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
     replay: &'a Replay,
@@ -195,6 +197,7 @@ impl<'a> Scheduler<'a> {
             journal_error: None,
             failed: Vec::new(),
             run_value,
+            scratch_dir: std::path::absolute(cfg.run_dir.scratch_dir()).unwrap_or_else(|_| cfg.run_dir.scratch_dir()),
             tx,
             rx,
             replay,
@@ -601,7 +604,7 @@ impl<'a> Scheduler<'a> {
             observer: cfg.observer.clone(),
             redactor: cfg.redactor.clone(),
             secret_outputs: task.secret_outputs.clone(),
-            scratch_dir: cfg.run_dir.scratch_dir(),
+            scratch_dir: self.scratch_dir.clone(),
             stop: cfg.stop_attempts.clone(),
             kill: cfg.kill.clone(),
         };
