@@ -202,13 +202,46 @@ pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Ou
 pub(crate) fn status_matches(expected: Option<&Value>, status: u16) -> bool {
     match expected {
         None => (200..300).contains(&status),
-        Some(Value::Number(n)) => n.as_u64() == Some(u64::from(status)),
-        Some(Value::String(s)) => match s.strip_suffix("xx") {
-            Some(class) => class.parse::<u16>().is_ok_and(|c| status / 100 == c),
-            None => s.parse::<u16>().is_ok_and(|s| s == status),
+        Some(spec) => status_patterns(spec).is_some_and(|patterns| patterns.iter().any(|p| p.matches(status))),
+    }
+}
+
+/// One accepted status of an `expect.status`: an exact status or a class such as `4xx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatusPattern {
+    Exact(u16),
+    Class(u16),
+}
+
+impl StatusPattern {
+    fn matches(self, status: u16) -> bool {
+        match self {
+            StatusPattern::Exact(s) => s == status,
+            StatusPattern::Class(c) => status / 100 == c,
+        }
+    }
+}
+
+/// Reads an `expect.status`: a status (`200` or `"200"`), a class (`"2xx"`), or a non-empty
+/// list of those. `None` when it is none of them. The one reading behind both `validate` and
+/// the check of a response, so they can never disagree.
+fn status_patterns(spec: &Value) -> Option<Vec<StatusPattern>> {
+    let one = |v: &Value| match v {
+        Value::Number(n) => {
+            n.as_u64().filter(|n| (100..=599).contains(n)).and_then(|n| u16::try_from(n).ok()).map(StatusPattern::Exact)
+        }
+        Value::String(s) => match s.strip_suffix("xx") {
+            Some(class) => matches!(class, "1" | "2" | "3" | "4" | "5")
+                .then(|| class.parse().ok().map(StatusPattern::Class))
+                .flatten(),
+            None => s.parse::<u16>().ok().filter(|n| (100..=599).contains(n)).map(StatusPattern::Exact),
         },
-        Some(Value::Array(items)) => items.iter().any(|i| status_matches(Some(i), status)),
-        Some(_) => false,
+        _ => None,
+    };
+    match spec {
+        Value::Array(items) if !items.is_empty() => items.iter().map(one).collect(),
+        Value::Array(_) => None,
+        other => one(other).map(|p| vec![p]),
     }
 }
 
@@ -288,16 +321,8 @@ fn url_problem(url: &str) -> Option<InputProblem> {
 
 /// Whether `status` is a status drctl can compare with: a number, `"404"`, `"4xx"`, or a list.
 fn status_spec_ok(status: &Value) -> bool {
-    match status {
-        Value::Number(n) => n.as_u64().is_some_and(|n| (100..=599).contains(&n)),
-        Value::String(s) if is_expression(s) => true,
-        Value::String(s) => match s.strip_suffix("xx") {
-            Some(class) => matches!(class, "1" | "2" | "3" | "4" | "5"),
-            None => s.parse::<u16>().is_ok_and(|n| (100..=599).contains(&n)),
-        },
-        Value::Array(items) => !items.is_empty() && items.iter().all(status_spec_ok),
-        _ => false,
-    }
+    // An expression is read when it is resolved, and checked then.
+    matches!(status, Value::String(s) if is_expression(s)) || status_patterns(status).is_some()
 }
 
 fn expect_problems(expect: &Map<String, Value>) -> Vec<InputProblem> {
@@ -357,6 +382,35 @@ mod tests {
         assert!(status_matches(Some(&serde_json::json!("4xx")), 409));
         assert!(status_matches(Some(&serde_json::json!([200, "3xx"])), 302));
         assert!(!status_matches(Some(&serde_json::json!([200, 201])), 202));
+    }
+
+    #[test]
+    fn validate_and_the_response_check_read_status_alike() {
+        use serde_json::json;
+        let refused = [
+            json!(99),
+            json!(600),
+            json!("6xx"),
+            json!("0xx"),
+            json!("xx"),
+            json!("abc"),
+            json!([]),
+            json!([[200]]),
+            json!([200, "abc"]),
+            json!(true),
+            json!(null),
+            json!(-1),
+            json!(2.5),
+        ];
+        for spec in &refused {
+            assert!(!status_spec_ok(spec), "{spec} passed validate");
+            assert!((100..600).all(|s| !status_matches(Some(spec), s)), "{spec} matched a status");
+        }
+        let accepted = [(json!(200), 200), (json!("201"), 201), (json!("5xx"), 503), (json!([404, "2xx"]), 204)];
+        for (spec, status) in &accepted {
+            assert!(status_spec_ok(spec), "{spec} refused by validate");
+            assert!(status_matches(Some(spec), *status), "{spec} did not match {status}");
+        }
     }
 
     #[test]
