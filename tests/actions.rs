@@ -221,6 +221,9 @@ tasks:
   bare-text: { uses: assert, with: { that: "params.n == 4" } }
   no-with: { uses: sleep }
   probe: { uses: shell, check: { uses: shell, with: { runn: "x" } }, with: { run: 'true' } }
+  number: { uses: assert, with: { that: 1 } }
+  empty: { uses: assert, with: { that: } }
+  literal: { uses: assert, with: { that: true } }
 "#,
     );
     let ran = sb.run(&["validate", "rb.yaml", "-o", "json"]);
@@ -236,9 +239,12 @@ tasks:
         ("assert: `that` is the text `params.n == 4`, not a condition", 5),
         ("sleep: missing input `duration`", 6),
         ("shell: unknown input `runn`", 7),
+        ("assert: `that` is the number 1, not a condition", 8),
+        ("assert: `that` is empty, not a condition", 9),
     ] {
         assert!(messages.contains(&(want.to_owned(), line)), "{want} at line {line}: {messages:?}");
     }
+    assert!(!messages.iter().any(|(_, line)| *line == 10), "a literal boolean is a condition: {messages:?}");
     // At run time `that` must say true or false; shell outputs say it as text.
     sb.write(
         "run.yaml",

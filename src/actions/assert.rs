@@ -35,6 +35,19 @@ impl Action for Assert {
                     .with_help(format!("write it as an expression: that: ${{{{ {text} }}}}")),
             );
         }
+        // A literal number, list, map or nothing is never a condition either.
+        if let Some(other) = with.get("that").filter(|t| !(t.is_string() || t.is_boolean())) {
+            let what = match other {
+                Value::Null => "empty".to_owned(),
+                Value::Number(n) => format!("the number {n}"),
+                Value::Array(_) => "a list".to_owned(),
+                _ => "a map".to_owned(),
+            };
+            problems.push(
+                InputProblem::new("that", format!("`that` is {what}, not a condition"))
+                    .with_help("write a condition as an expression: that: ${{ tasks.x.outputs.ok == 'true' }}"),
+            );
+        }
         problems
     }
 
