@@ -127,7 +127,7 @@ tasks:
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     for expected in [
         "expected a sequence, found the string `nope`",
-        "expected a whole number, 0 or more, found the string `three`",
+        "expected a whole number, 1 or more, found the string `three`",
         "bad duration: `soon`",
         "bad duration: `5 parsecs`",
         "unknown parameter `regoin`",

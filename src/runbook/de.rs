@@ -65,9 +65,10 @@ impl de::Error for DeError {
             de::Unexpected::Unit => "nothing (null)".to_owned(),
             other => other.to_string(),
         };
-        // Rust's names for numbers mean nothing to a runbook's author.
+        // Rust's names for numbers mean nothing to a runbook's author. Every unsigned field of
+        // a runbook (version, attempts, parallelism, concurrency limits) starts at 1.
         let expected = match exp.to_string().as_str() {
-            "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+            "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 1 or more".to_owned(),
             "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
             "f32" | "f64" => "a number".to_owned(),
             "a boolean" | "bool" => "true or false".to_owned(),
@@ -682,8 +683,8 @@ mod tests {
             vec![
                 ("unknown key `usse`", "usse"),
                 ("missing required key `uses`", "usse"),
-                ("expected a whole number, 0 or more, found the string `many`", "many"),
-                ("expected a whole number, 0 or more, found integer `-1`", "-1"),
+                ("expected a whole number, 1 or more, found the string `many`", "many"),
+                ("expected a whole number, 1 or more, found integer `-1`", "-1"),
             ]
         );
         assert_eq!(errors[0].help.as_deref(), Some("did you mean `uses`?"));
