@@ -79,11 +79,7 @@ impl RunLock {
                         let age =
                             std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
                         if age.is_none_or(|a| a < UNWRITTEN_GRACE) {
-                            return Err(CheckpointError::Locked {
-                                dir,
-                                pid: 0,
-                                host: "a process taking the lock".into(),
-                            });
+                            return Err(CheckpointError::LockBeingTaken { dir });
                         }
                         if !break_stale {
                             return Err(CheckpointError::DamagedLock { dir });
@@ -104,7 +100,7 @@ impl RunLock {
                 Err(e) => return Err(CheckpointError::io(&path, e)),
             }
         }
-        Err(CheckpointError::Locked { dir: dir.to_owned(), pid: 0, host: "another process".into() })
+        Err(CheckpointError::LockBeingTaken { dir: dir.to_owned() })
     }
 
     /// The current owner of a run's lock, if any.
@@ -167,7 +163,7 @@ mod tests {
         // An empty lock file is a taker's, for a moment; later, a crash's.
         let file = std::fs::File::create(&path).unwrap();
         let err = RunLock::acquire(dir.path(), true).unwrap_err();
-        assert!(matches!(err, CheckpointError::Locked { pid: 0, .. }), "{err:?}");
+        assert!(matches!(err, CheckpointError::LockBeingTaken { .. }), "{err:?}");
         file.set_modified(std::time::SystemTime::now() - UNWRITTEN_GRACE * 2).unwrap();
         let err = RunLock::acquire(dir.path(), false).unwrap_err();
         assert!(matches!(err, CheckpointError::DamagedLock { .. }), "{err:?}");

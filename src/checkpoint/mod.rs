@@ -35,6 +35,8 @@ pub enum CheckpointError {
     StaleLock { dir: PathBuf, pid: u32, host: String },
     #[error("run in {dir} is locked by pid {pid} on {host}, which cannot be checked from this host")]
     LockElsewhere { dir: PathBuf, pid: u32, host: String },
+    #[error("run in {dir} is being locked by another drctl at this moment")]
+    LockBeingTaken { dir: PathBuf },
     #[error("run in {dir} has a lock file that names no process (a crash cut it short)")]
     DamagedLock { dir: PathBuf },
     #[error("no run `{id}` in {state_dir}")]
@@ -63,6 +65,9 @@ impl CheckpointError {
                 Some("if no other drctl drives this run, add --break-lock (it is recorded in the audit log)".into())
             }
             CheckpointError::Locked { .. } => Some("wait for that process, or stop it first".into()),
+            CheckpointError::LockBeingTaken { .. } => {
+                Some("another drctl is starting to drive this run: see `drctl status`, or try again in a moment".into())
+            }
             CheckpointError::NoSuchRun { .. } => {
                 Some("`drctl runs` lists the runs; pass --state-dir if they live elsewhere".into())
             }
