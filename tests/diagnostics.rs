@@ -28,6 +28,36 @@ fn human_diagnostics_show_the_snippet_and_help() {
 }
 
 #[test]
+fn one_bad_expression_does_not_hide_the_others_in_its_string() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: x
+params: { a: { type: string, default: x } }
+tasks:
+  t: { uses: shell, with: { run: "echo ${{ params.nope }} ${{ params.a == }} ${{ ) }} ${{ tasks.zz.outputs.q }}" } }
+"#,
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let found: Vec<(&str, u64)> = problems["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["code"].as_str().unwrap(), p["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("drctl::unknown-param", 44),
+            ("drctl::expression", 75),
+            ("drctl::expression", 82),
+            ("drctl::unknown-task", 91)
+        ]
+    );
+}
+
+#[test]
 fn the_checked_in_schema_is_current() {
     let sb = Sandbox::new();
     let ran = sb.run(&["schema"]);

@@ -40,7 +40,19 @@ impl Template {
     /// Splits `s` into literal text and expressions. `${{` opens an expression and the next
     /// `}}` outside a quoted string closes it; a `$` not followed by `{{` is plain text.
     pub fn parse(s: &str) -> Result<Template, ExprError> {
+        let (template, mut errors) = Template::parse_all(s);
+        match errors.is_empty() {
+            true => Ok(template),
+            false => Err(errors.swap_remove(0)),
+        }
+    }
+
+    /// Like [`Template::parse`], but goes on past a bad expression: returns the parts that
+    /// parsed (a bad expression is left out) and every error, in order, so that one mistake
+    /// does not hide the others in the same string.
+    pub fn parse_all(s: &str) -> (Template, Vec<ExprError>) {
         let mut parts = Vec::new();
+        let mut errors = Vec::new();
         let mut pos = 0;
         while let Some(rel) = s[pos..].find(OPEN) {
             let open = pos + rel;
@@ -48,25 +60,31 @@ impl Template {
                 parts.push(literal(s, pos..open));
             }
             let inner_start = open + OPEN.len();
-            let close = find_close(s, inner_start).ok_or_else(|| {
-                ExprError::new("unclosed `${{`", open..inner_start)
-                    .with_help("end the expression with `}}` (check for an unterminated 'string')")
-            })?;
+            let Some(close) = find_close(s, inner_start) else {
+                errors.push(
+                    ExprError::new("unclosed `${{`", open..inner_start)
+                        .with_help("end the expression with `}}` (check for an unterminated 'string')"),
+                );
+                return (Template { parts }, errors);
+            };
             let inner = &s[inner_start..close];
             let range = open..close + CLOSE.len();
             if inner.trim().is_empty() {
-                return Err(
-                    ExprError::new("empty expression", range).with_help("write an expression between `${{` and `}}`")
+                errors.push(
+                    ExprError::new("empty expression", range).with_help("write an expression between `${{` and `}}`"),
                 );
+            } else {
+                match parse_at(inner, inner_start) {
+                    Ok(expr) => parts.push(TemplatePart::Expr { expr, range }),
+                    Err(e) => errors.push(e),
+                }
             }
-            let expr = parse_at(inner, inner_start)?;
-            parts.push(TemplatePart::Expr { expr, range });
             pos = close + CLOSE.len();
         }
         if pos < s.len() {
             parts.push(literal(s, pos..s.len()));
         }
-        Ok(Template { parts })
+        (Template { parts }, errors)
     }
 
     pub fn parts(&self) -> &[TemplatePart] {

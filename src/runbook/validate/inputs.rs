@@ -57,25 +57,25 @@ fn template(
     deps: &mut Vec<Dep>,
     allow_each: bool,
 ) -> Option<Template> {
-    match Template::parse(text) {
-        Ok(t) => {
-            check_refs(v, node, &t.references(), refs, deps, allow_each);
-            check_calls(v, node, &t, refs);
-            Some(t)
-        }
-        Err(e) => {
-            v.push(
-                Problem::new(
-                    "drctl::expression",
-                    format!("bad expression: {}", e.message),
-                    map_span(v.text, node, &e.range),
-                    "here",
-                )
-                .help(e.help.clone()),
-            );
-            None
-        }
+    // Every bad expression of the string is reported, and the good ones are still checked.
+    let (t, errors) = Template::parse_all(text);
+    check_refs(v, node, &t.references(), refs, deps, allow_each);
+    check_calls(v, node, &t, refs);
+    if errors.is_empty() {
+        return Some(t);
     }
+    for e in errors {
+        v.push(
+            Problem::new(
+                "drctl::expression",
+                format!("bad expression: {}", e.message),
+                map_span(v.text, node, &e.range),
+                "here",
+            )
+            .help(e.help.clone()),
+        );
+    }
+    None
 }
 
 /// Reports function calls that fail before anything runs (see [`failing_calls`]).

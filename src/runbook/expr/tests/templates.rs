@@ -82,6 +82,17 @@ fn unclosed_and_empty_expressions() {
 }
 
 #[test]
+fn every_bad_expression_of_a_string_is_found_and_the_good_ones_kept() {
+    let (t, errors) = Template::parse_all("${{ params.a }} ${{ 1 + }} ${{ }} ${{ params.b }} ${{ 'x");
+    let messages: Vec<_> = errors.iter().map(|e| (e.message.as_str(), e.range.start)).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(messages[1], ("empty expression", 27));
+    assert_eq!(messages[2], ("unclosed `${{`", 50));
+    let names: Vec<_> = t.references().iter().map(|r| r.to_string()).collect();
+    assert_eq!(names, ["params.a", "params.b"]);
+}
+
+#[test]
 fn expression_errors_are_relative_to_the_whole_string() {
     let s = "echo ${{ params.x == }} done";
     let e = Template::parse(s).unwrap_err();
