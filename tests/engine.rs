@@ -186,6 +186,28 @@ fn on_failure_continue_skips_dependents_only() {
 }
 
 #[test]
+fn the_header_counts_only_what_an_earlier_segment_finished() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: header
+tasks:
+  never: { uses: shell, if: "${{ false }}", with: { run: 'true' } }
+  first: { uses: shell, with: { run: 'true' } }
+  gate: { uses: shell, depends_on: [first], on_failure: pause, with: { run: 'test -e go' } }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    assert!(ran.stderr.contains("3 tasks, 0 already done"), "a skip decided now is not already done: {}", ran.stderr);
+    sb.write("go", "");
+    let resumed = sb.run(&["resume", &ran.run_id()]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(resumed.stderr.contains("3 tasks, 1 already done"), "{}", resumed.stderr);
+}
+
+#[test]
 fn on_failure_pause_waits_for_an_operator() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &MODES.replace("MODE", "pause"));

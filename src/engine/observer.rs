@@ -20,7 +20,7 @@ pub enum Finish {
 /// Receives run events.
 pub trait Observer: Send + Sync {
     /// The run (or a resumed segment of it) starts; `total` instances are known so far and
-    /// `done` of them are finished already.
+    /// `done` of them had finished before this segment began, as the journal shows.
     fn run_started(&self, run_id: &str, total: usize, done: usize, rto: Option<Duration>);
     /// More instances became known (a `for_each` expanded).
     fn total_changed(&self, total: usize);

@@ -134,6 +134,8 @@ pub(super) struct Scheduler<'a> {
     group_running: HashMap<String, usize>,
     total: usize,
     finished: usize,
+    /// Of those, the instances the journal showed finished before this segment began.
+    recorded: usize,
     stopping: Option<RunState>,
     journal_error: Option<String>,
     failed: Vec<InstanceId>,
@@ -193,6 +195,7 @@ impl<'a> Scheduler<'a> {
             group_running: HashMap::new(),
             total: 0,
             finished: 0,
+            recorded: 0,
             stopping: None,
             journal_error: None,
             failed: Vec::new(),
@@ -213,7 +216,7 @@ impl<'a> Scheduler<'a> {
         for t in roots {
             self.activate(t);
         }
-        let already = self.finished;
+        let already = self.recorded;
         self.cfg.observer.run_started(&self.cfg.run_dir.id, self.total, already, self.cfg.runbook.rto);
         loop {
             self.launch_ready();
@@ -415,6 +418,7 @@ impl<'a> Scheduler<'a> {
         }
         let pending = instances.iter().filter(|i| !matches!(i.slot, Slot::Done(_))).count();
         self.finished += instances.len() - pending;
+        self.recorded += instances.len() - pending;
         self.tasks[t].instances = instances;
         self.tasks[t].pending = pending;
         if pending == 0 {

@@ -112,7 +112,9 @@ impl Observer for Progress {
     fn run_started(&self, run_id: &str, total: usize, done: usize, rto: Option<Duration>) {
         if let Some(bars) = &self.bars {
             bars.overall.set_length(total as u64);
-            bars.overall.set_position(done as u64);
+            // Instances that ended in this segment before it started (skips decided at once)
+            // were counted as they ended.
+            bars.overall.inc(done as u64);
             if let Some(rto) = rto {
                 bars.overall.set_message(format!(" of the RTO {}", format_duration(rto)));
             }
