@@ -101,7 +101,7 @@ tasks:
     uses: shell
     timeout: 300ms
     retry: { attempts: 2, delay: 10ms }
-    with: { run: 'sleep 5' }
+    with: { run: 'echo "partial=1" >> "$DRCTL_OUTPUT"; sleep 5' }
 "#,
     );
     let started = Instant::now();
@@ -112,6 +112,10 @@ tasks:
     let task = &status["tasks"][0];
     assert_eq!(task["attempts"], 2);
     assert!(task["error"].as_str().unwrap_or_default().contains("timed out after 300ms"), "{task}");
+    // A timed-out attempt's output file goes like that of one that ended.
+    let scratch = sb.path().join(".drctl/runs").join(ran.run_id()).join("tmp");
+    let left: Vec<_> = std::fs::read_dir(&scratch).expect("scratch dir").flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "left in {}: {left:?}", scratch.display());
 }
 
 const MODES: &str = r#"version: 1
