@@ -212,6 +212,40 @@ tasks:
 }
 
 #[test]
+fn every_instance_has_a_log_of_its_own_whatever_its_key() {
+    let sb = Sandbox::new();
+    let long = "x".repeat(300);
+    sb.write(
+        "rb.yaml",
+        &format!(
+            r#"version: 1
+name: keys
+tasks:
+  t:
+    uses: shell
+    for_each: ["a b", "a_b", "{long}"]
+    with: {{ run: 'echo "item $DRCTL_EACH_KEY"' }}
+"#
+        ),
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(!ran.stderr.contains("could not write task log"), "{}", ran.stderr);
+    let logs = sb.path().join(".drctl/runs").join(ran.run_id()).join("logs");
+    let mut texts: Vec<String> = std::fs::read_dir(&logs)
+        .expect("logs")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).expect("log"))
+        .collect();
+    texts.sort();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    for (text, key) in texts.iter().zip(["a b", "a_b", long.as_str()]) {
+        assert!(text.contains(&format!("item {key}")), "{text}");
+        assert_eq!(text.matches("item ").count(), 1, "one instance per log: {text}");
+    }
+}
+
+#[test]
 fn on_failure_pause_waits_for_an_operator() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &MODES.replace("MODE", "pause"));

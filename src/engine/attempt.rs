@@ -121,10 +121,19 @@ impl TaskLog for JournalLog {
 
 /// File name of an instance's log: the id with anything unusual replaced.
 pub fn log_file_name(id: &InstanceId) -> String {
+    /// Characters of the id kept in the name: well under the 255 bytes a file name may have.
+    const KEPT: usize = 96;
     let raw = id.to_string();
     let clean: String =
-        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-    format!("{clean}.log")
+        raw.chars().take(KEPT).map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    if clean == raw {
+        return format!("{clean}.log");
+    }
+    // Changed or cut short, the name could be another instance's (`t[a b]` and `t[a_b]` both
+    // read `t_a_b_`): a digest of the whole id tells them apart.
+    use sha2::Digest;
+    let digest = crate::hash::hex(&sha2::Sha256::digest(raw.as_bytes())[..4]);
+    format!("{clean}-{digest}.log")
 }
 
 impl Job {
