@@ -246,6 +246,28 @@ tasks:
 }
 
 #[test]
+fn task_ids_and_names_may_use_any_script() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: unicode
+params: { région: { type: string, default: eu } }
+tasks:
+  préparer: { uses: shell, with: { run: 'echo "zone=${{ params.région }}-1" >> "$DRCTL_OUTPUT"' } }
+  vérifier: { uses: assert, with: { actual: "${{ tasks.préparer.outputs.zone }}", expected: eu-1 } }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(state(&sb, &ran.run_id(), "vérifier").0, "succeeded");
+    sb.write("bad.yaml", "version: 1\nname: bad\ntasks:\n  \"1st\": { uses: sleep, with: { duration: 1ms } }\n");
+    let refused = sb.run(&["validate", "bad.yaml"]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("task id `1st` is not allowed"), "{}", refused.stderr);
+}
+
+#[test]
 fn on_failure_pause_waits_for_an_operator() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &MODES.replace("MODE", "pause"));

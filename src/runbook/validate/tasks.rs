@@ -61,7 +61,7 @@ pub(super) fn check_tasks(
                     id.span.clone(),
                     "here",
                 )
-                .help(Some("use letters, digits, `-` and `_`, starting with a letter".into())),
+                .help(Some("use letters, digits, `-` and `_`, starting with a letter or `_`".into())),
             );
         }
         let Some(doc) = &doc.0 else {
@@ -103,10 +103,12 @@ pub(super) fn check_tasks(
     complete.then_some(tasks)
 }
 
+/// A task id is a name as expressions read it (`tasks.<id>.outputs`): letters of any script,
+/// digits, `-` and `_`, starting with a letter or `_`.
 fn valid_id(id: &str) -> bool {
+    use crate::runbook::expr::{is_ident_continue, is_ident_start};
     let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    chars.next().is_some_and(is_ident_start) && chars.all(is_ident_continue)
 }
 
 fn check_task(
