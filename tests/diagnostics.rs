@@ -58,6 +58,20 @@ tasks:
 }
 
 #[test]
+fn human_and_json_columns_agree_on_lines_with_accents() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: x\ntasks:\n  préparé: { uses: shell, with: { run: \"echo ${{ params.nope }}\" } }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let column = problems["problems"][0]["column"].as_u64().unwrap();
+    assert_eq!(column, 50, "{problems}");
+    let human = sb.run(&["validate", "rb.yaml"]);
+    assert!(human.stderr.contains(&format!("rb.yaml:4:{column}]")), "{}", human.stderr);
+}
+
+#[test]
 fn the_checked_in_schema_is_current() {
     let sb = Sandbox::new();
     let ran = sb.run(&["schema"]);

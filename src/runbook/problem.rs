@@ -62,7 +62,7 @@ impl std::error::Error for Invalid {}
 impl Invalid {
     /// One miette diagnostic per problem, each carrying the source.
     pub fn diagnostics(&self) -> Vec<ProblemDiagnostic> {
-        let source = Arc::new(NamedSource::new(self.path.clone(), self.text.clone()).with_language("yaml"));
+        let source = Arc::new(YamlSource(NamedSource::new(self.path.clone(), self.text.clone()).with_language("yaml")));
         self.problems
             .iter()
             .map(|p| ProblemDiagnostic { problem: p.clone(), source: source.clone(), len: self.text.len() })
@@ -82,8 +82,45 @@ impl Invalid {
 #[derive(Debug)]
 pub struct ProblemDiagnostic {
     problem: Problem,
-    source: Arc<NamedSource<Arc<str>>>,
+    source: Arc<YamlSource>,
     len: usize,
+}
+
+/// The runbook's text as miette reads it, with columns counted in characters, as `-o json`
+/// counts them (miette counts bytes, which puts the header of a problem on a line with `é` or
+/// `→` before it one column off per extra byte).
+#[derive(Debug)]
+pub struct YamlSource(NamedSource<Arc<str>>);
+
+impl miette::SourceCode for YamlSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let contents = self.0.read_span(span, context_lines_before, context_lines_after)?;
+        // Only a span read without lines before it starts mid-line and has a column.
+        if context_lines_before > 0 || contents.column() == 0 {
+            return Ok(contents);
+        }
+        let text = self.0.inner();
+        let offset = span.offset().min(text.len());
+        let line_start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+        let column = text.get(line_start..offset).map_or(contents.column(), |before| before.chars().count());
+        let mut fixed = miette::MietteSpanContents::new_named(
+            self.0.name().to_owned(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            column,
+            contents.line_count(),
+        );
+        if let Some(language) = contents.language() {
+            fixed = fixed.with_language(language);
+        }
+        Ok(Box::new(fixed))
+    }
 }
 
 impl std::fmt::Display for ProblemDiagnostic {
@@ -104,7 +141,7 @@ impl Diagnostic for ProblemDiagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(self.source.as_ref())
+        Some(self.source.as_ref() as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
