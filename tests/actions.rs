@@ -332,4 +332,6 @@ fn an_until_written_as_a_template_is_refused_with_the_bare_form() {
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stderr.contains("`until` is read at each poll"), "{}", ran.stderr);
     assert!(ran.stderr.contains("until: response.status == 200"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("unknown name"), "said twice: {}", ran.stderr);
+    assert!(ran.stderr.contains("1 problem"), "{}", ran.stderr);
 }

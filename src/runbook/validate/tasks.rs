@@ -304,6 +304,16 @@ fn check_inputs(
     };
     if let Some(map) = node.to_json().as_object() {
         for problem in action.check_inputs(map) {
+            // The action's word on an input outweighs a generic one about a name inside it:
+            // `until: ${{ response.status }}` names `response`, which exists only at each poll,
+            // and the action's message says so and how to write it.
+            if let Some(value) = node.get(&problem.key).filter(|_| !problem.key.is_empty()) {
+                let inside = value.span.clone();
+                v.problems.retain(|p| {
+                    p.code != "drctl::unknown-name"
+                        || !p.labels.first().is_some_and(|(s, _)| s.start >= inside.start && s.end <= inside.end)
+                });
+            }
             let span = node
                 .get(&problem.key)
                 .map_or(node.span.clone(), |n| key_span(node, &problem.key).unwrap_or(n.span.clone()));
