@@ -155,3 +155,88 @@ tasks:
     let plan: serde_json::Value = serde_json::from_str(&go.stdout).expect("json");
     assert_eq!(plan["critical_path_ms"], 300_000, "{plan:#}");
 }
+
+#[test]
+fn secrets_in_conditions_and_secret_numbers_are_masked_in_plans() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: secrets
+params:
+  token: { type: string, secret: true, default: "" }
+  pin: { type: number, secret: true, default: 0 }
+  creds: { type: map, secret: true, default: {} }
+tasks:
+  a: { uses: shell, if: "${{ params.token }}", with: { run: echo, env: { P: "${{ params.pin }}", C: "${{ params.creds }}" } } }
+"#,
+    );
+    let args = ["-p", "token=s3cr3t-T0ken", "-p", "pin=987654", "-p", r#"creds={"user":"bob-user","port":5432}"#];
+    let mut plan = vec!["plan", "rb.yaml", "--save", "plan.json"];
+    plan.extend(args);
+    let text = sb.run(&plan);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    let mut json = vec!["plan", "rb.yaml", "-o", "json"];
+    json.extend(args);
+    let json = sb.run(&json);
+    for (what, out) in [("text", &text.stdout), ("json", &json.stdout), ("saved", &sb.read("plan.json"))] {
+        for secret in ["s3cr3t-T0ken", "987654", "bob-user", "5432"] {
+            assert!(!out.contains(secret), "{secret} in the {what} plan: {out}");
+        }
+    }
+    assert!(text.stdout.contains("if: ***"), "{}", text.stdout);
+}
+
+#[test]
+fn a_saved_plan_runs_however_the_runbook_path_is_spelled_and_only_as_planned_for_drills() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: drill\nparams: { n: { type: number, default: 1 } }\ntasks:\n  d: { uses: shell, if: \"${{ run.drill }}\", with: { run: 'echo ${{ params.n }}' } }\n",
+    );
+    let saved = sb.run(&["plan", "rb.yaml", "-p", "n=123456789.123456789", "--save", "plan.json"]);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    let ran = sb.run(&["run", "./rb.yaml", "--plan", "plan.json", "-p", "n=123456789.123456789"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let drill = sb.run(&["run", "rb.yaml", "--plan", "plan.json", "--drill", "-p", "n=123456789.123456789"]);
+    assert_eq!(drill.code, 2, "{}", drill.stderr);
+    assert!(drill.stderr.contains("plan again with --drill"), "{}", drill.stderr);
+    let saved = sb.run(&["plan", "rb.yaml", "--drill", "--save", "drill.json"]);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    assert!(saved.stdout.contains("if: true"), "{}", saved.stdout);
+    let drill = sb.run(&["run", "rb.yaml", "--plan", "drill.json", "--drill"]);
+    assert_eq!(drill.code, 0, "{}", drill.stderr);
+    let not = sb.run(&["run", "rb.yaml", "--plan", "drill.json"]);
+    assert_eq!(not.code, 2, "{}", not.stderr);
+    assert!(not.stderr.contains("the plan is for a drill"), "{}", not.stderr);
+}
+
+#[test]
+fn the_plan_reads_conditions_and_for_each_as_the_run_does() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: truthy
+objectives: { rto: 10m }
+params:
+  api_token: { type: string, default: "" }
+  items: { type: list }
+tasks:
+  slow: { uses: sleep, if: "${{ params.api_token }}", with: { duration: 20m } }
+  reads: { uses: shell, estimate: 5m, with: { run: "echo ${{ tasks.slow.outputs.x }}" } }
+"#,
+    );
+    let ran = sb.run(&["plan", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains(r#"if: "" (false)"#), "{}", ran.stdout);
+    assert!(!ran.stdout.contains("over the objective"), "an empty condition skips, as in the run: {}", ran.stdout);
+    sb.write(
+        "fe.yaml",
+        "version: 1\nname: fe\nparams: { items: { type: list } }\ntasks:\n  f: { uses: shell, for_each: \"${{ params.items }}\", with: { run: 'true' } }\n",
+    );
+    let refused = sb.run(&["plan", "fe.yaml", "--save", "fe.json"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("for_each must give a list, got null"), "{}", refused.stderr);
+    assert!(!sb.path().join("fe.json").exists());
+}

@@ -26,6 +26,9 @@ pub struct PlanArgs {
     /// Save the plan (JSON, with hashes) for `drctl run --plan`.
     #[arg(long, value_name = "PLAN.json")]
     pub save: Option<PathBuf>,
+    /// Plan a drill (game day): `run.drill` reads true, as under `drctl run --drill`.
+    #[arg(long)]
+    pub drill: bool,
     #[command(flatten)]
     pub state: StateArgs,
     /// Also ask OCI (read-only calls) what each task would create, update or leave alone.
@@ -63,8 +66,15 @@ pub fn history(state_dir: &Path, runbook: &Runbook) -> HashMap<String, Duration>
     out
 }
 
-fn build(runbook: &Runbook, values: &Value, redactor: &Redactor, parallelism: usize, state_dir: &Path) -> Plan {
-    plan::build(runbook, values, redactor, parallelism, &history(state_dir, runbook))
+fn build(
+    runbook: &Runbook,
+    values: &Value,
+    redactor: &Redactor,
+    parallelism: usize,
+    drill: bool,
+    state_dir: &Path,
+) -> Plan {
+    plan::build(runbook, values, redactor, parallelism, drill, &history(state_dir, runbook))
 }
 
 pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError> {
@@ -72,7 +82,7 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
     let redactor = Redactor::new();
     let values = params::resolve(&runbook, &args.params, None, &redactor)?;
     let parallelism = args.parallelism.or(runbook.parallelism).unwrap_or(8).max(1);
-    let plan = build(&runbook, &values, &redactor, parallelism, &args.state.state_dir);
+    let plan = build(&runbook, &values, &redactor, parallelism, args.drill, &args.state.state_dir);
     let errors = plan.errors();
     if let Some(path) = args.save.as_ref().filter(|_| errors.is_empty()) {
         std::fs::File::create(path)
@@ -166,13 +176,17 @@ pub fn check_saved(
     values: &Value,
     redactor: &Redactor,
     parallelism: usize,
+    drill: bool,
     state_dir: &Path,
 ) -> Result<(), CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::usage(format!("cannot read plan {}: {e}", path.display())))?;
     let saved: Plan = serde_json::from_str(&text)
         .map_err(|e| CliError::usage(format!("{} is not a saved plan: {e}", path.display())))?;
-    let mut current = build(runbook, values, redactor, parallelism, state_dir);
+    let mut current = build(runbook, values, redactor, parallelism, drill, state_dir);
+    // Where the runbook was read from does not change what runs; its content (hash) does.
+    current.runbook_path.clone_from(&saved.runbook_path);
+    current.plan_sha256 = current.content_hash();
     // Estimates come from history, which may have grown since; they do not change what runs.
     if current.critical_path_ms != saved.critical_path_ms
         || current.estimated_ms != saved.estimated_ms

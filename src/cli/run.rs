@@ -85,7 +85,15 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
     let values = params::resolve(&runbook, &args.params, None, &redactor)?;
     let parallelism = args.parallelism.or(runbook.parallelism).unwrap_or(8).max(1);
     if let Some(plan_path) = &args.plan {
-        super::plan::check_saved(plan_path, &runbook, &values, &redactor, parallelism, &args.state.state_dir)?;
+        super::plan::check_saved(
+            plan_path,
+            &runbook,
+            &values,
+            &redactor,
+            parallelism,
+            args.drill,
+            &args.state.state_dir,
+        )?;
     }
     let sim = match &args.sim {
         Some(seed) => {

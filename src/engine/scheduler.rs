@@ -28,7 +28,7 @@ use crate::checkpoint::{Actor, AuditAction, Batch, InstanceId, Record, Replay, R
 use crate::hash::FastMap;
 use crate::runbook::checked::{ForEach, TaskIdx};
 use crate::runbook::duration::parse_duration;
-use crate::runbook::expr::truthy;
+use crate::runbook::expr::{truthy, type_name};
 use crate::runbook::model::OnFailure;
 
 /// What a dependent takes from a task it depends on.
@@ -1063,17 +1063,6 @@ pub fn instance_keys(items: &[Value], redactor: &crate::ui::redact::Redactor) ->
             key
         })
         .collect()
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::RunScope;
 use crate::runbook::checked::ForEach;
+use crate::runbook::expr::{truthy, type_name};
 use crate::runbook::Runbook;
 use crate::ui::redact::Redactor;
 
@@ -67,6 +68,9 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rto_ms: Option<u64>,
     pub parallelism: usize,
+    /// Planned for a drill (`run.drill` true), to be run with `drctl run --drill`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
     pub plan_sha256: String,
 }
 
@@ -103,6 +107,16 @@ fn literal_sleep(task: &crate::runbook::checked::Task) -> Option<Duration> {
     crate::runbook::duration::parse_duration(with.get("duration")?.as_str()?).ok()
 }
 
+/// Whether a partly resolved value still holds something known only at run time.
+fn mentions_unknown(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains(UNKNOWN),
+        Value::Array(items) => items.iter().any(mentions_unknown),
+        Value::Object(map) => map.values().any(mentions_unknown),
+        _ => false,
+    }
+}
+
 /// Builds the plan. `params` are the full values (secrets included, only for resolution);
 /// `history` gives measured durations of tasks from earlier runs.
 pub fn build(
@@ -110,10 +124,11 @@ pub fn build(
     params: &Value,
     redactor: &Redactor,
     parallelism: usize,
+    drill: bool,
     history: &HashMap<String, Duration>,
 ) -> Plan {
     let tasks_known = crate::hash::FastMap::default();
-    let run = json!({ "id": UNKNOWN, "name": runbook.name, "drill": false });
+    let run = json!({ "id": UNKNOWN, "name": runbook.name, "drill": drill });
     // Unknown durations count as a nanosecond, so the longest chain still shows.
     let mut estimates: Vec<Duration> = runbook
         .tasks
@@ -161,7 +176,15 @@ pub fn build(
                 .unwrap_or_else(|e| failed("with", &e));
             let for_each = task.for_each.as_ref().map(|f| match f {
                 ForEach::List(items) => Value::Array(items.clone()),
-                ForEach::Expr(t) => t.render_partial(&scope, UNKNOWN).unwrap_or_else(|e| failed("for_each", &e)),
+                ForEach::Expr(t) => match t.render_partial(&scope, UNKNOWN) {
+                    // What the run would refuse, the plan refuses now (an optional list
+                    // parameter given no value is null).
+                    Ok(value) if !value.is_array() && !mentions_unknown(&value) => {
+                        failed("for_each", &format!("for_each must give a list, got {}", type_name(&value)))
+                    }
+                    Ok(value) => value,
+                    Err(e) => failed("for_each", &e),
+                },
             });
             if let Some(items) = for_each.as_ref().and_then(Value::as_array) {
                 work[t].instances = items.len();
@@ -172,9 +195,16 @@ pub fn build(
                     skipped[t] |= !b;
                     b.to_string()
                 }
+                // Known now and false as the run reads it (`""`, `0`, `null`, `[]`): skipped.
+                Ok(other) if !mentions_unknown(&other) && !truthy(&other) => {
+                    skipped[t] = true;
+                    format!("{other} (false)")
+                }
                 Ok(other) => other.as_str().map_or_else(|| other.to_string(), str::to_owned),
                 Err(e) => failed("if", &e).as_str().unwrap_or_default().to_owned(),
             });
+            // The condition's text may be a secret's value (`if: ${{ params.token }}`).
+            let condition = condition.map(|c| redactor.mask(&c).into_owned());
             skipped[t] |= reads_skipped;
             if skipped[t] {
                 work[t].instances = 0;
@@ -220,6 +250,7 @@ pub fn build(
         estimated_ms: estimated.as_millis() as u64,
         rto_ms: runbook.rto.map(|d| d.as_millis() as u64),
         parallelism,
+        drill,
         plan_sha256: String::new(),
     };
     plan.plan_sha256 = plan.content_hash();
@@ -321,6 +352,13 @@ pub fn compare_saved(saved: &Plan, current: &Plan) -> Vec<String> {
 /// with every measured run, not with what runs.
 fn what_would_run_differently(saved: &Plan, current: &Plan) -> Vec<String> {
     let mut changes = Vec::new();
+    if saved.drill != current.drill {
+        changes.push(if saved.drill {
+            "the plan is for a drill: run it with --drill, or plan again without --drill".into()
+        } else {
+            "this is a drill (--drill) but the plan is not: plan again with --drill".into()
+        });
+    }
     if saved.parallelism != current.parallelism {
         changes.push(format!("parallelism changed ({} → {})", saved.parallelism, current.parallelism));
     }

@@ -114,6 +114,14 @@ impl Redactor {
             Value::String(s) => Value::String(self.mask(s).into_owned()),
             Value::Array(items) => Value::Array(items.iter().map(|v| self.mask_value(v)).collect()),
             Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), self.mask_value(v))).collect()),
+            // A secret number (a PIN, a port inside secret credentials) is masked as its text.
+            Value::Number(n) => {
+                let text = n.to_string();
+                match self.mask(&text) {
+                    Cow::Owned(masked) => Value::String(masked),
+                    Cow::Borrowed(_) => value.clone(),
+                }
+            }
             other => other.clone(),
         }
     }
@@ -156,5 +164,17 @@ mod tests {
         assert_eq!(r.mask("a hunter2-extended b hunter2 x"), "a *** b *** x");
         let v = serde_json::json!({"k": ["token=hunter2"]});
         assert_eq!(r.mask_value(&v), serde_json::json!({"k": ["token=***"]}));
+    }
+
+    #[test]
+    fn masks_secret_numbers_inside_values() {
+        let r = Redactor::new();
+        r.add_value(&serde_json::json!({"user": "bob-the-user", "port": 5432}));
+        r.add_value(&serde_json::json!(987654));
+        let v = serde_json::json!({"pin": 987654, "db": {"user": "bob-the-user", "port": 5432}, "other": 80});
+        assert_eq!(
+            r.mask_value(&v),
+            serde_json::json!({"pin": "***", "db": {"user": "***", "port": "***"}, "other": 80})
+        );
     }
 }
