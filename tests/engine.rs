@@ -268,6 +268,23 @@ tasks:
 }
 
 #[test]
+fn the_summary_times_a_phase_from_its_first_attempt_as_the_report_does() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: phases\nphases: [prepare]\ntasks:\n  flaky: { uses: shell, phase: prepare, retry: { attempts: 2, delay: 1s, jitter: false }, with: { run: 'exit 1' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let line = ran.stderr.lines().find(|l| l.trim_start().starts_with("phases:")).unwrap_or_default().to_owned();
+    assert!(line.contains("prepare 1."), "the retry's wait counts: {}", ran.stderr);
+    let report = sb.run(&["report", &ran.run_id(), "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).expect("report json");
+    let wall = report["phases"][0]["wall_ms"].as_u64().expect("wall_ms");
+    assert!((1000..2000).contains(&wall), "{wall}");
+}
+
+#[test]
 fn on_failure_pause_waits_for_an_operator() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &MODES.replace("MODE", "pause"));

@@ -296,12 +296,14 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
 }
 
 /// "  phases: inventory 0.4s · prepare 1.6s · ...": wall time from the first start to the last
-/// end of each phase's task instances, in the runbook's phase order.
+/// end of each phase's task instances, in the runbook's phase order; the same figures as
+/// `drctl report`.
 fn phase_times(runbook: &Runbook, replay: &Replay) -> Option<String> {
     let mut spans: HashMap<&str, (u64, u64)> = HashMap::new();
     for id in &replay.order {
         let Some(rec) = replay.instance(id) else { continue };
-        let (Some(start), Some(end)) = (rec.last_start, rec.end) else { continue };
+        // From the first attempt (or the start of an approval's wait), as the report counts.
+        let (Some(start), Some(end)) = (rec.started_at(), rec.end) else { continue };
         let Some(phase) = runbook.task_index(&id.task).and_then(|t| runbook.tasks[t].phase.as_deref()) else {
             continue;
         };
