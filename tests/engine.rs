@@ -285,6 +285,27 @@ fn the_summary_times_a_phase_from_its_first_attempt_as_the_report_does() {
 }
 
 #[test]
+fn a_shell_output_of_false_is_a_false_condition() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: text-false
+tasks:
+  probe: { uses: shell, with: { run: 'echo "needed=false" >> "$DRCTL_OUTPUT"' } }
+  failover: { uses: shell, if: "${{ tasks.probe.outputs.needed }}", with: { run: 'touch failed-over' } }
+  report: { uses: shell, if: "${{ !tasks.probe.outputs.needed }}", with: { run: 'touch reported' } }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let states = sb.task_states(&ran.run_id());
+    assert_eq!(states["failover"].0, "skipped");
+    assert!(!sb.path().join("failed-over").exists());
+    assert!(sb.path().join("reported").exists());
+}
+
+#[test]
 fn on_failure_pause_waits_for_an_operator() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &MODES.replace("MODE", "pause"));

@@ -10,13 +10,15 @@ use std::fmt::Write as _;
 
 use serde_json::{Number, Value};
 
-/// false, null, "", 0, [] and {} are false; everything else is true.
+/// false, null, "", 0, [] and {} are false, and so is the text `false` (in any case, spaces
+/// around it ignored): outputs of shell tasks are text, and `ok=false` must not read as true.
+/// Everything else is true.
 pub fn truthy(value: &Value) -> bool {
     match value {
         Value::Null => false,
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
+        Value::String(s) => !(s.is_empty() || s.trim().eq_ignore_ascii_case("false")),
         Value::Array(items) => !items.is_empty(),
         Value::Object(map) => !map.is_empty(),
     }
@@ -104,10 +106,29 @@ mod tests {
 
     #[test]
     fn truthiness() {
-        for falsy in [json!(false), json!(null), json!(""), json!(0), json!(0.0), json!([]), json!({})] {
+        for falsy in [
+            json!(false),
+            json!(null),
+            json!(""),
+            json!(0),
+            json!(0.0),
+            json!([]),
+            json!({}),
+            json!("false"),
+            json!(" FALSE\n"),
+        ] {
             assert!(!truthy(&falsy), "{falsy} should be false");
         }
-        for true_ in [json!(true), json!("0"), json!("false"), json!(-1), json!(0.5), json!([0]), json!({"a": null})] {
+        for true_ in [
+            json!(true),
+            json!("0"),
+            json!("true"),
+            json!("falsehood"),
+            json!(-1),
+            json!(0.5),
+            json!([0]),
+            json!({"a": null}),
+        ] {
             assert!(truthy(&true_), "{true_} should be true");
         }
     }
