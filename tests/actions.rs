@@ -335,3 +335,17 @@ fn an_until_written_as_a_template_is_refused_with_the_bare_form() {
     assert!(!ran.stderr.contains("unknown name"), "said twice: {}", ran.stderr);
     assert!(ran.stderr.contains("1 problem"), "{}", ran.stderr);
 }
+
+#[test]
+fn a_wait_until_poll_is_cut_off_at_the_deadline() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: wu\ntasks:\n  w: { uses: wait_until, with: { shell: 'sleep 8; exit 1', interval: 500ms, timeout: 1s } }\n",
+    );
+    let started = std::time::Instant::now();
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(6), "waited {:?}", started.elapsed());
+    assert!(ran.stderr.contains("poll 1 was still running at the deadline"), "{}", ran.stderr);
+}

@@ -132,59 +132,79 @@ impl Action for WaitUntil {
             };
             let deadline = Instant::now() + timeout;
             let mut polls = 0u32;
+            let mut previous: Option<String> = None;
             loop {
                 polls += 1;
-                let (passed, last) = match (with.get("http"), with.get("shell")) {
-                    (Some(request), _) => match super::http::send(&self.client, request, None).await {
-                        Ok(response) => {
-                            let status = format!("status {}", response["status"]);
-                            match &until {
-                                Some(expr) => judge(expr, &json!({ "response": response }), status)?,
-                                None => {
-                                    match super::http::check_expectations("probe", request.get("expect"), &response) {
-                                        Ok(()) => (true, status),
-                                        // A mistyped expectation never passes: say so now.
-                                        Err(e) if e.class == ErrorClass::Input => return Err(e),
-                                        Err(_) => (false, status),
+                let poll = async {
+                    Ok::<_, ActionError>(match (with.get("http"), with.get("shell")) {
+                        (Some(request), _) => match super::http::send(&self.client, request, None).await {
+                            Ok(response) => {
+                                let status = format!("status {}", response["status"]);
+                                match &until {
+                                    Some(expr) => judge(expr, &json!({ "response": response }), status)?,
+                                    None => {
+                                        match super::http::check_expectations("probe", request.get("expect"), &response)
+                                        {
+                                            Ok(()) => (true, status),
+                                            // A mistyped expectation never passes: say so now.
+                                            Err(e) if e.class == ErrorClass::Input => return Err(e),
+                                            Err(_) => (false, status),
+                                        }
                                     }
                                 }
                             }
-                        }
-                        // A request that cannot be made (a bad URL) never gets an answer.
-                        Err(e) if e.class == ErrorClass::Input => return Err(e),
-                        Err(e) => (false, e.message),
-                    },
-                    (None, Some(command)) => {
-                        let shell_with =
-                            match command {
+                            // A request that cannot be made (a bad URL) never gets an answer.
+                            Err(e) if e.class == ErrorClass::Input => return Err(e),
+                            Err(e) => (false, e.message),
+                        },
+                        (None, Some(command)) => {
+                            let shell_with = match command {
                                 Value::String(_) => json!({ "run": command }),
                                 Value::Object(_) => command.clone(),
                                 _ => return Err(ActionError::input(
                                     "`shell` must be a command, or the inputs of a `shell` task (`run`, `env`, ...)",
                                 )),
                             };
-                        match super::shell::Shell.run(ctx, shell_with).await {
-                            Ok(outputs) => match &until {
-                                Some(expr) => judge(
-                                    expr,
-                                    &json!({ "result": { "exit_code": 0, "outputs": outputs } }),
-                                    "exit 0".into(),
-                                )?,
-                                None => (true, "exit 0".to_owned()),
-                            },
-                            // A command that exits non-zero has not passed, unless `until` reads
-                            // its exit code and says it has.
-                            Err(e) => match (e.class.clone(), &until) {
-                                (ErrorClass::ExitCode(code), Some(expr)) => {
-                                    judge(expr, &json!({ "result": { "exit_code": code, "outputs": {} } }), e.message)?
-                                }
-                                (ErrorClass::ExitCode(_) | ErrorClass::Signal(_), _) => (false, e.message),
-                                // Cancelled, or the command could not start at all.
-                                _ => return Err(e),
-                            },
+                            match super::shell::Shell.run(ctx, shell_with).await {
+                                Ok(outputs) => match &until {
+                                    Some(expr) => judge(
+                                        expr,
+                                        &json!({ "result": { "exit_code": 0, "outputs": outputs } }),
+                                        "exit 0".into(),
+                                    )?,
+                                    None => (true, "exit 0".to_owned()),
+                                },
+                                // A command that exits non-zero has not passed, unless `until` reads
+                                // its exit code and says it has.
+                                Err(e) => match (e.class.clone(), &until) {
+                                    (ErrorClass::ExitCode(code), Some(expr)) => judge(
+                                        expr,
+                                        &json!({ "result": { "exit_code": code, "outputs": {} } }),
+                                        e.message,
+                                    )?,
+                                    (ErrorClass::ExitCode(_) | ErrorClass::Signal(_), _) => (false, e.message),
+                                    // Cancelled, or the command could not start at all.
+                                    _ => return Err(e),
+                                },
+                            }
                         }
-                    }
-                    (None, None) => return Err(ActionError::input("give `http` or `shell`")),
+                        (None, None) => return Err(ActionError::input("give `http` or `shell`")),
+                    })
+                };
+                // A poll may not outlast the wait: one still running at the deadline is cut off
+                // (its command killed). The poll made at the deadline itself gets one interval.
+                let left = deadline.saturating_duration_since(Instant::now());
+                let limit = if left.is_zero() { interval.min(timeout) } else { left };
+                let (passed, last) = match tokio::time::timeout(limit, poll).await {
+                    Ok(result) => result?,
+                    Err(_) => return Err(ActionError::new(
+                        ErrorClass::Timeout,
+                        format!(
+                            "condition not met in {}: poll {polls} was still running at the deadline and was cut off{}",
+                            humantime::format_duration(timeout),
+                            previous.as_deref().map(|p| format!(" (last: {p})")).unwrap_or_default()
+                        ),
+                    )),
                 };
                 if passed {
                     let mut outputs = Outputs::new();
@@ -192,6 +212,7 @@ impl Action for WaitUntil {
                     return Ok(outputs);
                 }
                 ctx.log.line(&format!("poll {polls}: not yet ({last})"));
+                previous = Some(last.clone());
                 // The last poll is at the deadline itself.
                 let now = Instant::now();
                 if now >= deadline {
