@@ -349,3 +349,22 @@ fn a_wait_until_poll_is_cut_off_at_the_deadline() {
     assert!(started.elapsed() < std::time::Duration::from_secs(6), "waited {:?}", started.elapsed());
     assert!(ran.stderr.contains("poll 1 was still running at the deadline"), "{}", ran.stderr);
 }
+
+#[test]
+fn a_background_process_holding_the_output_does_not_keep_a_shell_task_running() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: bg\ntasks:\n  t: { uses: shell, timeout: 4s, with: { run: 'echo hello; sleep 3 & echo $! > bg.pid' } }\n",
+    );
+    let started = std::time::Instant::now();
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_millis(2500), "waited {:?}", started.elapsed());
+    let log = std::fs::read_to_string(sb.path().join(".drctl/runs").join(ran.run_id()).join("logs/t.log")).unwrap();
+    assert!(log.contains("hello"), "{log}");
+    let pid = sb.read("bg.pid").trim().to_owned();
+    // The background process is the command's own: still running after its task ended.
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} is gone");
+    let _ = std::process::Command::new("kill").arg(&pid).status();
+}

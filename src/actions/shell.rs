@@ -205,27 +205,46 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let group = Group(pid);
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
-    let read_out = async {
-        let mut buf = Vec::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.read_to_end(&mut buf).await;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (mut out_open, mut err_open) = (stdout.is_some(), stderr.is_some());
+    let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
+    let mut status = None;
+    // Once the command has exited, what it printed is read to the end; a background process it
+    // left holding the pipes (a tunnel, a port-forward) is its own business and does not keep
+    // the task running: its output is read for a moment more, then no longer waited for.
+    let drain = tokio::time::sleep(std::time::Duration::from_secs(86_400 * 365));
+    tokio::pin!(drain);
+    while status.is_none() || out_open || err_open {
+        tokio::select! {
+            r = child.wait(), if status.is_none() => {
+                status = Some(r);
+                drain.as_mut().reset(tokio::time::Instant::now() + BACKGROUND_GRACE);
+            }
+            r = read_some(&mut stdout, &mut out_buf), if out_open => match r {
+                0 => out_open = false,
+                n => out.extend_from_slice(&out_buf[..n]),
+            },
+            r = read_some(&mut stderr, &mut err_buf), if err_open => match r {
+                0 => err_open = false,
+                n => err.extend_from_slice(&err_buf[..n]),
+            },
+            () = &mut drain, if status.is_some() => {
+                ctx.log.line("the command left background processes holding its output; it is no longer read");
+                // Keep reading (and dropping) it, so that those processes do not die of a
+                // closed pipe when they next print.
+                for pipe in [stdout.take().map(Pipe::Out), stderr.take().map(Pipe::Err)].into_iter().flatten() {
+                    tokio::spawn(pipe.discard());
+                }
+                break;
+            }
+            () = ctx.cancel.cancelled() => {
+                drop(group);
+                return Err(ActionError::new(ErrorClass::Timeout, "command cancelled"));
+            }
         }
-        buf
-    };
-    let read_err = async {
-        let mut buf = Vec::new();
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.read_to_end(&mut buf).await;
-        }
-        buf
-    };
-    let waited = async { tokio::join!(child.wait(), read_out, read_err) };
-    let (status, out, err) = tokio::select! {
-        r = waited => r,
-        () = ctx.cancel.cancelled() => {
-            drop(group);
-            return Err(ActionError::new(ErrorClass::Timeout, "command cancelled"));
-        }
+    }
+    let Some(status) = status else {
+        return Err(ActionError::new(ErrorClass::Other, "the command's status was not read"));
     };
     // The command ended on its own; anything it left running in the background is its own.
     group.release();
@@ -251,6 +270,34 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
         });
     }
     outputs
+}
+
+/// How long the output of a command that has exited is still read while background processes
+/// it started hold the pipes.
+const BACKGROUND_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Reads what is available from a pipe; 0 at its end or on an error.
+async fn read_some<R: tokio::io::AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> usize {
+    match pipe.as_mut() {
+        Some(p) => p.read(buf).await.unwrap_or(0),
+        None => 0,
+    }
+}
+
+/// A command's output pipe, left to background processes once the command has ended.
+enum Pipe {
+    Out(tokio::process::ChildStdout),
+    Err(tokio::process::ChildStderr),
+}
+
+impl Pipe {
+    async fn discard(self) {
+        let mut sink = tokio::io::sink();
+        let _ = match self {
+            Pipe::Out(mut p) => tokio::io::copy(&mut p, &mut sink).await,
+            Pipe::Err(mut p) => tokio::io::copy(&mut p, &mut sink).await,
+        };
+    }
 }
 
 fn kill_group(pid: Option<u32>) {

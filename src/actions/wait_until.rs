@@ -197,14 +197,16 @@ impl Action for WaitUntil {
                 let limit = if left.is_zero() { interval.min(timeout) } else { left };
                 let (passed, last) = match tokio::time::timeout(limit, poll).await {
                     Ok(result) => result?,
-                    Err(_) => return Err(ActionError::new(
-                        ErrorClass::Timeout,
-                        format!(
+                    Err(_) => {
+                        return Err(ActionError::new(
+                            ErrorClass::Timeout,
+                            format!(
                             "condition not met in {}: poll {polls} was still running at the deadline and was cut off{}",
                             humantime::format_duration(timeout),
                             previous.as_deref().map(|p| format!(" (last: {p})")).unwrap_or_default()
                         ),
-                    )),
+                        ))
+                    }
                 };
                 if passed {
                     let mut outputs = Outputs::new();
