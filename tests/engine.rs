@@ -73,6 +73,12 @@ tasks:
     on_failure: continue
     retry: { attempts: 5, delay: 10ms, budget: 400ms }
     with: { run: 'sleep 5' }
+  retries-timeouts:
+    uses: shell
+    on_failure: continue
+    timeout: 5s
+    retry: { attempts: 5, delay: 10ms, budget: 400ms, retry_on: [timeout] }
+    with: { run: 'sleep 5' }
 "#,
     );
     let ran = sb.run(&["run", "rb.yaml"]);
@@ -87,6 +93,8 @@ tasks:
     let long = task("runs-long");
     assert_eq!(long["attempts"], 1, "{long}");
     assert!(long["error"].as_str().unwrap().contains("attempt cut off: retry budget of 400ms spent"), "{long}");
+    let retried = task("retries-timeouts");
+    assert_eq!(retried["error"].as_str().unwrap().matches("retry budget of 400ms spent").count(), 1, "{retried}");
 }
 
 #[test]

@@ -255,10 +255,9 @@ impl Job {
             }
             if let Some(budget) = self.policy.budget {
                 if self.used.1 + started.elapsed() + delay >= budget {
-                    let error = format!(
-                        "{message} (retry budget of {} spent)",
-                        crate::runbook::duration::format_duration(budget)
-                    );
+                    // An attempt cut off by the budget already says so.
+                    let spent = format!("retry budget of {} spent", crate::runbook::duration::format_duration(budget));
+                    let error = if message.contains(&spent) { message.clone() } else { format!("{message} ({spent})") };
                     self.observer.attempt_failed(&self.id, attempt, &message, None);
                     return JobOutcome::Failed { error };
                 }

@@ -1043,9 +1043,14 @@ pub fn instance_keys(items: &[Value], redactor: &crate::ui::redact::Redactor) ->
                 Value::String(s) => s.clone(),
                 Value::Number(x) => x.to_string(),
                 Value::Bool(b) => b.to_string(),
+                // `{id: 1, ...}` is keyed `1`, as the item `1` is.
                 Value::Object(map) => ["key", "name", "id"]
                     .iter()
-                    .find_map(|k| map.get(*k).and_then(Value::as_str).map(str::to_owned))
+                    .find_map(|k| match map.get(*k) {
+                        Some(Value::String(s)) => Some(s.clone()),
+                        Some(Value::Number(x)) => Some(x.to_string()),
+                        _ => None,
+                    })
                     .unwrap_or_else(|| n.to_string()),
                 _ => n.to_string(),
             };
@@ -1079,6 +1084,7 @@ mod tests {
         assert_eq!(keys(json!(["x", "x", "x#2"])), ["x", "x#2", "x#2#2"]);
         assert_eq!(keys(json!(["x#2", "x", "x"])), ["x#2", "x", "x#3"]);
         assert_eq!(keys(json!([{ "name": "a" }, { "other": 1 }, 7, true])), ["a", "1", "7", "true"]);
+        assert_eq!(keys(json!([{ "id": 1, "v": "one" }, { "id": 0, "v": "zero" }])), ["1", "0"]);
         let secrets = crate::ui::redact::Redactor::new();
         secrets.add("HOSTSEC1");
         let items = [json!("HOSTSEC1"), json!("plain"), json!({ "name": "HOSTSEC1" })];
