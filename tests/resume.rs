@@ -301,6 +301,32 @@ fn resume_after_ctrl_c_goes_on_with_the_attempts_left() {
 }
 
 #[test]
+fn the_retry_budget_left_bounds_the_first_attempt_after_a_resume() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: budget\ntasks:\n  slow:\n    uses: shell\n    retry: { attempts: 5, backoff: constant, delay: 300ms, jitter: false, budget: 5s, retry_on: [any] }\n    with: { run: 'echo try >> tries.log; sleep 2; exit 1' }\n",
+    );
+    let child = spawn_run(&sb);
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(sb.path().join("tries.log")).unwrap_or_default().lines().count() < 2 {
+        assert!(std::time::Instant::now() < until, "the second attempt never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    // Two 2 s attempts and a 300 ms wait used 4.3 s of the 5 s: the next attempt gets what is
+    // left, not another 2 s.
+    let started = std::time::Instant::now();
+    let ran = sb.run(&["resume", &id]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(started.elapsed() < Duration::from_millis(1800), "took {:?}: {}", started.elapsed(), ran.stderr);
+    assert!(ran.stderr.contains("attempt cut off: retry budget of 5s spent"), "{}", ran.stderr);
+}
+
+#[test]
 fn a_second_ctrl_c_cancels_running_tasks() {
     let sb = Sandbox::new();
     sb.write(

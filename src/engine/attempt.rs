@@ -222,8 +222,8 @@ impl Job {
             let cancel = self.kill.child_token();
             let ctx = self.context(attempt, attempt_started, cancel.clone());
             // The attempt's limit: its timeout, or what is left of the retry budget if less.
-            let carried = if tries == 1 { Duration::ZERO } else { self.used.1 };
-            let left = self.policy.budget.map(|b| b.saturating_sub(started.elapsed() + carried));
+            // What earlier segments used of the budget counts from the first attempt on.
+            let left = self.policy.budget.map(|b| b.saturating_sub(started.elapsed() + self.used.1));
             let limit = match (self.timeout, left) {
                 (Some(t), Some(l)) if l < t => Some(Limit::Budget(l)),
                 (Some(t), _) => Some(Limit::Timeout(t)),
