@@ -420,3 +420,41 @@ fn end_of_input_at_the_approval_prompt_pauses_instead_of_denying() {
     let id = runs[0]["run_id"].as_str().expect("run id").to_owned();
     assert_eq!(sb.status(&id)["state"], "paused");
 }
+
+/// An approval asked on a terminal waits for a person, not for a task slot: with parallelism
+/// 1, the independent task runs at once, while the question is open.
+#[test]
+fn an_approval_asked_on_a_terminal_holds_no_task_slot() {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: `script` (util-linux), which gives drctl a terminal, is not installed");
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: tty
+defaults: { parallelism: 1 }
+tasks:
+  gate: { uses: approval, with: { message: go?, timeout: 3s, on_timeout: approve } }
+  other: { uses: shell, with: { run: 'touch other-ran' } }
+"#,
+    );
+    let command = format!("{} run rb.yaml --progress plain", support::drctl_bin().display());
+    // `script` runs drctl on a terminal of its own; its input stays open (and silent) for 6 s.
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("sleep 6 | script -qec '{command}' /dev/null"))
+        .current_dir(sb.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn script");
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(2500);
+    while !sb.path().join("other-ran").exists() {
+        assert!(std::time::Instant::now() < until, "the independent task waited for the approval");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.wait();
+}

@@ -89,6 +89,8 @@ struct Event {
     task: TaskIdx,
     inst: usize,
     outcome: Reply,
+    /// From an approval asked on the terminal, which held no task slot while it waited.
+    asked: bool,
 }
 
 /// What ended a job: its outcome, or, for an approval asked on the terminal, no answer (the
@@ -131,6 +133,9 @@ pub(super) struct Scheduler<'a> {
     queue: BinaryHeap<(u32, Reverse<usize>, TaskIdx, usize)>,
     seq: usize,
     running: usize,
+    /// Of the running jobs, approvals waiting for a person on the terminal: they take no slot
+    /// of the parallelism or of a concurrency group.
+    asking: usize,
     group_running: HashMap<String, usize>,
     total: usize,
     finished: usize,
@@ -192,6 +197,7 @@ impl<'a> Scheduler<'a> {
             queue: BinaryHeap::new(),
             seq: 0,
             running: 0,
+            asking: 0,
             group_running: HashMap::new(),
             total: 0,
             finished: 0,
@@ -441,7 +447,10 @@ impl<'a> Scheduler<'a> {
     /// Starts queued instances while capacity allows.
     fn launch_ready(&mut self) {
         let mut deferred = Vec::new();
-        while self.stopping.is_none() && self.journal_error.is_none() && self.running < self.cfg.parallelism {
+        while self.stopping.is_none()
+            && self.journal_error.is_none()
+            && self.running - self.asking < self.cfg.parallelism
+        {
             let Some((prio, seq, t, i)) = self.queue.pop() else { break };
             let task = &self.cfg.runbook.tasks[t];
             if let Some(group) = &task.concurrency {
@@ -519,7 +528,7 @@ impl<'a> Scheduler<'a> {
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 let outcome = job.run(in_doubt).await;
-                let _ = tx.send(Event { task: t, inst: i, outcome: Reply::Done(outcome) });
+                let _ = tx.send(Event { task: t, inst: i, outcome: Reply::Done(outcome), asked: false });
             });
         }
     }
@@ -618,7 +627,9 @@ impl<'a> Scheduler<'a> {
 
     fn on_event(&mut self, event: Event) {
         self.running -= 1;
-        if let Some(group) = &self.cfg.runbook.tasks[event.task].concurrency {
+        if event.asked {
+            self.asking -= 1;
+        } else if let Some(group) = &self.cfg.runbook.tasks[event.task].concurrency {
             if let Some(n) = self.group_running.get_mut(group) {
                 *n = n.saturating_sub(1);
             }
@@ -859,6 +870,11 @@ impl<'a> Scheduler<'a> {
         if let Some(approver) = cfg.approver.clone() {
             self.tasks[t].instances[i].slot = Slot::Running;
             self.running += 1;
+            // A person answers at their own pace: the wait holds no task slot.
+            self.asking += 1;
+            if let Some(n) = cfg.runbook.tasks[t].concurrency.as_ref().and_then(|g| self.group_running.get_mut(g)) {
+                *n = n.saturating_sub(1);
+            }
             let tx = self.tx.clone();
             let journal = cfg.journal.clone();
             let observer = cfg.observer.clone();
@@ -895,7 +911,7 @@ impl<'a> Scheduler<'a> {
                     }
                     None => Reply::Unanswered(unanswered),
                 };
-                let _ = tx.send(Event { task: t, inst: i, outcome });
+                let _ = tx.send(Event { task: t, inst: i, outcome, asked: true });
             });
             return;
         }
