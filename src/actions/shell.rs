@@ -209,17 +209,12 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let (mut out_open, mut err_open) = (stdout.is_some(), stderr.is_some());
     let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
     let mut status = None;
-    // Once the command has exited, what it printed is read to the end; a background process it
-    // left holding the pipes (a tunnel, a port-forward) is its own business and does not keep
-    // the task running: its output is read for a moment more, then no longer waited for.
-    let drain = tokio::time::sleep(std::time::Duration::from_secs(86_400 * 365));
-    tokio::pin!(drain);
-    while status.is_none() || out_open || err_open {
+    // Until the command exits, its output is read as it comes. After that, what it printed is
+    // already in the pipes and is read at once; a background process it left holding them (a
+    // tunnel, a port-forward) is its own business and does not keep the task running.
+    while status.is_none() {
         tokio::select! {
-            r = child.wait(), if status.is_none() => {
-                status = Some(r);
-                drain.as_mut().reset(tokio::time::Instant::now() + BACKGROUND_GRACE);
-            }
+            r = child.wait() => status = Some(r),
             r = read_some(&mut stdout, &mut out_buf), if out_open => match r {
                 0 => out_open = false,
                 n => out.extend_from_slice(&out_buf[..n]),
@@ -228,19 +223,21 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
                 0 => err_open = false,
                 n => err.extend_from_slice(&err_buf[..n]),
             },
-            () = &mut drain, if status.is_some() => {
-                ctx.log.line("the command left background processes holding its output; it is no longer read");
-                // Keep reading (and dropping) it, so that those processes do not die of a
-                // closed pipe when they next print.
-                for pipe in [stdout.take().map(Pipe::Out), stderr.take().map(Pipe::Err)].into_iter().flatten() {
-                    tokio::spawn(pipe.discard());
-                }
-                break;
-            }
             () = ctx.cancel.cancelled() => {
                 drop(group);
                 return Err(ActionError::new(ErrorClass::Timeout, "command cancelled"));
             }
+        }
+    }
+    let out_held = out_open && !read_buffered(stdout.as_ref(), &mut out);
+    let err_held = err_open && !read_buffered(stderr.as_ref(), &mut err);
+    if out_held || err_held {
+        ctx.log.line("the command left background processes holding its output; it is no longer read");
+        // Keep reading (and dropping) it, so that those processes do not die of a closed pipe
+        // when they next print.
+        let held = [stdout.take().filter(|_| out_held).map(Pipe::Out), stderr.take().filter(|_| err_held).map(Pipe::Err)];
+        for pipe in held.into_iter().flatten() {
+            tokio::spawn(pipe.discard());
         }
     }
     let Some(status) = status else {
@@ -272,9 +269,27 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     outputs
 }
 
-/// How long the output of a command that has exited is still read while background processes
-/// it started hold the pipes.
-const BACKGROUND_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+/// Reads what a pipe holds now, without waiting; true once its end is reached (every writer
+/// has closed it), false while a process still holds it open.
+fn read_buffered<R: std::os::fd::AsRawFd>(pipe: Option<&R>, out: &mut Vec<u8>) -> bool {
+    let Some(pipe) = pipe else { return true };
+    let fd = pipe.as_raw_fd();
+    let mut buf = [0u8; 8192];
+    loop {
+        // SAFETY: reading into a buffer we own from a pipe the child handle keeps open; tokio
+        // made it non-blocking, so the call returns at once.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match n {
+            0 => return true,
+            n if n > 0 => out.extend_from_slice(&buf[..n.unsigned_abs()]),
+            _ => match std::io::Error::last_os_error().kind() {
+                std::io::ErrorKind::Interrupted => {}
+                std::io::ErrorKind::WouldBlock => return false,
+                _ => return true,
+            },
+        }
+    }
+}
 
 /// Reads what is available from a pipe; 0 at its end or on an error.
 async fn read_some<R: tokio::io::AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> usize {
