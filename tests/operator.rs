@@ -458,3 +458,42 @@ tasks:
     }
     let _ = child.wait();
 }
+
+/// Two approvals ready at once ask one at a time on the terminal: each answer goes to the
+/// question it was typed under.
+#[test]
+fn approvals_on_a_terminal_ask_one_at_a_time() {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: `script` (util-linux), which gives drctl a terminal, is not installed");
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: gates
+defaults: { parallelism: 1 }
+tasks:
+  failover-db: { uses: approval, with: { message: "promote the standby database?" } }
+  failover-dns: { uses: approval, with: { message: "switch public DNS?" } }
+"#,
+    );
+    let command = format!("{} run rb.yaml --progress plain", support::drctl_bin().display());
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("(sleep 1; printf 'y\\n'; sleep 1; printf 'n\\n'; sleep 1) | script -qec '{command}' /dev/null"))
+        .current_dir(sb.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run script");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let first = ["failover-db", "failover-dns"]
+        .into_iter()
+        .min_by_key(|id| text.find(&format!("approval needed for {id}")).unwrap_or(usize::MAX))
+        .unwrap();
+    let second = if first == "failover-db" { "failover-dns" } else { "failover-db" };
+    let run = text.lines().find_map(|l| l.trim().strip_prefix("run ")).and_then(|l| l.split_whitespace().next());
+    let states = sb.task_states(run.expect("run id"));
+    assert_eq!(states[first].0, "succeeded", "the first question got the first answer: {text}");
+    assert_eq!(states[second].0, "failed", "{text}");
+}

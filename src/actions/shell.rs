@@ -235,7 +235,8 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
         ctx.log.line("the command left background processes holding its output; it is no longer read");
         // Keep reading (and dropping) it, so that those processes do not die of a closed pipe
         // when they next print.
-        let held = [stdout.take().filter(|_| out_held).map(Pipe::Out), stderr.take().filter(|_| err_held).map(Pipe::Err)];
+        let held =
+            [stdout.take().filter(|_| out_held).map(Pipe::Out), stderr.take().filter(|_| err_held).map(Pipe::Err)];
         for pipe in held.into_iter().flatten() {
             tokio::spawn(pipe.discard());
         }

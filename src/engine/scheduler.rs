@@ -136,6 +136,8 @@ pub(super) struct Scheduler<'a> {
     /// Of the running jobs, approvals waiting for a person on the terminal: they take no slot
     /// of the parallelism or of a concurrency group.
     asking: usize,
+    /// Held by the approval whose question is on the terminal.
+    prompt: std::sync::Arc<tokio::sync::Mutex<()>>,
     group_running: HashMap<String, usize>,
     total: usize,
     finished: usize,
@@ -198,6 +200,7 @@ impl<'a> Scheduler<'a> {
             seq: 0,
             running: 0,
             asking: 0,
+            prompt: std::sync::Arc::default(),
             group_running: HashMap::new(),
             total: 0,
             finished: 0,
@@ -880,11 +883,17 @@ impl<'a> Scheduler<'a> {
             let observer = cfg.observer.clone();
             let stop = cfg.stop.clone();
             let unanswered = asked.clone();
+            let prompt = self.prompt.clone();
             tokio::spawn(async move {
                 // Ctrl-C leaves the prompt: the approval stays open for the resumed run.
                 let asked = async {
                     tokio::select! {
-                        answer = approver.ask(&id, &unanswered.message, observer.as_ref()) => answer,
+                        // One question on the terminal at a time, in the order they came: two
+                        // open at once would each read the next answer typed.
+                        answer = async {
+                            let _turn = prompt.lock().await;
+                            approver.ask(&id, &unanswered.message, observer.as_ref()).await
+                        } => answer,
                         () = stop.cancelled() => {
                             // End the prompt's line before the interrupt notice.
                             eprintln!();
