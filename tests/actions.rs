@@ -368,3 +368,18 @@ fn a_background_process_holding_the_output_does_not_keep_a_shell_task_running() 
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} is gone");
     let _ = std::process::Command::new("kill").arg(&pid).status();
 }
+
+#[test]
+fn the_poll_made_at_the_deadline_gets_a_tenth_of_the_timeout() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: wu\ntasks:\n  w: { uses: wait_until, with: { shell: 'if [ -f once ]; then sleep 10; else touch once; exit 1; fi', interval: 10s, timeout: 2s } }\n",
+    );
+    let started = std::time::Instant::now();
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    // 2 s, then 0.2 s for the poll at the deadline; not 2 s more.
+    assert!(started.elapsed() < std::time::Duration::from_millis(3200), "waited {:?}", started.elapsed());
+    assert!(ran.stderr.contains("poll 2 was still running at the deadline"), "{}", ran.stderr);
+}

@@ -204,6 +204,7 @@ fn a_saved_plan_runs_however_the_runbook_path_is_spelled_and_only_as_planned_for
     let saved = sb.run(&["plan", "rb.yaml", "--drill", "--save", "drill.json"]);
     assert_eq!(saved.code, 0, "{}", saved.stderr);
     assert!(saved.stdout.contains("if: true"), "{}", saved.stdout);
+    assert!(saved.stderr.contains("drctl run rb.yaml --plan drill.json --drill"), "{}", saved.stderr);
     let drill = sb.run(&["run", "rb.yaml", "--plan", "drill.json", "--drill"]);
     assert_eq!(drill.code, 0, "{}", drill.stderr);
     let not = sb.run(&["run", "rb.yaml", "--plan", "drill.json"]);

@@ -192,9 +192,10 @@ impl Action for WaitUntil {
                     })
                 };
                 // A poll may not outlast the wait: one still running at the deadline is cut off
-                // (its command killed). The poll made at the deadline itself gets one interval.
+                // (its command killed). The poll made at the deadline itself gets a tenth of the
+                // timeout (at most an interval), so the wait ends within 1.1 times its timeout.
                 let left = deadline.saturating_duration_since(Instant::now());
-                let limit = if left.is_zero() { interval.min(timeout) } else { left };
+                let limit = if left.is_zero() { interval.min(timeout / 10) } else { left };
                 let (passed, last) = match tokio::time::timeout(limit, poll).await {
                     Ok(result) => result?,
                     Err(_) => {

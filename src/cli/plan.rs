@@ -148,8 +148,14 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
         ));
     }
     if let Some(path) = &args.save {
+        let drill = if args.drill { " --drill" } else { "" };
+        let params = if args.params.params.is_empty() && args.params.params_file.is_none() {
+            ""
+        } else {
+            " (and the same parameters)"
+        };
         eprintln!(
-            "saved to {}; run it with: drctl run {} --plan {}",
+            "saved to {}; run it with: drctl run {} --plan {}{drill}{params}",
             path.display(),
             args.file.display(),
             path.display()
