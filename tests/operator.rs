@@ -425,10 +425,6 @@ fn end_of_input_at_the_approval_prompt_pauses_instead_of_denying() {
 /// 1, the independent task runs at once, while the question is open.
 #[test]
 fn an_approval_asked_on_a_terminal_holds_no_task_slot() {
-    if !std::path::Path::new("/usr/bin/script").exists() {
-        eprintln!("skipped: `script` (util-linux), which gives drctl a terminal, is not installed");
-        return;
-    }
     let sb = Sandbox::new();
     sb.write(
         "rb.yaml",
@@ -440,17 +436,8 @@ tasks:
   other: { uses: shell, with: { run: 'touch other-ran' } }
 "#,
     );
-    let command = format!("{} run rb.yaml --progress plain", support::drctl_bin().display());
-    // `script` runs drctl on a terminal of its own; its input stays open (and silent) for 6 s.
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("sleep 6 | script -qec '{command}' /dev/null"))
-        .current_dir(sb.path())
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn script");
+    // Its input stays open, and silent, until the end.
+    let (mut child, _) = on_a_terminal(&sb, "run rb.yaml --progress plain");
     let until = std::time::Instant::now() + std::time::Duration::from_millis(2500);
     while !sb.path().join("other-ran").exists() {
         assert!(std::time::Instant::now() < until, "the independent task waited for the approval");
@@ -463,10 +450,6 @@ tasks:
 /// question it was typed under.
 #[test]
 fn approvals_on_a_terminal_ask_one_at_a_time() {
-    if !std::path::Path::new("/usr/bin/script").exists() {
-        eprintln!("skipped: `script` (util-linux), which gives drctl a terminal, is not installed");
-        return;
-    }
     let sb = Sandbox::new();
     sb.write(
         "rb.yaml",
@@ -478,14 +461,14 @@ tasks:
   failover-dns: { uses: approval, with: { message: "switch public DNS?" } }
 "#,
     );
-    let command = format!("{} run rb.yaml --progress plain", support::drctl_bin().display());
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("(sleep 1; printf 'y\\n'; sleep 1; printf 'n\\n'; sleep 1) | script -qec '{command}' /dev/null"))
-        .current_dir(sb.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run script");
+    let (mut child, _) = on_a_terminal(&sb, "run rb.yaml --progress plain");
+    use std::io::Write;
+    let mut input = child.stdin.take().expect("stdin");
+    for answer in ["y\n", "n\n"] {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        input.write_all(answer.as_bytes()).expect("answer");
+    }
+    let out = child.wait_with_output().expect("run script");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let first = ["failover-db", "failover-dns"]
         .into_iter()

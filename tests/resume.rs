@@ -269,14 +269,10 @@ fn ctrl_c_finishes_running_tasks_and_prints_the_resume_command() {
     assert!(done.values().all(|&c| c == 1), "{done:?}");
 }
 
-#[test]
-fn resume_after_ctrl_c_goes_on_with_the_attempts_left() {
-    let sb = Sandbox::new();
-    sb.write(
-        "rb.yaml",
-        "version: 1\nname: flaky\ntasks:\n  flaky:\n    uses: shell\n    retry: { attempts: 4, backoff: constant, delay: 300ms, jitter: false }\n    with: { run: 'echo try >> tries.log; [ -f ok ]' }\n",
-    );
-    let child = spawn_run(&sb);
+/// Runs rb.yaml, whose command appends a line to tries.log, and sends Ctrl-C once the second
+/// attempt has started; returns the run id of the interrupted run (exit 130).
+fn ctrl_c_during_the_second_attempt(sb: &Sandbox) -> String {
+    let child = spawn_run(sb);
     let until = std::time::Instant::now() + Duration::from_secs(20);
     while std::fs::read_to_string(sb.path().join("tries.log")).unwrap_or_default().lines().count() < 2 {
         assert!(std::time::Instant::now() < until, "the second attempt never started");
@@ -285,7 +281,17 @@ fn resume_after_ctrl_c_goes_on_with_the_attempts_left() {
     sigint(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned()
+}
+
+#[test]
+fn resume_after_ctrl_c_goes_on_with_the_attempts_left() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: flaky\ntasks:\n  flaky:\n    uses: shell\n    retry: { attempts: 4, backoff: constant, delay: 300ms, jitter: false }\n    with: { run: 'echo try >> tries.log; [ -f ok ]' }\n",
+    );
+    let id = ctrl_c_during_the_second_attempt(&sb);
     let tries = || sb.read("tries.log").lines().count();
     assert_eq!(tries(), 2);
     // Two of the four attempts are left: resume uses them, not four more.
@@ -307,16 +313,7 @@ fn the_retry_budget_left_bounds_the_first_attempt_after_a_resume() {
         "rb.yaml",
         "version: 1\nname: budget\ntasks:\n  slow:\n    uses: shell\n    retry: { attempts: 5, backoff: constant, delay: 300ms, jitter: false, budget: 5s, retry_on: [any] }\n    with: { run: 'echo try >> tries.log; sleep 2; exit 1' }\n",
     );
-    let child = spawn_run(&sb);
-    let until = std::time::Instant::now() + Duration::from_secs(20);
-    while std::fs::read_to_string(sb.path().join("tries.log")).unwrap_or_default().lines().count() < 2 {
-        assert!(std::time::Instant::now() < until, "the second attempt never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    sigint(&child);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let id = ctrl_c_during_the_second_attempt(&sb);
     // Two 2 s attempts and a 300 ms wait used 4.3 s of the 5 s: the next attempt gets what is
     // left, not another 2 s.
     let started = std::time::Instant::now();
