@@ -480,3 +480,38 @@ tasks:
     assert_eq!(states[first].0, "succeeded", "the first question got the first answer: {text}");
     assert_eq!(states[second].0, "failed", "{text}");
 }
+
+/// A failure that aborts the run withdraws an open question on the terminal: the run ends
+/// failed, and the approval stays open for the resumed run.
+#[test]
+fn an_abort_withdraws_a_question_on_the_terminal() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: abort-asks
+tasks:
+  gate: { uses: approval, with: { message: "cut over?" } }
+  after: { uses: shell, depends_on: [gate], with: { run: 'touch cut-over' } }
+  breaks: { uses: shell, on_failure: abort, with: { run: 'sleep 0.5; exit 1' } }
+"#,
+    );
+    // Nobody answers, and the input stays open.
+    let (mut child, _) = on_a_terminal(&sb, "run rb.yaml --progress plain");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < until, "the run went on waiting for an answer after aborting");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success(), "{status:?}");
+    let runs = sb.run(&["runs", "-o", "json"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs.stdout).expect("runs json");
+    let id = runs[0]["run_id"].as_str().expect("run id").to_owned();
+    let states = sb.task_states(&id);
+    assert_eq!(states["gate"].0, "pending", "{states:?}");
+    assert!(!sb.path().join("cut-over").exists());
+    assert_eq!(sb.status(&id)["state"], "failed");
+}

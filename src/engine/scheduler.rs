@@ -881,11 +881,12 @@ impl<'a> Scheduler<'a> {
             let tx = self.tx.clone();
             let journal = cfg.journal.clone();
             let observer = cfg.observer.clone();
-            let stop = cfg.stop.clone();
+            // Ctrl-C, or a failure that aborts or pauses the run, withdraws the question: the
+            // approval stays open for the resumed run.
+            let stop = cfg.stop_attempts.clone();
             let unanswered = asked.clone();
             let prompt = self.prompt.clone();
             tokio::spawn(async move {
-                // Ctrl-C leaves the prompt: the approval stays open for the resumed run.
                 let asked = async {
                     tokio::select! {
                         // One question on the terminal at a time, in the order they came: two
