@@ -240,16 +240,19 @@ tasks:
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(!ran.stderr.contains("could not write task log"), "{}", ran.stderr);
     let logs = sb.path().join(".drctl/runs").join(ran.run_id()).join("logs");
-    let mut texts: Vec<String> = std::fs::read_dir(&logs)
+    let texts: Vec<String> = std::fs::read_dir(&logs)
         .expect("logs")
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()).expect("log"))
         .collect();
-    texts.sort();
     assert_eq!(texts.len(), 3, "{texts:?}");
-    for (text, key) in texts.iter().zip(["a b", "a_b", long.as_str()]) {
-        assert!(text.contains(&format!("item {key}")), "{text}");
+    for text in &texts {
         assert_eq!(text.matches("item ").count(), 1, "one instance per log: {text}");
+        assert!(!text.contains("background"), "no background process here: {text}");
+    }
+    for key in ["a b", "a_b", long.as_str()] {
+        let item = format!("item {key}\n");
+        assert_eq!(texts.iter().filter(|t| t.contains(&item)).count(), 1, "{key}: {texts:?}");
     }
 }
 

@@ -229,8 +229,28 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
             }
         }
     }
-    let out_held = out_open && !read_buffered(stdout.as_ref(), &mut out);
-    let err_held = err_open && !read_buffered(stderr.as_ref(), &mut err);
+    let mut out_held = out_open && !read_buffered(stdout.as_ref(), &mut out);
+    let mut err_held = err_open && !read_buffered(stderr.as_ref(), &mut err);
+    if out_held || err_held {
+        // A pipe may also stay open a moment after the exit with no background process at all:
+        // a command that drctl is starting at that instant holds a copy of it until its `exec`.
+        // That ends within milliseconds; a background process does not.
+        let settle = tokio::time::sleep(SETTLE);
+        tokio::pin!(settle);
+        while out_held || err_held {
+            tokio::select! {
+                r = read_some(&mut stdout, &mut out_buf), if out_held => match r {
+                    0 => out_held = false,
+                    n => out.extend_from_slice(&out_buf[..n]),
+                },
+                r = read_some(&mut stderr, &mut err_buf), if err_held => match r {
+                    0 => err_held = false,
+                    n => err.extend_from_slice(&err_buf[..n]),
+                },
+                () = &mut settle => break,
+            }
+        }
+    }
     if out_held || err_held {
         ctx.log.line("the command left background processes holding its output; it is no longer read");
         // Keep reading (and dropping) it, so that those processes do not die of a closed pipe
@@ -269,6 +289,10 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     }
     outputs
 }
+
+/// How long the pipes of a command that has exited may take to close when no background
+/// process holds them (see `run_command`).
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Reads what a pipe holds now, without waiting; true once its end is reached (every writer
 /// has closed it), false while a process still holds it open.
