@@ -211,10 +211,25 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let mut status = None;
     // Until the command exits, its output is read as it comes. After that, what it printed is
     // already in the pipes and is read at once; a background process it left holding them (a
-    // tunnel, a port-forward) is its own business and does not keep the task running.
-    while status.is_none() {
+    // tunnel, a port-forward) is its own business and does not keep the task running. A pipe
+    // may also stay open a moment after the exit with no background process at all: a command
+    // that drctl is starting at that instant holds a copy of it until its `exec`. That ends
+    // within milliseconds ([`SETTLE`]); a background process does not.
+    let settle = tokio::time::sleep(SETTLE);
+    tokio::pin!(settle);
+    let mut settling = false;
+    loop {
+        if status.is_some() && !settling {
+            out_open = out_open && !read_buffered(stdout.as_ref(), &mut out);
+            err_open = err_open && !read_buffered(stderr.as_ref(), &mut err);
+            settle.as_mut().reset(tokio::time::Instant::now() + SETTLE);
+            settling = true;
+        }
+        if settling && !(out_open || err_open) {
+            break;
+        }
         tokio::select! {
-            r = child.wait() => status = Some(r),
+            r = child.wait(), if status.is_none() => status = Some(r),
             r = read_some(&mut stdout, &mut out_buf), if out_open => match r {
                 0 => out_open = false,
                 n => out.extend_from_slice(&out_buf[..n]),
@@ -223,40 +238,20 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
                 0 => err_open = false,
                 n => err.extend_from_slice(&err_buf[..n]),
             },
-            () = ctx.cancel.cancelled() => {
+            () = &mut settle, if settling => break,
+            () = ctx.cancel.cancelled(), if status.is_none() => {
                 drop(group);
                 return Err(ActionError::new(ErrorClass::Timeout, "command cancelled"));
             }
         }
     }
-    let mut out_held = out_open && !read_buffered(stdout.as_ref(), &mut out);
-    let mut err_held = err_open && !read_buffered(stderr.as_ref(), &mut err);
-    if out_held || err_held {
-        // A pipe may also stay open a moment after the exit with no background process at all:
-        // a command that drctl is starting at that instant holds a copy of it until its `exec`.
-        // That ends within milliseconds; a background process does not.
-        let settle = tokio::time::sleep(SETTLE);
-        tokio::pin!(settle);
-        while out_held || err_held {
-            tokio::select! {
-                r = read_some(&mut stdout, &mut out_buf), if out_held => match r {
-                    0 => out_held = false,
-                    n => out.extend_from_slice(&out_buf[..n]),
-                },
-                r = read_some(&mut stderr, &mut err_buf), if err_held => match r {
-                    0 => err_held = false,
-                    n => err.extend_from_slice(&err_buf[..n]),
-                },
-                () = &mut settle => break,
-            }
-        }
-    }
-    if out_held || err_held {
+    // Pipes still open now are held by background processes.
+    if out_open || err_open {
         ctx.log.line("the command left background processes holding its output; it is no longer read");
         // Keep reading (and dropping) it, so that those processes do not die of a closed pipe
         // when they next print.
         let held =
-            [stdout.take().filter(|_| out_held).map(Pipe::Out), stderr.take().filter(|_| err_held).map(Pipe::Err)];
+            [stdout.take().filter(|_| out_open).map(Pipe::Out), stderr.take().filter(|_| err_open).map(Pipe::Err)];
         for pipe in held.into_iter().flatten() {
             tokio::spawn(pipe.discard());
         }
@@ -291,7 +286,7 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
 }
 
 /// How long the pipes of a command that has exited may take to close when no background
-/// process holds them (see `run_command`).
+/// process holds them.
 const SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Reads what a pipe holds now, without waiting; true once its end is reached (every writer
