@@ -168,20 +168,25 @@ fn on_failure_abort_starts_nothing_new() {
 }
 
 #[test]
-fn an_abort_stops_tasks_whose_start_was_still_being_recorded() {
-    // A pure task fails at once, while the start of a task with effects, launched in the same
-    // pass, waits for its record to reach the disk: that task must not start.
-    let text = "version: 1\nname: race\ntasks:\n  bad: { uses: assert, with: { that: GATE, message: boom } }\n  effect: { uses: shell, with: { run: 'touch effect' } }\n";
+fn a_task_launched_with_one_that_fails_at_once_runs_once_in_all() {
+    // A pure task fails at once, in the same pass that launches a task with effects. Whether
+    // that task's command runs before the abort begins or is held back by it, the journal says
+    // which, and the resume runs it only if it did not run: never twice, never not at all.
+    let text = "version: 1\nname: race\ntasks:\n  bad: { uses: assert, with: { that: GATE, message: boom } }\n  effect: { uses: shell, with: { run: 'echo ran >> effect' } }\n";
     for round in 0..3 {
         let sb = Sandbox::new();
         sb.write("rb.yaml", &text.replace("GATE", "false"));
         let ran = sb.run(&["run", "rb.yaml"]);
         assert_eq!(ran.code, 1, "{}", ran.stderr);
-        assert!(!sb.path().join("effect").exists(), "round {round}: a task started after the abort");
+        let run = ran.run_id();
+        let effect_ran = sb.path().join("effect").exists();
+        let recorded = state(&sb, &run, "effect").0;
+        assert_eq!(effect_ran, recorded == "succeeded", "round {round}: the command ran but the task is {recorded}");
         sb.write("rb.yaml", &text.replace("GATE", "true"));
-        let resumed = sb.run(&["resume", &ran.run_id(), "--allow-changed"]);
+        let resumed = sb.run(&["resume", &run, "--allow-changed"]);
         assert_eq!(resumed.code, 0, "{}", resumed.stderr);
-        assert!(sb.path().join("effect").exists());
+        let runs = std::fs::read_to_string(sb.path().join("effect")).unwrap_or_default();
+        assert_eq!(runs.lines().count(), 1, "round {round}: the command ran {} times", runs.lines().count());
     }
 }
 

@@ -1,23 +1,33 @@
 //! The journal writer: the one place that writes a run's journal and task logs.
 //!
-//! Records are handed to a dedicated thread, which writes everything that has queued up in one
-//! `write` and makes it durable with one `fdatasync` (group commit), then acknowledges each
-//! record. The engine starts a task only after its `start` record is acknowledged, and since the
-//! file is written in order, that also proves every record before it (for example the `done`
-//! records of its dependencies) is on disk. Nothing blocking runs on the async runtime.
+//! A record is written (`write(2)`, into the page cache) at once, by the thread that appends
+//! it, under one lock, so the journal holds records in the order they were appended and a
+//! crash of drctl alone loses none of them. Making records durable (`fdatasync`) is what
+//! costs, and it is shared: one sync covers everything written before it (group commit).
 //!
-//! Records nobody waits for are written at once (so a crash of drctl loses none of them) but
-//! synced only with the next acknowledged record, or at most [`LINGER`] later. A record that
-//! describes something a power loss ends too (the pid of a running child) is never synced on
-//! its own account: it reaches the disk with whatever sync comes next. A sync takes
-//! milliseconds on most disks and syncs of one file run one after another, so a sync started
-//! for records nobody waits on would delay the next `start` record, which a task does wait on.
+//! - The scheduling loop's own records (a dependency's `done`, its dependents' `start`s) are
+//!   synced on the loop's thread, in [`Journal::send`], before the dependents are spawned. A
+//!   hand-off to another thread and back costs two thread wake-ups, which on a virtual machine
+//!   take about as long as the sync itself, on every link of a critical path. The loop is
+//!   blocked for that sync; events arriving meanwhile wait and share the next one.
+//! - Other records that somebody waits for ([`Journal::append`], [`Journal::flush`]) are synced
+//!   by a dedicated writer thread, which also writes the task logs.
+//! - Records nobody waits for are synced with the next sync, or at most [`LINGER`] later by the
+//!   writer thread. A record that describes something a power loss ends too (the pid of a
+//!   running child) is never synced on its own account: it reaches the disk with whatever sync
+//!   comes next. Syncs of one file run one after another, so a sync started for records nobody
+//!   waits on would delay the next `start` record, which a task does wait on.
+//!
+//! The engine starts a task only after its `start` record is durable, and since the file is
+//! written in order, that also proves every record before it (for example the `done` records of
+//! its dependencies) is on disk.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -31,22 +41,101 @@ pub const LINGER: Duration = Duration::from_millis(10);
 
 type AckSender = oneshot::Sender<Result<(), String>>;
 
+/// What the writer thread is asked to do.
 enum Message {
-    /// Encoded records, and the acknowledgements to send once they are durable.
-    Records {
-        bytes: Vec<u8>,
-        acks: Vec<AckSender>,
-        /// False for records that need no sync of their own (see [`Journal::append_unsynced`]).
-        linger: bool,
-    },
+    /// Sync everything written so far, then send the acknowledgement.
+    Sync(AckSender),
+    /// A record nobody waits for was written while nothing was due a sync: sync it within
+    /// [`LINGER`] unless another sync comes first.
+    Linger,
     Log {
         file: String,
         text: String,
     },
-    Flush(AckSender),
 }
 
-/// Records gathered by one step of the scheduling loop and handed to the writer in one message,
+/// The journal file and what is known of it, shared by every appending thread.
+struct Disk {
+    file: File,
+    /// Number of writes so far, and how many of them a finished sync covers.
+    written: u64,
+    synced: u64,
+    /// When the oldest record due a sync of its own (see [`LINGER`]) was written.
+    due_since: Option<Instant>,
+    /// Files and directories to sync before the first sync of the journal: the run directory
+    /// and what it was made with, without which a journal is of no use.
+    sync_first: Vec<PathBuf>,
+    /// Set by the first failed write or sync; every later acknowledgement reports it, since
+    /// after a failed sync nothing written can be taken as durable.
+    failed: Option<String>,
+}
+
+struct Shared {
+    disk: Mutex<Disk>,
+    /// The same file, for `fdatasync` without holding the lock: appends go on meanwhile.
+    sync_handle: File,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Disk> {
+        // A panic while holding the lock leaves `Disk` consistent: each field is set whole.
+        self.disk.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes `bytes` after everything written before. Returns whether this made a record due
+    /// a sync of its own when none was (the writer thread is then told to linger).
+    fn write(&self, bytes: &[u8], due: bool) -> bool {
+        let mut disk = self.lock();
+        if disk.failed.is_none() {
+            if let Err(e) = disk.file.write_all(bytes) {
+                disk.failed = Some(format!("journal write failed: {e}"));
+            }
+        }
+        disk.written += 1;
+        let newly_due = due && disk.due_since.is_none();
+        if newly_due {
+            disk.due_since = Some(Instant::now());
+        }
+        newly_due
+    }
+
+    /// Makes everything written so far durable.
+    fn sync(&self) -> Result<(), String> {
+        let target = {
+            let mut disk = self.lock();
+            if !disk.sync_first.is_empty() {
+                // Held under the lock: no sync of the journal may finish before these do.
+                for path in std::mem::take(&mut disk.sync_first) {
+                    if let Err(e) = File::open(&path).and_then(|f| f.sync_all()) {
+                        disk.failed.get_or_insert(format!("could not sync {}: {e}", path.display()));
+                    }
+                }
+            }
+            if let Some(failed) = &disk.failed {
+                return Err(failed.clone());
+            }
+            if disk.synced == disk.written {
+                disk.due_since = None;
+                return Ok(());
+            }
+            disk.written
+        };
+        let outcome = self.sync_handle.sync_data().map_err(|e| format!("journal write failed: {e}"));
+        let mut disk = self.lock();
+        match outcome {
+            Ok(()) => {
+                disk.synced = disk.synced.max(target);
+                if disk.synced == disk.written {
+                    disk.due_since = None;
+                }
+                disk.failed.clone().map_or(Ok(()), Err)
+            }
+            Err(e) => Err(disk.failed.get_or_insert(e).clone()),
+        }
+    }
+}
+
+/// Records gathered by one step of the scheduling loop and handed to the journal in one call,
 /// so that a dependency's `done` record and its dependents' `start` records share one sync.
 #[derive(Default)]
 pub struct Batch {
@@ -73,9 +162,10 @@ impl Batch {
     }
 }
 
-/// A handle to the writer thread; cheap to clone.
+/// A handle to the journal; cheap to clone.
 #[derive(Clone)]
 pub struct Journal {
+    shared: Arc<Shared>,
     tx: mpsc::Sender<Message>,
 }
 
@@ -95,53 +185,70 @@ impl Ack {
 impl Journal {
     /// Opens (creating if needed) the journal at `path` for appending, and task logs under
     /// `log_dir`, and starts the writer thread. The files and directories in `sync_first` are
-    /// synced before the first record is written.
+    /// synced before the journal is first synced; the writer thread starts on them at once.
     pub fn open(path: PathBuf, log_dir: PathBuf, sync_first: Vec<PathBuf>) -> Result<Journal, CheckpointError> {
         let file = open_append(&path)?;
         end_on_a_whole_record(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        let sync_handle = file.try_clone().map_err(|e| CheckpointError::io(&path, e))?;
+        let early = !sync_first.is_empty();
+        let disk = Disk { file, written: 0, synced: 0, due_since: None, sync_first, failed: None };
+        let shared = Arc::new(Shared { disk: Mutex::new(disk), sync_handle });
         let (tx, rx) = mpsc::channel();
+        let writer = Arc::clone(&shared);
         thread::Builder::new()
             .name("drctl-journal".into())
-            .spawn(move || writer_loop(file, log_dir, sync_first, rx))
+            .spawn(move || writer_loop(&writer, &log_dir, early, &rx))
             .map_err(|e| CheckpointError::io(&path, e))?;
-        Ok(Journal { tx })
+        Ok(Journal { shared, tx })
     }
 
-    /// Queues a record; the returned [`Ack`] resolves when it is durable.
+    /// Appends a record; the returned [`Ack`] resolves when it is durable.
     pub fn append(&self, record: &Record) -> Ack {
-        let mut batch = Batch::default();
-        let ack = batch.push_acked(record);
-        self.send(&mut batch);
-        ack
+        self.write(record, false);
+        self.flush()
     }
 
-    /// Queues a record without waiting for it; it is made durable with the next group.
+    /// Appends a record without waiting for it; it is made durable with the next sync, or at
+    /// most [`LINGER`] later.
     pub fn append_nowait(&self, record: &Record) {
-        let mut batch = Batch::default();
-        batch.push(record);
-        self.send(&mut batch);
+        if self.write(record, true) {
+            let _ = self.tx.send(Message::Linger);
+        }
     }
 
-    /// Queues a record that is never synced on its own account: one whose loss in a power
+    /// Appends a record that is never synced on its own account: one whose loss in a power
     /// failure costs nothing because what it describes ends with the machine (the pid of a
     /// running child, which resume uses to wait for a child that outlived a crash of drctl).
-    /// It is written at once, so a crash of drctl alone loses nothing, and reaches the disk
-    /// with the next sync, instead of forcing one [`LINGER`] later when no other comes first.
+    /// It reaches the disk with the next sync, instead of forcing one [`LINGER`] later when no
+    /// other comes first.
     pub fn append_unsynced(&self, record: &Record) {
-        let mut bytes = Vec::new();
-        encode(record, &mut bytes);
-        let _ = self.tx.send(Message::Records { bytes, acks: Vec::new(), linger: false });
+        self.write(record, false);
     }
 
-    /// Hands every record of `batch` to the writer in one message, leaving `batch` empty. If
-    /// the writer has stopped, the batch's acknowledgements resolve to an error.
+    fn write(&self, record: &Record, due: bool) -> bool {
+        let mut bytes = Vec::new();
+        encode(record, &mut bytes);
+        self.shared.write(&bytes, due)
+    }
+
+    /// Appends every record of `batch`, leaving it empty. If any of them is waited for, the
+    /// journal is synced on the calling thread before this returns and their acknowledgements
+    /// are resolved (see the module documentation for why here).
     pub fn send(&self, batch: &mut Batch) {
         if batch.is_empty() {
             return;
         }
         let Batch { bytes, acks } = std::mem::take(batch);
-        // A failed send drops the acknowledgement senders, which their `Ack`s report.
-        let _ = self.tx.send(Message::Records { bytes, acks, linger: true });
+        let waited_for = !acks.is_empty();
+        if self.shared.write(&bytes, !waited_for) {
+            let _ = self.tx.send(Message::Linger);
+        }
+        if waited_for {
+            let outcome = self.shared.sync();
+            for ack in acks {
+                let _ = ack.send(outcome.clone());
+            }
+        }
     }
 
     /// Appends text to a task log (`logs/<file>`); logs are not synced.
@@ -149,85 +256,62 @@ impl Journal {
         let _ = self.tx.send(Message::Log { file: file.to_owned(), text });
     }
 
-    /// Resolves once everything queued before it is on disk.
+    /// Resolves once everything appended before it is on disk.
     pub fn flush(&self) -> Ack {
         let (ack, rx) = oneshot::channel();
-        let _ = self.tx.send(Message::Flush(ack));
+        if let Err(mpsc::SendError(Message::Sync(ack))) = self.tx.send(Message::Sync(ack)) {
+            // No writer thread: sync here rather than leave the caller without an answer.
+            let _ = ack.send(self.shared.sync());
+        }
         Ack(rx)
     }
 }
 
-fn writer_loop(mut file: File, log_dir: PathBuf, sync_first: Vec<PathBuf>, rx: mpsc::Receiver<Message>) {
-    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut acks: Vec<AckSender> = Vec::new();
-    let mut failed: Option<String> = None;
-    for path in &sync_first {
-        if let Err(e) = File::open(path).and_then(|f| f.sync_all()) {
-            failed.get_or_insert(format!("could not sync {}: {e}", path.display()));
-        }
+/// The writer thread: syncs for those who wait on an [`Ack`], syncs lingering records, writes
+/// task logs. It ends, after a last sync, once every [`Journal`] handle is gone.
+fn writer_loop(shared: &Shared, log_dir: &std::path::Path, early: bool, rx: &mpsc::Receiver<Message>) {
+    if early {
+        // The run directory's files, synced while the run starts up rather than on the first
+        // task's critical path.
+        let _ = shared.sync();
     }
-    // When the oldest record that is written, not yet synced and due a sync was written.
-    let mut unsynced_since: Option<Instant> = None;
-    // Whether anything was written since the last sync.
-    let mut dirty = false;
+    let mut acks: Vec<AckSender> = Vec::new();
     loop {
-        let first = match unsynced_since {
-            None => rx.recv().ok(),
+        let due_since = shared.lock().due_since;
+        let first = match due_since {
+            None => match rx.recv() {
+                Ok(message) => Some(message),
+                Err(_) => break,
+            },
             Some(since) => match rx.recv_timeout(LINGER.saturating_sub(since.elapsed())) {
                 Ok(message) => Some(message),
                 Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => {
-                    sync(&file, &mut failed);
-                    break;
-                }
+                Err(RecvTimeoutError::Disconnected) => break,
             },
         };
-        if first.is_none() && unsynced_since.is_none() {
-            break; // every handle is gone and nothing is left to sync
-        }
         let mut next = first;
-        let mut due = false;
         while let Some(message) = next.take() {
             match message {
-                Message::Records { bytes, acks: waiting, linger } => {
-                    buf.extend_from_slice(&bytes);
-                    acks.extend(waiting);
-                    due |= linger;
-                }
-                Message::Flush(ack) => acks.push(ack),
+                Message::Sync(ack) => acks.push(ack),
+                Message::Linger => {}
                 Message::Log { file: name, text } => {
-                    if let Err(e) = write_log(&log_dir, &name, &text) {
+                    if let Err(e) = write_log(log_dir, &name, &text) {
                         tracing::warn!(log = %name, error = %e, "could not write task log");
                     }
                 }
             }
             next = rx.try_recv().ok();
         }
-        if !buf.is_empty() {
-            if failed.is_none() {
-                if let Err(e) = file.write_all(&buf) {
-                    failed = Some(format!("journal write failed: {e}"));
-                }
-            }
-            buf.clear();
-            dirty = true;
-        }
-        if due {
-            unsynced_since.get_or_insert_with(Instant::now);
-        }
-        let lingered = unsynced_since.is_some_and(|since| since.elapsed() >= LINGER);
+        let lingered = shared.lock().due_since.is_some_and(|since| since.elapsed() >= LINGER);
         if acks.is_empty() && !lingered {
             continue;
         }
-        unsynced_since = None;
-        if std::mem::take(&mut dirty) {
-            sync(&file, &mut failed);
-        }
-        let outcome = failed.clone().map_or(Ok(()), Err);
+        let outcome = shared.sync();
         for ack in acks.drain(..) {
             let _ = ack.send(outcome.clone());
         }
     }
+    let _ = shared.sync();
 }
 
 /// Makes sure the journal ends with a complete line before records are appended to it.
@@ -269,15 +353,6 @@ fn end_on_a_whole_record(path: &std::path::Path) -> std::io::Result<()> {
         (false, _) => {
             tracing::debug!(bytes = end - start, "cutting a torn record off the end of the journal");
             file.set_len(start)
-        }
-    }
-}
-
-/// Makes everything written so far durable, unless the journal has already failed.
-fn sync(file: &File, failed: &mut Option<String>) {
-    if failed.is_none() {
-        if let Err(e) = file.sync_data() {
-            *failed = Some(format!("journal write failed: {e}"));
         }
     }
 }
@@ -349,6 +424,58 @@ mod tests {
             .unwrap();
         expected.extend_from_slice(&record("b", 2));
         assert_eq!(std::fs::read(&path).unwrap(), expected);
+    }
+
+    /// Appends from several threads at once, in every way there is, leave whole records, each
+    /// thread's in the order it appended them; a batch waited for is durable (its
+    /// acknowledgements resolved) as soon as `send` returns.
+    #[test]
+    fn records_appended_from_many_threads_stay_whole_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.log");
+        let journal = Journal::open(path.clone(), dir.path().join("logs"), Vec::new()).unwrap();
+        let start = |t: usize, attempt: u32| Record::Start {
+            id: InstanceId { task: format!("t{t}"), key: None },
+            attempt,
+            at: Millis::from(attempt),
+        };
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let journal = journal.clone();
+                std::thread::spawn(move || {
+                    for attempt in 1..=200u32 {
+                        let record = start(t, attempt);
+                        match attempt % 4 {
+                            0 => journal.append_nowait(&record),
+                            1 => journal.append_unsynced(&record),
+                            2 => drop(journal.append(&record)),
+                            _ => {
+                                let mut batch = Batch::default();
+                                let mut ack = batch.push_acked(&record).0;
+                                journal.send(&mut batch);
+                                assert_eq!(ack.try_recv(), Ok(Ok(())), "acknowledged when send returns");
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(journal.flush().wait()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut last = [0u32; 4];
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let Ok(Record::Start { id, attempt, .. }) = super::super::record::decode(line) else {
+                panic!("a damaged record: {}", String::from_utf8_lossy(line));
+            };
+            let t: usize = id.task[1..].parse().unwrap();
+            assert_eq!(attempt, last[t] + 1, "thread {t}'s records out of order");
+            last[t] = attempt;
+        }
+        assert_eq!(last, [200; 4]);
     }
 
     /// A journal cut at any byte, with or without zeros after the cut (a crash mid-write, or

@@ -210,9 +210,10 @@ impl Job {
                 if let Err(e) = ack.wait().await {
                     return JobOutcome::JournalFailed(e.to_string());
                 }
-                // The run began to abort or pause while the record was being synced: this
-                // attempt, which has done nothing yet, does not start. Its `start` record makes
-                // it in doubt on resume, where it finds no process of it and runs.
+                // The run began to abort or pause before this attempt began (while its record
+                // was synced, or after the pass that launched it): the attempt, which has done
+                // nothing yet, does not start. Its `start` record makes it in doubt on resume,
+                // where it finds no process of it and runs.
                 if self.stop.is_cancelled() {
                     return JobOutcome::Interrupted;
                 }

@@ -524,7 +524,9 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// Hands this step's records to the journal, then spawns the jobs launched in it.
+    /// Hands this step's records to the journal, then spawns the jobs launched in it. When a
+    /// job waits for its `start` record, the journal syncs here, on this thread, so the job
+    /// finds it durable as it starts (see the journal module for why here).
     fn commit(&mut self) {
         self.cfg.journal.send(&mut self.batch);
         for (t, i, in_doubt, job) in self.starting.drain(..) {
