@@ -515,3 +515,32 @@ tasks:
     assert!(!sb.path().join("cut-over").exists());
     assert_eq!(sb.status(&id)["state"], "failed");
 }
+
+/// Lines of tasks that end while a question is open on the terminal wait for the answer: they
+/// would otherwise scroll the question away from the person who must answer it.
+#[test]
+fn progress_lines_wait_while_a_question_is_open() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: tty
+tasks:
+  gate: { uses: approval, with: { message: "cut over?" } }
+  other: { uses: shell, with: { run: 'sleep 0.3; touch other-ran' } }
+"#,
+    );
+    let (mut child, _) = on_a_terminal(&sb, "run rb.yaml --progress plain");
+    wait_for("the independent task", || sb.path().join("other-ran").exists());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    use std::io::Write;
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(b"y looks good\n").expect("answer");
+    let out = child.wait_with_output().expect("run script");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let asked = text.find("approve? [y/N]").expect("the question");
+    let answered = text.find("y looks good").expect("the answer, echoed");
+    let other = text.find("✔ other").expect("the other task's line");
+    assert!(asked < answered && answered < other, "the line came under the open question: {text}");
+}

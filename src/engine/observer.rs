@@ -30,7 +30,8 @@ pub trait Observer: Send + Sync {
     /// A warning or notice for the operator (RTO thresholds, in-doubt tasks, pauses).
     fn notice(&self, text: &str);
     /// Stops (true) or restarts (false) drawing while a person is asked something on the
-    /// terminal, so progress output does not overwrite the question.
+    /// terminal, so progress output neither overwrites the question nor scrolls it away: lines
+    /// that come meanwhile are held and shown after the answer.
     fn hold_output(&self, hold: bool) {
         let _ = hold;
     }

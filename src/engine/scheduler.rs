@@ -914,7 +914,6 @@ impl<'a> Scheduler<'a> {
                     },
                     None => asked.await.map(|d| (Actor::current(), d)),
                 };
-                observer.hold_output(false);
                 let outcome = match decision {
                     Some((actor, (approved, reason))) => {
                         let (audit, result) = approval_decision(&id, approved, &actor, &reason);

@@ -25,6 +25,9 @@ pub struct Progress {
     /// Lines from before the run's header (decisions replayed on resume), shown after it;
     /// `None` once the header is out.
     early: Mutex<Option<Vec<String>>>,
+    /// Lines that came while a question was on the terminal, shown once it is answered;
+    /// `None` while no question is.
+    held: Mutex<Option<Vec<String>>>,
 }
 
 struct Bars {
@@ -59,6 +62,7 @@ pub fn observer(mode: ProgressMode, quiet: bool, redactor: Redactor) -> std::syn
         started: Instant::now(),
         bars,
         early: Mutex::new(Some(Vec::new())),
+        held: Mutex::new(None),
     })
 }
 
@@ -82,6 +86,16 @@ impl Progress {
         // One write per line: stderr is unbuffered, and a line formatted into it piece by piece
         // costs the scheduling loop a system call per piece.
         let line = format!("{:>7} {text}\n", format_duration(self.started.elapsed()));
+        if let Ok(mut held) = self.held.lock() {
+            if let Some(held) = held.as_mut() {
+                held.push(line);
+                return;
+            }
+        }
+        self.write(&line);
+    }
+
+    fn write(&self, line: &str) {
         let write = || {
             let _ = std::io::stderr().write_all(line.as_bytes());
         };
@@ -93,6 +107,7 @@ impl Progress {
 
     /// Clears the bars before the summary.
     pub fn close(&self) {
+        self.hold_output(false);
         // A segment that ended before its header still shows what it said.
         let held = self.early.lock().ok().and_then(|mut early| early.take()).unwrap_or_default();
         for text in held {
@@ -197,6 +212,17 @@ impl Observer for Progress {
             }
             bars.multi.set_draw_target(target);
         }
+        let lines = match self.held.lock() {
+            Ok(mut held) if hold => {
+                held.get_or_insert_with(Vec::new);
+                return;
+            }
+            Ok(mut held) => held.take().unwrap_or_default(),
+            Err(_) => return,
+        };
+        for line in lines {
+            self.write(&line);
+        }
     }
 }
 
@@ -212,6 +238,9 @@ impl Approver for TerminalApprover {
     ) -> BoxFuture<'a, Option<(bool, String)>> {
         Box::pin(async move {
             observer.hold_output(true);
+            // Output goes on when the question ends, answered or not (a timeout or an abort
+            // drops this future).
+            let _release = Release(observer);
             let prompt = format!("\napproval needed for {id}: {message}\napprove? [y/N] and a reason: ");
             let answer = tokio::task::spawn_blocking(move || {
                 let mut line = String::new();
@@ -224,7 +253,6 @@ impl Approver for TerminalApprover {
                 }
             });
             let line = answer.await.ok().flatten();
-            observer.hold_output(false);
             let Some(line) = line else {
                 eprintln!();
                 return None;
@@ -239,6 +267,15 @@ impl Approver for TerminalApprover {
             };
             Some((approved, reason))
         })
+    }
+}
+
+/// Restarts the output held while a question was on the terminal.
+struct Release<'a>(&'a dyn Observer);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.hold_output(false);
     }
 }
 
