@@ -142,10 +142,14 @@ fn spawn_run(sb: &Sandbox) -> std::process::Child {
 
 /// Ctrl-C, as a terminal sends it.
 fn sigint(child: &std::process::Child) {
+    signal(child, libc::SIGINT);
+}
+
+fn signal(child: &std::process::Child, signal: libc::c_int) {
     let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: sending SIGINT to our own child process.
+    // SAFETY: sending a signal to our own child process.
     unsafe {
-        libc::kill(pid, libc::SIGINT);
+        libc::kill(pid, signal);
     }
 }
 
@@ -240,14 +244,26 @@ fn a_stale_lock_is_reported_and_not_broken_silently() {
 
 #[test]
 fn ctrl_c_finishes_running_tasks_and_prints_the_resume_command() {
+    interrupted_by(libc::SIGINT);
+}
+
+/// A CI job's timeout (SIGTERM) and a dropped SSH session (SIGHUP) interrupt a run as Ctrl-C
+/// does: no stale lock, no task left in doubt.
+#[test]
+fn sigterm_and_sighup_interrupt_like_ctrl_c() {
+    interrupted_by(libc::SIGTERM);
+    interrupted_by(libc::SIGHUP);
+}
+
+fn interrupted_by(sig: libc::c_int) {
     let sb = Sandbox::new();
     sb.write("rb.yaml", &runbook());
     let child = spawn_run(&sb);
     // Interrupt once t0 has started; it takes 120 ms, so it is almost always still running.
     wait_for(&sb, "starts.log", Duration::from_secs(20));
-    sigint(&child);
+    signal(&child, sig);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(out.status.code(), Some(130), "signal {sig}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("drctl resume"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -56,12 +56,12 @@ async fn clean(
         return Ok(Exit::Success);
     }
     let cancel = CancellationToken::new();
+    let mut interrupts = super::signals::Interrupts::listen();
     let signals = tokio::spawn({
         let cancel = cancel.clone();
         async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
+            interrupts.next().await;
+            cancel.cancel();
         }
     });
     let report = prepared.execute(args.parallelism.max(1), cancel).await.map_err(cli_error);

@@ -16,6 +16,7 @@ mod params;
 mod plan;
 mod report;
 mod run;
+mod signals;
 mod validate;
 
 use std::path::PathBuf;

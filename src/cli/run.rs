@@ -366,15 +366,14 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
         if interactive && !args.yes { Some(Arc::new(progress::TerminalApprover)) } else { None };
     let stop = CancellationToken::new();
     let kill = CancellationToken::new();
+    let mut interrupts = super::signals::Interrupts::listen();
     let signals = tokio::spawn({
         let (stop, kill) = (stop.clone(), kill.clone());
         async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    kill.cancel();
-                }
-            }
+            interrupts.next().await;
+            stop.cancel();
+            interrupts.next().await;
+            kill.cancel();
         }
     });
     let run_id = ctx.run_dir.id.clone();

@@ -244,7 +244,7 @@ impl<'a> Scheduler<'a> {
                 () = self.cfg.stop.cancelled(), if self.stopping.is_none() => {
                     self.stopping = Some(RunState::Interrupted);
                     self.cfg.stop_attempts.cancel();
-                    self.cfg.observer.notice("interrupt: starting no new tasks; waiting for running ones (Ctrl-C again cancels them)");
+                    self.cfg.observer.notice("interrupt: starting no new tasks; waiting for running ones (Ctrl-C or another signal again cancels them)");
                 }
                 () = sleep_until_some(next_warning) => self.check_rto(),
             }
