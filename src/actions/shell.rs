@@ -360,25 +360,66 @@ fn last_lines(bytes: &[u8], n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
-/// Reads `key=value` lines; later lines win. A missing file means no outputs.
+/// Reads the outputs a command wrote: `key=value` lines, and `key<<DELIM` followed by the
+/// value's lines and a line `DELIM` for a value of several lines. Spaces around the `=` are not
+/// part of the key or the value. Later lines win; a missing file means no outputs.
+///
+/// Errors name the line but never quote it: a malformed line is often part of a secret (a PEM
+/// key written with `key=$(cat key.pem)`).
 fn read_outputs(path: &std::path::Path) -> Result<Outputs, ActionError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Outputs::new()),
         Err(e) => return Err(ActionError::new(ErrorClass::Other, format!("reading outputs: {e}"))),
     };
+    parse_outputs(&text).map_err(|e| ActionError::fatal(ErrorClass::Other, format!("$DRCTL_OUTPUT {e}")))
+}
+
+fn parse_outputs(text: &str) -> Result<Outputs, String> {
     let mut outputs = Outputs::new();
-    for (n, line) in text.lines().enumerate() {
+    let mut lines = text.lines().enumerate().map(|(n, line)| (n + 1, line.strip_suffix('\r').unwrap_or(line)));
+    while let Some((n, line)) = lines.next() {
         if line.trim().is_empty() {
             continue;
         }
-        let Some((key, value)) = line.split_once('=') else {
-            return Err(ActionError::fatal(
-                ErrorClass::Other,
-                format!("$DRCTL_OUTPUT line {}: expected `key=value`, got `{line}`", n + 1),
-            ));
+        let eq = line.find('=');
+        let heredoc = line.find("<<").filter(|&at| eq.is_none_or(|eq| at < eq));
+        let (key, value) = match (heredoc, eq) {
+            (Some(at), _) => {
+                let delimiter = line[at + 2..].trim();
+                if delimiter.is_empty() {
+                    return Err(format!("line {n}: `key<<DELIM` needs a delimiter after `<<`"));
+                }
+                let mut value: Vec<&str> = Vec::new();
+                loop {
+                    match lines.next() {
+                        Some((_, l)) if l == delimiter => break,
+                        Some((_, l)) => value.push(l),
+                        None => {
+                            return Err(format!(
+                                "line {n}: the value started with `<<` has no closing line `{delimiter}`"
+                            ))
+                        }
+                    }
+                }
+                (&line[..at], value.join("\n"))
+            }
+            (None, Some(at)) => (&line[..at], line[at + 1..].trim_start().to_owned()),
+            (None, None) => {
+                return Err(format!(
+                    "line {n} is not `key=value` (the line is not shown: it may hold a secret); a value of \
+                     several lines is written as `key<<EOF`, its lines, then `EOF`"
+                ))
+            }
         };
-        outputs.insert(key.trim().to_owned(), Value::String(value.to_owned()));
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(format!("line {n}: the key before `=` is empty"));
+        }
+        if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!("line {n}: a key cannot hold spaces (the line is not shown: it may hold a secret)"));
+        }
+        outputs.insert(key.to_owned(), Value::String(value));
     }
     Ok(outputs)
 }
@@ -386,6 +427,32 @@ fn read_outputs(path: &std::path::Path) -> Result<Outputs, ActionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outputs_are_read_from_key_value_lines_and_delimited_blocks() {
+        let text = "id=ocid1.app\nname = orders \r\nkey<<EOF\n-----BEGIN KEY-----\n  MIIE==\n-----END KEY-----\nEOF\n\nurl=https://x/?a=b\nid=ocid2\n";
+        let out = parse_outputs(text).unwrap();
+        assert_eq!(out["id"], Value::String("ocid2".into()), "later lines win");
+        assert_eq!(out["name"], Value::String("orders ".into()));
+        assert_eq!(out["key"], Value::String("-----BEGIN KEY-----\n  MIIE==\n-----END KEY-----".into()));
+        assert_eq!(out["url"], Value::String("https://x/?a=b".into()));
+        assert_eq!(parse_outputs("a<<X\n\nX\n").unwrap()["a"], Value::String(String::new()));
+    }
+
+    #[test]
+    fn malformed_output_lines_are_named_and_never_quoted() {
+        for (text, says) in [
+            ("key=-----BEGIN KEY-----\nMIIEvQIBADANBgkq\n", "line 2 is not `key=value`"),
+            ("=x\n", "line 1: the key before `=` is empty"),
+            ("bad key=1\n", "line 1: a key cannot hold spaces"),
+            ("k<<\n", "needs a delimiter"),
+            ("ok=1\nk<<END\nsecret-part\n", "line 2: the value started with `<<` has no closing line `END`"),
+        ] {
+            let err = parse_outputs(text).unwrap_err();
+            assert!(err.contains(says), "{text:?}: {err}");
+            assert!(!err.contains("MIIE") && !err.contains("secret-part") && !err.contains("bad key"), "{err}");
+        }
+    }
 
     #[test]
     fn plain_commands_skip_the_shell() {
