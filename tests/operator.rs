@@ -544,3 +544,72 @@ tasks:
     let other = text.find("✔ other").expect("the other task's line");
     assert!(asked < answered && answered < other, "the line came under the open question: {text}");
 }
+
+/// Types `answers` into a run on a terminal, each at its time after the start, then ends the
+/// input; returns the run's terminal transcript and its task states.
+fn answer_on_a_terminal(
+    sb: &Sandbox,
+    answers: &[(u64, &str)],
+) -> (String, std::collections::BTreeMap<String, (String, u64)>) {
+    let (mut child, _) = on_a_terminal(sb, "run rb.yaml --progress plain");
+    use std::io::Write;
+    let mut input = child.stdin.take().expect("stdin");
+    let start = std::time::Instant::now();
+    for (at, answer) in answers {
+        let at = std::time::Duration::from_millis(*at);
+        std::thread::sleep(at.saturating_sub(start.elapsed()));
+        input.write_all(answer.as_bytes()).expect("answer");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(input);
+    let out = child.wait_with_output().expect("run script");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let run = text.lines().find_map(|l| l.trim().strip_prefix("run ")).and_then(|l| l.split_whitespace().next());
+    let states = sb.task_states(run.expect("run id"));
+    (text, states)
+}
+
+/// An approval's timeout runs while its question is on the terminal, not while it waits behind
+/// another one: a question nobody has seen is never decided by its timeout.
+#[test]
+fn a_question_waiting_its_turn_is_not_decided_by_its_timeout() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: queued
+tasks:
+  gate: { uses: approval, with: { message: "promote the standby?" } }
+  pre: { uses: sleep, with: { duration: 200ms } }
+  drop-old: { uses: approval, depends_on: [pre], with: { message: "DELETE the old primary?", timeout: 1s, on_timeout: approve } }
+  destroy: { uses: shell, depends_on: [drop-old], with: { run: 'touch destroyed' } }
+"#,
+    );
+    let (text, states) = answer_on_a_terminal(&sb, &[(2500, "y go\n"), (3000, "n not yet\n")]);
+    assert_eq!(states["gate"].0, "succeeded", "{text}");
+    assert_eq!(states["drop-old"].0, "failed", "decided unseen: {text}");
+    assert!(!sb.path().join("destroyed").exists());
+}
+
+/// After a question ends by its timeout, the next line typed answers the question shown next.
+#[test]
+fn the_answer_after_a_timed_out_question_goes_to_the_next_question() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: after-timeout
+tasks:
+  first: { uses: approval, with: { message: "first?", timeout: 1s, on_timeout: approve } }
+  second: { uses: approval, depends_on: [first], with: { message: "second?" } }
+"#,
+    );
+    let (text, states) = answer_on_a_terminal(&sb, &[(2500, "y switch now\n")]);
+    assert_eq!(states["first"].0, "succeeded", "{text}");
+    assert_eq!(states["second"].0, "succeeded", "the answer was lost: {text}");
+    let status = sb.run(&[
+        "status",
+        text.lines().find_map(|l| l.trim().strip_prefix("run ")).unwrap().split_whitespace().next().unwrap(),
+    ]);
+    assert!(status.stdout.contains("switch now"), "{}", status.stdout);
+}

@@ -889,30 +889,30 @@ impl<'a> Scheduler<'a> {
             let unanswered = asked.clone();
             let prompt = self.prompt.clone();
             tokio::spawn(async move {
-                let asked = async {
-                    tokio::select! {
-                        // One question on the terminal at a time, in the order they came: two
-                        // open at once would each read the next answer typed.
-                        answer = async {
-                            let _turn = prompt.lock().await;
-                            approver.ask(&id, &unanswered.message, observer.as_ref()).await
-                        } => answer,
-                        () = stop.cancelled() => {
-                            // End the prompt's line before the interrupt notice.
-                            eprintln!();
-                            None
+                // The timeout runs while the question is on the terminal: time spent waiting
+                // behind another question does not count, so no question is decided unseen.
+                let decision = tokio::select! {
+                    // One question on the terminal at a time, in the order they came: two open
+                    // at once would each read the next answer typed.
+                    answer = async {
+                        let _turn = prompt.lock().await;
+                        let ask = approver.ask(&id, &unanswered.message, observer.as_ref());
+                        match remaining {
+                            Some(limit) => tokio::time::timeout(limit, ask).await.map_err(|_| limit),
+                            None => Ok(ask.await),
                         }
-                    }
-                };
-                let decision = match remaining {
-                    Some(limit) => match tokio::time::timeout(limit, asked).await {
+                    } => match answer {
                         Ok(answer) => answer.map(|d| (Actor::current(), d)),
-                        Err(_) => Some((
+                        Err(limit) => Some((
                             Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
                             (approve_on_timeout, format!("no answer within {}", fmt(limit))),
                         )),
                     },
-                    None => asked.await.map(|d| (Actor::current(), d)),
+                    () = stop.cancelled() => {
+                        // End the prompt's line before the interrupt notice.
+                        eprintln!();
+                        None
+                    }
                 };
                 let outcome = match decision {
                     Some((actor, (approved, reason))) => {

@@ -242,17 +242,17 @@ impl Approver for TerminalApprover {
             // drops this future).
             let _release = Release(observer);
             let prompt = format!("\napproval needed for {id}: {message}\napprove? [y/N] and a reason: ");
-            let answer = tokio::task::spawn_blocking(move || {
-                let mut line = String::new();
-                eprint!("{prompt}");
-                let _ = std::io::stderr().flush();
-                // End of input or a read error is no answer, not a denial.
-                match std::io::stdin().read_line(&mut line) {
-                    Ok(n) if n > 0 => Some(line),
-                    _ => None,
-                }
-            });
-            let line = answer.await.ok().flatten();
+            let mut lines = terminal_lines().lock().await;
+            // What was typed before the question was shown answers nothing.
+            // A `None` among them: the input has ended.
+            while let Ok(typed) = lines.try_recv() {
+                typed.as_ref()?;
+            }
+            eprint!("{prompt}");
+            let _ = std::io::stderr().flush();
+            // Waits without taking a line from the reader: a question withdrawn (a timeout, an
+            // abort) leaves the next line typed to the question shown after it.
+            let line = lines.recv().await.flatten();
             let Some(line) = line else {
                 eprintln!();
                 return None;
@@ -268,6 +268,35 @@ impl Approver for TerminalApprover {
             Some((approved, reason))
         })
     }
+}
+
+/// Lines typed on the terminal, read by one thread for the life of the process; `None` once
+/// the input has ended or cannot be read.
+fn terminal_lines() -> &'static tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Option<String>>> {
+    static LINES: std::sync::OnceLock<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Option<String>>>> =
+        std::sync::OnceLock::new();
+    LINES.get_or_init(|| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let reader = move || loop {
+            let mut line = String::new();
+            match std::io::stdin().read_line(&mut line) {
+                Ok(n) if n > 0 => {
+                    if tx.send(Some(line)).is_err() {
+                        return;
+                    }
+                }
+                // End of input or a read error is no answer, not a denial.
+                _ => {
+                    let _ = tx.send(None);
+                    return;
+                }
+            }
+        };
+        if std::thread::Builder::new().name("drctl-stdin".into()).spawn(reader).is_err() {
+            tracing::warn!("could not start the thread that reads answers from the terminal");
+        }
+        tokio::sync::Mutex::new(rx)
+    })
 }
 
 /// Restarts the output held while a question was on the terminal.
