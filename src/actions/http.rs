@@ -132,7 +132,9 @@ pub(crate) async fn send(
         .await
         .map_err(|e| ActionError::new(ErrorClass::Network, format!("reading the answer from {url}: {e}")))?;
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]).into_owned();
+    let cut = bytes.len() > BODY_LIMIT;
+    let text =
+        cut_between_words(&String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]), usize::MAX, cut).to_owned();
     let mut outputs = Outputs::new();
     outputs.insert("status".into(), Value::from(status));
     outputs.insert("headers".into(), Value::Object(headers));
@@ -142,6 +144,22 @@ pub(crate) async fn send(
         outputs.insert("retry_after_s".into(), Value::from(delay.as_secs()));
     }
     Ok(outputs)
+}
+
+/// At most `chars` characters of `text`, cut between words: a secret cut in two would show
+/// its first part, which masking (done later, by value) no longer recognises. `cut` says that
+/// `text` itself was cut short already. Where no delimiter is near the end, the cut stays.
+fn cut_between_words(text: &str, chars: usize, cut: bool) -> &str {
+    let end = text.char_indices().nth(chars).map_or(text.len(), |(at, _)| at);
+    if end == text.len() && !cut {
+        return text;
+    }
+    let head = &text[..end];
+    let delimiter = |c: char| c.is_whitespace() || "\"',;<>{}[]()&?=".contains(c);
+    match head.rfind(delimiter) {
+        Some(at) if head.len() - at <= 1024 => &head[..at],
+        _ => head,
+    }
 }
 
 /// Checks `expect` against a response; the error says what differed.
@@ -162,7 +180,7 @@ pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Ou
     if !status_matches(expected_status, status) {
         let shown = expected_status.map_or_else(|| "2xx".to_owned(), |v| v.to_string());
         let body = outputs.get("body").and_then(Value::as_str).unwrap_or_default();
-        let snippet: String = body.chars().take(300).collect();
+        let snippet = cut_between_words(body, 300, false);
         let mut err = ActionError::new(
             ErrorClass::HttpStatus(status),
             format!("{url} answered {status}, expected {shown}: {snippet}"),
@@ -373,6 +391,14 @@ impl Action for Http {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cut_text_ends_between_words() {
+        assert_eq!(cut_between_words("token=SUPERSECRET rest", 12, false), "token");
+        assert_eq!(cut_between_words("a short body", 300, false), "a short body");
+        assert_eq!(cut_between_words("{\"k\":\"SUPERSEC", usize::MAX, true), "{\"k\":");
+        assert_eq!(cut_between_words("nodelimiters", 4, false), "node");
+    }
 
     #[test]
     fn status_expectations() {

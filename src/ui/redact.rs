@@ -30,6 +30,12 @@ fn forms(secret: &str) -> Vec<String> {
             forms.push(json[1..json.len() - 1].to_owned());
         }
         forms.push(url::form_urlencoded::byte_serialize(base.as_bytes()).collect());
+        // As a URL path or query carries it: spaces as `%20`, `/` kept.
+        let mut in_url = url::Url::parse("http://h/").expect("a fixed URL parses");
+        in_url.set_path(base);
+        if let Some(path) = in_url.path().strip_prefix('/') {
+            forms.push(path.to_owned());
+        }
     }
     forms
 }
@@ -153,6 +159,8 @@ mod tests {
         assert_eq!(r.mask(r#"{"t":"Tok\"en/42+x"}"#), r#"{"t":"***"}"#);
         assert_eq!(r.mask("https://h/?t=Tok%22en%2F42%2Bx"), "https://h/?t=***");
         assert_eq!(r.mask("c2VjcmV0 VG9rImVuLzQyK3g="), "c2VjcmV0 ***");
+        r.add("my secret/pw");
+        assert_eq!(r.mask("GET /echo?t=my%20secret/pw"), "GET /echo?t=***");
     }
 
     #[test]
