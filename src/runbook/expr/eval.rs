@@ -231,7 +231,7 @@ fn binary<'a>(
         _ => compare(&left, &right).ok_or_else(|| {
             EvalError::type_error(
                 format!(
-                    "`{}` compares two numbers or two strings, not {} and {}",
+                    "`{}` compares two numbers (or text spelling one) or two strings, not {} and {}",
                     op.symbol(),
                     type_name(&left),
                     type_name(&right)

@@ -24,10 +24,17 @@ pub fn truthy(value: &Value) -> bool {
     }
 }
 
-/// JSON equality, except that numbers compare by value (`1 == 1.0`), also inside lists and maps.
+/// JSON equality, except that numbers compare by value (`1 == 1.0`), also inside lists and
+/// maps, and that text compares with a number or a boolean as the value it spells: a shell
+/// task's outputs are text, so `outputs.count == 3` holds when it wrote `count=3`, and
+/// `outputs.ok == true` when it wrote `ok=true` (any case, as `if:` reads it).
 pub fn loose_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
+        (Value::Number(x), Value::String(s)) | (Value::String(s), Value::Number(x)) => {
+            number_text(s).is_some_and(|y| compare_numbers(x, &y) == Some(Ordering::Equal))
+        }
+        (Value::Bool(x), Value::String(s)) | (Value::String(s), Value::Bool(x)) => bool_text(s) == Some(*x),
         (Value::Array(xs), Value::Array(ys)) => xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| loose_eq(x, y)),
         (Value::Object(xs), Value::Object(ys)) => {
             xs.len() == ys.len() && xs.iter().all(|(k, x)| ys.get(k).is_some_and(|y| loose_eq(x, y)))
@@ -36,12 +43,32 @@ pub fn loose_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Ordering for `<`, `<=`, `>`, `>=`: two numbers or two strings; anything else has none.
+/// Ordering for `<`, `<=`, `>`, `>=`: two numbers, a number and text that spells one, or two
+/// texts; anything else has none.
 pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => compare_numbers(x, y),
+        (Value::Number(x), Value::String(s)) => compare_numbers(x, &number_text(s)?),
+        (Value::String(s), Value::Number(y)) => compare_numbers(&number_text(s)?, y),
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         _ => None,
+    }
+}
+
+/// The number a text spells, spaces around it aside (`"3"`, `" 2.5 "`, `"-1e3"`).
+fn number_text(s: &str) -> Option<Number> {
+    s.trim().parse().ok()
+}
+
+/// The boolean a text spells: `true` or `false` in any case, spaces around it aside.
+fn bool_text(s: &str) -> Option<bool> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -105,6 +132,23 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn text_compares_with_the_number_or_boolean_it_spells() {
+        assert!(loose_eq(&json!("3"), &json!(3)));
+        assert!(loose_eq(&json!(3.0), &json!(" 3 ")));
+        assert!(!loose_eq(&json!("3 replicas"), &json!(3)));
+        assert!(!loose_eq(&json!("0"), &json!(3)));
+        assert!(loose_eq(&json!("TRUE"), &json!(true)));
+        assert!(loose_eq(&json!(false), &json!("false")));
+        assert!(!loose_eq(&json!("yes"), &json!(true)));
+        assert!(!loose_eq(&json!("1"), &json!(true)), "only the words, as `if:` reads them");
+        assert!(loose_eq(&json!(["3"]), &json!([3])));
+        assert_eq!(compare(&json!("10"), &json!(9)), Some(Ordering::Greater), "by value, not as text");
+        assert_eq!(compare(&json!(2), &json!("2.5")), Some(Ordering::Less));
+        assert_eq!(compare(&json!("abc"), &json!(1)), None);
+        assert_eq!(compare(&json!("10"), &json!("9")), Some(Ordering::Less), "two texts compare as text");
+    }
+
+    #[test]
     fn truthiness() {
         for falsy in [
             json!(false),
@@ -134,11 +178,11 @@ mod tests {
     }
 
     #[test]
-    fn equality_is_numeric_for_numbers_only() {
+    fn equality_is_numeric_for_numbers() {
         assert!(loose_eq(&json!(1), &json!(1.0)));
         assert!(loose_eq(&json!([1, {"a": 2}]), &json!([1.0, {"a": 2.0}])));
         assert!(loose_eq(&json!({"a": 1, "b": 2}), &json!({"b": 2, "a": 1})));
-        assert!(!loose_eq(&json!(1), &json!("1")));
+        assert!(!loose_eq(&json!(1), &json!("1x")));
         assert!(!loose_eq(&json!(null), &json!("")));
         assert!(!loose_eq(&json!(0), &json!(false)));
         assert!(!loose_eq(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
@@ -151,7 +195,8 @@ mod tests {
         assert_eq!(compare(&json!(-1), &json!(u64::MAX)), Some(Ordering::Less));
         assert_eq!(compare(&json!(1.5), &json!(1)), Some(Ordering::Greater));
         assert_eq!(compare(&json!("b"), &json!("a")), Some(Ordering::Greater));
-        assert_eq!(compare(&json!("2"), &json!(10)), None);
+        assert_eq!(compare(&json!("2"), &json!(10)), Some(Ordering::Less));
+        assert_eq!(compare(&json!("2x"), &json!(10)), None);
         assert_eq!(compare(&json!(null), &json!(null)), None);
     }
 

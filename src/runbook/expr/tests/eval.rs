@@ -116,12 +116,14 @@ fn unknown_names_and_unknown_tasks() {
 }
 
 #[test]
-fn equality_is_strict_except_for_numbers() {
+fn equality_is_strict_except_for_numbers_and_the_text_that_spells_them() {
     assert_eq!(eval("params.dest_region == 'eu-frankfurt-1'"), json!(true));
     assert_eq!(eval("params.dest_region != 'none'"), json!(true));
     assert_eq!(eval("1 == 1.0"), json!(true));
     assert_eq!(eval("params.count == 3.0"), json!(true));
-    assert_eq!(eval("1 == '1'"), json!(false));
+    assert_eq!(eval("1 == '1'"), json!(true), "shell outputs are text");
+    assert_eq!(eval("1 == '1 replica'"), json!(false));
+    assert_eq!(eval("true == 'True'"), json!(true));
     assert_eq!(eval("null == ''"), json!(false));
     assert_eq!(eval("params.nope == null"), json!(true));
     assert_eq!(eval("[1, 'a'] == [1.0, 'a']"), json!(true));
@@ -140,12 +142,13 @@ fn ordering_of_numbers_and_strings() {
 
 #[test]
 fn ordering_mixed_types_is_a_type_error() {
-    let e = eval_err("params.count < '10'");
+    assert_eq!(eval("params.count < '10'"), json!(true), "text that spells a number compares as one");
+    let e = eval_err("params.count < 'ten'");
     assert_eq!(
         e,
         EvalError::Type {
-            message: "`<` compares two numbers or two strings, not a number and a string".into(),
-            range: 0..19,
+            message: "`<` compares two numbers (or text spelling one) or two strings, not a number and a string".into(),
+            range: 0..20,
         }
     );
     let e = eval_err("x >= 1 || null >= null");
