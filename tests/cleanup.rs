@@ -152,6 +152,7 @@ fn registry(cloud: &Arc<FakeCloud>) -> ActionRegistry {
 async fn run(state: &std::path::Path, actions: &ActionRegistry, drill: bool) -> RunDir {
     let runbook = Arc::new(drctl::runbook::load("rb.yaml", RUNBOOK, actions).expect("runbook loads"));
     let meta = RunMeta {
+        work_dir: None,
         run_id: drctl::checkpoint::new_run_id(),
         runbook_name: runbook.name.clone(),
         runbook_path: state.join("rb.yaml").display().to_string(),
@@ -170,6 +171,7 @@ async fn run(state: &std::path::Path, actions: &ActionRegistry, drill: bool) -> 
     let dir = RunDir::create(state, &meta, RUNBOOK).unwrap();
     let journal = dir.open_journal().unwrap();
     let cfg = EngineConfig {
+        work_dir: None,
         runbook,
         params: json!({}),
         actions: actions.clone(),

@@ -105,6 +105,7 @@ async fn run_inventory(sim: &TestSim, with: Value) -> (Result<drctl::actions::Ou
     let action = registry.get("oci.inventory").unwrap().clone();
     let log = Arc::new(Lines::default());
     let ctx = ActionContext {
+        work_dir: None,
         task_id: "inventory".into(),
         instance_key: None,
         idempotency_key: "k".into(),

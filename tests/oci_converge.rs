@@ -128,6 +128,7 @@ fn settings(sim: &TestSim, endpoints: PathBuf) -> OciSettings {
 
 fn ctx(task: &str) -> ActionContext {
     ActionContext {
+        work_dir: None,
         task_id: task.to_string(),
         instance_key: None,
         idempotency_key: format!("key-{}", task.replace('.', "-")),

@@ -613,3 +613,28 @@ tasks:
     ]);
     assert!(status.stdout.contains("switch now"), "{}", status.stdout);
 }
+
+/// Commands run where the run started, whichever directory `approve` (or `resume`) is typed in.
+#[test]
+fn commands_run_where_the_run_started_wherever_it_is_resumed() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path().join("work/sub")).unwrap();
+    std::fs::create_dir_all(sb.path().join("elsewhere")).unwrap();
+    sb.write("work/rb.yaml", "version: 1\nname: cwd\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  step: { uses: shell, depends_on: [gate], with: { run: 'pwd > ran-in' } }\n  nested: { uses: shell, depends_on: [gate], with: { run: 'pwd > ran-in', dir: sub } }\n");
+    let state = sb.path().join("state");
+    let state = state.to_str().unwrap();
+    let ran =
+        sb.command(&["run", "rb.yaml", "--state-dir", state]).current_dir(sb.path().join("work")).output().unwrap();
+    assert_eq!(ran.status.code(), Some(3), "{}", String::from_utf8_lossy(&ran.stderr));
+    let run = String::from_utf8_lossy(&ran.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let approved = sb
+        .command(&["approve", &run, "gate", "--reason", "go", "--state-dir", state])
+        .current_dir(sb.path().join("elsewhere"))
+        .output()
+        .unwrap();
+    assert_eq!(approved.status.code(), Some(0), "{}", String::from_utf8_lossy(&approved.stderr));
+    let work = std::fs::canonicalize(sb.path().join("work")).unwrap();
+    assert_eq!(sb.read("work/ran-in").trim(), work.to_str().unwrap());
+    assert_eq!(sb.read("work/sub/ran-in").trim(), work.join("sub").to_str().unwrap());
+    assert!(!sb.path().join("elsewhere/ran-in").exists());
+}

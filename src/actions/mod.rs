@@ -84,6 +84,8 @@ pub struct ActionContext {
     pub scratch_dir: PathBuf,
     /// Whether the run is a drill (resources created should be tagged with the run id).
     pub drill: bool,
+    /// The directory the run's commands run in, `None` for drctl's own (see `RunMeta`).
+    pub work_dir: Option<PathBuf>,
     /// The run id.
     pub run_id: String,
     /// Set by cleanup runs: `ensure: absent` deletes only resources tagged with this drill

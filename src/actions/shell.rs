@@ -182,19 +182,29 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     if let Some(key) = &ctx.instance_key {
         command.env("DRCTL_EACH_KEY", key);
     }
-    if let Some(dir) = &inputs.dir {
+    // `dir` is read from where the run started, as the command itself would be.
+    let dir = match (&inputs.dir, &ctx.work_dir) {
+        (Some(dir), Some(base)) => Some(base.join(dir)),
+        (Some(dir), None) => Some(std::path::PathBuf::from(dir)),
+        (None, base) => base.clone(),
+    };
+    if let Some(dir) = &dir {
         command.current_dir(dir);
     }
     let mut child = command.spawn().map_err(|e| {
         // The same error comes back for a missing program, shell or directory: say which.
-        let dir = inputs.dir.as_ref().filter(|d| !std::path::Path::new(d).is_dir());
+        let dir = dir.as_ref().filter(|d| !d.is_dir()).map(|d| d.display().to_string());
         let program = match &inputs.shell {
             Some(shell) => shell.as_str(),
             None => command.as_std().get_program().to_str().unwrap_or_default(),
         };
-        let message = match dir {
-            Some(dir) => format!("could not start the command: `dir` {dir} is not a directory"),
-            None => format!("could not start `{program}`: {e}"),
+        let message = match (dir, &inputs.dir) {
+            (Some(dir), Some(_)) => format!("could not start the command: `dir` {dir} is not a directory"),
+            (Some(dir), None) => format!(
+                "could not start the command: {dir}, the directory the run started in (where its commands run), is \
+                 gone; recreate it, or start a new run"
+            ),
+            (None, _) => format!("could not start `{program}`: {e}"),
         };
         ActionError::fatal(ErrorClass::Other, message)
     })?;

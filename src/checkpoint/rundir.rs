@@ -39,6 +39,10 @@ pub struct RunMeta {
     /// again, and the commands drctl prints say so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params_file: Option<String>,
+    /// The directory the run was started in: commands run there (or in their `dir` under it)
+    /// on every segment, wherever `resume`, `approve` or `retry` is typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_dir: Option<String>,
 }
 
 /// A run's directory.

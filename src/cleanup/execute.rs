@@ -201,6 +201,7 @@ impl Job {
         loop {
             tries += 1;
             let ctx = ActionContext {
+                work_dir: None,
                 task_id: item.id.task.clone(),
                 instance_key: item.id.key.clone(),
                 idempotency_key: key.clone(),

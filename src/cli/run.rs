@@ -105,6 +105,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
     let run_id = new_run_id();
     let runbook_path = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
     let meta = RunMeta {
+        work_dir: std::env::current_dir().ok().map(|d| d.display().to_string()),
         run_id: run_id.clone(),
         runbook_name: runbook.name.clone(),
         runbook_path: runbook_path.display().to_string(),
@@ -389,6 +390,7 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
         parallelism,
         approve_all: args.yes,
         drill: ctx.meta.drill,
+        work_dir: ctx.meta.work_dir.as_ref().map(std::path::PathBuf::from),
         created_at: ctx.meta.created_at,
         stop,
         stop_attempts: CancellationToken::new(),

@@ -68,6 +68,7 @@ pub struct Job {
     pub idempotency_key: String,
     pub run_id: String,
     pub drill: bool,
+    pub work_dir: Option<std::path::PathBuf>,
     pub journal: Journal,
     pub observer: Arc<dyn Observer>,
     pub redactor: Redactor,
@@ -154,6 +155,7 @@ impl Job {
             }),
             scratch_dir: self.scratch_dir.clone(),
             drill: self.drill,
+            work_dir: self.work_dir.clone(),
             run_id: self.run_id.clone(),
             only_tagged: None,
         }

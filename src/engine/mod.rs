@@ -57,6 +57,8 @@ pub struct EngineConfig {
     pub parallelism: usize,
     /// `--yes`: approve every approval (drills).
     pub approve_all: bool,
+    /// Where commands run: the run's recorded working directory (`None`: drctl's own).
+    pub work_dir: Option<std::path::PathBuf>,
     pub drill: bool,
     /// When the run was created (the RTO clock starts there).
     pub created_at: Millis,

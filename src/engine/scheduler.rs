@@ -618,6 +618,7 @@ impl<'a> Scheduler<'a> {
             orphan: inst.orphan,
             run_id: cfg.run_dir.id.clone(),
             drill: cfg.drill,
+            work_dir: cfg.work_dir.clone(),
             journal: cfg.journal.clone(),
             observer: cfg.observer.clone(),
             redactor: cfg.redactor.clone(),

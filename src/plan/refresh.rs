@@ -139,6 +139,7 @@ pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry
                 }
             };
             let ctx = ActionContext {
+                work_dir: None,
                 task_id: task.id.clone(),
                 instance_key: key.clone(),
                 idempotency_key: String::new(),
