@@ -72,6 +72,11 @@ struct Disk {
 
 struct Shared {
     disk: Mutex<Disk>,
+    /// Held for the whole of a sync, from reading what it covers to recording how it ended: a
+    /// sync started while another's failure is not yet recorded could return success (the
+    /// kernel reports a failed writeback once) for records that never reached the disk.
+    /// Appends go on meanwhile; a sync that waited here often finds nothing left to do.
+    syncing: Mutex<()>,
     /// The same file, for `fdatasync` without holding the lock: appends go on meanwhile.
     sync_handle: File,
 }
@@ -88,7 +93,7 @@ impl Shared {
         let mut disk = self.lock();
         if disk.failed.is_none() {
             if let Err(e) = disk.file.write_all(bytes) {
-                disk.failed = Some(format!("journal write failed: {e}"));
+                disk.failed = Some(e.to_string());
             }
         }
         disk.written += 1;
@@ -101,6 +106,7 @@ impl Shared {
 
     /// Makes everything written so far durable.
     fn sync(&self) -> Result<(), String> {
+        let _one_at_a_time = self.syncing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let target = {
             let mut disk = self.lock();
             if !disk.sync_first.is_empty() {
@@ -111,8 +117,10 @@ impl Shared {
                     }
                 }
             }
-            if let Some(failed) = &disk.failed {
-                return Err(failed.clone());
+            if let Some(failed) = disk.failed.clone() {
+                // Nothing will be synced again: no linger sync is due (the writer would spin).
+                disk.due_since = None;
+                return Err(failed);
             }
             if disk.synced == disk.written {
                 disk.due_since = None;
@@ -120,7 +128,7 @@ impl Shared {
             }
             disk.written
         };
-        let outcome = self.sync_handle.sync_data().map_err(|e| format!("journal write failed: {e}"));
+        let outcome = self.sync_handle.sync_data().map_err(|e| e.to_string());
         let mut disk = self.lock();
         match outcome {
             Ok(()) => {
@@ -130,7 +138,10 @@ impl Shared {
                 }
                 disk.failed.clone().map_or(Ok(()), Err)
             }
-            Err(e) => Err(disk.failed.get_or_insert(e).clone()),
+            Err(e) => {
+                disk.due_since = None;
+                Err(disk.failed.get_or_insert(e).clone())
+            }
         }
     }
 }
@@ -192,7 +203,7 @@ impl Journal {
         let sync_handle = file.try_clone().map_err(|e| CheckpointError::io(&path, e))?;
         let early = !sync_first.is_empty();
         let disk = Disk { file, written: 0, synced: 0, due_since: None, sync_first, failed: None };
-        let shared = Arc::new(Shared { disk: Mutex::new(disk), sync_handle });
+        let shared = Arc::new(Shared { disk: Mutex::new(disk), syncing: Mutex::new(()), sync_handle });
         let (tx, rx) = mpsc::channel();
         let writer = Arc::clone(&shared);
         thread::Builder::new()
@@ -476,6 +487,24 @@ mod tests {
             last[t] = attempt;
         }
         assert_eq!(last, [200; 4]);
+    }
+
+    /// After a failed write, every acknowledgement reports the failure and no linger sync stays
+    /// due: a due sync that can never succeed would keep the writer thread busy.
+    #[tokio::test]
+    async fn a_failed_write_fails_every_acknowledgement_and_leaves_nothing_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(PathBuf::from("/dev/full"), dir.path().join("logs"), Vec::new()).unwrap();
+        let start = Record::Start { id: InstanceId { task: "a".into(), key: None }, attempt: 1, at: 1 };
+        assert!(journal.append(&start).wait().await.is_err());
+        journal.append_nowait(&start);
+        std::thread::sleep(LINGER * 3);
+        assert!(journal.shared.lock().due_since.is_none(), "a sync is still due");
+        assert!(journal.flush().wait().await.is_err());
+        let mut batch = Batch::default();
+        let mut ack = batch.push_acked(&start).0;
+        journal.send(&mut batch);
+        assert!(matches!(ack.try_recv(), Ok(Err(_))));
     }
 
     /// A journal cut at any byte, with or without zeros after the cut (a crash mid-write, or
