@@ -201,3 +201,12 @@ fn validate_reports_parameter_problems_as_json_when_asked() {
         assert!(report["problems"][0]["message"].as_str().unwrap().contains("count"), "{report}");
     }
 }
+
+#[test]
+fn a_param_given_to_a_runbook_without_params_says_there_are_none() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: none\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\n");
+    let ran = sb.run(&["plan", "rb.yaml", "-p", "region=x"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("the runbook declares no parameters"), "{}", ran.stderr);
+}

@@ -143,16 +143,22 @@ fn syntax_problem(e: yaml::SyntaxError) -> Problem {
     Problem::new("drctl::yaml", message, e.span, "here").help(Some(help.into()))
 }
 
-/// A name the runbook does not declare, with the closest declared one if any is close.
-fn unknown(name: &str, span: &ByteSpan, params: &IndexMap<String, Param>) -> Problem {
-    let help = suggest(name, params.keys().map(String::as_str)).unwrap_or_else(|| {
+/// What to say of a parameter name the runbook does not declare: the closest declared name if
+/// any is close, else the declared names, or that there are none.
+pub(super) fn unknown_help(name: &str, params: &IndexMap<String, Param>) -> String {
+    suggest(name, params.keys().map(String::as_str)).unwrap_or_else(|| {
         if params.is_empty() {
             "the runbook declares no parameters".to_owned()
         } else {
             let names: Vec<&str> = params.keys().map(String::as_str).collect();
             format!("parameters: {}", names.join(", "))
         }
-    });
+    })
+}
+
+/// A name the runbook does not declare, with the closest declared one if any is close.
+fn unknown(name: &str, span: &ByteSpan, params: &IndexMap<String, Param>) -> Problem {
+    let help = unknown_help(name, params);
     Problem::new(
         "drctl::unknown-param",
         format!("unknown parameter `{name}`"),

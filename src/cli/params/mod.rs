@@ -113,9 +113,7 @@ fn from_flags(runbook: &Runbook, pairs: &[String], given: &mut Given) {
             continue;
         };
         let Some(param) = runbook.params.get(name) else {
-            let known: Vec<&str> = runbook.params.keys().map(String::as_str).collect();
-            let help = crate::runbook::de::did_you_mean(name, known.iter().copied())
-                .unwrap_or_else(|| format!("parameters: {}", known.join(", ")));
+            let help = file::unknown_help(name, &runbook.params);
             given.problems.push(
                 Problem::unplaced("drctl::unknown-param", format!("unknown parameter `{name}`")).help(Some(help)),
             );
