@@ -1092,3 +1092,36 @@ tasks:
     assert!(!sb.path().join("typo").exists());
     assert_eq!(sb.read("optional").trim(), "[none] [fallback]");
 }
+
+#[test]
+fn instances_a_changed_runbook_removed_are_not_counted_against_the_run() {
+    let sb = Sandbox::new();
+    let text = "version: 1\nname: removed\ntasks:\n  good: { uses: shell, with: { run: 'true' } }\n  broken: { uses: shell, with: { run: 'exit 1' } }\n  fan: { uses: shell, for_each: [a, b], with: { run: 'test ${{ each }} != b' } }\n";
+    sb.write("rb.yaml", text);
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let run = ran.run_id();
+    sb.write(
+        "rb.yaml",
+        &text.replace("  broken: { uses: shell, with: { run: 'exit 1' } }\n", "").replace("[a, b]", "[a, c]"),
+    );
+    let resumed = sb.run(&["resume", &run, "--allow-changed"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(resumed.stderr.contains("3 succeeded, 0 failed"), "{}", resumed.stderr);
+    assert!(resumed.stderr.contains("2 earlier task instances no longer in the runbook"), "{}", resumed.stderr);
+    assert!(!resumed.stderr.contains("✖ broken"), "{}", resumed.stderr);
+    let status = sb.status(&run);
+    let removed: Vec<&str> = status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["removed"] == true)
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["broken", "fan[b]"]);
+    let report = sb.run(&["report", &run, "--format", "json"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    assert_eq!(report["run"]["counts"]["failed"], 0, "{}", report["run"]["counts"]);
+    assert_eq!(report["run"]["counts"]["total"], 3, "{}", report["run"]["counts"]);
+}

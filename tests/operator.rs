@@ -638,3 +638,112 @@ fn commands_run_where_the_run_started_wherever_it_is_resumed() {
     assert_eq!(sb.read("work/sub/ran-in").trim(), work.join("sub").to_str().unwrap());
     assert!(!sb.path().join("elsewhere/ran-in").exists());
 }
+
+#[test]
+fn an_operator_skip_of_a_task_skipped_after_a_failure_stands_and_its_dependents_run() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: stands\ntasks:\n  t: { uses: shell, on_failure: continue, with: { run: 'test -f fixed' } }\n  u: { uses: shell, depends_on: [t], with: { run: 'echo u >> u-ran' } }\n  v: { uses: shell, depends_on: [u], with: { run: 'touch v-ran' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let id = ran.run_id();
+    assert_eq!(sb.task_states(&id)["u"].0, "skipped");
+    let skipped = sb.run(&["skip", &id, "u", "--reason", "done by hand"]);
+    assert!(!skipped.stderr.contains("⊘ u skipped"), "the operator's skip is not replaced: {}", skipped.stderr);
+    assert!(sb.path().join("v-ran").exists(), "what only comes after `u` runs: {}", skipped.stderr);
+    let status = sb.status(&id);
+    let u = status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "u").cloned().unwrap();
+    assert!(u["reason"].as_str().unwrap().contains("done by hand"), "{u}");
+    // A later resume that gets `t` through never runs `u`.
+    sb.write("fixed", "");
+    let resumed = sb.run(&["resume", &id]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(!sb.path().join("u-ran").exists(), "{}", resumed.stderr);
+    let states = sb.task_states(&id);
+    assert_eq!((states["t"].0.as_str(), states["u"].0.as_str()), ("succeeded", "skipped"));
+    // Skipping it again is refused, and says who skipped it and why.
+    let again = sb.run(&["skip", &id, "u", "--reason", "oops"]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("skipped already") && again.stderr.contains("done by hand"), "{}", again.stderr);
+}
+
+#[test]
+fn a_skipped_failure_no_longer_shows_its_error() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", FLAKY);
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let failed = sb.status(&id);
+    let flaky =
+        |s: &serde_json::Value| s["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "flaky").cloned().unwrap();
+    let before = flaky(&failed);
+    assert!(before.get("error").is_some(), "{before}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(sb.run(&["skip", &id, "flaky", "--reason", "by hand"]).code, 0);
+    let after = flaky(&sb.status(&id));
+    assert!(after.get("error").is_none(), "{after}");
+    // Its time is its attempt's, not the time until the decision.
+    assert_eq!(after["duration_ms"], before["duration_ms"], "{after}");
+}
+
+#[test]
+fn pending_instances_of_a_for_each_task_have_their_key_in_status() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: keys\ntasks:\n  t: { uses: shell, on_failure: pause, for_each: [a, b], with: { run: 'test ${{ each }} != a' } }\n",
+    );
+    let id = sb.run(&["run", "rb.yaml", "--parallelism", "1"]).run_id();
+    let status = sb.status(&id);
+    for t in status["tasks"].as_array().unwrap() {
+        let key = t["id"].as_str().unwrap().trim_start_matches("t[").trim_end_matches(']').to_owned();
+        assert_eq!(t["key"], key.as_str(), "{t}");
+    }
+}
+
+#[test]
+fn a_retried_denial_waits_for_the_resume_and_says_so() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", &GATED.replace("TIMEOUT", ""));
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    assert_eq!(sb.run(&["deny", &id, "gate", "--reason", "not now"]).code, 1);
+    assert_eq!(sb.run(&["retry", &id, "gate", "--no-resume"]).code, 0);
+    let status = sb.status(&id);
+    let gate = status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "gate").cloned().unwrap();
+    assert_eq!(gate["state"], "pending");
+    assert!(gate.get("awaiting_approval").is_none(), "it asks again only once the run goes on: {gate}");
+    let approve = sb.run(&["approve", &id, "gate", "--reason", "now"]);
+    assert_eq!(approve.code, 2, "{}", approve.stderr);
+    assert!(approve.stderr.contains(&format!("drctl resume {id}")), "{}", approve.stderr);
+}
+
+#[test]
+fn damaged_run_directories_are_listed_and_explained() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: dmg\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\n");
+    let first = sb.run(&["run", "rb.yaml"]).run_id();
+    let second = sb.run(&["run", "rb.yaml"]).run_id();
+    let runs = sb.path().join(".drctl/runs");
+    std::fs::write(runs.join(&first).join("meta.json"), "{\n").unwrap();
+    std::fs::rename(runs.join(&second), runs.join("renamed")).unwrap();
+    let listed = sb.run(&["runs", "-o", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let ids: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["run_id"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert!(ids.contains(&(first.as_str(), "damaged")), "{ids:?}");
+    assert!(ids.contains(&("renamed", "succeeded")), "listed by the name status opens: {ids:?}");
+    assert_eq!(sb.run(&["status", "renamed"]).code, 0);
+    let status = sb.run(&["status", &first]);
+    assert_ne!(status.code, 0);
+    assert!(status.stderr.contains("meta.json") && status.stderr.contains("restore it"), "{}", status.stderr);
+    std::fs::remove_file(runs.join("renamed").join("runbook.yaml")).unwrap();
+    let status = sb.run(&["status", "renamed"]);
+    assert!(status.stderr.contains("tasks the journal has not seen are not listed"), "{}", status.stderr);
+    let resumed = sb.run(&["resume", "renamed"]);
+    assert!(resumed.stderr.contains("copy of its runbook is gone"), "{}", resumed.stderr);
+}

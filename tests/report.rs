@@ -284,3 +284,22 @@ fn a_failed_run_without_an_objective_fails_the_rto_gate() {
     assert_eq!(gate.code, 1, "{}", gate.stderr);
     assert!(gate.stderr.contains("did not complete"), "{}", gate.stderr);
 }
+
+#[test]
+fn a_run_that_died_before_its_first_record_reads_as_interrupted_everywhere() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: early\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\n");
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let dir = sb.path().join(".drctl/runs").join(&id);
+    for journal in ["empty", "missing"] {
+        match journal {
+            "empty" => std::fs::write(dir.join("journal.log"), "").unwrap(),
+            _ => std::fs::remove_file(dir.join("journal.log")).unwrap(),
+        }
+        assert_eq!(sb.status(&id)["state"], "interrupted", "{journal}");
+        let report: serde_json::Value = serde_json::from_str(&report(&sb, &id, "json")).unwrap();
+        assert_eq!(report["run"]["state"], "interrupted", "{journal}");
+        let gate = sb.run(&["report", &id, "--fail-on-rto"]);
+        assert!(gate.stderr.contains("interrupted") && !gate.stderr.contains("running"), "{journal}: {}", gate.stderr);
+    }
+}

@@ -44,8 +44,10 @@ pub trait TaskLog: Send + Sync {
 
     /// Records that the attempt started a process group, so that a resume after a crash of
     /// drctl can wait for that orphan to end before deciding anything about the task.
-    fn spawned(&self, pid: u32) {
-        let _ = pid;
+    /// `started` is the leader's start time when the caller knows it (see
+    /// [`crate::checkpoint::record::boot_ticks`]).
+    fn spawned(&self, pid: u32, started: Option<u64>) {
+        let _ = (pid, started);
     }
 
     /// The attempt's outputs, given before the action logs what it printed: the values of the

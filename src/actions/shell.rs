@@ -89,12 +89,36 @@ impl Action for Shell {
 /// of secret outputs, which are never stored.
 /// Removed when dropped, unless the attempt was cut off (a second Ctrl-C): the task is then in
 /// doubt, and if resume's check finds its work done, what the command wrote is its outputs.
-struct OutputFile(std::path::PathBuf, Option<tokio_util::sync::CancellationToken>);
+struct OutputFile {
+    path: std::path::PathBuf,
+    cancel: Option<tokio_util::sync::CancellationToken>,
+    /// Reading it found no file: there is nothing to remove.
+    absent: bool,
+}
+
+impl OutputFile {
+    fn new(path: std::path::PathBuf, cancel: Option<tokio_util::sync::CancellationToken>) -> OutputFile {
+        OutputFile { path, cancel, absent: false }
+    }
+
+    /// The outputs the command wrote: none if it wrote no file.
+    fn read(&mut self) -> Result<Outputs, ActionError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.absent = true;
+                return Ok(Outputs::new());
+            }
+            Err(e) => return Err(ActionError::new(ErrorClass::Other, format!("reading outputs: {e}"))),
+        };
+        parse_outputs(&text).map_err(|e| ActionError::fatal(ErrorClass::Other, format!("$DRCTL_OUTPUT {e}")))
+    }
+}
 
 impl Drop for OutputFile {
     fn drop(&mut self) {
-        if !self.1.as_ref().is_some_and(|c| c.is_cancelled()) {
-            let _ = std::fs::remove_file(&self.0);
+        if !self.absent && !self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+            let _ = std::fs::remove_file(&self.path);
         }
     }
 }
@@ -125,14 +149,14 @@ fn output_path(ctx: &ActionContext) -> std::path::PathBuf {
 
 /// What the command of an attempt that drctl did not see finish wrote to `$DRCTL_OUTPUT`.
 fn leftover_outputs(ctx: &ActionContext) -> Outputs {
-    let file = OutputFile(output_path(ctx), None);
-    read_outputs(&file.0).unwrap_or_default()
+    OutputFile::new(output_path(ctx), None).read().unwrap_or_default()
 }
 
 async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Outputs, ActionError> {
-    let output_file = OutputFile(output_path(ctx), Some(ctx.cancel.clone()));
-    let output_path = output_file.0.clone();
-    let _ = std::fs::remove_file(&output_path);
+    // Attempt numbers are never reused within a run (each attempt's `start` record is on disk
+    // before it runs), so no earlier attempt's file can have this name.
+    let mut output_file = OutputFile::new(output_path(ctx), Some(ctx.cancel.clone()));
+    let output_path = output_file.path.clone();
     // The PATH the command runs with: its own `env` may set one.
     let path = match inputs.env.get("PATH") {
         Some(Value::String(p)) => Some(std::ffi::OsString::from(p)),
@@ -191,7 +215,12 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     if let Some(dir) = &dir {
         command.current_dir(dir);
     }
-    let mut child = command.spawn().map_err(|e| {
+    // Readings of the boot clock around the spawn that agree give the process's start time,
+    // which then need not be read from `/proc` while the child is still in `exec`.
+    let before = crate::checkpoint::record::boot_ticks();
+    let spawned = command.spawn();
+    let started = before.filter(|&b| crate::checkpoint::record::boot_ticks() == Some(b));
+    let mut child = spawned.map_err(|e| {
         // The same error comes back for a missing program, shell or directory: say which.
         let dir = dir.as_ref().filter(|d| !d.is_dir()).map(|d| d.display().to_string());
         let program = match &inputs.shell {
@@ -210,7 +239,7 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     })?;
     let pid = child.id();
     if let Some(pid) = pid {
-        ctx.log.spawned(pid);
+        ctx.log.spawned(pid, started);
     }
     let group = Group(pid);
     let mut stdout = child.stdout.take();
@@ -274,7 +303,7 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let status = status.map_err(|e| ActionError::new(ErrorClass::Other, format!("waiting for the command: {e}")))?;
     // Outputs are read before the command's output is logged, so that the values of secret
     // outputs are masked in the log too, even when the command printed them.
-    let outputs = read_outputs(&output_path);
+    let outputs = output_file.read();
     if let Ok(outputs) = &outputs {
         ctx.log.outputs(outputs);
     }
@@ -376,15 +405,6 @@ fn last_lines(bytes: &[u8], n: usize) -> String {
 ///
 /// Errors name the line but never quote it: a malformed line is often part of a secret (a PEM
 /// key written with `key=$(cat key.pem)`).
-fn read_outputs(path: &std::path::Path) -> Result<Outputs, ActionError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Outputs::new()),
-        Err(e) => return Err(ActionError::new(ErrorClass::Other, format!("reading outputs: {e}"))),
-    };
-    parse_outputs(&text).map_err(|e| ActionError::fatal(ErrorClass::Other, format!("$DRCTL_OUTPUT {e}")))
-}
-
 fn parse_outputs(text: &str) -> Result<Outputs, String> {
     let mut outputs = Outputs::new();
     let mut lines = text.lines().enumerate().map(|(n, line)| (n + 1, line.strip_suffix('\r').unwrap_or(line)));
@@ -483,10 +503,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out");
         std::fs::write(&path, "id=app-1\nurl=http://x/?a=b\n\n").unwrap();
-        let out = read_outputs(&path).unwrap();
+        let out = OutputFile::new(path.clone(), None).read().unwrap();
         assert_eq!(out["id"], "app-1");
         assert_eq!(out["url"], "http://x/?a=b");
+        // Read, the file is gone.
+        assert!(!path.exists());
         std::fs::write(&path, "garbage\n").unwrap();
-        assert!(read_outputs(&path).is_err());
+        assert!(OutputFile::new(path.clone(), None).read().is_err());
+        let mut absent = OutputFile::new(dir.path().join("none"), None);
+        assert!(absent.read().unwrap().is_empty());
+        assert!(absent.absent);
     }
 }

@@ -78,6 +78,21 @@ impl CheckpointError {
             CheckpointError::Corrupt { .. } => {
                 Some("the journal was changed or damaged outside drctl; keep a copy before editing it".into())
             }
+            CheckpointError::BadMeta { .. } => Some(
+                "meta.json, written once when the run started, was changed or damaged outside drctl: restore it \
+                 from a backup, or start a new run (the run's journal.log still says what it did)"
+                    .into(),
+            ),
+            CheckpointError::Io { path, .. } if path.file_name().is_some_and(|n| n == "runbook.yaml") => Some(
+                "the run's own copy of its runbook is gone: restore it (meta.json gives its sha256), or start a new \
+                 run"
+                .into(),
+            ),
+            CheckpointError::Io { path, .. } if path.file_name().is_some_and(|n| n == "meta.json") => Some(
+                "the run's meta.json is gone: restore it from a backup, or start a new run (the run's journal.log \
+                 still says what it did)"
+                    .into(),
+            ),
             _ => None,
         }
     }

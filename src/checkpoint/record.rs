@@ -307,6 +307,26 @@ fn decode_instance_record(json: &[u8]) -> Option<Record> {
     }
 }
 
+/// The boot clock in the unit of a process's start time (clock ticks since boot, as
+/// `/proc/<pid>/stat` gives it). A process started between two readings that agree started at
+/// that tick, so its start time is known without reading `/proc` while it is still in `exec`.
+pub fn boot_ticks() -> Option<u64> {
+    static HZ: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    // SAFETY: `sysconf` only reads a configuration value.
+    let hz = *HZ.get_or_init(|| u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(0));
+    if hz == 0 {
+        return None;
+    }
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid timespec for the call to fill in.
+    if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now) } != 0 {
+        return None;
+    }
+    let nanos = u128::from(u64::try_from(now.tv_sec).ok()?) * 1_000_000_000 + u128::try_from(now.tv_nsec).ok()?;
+    // The kernel's own conversion (`nsec_to_clock_t`) rounds down the same way.
+    u64::try_from(nanos * u128::from(hz) / 1_000_000_000).ok()
+}
+
 /// The start time of a process (clock ticks since boot), from `/proc/<pid>/stat`; `None` when
 /// no such process exists.
 pub fn process_start_time(pid: u32) -> Option<u64> {
@@ -325,6 +345,26 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_boot_clock_brackets_a_process_start_time() {
+        // Readings that agree bracket the start exactly; a tick may pass between them, so try
+        // a few times.
+        for _ in 0..20 {
+            let before = boot_ticks().unwrap();
+            let mut child = std::process::Command::new("sleep").arg("1").spawn().unwrap();
+            let after = boot_ticks().unwrap();
+            let started = process_start_time(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(started.is_some_and(|s| before <= s && s <= after), "{before} {started:?} {after}");
+            if before == after {
+                assert_eq!(started, Some(before));
+                return;
+            }
+        }
+        panic!("the boot clock never read the same tick around a spawn");
+    }
 
     #[test]
     fn round_trips_and_detects_damage() {

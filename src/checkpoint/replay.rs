@@ -192,6 +192,17 @@ impl Replay {
         self.instances.get(id)
     }
 
+    /// Whether the runbook (as the run now stands) still has this instance: a resume with
+    /// `--allow-changed` may have removed its task, or the item from its `for_each` list.
+    pub fn in_runbook(&self, runbook: &crate::runbook::checked::Runbook, id: &InstanceId) -> bool {
+        let Some(task) = runbook.task_index(&id.task).map(|i| &runbook.tasks[i]) else { return false };
+        match (&task.for_each, &id.key) {
+            (None, None) => true,
+            (Some(_), Some(key)) => self.expansions.get(&id.task).is_none_or(|keys| keys.contains(key)),
+            _ => false,
+        }
+    }
+
     fn entry(&mut self, id: InstanceId) -> &mut InstanceRecord {
         match self.instances.entry(id) {
             Entry::Occupied(e) => e.into_mut(),
@@ -302,10 +313,16 @@ impl Replay {
             }
             Record::Skipped { id, reason, at, by_operator } => {
                 let rec = self.entry(id);
+                // A failed task that an operator skips keeps the end of its last attempt: the
+                // time the decision took is not the task's.
+                if rec.state != TaskState::Failed || rec.end.is_none() {
+                    rec.end = Some(at);
+                }
                 rec.state = TaskState::Skipped;
                 rec.engine_skip = !by_operator;
                 rec.reason = Some(reason);
-                rec.end = Some(at);
+                // Its failure is history (the attempts keep it); the task no longer fails.
+                rec.error = None;
                 self.last_at = Some(at);
             }
             Record::Cancelled { id, at } => {

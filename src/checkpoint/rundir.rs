@@ -209,6 +209,16 @@ impl RunDir {
         super::replay(&self.journal_path())
     }
 
+    /// The state of the run: running if a live process holds its lock, else how its last
+    /// segment ended. A segment that wrote no end crashed, even before its first record (an
+    /// empty or missing journal): that reads as interrupted.
+    pub fn state(&self, replay: &super::Replay) -> super::record::RunState {
+        if super::RunLock::owner(&self.path).is_some_and(|owner| !owner.is_dead()) {
+            return super::record::RunState::Running;
+        }
+        replay.last_end.unwrap_or(super::record::RunState::Interrupted)
+    }
+
     /// Writes a report or other artefact into the run directory.
     pub fn write_file(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, CheckpointError> {
         let path = self.path.join(name);

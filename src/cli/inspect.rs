@@ -4,7 +4,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::{CliError, Exit, OutputFormat, StateArgs};
-use crate::checkpoint::{InstanceId, Replay, RunDir, RunLock, RunState, TaskState};
+use crate::checkpoint::{InstanceId, Replay, RunDir, RunState, TaskState};
 use crate::runbook::duration::format_duration;
 
 #[derive(Args, Debug)]
@@ -25,37 +25,23 @@ pub struct RunsArgs {
     pub output: OutputFormat,
 }
 
-/// The state of a run: running if a live process holds its lock, else how its last segment
-/// ended; a segment that never wrote an end crashed, which reads as interrupted.
-pub fn run_state(dir: &RunDir, replay: &Replay) -> RunState {
-    if let Some(owner) = RunLock::owner(&dir.path) {
-        if !owner.is_dead() {
-            return RunState::Running;
-        }
-    }
-    // No live owner and no end record: the process died, even before its first record.
-    replay.last_end.unwrap_or(RunState::Interrupted)
-}
-
-/// Every instance the run knows of, in runbook order, pending ones included.
-fn instances(dir: &RunDir, replay: &Replay) -> Vec<InstanceId> {
-    let ids: Vec<String> = dir
-        .runbook_text()
-        .ok()
-        .and_then(|text| crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin()).ok())
-        .map(|rb| rb.tasks.iter().map(|t| t.id.clone()).collect())
-        .unwrap_or_default();
+/// Every instance the run knows of, in runbook order, pending ones included; then those only
+/// the journal knows, which a resume with `--allow-changed` removed (flagged true).
+fn instances(runbook: Option<&crate::runbook::checked::Runbook>, replay: &Replay) -> Vec<(InstanceId, bool)> {
     let mut out = Vec::new();
-    for id in &ids {
+    for task in runbook.iter().flat_map(|rb| &rb.tasks) {
+        let id = &task.id;
         match replay.expansions.get(id) {
-            Some(keys) => out.extend(keys.iter().map(|k| InstanceId { task: id.clone(), key: Some(k.clone()) })),
-            None => out.push(InstanceId { task: id.clone(), key: None }),
+            Some(keys) => {
+                out.extend(keys.iter().map(|k| (InstanceId { task: id.clone(), key: Some(k.clone()) }, false)));
+            }
+            None => out.push((InstanceId { task: id.clone(), key: None }, false)),
         }
     }
-    let known: std::collections::HashSet<InstanceId> = out.iter().cloned().collect();
+    let known: std::collections::HashSet<InstanceId> = out.iter().map(|(id, _)| id.clone()).collect();
     for id in &replay.order {
         if !known.contains(id) {
-            out.push(id.clone());
+            out.push((id.clone(), runbook.is_some()));
         }
     }
     out
@@ -65,10 +51,18 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
     let meta = dir.meta()?;
     let replay = dir.replay()?;
-    let state = run_state(&dir, &replay);
-    let tasks: Vec<Value> = instances(&dir, &replay)
+    let state = dir.state(&replay);
+    // Without the run's copy of its runbook, only what the journal saw can be listed.
+    let runbook = dir.runbook_text().map_err(|e| e.to_string()).and_then(|text| {
+        crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin())
+            .map_err(|_| format!("{}: it no longer validates", dir.path.join("runbook.yaml").display()))
+    });
+    if let Err(problem) = &runbook {
+        eprintln!("warning: {problem}; tasks the journal has not seen are not listed");
+    }
+    let tasks: Vec<Value> = instances(runbook.as_ref().ok(), &replay)
         .into_iter()
-        .map(|id| {
+        .map(|(id, removed)| {
             let rec = replay.instance(&id);
             let state = rec.map_or(TaskState::Pending, |r| r.state);
             let mut v = json!({
@@ -77,17 +71,20 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
                 "state": state.as_str(),
                 "attempts": rec.map_or(0, |r| r.attempts),
             });
+            if let Some(key) = &id.key {
+                v["key"] = json!(key);
+            }
+            if removed {
+                v["removed"] = json!(true);
+            }
             if let Some(r) = rec {
-                if let Some(key) = &id.key {
-                    v["key"] = json!(key);
-                }
                 if let Some(e) = &r.error {
                     v["error"] = json!(e);
                 }
                 if let Some(reason) = &r.reason {
                     v["reason"] = json!(reason);
                 }
-                if state == TaskState::AwaitingApproval || r.approval_message.is_some() && state == TaskState::Pending {
+                if state == TaskState::AwaitingApproval {
                     v["awaiting_approval"] = json!(true);
                 }
                 if r.checked {
@@ -148,6 +145,9 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
         if t.get("awaiting_approval").is_some() {
             line.push_str(" awaiting approval");
         }
+        if t.get("removed").is_some() {
+            line.push_str(" (no longer in the runbook)");
+        }
         if let Some(e) = t.get("error").and_then(Value::as_str) {
             line.push_str(&format!(" — {e}"));
         }
@@ -170,13 +170,20 @@ pub fn runs(args: RunsArgs) -> Result<Exit, CliError> {
     crate::checkpoint::check_state_dir(&args.state.state_dir)?;
     let mut rows = Vec::new();
     for dir in RunDir::list(&args.state.state_dir) {
-        let Ok(meta) = dir.meta() else { continue };
-        // A journal that cannot be read says so; `drctl status RUN` names the damage.
-        let state = match dir.replay() {
-            Ok(replay) => run_state(&dir, &replay).as_str(),
-            Err(_) => "damaged",
+        // A run whose meta.json or journal cannot be read is listed as damaged, under the name
+        // `drctl status` opens it by; status names the damage.
+        let meta = dir.meta().ok();
+        let state = match (&meta, dir.replay()) {
+            (Some(_), Ok(replay)) => dir.state(&replay).as_str(),
+            _ => "damaged",
         };
-        rows.push(json!({ "run_id": meta.run_id, "runbook": meta.runbook_name, "state": state, "drill": meta.drill, "created_at": meta.created_at }));
+        rows.push(json!({
+            "run_id": dir.id,
+            "runbook": meta.as_ref().map(|m| m.runbook_name.as_str()),
+            "state": state,
+            "drill": meta.as_ref().is_some_and(|m| m.drill),
+            "created_at": meta.as_ref().map(|m| m.created_at),
+        }));
     }
     if args.output == OutputFormat::Json {
         println!("{}", Value::Array(rows));

@@ -104,11 +104,13 @@ pub async fn decide(
     let id = parse_instance(&args.task);
     known_instance(&dir, &replay, &id)?;
     let state = replay.instance(&id).map(|r| r.state);
+    // Skipped by an operator already (not by the engine, after a failure upstream).
+    let skipped_by_operator = replay.instance(&id).filter(|r| r.state == TaskState::Skipped && !r.engine_skip);
     let allowed = match decision {
         Decision::Approve | Decision::Deny => state == Some(TaskState::AwaitingApproval),
         // A task left running by a crash or Ctrl-C may be skipped (done by hand); the lock,
         // held here, shows no process drives the run.
-        Decision::Skip => !matches!(state, Some(TaskState::Succeeded)),
+        Decision::Skip => !matches!(state, Some(TaskState::Succeeded)) && skipped_by_operator.is_none(),
         Decision::Retry => matches!(state, Some(TaskState::Failed | TaskState::Cancelled)),
     };
     if !allowed {
@@ -118,7 +120,15 @@ pub async fn decide(
         let command = |verb| crate::ui::operator_command(verb, run, &args.task, &flag);
         let is_approval = replay.instance(&id).is_some_and(|r| r.approval_message.is_some());
         let help = match (decision, state) {
+            // A denied approval that was retried asks again when the run goes on.
+            (Decision::Approve | Decision::Deny, Some(TaskState::Pending)) if is_approval => {
+                format!("it was retried and asks again when the run goes on: drctl resume {run}{flag}")
+            }
             (_, None | Some(TaskState::Pending)) => "the run has not reached it yet".to_owned(),
+            (Decision::Skip, Some(TaskState::Skipped)) => format!(
+                "it was skipped already ({}); `drctl status {run}` shows the audit log",
+                skipped_by_operator.and_then(|r| r.reason.as_deref()).unwrap_or("by an operator")
+            ),
             (Decision::Approve | Decision::Deny, Some(TaskState::Failed)) if is_approval => {
                 format!("it was denied; to ask again: {}", command("retry"))
             }

@@ -106,8 +106,8 @@ impl TaskLog for JournalLog {
         self.journal.log(&self.file, text);
     }
 
-    fn spawned(&self, pid: u32) {
-        let started = crate::checkpoint::record::process_start_time(pid).unwrap_or(0);
+    fn spawned(&self, pid: u32, started: Option<u64>) {
+        let started = started.or_else(|| crate::checkpoint::record::process_start_time(pid)).unwrap_or(0);
         self.journal.append_unsynced(&Record::Spawned { id: self.id.clone(), pid, started });
     }
 

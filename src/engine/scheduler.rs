@@ -297,21 +297,25 @@ impl<'a> Scheduler<'a> {
     fn activate(&mut self, t: TaskIdx) {
         let cfg = self.cfg;
         let task = &cfg.runbook.tasks[t];
-        if let Some((end, reason)) = self.tasks[t].skip.clone() {
+        // A task an earlier segment finished keeps its record whatever happened upstream since:
+        // one that succeeded is not run or skipped again, and an operator's skip (the work was
+        // done by hand) stands, so that what only comes after it goes on.
+        let decided = self.recorded_done(t);
+        if let Some((end, reason)) = self.tasks[t].skip.clone().filter(|_| !decided) {
             self.skip_task(t, end, &reason);
             return;
         }
         // A task reading a secret output lost with the interruption cannot be evaluated again
         // (the value would read as null); one that had already finished keeps its record.
         let kept = match self.reads_withheld(t) {
-            Some(_) if self.recorded_done(t) => true,
+            Some(_) if decided => true,
             Some(error) => {
                 self.fail_unstarted(t, error);
                 return;
             }
             None => false,
         };
-        if let Some(condition) = task.condition.as_ref().filter(|_| !kept) {
+        if let Some(condition) = task.condition.as_ref().filter(|_| !decided) {
             let value = {
                 let scope = self.scope(None);
                 condition.render(&scope)
@@ -529,6 +533,13 @@ impl<'a> Scheduler<'a> {
     /// finds it durable as it starts (see the journal module for why here).
     fn commit(&mut self) {
         self.cfg.journal.send(&mut self.batch);
+        // `starting` is in priority order. The runtime runs the task spawned last first, and the
+        // others in the order they were spawned, so the most urgent job is spawned last: on a
+        // busy machine it starts its command before the rest (a measurable gain on a critical
+        // path; see the README's benchmarks).
+        if self.starting.len() > 1 {
+            self.starting.rotate_left(1);
+        }
         for (t, i, in_doubt, job) in self.starting.drain(..) {
             let tx = self.tx.clone();
             tokio::spawn(async move {

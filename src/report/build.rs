@@ -14,7 +14,7 @@ use super::model::{
 use super::timing;
 use super::ReportError;
 use crate::actions::ActionRegistry;
-use crate::checkpoint::{AuditAction, InstanceId, InstanceRecord, Replay, RunDir, RunLock, RunState, TaskState};
+use crate::checkpoint::{AuditAction, InstanceId, InstanceRecord, Replay, RunDir, RunState, TaskState};
 use crate::runbook::Runbook;
 
 /// Reads the run in `dir` into a report. `actions` is the registry the runbook is checked with.
@@ -29,7 +29,7 @@ pub fn build(dir: &RunDir, actions: &ActionRegistry) -> Result<Report, ReportErr
         Ok(rb) => (Some(rb), None),
         Err(problem) => (None, Some(problem)),
     };
-    let state = run_state(dir, &replay);
+    let state = dir.state(&replay);
     let shape = Shape { runbook: runbook.as_ref(), actions };
     let mut phases = phase_shells(runbook.as_ref());
     let mut counts = Counts::default();
@@ -121,17 +121,8 @@ impl Shape<'_> {
     }
 }
 
-/// The state of a run: running while a live process holds its lock, else how its last segment
-/// ended; a segment that wrote no end crashed, which reads as interrupted.
-fn run_state(dir: &RunDir, replay: &Replay) -> RunState {
-    if RunLock::owner(&dir.path).is_some_and(|owner| !owner.is_dead()) {
-        return RunState::Running;
-    }
-    replay.last_end.unwrap_or(if replay.segments == 0 { RunState::Running } else { RunState::Interrupted })
-}
-
-/// Every instance in runbook order (expanded `for_each` keys included), then any the journal
-/// knows that the runbook no longer has.
+/// Every instance in runbook order (expanded `for_each` keys included); when the runbook could
+/// not be loaded, every instance the journal knows.
 fn instance_ids(runbook: Option<&Runbook>, replay: &Replay) -> Vec<InstanceId> {
     let mut out = Vec::new();
     for task in runbook.map(|rb| rb.tasks.as_slice()).unwrap_or_default() {
@@ -140,8 +131,13 @@ fn instance_ids(runbook: Option<&Runbook>, replay: &Replay) -> Vec<InstanceId> {
             None => out.push(InstanceId { task: task.id.clone(), key: None }),
         }
     }
-    let known: HashSet<InstanceId> = out.iter().cloned().collect();
-    out.extend(replay.order.iter().filter(|id| !known.contains(id)).cloned());
+    // Without the runbook, the journal is all there is. With it, instances a resume with
+    // `--allow-changed` removed are not part of the run as it now stands: they are left out,
+    // as the run's own summary leaves them out.
+    if runbook.is_none() {
+        let known: HashSet<InstanceId> = out.iter().cloned().collect();
+        out.extend(replay.order.iter().filter(|id| !known.contains(id)).cloned());
+    }
     out
 }
 

@@ -152,7 +152,43 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
 }
 
 /// Parses with the full YAML parser.
+///
+/// YAML separates a key's `:` from its value with spaces or tabs, but the parser takes only
+/// spaces there. A tab it stops at is read as the space it stands for (same length, so every
+/// line and column stays put), and the text is parsed again, for at most [`MAX_TAB_FIXES`]
+/// tabs; past that the error stands, with a help line that says what to change.
 pub(crate) fn parse_full(source: &str) -> Result<Node, SyntaxError> {
+    let mut text = std::borrow::Cow::Borrowed(source);
+    for _ in 0..MAX_TAB_FIXES {
+        match parse_once(&text) {
+            Err(e) if e.kind == SyntaxErrorKind::Malformed && e.message.contains("':' must be followed") => {
+                let Some(tabs) = tabs_after_colon(&text, e.span.start) else { return Err(e) };
+                text.to_mut().replace_range(tabs.clone(), &" ".repeat(tabs.len()));
+            }
+            outcome => return outcome,
+        }
+    }
+    parse_once(&text).map_err(|mut e| {
+        if tabs_after_colon(&text, e.span.start).is_some() {
+            e.message = format!("{}: a tab follows the `:`; write a space there", e.message);
+        }
+        e
+    })
+}
+
+/// How many tabs after a key's `:` are read as spaces before the parse gives up on them.
+const MAX_TAB_FIXES: usize = 64;
+
+/// The blanks, tabs among them, that follow a `:` around the place `at` where the parser
+/// stopped.
+fn tabs_after_colon(text: &str, at: usize) -> Option<std::ops::Range<usize>> {
+    let (before, after) = (text.get(..at)?, text.get(at..)?);
+    let start = before.trim_end_matches([' ', '\t']).len();
+    let end = at + (after.len() - after.trim_start_matches([' ', '\t']).len());
+    (text[start..end].contains('\t') && text[..start].ends_with(':')).then_some(start..end)
+}
+
+fn parse_once(source: &str) -> Result<Node, SyntaxError> {
     let offsets = CharOffsets::new(source);
     let mut builder =
         Builder { offsets: &offsets, stack: Vec::new(), anchors: Vec::new(), root: None, error: None, documents: 0 };
@@ -320,6 +356,14 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tab_after_a_key_reads_as_a_space() {
+        let text = "name:\tx\ntimeout:\t 5m\nlist:\n  - a:\tb\nquoted: \"a:\tb\"\n";
+        let tree = super::parse(text).unwrap();
+        let with_spaces = super::parse(&text.replace(":\t", ": ").replace("\"a: b\"", "\"a:\tb\"")).unwrap();
+        assert_eq!(format!("{tree:?}"), format!("{with_spaces:?}"));
+    }
+
     use super::*;
 
     #[test]

@@ -312,7 +312,12 @@ impl Drop for Release<'_> {
 pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunState) -> String {
     let mut counts: HashMap<&'static str, usize> = HashMap::new();
     let mut failures = Vec::new();
+    let mut removed = 0;
     for id in &replay.order {
+        if !replay.in_runbook(runbook, id) {
+            removed += 1;
+            continue;
+        }
         if let Some(rec) = replay.instance(id) {
             *counts.entry(rec.state.as_str()).or_default() += 1;
             if rec.state == TaskState::Failed {
@@ -336,7 +341,7 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
             _ => 1,
         })
         .sum();
-    let unseen = expected.saturating_sub(replay.order.len());
+    let unseen = expected.saturating_sub(replay.order.len() - removed);
     let cancelled = match counts.get("cancelled") {
         Some(n) if *n > 0 => format!(", {n} cancelled"),
         _ => String::new(),
@@ -351,6 +356,13 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
         counts.get("skipped").unwrap_or(&0),
         counts.get("pending").unwrap_or(&0) + counts.get("running").unwrap_or(&0) + unseen,
     );
+    if removed > 0 {
+        out.push_str(&format!(
+            "  ({removed} earlier task instance{} no longer in the runbook: `drctl status` lists {})\n",
+            if removed == 1 { "" } else { "s" },
+            if removed == 1 { "it" } else { "them" }
+        ));
+    }
     if let Some(line) = phase_times(runbook, replay) {
         out.push_str(&line);
     }
@@ -367,7 +379,7 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
 fn phase_times(runbook: &Runbook, replay: &Replay) -> Option<String> {
     let mut spans: HashMap<&str, (u64, u64)> = HashMap::new();
     for id in &replay.order {
-        let Some(rec) = replay.instance(id) else { continue };
+        let Some(rec) = replay.instance(id).filter(|_| replay.in_runbook(runbook, id)) else { continue };
         // From the first attempt (or the start of an approval's wait), as the report counts.
         let (Some(start), Some(end)) = (rec.started_at(), rec.end) else { continue };
         let Some(phase) = runbook.task_index(&id.task).and_then(|t| runbook.tasks[t].phase.as_deref()) else {

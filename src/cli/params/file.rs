@@ -50,6 +50,8 @@ pub fn read(path: &Path, params: &IndexMap<String, Param>) -> Result<ParamsFile,
 
 /// Checks the text of a params file named `path`.
 pub fn check(path: &str, text: &str, params: &IndexMap<String, Param>) -> ParamsFile {
+    // A byte-order mark some editors write is not part of the first key, nor of its column.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut file = ParamsFile {
         path: path.to_owned(),
         shown_text: Arc::from(text),
@@ -308,6 +310,14 @@ mod tests {
         let file = check("p.yaml", text, &declared());
         let line = |at: usize| text[..at.min(text.len())].matches('\n').count() + 1;
         file.problems.iter().map(|p| (p.message.clone(), line(p.labels[0].0.start))).collect()
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_key() {
+        let file = check("p.yaml", "\u{feff}regoin: x\n", &declared());
+        assert_eq!(file.problems.len(), 1);
+        assert_eq!(file.problems[0].labels[0].0.start, 0, "the key starts the shown text");
+        assert!(!file.shown_text.starts_with('\u{feff}'));
     }
 
     #[test]
