@@ -16,6 +16,7 @@ type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 /// Serves, until the test ends:
 /// - `GET /status`: `{"ready": false}` for the first two calls, then `{"ready": true}`;
 /// - `POST /orders`: 201 with `{"id": "order-1", "echo": <the request's JSON>}`;
+/// - `GET /moved`: 302 to `/status`;
 /// - anything else: 404.
 fn serve() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -56,11 +57,13 @@ fn serve() -> (String, Seen) {
                     ("200 OK", format!(r#"{{"ready": {}}}"#, n >= 2))
                 }
                 ("POST", "/orders") => ("201 Created", format!(r#"{{"id": "order-1", "echo": {body}}}"#)),
+                ("GET", "/moved") => ("302 Found", "{}".to_owned()),
                 _ => ("404 Not Found", r#"{"code": "NotFound"}"#.to_owned()),
             };
+            let location = if path == "/moved" { "location: /status\r\n" } else { "" };
             let _ = write!(
                 stream,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                "HTTP/1.1 {status}\r\n{location}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
                 answer.len()
             );
         }
@@ -382,4 +385,42 @@ fn the_poll_made_at_the_deadline_gets_a_tenth_of_the_timeout() {
     // 2 s, then 0.2 s for the poll at the deadline; not 2 s more.
     assert!(started.elapsed() < std::time::Duration::from_millis(3200), "waited {:?}", started.elapsed());
     assert!(ran.stderr.contains("poll 2 was still running at the deadline"), "{}", ran.stderr);
+}
+
+#[test]
+fn a_redirect_is_followed_unless_follow_redirects_is_false() {
+    let (base, seen) = serve();
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        &format!(
+            "version: 1\nname: redirects\ntasks:\n  stays:\n    uses: http\n    with: {{ url: '{base}/moved', follow_redirects: false, expect: {{ status: 302 }} }}\n  follows:\n    uses: http\n    depends_on: [stays]\n    with: {{ url: '{base}/moved', expect: {{ status: 200 }} }}\n"
+        ),
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let paths: Vec<String> = seen.lock().unwrap().iter().map(|(_, p, _)| p.clone()).collect();
+    assert_eq!(paths, ["/moved", "/moved", "/status"]);
+    sb.write(
+        "bad.yaml",
+        "version: 1\nname: bad\ntasks:\n  a: { uses: http, with: { url: 'http://x', follow_redirects: 'no' } }\n",
+    );
+    let checked = sb.run(&["validate", "bad.yaml"]);
+    assert_eq!(checked.code, 2);
+    assert!(checked.stderr.contains("`follow_redirects` must be true or false"), "{}", checked.stderr);
+}
+
+#[test]
+fn a_wait_until_shell_probe_gets_expression_values_as_data_not_code() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: probe\nparams:\n  name: { type: string, default: safe }\ntasks:\n  text: { uses: wait_until, with: { shell: 'echo \"${{ params.name }}\" > text', timeout: 2s } }\n  inputs: { uses: wait_until, with: { shell: { run: 'echo \"${{ params.name }}\" > inputs' }, timeout: 2s } }\n",
+    );
+    let value = "x\"; touch PWNED; echo \"";
+    let ran = sb.run(&["run", "rb.yaml", "-p", &format!("name={value}")]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(!sb.path().join("PWNED").exists(), "the value ran as shell code");
+    assert_eq!(sb.read("text").trim_end(), value);
+    assert_eq!(sb.read("inputs").trim_end(), value);
 }

@@ -208,3 +208,12 @@ fn an_expression_inside_a_literal_for_each_list_is_refused() {
     assert_eq!(first["message"], "`${{ }}` inside a for_each list is not evaluated", "{problems:#}");
     assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(4), Some(37)), "{problems:#}");
 }
+
+#[test]
+fn outputs_that_built_in_actions_never_give_are_refused_with_the_names_they_give() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", include_str!("fixtures/invalid/unknown-outputs.yaml"));
+    let ran = sb.command(&["validate", "rb.yaml"]).env("COLUMNS", "100").output().unwrap();
+    assert_eq!(ran.status.code(), Some(2));
+    insta::assert_snapshot!(String::from_utf8_lossy(&ran.stderr));
+}

@@ -1074,6 +1074,31 @@ tasks:
     uses: shell
     on_failure: continue
     with: { run: "echo ${{ format('{0}', tasks.net.outputs['vcnid']) }} > in-function" }
+  fan:
+    uses: shell
+    for_each: [a]
+    with: { run: 'echo "id=x" >> "$DRCTL_OUTPUT"' }
+  after-and:
+    uses: shell
+    on_failure: continue
+    if: ${{ tasks.net.outputs.vcn_id == 'vcn-1' && tasks.net.outputs.vcnid }}
+    with: { run: 'touch after-and' }
+  last-of-or:
+    uses: shell
+    on_failure: continue
+    if: ${{ tasks.net.outputs.ready || tasks.net.outputs.vcnid }}
+    with: { run: 'touch last-of-or' }
+  chain-of-or:
+    uses: shell
+    with: { run: 'echo "${{ tasks.net.outputs.a || tasks.net.outputs.b || ''end'' }}" > chain-of-or' }
+  default-fallback:
+    uses: shell
+    on_failure: continue
+    with: { run: 'echo "${{ default(tasks.net.outputs.zone, tasks.net.outputs.regoin) }}" > default-fallback' }
+  item-dotted:
+    uses: shell
+    on_failure: continue
+    with: { run: 'echo "${{ tasks.fan.outputs.a.idd }}" > item-dotted' }
 "#,
     );
     let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
@@ -1091,6 +1116,15 @@ tasks:
     );
     assert!(!sb.path().join("typo").exists());
     assert_eq!(sb.read("optional").trim(), "[none] [fallback]");
+    // The right side of `&&`, the last operand of `||`, the fallback of `default`, and one
+    // item's output read with a dot are checked too; the operands before the last of `||` are
+    // fallbacks for each other.
+    let states = sb.task_states(&ran.run_id());
+    for task in ["after-and", "last-of-or", "default-fallback", "item-dotted"] {
+        assert_eq!(states[task].0, "failed", "{task}");
+        assert!(!sb.path().join(task).exists(), "{task}");
+    }
+    assert_eq!(sb.read("chain-of-or").trim(), "end");
 }
 
 #[test]
@@ -1124,4 +1158,18 @@ fn instances_a_changed_runbook_removed_are_not_counted_against_the_run() {
     let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
     assert_eq!(report["run"]["counts"]["failed"], 0, "{}", report["run"]["counts"]);
     assert_eq!(report["run"]["counts"]["total"], 3, "{}", report["run"]["counts"]);
+}
+
+#[test]
+fn a_for_each_task_that_never_expanded_counts_once_in_the_summary() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: never\nparams:\n  on: { type: bool, default: false }\ntasks:\n  off: { uses: shell, if: '${{ params.on }}', for_each: [a, b], with: { run: 'true' } }\n  src: { uses: shell, with: { run: 'echo items=x >> \"$DRCTL_OUTPUT\"' } }\n  bad: { uses: shell, on_failure: continue, for_each: '${{ tasks.src.outputs.items }}', with: { run: 'true' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("1 succeeded, 1 failed, 1 skipped, 0 pending"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("✖ bad"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("no longer in the runbook"), "{}", ran.stderr);
 }

@@ -18,11 +18,15 @@ impl Action for Approval {
         if let Some(t) = with.get("timeout") {
             match t.as_str() {
                 Some(s) if s.contains("${{") => {}
-                Some(s) => {
-                    if let Err(why) = parse_duration(s) {
-                        problems.push(InputProblem::new("timeout", why));
-                    }
-                }
+                Some(s) => match parse_duration(s) {
+                    Err(why) => problems.push(InputProblem::new("timeout", why)),
+                    // The question would time out before anybody could read it.
+                    Ok(d) if d.is_zero() => problems.push(
+                        InputProblem::new("timeout", "an approval `timeout` of 0 decides before anybody is asked")
+                            .with_help("give the time a person has to answer, such as 15m, or leave `timeout` out"),
+                    ),
+                    Ok(_) => {}
+                },
                 None => problems.push(InputProblem::new("timeout", "`timeout` must be a duration like 1h")),
             }
         }
@@ -41,7 +45,25 @@ impl Action for Approval {
         true
     }
 
+    fn output_names(&self) -> Option<&'static [&'static str]> {
+        Some(&["approved", "by", "reason"])
+    }
+
     fn run<'a>(&'a self, _ctx: &'a ActionContext, _with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async { Err(ActionError::input("approvals are decided by the engine, not run")) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_of_zero_is_refused() {
+        let with = |t: &str| serde_json::json!({ "message": "go?", "timeout": t }).as_object().cloned().unwrap();
+        let problems = Approval.check_inputs(&with("0s"));
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("0 decides before anybody is asked"), "{}", problems[0].message);
+        assert!(Approval.check_inputs(&with("15m")).is_empty());
     }
 }

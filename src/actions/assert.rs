@@ -10,6 +10,10 @@ pub struct Assert;
 const KEYS: &[&str] = &["that", "actual", "expected", "message"];
 
 impl Action for Assert {
+    fn output_names(&self) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
+
     fn is_pure(&self) -> bool {
         true
     }

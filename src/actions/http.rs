@@ -18,24 +18,41 @@ use super::oci::OciSettings;
 use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
 use crate::runbook::expr::{loose_eq, parse_expr};
 
-const KEYS: &[&str] = &["method", "url", "headers", "query", "json", "body", "expect", "timeout", "oci_region"];
+const KEYS: &[&str] =
+    &["method", "url", "headers", "query", "json", "body", "expect", "timeout", "oci_region", "follow_redirects"];
 /// Domains of OCI-hosted data planes that an endpoint override may stand in for.
 const OCI_DATA_PLANE_DOMAINS: &[&str] = &[".oci.customer-oci.com", ".oraclecloud.com"];
 const EXPECT_KEYS: &[&str] = &["status", "json", "body_contains"];
 const BODY_LIMIT: usize = 64 * 1024;
 
 pub struct Http {
-    client: reqwest::Client,
+    clients: Clients,
     oci: Option<OciSettings>,
+}
+
+/// HTTP clients for requests that follow redirects (the default) and for those that see the
+/// redirect itself (`follow_redirects: false`, to expect a 301 or 302).
+pub(crate) struct Clients {
+    follow: reqwest::Client,
+    stay: reqwest::Client,
+}
+
+impl Clients {
+    pub(crate) fn new() -> Clients {
+        let build = |policy| {
+            reqwest::Client::builder()
+                .user_agent(concat!("drctl/", env!("CARGO_PKG_VERSION")))
+                .redirect(policy)
+                .build()
+                .unwrap_or_default()
+        };
+        Clients { follow: build(reqwest::redirect::Policy::default()), stay: build(reqwest::redirect::Policy::none()) }
+    }
 }
 
 impl Http {
     pub fn new() -> Self {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("drctl/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
-        Self { client, oci: None }
+        Self { clients: Clients::new(), oci: None }
     }
 
     /// An `http` action whose `oci_region` input follows the given endpoint table.
@@ -73,11 +90,12 @@ impl Default for Http {
 }
 
 /// The answer to a request, as outputs and as the value `until` expressions see.
-pub(crate) async fn send(
-    client: &reqwest::Client,
-    with: &Value,
-    oci: Option<&OciSettings>,
-) -> Result<Outputs, ActionError> {
+pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettings>) -> Result<Outputs, ActionError> {
+    let client = if with.get("follow_redirects").and_then(Value::as_bool) == Some(false) {
+        &clients.stay
+    } else {
+        &clients.follow
+    };
     let method = with.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
     let method = reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| ActionError::input(format!("bad method `{method}`")))?;
@@ -291,6 +309,14 @@ pub(crate) fn check_request_inputs(with: &Map<String, Value>, known: &[&str]) ->
     if let Some(problem) = with.get("url").and_then(Value::as_str).and_then(url_problem) {
         problems.push(problem);
     }
+    match with.get("follow_redirects") {
+        None | Some(Value::Bool(_)) => {}
+        Some(Value::String(t)) if is_expression(t) => {}
+        Some(other) => problems.push(
+            InputProblem::new("follow_redirects", format!("`follow_redirects` must be true or false, got {other}"))
+                .with_help("write `follow_redirects: false` to see a redirect's own status, such as 302"),
+        ),
+    }
     match with.get("timeout") {
         Some(Value::String(t)) if !is_expression(t) => {
             if let Err(why) = crate::runbook::duration::parse_duration(t) {
@@ -370,11 +396,15 @@ impl Action for Http {
         check_request_inputs(with, KEYS)
     }
 
+    fn output_names(&self) -> Option<&'static [&'static str]> {
+        Some(&["status", "headers", "json", "body", "retry_after_s"])
+    }
+
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let url = with.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
             let outputs = tokio::select! {
-                r = send(&self.client, &with, self.oci.as_ref()) => r?,
+                r = send(&self.clients, &with, self.oci.as_ref()) => r?,
                 () = ctx.cancel.cancelled() => return Err(ActionError::new(ErrorClass::Other, "request cancelled")),
             };
             ctx.log.line(&format!(

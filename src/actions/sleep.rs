@@ -29,6 +29,10 @@ fn duration_of(with: &Value) -> Result<Duration, String> {
 }
 
 impl Action for Sleep {
+    fn output_names(&self) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
+
     fn is_pure(&self) -> bool {
         true
     }

@@ -15,12 +15,12 @@ use crate::runbook::expr::{parse_expr, truthy};
 const KEYS: &[&str] = &["http", "shell", "until", "interval", "timeout"];
 
 pub struct WaitUntil {
-    client: reqwest::Client,
+    clients: super::http::Clients,
 }
 
 impl WaitUntil {
     pub fn new() -> Self {
-        Self { client: reqwest::Client::new() }
+        Self { clients: super::http::Clients::new() }
     }
 }
 
@@ -82,6 +82,14 @@ fn duration_input(given: Option<&Value>, key: &str, default: Duration) -> Result
 }
 
 impl Action for WaitUntil {
+    fn output_names(&self) -> Option<&'static [&'static str]> {
+        Some(&["polls"])
+    }
+
+    fn script_probe(&self) -> Option<&'static str> {
+        Some("shell")
+    }
+
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         let mut problems = super::unknown_keys(with, KEYS);
         if with.contains_key("http") == with.contains_key("shell") {
@@ -137,7 +145,7 @@ impl Action for WaitUntil {
                 polls += 1;
                 let poll = async {
                     Ok::<_, ActionError>(match (with.get("http"), with.get("shell")) {
-                        (Some(request), _) => match super::http::send(&self.client, request, None).await {
+                        (Some(request), _) => match super::http::send(&self.clients, request, None).await {
                             Ok(response) => {
                                 let status = format!("status {}", response["status"]);
                                 match &until {

@@ -192,6 +192,14 @@ impl Replay {
         self.instances.get(id)
     }
 
+    /// The record of a `for_each` task as a whole (skipped before it expanded) in a run that
+    /// has since expanded it: its instances tell its story now.
+    pub fn superseded(&self, runbook: &crate::runbook::checked::Runbook, id: &InstanceId) -> bool {
+        id.key.is_none()
+            && self.expansions.contains_key(&id.task)
+            && runbook.task_index(&id.task).is_some_and(|i| runbook.tasks[i].for_each.is_some())
+    }
+
     /// Whether the runbook (as the run now stands) still has this instance: a resume with
     /// `--allow-changed` may have removed its task, or the item from its `for_each` list.
     pub fn in_runbook(&self, runbook: &crate::runbook::checked::Runbook, id: &InstanceId) -> bool {
@@ -199,7 +207,10 @@ impl Replay {
         match (&task.for_each, &id.key) {
             (None, None) => true,
             (Some(_), Some(key)) => self.expansions.get(&id.task).is_none_or(|keys| keys.contains(key)),
-            _ => false,
+            // A `for_each` task that never expanded (skipped, or its list failed) is recorded
+            // as the task itself.
+            (Some(_), None) => !self.expansions.contains_key(&id.task),
+            (None, Some(_)) => false,
         }
     }
 

@@ -40,7 +40,7 @@ fn instances(runbook: Option<&crate::runbook::checked::Runbook>, replay: &Replay
     }
     let known: std::collections::HashSet<InstanceId> = out.iter().map(|(id, _)| id.clone()).collect();
     for id in &replay.order {
-        if !known.contains(id) {
+        if !known.contains(id) && !runbook.is_some_and(|rb| replay.superseded(rb, id)) {
             out.push((id.clone(), runbook.is_some()));
         }
     }

@@ -776,7 +776,12 @@ impl<'a> Scheduler<'a> {
                 TaskEnd::SkippedByCondition => "skipped",
                 _ => "succeeded",
             };
-            self.records.insert(task.id.clone(), json!({ "outputs": outputs, "state": state }));
+            let mut record = json!({ "outputs": outputs, "state": state });
+            if task.for_each.is_some() {
+                // Its outputs are keyed by item first: `tasks.ID.outputs.ITEM.NAME`.
+                record["for_each"] = json!(true);
+            }
+            self.records.insert(task.id.clone(), record);
         }
         self.end_task(t, end);
     }

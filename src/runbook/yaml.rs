@@ -138,6 +138,9 @@ pub enum SyntaxErrorKind {
     TooDeep,
     /// A second document follows the first; every file drctl reads is one document.
     SecondDocument,
+    /// A tag (`!name`, `!!str`): drctl does not read tags, and a value that starts with `!`
+    /// (an expression such as `!params.dry_run`) is one unless it is quoted.
+    Tag,
 }
 
 /// Parses one YAML document into a [`Node`] tree. An empty document is an empty map.
@@ -285,7 +288,18 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
     fn on_event(&mut self, event: Event<'input>, span: Span) {
         let bytes = self.offsets.span(span);
         match event {
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(_, _, _, Some(_)) | Event::SequenceStart(_, Some(_)) | Event::MappingStart(_, Some(_)) => {
+                // Read without its tag, the value would silently change meaning (`if:
+                // !params.dry_run` would lose its condition).
+                if self.error.is_none() {
+                    self.error = Some(SyntaxError {
+                        message: "a YAML tag (a value starting with `!`), which drctl does not read".to_owned(),
+                        span: bytes.clone(),
+                        kind: SyntaxErrorKind::Tag,
+                    });
+                }
+            }
+            Event::Scalar(text, style, anchor, _) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);
                 let node = Node { kind: NodeKind::Scalar { text: text.into_owned(), quoted }, span: bytes };
                 self.push_node(node, anchor);
@@ -356,6 +370,14 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tag_is_an_error_not_dropped() {
+        for text in ["if: !params.dry_run\n", "a: !!str 1\n", "a: !!map { b: 1 }\n", "- !x [1]\n"] {
+            let e = super::parse(text).unwrap_err();
+            assert_eq!(e.kind, super::SyntaxErrorKind::Tag, "{text}");
+        }
+    }
+
     #[test]
     fn a_tab_after_a_key_reads_as_a_space() {
         let text = "name:\tx\ntimeout:\t 5m\nlist:\n  - a:\tb\nquoted: \"a:\tb\"\n";

@@ -315,7 +315,7 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
     let mut removed = 0;
     for id in &replay.order {
         if !replay.in_runbook(runbook, id) {
-            removed += 1;
+            removed += usize::from(!replay.superseded(runbook, id));
             continue;
         }
         if let Some(rec) = replay.instance(id) {
@@ -341,7 +341,8 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
             _ => 1,
         })
         .sum();
-    let unseen = expected.saturating_sub(replay.order.len() - removed);
+    let seen = replay.order.iter().filter(|id| replay.in_runbook(runbook, id)).count();
+    let unseen = expected.saturating_sub(seen);
     let cancelled = match counts.get("cancelled") {
         Some(n) if *n > 0 => format!(", {n} cancelled"),
         _ => String::new(),

@@ -133,6 +133,9 @@ fn syntax_problem(e: yaml::SyntaxError) -> Problem {
         SyntaxErrorKind::TooDeep => {
             (format!("YAML syntax error: {}", e.message), "a params file is one map of parameter names to values")
         }
+        SyntaxErrorKind::Tag => {
+            (format!("YAML syntax error: {}", e.message), "quote the value, so that it is read as text")
+        }
         SyntaxErrorKind::Malformed if e.message.contains("tab") => (
             format!("YAML syntax error: {}", e.message),
             "indent with spaces: YAML does not allow tabs for indentation",

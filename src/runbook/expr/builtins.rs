@@ -25,9 +25,10 @@ pub(crate) fn call<'a>(
     let fail = |message: String| EvalError::Function { function: function.name(), message, range: span.clone() };
     if let (Function::Default, [value, fallback]) = (function, args) {
         let value = eval(value, scope)?;
+        // The fallback is what is left: naming an output not set there is a mistake.
         return match value.as_ref() {
-            Value::Null => eval(fallback, scope),
-            Value::String(s) if s.is_empty() => eval(fallback, scope),
+            Value::Null => super::eval::eval_top(fallback, scope),
+            Value::String(s) if s.is_empty() => super::eval::eval_top(fallback, scope),
             _ => Ok(value),
         };
     }

@@ -94,7 +94,7 @@ pub(crate) fn eval_top<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'
         },
         _ => return Ok(value),
     };
-    let Some(id) = outputs_of(object) else { return Ok(value) };
+    let Some(id) = outputs_of(object).or_else(|| item_outputs_of(object, scope)) else { return Ok(value) };
     let Some(record) = scope.task(&id) else { return Ok(value) };
     if record.get("state").and_then(Value::as_str) != Some("succeeded") {
         return Ok(value);
@@ -125,6 +125,15 @@ fn outputs_of(object: &Expr) -> Option<String> {
         _ => object,
     };
     is_outputs(outputs)
+}
+
+/// The task id when `object` is `tasks.ID.outputs.ITEM` and `ID` is a `for_each` task (for
+/// other tasks that is a member of an output, such as `http`'s `json`).
+fn item_outputs_of(object: &Expr, scope: &dyn Scope) -> Option<String> {
+    let ExprKind::Member { object: inner, .. } = object.kind() else { return None };
+    let id = is_outputs(inner)?;
+    let record = scope.task(&id)?;
+    (record.get("for_each") == Some(&Value::Bool(true))).then_some(id)
 }
 
 fn is_outputs(expr: &Expr) -> Option<String> {
@@ -213,15 +222,32 @@ fn binary<'a>(
     scope: &'a dyn Scope,
     span: Range<usize>,
 ) -> Result<Cow<'a, Value>, EvalError> {
-    // `||` gives optional outputs a fallback, so its left side may name one that is not set.
-    // A comparison's operands may not: `tasks.a.outputs.typo != 'x'` would be true whatever
-    // `a` did.
-    let left = if op == BinaryOp::Or { eval(lhs, scope)? } else { eval_top(lhs, scope)? };
-    // `||` and `&&` return an operand and do not evaluate the right side when decided.
+    // `||` gives optional outputs a fallback: in `a || b || 'none'` every operand but the last
+    // may name one that is not set. The last, and every other operand (of `&&`, of a
+    // comparison), may not: `tasks.a.outputs.typo != 'x'` would be true whatever `a` did.
+    if op == BinaryOp::Or {
+        let mut operands = vec![rhs];
+        let mut first = lhs;
+        while let ExprKind::Binary { op: BinaryOp::Or, lhs: inner, rhs: next } = first.kind() {
+            operands.push(next);
+            first = inner;
+        }
+        operands.push(first);
+        // In written order, the last one apart.
+        let last = operands.remove(0);
+        for operand in operands.into_iter().rev() {
+            let value = eval(operand, scope)?;
+            if truthy(&value) {
+                return Ok(value);
+            }
+        }
+        return eval_top(last, scope);
+    }
+    let left = eval_top(lhs, scope)?;
+    // `&&` returns an operand and does not evaluate the right side when decided.
     match op {
-        BinaryOp::Or if truthy(&left) => return Ok(left),
         BinaryOp::And if !truthy(&left) => return Ok(left),
-        BinaryOp::Or | BinaryOp::And => return eval(rhs, scope),
+        BinaryOp::And => return eval_top(rhs, scope),
         _ => {}
     }
     let right = eval_top(rhs, scope)?;

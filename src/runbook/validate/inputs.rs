@@ -101,6 +101,34 @@ fn check_calls(v: &mut Validator<'_>, node: &Node, template: &Template, refs: &R
     }
 }
 
+/// A reference to an output that the task's action never gives (`tasks.gate.outputs.aproved`
+/// of an `approval`); `fixed` is the action's output names and whether the task has
+/// `for_each`, when they are known.
+fn unknown_output(
+    r: &Reference,
+    fixed: Option<(&'static [&'static str], bool)>,
+    task: &str,
+    span: ByteSpan,
+) -> Option<Problem> {
+    let (names, for_each) = fixed?;
+    if r.segments.get(1)?.as_deref() != Some("outputs") {
+        return None;
+    }
+    // A `for_each` task's outputs are keyed by item first.
+    let name = r.segments.get(2 + usize::from(for_each))?.as_deref()?;
+    if names.contains(&name) {
+        return None;
+    }
+    let help = match names {
+        [] => format!("`{task}` gives no outputs; read `tasks.{task}.state` to see how it ended"),
+        _ => suggest(name, names.iter().copied()).unwrap_or_else(|| format!("`{task}` gives: {}", names.join(", "))),
+    };
+    Some(
+        Problem::new("drctl::unknown-output", format!("`{task}` has no output `{name}`"), span, "here")
+            .help(Some(help)),
+    )
+}
+
 fn check_refs(
     v: &mut Validator<'_>,
     node: &Node,
@@ -160,6 +188,9 @@ fn check_refs(
                                     .help(Some(format!("use `tasks.{task}.outputs.<name>` or `tasks.{task}.state`"))),
                                 );
                             }
+                        }
+                        if let Some(problem) = unknown_output(r, refs.ids.fixed_outputs(t), task, span.clone()) {
+                            v.push(problem);
                         }
                         let outputs = r.path.get(1).is_none_or(|field| field != "state");
                         let output_paths = match r.segments.get(1) {
@@ -388,6 +419,25 @@ pub(super) fn for_each(
 /// Rewrites each `${{ }}` in the script inputs `keys` of `with` into `${DRCTL_EXPR_n}` and
 /// adds `DRCTL_EXPR_n` to `with.env`, so expression values reach scripts as data, never as
 /// code.
+/// `scriptify` for the input `key` of `with`, which holds a command (made `{ run: command }`)
+/// or the inputs of a `shell` task.
+pub(super) fn scriptify_probe(with: Input, key: &str) -> Input {
+    let Input::Map(mut map) = with else { return with };
+    let probe = match map.get(key) {
+        Some(Input::Template(..)) => {
+            let Some(command) = map.get(key).cloned() else { return Input::Map(map) };
+            Input::Map(IndexMap::from([("run".to_owned(), command)]))
+        }
+        Some(Input::Map(_)) => match map.get(key).cloned() {
+            Some(inputs) => inputs,
+            None => return Input::Map(map),
+        },
+        _ => return Input::Map(map),
+    };
+    map.insert(key.to_owned(), scriptify(probe, &["run"]));
+    Input::Map(map)
+}
+
 pub(super) fn scriptify(with: Input, keys: &[&str]) -> Input {
     let Input::Map(mut map) = with else { return with };
     let mut extra: Vec<(String, Input)> = Vec::new();

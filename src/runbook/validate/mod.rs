@@ -87,7 +87,9 @@ impl Validator<'_> {
         let mut root = match yaml::parse(text) {
             Ok(root) => root,
             Err(e) => {
-                let help = if e.message.contains("tab") {
+                let help = if e.kind == yaml::SyntaxErrorKind::Tag {
+                    "quote the value: `if: \"!params.dry_run\"`, or write the expression as `${{ !params.dry_run }}`"
+                } else if e.message.contains("tab") {
                     "indent with spaces: YAML does not allow tabs for indentation"
                 } else if e.kind != yaml::SyntaxErrorKind::Malformed {
                     "a runbook is one map of keys, a few levels deep"

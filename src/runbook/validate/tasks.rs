@@ -17,16 +17,24 @@ use crate::runbook::yaml::ByteSpan;
 pub(super) struct TaskIds<'a> {
     pub names: Vec<&'a str>,
     index: crate::hash::FastMap<&'a str, usize>,
+    /// Per task: the names of its action's outputs when they are fixed, and whether the task
+    /// has `for_each` (its outputs are then keyed by item first).
+    outputs: Vec<Option<(&'static [&'static str], bool)>>,
 }
 
 impl<'a> TaskIds<'a> {
-    fn new(names: Vec<&'a str>) -> Self {
+    fn new(names: Vec<&'a str>, outputs: Vec<Option<(&'static [&'static str], bool)>>) -> Self {
         let index = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-        Self { names, index }
+        Self { names, index, outputs }
     }
 
     pub fn index(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
+    }
+
+    /// The fixed output names of task `t`'s action, and whether `t` has `for_each`.
+    pub fn fixed_outputs(&self, t: usize) -> Option<(&'static [&'static str], bool)> {
+        self.outputs.get(t).copied().flatten()
     }
 }
 
@@ -46,7 +54,16 @@ pub(super) fn check_tasks(
     docs: &IndexMap<Text, Lenient<Box<TaskDoc>>>,
     ctx: &Context<'_>,
 ) -> Option<Vec<Task>> {
-    let ids = TaskIds::new(docs.keys().map(|k| k.value.as_str()).collect());
+    let outputs = docs
+        .values()
+        .map(|doc| {
+            // A `check` probe's outputs join the task's when it finds the work done.
+            let doc = doc.0.as_ref().filter(|doc| doc.check.is_none())?;
+            let names = ctx.actions.get(&doc.uses.value)?.output_names()?;
+            Some((names, doc.for_each.is_some()))
+        })
+        .collect();
+    let ids = TaskIds::new(docs.keys().map(|k| k.value.as_str()).collect(), outputs);
     let mut tasks = Vec::with_capacity(docs.len());
     // Each task's edges by its place in `docs`, empty for a task that did not decode, so that
     // cycles are found (and reported with everything else) even when other tasks have errors.
@@ -219,6 +236,9 @@ fn check_task(
         (Some(action), Some(with)) if !action.script_inputs().is_empty() => {
             Some(inputs::scriptify(with, action.script_inputs()))
         }
+        (Some(action), Some(with)) if action.script_probe().is_some() => {
+            Some(inputs::scriptify_probe(with, action.script_probe().unwrap_or_default()))
+        }
         (_, with) => with,
     };
     let check = match &doc.check {
@@ -245,6 +265,9 @@ fn check_task(
             let with = match (probe, with) {
                 (Some(probe), Some(with)) if !probe.script_inputs().is_empty() => {
                     Some(inputs::scriptify(with, probe.script_inputs()))
+                }
+                (Some(probe), Some(with)) if probe.script_probe().is_some() => {
+                    Some(inputs::scriptify_probe(with, probe.script_probe().unwrap_or_default()))
                 }
                 (_, with) => with,
             };
