@@ -424,3 +424,16 @@ fn a_wait_until_shell_probe_gets_expression_values_as_data_not_code() {
     assert_eq!(sb.read("text").trim_end(), value);
     assert_eq!(sb.read("inputs").trim_end(), value);
 }
+
+#[test]
+fn a_wait_until_http_probe_and_an_http_body_are_checked_at_validate() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: probes\ntasks:\n  down: { uses: wait_until, with: { http: { url: 'http://127.0.0.1:9/x', expect: { statuss: 503 } }, timeout: 1s } }\n  post: { uses: http, with: { url: 'http://127.0.0.1:9/x', method: POST, body: { a: 1 } } }\n",
+    );
+    let checked = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(checked.code, 2, "{}", checked.stderr);
+    assert!(checked.stderr.contains("`http.expect`: unknown input `statuss`"), "{}", checked.stderr);
+    assert!(checked.stderr.contains("`body` must be text, got a map"), "{}", checked.stderr);
+}

@@ -137,7 +137,7 @@ tasks:
   reads-slow:
     uses: shell
     estimate: 3m
-    with: { run: "echo ${{ tasks.slow.outputs.x }}" }
+    with: { run: "echo ${{ tasks.slow.outputs }}" }
   fan: { uses: sleep, for_each: "${{ params.items }}", with: { duration: 1m } }
   quick: { uses: sleep, depends_on: [fan], with: { duration: 1s } }
 "#,
@@ -225,7 +225,7 @@ params:
   items: { type: list }
 tasks:
   slow: { uses: sleep, if: "${{ params.api_token }}", with: { duration: 20m } }
-  reads: { uses: shell, estimate: 5m, with: { run: "echo ${{ tasks.slow.outputs.x }}" } }
+  reads: { uses: shell, estimate: 5m, with: { run: "echo ${{ tasks.slow.outputs }}" } }
 "#,
     );
     let ran = sb.run(&["plan", "rb.yaml"]);

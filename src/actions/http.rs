@@ -18,7 +18,7 @@ use super::oci::OciSettings;
 use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
 use crate::runbook::expr::{loose_eq, parse_expr};
 
-const KEYS: &[&str] =
+pub(crate) const KEYS: &[&str] =
     &["method", "url", "headers", "query", "json", "body", "expect", "timeout", "oci_region", "follow_redirects"];
 /// Domains of OCI-hosted data planes that an endpoint override may stand in for.
 const OCI_DATA_PLANE_DOMAINS: &[&str] = &[".oci.customer-oci.com", ".oraclecloud.com"];
@@ -121,8 +121,15 @@ pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettin
     }
     if let Some(json) = with.get("json") {
         request = request.json(json);
-    } else if let Some(body) = with.get("body").and_then(Value::as_str) {
-        request = request.body(body.to_owned());
+    } else if let Some(body) = with.get("body") {
+        // An expression may give something other than text; it is not sent as nothing.
+        let Value::String(body) = body else {
+            return Err(ActionError::input(format!(
+                "`body` must be text, but its expression gave {}: send a map or list with `json:` instead",
+                crate::runbook::expr::type_name(body)
+            )));
+        };
+        request = request.body(body.clone());
     }
     if let Some(t) = with.get("timeout").and_then(Value::as_str) {
         let d = crate::runbook::duration::parse_duration(t).map_err(ActionError::input)?;
@@ -305,6 +312,13 @@ pub(crate) fn check_request_inputs(with: &Map<String, Value>, known: &[&str]) ->
     }
     if with.contains_key("json") && with.contains_key("body") {
         problems.push(InputProblem::new("body", "give `json` or `body`, not both"));
+    }
+    match with.get("body") {
+        None | Some(Value::String(_)) => {}
+        Some(other) => problems.push(
+            InputProblem::new("body", format!("`body` must be text, got {}", crate::runbook::expr::type_name(other)))
+                .with_help("send a map or list as JSON with `json:` instead of `body:`"),
+        ),
     }
     if let Some(problem) = with.get("url").and_then(Value::as_str).and_then(url_problem) {
         problems.push(problem);

@@ -237,6 +237,7 @@ pub fn builtin_with(oci: oci::OciSettings) -> ActionRegistry {
     let mut registry = builtin_without_oci();
     registry.register("registry.copy", Arc::new(registry_copy::RegistryCopy::new(oci.clone())));
     registry.register("http", Arc::new(http::Http::with_oci(oci.clone())));
+    registry.register("wait_until", Arc::new(wait_until::WaitUntil::with_oci(oci.clone())));
     let env = oci::OciEnvironment::new(oci);
     registry.register("oci.request", Arc::new(oci::OciRequestAction::new(env.clone())));
     registry.register("oci.functions.invoke", Arc::new(oci::FunctionInvokeAction::new(env.clone())));

@@ -16,11 +16,18 @@ const KEYS: &[&str] = &["http", "shell", "until", "interval", "timeout"];
 
 pub struct WaitUntil {
     clients: super::http::Clients,
+    /// The endpoint table an `http` probe's `oci_region` follows, as the `http` action's does.
+    oci: Option<crate::actions::oci::OciSettings>,
 }
 
 impl WaitUntil {
     pub fn new() -> Self {
-        Self { clients: super::http::Clients::new() }
+        Self { clients: super::http::Clients::new(), oci: None }
+    }
+
+    /// A `wait_until` whose `http` probes follow the given endpoint table.
+    pub fn with_oci(settings: crate::actions::oci::OciSettings) -> Self {
+        Self { oci: Some(settings), ..Self::new() }
     }
 }
 
@@ -95,6 +102,17 @@ impl Action for WaitUntil {
         if with.contains_key("http") == with.contains_key("shell") {
             problems.push(InputProblem::new("", "give exactly one probe: `http` or `shell`"));
         }
+        // The probe's request is checked as an `http` task's inputs are.
+        if let Some(Value::Object(request)) = with.get("http") {
+            for p in super::http::check_request_inputs(request, super::http::KEYS) {
+                let inner = if p.key.is_empty() { String::new() } else { format!(".{}", p.key) };
+                problems.push(InputProblem {
+                    key: "http".into(),
+                    message: format!("`http{inner}`: {}", p.message),
+                    ..p
+                });
+            }
+        }
         let templated = |key: &str| with.get(key).and_then(Value::as_str).is_some_and(|s| s.contains("${{"));
         if let Some(until) = with.get("until").and_then(Value::as_str).filter(|_| templated("until")) {
             // `${{ }}` is resolved once, when the task starts, before there is any answer.
@@ -145,26 +163,31 @@ impl Action for WaitUntil {
                 polls += 1;
                 let poll = async {
                     Ok::<_, ActionError>(match (with.get("http"), with.get("shell")) {
-                        (Some(request), _) => match super::http::send(&self.clients, request, None).await {
-                            Ok(response) => {
-                                let status = format!("status {}", response["status"]);
-                                match &until {
-                                    Some(expr) => judge(expr, &json!({ "response": response }), status)?,
-                                    None => {
-                                        match super::http::check_expectations("probe", request.get("expect"), &response)
-                                        {
-                                            Ok(()) => (true, status),
-                                            // A mistyped expectation never passes: say so now.
-                                            Err(e) if e.class == ErrorClass::Input => return Err(e),
-                                            Err(_) => (false, status),
+                        (Some(request), _) => {
+                            match super::http::send(&self.clients, request, self.oci.as_ref()).await {
+                                Ok(response) => {
+                                    let status = format!("status {}", response["status"]);
+                                    match &until {
+                                        Some(expr) => judge(expr, &json!({ "response": response }), status)?,
+                                        None => {
+                                            match super::http::check_expectations(
+                                                "probe",
+                                                request.get("expect"),
+                                                &response,
+                                            ) {
+                                                Ok(()) => (true, status),
+                                                // A mistyped expectation never passes: say so now.
+                                                Err(e) if e.class == ErrorClass::Input => return Err(e),
+                                                Err(_) => (false, status),
+                                            }
                                         }
                                     }
                                 }
+                                // A request that cannot be made (a bad URL) never gets an answer.
+                                Err(e) if e.class == ErrorClass::Input => return Err(e),
+                                Err(e) => (false, e.message),
                             }
-                            // A request that cannot be made (a bad URL) never gets an answer.
-                            Err(e) if e.class == ErrorClass::Input => return Err(e),
-                            Err(e) => (false, e.message),
-                        },
+                        }
                         (None, Some(command)) => {
                             let shell_with = match command {
                                 Value::String(_) => json!({ "run": command }),

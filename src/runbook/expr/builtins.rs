@@ -132,8 +132,13 @@ fn format(template: &str, values: &[Cow<'_, Value>]) -> Result<String, String> {
             return Err("unclosed `{` in the format; write `{{` for a literal brace".to_string());
         };
         let placeholder = &tail[1..close];
+        // The format may be a secret, or hold one: its text is not quoted, only where it is.
         let index: usize = placeholder.parse().map_err(|_| {
-            format!("`{{{placeholder}}}` is not a placeholder; use `{{0}}`, `{{1}}`, ... or `{{{{` for a literal brace")
+            let column = template[..template.len() - tail.len()].chars().count() + 1;
+            format!(
+                "the `{{` at character {column} of the format does not start a placeholder; use `{{0}}`, `{{1}}`, ... \
+                 or `{{{{` for a literal brace"
+            )
         })?;
         let value = values.get(index).ok_or_else(|| {
             format!(

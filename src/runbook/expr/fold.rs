@@ -16,15 +16,16 @@ use super::scope::Scope;
 use crate::runbook::model::ParamType;
 
 /// How many sample values each parameter type has.
-const SAMPLES: usize = 3;
+const SAMPLES: usize = 5;
 
 fn sample(kind: ParamType, i: usize) -> Value {
+    // Text samples include JSON of each kind a string parameter may carry for `fromJSON`.
     let samples = match kind {
-        ParamType::String => [json!(""), json!("1"), json!("{\"a\": [1]}")],
-        ParamType::Number => [json!(0), json!(1), json!(2.5)],
-        ParamType::Bool => [json!(false), json!(true), json!(true)],
-        ParamType::List => [json!([]), json!(["a"]), json!([1, "b"])],
-        ParamType::Map => [json!({}), json!({"a": "b"}), json!({"a": 1})],
+        ParamType::String => [json!(""), json!("1"), json!("{\"a\": [1]}"), json!("[\"a\"]"), json!("\"a\"")],
+        ParamType::Number => [json!(0), json!(1), json!(2.5), json!(-3), json!(10)],
+        ParamType::Bool => [json!(false), json!(true), json!(true), json!(false), json!(true)],
+        ParamType::List => [json!([]), json!(["a"]), json!([1, "b"]), json!(["a", "b"]), json!([{"a": 1}])],
+        ParamType::Map => [json!({}), json!({"a": "b"}), json!({"a": 1}), json!({"a": [1]}), json!({"b": "c"})],
     };
     samples[i % SAMPLES].clone()
 }
@@ -159,5 +160,9 @@ mod tests {
         assert!(failing("lower(params.undeclared)").is_empty(), "reported as an unknown parameter instead");
         assert!(failing("lower(tasks.a.outputs.x)").is_empty());
         assert!(failing("format('{0}', each)").is_empty());
+        // A string parameter may carry JSON of any kind.
+        assert!(failing("join(fromJSON(params.s), ' ')").is_empty());
+        assert!(failing("contains(fromJSON(params.s), 'x')").is_empty());
+        assert!(failing("lower(fromJSON(params.s))").is_empty());
     }
 }

@@ -50,7 +50,12 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
         (Value::Number(x), Value::Number(y)) => compare_numbers(x, y),
         (Value::Number(x), Value::String(s)) => compare_numbers(x, &number_text(s)?),
         (Value::String(s), Value::Number(y)) => compare_numbers(&number_text(s)?, y),
-        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        // Two texts that both spell numbers (two shell outputs, `running=10` and `wanted=9`)
+        // are ordered as the numbers; other texts in dictionary order. Equality stays exact.
+        (Value::String(x), Value::String(y)) => match (number_text(x), number_text(y)) {
+            (Some(m), Some(n)) => compare_numbers(&m, &n),
+            _ => Some(x.cmp(y)),
+        },
         _ => None,
     }
 }
@@ -132,6 +137,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn two_texts_that_spell_numbers_are_ordered_as_numbers() {
+        assert_eq!(compare(&json!("10"), &json!("9")), Some(Ordering::Greater));
+        assert_eq!(compare(&json!("-1"), &json!(" 2.5")), Some(Ordering::Less));
+        assert_eq!(compare(&json!("b10"), &json!("b9")), Some(Ordering::Less), "other text in dictionary order");
+        assert!(!loose_eq(&json!("007"), &json!("7")), "equality of two texts stays exact");
+    }
+
+    #[test]
     fn text_compares_with_the_number_or_boolean_it_spells() {
         assert!(loose_eq(&json!("3"), &json!(3)));
         assert!(loose_eq(&json!(3.0), &json!(" 3 ")));
@@ -145,7 +158,6 @@ mod tests {
         assert_eq!(compare(&json!("10"), &json!(9)), Some(Ordering::Greater), "by value, not as text");
         assert_eq!(compare(&json!(2), &json!("2.5")), Some(Ordering::Less));
         assert_eq!(compare(&json!("abc"), &json!(1)), None);
-        assert_eq!(compare(&json!("10"), &json!("9")), Some(Ordering::Less), "two texts compare as text");
     }
 
     #[test]

@@ -62,7 +62,8 @@ fn format_errors() {
     assert_eq!(function_error("format('{0}')").0, "format(): `{0}` has no value; the format was given 0 values");
     assert_eq!(
         function_error("format('{x}', 1)").0,
-        "format(): `{x}` is not a placeholder; use `{0}`, `{1}`, ... or `{{` for a literal brace"
+        "format(): the `{` at character 1 of the format does not start a placeholder; use `{0}`, `{1}`, ... or `{{` \
+         for a literal brace"
     );
     assert_eq!(
         function_error("format('{0', 1)").0,
