@@ -141,15 +141,15 @@ pub trait Action: Send + Sync {
     /// Inputs holding script text: validation rewrites each `${{ }}` in them into a reference
     /// to an environment variable (`${DRCTL_EXPR_n}`) set to the value, so values never
     /// become code.
+    fn script_inputs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// An input that holds a shell command, or the inputs of a `shell` task, run by this
     /// action (`wait_until`'s `shell` probe): its `${{ }}` parts reach the command through
     /// environment variables, as in `shell`'s own `run`.
     fn script_probe(&self) -> Option<&'static str> {
         None
-    }
-
-    fn script_inputs(&self) -> &'static [&'static str] {
-        &[]
     }
 
     /// Outputs that an attempt cut short by a crash had already produced, read from what it
@@ -166,7 +166,6 @@ pub trait Action: Send + Sync {
         false
     }
 
-    /// Whether this action waits for a person (approvals are handled by the engine).
     /// The names of every output the action gives, when they are fixed (`http` always gives
     /// `status`, `headers`, `json` and `body`); `None` when they depend on the task (`shell`).
     /// `validate` refuses a reference to an output not in the list.
@@ -174,6 +173,7 @@ pub trait Action: Send + Sync {
         None
     }
 
+    /// Whether this action waits for a person (approvals are handled by the engine).
     fn is_approval(&self) -> bool {
         false
     }

@@ -401,7 +401,7 @@ fn last_lines(bytes: &[u8], n: usize) -> String {
 
 /// Reads the outputs a command wrote: `key=value` lines, and `key<<DELIM` followed by the
 /// value's lines and a line `DELIM` for a value of several lines. Spaces around the `=` are not
-/// part of the key or the value. Later lines win; a missing file means no outputs.
+/// part of the key or the value. Later lines win.
 ///
 /// Errors name the line but never quote it: a malformed line is often part of a secret (a PEM
 /// key written with `key=$(cat key.pem)`).

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
 use crate::runbook::duration::parse_duration;
-use crate::runbook::expr::{parse_expr, truthy};
+use crate::runbook::expr::{parse_expr, truthy, Expr};
 
 const KEYS: &[&str] = &["http", "shell", "until", "interval", "timeout"];
 
@@ -85,6 +85,28 @@ fn duration_input(given: Option<&Value>, key: &str, default: Duration) -> Result
         None => Ok(default),
         Some(Value::String(s)) => parse_duration(s).map_err(ActionError::input),
         Some(_) => Err(ActionError::input(format!("`{key}` must be a duration like 5s"))),
+    }
+}
+
+impl WaitUntil {
+    /// One poll of an `http` probe: whether it passed, and what to say of the answer.
+    async fn poll_http(&self, request: &Value, until: Option<&Expr>) -> Result<(bool, String), ActionError> {
+        let response = match super::http::send(&self.clients, request, self.oci.as_ref()).await {
+            Ok(response) => response,
+            // A request that cannot be made (a bad URL) never gets an answer.
+            Err(e) if e.class == ErrorClass::Input => return Err(e),
+            Err(e) => return Ok((false, e.message)),
+        };
+        let status = format!("status {}", response["status"]);
+        if let Some(expr) = until {
+            return judge(expr, &json!({ "response": response }), status);
+        }
+        match super::http::check_expectations("probe", request.get("expect"), &response) {
+            Ok(()) => Ok((true, status)),
+            // A mistyped expectation never passes: say so now.
+            Err(e) if e.class == ErrorClass::Input => Err(e),
+            Err(_) => Ok((false, status)),
+        }
     }
 }
 
@@ -163,31 +185,7 @@ impl Action for WaitUntil {
                 polls += 1;
                 let poll = async {
                     Ok::<_, ActionError>(match (with.get("http"), with.get("shell")) {
-                        (Some(request), _) => {
-                            match super::http::send(&self.clients, request, self.oci.as_ref()).await {
-                                Ok(response) => {
-                                    let status = format!("status {}", response["status"]);
-                                    match &until {
-                                        Some(expr) => judge(expr, &json!({ "response": response }), status)?,
-                                        None => {
-                                            match super::http::check_expectations(
-                                                "probe",
-                                                request.get("expect"),
-                                                &response,
-                                            ) {
-                                                Ok(()) => (true, status),
-                                                // A mistyped expectation never passes: say so now.
-                                                Err(e) if e.class == ErrorClass::Input => return Err(e),
-                                                Err(_) => (false, status),
-                                            }
-                                        }
-                                    }
-                                }
-                                // A request that cannot be made (a bad URL) never gets an answer.
-                                Err(e) if e.class == ErrorClass::Input => return Err(e),
-                                Err(e) => (false, e.message),
-                            }
-                        }
+                        (Some(request), _) => self.poll_http(request, until.as_ref()).await?,
                         (None, Some(command)) => {
                             let shell_with = match command {
                                 Value::String(_) => json!({ "run": command }),
@@ -270,7 +268,7 @@ impl Action for WaitUntil {
 /// Whether `until` holds for a result. A name the result does not have at all is a mistake
 /// that no later poll mends, so it fails the wait at once; anything else that cannot be read
 /// yet (a member of a body that is not JSON yet) counts as not yet, and says why.
-fn judge(expr: &crate::runbook::expr::Expr, scope: &Value, last: String) -> Result<(bool, String), ActionError> {
+fn judge(expr: &Expr, scope: &Value, last: String) -> Result<(bool, String), ActionError> {
     match expr.eval(scope) {
         Ok(v) => Ok((truthy(&v), last)),
         Err(e @ crate::runbook::expr::EvalError::UnknownName { .. }) => {

@@ -192,6 +192,21 @@ impl Replay {
         self.instances.get(id)
     }
 
+    /// Every instance of the runbook, in its order: a `for_each` task's expanded items, or the
+    /// task itself while it has not expanded.
+    pub fn runbook_instances(&self, runbook: &crate::runbook::checked::Runbook) -> Vec<InstanceId> {
+        let mut out = Vec::with_capacity(runbook.tasks.len());
+        for task in &runbook.tasks {
+            match self.expansions.get(&task.id) {
+                Some(keys) => {
+                    out.extend(keys.iter().map(|k| InstanceId { task: task.id.clone(), key: Some(k.clone()) }))
+                }
+                None => out.push(InstanceId { task: task.id.clone(), key: None }),
+            }
+        }
+        out
+    }
+
     /// The record of a `for_each` task as a whole (skipped before it expanded) in a run that
     /// has since expanded it: its instances tell its story now.
     pub fn superseded(&self, runbook: &crate::runbook::checked::Runbook, id: &InstanceId) -> bool {

@@ -28,16 +28,8 @@ pub struct RunsArgs {
 /// Every instance the run knows of, in runbook order, pending ones included; then those only
 /// the journal knows, which a resume with `--allow-changed` removed (flagged true).
 fn instances(runbook: Option<&crate::runbook::checked::Runbook>, replay: &Replay) -> Vec<(InstanceId, bool)> {
-    let mut out = Vec::new();
-    for task in runbook.iter().flat_map(|rb| &rb.tasks) {
-        let id = &task.id;
-        match replay.expansions.get(id) {
-            Some(keys) => {
-                out.extend(keys.iter().map(|k| (InstanceId { task: id.clone(), key: Some(k.clone()) }, false)));
-            }
-            None => out.push((InstanceId { task: id.clone(), key: None }, false)),
-        }
-    }
+    let mut out: Vec<(InstanceId, bool)> =
+        runbook.map(|rb| replay.runbook_instances(rb)).unwrap_or_default().into_iter().map(|id| (id, false)).collect();
     let known: std::collections::HashSet<InstanceId> = out.iter().map(|(id, _)| id.clone()).collect();
     for id in &replay.order {
         if !known.contains(id) && !runbook.is_some_and(|rb| replay.superseded(rb, id)) {

@@ -122,23 +122,14 @@ impl Shape<'_> {
 }
 
 /// Every instance in runbook order (expanded `for_each` keys included); when the runbook could
-/// not be loaded, every instance the journal knows.
+/// not be loaded, every instance the journal knows. Instances a resume with `--allow-changed`
+/// removed are not part of the run as it now stands: they are left out, as the run's own
+/// summary leaves them out.
 fn instance_ids(runbook: Option<&Runbook>, replay: &Replay) -> Vec<InstanceId> {
-    let mut out = Vec::new();
-    for task in runbook.map(|rb| rb.tasks.as_slice()).unwrap_or_default() {
-        match replay.expansions.get(&task.id) {
-            Some(keys) => out.extend(keys.iter().map(|k| InstanceId { task: task.id.clone(), key: Some(k.clone()) })),
-            None => out.push(InstanceId { task: task.id.clone(), key: None }),
-        }
+    match runbook {
+        Some(rb) => replay.runbook_instances(rb),
+        None => replay.order.clone(),
     }
-    // Without the runbook, the journal is all there is. With it, instances a resume with
-    // `--allow-changed` removed are not part of the run as it now stands: they are left out,
-    // as the run's own summary leaves them out.
-    if runbook.is_none() {
-        let known: HashSet<InstanceId> = out.iter().cloned().collect();
-        out.extend(replay.order.iter().filter(|id| !known.contains(id)).cloned());
-    }
-    out
 }
 
 fn phase_shells(runbook: Option<&Runbook>) -> Vec<PhaseReport> {

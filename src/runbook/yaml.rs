@@ -370,6 +370,8 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_tag_is_an_error_not_dropped() {
         for text in ["if: !params.dry_run\n", "a: !!str 1\n", "a: !!map { b: 1 }\n", "- !x [1]\n"] {
@@ -385,8 +387,6 @@ mod tests {
         let with_spaces = super::parse(&text.replace(":\t", ": ").replace("\"a: b\"", "\"a:\tb\"")).unwrap();
         assert_eq!(format!("{tree:?}"), format!("{with_spaces:?}"));
     }
-
-    use super::*;
 
     #[test]
     fn spans_point_at_scalars() {

@@ -312,12 +312,13 @@ impl Drop for Release<'_> {
 pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunState) -> String {
     let mut counts: HashMap<&'static str, usize> = HashMap::new();
     let mut failures = Vec::new();
-    let mut removed = 0;
+    let (mut removed, mut seen) = (0, 0);
     for id in &replay.order {
         if !replay.in_runbook(runbook, id) {
             removed += usize::from(!replay.superseded(runbook, id));
             continue;
         }
+        seen += 1;
         if let Some(rec) = replay.instance(id) {
             *counts.entry(rec.state.as_str()).or_default() += 1;
             if rec.state == TaskState::Failed {
@@ -341,7 +342,6 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
             _ => 1,
         })
         .sum();
-    let seen = replay.order.iter().filter(|id| replay.in_runbook(runbook, id)).count();
     let unseen = expected.saturating_sub(seen);
     let cancelled = match counts.get("cancelled") {
         Some(n) if *n > 0 => format!(", {n} cancelled"),

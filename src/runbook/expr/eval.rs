@@ -215,6 +215,21 @@ fn list_position(n: &serde_json::Number) -> Option<Option<usize>> {
     Some((f >= 0.0 && f < usize::MAX as f64).then_some(f as usize))
 }
 
+/// The left side of `||`: itself, or each operand of the `||` chain it is (`a || b` in
+/// `a || b || c`), evaluated without the check for unset outputs; the first true one.
+fn fallbacks<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, Value>, EvalError> {
+    match expr.kind() {
+        ExprKind::Binary { op: BinaryOp::Or, lhs, rhs } => {
+            let left = fallbacks(lhs, scope)?;
+            if truthy(&left) {
+                return Ok(left);
+            }
+            eval(rhs, scope)
+        }
+        _ => eval(expr, scope),
+    }
+}
+
 fn binary<'a>(
     op: BinaryOp,
     lhs: &'a Expr,
@@ -226,22 +241,8 @@ fn binary<'a>(
     // may name one that is not set. The last, and every other operand (of `&&`, of a
     // comparison), may not: `tasks.a.outputs.typo != 'x'` would be true whatever `a` did.
     if op == BinaryOp::Or {
-        let mut operands = vec![rhs];
-        let mut first = lhs;
-        while let ExprKind::Binary { op: BinaryOp::Or, lhs: inner, rhs: next } = first.kind() {
-            operands.push(next);
-            first = inner;
-        }
-        operands.push(first);
-        // In written order, the last one apart.
-        let last = operands.remove(0);
-        for operand in operands.into_iter().rev() {
-            let value = eval(operand, scope)?;
-            if truthy(&value) {
-                return Ok(value);
-            }
-        }
-        return eval_top(last, scope);
+        let left = fallbacks(lhs, scope)?;
+        return if truthy(&left) { Ok(left) } else { eval_top(rhs, scope) };
     }
     let left = eval_top(lhs, scope)?;
     // `&&` returns an operand and does not evaluate the right side when decided.

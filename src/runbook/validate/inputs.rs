@@ -424,14 +424,8 @@ pub(super) fn for_each(
 pub(super) fn scriptify_probe(with: Input, key: &str) -> Input {
     let Input::Map(mut map) = with else { return with };
     let probe = match map.get(key) {
-        Some(Input::Template(..)) => {
-            let Some(command) = map.get(key).cloned() else { return Input::Map(map) };
-            Input::Map(IndexMap::from([("run".to_owned(), command)]))
-        }
-        Some(Input::Map(_)) => match map.get(key).cloned() {
-            Some(inputs) => inputs,
-            None => return Input::Map(map),
-        },
+        Some(command @ Input::Template(..)) => Input::Map(IndexMap::from([("run".to_owned(), command.clone())])),
+        Some(inputs @ Input::Map(_)) => inputs.clone(),
         _ => return Input::Map(map),
     };
     map.insert(key.to_owned(), scriptify(probe, &["run"]));

@@ -233,12 +233,7 @@ fn check_task(
         check_inputs(v, action.as_ref(), &doc.uses, doc.with.as_ref().map(|n| &n.0));
     }
     let with = match (&action, with) {
-        (Some(action), Some(with)) if !action.script_inputs().is_empty() => {
-            Some(inputs::scriptify(with, action.script_inputs()))
-        }
-        (Some(action), Some(with)) if action.script_probe().is_some() => {
-            Some(inputs::scriptify_probe(with, action.script_probe().unwrap_or_default()))
-        }
+        (Some(action), Some(with)) => Some(scripts_as_env(action.as_ref(), with)),
         (_, with) => with,
     };
     let check = match &doc.check {
@@ -263,12 +258,7 @@ fn check_task(
                 check_inputs(v, probe.as_ref(), &c.uses, c.with.as_ref().map(|n| &n.0));
             }
             let with = match (probe, with) {
-                (Some(probe), Some(with)) if !probe.script_inputs().is_empty() => {
-                    Some(inputs::scriptify(with, probe.script_inputs()))
-                }
-                (Some(probe), Some(with)) if probe.script_probe().is_some() => {
-                    Some(inputs::scriptify_probe(with, probe.script_probe().unwrap_or_default()))
-                }
+                (Some(probe), Some(with)) => Some(scripts_as_env(probe.as_ref(), with)),
                 (_, with) => with,
             };
             with.map(|with| Check { uses: c.uses.value.clone(), with })
@@ -305,6 +295,18 @@ fn check_task(
 
 /// The action's own checks of its inputs, each pointing at the input it is about; without
 /// `with:`, at `uses`.
+/// `with` with the `${{ }}` parts of the action's script inputs, or of its shell probe, turned
+/// into environment variables (see [`crate::actions::Action::script_inputs`]).
+fn scripts_as_env(action: &dyn crate::actions::Action, with: Input) -> Input {
+    if !action.script_inputs().is_empty() {
+        return inputs::scriptify(with, action.script_inputs());
+    }
+    match action.script_probe() {
+        Some(key) => inputs::scriptify_probe(with, key),
+        None => with,
+    }
+}
+
 fn check_inputs(
     v: &mut Validator<'_>,
     action: &dyn crate::actions::Action,
