@@ -42,6 +42,12 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Whether the operator orders its operands (`<`, `<=`, `>`, `>=`), which fails on values
+    /// that have no order.
+    pub fn orders(self) -> bool {
+        matches!(self, BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge)
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             BinaryOp::Or => "||",

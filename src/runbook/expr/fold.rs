@@ -1,10 +1,12 @@
-//! Finds function calls that fail before anything runs: calls on literals only
-//! (`format('{1}', 'x')`, `fromJSON('{bad')`), and calls on typed parameters that fail for
-//! every value of the parameter's type (`lower(params.count)` with `count` a number).
+//! Finds operations that fail before anything runs: function calls on literals only
+//! (`format('{1}', 'x')`, `fromJSON('{bad')`), and calls, member reads, indexing and ordering
+//! comparisons on typed parameters that fail for every value of the parameter's type
+//! (`lower(params.count)` or `params.count.x` with `count` a number, `params.list > 1`).
 //!
-//! A call on parameters is tried with a few sample values of each declared type; it is
-//! reported only when every sample fails, so a call that fails for some values only
-//! (`fromJSON(params.text)`) is left to run time.
+//! An operation on parameters is tried with a few sample values of each declared type; it is
+//! reported only when every sample fails, so one that fails for some values only
+//! (`fromJSON(params.text)`) is left to run time. A member read or an index is tried only on a
+//! parameter or a literal itself: what a map or a list parameter holds inside is not declared.
 
 use std::borrow::Cow;
 
@@ -30,14 +32,17 @@ fn sample(kind: ParamType, i: usize) -> Value {
     samples[i % SAMPLES].clone()
 }
 
-/// A failing call: the error, and whether it fails whatever the parameters (`false`) or for
-/// every value of the types of the parameters it reads (`true`).
+/// A failing operation: the error, whether it fails whatever the parameters (`false`) or for
+/// every value of the types of the parameters it reads (`true`), and whether it is a function
+/// call.
 pub struct Failure {
     pub error: EvalError,
     pub reads_params: bool,
+    pub call: bool,
 }
 
-/// The calls in `expr` that cannot succeed. `param_type` gives a parameter's declared type.
+/// The operations in `expr` that cannot succeed. `param_type` gives a parameter's declared
+/// type.
 pub fn failing_calls(expr: &Expr, param_type: &dyn Fn(&str) -> Option<ParamType>) -> Vec<Failure> {
     let mut out = Vec::new();
     walk(expr, param_type, &mut out);
@@ -45,13 +50,24 @@ pub fn failing_calls(expr: &Expr, param_type: &dyn Fn(&str) -> Option<ParamType>
 }
 
 fn walk(expr: &Expr, param_type: &dyn Fn(&str) -> Option<ParamType>, out: &mut Vec<Failure>) {
-    if let ExprKind::Call { args, .. } = expr.kind() {
-        let mut params = Vec::new();
-        if args.iter().all(|a| foldable(a, param_type, &mut params)) {
-            if let Some(error) = fails_always(expr, &params, param_type) {
-                out.push(Failure { error, reads_params: !params.is_empty() });
-                return;
-            }
+    let mut params = Vec::new();
+    let p = &mut params;
+    let tried = match expr.kind() {
+        ExprKind::Call { args, .. } => args.iter().all(|a| foldable(a, param_type, p)),
+        ExprKind::Member { object, .. } => plain(object, param_type) && foldable(object, param_type, p),
+        ExprKind::Index { object, index } => {
+            plain(object, param_type) && foldable(object, param_type, p) && foldable(index, param_type, p)
+        }
+        ExprKind::Binary { op, lhs, rhs } if op.orders() => {
+            foldable(lhs, param_type, p) && foldable(rhs, param_type, p)
+        }
+        _ => false,
+    };
+    if tried {
+        if let Some(error) = fails_always(expr, &params, param_type) {
+            let call = matches!(expr.kind(), ExprKind::Call { .. });
+            out.push(Failure { error, reads_params: !params.is_empty(), call });
+            return;
         }
     }
     match expr.kind() {
@@ -92,7 +108,16 @@ fn foldable<'e>(expr: &'e Expr, param_type: &dyn Fn(&str) -> Option<ParamType>, 
     }
 }
 
-/// The error of the call when it fails with every sample of its parameters.
+/// Whether `expr` is a literal or a declared parameter itself, whose type is known.
+fn plain(expr: &Expr, param_type: &dyn Fn(&str) -> Option<ParamType>) -> bool {
+    match expr.kind() {
+        ExprKind::Literal(_) => true,
+        ExprKind::Member { object, name } => object.as_name() == Some("params") && param_type(&name.node).is_some(),
+        _ => false,
+    }
+}
+
+/// The error of the operation when it fails with every sample of its parameters.
 fn fails_always(call: &Expr, params: &[&str], param_type: &dyn Fn(&str) -> Option<ParamType>) -> Option<EvalError> {
     let rounds = if params.is_empty() { 1 } else { SAMPLES };
     let mut first = None;
@@ -138,10 +163,37 @@ mod tests {
             "n" => Some(ParamType::Number),
             "s" => Some(ParamType::String),
             "l" => Some(ParamType::List),
+            "m" => Some(ParamType::Map),
             _ => None,
         };
         let expr = parse_expr(src).unwrap();
         failing_calls(&expr, &types).into_iter().map(|f| (f.error.to_string(), f.reads_params)).collect()
+    }
+
+    #[test]
+    fn member_reads_indexes_and_orderings_that_cannot_succeed_are_found() {
+        assert_eq!(failing("params.n.x"), vec![("cannot read member `x` of a number (`params.n`)".into(), true)]);
+        assert_eq!(failing("params.l.x").len(), 1);
+        assert_eq!(failing("params.n[0]").len(), 1);
+        assert_eq!(failing("params.l['a']").len(), 1);
+        assert_eq!(failing("params.l > 1").len(), 1);
+        assert_eq!(failing("1 < [1]").len(), 1);
+        assert_eq!(failing("params.n > 'abc'").len(), 1);
+        assert_eq!(failing("upper(params.s) == 'A' && params.l >= 2").len(), 1);
+    }
+
+    #[test]
+    fn member_reads_indexes_and_orderings_that_may_succeed_are_left_alone() {
+        assert!(failing("params.l[5]").is_empty(), "out of range is null");
+        assert!(failing("params.m.x").is_empty(), "a map parameter's keys are not declared");
+        assert!(failing("params.m.a.b").is_empty(), "nor what its values hold");
+        assert!(failing("params.l[0].name").is_empty(), "nor what a list's items hold");
+        assert!(failing("fromJSON(params.s).a.b").is_empty());
+        assert!(failing("params.s > 1").is_empty(), "text may spell a number");
+        assert!(failing("params.n >= 1").is_empty());
+        assert!(failing("length(params.l) > 1").is_empty());
+        assert!(failing("params.l > tasks.a.outputs.n").is_empty());
+        assert!(failing("params.l == 1 || !params.l").is_empty(), "equality and negation never fail");
     }
 
     #[test]

@@ -78,7 +78,7 @@ fn template(
     None
 }
 
-/// Reports function calls that fail before anything runs (see [`failing_calls`]).
+/// Reports operations that fail before anything runs (see [`failing_calls`]).
 fn check_calls(v: &mut Validator<'_>, node: &Node, template: &Template, refs: &RefContext<'_>) {
     let param_type = |name: &str| refs.params.get(name).map(|p| p.kind);
     for expr in template.expressions() {
@@ -91,7 +91,11 @@ fn check_calls(v: &mut Validator<'_>, node: &Node, template: &Template, refs: &R
             v.push(
                 Problem::new(
                     "drctl::expression",
-                    format!("this call cannot succeed: {}", failure.error),
+                    format!(
+                        "this {} cannot succeed: {}",
+                        if failure.call { "call" } else { "expression" },
+                        failure.error
+                    ),
                     map_span(v.text, node, failure.error.range()),
                     "here",
                 )
