@@ -226,3 +226,17 @@ fn member_reads_indexes_and_orderings_that_fail_for_every_value_of_a_type_are_re
     assert_eq!(ran.status.code(), Some(2));
     insta::assert_snapshot!(String::from_utf8_lossy(&ran.stderr));
 }
+
+#[test]
+fn an_expression_in_a_key_is_refused_at_the_key() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: keys\nparams:\n  h: { type: string, default: X-Team }\ntasks:\n  a:\n    uses: http\n    with:\n      url: http://127.0.0.1:9/\n      headers: { \"${{ params.h }}\": orders }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    assert_eq!(problems["problems"].as_array().unwrap().len(), 1, "{problems:#}");
+    let first = &problems["problems"][0];
+    assert_eq!(first["message"], "`${{ }}` in a key is not evaluated", "{problems:#}");
+    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(10), Some(18)), "{problems:#}");
+}

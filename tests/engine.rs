@@ -1173,3 +1173,32 @@ fn a_for_each_task_that_never_expanded_counts_once_in_the_summary() {
     assert!(ran.stderr.contains("✖ bad"), "{}", ran.stderr);
     assert!(!ran.stderr.contains("no longer in the runbook"), "{}", ran.stderr);
 }
+
+#[test]
+fn an_input_that_cannot_be_resolved_is_named_by_its_place() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: where
+tasks:
+  a:
+    uses: shell
+    with: { run: 'echo "region=eu" >> "$DRCTL_OUTPUT"' }
+  b:
+    uses: shell
+    with:
+      run: 'true'
+      env: { OK: "${{ tasks.a.outputs.region }}", BAD: "${{ tasks.a.outputs.region.name }}" }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "inputs could not be resolved: `env.BAD`: cannot read member `name` of a string (`tasks.a.outputs.region`)"
+        ),
+        "{}",
+        ran.stderr
+    );
+}

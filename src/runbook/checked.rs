@@ -9,10 +9,42 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::expr::{Scope, Template};
+use super::expr::{EvalError, Scope, Template};
 use super::model::{OnFailure, ParamType};
 use super::retry::RetryPolicy;
 use super::yaml::ByteSpan;
+
+/// An input that could not be resolved: where it is in `with` (`env.REGION`, `items[2]`;
+/// empty for `with` itself) and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{error}", if path.is_empty() { String::new() } else { format!("`{path}`: ") })]
+pub struct InputError {
+    pub path: String,
+    pub error: EvalError,
+}
+
+/// One step of an [`InputError`]'s path.
+enum Step<'a> {
+    Key(&'a str),
+    Item(usize),
+}
+
+fn path_text(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) if !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Key(key) => out.push_str(&format!("[{}]", Value::String((*key).to_owned()))),
+            Step::Item(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
 
 /// Index of a task in [`Runbook::tasks`].
 pub type TaskIdx = usize;
@@ -135,30 +167,42 @@ pub enum Input {
 
 impl Input {
     /// Evaluates every template against `scope`.
-    pub fn resolve(&self, scope: &dyn Scope) -> Result<Value, super::expr::EvalError> {
-        Ok(match self {
-            Input::Literal(v) => v.clone(),
-            Input::Template(t, _) => t.render(scope)?,
-            Input::List(items) => Value::Array(items.iter().map(|i| i.resolve(scope)).collect::<Result<_, _>>()?),
-            Input::Map(map) => {
-                Value::Object(map.iter().map(|(k, i)| Ok((k.clone(), i.resolve(scope)?))).collect::<Result<_, _>>()?)
-            }
-        })
+    pub fn resolve(&self, scope: &dyn Scope) -> Result<Value, InputError> {
+        self.render(&|t: &Template| t.render(scope), &mut Vec::new())
     }
 
     /// Like [`Input::resolve`], but values not known before the run become `unknown`.
-    pub fn resolve_partial(&self, scope: &dyn Scope, unknown: &str) -> Result<Value, super::expr::EvalError> {
+    pub fn resolve_partial(&self, scope: &dyn Scope, unknown: &str) -> Result<Value, InputError> {
+        self.render(&|t: &Template| t.render_partial(scope, unknown), &mut Vec::new())
+    }
+
+    /// Renders every template with `render`; `path` is where this input is in the whole.
+    fn render<'a>(
+        &'a self,
+        render: &dyn Fn(&Template) -> Result<Value, EvalError>,
+        path: &mut Vec<Step<'a>>,
+    ) -> Result<Value, InputError> {
         Ok(match self {
             Input::Literal(v) => v.clone(),
-            Input::Template(t, _) => t.render_partial(scope, unknown)?,
+            Input::Template(t, _) => render(t).map_err(|error| InputError { path: path_text(path), error })?,
             Input::List(items) => {
-                Value::Array(items.iter().map(|i| i.resolve_partial(scope, unknown)).collect::<Result<_, _>>()?)
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Step::Item(i));
+                    out.push(item.render(render, path)?);
+                    path.pop();
+                }
+                Value::Array(out)
             }
-            Input::Map(map) => Value::Object(
-                map.iter()
-                    .map(|(k, i)| Ok((k.clone(), i.resolve_partial(scope, unknown)?)))
-                    .collect::<Result<_, _>>()?,
-            ),
+            Input::Map(map) => {
+                let mut out = serde_json::Map::with_capacity(map.len());
+                for (key, item) in map {
+                    path.push(Step::Key(key));
+                    out.insert(key.clone(), item.render(render, path)?);
+                    path.pop();
+                }
+                Value::Object(out)
+            }
         })
     }
 
@@ -174,5 +218,48 @@ impl Input {
 
     pub fn empty() -> Input {
         Input::Map(IndexMap::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::expr::Template;
+    use serde_json::json;
+
+    struct Params(Value);
+
+    impl Scope for Params {
+        fn var(&self, name: &str) -> Option<std::borrow::Cow<'_, Value>> {
+            (name == "params").then_some(std::borrow::Cow::Borrowed(&self.0))
+        }
+
+        fn task(&self, _id: &str) -> Option<std::borrow::Cow<'_, Value>> {
+            None
+        }
+    }
+
+    fn template(text: &str) -> Input {
+        Input::Template(Template::parse(text).unwrap(), text.to_owned())
+    }
+
+    #[test]
+    fn an_input_that_fails_names_where_it_is() {
+        let with = Input::Map(IndexMap::from([
+            ("run".to_owned(), Input::Literal(json!("true"))),
+            (
+                "env".to_owned(),
+                Input::Map(IndexMap::from([
+                    ("OK".to_owned(), template("${{ params.n }}")),
+                    ("A KEY".to_owned(), Input::List(vec![Input::Literal(json!(1)), template("${{ params.n.x }}")])),
+                ])),
+            ),
+        ]));
+        let scope = Params(json!({ "n": 1 }));
+        let error = with.resolve(&scope).unwrap_err();
+        assert_eq!(error.path, r#"env["A KEY"][1]"#);
+        assert_eq!(error.to_string(), r#"`env["A KEY"][1]`: cannot read member `x` of a number (`params.n`)"#);
+        let top = template("${{ params.n.x }}").resolve(&scope).unwrap_err();
+        assert_eq!(top.to_string(), "cannot read member `x` of a number (`params.n`)");
     }
 }

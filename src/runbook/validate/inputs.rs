@@ -270,6 +270,21 @@ pub(super) fn input(
             let mut out = IndexMap::with_capacity(entries.len());
             let mut ok = true;
             for (key, value) in entries {
+                if key.as_scalar().is_some_and(|k| k.contains("${{")) {
+                    v.push(
+                        Problem::new(
+                            "drctl::expression",
+                            "`${{ }}` in a key is not evaluated",
+                            key.span.clone(),
+                            "this key",
+                        )
+                        .help(Some(
+                            "keys are fixed names: write the name itself here, and expressions in values".into(),
+                        )),
+                    );
+                    ok = false;
+                    continue;
+                }
                 match input(v, value, refs, deps, allow_each) {
                     Some(i) => {
                         out.insert(key.as_scalar().unwrap_or_default().to_owned(), i);
