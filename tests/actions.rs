@@ -17,6 +17,7 @@ type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 /// - `GET /status`: `{"ready": false}` for the first two calls, then `{"ready": true}`;
 /// - `POST /orders`: 201 with `{"id": "order-1", "echo": <the request's JSON>}`;
 /// - `GET /moved`: 302 to `/status`;
+/// - `GET /busy`: 429 with `Retry-After: 120`;
 /// - anything else: 404.
 fn serve() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -58,9 +59,14 @@ fn serve() -> (String, Seen) {
                 }
                 ("POST", "/orders") => ("201 Created", format!(r#"{{"id": "order-1", "echo": {body}}}"#)),
                 ("GET", "/moved") => ("302 Found", "{}".to_owned()),
+                ("GET", "/busy") => ("429 Too Many Requests", r#"{"code": "TooManyRequests"}"#.to_owned()),
                 _ => ("404 Not Found", r#"{"code": "NotFound"}"#.to_owned()),
             };
-            let location = if path == "/moved" { "location: /status\r\n" } else { "" };
+            let location = match path.as_str() {
+                "/moved" => "location: /status\r\n",
+                "/busy" => "retry-after: 120\r\n",
+                _ => "",
+            };
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status}\r\n{location}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
@@ -436,4 +442,33 @@ fn a_wait_until_http_probe_and_an_http_body_are_checked_at_validate() {
     assert_eq!(checked.code, 2, "{}", checked.stderr);
     assert!(checked.stderr.contains("`http.expect`: unknown input `statuss`"), "{}", checked.stderr);
     assert!(checked.stderr.contains("`body` must be text, got a map"), "{}", checked.stderr);
+}
+
+#[test]
+fn a_retry_after_longer_than_max_delay_ends_the_task_at_once_saying_what_to_raise() {
+    let (base, seen) = serve();
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: busy
+params:
+  base: { type: string, required: true }
+tasks:
+  call:
+    uses: http
+    retry: { attempts: 5, delay: 10ms, max_delay: 30s }
+    with: { url: "${{ params.base }}/busy" }
+"#,
+    );
+    let started = std::time::Instant::now();
+    let ran = sb.run(&["run", "rb.yaml", "--param", &format!("base={base}"), "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "it did not wait the 2 minutes asked");
+    let status = sb.status(&ran.run_id());
+    assert!(
+        status["tasks"][0]["error"].as_str().unwrap_or_default().contains("the server asked to wait 2m00s before retrying, longer than max_delay 30s; raise max_delay to wait that long"),
+        "{status}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1, "one call, no retry before the server's time");
 }

@@ -17,6 +17,7 @@ use super::observer::Observer;
 use crate::actions::{Action, ActionContext, ActionError, ErrorClass, Outputs, TaskLog};
 use crate::checkpoint::record::now_millis;
 use crate::checkpoint::{Ack, InstanceId, Journal, Record};
+use crate::runbook::duration::format_duration;
 use crate::runbook::retry::RetryPolicy;
 use crate::ui::redact::Redactor;
 
@@ -254,13 +255,37 @@ impl Job {
             let rng = rng.get_or_insert_with(<rand::rngs::StdRng as rand::SeedableRng>::from_os_rng);
             let mut delay = self.policy.delay_after(tries, rng);
             if let Some(after) = err.retry_after {
+                // `max_delay` bounds every wait. Retrying before the server's time would only be
+                // refused again, so a longer wait than allowed ends the task, saying what to raise.
+                if after > self.policy.max_delay.max(self.policy.delay) {
+                    let error = format!(
+                        "{message} (the server asked to wait {} before retrying, longer than max_delay {}; raise \
+                         max_delay to wait that long)",
+                        format_duration(after),
+                        format_duration(self.policy.max_delay.max(self.policy.delay))
+                    );
+                    self.observer.attempt_failed(&self.id, attempt, &message, None);
+                    return JobOutcome::Failed { error };
+                }
                 delay = delay.max(after);
             }
             if let Some(budget) = self.policy.budget {
-                if self.used.1 + started.elapsed() + delay >= budget {
+                let used = self.used.1 + started.elapsed();
+                if used + delay >= budget {
                     // An attempt cut off by the budget already says so.
-                    let spent = format!("retry budget of {} spent", crate::runbook::duration::format_duration(budget));
-                    let error = if message.contains(&spent) { message.clone() } else { format!("{message} ({spent})") };
+                    let spent = format!("retry budget of {} spent", format_duration(budget));
+                    let error = if message.contains(&spent) {
+                        message.clone()
+                    } else if used >= budget {
+                        format!("{message} ({spent})")
+                    } else {
+                        format!(
+                            "{message} (the next attempt, after a wait of {}, would start after the retry budget of \
+                             {} ends)",
+                            format_duration(delay),
+                            format_duration(budget)
+                        )
+                    };
                     self.observer.attempt_failed(&self.id, attempt, &message, None);
                     return JobOutcome::Failed { error };
                 }
@@ -361,10 +386,7 @@ impl Job {
                     Err(match (limit, self.policy.budget) {
                         (Limit::Budget(_), Some(budget)) => ActionError::fatal(
                             ErrorClass::Timeout,
-                            format!(
-                                "attempt cut off: retry budget of {} spent",
-                                crate::runbook::duration::format_duration(budget)
-                            ),
+                            format!("attempt cut off: retry budget of {} spent", format_duration(budget)),
                         ),
                         _ => ActionError::new(
                             ErrorClass::Timeout,
