@@ -240,3 +240,36 @@ fn an_expression_in_a_key_is_refused_at_the_key() {
     assert_eq!(first["message"], "`${{ }}` in a key is not evaluated", "{problems:#}");
     assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(10), Some(18)), "{problems:#}");
 }
+
+#[test]
+fn a_condition_that_mixes_text_with_expressions_is_refused_with_the_one_expression_to_write() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: mixed
+params:
+  a: { type: bool, default: false }
+  b: { type: bool, default: true }
+tasks:
+  both: { uses: shell, if: "${{ params.a }} && ${{ params.b }}", with: { run: "true" } }
+  not: { uses: shell, if: "!${{ params.b }}", with: { run: "true" } }
+  spaced: { uses: shell, if: " ${{ params.a }} ", with: { run: "true" } }
+  same: { uses: assert, with: { that: "${{ params.a }} == ${{ params.b }}" } }
+"#,
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let list = problems["problems"].as_array().unwrap();
+    assert_eq!(list.len(), 3, "whitespace around one expression is fine: {problems:#}");
+    let helps: Vec<&str> = list.iter().map(|p| p["help"].as_str().unwrap()).collect();
+    assert_eq!(
+        helps,
+        [
+            "write the whole condition as one expression: if: ${{ params.a && params.b }}",
+            "write the whole condition as one expression: if: ${{ !params.b }}",
+            "write the whole condition as one expression: that: ${{ params.a == params.b }}",
+        ],
+        "{problems:#}"
+    );
+    assert_eq!((list[0]["line"].as_u64(), list[0]["column"].as_u64()), (Some(7), Some(28)), "{problems:#}");
+}

@@ -1208,3 +1208,42 @@ tasks:
         ran.stderr
     );
 }
+
+#[test]
+fn an_expression_in_single_quotes_reaches_the_script_as_its_value() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: quoted
+params:
+  x: { type: string, default: "it's $HOME; `id`" }
+tasks:
+  a:
+    uses: shell
+    with:
+      run: |
+        echo '${{ params.x }}' > out.txt
+        cat <<EOF >> out.txt
+        '${{ params.x }}'
+        EOF
+        echo "x='${{ params.x }}'" >> out.txt
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(sb.read("out.txt"), "it's $HOME; `id`\n'it's $HOME; `id`'\nx='it's $HOME; `id`'\n");
+}
+
+#[test]
+fn an_expression_in_a_quoted_here_document_is_refused() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: heredoc\ntasks:\n  a:\n    uses: shell\n    with:\n      run: |\n        cat <<'EOF'\n        ${{ run.id }}\n        EOF\n",
+    );
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("is in a here-document with a quoted delimiter"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("rb.yaml:9:9"), "points at the expression: {}", ran.stderr);
+}

@@ -37,7 +37,7 @@ fn a_plan_whose_expressions_fail_on_the_given_parameters_is_refused_and_not_save
     );
     let ran = sb.run(&["plan", "rb.yaml", "-p", "doc={not json", "--save", "plan.json"]);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stdout.contains("ERROR with: fromJSON(): invalid JSON"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("ERROR with: `run`: fromJSON(): invalid JSON"), "{}", ran.stdout);
     assert!(ran.stderr.contains("1 expression would fail with these parameters"), "{}", ran.stderr);
     assert!(!sb.path().join("plan.json").exists());
     let fine = sb.run(&["plan", "rb.yaml", "-p", "doc={\"a\": 1}"]);

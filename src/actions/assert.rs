@@ -39,6 +39,20 @@ impl Action for Assert {
                     .with_help(format!("write it as an expression: that: ${{{{ {text} }}}}")),
             );
         }
+        // Nor is text around expressions: `${{ a }} == ${{ b }}` renders as the text `x == y`.
+        if let Some(text) = with.get("that").and_then(Value::as_str).filter(|t| t.contains("${{")) {
+            if let Ok(template) = crate::runbook::expr::Template::parse(text) {
+                if template.single_expression().is_none() {
+                    problems.push(
+                        InputProblem::new("that", "`that` mixes text with `${{ }}`: it would be text, not a condition")
+                            .with_help(format!(
+                                "write the whole condition as one expression: that: ${{{{ {} }}}}",
+                                template.unwrapped()
+                            )),
+                    );
+                }
+            }
+        }
         // A literal number, list, map or nothing is never a condition either.
         if let Some(other) = with.get("that").filter(|t| !(t.is_string() || t.is_boolean())) {
             let what = match other {

@@ -30,8 +30,18 @@ enum Step<'a> {
 }
 
 fn path_text(path: &[Step<'_>]) -> String {
+    // An expression of a script is passed in `env.DRCTL_EXPR_n` (see `validate::scriptify`):
+    // it was written in `run`.
+    let script = match path {
+        [.., Step::Key("env"), Step::Key(name)] if name.starts_with("DRCTL_EXPR_") => Some(path.len() - 2),
+        _ => None,
+    };
+    let path = match script {
+        Some(end) => &path[..end],
+        None => path,
+    };
     let mut out = String::new();
-    for step in path {
+    for step in path.iter().chain(script.map(|_| &Step::Key("run"))) {
         match step {
             Step::Key(key) if !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') => {
                 if !out.is_empty() {
@@ -259,6 +269,11 @@ mod tests {
         let error = with.resolve(&scope).unwrap_err();
         assert_eq!(error.path, r#"env["A KEY"][1]"#);
         assert_eq!(error.to_string(), r#"`env["A KEY"][1]`: cannot read member `x` of a number (`params.n`)"#);
+        let script = Input::Map(IndexMap::from([(
+            "env".to_owned(),
+            Input::Map(IndexMap::from([("DRCTL_EXPR_0".to_owned(), template("${{ params.n.x }}"))])),
+        )]));
+        assert_eq!(script.resolve(&scope).unwrap_err().path, "run", "where the expression was written");
         let top = template("${{ params.n.x }}").resolve(&scope).unwrap_err();
         assert_eq!(top.to_string(), "cannot read member `x` of a number (`params.n`)");
     }

@@ -122,6 +122,19 @@ impl Template {
         found
     }
 
+    /// The text with each `${{ }}` replaced by its expression, as one expression would read
+    /// it: `${{ params.a }} && ${{ params.b }}` gives `params.a && params.b`.
+    pub fn unwrapped(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                TemplatePart::Literal { text, .. } => out.push_str(text),
+                TemplatePart::Expr { expr, .. } => out.push_str(&expr.to_string()),
+            }
+        }
+        out.trim().to_owned()
+    }
+
     /// A single expression gives its value as is (a list stays a list); anything else gives
     /// the literal text with each value's string form in place of its `${{ }}`.
     pub fn render(&self, scope: &dyn Scope) -> Result<Value, EvalError> {

@@ -4,6 +4,7 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::quoting::{quoting, Quoting};
 use super::tasks::add_dep;
 use super::{suggest, type_word, Validator};
 use crate::runbook::checked::{Dep, ForEach, Input, Param};
@@ -317,7 +318,21 @@ pub(super) fn condition(
         return Template::parse(&format!("${{{{ {b} }}}}")).ok();
     }
     if text.contains("${{") {
-        return template(v, node, text, refs, deps, false);
+        let template = template(v, node, text, refs, deps, false)?;
+        if template.single_expression().is_none() {
+            // `${{ a }} && ${{ b }}` renders as the text `false && true`, which is never false.
+            v.push(
+                Problem::new(
+                    "drctl::condition",
+                    "`if` mixes text with `${{ }}`: the text it renders to is not evaluated again, so it counts as true",
+                    node.span.clone(),
+                    "one expression here",
+                )
+                .help(Some(format!("write the whole condition as one expression: if: ${{{{ {} }}}}", template.unwrapped()))),
+            );
+            return None;
+        }
+        return Some(template);
     }
     match parse_expr(text) {
         Ok(expr) => {
@@ -435,38 +450,66 @@ pub(super) fn for_each(
     }
 }
 
-/// Rewrites each `${{ }}` in the script inputs `keys` of `with` into `${DRCTL_EXPR_n}` and
-/// adds `DRCTL_EXPR_n` to `with.env`, so expression values reach scripts as data, never as
-/// code.
 /// `scriptify` for the input `key` of `with`, which holds a command (made `{ run: command }`)
-/// or the inputs of a `shell` task.
-pub(super) fn scriptify_probe(with: Input, key: &str) -> Input {
-    let Input::Map(mut map) = with else { return with };
+/// or the inputs of a `shell` task. Returns the expressions the shell would never expand, as
+/// [`scriptify`] does, with the key they are under.
+pub(super) fn scriptify_probe(with: Input, key: &str) -> (Input, Vec<Unexpanded>) {
+    let Input::Map(mut map) = with else { return (with, Vec::new()) };
     let probe = match map.get(key) {
         Some(command @ Input::Template(..)) => Input::Map(IndexMap::from([("run".to_owned(), command.clone())])),
         Some(inputs @ Input::Map(_)) => inputs.clone(),
-        _ => return Input::Map(map),
+        _ => return (Input::Map(map), Vec::new()),
     };
-    map.insert(key.to_owned(), scriptify(probe, &["run"]));
-    Input::Map(map)
+    let (probe, unexpanded) = scriptify(probe, &["run"]);
+    map.insert(key.to_owned(), probe);
+    (Input::Map(map), unexpanded)
 }
 
-pub(super) fn scriptify(with: Input, keys: &[&str]) -> Input {
-    let Input::Map(mut map) = with else { return with };
+/// An expression in a script, at a place where the shell never expands a variable (a
+/// here-document with a quoted delimiter): `key` is the script input, `expr` the expression.
+pub(super) struct Unexpanded {
+    pub key: String,
+    pub expr: String,
+}
+
+/// Rewrites each `${{ }}` in the script inputs `keys` of `with` into a reference to an
+/// environment variable `DRCTL_EXPR_n`, and adds `DRCTL_EXPR_n` to `with.env`, so expression
+/// values reach scripts as data, never as code. The reference suits the expression's quoting:
+/// in single quotes, the quotes are closed around it. An expression where the shell expands
+/// nothing is returned rather than rewritten.
+pub(super) fn scriptify(with: Input, keys: &[&str]) -> (Input, Vec<Unexpanded>) {
+    let Input::Map(mut map) = with else { return (with, Vec::new()) };
     let mut extra: Vec<(String, Input)> = Vec::new();
+    let mut unexpanded = Vec::new();
     for key in keys {
         let Some(Input::Template(template, source)) = map.get(*key) else { continue };
+        let mut pieces = vec![String::new()];
+        for part in template.parts() {
+            match part {
+                TemplatePart::Literal { text, .. } => pieces.last_mut().into_iter().for_each(|p| p.push_str(text)),
+                TemplatePart::Expr { .. } => pieces.push(String::new()),
+            }
+        }
+        let places = quoting(&pieces.iter().map(String::as_str).collect::<Vec<_>>());
         let mut script = String::with_capacity(source.len());
+        let mut exprs = 0;
         for part in template.parts() {
             match part {
                 TemplatePart::Literal { text, .. } => script.push_str(text),
                 TemplatePart::Expr { range, .. } => {
-                    let name = format!("DRCTL_EXPR_{}", extra.len());
-                    script.push_str(&format!("${{{name}}}"));
                     let text = source.get(range.clone()).unwrap_or_default().to_owned();
+                    let name = format!("DRCTL_EXPR_{}", extra.len());
+                    let place = places.get(exprs).copied().unwrap_or(Quoting::Expands);
+                    exprs += 1;
+                    let Some(reference) = place.reference(&name) else {
+                        unexpanded.push(Unexpanded { key: (*key).to_owned(), expr: text.clone() });
+                        script.push_str(&text);
+                        continue;
+                    };
+                    script.push_str(&reference);
                     match Template::parse(&text) {
                         Ok(t) => extra.push((name, Input::Template(t, text))),
-                        Err(_) => return Input::Map(map),
+                        Err(_) => return (Input::Map(map), unexpanded),
                     }
                 }
             }
@@ -474,7 +517,7 @@ pub(super) fn scriptify(with: Input, keys: &[&str]) -> Input {
         map.insert((*key).to_owned(), Input::Literal(Value::String(script)));
     }
     if extra.is_empty() {
-        return Input::Map(map);
+        return (Input::Map(map), unexpanded);
     }
     match map.entry("env".to_owned()).or_insert_with(|| Input::Map(IndexMap::new())) {
         Input::Map(env) => env.extend(extra),
@@ -486,5 +529,5 @@ pub(super) fn scriptify(with: Input, keys: &[&str]) -> Input {
         }
         _ => {}
     }
-    Input::Map(map)
+    (Input::Map(map), unexpanded)
 }

@@ -5,6 +5,7 @@
 //! [`Runbook`].
 
 mod inputs;
+mod quoting;
 mod tasks;
 
 use std::sync::Arc;
@@ -87,14 +88,27 @@ impl Validator<'_> {
         let mut root = match yaml::parse(text) {
             Ok(root) => root,
             Err(e) => {
+                let line = |at: usize| {
+                    let start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+                    text[start..].lines().next().unwrap_or_default()
+                };
                 let help = if e.kind == yaml::SyntaxErrorKind::Tag {
-                    "quote the value: `if: \"!params.dry_run\"`, or write the expression as `${{ !params.dry_run }}`"
+                    let tagged = text.get(e.span.clone()).and_then(|t| t.lines().next()).unwrap_or_default().trim();
+                    let tagged = if tagged.starts_with('!') { tagged.to_owned() } else { "!value".to_owned() };
+                    format!(
+                        "quote the value to keep the `!` as text (\"{tagged}\"); for a negated condition write ${{{{ {tagged} }}}}"
+                    )
                 } else if e.message.contains("tab") {
-                    "indent with spaces: YAML does not allow tabs for indentation"
+                    "indent with spaces: YAML does not allow tabs for indentation".to_owned()
                 } else if e.kind != yaml::SyntaxErrorKind::Malformed {
-                    "a runbook is one map of keys, a few levels deep"
+                    "a runbook is one map of keys, a few levels deep".to_owned()
+                } else if e.message.contains("flow") && line(e.span.start).contains("${{") {
+                    "inside `{ }` or `[ ]`, YAML reads the braces of `${{ }}` as its own: quote the value, as in \
+                     `with: { run: 'echo ${{ each }}' }`"
+                        .to_owned()
                 } else {
                     "check the indentation, and that every quote and bracket opened before this point is closed"
+                        .to_owned()
                 };
                 let message = match e.kind {
                     yaml::SyntaxErrorKind::SecondDocument => format!("{}; a runbook is one document", e.message),
@@ -102,7 +116,7 @@ impl Validator<'_> {
                 };
                 self.push(
                     Problem::new("drctl::yaml", format!("YAML syntax error: {message}"), e.span, "here")
-                        .help(Some(help.into())),
+                        .help(Some(help)),
                 );
                 return None;
             }

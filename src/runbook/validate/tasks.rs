@@ -11,7 +11,7 @@ use crate::runbook::de::Lenient;
 use crate::runbook::model::{Defaults, OnFailure, RetryDoc, TaskDoc, Text};
 use crate::runbook::problem::Problem;
 use crate::runbook::retry::{RetryOn, RetryPolicy};
-use crate::runbook::yaml::ByteSpan;
+use crate::runbook::yaml::{ByteSpan, Node};
 
 /// Task ids in order, with an index for lookups (runbooks may hold thousands of tasks).
 pub(super) struct TaskIds<'a> {
@@ -233,7 +233,7 @@ fn check_task(
         check_inputs(v, action.as_ref(), &doc.uses, doc.with.as_ref().map(|n| &n.0));
     }
     let with = match (&action, with) {
-        (Some(action), Some(with)) => Some(scripts_as_env(action.as_ref(), with)),
+        (Some(action), Some(with)) => Some(scripts_as_env(v, action.as_ref(), with, doc.with.as_ref().map(|n| &n.0))),
         (_, with) => with,
     };
     let check = match &doc.check {
@@ -258,7 +258,9 @@ fn check_task(
                 check_inputs(v, probe.as_ref(), &c.uses, c.with.as_ref().map(|n| &n.0));
             }
             let with = match (probe, with) {
-                (Some(probe), Some(with)) => Some(scripts_as_env(probe.as_ref(), with)),
+                (Some(probe), Some(with)) => {
+                    Some(scripts_as_env(v, probe.as_ref(), with, c.with.as_ref().map(|n| &n.0)))
+                }
                 (_, with) => with,
             };
             with.map(|with| Check { uses: c.uses.value.clone(), with })
@@ -293,20 +295,60 @@ fn check_task(
     })
 }
 
-/// The action's own checks of its inputs, each pointing at the input it is about; without
-/// `with:`, at `uses`.
 /// `with` with the `${{ }}` parts of the action's script inputs, or of its shell probe, turned
-/// into environment variables (see [`crate::actions::Action::script_inputs`]).
-fn scripts_as_env(action: &dyn crate::actions::Action, with: Input) -> Input {
-    if !action.script_inputs().is_empty() {
-        return inputs::scriptify(with, action.script_inputs());
+/// into environment variables (see [`crate::actions::Action::script_inputs`]). An expression
+/// where the shell would never expand one is a problem, reported at its script (`node` is the
+/// task's `with`).
+fn scripts_as_env(
+    v: &mut Validator<'_>,
+    action: &dyn crate::actions::Action,
+    with: Input,
+    node: Option<&Node>,
+) -> Input {
+    let (with, unexpanded, probe) = if !action.script_inputs().is_empty() {
+        let (with, unexpanded) = inputs::scriptify(with, action.script_inputs());
+        (with, unexpanded, None)
+    } else if let Some(key) = action.script_probe() {
+        let (with, unexpanded) = inputs::scriptify_probe(with, key);
+        (with, unexpanded, Some(key))
+    } else {
+        return with;
+    };
+    for found in unexpanded {
+        let holder = match probe {
+            Some(key) => node.and_then(|n| n.get(key)),
+            None => node,
+        };
+        let script = holder.and_then(|h| if h.as_scalar().is_some() { Some(h) } else { h.get(&found.key) });
+        let Some(at) = script.or(holder).or(node) else { continue };
+        // The expression itself when it is written verbatim in the script's source.
+        let span = v
+            .text
+            .get(at.span.clone())
+            .and_then(|source| source.find(&found.expr))
+            .map_or(at.span.clone(), |pos| at.span.start + pos..at.span.start + pos + found.expr.len());
+        v.push(
+            Problem::new(
+                "drctl::expression",
+                format!(
+                    "`{}` is in a here-document with a quoted delimiter, where the shell expands nothing",
+                    found.expr
+                ),
+                span,
+                "never filled in",
+            )
+            .help(Some(
+                "leave the delimiter unquoted (<<EOF) so the value is filled in, or pass it in `env:` and read \
+                 it elsewhere in the script"
+                    .into(),
+            )),
+        );
     }
-    match action.script_probe() {
-        Some(key) => inputs::scriptify_probe(with, key),
-        None => with,
-    }
+    with
 }
 
+/// The action's own checks of its inputs, each pointing at the input it is about; without
+/// `with:`, at `uses`.
 fn check_inputs(
     v: &mut Validator<'_>,
     action: &dyn crate::actions::Action,
