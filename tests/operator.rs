@@ -747,3 +747,24 @@ fn damaged_run_directories_are_listed_and_explained() {
     let resumed = sb.run(&["resume", "renamed"]);
     assert!(resumed.stderr.contains("copy of its runbook is gone"), "{}", resumed.stderr);
 }
+
+/// A line typed before a question is shown does not answer it: at 3 a.m. a stray `y` typed
+/// into a busy terminal must not approve a cutover.
+#[test]
+fn a_line_typed_before_the_question_shows_answers_nothing() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: early
+tasks:
+  pre: { uses: shell, with: { run: "sleep 1" } }
+  gate: { uses: approval, depends_on: [pre], with: { message: "cut over?", timeout: 2s, on_timeout: deny } }
+  after: { uses: shell, depends_on: [gate], with: { run: "touch cut-over" } }
+"#,
+    );
+    let (text, states) =
+        answer_on_a_terminal(&sb, &[(200, "y early\n"), (500, "y still early, half a li"), (3500, "")]);
+    assert_eq!(states.get("gate").map(|s| s.0.as_str()), Some("failed"), "denied by its timeout: {text}\n{states:?}");
+    assert!(!sb.path().join("cut-over").exists(), "{text}");
+}

@@ -242,8 +242,12 @@ impl Approver for TerminalApprover {
             // drops this future).
             let _release = Release(observer);
             let prompt = format!("\napproval needed for {id}: {message}\napprove? [y/N] and a reason: ");
+            // What was typed before the question was shown answers nothing: what the terminal
+            // still holds is discarded (before the first question starts the reader, so the
+            // reader never sees it), and what the reader took from it is dropped.
+            discard_typed_ahead();
             let mut lines = terminal_lines().lock().await;
-            // What was typed before the question was shown answers nothing.
+            discard_typed_ahead();
             // A `None` among them: the input has ended.
             while let Ok(typed) = lines.try_recv() {
                 typed.as_ref()?;
@@ -267,6 +271,18 @@ impl Approver for TerminalApprover {
             };
             Some((approved, reason))
         })
+    }
+}
+
+/// Discards what was typed on the terminal and not read yet, a line not finished included.
+fn discard_typed_ahead() {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        // SAFETY: tcflush only drops the terminal's pending input; on a descriptor that is not
+        // a terminal it fails harmlessly.
+        unsafe {
+            libc::tcflush(libc::STDIN_FILENO, libc::TCIFLUSH);
+        }
     }
 }
 
