@@ -654,3 +654,59 @@ fn a_task_cancelled_by_a_second_ctrl_c_keeps_what_it_wrote_when_its_check_passes
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(sb.read("b.out").trim(), "1 2");
 }
+
+/// What an attempt wrote to `$DRCTL_OUTPUT` stays in the run's scratch directory while a
+/// resume may read it, and no longer: a secret output is not left there in clear.
+#[test]
+fn a_secret_output_of_an_attempt_a_crash_interrupted_is_not_left_on_disk() {
+    for how in ["resume", "skip"] {
+        let sb = Sandbox::new();
+        sb.write(
+            "rb.yaml",
+            "version: 1\nname: leftover-secret\ntasks:\n  a:\n    uses: shell\n    secret_outputs: [pw]\n    with: { run: 'echo \"pw=Gen$((1000+7))Pass\" >> \"$DRCTL_OUTPUT\"; echo start >> work.log; sleep 1' }\n",
+        );
+        let id = kill_drctl_once_work_started(&sb);
+        std::thread::sleep(Duration::from_millis(1200));
+        let ran = match how {
+            "resume" => sb.run(&["resume", &id, "--break-lock", "--progress", "plain"]),
+            _ => sb.run(&["skip", &id, "a", "--reason", "by hand", "--break-lock", "--no-resume"]),
+        };
+        assert_eq!(ran.code, 0, "{how}: {}", ran.stderr);
+        for (path, bytes) in sb.all_files() {
+            assert!(!String::from_utf8_lossy(&bytes).contains("Gen1007Pass"), "{how}: in {}", path.display());
+        }
+    }
+}
+
+/// A first Ctrl-C while resume waits for a command a crash left running starts no new
+/// attempt: the task keeps the attempts it has left for the next resume.
+#[test]
+fn a_first_ctrl_c_while_resume_waits_for_a_leftover_command_starts_no_attempt() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: leftover-stop\ntasks:\n  a:\n    uses: shell\n    retry: { attempts: 3, delay: 10ms }\n    with: { run: 'echo start >> work.log; sleep 1; exit 1' }\n",
+    );
+    let id = kill_drctl_once_work_started(&sb);
+    let resumed = sb
+        .command(&["resume", &id, "--break-lock", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn drctl");
+    let journal = sb.path().join(".drctl/runs").join(&id).join("journal.log");
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&journal).unwrap_or_default().contains("\"action\":\"resume\"") {
+        assert!(std::time::Instant::now() < until, "the resume never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    sigint(&resumed);
+    let out = resumed.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let starts = std::fs::read_to_string(&journal).unwrap().matches("\"t\":\"start\"").count();
+    assert_eq!(starts, 1, "no attempt was started after the Ctrl-C");
+    let ran = sb.run(&["resume", &id, "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(sb.read("work.log"), "start\nstart\nstart\n", "three attempts in all");
+}

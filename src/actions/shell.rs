@@ -144,7 +144,7 @@ impl Drop for Group {
 /// absolute, since the command may run in another directory (`dir`), and which only the run's
 /// user can enter, since what the command writes may be a secret output.
 fn output_path(ctx: &ActionContext) -> std::path::PathBuf {
-    ctx.scratch_dir.join(format!("{}-{}.out", &ctx.idempotency_key[..16.min(ctx.idempotency_key.len())], ctx.attempt))
+    crate::checkpoint::outputs_file(&ctx.scratch_dir, &ctx.idempotency_key, ctx.attempt)
 }
 
 /// What the command of an attempt that drctl did not see finish wrote to `$DRCTL_OUTPUT`.

@@ -187,6 +187,22 @@ impl RunDir {
         self.path.join("tmp")
     }
 
+    /// Removes the outputs files that attempts left in the scratch directory (see
+    /// [`outputs_file`]): every one, or those of the instance with idempotency key `key`. An
+    /// attempt that drctl did not see end leaves its file for a resume to read; once that can
+    /// no longer happen the file goes, since it may hold a secret output.
+    pub fn discard_outputs(&self, key: Option<&str>) {
+        let prefix = key.map(|k| format!("{}-", &k[..OUTPUTS_KEY_LEN.min(k.len())]));
+        let Ok(entries) = std::fs::read_dir(self.scratch_dir()) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.ends_with(".out") && prefix.as_deref().is_none_or(|p| name.starts_with(p)) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     pub fn open_journal(&self) -> Result<Journal, CheckpointError> {
         let scratch = self.scratch_dir();
         {
@@ -264,4 +280,13 @@ fn write_with(path: &Path, bytes: &[u8], durable: bool) -> Result<(), Checkpoint
     let written = file.write_all(bytes).and_then(|()| if durable { file.sync_all() } else { Ok(()) });
     written.map_err(|e| CheckpointError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| CheckpointError::io(path, e))
+}
+
+/// How much of an idempotency key names an attempt's outputs file.
+const OUTPUTS_KEY_LEN: usize = 16;
+
+/// The file where attempt `attempt` of the instance with idempotency key `key` writes its
+/// outputs (`$DRCTL_OUTPUT`), in the run's scratch directory `scratch`.
+pub fn outputs_file(scratch: &Path, key: &str, attempt: u32) -> PathBuf {
+    scratch.join(format!("{}-{attempt}.out", &key[..OUTPUTS_KEY_LEN.min(key.len())]))
 }

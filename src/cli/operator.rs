@@ -202,6 +202,10 @@ pub async fn decide(
             journal.append_nowait(r);
         }
         journal.flush().wait().await?;
+        if decision == Decision::Skip {
+            // What an interrupted attempt of the task wrote is never read now.
+            dir.discard_outputs(Some(&crate::engine::idempotency_key(&dir.id, &id)));
+        }
         if !quiet {
             eprintln!("recorded; continue with: drctl resume {}{}", dir.id, dir.resume_flags());
         }

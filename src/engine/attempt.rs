@@ -187,7 +187,16 @@ impl Job {
                     }
                     Err(err) => ctx.log.line(&format!("check: work not done ({err}); running the task again")),
                 }
+            } else {
+                // Nothing will read what the interrupted attempt wrote: the task runs again.
+                let ctx = self.context(self.prior_attempts, Instant::now(), self.kill.child_token());
+                drop(self.action.leftover_outputs(&ctx));
             }
+        }
+        // A first Ctrl-C while this waited for an earlier attempt's processes: start nothing. The
+        // instance stays as the journal has it, for the next resume.
+        if self.stop.is_cancelled() && matches!(self.first_start, FirstStart::ByJob) {
+            return JobOutcome::Interrupted;
         }
         let started = Instant::now();
         let mut tries = 0u32;

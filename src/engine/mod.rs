@@ -105,9 +105,14 @@ pub async fn execute(cfg: EngineConfig, replay: Replay, resumed: bool) -> Result
         resumed,
     });
     let journal = cfg.journal.clone();
+    let run_dir = cfg.run_dir.clone();
     let outcome = tokio::spawn(async move { scheduler::Scheduler::new(&cfg, &replay).run().await })
         .await
         .map_err(|e| EngineError::Scheduler(e.to_string()))??;
     journal.append(&Record::SegmentEnd { state: outcome.state, at: now_millis() }).wait().await?;
+    // A run that ended has no attempt in doubt whose outputs a resume could still read.
+    if matches!(outcome.state, RunState::Succeeded | RunState::Failed) {
+        run_dir.discard_outputs(None);
+    }
     Ok(outcome)
 }
