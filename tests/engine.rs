@@ -1247,3 +1247,32 @@ fn an_expression_in_a_quoted_here_document_is_refused() {
     assert!(ran.stderr.contains("is in a here-document with a quoted delimiter"), "{}", ran.stderr);
     assert!(ran.stderr.contains("rb.yaml:9:9"), "points at the expression: {}", ran.stderr);
 }
+
+#[test]
+fn what_an_attempt_printed_before_its_timeout_is_in_the_task_log() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: hung
+tasks:
+  a:
+    uses: shell
+    timeout: 500ms
+    retry: { attempts: 2, delay: 10ms, retry_on: [timeout] }
+    secret_outputs: [pw]
+    with: { run: 'echo "pw=hush-$((6*7))" >> "$DRCTL_OUTPUT"; echo "attempt $DRCTL_ATTEMPT, pw hush-42"; echo stuck >&2; sleep 5' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let log = std::fs::read_dir(sb.path().join(".drctl/runs").join(ran.run_id()).join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect::<String>();
+    assert!(log.contains("[stdout] attempt 1, pw ***"), "{log}");
+    assert!(log.contains("[stdout] attempt 2, pw ***"), "{log}");
+    assert!(log.contains("[stderr] stuck"), "{log}");
+    assert!(!log.contains("hush-42"), "{log}");
+}

@@ -244,7 +244,7 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let group = Group(pid);
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut printed = Printed { ctx, outputs: output_path.clone(), out: Vec::new(), err: Vec::new(), logged: false };
     let (mut out_open, mut err_open) = (stdout.is_some(), stderr.is_some());
     let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
     let mut status = None;
@@ -259,8 +259,8 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let mut settling = false;
     loop {
         if status.is_some() && !settling {
-            out_open = out_open && !read_buffered(stdout.as_ref(), &mut out);
-            err_open = err_open && !read_buffered(stderr.as_ref(), &mut err);
+            out_open = out_open && !read_buffered(stdout.as_ref(), &mut printed.out);
+            err_open = err_open && !read_buffered(stderr.as_ref(), &mut printed.err);
             settle.as_mut().reset(tokio::time::Instant::now() + SETTLE);
             settling = true;
         }
@@ -271,11 +271,11 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
             r = child.wait(), if status.is_none() => status = Some(r),
             r = read_some(&mut stdout, &mut out_buf), if out_open => match r {
                 0 => out_open = false,
-                n => out.extend_from_slice(&out_buf[..n]),
+                n => printed.out.extend_from_slice(&out_buf[..n]),
             },
             r = read_some(&mut stderr, &mut err_buf), if err_open => match r {
                 0 => err_open = false,
-                n => err.extend_from_slice(&err_buf[..n]),
+                n => printed.err.extend_from_slice(&err_buf[..n]),
             },
             () = &mut settle, if settling => break,
             () = ctx.cancel.cancelled(), if status.is_none() => {
@@ -307,10 +307,9 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     if let Ok(outputs) = &outputs {
         ctx.log.outputs(outputs);
     }
-    log_output(ctx, "stdout", &out);
-    log_output(ctx, "stderr", &err);
+    printed.log();
     if !status.success() {
-        let tail = last_lines(&err, 3);
+        let tail = last_lines(&printed.err, 3);
         let detail = if tail.is_empty() { String::new() } else { format!(": {tail}") };
         return Err(match status.code() {
             Some(code) => ActionError::new(ErrorClass::ExitCode(code), format!("command exited with {code}{detail}")),
@@ -380,6 +379,47 @@ fn kill_group(pid: Option<u32>) {
         unsafe {
             libc::killpg(pid, libc::SIGKILL);
         }
+    }
+}
+
+/// What a command printed, logged when the attempt ends: at its end, after its outputs are
+/// read (so that the values of secret outputs are masked in the log too), or, when the attempt
+/// is cut short (a timeout, a cancel), as the attempt is dropped, with what the outputs file
+/// holds by then.
+struct Printed<'a> {
+    ctx: &'a ActionContext,
+    /// The attempt's outputs file.
+    outputs: std::path::PathBuf,
+    out: Vec<u8>,
+    err: Vec<u8>,
+    logged: bool,
+}
+
+impl Printed<'_> {
+    fn log(&mut self) {
+        self.logged = true;
+        log_output(self.ctx, "stdout", &self.out);
+        log_output(self.ctx, "stderr", &self.err);
+    }
+}
+
+impl Drop for Printed<'_> {
+    fn drop(&mut self) {
+        if self.logged || (self.out.is_empty() && self.err.is_empty()) {
+            return;
+        }
+        // Read, not taken: a resume may still need the file.
+        match std::fs::read_to_string(&self.outputs).map(|t| parse_outputs(&t)) {
+            Ok(Ok(outputs)) => self.ctx.log.outputs(&outputs),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Without the outputs, the values of secret ones are not known to be masked.
+            _ => {
+                self.logged = true;
+                self.ctx.log.line("what the command printed is not logged: its outputs file could not be read");
+                return;
+            }
+        }
+        self.log();
     }
 }
 
