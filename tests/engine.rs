@@ -513,6 +513,15 @@ tasks:
     let resumed = sb.run(&["resume", &run, "--allow-changed", "--yes"]);
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     assert!(sb.path().join("other").exists());
+    // The runbook the first segment ran is kept, and the audit says what was accepted.
+    let dir = format!(".drctl/runs/{run}");
+    assert_eq!(sb.read(&format!("{dir}/runbook.1.yaml")), text);
+    assert!(sb.read(&format!("{dir}/runbook.yaml")).contains("touch other"));
+    let status = sb.status(&run);
+    let resume = status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "resume").unwrap().clone();
+    let reason = resume["reason"].as_str().unwrap();
+    assert!(reason.starts_with("with a changed runbook (--allow-changed): changed tasks last; sha256 "), "{reason}");
+    assert!(reason.ends_with("the runbook run until now is kept as runbook.1.yaml"), "{reason}");
 }
 
 #[test]

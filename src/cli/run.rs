@@ -222,6 +222,7 @@ pub(super) async fn resume_locked(
         return Ok(Exit::Success);
     }
     let current_text = std::fs::read_to_string(&meta.runbook_path).ok();
+    let mut changed_note = None;
     let runbook = match current_text {
         Some(text) if text != stored_text => {
             let current = crate::runbook::load(&meta.runbook_path, &text, &actions)?;
@@ -241,7 +242,25 @@ pub(super) async fn resume_locked(
                     "resume with --allow-changed to use the new runbook, or restore the file",
                 ));
             }
+            // The runbook the earlier segments ran is kept beside the new one, and the audit
+            // record of this resume says what changed.
+            let kept = (1..)
+                .map(|k| format!("runbook.{k}.yaml"))
+                .find(|name| !run_dir.path.join(name).exists())
+                .unwrap_or_else(|| "runbook.old.yaml".to_owned());
+            run_dir.write_file(&kept, stored_text.as_bytes())?;
             run_dir.write_file("runbook.yaml", text.as_bytes())?;
+            changed_note = Some(format!(
+                "with a changed runbook (--allow-changed): {}; sha256 {} -> {}; the runbook run until now is kept \
+                 as {kept}",
+                if changed.is_empty() {
+                    "no task changed".to_owned()
+                } else {
+                    format!("changed tasks {}", changed.join(", "))
+                },
+                &stored.source.sha256[..12.min(stored.source.sha256.len())],
+                &current.source.sha256[..12.min(current.source.sha256.len())],
+            ));
             current
         }
         Some(_) => stored,
@@ -286,7 +305,7 @@ pub(super) async fn resume_locked(
         action: AuditAction::Resume,
         task: None,
         actor,
-        reason: String::new(),
+        reason: changed_note.unwrap_or_default(),
         at: now_millis(),
     });
     let journal = run_dir.open_journal()?;
