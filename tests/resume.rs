@@ -710,3 +710,30 @@ fn a_first_ctrl_c_while_resume_waits_for_a_leftover_command_starts_no_attempt() 
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert_eq!(sb.read("work.log"), "start\nstart\nstart\n", "three attempts in all");
 }
+
+/// A last record written whole (its newline is there) that does not read was damaged after it
+/// was written: resume stops and names the line rather than cut it off and run the task again.
+#[test]
+fn a_whole_last_record_that_is_damaged_stops_the_resume() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: damaged\ntasks:\n  a:\n    uses: shell\n    with: { run: 'echo a >> done.log; echo \"y=2\" >> \"$DRCTL_OUTPUT\"' }\n  b:\n    uses: shell\n    depends_on: [a]\n    with: { run: 'echo b >> done.log' }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let id = ran.run_id();
+    let journal = sb.path().join(".drctl/runs").join(&id).join("journal.log");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let done_a = text.find("\"t\":\"done\",\"task\":\"a\"").expect("a's done record");
+    let line_end = done_a + text[done_a..].find('\n').unwrap() + 1;
+    let damaged = text[..line_end].replace("\"y\":\"2\"", "\"y\":\"3\"");
+    assert_ne!(damaged, text[..line_end], "the output is in the record");
+    std::fs::write(&journal, &damaged).unwrap();
+    let line = damaged.lines().count();
+    let resumed = sb.run(&["resume", &id]);
+    assert_ne!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(resumed.stderr.contains(&format!("line {line}")), "names the line: {}", resumed.stderr);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), damaged, "the damaged record is kept");
+    assert_eq!(counts(&sb.read("done.log")).get("a"), Some(&1), "a did not run again");
+}

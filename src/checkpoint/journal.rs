@@ -330,7 +330,8 @@ fn writer_loop(shared: &Shared, log_dir: &std::path::Path, early: bool, rx: &mps
 /// A crash mid-write leaves a torn last record, which replay ignores as never acknowledged.
 /// Appending after it would glue the next record onto the torn line and make it damage in the
 /// middle of the journal, so the torn record is cut off. A last record that is whole but lost
-/// its newline keeps its place and gets the newline.
+/// its newline keeps its place and gets the newline. A last record written whole, newline and
+/// all, that does not read is damage: it is reported, never cut.
 fn end_on_a_whole_record(path: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     let file = OpenOptions::new().read(true).write(true).open(path)?;
@@ -361,10 +362,15 @@ fn end_on_a_whole_record(path: &std::path::Path) -> std::io::Result<()> {
     match (whole, last[0] == b'\n') {
         (true, true) => Ok(()),
         (true, false) => file.write_all_at(b"\n", len),
-        (false, _) => {
+        (false, false) => {
             tracing::debug!(bytes = end - start, "cutting a torn record off the end of the journal");
             file.set_len(start)
         }
+        // Written whole (with its newline) yet unreadable: damage, which is never cut.
+        (false, true) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the journal's last record is damaged (it was written whole but does not read)",
+        )),
     }
 }
 

@@ -402,12 +402,15 @@ pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<Replay, CheckpointError
     let lines: Vec<(usize, &[u8])> =
         bytes.split(|b| *b == b'\n').enumerate().filter(|(_, line)| !line.is_empty()).collect();
     let last = lines.len().saturating_sub(1);
+    // A record is written with its newline in one write: a last line that has its newline was
+    // written whole, and if it does not read, it is damage, not a torn write.
+    let ends_whole = bytes.last() == Some(&b'\n');
     for (n, (index, line)) in lines.into_iter().enumerate() {
         match decode(line) {
             Ok(record) => replay.apply(record),
             // A crash mid-write leaves a partial (or zero-filled) last line: that record was never
             // acknowledged, so nothing depended on it.
-            Err(_) if n == last => replay.torn_tail = true,
+            Err(_) if n == last && !ends_whole => replay.torn_tail = true,
             Err(LineError::Checksum) => {
                 return Err(CheckpointError::Corrupt {
                     path: path.to_owned(),
