@@ -319,7 +319,8 @@ tasks:
     ] {
         assert!(ran.stderr.contains(want), "{want}: {}", ran.stderr);
     }
-    // A URL from an expression is checked once resolved, and is a bad input: never retried.
+    // A URL from an expression is checked once resolved, as the task starts: a bad input, never
+    // attempted.
     sb.write(
         "computed.yaml",
         "version: 1\nname: computed\nparams: { u: { type: string, default: 'ftp://x/y' } }\ntasks:\n  t: { uses: http, retry: { attempts: 3, delay: 10ms, retry_on: [any] }, with: { url: '${{ params.u }}' } }\n",
@@ -327,7 +328,8 @@ tasks:
     let ran = sb.run(&["run", "computed.yaml"]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(ran.stderr.contains("`ftp://x/y` uses ftp"), "{}", ran.stderr);
-    assert_eq!(sb.task_states(&ran.run_id())["t"].1, 1, "retried a bad input");
+    assert!(ran.stderr.contains("input `url` refused"), "{}", ran.stderr);
+    assert_eq!(sb.task_states(&ran.run_id())["t"].1, 0, "attempted a bad input");
 }
 
 #[test]
@@ -471,4 +473,49 @@ tasks:
         "{status}"
     );
     assert_eq!(seen.lock().unwrap().len(), 1, "one call, no retry before the server's time");
+}
+
+#[test]
+fn inputs_from_parameters_meet_the_checks_of_literal_ones_when_the_task_starts() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: resolved
+params:
+  method: { type: string, default: FETCH }
+  wait: { type: string, default: 2 secs-ish }
+tasks:
+  call: { uses: http, on_failure: continue, with: { url: "http://127.0.0.1:9/", method: "${{ params.method }}" } }
+  gate: { uses: approval, on_failure: continue, with: { message: go?, timeout: "${{ params.wait }}", on_timeout: approve } }
+  nap: { uses: sleep, on_failure: continue, with: { duration: "${{ params.wait }}" } }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let status = sb.status(&ran.run_id());
+    let error = |id: &str| {
+        let task = status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap();
+        assert_eq!(task["state"], "failed", "{task}");
+        assert_eq!(task["attempts"], 0, "{task}");
+        task["error"].as_str().unwrap().to_owned()
+    };
+    assert!(error("call").starts_with("input `method` refused: `FETCH` is not an HTTP method"), "{status}");
+    assert!(error("gate").starts_with("input `timeout` refused:"), "{status}");
+    assert!(error("nap").starts_with("input `duration` refused:"), "{status}");
+    // Headers and a query that are not maps are refused before the run.
+    sb.write(
+        "types.yaml",
+        "version: 1\nname: types\ntasks:\n  t: { uses: http, with: { url: 'http://127.0.0.1:9/', headers: ['Authorization: Bearer x'], query: 'x=1' } }\n  s: { uses: shell, with: { run: 'true', shell: '', env: { 'A=B': z } } }\n",
+    );
+    let ran = sb.run(&["validate", "types.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    for want in [
+        "`headers` must be a map of names to values, got a list",
+        "`query` must be a map of names to values, got a string",
+        "`shell` must name a shell program",
+        "`A=B` cannot name an environment variable",
+    ] {
+        assert!(ran.stderr.contains(want), "{want}: {}", ran.stderr);
+    }
 }

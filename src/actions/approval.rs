@@ -13,6 +13,10 @@ pub struct Approval;
 const KEYS: &[&str] = &["message", "timeout", "on_timeout"];
 
 impl Action for Approval {
+    fn check_resolved(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        self.check_inputs(with)
+    }
+
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         let mut problems = super::unknown_keys(with, KEYS);
         if let Some(t) = with.get("timeout") {

@@ -316,12 +316,45 @@ pub(crate) fn check_request_inputs(with: &Map<String, Value>, known: &[&str]) ->
     match with.get("body") {
         None | Some(Value::String(_)) => {}
         Some(other) => problems.push(
-            InputProblem::new("body", format!("`body` must be text, got {}", crate::runbook::expr::type_name(other)))
+            InputProblem::new("body", format!("`body` must be text, got {}", type_name(other)))
                 .with_help("send a map or list as JSON with `json:` instead of `body:`"),
         ),
     }
     if let Some(problem) = with.get("url").and_then(Value::as_str).and_then(url_problem) {
         problems.push(problem);
+    }
+    for key in ["headers", "query"] {
+        match with.get(key) {
+            None => {}
+            Some(Value::String(t)) if is_expression(t) => {}
+            Some(Value::Object(map)) => {
+                for (name, value) in map {
+                    if key == "headers"
+                        && !is_expression(name)
+                        && reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+                    {
+                        problems.push(
+                            InputProblem::new(key, format!("`{name}` is not a header name"))
+                                .with_help("header names are letters, digits and `-`, such as `X-Request-Id`"),
+                        );
+                    }
+                    if value.is_array() || value.is_object() {
+                        problems.push(InputProblem::new(
+                            key,
+                            format!("`{key}.{name}` must be text, a number or a bool, got {}", type_name(value)),
+                        ));
+                    }
+                }
+            }
+            Some(other) => problems.push(
+                InputProblem::new(key, format!("`{key}` must be a map of names to values, got {}", type_name(other)))
+                    .with_help(if key == "headers" {
+                        "headers: { Authorization: \"Bearer ...\", X-Request-Id: abc }"
+                    } else {
+                        "query: { limit: 10, page: 2 }"
+                    }),
+            ),
+        }
     }
     match with.get("follow_redirects") {
         None | Some(Value::Bool(_)) => {}
@@ -359,6 +392,8 @@ pub(crate) fn check_request_inputs(with: &Map<String, Value>, known: &[&str]) ->
     }
     problems
 }
+
+use crate::runbook::expr::type_name;
 
 fn is_expression(text: &str) -> bool {
     text.contains("${{")
@@ -406,6 +441,10 @@ fn expect_problems(expect: &Map<String, Value>) -> Vec<InputProblem> {
 }
 
 impl Action for Http {
+    fn check_resolved(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        self.check_inputs(with)
+    }
+
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         check_request_inputs(with, KEYS)
     }

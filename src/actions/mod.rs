@@ -135,6 +135,15 @@ pub trait Action: Send + Sync {
         Vec::new()
     }
 
+    /// Checks inputs once expressions have given their values, as the task starts: the checks
+    /// of [`Action::check_inputs`] that hold for any value, for inputs `validate` could only
+    /// see as expressions (a method, a duration from a parameter). None by default: some
+    /// static checks tell a literal from an expression (`assert`'s `that`), and do not apply.
+    fn check_resolved(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        let _ = with;
+        Vec::new()
+    }
+
     /// Performs the work once (one attempt).
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>>;
 

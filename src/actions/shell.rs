@@ -53,6 +53,10 @@ fn needs_shell(command: &str) -> bool {
 }
 
 impl Action for Shell {
+    fn check_resolved(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        self.check_inputs(with)
+    }
+
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         let mut problems = super::unknown_keys(with, KEYS);
         match with.get("run") {
@@ -60,10 +64,31 @@ impl Action for Shell {
             Some(Value::String(_)) => {}
             Some(_) => problems.push(InputProblem::new("run", "`run` must be a string")),
         }
-        if let Some(env) = with.get("env") {
-            if !env.is_object() {
-                problems.push(InputProblem::new("env", "`env` must be a map of names to values"));
+        match with.get("env") {
+            None => {}
+            Some(Value::Object(env)) => {
+                for name in env.keys() {
+                    if name.is_empty() || name.contains(['=', '\0']) {
+                        problems.push(
+                            InputProblem::new("env", format!("`{name}` cannot name an environment variable"))
+                                .with_help("a name is not empty and holds no `=`; write `env: { NAME: value }`"),
+                        );
+                    }
+                }
             }
+            Some(_) => problems.push(InputProblem::new("env", "`env` must be a map of names to values")),
+        }
+        match with.get("shell") {
+            None => {}
+            Some(Value::String(shell)) if !shell.trim().is_empty() => {}
+            Some(other) => problems.push(
+                InputProblem::new("shell", format!("`shell` must name a shell program, got {other}")).with_help(
+                    "write `shell: bash` (the command runs as `bash -c <run>`), or leave it out for /bin/sh",
+                ),
+            ),
+        }
+        if let Some(dir) = with.get("dir").filter(|d| !d.is_string()) {
+            problems.push(InputProblem::new("dir", format!("`dir` must be a path, got {dir}")));
         }
         problems
     }

@@ -29,6 +29,10 @@ fn duration_of(with: &Value) -> Result<Duration, String> {
 }
 
 impl Action for Sleep {
+    fn check_resolved(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        self.check_inputs(with)
+    }
+
     fn output_names(&self) -> Option<&'static [&'static str]> {
         Some(&[])
     }

@@ -584,6 +584,14 @@ impl<'a> Scheduler<'a> {
                 return;
             }
         };
+        // Values from expressions meet the checks `validate` gave the literal ones.
+        let refused = refused_inputs(action.as_ref(), &with, "")
+            .or_else(|| check.as_ref().and_then(|(probe, with)| refused_inputs(probe.as_ref(), with, "check ")));
+        if let Some(error) = refused {
+            let error = cfg.redactor.mask(&error).into_owned();
+            self.finish_instance(t, i, JobOutcome::Failed { error });
+            return;
+        }
         if action.is_approval() {
             self.approval(t, i, &with);
             return;
@@ -1069,6 +1077,16 @@ pub fn idempotency_key(run_id: &str, id: &InstanceId) -> String {
 /// Keys of `for_each` instances: strings and numbers as themselves, maps by their `key`,
 /// `name` or `id` field, anything else by position; duplicates get `#n` appended.
 /// Sleeps until `deadline`, or forever without one.
+/// What the action refuses in inputs resolved as the task starts (`what` is `""` or `"check "`).
+fn refused_inputs(action: &dyn crate::actions::Action, with: &Value, what: &str) -> Option<String> {
+    let Value::Object(map) = with else { return None };
+    let problems = action.check_resolved(map);
+    let first = problems.first()?;
+    let place = if first.key.is_empty() { String::new() } else { format!(" `{}`", first.key) };
+    let help = first.help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
+    Some(format!("{what}input{place} refused: {}{help}", first.message))
+}
+
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
