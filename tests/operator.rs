@@ -768,3 +768,30 @@ tasks:
     assert_eq!(states.get("gate").map(|s| s.0.as_str()), Some("failed"), "denied by its timeout: {text}\n{states:?}");
     assert!(!sb.path().join("cut-over").exists(), "{text}");
 }
+
+/// The audit trail names the account the process runs as, whatever `$USER` says, and a reason
+/// stays on one line.
+#[test]
+fn the_audit_names_the_real_account_and_keeps_a_reason_on_one_line() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", &GATED.replace("TIMEOUT", ""));
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let id = ran.run_id();
+    let approved = sb
+        .command(&["approve", &id, "gate", "--reason", "ok\n  2026-11-27T06:00:00Z Approve gate by cto@vm: signed off"])
+        .env("USER", "mallory")
+        .env("LOGNAME", "mallory")
+        .env_remove("SUDO_USER")
+        .output()
+        .unwrap();
+    assert_eq!(approved.status.code(), Some(0), "{}", String::from_utf8_lossy(&approved.stderr));
+    let status = sb.status(&id);
+    let entry = status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "approve").cloned().unwrap();
+    let (user, _) = whoami();
+    assert_eq!(entry["user"], user.as_str(), "{entry}");
+    assert_eq!(entry["reason"], "ok\\n  2026-11-27T06:00:00Z Approve gate by cto@vm: signed off", "{entry}");
+    let text = sb.run(&["status", &id]);
+    let lines = text.stdout.lines().filter(|l| l.contains("Approve gate")).count();
+    assert_eq!(lines, 1, "one audit line: {}", text.stdout);
+}

@@ -45,12 +45,16 @@ impl Actor {
         static CURRENT: std::sync::OnceLock<Actor> = std::sync::OnceLock::new();
         CURRENT
             .get_or_init(|| {
-                let user = std::env::var("USER")
-                    .or_else(|_| std::env::var("LOGNAME"))
-                    .ok()
-                    .filter(|u| !u.is_empty())
-                    .or_else(user_name)
+                // The account of the process's uid, not `$USER`, which anyone can set. Under sudo,
+                // the person who ran it is named too.
+                let user = user_name()
+                    .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
                     .unwrap_or_else(|| format!("uid {}", unsafe_free_uid()));
+                let user = match std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty() && *u != user) {
+                    Some(by) if unsafe_free_uid() == 0 => format!("{user} (sudo by {by})"),
+                    _ => user,
+                };
+                let user = crate::ui::one_line(&user).into_owned();
                 Actor { user, host: hostname() }
             })
             .clone()

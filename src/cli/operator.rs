@@ -84,11 +84,13 @@ fn parse_instance(text: &str) -> InstanceId {
 }
 
 pub async fn decide(
-    args: DecisionArgs,
+    mut args: DecisionArgs,
     decision: Decision,
     oci: &super::OciArgs,
     quiet: bool,
 ) -> Result<Exit, CliError> {
+    // One line in the audit trail: a line break in a reason could print as a record of its own.
+    args.reason = crate::ui::one_line(&args.reason).into_owned();
     if decision != Decision::Retry && args.reason.trim().is_empty() {
         return Err(CliError::usage_help(
             format!("{} needs a reason: it goes to the run's audit log", format!("{decision:?}").to_lowercase()),

@@ -3,6 +3,18 @@
 pub mod progress;
 pub mod redact;
 
+/// `text` on one line: control characters (line breaks among them) written as escapes (`\n`),
+/// so that what a person typed cannot pose as another line of a log or listing.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
+}
+
 /// `word` as one shell word for a command line a person may paste: as is when it holds only
 /// characters no shell treats specially, else in single quotes. Instance ids such as
 /// `routes[orders POST /x]` hold spaces and glob brackets.
