@@ -273,3 +273,30 @@ tasks:
     );
     assert_eq!((list[0]["line"].as_u64(), list[0]["column"].as_u64()), (Some(7), Some(28)), "{problems:#}");
 }
+
+#[test]
+fn a_state_compared_with_text_that_is_no_state_is_refused_with_a_did_you_mean() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: states\ntasks:\n  a: { uses: shell, on_failure: continue, with: { run: 'false' } }\n  b: { uses: shell, if: \"tasks.a.state == 'faild'\", with: { run: 'true' } }\n  c: { uses: shell, if: \"${{ tasks.a.state == 'failed' || tasks.a.state != 'skipped' }}\", with: { run: 'true' } }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let list = problems["problems"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{problems:#}");
+    assert_eq!(list[0]["message"], "`faild` is not a state a task can be in", "{problems:#}");
+    assert!(list[0]["help"].as_str().unwrap().starts_with("did you mean `failed`?"), "{problems:#}");
+    assert_eq!((list[0]["line"].as_u64(), list[0]["column"].as_u64()), (Some(5), Some(43)), "{problems:#}");
+}
+
+#[test]
+fn an_rto_of_zero_is_refused() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: rto\nobjectives: { rto: 0s }\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    assert_eq!(problems["problems"][0]["message"], "an RTO of 0 is over as the run starts", "{problems:#}");
+    assert_eq!(problems["problems"][0]["line"], 3, "{problems:#}");
+}

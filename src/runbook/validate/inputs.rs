@@ -8,7 +8,7 @@ use super::quoting::{quoting, Quoting};
 use super::tasks::add_dep;
 use super::{suggest, type_word, Validator};
 use crate::runbook::checked::{Dep, ForEach, Input, Param};
-use crate::runbook::expr::{failing_calls, parse_expr, Reference, Template, TemplatePart};
+use crate::runbook::expr::{failing_calls, parse_expr, BinaryOp, Expr, ExprKind, Reference, Template, TemplatePart};
 use crate::runbook::model::ParamType;
 use crate::runbook::problem::Problem;
 use crate::runbook::yaml::{scalar_kind, ByteSpan, Node, NodeKind, ScalarKind};
@@ -79,10 +79,63 @@ fn template(
     None
 }
 
+/// The states `tasks.ID.state` can read.
+const STATES: [&str; 6] = ["pending", "running", "succeeded", "failed", "skipped", "cancelled"];
+
+/// Reports a comparison of `tasks.ID.state` with text that is no state (`'faild'`), which
+/// would decide the condition the same way whatever the task did.
+fn check_states(v: &mut Validator<'_>, node: &Node, expr: &Expr) {
+    let is_state = |e: &Expr| match e.kind() {
+        ExprKind::Member { object, name } if name.node == "state" => matches!(
+            object.kind(),
+            ExprKind::Member { object: root, .. } | ExprKind::Index { object: root, .. } if root.as_name() == Some("tasks")
+        ),
+        _ => false,
+    };
+    match expr.kind() {
+        ExprKind::Binary { op: BinaryOp::Eq | BinaryOp::Ne, lhs, rhs } => {
+            for (a, b) in [(lhs, rhs), (rhs, lhs)] {
+                let ExprKind::Literal(Value::String(text)) = b.kind() else { continue };
+                if is_state(a) && !STATES.contains(&text.as_str()) {
+                    v.push(
+                        Problem::new(
+                            "drctl::expression",
+                            format!("`{text}` is not a state a task can be in"),
+                            map_span(v.text, node, &b.span()),
+                            "never equal to tasks.ID.state",
+                        )
+                        .help(Some(match suggest(text, STATES) {
+                            Some(close) => format!("{close} States: {}", STATES.join(", ")),
+                            None => format!("states: {}", STATES.join(", ")),
+                        })),
+                    );
+                }
+            }
+            check_states(v, node, lhs);
+            check_states(v, node, rhs);
+        }
+        ExprKind::Binary { lhs, rhs, .. } => {
+            check_states(v, node, lhs);
+            check_states(v, node, rhs);
+        }
+        ExprKind::Unary { operand, .. } => check_states(v, node, operand),
+        ExprKind::Call { args: items, .. } | ExprKind::List(items) => {
+            items.iter().for_each(|e| check_states(v, node, e))
+        }
+        ExprKind::Member { object, .. } => check_states(v, node, object),
+        ExprKind::Index { object, index } => {
+            check_states(v, node, object);
+            check_states(v, node, index);
+        }
+        ExprKind::Literal(_) | ExprKind::Name(_) => {}
+    }
+}
+
 /// Reports operations that fail before anything runs (see [`failing_calls`]).
 fn check_calls(v: &mut Validator<'_>, node: &Node, template: &Template, refs: &RefContext<'_>) {
     let param_type = |name: &str| refs.params.get(name).map(|p| p.kind);
     for expr in template.expressions() {
+        check_states(v, node, expr);
         for failure in failing_calls(expr, &param_type) {
             let help = if failure.reads_params {
                 "it fails for every value of the parameter's declared type: convert the value or change the type"
@@ -337,6 +390,7 @@ pub(super) fn condition(
     match parse_expr(text) {
         Ok(expr) => {
             check_refs(v, node, &expr.references(), refs, deps, false);
+            check_states(v, node, &expr);
             Template::parse(&format!("${{{{ {text} }}}}")).ok()
         }
         Err(e) => {

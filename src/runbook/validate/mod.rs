@@ -179,6 +179,19 @@ impl Validator<'_> {
         };
         let objectives = doc.objectives.as_ref().and_then(|o| o.0.clone());
         let rto = objectives.as_ref().and_then(|o| self.duration(o.rto.as_ref()));
+        if let (Some(rto), Some(text)) = (rto, objectives.as_ref().and_then(|o| o.rto.as_ref())) {
+            if rto.is_zero() {
+                self.push(
+                    Problem::new(
+                        "drctl::bad-duration",
+                        "an RTO of 0 is over as the run starts",
+                        text.0.span.clone(),
+                        "here",
+                    )
+                    .help(Some("give the recovery time objective, such as `rto: 30m`, or leave it out".into())),
+                );
+            }
+        }
         let rpo = objectives.as_ref().and_then(|o| self.duration(o.rpo.as_ref()));
         let params = self.params(&doc);
         let phases = self.phases(&doc);
