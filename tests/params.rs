@@ -210,3 +210,21 @@ fn a_param_given_to_a_runbook_without_params_says_there_are_none() {
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stderr.contains("the runbook declares no parameters"), "{}", ran.stderr);
 }
+
+#[test]
+fn a_number_is_one_of_its_allowed_values_however_it_is_written() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: n\nparams:\n  n: { type: number, default: 2.0, enum: [1, 2, 2.5] }\ntasks:\n  t: { uses: shell, with: { run: 'true' } }\n",
+    );
+    sb.write("p.yaml", "n: 1.0\n");
+    for args in
+        [&["plan", "rb.yaml"][..], &["plan", "rb.yaml", "-p", "n=1e0"], &["plan", "rb.yaml", "--params-file", "p.yaml"]]
+    {
+        let ran = sb.run(args);
+        assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+    }
+    let ran = sb.run(&["plan", "rb.yaml", "-p", "n=3"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+}

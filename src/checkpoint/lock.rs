@@ -103,6 +103,21 @@ impl RunLock {
         Err(CheckpointError::LockBeingTaken { dir: dir.to_owned() })
     }
 
+    /// Whether a process may be driving the run now: its lock's owner is alive (or on another
+    /// host, where drctl cannot check), or the lock file was created a moment ago and its
+    /// taker is still writing it. An empty lock file older than that is a crash's.
+    pub fn held(dir: &Path) -> bool {
+        let path = dir.join("lock");
+        match read_owner(&path) {
+            Ok(owner) if owner.pid == 0 => {
+                let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                age.is_none_or(|a| a < UNWRITTEN_GRACE)
+            }
+            Ok(owner) => !owner.is_dead(),
+            Err(_) => false,
+        }
+    }
+
     /// The current owner of a run's lock, if any.
     pub fn owner(dir: &Path) -> Option<LockOwner> {
         read_owner(&dir.join("lock")).ok()
@@ -164,7 +179,9 @@ mod tests {
         let file = std::fs::File::create(&path).unwrap();
         let err = RunLock::acquire(dir.path(), true).unwrap_err();
         assert!(matches!(err, CheckpointError::LockBeingTaken { .. }), "{err:?}");
+        assert!(RunLock::held(dir.path()), "the run may be starting");
         file.set_modified(std::time::SystemTime::now() - UNWRITTEN_GRACE * 2).unwrap();
+        assert!(!RunLock::held(dir.path()), "no process drives the run");
         let err = RunLock::acquire(dir.path(), false).unwrap_err();
         assert!(matches!(err, CheckpointError::DamagedLock { .. }), "{err:?}");
         assert!(RunLock::acquire(dir.path(), true).is_ok());

@@ -229,7 +229,7 @@ impl RunDir {
     /// segment ended. A segment that wrote no end crashed, even before its first record (an
     /// empty or missing journal): that reads as interrupted.
     pub fn state(&self, replay: &super::Replay) -> super::record::RunState {
-        if super::RunLock::owner(&self.path).is_some_and(|owner| !owner.is_dead()) {
+        if super::RunLock::held(&self.path) {
             return super::record::RunState::Running;
         }
         replay.last_end.unwrap_or(super::record::RunState::Interrupted)

@@ -261,7 +261,7 @@ fn typed(name: &str, param: &Param, text: &str, from: &str) -> Result<Value, Pro
 
 /// `allowed: ...` when the parameter has an `enum` and `value` is not in it.
 fn not_allowed(param: &Param, value: &Value) -> Option<String> {
-    let allowed = param.allowed.as_ref().filter(|allowed| !allowed.contains(value))?;
+    let allowed = param.allowed.as_ref().filter(|allowed| !crate::runbook::validate::is_allowed(allowed, value))?;
     Some(format!("allowed: {}", allowed.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")))
 }
 

@@ -281,7 +281,7 @@ impl Validator<'_> {
             }
             let allowed: Option<Vec<Value>> = spec.allowed.as_ref().map(|a| a.iter().map(|n| n.0.to_json()).collect());
             if let (Some(value), Some(node), Some(allowed)) = (&default, &spec.default, &allowed) {
-                if !allowed.contains(value) {
+                if !is_allowed(allowed, value) {
                     let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
                     self.push(
                         Problem::new(
@@ -351,6 +351,14 @@ pub(crate) fn type_word(kind: ParamType) -> &'static str {
         ParamType::List => "list",
         ParamType::Map => "map",
     }
+}
+
+/// Whether `value` is one of `allowed`; numbers by value, so that `1.0` is `1`.
+pub(crate) fn is_allowed(allowed: &[Value], value: &Value) -> bool {
+    allowed.iter().any(|a| match (a, value) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) => a == b,
+    })
 }
 
 pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
