@@ -577,6 +577,24 @@ fn kill_drctl_once_work_started(sb: &Sandbox) -> String {
     String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned()
 }
 
+/// `drctl resume ID --break-lock` in the background, once its resume is in the journal;
+/// returns the process and the journal's path.
+fn resume_started(sb: &Sandbox, id: &str) -> (std::process::Child, std::path::PathBuf) {
+    let resumed = sb
+        .command(&["resume", id, "--break-lock", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn drctl");
+    let journal = sb.path().join(".drctl/runs").join(id).join("journal.log");
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&journal).unwrap_or_default().contains("\"action\":\"resume\"") {
+        assert!(std::time::Instant::now() < until, "the resume never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (resumed, journal)
+}
+
 /// Resume waits for a command that a crashed segment left running. A second Ctrl-C during
 /// that wait cancels it, killing the command, and the task stays in doubt: the next resume
 /// runs its check, which finds the work unfinished, and runs the task again.
@@ -588,18 +606,7 @@ fn a_second_ctrl_c_while_resume_waits_for_a_leftover_command_kills_it_and_keeps_
         "version: 1\nname: leftover\ntasks:\n  a:\n    uses: shell\n    check: { uses: shell, with: { run: 'grep -q end work.log' } }\n    with: { run: 'echo start >> work.log; sleep 2; echo end >> work.log' }\n",
     );
     let id = kill_drctl_once_work_started(&sb);
-    let resumed = sb
-        .command(&["resume", &id, "--break-lock", "--progress", "plain"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn drctl");
-    let journal = sb.path().join(".drctl/runs").join(&id).join("journal.log");
-    let until = std::time::Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&journal).unwrap_or_default().contains("\"action\":\"resume\"") {
-        assert!(std::time::Instant::now() < until, "the resume never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (resumed, _) = resume_started(&sb, &id);
     std::thread::sleep(Duration::from_millis(200));
     sigint(&resumed);
     std::thread::sleep(Duration::from_millis(200));
@@ -688,18 +695,7 @@ fn a_first_ctrl_c_while_resume_waits_for_a_leftover_command_starts_no_attempt() 
         "version: 1\nname: leftover-stop\ntasks:\n  a:\n    uses: shell\n    retry: { attempts: 3, delay: 10ms }\n    with: { run: 'echo start >> work.log; sleep 1; exit 1' }\n",
     );
     let id = kill_drctl_once_work_started(&sb);
-    let resumed = sb
-        .command(&["resume", &id, "--break-lock", "--progress", "plain"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn drctl");
-    let journal = sb.path().join(".drctl/runs").join(&id).join("journal.log");
-    let until = std::time::Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&journal).unwrap_or_default().contains("\"action\":\"resume\"") {
-        assert!(std::time::Instant::now() < until, "the resume never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (resumed, journal) = resume_started(&sb, &id);
     std::thread::sleep(Duration::from_millis(200));
     sigint(&resumed);
     let out = resumed.wait_with_output().unwrap();
