@@ -266,12 +266,12 @@ impl Job {
             if let Some(after) = err.retry_after {
                 // `max_delay` bounds every wait. Retrying before the server's time would only be
                 // refused again, so a longer wait than allowed ends the task, saying what to raise.
-                if after > self.policy.max_delay.max(self.policy.delay) {
+                if after > self.policy.longest_wait() {
                     let error = format!(
                         "{message} (the server asked to wait {} before retrying, longer than max_delay {}; raise \
                          max_delay to wait that long)",
                         format_duration(after),
-                        format_duration(self.policy.max_delay.max(self.policy.delay))
+                        format_duration(self.policy.longest_wait())
                     );
                     self.observer.attempt_failed(&self.id, attempt, &message, None);
                     return JobOutcome::Failed { error };

@@ -108,6 +108,11 @@ impl RetryPolicy {
         })
     }
 
+    /// The longest wait between attempts: `max_delay`, or `delay` if that is longer.
+    pub fn longest_wait(&self) -> Duration {
+        self.max_delay.max(self.delay)
+    }
+
     /// The wait after failed attempt number `attempt` (1-based), before any `retry-after`.
     /// With jitter the wait is drawn from the upper half of the computed delay, which spreads
     /// retries while keeping the documented maximum.
@@ -119,7 +124,7 @@ impl RetryPolicy {
                 self.delay.saturating_mul(factor)
             }
         }
-        .min(self.max_delay.max(self.delay));
+        .min(self.longest_wait());
         if !self.jitter || base.is_zero() {
             return base;
         }

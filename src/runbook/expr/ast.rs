@@ -150,6 +150,24 @@ impl Expr {
         self.depth
     }
 
+    /// Calls `f` on each direct sub-expression, left to right.
+    pub fn for_each_child<'e>(&'e self, mut f: impl FnMut(&'e Expr)) {
+        match &self.kind {
+            ExprKind::Literal(_) | ExprKind::Name(_) => {}
+            ExprKind::List(items) | ExprKind::Call { args: items, .. } => items.iter().for_each(f),
+            ExprKind::Member { object, .. } => f(object),
+            ExprKind::Index { object, index } => {
+                f(object);
+                f(index);
+            }
+            ExprKind::Unary { operand, .. } => f(operand),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                f(lhs);
+                f(rhs);
+            }
+        }
+    }
+
     /// The top-level name this expression reads, if it is a bare name.
     pub fn as_name(&self) -> Option<&str> {
         match &self.kind {

@@ -70,22 +70,7 @@ fn walk(expr: &Expr, param_type: &dyn Fn(&str) -> Option<ParamType>, out: &mut V
             return;
         }
     }
-    match expr.kind() {
-        ExprKind::Literal(_) | ExprKind::Name(_) => {}
-        ExprKind::List(items) | ExprKind::Call { args: items, .. } => {
-            items.iter().for_each(|e| walk(e, param_type, out));
-        }
-        ExprKind::Member { object, .. } => walk(object, param_type, out),
-        ExprKind::Index { object, index } => {
-            walk(object, param_type, out);
-            walk(index, param_type, out);
-        }
-        ExprKind::Unary { operand, .. } => walk(operand, param_type, out),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            walk(lhs, param_type, out);
-            walk(rhs, param_type, out);
-        }
-    }
+    expr.for_each_child(|child| walk(child, param_type, out));
 }
 
 /// Whether `expr` is made of literals and `params.<name>` of declared types only.

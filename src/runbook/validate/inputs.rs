@@ -92,43 +92,26 @@ fn check_states(v: &mut Validator<'_>, node: &Node, expr: &Expr) {
         ),
         _ => false,
     };
-    match expr.kind() {
-        ExprKind::Binary { op: BinaryOp::Eq | BinaryOp::Ne, lhs, rhs } => {
-            for (a, b) in [(lhs, rhs), (rhs, lhs)] {
-                let ExprKind::Literal(Value::String(text)) = b.kind() else { continue };
-                if is_state(a) && !STATES.contains(&text.as_str()) {
-                    v.push(
-                        Problem::new(
-                            "drctl::expression",
-                            format!("`{text}` is not a state a task can be in"),
-                            map_span(v.text, node, &b.span()),
-                            "never equal to tasks.ID.state",
-                        )
-                        .help(Some(match suggest(text, STATES) {
-                            Some(close) => format!("{close} States: {}", STATES.join(", ")),
-                            None => format!("states: {}", STATES.join(", ")),
-                        })),
-                    );
-                }
+    if let ExprKind::Binary { op: BinaryOp::Eq | BinaryOp::Ne, lhs, rhs } = expr.kind() {
+        for (a, b) in [(lhs, rhs), (rhs, lhs)] {
+            let ExprKind::Literal(Value::String(text)) = b.kind() else { continue };
+            if is_state(a) && !STATES.contains(&text.as_str()) {
+                v.push(
+                    Problem::new(
+                        "drctl::expression",
+                        format!("`{text}` is not a state a task can be in"),
+                        map_span(v.text, node, &b.span()),
+                        "never equal to tasks.ID.state",
+                    )
+                    .help(Some(match suggest(text, STATES) {
+                        Some(close) => format!("{close} States: {}", STATES.join(", ")),
+                        None => format!("states: {}", STATES.join(", ")),
+                    })),
+                );
             }
-            check_states(v, node, lhs);
-            check_states(v, node, rhs);
         }
-        ExprKind::Binary { lhs, rhs, .. } => {
-            check_states(v, node, lhs);
-            check_states(v, node, rhs);
-        }
-        ExprKind::Unary { operand, .. } => check_states(v, node, operand),
-        ExprKind::Call { args: items, .. } | ExprKind::List(items) => {
-            items.iter().for_each(|e| check_states(v, node, e))
-        }
-        ExprKind::Member { object, .. } => check_states(v, node, object),
-        ExprKind::Index { object, index } => {
-            check_states(v, node, object);
-            check_states(v, node, index);
-        }
-        ExprKind::Literal(_) | ExprKind::Name(_) => {}
     }
+    expr.for_each_child(|child| check_states(v, node, child));
 }
 
 /// Reports operations that fail before anything runs (see [`failing_calls`]).
@@ -540,21 +523,23 @@ pub(super) fn scriptify(with: Input, keys: &[&str]) -> (Input, Vec<Unexpanded>) 
         let mut pieces = vec![String::new()];
         for part in template.parts() {
             match part {
-                TemplatePart::Literal { text, .. } => pieces.last_mut().into_iter().for_each(|p| p.push_str(text)),
+                TemplatePart::Literal { text, .. } => {
+                    if let Some(piece) = pieces.last_mut() {
+                        piece.push_str(text);
+                    }
+                }
                 TemplatePart::Expr { .. } => pieces.push(String::new()),
             }
         }
-        let places = quoting(&pieces.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut places = quoting(&pieces.iter().map(String::as_str).collect::<Vec<_>>()).into_iter();
         let mut script = String::with_capacity(source.len());
-        let mut exprs = 0;
         for part in template.parts() {
             match part {
                 TemplatePart::Literal { text, .. } => script.push_str(text),
                 TemplatePart::Expr { range, .. } => {
                     let text = source.get(range.clone()).unwrap_or_default().to_owned();
                     let name = format!("DRCTL_EXPR_{}", extra.len());
-                    let place = places.get(exprs).copied().unwrap_or(Quoting::Expands);
-                    exprs += 1;
+                    let place = places.next().unwrap_or(Quoting::Expands);
                     let Some(reference) = place.reference(&name) else {
                         unexpanded.push(Unexpanded { key: (*key).to_owned(), expr: text.clone() });
                         script.push_str(&text);
