@@ -708,6 +708,58 @@ tasks:
 }
 
 #[test]
+fn reads_with_a_fallback_run_when_the_producer_was_skipped_but_not_when_it_failed() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: fallbacks
+params:
+  enabled: { type: bool, default: false }
+  broken: { type: bool, default: false }
+tasks:
+  optional:
+    uses: shell
+    if: params.enabled
+    on_failure: continue
+    with: { run: 'test "$BROKEN" = false && echo "x=1" >> "$DRCTL_OUTPUT"', env: { BROKEN: "${{ params.broken }}" } }
+  with-default:
+    uses: shell
+    with: { run: 'echo ${{ default(tasks.optional.outputs.x, ''none'') }} > with-default' }
+  with-or:
+    uses: shell
+    with: { run: 'echo ${{ tasks.optional.outputs.x || ''none'' }} > with-or' }
+  bare:
+    uses: shell
+    with: { run: 'echo ${{ tasks.optional.outputs.x }} > bare' }
+"#,
+    );
+    let plan = sb.run(&["plan", "rb.yaml"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("\"DRCTL_EXPR_0\":\"none\""), "{}", plan.stdout);
+    assert!(plan.stdout.contains("skipped: it needs outputs of `optional`, which will be skipped"), "{}", plan.stdout);
+
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let states = sb.task_states(&ran.run_id());
+    assert_eq!(states["optional"].0, "skipped");
+    assert_eq!(states["bare"].0, "skipped");
+    assert_eq!((sb.read("with-default").trim(), sb.read("with-or").trim()), ("none", "none"));
+
+    std::fs::remove_file(sb.path().join("with-default")).unwrap();
+    let ran = sb.run(&["run", "rb.yaml", "-p", "enabled=true", "-p", "broken=true"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let states = sb.task_states(&ran.run_id());
+    assert_eq!(states["optional"].0, "failed");
+    assert_eq!(states["with-default"].0, "skipped");
+    assert!(!sb.path().join("with-default").exists());
+
+    let ran = sb.run(&["run", "rb.yaml", "-p", "enabled=true"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!((sb.read("with-default").trim(), sb.read("bare").trim()), ("1", "1"));
+}
+
+#[test]
 fn saved_plans_refuse_to_run_after_a_change() {
     let sb = Sandbox::new();
     let text = "version: 1\nname: saved\nparams:\n  region: { type: string, default: a }\ntasks:\n  t:\n    uses: shell\n    with: { run: 'true' }\n";

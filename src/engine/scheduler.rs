@@ -34,7 +34,8 @@ use crate::runbook::model::OnFailure;
 /// What a dependent takes from a task it depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Link {
-    /// Only the order (`depends_on`): it runs after the task, and is skipped if the task failed.
+    /// The order (`depends_on`), and maybe outputs read with a fallback: it runs after the
+    /// task, and is skipped if the task failed.
     Order,
     /// The task's state only (`tasks.X.state`): it runs whatever the task's end.
     State,
@@ -166,11 +167,13 @@ impl<'a> Scheduler<'a> {
         let mut read = vec![false; runbook.tasks.len()];
         for (idx, task) in runbook.tasks.iter().enumerate() {
             for dep in &task.deps {
-                let link = if dep.outputs {
+                let link = if dep.needs_outputs {
                     Link::Outputs
-                } else if dep.reads {
+                } else if dep.state {
                     Link::State
                 } else {
+                    // Ordered, and outputs read only with a fallback: that applies when the task
+                    // was skipped by its `if`, but a failure still skips what reads it.
                     Link::Order
                 };
                 dependents[dep.task].push((idx, link));

@@ -206,7 +206,16 @@ mod tests {
     use super::*;
 
     fn dep(task: usize) -> Dep {
-        Dep { task, span: 0..0, implicit: false, reads: false, outputs: false, output_paths: Vec::new() }
+        Dep {
+            task,
+            span: 0..0,
+            implicit: false,
+            reads: false,
+            outputs: false,
+            needs_outputs: false,
+            state: false,
+            output_paths: Vec::new(),
+        }
     }
 
     #[test]

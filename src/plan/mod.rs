@@ -38,6 +38,9 @@ pub struct PlannedTask {
     pub condition: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub for_each: Option<Value>,
+    /// Why the run will skip the task, when the plan knows it already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub inputs: Value,
     pub retry_attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,7 +130,9 @@ pub fn build(
     drill: bool,
     history: &HashMap<String, Duration>,
 ) -> Plan {
-    let tasks_known = crate::hash::FastMap::default();
+    // The records of tasks the plan knows will be skipped: what reads them (their state, their
+    // outputs with a fallback) is then known too.
+    let mut tasks_known = crate::hash::FastMap::default();
     let run = json!({ "id": UNKNOWN, "name": runbook.name, "drill": drill });
     // Unknown durations count as a nanosecond, so the longest chain still shows.
     let mut estimates: Vec<Duration> = runbook
@@ -189,7 +194,7 @@ pub fn build(
             if let Some(items) = for_each.as_ref().and_then(Value::as_array) {
                 work[t].instances = items.len();
             }
-            let reads_skipped = task.deps.iter().any(|d| d.outputs && skipped[d.task]);
+            let reads_skipped = task.deps.iter().find(|d| d.needs_outputs && skipped[d.task]);
             let condition = task.condition.as_ref().map(|c| match c.render_partial(&scope, UNKNOWN) {
                 Ok(Value::Bool(b)) => {
                     skipped[t] |= !b;
@@ -205,9 +210,15 @@ pub fn build(
             });
             // The condition's text may be a secret's value (`if: ${{ params.token }}`).
             let condition = condition.map(|c| redactor.mask(&c).into_owned());
-            skipped[t] |= reads_skipped;
+            let skip = match reads_skipped {
+                _ if skipped[t] => Some("its condition is false".to_owned()),
+                Some(d) => Some(format!("it needs outputs of `{}`, which will be skipped", runbook.tasks[d.task].id)),
+                None => None,
+            };
+            skipped[t] |= skip.is_some();
             if skipped[t] {
                 work[t].instances = 0;
+                tasks_known.insert(task.id.clone(), json!({ "outputs": {}, "state": "skipped" }));
             }
             // A task that runs no instance (skipped, or a `for_each` over no items) takes no time.
             if work[t].instances == 0 {
@@ -220,6 +231,7 @@ pub fn build(
                 needs: task.deps.iter().map(|d| runbook.tasks[d.task].id.clone()).collect(),
                 condition,
                 for_each: for_each.map(|v| redactor.mask_value(&v)),
+                skipped: skip,
                 inputs: redactor.mask_value(&inputs),
                 retry_attempts: task.retry.attempts,
                 // An approval's wait is bounded by its own `timeout` input, not the task's.

@@ -49,6 +49,9 @@ pub fn render_text(plan: &Plan) -> String {
             if let Some(f) = &task.for_each {
                 let _ = writeln!(out, "      for_each: {}", inline(f));
             }
+            if let Some(why) = &task.skipped {
+                let _ = writeln!(out, "      skipped: {why}");
+            }
             for error in &task.errors {
                 let _ = writeln!(out, "      ERROR {error}");
             }

@@ -121,10 +121,15 @@ pub struct Dep {
     /// True when an expression of the task reads X's record, whether or not `depends_on`
     /// also lists X.
     pub reads: bool,
-    /// True when an expression reads X's outputs (not only `tasks.X.state`). A task that reads
-    /// nothing of X but its state runs whatever X's end (its `if` decides); one that reads X's
-    /// outputs is skipped when X did not succeed.
+    /// True when an expression reads X's outputs (not only `tasks.X.state`).
     pub outputs: bool,
+    /// True when an expression reads X's outputs with no fallback (`default(...)`, `||`): the
+    /// task is skipped when X did not succeed. One whose every read of them has a fallback runs
+    /// when X was skipped by its `if` (the fallbacks apply), but not when X failed.
+    pub needs_outputs: bool,
+    /// True when an expression reads `tasks.X.state`. A task that reads X's state and no output
+    /// without a fallback runs whatever X's end (its `if` decides).
+    pub state: bool,
     /// For each expression reading X's outputs, what follows `outputs`: the output's name (after
     /// the item key when X has `for_each`), `None` where an index is not a literal. Empty for a
     /// reference to all of them (`tasks.X`, `tasks.X.outputs`).

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::ast::Expr;
 use super::error::EvalError;
-use super::eval::eval;
+use super::eval::eval_optional;
 use super::functions::Function;
 use super::scope::Scope;
 use super::value::{loose_eq, scalar_text, type_name, write_string_form};
@@ -24,7 +24,7 @@ pub(crate) fn call<'a>(
 ) -> Result<Cow<'a, Value>, EvalError> {
     let fail = |message: String| EvalError::Function { function: function.name(), message, range: span.clone() };
     if let (Function::Default, [value, fallback]) = (function, args) {
-        let value = eval(value, scope)?;
+        let value = eval_optional(value, scope)?;
         // The fallback is what is left: naming an output not set there is a mistake.
         return match value.as_ref() {
             Value::Null => super::eval::eval_top(fallback, scope),

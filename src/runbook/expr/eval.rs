@@ -47,12 +47,7 @@ pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, V
                 return task(scope, &name.node, expr.span());
             }
             let value = eval(object, scope)?;
-            member(value, &name.node).map_err(|found| {
-                EvalError::type_error(
-                    format!("cannot read member `{}` of {found} (`{object}`)", name.node),
-                    expr.span(),
-                )
-            })
+            member_of(value, &name.node, object, expr.span())
         }
         ExprKind::Index { object, index } => {
             let key = eval(index, scope)?;
@@ -71,6 +66,32 @@ pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, V
         ExprKind::Call { function, args } => builtins::call(function.node, args, scope, expr.span()),
         ExprKind::Unary { op: UnaryOp::Not, operand } => Ok(boolean(!truthy(eval_top(operand, scope)?.as_ref()))),
         ExprKind::Binary { op, lhs, rhs } => binary(*op, lhs, rhs, scope, expr.span()),
+    }
+}
+
+/// Evaluates an expression in a fallback's place (the first argument of `default(...)`, an
+/// operand of `||` but the last): like [`eval`], but a member or element of null is null, so
+/// that a missing link anywhere in a chain gives the fallback. `default(tasks.a.outputs.x.y,
+/// 'none')` is `'none'` when `a` was skipped and set nothing, as `default(params.opt.key, 1)` is
+/// `1` when the map parameter `opt` was not given.
+pub(crate) fn eval_optional<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, Value>, EvalError> {
+    match expr.kind() {
+        ExprKind::Member { object, name } if object.as_name() != Some("tasks") => {
+            let value = eval_optional(object, scope)?;
+            if value.is_null() {
+                return Ok(Cow::Borrowed(&NULL));
+            }
+            member_of(value, &name.node, object, expr.span())
+        }
+        ExprKind::Index { object, index } if object.as_name() != Some("tasks") => {
+            let key = eval(index, scope)?;
+            let value = eval_optional(object, scope)?;
+            if value.is_null() {
+                return Ok(Cow::Borrowed(&NULL));
+            }
+            element(value, &key, object, expr.span())
+        }
+        _ => eval(expr, scope),
     }
 }
 
@@ -156,6 +177,17 @@ fn task<'a>(scope: &'a dyn Scope, id: &str, span: Range<usize>) -> Result<Cow<'a
     scope.task(id).ok_or_else(|| EvalError::Unknown { reference: format!("tasks.{id}"), range: span })
 }
 
+/// `object.name`, where `value` is what `object` gave.
+fn member_of<'a>(
+    value: Cow<'a, Value>,
+    name: &str,
+    object: &Expr,
+    span: Range<usize>,
+) -> Result<Cow<'a, Value>, EvalError> {
+    member(value, name)
+        .map_err(|found| EvalError::type_error(format!("cannot read member `{name}` of {found} (`{object}`)"), span))
+}
+
 /// A map's member, null when missing. `Err` carries the type name of a non-map.
 fn member<'a>(value: Cow<'a, Value>, key: &str) -> Result<Cow<'a, Value>, &'static str> {
     match value {
@@ -224,9 +256,9 @@ fn fallbacks<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, Value>,
             if truthy(&left) {
                 return Ok(left);
             }
-            eval(rhs, scope)
+            eval_optional(rhs, scope)
         }
-        _ => eval(expr, scope),
+        _ => eval_optional(expr, scope),
     }
 }
 

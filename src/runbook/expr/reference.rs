@@ -9,7 +9,8 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-use super::ast::{Expr, ExprKind};
+use super::ast::{BinaryOp, Expr, ExprKind};
+use super::functions::Function;
 
 /// A path rooted at a top-level name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -24,6 +25,9 @@ pub struct Reference {
     pub segments: Vec<Option<String>>,
     /// Byte range of the root and the path (not of anything after it).
     pub range: Range<usize>,
+    /// True when the chain stands where a missing value gives a fallback: the first argument
+    /// of `default(...)`, or an operand of `||` other than the last.
+    pub fallback: bool,
 }
 
 impl Reference {
@@ -49,29 +53,41 @@ impl fmt::Display for Reference {
 /// Every reference in `expr`, ordered by where it starts.
 pub(crate) fn references(expr: &Expr) -> Vec<Reference> {
     let mut out = Vec::new();
-    walk(expr, &mut out);
+    walk(expr, &mut out, false);
     out.sort_by_key(|r| r.range.start);
     out
 }
 
-fn walk(expr: &Expr, out: &mut Vec<Reference>) {
+/// `fallback`: whether `expr` stands where a missing value gives a fallback (see
+/// [`Reference::fallback`]). Only a chain itself can be given one: what a call, a list or an
+/// operator computes from a missing value fails before it is done.
+fn walk(expr: &Expr, out: &mut Vec<Reference>, fallback: bool) {
     match expr.kind() {
         ExprKind::Literal(_) => {}
+        ExprKind::Call { function, args } if function.node == Function::Default && args.len() == 2 => {
+            walk(&args[0], out, true);
+            walk(&args[1], out, false);
+        }
         ExprKind::List(items) | ExprKind::Call { args: items, .. } => {
-            items.iter().for_each(|item| walk(item, out));
+            items.iter().for_each(|item| walk(item, out, false));
         }
-        ExprKind::Unary { operand, .. } => walk(operand, out),
+        ExprKind::Unary { operand, .. } => walk(operand, out, false),
+        // In `a || b || c`, `a || b` is the left side: both `a` and `b` have a fallback.
+        ExprKind::Binary { op: BinaryOp::Or, lhs, rhs } => {
+            walk(lhs, out, true);
+            walk(rhs, out, fallback);
+        }
         ExprKind::Binary { lhs, rhs, .. } => {
-            walk(lhs, out);
-            walk(rhs, out);
+            walk(lhs, out, false);
+            walk(rhs, out, false);
         }
-        ExprKind::Name(_) | ExprKind::Member { .. } | ExprKind::Index { .. } => chain(expr, out),
+        ExprKind::Name(_) | ExprKind::Member { .. } | ExprKind::Index { .. } => chain(expr, out, fallback),
     }
 }
 
 /// A postfix chain like `tasks.a.outputs[each.x].id`: one reference for its rooted prefix,
 /// plus whatever the non-literal indexes (and a non-name base) reference.
-fn chain(expr: &Expr, out: &mut Vec<Reference>) {
+fn chain(expr: &Expr, out: &mut Vec<Reference>, fallback: bool) {
     let mut links = Vec::new();
     let mut base = expr;
     while let ExprKind::Member { object, .. } | ExprKind::Index { object, .. } = base.kind() {
@@ -81,10 +97,10 @@ fn chain(expr: &Expr, out: &mut Vec<Reference>) {
     links.reverse();
 
     let ExprKind::Name(root) = base.kind() else {
-        walk(base, out);
+        walk(base, out, false);
         for link in links {
             if let ExprKind::Index { index, .. } = link.kind() {
-                walk(index, out);
+                walk(index, out, false);
             }
         }
         return;
@@ -98,7 +114,7 @@ fn chain(expr: &Expr, out: &mut Vec<Reference>) {
         let segment = match link.kind() {
             ExprKind::Member { name, .. } => Some(name.node.clone()),
             ExprKind::Index { index, .. } => {
-                walk(index, out);
+                walk(index, out, false);
                 literal_segment(index)
             }
             _ => None,
@@ -112,7 +128,7 @@ fn chain(expr: &Expr, out: &mut Vec<Reference>) {
             _ => literal = false,
         }
     }
-    out.push(Reference { root: root.clone(), path, segments, range: base.span().start..end });
+    out.push(Reference { root: root.clone(), path, segments, range: base.span().start..end, fallback });
 }
 
 fn literal_segment(index: &Expr) -> Option<String> {
@@ -143,19 +159,36 @@ mod tests {
                     root: "tasks".into(),
                     path: vec!["make-app".into(), "outputs".into()],
                     segments: vec![Some("make-app".into()), Some("outputs".into()), None, Some("id".into())],
-                    range: 0..22
+                    range: 0..22,
+                    fallback: false
                 },
                 Reference {
                     root: "each".into(),
                     path: vec!["x".into()],
                     segments: vec![Some("x".into())],
-                    range: 23..29
+                    range: 23..29,
+                    fallback: false
                 },
             ]
         );
         assert_eq!(&src[0..22], "tasks.make-app.outputs");
         assert_eq!(all[0].task_id(), Some("make-app"));
         assert_eq!(all[1].task_id(), None);
+    }
+
+    #[test]
+    fn chains_in_a_fallbacks_place_are_marked() {
+        let marked = |src: &str| -> Vec<(String, bool)> {
+            parse_expr(src).unwrap().references().into_iter().map(|r| (r.to_string(), r.fallback)).collect()
+        };
+        assert_eq!(
+            marked("default(a.x, b) || c.y || d"),
+            vec![("a.x".into(), true), ("b".into(), false), ("c.y".into(), true), ("d".into(), false)]
+        );
+        // Only a chain itself: what a call or an operator computes from it fails first.
+        assert_eq!(marked("default(join(a), 'x')"), vec![("a".into(), false)]);
+        assert_eq!(marked("!a || b[c]"), vec![("a".into(), false), ("b".into(), false), ("c".into(), false)]);
+        assert_eq!(marked("a[b] || 'x'"), vec![("a".into(), true), ("b".into(), false)]);
     }
 
     #[test]

@@ -233,13 +233,28 @@ fn check_refs(
                         if let Some(problem) = unknown_output(r, refs.ids.fixed_outputs(t), task, span.clone()) {
                             v.push(problem);
                         }
-                        let outputs = r.path.get(1).is_none_or(|field| field != "state");
+                        let state = r.path.get(1).is_some_and(|field| field == "state");
+                        let outputs = !state;
                         let output_paths = match r.segments.get(1) {
                             Some(Some(field)) if field == "outputs" => vec![r.segments[2..].to_vec()],
                             _ if outputs => vec![Vec::new()],
                             _ => Vec::new(),
                         };
-                        add_dep(deps, Dep { task: t, span, implicit: true, reads: true, outputs, output_paths });
+                        // The whole record (`tasks.X`) always exists; a fallback only applies to outputs.
+                        let needs_outputs = outputs && !(r.fallback && r.path.len() > 1);
+                        add_dep(
+                            deps,
+                            Dep {
+                                task: t,
+                                span,
+                                implicit: true,
+                                reads: true,
+                                outputs,
+                                needs_outputs,
+                                state,
+                                output_paths,
+                            },
+                        );
                     }
                 }
             }

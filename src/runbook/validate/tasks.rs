@@ -208,6 +208,8 @@ fn check_task(
                     implicit: false,
                     reads: false,
                     outputs: false,
+                    needs_outputs: false,
+                    state: false,
                     output_paths: Vec::new(),
                 },
             ),
@@ -402,6 +404,8 @@ pub(super) fn add_dep(deps: &mut Vec<Dep>, dep: Dep) {
             existing.implicit &= dep.implicit;
             existing.reads |= dep.reads;
             existing.outputs |= dep.outputs;
+            existing.needs_outputs |= dep.needs_outputs;
+            existing.state |= dep.state;
             existing.output_paths.extend(dep.output_paths);
         }
         None => deps.push(dep),

@@ -27,6 +27,20 @@ fn default_falls_back_on_null_and_empty_string() {
 }
 
 #[test]
+fn a_missing_link_anywhere_in_a_chain_gives_the_fallback() {
+    assert_eq!(eval("default(params.none.key, 'x')"), json!("x"));
+    assert_eq!(eval("default(params.nope['a'].b[0], 'x')"), json!("x"));
+    assert_eq!(eval("default(tasks['make-app'].outputs.gone.id, 'x')"), json!("x"));
+    assert_eq!(eval("params.none.key || params.nope.key || 'x'"), json!("x"));
+    assert_eq!(eval("default(params.apps.app1.image, 'x')"), json!("img1"));
+    // Only null links: reading into a value of the wrong type is still an error,
+    assert!(matches!(eval_err("default(params.count.key, 'x')"), EvalError::Type { .. }));
+    // and so is a chain outside a fallback's place.
+    assert!(matches!(eval_err("default(params.none, params.none.key)"), EvalError::Type { .. }));
+    assert!(matches!(eval_err("'' || params.none.key"), EvalError::Type { .. }));
+}
+
+#[test]
 fn join_items_in_string_form() {
     assert_eq!(eval("join(params.regions)"), json!("eu-frankfurt-1,uk-london-1"));
     assert_eq!(eval("join(params.regions, ' ')"), json!("eu-frankfurt-1 uk-london-1"));

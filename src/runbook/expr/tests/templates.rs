@@ -141,14 +141,22 @@ fn references_are_relative_to_the_whole_string() {
                 root: "tasks".into(),
                 path: vec!["make-app".into(), "outputs".into()],
                 segments: vec![Some("make-app".into()), Some("outputs".into()), None, Some("id".into())],
-                range: 18..40
+                range: 18..40,
+                fallback: false
             },
-            Reference { root: "each".into(), path: vec!["x".into()], segments: vec![Some("x".into())], range: 41..47 },
+            Reference {
+                root: "each".into(),
+                path: vec!["x".into()],
+                segments: vec![Some("x".into())],
+                range: 41..47,
+                fallback: false
+            },
             Reference {
                 root: "params".into(),
                 path: vec!["dest_region".into()],
                 segments: vec![Some("dest_region".into())],
-                range: 68..86
+                range: 68..86,
+                fallback: false
             },
         ]
     );
