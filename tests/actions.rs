@@ -18,6 +18,7 @@ type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 /// - `POST /orders`: 201 with `{"id": "order-1", "echo": <the request's JSON>}`;
 /// - `GET /moved`: 302 to `/status`;
 /// - `GET /busy`: 429 with `Retry-After: 120`;
+/// - `GET /busy-date`: 503 with a `Retry-After` date an hour ahead;
 /// - anything else: 404.
 fn serve() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -60,12 +61,15 @@ fn serve() -> (String, Seen) {
                 ("POST", "/orders") => ("201 Created", format!(r#"{{"id": "order-1", "echo": {body}}}"#)),
                 ("GET", "/moved") => ("302 Found", "{}".to_owned()),
                 ("GET", "/busy") => ("429 Too Many Requests", r#"{"code": "TooManyRequests"}"#.to_owned()),
+                ("GET", "/busy-date") => ("503 Service Unavailable", r#"{"code": "Unavailable"}"#.to_owned()),
                 _ => ("404 Not Found", r#"{"code": "NotFound"}"#.to_owned()),
             };
+            let in_an_hour = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
             let location = match path.as_str() {
-                "/moved" => "location: /status\r\n",
-                "/busy" => "retry-after: 120\r\n",
-                _ => "",
+                "/moved" => "location: /status\r\n".to_owned(),
+                "/busy" => "retry-after: 120\r\n".to_owned(),
+                "/busy-date" => format!("retry-after: {}\r\n", httpdate::fmt_http_date(in_an_hour)),
+                _ => String::new(),
             };
             let _ = write!(
                 stream,
@@ -459,8 +463,14 @@ params:
 tasks:
   call:
     uses: http
+    on_failure: continue
     retry: { attempts: 5, delay: 10ms, max_delay: 30s }
     with: { url: "${{ params.base }}/busy" }
+  dated:
+    uses: http
+    on_failure: continue
+    retry: { attempts: 5, delay: 10ms, max_delay: 30s }
+    with: { url: "${{ params.base }}/busy-date" }
 "#,
     );
     let started = std::time::Instant::now();
@@ -472,7 +482,14 @@ tasks:
         status["tasks"][0]["error"].as_str().unwrap_or_default().contains("the server asked to wait 2m00s before retrying, longer than max_delay 30s; raise max_delay to wait that long"),
         "{status}"
     );
-    assert_eq!(seen.lock().unwrap().len(), 1, "one call, no retry before the server's time");
+    // A date counts like the seconds it is away.
+    let dated = status["tasks"][1]["error"].as_str().unwrap_or_default();
+    assert!(
+        ["1h00m", "59m59s"].iter().any(|d| dated.contains(&format!("the server asked to wait {d} ")))
+            && dated.contains("longer than max_delay 30s"),
+        "{status}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2, "one call each, no retry before the server's time");
 }
 
 #[test]

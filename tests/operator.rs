@@ -614,6 +614,37 @@ tasks:
     assert!(status.stdout.contains("switch now"), "{}", status.stdout);
 }
 
+/// An answer typed at the terminal is an operator's reason like `--reason`: a secret of the run
+/// quoted in it is masked in the audit log, the journal and `status`.
+#[test]
+fn a_secret_quoted_in_a_terminal_answer_is_masked() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: typed-secret
+params:
+  token: { type: string, secret: true, default: "tty-canary-5ecret" }
+tasks:
+  first: { uses: approval, with: { message: "first?" } }
+  second: { uses: approval, depends_on: [first], with: { message: "second?" } }
+"#,
+    );
+    let (text, states) =
+        answer_on_a_terminal(&sb, &[(1500, "y checked tty-canary-5ecret\n"), (3000, "n tty-canary-5ecret is wrong\n")]);
+    assert_eq!((states["first"].0.as_str(), states["second"].0.as_str()), ("succeeded", "failed"), "{text}");
+    let run = text.lines().find_map(|l| l.trim().strip_prefix("run ")).unwrap().split_whitespace().next().unwrap();
+    let status = sb.run(&["status", run]);
+    assert!(status.stdout.contains("checked ***") && status.stdout.contains("*** is wrong"), "{}", status.stdout);
+    let journal = journal(&sb);
+    assert!(journal.contains("checked ***"), "{journal}");
+    // The terminal echoes what the operator types; drctl itself never prints it.
+    let printed: String = text.lines().filter(|l| !l.starts_with("approve? ")).collect();
+    for shown in [&printed, &status.stdout, &journal] {
+        assert!(!shown.contains("tty-canary-5ecret"), "{shown}");
+    }
+}
+
 /// Commands run where the run started, whichever directory `approve` (or `resume`) is typed in.
 #[test]
 fn commands_run_where_the_run_started_wherever_it_is_resumed() {

@@ -145,8 +145,9 @@ pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettin
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        // Seconds, or an HTTP date; whole seconds, rounded up, as the output gives them.
+        .and_then(|v| crate::oci::retry::parse_retry_after(v, std::time::SystemTime::now()))
+        .map(|d| Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)));
     let headers: Map<String, Value> = response
         .headers()
         .iter()

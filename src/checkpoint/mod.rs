@@ -45,6 +45,8 @@ pub enum CheckpointError {
     AmbiguousRun { id: String, state_dir: PathBuf, matches: Vec<String> },
     #[error("{path}: {why}")]
     BadMeta { path: PathBuf, why: String },
+    #[error("{path} is missing: what the run did is unknown")]
+    JournalMissing { path: PathBuf },
     #[error("cannot keep runs in {dir}: {why}")]
     StateDir { dir: PathBuf, why: String },
 }
@@ -78,6 +80,11 @@ impl CheckpointError {
             CheckpointError::Corrupt { .. } => {
                 Some("the journal was changed or damaged outside drctl; keep a copy before editing it".into())
             }
+            CheckpointError::JournalMissing { .. } => Some(
+                "the journal, the record of every step the run took, was removed outside drctl: restore it from a \
+                 backup; without it a resume would do finished work again, so it is refused (start a new run)"
+                    .into(),
+            ),
             CheckpointError::BadMeta { .. } => Some(
                 "meta.json, written once when the run started, was changed or damaged outside drctl: restore it \
                  from a backup, or start a new run (the run's journal.log still says what it did)"

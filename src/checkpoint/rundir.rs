@@ -136,7 +136,7 @@ impl RunDir {
     pub fn open(state_dir: &Path, id: &str) -> Result<RunDir, CheckpointError> {
         let runs = Self::runs_dir(state_dir);
         let exact = runs.join(id);
-        if !id.is_empty() && !id.contains('/') && exact.join("meta.json").is_file() {
+        if !id.is_empty() && !id.contains('/') && is_run(&exact) {
             return Ok(RunDir { id: id.to_owned(), path: exact, unsynced: Vec::new() });
         }
         let matches: Vec<String> =
@@ -152,15 +152,31 @@ impl RunDir {
         }
     }
 
-    /// Every run in the state directory, oldest first.
+    /// Every run in the state directory, oldest first. Ids name the second a run began; runs
+    /// begun in the same second are ordered by the moment their metadata records.
     pub fn list(state_dir: &Path) -> Vec<RunDir> {
         let runs = Self::runs_dir(state_dir);
-        list_ids(&runs).into_iter().map(|id| RunDir { path: runs.join(&id), id, unsynced: Vec::new() }).collect()
+        let mut dirs: Vec<(RunDir, Option<Millis>)> = list_ids(&runs)
+            .into_iter()
+            .map(|id| RunDir { path: runs.join(&id), id, unsynced: Vec::new() })
+            .map(|dir| {
+                let created = dir.meta().ok().map(|m| m.created_at);
+                (dir, created)
+            })
+            .collect();
+        let second = |id: &str| id.get(..15).map(str::to_owned).unwrap_or_default();
+        dirs.sort_by(|(a, a_at), (b, b_at)| (second(&a.id), a_at, &a.id).cmp(&(second(&b.id), b_at, &b.id)));
+        dirs.into_iter().map(|(dir, _)| dir).collect()
     }
 
     pub fn meta(&self) -> Result<RunMeta, CheckpointError> {
         let path = self.path.join("meta.json");
-        let bytes = std::fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                CheckpointError::BadMeta { path: path.clone(), why: "it is missing".into() }
+            }
+            _ => CheckpointError::io(&path, e),
+        })?;
         serde_json::from_slice(&bytes).map_err(|e| CheckpointError::BadMeta { path, why: e.to_string() })
     }
 
@@ -204,6 +220,8 @@ impl RunDir {
     }
 
     pub fn open_journal(&self) -> Result<Journal, CheckpointError> {
+        // The journal is made first: a scratch directory shows that it was (see `replay`).
+        let journal = Journal::open(self.journal_path(), self.log_dir(), self.unsynced.clone())?;
         let scratch = self.scratch_dir();
         {
             use std::os::unix::fs::DirBuilderExt;
@@ -218,11 +236,18 @@ impl RunDir {
             std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o700))
                 .map_err(|e| CheckpointError::io(&scratch, e))?;
         }
-        Journal::open(self.journal_path(), self.log_dir(), self.unsynced.clone())
+        Ok(journal)
     }
 
+    /// Replays the run's journal. A run with no journal file yet crashed before it could
+    /// write one; but once the scratch directory exists, made just after the journal was, a
+    /// missing journal was removed, and what the run did is unknown: that is damage.
     pub fn replay(&self) -> Result<super::Replay, CheckpointError> {
-        super::replay(&self.journal_path())
+        let path = self.journal_path();
+        if !path.exists() && self.scratch_dir().is_dir() {
+            return Err(CheckpointError::JournalMissing { path });
+        }
+        super::replay(&path)
     }
 
     /// The state of the run: running if a live process holds its lock, else how its last
@@ -243,12 +268,17 @@ impl RunDir {
     }
 }
 
+/// Whether `dir` holds a run: its metadata, or, when that was lost, its journal or runbook.
+fn is_run(dir: &Path) -> bool {
+    ["meta.json", "journal.log", "runbook.yaml"].iter().any(|name| dir.join(name).is_file())
+}
+
 fn list_ids(runs: &Path) -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(runs)
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
-                .filter(|e| e.path().join("meta.json").is_file())
+                .filter(|e| is_run(&e.path()))
                 .filter_map(|e| e.file_name().into_string().ok())
                 .collect()
         })

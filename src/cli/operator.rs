@@ -37,12 +37,13 @@ pub enum Decision {
 }
 
 /// Refuses an id that names no task instance of the run: a task the runbook (as run) lacks,
-/// a `for_each` task named without its item, or an item the task does not have.
-fn known_instance(dir: &RunDir, replay: &Replay, id: &InstanceId) -> Result<(), CliError> {
+/// a `for_each` task named without its item, or an item the task does not have. Gives whether
+/// the task is an approval, when the runbook (as run) tells.
+fn known_instance(dir: &RunDir, replay: &Replay, id: &InstanceId) -> Result<Option<bool>, CliError> {
     let text = dir.runbook_text()?;
     let Ok(runbook) = crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin()) else {
         // The stored runbook no longer loads (an older drctl wrote it): judge by the journal.
-        return Ok(());
+        return Ok(None);
     };
     let Some(task) = runbook.tasks.iter().find(|t| t.id == id.task) else {
         let ids = runbook.tasks.iter().map(|t| t.id.as_str());
@@ -52,10 +53,11 @@ fn known_instance(dir: &RunDir, replay: &Replay, id: &InstanceId) -> Result<(), 
                 .unwrap_or_else(|| "`drctl status RUN` lists the run's tasks".to_owned()),
         ));
     };
+    let approval = Some(task.uses == "approval");
     let keys = replay.expansions.get(&id.task);
     let listed = |keys: &[String]| keys.iter().map(|k| format!("{}[{k}]", id.task)).collect::<Vec<_>>().join(", ");
     match (&id.key, task.for_each.is_some(), keys) {
-        (None, false, _) => Ok(()),
+        (None, false, _) => Ok(approval),
         (None, true, Some(keys)) => Err(CliError::usage_help(
             format!("`{}` runs once per item; name one instance", id.task),
             format!("its instances: {}", listed(keys)),
@@ -72,7 +74,7 @@ fn known_instance(dir: &RunDir, replay: &Replay, id: &InstanceId) -> Result<(), 
             format!("`{}` has no item `{key}`", id.task),
             format!("its instances: {}", listed(keys)),
         )),
-        (Some(_), true, _) => Ok(()),
+        (Some(_), true, _) => Ok(approval),
     }
 }
 
@@ -104,7 +106,7 @@ pub async fn decide(
         super::run::record_broken_lock(&dir, owner).await?;
     }
     let id = parse_instance(&args.task);
-    known_instance(&dir, &replay, &id)?;
+    let approval_task = known_instance(&dir, &replay, &id)?;
     let state = replay.instance(&id).map(|r| r.state);
     // Skipped by an operator already (not by the engine, after a failure upstream).
     let skipped_by_operator = replay.instance(&id).filter(|r| r.state == TaskState::Skipped && !r.engine_skip);
@@ -120,11 +122,15 @@ pub async fn decide(
         let flag = dir.resume_flags();
         let run = &dir.id;
         let command = |verb| crate::ui::operator_command(verb, run, &args.task, &flag);
-        let is_approval = replay.instance(&id).is_some_and(|r| r.approval_message.is_some());
+        let is_approval =
+            approval_task.unwrap_or_else(|| replay.instance(&id).is_some_and(|r| r.approval_message.is_some()));
         let help = match (decision, state) {
             // A denied approval that was retried asks again when the run goes on.
             (Decision::Approve | Decision::Deny, Some(TaskState::Pending)) if is_approval => {
                 format!("it was retried and asks again when the run goes on: drctl resume {run}{flag}")
+            }
+            (Decision::Approve | Decision::Deny, _) if !is_approval => {
+                "only approval tasks are approved or denied".to_owned()
             }
             (_, None | Some(TaskState::Pending)) => "the run has not reached it yet".to_owned(),
             (Decision::Skip, Some(TaskState::Skipped)) => format!(
@@ -136,9 +142,6 @@ pub async fn decide(
             }
             (Decision::Approve | Decision::Deny, Some(TaskState::Succeeded)) if is_approval => {
                 "it was approved already; `drctl status RUN` shows who decided and why".to_owned()
-            }
-            (Decision::Approve | Decision::Deny, _) if !is_approval => {
-                "only approval tasks are approved or denied".to_owned()
             }
             (_, Some(TaskState::Succeeded)) => "it succeeded; there is nothing left to do for it".to_owned(),
             (_, Some(TaskState::Running)) => format!(

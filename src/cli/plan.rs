@@ -40,28 +40,34 @@ pub struct PlanArgs {
     pub sim: Option<Option<PathBuf>>,
 }
 
-/// Measured durations of each task in the latest succeeded run of the same runbook.
+/// How many succeeded runs of a runbook [`history`] reads at most.
+const HISTORY_RUNS: usize = 10;
+
+/// Measured durations of each task: from the latest succeeded run of the same runbook in which
+/// it ran (a task skipped in that run, by its condition or by an operator, keeps its measure
+/// from an earlier one). A `for_each` task takes its longest instance.
 pub fn history(state_dir: &Path, runbook: &Runbook) -> HashMap<String, Duration> {
-    let mut out = HashMap::new();
-    for dir in RunDir::list(state_dir).into_iter().rev() {
-        let Ok(meta) = dir.meta() else { continue };
-        if meta.runbook_name != runbook.name {
-            continue;
-        }
-        let Ok(replay) = dir.replay() else { continue };
-        if replay.last_end != Some(crate::checkpoint::RunState::Succeeded) {
-            continue;
-        }
+    let mut out: HashMap<String, Duration> = HashMap::new();
+    let succeeded = RunDir::list(state_dir).into_iter().rev().filter_map(|dir| {
+        let meta = dir.meta().ok().filter(|meta| meta.runbook_name == runbook.name)?;
+        let replay = dir.replay().ok().filter(|r| r.last_end == Some(crate::checkpoint::RunState::Succeeded))?;
+        Some((meta, replay))
+    });
+    for (_, replay) in succeeded.take(HISTORY_RUNS) {
+        let mut measured: HashMap<&str, Duration> = HashMap::new();
         for (id, rec) in &replay.instances {
-            if rec.state == TaskState::Succeeded {
-                if let (Some(s), Some(e)) = (rec.last_start, rec.end) {
-                    let d = Duration::from_millis(e.saturating_sub(s));
-                    let slot = out.entry(id.task.clone()).or_insert(Duration::ZERO);
-                    *slot = (*slot).max(d);
-                }
+            if let (TaskState::Succeeded, Some(s), Some(e)) = (rec.state, rec.last_start, rec.end) {
+                let d = Duration::from_millis(e.saturating_sub(s));
+                let slot = measured.entry(id.task.as_str()).or_insert(Duration::ZERO);
+                *slot = (*slot).max(d);
             }
         }
-        break;
+        for (task, d) in measured {
+            out.entry(task.to_owned()).or_insert(d);
+        }
+        if runbook.tasks.iter().all(|t| out.contains_key(&t.id)) {
+            break;
+        }
     }
     out
 }

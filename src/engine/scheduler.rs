@@ -916,6 +916,7 @@ impl<'a> Scheduler<'a> {
             let stop = cfg.stop_attempts.clone();
             let unanswered = asked.clone();
             let prompt = self.prompt.clone();
+            let redactor = cfg.redactor.clone();
             tokio::spawn(async move {
                 // The timeout runs while the question is on the terminal: time spent waiting
                 // behind another question does not count, so no question is decided unseen.
@@ -944,6 +945,8 @@ impl<'a> Scheduler<'a> {
                 };
                 let outcome = match decision {
                     Some((actor, (approved, reason))) => {
+                        // The answer may quote a secret the run was given.
+                        let reason = redactor.mask(&reason);
                         let (audit, result) = approval_decision(&id, approved, &actor, &reason);
                         journal.append_nowait(&audit);
                         Reply::Done(result.into())

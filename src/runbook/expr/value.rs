@@ -60,9 +60,22 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
-/// The number a text spells, spaces around it aside (`"3"`, `" 2.5 "`, `"-1e3"`).
+/// The number a text spells, spaces around it aside (`"3"`, `" 2.5 "`, `"-1e3"`), leading
+/// zeros too (`"03"`, as `date +%m` or `printf %02d` print).
 fn number_text(s: &str) -> Option<Number> {
-    s.trim().parse().ok()
+    let s = s.trim();
+    let (sign, digits) = match s.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", s),
+    };
+    let bare = digits.trim_start_matches('0');
+    if bare.len() == digits.len() || !digits.starts_with('0') {
+        return s.parse().ok();
+    }
+    // Keep one zero before a fraction, an exponent or nothing (`"00"`, `"00.5"`).
+    let kept =
+        if bare.starts_with(|c: char| c.is_ascii_digit()) { bare } else { &digits[digits.len() - bare.len() - 1..] };
+    format!("{sign}{kept}").parse().ok()
 }
 
 /// The boolean a text spells: `true` or `false` in any case, spaces around it aside.
@@ -142,6 +155,7 @@ mod tests {
         assert_eq!(compare(&json!("-1"), &json!(" 2.5")), Some(Ordering::Less));
         assert_eq!(compare(&json!("b10"), &json!("b9")), Some(Ordering::Less), "other text in dictionary order");
         assert!(!loose_eq(&json!("007"), &json!("7")), "equality of two texts stays exact");
+        assert_eq!(compare(&json!("010"), &json!("9")), Some(Ordering::Greater), "leading zeros aside");
     }
 
     #[test]
@@ -155,6 +169,16 @@ mod tests {
         assert!(!loose_eq(&json!("yes"), &json!(true)));
         assert!(!loose_eq(&json!("1"), &json!(true)), "only the words, as `if:` reads them");
         assert!(loose_eq(&json!(["3"]), &json!([3])));
+        for (text, n) in
+            [("03", json!(3)), (" -007 ", json!(-7)), ("00", json!(0)), ("00.5", json!(0.5)), ("0e1", json!(0))]
+        {
+            assert!(loose_eq(&json!(text), &n), "{text}");
+        }
+        assert!(
+            !loose_eq(&json!("0x3"), &json!(3))
+                && !loose_eq(&json!("--3"), &json!(-3))
+                && !loose_eq(&json!("0-3"), &json!(3))
+        );
         assert_eq!(compare(&json!("10"), &json!(9)), Some(Ordering::Greater), "by value, not as text");
         assert_eq!(compare(&json!(2), &json!("2.5")), Some(Ordering::Less));
         assert_eq!(compare(&json!("abc"), &json!(1)), None);

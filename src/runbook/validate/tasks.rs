@@ -442,6 +442,26 @@ pub(super) fn retry_policy(v: &mut Validator<'_>, base: &RetryPolicy, doc: Optio
         }
         if let Some(d) = v.duration(doc.max_delay.as_ref()) {
             policy.max_delay = d;
+            // Written together, `max_delay` bounds every wait; a `delay` above it is a mistake.
+            // (Over a `max_delay` inherited from `defaults`, or the built-in 30s, `delay` wins.)
+            let delay = doc.delay.as_ref().and_then(|t| crate::runbook::duration::parse_duration(&t.0.value).ok());
+            if let (Some(delay), Some(text)) = (delay, &doc.max_delay) {
+                if delay > d {
+                    v.push(
+                        Problem::new(
+                            "drctl::retry",
+                            format!(
+                                "`max_delay` {} is shorter than `delay` {}",
+                                crate::runbook::duration::format_duration(d),
+                                crate::runbook::duration::format_duration(delay)
+                            ),
+                            text.0.span.clone(),
+                            "here",
+                        )
+                        .help(Some("`max_delay` bounds every wait between attempts: raise it to at least `delay`, or lower `delay`".into())),
+                    );
+                }
+            }
         }
         if let Some(j) = doc.jitter {
             policy.jitter = j;
