@@ -760,6 +760,40 @@ tasks:
 }
 
 #[test]
+fn shell_takes_options_and_a_script_for_another_program_gets_values_only_through_env() {
+    let sb = Sandbox::new();
+    sb.write(
+        "bad.yaml",
+        "version: 1\nname: py\nparams: { region: { type: string, default: eu } }\ntasks:\n  py:\n    uses: shell\n    with: { shell: python3, run: 'print(\"${{ params.region }}\")' }\n",
+    );
+    let refused = sb.run(&["validate", "bad.yaml"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("is in a script for `python3`, which is not a POSIX"), "{}", refused.stderr);
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: shells
+params: { region: { type: string, default: eu-frankfurt-1 } }
+tasks:
+  py:
+    uses: shell
+    with:
+      shell: python3 -I
+      env: { REGION: "${{ params.region }}" }
+      run: open("py", "w").write(__import__("os").environ["REGION"])
+  strict:
+    uses: shell
+    on_failure: continue
+    with: { shell: /bin/sh -eu, run: 'echo "${{ params.region }}" > strict; echo "$NOT_SET_ANYWHERE"' }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!((sb.read("py").trim(), sb.read("strict").trim()), ("eu-frankfurt-1", "eu-frankfurt-1"));
+    assert!(ran.stderr.contains("NOT_SET_ANYWHERE: parameter not set"), "`-u` reached the shell: {}", ran.stderr);
+}
+
+#[test]
 fn saved_plans_refuse_to_run_after_a_change() {
     let sb = Sandbox::new();
     let text = "version: 1\nname: saved\nparams:\n  region: { type: string, default: a }\ntasks:\n  t:\n    uses: shell\n    with: { run: 'true' }\n";

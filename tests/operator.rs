@@ -777,6 +777,26 @@ fn damaged_run_directories_are_listed_and_explained() {
     assert!(status.stderr.contains("tasks the journal has not seen are not listed"), "{}", status.stderr);
     let resumed = sb.run(&["resume", "renamed"]);
     assert!(resumed.stderr.contains("copy of its runbook is gone"), "{}", resumed.stderr);
+
+    // A lost journal or meta.json: listed as damaged, and nothing runs again.
+    let third = sb.run(&["run", "rb.yaml"]).run_id();
+    let fourth = sb.run(&["run", "rb.yaml"]).run_id();
+    std::fs::remove_file(runs.join(&third).join("journal.log")).unwrap();
+    std::fs::remove_file(runs.join(&fourth).join("meta.json")).unwrap();
+    let listed = sb.run(&["runs"]);
+    for id in [&third, &fourth] {
+        assert!(
+            listed.stdout.lines().any(|l| l.starts_with(id.as_str()) && l.contains("damaged")),
+            "{}",
+            listed.stdout
+        );
+    }
+    let resumed = sb.run(&["resume", &third]);
+    assert_ne!(resumed.code, 0);
+    assert!(resumed.stderr.contains("journal.log is missing"), "{}", resumed.stderr);
+    assert!(!runs.join(&third).join("journal.log").exists(), "no new journal was begun");
+    let status = sb.run(&["status", &fourth]);
+    assert!(status.stderr.contains("meta.json: it is missing"), "{}", status.stderr);
 }
 
 /// A line typed before a question is shown does not answer it: at 3 a.m. a stray `y` typed

@@ -241,3 +241,37 @@ tasks:
     assert!(refused.stderr.contains("for_each must give a list, got null"), "{}", refused.stderr);
     assert!(!sb.path().join("fe.json").exists());
 }
+
+/// A measured estimate comes from the latest succeeded run in which the task ran: runs begun
+/// in the same second are told apart, and a run that skipped the task keeps the measure before.
+#[test]
+fn measured_estimates_come_from_the_latest_run_in_which_the_task_ran() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: measured
+params:
+  d: { type: string, default: "0.4" }
+  skip: { type: bool, default: false }
+tasks:
+  a: { uses: shell, if: "${{ !params.skip }}", with: { run: "sleep ${{ params.d }}" } }
+"#,
+    );
+    let estimate = || {
+        let ran = sb.run(&["plan", "rb.yaml", "-o", "json"]);
+        let plan: serde_json::Value = serde_json::from_str(&ran.stdout).expect("json plan");
+        plan["waves"][0][0]["estimate_ms"].as_u64().expect("estimate")
+    };
+    let runs: Vec<String> =
+        [["-p", "d=0.4"], ["-p", "d=0.01"]].iter().map(|p| sb.run(&["run", "rb.yaml", p[0], p[1]]).run_id()).collect();
+    let listed = sb.run(&["runs"]);
+    let order: Vec<&str> = listed.stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(order, runs, "listed in the order they began");
+    assert!(estimate() < 300, "from the second run, not the first");
+    assert_eq!(sb.run(&["run", "rb.yaml", "-p", "skip=true"]).code, 0);
+    let kept = sb.run(&["plan", "rb.yaml", "-p", "skip=false", "-o", "json"]);
+    let plan: serde_json::Value = serde_json::from_str(&kept.stdout).expect("json plan");
+    let a = plan["waves"][0][0]["estimate_ms"].as_u64().expect("estimate");
+    assert!((1..300).contains(&a), "the run that skipped `a` keeps the measure before it: {a}");
+}

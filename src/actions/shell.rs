@@ -204,8 +204,10 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
             c
         }
         (shell, _) => {
-            let mut c = Command::new(shell.as_deref().unwrap_or("/bin/sh"));
-            c.arg("-c").arg(&inputs.run);
+            // A program and its options (`bash -eo pipefail`), then `-c SCRIPT`.
+            let mut words = shell.as_deref().unwrap_or("/bin/sh").split_whitespace();
+            let mut c = Command::new(words.next().unwrap_or("/bin/sh"));
+            c.args(words).arg("-c").arg(&inputs.run);
             c
         }
     };
@@ -249,7 +251,7 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
         // The same error comes back for a missing program, shell or directory: say which.
         let dir = dir.as_ref().filter(|d| !d.is_dir()).map(|d| d.display().to_string());
         let program = match &inputs.shell {
-            Some(shell) => shell.as_str(),
+            Some(shell) => shell.split_whitespace().next().unwrap_or_default(),
             None => command.as_std().get_program().to_str().unwrap_or_default(),
         };
         let message = match (dir, &inputs.dir) {

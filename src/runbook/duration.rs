@@ -14,11 +14,30 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if trimmed.starts_with('-') {
         return Err(format!("`{trimmed}` is negative; durations are 0 or more"));
     }
-    let duration = humantime::parse_duration(trimmed).map_err(|e| format!("`{trimmed}` is not a duration ({e})"))?;
+    let duration = humantime::parse_duration(trimmed)
+        .map_err(|e| format!("`{trimmed}` is not a duration ({})", why(trimmed, &e)))?;
     if duration > MAX {
         return Err(format!("`{trimmed}` is longer than a year, the longest duration a runbook may give"));
     }
     Ok(duration)
+}
+
+/// What is wrong, by position rather than by quoting part of the text: a duration may come from
+/// a secret, and a masked value must not show through its parts.
+fn why(text: &str, e: &humantime::DurationError) -> String {
+    use humantime::DurationError as E;
+    let at = |byte: usize| text.get(..byte).map_or(byte, |s| s.chars().count()) + 1;
+    match e {
+        E::InvalidCharacter(p) => format!("character {} cannot be part of a duration", at(*p)),
+        E::NumberExpected(p) => format!("a number is expected at character {}", at(*p)),
+        E::UnknownUnit { start, end, .. } => format!(
+            "the unit at characters {}-{} is unknown; units: ms, s (sec), m (min), h (hours), d (days), w (weeks)",
+            at(*start),
+            at(*end) - 1
+        ),
+        E::NumberOverflow => "the number is too large".to_owned(),
+        E::Empty => "it is empty".to_owned(),
+    }
 }
 
 /// The longest duration a runbook may give: longer waits and timeouts are mistakes, and
@@ -45,6 +64,16 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_point_at_the_wrong_part_without_quoting_it() {
+        // Masking the whole value (a secret) must leave nothing of it in the message.
+        let e = parse_duration("5mysecretunit").unwrap_err().replace("`5mysecretunit`", "`***`");
+        assert!(!e.contains("secret"), "{e}");
+        assert!(e.contains("the unit at characters 2-13 is unknown"), "{e}");
+        let e = parse_duration("1é!").unwrap_err();
+        assert!(e.contains("character 2 cannot be part of a duration"), "{e}");
+    }
 
     #[test]
     fn parses_runbook_durations() {

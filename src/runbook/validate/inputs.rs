@@ -517,11 +517,32 @@ pub(super) fn scriptify_probe(with: Input, key: &str) -> (Input, Vec<Unexpanded>
     (Input::Map(map), unexpanded)
 }
 
-/// An expression in a script, at a place where the shell never expands a variable (a
-/// here-document with a quoted delimiter): `key` is the script input, `expr` the expression.
+/// An expression in a script, at a place where the shell never expands a variable: `key` is
+/// the script input, `expr` the expression.
 pub(super) struct Unexpanded {
     pub key: String,
     pub expr: String,
+    pub place: Unexpandable,
+}
+
+/// Why a script would never read an expression's variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Unexpandable {
+    /// A here-document with a quoted delimiter.
+    QuotedHeredoc,
+    /// A script for a program that is not a POSIX shell (`shell: python3`): `${NAME}` is not
+    /// how it reads a variable.
+    NotAShell(String),
+}
+
+/// The program `shell` names, when it is not a POSIX shell: a script for it cannot read
+/// `${DRCTL_EXPR_n}`. Only a literal `shell` is judged.
+fn foreign_shell(map: &IndexMap<String, Input>) -> Option<String> {
+    let Some(Input::Literal(Value::String(shell))) = map.get("shell") else { return None };
+    let program = shell.split_whitespace().next()?;
+    let name = program.rsplit('/').next().unwrap_or(program);
+    let posix = ["sh", "bash", "dash", "ash", "ksh", "mksh", "ksh93", "zsh", "yash", "busybox"];
+    (!posix.contains(&name)).then(|| name.to_owned())
 }
 
 /// Rewrites each `${{ }}` in the script inputs `keys` of `with` into a reference to an
@@ -533,8 +554,22 @@ pub(super) fn scriptify(with: Input, keys: &[&str]) -> (Input, Vec<Unexpanded>) 
     let Input::Map(mut map) = with else { return (with, Vec::new()) };
     let mut extra: Vec<(String, Input)> = Vec::new();
     let mut unexpanded = Vec::new();
+    let foreign = foreign_shell(&map);
     for key in keys {
         let Some(Input::Template(template, source)) = map.get(*key) else { continue };
+        if let Some(program) = &foreign {
+            for part in template.parts() {
+                if let TemplatePart::Expr { range, .. } = part {
+                    let expr = source.get(range.clone()).unwrap_or_default().to_owned();
+                    unexpanded.push(Unexpanded {
+                        key: (*key).to_owned(),
+                        expr,
+                        place: Unexpandable::NotAShell(program.clone()),
+                    });
+                }
+            }
+            continue;
+        }
         let mut pieces = vec![String::new()];
         for part in template.parts() {
             match part {
@@ -556,7 +591,11 @@ pub(super) fn scriptify(with: Input, keys: &[&str]) -> (Input, Vec<Unexpanded>) 
                     let name = format!("DRCTL_EXPR_{}", extra.len());
                     let place = places.next().unwrap_or(Quoting::Expands);
                     let Some(reference) = place.reference(&name) else {
-                        unexpanded.push(Unexpanded { key: (*key).to_owned(), expr: text.clone() });
+                        unexpanded.push(Unexpanded {
+                            key: (*key).to_owned(),
+                            expr: text.clone(),
+                            place: Unexpandable::QuotedHeredoc,
+                        });
                         script.push_str(&text);
                         continue;
                     };

@@ -329,22 +329,29 @@ fn scripts_as_env(
             .get(at.span.clone())
             .and_then(|source| source.find(&found.expr))
             .map_or(at.span.clone(), |pos| at.span.start + pos..at.span.start + pos + found.expr.len());
-        v.push(
-            Problem::new(
-                "drctl::expression",
+        let (message, help) = match &found.place {
+            inputs::Unexpandable::QuotedHeredoc => (
                 format!(
                     "`{}` is in a here-document with a quoted delimiter, where the shell expands nothing",
                     found.expr
                 ),
-                span,
-                "never filled in",
-            )
-            .help(Some(
-                "leave the delimiter unquoted (<<EOF) so the value is filled in, or pass it in `env:` and read \
-                 it elsewhere in the script"
-                    .into(),
-            )),
-        );
+                "leave the delimiter unquoted (<<EOF) so the value is filled in, or pass it in `env:` and read it \
+                 elsewhere in the script"
+                    .to_owned(),
+            ),
+            inputs::Unexpandable::NotAShell(program) => (
+                format!(
+                    "`{}` is in a script for `{program}`, which is not a POSIX shell: the value cannot be filled in",
+                    found.expr
+                ),
+                format!(
+                    "values reach scripts as environment variables, never as code: pass it in `env:` (`env: {{ \
+                     VALUE: \"{}\" }}`) and read VALUE the way {program} reads one",
+                    found.expr
+                ),
+            ),
+        };
+        v.push(Problem::new("drctl::expression", message, span, "never filled in").help(Some(help)));
     }
     with
 }
