@@ -631,10 +631,22 @@ fn a_task_whose_command_a_crash_left_running_is_not_skipped_until_the_command_en
         "version: 1\nname: skip-leftover\ntasks:\n  a: { uses: shell, with: { run: 'echo start >> work.log; sleep 1; echo end >> work.log' } }\n  b: { uses: shell, depends_on: [a], with: { run: 'cat work.log > seen-by-b' } }\n",
     );
     let id = kill_drctl_once_work_started(&sb);
+    // `status` says the task is in doubt, and whether its command still runs.
+    let status = sb.status(&id);
+    assert_eq!((status["state"].as_str(), status["tasks"][0]["in_doubt"].as_bool()), (Some("interrupted"), Some(true)));
+    assert!(status["tasks"][0]["pid"].as_u64().is_some(), "{status}");
+    let text = sb.run(&["status", &id]);
+    assert!(text.stdout.contains(") is still running"), "{}", text.stdout);
     let refused = sb.run(&["skip", &id, "a", "--reason", "done by hand", "--break-lock"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("is still running"), "{}", refused.stderr);
     std::thread::sleep(Duration::from_millis(1500));
+    let text = sb.run(&["status", &id]);
+    assert!(
+        text.stdout.contains("in doubt: drctl stopped while it ran; `drctl resume` runs its check"),
+        "{}",
+        text.stdout
+    );
     let skipped = sb.run(&["skip", &id, "a", "--reason", "done by hand"]);
     assert_eq!(skipped.code, 0, "{}", skipped.stderr);
     assert_eq!(sb.read("seen-by-b"), "start\nend\n", "b started before a's command ended");

@@ -43,8 +43,13 @@ impl LockOwner {
         if !alive {
             return true;
         }
-        // A live process with the pid, started at another time, is not the owner.
-        self.started != 0 && super::record::process_start_time(self.pid).is_some_and(|s| s != self.started)
+        // A live process with the pid, started at another time, is not the owner; nor is a
+        // zombie, which has ended and only waits for its parent to collect it (where `/proc`
+        // can tell).
+        match super::record::process_start_time(self.pid) {
+            Some(started) => self.started != 0 && started != self.started,
+            None => std::path::Path::new("/proc/self/stat").exists(),
+        }
     }
 }
 

@@ -44,6 +44,7 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     let meta = dir.meta()?;
     let replay = dir.replay()?;
     let state = dir.state(&replay);
+    let run_state = state;
     // Without the run's copy of its runbook, only what the journal saw can be listed.
     let runbook = dir.runbook_text().map_err(|e| e.to_string()).and_then(|text| {
         crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin())
@@ -81,6 +82,17 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
                 }
                 if r.checked {
                     v["checked"] = json!(true);
+                }
+                // Started, and no drctl drives the run: it may or may not have finished.
+                if state == TaskState::Running && run_state != RunState::Running {
+                    v["in_doubt"] = json!(true);
+                    let alive = r.orphan.filter(|(pid, started)| {
+                        crate::checkpoint::record::process_start_time(*pid)
+                            .is_some_and(|s| *started == 0 || s == *started)
+                    });
+                    if let Some((pid, _)) = alive {
+                        v["pid"] = json!(pid);
+                    }
                 }
                 if let Some(ms) = r.duration_ms() {
                     v["duration_ms"] = json!(ms);
@@ -139,6 +151,14 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
         }
         if t.get("removed").is_some() {
             line.push_str(" (no longer in the runbook)");
+        }
+        if t.get("in_doubt").is_some() {
+            line.push_str(&match t.get("pid").and_then(Value::as_u64) {
+                Some(pid) => format!(" in doubt: drctl stopped while it ran; its command (pid {pid}) is still running"),
+                None => {
+                    " in doubt: drctl stopped while it ran; `drctl resume` runs its check, or runs it again".to_owned()
+                }
+            });
         }
         if let Some(e) = t.get("error").and_then(Value::as_str) {
             line.push_str(&format!(" — {e}"));
