@@ -154,6 +154,24 @@ fn approval_instances_last_from_the_wait_to_the_decision() {
     assert!(task("cutover")["duration_ms"].as_u64().is_some(), "an approval given by --yes has a duration too");
 }
 
+/// Each decision keeps the wait it ended: a `retry` that asks again does not rewrite it.
+#[test]
+fn a_decision_keeps_its_wait_after_the_approval_is_asked_again() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: asked-twice\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n");
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(sb.run(&["deny", &id, "gate", "--reason", "not yet"]).code, 1);
+    assert_eq!(sb.run(&["retry", &id, "gate", "--no-resume"]).code, 0);
+    assert_eq!(sb.run(&["resume", &id]).code, 3);
+    assert_eq!(sb.run(&["approve", &id, "gate", "--reason", "now"]).code, 0);
+    let json: serde_json::Value = serde_json::from_str(&report(&sb, &id, "json")).unwrap();
+    let waited: Vec<u64> =
+        json["approvals"].as_array().unwrap().iter().map(|a| a["waited_ms"].as_u64().unwrap()).collect();
+    assert_eq!(waited.len(), 2, "{json}");
+    assert!(waited[0] >= 400 && waited[1] < 400, "{waited:?}");
+}
+
 #[test]
 fn fail_on_rto_exits_1_only_when_the_objective_is_exceeded() {
     let sb = Sandbox::new();

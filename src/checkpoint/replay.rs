@@ -162,6 +162,9 @@ pub struct AuditEntry {
     pub actor: Actor,
     pub reason: String,
     pub at: Millis,
+    /// For a decision on an approval: since when it had waited. Kept with the decision, as a
+    /// `retry` later starts the wait afresh.
+    pub waiting_since: Option<Millis>,
 }
 
 /// Everything the journal says.
@@ -379,7 +382,13 @@ impl Replay {
                 self.last_at = Some(at);
             }
             Record::Audit { action, task, actor, reason, at } => {
-                self.audit.push(AuditEntry { action, task, actor, reason, at });
+                let decides = matches!(action, AuditAction::Approve | AuditAction::Deny);
+                let waiting_since = task
+                    .as_ref()
+                    .filter(|_| decides)
+                    .and_then(|t| self.instances.get(t))
+                    .and_then(|r| r.awaiting_since);
+                self.audit.push(AuditEntry { action, task, actor, reason, at, waiting_since });
                 self.last_at = Some(at);
             }
             Record::RtoWarning { at, .. } => self.last_at = Some(at),

@@ -238,7 +238,7 @@ fn approvals_of(replay: &Replay) -> Vec<ApprovalReport> {
                 host: a.actor.host.clone(),
                 at: a.at,
                 reason: a.reason.clone(),
-                waited_ms: rec.and_then(|r| r.awaiting_since).map(|since| a.at.saturating_sub(since)),
+                waited_ms: a.waiting_since.map(|since| a.at.saturating_sub(since)),
             })
         })
         .collect()
