@@ -84,6 +84,34 @@ fn failover_recreates_the_inventory_and_a_rerun_changes_nothing() {
     assert_eq!(w.dump(DEST), dump);
 }
 
+/// Without `--yes` the run pauses at the cutover approval, and `drctl approve` finishes it in a
+/// new process. Everything the later tasks read was stored: a secret bundle read earlier (a
+/// secret output) does not make the secret's id, which the functions' config holds, a secret.
+#[test]
+fn the_failover_paused_at_its_approval_finishes_after_approve() {
+    let w = World::start(&[]);
+    let args: Vec<String> = World::run_args(&[]).into_iter().filter(|a| a != "--yes").collect();
+    let ran = w.drctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(ran.code, 3, "paused at the approval:\n{}", ran.stderr);
+    let run = ran.run_id();
+    let params = failover_support::repo_file("examples/orders-api/params.yaml").display().to_string();
+    let inventory = format!("inventory_file={}", failover_support::inventory_path().display());
+    let approved = w.drctl(&[
+        "approve",
+        &run,
+        "approve-cutover",
+        "--reason",
+        "go",
+        "--params-file",
+        &params,
+        "--param",
+        &inventory,
+    ]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    w.assert_all_succeeded(&run);
+    assert_destination_complete(&w, &w.dump(DEST));
+}
+
 #[test]
 fn a_source_outage_during_the_capture_falls_back_to_the_saved_inventory() {
     let w = World::start(&[]);

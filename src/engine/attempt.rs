@@ -115,7 +115,7 @@ impl TaskLog for JournalLog {
     fn outputs(&self, outputs: &crate::actions::Outputs) {
         for name in self.secret_outputs.iter() {
             if let Some(value) = outputs.get(name) {
-                self.redactor.add_value(value);
+                self.redactor.add_output(value);
             }
         }
     }

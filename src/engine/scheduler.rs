@@ -426,6 +426,9 @@ impl<'a> Scheduler<'a> {
                             }
                             !secret
                         });
+                        for value in outputs.values() {
+                            self.cfg.redactor.add_public(value);
+                        }
                         outputs
                     })
                     .unwrap_or_default(),
@@ -680,13 +683,16 @@ impl<'a> Scheduler<'a> {
                 let mut masked = Vec::new();
                 for (name, value) in outputs.iter() {
                     if task.secret_outputs.contains(name) {
-                        cfg.redactor.add_value(value);
+                        cfg.redactor.add_output(value);
                         stored.insert(name.clone(), Value::String(crate::ui::redact::MASK.into()));
                         masked.push(name.clone());
                     } else {
                         let shown = cfg.redactor.mask_value(value);
                         if shown != *value {
                             masked.push(name.clone());
+                        }
+                        if !shown.is_null() {
+                            cfg.redactor.add_public(&shown);
                         }
                         stored.insert(name.clone(), shown);
                     }

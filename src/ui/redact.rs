@@ -40,10 +40,22 @@ fn forms(secret: &str) -> Vec<String> {
     forms
 }
 
+/// Every text inside a JSON value.
+fn leaves<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|v| leaves(v, out)),
+        Value::Object(map) => map.values().for_each(|v| leaves(v, out)),
+        _ => {}
+    }
+}
+
 /// The set of secret values of a run; cheap to clone and shared by every writer.
 #[derive(Clone, Default, Debug)]
 pub struct Redactor {
     secrets: Arc<RwLock<Vec<String>>>,
+    /// Texts the run already holds in the clear: ordinary outputs of finished tasks, as stored.
+    public: Arc<RwLock<std::collections::HashSet<String>>>,
 }
 
 impl Redactor {
@@ -81,6 +93,40 @@ impl Redactor {
             if let Ok(inner @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str::<Value>(secret) {
                 self.add_value(&inner);
             }
+        }
+    }
+
+    /// Adds a secret output of a task. Text is a secret whole. A map or a list (an HTTP
+    /// answer's `json`) is a secret in each text inside it, except those the run already holds
+    /// in the clear, such as an id an earlier task gave as an ordinary output: masking those
+    /// would protect nothing, and would hide them from every task that reads them.
+    pub fn add_output(&self, value: &Value) {
+        match value {
+            Value::Array(_) | Value::Object(_) => {
+                let public = self.public.read().map(|p| p.clone()).unwrap_or_default();
+                let mut inner = Vec::new();
+                leaves(value, &mut inner);
+                for text in inner {
+                    if !public.contains(text) {
+                        self.add(text);
+                    }
+                }
+            }
+            other => self.add_value(other),
+        }
+    }
+
+    /// Records the texts of an output stored in the clear (after masking; see
+    /// [`Redactor::add_output`]).
+    pub fn add_public(&self, value: &Value) {
+        let mut inner = Vec::new();
+        leaves(value, &mut inner);
+        inner.retain(|t| t.len() >= MIN_LEN && !t.contains(MASK));
+        if inner.is_empty() {
+            return;
+        }
+        if let Ok(mut public) = self.public.write() {
+            public.extend(inner.into_iter().map(str::to_owned));
         }
     }
 
@@ -136,6 +182,17 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_structured_secret_output_leaves_what_the_run_already_holds_in_the_clear() {
+        let r = Redactor::new();
+        r.add_public(&serde_json::json!({ "id": "ocid1.vaultsecret.x", "masked": "a *** b" }));
+        r.add_output(&serde_json::json!({ "secretId": "ocid1.vaultsecret.x", "content": "c2VjcmV0LWJ5dGVz" }));
+        assert_eq!(r.mask("ocid1.vaultsecret.x holds c2VjcmV0LWJ5dGVz"), "ocid1.vaultsecret.x holds ***");
+        // A text output is a secret whole, wherever else it appeared.
+        r.add_output(&serde_json::json!("ocid1.vaultsecret.x"));
+        assert_eq!(r.mask("ocid1.vaultsecret.x"), "***");
+    }
 
     #[test]
     fn masks_each_value_inside_a_json_secret() {
