@@ -398,6 +398,24 @@ fn a_drill_and_its_cleanup_leave_the_destination_as_it_was() {
             assert_eq!(r["freeformTags"]["drctl-drill-run"], second.as_str(), "{kind}: {r}");
         }
     }
+
+    // A real failover brings them back too and takes them over: the drill's tag goes. A
+    // cleanup of either drill, run again, then removes nothing the failover relies on.
+    std::thread::sleep(Duration::from_secs(3)); // deleted repositories are purged after 2 s
+    w.failover_ok(&[]);
+    for again in [&run, &second] {
+        let cleanup = w.drctl(&["cleanup", again, "--yes"]);
+        assert_eq!(cleanup.code, 0, "cleanup again:\n{}\n{}", cleanup.stdout, cleanup.stderr);
+        assert!(!cleanup.stdout.contains("deleted "), "{}", cleanup.stdout);
+    }
+    let dump = w.dump(DEST);
+    assert_destination_complete(&w, &dump);
+    for kind in ["kms.vault", "kms.key", "vault.secret"] {
+        for r in dump[kind].as_array().unwrap() {
+            assert!(matches!(r["lifecycleState"].as_str(), Some("ACTIVE" | "ENABLED")), "{kind}: {r}");
+            assert!(r["freeformTags"].get("drctl-drill-run").is_none(), "{kind}: {r}");
+        }
+    }
 }
 
 #[test]

@@ -138,6 +138,7 @@ fn result(item: &Undo, outcome: Outcome, detail: String, attempts: u32) -> ItemR
     let resource = match &item.kind {
         UndoKind::Converge { resource, .. } => resource.clone(),
         UndoKind::Image { image, digest, .. } => format!("{image}@{digest}"),
+        UndoKind::Removed { resource, .. } => resource.clone(),
         UndoKind::Keep { .. } => String::new(),
     };
     ItemResult {
@@ -177,6 +178,14 @@ impl Job {
         let item = &self.item;
         match &item.kind {
             UndoKind::Keep { why } => result(item, Outcome::Kept, why.clone(), 0),
+            UndoKind::Removed { .. } => result(
+                item,
+                Outcome::AlreadyGone,
+                "removed by an earlier cleanup of this run; not touched again, since anything there now was put there \
+                 since"
+                    .into(),
+                0,
+            ),
             UndoKind::Converge { with, .. } => self.converge(with).await,
             UndoKind::Image { image, digest, plain_http } => {
                 let (outcome, detail) = match remove_image(image, digest, *plain_http).await {

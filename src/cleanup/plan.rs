@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::checkpoint::{InstanceId, Replay, TaskState};
+use crate::checkpoint::{AuditAction, InstanceId, Replay, TaskState};
 use crate::runbook::checked::TaskIdx;
 use crate::runbook::retry::RetryPolicy;
 use crate::runbook::Runbook;
@@ -44,6 +44,9 @@ pub enum UndoKind {
     Image { image: String, digest: String, plain_http: bool },
     /// Shown in the plan, never touched, for the reason given.
     Keep { why: String },
+    /// Removed by an earlier cleanup of the run (at `at`): never touched again, since whatever
+    /// is there now was put there since, by another run.
+    Removed { resource: String, at: u64 },
 }
 
 impl Undo {
@@ -56,8 +59,16 @@ impl Undo {
             }
             UndoKind::Image { image, digest, .. } => format!("delete {image}@{digest} ({} {})", self.action, self.id),
             UndoKind::Keep { why } => format!("keep ({} {}): {why}", self.action, self.id),
+            UndoKind::Removed { resource, at } => {
+                format!("already removed {resource} ({} {}) by the cleanup at {}", self.action, self.id, when(*at))
+            }
         }
     }
+}
+
+/// A moment as the plan shows it.
+fn when(at: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(at)).to_string()
 }
 
 /// Plans the cleanup of a run.
@@ -68,7 +79,22 @@ pub fn plan(run_id: &str, runbook: &Runbook, replay: &Replay) -> CleanupPlan {
         let Some(t) = runbook.task_index(&id.task) else { continue };
         let Some(rec) = replay.instance(id).filter(|r| r.state == TaskState::Succeeded) else { continue };
         let task = &runbook.tasks[t];
-        let Some(kind) = undo_kind(&task.uses, &rec.outputs) else { continue };
+        let Some(mut kind) = undo_kind(&task.uses, &rec.outputs) else { continue };
+        // A cleanup run again leaves what an earlier one removed after the instance ended.
+        let removed = replay.audit.iter().rev().find(|a| {
+            a.action == AuditAction::Cleanup
+                && a.task.as_ref() == Some(id)
+                && a.at >= rec.end.unwrap_or(0)
+                && (a.reason.starts_with("deleted ") || a.reason.starts_with("already gone "))
+        });
+        if let Some(earlier) = removed {
+            let resource = match &kind {
+                UndoKind::Converge { resource, .. } => resource.clone(),
+                UndoKind::Image { image, digest, .. } => format!("{image}@{digest}"),
+                UndoKind::Keep { .. } | UndoKind::Removed { .. } => String::new(),
+            };
+            kind = UndoKind::Removed { resource, at: earlier.at };
+        }
         items.push(Undo {
             id: id.clone(),
             action: task.uses.clone(),

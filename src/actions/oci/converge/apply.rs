@@ -155,15 +155,25 @@ async fn converge_existing(plan: &Plan<'_>, ctx: &ActionContext, found: Current)
     // A drill that brings back a resource an earlier drill's cleanup scheduled for deletion
     // makes it its own: tagged with this run, so that this drill's cleanup removes it again.
     let adopt = restored.is_some() && ctx.drill && !tagged_by(&current.body, &ctx.run_id);
-    if adopt {
+    // A run that is no drill and finds a drill's resource (left standing, or brought back from
+    // its cleanup's scheduled deletion) takes it over: the drill's tag goes, so that no cleanup
+    // of that drill removes what this run now relies on.
+    let drill_tag = current.body.pointer(&format!("/freeformTags/{}", super::diff::DRILL_TAG)).cloned();
+    let disown = !ctx.drill && drill_tag.is_some();
+    if adopt || disown {
         let mut tags = match differences.update.get("freeformTags").or_else(|| current.body.get("freeformTags")) {
             Some(Value::Object(tags)) => tags.clone(),
             _ => serde_json::Map::new(),
         };
-        tags.insert(super::diff::DRILL_TAG.into(), Value::String(ctx.run_id.clone()));
+        if adopt {
+            tags.insert(super::diff::DRILL_TAG.into(), Value::String(ctx.run_id.clone()));
+        } else {
+            tags.remove(super::diff::DRILL_TAG);
+        }
         differences.update.insert("freeformTags".into(), Value::Object(tags));
     }
-    if differences.is_empty() && !adopt {
+    let retag = adopt || disown;
+    if differences.is_empty() && !retag {
         let changed = restored.is_some();
         let op = if changed { "update" } else { "none" };
         let mut outputs = plan.outputs(&with_rules_if(plan, current).await?.body, op, changed);
@@ -173,7 +183,10 @@ async fn converge_existing(plan: &Plan<'_>, ctx: &ActionContext, found: Current)
         return Ok(outputs);
     }
     let paths: Vec<&str> = differences.diffs.iter().map(|d| d.path.as_str()).collect();
-    if paths.is_empty() {
+    if paths.is_empty() && disown {
+        let drill = drill_tag.as_ref().and_then(Value::as_str).unwrap_or("?");
+        ctx.log.line(&format!("{}: taking it over from drill run {drill} (its drill tag is removed)", plan.what));
+    } else if paths.is_empty() {
         ctx.log.line(&format!("{}: tagging it for drill run {}", plan.what, ctx.run_id));
     } else {
         ctx.log.line(&format!("{}: updating {}", plan.what, paths.join(", ")));
