@@ -207,7 +207,7 @@ async fn cleanup_removes_what_the_drill_created_dependents_first_and_a_rerun_cha
     assert!(created.iter().all(|c| c.drill && c.only_tagged.is_none()), "{created:?}");
     assert_eq!(cloud.resources.lock().unwrap().len(), 5);
 
-    let prepared = cleanup::prepare(&dir, actions.clone()).unwrap();
+    let prepared = cleanup::prepare(&dir, actions.clone(), false).unwrap().0;
     let planned: Vec<String> = prepared.plan.items.iter().map(|i| i.id.to_string()).collect();
     assert_eq!(planned.len(), 5, "the pre-existing `shared` VCN and the shell task are not in the plan: {planned:?}");
     assert!(!planned.contains(&"shared".to_owned()) && !planned.contains(&"marker".to_owned()));
@@ -260,7 +260,8 @@ async fn cleanup_removes_what_the_drill_created_dependents_first_and_a_rerun_cha
     assert!(entries.contains(&"deleted ocid1.vcn.net"), "{entries:?}");
 
     // A rerun finds everything gone and removes nothing.
-    let again = cleanup::prepare(&dir, actions.clone()).unwrap().execute(4, CancellationToken::new()).await.unwrap();
+    let again =
+        cleanup::prepare(&dir, actions.clone(), false).unwrap().0.execute(4, CancellationToken::new()).await.unwrap();
     assert!(!again.failed());
     assert!(again.results.iter().all(|r| r.outcome == Outcome::AlreadyGone), "{:?}", again.results);
 }
@@ -275,7 +276,8 @@ async fn a_failed_removal_blocks_what_it_depends_on_and_resources_not_tagged_are
     // Someone took the VCN over: its drill tag is gone.
     cloud.resources.lock().unwrap().insert("ocid1.vcn.net".into(), None);
 
-    let report = cleanup::prepare(&dir, actions.clone()).unwrap().execute(4, CancellationToken::new()).await.unwrap();
+    let report =
+        cleanup::prepare(&dir, actions.clone(), false).unwrap().0.execute(4, CancellationToken::new()).await.unwrap();
     assert!(report.failed());
     let got = outcomes(&report.results);
     assert_eq!(got["fn[validate]"], Outcome::Deleted);
@@ -286,7 +288,8 @@ async fn a_failed_removal_blocks_what_it_depends_on_and_resources_not_tagged_are
     assert_eq!(app.detail, "ocid1.app.orders is still in use");
 
     cloud.broken.lock().unwrap().clear();
-    let again = cleanup::prepare(&dir, actions.clone()).unwrap().execute(4, CancellationToken::new()).await.unwrap();
+    let again =
+        cleanup::prepare(&dir, actions.clone(), false).unwrap().0.execute(4, CancellationToken::new()).await.unwrap();
     let got = outcomes(&again.results);
     assert_eq!(got["fn[validate]"], Outcome::AlreadyGone);
     assert_eq!(got["app"], Outcome::Deleted);
@@ -302,7 +305,7 @@ async fn a_run_that_is_not_a_drill_is_refused() {
     let cloud = Arc::new(FakeCloud::default());
     let actions = registry(&cloud);
     let dir = run(state.path(), &actions, false).await;
-    match cleanup::prepare(&dir, actions) {
+    match cleanup::prepare(&dir, actions, false) {
         Err(CleanupError::NotADrill { run_id }) => assert_eq!(run_id, dir.id),
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a run that is not a drill was accepted"),

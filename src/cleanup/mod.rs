@@ -62,19 +62,24 @@ impl CleanupReport {
     }
 }
 
-/// Locks the run and plans its cleanup. Refuses runs that are not drills.
-pub fn prepare(dir: &RunDir, actions: ActionRegistry) -> Result<Prepared, CleanupError> {
+/// Locks the run (breaking a stale lock if `break_lock`, whose owner is returned to be
+/// recorded) and plans its cleanup. Refuses runs that are not drills.
+pub fn prepare(
+    dir: &RunDir,
+    actions: ActionRegistry,
+    break_lock: bool,
+) -> Result<(Prepared, Option<crate::checkpoint::LockOwner>), CleanupError> {
     let meta = dir.meta()?;
     if !meta.drill {
         return Err(CleanupError::NotADrill { run_id: meta.run_id });
     }
-    let (lock, _) = RunLock::acquire(&dir.path, false)?;
+    let (lock, broken) = RunLock::acquire(&dir.path, break_lock)?;
     let text = dir.runbook_text()?;
     let runbook = crate::runbook::load(&meta.runbook_path, &text, &actions)
         .map_err(|e| CleanupError::Runbook { run_id: meta.run_id.clone(), reason: e.to_string() })?;
     let replay = dir.replay()?;
     let plan = plan::plan(&meta.run_id, &runbook, &replay);
-    Ok(Prepared { plan, dir: dir.clone(), actions, _lock: lock })
+    Ok((Prepared { plan, dir: dir.clone(), actions, _lock: lock }, broken))
 }
 
 impl Prepared {

@@ -24,6 +24,9 @@ pub struct CleanupArgs {
     /// How many removals may run at once.
     #[arg(long, default_value_t = 4, value_parser = super::at_least_one)]
     pub parallelism: usize,
+    /// Take over a stale lock (its process is gone, as after a crash); recorded in the audit log.
+    #[arg(long)]
+    pub break_lock: bool,
     #[command(flatten)]
     pub state: StateArgs,
 }
@@ -46,7 +49,11 @@ async fn clean(
     settings: crate::actions::oci::OciSettings,
     quiet: bool,
 ) -> Result<Exit, CliError> {
-    let prepared = cleanup::prepare(dir, crate::actions::builtin_with(settings)).map_err(cli_error)?;
+    let (prepared, broken) =
+        cleanup::prepare(dir, crate::actions::builtin_with(settings), args.break_lock).map_err(cli_error)?;
+    if let Some(owner) = &broken {
+        super::run::record_broken_lock(dir, owner).await?;
+    }
     print_plan(&prepared.plan);
     if prepared.plan.items.is_empty() || args.dry_run {
         return Ok(Exit::Success);
