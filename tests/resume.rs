@@ -745,3 +745,24 @@ fn a_whole_last_record_that_is_damaged_stops_the_resume() {
     assert_eq!(std::fs::read_to_string(&journal).unwrap(), damaged, "the damaged record is kept");
     assert_eq!(counts(&sb.read("done.log")).get("a"), Some(&1), "a did not run again");
 }
+
+/// A `for_each` task that cannot start again after a crash (it reads a secret output that was
+/// never stored) fails instance by instance, where `status` lists them.
+#[test]
+fn a_for_each_task_failing_before_it_starts_again_shows_the_failure_on_its_instances() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: fe-withheld\ntasks:\n  s: { uses: shell, secret_outputs: [tok], with: { run: 'echo tok=abcdefgh >> \"$DRCTL_OUTPUT\"' } }\n  f: { uses: shell, for_each: [one, two], with: { run: 'echo x >> work.log; sleep 1; echo ${{ tasks.s.outputs.tok }}' } }\n",
+    );
+    let id = kill_drctl_once_work_started(&sb);
+    std::thread::sleep(Duration::from_millis(1200));
+    let resumed = sb.run(&["resume", &id, "--break-lock"]);
+    assert_eq!(resumed.code, 1, "{}", resumed.stderr);
+    let status = sb.status(&id);
+    for key in ["f[one]", "f[two]"] {
+        let task = status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == key).expect("listed").clone();
+        assert_eq!(task["state"], "failed", "{status}");
+        assert!(task["error"].as_str().unwrap_or_default().contains("held a secret"), "{task}");
+    }
+}

@@ -823,22 +823,56 @@ impl<'a> Scheduler<'a> {
         self.end_task(t, end);
     }
 
+    /// Fails task `t` before any instance starts. A `for_each` task an earlier segment
+    /// expanded fails instance by instance (those that segment finished keep their end), so
+    /// that `status` and reports show the failure where its instances are listed.
     fn fail_unstarted(&mut self, t: TaskIdx, error: String) {
         let task = &self.cfg.runbook.tasks[t];
-        let id = InstanceId { task: task.id.clone(), key: None };
-        self.tasks[t].instances = vec![Instance {
-            id,
-            item: None,
-            slot: Slot::Waiting,
-            in_doubt: false,
-            orphan: None,
-            prior_attempts: 0,
-            used: (0, Duration::ZERO),
-            outputs: Map::new(),
-            started: None,
-        }];
-        self.tasks[t].pending = 1;
-        self.finish_instance(t, 0, JobOutcome::Failed { error });
+        let keys: Vec<Option<String>> = match (&task.for_each, self.replay.expansions.get(&task.id)) {
+            (Some(_), Some(keys)) if !keys.is_empty() => keys.iter().cloned().map(Some).collect(),
+            _ => vec![None],
+        };
+        let finished = |id: &InstanceId| {
+            self.replay.instance(id).map(|r| r.state).filter(|s| {
+                *s == TaskState::Succeeded
+                    || (*s == TaskState::Skipped && self.replay.instance(id).is_some_and(|r| !r.engine_skip))
+            })
+        };
+        let instances: Vec<Instance> = keys
+            .into_iter()
+            .map(|key| {
+                let id = InstanceId { task: task.id.clone(), key };
+                let slot = finished(&id).map_or(Slot::Waiting, Slot::Done);
+                Instance {
+                    id,
+                    item: None,
+                    slot,
+                    in_doubt: false,
+                    orphan: None,
+                    prior_attempts: 0,
+                    used: (0, Duration::ZERO),
+                    outputs: Map::new(),
+                    started: None,
+                }
+            })
+            .collect();
+        let failing: Vec<usize> =
+            instances.iter().enumerate().filter(|(_, i)| matches!(i.slot, Slot::Waiting)).map(|(n, _)| n).collect();
+        if task.for_each.is_some() {
+            self.total = self.total - 1 + instances.len();
+            self.cfg.observer.total_changed(self.total);
+        }
+        self.finished += instances.len() - failing.len();
+        self.recorded += instances.len() - failing.len();
+        self.tasks[t].instances = instances;
+        self.tasks[t].pending = failing.len();
+        if failing.is_empty() {
+            self.complete_task(t);
+            return;
+        }
+        for i in failing {
+            self.finish_instance(t, i, JobOutcome::Failed { error: error.clone() });
+        }
     }
 
     fn end_task(&mut self, t: TaskIdx, end: TaskEnd) {
