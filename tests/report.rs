@@ -312,7 +312,12 @@ fn a_run_that_died_before_its_first_record_reads_as_interrupted_everywhere() {
     for journal in ["empty", "missing"] {
         match journal {
             "empty" => std::fs::write(dir.join("journal.log"), "").unwrap(),
-            _ => std::fs::remove_file(dir.join("journal.log")).unwrap(),
+            // Before the journal was made: the scratch directory, made just after it, is not
+            // there either (a journal lost later is damage; see tests/operator.rs).
+            _ => {
+                std::fs::remove_file(dir.join("journal.log")).unwrap();
+                let _ = std::fs::remove_dir_all(dir.join("tmp"));
+            }
         }
         assert_eq!(sb.status(&id)["state"], "interrupted", "{journal}");
         let report: serde_json::Value = serde_json::from_str(&report(&sb, &id, "json")).unwrap();
@@ -320,4 +325,29 @@ fn a_run_that_died_before_its_first_record_reads_as_interrupted_everywhere() {
         let gate = sb.run(&["report", &id, "--fail-on-rto"]);
         assert!(gate.stderr.contains("interrupted") && !gate.stderr.contains("running"), "{journal}: {}", gate.stderr);
     }
+}
+
+/// A crashed segment counts up to its last record: breaking its lock and resuming later is
+/// an operator's wait, not recovery time.
+#[test]
+fn the_time_between_a_crash_and_its_resume_is_an_operator_wait() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: crashed\ntasks:\n  a: { uses: shell, with: { run: 'touch started; sleep 3' } }\n  b: { uses: shell, depends_on: [a], with: { run: 'true' } }\n",
+    );
+    let mut child = sb.command(&["run", "rb.yaml"]).stdout(std::process::Stdio::piped()).spawn().expect("drctl");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sb.path().join("started").exists() {
+        assert!(std::time::Instant::now() < until, "the task never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let id = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    assert_eq!(sb.run(&["resume", &id, "--break-lock"]).code, 0);
+    let json: serde_json::Value = serde_json::from_str(&report(&sb, &id, "json")).unwrap();
+    let waited = json["rto"]["between_segments_ms"].as_u64().unwrap();
+    assert!(waited >= 3000, "the wait for the operator counted as recovery: {}", json["rto"]);
 }

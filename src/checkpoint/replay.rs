@@ -177,7 +177,7 @@ pub struct Replay {
     pub audit: Vec<AuditEntry>,
     /// Start of the first segment.
     pub started_at: Option<Millis>,
-    /// Time of the last record.
+    /// Time of the last record of the run's work (audit records of operators' actions aside).
     pub last_at: Option<Millis>,
     /// How the last segment ended; `None` if it never wrote an end (it crashed or still runs).
     pub last_end: Option<RunState>,
@@ -388,8 +388,9 @@ impl Replay {
                     .filter(|_| decides)
                     .and_then(|t| self.instances.get(t))
                     .and_then(|r| r.awaiting_since);
+                // An operator's action is not the run's work: a lock broken, a resume or a
+                // cleanup long after a crash does not stretch the run up to it.
                 self.audit.push(AuditEntry { action, task, actor, reason, at, waiting_since });
-                self.last_at = Some(at);
             }
             Record::RtoWarning { at, .. } => self.last_at = Some(at),
         }

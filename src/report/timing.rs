@@ -31,9 +31,10 @@ pub fn segments(replay: &Replay) -> Vec<SegmentReport> {
         .collect()
 }
 
-/// Every time the replay knows of, to find where a crashed segment stopped.
+/// Every time of the run's work the replay knows of, to find where a crashed segment stopped
+/// (an operator's later action, such as breaking its lock, is not part of it).
 fn record_times(replay: &Replay) -> Vec<Millis> {
-    let mut marks: Vec<Millis> = replay.audit.iter().map(|a| a.at).collect();
+    let mut marks: Vec<Millis> = Vec::new();
     for rec in replay.instances.values() {
         marks.extend(rec.end);
         marks.extend(rec.awaiting_since);
