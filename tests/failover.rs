@@ -523,3 +523,29 @@ fn a_refreshed_plan_against_a_missing_simulator_says_how_to_make_one() {
     assert!(ran.stderr.contains("there is no simulator in no-such-dir"), "{}", ran.stderr);
     assert!(ran.stderr.contains("drctl run ... --sim SEED"), "{}", ran.stderr);
 }
+
+/// With `--sim SEED`, the seeded world is on disk before the run starts work: a run killed in
+/// its first moments resumes against it.
+#[test]
+fn a_run_on_the_embedded_simulator_killed_at_once_resumes() {
+    let sb = support::Sandbox::new();
+    let rb = failover_support::repo_file("runbooks/oci-functions-failover.yaml").display().to_string();
+    let params = failover_support::repo_file("examples/orders-api/params.yaml").display().to_string();
+    let inventory = format!("inventory_file={}", failover_support::inventory_path().display());
+    let seed = failover_support::inventory_path().display().to_string();
+    let args = ["run", &rb, "--params-file", &params, "--param", &inventory, "--sim", &seed, "--yes", "-q"];
+    let mut child = sb.command(&args).stdout(std::process::Stdio::piped()).spawn().expect("drctl");
+    let endpoints = sb.path().join(".drctl/sim/endpoints.json");
+    let until = Instant::now() + Duration::from_secs(30);
+    while !endpoints.exists() {
+        assert!(Instant::now() < until, "the simulator never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let run = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let resumed = sb.run(&["resume", &run, "--params-file", &params, "--param", &inventory, "--yes", "--break-lock"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(sb.status(&run)["state"], "succeeded");
+}

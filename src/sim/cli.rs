@@ -319,6 +319,11 @@ pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
         }
         None => None,
     };
+    // A seeded state is on disk before anyone is told the simulator serves: a run killed in
+    // its first moments resumes against the same world.
+    if let (Some(path), Some(_)) = (&args.state, &seeded) {
+        state::write_json_atomic(path, &*sim.store())?;
+    }
     let shutdown = running.shutdown_token();
     let admin_url = admin::start(sim.clone(), args.admin_port, shutdown.clone()).await?;
     let saver = args.state.clone().map(|path| tokio::spawn(state::saver(sim.clone(), path, shutdown.clone())));

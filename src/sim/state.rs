@@ -40,8 +40,9 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Saves `sim`'s store to `path` on changes (at most every 200 ms), every 30 s, and at
-/// shutdown. Runs until `shutdown` is cancelled; the final save happens before returning.
+/// Saves `sim`'s store to `path` as soon as it changes (then waits 200 ms before the next save,
+/// so that a burst of changes costs a few saves), every 30 s, and at shutdown. Runs until
+/// `shutdown` is cancelled; the final save happens before returning.
 pub async fn saver(sim: Arc<Sim>, path: PathBuf, shutdown: CancellationToken) {
     let save = |sim: &Sim| {
         let snapshot = sim.store().clone();
@@ -57,12 +58,18 @@ pub async fn saver(sim: Arc<Sim>, path: PathBuf, shutdown: CancellationToken) {
     };
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
-        tokio::select! {
+        let changed = tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = sim.changed.notified() => tokio::time::sleep(Duration::from_millis(200)).await,
-            _ = tick.tick() => {}
-        }
+            _ = sim.changed.notified() => true,
+            _ = tick.tick() => false,
+        };
         save(&sim).await;
+        if changed {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
     }
     save(&sim).await;
 }
