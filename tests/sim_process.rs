@@ -40,6 +40,10 @@ fn drctl_sim_serves_until_sigterm_and_drctl_talks_to_it() {
     ]);
     assert_eq!(listed.code, 0, "{}", listed.stderr);
     assert_eq!(listed.stdout.trim(), "[]");
+    // A fault for a region it does not serve is a usage error that names the regions.
+    let fault = sb.run(&["sim", "fault", "--dir", "sim", "mars-1", "errors", "0.1"]);
+    assert_eq!(fault.code, 2, "{}", fault.stderr);
+    assert!(fault.stderr.contains("serves no region `mars-1`; it serves eu-frankfurt-1"), "{}", fault.stderr);
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: signalling our own child.
     unsafe {
@@ -47,4 +51,19 @@ fn drctl_sim_serves_until_sigterm_and_drctl_talks_to_it() {
     }
     let status = child.wait().unwrap();
     assert!(status.success(), "sim exit: {status:?}");
+}
+
+/// Mistakes on the command line are usage errors (exit 2) that say what to change.
+#[test]
+fn bad_simulator_options_are_refused_with_the_fix() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run(&["sim", "init", "sim"]).code, 0);
+    let typo = sb.run(&["sim", "--dir", "sim", "--limit", "functions-per-aplication=5"]);
+    assert_eq!(typo.code, 2, "{}", typo.stderr);
+    assert!(typo.stderr.contains("did you mean `functions-per-application`"), "{}", typo.stderr);
+    let high = sb.run(&["sim", "--dir", "sim", "--port-base", "65534"]);
+    assert_eq!(high.code, 2, "{}", high.stderr);
+    assert!(high.stderr.contains("the last port is 65535: give a lower base"), "{}", high.stderr);
+    let no_dir = sb.run(&["sim"]);
+    assert_eq!(no_dir.code, 2, "{}", no_dir.stderr);
 }

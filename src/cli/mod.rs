@@ -179,7 +179,13 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Retry(args) => operator::decide(args, operator::Decision::Retry, &cli.oci, cli.quiet).await,
         Command::Image(command) => image::image(command).await,
         Command::Sim(args) => {
-            crate::sim::run_sim(args).await.map(|()| Exit::Success).map_err(|e| CliError::failed(e.to_string()))
+            crate::sim::run_sim(args).await.map(|()| Exit::Success).map_err(|e| match e {
+                // A mistake in the command line is a usage error (exit 2), as everywhere.
+                crate::sim::SimError::Usage(_) | crate::sim::SimError::UnknownRegion { .. } => {
+                    CliError::usage(e.to_string())
+                }
+                other => CliError::failed(other.to_string()),
+            })
         }
         Command::Oci(command) => oci::oci(command, &cli.oci).await,
         Command::Inventory(args) => inventory::inventory(args, &cli.oci).await,

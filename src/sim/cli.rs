@@ -130,7 +130,14 @@ fn parse_user_password(text: &str) -> Result<(String, String), String> {
 
 fn parse_limit(text: &str) -> Result<(String, u64), String> {
     let (name, n) = text.split_once('=').ok_or_else(|| format!("expected NAME=N, got `{text}`"))?;
-    Ok((name.trim().to_string(), n.trim().parse().map_err(|e| format!("`{n}`: {e}"))?))
+    let name = name.trim();
+    let known = super::services::limits::names();
+    if !known.contains(&name) {
+        let hint = crate::runbook::de::did_you_mean(name, known.iter().copied())
+            .unwrap_or_else(|| format!("the limits: {}", known.join(", ")));
+        return Err(format!("unknown limit `{name}`; {hint}"));
+    }
+    Ok((name.to_string(), n.trim().parse().map_err(|e| format!("`{n}`: {e}"))?))
 }
 
 /// Runs `drctl sim ...`.
@@ -151,6 +158,18 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
                 FaultAction::FailWorkRequests { rate } => FaultCommand::FailWorkRequests { rate },
                 FaultAction::Clear => FaultCommand::Clear,
             };
+            // The regions it serves are in its endpoints file (written once all listen).
+            let served: Option<BTreeMap<String, Value>> = std::fs::read_to_string(dir.join(setup::ENDPOINTS))
+                .ok()
+                .and_then(|text| serde_json::from_str(&text).ok());
+            if let Some(served) = served.filter(|s| !s.contains_key(&region)) {
+                let names: Vec<&str> = served.keys().map(String::as_str).collect();
+                return Err(SimError::Usage(format!(
+                    "the simulator in {} serves no region `{region}`; it serves {}",
+                    dir.display(),
+                    names.join(", ")
+                )));
+            }
             let result =
                 admin_call(&dir, reqwest::Method::POST, &format!("/faults/{region}"), Some(json!(command))).await?;
             print_json(&result);

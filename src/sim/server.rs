@@ -61,11 +61,20 @@ impl RunningSim {
 /// Binds every region's listener (port `port_base + i`, or any free port when 0) and starts
 /// serving. Returns once all listeners accept connections.
 pub async fn start(sim: Arc<Sim>, port_base: u16) -> Result<RunningSim, SimError> {
+    let regions = sim.settings.regions.clone();
+    let last = u32::from(port_base) + regions.len().saturating_sub(1) as u32;
+    if port_base != 0 && last > u32::from(u16::MAX) {
+        return Err(SimError::Usage(format!(
+            "--port-base {port_base} leaves no room for {} regions (ports {port_base}-{last}); the last port is 65535: \
+             give a lower base",
+            regions.len()
+        )));
+    }
     let shutdown = CancellationToken::new();
     let mut endpoints = BTreeMap::new();
     let mut tasks = Vec::new();
-    for (i, region) in sim.settings.regions.clone().iter().enumerate() {
-        let port = if port_base == 0 { 0 } else { port_base.saturating_add(i as u16) };
+    for (i, region) in regions.iter().enumerate() {
+        let port = if port_base == 0 { 0 } else { port_base + i as u16 };
         let listener = bind(region, SocketAddr::from(([127, 0, 0, 1], port))).await?;
         let addr = listener.local_addr().map_err(|source| SimError::Bind {
             region: region.clone(),

@@ -18,6 +18,11 @@ fn limited() -> Vec<&'static Kind> {
     vec![&super::functions::FUNCTION]
 }
 
+/// The names of the limits the simulator enforces (what `--limit NAME=N` may set).
+pub fn names() -> Vec<&'static str> {
+    limited().iter().filter_map(|kind| kind.limit.map(|spec| spec.name)).collect()
+}
+
 fn value_of(ctx: &RegionCtx, kind: &Kind) -> Option<(&'static str, &'static str, u64)> {
     let spec = kind.limit?;
     Some((spec.service, spec.name, ctx.sim.settings.limits.get(spec.name).copied().unwrap_or(spec.default)))
