@@ -541,7 +541,7 @@ async fn drill_tags_are_added_ignored_in_comparison_and_gate_cleanup() {
     drill.run_id = "drill-42".into();
     let created = env.run_ctx("oci.logging.log_group", with.clone(), &drill).await.unwrap();
     assert_eq!(created["freeformTags"], json!({"team": "orders", "drctl-drill-run": "drill-42"}));
-    let again = env.run("oci.logging.log_group", with.clone()).await.unwrap();
+    let again = env.run_ctx("oci.logging.log_group", with.clone(), &drill).await.unwrap();
     assert_eq!(again["operation"], "none", "the drill tag is not a difference");
     let untagged_with = json!({"region": PHX, "compartmentId": t, "displayName": "prod-logs"});
     let untagged = env.run("oci.logging.log_group", untagged_with.clone()).await.unwrap();
@@ -559,6 +559,23 @@ async fn drill_tags_are_added_ignored_in_comparison_and_gate_cleanup() {
         .await
         .unwrap();
     assert_eq!(removed["operation"], "delete");
+
+    // A run that is no drill takes a drill's resource over: the drill tag goes, and that
+    // drill's cleanup keeps it.
+    let other =
+        json!({"region": PHX, "compartmentId": t, "displayName": "taken-logs", "freeformTags": {"team": "orders"}});
+    let mut drill_again = ctx("taken");
+    drill_again.drill = true;
+    drill_again.run_id = "drill-42".into();
+    env.run_ctx("oci.logging.log_group", other.clone(), &drill_again).await.unwrap();
+    let taken = env.run("oci.logging.log_group", other).await.unwrap();
+    assert_eq!(taken["operation"], "update");
+    assert_eq!(taken["freeformTags"], json!({"team": "orders"}));
+    let kept = env
+        .run_ctx("oci.logging.log_group", json!({"region": PHX, "id": taken["id"], "ensure": "absent"}), &cleanup)
+        .await
+        .unwrap();
+    assert_eq!(kept["operation"], "kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

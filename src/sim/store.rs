@@ -131,6 +131,9 @@ pub struct Store {
     pub registry: super::registry::state::RegistryState,
 }
 
+/// The kind of a container repository, whose images live in the registry.
+const REPOSITORY: &str = "artifacts.containerrepository";
+
 /// How long a deleted resource keeps answering GET with its deleted state before 404.
 pub const DELETED_VISIBLE_MS: u64 = 2_000;
 
@@ -138,15 +141,25 @@ impl Store {
     /// Applies every transition that is due at `now` (and forgets long-deleted resources).
     pub fn settle(&mut self, now: u64) {
         let mut gone = Vec::new();
+        let mut emptied = Vec::new();
         for (id, r) in self.resources.iter_mut() {
             if let Some(t) = r.pending.clone() {
                 if t.at_ms <= now {
                     r.set_state(&t.state);
                     r.pending = None;
+                    // OCIR deletes a repository's images with it, at once.
+                    if r.kind == REPOSITORY && t.state == "DELETED" {
+                        emptied.push(id.clone());
+                    }
                 }
             }
             if r.gone_at_ms.is_some_and(|g| g <= now) {
                 gone.push(id.clone());
+            }
+        }
+        for id in emptied {
+            if let Some(r) = self.resources.get(&id).cloned() {
+                self.forget_registry_repository(&r);
             }
         }
         for id in gone {
@@ -156,19 +169,40 @@ impl Store {
         }
     }
 
+    /// Removes the registry repository behind the deleted container repository `gone`, with
+    /// its images, unless a live repository of the same name has taken its place since.
+    fn forget_registry_repository(&mut self, gone: &Resource) {
+        let name_of = |r: &Resource| {
+            format!(
+                "{}/{}",
+                r.str_field("namespace").unwrap_or_default(),
+                r.str_field("displayName").unwrap_or_default()
+            )
+        };
+        let name = name_of(gone);
+        let replaced = self.resources.values().any(|r| {
+            r.kind == REPOSITORY
+                && r.id != gone.id
+                && r.region == gone.region
+                && !matches!(r.str_field("lifecycleState"), Some("DELETING" | "DELETED"))
+                && name_of(r) == name
+        });
+        if replaced {
+            return;
+        }
+        if let Some(region) = self.registry.regions.get_mut(&gone.region) {
+            region.repositories.remove(&name);
+        }
+    }
+
     /// What goes with a forgotten resource: sub-resources stored under its OCID
     /// (`<parent>/<id>`, an NSG's security rules), and for a container repository the
     /// registry repository behind it with its images, as OCIR deletes them with it.
     fn forget_contents(&mut self, gone: &Resource) {
         let prefix = format!("{}/", gone.id);
         self.resources.retain(|id, _| !id.starts_with(&prefix));
-        if gone.kind == "artifacts.containerrepository" {
-            let namespace = gone.str_field("namespace").unwrap_or_default();
-            let display_name = gone.str_field("displayName").unwrap_or_default();
-            let name = format!("{namespace}/{display_name}");
-            if let Some(region) = self.registry.regions.get_mut(&gone.region) {
-                region.repositories.remove(&name);
-            }
+        if gone.kind == REPOSITORY {
+            self.forget_registry_repository(gone);
         }
     }
 
