@@ -101,6 +101,13 @@ impl InstanceRecord {
         self.first_start.or(self.awaiting_since)
     }
 
+    /// The pid of the process group its last attempt started, while that process still runs
+    /// (the same pid with another start time is another process).
+    pub fn live_orphan(&self) -> Option<u32> {
+        let (pid, started) = self.orphan?;
+        super::record::process_start_time(pid).is_some_and(|s| started == 0 || s == started).then_some(pid)
+    }
+
     /// From [`InstanceRecord::started_at`] to the end, once it has ended.
     pub fn duration_ms(&self) -> Option<u64> {
         Some(self.end?.saturating_sub(self.started_at()?))

@@ -86,11 +86,7 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
                 // Started, and no drctl drives the run: it may or may not have finished.
                 if state == TaskState::Running && run_state != RunState::Running {
                     v["in_doubt"] = json!(true);
-                    let alive = r.orphan.filter(|(pid, started)| {
-                        crate::checkpoint::record::process_start_time(*pid)
-                            .is_some_and(|s| *started == 0 || s == *started)
-                    });
-                    if let Some((pid, _)) = alive {
+                    if let Some(pid) = r.live_orphan() {
                         v["pid"] = json!(pid);
                     }
                 }

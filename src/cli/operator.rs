@@ -162,12 +162,9 @@ pub async fn decide(
     // The command of an attempt a crash left running may still be at work: skipping the task
     // would start its dependents alongside it.
     if decision == Decision::Skip && state == Some(TaskState::Running) {
-        let orphan = replay.instance(&id).and_then(|r| r.orphan);
-        let alive = orphan
-            .filter(|(pid, started)| {
-                crate::checkpoint::record::process_start_time(*pid).is_some_and(|s| *started == 0 || s == *started)
-            })
-            .map(|(pid, _)| pid)
+        let alive = replay
+            .instance(&id)
+            .and_then(|r| r.live_orphan())
             // A crash between starting the command and recording its pid: found by its key.
             .or_else(|| crate::engine::processes_of(&crate::engine::idempotency_key(&dir.id, &id)).first().copied());
         if let Some(pid) = alive {

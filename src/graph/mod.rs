@@ -206,16 +206,7 @@ mod tests {
     use super::*;
 
     fn dep(task: usize) -> Dep {
-        Dep {
-            task,
-            span: 0..0,
-            implicit: false,
-            reads: false,
-            outputs: false,
-            needs_outputs: false,
-            state: false,
-            output_paths: Vec::new(),
-        }
+        Dep::ordered(task, 0..0)
     }
 
     #[test]

@@ -136,6 +136,22 @@ pub struct Dep {
     pub output_paths: Vec<Vec<Option<String>>>,
 }
 
+impl Dep {
+    /// An edge written in `depends_on`: order only, nothing read.
+    pub fn ordered(task: TaskIdx, span: ByteSpan) -> Dep {
+        Dep {
+            task,
+            span,
+            implicit: false,
+            reads: false,
+            outputs: false,
+            needs_outputs: false,
+            state: false,
+            output_paths: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum ForEach {
     List(Vec<Value>),

@@ -200,19 +200,7 @@ fn check_task(
     let mut deps: Vec<Dep> = Vec::new();
     for dep in &doc.depends_on {
         match ids.index(&dep.value) {
-            Some(t) => add_dep(
-                &mut deps,
-                Dep {
-                    task: t,
-                    span: dep.span.clone(),
-                    implicit: false,
-                    reads: false,
-                    outputs: false,
-                    needs_outputs: false,
-                    state: false,
-                    output_paths: Vec::new(),
-                },
-            ),
+            Some(t) => add_dep(&mut deps, Dep::ordered(t, dep.span.clone())),
             None => v.push(
                 Problem::new(
                     "drctl::unknown-task",
