@@ -66,4 +66,9 @@ fn bad_simulator_options_are_refused_with_the_fix() {
     assert!(high.stderr.contains("the last port is 65535: give a lower base"), "{}", high.stderr);
     let no_dir = sb.run(&["sim"]);
     assert_eq!(no_dir.code, 2, "{}", no_dir.stderr);
+    let config = std::fs::read_to_string(sb.path().join("sim/config")).unwrap();
+    let again = sb.run(&["sim", "init", "sim"]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("already holds a simulator"), "{}", again.stderr);
+    assert_eq!(std::fs::read_to_string(sb.path().join("sim/config")).unwrap(), config, "its key and tenancy stay");
 }

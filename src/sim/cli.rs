@@ -144,6 +144,15 @@ fn parse_limit(text: &str) -> Result<(String, u64), String> {
 pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
     match args.command {
         Some(SimCommand::Init { dir, home_region }) => {
+            // A new key and tenancy would orphan the saved state and every config made for it.
+            if dir.join(setup::SIM_JSON).exists() {
+                return Err(SimError::Usage(format!(
+                    "{} already holds a simulator (its key, tenancy and state); serve it with `drctl sim --dir {}`, \
+                     or remove the directory to start afresh",
+                    dir.display(),
+                    dir.display()
+                )));
+            }
             let identity = setup::init(&dir, &home_region)?;
             println!("wrote {}/{{config,{},{},sim.json}}", dir.display(), setup::PRIVATE_KEY, setup::PUBLIC_KEY);
             println!("tenancy {}\nuser    {}\nfingerprint {}", identity.tenancy, identity.user, identity.fingerprint);
