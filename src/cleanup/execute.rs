@@ -135,12 +135,7 @@ fn unreached(item: &Undo) -> ItemResult {
 }
 
 fn result(item: &Undo, outcome: Outcome, detail: String, attempts: u32) -> ItemResult {
-    let resource = match &item.kind {
-        UndoKind::Converge { resource, .. } => resource.clone(),
-        UndoKind::Image { image, digest, .. } => format!("{image}@{digest}"),
-        UndoKind::Removed { resource, .. } => resource.clone(),
-        UndoKind::Keep { .. } => String::new(),
-    };
+    let resource = item.kind.resource();
     ItemResult {
         instance: item.id.to_string(),
         action: item.action.clone(),

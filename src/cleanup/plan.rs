@@ -49,6 +49,17 @@ pub enum UndoKind {
     Removed { resource: String, at: u64 },
 }
 
+impl UndoKind {
+    /// What the item removes: a resource, or an image by digest; empty for what is kept.
+    pub fn resource(&self) -> String {
+        match self {
+            UndoKind::Converge { resource, .. } | UndoKind::Removed { resource, .. } => resource.clone(),
+            UndoKind::Image { image, digest, .. } => format!("{image}@{digest}"),
+            UndoKind::Keep { .. } => String::new(),
+        }
+    }
+}
+
 impl Undo {
     /// What the plan shows for this item.
     pub fn describe(&self) -> String {
@@ -88,12 +99,7 @@ pub fn plan(run_id: &str, runbook: &Runbook, replay: &Replay) -> CleanupPlan {
                 && (a.reason.starts_with("deleted ") || a.reason.starts_with("already gone "))
         });
         if let Some(earlier) = removed {
-            let resource = match &kind {
-                UndoKind::Converge { resource, .. } => resource.clone(),
-                UndoKind::Image { image, digest, .. } => format!("{image}@{digest}"),
-                UndoKind::Keep { .. } | UndoKind::Removed { .. } => String::new(),
-            };
-            kind = UndoKind::Removed { resource, at: earlier.at };
+            kind = UndoKind::Removed { resource: kind.resource(), at: earlier.at };
         }
         items.push(Undo {
             id: id.clone(),

@@ -833,10 +833,8 @@ impl<'a> Scheduler<'a> {
             _ => vec![None],
         };
         let finished = |id: &InstanceId| {
-            self.replay.instance(id).map(|r| r.state).filter(|s| {
-                *s == TaskState::Succeeded
-                    || (*s == TaskState::Skipped && self.replay.instance(id).is_some_and(|r| !r.engine_skip))
-            })
+            let r = self.replay.instance(id)?;
+            (r.state == TaskState::Succeeded || (r.state == TaskState::Skipped && !r.engine_skip)).then_some(r.state)
         };
         let instances: Vec<Instance> = keys
             .into_iter()

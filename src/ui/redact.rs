@@ -103,13 +103,15 @@ impl Redactor {
     pub fn add_output(&self, value: &Value) {
         match value {
             Value::Array(_) | Value::Object(_) => {
-                let public = self.public.read().map(|p| p.clone()).unwrap_or_default();
                 let mut inner = Vec::new();
                 leaves(value, &mut inner);
-                for text in inner {
-                    if !public.contains(text) {
-                        self.add(text);
-                    }
+                // Read under the lock, without copying the set; `add` takes only the secrets'.
+                let private: Vec<&str> = match self.public.read() {
+                    Ok(public) => inner.into_iter().filter(|t| !public.contains(*t)).collect(),
+                    Err(_) => inner,
+                };
+                for text in private {
+                    self.add(text);
                 }
             }
             other => self.add_value(other),
