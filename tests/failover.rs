@@ -549,3 +549,75 @@ fn a_run_on_the_embedded_simulator_killed_at_once_resumes() {
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     assert_eq!(sb.status(&run)["state"], "succeeded");
 }
+
+/// Two drill tasks whose creates went through but which never finished (each timed out waiting
+/// for its VCN): no `done` record names what they created. Cleanup looks for each by name and
+/// removes the one the drill tagged; the one named by a secret it cannot look for, and says so.
+#[test]
+fn cleanup_finds_what_unfinished_drill_tasks_created() {
+    let w = World::start(&[]);
+    w.fault(DEST, &["latency", "GET /20160918/vcns/*", "3s"]);
+    let runbook = r#"version: 1
+name: unfinished-creates
+params:
+  hidden: { type: string, secret: true, default: secret-vcn-name }
+defaults:
+  retry: { attempts: 1 }
+  timeout: 1s
+tasks:
+  named:
+    uses: oci.core.vcn
+    with: { region: us-phoenix-1, compartmentId: ocid1.compartment.oc1..orders, displayName: halfway-vcn, cidrBlocks: [10.9.0.0/16] }
+  hidden:
+    uses: oci.core.vcn
+    with: { region: us-phoenix-1, compartmentId: ocid1.compartment.oc1..orders, displayName: "${{ params.hidden }}", cidrBlocks: [10.8.0.0/16] }
+"#;
+    w.sb.write("unfinished.yaml", runbook);
+    let ran = w.drctl(&["run", "unfinished.yaml", "--drill", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    let run = ran.run_id();
+    let tagged = |dump: &Value, name: &str| -> Vec<String> {
+        dump["core.vcn"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["displayName"] == name && v["freeformTags"]["drctl-drill-run"] == run.as_str())
+            .map(|v| v["lifecycleState"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let before = w.dump(DEST);
+    assert_eq!(tagged(&before, "halfway-vcn").len(), 1, "the create went through: {}", before["core.vcn"]);
+    w.fault(DEST, &["clear"]);
+
+    let plan = w.drctl(&["cleanup", &run, "--dry-run"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains(
+            "delete VCN `halfway-vcn` in us-phoenix-1 if the drill created it (oci.core.vcn named is failed: it may \
+             have created it before it stopped)"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(&format!(
+            "keep (oci.core.vcn hidden): it is failed and may have created its resource, but what names it is kept \
+             masked: look for one tagged drctl-drill-run={run}"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("secret-vcn-name"), "{}", plan.stdout);
+
+    let clean = w.drctl(&["cleanup", &run, "--yes"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+    assert!(clean.stdout.contains("deleted       named VCN `halfway-vcn` in us-phoenix-1"), "{}", clean.stdout);
+    let after = w.dump(DEST);
+    let left = tagged(&after, "halfway-vcn");
+    assert!(left.iter().all(|s| s == "TERMINATING" || s == "TERMINATED"), "{left:?}");
+
+    // Run again, it touches nothing: what the first one removed is recorded.
+    let again = w.drctl(&["cleanup", &run, "--yes"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("already gone  named VCN `halfway-vcn` in us-phoenix-1"), "{}", again.stdout);
+}

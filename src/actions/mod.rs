@@ -203,6 +203,15 @@ pub trait Action: Send + Sync {
     fn is_read_only(&self) -> bool {
         false
     }
+
+    /// How to remove, found by name, what an attempt with inputs `with` may have created
+    /// before it was cut short (a drill's cleanup of a task that never finished): the
+    /// resource as messages name it, and the inputs of the removal. `None` when the action
+    /// creates nothing it can find again; an error when `with` does not say what to look for.
+    fn removal_by_name(&self, with: &Value) -> Option<Result<(String, Value), String>> {
+        let _ = with;
+        None
+    }
 }
 
 /// A problem with one input of a task, found before the run.

@@ -181,7 +181,7 @@ impl Job {
                     .into(),
                 0,
             ),
-            UndoKind::Converge { with, .. } => self.converge(with).await,
+            UndoKind::Converge { with, .. } | UndoKind::Unfinished { with, .. } => self.converge(with).await,
             UndoKind::Image { image, digest, plain_http } => {
                 let (outcome, detail) = match remove_image(image, digest, *plain_http).await {
                     Ok(true) => (Outcome::Deleted, String::new()),
@@ -245,7 +245,16 @@ impl Job {
 fn converge_result(item: &Undo, outputs: &crate::actions::Outputs, tries: u32) -> ItemResult {
     match outputs.get("operation").and_then(Value::as_str) {
         Some("delete") => result(item, Outcome::Deleted, String::new(), tries),
+        Some("absent") if matches!(item.kind, UndoKind::Unfinished { .. }) => {
+            result(item, Outcome::AlreadyGone, "none found: the unfinished task had not created it".into(), tries)
+        }
         Some("absent") => result(item, Outcome::AlreadyGone, String::new(), tries),
+        Some("kept") if matches!(item.kind, UndoKind::Unfinished { .. }) => result(
+            item,
+            Outcome::Kept,
+            "found, but not tagged with this drill's run id: it was there before the drill".into(),
+            tries,
+        ),
         Some("kept") => result(item, Outcome::Kept, "not tagged with this drill's run id".into(), tries),
         other => result(
             item,

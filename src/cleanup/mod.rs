@@ -9,6 +9,7 @@
 
 mod execute;
 mod plan;
+mod unfinished;
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 pub use execute::{tally, ItemResult, Outcome};
-pub use plan::{plan, CleanupPlan, Undo, UndoKind};
+pub use plan::{plan, CleanupPlan, RunFacts, Undo, UndoKind};
 
 use crate::actions::{ActionRegistry, TaskLog};
 use crate::checkpoint::record::{now_millis, Millis};
@@ -78,7 +79,18 @@ pub fn prepare(
     let runbook = crate::runbook::load(&meta.runbook_path, &text, &actions)
         .map_err(|e| CleanupError::Runbook { run_id: meta.run_id.clone(), reason: e.to_string() })?;
     let replay = dir.replay()?;
-    let plan = plan::plan(&meta.run_id, &runbook, &replay);
+    // Secret values were never stored: they read as masked.
+    let mut params = meta.params.clone();
+    for name in &meta.secret_params {
+        params.entry(name.clone()).or_insert_with(|| crate::ui::redact::MASK.into());
+    }
+    let plan = plan::plan(&RunFacts {
+        run_id: &meta.run_id,
+        runbook: &runbook,
+        replay: &replay,
+        actions: &actions,
+        params: &params,
+    });
     Ok((Prepared { plan, dir: dir.clone(), actions, _lock: lock }, broken))
 }
 

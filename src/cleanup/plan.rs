@@ -4,11 +4,15 @@
 //! and changes nothing. An instance is undone when it succeeded and its outputs say this run
 //! created something: a converge action (`oci.*`) with `operation: create` and an `id` (or
 //! `restored: true`: brought back from a deletion scheduled by an earlier drill's cleanup), or
-//! a `registry.copy` whose destination did not have the image before.
+//! a `registry.copy` whose destination did not have the image before. An instance of a
+//! converge action that started and never succeeded may have created its resource before it
+//! was cut short: it is looked for by name (see [`super::unfinished`]).
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::unfinished::{holds_masked, RunInputs};
+use crate::actions::ActionRegistry;
 use crate::checkpoint::{AuditAction, InstanceId, Replay, TaskState};
 use crate::runbook::checked::TaskIdx;
 use crate::runbook::retry::RetryPolicy;
@@ -40,6 +44,9 @@ pub struct Undo {
 pub enum UndoKind {
     /// Run the converge action again with `with` (`ensure: absent`, addressed by id).
     Converge { resource: String, with: Value },
+    /// Run the converge action with `with` (`ensure: absent`, found by name) for an instance
+    /// that never finished: it removes the resource only if the drill created it.
+    Unfinished { resource: String, with: Value, state: String },
     /// Delete the manifest `digest` from `image`'s repository.
     Image { image: String, digest: String, plain_http: bool },
     /// Shown in the plan, never touched, for the reason given.
@@ -53,7 +60,9 @@ impl UndoKind {
     /// What the item removes: a resource, or an image by digest; empty for what is kept.
     pub fn resource(&self) -> String {
         match self {
-            UndoKind::Converge { resource, .. } | UndoKind::Removed { resource, .. } => resource.clone(),
+            UndoKind::Converge { resource, .. }
+            | UndoKind::Unfinished { resource, .. }
+            | UndoKind::Removed { resource, .. } => resource.clone(),
             UndoKind::Image { image, digest, .. } => format!("{image}@{digest}"),
             UndoKind::Keep { .. } => String::new(),
         }
@@ -68,6 +77,10 @@ impl Undo {
                 let region = with.get("region").and_then(Value::as_str).unwrap_or("?");
                 format!("delete {resource} in {region} ({} {})", self.action, self.id)
             }
+            UndoKind::Unfinished { resource, state, .. } => format!(
+                "delete {resource} if the drill created it ({} {} is {state}: it may have created it before it stopped)",
+                self.action, self.id
+            ),
             UndoKind::Image { image, digest, .. } => format!("delete {image}@{digest} ({} {})", self.action, self.id),
             UndoKind::Keep { why } => format!("keep ({} {}): {why}", self.action, self.id),
             UndoKind::Removed { resource, at } => {
@@ -82,15 +95,36 @@ fn when(at: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(at)).to_string()
 }
 
+/// What a cleanup needs to know about a run besides its journal.
+pub struct RunFacts<'a> {
+    pub run_id: &'a str,
+    pub runbook: &'a Runbook,
+    pub replay: &'a Replay,
+    /// The actions (to look for what unfinished instances created).
+    pub actions: &'a ActionRegistry,
+    /// The run's parameters as its metadata keeps them, secrets masked.
+    pub params: &'a Map<String, Value>,
+}
+
 /// Plans the cleanup of a run.
-pub fn plan(run_id: &str, runbook: &Runbook, replay: &Replay) -> CleanupPlan {
+pub fn plan(facts: &RunFacts<'_>) -> CleanupPlan {
+    let RunFacts { run_id, runbook, replay, .. } = *facts;
+    let mut inputs = None;
     let mut items = Vec::new();
     let mut tasks: Vec<TaskIdx> = Vec::new();
     for id in &replay.order {
         let Some(t) = runbook.task_index(&id.task) else { continue };
-        let Some(rec) = replay.instance(id).filter(|r| r.state == TaskState::Succeeded) else { continue };
+        let Some(rec) = replay.instance(id) else { continue };
         let task = &runbook.tasks[t];
-        let Some(mut kind) = undo_kind(&task.uses, &rec.outputs) else { continue };
+        let kind = match rec.state {
+            TaskState::Succeeded => undo_kind(&task.uses, &rec.outputs),
+            _ if rec.first_start.is_some() => {
+                let inputs = inputs.get_or_insert_with(|| RunInputs::new(run_id, runbook, replay, facts.params, true));
+                unfinished(facts, inputs, t, id, rec.state)
+            }
+            _ => None,
+        };
+        let Some(mut kind) = kind else { continue };
         // A cleanup run again leaves what an earlier one removed after the instance ended.
         let removed = replay.audit.iter().rev().find(|a| {
             a.action == AuditAction::Cleanup
@@ -115,6 +149,42 @@ pub fn plan(run_id: &str, runbook: &Runbook, replay: &Replay) -> CleanupPlan {
         items[i].after = (0..items.len()).filter(|&j| tasks[j] != tasks[i] && ancestors[tasks[j]][tasks[i]]).collect();
     }
     CleanupPlan { run_id: run_id.to_owned(), items }
+}
+
+/// What undoing an instance that started and never succeeded means, if anything: looking for
+/// what it may have created by name, when its action creates anything.
+fn unfinished(
+    facts: &RunFacts<'_>,
+    inputs: &RunInputs<'_>,
+    t: TaskIdx,
+    id: &InstanceId,
+    state: TaskState,
+) -> Option<UndoKind> {
+    let task = &facts.runbook.tasks[t];
+    let action = facts.actions.get(&task.uses)?;
+    // `None` whatever the inputs: the action creates nothing to look for.
+    let _ = action.removal_by_name(&Value::Null)?;
+    let state = match state {
+        TaskState::Running => "in doubt".to_owned(),
+        TaskState::Pending => "unfinished".to_owned(),
+        s => s.as_str().to_owned(),
+    };
+    let unknown = |why: String| UndoKind::Keep {
+        why: format!(
+            "it is {state} and may have created its resource, but {why}: look for one tagged {}={}",
+            crate::actions::oci::converge::diff::DRILL_TAG,
+            facts.run_id
+        ),
+    };
+    let with = match inputs.of(t, id.key.as_deref()) {
+        Ok(with) => with,
+        Err(why) => return Some(unknown(why)),
+    };
+    Some(match action.removal_by_name(&with)? {
+        Ok((_, with)) if holds_masked(&with) => unknown("what names it is kept masked".into()),
+        Ok((resource, with)) => UndoKind::Unfinished { resource, with, state },
+        Err(why) => unknown(why),
+    })
 }
 
 /// What undoing one succeeded instance means, if anything.

@@ -84,6 +84,34 @@ impl Desired {
     }
 }
 
+/// The inputs that find a resource by its identity alone (name, compartment, parent) and
+/// remove it, for a task whose attempt may have created it; with the resource as messages
+/// name it. A task that addresses its resource by `id` never creates one: nothing to remove.
+pub fn removal_by_name(kind: &ResourceKind, with: &Value) -> Result<(String, Value), String> {
+    let desired = Desired::parse(kind, with)?;
+    if desired.id.is_some() {
+        return Err(format!("it addresses its {} by `id`, so it created none", kind.noun));
+    }
+    let mut removal = Map::new();
+    removal.insert("ensure".into(), Value::from("absent"));
+    removal.insert("region".into(), Value::from(desired.region.clone()));
+    let mut fields = vec![kind.name_field];
+    if kind.in_compartment {
+        fields.push("compartmentId");
+    }
+    fields.extend(kind.parent);
+    for field in fields {
+        match desired.fields.get(field) {
+            Some(v @ Value::String(_)) => {
+                removal.insert(field.into(), v.clone());
+            }
+            _ => return Err(format!("its `{field}` is not known")),
+        }
+    }
+    let name = desired.name(kind).unwrap_or_default();
+    Ok((format!("{} `{name}` in {}", kind.noun, desired.region), Value::Object(removal)))
+}
+
 /// Holds an unresolved `${{ }}` expression (checked before the run, resolved later).
 fn is_expression(value: &Value) -> bool {
     value.as_str().is_some_and(|s| s.contains("${{"))
@@ -196,6 +224,28 @@ mod tests {
         let in_fields =
             json!({"region": "r", "fields": {"displayName": "f", "applicationId": "a"}, "memoryInMBs": 128});
         assert_eq!(check(kind("oci.functions.function"), in_fields.as_object().unwrap()), vec![]);
+    }
+
+    #[test]
+    fn a_removal_by_name_keeps_the_identity_only() {
+        let with = json!({
+            "region": "us-phoenix-1",
+            "displayName": "validate",
+            "memoryInMBs": 256,
+            "applicationId": "@{application:orders}",
+            "refs": {"application": {"orders": {"id": "ocid1.fnapp.oc1.phx.a"}}},
+        });
+        let (what, removal) = removal_by_name(kind("oci.functions.function"), &with).unwrap();
+        assert_eq!(what, "function `validate` in us-phoenix-1");
+        assert_eq!(
+            removal,
+            json!({"ensure": "absent", "region": "us-phoenix-1", "displayName": "validate",
+                   "applicationId": "ocid1.fnapp.oc1.phx.a"})
+        );
+        let by_id = json!({"region": "r", "id": "ocid1.fnfunc.oc1..x"});
+        assert!(removal_by_name(kind("oci.functions.function"), &by_id).unwrap_err().contains("by `id`"));
+        let masked = json!({"region": "r", "displayName": "a", "compartmentId": 7});
+        assert_eq!(removal_by_name(kind("oci.core.vcn"), &masked).unwrap_err(), "its `compartmentId` is not known");
     }
 
     #[test]

@@ -70,6 +70,10 @@ impl Action for ConvergeAction {
             Ok(apply::refresh(&plan, ctx).await?)
         }))
     }
+
+    fn removal_by_name(&self, with: &Value) -> Option<Result<(String, Value), String>> {
+        Some(inputs::removal_by_name(self.kind, with))
+    }
 }
 
 /// Every converge action, by name, sharing one OCI environment.
