@@ -621,3 +621,56 @@ tasks:
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert!(again.stdout.contains("already gone  named VCN `halfway-vcn` in us-phoenix-1"), "{}", again.stdout);
 }
+
+/// A create whose work request ends FAILED leaves a FAILED resource holding the name. The
+/// attempt tries to delete it (here that fails too: every work request fails), and says to.
+/// Once it is deleted, the resume's create, sent with the same retry token, gets the first
+/// attempt's answer back, sees that the resource it names is gone, and creates afresh under a
+/// new token instead of replaying the failure for ever.
+#[test]
+fn a_create_whose_work_request_failed_succeeds_on_resume() {
+    let w = World::start(&[]);
+    w.fault(DEST, &["fail-work-requests", "1.0"]);
+    let runbook = r#"version: 1
+name: failed-work-request
+defaults:
+  retry: { attempts: 1 }
+tasks:
+  logs:
+    uses: oci.logging.log_group
+    on_failure: pause
+    with: { region: us-phoenix-1, compartmentId: ocid1.compartment.oc1..orders, displayName: wr-logs }
+"#;
+    w.sb.write("wr.yaml", runbook);
+    let ran = w.drctl(&["run", "wr.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("create failed: work request"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("delete it (ensure: absent) and run again"), "{}", ran.stderr);
+    let run = ran.run_id();
+    w.fault(DEST, &["clear"]);
+    let groups = |w: &World| -> Vec<(String, String)> {
+        w.dump(DEST)["logging.loggroup"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|g| g["displayName"] == "wr-logs")
+            .map(|g| {
+                (g["id"].as_str().unwrap_or_default().to_owned(), g["lifecycleState"].as_str().unwrap_or_default().to_owned())
+            })
+            .collect()
+    };
+    let failed = groups(&w);
+    assert!(matches!(failed.as_slice(), [(_, state)] if state == "FAILED"), "{failed:?}");
+    let path = format!("/20200531/logGroups/{}", failed[0].0);
+    let deleted = w.drctl(&["oci", "request", "DELETE", "logging", &path, "--region", DEST]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+
+    let resumed = w.drctl(&["resume", &run, "--progress", "plain"]);
+    assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
+    let log = w.sb.read(&format!(".drctl/runs/{run}/logs/logs.log"));
+    assert!(log.contains("which is gone since; creating it again"), "{log}");
+    let now = groups(&w);
+    let active: Vec<_> = now.iter().filter(|(_, s)| s == "ACTIVE").collect();
+    assert_eq!(active.len(), 1, "{now:?}");
+    assert_eq!(w.done_outputs(&run)["logs"]["id"], active[0].0.as_str());
+}

@@ -182,6 +182,24 @@ async fn post_sends_json_retry_token_and_if_match_under_a_valid_signature() {
     assert_eq!(s.headers["opc-request-id"].len(), 32);
 }
 
+/// A POST the caller gave no retry token still carries one, the same on every try: a create
+/// whose answer was lost and that is sent again cannot make a second resource.
+#[tokio::test]
+async fn every_try_of_a_post_carries_the_same_retry_token() {
+    let server =
+        serve(vec![error(500, "InternalServerError"), reply(200, json!({"id": "v"}))], Duration::ZERO).await;
+    let req = OciRequest::new(Method::POST, Service::Core, REGION, "/vcns").json(&json!({"displayName": "a"})).unwrap();
+    client(&server, fast_policy(3)).send(req).await.unwrap();
+    let again = OciRequest::new(Method::POST, Service::Core, REGION, "/vcns").json(&json!({"displayName": "a"})).unwrap();
+    client(&server, fast_policy(3)).send(again).await.unwrap();
+    let seen = server.seen();
+    let tokens: Vec<&str> = seen.iter().map(|s| s.headers["opc-retry-token"].to_str().unwrap()).collect();
+    assert_eq!(tokens.len(), 3);
+    assert_eq!(tokens[0], tokens[1], "the retry of one call");
+    assert_ne!(tokens[1], tokens[2], "another call");
+    assert_eq!(tokens[0].len(), 32);
+}
+
 #[tokio::test]
 async fn empty_post_is_signed_with_zero_length() {
     let server = serve(vec![reply(204, Value::Null)], Duration::ZERO).await;

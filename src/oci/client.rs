@@ -143,8 +143,14 @@ impl OciClient {
 
     /// Sends `req`, retrying by its policy (or the client's). Returns the 2xx response, or
     /// the last error once the error is not retryable or the policy is exhausted.
-    pub async fn send(&self, req: OciRequest) -> Result<OciResponse, ClientError> {
+    pub async fn send(&self, mut req: OciRequest) -> Result<OciResponse, ClientError> {
         let url = req.resolve_url(&self.endpoints)?;
+        // A POST may create something: every try of one call carries one retry token, so a
+        // try whose answer was lost and is sent again does not create a second one (as
+        // Oracle's SDKs do for the operations that take a token; the others ignore it).
+        if req.method == Method::POST && req.retry_token.is_none() {
+            req.retry_token = Some(new_request_id().to_ascii_lowercase());
+        }
         let request_id = req.request_id.clone().unwrap_or_else(new_request_id);
         let policy = req.retry.as_ref().unwrap_or(&self.retry);
         let limit = self.limit_for(&req, &url);
@@ -172,18 +178,11 @@ impl OciClient {
             let Some(delay) = delay else {
                 return Err(error);
             };
-            // An endpoint that cannot be reached shows with -v; throttling and 5xx with -vv.
-            if matches!(failure, Failure::Transport) {
-                tracing::info!(
-                    method = %req.method, url = %url, attempt, delay_ms = delay.as_millis() as u64,
-                    opc_request_id = %request_id, "retrying OCI request: {error}"
-                );
-            } else {
-                tracing::debug!(
-                    method = %req.method, url = %url, attempt, delay_ms = delay.as_millis() as u64,
-                    opc_request_id = %request_id, "retrying OCI request: {error}"
-                );
-            }
+            // Every retry shows with -v: an unreachable endpoint, throttling, a 5xx.
+            tracing::info!(
+                method = %req.method, url = %url, attempt, delay_ms = delay.as_millis() as u64,
+                opc_request_id = %request_id, "retrying OCI request: {error}"
+            );
             tokio::select! {
                 biased;
                 _ = self.cancelled(&req) => return Err(cancelled(&req.method, &url)),

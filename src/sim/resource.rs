@@ -510,10 +510,12 @@ pub fn delete(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
         headers.push(("opc-work-request-id", wr));
     }
     if let Some(r) = store.resources.get_mut(id) {
+        // A failed deletion leaves the resource as it was (ACTIVE, or FAILED after a failed create).
+        let before = r.state().to_owned();
         r.set_state(lc.deleting);
         r.etag = new_etag();
         if fails {
-            r.pending = Some(Transition { at_ms: finish, state: lc.active.into() });
+            r.pending = Some(Transition { at_ms: finish, state: before });
         } else {
             r.pending = Some(Transition { at_ms: finish, state: lc.deleted.into() });
             r.gone_at_ms = Some(finish + DELETED_VISIBLE_MS);

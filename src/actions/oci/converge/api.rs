@@ -150,6 +150,20 @@ impl<'a> ResourceApi<'a> {
         wait_for_work_request(self.client, get, &poll_policy()).await.map(Some)
     }
 
+    /// The resource the work request of `response` names (one read, no waiting), if any.
+    pub async fn work_request_resource(&self, response: &OciResponse) -> Option<String> {
+        let id = response.work_request_id()?;
+        let get = work_request_get(self.kind.service, &self.write_region, id).cancel_on(self.cancel.clone());
+        let body: Value = self.client.send(get).await.ok()?.json().ok()?;
+        let wr = crate::oci::WorkRequest { id: id.to_owned(), status: String::new(), body };
+        let resources = wr.resources();
+        resources
+            .iter()
+            .find(|(_, action)| action.eq_ignore_ascii_case("CREATED"))
+            .or_else(|| resources.first())
+            .map(|(id, _)| id.clone())
+    }
+
     /// Waits until the resource is in one of `wanted` (a 404 counts as DELETED).
     pub async fn wait_state(&self, id: &str, wanted: &[&str]) -> Result<Current, WaitError> {
         let got = wait_for_state(self.client, self.get_request(id, true), wanted, &poll_policy()).await?;

@@ -15,7 +15,7 @@ use super::inputs::Ensure;
 use super::kinds::{DeleteStyle, GOING, GONE, SETTLING};
 use super::nsg_rules;
 use crate::actions::{ActionContext, Change, FieldDiff, Outputs, Refreshed};
-use crate::oci::ClientError;
+use crate::oci::{ClientError, OciResponse};
 
 /// States a delete waits for (a 404 counts as DELETED).
 const DELETED: &[&str] = &["DELETED", "TERMINATED"];
@@ -98,11 +98,21 @@ pub async fn refresh(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Refreshed, 
 async fn create(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, ConvergeError> {
     let body = plan.create_body(ctx);
     ctx.log.line(&format!("{}: not found; creating", plan.what));
-    let response = plan.api.create(&body, &ctx.idempotency_key).await.map_err(|e| plan.api_error("create", e))?;
+    let response = send_create(plan, ctx, &body).await?;
     let created: Value = response.json().unwrap_or(Value::Null);
     let mut work_request = None;
     if plan.desired.wait {
-        work_request = plan.api.wait_work_request(&response).await.map_err(|e| wait_error(plan, "create", e))?;
+        work_request = match plan.api.wait_work_request(&response).await {
+            Ok(w) => w,
+            Err(e @ crate::oci::WaitError::WorkRequestFailed { .. }) => {
+                let id = match created.get("id").and_then(Value::as_str) {
+                    Some(id) => Some(id.to_owned()),
+                    None => plan.api.work_request_resource(&response).await,
+                };
+                return Err(create_failed(plan, ctx, id.as_deref(), e).await);
+            }
+            Err(e) => return Err(wait_error(plan, "create", e)),
+        };
     }
     let id = match created.get("id").and_then(Value::as_str) {
         Some(id) => id.to_string(),
@@ -116,7 +126,11 @@ async fn create(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Converg
     };
     ctx.log.line(&format!("{}: created {id}", plan.what));
     let mut current = if plan.desired.wait {
-        wait_ready(plan, &id).await?
+        match plan.api.wait_state(&id, plan.kind.ready).await {
+            Ok(c) => c,
+            Err(e @ crate::oci::WaitError::Failed { .. }) => return Err(create_failed(plan, ctx, Some(&id), e).await),
+            Err(e) => return Err(wait_error(plan, "waiting until it is ready", e)),
+        }
     } else {
         read_after_write(plan, &id).await?.unwrap_or(Current { body: created, etag: None })
     };
@@ -126,6 +140,100 @@ async fn create(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Converg
         current = with_rules(plan, current).await?;
     }
     Ok(plan.outputs(&current.body, "create", true))
+}
+
+/// Sends the create with the task's idempotency key as retry token. An earlier attempt that
+/// sent the same token gets its own answer back (that is what the token is for); when what
+/// that answer names is gone since (it failed and was deleted), the answer is stale, and the
+/// create is sent again under a token derived from the key and the gone resource's id: as
+/// stable across a crash and resume as the key itself. OCI may also refuse the old token
+/// outright (409 InvalidatedRetryToken), which gets the same treatment.
+async fn send_create(plan: &Plan<'_>, ctx: &ActionContext, body: &Value) -> Result<OciResponse, ConvergeError> {
+    let key = &ctx.idempotency_key;
+    let mut token = key.clone();
+    for _ in 0..3 {
+        let response = match plan.api.create(body, &token).await {
+            Ok(r) => r,
+            Err(ClientError::Api(e)) if e.status == 409 && e.code == "InvalidatedRetryToken" && &token == key => {
+                ctx.log.line(&format!("{}: the retry token of an earlier attempt is no longer valid; using a new one", plan.what));
+                token = derived_token(key, "invalidated");
+                continue;
+            }
+            Err(e) => return Err(plan.api_error("create", e)),
+        };
+        if &token != key {
+            return Ok(response);
+        }
+        let answered = response.json::<Value>().ok().and_then(|b| b.get("id").and_then(Value::as_str).map(str::to_owned));
+        let answered = match answered {
+            Some(id) => Some(id),
+            None => plan.api.work_request_resource(&response).await,
+        };
+        let Some(id) = answered else { return Ok(response) };
+        let gone = match read_after_write(plan, &id).await? {
+            None => true,
+            Some(c) => GONE.contains(&c.state()) || GOING.contains(&c.state()),
+        };
+        if !gone {
+            return Ok(response);
+        }
+        ctx.log.line(&format!(
+            "{}: an earlier attempt's create answered {id}, which is gone since; creating it again",
+            plan.what
+        ));
+        token = derived_token(key, &id);
+    }
+    Err(ConvergeError::input(&plan.what, "the create kept answering with a resource that is gone"))
+}
+
+fn derived_token(key: &str, from: &str) -> String {
+    crate::hash::hex(&<sha2::Sha256 as sha2::Digest>::digest(format!("{key}/{from}").as_bytes()))
+}
+
+/// The create went through and then failed. A resource left FAILED by it is this attempt's
+/// own and holds the name, so that no retry could ever create it: it is deleted, and the
+/// error says the next attempt starts afresh.
+async fn create_failed(
+    plan: &Plan<'_>,
+    ctx: &ActionContext,
+    id: Option<&str>,
+    source: crate::oci::WaitError,
+) -> ConvergeError {
+    let what = plan.what.clone();
+    let Some(id) = id else {
+        let outcome = "the service did not say which resource it was; look for a FAILED one of this name and delete it"
+            .to_owned();
+        return ConvergeError::CreateFailed { what, source, outcome, removed: false };
+    };
+    let failed = match read_after_write(plan, id).await {
+        Ok(Some(c)) if c.state() == "FAILED" => c,
+        Ok(Some(c)) => {
+            let outcome = format!("{id} is {} now; left as it is", c.state());
+            return ConvergeError::CreateFailed { what, source, outcome, removed: false };
+        }
+        Ok(None) => {
+            return ConvergeError::CreateFailed { what, source, outcome: format!("{id} is gone"), removed: true }
+        }
+        Err(e) => {
+            let outcome = format!("{id} could not be read ({e}); delete it if it is FAILED");
+            return ConvergeError::CreateFailed { what, source, outcome, removed: false };
+        }
+    };
+    ctx.log.line(&format!("{what}: the create failed; deleting the FAILED {id} so that a retry can create it"));
+    match delete(plan, ctx, failed).await {
+        Ok(_) => ConvergeError::CreateFailed {
+            what,
+            source,
+            outcome: format!("the FAILED {id} was deleted; the next attempt creates it afresh"),
+            removed: true,
+        },
+        Err(e) => ConvergeError::CreateFailed {
+            what,
+            source,
+            outcome: format!("deleting the FAILED {id} failed too ({e}); delete it (ensure: absent) and run again"),
+            removed: false,
+        },
+    }
 }
 
 async fn converge_existing(plan: &Plan<'_>, ctx: &ActionContext, found: Current) -> Result<Outputs, ConvergeError> {
