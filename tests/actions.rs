@@ -191,6 +191,20 @@ fn wait_until_reads_exit_codes_polls_at_its_deadline_and_names_what_it_cannot_re
     assert!(refused.stderr.contains("`result.output` is not part of the probe's result"), "{}", refused.stderr);
     assert!(refused.stderr.contains("did you mean `outputs`?"), "{}", refused.stderr);
     assert!(refused.stderr.contains("`5x` is not a duration"), "{}", refused.stderr);
+    // A value is no condition: `until: false` would be ignored, and the first probe end the wait.
+    for value in ["false", "0", "null"] {
+        sb.write(
+            "value.yaml",
+            &format!("version: 1\nname: value\ntasks:\n  w:\n    uses: wait_until\n    with: {{ shell: 'true', until: {value} }}\n"),
+        );
+        let refused = sb.run(&["validate", "value.yaml"]);
+        assert_eq!(refused.code, 2, "{value}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(&format!("`until` is the value {value}, not a condition")),
+            "{}",
+            refused.stderr
+        );
+    }
     sb.write(
         "rb.yaml",
         r#"version: 1

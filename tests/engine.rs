@@ -1086,6 +1086,49 @@ tasks:
     assert_eq!(sb.read("region").trim(), "phoenix");
 }
 
+/// A number is the same value however it is written; a parameter a changed runbook adds at a
+/// resume is kept with the run from then on, like the others.
+#[test]
+fn resume_keeps_parameters_by_value_and_those_a_changed_runbook_adds() {
+    let sb = Sandbox::new();
+    let first = r#"version: 1
+name: params
+params:
+  n: { type: number, default: 1 }
+tasks:
+  a:
+    uses: shell
+    with: { run: 'test -f ok' }
+"#;
+    sb.write("rb.yaml", first);
+    let ran = sb.run(&["run", "rb.yaml", "-p", "n=100"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let id = ran.run_id();
+    sb.write(
+        "rb.yaml",
+        &first
+            .replace(
+                "  n: { type: number, default: 1 }\n",
+                "  n: { type: number, default: 1 }\n  region: { type: string, required: true }\n",
+            )
+            .replace(
+                "    with: { run: 'test -f ok' }\n",
+                "    with: { run: 'echo \"${{ params.region }}\" >> regions; test -f ok' }\n",
+            ),
+    );
+    let added = sb.run(&["resume", &id, "--allow-changed", "-p", "region=us-ashburn-1", "-p", "n=1e2"]);
+    assert_eq!(added.code, 1, "{}", added.stderr);
+    let meta: serde_json::Value = serde_json::from_str(&sb.read(&format!(".drctl/runs/{id}/meta.json"))).unwrap();
+    assert_eq!(meta["params"]["region"], "us-ashburn-1", "{meta}");
+    let other = sb.run(&["resume", &id, "-p", "region=eu-frankfurt-1"]);
+    assert_eq!(other.code, 2, "{}", other.stderr);
+    assert!(other.stderr.contains("parameter `region` was us-ashburn-1"), "{}", other.stderr);
+    sb.write("ok", "");
+    let same = sb.run(&["resume", &id, "-p", "n=100.0"]);
+    assert_eq!(same.code, 0, "{}", same.stderr);
+    assert_eq!(sb.read("regions"), "us-ashburn-1\nus-ashburn-1\n");
+}
+
 #[test]
 fn a_failed_attempt_leaves_no_output_file_behind() {
     let sb = Sandbox::new();

@@ -655,7 +655,10 @@ tasks:
             .flatten()
             .filter(|g| g["displayName"] == "wr-logs")
             .map(|g| {
-                (g["id"].as_str().unwrap_or_default().to_owned(), g["lifecycleState"].as_str().unwrap_or_default().to_owned())
+                (
+                    g["id"].as_str().unwrap_or_default().to_owned(),
+                    g["lifecycleState"].as_str().unwrap_or_default().to_owned(),
+                )
             })
             .collect()
     };

@@ -186,11 +186,11 @@ async fn post_sends_json_retry_token_and_if_match_under_a_valid_signature() {
 /// whose answer was lost and that is sent again cannot make a second resource.
 #[tokio::test]
 async fn every_try_of_a_post_carries_the_same_retry_token() {
-    let server =
-        serve(vec![error(500, "InternalServerError"), reply(200, json!({"id": "v"}))], Duration::ZERO).await;
+    let server = serve(vec![error(500, "InternalServerError"), reply(200, json!({"id": "v"}))], Duration::ZERO).await;
     let req = OciRequest::new(Method::POST, Service::Core, REGION, "/vcns").json(&json!({"displayName": "a"})).unwrap();
     client(&server, fast_policy(3)).send(req).await.unwrap();
-    let again = OciRequest::new(Method::POST, Service::Core, REGION, "/vcns").json(&json!({"displayName": "a"})).unwrap();
+    let again =
+        OciRequest::new(Method::POST, Service::Core, REGION, "/vcns").json(&json!({"displayName": "a"})).unwrap();
     client(&server, fast_policy(3)).send(again).await.unwrap();
     let seen = server.seen();
     let tokens: Vec<&str> = seen.iter().map(|s| s.headers["opc-retry-token"].to_str().unwrap()).collect();

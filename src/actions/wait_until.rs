@@ -37,6 +37,13 @@ impl Default for WaitUntil {
     }
 }
 
+/// `until` given as a value rather than an expression: `until: false` would otherwise be
+/// ignored, and the first passing probe would end the wait.
+fn not_a_condition(given: &Value) -> InputProblem {
+    InputProblem::new("until", format!("`until` is the value {given}, not a condition over the probe's result"))
+        .with_help("write an expression as text, e.g. until: response.status == 200, or result.outputs.ready == 'yes'")
+}
+
 /// What `until` can read: the root name, and the fields of the result under it.
 struct Probe {
     root: &'static str,
@@ -136,6 +143,9 @@ impl Action for WaitUntil {
             }
         }
         let templated = |key: &str| with.get(key).and_then(Value::as_str).is_some_and(|s| s.contains("${{"));
+        if let Some(given) = with.get("until").filter(|v| !v.is_string()) {
+            problems.push(not_a_condition(given));
+        }
         if let Some(until) = with.get("until").and_then(Value::as_str).filter(|_| templated("until")) {
             // `${{ }}` is resolved once, when the task starts, before there is any answer.
             if until.contains("response") || until.contains("result") {
@@ -174,8 +184,14 @@ impl Action for WaitUntil {
         Box::pin(async move {
             let interval = duration_input(with.get("interval"), "interval", Duration::from_secs(5))?;
             let timeout = duration_input(with.get("timeout"), "timeout", Duration::from_secs(300))?;
-            let until = match with.get("until").and_then(Value::as_str) {
-                Some(src) => Some(parse_expr(src).map_err(|e| ActionError::input(format!("until: {e}")))?),
+            let until = match with.get("until") {
+                Some(Value::String(src)) => {
+                    Some(parse_expr(src).map_err(|e| ActionError::input(format!("until: {e}")))?)
+                }
+                Some(other) => {
+                    let p = not_a_condition(other);
+                    return Err(ActionError::input(format!("{} ({})", p.message, p.help.unwrap_or_default())));
+                }
                 None => None,
             };
             let deadline = Instant::now() + timeout;

@@ -205,7 +205,7 @@ pub(super) async fn resume_locked(
     broken: Option<crate::checkpoint::LockOwner>,
     pre: Option<Vec<Record>>,
 ) -> Result<Exit, CliError> {
-    let meta = run_dir.meta()?;
+    let mut meta = run_dir.meta()?;
     let stored_text = run_dir.runbook_text()?;
     let actions = crate::actions::builtin();
     let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &actions)?;
@@ -274,6 +274,7 @@ pub(super) async fn resume_locked(
     let runbook = Arc::new(runbook);
     let redactor = Redactor::new();
     let values = params::resolve(&runbook, how.params, Some(&meta.params), &redactor)?;
+    record_new_params(&run_dir, &mut meta, &runbook, &values)?;
     if replay.torn_tail && !how.quiet {
         eprintln!("note: the journal's last record was torn by a crash and was ignored");
     }
@@ -334,6 +335,31 @@ pub(super) async fn resume_locked(
         sim.stop().await;
     }
     exit
+}
+
+/// Parameters a changed runbook declares that the run did not have (given at this resume)
+/// join the run's metadata, so that a later resume keeps them like the others: it refuses a
+/// different value, and asks again for a secret.
+fn record_new_params(run_dir: &RunDir, meta: &mut RunMeta, runbook: &Runbook, values: &Value) -> Result<(), CliError> {
+    let mut changed = false;
+    for (name, value) in params::stored_form(runbook, values) {
+        if !meta.params.contains_key(&name) {
+            meta.params.insert(name, value);
+            changed = true;
+        }
+    }
+    for name in runbook.secret_params() {
+        if !meta.secret_params.iter().any(|s| s == name) {
+            meta.secret_params.push(name.to_owned());
+            changed = true;
+        }
+    }
+    if changed {
+        let json = serde_json::to_vec_pretty(meta)
+            .map_err(|e| CliError::failed(format!("cannot record the run's parameters: {e}")))?;
+        run_dir.write_file("meta.json", &json)?;
+    }
+    Ok(())
 }
 
 /// Tasks whose definition differs between two versions of a runbook (or exists in one only).

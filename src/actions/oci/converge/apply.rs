@@ -155,7 +155,10 @@ async fn send_create(plan: &Plan<'_>, ctx: &ActionContext, body: &Value) -> Resu
         let response = match plan.api.create(body, &token).await {
             Ok(r) => r,
             Err(ClientError::Api(e)) if e.status == 409 && e.code == "InvalidatedRetryToken" && &token == key => {
-                ctx.log.line(&format!("{}: the retry token of an earlier attempt is no longer valid; using a new one", plan.what));
+                ctx.log.line(&format!(
+                    "{}: the retry token of an earlier attempt is no longer valid; using a new one",
+                    plan.what
+                ));
                 token = derived_token(key, "invalidated");
                 continue;
             }
@@ -164,7 +167,8 @@ async fn send_create(plan: &Plan<'_>, ctx: &ActionContext, body: &Value) -> Resu
         if &token != key {
             return Ok(response);
         }
-        let answered = response.json::<Value>().ok().and_then(|b| b.get("id").and_then(Value::as_str).map(str::to_owned));
+        let answered =
+            response.json::<Value>().ok().and_then(|b| b.get("id").and_then(Value::as_str).map(str::to_owned));
         let answered = match answered {
             Some(id) => Some(id),
             None => plan.api.work_request_resource(&response).await,
