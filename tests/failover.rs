@@ -677,3 +677,24 @@ tasks:
     assert_eq!(active.len(), 1, "{now:?}");
     assert_eq!(w.done_outputs(&run)["logs"]["id"], active[0].0.as_str());
 }
+
+/// An inventory of a compartment that does not exist is not retried: the 404 says the
+/// compartment id (or the permission) is wrong, and asking again cannot change that.
+#[test]
+fn an_inventory_of_an_unknown_compartment_fails_at_once() {
+    let w = World::start(&[]);
+    let runbook = r#"version: 1
+name: no-such-compartment
+defaults:
+  retry: { attempts: 4, delay: 2s }
+tasks:
+  inventory:
+    uses: oci.inventory
+    with: { region: us-ashburn-1, compartment_id: ocid1.compartment.oc1..nope }
+"#;
+    w.sb.write("inv.yaml", runbook);
+    let ran = w.drctl(&["run", "inv.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("404"), "{}", ran.stderr);
+    assert_eq!(w.sb.task_states(&ran.run_id())["inventory"], ("failed".to_owned(), 1));
+}

@@ -79,8 +79,8 @@ async fn capture_of_the_seeded_region_equals_the_seed_file() {
         .await
         .unwrap();
     assert_eq!(bundle["secretBundleContent"]["content"], json!("c2VlZGVkLW9yZGVycy1kYi1wYXNzd29yZA=="));
-    // Printing to standard output gives the same text.
-    let ran = drctl(&sim, &["inventory", "--region", IAD, "--compartment", COMPARTMENT]).await;
+    // Printing to standard output gives the same text; a region given by key is written by id.
+    let ran = drctl(&sim, &["inventory", "--region", "iad", "--compartment", COMPARTMENT]).await;
     let printed = inventory::parse(&String::from_utf8_lossy(&ran.stdout), Path::new("stdout")).unwrap();
     assert_eq!(Inventory { captured_at: expected.captured_at.clone(), ..printed }, expected);
 }
@@ -157,6 +157,16 @@ async fn the_action_captures_live_then_falls_back_to_the_saved_inventory_in_an_o
         lines[0].starts_with("warning: us-ashburn-1 did not answer within 3s; using the saved inventory"),
         "{lines:?}"
     );
+
+    // A saved inventory written by region key (`iad`) stands in for its region just the same.
+    let keyed = sim.path().join("keyed.yaml");
+    let text = std::fs::read_to_string(example()).unwrap().replace("region: us-ashburn-1", "region: iad");
+    assert!(text.contains("region: iad"));
+    std::fs::write(&keyed, text).unwrap();
+    let mut by_key = with.clone();
+    by_key["saved"] = json!(keyed);
+    let (fallback, _) = run_inventory(&sim, by_key).await;
+    assert_eq!(fallback.unwrap()["from"], "saved");
 
     // `fallback: fail` reports the outage instead.
     let mut failing = with.clone();

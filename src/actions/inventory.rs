@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use super::oci::OciEnvironment;
 use super::{Action, ActionContext, ActionError, BoxFuture, ErrorClass, InputProblem, Outputs};
 use crate::inventory::{load_or_saved, InventoryError, Origin, LISTS};
+use crate::oci::ClientError;
 use crate::runbook::duration::parse_duration;
 
 const KEYS: &[&str] = &["region", "compartment_id", "saved", "fallback", "timeout"];
@@ -67,6 +68,13 @@ fn failure(e: InventoryError) -> ActionError {
             ActionError::input(e.to_string())
         }
         _ if e.region_unavailable() => ActionError::new(ErrorClass::Network, e.to_string()),
+        // An answer from the service is classed by its status, as for every OCI action: a
+        // 404 (no such compartment, or no permission) is not retried; throttling is.
+        InventoryError::Capture { source: ClientError::Api(api), .. } => {
+            let mut error = ActionError::new(ErrorClass::HttpStatus(api.status), e.to_string());
+            error.retryable = api.is_retryable();
+            error
+        }
         _ => ActionError::new(ErrorClass::Other, e.to_string()),
     }
 }

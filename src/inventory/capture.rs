@@ -101,7 +101,8 @@ pub async fn capture(client: &OciClient, region: &str, compartment: &str) -> Res
         raw.insert(source.list, items);
     }
     keep_named_dynamic_groups(&mut raw, compartment);
-    Ok(assemble(raw, region, compartment, namespace))
+    // Recorded by id (`iad` is written `us-ashburn-1`), as a failover names it.
+    Ok(assemble(raw, &crate::oci::canonical_region(region), compartment, namespace))
 }
 
 async fn read_list(

@@ -60,7 +60,8 @@ pub async fn load_or_saved(
     };
     let path: PathBuf = saved.map(Path::to_path_buf).unwrap_or_default();
     let inventory = load(&path)?;
-    if inventory.source.region != region || inventory.source.compartment_id != compartment {
+    let same_region = crate::oci::canonical_region(&inventory.source.region) == crate::oci::canonical_region(region);
+    if !same_region || inventory.source.compartment_id != compartment {
         return Err(InventoryError::SavedMismatch {
             path,
             found_region: inventory.source.region,

@@ -146,7 +146,7 @@ pub fn ocir_host(region: &str) -> Result<String, EndpointError> {
 }
 
 /// Region id for a known id or key; other names are kept (lower-cased) for overrides.
-fn canonical_region(region: &str) -> String {
+pub fn canonical_region(region: &str) -> String {
     find_region(region).map(|r| r.id.to_string()).unwrap_or_else(|| region.trim().to_ascii_lowercase())
 }
 

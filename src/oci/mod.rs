@@ -31,7 +31,7 @@ pub mod work_request;
 pub use api_error::{ClientError, OciError, WaitError};
 pub use client::{ClientBuilder, OciClient};
 pub use config::{load_config, load_credentials, AuthKind, ConfigSelection, ConfigWarning, Credentials, OciConfig};
-pub use endpoints::{ocir_host, Endpoint, Endpoints, Service};
+pub use endpoints::{canonical_region, ocir_host, Endpoint, Endpoints, Service};
 pub use error::{ConfigError, EndpointError, KeyError, SignError};
 pub use request::{OciRequest, OciResponse, Target};
 pub use retry::RetryPolicy;

@@ -112,6 +112,7 @@ pub fn converge_instances() -> Vec<String> {
 pub fn all_instances() -> Vec<String> {
     let inv = inventory();
     let mut ids = converge_instances();
+    ids.push("distinct-regions".into());
     ids.push("inventory".into());
     ids.push("approve-cutover".into());
     let per = |task: &str, list: &str, ids: &mut Vec<String>| {

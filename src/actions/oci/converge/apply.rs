@@ -12,7 +12,7 @@ use super::api::Current;
 use super::engine::{tagged_by, Differences, Plan};
 use super::error::ConvergeError;
 use super::inputs::Ensure;
-use super::kinds::{DeleteStyle, GOING, GONE, SETTLING};
+use super::kinds::{DeleteStyle, Special, GOING, GONE, SETTLING};
 use super::nsg_rules;
 use crate::actions::{ActionContext, Change, FieldDiff, Outputs, Refreshed};
 use crate::oci::{ClientError, OciResponse};
@@ -56,6 +56,14 @@ pub async fn run(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Conver
                 return Err(ConvergeError::input(
                     &plan.what,
                     format!("`id` {id} does not exist; remove `id` to create the resource by name"),
+                ));
+            }
+            if plan.kind.special == Special::SecretContent && plan.secret.is_none() {
+                return Err(ConvergeError::input(
+                    &plan.what,
+                    "the secret does not exist here, and creating it needs its value: `secretContent` gave none; \
+                     pass the value to the task (the shipped failover runbook takes it in the `secret_values` \
+                     parameter, by inventory key)",
                 ));
             }
             create(plan, ctx).await

@@ -101,7 +101,9 @@ pub async fn prepare<'a>(
             }
         }
         Special::SecretContent => {
-            if let Some(c) = compare.remove("secretContent") {
+            // A null value (an expression that found none) leaves an existing secret's value
+            // alone; creating one without it is refused in `apply`.
+            if let Some(c) = compare.remove("secretContent").filter(|c| !c.is_null()) {
                 secret = Some(secret_content::normalize(&c).map_err(|m| ConvergeError::input(&what, m))?);
             }
         }
