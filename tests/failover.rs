@@ -608,6 +608,17 @@ tasks:
         plan.stdout
     );
     assert!(!plan.stdout.contains("secret-vcn-name"), "{}", plan.stdout);
+    // A reader that goes away (`| head -1`) ends the output, not the command.
+    let mut closed = w
+        .command(&["cleanup", &run, "--dry-run"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(closed.stdout.take());
+    let out = closed.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 
     let clean = w.drctl(&["cleanup", &run, "--yes"]);
     assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);

@@ -77,7 +77,7 @@ async fn clean(
     for r in &report.results {
         let what = if r.resource.is_empty() { r.action.as_str() } else { r.resource.as_str() };
         let detail = if r.detail.is_empty() { String::new() } else { format!(": {}", r.detail) };
-        println!("{:<13} {} {what}{detail}", r.outcome.as_str(), r.instance);
+        crate::outln!("{:<13} {} {what}{detail}", r.outcome.as_str(), r.instance);
     }
     if !quiet {
         let counts = cleanup::tally(&report.results);
@@ -94,10 +94,10 @@ async fn clean(
 /// The plan in the order it runs: each step only after the ones before it that depended on it.
 fn print_plan(plan: &CleanupPlan) {
     if plan.items.is_empty() {
-        println!("cleanup of drill {}: nothing this drill created is left to remove", plan.run_id);
+        crate::outln!("cleanup of drill {}: nothing this drill created is left to remove", plan.run_id);
         return;
     }
-    println!("cleanup of drill {}: {} item(s)", plan.run_id, plan.items.len());
+    crate::outln!("cleanup of drill {}: {} item(s)", plan.run_id, plan.items.len());
     let mut level = vec![0usize; plan.items.len()];
     // `after` only points at items that depend on this one; a few passes settle the depths.
     for _ in 0..plan.items.len() {
@@ -107,9 +107,9 @@ fn print_plan(plan: &CleanupPlan) {
     }
     let depth = level.iter().copied().max().unwrap_or(0);
     for step in 0..=depth {
-        println!("  step {}:", step + 1);
+        crate::outln!("  step {}:", step + 1);
         for (_, item) in plan.items.iter().enumerate().filter(|(i, _)| level[*i] == step) {
-            println!("    {}", item.describe());
+            crate::outln!("    {}", item.describe());
         }
     }
 }

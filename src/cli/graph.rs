@@ -26,6 +26,6 @@ pub fn graph(args: GraphArgs) -> Result<Exit, CliError> {
         GraphFormat::Dot => crate::graph::to_dot(&runbook),
         GraphFormat::Mermaid => crate::graph::to_mermaid(&runbook),
     };
-    print!("{text}");
+    crate::out!("{text}");
     Ok(Exit::Success)
 }

@@ -119,21 +119,27 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
             "tasks": tasks,
             "audit": audit,
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(Exit::Success);
     }
     // A segment without an end record stopped abruptly (killed, machine lost): when is not
     // known, only its last record.
     let abrupt = state == RunState::Interrupted && replay.segment_spans.last().is_some_and(|s| s.end.is_none());
     if abrupt {
-        println!(
+        crate::outln!(
             "run {} ({}): interrupted; drctl stopped without closing the run, {} after the start (its last record)",
             meta.run_id,
             meta.runbook_name,
             format_duration(elapsed)
         );
     } else {
-        println!("run {} ({}): {} after {}", meta.run_id, meta.runbook_name, state.as_str(), format_duration(elapsed));
+        crate::outln!(
+            "run {} ({}): {} after {}",
+            meta.run_id,
+            meta.runbook_name,
+            state.as_str(),
+            format_duration(elapsed)
+        );
     }
     for t in &tasks {
         let attempts = t["attempts"].as_u64().unwrap_or(0);
@@ -159,16 +165,16 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
         if let Some(e) = t.get("error").and_then(Value::as_str) {
             line.push_str(&format!(" — {e}"));
         }
-        println!("{line}");
+        crate::outln!("{line}");
     }
     if !audit.is_empty() {
-        println!("audit:");
+        crate::outln!("audit:");
         for a in &replay.audit {
             let when =
                 humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(a.at));
             let task = a.task.as_ref().map_or(String::new(), |t| format!(" {t}"));
             let why = if a.reason.is_empty() { String::new() } else { format!(": {}", a.reason) };
-            println!("  {when} {:?}{task} by {}@{}{why}", a.action, a.actor.user, a.actor.host);
+            crate::outln!("  {when} {:?}{task} by {}@{}{why}", a.action, a.actor.user, a.actor.host);
         }
     }
     Ok(Exit::Success)
@@ -194,13 +200,13 @@ pub fn runs(args: RunsArgs) -> Result<Exit, CliError> {
         }));
     }
     if args.output == OutputFormat::Json {
-        println!("{}", Value::Array(rows));
+        crate::outln!("{}", Value::Array(rows));
     } else if rows.is_empty() {
-        println!("no runs in {}", args.state.state_dir.display());
+        crate::outln!("no runs in {}", args.state.state_dir.display());
     } else {
         for r in rows {
             let drill = if r["drill"].as_bool() == Some(true) { " (drill)" } else { "" };
-            println!(
+            crate::outln!(
                 "{:<24} {:<12} {}{drill}",
                 r["run_id"].as_str().unwrap_or_default(),
                 r["state"].as_str().unwrap_or_default(),

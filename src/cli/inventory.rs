@@ -33,7 +33,7 @@ pub async fn inventory(args: InventoryArgs, oci: &OciArgs) -> Result<Exit, CliEr
             let count: usize = crate::inventory::LISTS.iter().map(|l| captured.list(l.list).len()).sum();
             eprintln!("wrote {} ({count} resources)", path.display());
         }
-        None => print!("{}", crate::inventory::render(&captured)),
+        None => crate::out!("{}", crate::inventory::render(&captured)),
     }
     Ok(Exit::Success)
 }

@@ -190,7 +190,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Oci(command) => oci::oci(command, &cli.oci).await,
         Command::Inventory(args) => inventory::inventory(args, &cli.oci).await,
         Command::Schema => {
-            println!("{}", crate::runbook::schema::runbook_schema());
+            crate::outln!("{}", crate::runbook::schema::runbook_schema());
             Ok(Exit::Success)
         }
     }

@@ -70,9 +70,15 @@ pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
     }
     match client.send(request).await {
         Ok(response) => {
-            let json: Value = response.json().unwrap_or(Value::Null);
-            if !json.is_null() {
-                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            match response.json::<Value>() {
+                Ok(Value::Null) => {}
+                Ok(json) => crate::outln!("{}", serde_json::to_string_pretty(&json).unwrap_or_default()),
+                // Not JSON (an object's content, a text answer): written as it came.
+                Err(_) => {
+                    use std::io::Write as _;
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(&response.body).and_then(|()| out.flush());
+                }
             }
             eprintln!("{} (opc-request-id {})", response.status, response.request_id);
             Ok(Exit::Success)

@@ -126,7 +126,7 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
             Some(r) => {
                 let mut value = serde_json::to_value(&plan).map_err(|e| CliError::failed(e.to_string()))?;
                 value["refresh"] = serde_json::to_value(r).map_err(|e| CliError::failed(e.to_string()))?;
-                println!("{}", serde_json::to_string_pretty(&value).map_err(|e| CliError::failed(e.to_string()))?);
+                crate::outln!("{}", serde_json::to_string_pretty(&value).map_err(|e| CliError::failed(e.to_string()))?);
             }
             None => match write_json(std::io::stdout().lock(), &plan) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -136,9 +136,9 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
             },
         },
         OutputFormat::Human => {
-            print!("{}", plan::render_text(&plan));
+            crate::out!("{}", plan::render_text(&plan));
             if let Some(r) = &refreshed {
-                print!("{}", plan::render_refresh(r));
+                crate::out!("{}", plan::render_refresh(r));
             }
         }
     }

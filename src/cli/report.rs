@@ -41,7 +41,7 @@ pub fn report(args: ReportArgs, oci: &OciArgs) -> Result<Exit, CliError> {
     match &args.output {
         Some(path) => std::fs::write(path, text.as_bytes())
             .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display())))?,
-        None => print!("{text}"),
+        None => crate::out!("{text}"),
     }
     if !args.fail_on_rto {
         return Ok(Exit::Success);

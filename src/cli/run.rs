@@ -127,7 +127,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
     };
     let run_dir = RunDir::create(&args.state.state_dir, &meta, &runbook.source.text)?;
     tracing::info!(dir = %run_dir.path.display(), tasks = runbook.tasks.len(), "run directory created");
-    println!("run {run_id}");
+    crate::outln!("run {run_id}");
     let (lock, _) = RunLock::acquire(&run_dir.path, false)?;
     let drive_args =
         DriveArgs { yes: args.yes, parallelism: Some(parallelism), progress: args.progress, ..DriveArgs::default() };
@@ -319,7 +319,7 @@ pub(super) async fn resume_locked(
     // A run started with `--sim` goes on against the same simulator, unless the operator
     // names other endpoints.
     let sim = EmbeddedSim::of_run(meta.sim.as_deref(), how.oci).await?;
-    println!("run {}", meta.run_id);
+    crate::outln!("run {}", meta.run_id);
     let ctx = DriveContext {
         runbook,
         params: values,

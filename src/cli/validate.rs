@@ -45,7 +45,7 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
         if !args.params.params.is_empty() || args.params.params_file.is_some() || from_environment {
             match super::params::resolve(runbook, &args.params, None, &crate::ui::redact::Redactor::new()) {
                 Err(CliError::Params(invalid)) if args.output == OutputFormat::Json => {
-                    println!("{}", params_json(&args.file, &invalid));
+                    crate::outln!("{}", params_json(&args.file, &invalid));
                     return Ok(Exit::Invalid);
                 }
                 Err(e) if args.output == OutputFormat::Json => {
@@ -54,7 +54,7 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
                         _ => None,
                     };
                     let problem = json!({ "code": "drctl::params", "message": e.to_string(), "file": null, "line": null, "column": null, "help": help });
-                    println!(
+                    crate::outln!(
                         "{}",
                         json!({ "file": args.file.display().to_string(), "valid": false, "problems": [problem] })
                     );
@@ -67,13 +67,13 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
     }
     match (loaded, args.output) {
         (Ok(runbook), OutputFormat::Human) => {
-            println!("{}: ok ({} tasks)", args.file.display(), runbook.tasks.len());
+            crate::outln!("{}: ok ({} tasks)", args.file.display(), runbook.tasks.len());
             // The process ends right after; skip freeing the runbook piece by piece.
             std::mem::forget(runbook);
             Ok(Exit::Success)
         }
         (Ok(runbook), OutputFormat::Json) => {
-            println!(
+            crate::outln!(
                 "{}",
                 json!({ "file": args.file.display().to_string(), "valid": true, "tasks": runbook.tasks.len(), "problems": [] })
             );
@@ -89,14 +89,17 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
                     json!({ "code": p.code, "message": p.message, "line": line, "column": column, "help": p.help })
                 })
                 .collect();
-            println!("{}", json!({ "file": invalid.path, "valid": false, "problems": problems }));
+            crate::outln!("{}", json!({ "file": invalid.path, "valid": false, "problems": problems }));
             Ok(Exit::Invalid)
         }
         (Err(e @ CliError::Usage { .. }), OutputFormat::Json) => {
             // A file that cannot be read is reported in the same shape, for tools.
             let problem =
                 json!({ "code": "drctl::read", "message": e.to_string(), "line": null, "column": null, "help": null });
-            println!("{}", json!({ "file": args.file.display().to_string(), "valid": false, "problems": [problem] }));
+            crate::outln!(
+                "{}",
+                json!({ "file": args.file.display().to_string(), "valid": false, "problems": [problem] })
+            );
             Ok(Exit::Invalid)
         }
         (Err(e), _) => Err(e),

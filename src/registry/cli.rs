@@ -106,32 +106,36 @@ fn mib(bytes: u64) -> f64 {
 
 fn print_report(r: &CopyReport, json: bool) {
     if json {
-        println!("{}", to_json(r));
+        crate::outln!("{}", to_json(r));
         return;
     }
     let secs = r.elapsed.as_secs_f64();
     let pushed = r.manifests.iter().filter(|m| m.pushed).count();
-    println!("Copied {} -> {}", r.source, r.destination);
-    println!("  digest     {}", r.source_digest);
-    println!("  manifests  {} ({pushed} pushed, {} already present)", r.manifests.len(), r.manifests.len() - pushed);
-    println!("  blobs      {} copied, {} skipped, {} mounted", r.blobs_copied, r.blobs_skipped, r.blobs_mounted);
+    crate::outln!("Copied {} -> {}", r.source, r.destination);
+    crate::outln!("  digest     {}", r.source_digest);
+    crate::outln!(
+        "  manifests  {} ({pushed} pushed, {} already present)",
+        r.manifests.len(),
+        r.manifests.len() - pushed
+    );
+    crate::outln!("  blobs      {} copied, {} skipped, {} mounted", r.blobs_copied, r.blobs_skipped, r.blobs_mounted);
     let rate = if secs > 0.0 { mib(r.bytes_moved) / secs } else { 0.0 };
     if r.upload_retries > 0 {
-        println!("  retries    {} interrupted blob uploads resumed or restarted", r.upload_retries);
+        crate::outln!("  retries    {} interrupted blob uploads resumed or restarted", r.upload_retries);
     }
-    println!("  moved      {:.1} MiB in {secs:.2} s ({rate:.0} MiB/s)", mib(r.bytes_moved));
+    crate::outln!("  moved      {:.1} MiB in {secs:.2} s ({rate:.0} MiB/s)", mib(r.bytes_moved));
 }
 
 fn print_plan(p: &CopyPlan, json: bool) {
     if json {
-        println!("{}", to_json(p));
+        crate::outln!("{}", to_json(p));
         return;
     }
-    println!("Plan: {} -> {} ({})", p.source, p.destination, p.source_digest);
+    crate::outln!("Plan: {} -> {} ({})", p.source, p.destination, p.source_digest);
     for m in &p.manifests {
         let state = if m.present { "present" } else { "push" };
         let platform = m.platform.as_deref().unwrap_or("-");
-        println!("  manifest {} {platform:<16} {state}", m.digest);
+        crate::outln!("  manifest {} {platform:<16} {state}", m.digest);
     }
     for b in &p.blobs {
         let action = match &b.action {
@@ -140,7 +144,7 @@ fn print_plan(p: &CopyPlan, json: bool) {
             BlobAction::Mount { from } => format!("mount from {from}"),
             BlobAction::Foreign => "foreign (not copied)".to_string(),
         };
-        println!("  blob     {} {:>10.1} MiB  {action}", b.digest, mib(b.size));
+        crate::outln!("  blob     {} {:>10.1} MiB  {action}", b.digest, mib(b.size));
     }
-    println!("  to copy: {:.1} MiB", mib(p.bytes_to_copy));
+    crate::outln!("  to copy: {:.1} MiB", mib(p.bytes_to_copy));
 }

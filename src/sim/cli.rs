@@ -154,8 +154,13 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
                 )));
             }
             let identity = setup::init(&dir, &home_region)?;
-            println!("wrote {}/{{config,{},{},sim.json}}", dir.display(), setup::PRIVATE_KEY, setup::PUBLIC_KEY);
-            println!("tenancy {}\nuser    {}\nfingerprint {}", identity.tenancy, identity.user, identity.fingerprint);
+            crate::outln!("wrote {}/{{config,{},{},sim.json}}", dir.display(), setup::PRIVATE_KEY, setup::PUBLIC_KEY);
+            crate::outln!(
+                "tenancy {}\nuser    {}\nfingerprint {}",
+                identity.tenancy,
+                identity.user,
+                identity.fingerprint
+            );
             Ok(())
         }
         Some(SimCommand::Fault { dir, region, action }) => {
@@ -383,14 +388,14 @@ impl ServeArgs {
 async fn serve(args: ServeArgs) -> Result<(), SimError> {
     let launched = launch(&args).await?;
     for (region, base) in &launched.running.endpoints {
-        println!("{region:<16} {base}");
+        crate::outln!("{region:<16} {base}");
     }
-    println!("admin            {}", launched.admin_url);
+    crate::outln!("admin            {}", launched.admin_url);
     if let Some(report) = &launched.seeded {
         if report.skipped {
-            println!("seed             skipped: the inventory's compartment exists already (state file)");
+            crate::outln!("seed             skipped: the inventory's compartment exists already (state file)");
         } else {
-            println!("seed             {} resources, {} images", report.resources(), report.images.len());
+            crate::outln!("seed             {} resources, {} images", report.resources(), report.images.len());
         }
     }
     let token = launched.running.shutdown_token();

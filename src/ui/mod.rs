@@ -55,3 +55,22 @@ mod tests {
         assert_eq!(shell_word(""), "''");
     }
 }
+
+/// `println!` that never panics: when standard output is gone (`drctl ... | head`), the
+/// rest of the output is dropped and the command goes on to its end and its exit code.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` that never panics (see [`outln!`]).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
