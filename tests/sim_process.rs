@@ -40,10 +40,19 @@ fn drctl_sim_serves_until_sigterm_and_drctl_talks_to_it() {
     ]);
     assert_eq!(listed.code, 0, "{}", listed.stderr);
     assert_eq!(listed.stdout.trim(), "[]");
-    // A fault for a region it does not serve is a usage error that names the regions.
+    // A fault for a region it does not serve is a usage error that names the regions; so is
+    // a dump of one. A region key is as good as its id.
     let fault = sb.run(&["sim", "fault", "--dir", "sim", "mars-1", "errors", "0.1"]);
     assert_eq!(fault.code, 2, "{}", fault.stderr);
     assert!(fault.stderr.contains("serves no region `mars-1`; it serves eu-frankfurt-1"), "{}", fault.stderr);
+    let dump = sb.run(&["sim", "dump", "--dir", "sim", "--region", "mars-1"]);
+    assert_eq!(dump.code, 2, "{}", dump.stderr);
+    assert!(dump.stderr.contains("serves no region `mars-1`"), "{}", dump.stderr);
+    let by_key = sb.run(&["sim", "fault", "--dir", "sim", "phx", "errors", "0.1"]);
+    assert_eq!(by_key.code, 0, "{}", by_key.stderr);
+    let dump = sb.run(&["sim", "dump", "--dir", "sim", "--region", "phx"]);
+    assert_eq!(dump.code, 0, "{}", dump.stderr);
+    assert!(dump.stdout.contains("us-phoenix-1"), "{}", dump.stdout);
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: signalling our own child.
     unsafe {
@@ -71,4 +80,7 @@ fn bad_simulator_options_are_refused_with_the_fix() {
     assert_eq!(again.code, 2, "{}", again.stderr);
     assert!(again.stderr.contains("already holds a simulator"), "{}", again.stderr);
     assert_eq!(std::fs::read_to_string(sb.path().join("sim/config")).unwrap(), config, "its key and tenancy stay");
+    let missing = sb.run(&["sim", "--dir", "nowhere"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("set one up with `drctl sim init nowhere`"), "{}", missing.stderr);
 }

@@ -52,7 +52,7 @@ pub enum ConfigError {
     Syntax { path: PathBuf, line: usize, message: String },
     #[error("profile [{profile}] not found in {path} (profiles present: {available}); pass --profile or set OCI_CLI_PROFILE")]
     ProfileNotFound { path: PathBuf, profile: String, available: String },
-    #[error("{path}: profile [{profile}] has no `{key}`; add `{key}=...` to [{profile}] or to [DEFAULT]{hint}")]
+    #[error("{path}: profile [{profile}] has no `{key}`; add `{key}=...` to {}{hint}", where_to_add(profile))]
     MissingKey { path: PathBuf, profile: String, key: &'static str, hint: &'static str },
     #[error("{path}:{line}: `{key}` in profile [{profile}] is malformed: {reason}")]
     Malformed { path: PathBuf, line: usize, profile: String, key: String, reason: String },
@@ -77,4 +77,14 @@ pub enum EndpointError {
     Parse { path: PathBuf, source: serde_json::Error },
     #[error("endpoint `{value}`{context} is not an absolute http(s) URL: {reason}")]
     BadUrl { value: String, context: String, reason: String },
+}
+
+/// Where a missing config key can go: the profile, or the DEFAULT profile every other one
+/// inherits from.
+fn where_to_add(profile: &str) -> String {
+    if profile == "DEFAULT" {
+        "[DEFAULT]".to_owned()
+    } else {
+        format!("[{profile}] or to [DEFAULT]")
+    }
 }

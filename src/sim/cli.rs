@@ -172,18 +172,7 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
                 FaultAction::FailWorkRequests { rate } => FaultCommand::FailWorkRequests { rate },
                 FaultAction::Clear => FaultCommand::Clear,
             };
-            // The regions it serves are in its endpoints file (written once all listen).
-            let served: Option<BTreeMap<String, Value>> = std::fs::read_to_string(dir.join(setup::ENDPOINTS))
-                .ok()
-                .and_then(|text| serde_json::from_str(&text).ok());
-            if let Some(served) = served.filter(|s| !s.contains_key(&region)) {
-                let names: Vec<&str> = served.keys().map(String::as_str).collect();
-                return Err(SimError::Usage(format!(
-                    "the simulator in {} serves no region `{region}`; it serves {}",
-                    dir.display(),
-                    names.join(", ")
-                )));
-            }
+            let region = served_region(&dir, &region)?;
             let result =
                 admin_call(&dir, reqwest::Method::POST, &format!("/faults/{region}"), Some(json!(command))).await?;
             print_json(&result);
@@ -191,7 +180,7 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
         }
         Some(SimCommand::Dump { dir, region }) => {
             let path = match region {
-                Some(r) => format!("/dump?region={r}"),
+                Some(r) => format!("/dump?region={}", served_region(&dir, &r)?),
                 None => "/dump".into(),
             };
             let result = admin_call(&dir, reqwest::Method::GET, &path, None).await?;
@@ -200,6 +189,24 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
         }
         None => serve(args.serve).await,
     }
+}
+
+/// The region id a fault or dump names (an id, or a key such as `phx`), checked against the
+/// regions the simulator on `dir` serves, as its endpoints file lists them.
+fn served_region(dir: &Path, region: &str) -> Result<String, SimError> {
+    let region = crate::oci::canonical_region(region);
+    let served: Option<BTreeMap<String, Value>> = std::fs::read_to_string(dir.join(setup::ENDPOINTS))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    if let Some(served) = served.filter(|s| !s.contains_key(&region)) {
+        let names: Vec<&str> = served.keys().map(String::as_str).collect();
+        return Err(SimError::Usage(format!(
+            "the simulator in {} serves no region `{region}`; it serves {}",
+            dir.display(),
+            names.join(", ")
+        )));
+    }
+    Ok(region)
 }
 
 /// Prints a JSON answer; a reader that went away (`| head`) ends the output quietly.

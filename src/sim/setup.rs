@@ -41,7 +41,14 @@ impl SimIdentity {
 
     pub fn read(dir: &Path) -> Result<SimIdentity, SimError> {
         let path = dir.join(SIM_JSON);
-        let text = std::fs::read_to_string(&path).map_err(|source| SimError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => SimError::Usage(format!(
+                "{} holds no simulator (no {SIM_JSON}): set one up with `drctl sim init {}`",
+                dir.display(),
+                dir.display()
+            )),
+            _ => SimError::Read { path: path.clone(), source },
+        })?;
         serde_json::from_str(&text).map_err(|e| SimError::Parse { path, detail: e.to_string() })
     }
 }
