@@ -53,11 +53,12 @@ async fn basic_auth_source_with_and_without_credentials() {
     let wrong = Credentials::new(USER, "not-the-password");
     let err = copy_image(request(src, dst, Some(wrong)), CancellationToken::new()).await.unwrap_err();
     match &err {
-        RegistryError::Http { status, repository, .. } => {
-            assert_eq!(*status, 401);
-            assert_eq!(repository, "ns/app");
+        RegistryError::Auth { registry, reason } => {
+            assert_eq!(registry, &r1.host());
+            assert!(reason.contains(&format!("the credentials given for {} were refused (HTTP 401)", r1.host())), "{reason}");
+            assert!(reason.contains("--src-creds or --dest-creds"), "{reason}");
         }
-        other => panic!("expected HTTP 401, got {other:?}"),
+        other => panic!("expected refused credentials, got {other:?}"),
     }
     assert!(!format!("{err} {err:?}").contains("not-the-password"));
 }

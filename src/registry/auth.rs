@@ -105,6 +105,11 @@ impl Authenticator {
         }
     }
 
+    /// Whether credentials were given for `host`.
+    pub(crate) fn has_credentials(&self, host: &str) -> bool {
+        self.credentials.contains_key(host)
+    }
+
     /// Learns from a 401: records the host's scheme and drops any stale token for `scopes`,
     /// so the next [`Authenticator::header`] call fetches a fresh one. Fails when the challenge
     /// cannot be met (no credentials for Basic, unknown scheme).

@@ -139,6 +139,17 @@ impl RegistryClient {
                     self.auth.learn(&repo.registry, www.as_deref(), &repo.scopes)?;
                     continue;
                 }
+                // Answered the challenge, and still refused: the credentials are wrong.
+                Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && self.auth.has_credentials(&repo.registry) => {
+                    return Err(RegistryError::Auth {
+                        registry: repo.registry.clone(),
+                        reason: format!(
+                            "{op}: the credentials given for {} were refused (HTTP 401); check them (--src-creds or \
+                             --dest-creds, the environment, or the docker config's entry for the host)",
+                            repo.registry
+                        ),
+                    });
+                }
                 Ok(resp) if is_retryable_status(resp.status()) && attempt < self.retries => {}
                 Err(e) if e.is_transient() && attempt < self.retries => {
                     tracing::debug!(registry = %repo.registry, op, error = %e.chain(), "retrying");
