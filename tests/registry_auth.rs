@@ -55,7 +55,10 @@ async fn basic_auth_source_with_and_without_credentials() {
     match &err {
         RegistryError::Auth { registry, reason } => {
             assert_eq!(registry, &r1.host());
-            assert!(reason.contains(&format!("the credentials given for {} were refused (HTTP 401)", r1.host())), "{reason}");
+            assert!(
+                reason.contains(&format!("the credentials given for {} were refused (HTTP 401)", r1.host())),
+                "{reason}"
+            );
             assert!(reason.contains("--src-creds or --dest-creds"), "{reason}");
         }
         other => panic!("expected refused credentials, got {other:?}"),

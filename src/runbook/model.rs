@@ -26,7 +26,7 @@ impl JsonSchema for DurationText {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^\\s*([0-9]+\\s*(ns|us|µs|ms|s|sec|m|min|h|hr|d|days?)\\s*)+$",
+            "pattern": "^\\s*([0-9]+(\\.[0-9]+)?\\s*(nsec|ns|usec|us|µs|msec|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wk|w|months?|M|years?|y)\\s*)+$",
             "description": "A duration such as 500ms, 30s, 5m or 1h30m",
             "examples": ["30s", "5m", "1h30m"]
         })
@@ -39,7 +39,7 @@ impl JsonSchema for DurationText {
 #[schemars(title = "drctl runbook", description = "A declarative disaster-recovery runbook for drctl")]
 pub struct RunbookDoc {
     /// Format version; always 1.
-    #[schemars(range(min = 1, max = 1))]
+    #[schemars(required, range(min = 1, max = 1))]
     pub version: Option<Lenient<Spanned<u32>>>,
     /// Short name of the runbook, used in run listings and reports.
     pub name: Option<Lenient<Text>>,
@@ -59,8 +59,10 @@ pub struct RunbookDoc {
     pub phases: Option<Lenient<Vec<Text>>>,
     /// Concurrency groups: name → how many tasks of the group may run at once.
     #[serde(default)]
+    #[schemars(extend("additionalProperties" = {"type": "integer", "minimum": 1}))]
     pub concurrency: Option<Lenient<IndexMap<Text, Lenient<Spanned<u32>>>>>,
     /// The tasks, keyed by task id.
+    #[schemars(required, extend("minProperties" = 1))]
     pub tasks: Option<Lenient<IndexMap<Text, Lenient<Box<TaskDoc>>>>>,
 }
 
@@ -116,6 +118,7 @@ pub struct Defaults {
     pub timeout: Option<DurationText>,
     /// How many tasks may run at once (the `--parallelism` flag wins).
     #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
+    #[schemars(range(min = 1))]
     pub parallelism: Option<Spanned<u32>>,
     #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub on_failure: Option<Spanned<OnFailure>>,
@@ -146,6 +149,7 @@ pub enum OnFailure {
 pub struct RetryDoc {
     /// Attempts in all, the first included (1 = no retry).
     #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
+    #[schemars(range(min = 1))]
     pub attempts: Option<Spanned<u32>>,
     #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub backoff: Option<Backoff>,

@@ -195,9 +195,8 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
 /// regions the simulator on `dir` serves, as its endpoints file lists them.
 fn served_region(dir: &Path, region: &str) -> Result<String, SimError> {
     let region = crate::oci::canonical_region(region);
-    let served: Option<BTreeMap<String, Value>> = std::fs::read_to_string(dir.join(setup::ENDPOINTS))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok());
+    let served: Option<BTreeMap<String, Value>> =
+        std::fs::read_to_string(dir.join(setup::ENDPOINTS)).ok().and_then(|text| serde_json::from_str(&text).ok());
     if let Some(served) = served.filter(|s| !s.contains_key(&region)) {
         let names: Vec<&str> = served.keys().map(String::as_str).collect();
         return Err(SimError::Usage(format!(
