@@ -549,4 +549,7 @@ tasks:
     ] {
         assert!(ran.stderr.contains(want), "{want}: {}", ran.stderr);
     }
+    // The bad name is the place shown: line 5, where `'A=B'` begins.
+    let column = "  s: { uses: shell, with: { run: 'true', shell: '', env: { ".len() + 1;
+    assert!(ran.stderr.contains(&format!("types.yaml:5:{column}]")), "{}", ran.stderr);
 }

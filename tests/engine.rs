@@ -219,15 +219,17 @@ tasks:
   never: { uses: shell, if: "${{ false }}", with: { run: 'true' } }
   first: { uses: shell, with: { run: 'true' } }
   gate: { uses: shell, depends_on: [first], on_failure: pause, with: { run: 'test -e go' } }
+  later: { uses: shell, depends_on: [first], with: { run: 'true' } }
 "#,
     );
     let ran = sb.run(&["run", "rb.yaml"]);
     assert_eq!(ran.code, 3, "{}", ran.stderr);
-    assert!(ran.stderr.contains("3 tasks, 0 already done"), "a skip decided now is not already done: {}", ran.stderr);
+    assert!(ran.stderr.contains("4 tasks, 0 already done"), "a skip decided now is not already done: {}", ran.stderr);
     sb.write("go", "");
     let resumed = sb.run(&["resume", &ran.run_id()]);
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
-    assert!(resumed.stderr.contains("3 tasks, 1 already done"), "{}", resumed.stderr);
+    // `first`, and `later` below it: every task finished, not only the roots.
+    assert!(resumed.stderr.contains("4 tasks, 2 already done"), "{}", resumed.stderr);
 }
 
 #[test]

@@ -221,11 +221,19 @@ pub struct InputProblem {
     pub key: String,
     pub message: String,
     pub help: Option<String>,
+    /// A key inside that input's map the problem is about (an `env` name), for its place.
+    pub inner: Option<String>,
 }
 
 impl InputProblem {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { key: key.into(), message: message.into(), help: None }
+        Self { key: key.into(), message: message.into(), help: None, inner: None }
+    }
+
+    /// Places the problem at `inner`, a key of the input's map.
+    pub fn at_inner(mut self, inner: impl Into<String>) -> Self {
+        self.inner = Some(inner.into());
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

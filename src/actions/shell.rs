@@ -71,7 +71,8 @@ impl Action for Shell {
                     if name.is_empty() || name.contains(['=', '\0']) {
                         problems.push(
                             InputProblem::new("env", format!("`{name}` cannot name an environment variable"))
-                                .with_help("a name is not empty and holds no `=`; write `env: { NAME: value }`"),
+                                .with_help("a name is not empty and holds no `=`; write `env: { NAME: value }`")
+                                .at_inner(name.as_str()),
                         );
                     }
                 }

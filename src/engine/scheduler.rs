@@ -225,11 +225,13 @@ impl<'a> Scheduler<'a> {
     pub(super) async fn run(mut self) -> Result<Outcome, EngineError> {
         let roots: Vec<TaskIdx> = (0..self.tasks.len()).filter(|&t| self.tasks[t].remaining == 0).collect();
         self.total = self.cfg.runbook.tasks.len();
+        let tasks = self.total;
         for t in roots {
             self.activate(t);
         }
-        let already = self.recorded;
-        self.cfg.observer.run_started(&self.cfg.run_dir.id, self.total, already, self.cfg.runbook.rto);
+        // In tasks, like the total: every task an earlier segment finished, not only the roots.
+        let already = (0..self.tasks.len()).filter(|&t| self.recorded_done(t)).count();
+        self.cfg.observer.run_started(&self.cfg.run_dir.id, tasks, already, self.cfg.runbook.rto);
         loop {
             self.launch_ready();
             if self.running == 0 {

@@ -378,9 +378,11 @@ fn check_inputs(
                         || !p.labels.first().is_some_and(|(s, _)| s.start >= inside.start && s.end <= inside.end)
                 });
             }
-            let span = node
-                .get(&problem.key)
-                .map_or(node.span.clone(), |n| key_span(node, &problem.key).unwrap_or(n.span.clone()));
+            let inner = problem.inner.as_deref().and_then(|k| node.get(&problem.key).and_then(|m| key_span(m, k)));
+            let span = inner.unwrap_or_else(|| {
+                node.get(&problem.key)
+                    .map_or(node.span.clone(), |n| key_span(node, &problem.key).unwrap_or(n.span.clone()))
+            });
             v.push(
                 Problem::new("drctl::input", format!("{}: {}", uses.value, problem.message), span, "here")
                     .help(problem.help),
