@@ -606,6 +606,9 @@ tasks:
     );
     let (text, states) = answer_on_a_terminal(&sb, &[(2500, "y switch now\n")]);
     assert_eq!(states["first"].0, "succeeded", "{text}");
+    // The unanswered prompt's line ends, and a line says what the timeout decided.
+    assert!(text.contains("first: no answer within 1s: approved (on_timeout)"), "{text}");
+    assert!(!text.lines().any(|l| l.contains("a reason:") && l.contains("no answer within")), "{text}");
     assert_eq!(states["second"].0, "succeeded", "the answer was lost: {text}");
     let status = sb.run(&[
         "status",

@@ -972,10 +972,17 @@ impl<'a> Scheduler<'a> {
                         }
                     } => match answer {
                         Ok(answer) => answer.map(|d| (Actor::current(), d)),
-                        Err(limit) => Some((
-                            Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
-                            (approve_on_timeout, format!("no answer within {}", fmt(limit))),
-                        )),
+                        Err(limit) => {
+                            // The question stays on the terminal unanswered: end its line, and
+                            // say what the timeout decided.
+                            eprintln!();
+                            let outcome = if approve_on_timeout { "approved" } else { "denied" };
+                            observer.notice(&format!("{id}: no answer within {}: {outcome} (on_timeout)", fmt(limit)));
+                            Some((
+                                Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
+                                (approve_on_timeout, format!("no answer within {}", fmt(limit))),
+                            ))
+                        }
                     },
                     () = stop.cancelled() => {
                         // End the prompt's line before the interrupt notice.
