@@ -145,9 +145,19 @@ async fn pagination_walks_every_page() {
     let all = client.list_all(list).await.unwrap();
     let cidrs: Vec<&str> = all.iter().map(|v| v["cidrBlock"].as_str().unwrap()).collect();
     assert_eq!(cidrs, ["10.0.0.0/16", "10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "10.4.0.0/16"]);
-    let filtered: Vec<Value> =
-        client.send_json(get(Service::Core, IAD, "/vcns").query("displayName", "vcn-10.3.0.0/16")).await.unwrap();
+    let filtered: Vec<Value> = client
+        .send_json(
+            get(Service::Core, IAD, "/vcns")
+                .query("compartmentId", &sim.identity.tenancy)
+                .query("displayName", "vcn-10.3.0.0/16"),
+        )
+        .await
+        .unwrap();
     assert_eq!(filtered.len(), 1);
+    // As OCI: a list needs its scope; without it the answer is 400, not every VCN of the region.
+    let (status, code, message) = failure(client.send(get(Service::Core, IAD, "/vcns")).await);
+    assert_eq!((status, code.as_str()), (400, "MissingParameter"), "{message}");
+    assert!(message.contains("compartmentId"), "{message}");
     // sortBy / sortOrder, as the SDKs send them.
     let sorted: Vec<Value> = client
         .send_json(
@@ -228,6 +238,18 @@ async fn work_requests_succeed_and_referential_checks_hold() {
     let (status, code, _) =
         failure(client.send(post(Service::Functions, IAD, "/functions", json!({"applicationId": app}))).await);
     assert_eq!((status, code.as_str()), (400, "MissingParameter"));
+    // Functions are listed by application: without one 400, with one that does not exist 404.
+    let (status, code, _) = failure(client.send(get(Service::Functions, IAD, "/functions")).await);
+    assert_eq!((status, code.as_str()), (400, "MissingParameter"));
+    let (status, code, _) = failure(
+        client
+            .send(get(Service::Functions, IAD, "/functions").query("applicationId", "ocid1.fnapp.oc1.iad.nope"))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"));
+    let listed: Vec<Value> =
+        client.send_json(get(Service::Functions, IAD, "/functions").query("applicationId", &app)).await.unwrap();
+    assert_eq!(listed.len(), 1);
 }
 
 #[tokio::test]
@@ -311,19 +333,20 @@ async fn faults_outage_throttle_and_failed_work_requests() {
     let sim = TestSim::start(|_| {}).await;
     let client = sim.client();
     let faults = &sim.launched.running.sim.faults;
+    let vcns = |region| get(Service::Core, region, "/vcns").query("compartmentId", &sim.identity.tenancy);
     faults.apply(PHX, FaultCommand::Outage { on: true, mode: OutageMode::Error }).unwrap();
-    let (status, code, _) = failure(client.send(get(Service::Core, PHX, "/vcns")).await);
+    let (status, code, _) = failure(client.send(vcns(PHX)).await);
     assert_eq!((status, code.as_str()), (503, "ServiceUnavailable"));
-    client.send(get(Service::Core, IAD, "/vcns")).await.unwrap();
+    client.send(vcns(IAD)).await.unwrap();
     faults.apply(PHX, FaultCommand::Outage { on: true, mode: OutageMode::Refuse }).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let err = client.send(get(Service::Core, PHX, "/vcns")).await.unwrap_err();
+    let err = client.send(vcns(PHX)).await.unwrap_err();
     assert!(matches!(err, ClientError::Transport { .. }), "{err}");
     faults.apply(PHX, FaultCommand::Outage { on: false, mode: OutageMode::Refuse }).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    client.send(get(Service::Core, PHX, "/vcns")).await.unwrap();
+    client.send(vcns(PHX)).await.unwrap();
     faults.apply(IAD, FaultCommand::Throttle { rate: 1.0 }).unwrap();
-    let (status, code, _) = failure(client.send(get(Service::Core, IAD, "/vcns")).await);
+    let (status, code, _) = failure(client.send(vcns(IAD)).await);
     assert_eq!((status, code.as_str()), (429, "TooManyRequests"));
     faults.apply(IAD, FaultCommand::Clear).unwrap();
     faults.apply(IAD, FaultCommand::FailWorkRequests { rate: 1.0 }).unwrap();

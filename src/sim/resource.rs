@@ -148,6 +148,10 @@ pub struct Kind {
     pub prepare: fn(&mut Prepare<'_>) -> Result<(), ApiError>,
     /// Refuses a delete (for example an application that still has functions).
     pub before_delete: Option<DeleteCheck>,
+    /// What a list must be scoped by (OCI answers 400 MissingParameter without it): the query
+    /// parameter and the kind it names (`None`: a compartment). `None` for lists that take
+    /// no scope.
+    pub list_by: Option<(&'static str, Option<&'static str>)>,
 }
 
 /// A kind to start from with `..BASE`: synchronous, created ACTIVE, array lists.
@@ -163,6 +167,7 @@ pub const BASE: Kind = Kind {
     limit: None,
     prepare: accept,
     before_delete: None,
+    list_by: Some(("compartmentId", None)),
 };
 
 /// A `prepare` that accepts any body.
@@ -377,9 +382,21 @@ const NOT_FILTERS: [&str; 7] =
 
 pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiError> {
     let store = ctx.sim.store();
-    // As OCI: listing in a compartment that does not exist (a mistyped OCID) is a 404, not an
-    // empty list that would read as "nothing there".
-    if let Some((_, compartment)) = call.query.iter().find(|(k, _)| k == "compartmentId") {
+    let given = |name: &str| call.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    // As OCI: a list without its scope is refused, and one scoped by something that does not
+    // exist (a mistyped OCID) is a 404, not an empty list that would read as "nothing there".
+    if let Some((param, parent)) = kind.list_by {
+        let Some(scope) = given(param) else { return Err(ApiError::missing(param)) };
+        match parent {
+            None => check_compartment(&ctx.sim, &store, &ctx.region, scope)?,
+            Some(parent) => {
+                store
+                    .visible(&ctx.region, scope)
+                    .filter(|r| r.kind == parent && r.gone_at_ms.is_none())
+                    .ok_or_else(|| ApiError::not_found(&format!("{parent} {scope}")))?;
+            }
+        }
+    } else if let Some(compartment) = given("compartmentId") {
         check_compartment(&ctx.sim, &store, &ctx.region, compartment)?;
     }
     let mut items = filtered(&store, &ctx.region, kind, &call.query);

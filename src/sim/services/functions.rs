@@ -36,6 +36,7 @@ pub static APPLICATION: Kind = Kind {
 pub static FUNCTION: Kind = Kind {
     name: "functions.function",
     ocid_type: "fnfunc",
+    list_by: Some(("applicationId", Some("functions.application"))),
     work_requests: Some(WorkRequestSpec {
         entity_type: "function",
         create_op: "CREATE_FUNCTION",

@@ -30,6 +30,8 @@ pub static LOG_GROUP: Kind = Kind {
 
 pub static LOG: Kind = Kind {
     name: "logging.log",
+    // Listed under its log group's path (the group's id joins the query).
+    list_by: Some(("logGroupId", Some("logging.loggroup"))),
     ocid_type: "log",
     work_requests: Some(WorkRequestSpec {
         entity_type: "log",

@@ -10,6 +10,8 @@ use crate::sim::resource::{self, Kind, ListShape, Prepare, BASE};
 
 pub static SCHEDULE: Kind = Kind {
     name: "resourcescheduler.schedule",
+    // ListSchedules takes `compartmentId` as an optional filter.
+    list_by: None,
     ocid_type: "resourceschedule",
     list: ListShape::Items,
     prepare: prepare_schedule,
