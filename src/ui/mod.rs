@@ -33,6 +33,25 @@ pub fn operator_command(verb: &str, run: &str, task: &str, flags: &str) -> Strin
     format!("drctl {verb} {run} {}{reason}{flags}", shell_word(task))
 }
 
+/// `println!` that never panics: when standard output is gone (`drctl ... | head`), the
+/// rest of the output is dropped and the command goes on to its end and its exit code.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` that never panics (see [`outln!`]).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::{operator_command, shell_word};
@@ -54,23 +73,4 @@ mod tests {
         assert_eq!(shell_word("it's"), r"'it'\''s'");
         assert_eq!(shell_word(""), "''");
     }
-}
-
-/// `println!` that never panics: when standard output is gone (`drctl ... | head`), the
-/// rest of the output is dropped and the command goes on to its end and its exit code.
-#[macro_export]
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
-/// `print!` that never panics (see [`outln!`]).
-#[macro_export]
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout().lock(), $($arg)*);
-    }};
 }
