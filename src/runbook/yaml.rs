@@ -191,6 +191,19 @@ fn tabs_after_colon(text: &str, at: usize) -> Option<std::ops::Range<usize>> {
     (text[start..end].contains('\t') && text[..start].ends_with(':')).then_some(start..end)
 }
 
+/// The parser's message, with the quoting it names checked against the text: it says
+/// "double-quoted scalar" after a single-quoted one too.
+fn quote_named(source: &str, at: usize, info: &str) -> String {
+    if !info.contains("double-quoted scalar") {
+        return info.to_owned();
+    }
+    let line = source.get(..at).and_then(|b| b.rsplit('\n').next()).unwrap_or_default();
+    match line.rfind(['\'', '"']).map(|i| &line[i..=i]) {
+        Some("'") => info.replace("double-quoted scalar", "single-quoted scalar"),
+        _ => info.to_owned(),
+    }
+}
+
 fn parse_once(source: &str) -> Result<Node, SyntaxError> {
     let offsets = CharOffsets::new(source);
     let mut builder =
@@ -208,7 +221,7 @@ fn parse_once(source: &str) -> Result<Node, SyntaxError> {
         let (message, kind) = if e.info().contains("recursion limit") {
             (format!("lists and maps nest more than {MAX_DEPTH} levels deep here"), SyntaxErrorKind::TooDeep)
         } else {
-            (e.info().to_owned(), SyntaxErrorKind::Malformed)
+            (quote_named(source, at, e.info()), SyntaxErrorKind::Malformed)
         };
         SyntaxError { message, span: at..at, kind }
     })?;
@@ -371,6 +384,14 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trailing_content_names_the_quoting_used() {
+        let single = super::parse("version: 1\nname: 'x' y\n").unwrap_err();
+        assert!(single.message.contains("after single-quoted scalar"), "{}", single.message);
+        let double = super::parse("version: 1\nname: \"x\" y\n").unwrap_err();
+        assert!(double.message.contains("after double-quoted scalar"), "{}", double.message);
+    }
 
     #[test]
     fn a_tag_is_an_error_not_dropped() {
