@@ -373,6 +373,10 @@ fn a_second_ctrl_c_cancels_running_tasks() {
     let attempt = |n: u32| junit.stdout.lines().find(|l| l.contains(&format!("attempt {n} at"))).map(str::to_owned);
     assert!(attempt(1).is_some_and(|l| l.contains("): cancelled")), "{}", junit.stdout);
     assert!(attempt(2).is_some_and(|l| l.contains("): ok")), "{}", junit.stdout);
+    // ... and the Retries section lists the attempt that had to be made again.
+    let markdown = sb.run(&["report", &id, "--format", "markdown"]);
+    assert!(markdown.stdout.contains("- **long** succeeded on attempt 2:"), "{}", markdown.stdout);
+    assert!(markdown.stdout.contains("  - attempt 1 (cancelled, "), "{}", markdown.stdout);
 }
 
 #[test]

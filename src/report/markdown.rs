@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Counts, InstanceReport, Report};
+use super::model::{AttemptReport, Counts, InstanceReport, Report};
 use super::{duration, rto_verdict, timestamp};
 
 /// Renders the report as GitHub-flavoured Markdown.
@@ -128,25 +128,34 @@ fn state_text(i: &InstanceReport) -> String {
     }
 }
 
+/// Every attempt before the one that succeeded: failed, cancelled by a second Ctrl-C, or cut
+/// off by a crash.
+fn earlier(i: &InstanceReport) -> Vec<&AttemptReport> {
+    let last = i.attempt_log.iter().map(|a| a.attempt).max().unwrap_or(0);
+    i.attempt_log.iter().filter(|a| a.attempt < last || a.error.is_some()).collect()
+}
+
 fn retries(out: &mut String, report: &Report) {
-    let retried: Vec<&InstanceReport> = report
-        .instances()
-        .filter(|i| i.state == "succeeded" && i.attempt_log.iter().any(|a| a.error.is_some()))
-        .collect();
+    let retried: Vec<&InstanceReport> =
+        report.instances().filter(|i| i.state == "succeeded" && !earlier(i).is_empty()).collect();
     if retried.is_empty() {
         return;
     }
     let _ = writeln!(out, "## Retries\n");
     for i in retried {
         let _ = writeln!(out, "- **{}** succeeded on attempt {}:", cell(&i.id), i.attempts);
-        for a in i.attempt_log.iter().filter(|a| a.error.is_some()) {
+        for a in earlier(i) {
+            let (class, what) = match (&a.error, a.cancelled) {
+                (Some(error), _) => (a.class.as_deref().unwrap_or("error"), error.as_str()),
+                (None, true) => ("cancelled", "stopped by a second Ctrl-C"),
+                (None, false) => ("interrupted", "cut off when the run stopped"),
+            };
             let _ = writeln!(
                 out,
-                "  - attempt {} ({}, {}): {}",
+                "  - attempt {} ({class}, {}): {}",
                 a.attempt,
-                a.class.as_deref().unwrap_or("error"),
                 a.duration_ms.map_or("cut off".to_owned(), duration),
-                cell(a.error.as_deref().unwrap_or_default())
+                cell(what)
             );
         }
     }
