@@ -40,6 +40,16 @@ impl WorkRequest {
             })
             .unwrap_or_default()
     }
+
+    /// The resource a create made: the one marked CREATED, else the first named.
+    pub fn created_id(&self) -> Option<String> {
+        let resources = self.resources();
+        resources
+            .iter()
+            .find(|(_, action)| action.eq_ignore_ascii_case("CREATED"))
+            .or_else(|| resources.first())
+            .map(|(id, _)| id.clone())
+    }
 }
 
 /// The GET of a work request of `service` in `region` (`/workRequests/{id}` under the

@@ -145,7 +145,7 @@ fn keep_stored(runbook: &Runbook, stored: &Map<String, Value>, given: &mut Given
             continue;
         }
         match given.values.get(name) {
-            Some(other) if !same_value(other, value) => given.problems.push(
+            Some(other) if !crate::runbook::expr::same_value(other, value) => given.problems.push(
                 Problem::unplaced(
                     "drctl::param-changed",
                     format!(
@@ -163,19 +163,6 @@ fn keep_stored(runbook: &Runbook, stored: &Map<String, Value>, given: &mut Given
                 given.values.insert(name.clone(), value.clone());
             }
         }
-    }
-}
-
-/// Whether two values are the same parameter value: numbers by value (`3` and `3.0`, `100`
-/// and `1e2`), everything else exactly.
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b)),
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
-        }
-        _ => a == b,
     }
 }
 

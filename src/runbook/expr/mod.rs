@@ -60,7 +60,7 @@ pub use parser::MAX_DEPTH;
 pub use reference::Reference;
 pub use scope::Scope;
 pub use template::{Template, TemplatePart};
-pub use value::{loose_eq, string_form, truthy, type_name};
+pub use value::{loose_eq, same_value, string_form, truthy, type_name};
 
 /// Parses one expression (the text between `${{` and `}}`). Error ranges are relative to `src`.
 pub fn parse_expr(src: &str) -> Result<Expr, ExprError> {

@@ -43,6 +43,22 @@ pub fn loose_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// JSON equality, except that numbers compare by value (`3 == 3.0`, `100 == 1e2`), also
+/// inside lists and maps. Text never equals a number: for values whose type is known (a
+/// parameter, a resource field) rather than shell output.
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
+        (Value::Array(xs), Value::Array(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same_value(x, y))
+        }
+        (Value::Object(xs), Value::Object(ys)) => {
+            xs.len() == ys.len() && xs.iter().all(|(k, x)| ys.get(k).is_some_and(|y| same_value(x, y)))
+        }
+        _ => a == b,
+    }
+}
+
 /// Ordering for `<`, `<=`, `>`, `>=`: two numbers, a number and text that spells one, or two
 /// texts; anything else has none.
 pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {

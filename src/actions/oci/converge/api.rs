@@ -155,13 +155,7 @@ impl<'a> ResourceApi<'a> {
         let id = response.work_request_id()?;
         let get = work_request_get(self.kind.service, &self.write_region, id).cancel_on(self.cancel.clone());
         let body: Value = self.client.send(get).await.ok()?.json().ok()?;
-        let wr = crate::oci::WorkRequest { id: id.to_owned(), status: String::new(), body };
-        let resources = wr.resources();
-        resources
-            .iter()
-            .find(|(_, action)| action.eq_ignore_ascii_case("CREATED"))
-            .or_else(|| resources.first())
-            .map(|(id, _)| id.clone())
+        crate::oci::WorkRequest { id: id.to_owned(), status: String::new(), body }.created_id()
     }
 
     /// Waits until the resource is in one of `wanted` (a 404 counts as DELETED).

@@ -124,7 +124,7 @@ async fn create(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Converg
     }
     let id = match created.get("id").and_then(Value::as_str) {
         Some(id) => id.to_string(),
-        None => match work_request.as_ref().and_then(created_id) {
+        None => match work_request.as_ref().and_then(crate::oci::WorkRequest::created_id) {
             Some(id) => id,
             None => plan.locate().await?.map(|c| c.id().to_string()).ok_or_else(|| ConvergeError::NoResourceId {
                 what: plan.what.clone(),
@@ -417,15 +417,6 @@ async fn with_rules(plan: &Plan<'_>, mut current: Current) -> Result<Current, Co
         map.insert("securityRules".into(), Value::Array(rules));
     }
     Ok(current)
-}
-
-fn created_id(work_request: &crate::oci::WorkRequest) -> Option<String> {
-    let resources = work_request.resources();
-    resources
-        .iter()
-        .find(|(_, action)| action.eq_ignore_ascii_case("CREATED"))
-        .or_else(|| resources.first())
-        .map(|(id, _)| id.clone())
 }
 
 fn wait_error(plan: &Plan<'_>, step: &str, source: crate::oci::WaitError) -> ConvergeError {

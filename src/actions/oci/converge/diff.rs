@@ -55,7 +55,7 @@ fn diff_exact_map(field: &str, want: &Value, have: &Value, out: &mut Vec<FieldDi
     for key in keys {
         let w = want.get(key).cloned().unwrap_or(Value::Null);
         let h = have_map.get(key).cloned().unwrap_or(Value::Null);
-        if !same(&w, &h) {
+        if !crate::runbook::expr::same_value(&w, &h) {
             out.push(FieldDiff { path: format!("{field}.{key}"), current: h, desired: w });
         }
     }
@@ -69,19 +69,7 @@ pub fn covers(want: &Value, have: &Value) -> bool {
             None => wv.is_null(),
         }),
         (Value::Array(w), Value::Array(h)) => w.len() == h.len() && w.iter().zip(h).all(|(a, b)| covers(a, b)),
-        _ => same(want, have),
-    }
-}
-
-/// Equality with numbers compared by value.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
+        _ => crate::runbook::expr::same_value(want, have),
     }
 }
 
