@@ -150,12 +150,12 @@ async fn create(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Converg
     Ok(plan.outputs(&current.body, "create", true))
 }
 
-/// Sends the create with the task's idempotency key as retry token. An earlier attempt that
-/// sent the same token gets its own answer back (that is what the token is for); when what
-/// that answer names is gone since (it failed and was deleted), the answer is stale, and the
-/// create is sent again under a token derived from the key and the gone resource's id: as
-/// stable across a crash and resume as the key itself. OCI may also refuse the old token
-/// outright (409 InvalidatedRetryToken), which gets the same treatment.
+/// Sends the create with the task's idempotency key as retry token. A later attempt that
+/// sends the same token gets the earlier attempt's answer back (that is what the token is
+/// for); when what that answer names is gone since (it failed and was deleted), the answer is
+/// stale, and the create is sent again under a token derived from the key and the gone
+/// resource's id: as stable across a crash and resume as the key itself. OCI may also refuse
+/// the old token outright (409 InvalidatedRetryToken), which gets the same treatment.
 async fn send_create(plan: &Plan<'_>, ctx: &ActionContext, body: &Value) -> Result<OciResponse, ConvergeError> {
     let key = &ctx.idempotency_key;
     let mut token = key.clone();
@@ -172,7 +172,9 @@ async fn send_create(plan: &Plan<'_>, ctx: &ActionContext, body: &Value) -> Resu
             }
             Err(e) => return Err(plan.api_error("create", e)),
         };
-        if &token != key {
+        // Only an earlier attempt of this instance can have sent the key as token: a first
+        // attempt's answer is its own, and costs no read.
+        if &token != key || ctx.attempt <= 1 {
             return Ok(response);
         }
         let answered =
