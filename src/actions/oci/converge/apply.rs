@@ -213,40 +213,28 @@ async fn create_failed(
     id: Option<&str>,
     source: crate::oci::WaitError,
 ) -> ConvergeError {
-    let what = plan.what.clone();
+    let (outcome, removed) = remove_failed(plan, ctx, id).await;
+    ConvergeError::CreateFailed { what: plan.what.clone(), source, outcome, removed }
+}
+
+/// What became of the resource a failed create left, and whether it is gone.
+async fn remove_failed(plan: &Plan<'_>, ctx: &ActionContext, id: Option<&str>) -> (String, bool) {
     let Some(id) = id else {
-        let outcome = "the service did not say which resource it was; look for a FAILED one of this name and delete it"
-            .to_owned();
-        return ConvergeError::CreateFailed { what, source, outcome, removed: false };
+        let why = "the service did not say which resource it was; look for a FAILED one of this name and delete it";
+        return (why.to_owned(), false);
     };
     let failed = match read_after_write(plan, id).await {
         Ok(Some(c)) if c.state() == "FAILED" => c,
-        Ok(Some(c)) => {
-            let outcome = format!("{id} is {} now; left as it is", c.state());
-            return ConvergeError::CreateFailed { what, source, outcome, removed: false };
-        }
-        Ok(None) => {
-            return ConvergeError::CreateFailed { what, source, outcome: format!("{id} is gone"), removed: true }
-        }
-        Err(e) => {
-            let outcome = format!("{id} could not be read ({e}); delete it if it is FAILED");
-            return ConvergeError::CreateFailed { what, source, outcome, removed: false };
-        }
+        Ok(Some(c)) => return (format!("{id} is {} now; left as it is", c.state()), false),
+        Ok(None) => return (format!("{id} is gone"), true),
+        Err(e) => return (format!("{id} could not be read ({e}); delete it if it is FAILED"), false),
     };
-    ctx.log.line(&format!("{what}: the create failed; deleting the FAILED {id} so that a retry can create it"));
+    ctx.log.line(&format!("{}: the create failed; deleting the FAILED {id} so that a retry can create it", plan.what));
     match delete(plan, ctx, failed).await {
-        Ok(_) => ConvergeError::CreateFailed {
-            what,
-            source,
-            outcome: format!("the FAILED {id} was deleted; the next attempt creates it afresh"),
-            removed: true,
-        },
-        Err(e) => ConvergeError::CreateFailed {
-            what,
-            source,
-            outcome: format!("deleting the FAILED {id} failed too ({e}); delete it (ensure: absent) and run again"),
-            removed: false,
-        },
+        Ok(_) => (format!("the FAILED {id} was deleted; the next attempt creates it afresh"), true),
+        Err(e) => {
+            (format!("deleting the FAILED {id} failed too ({e}); delete it (ensure: absent) and run again"), false)
+        }
     }
 }
 
