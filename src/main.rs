@@ -78,10 +78,13 @@ fn tune_malloc() {
 /// Logs go to stderr at the chosen level, and as JSON lines at info level to the run's
 /// `drctl.log` once a run directory is open.
 fn init_tracing(filter: &str) {
+    use std::io::IsTerminal;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{fmt, EnvFilter, Layer};
-    let terminal = fmt::layer().with_writer(std::io::stderr).with_filter(
+    // Colours only for a person reading a terminal; a file or a CI log gets plain text.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let terminal = fmt::layer().with_writer(std::io::stderr).with_ansi(colour).with_filter(
         EnvFilter::try_from_env("DRCTL_LOG").unwrap_or_else(|_| EnvFilter::new(format!("{filter},drctl::run=off"))),
     );
     let run_log = fmt::layer()

@@ -19,6 +19,7 @@ type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 /// - `GET /moved`: 302 to `/status`;
 /// - `GET /busy`: 429 with `Retry-After: 120`;
 /// - `GET /busy-date`: 503 with a `Retry-After` date an hour ahead;
+/// - `GET /html`: 200, labelled JSON, with a page of HTML;
 /// - anything else: 404.
 fn serve() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -62,6 +63,7 @@ fn serve() -> (String, Seen) {
                 ("GET", "/moved") => ("302 Found", "{}".to_owned()),
                 ("GET", "/busy") => ("429 Too Many Requests", r#"{"code": "TooManyRequests"}"#.to_owned()),
                 ("GET", "/busy-date") => ("503 Service Unavailable", r#"{"code": "Unavailable"}"#.to_owned()),
+                ("GET", "/html") => ("200 OK", "<html><body>maintenance</body></html>".to_owned()),
                 _ => ("404 Not Found", r#"{"code": "NotFound"}"#.to_owned()),
             };
             let in_an_hour = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
@@ -158,6 +160,11 @@ tasks:
       shell: { run: 'exit 1' }
       interval: 20ms
       timeout: 200ms
+  no-error-field:
+    uses: http
+    on_failure: continue
+    retry: { attempts: 1 }
+    with: { url: "${{ params.base }}/html", expect: { json: { error: null } } }
 "#,
     );
     let ran = sb.run(&["run", "rb.yaml", "-p", &format!("base={base}")]);
@@ -176,6 +183,9 @@ tasks:
     assert!(error("missing").contains("404"), "{}", error("missing"));
     assert!(error("wrong").contains("the counts differ"), "{}", error("wrong"));
     assert!(error("never").contains("200ms"), "{}", error("never"));
+    // A page that is not JSON has no `error` field to find null: the check fails, saying why.
+    let not_json = error("no-error-field");
+    assert!(not_json.contains("`expect.json` needs JSON, but the answer is not JSON: <html>"), "{not_json}");
 }
 
 #[test]
@@ -552,4 +562,64 @@ tasks:
     // The bad name is the place shown: line 5, where `'A=B'` begins.
     let column = "  s: { uses: shell, with: { run: 'true', shell: '', env: { ".len() + 1;
     assert!(ran.stderr.contains(&format!("types.yaml:5:{column}]")), "{}", ran.stderr);
+}
+
+#[test]
+fn a_resumed_run_reads_the_parts_of_a_secret_answer_that_were_never_secret() {
+    let (base, _) = serve();
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: partial-secret
+params:
+  base: { type: string, required: true }
+tasks:
+  name:
+    uses: shell
+    with: { run: 'echo id=server-0001 >> "$DRCTL_OUTPUT"' }
+  order:
+    uses: http
+    secret_outputs: [json]
+    with:
+      method: POST
+      url: "${{ params.base }}/orders"
+      json: { ref: "${{ tasks.name.outputs.id }}", token: tok-canary-4242 }
+  gate:
+    uses: shell
+    depends_on: [order]
+    retry: { attempts: 1 }
+    with: { run: test -f go }
+  clear:
+    uses: shell
+    depends_on: [gate]
+    with: { run: 'echo "${{ tasks.order.outputs.json.echo.ref }}" > ref.txt' }
+  hidden:
+    uses: shell
+    depends_on: [gate]
+    on_failure: continue
+    with: { run: 'echo "${{ tasks.order.outputs.json.echo.token }}" > token.txt' }
+"#,
+    );
+    let param = format!("base={base}");
+    let ran = sb.run(&["run", "rb.yaml", "-p", &param, "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let id = ran.run_id();
+    // Only the runbook itself, which holds it as a literal, has the token.
+    for (path, bytes) in
+        sb.all_files().into_iter().filter(|(p, _)| !p.ends_with("rb.yaml") && !p.ends_with("runbook.yaml"))
+    {
+        assert!(!String::from_utf8_lossy(&bytes).contains("tok-canary-4242"), "secret in {}", path.display());
+    }
+    sb.write("go", "");
+    let resumed = sb.run(&["resume", &id, "--progress", "plain"]);
+    assert_eq!(resumed.code, 1, "{}", resumed.stderr);
+    // The id was stored in the clear (an earlier task's ordinary output); the token was not.
+    assert_eq!(sb.read("ref.txt").trim(), "server-0001", "{}", resumed.stderr);
+    assert!(!sb.path().join("token.txt").exists(), "ran with the mask");
+    let status = sb.status(&id);
+    let task = |name: &str| status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == name).unwrap().clone();
+    assert_eq!(task("clear")["state"], "succeeded");
+    let error = task("hidden")["error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("reads output `json.echo.token` of `order`, which held a secret"), "{error}");
 }

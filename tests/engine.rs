@@ -1416,3 +1416,35 @@ tasks:
     assert!(log.contains("[stderr] stuck"), "{log}");
     assert!(!log.contains("hush-42"), "{log}");
 }
+
+#[test]
+fn quiet_runs_still_say_why_they_did_not_succeed_and_what_to_do() {
+    let sb = Sandbox::new();
+    sb.write("ok.yaml", "version: 1\nname: q\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\n");
+    sb.write("fail.yaml", "version: 1\nname: q\ntasks:\n  a: { uses: shell, with: { run: 'exit 1' } }\n");
+    sb.write(
+        "gate.yaml",
+        "version: 1\nname: q\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  b: { uses: shell, depends_on: [gate], with: { run: 'true' } }\n",
+    );
+    let ran = sb.run(&["-q", "run", "ok.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.stderr, "", "a run that succeeds says nothing under -q");
+    let ran = sb.run(&["-q", "run", "fail.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("✖ a: command exited with 1"), "{}", ran.stderr);
+    assert!(ran.stderr.contains(&format!("drctl resume {}", ran.run_id())), "{}", ran.stderr);
+    let ran = sb.run(&["-q", "run", "gate.yaml"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let approve = format!("⏸ gate awaits approval: drctl approve {} gate --reason '...'", ran.run_id());
+    assert!(ran.stderr.contains(&approve), "{}", ran.stderr);
+}
+
+#[test]
+fn log_lines_are_plain_text_when_stderr_is_not_a_terminal() {
+    let sb = Sandbox::new();
+    sb.write("ok.yaml", "version: 1\nname: v\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\n");
+    let ran = sb.run(&["-vv", "run", "ok.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stderr.contains("DEBUG") || ran.stderr.contains("INFO"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains('\u{1b}'), "colour codes in a log that is not a terminal: {:?}", ran.stderr);
+}

@@ -218,7 +218,22 @@ pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Ou
         return Err(err);
     }
     if let Some(want) = expect.and_then(|e| e.get("json")).and_then(Value::as_object) {
-        let scope = serde_json::json!({ "json": outputs.get("json").cloned().unwrap_or(Value::Null) });
+        let json = outputs.get("json").cloned().unwrap_or(Value::Null);
+        // `json` is null both for an answer that is not JSON and for one that is `null`: only
+        // the second can meet a JSON expectation (a page of HTML has no `error` field to check).
+        let body = outputs.get("body").and_then(Value::as_str).unwrap_or_default();
+        if json.is_null() && body.trim() != "null" {
+            let what = if body.trim().is_empty() {
+                "the answer has no body".to_owned()
+            } else {
+                format!("the answer is not JSON: {}", cut_between_words(body, 300, false))
+            };
+            return Err(ActionError::new(
+                ErrorClass::Assertion,
+                format!("{url}: `expect.json` needs JSON, but {what}"),
+            ));
+        }
+        let scope = serde_json::json!({ "json": json });
         for (path, expected) in want {
             let source = if path.starts_with('[') { format!("json{path}") } else { format!("json.{path}") };
             let expr =

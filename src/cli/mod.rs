@@ -35,7 +35,8 @@ pub struct Cli {
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors.
+    /// Only errors: no progress, and no summary for a run that succeeds (one that fails,
+    /// pauses or is interrupted still ends with its summary and what to do next).
     #[arg(short, long, global = true)]
     pub quiet: bool,
     #[command(flatten)]

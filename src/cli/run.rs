@@ -445,7 +445,8 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
     signals.abort();
     observer.close();
     let outcome = outcome.map_err(|e| CliError::failed(e.to_string()))?;
-    if !quiet {
+    // `-q` keeps what needs a person: why a run did not succeed, and what to do next.
+    if !quiet || outcome.state != crate::checkpoint::RunState::Succeeded {
         let replay = ctx.run_dir.replay()?;
         let state_flag = ctx.run_dir.resume_flags();
         eprint!("{}", progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state));
@@ -454,6 +455,11 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
                 eprintln!("interrupted; continue with: drctl resume {run_id}{state_flag}")
             }
             crate::checkpoint::RunState::Paused => {
+                // Named again at the end: on a long run its notice has scrolled away (or `-q` hid it).
+                for id in &outcome.awaiting {
+                    let approve = crate::ui::operator_command("approve", &run_id, &id.to_string(), &state_flag);
+                    eprintln!("  ⏸ {id} awaits approval: {approve}");
+                }
                 eprintln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)")
             }
             crate::checkpoint::RunState::Failed => eprint!("{}", failed_hint(&replay, &run_id, &state_flag)),

@@ -129,8 +129,9 @@ pub(super) struct Scheduler<'a> {
     read: Vec<bool>,
     priority: Vec<u32>,
     records: FastMap<String, Value>,
-    /// Secret outputs of tasks that finished in an earlier segment: never stored, so gone.
-    withheld: FastMap<TaskIdx, Vec<String>>,
+    /// Secret outputs of tasks that finished in an earlier segment: never stored, so gone in
+    /// whole or in part.
+    withheld: FastMap<TaskIdx, Vec<Withheld>>,
     queue: BinaryHeap<(u32, Reverse<usize>, TaskIdx, usize)>,
     seq: usize,
     running: usize,
@@ -402,6 +403,7 @@ impl<'a> Scheduler<'a> {
                     _ => {}
                 }
             }
+            let key = id.key.clone();
             instances.push(Instance {
                 id,
                 item,
@@ -418,15 +420,20 @@ impl<'a> Scheduler<'a> {
                 outputs: prior
                     .map(|r| {
                         let mut outputs = r.outputs.clone();
-                        outputs.retain(|name, _| {
+                        outputs.retain(|name, value| {
                             let secret = task.secret_outputs.contains(name) || r.masked.contains(name);
-                            if secret {
-                                let names = self.withheld.entry(t).or_default();
-                                if !names.contains(name) {
-                                    names.push(name.clone());
-                                }
+                            if !secret {
+                                return true;
                             }
-                            !secret
+                            // A map or a list keeps its texts that were never secret.
+                            let kept = matches!(value, Value::Array(_) | Value::Object(_)).then(|| value.clone());
+                            let partial = kept.is_some();
+                            self.withheld.entry(t).or_default().push(Withheld {
+                                key: key.clone(),
+                                name: name.clone(),
+                                kept,
+                            });
+                            partial
                         });
                         for value in outputs.values() {
                             self.cfg.redactor.add_public(value);
@@ -500,18 +507,30 @@ impl<'a> Scheduler<'a> {
         }
         let tasks = &self.cfg.runbook.tasks;
         for dep in tasks[t].deps.iter().filter(|d| d.outputs) {
-            let Some(names) = self.withheld.get(&dep.task) else { continue };
+            let Some(lost) = self.withheld.get(&dep.task) else { continue };
             // A `for_each` task's outputs are keyed by item first, then by name.
-            let at = usize::from(tasks[dep.task].for_each.is_some());
+            let keyed = tasks[dep.task].for_each.is_some();
+            let at = usize::from(keyed);
             for path in &dep.output_paths {
-                let read = match path.get(at) {
-                    Some(Some(name)) => names.iter().find(|n| *n == name),
-                    // All of its outputs, or one chosen at run time.
-                    _ => names.first(),
-                };
-                if let Some(name) = read {
+                // `None` where the expression chooses at run time: any of them may be read.
+                let key = if keyed { path.first().cloned().flatten() } else { None };
+                let name = path.get(at).cloned().flatten();
+                let rest = path.get(at + 1..).unwrap_or_default();
+                let read = lost.iter().find(|w| {
+                    (!keyed || key.is_none() || key == w.key)
+                        && name.as_ref().is_none_or(|n| *n == w.name)
+                        && w.kept.as_ref().is_none_or(|value| masked_below(value, rest))
+                });
+                if let Some(w) = read {
+                    let mut shown = w.name.clone();
+                    if w.kept.is_some() {
+                        for segment in rest.iter().map_while(|s| s.as_deref()) {
+                            shown.push('.');
+                            shown.push_str(segment);
+                        }
+                    }
                     return Some(format!(
-                        "reads output `{name}` of `{}`, which held a secret and so was never stored: a resumed run \
+                        "reads output `{shown}` of `{}`, which held a secret and so was never stored: a resumed run \
                          cannot give it back; start a new run to produce it again",
                         tasks[dep.task].id
                     ));
@@ -686,7 +705,11 @@ impl<'a> Scheduler<'a> {
                 for (name, value) in outputs.iter() {
                     if task.secret_outputs.contains(name) {
                         cfg.redactor.add_output(value);
-                        stored.insert(name.clone(), Value::String(crate::ui::redact::MASK.into()));
+                        let kept = match value {
+                            Value::Array(_) | Value::Object(_) => cfg.redactor.stored_secret(value),
+                            _ => Value::String(crate::ui::redact::MASK.into()),
+                        };
+                        stored.insert(name.clone(), kept);
                         masked.push(name.clone());
                     } else {
                         let shown = cfg.redactor.mask_value(value);
@@ -1183,6 +1206,45 @@ pub fn instance_keys(items: &[Value], redactor: &crate::ui::redact::Redactor) ->
             key
         })
         .collect()
+}
+
+/// An output of a task finished in an earlier segment that held a secret.
+struct Withheld {
+    /// The instance's `for_each` key.
+    key: Option<String>,
+    name: String,
+    /// What was stored of a map or a list: its texts that were never secret, `***` for the rest.
+    /// `None` when nothing was stored.
+    kept: Option<Value>,
+}
+
+/// Whether what `path` reads inside a stored output holds a masked part. A segment chosen at
+/// run time (`None`) may read any part below it.
+fn masked_below(value: &Value, path: &[Option<String>]) -> bool {
+    let mut at = value;
+    for segment in path {
+        let Some(segment) = segment else { break };
+        let next = match at {
+            Value::Object(map) => map.get(segment),
+            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => at = v,
+            // Reads nothing that was stored; the expression's own rules apply.
+            None => return false,
+        }
+    }
+    holds_mask(at)
+}
+
+fn holds_mask(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains(crate::ui::redact::MASK),
+        Value::Array(items) => items.iter().any(holds_mask),
+        Value::Object(map) => map.values().any(holds_mask),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -118,6 +118,24 @@ impl Redactor {
         }
     }
 
+    /// How a secret output that is a map or a list is stored: each text inside it that the run
+    /// already holds in the clear stays, everything else (texts, numbers) becomes `***`. The
+    /// rest of the value keeps its shape, so that a resumed run can still give a later task the
+    /// parts that were never secret.
+    pub fn stored_secret(&self, value: &Value) -> Value {
+        let Ok(public) = self.public.read() else { return Value::String(MASK.into()) };
+        fn walk(value: &Value, public: &std::collections::HashSet<String>) -> Value {
+            match value {
+                Value::String(s) if public.contains(s) => value.clone(),
+                Value::String(_) | Value::Number(_) => Value::String(MASK.into()),
+                Value::Array(items) => Value::Array(items.iter().map(|v| walk(v, public)).collect()),
+                Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(v, public))).collect()),
+                other => other.clone(),
+            }
+        }
+        walk(value, &public)
+    }
+
     /// Records the texts of an output stored in the clear (after masking; see
     /// [`Redactor::add_output`]).
     pub fn add_public(&self, value: &Value) {
@@ -194,6 +212,19 @@ mod tests {
         // A text output is a secret whole, wherever else it appeared.
         r.add_output(&serde_json::json!("ocid1.vaultsecret.x"));
         assert_eq!(r.mask("ocid1.vaultsecret.x"), "***");
+    }
+
+    #[test]
+    fn a_structured_secret_output_is_stored_with_only_its_public_texts() {
+        let r = Redactor::new();
+        r.add_public(&serde_json::json!({ "id": "server-0001" }));
+        let answer =
+            serde_json::json!({ "id": "server-0001", "token": "s3cr3t-value", "port": 8443, "ok": true, "n": null });
+        r.add_output(&answer);
+        assert_eq!(
+            r.stored_secret(&answer),
+            serde_json::json!({ "id": "server-0001", "token": "***", "port": "***", "ok": true, "n": null })
+        );
     }
 
     #[test]
