@@ -550,6 +550,51 @@ fn a_run_on_the_embedded_simulator_killed_at_once_resumes() {
     assert_eq!(sb.status(&run)["state"], "succeeded");
 }
 
+/// The embedded simulator answers a change only once its state file holds it: a run killed
+/// right after its journal recorded a create finds that resource at its resume, under the
+/// same id (not a second one, nor a run that says succeeded over a world that lost it).
+#[test]
+fn a_run_on_the_embedded_simulator_killed_after_creates_finds_them_at_resume() {
+    let sb = support::Sandbox::new();
+    let rb = failover_support::repo_file("runbooks/oci-functions-failover.yaml").display().to_string();
+    let params = failover_support::repo_file("examples/orders-api/params.yaml").display().to_string();
+    let inventory = format!("inventory_file={}", failover_support::inventory_path().display());
+    let seed = failover_support::inventory_path().display().to_string();
+    let args = ["run", &rb, "--params-file", &params, "--param", &inventory, "--sim", &seed, "--yes", "-q"];
+    let mut child = sb.command(&args).stdout(std::process::Stdio::piped()).spawn().expect("drctl");
+    let runs = sb.path().join(".drctl/runs");
+    let created = |journal: &str| journal.lines().filter(|l| l.contains("\"t\":\"done\"") && l.contains("ocid1.")).count();
+    let until = Instant::now() + Duration::from_secs(60);
+    let journal = loop {
+        let text = std::fs::read_dir(&runs)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.log")).ok())
+            .unwrap_or_default();
+        // Past the inventory: the destination's creates have begun.
+        if created(&text) > 4 {
+            break text;
+        }
+        assert!(Instant::now() < until, "no creates recorded:\n{text}");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let state = std::fs::read_to_string(sb.path().join(".drctl/sim/state.json")).unwrap();
+    let ids: Vec<String> = journal
+        .lines()
+        .filter(|l| l.contains("\"t\":\"done\""))
+        .flat_map(|l| l.split('"').filter(|w| w.starts_with("ocid1.") && !w.contains("..")).map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    assert!(!ids.is_empty(), "{journal}");
+    for id in &ids {
+        assert!(state.contains(&format!("\"{id}\"")), "the journal holds {id}, which the simulator lost");
+    }
+    let run = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let resumed = sb.run(&["resume", &run, "--params-file", &params, "--param", &inventory, "--yes", "--break-lock"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+}
+
 /// Two drill tasks whose creates went through but which never finished (each timed out waiting
 /// for its VCN): no `done` record names what they created. Cleanup looks for each by name and
 /// removes the one the drill tagged; the one named by a secret it cannot look for, and says so.

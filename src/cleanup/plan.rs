@@ -3,7 +3,8 @@
 //! Built from the run's checked runbook and its replayed journal only: it reads no cloud state
 //! and changes nothing. An instance is undone when it succeeded and its outputs say this run
 //! created something: a converge action (`oci.*`) with `operation: create` and an `id` (or
-//! `restored: true`: brought back from a deletion scheduled by an earlier drill's cleanup), or
+//! `restored: true`: brought back from a deletion scheduled by an earlier drill's cleanup; or
+//! found carrying this run's drill tag: made by an attempt that did not see its end), or
 //! a `registry.copy` whose destination did not have the image before. An instance of a
 //! converge action that started and never succeeded may have created its resource before it
 //! was cut short: it is looked for by name (see [`super::unfinished`]).
@@ -117,7 +118,7 @@ pub fn plan(facts: &RunFacts<'_>) -> CleanupPlan {
         let Some(rec) = replay.instance(id) else { continue };
         let task = &runbook.tasks[t];
         let kind = match rec.state {
-            TaskState::Succeeded => undo_kind(&task.uses, &rec.outputs),
+            TaskState::Succeeded => undo_kind(run_id, &task.uses, &rec.outputs),
             _ if rec.first_start.is_some() => {
                 let inputs = inputs.get_or_insert_with(|| RunInputs::new(run_id, runbook, replay, facts.params, true));
                 unfinished(facts, inputs, t, id, rec.state)
@@ -188,14 +189,21 @@ fn unfinished(
 }
 
 /// What undoing one succeeded instance means, if anything.
-fn undo_kind(uses: &str, outputs: &Map<String, Value>) -> Option<UndoKind> {
+fn undo_kind(run_id: &str, uses: &str, outputs: &Map<String, Value>) -> Option<UndoKind> {
     if uses.starts_with("oci.") {
         let id = outputs.get("id").and_then(Value::as_str)?;
         // Created by this run, or brought back by it from a deletion an earlier cleanup
         // scheduled: either way the drill found it absent.
         let created = outputs.get("operation").and_then(Value::as_str) == Some("create");
         let restored = outputs.get("restored").and_then(Value::as_bool) == Some(true);
-        if !created && !restored {
+        // Found already there, carrying this run's tag: an attempt cut short by a crash, or
+        // one whose create's answer was lost, made it before the attempt that succeeded.
+        let tagged = outputs
+            .get("freeformTags")
+            .and_then(|tags| tags.get(crate::actions::oci::converge::diff::DRILL_TAG))
+            .and_then(Value::as_str)
+            == Some(run_id);
+        if !created && !restored && !tagged {
             return None;
         }
         let with = json!({

@@ -365,7 +365,10 @@ pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
     }
     let shutdown = running.shutdown_token();
     let admin_url = admin::start(sim.clone(), args.admin_port, shutdown.clone()).await?;
-    let saver = args.state.clone().map(|path| tokio::spawn(state::saver(sim.clone(), path, shutdown.clone())));
+    let saver = args.state.clone().map(|path| {
+        sim.keep_saved();
+        tokio::spawn(state::saver(sim.clone(), path, shutdown.clone()))
+    });
     state::write_json_atomic(&dir.join(setup::ADMIN), &json!({ "url": admin_url }))?;
     // Written last: its appearance tells waiting clients that every listener accepts.
     state::write_json_atomic(&dir.join(setup::ENDPOINTS), &running.endpoints)?;

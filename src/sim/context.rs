@@ -5,6 +5,7 @@
 //! first settles due lifecycle transitions so readers always see the current state.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -50,6 +51,11 @@ pub struct Sim {
     bases: Mutex<BTreeMap<String, String>>,
     /// Signalled on every state change, for the state saver.
     pub changed: Notify,
+    /// Changes so far, and how many of them the state file holds (see [`Sim::durable`]).
+    version: AtomicU64,
+    saved: tokio::sync::watch::Sender<u64>,
+    /// Whether a saver keeps a state file (`--state`).
+    saving: AtomicBool,
     /// One gate per `opc-retry-token` in use, so concurrent first uses of a token are handled
     /// one after the other: the second sees the first's recorded result instead of creating again.
     retry_gates: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -64,6 +70,9 @@ impl Sim {
             faults: Faults::default(),
             bases: Mutex::new(BTreeMap::new()),
             changed: Notify::new(),
+            version: AtomicU64::new(0),
+            saved: tokio::sync::watch::Sender::new(0),
+            saving: AtomicBool::new(false),
             retry_gates: Mutex::new(BTreeMap::new()),
         })
     }
@@ -84,7 +93,40 @@ impl Sim {
 
     /// Records that state changed (the saver writes it out).
     pub fn touch(&self) {
+        self.version.fetch_add(1, Ordering::SeqCst);
         self.changed.notify_one();
+    }
+
+    /// A saver keeps the state file from now on: answers to changes wait for it.
+    pub(super) fn keep_saved(&self) {
+        self.saving.store(true, Ordering::SeqCst);
+    }
+
+    /// The saver's side: the changes a snapshot taken now holds (read before taking it).
+    pub(super) fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// The saver's side: the state file holds the changes up to `version`.
+    pub(super) fn saved(&self, version: u64) {
+        self.saved.send_if_modified(|saved| {
+            let newer = version > *saved;
+            *saved = (*saved).max(version);
+            newer
+        });
+    }
+
+    /// Returns once the state file holds every change made so far, when there is one: an
+    /// answer is given only for what a restart keeps, as OCI's are. A client that recorded
+    /// the answer (a run's journal) and then lost the simulator with it (a killed `drctl run
+    /// --sim`) finds the same state at its resume.
+    pub async fn durable(&self) {
+        if !self.saving.load(Ordering::SeqCst) {
+            return;
+        }
+        let version = self.version.load(Ordering::SeqCst);
+        let mut saved = self.saved.subscribe();
+        let _ = saved.wait_for(|s| *s >= version).await;
     }
 
     pub fn set_base(&self, region: &str, base: String) {

@@ -171,10 +171,16 @@ async fn gate(State(ctx): State<RegionCtx>, req: Request, next: Next) -> Respons
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(new_request_id);
+    // A change is answered once it is saved. Blob uploads are not waited for: the manifest
+    // that makes them part of an image is, and its save holds them.
+    let waits = !matches!(*req.method(), Method::GET | Method::HEAD) && !req.uri().path().contains("/blobs/");
     let mut response = match checked(&ctx, req, next).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
+    if waits {
+        ctx.sim.durable().await;
+    }
     if let Ok(v) = request_id.parse() {
         response.headers_mut().insert("opc-request-id", v);
     }

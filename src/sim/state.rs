@@ -1,5 +1,6 @@
 //! Persistence of the simulator's state (`--state FILE`): loading it at start, and saving
-//! it after changes (debounced), every 30 s while running and once more at shutdown. Every
+//! it after changes (an answer to a change waits for that), every 30 s while running and once
+//! more at shutdown. Every
 //! write goes to a temporary file that is renamed over the target, so a crash never
 //! leaves a half-written state file. Also the atomic JSON writer other files use.
 
@@ -40,36 +41,35 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Saves `sim`'s store to `path` as soon as it changes (then waits 200 ms before the next save,
-/// so that a burst of changes costs a few saves), every 30 s, and at shutdown. Runs until
-/// `shutdown` is cancelled; the final save happens before returning.
+/// Saves `sim`'s store to `path` as soon as it changes, every 30 s, and at shutdown. Changes
+/// made while a save runs share the next one. Runs until `shutdown` is cancelled; the final
+/// save happens before returning.
 pub async fn saver(sim: Arc<Sim>, path: PathBuf, shutdown: CancellationToken) {
-    let save = |sim: &Sim| {
+    let save = |sim: &Arc<Sim>| {
+        // Every change counted here is in the snapshot: a change is counted after it is made.
+        let version = sim.version();
         let snapshot = sim.store().clone();
         let path = path.clone();
+        let sim = sim.clone();
         async move {
-            // Serialising and fsyncing a large store is blocking work; keep it off the runtime.
+            // Serialising a large store is blocking work; keep it off the runtime.
             match tokio::task::spawn_blocking(move || write_json_atomic(&path, &snapshot)).await {
                 Ok(Err(e)) => tracing::error!("saving simulator state: {e}"),
                 Err(e) => tracing::error!("saving simulator state: {e}"),
                 Ok(Ok(())) => {}
             }
+            // Also after a failed write (logged): answers must not wait for ever.
+            sim.saved(version);
         }
     };
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
-        let changed = tokio::select! {
+        tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = sim.changed.notified() => true,
-            _ = tick.tick() => false,
-        };
-        save(&sim).await;
-        if changed {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-            }
+            _ = sim.changed.notified() => {}
+            _ = tick.tick() => {}
         }
+        save(&sim).await;
     }
     save(&sim).await;
 }
