@@ -678,6 +678,45 @@ tasks:
     assert!(again.stdout.contains("already gone  named VCN `halfway-vcn` in us-phoenix-1"), "{}", again.stdout);
 }
 
+/// A drill task whose create went through but whose attempt was cut off, resumed: the resumed
+/// attempt finds the resource already there, tagged with this drill, and reports no change.
+/// Cleanup still removes it: the tag says this run made it.
+#[test]
+fn cleanup_removes_what_a_resumed_drill_found_already_made_by_itself() {
+    let w = World::start(&[]);
+    w.fault(DEST, &["latency", "GET /20160918/vcns/*", "3s"]);
+    let runbook = r#"version: 1
+name: resumed-drill
+defaults:
+  retry: { attempts: 1 }
+  timeout: 1s
+tasks:
+  net:
+    uses: oci.core.vcn
+    with: { region: us-phoenix-1, compartmentId: ocid1.compartment.oc1..orders, displayName: resumed-vcn, cidrBlocks: [10.7.0.0/16] }
+"#;
+    w.sb.write("resumed.yaml", runbook);
+    let ran = w.drctl(&["run", "resumed.yaml", "--drill", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    let run = ran.run_id();
+    w.fault(DEST, &["clear"]);
+    let resumed = w.drctl(&["resume", &run, "--progress", "plain"]);
+    assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
+    assert_eq!(w.done_outputs(&run)["net"]["operation"], "none");
+
+    let clean = w.drctl(&["cleanup", &run, "--yes"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+    assert!(clean.stdout.contains("deleted"), "{}", clean.stdout);
+    let left: Vec<Value> = w.dump(DEST)["core.vcn"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["displayName"] == "resumed-vcn" && v["lifecycleState"] == "AVAILABLE")
+        .cloned()
+        .collect();
+    assert!(left.is_empty(), "{left:?}\n{}", clean.stdout);
+}
+
 /// A create whose work request ends FAILED leaves a FAILED resource holding the name. The
 /// attempt tries to delete it (here that fails too: every work request fails), and says to.
 /// Once it is deleted, the resume's create, sent with the same retry token, gets the first
