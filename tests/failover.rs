@@ -678,6 +678,20 @@ tasks:
     assert!(again.stdout.contains("already gone  named VCN `halfway-vcn` in us-phoenix-1"), "{}", again.stdout);
 }
 
+/// A real failover right after a drill takes over what the drill made, functions included.
+/// The drill's cleanup then keeps the images those functions run, though the drill copied them.
+#[test]
+fn cleanup_of_a_drill_keeps_the_images_a_later_failover_runs() {
+    let w = World::start(&[]);
+    let drill = w.failover_ok(&["--drill"]);
+    w.failover_ok(&[]);
+    let cleanup = w.drctl(&["cleanup", &drill, "--yes"]);
+    assert_eq!(cleanup.code, 0, "{}\n{}", cleanup.stdout, cleanup.stderr);
+    assert!(!cleanup.stdout.contains("deleted "), "{}", cleanup.stdout);
+    assert!(cleanup.stdout.contains("which was built on it, stays (it is not this drill's)"), "{}", cleanup.stdout);
+    assert_destination_complete(&w, &w.dump(DEST));
+}
+
 /// A drill task whose create went through but whose attempt was cut off, resumed: the resumed
 /// attempt finds the resource already there, tagged with this drill, and reports no change.
 /// Cleanup still removes it: the tag says this run made it.

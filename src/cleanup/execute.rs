@@ -100,7 +100,22 @@ impl Executor {
                     .filter_map(|&j| results[j].as_ref().filter(|r| !r.outcome.releases()))
                     .map(|r| format!("{} ({})", r.instance, r.outcome.as_str()))
                     .collect();
-                if stuck.is_empty() {
+                // An image stays while something built on it stays: a function that another
+                // run took over (no longer tagged with this drill) still runs it.
+                let in_use = matches!(item.kind, UndoKind::Image { .. })
+                    .then(|| {
+                        item.after.iter().find_map(|&j| {
+                            results[j]
+                                .as_ref()
+                                .filter(|r| r.outcome == Outcome::Kept && !r.resource.is_empty())
+                                .map(|r| r.instance.clone())
+                        })
+                    })
+                    .flatten();
+                if let Some(user) = in_use {
+                    let detail = format!("{user}, which was built on it, stays (it is not this drill's)");
+                    results[i] = Some(result(item, Outcome::Kept, detail, 0));
+                } else if stuck.is_empty() {
                     let job = Job::new(self, &plan.run_id, item);
                     let handle = running.spawn(job.run());
                     jobs.insert(handle.id(), i);
