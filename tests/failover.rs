@@ -563,7 +563,8 @@ fn a_run_on_the_embedded_simulator_killed_after_creates_finds_them_at_resume() {
     let args = ["run", &rb, "--params-file", &params, "--param", &inventory, "--sim", &seed, "--yes", "-q"];
     let mut child = sb.command(&args).stdout(std::process::Stdio::piped()).spawn().expect("drctl");
     let runs = sb.path().join(".drctl/runs");
-    let created = |journal: &str| journal.lines().filter(|l| l.contains("\"t\":\"done\"") && l.contains("ocid1.")).count();
+    let created =
+        |journal: &str| journal.lines().filter(|l| l.contains("\"t\":\"done\"") && l.contains("ocid1.")).count();
     let until = Instant::now() + Duration::from_secs(60);
     let journal = loop {
         let text = std::fs::read_dir(&runs)
@@ -584,7 +585,9 @@ fn a_run_on_the_embedded_simulator_killed_after_creates_finds_them_at_resume() {
     let ids: Vec<String> = journal
         .lines()
         .filter(|l| l.contains("\"t\":\"done\""))
-        .flat_map(|l| l.split('"').filter(|w| w.starts_with("ocid1.") && !w.contains("..")).map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|l| {
+            l.split('"').filter(|w| w.starts_with("ocid1.") && !w.contains("..")).map(str::to_owned).collect::<Vec<_>>()
+        })
         .collect();
     assert!(!ids.is_empty(), "{journal}");
     for id in &ids {
@@ -754,7 +757,7 @@ tasks:
     let ran = w.drctl(&["run", "wr.yaml", "--progress", "plain"]);
     assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
     assert!(ran.stderr.contains("create failed: work request"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("delete it (ensure: absent) and run again"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("the next attempt deletes it and creates it afresh"), "{}", ran.stderr);
     let run = ran.run_id();
     w.fault(DEST, &["clear"]);
     let groups = |w: &World| -> Vec<(String, String)> {
@@ -785,6 +788,56 @@ tasks:
     let active: Vec<_> = now.iter().filter(|(_, s)| s == "ACTIVE").collect();
     assert_eq!(active.len(), 1, "{now:?}");
     assert_eq!(w.done_outputs(&run)["logs"]["id"], active[0].0.as_str());
+}
+
+/// A FAILED resource of the name a task creates serves nothing: a failover deletes it and
+/// creates the resource afresh, in the same attempt. A drill does so only for one it made
+/// itself; one from before the drill is left, and the error gives the command that deletes it.
+#[test]
+fn a_failed_resource_found_by_name_is_replaced_except_by_a_drill_that_did_not_make_it() {
+    let w = World::start(&[]);
+    let runbook = |name: &str| {
+        format!(
+            "version: 1\nname: failed-found\ndefaults:\n  retry: {{ attempts: 1 }}\ntasks:\n  logs:\n    uses: \
+             oci.logging.log_group\n    with: {{ region: us-phoenix-1, compartmentId: ocid1.compartment.oc1..orders, \
+             displayName: {name} }}\n"
+        )
+    };
+    let states = |w: &World, name: &str| -> Vec<String> {
+        w.dump(DEST)["logging.loggroup"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|g| g["displayName"] == name)
+            .map(|g| g["lifecycleState"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    // Every work request fails: the create leaves a FAILED group, and deleting it fails too.
+    w.fault(DEST, &["fail-work-requests", "1.0"]);
+    w.sb.write("real.yaml", &runbook("failed-real"));
+    w.sb.write("before.yaml", &runbook("failed-before"));
+    let real = w.drctl(&["run", "real.yaml", "--progress", "plain"]);
+    assert_eq!(real.code, 1, "{}", real.stderr);
+    let before = w.drctl(&["run", "before.yaml", "--progress", "plain"]);
+    assert_eq!(before.code, 1, "{}", before.stderr);
+    assert_eq!(states(&w, "failed-real"), ["FAILED"]);
+    w.fault(DEST, &["clear"]);
+
+    let resumed = w.drctl(&["resume", &real.run_id(), "--progress", "plain"]);
+    assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
+    let log = w.sb.read(&format!(".drctl/runs/{}/logs/logs.log", real.run_id()));
+    assert!(log.contains("is FAILED; deleting it and creating it afresh"), "{log}");
+    let mut now = states(&w, "failed-real");
+    now.retain(|s| s != "DELETED");
+    assert_eq!(now, ["ACTIVE"]);
+
+    // The drill did not make `failed-before` (an earlier run did, untagged): it is not the
+    // drill's to delete.
+    let drill = w.drctl(&["run", "before.yaml", "--drill", "--progress", "plain"]);
+    assert_eq!(drill.code, 1, "{}", drill.stderr);
+    assert!(drill.stderr.contains("failed before this drill began, so the drill leaves it alone"), "{}", drill.stderr);
+    assert!(drill.stderr.contains("drctl oci request DELETE logging /20200531/logGroups/ocid1."), "{}", drill.stderr);
+    assert_eq!(states(&w, "failed-before"), ["FAILED"]);
 }
 
 /// An inventory of a compartment that does not exist is not retried: the 404 says the

@@ -205,35 +205,35 @@ fn derived_token(key: &str, from: &str) -> String {
 }
 
 /// The create went through and then failed. A resource left FAILED by it is this attempt's
-/// own and holds the name, so that no retry could ever create it: it is deleted, and the
-/// error says the next attempt starts afresh.
+/// own and holds the name: it is deleted now, or else by the next attempt, which finds it.
 async fn create_failed(
     plan: &Plan<'_>,
     ctx: &ActionContext,
     id: Option<&str>,
     source: crate::oci::WaitError,
 ) -> ConvergeError {
-    let (outcome, removed) = remove_failed(plan, ctx, id).await;
-    ConvergeError::CreateFailed { what: plan.what.clone(), source, outcome, removed }
+    let outcome = remove_failed(plan, ctx, id).await;
+    ConvergeError::CreateFailed { what: plan.what.clone(), source, outcome }
 }
 
-/// What became of the resource a failed create left, and whether it is gone.
-async fn remove_failed(plan: &Plan<'_>, ctx: &ActionContext, id: Option<&str>) -> (String, bool) {
+/// What became of the resource a failed create left.
+async fn remove_failed(plan: &Plan<'_>, ctx: &ActionContext, id: Option<&str>) -> String {
     let Some(id) = id else {
-        let why = "the service did not say which resource it was; look for a FAILED one of this name and delete it";
-        return (why.to_owned(), false);
+        return "the service did not say which resource it was; the next attempt replaces a FAILED one of this \
+                name"
+            .to_owned();
     };
     let failed = match read_after_write(plan, id).await {
         Ok(Some(c)) if c.state() == "FAILED" => c,
-        Ok(Some(c)) => return (format!("{id} is {} now; left as it is", c.state()), false),
-        Ok(None) => return (format!("{id} is gone"), true),
-        Err(e) => return (format!("{id} could not be read ({e}); delete it if it is FAILED"), false),
+        Ok(Some(c)) => return format!("{id} is {} now; left as it is", c.state()),
+        Ok(None) => return format!("{id} is gone"),
+        Err(e) => return format!("{id} could not be read ({e}); the next attempt replaces it if it is FAILED"),
     };
     ctx.log.line(&format!("{}: the create failed; deleting the FAILED {id} so that a retry can create it", plan.what));
     match delete(plan, ctx, failed).await {
-        Ok(_) => (format!("the FAILED {id} was deleted; the next attempt creates it afresh"), true),
+        Ok(_) => format!("the FAILED {id} was deleted; the next attempt creates it afresh"),
         Err(e) => {
-            (format!("deleting the FAILED {id} failed too ({e}); delete it (ensure: absent) and run again"), false)
+            format!("deleting the FAILED {id} failed too ({e}); the next attempt deletes it and creates it afresh")
         }
     }
 }
@@ -255,10 +255,31 @@ async fn converge_existing(plan: &Plan<'_>, ctx: &ActionContext, found: Current)
         current = wait_ready(plan, current.id()).await?;
     }
     if current.state() == "FAILED" {
+        // A FAILED resource serves nothing and holds the name: a failover replaces it. A drill
+        // replaces only one it made itself; one from before it is not the drill's to delete.
+        let id = current.id().to_owned();
+        if !ctx.drill || tagged_by(&current.body, &ctx.run_id) {
+            ctx.log.line(&format!("{}: {id} is FAILED; deleting it and creating it afresh", plan.what));
+            delete(plan, ctx, current).await?;
+            return create(plan, ctx).await;
+        }
+        let mut command = format!(
+            "drctl oci request DELETE {} {} --region {}",
+            plan.kind.service,
+            plan.api.item_path(&id),
+            plan.api.write_region
+        );
+        if let Some(endpoint) = &plan.api.endpoint {
+            command.push_str(&format!(" --endpoint {}", endpoint.as_str().trim_end_matches('/')));
+        }
         return Err(ConvergeError::BadState {
             what: plan.what.clone(),
             state: "FAILED".into(),
-            advice: format!("{} {} failed; delete it (ensure: absent) and run again", plan.kind.noun, current.id()),
+            advice: format!(
+                "{} {id} failed before this drill began, so the drill leaves it alone; delete it (`{command}`) and \
+                 resume",
+                plan.kind.noun
+            ),
         });
     }
     let mut differences = plan.differences(&current).await?;

@@ -18,7 +18,7 @@ pub enum ConvergeError {
     /// The create went through and then failed (work request or lifecycle state FAILED);
     /// `outcome` says what became of the failed resource.
     #[error("{what}: create failed: {source}; {outcome}")]
-    CreateFailed { what: String, source: WaitError, outcome: String, removed: bool },
+    CreateFailed { what: String, source: WaitError, outcome: String },
     #[error("{what}: {count} resources match by {identity} ({ids}); give `id` to address one of them")]
     Ambiguous { what: String, count: usize, identity: String, ids: String },
     #[error("{what}: `{field}` differs (current {current}, desired {desired}) and cannot be updated: {advice}")]
@@ -51,9 +51,8 @@ impl From<ConvergeError> for ActionError {
                     ActionError::fatal(ErrorClass::Other, message)
                 }
             },
-            // With the failed resource gone, the next attempt creates it afresh.
-            ConvergeError::CreateFailed { removed: true, .. } => ActionError::new(ErrorClass::Other, message),
-            ConvergeError::CreateFailed { removed: false, .. } => ActionError::fatal(ErrorClass::Other, message),
+            // The next attempt creates it afresh, replacing a FAILED resource still there.
+            ConvergeError::CreateFailed { .. } => ActionError::new(ErrorClass::Other, message),
             ConvergeError::Input { .. } | ConvergeError::Ambiguous { .. } | ConvergeError::CreateOnly { .. } => {
                 ActionError::input(message)
             }
