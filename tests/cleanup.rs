@@ -167,6 +167,7 @@ async fn run(state: &std::path::Path, actions: &ActionRegistry, drill: bool) -> 
         drctl_version: "test".into(),
         sim: None,
         params_file: None,
+        flag_params: Vec::new(),
     };
     let dir = RunDir::create(state, &meta, RUNBOOK).unwrap();
     let journal = dir.open_journal().unwrap();

@@ -849,3 +849,42 @@ fn the_audit_names_the_real_account_and_keeps_a_reason_on_one_line() {
     let lines = text.stdout.lines().filter(|l| l.contains("Approve gate")).count();
     assert_eq!(lines, 1, "one audit line: {}", text.stdout);
 }
+
+/// A run started with `--params-file` (for a secret) and a `--param` over one of the file's
+/// values: the approve command it prints gives that value again, so it works as printed.
+#[test]
+fn the_printed_approve_command_keeps_a_param_given_over_the_params_file() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: override
+params:
+  region: { type: string, required: true }
+  token: { type: string, secret: true, required: true }
+tasks:
+  cutover: { uses: approval, with: { message: "cut over to ${{ params.region }}?" } }
+  after:
+    uses: shell
+    depends_on: [cutover]
+    with: { run: 'echo "${{ params.region }}" > region.txt' }
+"#,
+    );
+    sb.write("p.yaml", "region: us-phoenix-1\ntoken: s3cr3t-value\n");
+    let ran =
+        sb.run(&["run", "rb.yaml", "--params-file", "p.yaml", "-p", "region=eu frankfurt", "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let command = ran
+        .stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("approve: ").map(str::to_owned))
+        .unwrap_or_else(|| panic!("no approve command: {}", ran.stderr));
+    assert!(command.contains("-p 'region=eu frankfurt'"), "{command}");
+    let pasted = std::process::Command::new("sh")
+        .args(["-c", &command.replacen("drctl", &support::drctl_bin().display().to_string(), 1).replace("'...'", "ok")])
+        .current_dir(sb.path())
+        .output()
+        .expect("sh");
+    assert_eq!(pasted.status.code(), Some(0), "{command}: {}", String::from_utf8_lossy(&pasted.stderr));
+    assert_eq!(sb.read("region.txt").trim(), "eu frankfurt");
+}

@@ -39,6 +39,10 @@ pub struct RunMeta {
     /// again, and the commands drctl prints say so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params_file: Option<String>,
+    /// Parameters given with `--param`, over the params file: the commands drctl prints with
+    /// `--params-file` give them again, or the file's values would differ from the run's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flag_params: Vec<String>,
     /// The directory the run was started in: commands run there (or in their `dir` under it)
     /// on every segment, wherever `resume`, `approve` or `retry` is typed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,6 +109,14 @@ impl RunDir {
                 .any(|name| meta.params.get(name).and_then(serde_json::Value::as_str) == Some(crate::ui::redact::MASK));
             if let Some(file) = meta.params_file.as_deref().filter(|_| gave_secrets) {
                 flags.push_str(&format!(" --params-file {}", crate::ui::shell_word(file)));
+                for name in meta.flag_params.iter().filter(|n| !meta.secret_params.contains(n)) {
+                    let Some(value) = meta.params.get(name) else { continue };
+                    let text = match value {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    flags.push_str(&format!(" -p {}", crate::ui::shell_word(&format!("{name}={text}"))));
+                }
             }
         }
         flags

@@ -124,6 +124,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
             .params_file
             .as_ref()
             .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()).display().to_string()),
+        flag_params: flag_names(&args.params.params),
     };
     let run_dir = RunDir::create(&args.state.state_dir, &meta, &runbook.source.text)?;
     tracing::info!(dir = %run_dir.path.display(), tasks = runbook.tasks.len(), "run directory created");
@@ -335,6 +336,17 @@ pub(super) async fn resume_locked(
         sim.stop().await;
     }
     exit
+}
+
+/// The names `--param name=value` flags give, once each, in order.
+fn flag_names(pairs: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in pairs.iter().filter_map(|p| p.split_once('=')).map(|(n, _)| n) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
 }
 
 /// Parameters a changed runbook declares that the run did not have (given at this resume)
