@@ -75,6 +75,16 @@ fn bad_simulator_options_are_refused_with_the_fix() {
     assert!(high.stderr.contains("the last port is 65535: give a lower base"), "{}", high.stderr);
     let no_dir = sb.run(&["sim"]);
     assert_eq!(no_dir.code, 2, "{}", no_dir.stderr);
+    for (faults, says) in [
+        ("throttle: 0.5\n", "`throttle` is not a region with faults"),
+        ("us-phoenix-1: { throtle: 0.5 }\n", "unknown field `throtle`"),
+        ("us-phoenix-1: { throttle: 2.5 }\n", "throttle rate must be within 0..1, got 2.5"),
+    ] {
+        sb.write("faults.yaml", faults);
+        let bad = sb.run(&["sim", "--dir", "sim", "--faults", "faults.yaml"]);
+        assert_eq!(bad.code, 2, "{faults}: {}", bad.stderr);
+        assert!(bad.stderr.contains(says), "{faults}: {}", bad.stderr);
+    }
     let config = std::fs::read_to_string(sb.path().join("sim/config")).unwrap();
     let again = sb.run(&["sim", "init", "sim"]);
     assert_eq!(again.code, 2, "{}", again.stderr);

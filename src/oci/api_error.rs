@@ -90,15 +90,23 @@ impl OciError {
     }
 }
 
-impl fmt::Display for OciError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} failed: {} {}: {}", self.method, self.url, self.status, self.code, self.message)?;
+impl OciError {
+    /// The error on one line, without the help that [`fmt::Display`] adds on the next.
+    pub fn line(&self) -> String {
+        let mut out = format!("{} {} failed: {} {}: {}", self.method, self.url, self.status, self.code, self.message);
         if let Some(id) = &self.opc_request_id {
-            write!(f, " (opc-request-id: {id})")?;
+            out.push_str(&format!(" (opc-request-id: {id})"));
         }
         if self.attempts > 1 {
-            write!(f, " after {} attempts", self.attempts)?;
+            out.push_str(&format!(" after {} attempts", self.attempts));
         }
+        out
+    }
+}
+
+impl fmt::Display for OciError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.line())?;
         if let Some(help) = self.help() {
             write!(f, "\n  help: {help}")?;
         }

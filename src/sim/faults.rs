@@ -199,12 +199,20 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
 /// Reads a faults file: a YAML map of region id to [`RegionFaults`].
 pub fn load_file(path: &Path) -> Result<BTreeMap<String, RegionFaults>, SimError> {
     let text = std::fs::read_to_string(path).map_err(|source| SimError::Read { path: path.to_path_buf(), source })?;
-    let bad = |detail: String| SimError::Parse { path: path.to_path_buf(), detail };
+    // A mistake in the file is the operator's to fix, like a bad option (exit 2).
+    let shape = "the faults file maps region ids to their faults, e.g. `us-phoenix-1: { throttle: 0.3 }`";
+    let bad = |detail: String| SimError::Usage(format!("faults file {}: {detail}", path.display()));
     let doc = crate::runbook::yaml::parse(&text).map_err(|e| bad(e.to_string()))?;
     let value: Value = doc.to_json();
-    let map: BTreeMap<String, RegionFaults> = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
-    for f in map.values() {
-        validate(f).map_err(|e| bad(e.to_string()))?;
+    let Value::Object(regions) = value else { return Err(bad(shape.to_owned())) };
+    let mut map = BTreeMap::new();
+    for (region, faults) in regions {
+        if !faults.is_object() {
+            return Err(bad(format!("`{region}` is not a region with faults: {shape}")));
+        }
+        let f: RegionFaults = serde_json::from_value(faults).map_err(|e| bad(format!("`{region}`: {e}")))?;
+        validate(&f).map_err(|e| bad(format!("`{region}`: {e}")))?;
+        map.insert(region, f);
     }
     Ok(map)
 }

@@ -81,12 +81,27 @@ pub fn action_error(err: ClientError) -> ActionError {
     match &err {
         ClientError::Api(api) => {
             let help = api.help().map(|h| format!(" — {h}")).unwrap_or_default();
-            let mut e = ActionError::new(ErrorClass::HttpStatus(api.status), format!("{api}{help}"));
+            let mut e = ActionError::new(ErrorClass::HttpStatus(api.status), format!("{}{help}", api.line()));
             e.retryable = api.is_retryable();
             e
         }
         ClientError::Transport { .. } => ActionError::new(ErrorClass::Network, err.to_string()),
         ClientError::Cancelled { .. } => ActionError::fatal(ErrorClass::Other, err.to_string()),
         _ => ActionError::input(err.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci::OciError;
+
+    #[test]
+    fn an_api_error_gives_its_help_once() {
+        let body = br#"{"code": "TooManyRequests", "message": "slow down"}"#;
+        let api = OciError::from_response(429, body, Some("req-1".into()), "POST", "https://functions/x");
+        let e = action_error(ClientError::Api(Box::new(api)));
+        assert_eq!(e.message.matches("OCI is throttling this tenancy").count(), 1, "{}", e.message);
+        assert!(!e.message.contains('\n'), "{}", e.message);
     }
 }
