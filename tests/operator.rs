@@ -888,3 +888,26 @@ tasks:
     assert_eq!(pasted.status.code(), Some(0), "{command}: {}", String::from_utf8_lossy(&pasted.stderr));
     assert_eq!(sb.read("region.txt").trim(), "eu frankfurt");
 }
+
+/// Approving a task that is no approval says so, whatever its state, with the task's name as
+/// written (not lower-cased).
+#[test]
+fn approving_a_task_that_is_no_approval_says_so() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: a\ntasks:\n  Gate: { uses: approval, with: { message: go? } }\n  Smoke: { uses: shell, depends_on: [Gate], with: { run: 'true' } }\n  Early: { uses: shell, with: { run: 'true' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let run = ran.run_id();
+    for task in ["Smoke", "Early"] {
+        let approve = sb.run(&["approve", &run, task, "--reason", "ok"]);
+        assert_eq!(approve.code, 2, "{}", approve.stderr);
+        assert!(
+            approve.stderr.contains(&format!("cannot approve `{task}` in run {run}: it is not an approval task")),
+            "{}",
+            approve.stderr
+        );
+    }
+}

@@ -154,10 +154,12 @@ pub async fn decide(
             }
             _ => "`drctl status RUN` shows each task's state".to_owned(),
         };
-        return Err(CliError::usage_help(
-            format!("cannot {decision:?} `{id}` in run {}: it is {shown}", dir.id).to_lowercase(),
-            help,
-        ));
+        let verb = format!("{decision:?}").to_lowercase();
+        let why = match decision {
+            Decision::Approve | Decision::Deny if !is_approval => "it is not an approval task".to_owned(),
+            _ => format!("it is {shown}"),
+        };
+        return Err(CliError::usage_help(format!("cannot {verb} `{id}` in run {}: {why}", dir.id), help));
     }
     // The command of an attempt a crash left running may still be at work: skipping the task
     // would start its dependents alongside it.
