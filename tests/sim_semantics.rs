@@ -170,6 +170,18 @@ async fn pagination_walks_every_page() {
         .unwrap();
     let names: Vec<&str> = sorted.iter().map(|v| v["displayName"].as_str().unwrap()).collect();
     assert_eq!(names, ["vcn-10.4.0.0/16", "vcn-10.3.0.0/16", "vcn-10.2.0.0/16", "vcn-10.1.0.0/16", "vcn-10.0.0.0/16"]);
+    for (name, value) in [("sortBy", "bogus"), ("sortOrder", "sideways")] {
+        let (status, code, message) = failure(
+            client
+                .send(get(Service::Core, IAD, "/vcns").query("compartmentId", &sim.identity.tenancy).query(name, value))
+                .await,
+        );
+        assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{message}");
+        assert!(message.contains(name), "{message}");
+    }
+    // A method the path does not take is OCI's JSON error, not an empty 405.
+    let (status, code, _) = failure(client.send(OciRequest::new(Method::PATCH, Service::Core, IAD, "/vcns")).await);
+    assert_eq!((status, code.as_str()), (405, "MethodNotAllowed"));
     // A compartment that does not exist is a 404, not an empty list.
     let (status, code, _) = failure(
         client.send(get(Service::Core, IAD, "/vcns").query("compartmentId", "ocid1.compartment.oc1..mistyped")).await,

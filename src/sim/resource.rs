@@ -401,25 +401,36 @@ pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiEr
     }
     let mut items = filtered(&store, &ctx.region, kind, &call.query);
     drop(store);
-    sort(&mut items, &call.query);
+    sort(&mut items, &call.query)?;
     list_response(kind.list, &items, call)
 }
 
-/// `sortBy` (`TIMECREATED`, `DISPLAYNAME` or `NAME`, in any case) and `sortOrder` (`ASC`,
-/// `DESC`); without `sortBy` the order of creation stays.
-fn sort(items: &mut [Value], query: &[(String, String)]) {
+/// `sortBy` (`TIMECREATED`, `DISPLAYNAME`, `NAME` or `ID`, in any case) and `sortOrder`
+/// (`ASC`, `DESC`); without `sortBy` the order of creation stays. Other values are OCI's 400.
+fn sort(items: &mut [Value], query: &[(String, String)]) -> Result<(), ApiError> {
     let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_ascii_lowercase());
+    let invalid = |name: &str, allowed: &str| {
+        ApiError::new(400, "InvalidParameter", format!("Invalid {name}: allowed values are {allowed}."))
+    };
+    let descending = match get("sortOrder").as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(invalid("sortOrder", "ASC, DESC")),
+    };
     let key = match get("sortBy").as_deref() {
+        None => return Ok(()),
         Some("timecreated") => "timeCreated",
         Some("displayname") => "displayName",
         Some("name") => "name",
-        _ => return,
+        Some("id") => "id",
+        Some(_) => return Err(invalid("sortBy", "timeCreated, displayName, name, id")),
     };
     let text = |v: &Value| field(v, key).and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
     items.sort_by_cached_key(text);
-    if get("sortOrder").as_deref() == Some("desc") {
+    if descending {
         items.reverse();
     }
+    Ok(())
 }
 
 /// Resources of `kind` matching every query filter that names a top-level field; deleted

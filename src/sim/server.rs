@@ -103,6 +103,9 @@ async fn bind(region: &str, addr: SocketAddr) -> Result<TcpListener, SimError> {
 pub fn region_router(ctx: RegionCtx) -> Router {
     services::routes(Router::new())
         .fallback(|| async { ApiError::not_found("no such API operation").into_response() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(405, "MethodNotAllowed", "The method is not allowed for this resource.").into_response()
+        })
         .layer(from_fn_with_state(ctx.clone(), gate))
         .with_state(ctx)
 }
