@@ -530,6 +530,14 @@ tasks:
   call: { uses: http, on_failure: continue, with: { url: "http://127.0.0.1:9/", method: "${{ params.method }}" } }
   gate: { uses: approval, on_failure: continue, with: { message: go?, timeout: "${{ params.wait }}", on_timeout: approve } }
   nap: { uses: sleep, on_failure: continue, with: { duration: "${{ params.wait }}" } }
+  poll:
+    uses: wait_until
+    on_failure: continue
+    with: { http: { url: "http://127.0.0.1:9/", method: "${{ params.method }}" }, until: response.status == 200 }
+  every:
+    uses: wait_until
+    on_failure: continue
+    with: { shell: { run: "true" }, interval: "${{ params.wait }}" }
 "#,
     );
     let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
@@ -544,6 +552,20 @@ tasks:
     assert!(error("call").starts_with("input `method` refused: `FETCH` is not an HTTP method"), "{status}");
     assert!(error("gate").starts_with("input `timeout` refused:"), "{status}");
     assert!(error("nap").starts_with("input `duration` refused:"), "{status}");
+    assert!(
+        error("poll").starts_with("input `http` refused: `http.method`: `FETCH` is not an HTTP method"),
+        "{status}"
+    );
+    assert!(error("every").starts_with("input `interval` refused:"), "{status}");
+    // A probe's own inputs are checked at validate, each at its place inside the probe.
+    sb.write(
+        "probe.yaml",
+        "version: 1\nname: probe\ntasks:\n  w: { uses: wait_until, with: { shell: { run: 'true', bogus: 1 }, until: result.exit_code == 0 } }\n",
+    );
+    let ran = sb.run(&["validate", "probe.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("`shell.bogus`: unknown input `bogus`"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("[probe.yaml:4:56]"), "placed at `bogus`: {}", ran.stderr);
     // Headers and a query that are not maps are refused before the run.
     sb.write(
         "types.yaml",

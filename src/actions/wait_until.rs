@@ -126,18 +126,33 @@ impl Action for WaitUntil {
         Some("shell")
     }
 
+    /// Values from expressions meet the same checks when the task starts, the probe's included.
+    fn check_resolved(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        self.check_inputs(with)
+    }
+
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         let mut problems = super::unknown_keys(with, KEYS);
         if with.contains_key("http") == with.contains_key("shell") {
             problems.push(InputProblem::new("", "give exactly one probe: `http` or `shell`"));
         }
-        // The probe's request is checked as an `http` task's inputs are.
-        if let Some(Value::Object(request)) = with.get("http") {
-            for p in super::http::check_request_inputs(request, super::http::KEYS) {
+        // The probe's inputs are checked as an `http` or `shell` task's are, each problem
+        // placed at the key inside the probe it is about.
+        let probe_problems = match (with.get("http"), with.get("shell")) {
+            (Some(Value::Object(request)), _) => {
+                Some(("http", super::http::check_request_inputs(request, super::http::KEYS)))
+            }
+            (_, Some(Value::Object(command))) => Some(("shell", super::shell::Shell.check_inputs(command))),
+            _ => None,
+        };
+        for (probe, found) in probe_problems.into_iter() {
+            for p in found {
                 let inner = if p.key.is_empty() { String::new() } else { format!(".{}", p.key) };
+                let at = (!p.key.is_empty()).then(|| p.key.clone());
                 problems.push(InputProblem {
-                    key: "http".into(),
-                    message: format!("`http{inner}`: {}", p.message),
+                    key: probe.into(),
+                    message: format!("`{probe}{inner}`: {}", p.message),
+                    inner: at,
                     ..p
                 });
             }
