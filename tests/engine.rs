@@ -1448,3 +1448,21 @@ fn log_lines_are_plain_text_when_stderr_is_not_a_terminal() {
     assert!(ran.stderr.contains("DEBUG") || ran.stderr.contains("INFO"), "{}", ran.stderr);
     assert!(!ran.stderr.contains('\u{1b}'), "colour codes in a log that is not a terminal: {:?}", ran.stderr);
 }
+
+#[test]
+fn the_summary_counts_instances_against_tasks_and_a_failure_says_parameters_need_a_new_run() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: s\nparams:\n  want: { type: string, default: b }\ntasks:\n  each: { uses: shell, for_each: [a, b, c], with: { run: 'true' } }\n  check: { uses: assert, depends_on: [each], with: { that: \"${{ params.want == 'a' }}\" } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("run ") && ran.stderr.contains(": 2 tasks, 0 already done"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("3 succeeded, 1 failed, 0 skipped, 0 pending (4 instances of 2 tasks)"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("if the cause is a parameter's value, start a new run"), "{}", ran.stderr);
+}

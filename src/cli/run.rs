@@ -474,7 +474,9 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
                 }
                 eprintln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)")
             }
-            crate::checkpoint::RunState::Failed => eprint!("{}", failed_hint(&replay, &run_id, &state_flag)),
+            crate::checkpoint::RunState::Failed => {
+                eprint!("{}", failed_hint(&replay, &run_id, &state_flag, !ctx.runbook.params.is_empty()))
+            }
             _ => {}
         }
     }
@@ -486,7 +488,7 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
 
 /// What to do about a failed run. A denied approval stays denied on resume (a resume with
 /// `--yes` must not overturn a person's decision): asking again is an explicit `drctl retry`.
-fn failed_hint(replay: &crate::checkpoint::Replay, run_id: &str, state_flag: &str) -> String {
+fn failed_hint(replay: &crate::checkpoint::Replay, run_id: &str, state_flag: &str, has_params: bool) -> String {
     let mut denied = Vec::new();
     let mut other = false;
     for id in &replay.order {
@@ -499,6 +501,10 @@ fn failed_hint(replay: &crate::checkpoint::Replay, run_id: &str, state_flag: &st
     let mut out = String::new();
     if other || denied.is_empty() {
         out.push_str(&format!("failed; after fixing the cause: drctl resume {run_id}{state_flag}\n"));
+        if has_params {
+            // A resume keeps the run's parameters: a wrong value is fixed by a new run.
+            out.push_str("(if the cause is a parameter's value, start a new run with the right one: a run keeps its parameters)\n");
+        }
     }
     for id in denied {
         let retry = crate::ui::operator_command("retry", run_id, &id.to_string(), state_flag);

@@ -363,8 +363,14 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
         Some(n) if *n > 0 => format!(", {n} cancelled"),
         _ => String::new(),
     };
+    // The header counts tasks; a task with `for_each` runs as several instances, counted here.
+    let of_tasks = if expected == runbook.tasks.len() {
+        String::new()
+    } else {
+        format!(" ({expected} instances of {} tasks)", runbook.tasks.len())
+    };
     let mut out = format!(
-        "\nrun {} {}: {} elapsed{rto}\n  {} succeeded, {} failed, {} skipped{cancelled}, {} pending\n",
+        "\nrun {} {}: {} elapsed{rto}\n  {} succeeded, {} failed, {} skipped{cancelled}, {} pending{of_tasks}\n",
         meta.run_id,
         state.as_str(),
         format_duration(elapsed),
