@@ -76,6 +76,32 @@ async fn create_goes_provisioning_then_available_with_request_id_and_etag() {
     // Regions are separate: the VCN does not exist in Phoenix.
     let (status, code, _) = failure(client.send(get(Service::Core, PHX, &format!("/vcns/{id}"))).await);
     assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"));
+    // What OCI makes with a VCN can be read, is the VCN's, and goes only with it.
+    let defaults = [
+        ("/routeTables", "defaultRouteTableId", "Default Route Table for "),
+        ("/securityLists", "defaultSecurityListId", "Default Security List for "),
+        ("/dhcps", "defaultDhcpOptionsId", "Default DHCP Options for "),
+    ];
+    for (path, field, name) in defaults {
+        let child = vcn[field].as_str().unwrap();
+        let read: Value = client.send_json(get(Service::Core, IAD, &format!("{path}/{child}"))).await.unwrap();
+        assert_eq!((read["vcnId"].as_str(), read["lifecycleState"].as_str()), (Some(id), Some("AVAILABLE")), "{read}");
+        assert!(read["displayName"].as_str().unwrap().starts_with(name), "{read}");
+        let listed: Vec<Value> = client
+            .send_json(get(Service::Core, IAD, path).query("compartmentId", &sim.identity.tenancy))
+            .await
+            .unwrap();
+        assert!(listed.iter().any(|r| r["id"] == child), "{path}: {listed:?}");
+        let delete = OciRequest::new(Method::DELETE, Service::Core, IAD, format!("{path}/{child}"));
+        let (status, code, message) = failure(client.send(delete).await);
+        assert_eq!((status, code.as_str()), (409, "Conflict"), "{message}");
+    }
+    client.send(OciRequest::new(Method::DELETE, Service::Core, IAD, format!("/vcns/{id}"))).await.unwrap();
+    for (path, field, _) in defaults {
+        let child = vcn[field].as_str().unwrap();
+        let read: Value = client.send_json(get(Service::Core, IAD, &format!("{path}/{child}"))).await.unwrap();
+        assert!(matches!(read["lifecycleState"].as_str(), Some("TERMINATING" | "TERMINATED")), "{read}");
+    }
 }
 
 #[tokio::test]

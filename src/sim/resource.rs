@@ -152,6 +152,9 @@ pub struct Kind {
     /// parameter and the kind it names (`None`: a compartment). `None` for lists that take
     /// no scope.
     pub list_by: Option<(&'static str, Option<&'static str>)>,
+    /// Resources that come with one of this kind and go with it (a VCN's default route
+    /// table, security list and DHCP options), built from its body.
+    pub companions: Option<fn(&Resource) -> Vec<Resource>>,
 }
 
 /// A kind to start from with `..BASE`: synchronous, created ACTIVE, array lists.
@@ -168,6 +171,7 @@ pub const BASE: Kind = Kind {
     prepare: accept,
     before_delete: None,
     list_by: Some(("compartmentId", None)),
+    companions: None,
 };
 
 /// A `prepare` that accepts any body.
@@ -332,6 +336,9 @@ pub fn create_body(
         resource.pending = Some(Transition { at_ms: finish, state: target.into() });
     }
     let view = public(&resource.body);
+    for companion in kind.companions.map(|make| make(&resource)).unwrap_or_default() {
+        store.insert(companion);
+    }
     store.insert(resource);
     drop(store);
     sim.touch();
@@ -547,6 +554,16 @@ pub fn delete(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
         } else {
             r.pending = Some(Transition { at_ms: finish, state: lc.deleted.into() });
             r.gone_at_ms = Some(finish + DELETED_VISIBLE_MS);
+        }
+    }
+    // What came with the resource goes with it.
+    let companions = if fails { Vec::new() } else { kind.companions.map(|make| make(&existing)).unwrap_or_default() };
+    for companion in companions {
+        if let Some(c) = store.resources.get_mut(&companion.id) {
+            c.set_state(lc.deleting);
+            c.etag = new_etag();
+            c.pending = Some(Transition { at_ms: finish, state: lc.deleted.into() });
+            c.gone_at_ms = Some(finish + DELETED_VISIBLE_MS);
         }
     }
     drop(store);

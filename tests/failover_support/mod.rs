@@ -76,6 +76,13 @@ pub fn expected_resources() -> BTreeMap<String, Vec<String>> {
 /// Kind → sorted names of the live resources of a region's dump, for every kind a converge
 /// task writes. A name listed twice means a duplicate.
 pub fn resources_by_name(dump: &Value) -> BTreeMap<String, Vec<String>> {
+    // What OCI makes with every VCN (its default route table and security list) is no task's.
+    let defaults: Vec<&str> = dump["core.vcn"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|v| ["defaultRouteTableId", "defaultSecurityListId"].map(|f| v[f].as_str().unwrap_or_default()))
+        .collect();
     CONVERGE
         .iter()
         .map(|(_, _, kind, field)| {
@@ -85,6 +92,7 @@ pub fn resources_by_name(dump: &Value) -> BTreeMap<String, Vec<String>> {
                     items
                         .iter()
                         .filter(|r| !matches!(r["lifecycleState"].as_str(), Some("DELETED" | "DELETING")))
+                        .filter(|r| !defaults.contains(&r["id"].as_str().unwrap_or_default()))
                         .map(|r| r[field].as_str().unwrap_or("<unnamed>").to_owned())
                         .collect()
                 })

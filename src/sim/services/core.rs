@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::sim::call::{json, respond, Call};
 use crate::sim::context::RegionCtx;
@@ -19,8 +19,9 @@ use crate::sim::store::{now_ms, rfc3339, Resource, Store};
 const V: &str = "/20160918";
 
 /// Kinds that live inside a VCN (and block its deletion).
-const VCN_CHILDREN: [&str; 7] = [
+const VCN_CHILDREN: [&str; 8] = [
     "core.subnet",
+    "core.dhcpoptions",
     "core.routetable",
     "core.securitylist",
     "core.networksecuritygroup",
@@ -35,17 +36,33 @@ pub static VCN: Kind = Kind {
     lifecycle: CORE,
     prepare: prepare_vcn,
     before_delete: Some(vcn_is_empty),
+    companions: Some(vcn_defaults),
+    ..BASE
+};
+pub static DHCP_OPTIONS: Kind = Kind {
+    name: "core.dhcpoptions",
+    ocid_type: "dhcpoptions",
+    lifecycle: CORE,
+    prepare: in_vcn,
+    before_delete: Some(not_a_default),
     ..BASE
 };
 pub static SUBNET: Kind =
     Kind { name: "core.subnet", ocid_type: "subnet", lifecycle: CORE, prepare: prepare_subnet, ..BASE };
-pub static ROUTE_TABLE: Kind =
-    Kind { name: "core.routetable", ocid_type: "routetable", lifecycle: CORE, prepare: prepare_route_table, ..BASE };
+pub static ROUTE_TABLE: Kind = Kind {
+    name: "core.routetable",
+    ocid_type: "routetable",
+    lifecycle: CORE,
+    prepare: prepare_route_table,
+    before_delete: Some(not_a_default),
+    ..BASE
+};
 pub static SECURITY_LIST: Kind = Kind {
     name: "core.securitylist",
     ocid_type: "securitylist",
     lifecycle: CORE,
     prepare: prepare_security_list,
+    before_delete: Some(not_a_default),
     ..BASE
 };
 pub static NSG: Kind = Kind {
@@ -72,11 +89,103 @@ pub static INTERNET_GATEWAY: Kind = Kind {
     ..BASE
 };
 
+/// The fields of a VCN naming what OCI makes with it, which go with it.
+const DEFAULTS: [&str; 3] = ["defaultRouteTableId", "defaultSecurityListId", "defaultDhcpOptionsId"];
+
 fn vcn_is_empty(store: &Store, vcn: &Resource) -> Result<(), ApiError> {
+    let defaults: Vec<&str> = DEFAULTS.iter().filter_map(|f| vcn.str_field(f)).collect();
     for kind in VCN_CHILDREN {
-        resource::refuse_if_children(store, vcn, kind, "vcnId")?;
+        let live = store
+            .of_kind(&vcn.region, kind)
+            .filter(|c| c.str_field("vcnId") == Some(vcn.id.as_str()) && c.gone_at_ms.is_none())
+            .filter(|c| !defaults.contains(&c.id.as_str()))
+            .count();
+        if live > 0 {
+            return Err(ApiError::conflict(format!(
+                "{} {} still has {live} {kind} resource(s); delete them first.",
+                vcn.kind, vcn.id
+            )));
+        }
     }
     Ok(())
+}
+
+/// A VCN's default route table, security list or DHCP options go only with the VCN.
+fn not_a_default(store: &Store, r: &Resource) -> Result<(), ApiError> {
+    let Some(vcn) = r.str_field("vcnId").and_then(|id| store.resources.get(id)) else { return Ok(()) };
+    if vcn.gone_at_ms.is_none() && DEFAULTS.iter().any(|f| vcn.str_field(f) == Some(r.id.as_str())) {
+        return Err(ApiError::conflict(format!(
+            "{} {} is the default of VCN {}; it is deleted with the VCN.",
+            r.kind, r.id, vcn.id
+        )));
+    }
+    Ok(())
+}
+
+/// What OCI creates with a VCN: its default route table (no rules), security list (SSH and
+/// ICMP in, everything out) and DHCP options (VCN and Internet resolver, the VCN's domain).
+fn vcn_defaults(vcn: &Resource) -> Vec<Resource> {
+    let name = vcn.str_field("displayName").unwrap_or_default().to_owned();
+    let common = |id: &str, display: String| {
+        let mut body = Map::new();
+        body.insert("id".into(), json!(id));
+        body.insert("vcnId".into(), json!(vcn.id));
+        body.insert("compartmentId".into(), vcn.body.get("compartmentId").cloned().unwrap_or(Value::Null));
+        body.insert("displayName".into(), json!(display));
+        body.insert("lifecycleState".into(), json!("AVAILABLE"));
+        body.insert("timeCreated".into(), vcn.body.get("timeCreated").cloned().unwrap_or(Value::Null));
+        body.insert("freeformTags".into(), json!({}));
+        body.insert("definedTags".into(), json!({}));
+        body
+    };
+    let mut out = Vec::new();
+    if let Some(id) = vcn.str_field("defaultRouteTableId") {
+        let mut body = common(id, format!("Default Route Table for {name}"));
+        body.insert("routeRules".into(), json!([]));
+        out.push((ROUTE_TABLE.name, body));
+    }
+    if let Some(id) = vcn.str_field("defaultSecurityListId") {
+        let mut body = common(id, format!("Default Security List for {name}"));
+        body.insert(
+            "ingressSecurityRules".into(),
+            json!([
+                { "protocol": "6", "source": "0.0.0.0/0", "sourceType": "CIDR_BLOCK", "isStateless": false,
+                  "tcpOptions": { "destinationPortRange": { "min": 22, "max": 22 } } },
+                { "protocol": "1", "source": "0.0.0.0/0", "sourceType": "CIDR_BLOCK", "isStateless": false,
+                  "icmpOptions": { "type": 3, "code": 4 } },
+                { "protocol": "1", "source": vcn.body.get("cidrBlock").cloned().unwrap_or(Value::Null),
+                  "sourceType": "CIDR_BLOCK", "isStateless": false, "icmpOptions": { "type": 3 } }
+            ]),
+        );
+        body.insert(
+            "egressSecurityRules".into(),
+            json!([{ "protocol": "all", "destination": "0.0.0.0/0", "destinationType": "CIDR_BLOCK", "isStateless": false }]),
+        );
+        out.push((SECURITY_LIST.name, body));
+    }
+    if let Some(id) = vcn.str_field("defaultDhcpOptionsId") {
+        let mut body = common(id, format!("Default DHCP Options for {name}"));
+        let mut options = vec![json!({ "type": "DomainNameServer", "serverType": "VcnLocalPlusInternet" })];
+        if let Some(domain) = vcn.str_field("vcnDomainName") {
+            options.push(json!({ "type": "SearchDomain", "searchDomainNames": [domain] }));
+        }
+        body.insert("options".into(), Value::Array(options));
+        body.insert("domainNameType".into(), json!("CUSTOM_DOMAIN"));
+        out.push((DHCP_OPTIONS.name, body));
+    }
+    out.into_iter()
+        .map(|(kind, body)| Resource {
+            kind: kind.into(),
+            region: vcn.region.clone(),
+            global: false,
+            id: body["id"].as_str().unwrap_or_default().to_owned(),
+            etag: crate::sim::ocid::new_etag(),
+            seq: 0,
+            body: Value::Object(body),
+            pending: None,
+            gone_at_ms: None,
+        })
+        .collect()
 }
 
 fn prepare_vcn(p: &mut Prepare<'_>) -> Result<(), ApiError> {
@@ -275,6 +384,7 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
         (&SERVICE_GATEWAY, "serviceGateways"),
         (&NAT_GATEWAY, "natGateways"),
         (&INTERNET_GATEWAY, "internetGateways"),
+        (&DHCP_OPTIONS, "dhcps"),
     ] {
         router = resource::routes(router, kind, &[&format!("{V}/{path}")]);
     }

@@ -55,6 +55,7 @@ pub fn kinds() -> Vec<&'static Kind> {
         &core::SERVICE_GATEWAY,
         &core::NAT_GATEWAY,
         &core::INTERNET_GATEWAY,
+        &core::DHCP_OPTIONS,
         &identity::COMPARTMENT,
         &identity::POLICY,
         &identity::DYNAMIC_GROUP,
