@@ -840,6 +840,22 @@ fn a_failed_resource_found_by_name_is_replaced_except_by_a_drill_that_did_not_ma
     assert_eq!(states(&w, "failed-before"), ["FAILED"]);
 }
 
+/// Two VCNs of one name in the source compartment (OCI allows it): the destination's lookups
+/// go by name, so a failover could recreate only one. The capture says so at once, with both
+/// ids and the fix, instead of a failover failing mid-run on the second.
+#[test]
+fn a_capture_refuses_two_resources_of_one_name_in_one_place() {
+    let w = World::start(&[]);
+    let body = json!({ "compartmentId": "ocid1.compartment.oc1..orders", "displayName": "orders-vcn", "cidrBlocks": ["10.62.0.0/16"] });
+    w.sb.write("vcn.json", &body.to_string());
+    let made = w.drctl(&["oci", "request", "POST", "core", "/20160918/vcns", "--region", SOURCE, "--body", "vcn.json"]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let ran = w.drctl(&["inventory", "--region", SOURCE, "--compartment", "ocid1.compartment.oc1..orders"]);
+    assert_ne!(ran.code, 0, "{}", ran.stdout);
+    assert!(ran.stderr.contains("2 resources share the name `orders-vcn` in one place (ocid1.vcn."), "{}", ran.stderr);
+    assert!(ran.stderr.contains("rename all but one in the source"), "{}", ran.stderr);
+}
+
 /// An inventory of a compartment that does not exist is not retried: the 404 says the
 /// compartment id (or the permission) is wrong, and asking again cannot change that.
 #[test]

@@ -33,6 +33,11 @@ fn id_of(v: &Value) -> &str {
     v.get("id").and_then(Value::as_str).unwrap_or_default()
 }
 
+/// The name a resource goes by: `displayName`, `name` or `secretName`, else its id.
+fn name_of(b: &Value) -> &str {
+    ["displayName", "name", "secretName"].iter().find_map(|f| b.get(*f).and_then(Value::as_str)).unwrap_or(id_of(b))
+}
+
 fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
     v.get(field).and_then(Value::as_str).unwrap_or_default()
 }
@@ -98,6 +103,7 @@ pub async fn capture(client: &OciClient, region: &str, compartment: &str) -> Res
     let mut raw: BTreeMap<&'static str, Vec<Raw>> = BTreeMap::new();
     for source in SOURCES {
         let items = read_list(&reader, &source, compartment, &raw).await?;
+        same_names(source.list, &items)?;
         raw.insert(source.list, items);
     }
     keep_named_dynamic_groups(&mut raw, compartment);
@@ -196,13 +202,7 @@ async fn read_list(
 /// Keys are names; a function's is `<application key>/<name>` (contract C3). Names that
 /// repeat within a list get their parent's key in front, then a counter.
 fn assign_keys(list: &str, items: &mut [Raw]) {
-    let name = |b: &Value| -> String {
-        ["displayName", "name", "secretName"]
-            .iter()
-            .find_map(|f| b.get(*f).and_then(Value::as_str))
-            .unwrap_or(id_of(b))
-            .to_string()
-    };
+    let name = |b: &Value| name_of(b).to_owned();
     for item in items.iter_mut() {
         item.key = match (&item.parent, list) {
             (Some(app), "functions") => format!("{app}/{}", name(&item.body)),
@@ -228,6 +228,34 @@ fn assign_keys(list: &str, items: &mut [Raw]) {
         if *n > 1 {
             item.key = format!("{}#{n}", item.key);
         }
+    }
+}
+
+/// Refuses resources of one list that share a name in one place (two VCNs `orders-vcn` in the
+/// compartment; OCI allows it for most kinds). A failover finds each resource in the
+/// destination by that name, so it could recreate only one of them, and would fail mid-run on
+/// the other: better said now, with both ids and the fix.
+fn same_names(list: &str, items: &[Raw]) -> Result<(), InventoryError> {
+    // One place: the same compartment and the same parent (VCN, gateway, application,
+    // vault, log group), as the destination's lookups by name are scoped.
+    const PARENTS: [&str; 6] = ["compartmentId", "vcnId", "gatewayId", "applicationId", "vaultId", "logGroupId"];
+    let mut by_name: BTreeMap<(Vec<&str>, Option<&str>, &str), Vec<&str>> = BTreeMap::new();
+    for item in items {
+        let place = PARENTS.iter().map(|f| str_of(&item.body, f)).collect();
+        by_name.entry((place, item.parent.as_deref(), name_of(&item.body))).or_default().push(id_of(&item.body));
+    }
+    match by_name.into_iter().find(|(_, ids)| ids.len() > 1) {
+        None => Ok(()),
+        Some(((_, _, name), ids)) => Err(InventoryError::Shape {
+            what: list.replace('_', " "),
+            detail: format!(
+                "{} resources share the name `{name}` in one place ({}): a failover finds each resource in the \
+                 destination by its name, so it cannot recreate them all; rename all but one in the source (or in \
+                 a saved capture) and capture again",
+                ids.len(),
+                ids.join(", ")
+            ),
+        }),
     }
 }
 
