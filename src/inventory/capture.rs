@@ -239,14 +239,15 @@ fn same_names(list: &str, items: &[Raw]) -> Result<(), InventoryError> {
     // One place: the same compartment and the same parent (VCN, gateway, application,
     // vault, log group), as the destination's lookups by name are scoped.
     const PARENTS: [&str; 6] = ["compartmentId", "vcnId", "gatewayId", "applicationId", "vaultId", "logGroupId"];
-    let mut by_name: BTreeMap<(Vec<&str>, Option<&str>, &str), Vec<&str>> = BTreeMap::new();
+    type Place<'a> = (Vec<&'a str>, Option<&'a str>);
+    let mut by_name: BTreeMap<(Place<'_>, &str), Vec<&str>> = BTreeMap::new();
     for item in items {
-        let place = PARENTS.iter().map(|f| str_of(&item.body, f)).collect();
-        by_name.entry((place, item.parent.as_deref(), name_of(&item.body))).or_default().push(id_of(&item.body));
+        let place = (PARENTS.iter().map(|f| str_of(&item.body, f)).collect(), item.parent.as_deref());
+        by_name.entry((place, name_of(&item.body))).or_default().push(id_of(&item.body));
     }
     match by_name.into_iter().find(|(_, ids)| ids.len() > 1) {
         None => Ok(()),
-        Some(((_, _, name), ids)) => Err(InventoryError::Shape {
+        Some(((_, name), ids)) => Err(InventoryError::Shape {
             what: list.replace('_', " "),
             detail: format!(
                 "{} resources share the name `{name}` in one place ({}): a failover finds each resource in the \
