@@ -911,3 +911,32 @@ fn approving_a_task_that_is_no_approval_says_so() {
         );
     }
 }
+
+/// After `retry` of a denied approval, what its denial skipped waits again: `status` shows it
+/// pending, not skipped, until the run goes on.
+#[test]
+fn retrying_a_denied_approval_shows_what_it_skipped_as_pending_again() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: r\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  after: { uses: shell, depends_on: [gate], with: { run: 'true' } }\n  later: { uses: shell, depends_on: [after], with: { run: 'true' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let run = ran.run_id();
+    let denied = sb.run(&["deny", &run, "gate", "--reason", "not yet", "--progress", "plain"]);
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    let states = sb.task_states(&run);
+    assert_eq!(states["after"].0, "skipped", "{states:?}");
+    let retried = sb.run(&["retry", &run, "gate", "--no-resume"]);
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    let states = sb.task_states(&run);
+    for task in ["gate", "after", "later"] {
+        assert_eq!(states[task].0, "pending", "{task}: {states:?}");
+    }
+    let resumed = sb.run(&["resume", &run, "--progress", "plain"]);
+    assert_eq!(resumed.code, 3, "asks again: {}", resumed.stderr);
+    let approved = sb.run(&["approve", &run, "gate", "--reason", "now", "--progress", "plain"]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    assert!(sb.task_states(&run).values().all(|(s, _)| s == "succeeded"));
+}

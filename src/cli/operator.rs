@@ -36,6 +36,31 @@ pub enum Decision {
     Retry,
 }
 
+/// Instances the engine skipped (not an operator) of the tasks that depend on `task`,
+/// directly or through others.
+fn skipped_downstream(dir: &RunDir, replay: &Replay, task: &str) -> Vec<InstanceId> {
+    let Ok(text) = dir.runbook_text() else { return Vec::new() };
+    let Ok(runbook) = crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin()) else {
+        return Vec::new();
+    };
+    let mut below: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    let mut stack: Vec<usize> = runbook.task_index(task).into_iter().collect();
+    while let Some(t) = stack.pop() {
+        for (d, other) in runbook.tasks.iter().enumerate() {
+            if other.deps.iter().any(|dep| dep.task == t) && below.insert(d) {
+                stack.push(d);
+            }
+        }
+    }
+    replay
+        .order
+        .iter()
+        .filter(|i| runbook.task_index(&i.task).is_some_and(|t| below.contains(&t)))
+        .filter(|i| replay.instance(i).is_some_and(|r| r.state == TaskState::Skipped && r.engine_skip))
+        .cloned()
+        .collect()
+}
+
 /// Refuses an id that names no task instance of the run: a task the runbook (as run) lacks,
 /// a `for_each` task named without its item, or an item the task does not have. Gives whether
 /// the task is an approval, when the runbook (as run) tells.
@@ -197,7 +222,14 @@ pub async fn decide(
             };
             let audit =
                 Record::Audit { action, task: Some(id.clone()), actor: actor.clone(), reason: args.reason.clone(), at };
-            vec![audit, outcome]
+            let mut records = vec![audit, outcome];
+            if decision == Decision::Retry {
+                // What was skipped only because this task failed waits again for it: shown as
+                // pending (not skipped) until the run goes on and decides.
+                records
+                    .extend(skipped_downstream(&dir, &replay, &id.task).into_iter().map(|id| Record::Reset { id, at }));
+            }
+            records
         }
     };
     if args.no_resume {
