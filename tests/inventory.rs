@@ -230,3 +230,14 @@ async fn seeding_refuses_a_digest_mismatch_and_a_missing_image() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeding_names_a_field_of_the_wrong_type() {
+    let text = std::fs::read_to_string(example()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let err = seed_error(dir.path(), &text.replacen("memoryInMBs: 128", "memoryInMBs: lots", 1)).await;
+    assert!(
+        err.contains("functions[0] (orders/notify-order): the simulator refused the create: 400 InvalidParameter: memoryInMBs must be a whole number, got \"lots\""),
+        "{err}"
+    );
+}

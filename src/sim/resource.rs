@@ -98,6 +98,18 @@ impl Prepare<'_> {
         self.body.get(field).and_then(Value::as_str).map(str::to_string)
     }
 
+    /// A whole-number field: `None` when absent or null; 400 InvalidParameter when it holds
+    /// anything else (OCI does not read `"lots"` or `128.5` as a number).
+    pub fn whole_number(&self, field: &str) -> Result<Option<u64>, ApiError> {
+        match self.body.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| ApiError::invalid(format!("{field} must be a whole number, got {v}."))),
+        }
+    }
+
     pub fn require(&self, field: &str) -> Result<String, ApiError> {
         self.str(field).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::missing(field))
     }

@@ -88,11 +88,11 @@ fn prepare_function(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     if p.existing.is_none() {
         unique_in_app(p, &app.id)?;
     }
-    let memory = p.body.get("memoryInMBs").and_then(Value::as_u64).ok_or_else(|| ApiError::missing("memoryInMBs"))?;
+    let memory = p.whole_number("memoryInMBs")?.ok_or_else(|| ApiError::missing("memoryInMBs"))?;
     if !(128..=3072).contains(&memory) {
         return Err(ApiError::invalid(format!("memoryInMBs must be between 128 and 3072, got {memory}.")));
     }
-    let timeout = p.body.get("timeoutInSeconds").and_then(Value::as_u64).unwrap_or(30);
+    let timeout = p.whole_number("timeoutInSeconds")?.unwrap_or(30);
     if !(1..=300).contains(&timeout) {
         return Err(ApiError::invalid(format!("timeoutInSeconds must be between 1 and 300, got {timeout}.")));
     }
