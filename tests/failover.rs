@@ -529,12 +529,7 @@ fn a_refreshed_plan_against_a_missing_simulator_says_how_to_make_one() {
 #[test]
 fn a_run_on_the_embedded_simulator_killed_at_once_resumes() {
     let sb = support::Sandbox::new();
-    let rb = failover_support::repo_file("runbooks/oci-functions-failover.yaml").display().to_string();
-    let params = failover_support::repo_file("examples/orders-api/params.yaml").display().to_string();
-    let inventory = format!("inventory_file={}", failover_support::inventory_path().display());
-    let seed = failover_support::inventory_path().display().to_string();
-    let args = ["run", &rb, "--params-file", &params, "--param", &inventory, "--sim", &seed, "--yes", "-q"];
-    let mut child = sb.command(&args).stdout(std::process::Stdio::piped()).spawn().expect("drctl");
+    let (child, params) = start_embedded_failover(&sb);
     let endpoints = sb.path().join(".drctl/sim/endpoints.json");
     let until = Instant::now() + Duration::from_secs(30);
     while !endpoints.exists() {
@@ -542,12 +537,43 @@ fn a_run_on_the_embedded_simulator_killed_at_once_resumes() {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(50));
+    let run = kill_run(child);
+    resume_ok(&sb, &run, &params);
+    assert_eq!(sb.status(&run)["state"], "succeeded");
+}
+
+/// Starts the example's failover on the embedded simulator in `sb`; gives the process and the
+/// parameter flags a resume gives again.
+fn start_embedded_failover(sb: &support::Sandbox) -> (std::process::Child, Vec<String>) {
+    let rb = failover_support::repo_file("runbooks/oci-functions-failover.yaml").display().to_string();
+    let seed = failover_support::inventory_path().display().to_string();
+    let params = vec![
+        "--params-file".to_owned(),
+        failover_support::repo_file("examples/orders-api/params.yaml").display().to_string(),
+        "--param".to_owned(),
+        format!("inventory_file={seed}"),
+    ];
+    let mut args = vec!["run", rb.as_str()];
+    args.extend(params.iter().map(String::as_str));
+    args.extend(["--sim", seed.as_str(), "--yes", "-q"]);
+    let child = sb.command(&args).stdout(std::process::Stdio::piped()).spawn().expect("drctl");
+    (child, params)
+}
+
+/// Kills the run `child` drives; gives the run's id.
+fn kill_run(mut child: std::process::Child) -> String {
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
-    let run = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
-    let resumed = sb.run(&["resume", &run, "--params-file", &params, "--param", &inventory, "--yes", "--break-lock"]);
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned()
+}
+
+/// Resumes `run` with the parameter flags it started with; it must succeed.
+fn resume_ok(sb: &support::Sandbox, run: &str, params: &[String]) {
+    let mut args = vec!["resume", run];
+    args.extend(params.iter().map(String::as_str));
+    args.extend(["--yes", "--break-lock"]);
+    let resumed = sb.run(&args);
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
-    assert_eq!(sb.status(&run)["state"], "succeeded");
 }
 
 /// The embedded simulator answers a change only once its state file holds it: a run killed
@@ -556,12 +582,7 @@ fn a_run_on_the_embedded_simulator_killed_at_once_resumes() {
 #[test]
 fn a_run_on_the_embedded_simulator_killed_after_creates_finds_them_at_resume() {
     let sb = support::Sandbox::new();
-    let rb = failover_support::repo_file("runbooks/oci-functions-failover.yaml").display().to_string();
-    let params = failover_support::repo_file("examples/orders-api/params.yaml").display().to_string();
-    let inventory = format!("inventory_file={}", failover_support::inventory_path().display());
-    let seed = failover_support::inventory_path().display().to_string();
-    let args = ["run", &rb, "--params-file", &params, "--param", &inventory, "--sim", &seed, "--yes", "-q"];
-    let mut child = sb.command(&args).stdout(std::process::Stdio::piped()).spawn().expect("drctl");
+    let (child, params) = start_embedded_failover(&sb);
     let runs = sb.path().join(".drctl/runs");
     let created =
         |journal: &str| journal.lines().filter(|l| l.contains("\"t\":\"done\"") && l.contains("ocid1.")).count();
@@ -579,8 +600,7 @@ fn a_run_on_the_embedded_simulator_killed_after_creates_finds_them_at_resume() {
         assert!(Instant::now() < until, "no creates recorded:\n{text}");
         std::thread::sleep(Duration::from_millis(1));
     };
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
+    let run = kill_run(child);
     let state = std::fs::read_to_string(sb.path().join(".drctl/sim/state.json")).unwrap();
     let ids: Vec<String> = journal
         .lines()
@@ -593,9 +613,7 @@ fn a_run_on_the_embedded_simulator_killed_after_creates_finds_them_at_resume() {
     for id in &ids {
         assert!(state.contains(&format!("\"{id}\"")), "the journal holds {id}, which the simulator lost");
     }
-    let run = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
-    let resumed = sb.run(&["resume", &run, "--params-file", &params, "--param", &inventory, "--yes", "--break-lock"]);
-    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    resume_ok(&sb, &run, &params);
 }
 
 /// Two drill tasks whose creates went through but which never finished (each timed out waiting

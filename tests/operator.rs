@@ -880,12 +880,8 @@ tasks:
         .find_map(|l| l.trim().strip_prefix("approve: ").map(str::to_owned))
         .unwrap_or_else(|| panic!("no approve command: {}", ran.stderr));
     assert!(command.contains("-p 'region=eu frankfurt'"), "{command}");
-    let pasted = std::process::Command::new("sh")
-        .args(["-c", &command.replacen("drctl", &support::drctl_bin().display().to_string(), 1).replace("'...'", "ok")])
-        .current_dir(sb.path())
-        .output()
-        .expect("sh");
-    assert_eq!(pasted.status.code(), Some(0), "{command}: {}", String::from_utf8_lossy(&pasted.stderr));
+    let (code, stderr) = sb.paste(&command.replace("'...'", "ok"));
+    assert_eq!(code, Some(0), "{command}: {stderr}");
     assert_eq!(sb.read("region.txt").trim(), "eu frankfurt");
 }
 

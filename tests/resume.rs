@@ -534,12 +534,8 @@ tasks:
         .find_map(|l| l.split_once("continue with: ").map(|(_, c)| c.to_owned()))
         .unwrap_or_else(|| panic!("no resume command: {stderr}"));
     assert!(command.contains("--params-file"), "{command}");
-    let pasted = std::process::Command::new("sh")
-        .args(["-c", &command.replacen("drctl", &support::drctl_bin().display().to_string(), 1)])
-        .current_dir(sb.path())
-        .output()
-        .expect("sh");
-    assert_eq!(pasted.status.code(), Some(0), "{command}: {}", String::from_utf8_lossy(&pasted.stderr));
+    let (code, stderr) = sb.paste(&command);
+    assert_eq!(code, Some(0), "{command}: {stderr}");
     assert!(sb.path().join("second").exists());
 }
 

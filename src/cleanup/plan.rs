@@ -12,7 +12,7 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::unfinished::{holds_masked, RunInputs};
+use super::unfinished::RunInputs;
 use crate::actions::ActionRegistry;
 use crate::checkpoint::{AuditAction, InstanceId, Replay, TaskState};
 use crate::runbook::checked::TaskIdx;
@@ -182,7 +182,8 @@ fn unfinished(
         Err(why) => return Some(unknown(why)),
     };
     Some(match action.removal_by_name(&with)? {
-        Ok((_, with)) if holds_masked(&with) => unknown("what names it is kept masked".into()),
+        // A value the run directory keeps masked would find the wrong resource, or none.
+        Ok((_, with)) if crate::ui::redact::holds_mask(&with) => unknown("what names it is kept masked".into()),
         Ok((resource, with)) => UndoKind::Unfinished { resource, with, state },
         Err(why) => unknown(why),
     })

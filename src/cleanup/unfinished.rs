@@ -11,7 +11,7 @@ use crate::engine::{instance_keys, RunScope};
 use crate::hash::FastMap;
 use crate::runbook::checked::{ForEach, TaskIdx};
 use crate::runbook::Runbook;
-use crate::ui::redact::{Redactor, MASK};
+use crate::ui::redact::Redactor;
 
 /// What expressions of the run saw, rebuilt from its run directory.
 pub struct RunInputs<'a> {
@@ -86,15 +86,4 @@ impl<'a> RunInputs<'a> {
 
 fn record(outputs: Value, state: &str) -> Value {
     serde_json::json!({ "outputs": outputs, "state": state })
-}
-
-/// Whether a removal's inputs hold a value the run directory keeps masked: looking for that
-/// would find the wrong resource, or none.
-pub fn holds_masked(with: &Value) -> bool {
-    match with {
-        Value::String(s) => s.contains(MASK),
-        Value::Array(items) => items.iter().any(holds_masked),
-        Value::Object(map) => map.values().any(holds_masked),
-        _ => false,
-    }
 }

@@ -7,6 +7,7 @@ use super::run::{resume_locked, DriveArgs, Resumption};
 use super::{CliError, Exit, ParamArgs, StateArgs};
 use crate::checkpoint::record::now_millis;
 use crate::checkpoint::{Actor, AuditAction, InstanceId, Record, Replay, RunDir, RunLock, TaskState};
+use crate::runbook::Runbook;
 
 #[derive(Args, Debug)]
 pub struct DecisionArgs {
@@ -38,38 +39,35 @@ pub enum Decision {
 
 /// Instances the engine skipped (not an operator) of the tasks that depend on `task`,
 /// directly or through others.
-fn skipped_downstream(dir: &RunDir, replay: &Replay, task: &str) -> Vec<InstanceId> {
-    let Ok(text) = dir.runbook_text() else { return Vec::new() };
-    let Ok(runbook) = crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin()) else {
-        return Vec::new();
-    };
-    let mut below: std::collections::HashSet<usize> = std::collections::HashSet::new();
-    let mut stack: Vec<usize> = runbook.task_index(task).into_iter().collect();
-    while let Some(t) = stack.pop() {
-        for (d, other) in runbook.tasks.iter().enumerate() {
-            if other.deps.iter().any(|dep| dep.task == t) && below.insert(d) {
-                stack.push(d);
-            }
-        }
-    }
+fn skipped_downstream(runbook: Option<&Runbook>, replay: &Replay, task: &str) -> Vec<InstanceId> {
+    let Some((runbook, t)) = runbook.and_then(|r| Some((r, r.task_index(task)?))) else { return Vec::new() };
+    let below = crate::graph::downstream(runbook, t);
     replay
         .order
         .iter()
-        .filter(|i| runbook.task_index(&i.task).is_some_and(|t| below.contains(&t)))
+        .filter(|i| runbook.task_index(&i.task).is_some_and(|t| below[t]))
         .filter(|i| replay.instance(i).is_some_and(|r| r.state == TaskState::Skipped && r.engine_skip))
         .cloned()
         .collect()
 }
 
+/// The runbook as run, or `None` when it no longer loads (an older drctl wrote it).
+fn runbook_as_run(dir: &RunDir) -> Result<Option<Runbook>, CliError> {
+    let text = dir.runbook_text()?;
+    Ok(crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin()).ok())
+}
+
 /// Refuses an id that names no task instance of the run: a task the runbook (as run) lacks,
 /// a `for_each` task named without its item, or an item the task does not have. Gives whether
 /// the task is an approval, when the runbook (as run) tells.
-fn known_instance(dir: &RunDir, replay: &Replay, id: &InstanceId) -> Result<Option<bool>, CliError> {
-    let text = dir.runbook_text()?;
-    let Ok(runbook) = crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin()) else {
-        // The stored runbook no longer loads (an older drctl wrote it): judge by the journal.
-        return Ok(None);
-    };
+fn known_instance(
+    dir: &RunDir,
+    runbook: Option<&Runbook>,
+    replay: &Replay,
+    id: &InstanceId,
+) -> Result<Option<bool>, CliError> {
+    // A stored runbook that no longer loads: judge by the journal.
+    let Some(runbook) = runbook else { return Ok(None) };
     let Some(task) = runbook.tasks.iter().find(|t| t.id == id.task) else {
         let ids = runbook.tasks.iter().map(|t| t.id.as_str());
         return Err(CliError::usage_help(
@@ -131,7 +129,8 @@ pub async fn decide(
         super::run::record_broken_lock(&dir, owner).await?;
     }
     let id = parse_instance(&args.task);
-    let approval_task = known_instance(&dir, &replay, &id)?;
+    let runbook = runbook_as_run(&dir)?;
+    let approval_task = known_instance(&dir, runbook.as_ref(), &replay, &id)?;
     let state = replay.instance(&id).map(|r| r.state);
     // Skipped by an operator already (not by the engine, after a failure upstream).
     let skipped_by_operator = replay.instance(&id).filter(|r| r.state == TaskState::Skipped && !r.engine_skip);
@@ -226,8 +225,11 @@ pub async fn decide(
             if decision == Decision::Retry {
                 // What was skipped only because this task failed waits again for it: shown as
                 // pending (not skipped) until the run goes on and decides.
-                records
-                    .extend(skipped_downstream(&dir, &replay, &id.task).into_iter().map(|id| Record::Reset { id, at }));
+                records.extend(
+                    skipped_downstream(runbook.as_ref(), &replay, &id.task)
+                        .into_iter()
+                        .map(|id| Record::Reset { id, at }),
+                );
             }
             records
         }

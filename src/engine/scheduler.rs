@@ -1235,16 +1235,7 @@ fn masked_below(value: &Value, path: &[Option<String>]) -> bool {
             None => return false,
         }
     }
-    holds_mask(at)
-}
-
-fn holds_mask(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains(crate::ui::redact::MASK),
-        Value::Array(items) => items.iter().any(holds_mask),
-        Value::Object(map) => map.values().any(holds_mask),
-        _ => false,
-    }
+    crate::ui::redact::holds_mask(at)
 }
 
 #[cfg(test)]

@@ -82,6 +82,18 @@ fn rotate_to_min(mut cycle: Cycle) -> Cycle {
     cycle
 }
 
+/// `downstream[d]`: task `d` depends on `task`, directly or through other tasks.
+pub fn downstream(runbook: &Runbook, task: TaskIdx) -> Vec<bool> {
+    let deps: Vec<&[Dep]> = runbook.tasks.iter().map(|t| t.deps.as_slice()).collect();
+    let graph = build(&deps);
+    let mut below = vec![false; deps.len()];
+    let mut walk = petgraph::visit::Dfs::new(&graph, NodeIndex::new(task));
+    while let Some(node) = walk.next(&graph) {
+        below[node.index()] = node.index() != task;
+    }
+    below
+}
+
 /// Tasks in topological order (the runbook must be acyclic, which validation guarantees).
 pub fn topo_order(runbook: &Runbook) -> Vec<TaskIdx> {
     let deps: Vec<&[Dep]> = runbook.tasks.iter().map(|t| t.deps.as_slice()).collect();

@@ -584,11 +584,18 @@ pub fn delete(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
 }
 
 /// A before-delete check: refuse while children of `child_kind` point at the resource
-/// through `field`.
-pub fn refuse_if_children(store: &Store, r: &Resource, child_kind: &str, field: &str) -> Result<(), ApiError> {
+/// through `field`, other than those in `except` (which go with it).
+pub fn refuse_if_children(
+    store: &Store,
+    r: &Resource,
+    child_kind: &str,
+    field: &str,
+    except: &[&str],
+) -> Result<(), ApiError> {
     let live = store
         .of_kind(&r.region, child_kind)
         .filter(|c| c.str_field(field) == Some(r.id.as_str()) && c.gone_at_ms.is_none())
+        .filter(|c| !except.contains(&c.id.as_str()))
         .count();
     if live > 0 {
         return Err(ApiError::conflict(format!(

@@ -50,6 +50,17 @@ fn leaves<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
     }
 }
 
+/// Whether a value holds `***` in any text inside it: something masked, which stands for no
+/// real value.
+pub fn holds_mask(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains(MASK),
+        Value::Array(items) => items.iter().any(holds_mask),
+        Value::Object(map) => map.values().any(holds_mask),
+        _ => false,
+    }
+}
+
 /// The set of secret values of a run; cheap to clone and shared by every writer.
 #[derive(Clone, Default, Debug)]
 pub struct Redactor {

@@ -52,6 +52,17 @@ pub fn drctl_bin() -> PathBuf {
 }
 
 impl Sandbox {
+    /// Runs a command line drctl printed, as an operator pasting it into a shell here would:
+    /// through `sh`, with this build's binary for `drctl`. Gives its exit code and stderr.
+    pub fn paste(&self, command: &str) -> (Option<i32>, String) {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &command.replacen("drctl", &drctl_bin().display().to_string(), 1)])
+            .current_dir(self.path())
+            .output()
+            .expect("sh");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
     pub fn new() -> Sandbox {
         Sandbox { dir: tempfile::tempdir().expect("temp dir") }
     }

@@ -23,7 +23,7 @@ pub static GATEWAY: Kind = Kind {
     update_returns_body: false,
     list: ListShape::Items,
     prepare: prepare_gateway,
-    before_delete: Some(|store, g| refuse_if_children(store, g, "apigateway.deployment", "gatewayId")),
+    before_delete: Some(|store, g| refuse_if_children(store, g, "apigateway.deployment", "gatewayId", &[])),
     ..BASE
 };
 

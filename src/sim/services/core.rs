@@ -95,17 +95,7 @@ const DEFAULTS: [&str; 3] = ["defaultRouteTableId", "defaultSecurityListId", "de
 fn vcn_is_empty(store: &Store, vcn: &Resource) -> Result<(), ApiError> {
     let defaults: Vec<&str> = DEFAULTS.iter().filter_map(|f| vcn.str_field(f)).collect();
     for kind in VCN_CHILDREN {
-        let live = store
-            .of_kind(&vcn.region, kind)
-            .filter(|c| c.str_field("vcnId") == Some(vcn.id.as_str()) && c.gone_at_ms.is_none())
-            .filter(|c| !defaults.contains(&c.id.as_str()))
-            .count();
-        if live > 0 {
-            return Err(ApiError::conflict(format!(
-                "{} {} still has {live} {kind} resource(s); delete them first.",
-                vcn.kind, vcn.id
-            )));
-        }
+        resource::refuse_if_children(store, vcn, kind, "vcnId", &defaults)?;
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ pub static APPLICATION: Kind = Kind {
         delete_op: "DELETE_APPLICATION",
     }),
     prepare: prepare_application,
-    before_delete: Some(|store, app| refuse_if_children(store, app, "functions.function", "applicationId")),
+    before_delete: Some(|store, app| refuse_if_children(store, app, "functions.function", "applicationId", &[])),
     ..BASE
 };
 

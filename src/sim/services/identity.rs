@@ -23,7 +23,7 @@ pub static COMPARTMENT: Kind = Kind {
     ocid_type: "compartment",
     global: true,
     prepare: prepare_compartment,
-    before_delete: Some(|store, c| refuse_if_children(store, c, "identity.compartment", "compartmentId")),
+    before_delete: Some(|store, c| refuse_if_children(store, c, "identity.compartment", "compartmentId", &[])),
     ..BASE
 };
 pub static POLICY: Kind = Kind {

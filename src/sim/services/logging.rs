@@ -24,7 +24,7 @@ pub static LOG_GROUP: Kind = Kind {
     create_returns_body: false,
     update_returns_body: false,
     prepare: prepare_group,
-    before_delete: Some(|store, g| refuse_if_children(store, g, "logging.log", "logGroupId")),
+    before_delete: Some(|store, g| refuse_if_children(store, g, "logging.log", "logGroupId", &[])),
     ..BASE
 };
 
