@@ -219,6 +219,15 @@ fn outputs_that_built_in_actions_never_give_are_refused_with_the_names_they_give
 }
 
 #[test]
+fn misspelled_resource_fields_are_refused_with_the_field_they_likely_mean() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", include_str!("fixtures/invalid/misspelled-fields.yaml"));
+    let ran = sb.command(&["validate", "rb.yaml"]).env("COLUMNS", "100").output().unwrap();
+    assert_eq!(ran.status.code(), Some(2));
+    insta::assert_snapshot!(String::from_utf8_lossy(&ran.stderr));
+}
+
+#[test]
 fn member_reads_indexes_and_orderings_that_fail_for_every_value_of_a_type_are_refused() {
     let sb = Sandbox::new();
     sb.write("rb.yaml", include_str!("fixtures/invalid/type-errors.yaml"));

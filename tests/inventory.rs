@@ -241,3 +241,47 @@ async fn seeding_names_a_field_of_the_wrong_type() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misspelled_spec_field_is_refused_and_a_listed_one_survives_a_capture() {
+    let text = std::fs::read_to_string(example()).unwrap();
+    let misspelled = text.replacen("    timeoutInSeconds: 60\n", "    timeoutInSecs: 60\n", 1);
+    assert_ne!(misspelled, text);
+    let err = inventory::parse(&misspelled, Path::new("inv.yaml")).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "functions: item `orders/notify-order`: `spec.timeoutInSecs` is not a field of a function; did you mean \
+             `timeoutInSeconds`? Correct the name; if OCI has a `timeoutInSecs` field that drctl does not know yet, \
+             add `unknown_fields: [timeoutInSecs]` to the item"
+        ),
+        "{err}"
+    );
+    // Listed as real, it loads and seeds; a capture lists it again, since OCI returned it.
+    let listed = misspelled.replacen(
+        "  application: orders\n  image:\n    repository: drctlsim/orders/notify-order",
+        "  application: orders\n  unknown_fields: [timeoutInSecs]\n  image:\n    repository: drctlsim/orders/notify-order",
+        1,
+    );
+    assert_ne!(listed, misspelled);
+    let dir = tempfile::tempdir().unwrap();
+    let from = example().parent().unwrap().to_path_buf();
+    for name in ["validate-order", "notify-order"] {
+        let to = dir.path().join("functions").join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for file in ["func.py", "func.yaml", "requirements.txt"] {
+            std::fs::copy(from.join("functions").join(name).join(file), to.join(file)).unwrap();
+        }
+    }
+    let seed = dir.path().join("inventory.yaml");
+    std::fs::write(&seed, &listed).unwrap();
+    let sim = TestSim::start(|a| a.seed = Some(seed.clone())).await;
+    let out = sim.path().join("captured.yaml");
+    let ran =
+        drctl(&sim, &["inventory", "--region", IAD, "--compartment", COMPARTMENT, "-o", out.to_str().unwrap()]).await;
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    let captured = inventory::load(&out).unwrap();
+    let function = captured.functions.iter().find(|f| f.key == "orders/notify-order").unwrap();
+    assert_eq!(function.unknown_fields, vec!["timeoutInSecs".to_string()]);
+    assert_eq!(function.spec["timeoutInSecs"], json!(60));
+    assert!(captured.functions.iter().filter(|f| f.key != "orders/notify-order").all(|f| f.unknown_fields.is_empty()));
+}

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::actions::oci::OciSettings;
-use crate::sim::cli::{launch, Launched, ServeArgs};
+use crate::sim::cli::{launch, ServeArgs};
 
 use super::{CliError, OciArgs};
 
@@ -20,9 +20,63 @@ const PORT_BASE: &str = "port-base";
 
 /// A simulator serving for the length of one drive.
 pub struct EmbeddedSim {
-    launched: Launched,
+    serving: Serving,
     pub dir: PathBuf,
     pub settings: OciSettings,
+}
+
+/// The simulator's own thread and runtime. The engine drives a run from one thread (see
+/// `main`); the simulator answers from its own, as it would from its own process, so neither
+/// waits for the other's work.
+struct Serving {
+    stop: tokio::sync::oneshot::Sender<()>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// What the caller learns of a simulator that started.
+struct Started {
+    endpoints: Vec<String>,
+    seeded: Option<crate::sim::seed::SeedReport>,
+}
+
+/// Launches the simulator of `args` on a thread of its own, with a runtime of its own, and
+/// waits until it serves (or failed to start).
+async fn serve_apart(args: ServeArgs) -> Result<(Started, Serving), crate::sim::SimError> {
+    use tokio::sync::oneshot;
+    let (ready_tx, ready_rx) = oneshot::channel::<Result<Started, crate::sim::SimError>>();
+    let (stop, stop_rx) = oneshot::channel::<()>();
+    let (stopped_tx, stopped) = oneshot::channel::<()>();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("drctl-sim")
+        .enable_all()
+        .build()
+        .map_err(crate::sim::SimError::Thread)?;
+    let body = move || {
+        runtime.block_on(async move {
+            match launch(&args).await {
+                Ok(launched) => {
+                    let started = Started {
+                        endpoints: launched.running.endpoints.keys().cloned().collect(),
+                        seeded: launched.seeded.clone(),
+                    };
+                    let _ = ready_tx.send(Ok(started));
+                    // Serves until told to stop, or until the drive that started it is gone.
+                    let _ = stop_rx.await;
+                    launched.stop().await;
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            }
+        });
+        let _ = stopped_tx.send(());
+    };
+    std::thread::Builder::new().name("drctl-sim".into()).spawn(body).map_err(crate::sim::SimError::Thread)?;
+    let started = ready_rx
+        .await
+        .map_err(|_| crate::sim::SimError::Thread(std::io::Error::other("it ended before it served")))??;
+    Ok((started, Serving { stop, stopped }))
 }
 
 impl EmbeddedSim {
@@ -45,7 +99,7 @@ impl EmbeddedSim {
         let mut launched = None;
         for attempt in 0..8 {
             args.port_base = saved.unwrap_or_else(|| rand::random_range(20_000..60_000));
-            match launch(&args).await {
+            match serve_apart(args.clone()).await {
                 Ok(l) => {
                     launched = Some(l);
                     break;
@@ -54,11 +108,11 @@ impl EmbeddedSim {
                 Err(e) => return Err(fail(&e)),
             }
         }
-        let launched = launched.ok_or_else(|| fail(&"no free ports"))?;
+        let (started, serving) = launched.ok_or_else(|| fail(&"no free ports"))?;
         if saved.is_none() {
             std::fs::write(&ports, format!("{}\n", args.port_base)).map_err(|e| fail(&e))?;
         }
-        if let (Some(report), Some(seed), false) = (&launched.seeded, seed, quiet) {
+        if let (Some(report), Some(seed), false) = (&started.seeded, seed, quiet) {
             if report.skipped {
                 eprintln!(
                     "simulator: reusing the state in {} (remove that directory to start from the seed again)",
@@ -68,7 +122,7 @@ impl EmbeddedSim {
                 eprintln!(
                     "simulator: {} serving {}; source seeded from {} ({} resources, {} images)",
                     dir.display(),
-                    launched.running.endpoints.keys().cloned().collect::<Vec<_>>().join(", "),
+                    started.endpoints.join(", "),
                     seed.display(),
                     report.resources(),
                     report.images.len()
@@ -80,7 +134,7 @@ impl EmbeddedSim {
             profile: None,
             endpoints_file: Some(dir.join(crate::sim::setup::ENDPOINTS)),
         };
-        Ok(EmbeddedSim { launched, dir, settings })
+        Ok(EmbeddedSim { serving, dir, settings })
     }
 
     /// The simulator a `--sim` run recorded in its meta, started again for a later command
@@ -99,6 +153,8 @@ impl EmbeddedSim {
 
     /// Stops the listeners and writes the final state.
     pub async fn stop(self) {
-        self.launched.stop().await;
+        let Serving { stop, stopped } = self.serving;
+        let _ = stop.send(());
+        let _ = stopped.await;
     }
 }

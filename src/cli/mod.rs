@@ -109,6 +109,22 @@ pub enum Command {
     Oci(oci::OciCommand),
 }
 
+impl Command {
+    /// Whether the command drives the engine: starts, continues or cleans up a run.
+    pub fn drives_runs(&self) -> bool {
+        matches!(
+            self,
+            Command::Run(_)
+                | Command::Resume(_)
+                | Command::Cleanup(_)
+                | Command::Approve(_)
+                | Command::Deny(_)
+                | Command::Skip(_)
+                | Command::Retry(_)
+        )
+    }
+}
+
 /// Where runs are kept.
 #[derive(Args, Debug, Clone)]
 pub struct StateArgs {

@@ -560,11 +560,13 @@ impl<'a> Scheduler<'a> {
     /// finds it durable as it starts (see the journal module for why here).
     fn commit(&mut self) {
         self.cfg.journal.send(&mut self.batch);
-        // `starting` is in priority order. The runtime runs the task spawned last first, and the
-        // others in the order they were spawned, so the most urgent job is spawned last: on a
-        // busy machine it starts its command before the rest (a measurable gain on a critical
-        // path; see the README's benchmarks).
-        if self.starting.len() > 1 {
+        // `starting` is in priority order, and the most urgent job must run first: on a busy
+        // machine it then starts its command before the rest (a measurable gain on a critical
+        // path; see the README's benchmarks). A one-thread runtime (what `drctl run` uses) runs
+        // jobs in the order they were spawned. A runtime with workers runs the job spawned last
+        // first and the others in order, so there the most urgent one is spawned last.
+        let lifo = tokio::runtime::Handle::current().runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread;
+        if lifo && self.starting.len() > 1 {
             self.starting.rotate_left(1);
         }
         for (t, i, in_doubt, job) in self.starting.drain(..) {

@@ -317,6 +317,14 @@ fn item(list: &str, r: Raw, region: &str, refs: &BTreeMap<String, (String, Strin
     let spec = normalize::spec(list, &r.body, ctx);
     let spec = rewrite(&Value::Object(spec), refs).as_object().cloned().unwrap_or_default();
     let mut out = Item { key: r.key, spec, ..Item::default() };
+    // What OCI returns is real, however close to a known field's name.
+    let action = super::model::LISTS.iter().find(|l| l.list == list).map_or("", |l| l.action);
+    out.unknown_fields = out
+        .spec
+        .keys()
+        .filter(|f| crate::actions::oci::converge::fields::misspelling(action, f).is_some())
+        .cloned()
+        .collect();
     match list {
         "functions" => {
             out.application = r.parent;

@@ -21,6 +21,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
             if !seen.insert(item.key.as_str()) {
                 return Err(bad(format!("{}: key `{}` appears twice", l.list, item.key)));
             }
+            // A misspelled field would be sent as written and the resource made without it.
+            for field in item.spec.keys().filter(|f| !item.unknown_fields.contains(f)) {
+                if let Some(meant) = crate::actions::oci::converge::fields::misspelling(l.action, field) {
+                    let noun =
+                        crate::actions::oci::converge::kinds::ResourceKind::find(l.action).map_or(l.kind, |k| k.noun);
+                    return Err(bad(format!(
+                        "{}: item `{}`: `spec.{field}` is not a field of a {noun}; did you mean `{meant}`? Correct the \
+                         name; if OCI has a `{field}` field that drctl does not know yet, add `unknown_fields: \
+                         [{field}]` to the item",
+                        l.list, item.key
+                    )));
+                }
+            }
         }
     }
     Ok(inventory)

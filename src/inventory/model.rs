@@ -52,6 +52,10 @@ pub struct Item {
     pub rules: Vec<Value>,
     /// The OCI create body without `compartmentId`.
     pub spec: Map<String, Value>,
+    /// Fields of `spec` that are real although drctl takes them for misspellings of fields it
+    /// knows (OCI added them after drctl's table); a capture lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_fields: Vec<String>,
 }
 
 impl Item {
@@ -122,32 +126,34 @@ pub struct Inventory {
 pub struct ListKind {
     pub list: &'static str,
     pub kind: &'static str,
+    /// The converge action that recreates its items from their specs.
+    pub action: &'static str,
 }
 
 /// Every list in file order.
 pub const LISTS: [ListKind; 22] = [
-    ListKind { list: "vcns", kind: "vcn" },
-    ListKind { list: "service_gateways", kind: "service_gateway" },
-    ListKind { list: "route_tables", kind: "route_table" },
-    ListKind { list: "security_lists", kind: "security_list" },
-    ListKind { list: "nsgs", kind: "nsg" },
-    ListKind { list: "subnets", kind: "subnet" },
-    ListKind { list: "dynamic_groups", kind: "dynamic_group" },
-    ListKind { list: "policies", kind: "policy" },
-    ListKind { list: "vaults", kind: "vault" },
-    ListKind { list: "keys", kind: "key" },
-    ListKind { list: "secrets", kind: "secret" },
-    ListKind { list: "log_groups", kind: "log_group" },
-    ListKind { list: "logs", kind: "log" },
-    ListKind { list: "alarms", kind: "alarm" },
-    ListKind { list: "repositories", kind: "repository" },
-    ListKind { list: "applications", kind: "application" },
-    ListKind { list: "functions", kind: "function" },
-    ListKind { list: "gateways", kind: "gateway" },
-    ListKind { list: "deployments", kind: "deployment" },
-    ListKind { list: "events_rules", kind: "events_rule" },
-    ListKind { list: "connectors", kind: "connector" },
-    ListKind { list: "schedules", kind: "schedule" },
+    ListKind { list: "vcns", kind: "vcn", action: "oci.core.vcn" },
+    ListKind { list: "service_gateways", kind: "service_gateway", action: "oci.core.service_gateway" },
+    ListKind { list: "route_tables", kind: "route_table", action: "oci.core.route_table" },
+    ListKind { list: "security_lists", kind: "security_list", action: "oci.core.security_list" },
+    ListKind { list: "nsgs", kind: "nsg", action: "oci.core.nsg" },
+    ListKind { list: "subnets", kind: "subnet", action: "oci.core.subnet" },
+    ListKind { list: "dynamic_groups", kind: "dynamic_group", action: "oci.identity.dynamic_group" },
+    ListKind { list: "policies", kind: "policy", action: "oci.identity.policy" },
+    ListKind { list: "vaults", kind: "vault", action: "oci.kms.vault" },
+    ListKind { list: "keys", kind: "key", action: "oci.kms.key" },
+    ListKind { list: "secrets", kind: "secret", action: "oci.vault.secret" },
+    ListKind { list: "log_groups", kind: "log_group", action: "oci.logging.log_group" },
+    ListKind { list: "logs", kind: "log", action: "oci.logging.log" },
+    ListKind { list: "alarms", kind: "alarm", action: "oci.monitoring.alarm" },
+    ListKind { list: "repositories", kind: "repository", action: "oci.artifacts.container_repository" },
+    ListKind { list: "applications", kind: "application", action: "oci.functions.application" },
+    ListKind { list: "functions", kind: "function", action: "oci.functions.function" },
+    ListKind { list: "gateways", kind: "gateway", action: "oci.apigateway.gateway" },
+    ListKind { list: "deployments", kind: "deployment", action: "oci.apigateway.deployment" },
+    ListKind { list: "events_rules", kind: "events_rule", action: "oci.events.rule" },
+    ListKind { list: "connectors", kind: "connector", action: "oci.sch.connector" },
+    ListKind { list: "schedules", kind: "schedule", action: "oci.scheduler.schedule" },
 ];
 
 impl Inventory {

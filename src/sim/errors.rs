@@ -91,4 +91,6 @@ pub enum SimError {
     Seed { path: PathBuf, detail: String },
     #[error("{0}")]
     Usage(String),
+    #[error("cannot start the simulator's thread: {0}")]
+    Thread(std::io::Error),
 }

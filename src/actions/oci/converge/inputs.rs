@@ -13,7 +13,7 @@ use super::refs;
 use crate::actions::InputProblem;
 
 /// drctl's keys; everything else in `with` is a resource field.
-pub const DRCTL_KEYS: [&str; 6] = ["region", "ensure", "fields", "refs", "id", "wait"];
+pub const DRCTL_KEYS: [&str; 7] = ["region", "ensure", "fields", "refs", "id", "wait", "unknown_fields"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ensure {
@@ -132,6 +132,8 @@ pub fn check(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem
     typed("refs", Value::is_object, "a mapping `{ <kind>: { <key>: <outputs with id> | <ocid> } }`", &mut problems);
     typed("id", Value::is_string, "an OCID", &mut problems);
     typed("wait", Value::is_boolean, "true or false", &mut problems);
+    let names = |v: &Value| v.as_array().is_some_and(|items| items.iter().all(Value::is_string));
+    typed("unknown_fields", names, "a list of field names", &mut problems);
     if !with.contains_key("region") {
         problems.push(
             InputProblem::new("", "missing input `region`").with_help("add `region: <region id>`, e.g. us-phoenix-1"),
@@ -183,6 +185,36 @@ pub fn check(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem
     problems
 }
 
+/// Resource fields written in the runbook (top-level, or in a literal `fields`) that look like
+/// misspellings of the kind's fields, unless `unknown_fields` lists them. `validate` checks
+/// these; fields that come from expressions come from an inventory, whose loader checks its
+/// specs, or from OCI itself.
+pub fn misspelled_fields(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem> {
+    let accepted: Vec<&str> =
+        with.get("unknown_fields").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let top = with.keys().filter(|k| !DRCTL_KEYS.contains(&k.as_str())).map(|k| (k, None));
+    let nested = with.get("fields").and_then(Value::as_object).into_iter().flat_map(|f| f.keys().map(|k| (k, Some(k))));
+    let mut problems = Vec::new();
+    for (name, inner) in top.chain(nested) {
+        if accepted.contains(&name.as_str()) {
+            continue;
+        }
+        let Some(meant) = super::fields::misspelling(kind.action, name) else { continue };
+        let problem = InputProblem::new(
+            if inner.is_some() { "fields" } else { name.as_str() },
+            format!("`{name}` is not a field of a {}; did you mean `{meant}`?", kind.noun),
+        )
+        .with_help(format!(
+            "correct the name; if OCI has a `{name}` field that drctl does not know yet, add `unknown_fields: [{name}]`"
+        ));
+        problems.push(match inner {
+            Some(inner) => problem.at_inner(inner.clone()),
+            None => problem,
+        });
+    }
+    problems
+}
+
 /// How a kind's identity reads in messages.
 pub fn identity(kind: &ResourceKind) -> String {
     let mut parts = vec![format!("`{}`", kind.name_field)];
@@ -224,6 +256,39 @@ mod tests {
         let in_fields =
             json!({"region": "r", "fields": {"displayName": "f", "applicationId": "a"}, "memoryInMBs": 128});
         assert_eq!(check(kind("oci.functions.function"), in_fields.as_object().unwrap()), vec![]);
+    }
+
+    #[test]
+    fn misspelled_fields_are_refused_unless_listed() {
+        let with = json!({"region": "r", "displayName": "f", "applicationId": "a", "timeoutInSecs": 60,
+                          "fields": {"memoryInMb": 256, "config": {}}});
+        let problems = misspelled_fields(kind("oci.functions.function"), with.as_object().unwrap());
+        let found: Vec<(&str, Option<&str>, &str)> =
+            problems.iter().map(|p| (p.key.as_str(), p.inner.as_deref(), p.message.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "timeoutInSecs",
+                    None,
+                    "`timeoutInSecs` is not a field of a function; did you mean `timeoutInSeconds`?"
+                ),
+                (
+                    "fields",
+                    Some("memoryInMb"),
+                    "`memoryInMb` is not a field of a function; did you mean `memoryInMBs`?"
+                ),
+            ]
+        );
+        let listed = json!({"region": "r", "displayName": "f", "applicationId": "a", "timeoutInSecs": 60,
+                            "unknown_fields": ["timeoutInSecs"]});
+        assert_eq!(misspelled_fields(kind("oci.functions.function"), listed.as_object().unwrap()), vec![]);
+        assert_eq!(check(kind("oci.functions.function"), listed.as_object().unwrap()), vec![]);
+        let bad_list = json!({"region": "r", "id": "ocid1.x", "unknown_fields": "timeoutInSecs"});
+        assert_eq!(check(kind("oci.functions.function"), bad_list.as_object().unwrap()).len(), 1);
+        // The list itself is drctl's, never a resource field.
+        let d = Desired::parse(kind("oci.functions.function"), &listed).unwrap();
+        assert!(!d.fields.contains_key("unknown_fields"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod apply;
 pub mod diff;
 mod engine;
 mod error;
+pub mod fields;
 pub mod inputs;
 pub mod kinds;
 mod nsg_rules;
@@ -44,7 +45,9 @@ impl ConvergeAction {
 
 impl Action for ConvergeAction {
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
-        inputs::check(self.kind, with)
+        let mut problems = inputs::check(self.kind, with);
+        problems.extend(inputs::misspelled_fields(self.kind, with));
+        problems
     }
 
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
