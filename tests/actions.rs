@@ -645,3 +645,54 @@ tasks:
     let error = task("hidden")["error"].as_str().unwrap_or_default().to_owned();
     assert!(error.contains("reads output `json.echo.token` of `order`, which held a secret"), "{error}");
 }
+
+/// The log of `task` in the sandbox's only run, once the run directory exists.
+fn task_log(sb: &Sandbox, task: &str) -> String {
+    let runs = sb.path().join(".drctl/runs");
+    let Some(Ok(run)) = std::fs::read_dir(&runs).ok().and_then(|mut d| d.next()) else { return String::new() };
+    std::fs::read_to_string(run.path().join("logs").join(format!("{task}.log"))).unwrap_or_default()
+}
+
+#[test]
+fn a_commands_lines_reach_its_log_while_it_runs_unless_the_task_has_secret_outputs() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: follow
+tasks:
+  chatty:
+    uses: shell
+    with:
+      run: 'echo first; echo warning >&2; printf partial; while [ ! -e go ]; do sleep 0.02; done; echo " line"; echo second'
+  secretive:
+    uses: shell
+    secret_outputs: [token]
+    with:
+      run: 'echo progress; touch printed; while [ ! -e go ]; do sleep 0.02; done; echo token=abc123 >> "$DRCTL_OUTPUT"'
+"#,
+    );
+    let mut child = sb
+        .command(&["run", "rb.yaml", "--progress", "plain"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(task_log(&sb, "chatty").contains("[stderr] warning\n") && sb.path().join("printed").exists()) {
+        assert!(std::time::Instant::now() < until, "lines never reached the log: {:?}", task_log(&sb, "chatty"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Whole lines are in the log while the command runs; the unfinished one waits for its end.
+    let early = task_log(&sb, "chatty");
+    assert!(early.contains("[stdout] first\n") && !early.contains("partial"), "{early}");
+    // A task with a secret output keeps its lines until its outputs are known.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!task_log(&sb, "secretive").contains("progress"), "{}", task_log(&sb, "secretive"));
+    sb.write("go", "");
+    assert!(child.wait().unwrap().success());
+    let chatty = task_log(&sb, "chatty");
+    assert_eq!(chatty.matches("[stdout] first\n").count(), 1, "{chatty}");
+    assert!(chatty.contains("[stdout] partial line\n[stdout] second\n"), "{chatty}");
+    assert!(task_log(&sb, "secretive").contains("[stdout] progress\n"));
+}

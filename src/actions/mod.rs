@@ -39,7 +39,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Where an action writes what a person may want to read later (the task log).
 pub trait TaskLog: Send + Sync {
-    /// Appends one line to the task's log. Secrets are masked before the line is stored.
+    /// Appends a line (or several, separated by newlines) to the task's log. Secrets are
+    /// masked before the text is stored.
     fn line(&self, line: &str);
 
     /// Records that the attempt started a process group, so that a resume after a crash of
@@ -54,6 +55,13 @@ pub trait TaskLog: Send + Sync {
     /// task's `secret_outputs` are masked from then on, in this log and everywhere else.
     fn outputs(&self, outputs: &Outputs) {
         let _ = outputs;
+    }
+
+    /// Whether what a command prints may go to the log as it comes, so that the log can be
+    /// followed while the attempt runs. A task with `secret_outputs` holds it until its
+    /// outputs are known: the command may print a secret output's value before writing it.
+    fn streams(&self) -> bool {
+        false
     }
 }
 

@@ -272,7 +272,15 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let group = Group(pid);
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
-    let mut printed = Printed { ctx, outputs: output_path.clone(), out: Vec::new(), err: Vec::new(), logged: false };
+    let mut printed = Printed {
+        ctx,
+        outputs: output_path.clone(),
+        out: Vec::new(),
+        err: Vec::new(),
+        logged: false,
+        streams: ctx.log.streams(),
+        streamed: (0, 0),
+    };
     let (mut out_open, mut err_open) = (stdout.is_some(), stderr.is_some());
     let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
     let mut status = None;
@@ -299,11 +307,17 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
             r = child.wait(), if status.is_none() => status = Some(r),
             r = read_some(&mut stdout, &mut out_buf), if out_open => match r {
                 0 => out_open = false,
-                n => printed.out.extend_from_slice(&out_buf[..n]),
+                n => {
+                    printed.out.extend_from_slice(&out_buf[..n]);
+                    printed.stream();
+                }
             },
             r = read_some(&mut stderr, &mut err_buf), if err_open => match r {
                 0 => err_open = false,
-                n => printed.err.extend_from_slice(&err_buf[..n]),
+                n => {
+                    printed.err.extend_from_slice(&err_buf[..n]);
+                    printed.stream();
+                }
             },
             () = &mut settle, if settling => break,
             () = ctx.cancel.cancelled(), if status.is_none() => {
@@ -421,19 +435,40 @@ struct Printed<'a> {
     out: Vec<u8>,
     err: Vec<u8>,
     logged: bool,
+    /// Whether lines go to the log as they are printed (see [`super::TaskLog::streams`]).
+    streams: bool,
+    /// How many bytes of `out` and `err` are in the log already: whole lines.
+    streamed: (usize, usize),
 }
 
 impl Printed<'_> {
+    /// Logs the whole lines printed since the last call, when the log takes them as they come.
+    fn stream(&mut self) {
+        if !self.streams {
+            return;
+        }
+        for (stream, bytes, done) in
+            [("stdout", &self.out, &mut self.streamed.0), ("stderr", &self.err, &mut self.streamed.1)]
+        {
+            if let Some(end) = bytes[*done..].iter().rposition(|&b| b == b'\n') {
+                let end = *done + end + 1;
+                log_output(self.ctx, stream, &bytes[*done..end]);
+                *done = end;
+            }
+        }
+    }
+
+    /// Logs what is not in the log yet.
     fn log(&mut self) {
         self.logged = true;
-        log_output(self.ctx, "stdout", &self.out);
-        log_output(self.ctx, "stderr", &self.err);
+        log_output(self.ctx, "stdout", &self.out[self.streamed.0..]);
+        log_output(self.ctx, "stderr", &self.err[self.streamed.1..]);
     }
 }
 
 impl Drop for Printed<'_> {
     fn drop(&mut self) {
-        if self.logged || (self.out.is_empty() && self.err.is_empty()) {
+        if self.logged || (self.out.len() == self.streamed.0 && self.err.len() == self.streamed.1) {
             return;
         }
         // Read, not taken: a resume may still need the file.
@@ -456,9 +491,15 @@ fn log_output(ctx: &ActionContext, stream: &str, bytes: &[u8]) {
         return;
     }
     let text = String::from_utf8_lossy(bytes);
+    // One entry for all the lines: the log file is written once.
+    let mut lines = String::with_capacity(text.len() + 16);
     for line in text.lines() {
-        ctx.log.line(&format!("[{stream}] {line}"));
+        if !lines.is_empty() {
+            lines.push('\n');
+        }
+        lines.push_str(&format!("[{stream}] {line}"));
     }
+    ctx.log.line(&lines);
 }
 
 fn last_lines(bytes: &[u8], n: usize) -> String {

@@ -112,6 +112,10 @@ impl TaskLog for JournalLog {
         self.journal.append_unsynced(&Record::Spawned { id: self.id.clone(), pid, started });
     }
 
+    fn streams(&self) -> bool {
+        self.secret_outputs.is_empty()
+    }
+
     fn outputs(&self, outputs: &crate::actions::Outputs) {
         for name in self.secret_outputs.iter() {
             if let Some(value) = outputs.get(name) {
