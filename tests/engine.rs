@@ -1307,6 +1307,40 @@ fn instances_a_changed_runbook_removed_are_not_counted_against_the_run() {
 }
 
 #[test]
+fn an_instance_in_doubt_that_a_changed_runbook_removed_ends_cancelled() {
+    let sb = Sandbox::new();
+    let text = "version: 1\nname: removed\ntasks:\n  slow: { uses: shell, with: { run: 'touch started; sleep 1' } }\n  quick: { uses: shell, with: { run: 'true' } }\n";
+    sb.write("rb.yaml", text);
+    let mut child = sb.command(&["run", "rb.yaml"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sb.path().join("started").exists() {
+        assert!(std::time::Instant::now() < until, "slow never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let run = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    sb.write("rb.yaml", &text.replace("  slow: { uses: shell, with: { run: 'touch started; sleep 1' } }\n", ""));
+    let resumed = sb.run(&["resume", &run, "--allow-changed", "--break-lock"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(
+        resumed.stderr.contains("note: in doubt when removed from the runbook, now cancelled: slow (its command, pid "),
+        "{}",
+        resumed.stderr
+    );
+    let status = sb.status(&run);
+    let slow = status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "slow").unwrap().clone();
+    assert_eq!(slow["state"], "cancelled", "{slow}");
+    assert!(slow.get("in_doubt").is_none(), "{slow}");
+    assert_eq!(status["state"], "succeeded");
+    let reason =
+        status["audit"].as_array().unwrap().iter().find(|a| a["action"] == "resume").unwrap()["reason"].clone();
+    assert!(reason.as_str().unwrap().contains("; cancelled, in doubt: slow (its command, pid "), "{reason}");
+    let human = sb.run(&["status", &run]);
+    assert!(human.stdout.contains("cancelled  (no longer in the runbook)"), "{}", human.stdout);
+}
+
+#[test]
 fn a_for_each_task_that_never_expanded_counts_once_in_the_summary() {
     let sb = Sandbox::new();
     sb.write(

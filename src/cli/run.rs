@@ -224,6 +224,7 @@ pub(super) async fn resume_locked(
     }
     let current_text = std::fs::read_to_string(&meta.runbook_path).ok();
     let mut changed_note = None;
+    let mut cancelled = Vec::new();
     let runbook = match current_text {
         Some(text) if text != stored_text => {
             let current = crate::runbook::load(&meta.runbook_path, &text, &actions)?;
@@ -251,9 +252,34 @@ pub(super) async fn resume_locked(
                 .unwrap_or_else(|| "runbook.old.yaml".to_owned());
             run_dir.write_file(&kept, stored_text.as_bytes())?;
             run_dir.write_file("runbook.yaml", text.as_bytes())?;
+            // An instance in doubt whose task is gone will neither run again nor be checked: it
+            // ends cancelled, and a command it left running is left alone.
+            let mut dropped = Vec::new();
+            for id in &replay.order {
+                let Some(r) = replay.instances.get(id) else { continue };
+                if r.state != crate::checkpoint::TaskState::Running || current.task_index(&id.task).is_some() {
+                    continue;
+                }
+                let left =
+                    r.live_orphan().map_or(String::new(), |pid| format!(" (its command, pid {pid}, still runs)"));
+                dropped.push(format!("{id}{left}"));
+                cancelled.push(Record::Cancelled { id: id.clone(), at: now_millis() });
+            }
+            if !dropped.is_empty() && !how.quiet {
+                eprintln!(
+                    "note: in doubt when removed from the runbook, now cancelled: {}; drctl leaves what they did, and \
+                     any command still running, as it is",
+                    dropped.join(", ")
+                );
+            }
+            let dropped = if dropped.is_empty() {
+                String::new()
+            } else {
+                format!("; cancelled, in doubt: {}", dropped.join(", "))
+            };
             changed_note = Some(format!(
-                "with a changed runbook (--allow-changed): {}; sha256 {} -> {}; the runbook run until now is kept \
-                 as {kept}",
+                "with a changed runbook (--allow-changed): {}{dropped}; sha256 {} -> {}; the runbook run until now is \
+                 kept as {kept}",
                 if changed.is_empty() {
                     "no task changed".to_owned()
                 } else {
@@ -303,6 +329,7 @@ pub(super) async fn resume_locked(
         }
         other => other,
     }));
+    appended.extend(cancelled);
     appended.push(Record::Audit {
         action: AuditAction::Resume,
         task: None,
