@@ -29,6 +29,38 @@ fn the_json_plan_is_stable_for_tools() {
 }
 
 #[test]
+fn a_plan_refuses_input_values_the_run_would_refuse_once_they_are_known() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: p
+params:
+  wait: { type: string }
+  method: { type: string, default: GET }
+tasks:
+  pause: { uses: sleep, with: { duration: "${{ params.wait }}" } }
+  call: { uses: http, with: { url: "http://localhost:1/", method: "${{ params.method }}" } }
+  later: { uses: sleep, with: { duration: "${{ tasks.call.outputs.status }}" } }
+  fan: { uses: sleep, for_each: [a, b], with: { duration: "${{ each }}" } }
+"#,
+    );
+    let ran = sb.run(&["plan", "rb.yaml", "-p", "wait=5 parsecs", "-p", "method=FETCH", "--save", "plan.json"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("2 expressions or inputs would fail with these parameters"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("pause: with: input `duration` refused: `5 parsecs` is not a duration"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("call: with: input `method` refused: `FETCH` is not an HTTP method"), "{}", ran.stderr);
+    assert!(!sb.path().join("plan.json").exists());
+    // Values known only later (an output, each item) are the run's to check.
+    let fine = sb.run(&["plan", "rb.yaml", "-p", "wait=1s"]);
+    assert_eq!(fine.code, 0, "{}", fine.stderr);
+}
+
+#[test]
 fn a_plan_whose_expressions_fail_on_the_given_parameters_is_refused_and_not_saved() {
     let sb = Sandbox::new();
     sb.write(
@@ -38,7 +70,7 @@ fn a_plan_whose_expressions_fail_on_the_given_parameters_is_refused_and_not_save
     let ran = sb.run(&["plan", "rb.yaml", "-p", "doc={not json", "--save", "plan.json"]);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stdout.contains("ERROR with: `run`: fromJSON(): invalid JSON"), "{}", ran.stdout);
-    assert!(ran.stderr.contains("1 expression would fail with these parameters"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("1 expression or input would fail with these parameters"), "{}", ran.stderr);
     assert!(!sb.path().join("plan.json").exists());
     let fine = sb.run(&["plan", "rb.yaml", "-p", "doc={\"a\": 1}"]);
     assert_eq!(fine.code, 0, "{}", fine.stderr);

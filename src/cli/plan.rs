@@ -80,7 +80,8 @@ fn build(
     drill: bool,
     state_dir: &Path,
 ) -> Plan {
-    plan::build(runbook, values, redactor, parallelism, drill, &history(state_dir, runbook))
+    let actions = crate::actions::builtin();
+    plan::build(runbook, &actions, values, redactor, parallelism, drill, &history(state_dir, runbook))
 }
 
 pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError> {
@@ -145,12 +146,12 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
     if !errors.is_empty() {
         return Err(CliError::usage_help(
             format!(
-                "{} expression{} would fail with these parameters:\n  {}",
+                "{} {} would fail with these parameters:\n  {}",
                 errors.len(),
-                if errors.len() == 1 { "" } else { "s" },
+                if errors.len() == 1 { "expression or input" } else { "expressions or inputs" },
                 errors.join("\n  ")
             ),
-            "fix the expression or the parameter it reads (a plan with errors is not saved)",
+            "fix the expression, the input or the parameter it reads (a plan with errors is not saved)",
         ));
     }
     if let Some(path) = &args.save {

@@ -27,6 +27,8 @@ pub use render::render_text;
 
 /// Shown in place of values that earlier tasks produce.
 pub const UNKNOWN: &str = "(known after run)";
+/// What a `for_each` task's `${{ each }}` shows in a plan.
+const EACH: &str = "(each item)";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlannedTask {
@@ -112,10 +114,15 @@ fn literal_sleep(task: &crate::runbook::checked::Task) -> Option<Duration> {
 
 /// Whether a partly resolved value still holds something known only at run time.
 fn mentions_unknown(value: &Value) -> bool {
+    mentions(value, UNKNOWN)
+}
+
+/// Whether a text inside `value` holds `placeholder`.
+fn mentions(value: &Value, placeholder: &str) -> bool {
     match value {
-        Value::String(s) => s.contains(UNKNOWN),
-        Value::Array(items) => items.iter().any(mentions_unknown),
-        Value::Object(map) => map.values().any(mentions_unknown),
+        Value::String(s) => s.contains(placeholder),
+        Value::Array(items) => items.iter().any(|v| mentions(v, placeholder)),
+        Value::Object(map) => map.values().any(|v| mentions(v, placeholder)),
         _ => false,
     }
 }
@@ -124,6 +131,7 @@ fn mentions_unknown(value: &Value) -> bool {
 /// `history` gives measured durations of tasks from earlier runs.
 pub fn build(
     runbook: &Runbook,
+    actions: &crate::actions::ActionRegistry,
     params: &Value,
     redactor: &Redactor,
     parallelism: usize,
@@ -157,7 +165,7 @@ pub fn build(
         let mut planned = Vec::with_capacity(wave.len());
         for t in wave {
             let task = &runbook.tasks[t];
-            let each_unknown = Value::String("(each item)".into());
+            let each_unknown = Value::String(EACH.into());
             let scope = RunScope {
                 params,
                 run: &run,
@@ -179,6 +187,18 @@ pub fn build(
                     |e| if task.for_each.is_some() { task.with.resolve_partial(&each_later, UNKNOWN) } else { Err(e) },
                 )
                 .unwrap_or_else(|e| failed("with", &e));
+            // Values the plan knows meet the checks the run gives them when the task starts.
+            if let (Some(action), Value::Object(with)) = (actions.get(&task.uses), &inputs) {
+                for problem in action.check_resolved(with) {
+                    let at = if problem.key.is_empty() { Some(&inputs) } else { with.get(&problem.key) };
+                    if at.is_none_or(|v| mentions_unknown(v) || mentions(v, EACH)) {
+                        continue;
+                    }
+                    let place = if problem.key.is_empty() { String::new() } else { format!(" `{}`", problem.key) };
+                    let help = problem.help.map(|h| format!(" ({h})")).unwrap_or_default();
+                    failed("with", &format!("input{place} refused: {}{help}", problem.message));
+                }
+            }
             let for_each = task.for_each.as_ref().map(|f| match f {
                 ForEach::List(items) => Value::Array(items.clone()),
                 ForEach::Expr(t) => match t.render_partial(&scope, UNKNOWN) {
