@@ -156,7 +156,16 @@ pub fn build(
     let order = crate::graph::topo_order(runbook);
     // What the run would do, for the whole-run estimate: a `for_each` whose items the plan
     // knows runs that many instances.
-    let mut work: Vec<schedule::Work> = estimates.iter().map(|&each| schedule::Work { instances: 1, each }).collect();
+    let mut work: Vec<schedule::Work> = runbook
+        .tasks
+        .iter()
+        .zip(&estimates)
+        .map(|(task, &each)| schedule::Work {
+            instances: 1,
+            each,
+            slot: !actions.get(&task.uses).is_some_and(|a| a.is_approval()),
+        })
+        .collect();
     // Tasks the plan already knows will not run take no time: a condition that is false, and
     // (as the run decides) every task that reads the outputs of one.
     let mut skipped = vec![false; runbook.tasks.len()];

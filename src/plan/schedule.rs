@@ -15,6 +15,9 @@ use crate::runbook::Runbook;
 pub struct Work {
     pub instances: usize,
     pub each: Duration,
+    /// Whether an instance holds one of the run's slots while it runs. An approval does not:
+    /// the scheduler lets it wait for a person without a slot.
+    pub slot: bool,
 }
 
 /// The makespan of the run when every instance takes its estimate; `priority` is the
@@ -38,13 +41,23 @@ pub fn makespan(runbook: &Runbook, work: &[Work], priority: &[u32], parallelism:
     let mut to_start: Vec<usize> = work.iter().map(|w| w.instances).collect();
     let mut to_finish = to_start.clone();
     let mut ready: BinaryHeap<(u32, Reverse<TaskIdx>)> =
-        (0..n).filter(|&t| waiting_on[t] == 0).map(|t| (priority[t], Reverse(t))).collect();
+        (0..n).filter(|&t| waiting_on[t] == 0 && work[t].slot).map(|t| (priority[t], Reverse(t))).collect();
+    // Ready tasks that take no slot: they start as soon as they are ready.
+    let mut ready_slotless: Vec<TaskIdx> = (0..n).filter(|&t| waiting_on[t] == 0 && !work[t].slot).collect();
     // (end time in ns, task)
     let mut running: BinaryHeap<Reverse<(u128, TaskIdx)>> = BinaryHeap::new();
     let mut free = parallelism.max(1);
     let mut now: u128 = 0;
     let mut blocked = Vec::new();
     loop {
+        for t in ready_slotless.drain(..) {
+            // All its instances at once; a `for_each` over no items is done when reached.
+            for _ in 0..to_start[t].max(1) {
+                running.push(Reverse((now + work[t].each.as_nanos(), t)));
+            }
+            to_finish[t] = to_start[t].max(1);
+            to_start[t] = 0;
+        }
         while free > 0 {
             let Some((p, Reverse(t))) = ready.pop() else { break };
             if to_start[t] == 0 {
@@ -70,7 +83,7 @@ pub fn makespan(runbook: &Runbook, work: &[Work], priority: &[u32], parallelism:
         ready.extend(blocked.drain(..));
         let Some(Reverse((end, t))) = running.pop() else { break };
         now = end;
-        if work[t].instances > 0 {
+        if work[t].instances > 0 && work[t].slot {
             free += 1;
             if let Some(g) = groups[t] {
                 group_free[g] += 1;
@@ -80,8 +93,10 @@ pub fn makespan(runbook: &Runbook, work: &[Work], priority: &[u32], parallelism:
         if to_finish[t] == 0 {
             for &d in &dependents[t] {
                 waiting_on[d] -= 1;
-                if waiting_on[d] == 0 {
+                if waiting_on[d] == 0 && work[d].slot {
                     ready.push((priority[d], Reverse(d)));
+                } else if waiting_on[d] == 0 {
+                    ready_slotless.push(d);
                 }
             }
         }
@@ -105,9 +120,9 @@ mod tests {
         );
         let second = Duration::from_secs(1);
         let work = [
-            Work { instances: 6, each: second },
-            Work { instances: 1, each: 2 * second },
-            Work { instances: 1, each: 2 * second },
+            Work { instances: 6, each: second, slot: true },
+            Work { instances: 1, each: 2 * second, slot: true },
+            Work { instances: 1, each: 2 * second, slot: true },
         ];
         // Two slots: the six one-second items go first (three rounds), then x and y one after
         // the other (their group allows one at a time).
@@ -122,10 +137,30 @@ mod tests {
         );
         let ms = Duration::from_millis;
         let work = [
-            Work { instances: 1, each: ms(300) },
-            Work { instances: 0, each: ms(900) },
-            Work { instances: 1, each: ms(200) },
+            Work { instances: 1, each: ms(300), slot: true },
+            Work { instances: 0, each: ms(900), slot: true },
+            Work { instances: 1, each: ms(200), slot: true },
         ];
         assert_eq!(makespan(&rb, &work, &crate::graph::bottom_levels(&rb), 4), ms(500));
+    }
+
+    #[test]
+    fn an_approval_waits_without_a_slot() {
+        let rb = runbook(
+            "version: 1\nname: a\ntasks:\n  gate:\n    uses: approval\n  work:\n    uses: shell\n    for_each: [a, b]\n    with: { run: 'true' }\n  after:\n    uses: shell\n    depends_on: [gate]\n    with: { run: 'true' }\n",
+        );
+        let s = Duration::from_secs;
+        let work = [
+            Work { instances: 1, each: s(600), slot: false },
+            Work { instances: 2, each: s(60), slot: true },
+            Work { instances: 1, each: s(60), slot: true },
+        ];
+        // One slot: the two items run one after the other while the approval waits; `after`
+        // follows the approval. Were the approval to hold the slot, the items would wait 600 s.
+        assert_eq!(makespan(&rb, &work, &crate::graph::bottom_levels(&rb), 1), s(660));
+        assert_eq!(
+            makespan(&rb, &[Work { slot: true, ..work[0] }, work[1], work[2]], &crate::graph::bottom_levels(&rb), 1),
+            s(780)
+        );
     }
 }
