@@ -248,12 +248,13 @@ async fn a_misspelled_spec_field_is_refused_and_a_listed_one_survives_a_capture(
     let misspelled = text.replacen("    timeoutInSeconds: 60\n", "    timeoutInSecs: 60\n", 1);
     assert_ne!(misspelled, text);
     let err = inventory::parse(&misspelled, Path::new("inv.yaml")).unwrap_err().to_string();
+    let line = misspelled.lines().position(|l| l == "    timeoutInSecs: 60").unwrap() + 1;
     assert!(
-        err.contains(
-            "functions: item `orders/notify-order`: `spec.timeoutInSecs` is not a field of a function; did you mean \
-             `timeoutInSeconds`? Correct the name; if OCI has a `timeoutInSecs` field that drctl does not know yet, \
-             add `unknown_fields: [timeoutInSecs]` to the item"
-        ),
+        err.contains(&format!(
+            "functions: item `orders/notify-order` (line {line}, column 5): `spec.timeoutInSecs` is not a field of a \
+             function; did you mean `timeoutInSeconds`? Correct the name; if OCI has a `timeoutInSecs` field that \
+             drctl does not know yet, add `unknown_fields: [timeoutInSecs]` to the item"
+        )),
         "{err}"
     );
     // Listed as real, it loads and seeds; a capture lists it again, since OCI returned it.
