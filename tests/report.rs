@@ -173,6 +173,17 @@ fn a_decision_keeps_its_wait_after_the_approval_is_asked_again() {
 }
 
 #[test]
+fn a_denied_approval_made_no_attempt_in_every_part_of_the_report() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: denied\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n");
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    assert_eq!(sb.run(&["deny", &id, "gate", "--reason", "not yet"]).code, 1);
+    let text = report(&sb, &id, "markdown");
+    assert!(text.contains(", without an attempt."), "{text}");
+    assert!(!text.contains("attempt(s)"), "{text}");
+}
+
+#[test]
 fn fail_on_rto_exits_1_only_when_the_objective_is_exceeded() {
     let sb = Sandbox::new();
     let text = |rto: &str| {

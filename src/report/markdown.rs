@@ -192,7 +192,12 @@ fn failures(out: &mut String, report: &Report) {
     for f in &report.failures {
         let _ = writeln!(out, "### {} ({}, phase {})\n", cell(&f.task), f.state, cell(&f.phase));
         if let Some(at) = f.at {
-            let _ = writeln!(out, "At {} after {} attempt(s).", timestamp(at), f.attempts.len().max(1));
+            // A denied approval, or a task whose inputs were refused, made no attempt.
+            match f.attempts.len() {
+                0 => writeln!(out, "At {}, without an attempt.", timestamp(at)),
+                n => writeln!(out, "At {} after {n} attempt(s).", timestamp(at)),
+            }
+            .unwrap_or_default();
         }
         block(out, &f.error);
         let earlier: Vec<_> = f.attempts.iter().filter(|a| a.error.as_deref() != Some(f.error.as_str())).collect();
