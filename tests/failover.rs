@@ -505,6 +505,32 @@ fn drift_shows_in_a_refreshed_plan_and_the_next_run_corrects_exactly_it() {
     assert_eq!(live(&w), json!(desired));
 }
 
+/// Before any failover, every converge instance previews as a create: a child whose parent
+/// the run would create (a function of a new application, a log of a new log group) is a
+/// create too, read nowhere, and what reads outputs only a create gives is known after the run.
+#[test]
+fn a_refreshed_plan_of_an_empty_destination_creates_everything_without_errors() {
+    let w = World::start(&[]);
+    let mut args = World::run_args(&["--refresh", "-o", "json"]);
+    args[0] = "plan".into();
+    args.retain(|a| a != "--yes" && a != "--progress" && a != "plain");
+    let plan = w.drctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(plan.code, 0, "plan:\n{}\n{}", plan.stdout, plan.stderr);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let instances = plan["refresh"]["instances"].as_array().unwrap();
+    let change = |task: &str| -> Vec<&str> {
+        instances.iter().filter(|i| i["task"] == task).map(|i| i["change"].as_str().unwrap()).collect()
+    };
+    assert_eq!(change("functions"), ["create", "create"], "{plan}");
+    assert_eq!(change("logs"), ["create"], "{plan}");
+    assert_eq!(plan["refresh"]["summary"]["errors"], 0, "{plan}");
+    for i in instances.iter().filter(|i| i["change"] == "unknown") {
+        let note = i["note"].as_str().unwrap_or_default();
+        assert!(note.contains("is not known until the task has run") || note.starts_with("waits for"), "{i}");
+        assert!(!note.contains("without setting output"), "{i}");
+    }
+}
+
 #[test]
 fn a_refreshed_plan_against_a_missing_simulator_says_how_to_make_one() {
     let sb = support::Sandbox::new();

@@ -128,6 +128,9 @@ pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry
         };
         let mut outputs_by_key = Map::new();
         let mut complete = true;
+        // Whether an instance would create its resource: outputs it does not preview are then
+        // known after the run, not missing.
+        let mut planned = false;
         for (key, item) in items {
             let scope = RunScope { params, run: &run, each: item.as_ref(), tasks: &known };
             let with = match task.with.resolve(&scope) {
@@ -184,6 +187,7 @@ pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry
                             let mut outputs = refreshed.outputs;
                             if refreshed.change == Change::Create {
                                 outputs.entry("id").or_insert_with(|| Value::String(UNKNOWN.into()));
+                                planned = true;
                             }
                             (entry, Some(outputs))
                         }
@@ -207,7 +211,7 @@ pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry
             } else {
                 outputs_by_key.into_iter().next().map_or_else(|| json!({}), |(_, v)| v)
             };
-            known.insert(task.id.clone(), json!({ "outputs": outputs, "state": "succeeded" }));
+            known.insert(task.id.clone(), json!({ "outputs": outputs, "state": "succeeded", "planned": planned }));
         }
     }
     let summary = summarize(&instances);

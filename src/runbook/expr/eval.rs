@@ -124,6 +124,11 @@ pub(crate) fn eval_top<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'
     if set.contains_key(&output) {
         return Ok(value);
     }
+    // A refreshed plan's record of a resource the run would create: its outputs beyond the
+    // few the preview knows come with the resource.
+    if record.get("planned") == Some(&Value::Bool(true)) {
+        return Err(EvalError::Unknown { reference: format!("tasks.{id}.outputs.{output}"), range: expr.span() });
+    }
     let have = if set.is_empty() {
         "it set none".to_owned()
     } else {

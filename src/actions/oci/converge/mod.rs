@@ -69,6 +69,16 @@ impl Action for ConvergeAction {
         with: Value,
     ) -> Option<BoxFuture<'a, Result<Refreshed, ActionError>>> {
         Some(Box::pin(async move {
+            // A parent the run is still to create holds nothing yet: nothing to read.
+            let desired = inputs::Desired::parse(self.kind, &with).map_err(ActionError::input)?;
+            let unknown = |v: &str| v.contains(crate::plan::UNKNOWN);
+            if desired.parent(self.kind).is_some_and(unknown) || desired.id.as_deref().is_some_and(unknown) {
+                let change = match desired.ensure {
+                    inputs::Ensure::Present => crate::actions::Change::Create,
+                    inputs::Ensure::Absent => crate::actions::Change::Absent,
+                };
+                return Ok(Refreshed { change, outputs: Outputs::new() });
+            }
             let plan = engine::prepare(self.kind, &self.env, ctx, &with).await?;
             Ok(apply::refresh(&plan, ctx).await?)
         }))
