@@ -154,12 +154,15 @@ async fn create(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Converg
 /// sends the same token gets the earlier attempt's answer back (that is what the token is
 /// for); when what that answer names is gone since (it failed and was deleted), the answer is
 /// stale, and the create is sent again under a token derived from the key and the gone
-/// resource's id: as stable across a crash and resume as the key itself. OCI may also refuse
-/// the old token outright (409 InvalidatedRetryToken), which gets the same treatment.
+/// resource's id: as stable across a crash and resume as the key itself. A create under a
+/// derived token may have failed the same way in an earlier attempt, so each answer is
+/// checked in turn: attempt n follows at most n - 1 stale answers to a fresh create. OCI may
+/// also refuse the old token outright (409 InvalidatedRetryToken), which gets the same
+/// treatment.
 async fn send_create(plan: &Plan<'_>, ctx: &ActionContext, body: &Value) -> Result<OciResponse, ConvergeError> {
     let key = &ctx.idempotency_key;
     let mut token = key.clone();
-    for _ in 0..3 {
+    for _ in 0..ctx.attempt.saturating_add(2) {
         let response = match plan.api.create(body, &token).await {
             Ok(r) => r,
             Err(ClientError::Api(e)) if e.status == 409 && e.code == "InvalidatedRetryToken" && &token == key => {
@@ -172,9 +175,9 @@ async fn send_create(plan: &Plan<'_>, ctx: &ActionContext, body: &Value) -> Resu
             }
             Err(e) => return Err(plan.api_error("create", e)),
         };
-        // Only an earlier attempt of this instance can have sent the key as token: a first
-        // attempt's answer is its own, and costs no read.
-        if &token != key || ctx.attempt <= 1 {
+        // Only an earlier attempt of this instance can have sent the key, or a token derived
+        // from it: a first attempt's answer is its own, and costs no read.
+        if ctx.attempt <= 1 {
             return Ok(response);
         }
         let answered =
