@@ -199,6 +199,21 @@ pub fn misspelled_fields(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<
         if accepted.contains(&name.as_str()) {
             continue;
         }
+        // A top-level key close to one of drctl's own (`ensur`, `Region`) would be sent as a
+        // resource field and the input it meant left at its default: `ensur: absent` creates.
+        if inner.is_none() && !super::fields::known(kind.action).contains(&name.as_str()) {
+            if let Some(meant) = drctl_key_meant(name) {
+                problems.push(
+                    InputProblem::new(name.as_str(), format!("unknown input `{name}`; did you mean `{meant}`?"))
+                        .with_help(format!(
+                            "drctl's own inputs are {}; any other key is a resource field of a {}",
+                            DRCTL_KEYS.join(", "),
+                            kind.noun
+                        )),
+                );
+                continue;
+            }
+        }
         let Some(meant) = super::fields::misspelling(kind.action, name) else { continue };
         let problem = InputProblem::new(
             if inner.is_some() { "fields" } else { name.as_str() },
@@ -213,6 +228,17 @@ pub fn misspelled_fields(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<
         });
     }
     problems
+}
+
+/// The drctl key `name` likely misspells: the same but for case, or close to it.
+fn drctl_key_meant(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    DRCTL_KEYS
+        .iter()
+        .map(|k| (if *k == lower { 1.0 } else { strsim::jaro_winkler(&lower, k) }, *k))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 /// How a kind's identity reads in messages.
@@ -284,6 +310,22 @@ mod tests {
                             "unknown_fields": ["timeoutInSecs"]});
         assert_eq!(misspelled_fields(kind("oci.functions.function"), listed.as_object().unwrap()), vec![]);
         assert_eq!(check(kind("oci.functions.function"), listed.as_object().unwrap()), vec![]);
+        let drctl_keys = json!({"region": "r", "displayName": "f", "applicationId": "a", "ensur": "absent",
+                                "wiat": false, "Region": "x", "refz": {}, "unknown_field": []});
+        let meant: Vec<String> = misspelled_fields(kind("oci.functions.function"), drctl_keys.as_object().unwrap())
+            .into_iter()
+            .map(|p| p.message)
+            .collect();
+        assert_eq!(
+            meant,
+            [
+                "unknown input `ensur`; did you mean `ensure`?",
+                "unknown input `wiat`; did you mean `wait`?",
+                "unknown input `Region`; did you mean `region`?",
+                "unknown input `refz`; did you mean `refs`?",
+                "unknown input `unknown_field`; did you mean `unknown_fields`?",
+            ]
+        );
         let bad_list = json!({"region": "r", "id": "ocid1.x", "unknown_fields": "timeoutInSecs"});
         assert_eq!(check(kind("oci.functions.function"), bad_list.as_object().unwrap()).len(), 1);
         // The list itself is drctl's, never a resource field.
