@@ -591,6 +591,43 @@ tasks:
     assert!(!sb.path().join("destroyed").exists());
 }
 
+/// An answer whose first word is neither yes nor no is asked again, not taken for a denial.
+#[test]
+fn an_answer_that_is_neither_yes_nor_no_is_asked_again() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: reask\ntasks:\n  gate: { uses: approval, with: { message: \"cut over?\" } }\n",
+    );
+    let (text, states) = answer_on_a_terminal(&sb, &[(1500, "ok go ahead\n"), (2000, "y go ahead\n")]);
+    assert!(text.contains("answer y (yes) or n (no), then a reason"), "{text}");
+    assert_eq!(states["gate"].0, "succeeded", "{text}");
+}
+
+/// Lines held while a question was shown follow it on their own lines when its timeout
+/// withdraws it.
+#[test]
+fn held_lines_start_on_a_new_line_when_a_question_times_out() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: held
+tasks:
+  g: { uses: approval, with: { message: "go?", timeout: 1s, on_timeout: approve } }
+  x: { uses: shell, depends_on: [g], with: { run: 'echo x' } }
+  h: { uses: approval, depends_on: [g], with: { message: "really?", timeout: 1s, on_timeout: deny } }
+"#,
+    );
+    let (mut child, _) = on_a_terminal(&sb, "run rb.yaml --progress plain");
+    // The terminal stays open and nobody answers: both questions end by their timeouts.
+    let _input = child.stdin.take();
+    let out = child.wait_with_output().expect("run script");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("h: no answer within 1s: denied (on_timeout)"), "{text}");
+    assert!(!text.lines().any(|l| l.contains("a reason:") && (l.contains('▶') || l.contains('✔'))), "{text}");
+}
+
 /// After a question ends by its timeout, the next line typed answers the question shown next.
 #[test]
 fn the_answer_after_a_timed_out_question_goes_to_the_next_question() {

@@ -998,9 +998,8 @@ impl<'a> Scheduler<'a> {
                     } => match answer {
                         Ok(answer) => answer.map(|d| (Actor::current(), d)),
                         Err(limit) => {
-                            // The question stays on the terminal unanswered: end its line, and
-                            // say what the timeout decided.
-                            eprintln!();
+                            // The question's line was ended when it was withdrawn; say what
+                            // the timeout decided.
                             let outcome = if approve_on_timeout { "approved" } else { "denied" };
                             observer.notice(&format!("{id}: no answer within {}: {outcome} (on_timeout)", fmt(limit)));
                             Some((

@@ -240,7 +240,7 @@ impl Approver for TerminalApprover {
             observer.hold_output(true);
             // Output goes on when the question ends, answered or not (a timeout or an abort
             // drops this future).
-            let _release = Release(observer);
+            let release = Release { observer, open: std::cell::Cell::new(false) };
             let prompt = format!("\napproval needed for {id}: {message}\napprove? [y/N] and a reason: ");
             // What was typed before the question was shown answers nothing: what the terminal
             // still holds is discarded (before the first question starts the reader, so the
@@ -253,25 +253,46 @@ impl Approver for TerminalApprover {
                 typed.as_ref()?;
             }
             eprint!("{prompt}");
-            let _ = std::io::stderr().flush();
-            // Waits without taking a line from the reader: a question withdrawn (a timeout, an
-            // abort) leaves the next line typed to the question shown after it.
-            let line = lines.recv().await.flatten();
-            let Some(line) = line else {
-                eprintln!();
-                return None;
-            };
-            let line = line.trim();
-            let (word, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-            let approved = matches!(word.to_ascii_lowercase().as_str(), "y" | "yes");
-            let reason = match (reason.trim(), word) {
-                ("", "") => "no reason given at the terminal (an empty answer denies)".to_owned(),
-                ("", word) => format!("answered `{word}` at the terminal"),
-                (reason, _) => reason.to_owned(),
-            };
-            Some((approved, reason))
+            release.open.set(true);
+            loop {
+                let _ = std::io::stderr().flush();
+                // Waits without taking a line from the reader: a question withdrawn (a timeout,
+                // an abort) leaves the next line typed to the question shown after it.
+                let line = lines.recv().await.flatten();
+                // The terminal's echo of the line ended the prompt's line.
+                release.open.set(false);
+                let Some(line) = line else {
+                    eprintln!();
+                    return None;
+                };
+                if let Some(answer) = read_answer(&line) {
+                    return Some(answer);
+                }
+                release.open.set(true);
+                // `ok go ahead` is neither: asked again rather than taken for a denial.
+                eprint!("answer y (yes) or n (no), then a reason, e.g. `y dashboards are green`: ");
+            }
         })
     }
+}
+
+/// An answer typed to an approval's question: its first word says yes or no, the rest is the
+/// reason. An empty line denies, as the `[y/N]` says; a first word that is neither yes nor no
+/// is no answer.
+fn read_answer(line: &str) -> Option<(bool, String)> {
+    let line = line.trim();
+    let (word, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let approved = match word.to_ascii_lowercase().as_str() {
+        "y" | "yes" => true,
+        "" | "n" | "no" => false,
+        _ => return None,
+    };
+    let reason = match (reason.trim(), word) {
+        ("", "") => "no reason given at the terminal (an empty answer denies)".to_owned(),
+        ("", word) => format!("answered `{word}` at the terminal"),
+        (reason, _) => reason.to_owned(),
+    };
+    Some((approved, reason))
 }
 
 /// Discards what was typed on the terminal and not read yet, a line not finished included.
@@ -315,12 +336,20 @@ fn terminal_lines() -> &'static tokio::sync::Mutex<tokio::sync::mpsc::UnboundedR
     })
 }
 
-/// Restarts the output held while a question was on the terminal.
-struct Release<'a>(&'a dyn Observer);
+/// Restarts the output held while a question was on the terminal; first ends the question's
+/// line when it was left open (a timeout or an abort withdrew the question), so that the held
+/// lines do not follow the prompt on its line.
+struct Release<'a> {
+    observer: &'a dyn Observer,
+    open: std::cell::Cell<bool>,
+}
 
 impl Drop for Release<'_> {
     fn drop(&mut self) {
-        self.0.hold_output(false);
+        if self.open.get() {
+            eprintln!();
+        }
+        self.observer.hold_output(false);
     }
 }
 
@@ -420,4 +449,19 @@ fn phase_times(runbook: &Runbook, replay: &Replay) -> Option<String> {
         })
         .collect();
     (!parts.is_empty()).then(|| format!("  phases: {}\n", parts.join(" · ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_answer;
+
+    #[test]
+    fn an_answer_is_yes_or_no_with_a_reason_and_anything_else_is_asked_again() {
+        assert_eq!(read_answer("y dashboards are green\n"), Some((true, "dashboards are green".into())));
+        assert_eq!(read_answer("YES"), Some((true, "answered `YES` at the terminal".into())));
+        assert_eq!(read_answer("n not yet"), Some((false, "not yet".into())));
+        assert_eq!(read_answer("\n"), Some((false, "no reason given at the terminal (an empty answer denies)".into())));
+        assert_eq!(read_answer("ok go ahead"), None);
+        assert_eq!(read_answer("approve it"), None);
+    }
 }
