@@ -86,6 +86,12 @@ fn tasks_that_read_outputs_of_a_skipped_task_are_skipped_and_say_why() {
     let skipped = sb.run(&["skip", &id, "a", "--reason", "done by hand"]);
     assert_eq!(skipped.code, 0, "{}", skipped.stderr);
     assert!(skipped.stderr.contains("needs outputs of `a`, which was skipped"), "{}", skipped.stderr);
+    // Said when the skip is given, before the run goes on.
+    assert!(
+        skipped.stderr.contains("note: skipping a also skips what reads its outputs: reads; the run counts them"),
+        "{}",
+        skipped.stderr
+    );
     let states = sb.task_states(&id);
     assert_eq!(states["reads"].0, "skipped");
     assert_eq!(states["after"].0, "succeeded");

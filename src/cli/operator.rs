@@ -51,6 +51,21 @@ fn skipped_downstream(runbook: Option<&Runbook>, replay: &Replay, task: &str) ->
         .collect()
 }
 
+/// The tasks a skip of `task` skips as well: those that read its outputs, and those that read
+/// theirs, in runbook order. Tasks that only run after it still run.
+fn skipped_with(runbook: Option<&Runbook>, task: &str) -> Vec<String> {
+    let Some((runbook, t)) = runbook.and_then(|r| Some((r, r.task_index(task)?))) else { return Vec::new() };
+    let mut skipped = vec![false; runbook.tasks.len()];
+    skipped[t] = true;
+    for u in crate::graph::topo_order(runbook) {
+        if runbook.tasks[u].deps.iter().any(|d| d.needs_outputs && skipped[d.task]) {
+            skipped[u] = true;
+        }
+    }
+    skipped[t] = false;
+    runbook.tasks.iter().zip(&skipped).filter(|(_, s)| **s).map(|(task, _)| task.id.clone()).collect()
+}
+
 /// The runbook as run, or `None` when it no longer loads (an older drctl wrote it).
 fn runbook_as_run(dir: &RunDir) -> Result<Option<Runbook>, CliError> {
     let text = dir.runbook_text()?;
@@ -214,6 +229,14 @@ pub async fn decide(
         }
         Decision::Skip | Decision::Retry => {
             let (action, outcome) = if decision == Decision::Skip {
+                let also = skipped_with(runbook.as_ref(), &id.task);
+                if !also.is_empty() && !quiet {
+                    eprintln!(
+                        "note: skipping {id} also skips what reads its outputs: {}; the run counts them as \
+                         skipped, not done",
+                        also.join(", ")
+                    );
+                }
                 let reason = format!("skipped by {}: {}", actor.user, args.reason);
                 (AuditAction::Skip, Record::Skipped { id: id.clone(), reason, at, by_operator: true })
             } else {
