@@ -979,3 +979,27 @@ fn retrying_a_denied_approval_shows_what_it_skipped_as_pending_again() {
     assert_eq!(approved.code, 0, "{}", approved.stderr);
     assert!(sb.task_states(&run).values().all(|(s, _)| s == "succeeded"));
 }
+
+/// A secret parameter is never stored: the commands a paused run prints say to give it again.
+#[test]
+fn the_printed_commands_say_to_give_a_secret_parameter_again() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: secret-gate\nparams:\n  api_token: { type: string, secret: true }\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  use: { uses: shell, depends_on: [gate], with: { run: 'test -n \"$T\"', env: { T: '${{ params.api_token }}' } } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", "api_token=sekrit123"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let note = "these commands need the run's secret parameter `api_token` again (not stored with the run): export \
+                DRCTL_PARAM_API_TOKEN=... first, or add -p api_token=...";
+    assert!(ran.stderr.contains(note), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("sekrit123"));
+    // Followed, the note works.
+    let id = ran.run_id();
+    let approved = sb
+        .command(&["approve", &id, "gate", "--reason", "go"])
+        .env("DRCTL_PARAM_API_TOKEN", "sekrit123")
+        .output()
+        .unwrap();
+    assert_eq!(approved.status.code(), Some(0), "{}", String::from_utf8_lossy(&approved.stderr));
+}

@@ -122,6 +122,29 @@ impl RunDir {
         flags
     }
 
+    /// What the commands printed with [`RunDir::resume_flags`] still need: the run's secret
+    /// parameters that no flag carries (given by `--param` or the environment; never stored),
+    /// as a line saying how to give them. `None` when nothing is missing.
+    pub fn secrets_to_pass(&self) -> Option<String> {
+        let meta = self.meta().ok()?;
+        // With a params file, the printed commands pass it again: what it held comes with it.
+        let given: Vec<&String> = meta
+            .secret_params
+            .iter()
+            .filter(|name| meta.params.get(*name).and_then(serde_json::Value::as_str) == Some(crate::ui::redact::MASK))
+            .filter(|name| meta.params_file.is_none() || meta.flag_params.contains(name))
+            .collect();
+        let first = given.first()?;
+        let names: Vec<String> = given.iter().map(|n| format!("`{n}`")).collect();
+        Some(format!(
+            "  these commands need the run's secret parameter{} {} again (not stored with the run): export {} \
+             first, or add -p {first}=...",
+            if given.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            given.iter().map(|n| format!("DRCTL_PARAM_{}=...", n.to_ascii_uppercase())).collect::<Vec<_>>().join(" "),
+        ))
+    }
+
     fn runs_dir(state_dir: &Path) -> PathBuf {
         state_dir.join("runs")
     }

@@ -269,6 +269,9 @@ pub async fn decide(
         }
         if !quiet {
             eprintln!("recorded; continue with: drctl resume {}{}", dir.id, dir.resume_flags());
+            if let Some(note) = dir.secrets_to_pass() {
+                eprintln!("{note}");
+            }
         }
         drop(lock);
         return Ok(Exit::Success);

@@ -506,6 +506,11 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
             }
             _ => {}
         }
+        if outcome.state != crate::checkpoint::RunState::Succeeded {
+            if let Some(note) = ctx.run_dir.secrets_to_pass() {
+                eprintln!("{note}");
+            }
+        }
     }
     if let Some(e) = outcome.journal_error {
         return Err(CliError::failed(format!("the journal could not be written: {e}")));

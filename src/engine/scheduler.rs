@@ -1038,7 +1038,11 @@ impl<'a> Scheduler<'a> {
         let Asked { message, timeout, approve_on_timeout } = asked;
         let (run, flags, task) = (&cfg.run_dir.id, cfg.run_dir.resume_flags(), id.to_string());
         let command = |verb| crate::ui::operator_command(verb, run, &task, &flags);
-        let how = format!("  approve: {}\n  deny:    {}", command("approve"), command("deny"));
+        let mut how = format!("  approve: {}\n  deny:    {}", command("approve"), command("deny"));
+        if let Some(note) = cfg.run_dir.secrets_to_pass() {
+            how.push('\n');
+            how.push_str(&note);
+        }
         // With a timeout, the decision falls to it once the time has passed: at the next
         // resume, or at once if the run is resumed after the deadline.
         let until = timeout.map_or(String::new(), |limit| {
