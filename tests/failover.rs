@@ -736,6 +736,15 @@ fn cleanup_of_a_drill_keeps_the_images_a_later_failover_runs() {
     assert_eq!(cleanup.code, 0, "{}\n{}", cleanup.stdout, cleanup.stderr);
     assert!(!cleanup.stdout.contains("deleted "), "{}", cleanup.stdout);
     assert!(cleanup.stdout.contains("which was built on it, stays (it is not this drill's)"), "{}", cleanup.stdout);
+    // Each image names the function that runs it.
+    for key in ["orders/notify-order", "orders/validate-order"] {
+        let line = cleanup
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("kept") && l.contains(&format!("images[{key}]")))
+            .expect("the image's line");
+        assert!(line.contains(&format!("functions[{key}], which was built on it")), "{line}");
+    }
     assert_destination_complete(&w, &w.dump(DEST));
 }
 

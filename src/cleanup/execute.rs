@@ -102,16 +102,16 @@ impl Executor {
                     .collect();
                 // An image stays while something built on it stays: a function that another
                 // run took over (no longer tagged with this drill) still runs it.
-                let in_use = matches!(item.kind, UndoKind::Image { .. })
-                    .then(|| {
-                        item.after.iter().find_map(|&j| {
-                            results[j]
-                                .as_ref()
-                                .filter(|r| r.outcome == Outcome::Kept && !r.resource.is_empty())
-                                .map(|r| r.instance.clone())
-                        })
-                    })
-                    .flatten();
+                let in_use = match &item.kind {
+                    UndoKind::Image { image, .. } => item.after.iter().find_map(|&j| {
+                        results[j]
+                            .as_ref()
+                            .filter(|r| r.outcome == Outcome::Kept && !r.resource.is_empty())
+                            .filter(|_| runs_image(&plan.items[j], image))
+                            .map(|r| r.instance.clone())
+                    }),
+                    _ => None,
+                };
                 if let Some(user) = in_use {
                     let detail = format!("{user}, which was built on it, stays (it is not this drill's)");
                     results[i] = Some(result(item, Outcome::Kept, detail, 0));
@@ -297,4 +297,17 @@ pub fn tally(results: &[ItemResult]) -> HashMap<&'static str, usize> {
         *counts.entry(r.outcome.as_str()).or_default() += 1;
     }
     counts
+}
+
+/// Whether what `item` removes may run `image`: a function whose recorded fields name it (the
+/// registry host aside, which a regional endpoint may write differently), or anything whose
+/// fields do not say.
+fn runs_image(item: &super::plan::Undo, image: &str) -> bool {
+    let UndoKind::Converge { with, .. } = &item.kind else { return true };
+    let Some(runs) = with.get("fields").and_then(|f| f.get("image")).and_then(Value::as_str) else { return true };
+    let path = |reference: &str| {
+        let reference = reference.split('@').next().unwrap_or(reference);
+        reference.split_once('/').map_or(reference, |(_, rest)| rest).to_owned()
+    };
+    path(runs) == path(image)
 }
