@@ -105,6 +105,10 @@ impl EmbeddedSim {
                     break;
                 }
                 Err(crate::sim::SimError::Bind { .. }) if saved.is_none() && attempt < 7 => continue,
+                // A seed file that is missing or wrong is bad input, like a bad params file.
+                Err(e @ crate::sim::SimError::Seed { .. }) => {
+                    return Err(CliError::usage(format!("simulator in {}: {e}", dir.display())))
+                }
                 Err(e) => return Err(fail(&e)),
             }
         }

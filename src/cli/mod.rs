@@ -198,9 +198,9 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Sim(args) => {
             crate::sim::run_sim(args).await.map(|()| Exit::Success).map_err(|e| match e {
                 // A mistake in the command line is a usage error (exit 2), as everywhere.
-                crate::sim::SimError::Usage(_) | crate::sim::SimError::UnknownRegion { .. } => {
-                    CliError::usage(e.to_string())
-                }
+                crate::sim::SimError::Usage(_)
+                | crate::sim::SimError::UnknownRegion { .. }
+                | crate::sim::SimError::Seed { .. } => CliError::usage(e.to_string()),
                 other => CliError::failed(other.to_string()),
             })
         }

@@ -12,7 +12,8 @@ use crate::runbook::yaml::{Node, NodeKind};
 pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
     let bad = |detail: String| InventoryError::Parse { path: path.to_path_buf(), detail };
     let doc = crate::runbook::yaml::parse(text).map_err(|e| bad(e.to_string()))?;
-    let inventory: Inventory = serde_json::from_value(doc.to_json()).map_err(|e| bad(e.to_string()))?;
+    let inventory: Inventory = serde_json::from_value(doc.to_json())
+        .map_err(|e| bad(item_error(text, &doc).unwrap_or_else(|| e.to_string())))?;
     if inventory.version != VERSION {
         return Err(bad(format!("version {} is not supported (expected {VERSION})", inventory.version)));
     }
@@ -57,6 +58,64 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
         }
     }
     Ok(inventory)
+}
+
+/// The first item of a list that does not read as an item, said with its list, its key and its
+/// place: a key an item does not have (with the one it likely means), or a value of the wrong
+/// type. `None` when every item reads (the problem is elsewhere in the file).
+fn item_error(text: &str, doc: &Node) -> Option<String> {
+    const KEYS: [&str; 7] = ["key", "application", "vault", "image", "rules", "spec", "unknown_fields"];
+    let at = |node: &Node| {
+        let (line, column) = line_column(text, node.span.start);
+        format!("line {line}, column {column}")
+    };
+    for l in super::model::LISTS {
+        let Some(list) = doc.get(l.list) else { continue };
+        let NodeKind::Seq(items) = &list.kind else {
+            return Some(format!("{} ({}): must be a list of items, not {}", l.list, at(list), list.type_name()));
+        };
+        for (n, node) in items.iter().enumerate() {
+            let name = node.get("key").and_then(Node::as_scalar).map_or(format!("#{}", n + 1), |k| format!("`{k}`"));
+            if let NodeKind::Map(entries) = &node.kind {
+                if let Some((k, _)) = entries.iter().find(|(k, _)| !k.as_scalar().is_some_and(|k| KEYS.contains(&k))) {
+                    let key = k.as_scalar().unwrap_or_default();
+                    let hint = crate::runbook::de::did_you_mean(key, KEYS)
+                        .unwrap_or_else(|| format!("keys: {}", KEYS.join(", ")));
+                    return Some(format!("{}: item {name} ({}): unknown key `{key}`; {hint}", l.list, at(k)));
+                }
+            }
+            let wanted = |k: &str| match k {
+                "spec" | "image" => "a map",
+                "rules" | "unknown_fields" => "a list",
+                _ => "a string",
+            };
+            for k in KEYS {
+                let Some((key, value)) = entry(node, k) else { continue };
+                let is = value.type_name();
+                let fits = match wanted(k) {
+                    "a map" => matches!(value.kind, NodeKind::Map(_)),
+                    "a list" => matches!(value.kind, NodeKind::Seq(_)),
+                    _ => is == "a string",
+                };
+                if !fits {
+                    return Some(format!(
+                        "{}: item {name} ({}): `{k}` must be {}, not {is}",
+                        l.list,
+                        at(key),
+                        wanted(k)
+                    ));
+                }
+            }
+            if let Err(e) = serde_json::from_value::<super::model::Item>(node.to_json()) {
+                // The entry the message names, where it says which.
+                let place =
+                    KEYS.iter().find_map(|k| entry(node, k).filter(|_| e.to_string().contains(&format!("`{k}`"))));
+                let place = place.map_or(node, |(k, _)| k);
+                return Some(format!("{}: item {name} ({}): {e}", l.list, at(place)));
+            }
+        }
+    }
+    None
 }
 
 /// The key and value nodes of `key` in a map node.
@@ -109,5 +168,23 @@ mod tests {
             err.contains("vcns: item `a` (line 8, column 5): `spec.cidrBlok` is not a field of a VCN; did you mean"),
             "{err}"
         );
+        let head = "version: 1\nsource: { region: us-ashburn-1, compartment_id: c, namespace: n }\ncaptured_at: x\n";
+        let err =
+            parse(&format!("{head}vcns:\n- key: a\n  spec: a-vcn\n"), Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(err.ends_with("vcns: item `a` (line 6, column 3): `spec` must be a map, not a string"), "{err}");
+        let err = parse(&format!("{head}functions:\n- key: f\n  aplication: o\n  spec: {{}}\n"), Path::new("inv.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(
+                "functions: item `f` (line 6, column 3): unknown key `aplication`; did you mean `application`?"
+            ),
+            "{err}"
+        );
+        let err =
+            parse(&format!("{head}vcns:\n- key: 5\n  spec: {{}}\n"), Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(err.ends_with("vcns: item `5` (line 5, column 3): `key` must be a string, not a number"), "{err}");
+        let err = parse(&format!("{head}vcns: {{ a: 1 }}\n"), Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(err.ends_with("vcns (line 4, column 7): must be a list of items, not a map"), "{err}");
     }
 }
