@@ -812,6 +812,23 @@ fn saved_plans_refuse_to_run_after_a_change() {
 }
 
 #[test]
+fn a_saved_plan_names_the_command_whose_expressions_changed_not_their_variables() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: saved\nparams:\n  region: { type: string, default: a }\ntasks:\n  t:\n    uses: shell\n    with: { run: 'echo ${{ params.region }}', env: { FIXED: x } }\n",
+    );
+    assert_eq!(sb.run(&["plan", "rb.yaml", "--save", "plan.json"]).code, 0);
+    let changed = sb.run(&["run", "rb.yaml", "--plan", "plan.json", "-p", "region=b"]);
+    assert_eq!(changed.code, 2);
+    assert!(
+        changed.stderr.contains("task `t`: with.run (the values of its expressions) changed"),
+        "{}",
+        changed.stderr
+    );
+}
+
+#[test]
 fn saved_plans_name_a_secret_set_since_the_review_without_its_value() {
     let sb = Sandbox::new();
     sb.write(
@@ -1498,5 +1515,5 @@ fn the_summary_counts_instances_against_tasks_and_a_failure_says_parameters_need
         "{}",
         ran.stderr
     );
-    assert!(ran.stderr.contains("if the cause is a parameter's value, start a new run"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("if the cause is a parameter's value, or a file a finished task read, such as an inventory, start a new run"), "{}", ran.stderr);
 }

@@ -143,8 +143,8 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     }
     for t in &tasks {
         let attempts = t["attempts"].as_u64().unwrap_or(0);
-        let mut line =
-            format!("  {:<40} {:<10}", t["id"].as_str().unwrap_or_default(), t["state"].as_str().unwrap_or_default());
+        let id = crate::ui::one_line(t["id"].as_str().unwrap_or_default());
+        let mut line = format!("  {id:<40} {:<10}", t["state"].as_str().unwrap_or_default());
         if attempts > 1 {
             line.push_str(&format!(" {attempts} attempts"));
         }
@@ -163,7 +163,7 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
             });
         }
         if let Some(e) = t.get("error").and_then(Value::as_str) {
-            line.push_str(&format!(" — {e}"));
+            line.push_str(&format!(" — {}", crate::ui::one_line(e)));
         }
         crate::outln!("{line}");
     }

@@ -534,8 +534,12 @@ fn failed_hint(replay: &crate::checkpoint::Replay, run_id: &str, state_flag: &st
     if other || denied.is_empty() {
         out.push_str(&format!("failed; after fixing the cause: drctl resume {run_id}{state_flag}\n"));
         if has_params {
-            // A resume keeps the run's parameters: a wrong value is fixed by a new run.
-            out.push_str("(if the cause is a parameter's value, start a new run with the right one: a run keeps its parameters)\n");
+            // A resume keeps the run's parameters, and what finished tasks read and gave: a
+            // wrong value, or a wrong file a finished task read (an inventory), needs a new run.
+            out.push_str(
+                "(if the cause is a parameter's value, or a file a finished task read, such as an inventory, start a \
+                 new run with it fixed: a run keeps its parameters and what its finished tasks gave)\n",
+            );
         }
     }
     for id in denied {

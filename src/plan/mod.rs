@@ -418,7 +418,22 @@ fn what_would_run_differently(saved: &Plan, current: &Plan) -> Vec<String> {
         let mut fields: Vec<String> = Vec::new();
         if let (Value::Object(a), Value::Object(b)) = (&old.inputs, &task.inputs) {
             let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            fields.extend(keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).map(|k| format!("with.{k}")));
+            for k in keys.into_iter().filter(|k| a.get(*k) != b.get(*k)) {
+                // A `shell` command's expressions reach it as `DRCTL_EXPR_n` variables in its
+                // `env`: a change there is a change of what `run` is given.
+                let expr_only = k == "env"
+                    && [a.get(k), b.get(k)].iter().all(|env| {
+                        let entries = env.and_then(Value::as_object);
+                        let changed =
+                            |name: &String| a.get(k).and_then(|e| e.get(name)) != b.get(k).and_then(|e| e.get(name));
+                        entries.is_none_or(|e| e.keys().filter(|n| changed(n)).all(|n| n.starts_with("DRCTL_EXPR_")))
+                    });
+                fields.push(if expr_only {
+                    "with.run (the values of its expressions)".to_owned()
+                } else {
+                    format!("with.{k}")
+                });
+            }
         } else if old.inputs != task.inputs {
             fields.push("with".into());
         }

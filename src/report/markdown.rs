@@ -253,6 +253,7 @@ fn cell(text: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
             _ => out.push(c),
         }
     }
@@ -263,7 +264,7 @@ fn cell(text: &str) -> String {
 fn block(out: &mut String, text: &str) {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
-    let _ = writeln!(out, "{fence}text\n{}\n{fence}", text.trim_end());
+    let _ = writeln!(out, "{fence}text\n{}\n{fence}", crate::ui::printable(text.trim_end()));
 }
 
 #[cfg(test)]
@@ -273,6 +274,10 @@ mod tests {
     #[test]
     fn cells_cannot_break_tables() {
         assert_eq!(cell("a|b\nc_d*"), r"a\|b c_d\*");
+        assert_eq!(cell("\u{1b}[2Jfine"), r"\u{1b}\[2Jfine");
+        let mut out = String::new();
+        block(&mut out, "\u{1b}[32mOK\nnext");
+        assert_eq!(out, "```text\n\\u{1b}[32mOK\nnext\n```\n");
         let mut out = String::new();
         block(&mut out, "x ``` y");
         assert_eq!(out, "````text\nx ``` y\n````\n");

@@ -110,15 +110,32 @@ pub enum FaultAction {
         mode: OutageMode,
     },
     /// Answer this fraction of requests with 429 TooManyRequests.
-    Throttle { rate: f64 },
+    Throttle {
+        #[arg(value_parser = parse_rate)]
+        rate: f64,
+    },
     /// Answer this fraction of requests with 500 InternalServerError.
-    Errors { rate: f64 },
+    Errors {
+        #[arg(value_parser = parse_rate)]
+        rate: f64,
+    },
     /// Delay operations matching `METHOD /path` (`*` wildcards) by a duration or range (100ms..300ms).
     Latency { op: String, delay: String },
     /// Make this fraction of new work requests end FAILED.
-    FailWorkRequests { rate: f64 },
+    FailWorkRequests {
+        #[arg(value_parser = parse_rate)]
+        rate: f64,
+    },
     /// Remove every fault of the region.
     Clear,
+}
+
+/// A fraction of requests: a number from 0 to 1.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("`{text}` is not a rate: give a number from 0 to 1, such as 0.2")),
+    }
 }
 
 fn parse_user_password(text: &str) -> Result<(String, String), String> {
@@ -430,5 +447,17 @@ async fn wait_for_signal(token: &CancellationToken) {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
         _ = token.cancelled() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_rate_is_a_number_from_0_to_1() {
+        assert_eq!(super::parse_rate("0.2"), Ok(0.2));
+        assert_eq!(super::parse_rate("1"), Ok(1.0));
+        for bad in ["NaN", "inf", "-0.1", "1.5", "lots"] {
+            assert!(super::parse_rate(bad).unwrap_err().contains("give a number from 0 to 1"), "{bad}");
+        }
     }
 }

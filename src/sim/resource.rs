@@ -133,7 +133,13 @@ pub fn require_active(store: &Store, region: &str, id: &str, kind: &str) -> Resu
         .filter(|r| r.kind == kind && r.gone_at_ms.is_none())
         .ok_or_else(|| ApiError::not_found(&format!("{kind} {id}")))?;
     if !matches!(r.state(), "ACTIVE" | "AVAILABLE" | "ENABLED") {
-        return Err(ApiError::incorrect_state(format!("{kind} {id} is {}, not ACTIVE.", r.state())));
+        // The state a kind is usable in: a VCN or subnet is AVAILABLE, a key ENABLED.
+        let usable = match kind {
+            k if k.starts_with("core.") => "AVAILABLE",
+            "kms.key" => "ENABLED",
+            _ => "ACTIVE",
+        };
+        return Err(ApiError::incorrect_state(format!("{kind} {id} is {}, not {usable}.", r.state())));
     }
     Ok(r.clone())
 }

@@ -15,6 +15,20 @@ pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
+/// `text` with its control characters other than line breaks and tabs written as escapes
+/// (`\u{1b}`): what a command printed, shown on a terminal, cannot clear the screen, move the
+/// cursor or colour a line to pose as drctl's own output.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let kept = |c: char| !c.is_control() || c == '\n' || c == '\t';
+    if text.chars().all(kept) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if kept(c) { c.to_string() } else { c.escape_default().to_string() })
+        .collect::<String>()
+        .into()
+}
+
 /// `word` as one shell word for a command line a person may paste: as is when it holds only
 /// characters no shell treats specially, else in single quotes. Instance ids such as
 /// `routes[orders POST /x]` hold spaces and glob brackets.

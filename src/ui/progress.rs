@@ -79,6 +79,7 @@ impl Progress {
 
     fn show(&self, text: &str) {
         let text = self.redactor.mask(text);
+        let text = super::printable(&text);
         tracing::info!(target: "drctl::run", "{text}");
         if self.quiet {
             return;
@@ -241,7 +242,11 @@ impl Approver for TerminalApprover {
             // Output goes on when the question ends, answered or not (a timeout or an abort
             // drops this future).
             let release = Release { observer, open: std::cell::Cell::new(false) };
-            let prompt = format!("\napproval needed for {id}: {message}\napprove? [y/N] and a reason: ");
+            let prompt = format!(
+                "\napproval needed for {}: {}\napprove? [y/N] and a reason: ",
+                super::one_line(&id.to_string()),
+                super::printable(message)
+            );
             // What was typed before the question was shown answers nothing: what the terminal
             // still holds is discarded (before the first question starts the reader, so the
             // reader never sees it), and what the reader took from it is dropped.
