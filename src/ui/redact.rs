@@ -21,6 +21,11 @@ fn forms(secret: &str) -> Vec<String> {
     if secret.contains('\n') {
         bases.extend(secret.lines().map(|l| l.trim_end_matches('\r').trim()));
     }
+    // A secret used as `format()`'s template comes out with its `{0}` placeholders filled:
+    // the parts between them are its forms then.
+    if secret.contains('{') {
+        bases.extend(placeholder_parts(secret));
+    }
     let mut forms = vec![base64::engine::general_purpose::STANDARD.encode(secret)];
     for base in bases {
         forms.push(base.to_owned());
@@ -38,6 +43,28 @@ fn forms(secret: &str) -> Vec<String> {
         }
     }
     forms
+}
+
+/// The parts of `text` between `{N}` placeholders (as `format()` reads them), when it has any.
+fn placeholder_parts(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with('}') {
+            parts.push(&text[start..offset + open]);
+            start = offset + open + digits + 2;
+        }
+        offset += open + 1;
+        rest = &text[offset..];
+    }
+    if start > 0 {
+        parts.push(&text[start..]);
+    }
+    parts
 }
 
 /// Every text inside a JSON value.
@@ -213,6 +240,15 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_used_as_a_format_template_is_masked_once_filled() {
+        let r = Redactor::new();
+        r.add("Ab\"c\\d{0}é-tail{12}end");
+        assert_eq!(placeholder_parts("Ab\"c\\d{0}é-tail{12}end"), ["Ab\"c\\d", "é-tail", "end"]);
+        assert_eq!(r.mask("got Ab\"c\\d1é-tail2end"), "got ***1***2***");
+        assert!(placeholder_parts("no {placeholders} here {x}").is_empty());
+    }
 
     #[test]
     fn a_structured_secret_output_leaves_what_the_run_already_holds_in_the_clear() {
