@@ -73,6 +73,14 @@ async fn create_goes_provisioning_then_available_with_request_id_and_etag() {
     assert!(vcn["timeCreated"].as_str().unwrap().ends_with('Z'));
     let vcn = wait_active(&client, Service::Core, IAD, &format!("/vcns/{id}"), "AVAILABLE").await;
     assert_eq!(vcn["cidrBlocks"], json!(["10.0.0.0/16"]));
+    // CIDR blocks of the wrong shape are named, not taken for missing; none at all is missing.
+    for (blocks, code) in
+        [(json!("10.1.0.0/16"), "InvalidParameter"), (json!([1]), "InvalidParameter"), (json!([]), "MissingParameter")]
+    {
+        let body = json!({"compartmentId": sim.identity.tenancy, "cidrBlocks": blocks});
+        let (status, got, message) = failure(client.send(post(Service::Core, IAD, "/vcns", body)).await);
+        assert_eq!((status, got.as_str()), (400, code), "{blocks}: {message}");
+    }
     // Regions are separate: the VCN does not exist in Phoenix.
     let (status, code, _) = failure(client.send(get(Service::Core, PHX, &format!("/vcns/{id}"))).await);
     assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"));

@@ -182,10 +182,18 @@ fn prepare_vcn(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     if p.existing.is_some() {
         return Ok(());
     }
+    if let Some(other) = p.body.get("cidrBlocks").filter(|v| !v.is_array() && !v.is_null()) {
+        return Err(ApiError::invalid(format!("cidrBlocks must be a list of CIDR blocks, got {other}.")));
+    }
     let blocks: Vec<String> = match (p.str("cidrBlock"), p.body.get("cidrBlocks").and_then(Value::as_array)) {
         (Some(b), _) => vec![b],
-        (None, Some(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        (None, None) => return Err(ApiError::missing("cidrBlock")),
+        (None, Some(list)) if !list.is_empty() => {
+            if let Some(bad) = list.iter().find(|v| !v.is_string()) {
+                return Err(ApiError::invalid(format!("cidrBlocks must hold CIDR blocks as text, got {bad}.")));
+            }
+            list.iter().filter_map(Value::as_str).map(str::to_string).collect()
+        }
+        _ => return Err(ApiError::missing("cidrBlock")),
     };
     for block in &blocks {
         parse_cidr(block)?;
