@@ -371,3 +371,26 @@ async fn cleanup_deletes_only_images_the_drill_wrote() {
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("is not a drill"), "{}", refused.stderr);
 }
+
+/// Two copies of one image in one drill: the second finds it already there. Its reason names
+/// the copy of this drill that put it there, which removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_copy_of_an_image_in_one_drill_names_the_first() {
+    use support::registry::*;
+    let Some(reg) = start_registry() else { return };
+    push_image(&reg.host(), "src/app", "1.0", &[20_000], 11).await;
+    let sb = support::Sandbox::new();
+    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{}"}}"#, reg.host()));
+    let copy = |name: &str, after: &str| {
+        format!(
+            "  {name}:\n    uses: registry.copy\n    depends_on: [{after}]\n    with:\n      source: {{ region: us-phoenix-1, repository: src/app, tag: \"1.0\" }}\n      destination: {{ region: us-phoenix-1, repository: new/app }}\n"
+        )
+    };
+    sb.write("rb.yaml", &format!("version: 1\nname: twins\ntasks:\n{}{}", copy("first", ""), copy("second", "first")));
+    let drill = sb.run(&["run", "rb.yaml", "--drill", "--endpoints", "endpoints.json"]);
+    assert_eq!(drill.code, 0, "{}", drill.stderr);
+    let dry = sb.run(&["cleanup", &drill.run_id(), "--dry-run", "--endpoints", "endpoints.json"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.contains("new/app:1.0 was copied by first of this drill, which removes it"), "{}", dry.stdout);
+    assert!(!dry.stdout.contains("before the drill"), "{}", dry.stdout);
+}

@@ -145,6 +145,26 @@ pub fn plan(facts: &RunFacts<'_>) -> CleanupPlan {
         });
         tasks.push(t);
     }
+    // An image found already there may have been put there by another copy of this drill
+    // (two functions running one image): that copy removes it, and the reason says so.
+    for i in 0..items.len() {
+        if items[i].action != "registry.copy" || !matches!(items[i].kind, UndoKind::Keep { .. }) {
+            continue;
+        }
+        let Some(outputs) = replay.instance(&items[i].id).map(|r| &r.outputs) else { continue };
+        let (Some(image), Some(digest)) =
+            (outputs.get("image").and_then(Value::as_str), outputs.get("digest").and_then(Value::as_str))
+        else {
+            continue;
+        };
+        let copier = items.iter().find(
+            |other| matches!(&other.kind, UndoKind::Image { image: i2, digest: d2, .. } if i2 == image && d2 == digest),
+        );
+        if let Some(copier) = copier {
+            let why = format!("{image} was copied by {} of this drill, which removes it", copier.id);
+            items[i].kind = UndoKind::Keep { why };
+        }
+    }
     let ancestors = ancestors(runbook);
     for i in 0..items.len() {
         items[i].after = (0..items.len()).filter(|&j| tasks[j] != tasks[i] && ancestors[tasks[j]][tasks[i]]).collect();
