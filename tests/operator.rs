@@ -1003,3 +1003,33 @@ fn the_printed_commands_say_to_give_a_secret_parameter_again() {
         .unwrap();
     assert_eq!(approved.status.code(), Some(0), "{}", String::from_utf8_lossy(&approved.stderr));
 }
+
+/// Skipping one item of a `for_each` leaves the task's outputs without that item's: what reads
+/// them runs, and the note says so rather than that it is skipped.
+#[test]
+fn skipping_one_item_says_what_reads_the_task_runs_without_it() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: skip-item
+tasks:
+  fe:
+    uses: shell
+    for_each: [p, q]
+    on_failure: pause
+    with: { run: 'test "${{ each }}" = q && echo "v=${{ each }}" >> $DRCTL_OUTPUT' }
+  count:
+    uses: shell
+    with: { run: 'echo "${{ join(keys(tasks.fe.outputs), '','') }}" > count' }
+"#,
+    );
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let skipped = sb.run(&["skip", &id, "fe[p]", "--reason", "by hand"]);
+    assert!(
+        skipped.stderr.contains("note: count reads the outputs of `fe`, which will lack those of fe[p]"),
+        "{}",
+        skipped.stderr
+    );
+    assert!(!skipped.stderr.contains("also skips"), "{}", skipped.stderr);
+}

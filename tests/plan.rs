@@ -43,6 +43,7 @@ tasks:
   call: { uses: http, with: { url: "http://localhost:1/", method: "${{ params.method }}" } }
   later: { uses: sleep, with: { duration: "${{ tasks.call.outputs.status }}" } }
   fan: { uses: sleep, for_each: [a, b], with: { duration: "${{ each }}" } }
+  optional: { uses: sleep, if: "${{ params.method == 'never' }}", with: { duration: "${{ params.method }}" } }
 "#,
     );
     let ran = sb.run(&["plan", "rb.yaml", "-p", "wait=5 parsecs", "-p", "method=FETCH", "--save", "plan.json"]);

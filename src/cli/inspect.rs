@@ -129,14 +129,14 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
         crate::outln!(
             "run {} ({}): interrupted; drctl stopped without closing the run, {} after the start (its last record)",
             meta.run_id,
-            meta.runbook_name,
+            crate::ui::one_line(&meta.runbook_name),
             format_duration(elapsed)
         );
     } else {
         crate::outln!(
             "run {} ({}): {} after {}",
             meta.run_id,
-            meta.runbook_name,
+            crate::ui::one_line(&meta.runbook_name),
             state.as_str(),
             format_duration(elapsed)
         );
@@ -210,7 +210,7 @@ pub fn runs(args: RunsArgs) -> Result<Exit, CliError> {
                 "{:<24} {:<12} {}{drill}",
                 r["run_id"].as_str().unwrap_or_default(),
                 r["state"].as_str().unwrap_or_default(),
-                r["runbook"].as_str().unwrap_or_default()
+                crate::ui::one_line(r["runbook"].as_str().unwrap_or_default())
             );
         }
     }

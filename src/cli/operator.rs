@@ -231,11 +231,22 @@ pub async fn decide(
             let (action, outcome) = if decision == Decision::Skip {
                 let also = skipped_with(runbook.as_ref(), &id.task);
                 if !also.is_empty() && !quiet {
-                    eprintln!(
-                        "note: skipping {id} also skips what reads its outputs: {}; the run counts them as \
-                         skipped, not done",
-                        also.join(", ")
-                    );
+                    if id.key.is_some() {
+                        // One item of a `for_each`: the task's outputs lack that item's, and what
+                        // reads them runs (and fails where it reads the missing item).
+                        eprintln!(
+                            "note: {} reads the outputs of `{}`, which will lack those of {id}; reading {id}'s \
+                             fails",
+                            also.join(", "),
+                            id.task
+                        );
+                    } else {
+                        eprintln!(
+                            "note: skipping {id} also skips what reads its outputs: {}; the run counts them as \
+                             skipped, not done",
+                            also.join(", ")
+                        );
+                    }
                 }
                 let reason = format!("skipped by {}: {}", actor.user, args.reason);
                 (AuditAction::Skip, Record::Skipped { id: id.clone(), reason, at, by_operator: true })

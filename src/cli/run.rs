@@ -488,7 +488,7 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
     if !quiet || outcome.state != crate::checkpoint::RunState::Succeeded {
         let replay = ctx.run_dir.replay()?;
         let state_flag = ctx.run_dir.resume_flags();
-        eprint!("{}", progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state));
+        eprint!("{}", crate::ui::printable(&progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state)));
         match outcome.state {
             crate::checkpoint::RunState::Interrupted => {
                 eprintln!("interrupted; continue with: drctl resume {run_id}{state_flag}")

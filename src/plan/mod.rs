@@ -196,8 +196,11 @@ pub fn build(
                     |e| if task.for_each.is_some() { task.with.resolve_partial(&each_later, UNKNOWN) } else { Err(e) },
                 )
                 .unwrap_or_else(|e| failed("with", &e));
-            // Values the plan knows meet the checks the run gives them when the task starts.
-            if let (Some(action), Value::Object(with)) = (actions.get(&task.uses), &inputs) {
+            // Values the plan knows meet the checks the run gives them when the task starts
+            // (checked below, once the plan knows whether the task runs at all).
+            let checked_inputs = actions.get(&task.uses).map(|action| {
+                let Value::Object(with) = &inputs else { return Vec::new() };
+                let mut refused = Vec::new();
                 for problem in action.check_resolved(with) {
                     let at = if problem.key.is_empty() { Some(&inputs) } else { with.get(&problem.key) };
                     if at.is_none_or(|v| mentions_unknown(v) || mentions(v, EACH)) {
@@ -205,9 +208,10 @@ pub fn build(
                     }
                     let place = if problem.key.is_empty() { String::new() } else { format!(" `{}`", problem.key) };
                     let help = problem.help.map(|h| format!(" ({h})")).unwrap_or_default();
-                    failed("with", &format!("input{place} refused: {}{help}", problem.message));
+                    refused.push(format!("input{place} refused: {}{help}", problem.message));
                 }
-            }
+                refused
+            });
             let for_each = task.for_each.as_ref().map(|f| match f {
                 ForEach::List(items) => Value::Array(items.clone()),
                 ForEach::Expr(t) => match t.render_partial(&scope, UNKNOWN) {
@@ -245,6 +249,12 @@ pub fn build(
                 None => None,
             };
             skipped[t] |= skip.is_some();
+            // A task that will not run has no inputs to refuse.
+            if !skipped[t] {
+                for refusal in checked_inputs.into_iter().flatten() {
+                    errors.push(redactor.mask(&format!("with: {refusal}")).into_owned());
+                }
+            }
             if skipped[t] {
                 work[t].instances = 0;
                 tasks_known.insert(task.id.clone(), json!({ "outputs": {}, "state": "skipped" }));

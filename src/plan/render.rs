@@ -25,7 +25,7 @@ pub fn render_text(plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "Plan for {} ({}, sha256 {})",
-        plan.runbook,
+        crate::ui::one_line(&plan.runbook),
         plan.runbook_path,
         &plan.runbook_sha256[..12.min(plan.runbook_sha256.len())]
     );

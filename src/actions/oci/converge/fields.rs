@@ -10,11 +10,14 @@ pub fn misspelling(action: &str, field: &str) -> Option<&'static str> {
     if known.is_empty() || known.contains(&field) {
         return None;
     }
-    let lower = field.to_ascii_lowercase();
+    // The same name but for case and underscores: Terraform's and the SDKs' spelling
+    // (`memory_in_mbs`) of the API's (`memoryInMBs`).
+    let plain = |name: &str| name.chars().filter(|c| *c != '_').collect::<String>().to_ascii_lowercase();
+    let field_plain = plain(field);
     known
         .iter()
         .map(|k| {
-            let score = if k.to_ascii_lowercase() == lower { 1.0 } else { strsim::jaro_winkler(field, k) };
+            let score = if plain(k) == field_plain { 1.0 } else { strsim::jaro_winkler(field, k) };
             (score, *k)
         })
         .filter(|(score, _)| *score >= CLOSE)
@@ -462,6 +465,13 @@ mod tests {
         assert_eq!(misspelling(f, "timeoutSeconds"), Some("timeoutInSeconds"));
         assert_eq!(misspelling(f, "memoryInMb"), Some("memoryInMBs"));
         assert_eq!(misspelling(f, "DisplayName"), Some("displayName"));
+        assert_eq!(misspelling(f, "memory_in_mbs"), Some("memoryInMBs"));
+        assert_eq!(misspelling(f, "timeout_in_seconds"), Some("timeoutInSeconds"));
+        assert_eq!(misspelling(f, "provisioned_concurrency_config"), Some("provisionedConcurrencyConfig"));
+        assert_eq!(
+            misspelling("oci.functions.application", "network_security_group_ids"),
+            Some("networkSecurityGroupIds")
+        );
         assert_eq!(misspelling(f, "timeoutInSeconds"), None);
         assert_eq!(misspelling(f, "timeoutInMinutes"), None);
         assert_eq!(misspelling(f, "imageUrl"), None);
