@@ -1358,6 +1358,29 @@ fn an_instance_in_doubt_that_a_changed_runbook_removed_ends_cancelled() {
 }
 
 #[test]
+fn an_item_in_doubt_that_a_changed_list_dropped_ends_cancelled() {
+    let sb = Sandbox::new();
+    let text = "version: 1\nname: items\ntasks:\n  fe: { uses: shell, for_each: [a, b, c], with: { run: 'touch started-${{ each }}; sleep 1' } }\n";
+    sb.write("rb.yaml", text);
+    let mut child = sb.command(&["run", "rb.yaml"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sb.path().join("started-c").exists() {
+        assert!(std::time::Instant::now() < until, "c never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let run = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    sb.write("rb.yaml", &text.replace("[a, b, c]", "[a, b]"));
+    let resumed = sb.run(&["resume", &run, "--allow-changed", "--break-lock", "--progress", "plain"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(resumed.stderr.contains("fe[c]: in doubt, and no longer an item of `fe`: cancelled"), "{}", resumed.stderr);
+    let states = sb.task_states(&run);
+    assert_eq!(states["fe[c]"].0, "cancelled", "{states:?}");
+    assert_eq!(states["fe[a]"].0, "succeeded", "{states:?}");
+}
+
+#[test]
 fn a_for_each_task_that_never_expanded_counts_once_in_the_summary() {
     let sb = Sandbox::new();
     sb.write(

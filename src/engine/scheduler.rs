@@ -355,6 +355,20 @@ impl<'a> Scheduler<'a> {
                 match list {
                     Ok(Value::Array(items)) => {
                         let keys = instance_keys(&items, &self.cfg.redactor);
+                        if let Some(before) = self.replay.expansions.get(&task.id).filter(|b| **b != keys) {
+                            // An item a changed list dropped will neither run again nor be
+                            // checked: caught mid-flight, it ends cancelled.
+                            for key in before.iter().filter(|k| !keys.contains(k)) {
+                                let id = InstanceId { task: task.id.clone(), key: Some(key.clone()) };
+                                if self.replay.instance(&id).is_some_and(|r| r.state == TaskState::Running) {
+                                    cfg.observer.notice(&format!(
+                                        "{id}: in doubt, and no longer an item of `{}`: cancelled",
+                                        task.id
+                                    ));
+                                    self.batch.push(&Record::Cancelled { id, at: now_millis() });
+                                }
+                            }
+                        }
                         if self.replay.expansions.get(&task.id) != Some(&keys) {
                             self.batch.push(&Record::Expand {
                                 task: task.id.clone(),
