@@ -531,6 +531,44 @@ fn a_refreshed_plan_of_an_empty_destination_creates_everything_without_errors() 
     }
 }
 
+/// After a drill, a failover takes the drill's resources over by removing their drill tag:
+/// the refreshed plan shows that as an update of each, as the run then does it. A refresh
+/// whose reads fail exits 1, so that `plan --refresh && run` stops.
+#[test]
+fn a_refreshed_plan_after_a_drill_shows_the_takeover_and_errors_fail_it() {
+    let w = World::start(&[]);
+    w.failover_ok(&["--drill"]);
+    let mut args = World::run_args(&["--refresh", "-o", "json"]);
+    args[0] = "plan".into();
+    args.retain(|a| a != "--yes" && a != "--progress" && a != "plain");
+    let plan = w.drctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(plan.code, 0, "plan:\n{}\n{}", plan.stdout, plan.stderr);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let previews = plan["refresh"]["instances"].as_array().unwrap();
+    let fields: Vec<&Value> = previews.iter().filter(|i| i["task"] == "vcns" || i["task"] == "functions").collect();
+    assert!(!fields.is_empty());
+    for i in fields {
+        assert_eq!(i["change"], "update", "{i}");
+        assert_eq!(i["diff"][0]["path"], "freeformTags.drctl-drill-run", "{i}");
+    }
+    // Each preview is what the run then does.
+    let run = w.failover_ok(&[]);
+    for (id, op) in w.operations(&run) {
+        let preview = previews
+            .iter()
+            .find(|i| format!("{}[{}]", i["task"].as_str().unwrap(), i["key"].as_str().unwrap_or_default()) == id)
+            .unwrap_or_else(|| panic!("{id} not previewed"));
+        let expected = if op == "update" { "update" } else { "no change" };
+        assert_eq!(preview["change"], expected, "{id} ({op}): {preview}");
+    }
+
+    let mut broken = args.iter().map(String::as_str).collect::<Vec<_>>();
+    broken.extend(["--config-file", "/nonexistent/config"]);
+    let failed = w.drctl(&broken);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("a run would fail there"), "{}", failed.stderr);
+}
+
 #[test]
 fn a_refreshed_plan_against_a_missing_simulator_says_how_to_make_one() {
     let sb = support::Sandbox::new();

@@ -64,6 +64,10 @@ impl CliError {
         CliError::Failed { message: message.into(), help: None }
     }
 
+    pub fn failed_help(message: impl Into<String>, help: impl Into<String>) -> Self {
+        CliError::Failed { message: message.into(), help: Some(help.into()) }
+    }
+
     pub fn exit(&self) -> Exit {
         match self {
             CliError::Invalid(_) | CliError::Params(_) | CliError::Usage { .. } => Exit::Invalid,

@@ -114,7 +114,7 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
         };
         let settings = super::embedded_sim::EmbeddedSim::settings_or(sim.as_ref(), oci);
         let actions = crate::actions::builtin_with(settings);
-        let refreshed = plan::refresh(&runbook, &values, &actions, &redactor).await;
+        let refreshed = plan::refresh(&runbook, &values, &actions, &redactor, args.drill).await;
         if let Some(sim) = sim {
             sim.stop().await;
         }
@@ -167,6 +167,17 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
             args.file.display(),
             path.display()
         );
+    }
+    // A preview that hit errors (an unreadable config, a refused read) foretells a run that
+    // fails there: `plan --refresh && run` must stop.
+    if let Some(n) = refreshed.as_ref().map(|r| r.summary.errors).filter(|n| *n > 0) {
+        return Err(CliError::failed_help(
+            format!(
+                "the refresh hit {n} error{} (marked `!` above); a run would fail there",
+                if n == 1 { "" } else { "s" }
+            ),
+            "fix what they name (credentials, endpoints, the inventory), then plan again",
+        ));
     }
     // The process ends right after; freeing ten thousand tasks' worth of small allocations
     // one by one would only delay the exit.

@@ -64,8 +64,14 @@ pub struct Refresh {
 }
 
 /// Walks the runbook and previews every instance it can reach.
-pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry, redactor: &Redactor) -> Refresh {
-    let run = json!({ "id": "plan", "name": runbook.name, "drill": false });
+pub async fn refresh(
+    runbook: &Runbook,
+    params: &Value,
+    actions: &ActionRegistry,
+    redactor: &Redactor,
+    drill: bool,
+) -> Refresh {
+    let run = json!({ "id": "plan", "name": runbook.name, "drill": drill });
     let mut known: crate::hash::FastMap<String, Value> = Default::default();
     let mut instances = Vec::new();
     let scratch = std::env::temp_dir();
@@ -151,7 +157,7 @@ pub async fn refresh(runbook: &Runbook, params: &Value, actions: &ActionRegistry
                 cancel: CancellationToken::new(),
                 log: Arc::new(NullLog),
                 scratch_dir: PathBuf::from(&scratch),
-                drill: false,
+                drill,
                 run_id: "plan".into(),
                 only_tagged: None,
             };

@@ -93,6 +93,16 @@ pub async fn refresh(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Refreshed, 
             if plan.kind.ready.contains(&c.state()) || SETTLING.contains(&c.state()) {
                 diffs.extend(plan.differences(&c).await?.diffs);
             }
+            // A run that is no drill takes over a drill's resource by removing its drill tag
+            // (see `converge_existing`): an update, though the task's fields all match.
+            let path = format!("/freeformTags/{}", super::diff::DRILL_TAG);
+            if let (false, Some(tag)) = (ctx.drill, c.body.pointer(&path)) {
+                diffs.push(crate::actions::FieldDiff {
+                    path: format!("freeformTags.{}", super::diff::DRILL_TAG),
+                    current: tag.clone(),
+                    desired: Value::Null,
+                });
+            }
             if diffs.is_empty() {
                 (Change::NoChange, plan.outputs(&c.body, "none", false))
             } else {
