@@ -260,9 +260,12 @@ impl Job {
 fn converge_result(item: &Undo, outputs: &crate::actions::Outputs, tries: u32) -> ItemResult {
     match outputs.get("operation").and_then(Value::as_str) {
         Some("delete") => result(item, Outcome::Deleted, String::new(), tries),
-        Some("absent") if matches!(item.kind, UndoKind::Unfinished { .. }) => {
-            result(item, Outcome::AlreadyGone, "none found: the unfinished task had not created it".into(), tries)
-        }
+        Some("absent") if matches!(item.kind, UndoKind::Unfinished { .. }) => result(
+            item,
+            Outcome::AlreadyGone,
+            "none found: nothing the unfinished task may have created is there".into(),
+            tries,
+        ),
         Some("absent") => result(item, Outcome::AlreadyGone, String::new(), tries),
         Some("kept") if matches!(item.kind, UndoKind::Unfinished { .. }) => result(
             item,

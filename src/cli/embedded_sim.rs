@@ -105,6 +105,15 @@ impl EmbeddedSim {
                     break;
                 }
                 Err(crate::sim::SimError::Bind { .. }) if saved.is_none() && attempt < 7 => continue,
+                // The directory's ports are taken: most likely by a `drctl sim` serving it.
+                Err(e @ crate::sim::SimError::Bind { .. }) => {
+                    return Err(CliError::failed_help(
+                        format!("simulator in {}: {e}", dir.display()),
+                        "another drctl may be serving this simulator directory (`drctl sim --dir` or a run in \
+                         progress): stop it, or point at it with --endpoints DIR/endpoints.json --config-file \
+                         DIR/config instead of --sim",
+                    ))
+                }
                 // A seed file that is missing or wrong is bad input, like a bad params file.
                 Err(e @ crate::sim::SimError::Seed { .. }) => {
                     return Err(CliError::usage(format!("simulator in {}: {e}", dir.display())))

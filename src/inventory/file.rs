@@ -12,6 +12,15 @@ use crate::runbook::yaml::{Node, NodeKind};
 pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
     let bad = |detail: String| InventoryError::Parse { path: path.to_path_buf(), detail };
     let doc = crate::runbook::yaml::parse(text).map_err(|e| bad(e.to_string()))?;
+    // A key given twice in one map would keep only its last value, unseen.
+    if let Some((first, again)) = duplicate_key(&doc) {
+        let (line, column) = line_column(text, again.span.start);
+        let (first_line, _) = line_column(text, first.span.start);
+        return Err(bad(format!(
+            "`{}` is given twice in one map (line {line}, column {column}; first on line {first_line}); keep one",
+            again.as_scalar().unwrap_or_default()
+        )));
+    }
     let inventory: Inventory = serde_json::from_value(doc.to_json())
         .map_err(|e| bad(item_error(text, &doc).unwrap_or_else(|| e.to_string())))?;
     if inventory.version != VERSION {
@@ -118,6 +127,24 @@ fn item_error(text: &str, doc: &Node) -> Option<String> {
     None
 }
 
+/// The first key given twice in a map anywhere in `node`: (first, again).
+fn duplicate_key(node: &Node) -> Option<(&Node, &Node)> {
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            for (i, (k, _)) in entries.iter().enumerate() {
+                if let Some((first, _)) =
+                    entries[..i].iter().find(|(f, _)| f.as_scalar().is_some() && f.as_scalar() == k.as_scalar())
+                {
+                    return Some((first, k));
+                }
+            }
+            entries.iter().find_map(|(_, v)| duplicate_key(v))
+        }
+        NodeKind::Seq(items) => items.iter().find_map(duplicate_key),
+        NodeKind::Scalar { .. } => None,
+    }
+}
+
 /// The key and value nodes of `key` in a map node.
 fn entry<'a>(map: &'a Node, key: &str) -> Option<(&'a Node, &'a Node)> {
     match &map.kind {
@@ -184,6 +211,16 @@ mod tests {
         let err =
             parse(&format!("{head}vcns:\n- key: 5\n  spec: {{}}\n"), Path::new("inv.yaml")).unwrap_err().to_string();
         assert!(err.ends_with("vcns: item `5` (line 5, column 3): `key` must be a string, not a number"), "{err}");
+        let err = parse(
+            &format!("{head}vcns:\n- key: a\n  spec:\n    displayName: a\n    displayName: b\n"),
+            Path::new("inv.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.ends_with("`displayName` is given twice in one map (line 8, column 5; first on line 7); keep one"),
+            "{err}"
+        );
         let err = parse(&format!("{head}vcns: {{ a: 1 }}\n"), Path::new("inv.yaml")).unwrap_err().to_string();
         assert!(err.ends_with("vcns (line 4, column 7): must be a list of items, not a map"), "{err}");
     }
