@@ -1323,20 +1323,26 @@ fn instances_a_changed_runbook_removed_are_not_counted_against_the_run() {
     assert_eq!(report["run"]["counts"]["total"], 3, "{}", report["run"]["counts"]);
 }
 
+/// Starts `drctl run rb.yaml` in the sandbox, kills it (SIGKILL) once `file` appears, and gives
+/// the run's id.
+fn kill_run_once(sb: &Sandbox, file: &str) -> String {
+    let mut child = sb.command(&["run", "rb.yaml"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sb.path().join(file).exists() {
+        assert!(std::time::Instant::now() < until, "{file} never appeared");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned()
+}
+
 #[test]
 fn an_instance_in_doubt_that_a_changed_runbook_removed_ends_cancelled() {
     let sb = Sandbox::new();
     let text = "version: 1\nname: removed\ntasks:\n  slow: { uses: shell, with: { run: 'touch started; sleep 1' } }\n  quick: { uses: shell, with: { run: 'true' } }\n";
     sb.write("rb.yaml", text);
-    let mut child = sb.command(&["run", "rb.yaml"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !sb.path().join("started").exists() {
-        assert!(std::time::Instant::now() < until, "slow never started");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    let out = child.wait_with_output().unwrap();
-    let run = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let run = kill_run_once(&sb, "started");
     sb.write("rb.yaml", &text.replace("  slow: { uses: shell, with: { run: 'touch started; sleep 1' } }\n", ""));
     let resumed = sb.run(&["resume", &run, "--allow-changed", "--break-lock"]);
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
@@ -1362,15 +1368,7 @@ fn an_item_in_doubt_that_a_changed_list_dropped_ends_cancelled() {
     let sb = Sandbox::new();
     let text = "version: 1\nname: items\ntasks:\n  fe: { uses: shell, for_each: [a, b, c], with: { run: 'touch started-${{ each }}; sleep 1' } }\n";
     sb.write("rb.yaml", text);
-    let mut child = sb.command(&["run", "rb.yaml"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !sb.path().join("started-c").exists() {
-        assert!(std::time::Instant::now() < until, "c never started");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    let out = child.wait_with_output().unwrap();
-    let run = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    let run = kill_run_once(&sb, "started-c");
     sb.write("rb.yaml", &text.replace("[a, b, c]", "[a, b]"));
     let resumed = sb.run(&["resume", &run, "--allow-changed", "--break-lock", "--progress", "plain"]);
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);

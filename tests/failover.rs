@@ -418,6 +418,22 @@ fn a_drill_and_its_cleanup_leave_the_destination_as_it_was() {
     }
 }
 
+/// `drctl plan ... --refresh -o json` with the failover's parameters, and `extra`.
+fn refresh_args(extra: &[&str]) -> Vec<String> {
+    let mut args = World::run_args(&["--refresh", "-o", "json"]);
+    args[0] = "plan".into();
+    args.retain(|a| a != "--yes" && a != "--progress" && a != "plain");
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args
+}
+
+/// The refreshed plan of the failover, as JSON; it must succeed.
+fn refreshed_plan(w: &World, extra: &[&str]) -> Value {
+    let plan = w.drctl(&refresh_args(extra).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(plan.code, 0, "plan:\n{}\n{}", plan.stdout, plan.stderr);
+    serde_json::from_str(&plan.stdout).unwrap()
+}
+
 #[test]
 fn drift_shows_in_a_refreshed_plan_and_the_next_run_corrects_exactly_it() {
     let w = World::start(&[]);
@@ -457,12 +473,7 @@ fn drift_shows_in_a_refreshed_plan_and_the_next_run_corrects_exactly_it() {
     };
     assert_eq!(live(&w), json!(drifted));
 
-    let mut args = World::run_args(&["--refresh", "-o", "json"]);
-    args[0] = "plan".into();
-    args.retain(|a| a != "--yes" && a != "--progress" && a != "plain");
-    let plan = w.drctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(plan.code, 0, "plan:\n{}\n{}", plan.stdout, plan.stderr);
-    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let plan = refreshed_plan(&w, &[]);
     let previews: BTreeMap<String, &Value> = plan["refresh"]["instances"]
         .as_array()
         .unwrap()
@@ -511,12 +522,7 @@ fn drift_shows_in_a_refreshed_plan_and_the_next_run_corrects_exactly_it() {
 #[test]
 fn a_refreshed_plan_of_an_empty_destination_creates_everything_without_errors() {
     let w = World::start(&[]);
-    let mut args = World::run_args(&["--refresh", "-o", "json"]);
-    args[0] = "plan".into();
-    args.retain(|a| a != "--yes" && a != "--progress" && a != "plain");
-    let plan = w.drctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(plan.code, 0, "plan:\n{}\n{}", plan.stdout, plan.stderr);
-    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let plan = refreshed_plan(&w, &[]);
     let instances = plan["refresh"]["instances"].as_array().unwrap();
     let change = |task: &str| -> Vec<&str> {
         instances.iter().filter(|i| i["task"] == task).map(|i| i["change"].as_str().unwrap()).collect()
@@ -538,12 +544,7 @@ fn a_refreshed_plan_of_an_empty_destination_creates_everything_without_errors() 
 fn a_refreshed_plan_after_a_drill_shows_the_takeover_and_errors_fail_it() {
     let w = World::start(&[]);
     w.failover_ok(&["--drill"]);
-    let mut args = World::run_args(&["--refresh", "-o", "json"]);
-    args[0] = "plan".into();
-    args.retain(|a| a != "--yes" && a != "--progress" && a != "plain");
-    let plan = w.drctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(plan.code, 0, "plan:\n{}\n{}", plan.stdout, plan.stderr);
-    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let plan = refreshed_plan(&w, &[]);
     let previews = plan["refresh"]["instances"].as_array().unwrap();
     let fields: Vec<&Value> = previews.iter().filter(|i| i["task"] == "vcns" || i["task"] == "functions").collect();
     assert!(!fields.is_empty());
@@ -562,9 +563,8 @@ fn a_refreshed_plan_after_a_drill_shows_the_takeover_and_errors_fail_it() {
         assert_eq!(preview["change"], expected, "{id} ({op}): {preview}");
     }
 
-    let mut broken = args.iter().map(String::as_str).collect::<Vec<_>>();
-    broken.extend(["--config-file", "/nonexistent/config"]);
-    let failed = w.drctl(&broken);
+    let failed = w
+        .drctl(&refresh_args(&["--config-file", "/nonexistent/config"]).iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(failed.code, 1, "{}", failed.stderr);
     assert!(failed.stderr.contains("a run would fail there"), "{}", failed.stderr);
 }
