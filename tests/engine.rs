@@ -1538,3 +1538,17 @@ fn the_summary_counts_instances_against_tasks_and_a_failure_says_parameters_need
     );
     assert!(ran.stderr.contains("if the cause is a parameter's value, or a file a finished task read, such as an inventory, start a new run"), "{}", ran.stderr);
 }
+
+/// A `for_each` key may hold a line break: progress lines show it escaped, one line each.
+#[test]
+fn a_key_with_a_line_break_stays_on_its_progress_line() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: nl\ntasks:\n  fe: { uses: shell, for_each: [\"line\\nbreak\"], with: { run: 'true' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stderr.contains("▶ fe[line\\nbreak]\n"), "{}", ran.stderr);
+    assert!(ran.stderr.lines().all(|l| !l.starts_with("break]")), "{}", ran.stderr);
+}

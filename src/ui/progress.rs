@@ -158,7 +158,7 @@ impl Observer for Progress {
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
                 let suffix = if attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
-                bar.set_message(format!("{id}{suffix}"));
+                bar.set_message(format!("{}{suffix}", super::one_line(&id.to_string())));
                 bar.enable_steady_tick(Duration::from_millis(120));
                 if let Ok(mut running) = bars.running.lock() {
                     if let Some(old) = running.insert(id.clone(), bar) {
@@ -168,12 +168,14 @@ impl Observer for Progress {
             }
             None => {
                 let suffix = if attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
-                self.line(&format!("▶ {id}{suffix}"));
+                self.line(&format!("▶ {}{suffix}", super::one_line(&id.to_string())));
             }
         }
     }
 
     fn attempt_failed(&self, id: &InstanceId, attempt: u32, error: &str, retry_in: Option<Duration>) {
+        // An id holds a `for_each` key, which may hold a line break: one line, as in `status`.
+        let id = super::one_line(&id.to_string()).into_owned();
         match retry_in {
             Some(delay) => {
                 self.line(&format!("↻ {id} attempt {attempt} failed: {error}; retrying in {}", format_duration(delay)))
@@ -192,6 +194,7 @@ impl Observer for Progress {
             bars.overall.inc(1);
         }
         let took = format_duration(elapsed);
+        let id = super::one_line(&id.to_string()).into_owned();
         match how {
             Finish::Succeeded => self.line(&format!("✔ {id} ({took})")),
             Finish::AlreadyDone => self.line(&format!("✔ {id} was already done (check passed)")),
