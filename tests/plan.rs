@@ -42,7 +42,7 @@ tasks:
   pause: { uses: sleep, with: { duration: "${{ params.wait }}" } }
   call: { uses: http, with: { url: "http://localhost:1/", method: "${{ params.method }}" } }
   later: { uses: sleep, with: { duration: "${{ tasks.call.outputs.status }}" } }
-  fan: { uses: sleep, for_each: [a, b], with: { duration: "${{ each }}" } }
+  fan: { uses: sleep, for_each: [1ms, 2ms], with: { duration: "${{ each }}" } }
   optional: { uses: sleep, if: "${{ params.method == 'never' }}", with: { duration: "${{ params.method }}" } }
 "#,
     );
@@ -56,9 +56,22 @@ tasks:
     );
     assert!(ran.stderr.contains("call: with: input `method` refused: `FETCH` is not an HTTP method"), "{}", ran.stderr);
     assert!(!sb.path().join("plan.json").exists());
-    // Values known only later (an output, each item) are the run's to check.
+    // Values known only later (an output) are the run's to check.
     let fine = sb.run(&["plan", "rb.yaml", "-p", "wait=1s"]);
     assert_eq!(fine.code, 0, "{}", fine.stderr);
+    // Items the plan knows are checked one by one, named by their key.
+    sb.write(
+        "items.yaml",
+        "version: 1\nname: items\nparams:\n  methods: { type: list, default: [GET, FETCH] }\ntasks:\n  h: { uses: http, for_each: \"${{ params.methods }}\", with: { url: \"http://localhost:1/\", method: \"${{ each }}\" } }\n",
+    );
+    let items = sb.run(&["plan", "items.yaml"]);
+    assert_eq!(items.code, 2, "{}", items.stderr);
+    assert!(
+        items.stderr.contains("h: with: [FETCH] input `method` refused: `FETCH` is not an HTTP method"),
+        "{}",
+        items.stderr
+    );
+    assert!(!items.stderr.contains("[GET]"), "{}", items.stderr);
 }
 
 #[test]

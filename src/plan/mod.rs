@@ -112,6 +112,26 @@ fn literal_sleep(task: &crate::runbook::checked::Task) -> Option<Duration> {
     crate::runbook::duration::parse_duration(with.get("duration")?.as_str()?).ok()
 }
 
+/// How many items of a `for_each` a plan checks the inputs of.
+const MAX_CHECKED_ITEMS: usize = 256;
+
+/// What the run would refuse of `inputs` when the task starts, where the plan knows the values
+/// (placeholders for what it does not know are not judged).
+fn refusals(action: &dyn crate::actions::Action, inputs: &Value) -> Vec<String> {
+    let Value::Object(with) = inputs else { return Vec::new() };
+    let mut refused = Vec::new();
+    for problem in action.check_resolved(with) {
+        let at = if problem.key.is_empty() { Some(inputs) } else { with.get(&problem.key) };
+        if at.is_none_or(|v| mentions_unknown(v) || mentions(v, EACH)) {
+            continue;
+        }
+        let place = if problem.key.is_empty() { String::new() } else { format!(" `{}`", problem.key) };
+        let help = problem.help.map(|h| format!(" ({h})")).unwrap_or_default();
+        refused.push(format!("input{place} refused: {}{help}", problem.message));
+    }
+    refused
+}
+
 /// Whether a partly resolved value still holds something known only at run time.
 fn mentions_unknown(value: &Value) -> bool {
     mentions(value, UNKNOWN)
@@ -198,20 +218,8 @@ pub fn build(
                 .unwrap_or_else(|e| failed("with", &e));
             // Values the plan knows meet the checks the run gives them when the task starts
             // (checked below, once the plan knows whether the task runs at all).
-            let checked_inputs = actions.get(&task.uses).map(|action| {
-                let Value::Object(with) = &inputs else { return Vec::new() };
-                let mut refused = Vec::new();
-                for problem in action.check_resolved(with) {
-                    let at = if problem.key.is_empty() { Some(&inputs) } else { with.get(&problem.key) };
-                    if at.is_none_or(|v| mentions_unknown(v) || mentions(v, EACH)) {
-                        continue;
-                    }
-                    let place = if problem.key.is_empty() { String::new() } else { format!(" `{}`", problem.key) };
-                    let help = problem.help.map(|h| format!(" ({h})")).unwrap_or_default();
-                    refused.push(format!("input{place} refused: {}{help}", problem.message));
-                }
-                refused
-            });
+            let action = actions.get(&task.uses);
+            let mut checked_inputs = action.map(|a| refusals(a.as_ref(), &inputs)).unwrap_or_default();
             let for_each = task.for_each.as_ref().map(|f| match f {
                 ForEach::List(items) => Value::Array(items.clone()),
                 ForEach::Expr(t) => match t.render_partial(&scope, UNKNOWN) {
@@ -226,6 +234,23 @@ pub fn build(
             });
             if let Some(items) = for_each.as_ref().and_then(Value::as_array) {
                 work[t].instances = items.len();
+                // Items the plan knows give the inputs they feed: checked item by item, as the
+                // run checks each instance (a few hundred at most: a plan stays quick).
+                if let (Some(action), false) = (action, mentions_unknown(&Value::Array(items.clone()))) {
+                    let keys = crate::engine::instance_keys(items, redactor);
+                    // What holds for every item is said once, above.
+                    let general = checked_inputs.clone();
+                    for (item, key) in items.iter().zip(&keys).take(MAX_CHECKED_ITEMS) {
+                        let scope = RunScope { params, run: &run, each: Some(item), tasks: &tasks_known };
+                        let Ok(with) = task.with.resolve_partial(&scope, UNKNOWN) else { continue };
+                        let own: Vec<String> = refusals(action.as_ref(), &with)
+                            .into_iter()
+                            .filter(|r| !general.contains(r))
+                            .map(|r| format!("[{key}] {r}"))
+                            .collect();
+                        checked_inputs.extend(own);
+                    }
+                }
             }
             let reads_skipped = task.deps.iter().find(|d| d.needs_outputs && skipped[d.task]);
             let condition = task.condition.as_ref().map(|c| match c.render_partial(&scope, UNKNOWN) {
@@ -251,7 +276,7 @@ pub fn build(
             skipped[t] |= skip.is_some();
             // A task that will not run has no inputs to refuse.
             if !skipped[t] {
-                for refusal in checked_inputs.into_iter().flatten() {
+                for refusal in checked_inputs {
                     errors.push(redactor.mask(&format!("with: {refusal}")).into_owned());
                 }
             }
