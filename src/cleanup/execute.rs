@@ -191,8 +191,8 @@ impl Job {
             UndoKind::Removed { .. } => result(
                 item,
                 Outcome::AlreadyGone,
-                "removed by an earlier cleanup of this run; not touched again, since anything there now was put there \
-                 since"
+                "removed by an earlier cleanup of this run; not touched again: whatever is there now was made, or \
+                 brought back, by another run since"
                     .into(),
                 0,
             ),

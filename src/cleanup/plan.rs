@@ -53,7 +53,7 @@ pub enum UndoKind {
     /// Shown in the plan, never touched, for the reason given.
     Keep { why: String },
     /// Removed by an earlier cleanup of the run (at `at`): never touched again, since whatever
-    /// is there now was put there since, by another run.
+    /// is there now was made, or brought back, since by another run.
     Removed { resource: String, at: u64 },
 }
 
