@@ -6,6 +6,7 @@ use std::path::Path;
 use super::emit::to_yaml;
 use super::error::InventoryError;
 use super::model::{Inventory, VERSION};
+use crate::runbook::problem::line_col;
 use crate::runbook::yaml::{Node, NodeKind};
 
 /// Parses inventory text; `path` names it in errors.
@@ -14,8 +15,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
     let doc = crate::runbook::yaml::parse(text).map_err(|e| bad(e.to_string()))?;
     // A key given twice in one map would keep only its last value, unseen.
     if let Some((first, again)) = duplicate_key(&doc) {
-        let (line, column) = line_column(text, again.span.start);
-        let (first_line, _) = line_column(text, first.span.start);
+        let (line, column) = line_col(text, again.span.start);
+        let (first_line, _) = line_col(text, first.span.start);
         return Err(bad(format!(
             "`{}` is given twice in one map (line {line}, column {column}; first on line {first_line}); keep one",
             again.as_scalar().unwrap_or_default()
@@ -42,7 +43,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
                     node = Some(if depth + 1 == inner.len() { k } else { v });
                 }
                 node.map_or(String::new(), |node| {
-                    let (line, column) = line_column(text, node.span.start);
+                    let (line, column) = line_col(text, node.span.start);
                     format!(" (line {line}, column {column})")
                 })
             };
@@ -75,7 +76,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
 fn item_error(text: &str, doc: &Node) -> Option<String> {
     const KEYS: [&str; 7] = ["key", "application", "vault", "image", "rules", "spec", "unknown_fields"];
     let at = |node: &Node| {
-        let (line, column) = line_column(text, node.span.start);
+        let (line, column) = line_col(text, node.span.start);
         format!("line {line}, column {column}")
     };
     for l in super::model::LISTS {
@@ -151,14 +152,6 @@ fn entry<'a>(map: &'a Node, key: &str) -> Option<(&'a Node, &'a Node)> {
         NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.as_scalar() == Some(key)).map(|(k, v)| (k, v)),
         _ => None,
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// Reads an inventory file.
