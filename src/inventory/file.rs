@@ -12,7 +12,10 @@ use crate::runbook::yaml::{Node, NodeKind};
 /// Parses inventory text; `path` names it in errors.
 pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
     let bad = |detail: String| InventoryError::Parse { path: path.to_path_buf(), detail };
-    let doc = crate::runbook::yaml::parse(text).map_err(|e| bad(e.to_string()))?;
+    let doc = crate::runbook::yaml::parse(text).map_err(|e| {
+        let (line, column) = line_col(text, e.span.start);
+        bad(format!("line {line}, column {column}: {e}"))
+    })?;
     // A key given twice in one map would keep only its last value, unseen.
     if let Some((first, again)) = duplicate_key(&doc) {
         let (line, column) = line_col(text, again.span.start);
@@ -23,7 +26,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
         )));
     }
     let inventory: Inventory = serde_json::from_value(doc.to_json())
-        .map_err(|e| bad(item_error(text, &doc).unwrap_or_else(|| e.to_string())))?;
+        .map_err(|e| bad(top_error(text, &doc).or_else(|| item_error(text, &doc)).unwrap_or_else(|| e.to_string())))?;
     if inventory.version != VERSION {
         return Err(bad(format!("version {} is not supported (expected {VERSION})", inventory.version)));
     }
@@ -68,6 +71,83 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
         }
     }
     Ok(inventory)
+}
+
+/// The first problem outside the lists, said with its place: a top-level or `source` key
+/// that is not one (with the one it likely means), one that is missing, or a value of the wrong
+/// type. `None` when the file reads but for its items.
+fn top_error(text: &str, doc: &Node) -> Option<String> {
+    const TOP: [&str; 3] = ["version", "source", "captured_at"];
+    const SOURCE: [&str; 3] = ["region", "compartment_id", "namespace"];
+    let at = |node: &Node| {
+        let (line, column) = line_col(text, node.span.start);
+        format!("line {line}, column {column}")
+    };
+    let NodeKind::Map(entries) = &doc.kind else {
+        return Some(format!(
+            "{}: an inventory is a map of `version`, `source`, `captured_at` and resource lists, not {}",
+            at(doc),
+            doc.type_name()
+        ));
+    };
+    let lists = super::model::LISTS.map(|l| l.list);
+    for (k, _) in entries {
+        let key = k.as_scalar().unwrap_or_default();
+        if !TOP.contains(&key) && !lists.contains(&key) {
+            let hint = crate::runbook::de::did_you_mean(key, TOP.into_iter().chain(lists))
+                .unwrap_or_else(|| format!("the top level holds {} and the resource lists", TOP.join(", ")));
+            return Some(format!("{}: unknown top-level key `{key}`; {hint}", at(k)));
+        }
+    }
+    if let Some(missing) = TOP.iter().find(|k| doc.get(k).is_none()) {
+        return Some(format!(
+            "`{missing}` is missing at the top level; add it (docs/inventory.md shows a whole file), or capture \
+             the file again with `drctl inventory`"
+        ));
+    }
+    let version = entry(doc, "version")?;
+    if version.1.to_json().as_u64().is_none_or(|v| u32::try_from(v).is_err()) {
+        return Some(format!(
+            "{}: `version` must be a whole number, {VERSION}, not {}",
+            at(version.0),
+            version.1.type_name()
+        ));
+    }
+    let captured = entry(doc, "captured_at")?;
+    if captured.1.type_name() != "a string" {
+        return Some(format!(
+            "{}: `captured_at` must be a time as a string (\"2026-11-25T20:00:00Z\"), not {}",
+            at(captured.0),
+            captured.1.type_name()
+        ));
+    }
+    let (source_key, source) = entry(doc, "source")?;
+    let NodeKind::Map(fields) = &source.kind else {
+        return Some(format!(
+            "{}: `source` must be a map of {}, not {}",
+            at(source_key),
+            SOURCE.join(", "),
+            source.type_name()
+        ));
+    };
+    for (k, v) in fields {
+        let key = k.as_scalar().unwrap_or_default();
+        if !SOURCE.contains(&key) {
+            let hint = crate::runbook::de::did_you_mean(key, SOURCE)
+                .unwrap_or_else(|| format!("`source` holds {}", SOURCE.join(", ")));
+            return Some(format!("{}: unknown key `source.{key}`; {hint}", at(k)));
+        }
+        if v.type_name() != "a string" {
+            return Some(format!("{}: `source.{key}` must be a string, not {}", at(k), v.type_name()));
+        }
+    }
+    let missing = SOURCE.iter().find(|k| source.get(k).is_none())?;
+    let what = match *missing {
+        "region" => "the region the inventory was captured in",
+        "compartment_id" => "the OCID of the compartment it was captured from",
+        _ => "the tenancy's Object Storage namespace",
+    };
+    Some(format!("{}: `source.{missing}` is missing; add {what}", at(source_key)))
 }
 
 /// The first item of a list that does not read as an item, said with its list, its key and its
@@ -214,6 +294,28 @@ mod tests {
             err.ends_with("`displayName` is given twice in one map (line 8, column 5; first on line 7); keep one"),
             "{err}"
         );
+        let err = parse("version: 1\nsource: { region: r\n", Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(err.contains("inv.yaml is not a valid inventory: line 3, column 1: "), "{err}");
+        let err = parse(&format!("{head}capturd_at: y\n"), Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(
+            err.ends_with("line 4, column 1: unknown top-level key `capturd_at`; did you mean `captured_at`?"),
+            "{err}"
+        );
+        let err = parse(&head.replace("version: 1", "version: one"), Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(err.ends_with("line 1, column 1: `version` must be a whole number, 1, not a string"), "{err}");
+        let err = parse(&head.replace("namespace: n", "namespac: n"), Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(err.ends_with("line 2, column 52: unknown key `source.namespac`; did you mean `namespace`?"), "{err}");
+        let err = parse(&head.replace(", namespace: n", ""), Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "line 2, column 1: `source.namespace` is missing; add the tenancy's Object Storage namespace"
+            ),
+            "{err}"
+        );
+        let err = parse(&head.replace("captured_at: x\n", ""), Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(err.contains("`captured_at` is missing at the top level; add it"), "{err}");
+        let err = parse("- a\n", Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(err.ends_with("line 1, column 1: an inventory is a map of `version`, `source`, `captured_at` and resource lists, not a list"), "{err}");
         let err = parse(&format!("{head}vcns: {{ a: 1 }}\n"), Path::new("inv.yaml")).unwrap_err().to_string();
         assert!(err.ends_with("vcns (line 4, column 7): must be a list of items, not a map"), "{err}");
     }
