@@ -264,7 +264,7 @@ async fn cleanup_removes_what_the_drill_created_dependents_first_and_a_rerun_cha
     let again =
         cleanup::prepare(&dir, actions.clone(), false).unwrap().0.execute(4, CancellationToken::new()).await.unwrap();
     assert!(!again.failed());
-    assert!(again.results.iter().all(|r| r.outcome == Outcome::AlreadyGone), "{:?}", again.results);
+    assert!(again.results.iter().all(|r| r.outcome == Outcome::DoneEarlier), "{:?}", again.results);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,7 +292,7 @@ async fn a_failed_removal_blocks_what_it_depends_on_and_resources_not_tagged_are
     let again =
         cleanup::prepare(&dir, actions.clone(), false).unwrap().0.execute(4, CancellationToken::new()).await.unwrap();
     let got = outcomes(&again.results);
-    assert_eq!(got["fn[validate]"], Outcome::AlreadyGone);
+    assert_eq!(got["fn[validate]"], Outcome::DoneEarlier);
     assert_eq!(got["app"], Outcome::Deleted);
     assert_eq!(got["subnet"], Outcome::Deleted);
     assert_eq!(got["vcn"], Outcome::Kept);
@@ -360,7 +360,7 @@ async fn cleanup_deletes_only_images_the_drill_wrote() {
 
     let again = sb.run(&["cleanup", &id, "--yes"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert!(again.stdout.contains("already gone  fresh"), "{}", again.stdout);
+    assert!(again.stdout.contains("done earlier  fresh"), "{}", again.stdout);
     let status = sb.status(&id);
     let cleanups = status["audit"].as_array().unwrap().iter().filter(|a| a["action"] == "cleanup").count();
     assert_eq!(cleanups, 4, "two items, two cleanups, each in the audit log");

@@ -760,7 +760,7 @@ tasks:
     // Run again, it touches nothing: what the first one removed is recorded.
     let again = w.drctl(&["cleanup", &run, "--yes"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
-    assert!(again.stdout.contains("already gone  named VCN `halfway-vcn` in us-phoenix-1"), "{}", again.stdout);
+    assert!(again.stdout.contains("done earlier  named VCN `halfway-vcn` in us-phoenix-1"), "{}", again.stdout);
 }
 
 /// A real failover right after a drill takes over what the drill made, functions included.

@@ -27,6 +27,9 @@ pub enum Outcome {
     /// Left in place: not the drill's (no matching tag) or not written by it.
     Kept,
     AlreadyGone,
+    /// Not touched: an earlier cleanup of the run removed it. Whatever has its name now (a
+    /// resource another run made, or brought back) is not the drill's to remove.
+    DoneEarlier,
     Failed,
     /// Not tried: something that depended on it could not be removed.
     Blocked,
@@ -38,6 +41,7 @@ impl Outcome {
             Outcome::Deleted => "deleted",
             Outcome::Kept => "kept",
             Outcome::AlreadyGone => "already gone",
+            Outcome::DoneEarlier => "done earlier",
             Outcome::Failed => "failed",
             Outcome::Blocked => "blocked",
         }
@@ -45,7 +49,7 @@ impl Outcome {
 
     /// Whether whatever depended on an item in this state may now be removed.
     fn releases(self) -> bool {
-        matches!(self, Outcome::Deleted | Outcome::AlreadyGone | Outcome::Kept)
+        matches!(self, Outcome::Deleted | Outcome::AlreadyGone | Outcome::DoneEarlier | Outcome::Kept)
     }
 }
 
@@ -190,7 +194,7 @@ impl Job {
             UndoKind::Keep { why } => result(item, Outcome::Kept, why.clone(), 0),
             UndoKind::Removed { .. } => result(
                 item,
-                Outcome::AlreadyGone,
+                Outcome::DoneEarlier,
                 "removed by an earlier cleanup of this run; not touched again: whatever is there now was made, or \
                  brought back, by another run since"
                     .into(),

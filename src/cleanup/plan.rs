@@ -131,7 +131,7 @@ pub fn plan(facts: &RunFacts<'_>) -> CleanupPlan {
             a.action == AuditAction::Cleanup
                 && a.task.as_ref() == Some(id)
                 && a.at >= rec.end.unwrap_or(0)
-                && (a.reason.starts_with("deleted ") || a.reason.starts_with("already gone "))
+                && ["deleted ", "already gone ", "done earlier "].iter().any(|p| a.reason.starts_with(p))
         });
         if let Some(earlier) = removed {
             kind = UndoKind::Removed { resource: kind.resource(), at: earlier.at };

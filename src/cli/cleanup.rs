@@ -81,11 +81,17 @@ async fn clean(
     }
     if !quiet {
         let counts = cleanup::tally(&report.results);
-        let parts: Vec<String> =
-            [Outcome::Deleted, Outcome::AlreadyGone, Outcome::Kept, Outcome::Failed, Outcome::Blocked]
-                .iter()
-                .filter_map(|o| counts.get(o.as_str()).map(|n| format!("{n} {}", o.as_str())))
-                .collect();
+        let parts: Vec<String> = [
+            Outcome::Deleted,
+            Outcome::AlreadyGone,
+            Outcome::DoneEarlier,
+            Outcome::Kept,
+            Outcome::Failed,
+            Outcome::Blocked,
+        ]
+        .iter()
+        .filter_map(|o| counts.get(o.as_str()).map(|n| format!("{n} {}", o.as_str())))
+        .collect();
         eprintln!("cleanup of {}: {} (recorded in {})", report.run_id, parts.join(", "), cleanup::RESULTS_FILE);
     }
     Ok(if report.failed() { Exit::Failed } else { Exit::Success })
