@@ -229,18 +229,25 @@ pub struct InputProblem {
     pub key: String,
     pub message: String,
     pub help: Option<String>,
-    /// A key inside that input's map the problem is about (an `env` name), for its place.
-    pub inner: Option<String>,
+    /// Where inside that input the problem is, for its place: a key of its map (an `env`
+    /// name), or a path of keys and list indices to a key nested deeper. Empty: the input.
+    pub inner: Vec<String>,
 }
 
 impl InputProblem {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { key: key.into(), message: message.into(), help: None, inner: None }
+        Self { key: key.into(), message: message.into(), help: None, inner: Vec::new() }
     }
 
     /// Places the problem at `inner`, a key of the input's map.
     pub fn at_inner(mut self, inner: impl Into<String>) -> Self {
-        self.inner = Some(inner.into());
+        self.inner = vec![inner.into()];
+        self
+    }
+
+    /// Places the problem at the end of `path`: keys and list indices inside the input.
+    pub fn at_path(mut self, path: Vec<String>) -> Self {
+        self.inner = path;
         self
     }
 

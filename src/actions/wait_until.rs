@@ -148,7 +148,7 @@ impl Action for WaitUntil {
         for (probe, found) in probe_problems.into_iter() {
             for p in found {
                 let inner = if p.key.is_empty() { String::new() } else { format!(".{}", p.key) };
-                let at = (!p.key.is_empty()).then(|| p.key.clone());
+                let at = if p.key.is_empty() { Vec::new() } else { vec![p.key.clone()] };
                 problems.push(InputProblem {
                     key: probe.into(),
                     message: format!("`{probe}{inner}`: {}", p.message),

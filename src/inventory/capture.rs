@@ -319,12 +319,15 @@ fn item(list: &str, r: Raw, region: &str, refs: &BTreeMap<String, (String, Strin
     let mut out = Item { key: r.key, spec, ..Item::default() };
     // What OCI returns is real, however close to a known field's name.
     let action = super::model::LISTS.iter().find(|l| l.list == list).map_or("", |l| l.action);
-    out.unknown_fields = out
-        .spec
-        .keys()
-        .filter(|f| crate::actions::oci::converge::fields::misspelling(action, f).is_some())
-        .cloned()
-        .collect();
+    let fields = crate::actions::oci::converge::fields::misspelling;
+    out.unknown_fields = out.spec.keys().filter(|f| fields(action, f).is_some()).cloned().collect();
+    for (field, value) in &out.spec {
+        for found in crate::actions::oci::converge::fields::nested_misspellings(action, field, value, &[]) {
+            if !out.unknown_fields.contains(&found.field) {
+                out.unknown_fields.push(found.field);
+            }
+        }
+    }
     match list {
         "functions" => {
             out.application = r.parent;

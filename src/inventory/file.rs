@@ -40,8 +40,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
             // Where the item, or a key inside it, is written: `line L, column C`.
             let at = |inner: &[&str]| {
                 // The deepest node of the path that is there; the last key itself, not its value.
+                // A step that is a number is an index into a list.
                 let mut node = nodes.get(n);
                 for (depth, key) in inner.iter().enumerate() {
+                    if let (Some(NodeKind::Seq(items)), Ok(i)) = (node.map(|n| &n.kind), key.parse::<usize>()) {
+                        let Some(item) = items.get(i) else { break };
+                        node = Some(item);
+                        continue;
+                    }
                     let Some((k, v)) = node.and_then(|m| entry(m, key)) else { break };
                     node = Some(if depth + 1 == inner.len() { k } else { v });
                 }
@@ -65,6 +71,26 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
                         l.list,
                         item.key,
                         at(&["spec", field])
+                    )));
+                }
+            }
+            let accepted: Vec<&str> = item.unknown_fields.iter().map(String::as_str).collect();
+            for (field, value) in &item.spec {
+                let nested =
+                    crate::actions::oci::converge::fields::nested_misspellings(l.action, field, value, &accepted);
+                if let Some(found) = nested.first() {
+                    let mut path = vec!["spec", field.as_str()];
+                    path.extend(found.path.iter().map(String::as_str));
+                    return Err(bad(format!(
+                        "{}: item `{}`{}: `spec.{}` is not a field there; did you mean `{}`? Correct the name; if \
+                         OCI has a `{}` field there that drctl does not know yet, add `unknown_fields: [{}]` to the item",
+                        l.list,
+                        item.key,
+                        at(&path),
+                        found.place(field),
+                        found.meant,
+                        found.field,
+                        found.field
                     )));
                 }
             }
@@ -292,6 +318,22 @@ mod tests {
         .to_string();
         assert!(
             err.ends_with("`displayName` is given twice in one map (line 8, column 5; first on line 7); keep one"),
+            "{err}"
+        );
+        let err = parse(
+            &format!(
+                "{head}route_tables:\n- key: rt\n  spec:\n    routeRules:\n    - destination: a\n    - destinaton: b\n"
+            ),
+            Path::new("inv.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.ends_with(
+                "route_tables: item `rt` (line 9, column 7): `spec.routeRules[1].destinaton` is not a field there; did \
+                 you mean `destination`? Correct the name; if OCI has a `destinaton` field there that drctl does not \
+                 know yet, add `unknown_fields: [destinaton]` to the item"
+            ),
             "{err}"
         );
         let err = parse("version: 1\nsource: { region: r\n", Path::new("inv.yaml")).unwrap_err().to_string();

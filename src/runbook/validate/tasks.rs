@@ -378,7 +378,7 @@ fn check_inputs(
                         || !p.labels.first().is_some_and(|(s, _)| s.start >= inside.start && s.end <= inside.end)
                 });
             }
-            let inner = problem.inner.as_deref().and_then(|k| node.get(&problem.key).and_then(|m| key_span(m, k)));
+            let inner = node.get(&problem.key).and_then(|m| path_span(m, &problem.inner));
             let span = inner.unwrap_or_else(|| {
                 node.get(&problem.key)
                     .map_or(node.span.clone(), |n| key_span(node, &problem.key).unwrap_or(n.span.clone()))
@@ -416,6 +416,21 @@ fn key_span(map: &crate::runbook::yaml::Node, key: &str) -> Option<ByteSpan> {
         }
         _ => None,
     }
+}
+
+/// The span of the last key of `path` (keys, and indices of list items) inside `node`; `None`
+/// for an empty path or one that is not there.
+fn path_span(node: &crate::runbook::yaml::Node, path: &[String]) -> Option<ByteSpan> {
+    use crate::runbook::yaml::NodeKind;
+    let (last, along) = path.split_last()?;
+    let mut node = node;
+    for step in along {
+        node = match &node.kind {
+            NodeKind::Seq(items) => items.get(step.parse::<usize>().ok()?)?,
+            _ => node.get(step)?,
+        };
+    }
+    key_span(node, last)
 }
 
 /// `base` with the settings of `doc` applied on top.

@@ -6,7 +6,12 @@
 /// Whether `field` looks like a misspelling of one of `kind`'s fields: the field it most
 /// likely means, when `field` is not a field of the kind and is close to one that is.
 pub fn misspelling(action: &str, field: &str) -> Option<&'static str> {
-    let known = known(action);
+    closest(field, known(action))
+}
+
+/// The field of `known` that `field` likely misspells; `None` when it is one of them or close
+/// to none.
+fn closest(field: &str, known: &'static [&'static str]) -> Option<&'static str> {
     if known.is_empty() || known.contains(&field) {
         return None;
     }
@@ -23,6 +28,197 @@ pub fn misspelling(action: &str, field: &str) -> Option<&'static str> {
         .filter(|(score, _)| *score >= CLOSE)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
+}
+
+/// A misspelled field inside an object nested in a kind's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nested {
+    /// Keys and list indices from the top-level field's value to the misspelled key, included.
+    pub path: Vec<String>,
+    pub field: String,
+    pub meant: &'static str,
+}
+
+impl Nested {
+    /// The place as written in a runbook: `routeRules[0].destinaton`, from the top-level field.
+    pub fn place(&self, top: &str) -> String {
+        let mut text = top.to_owned();
+        for step in &self.path {
+            if step.parse::<usize>().is_ok() {
+                text.push_str(&format!("[{step}]"));
+            } else {
+                text.push('.');
+                text.push_str(step);
+            }
+        }
+        text
+    }
+}
+
+/// The misspelled fields nested in `value`, the value of the top-level field `top` of a
+/// `action` body: keys of the nested objects drctl knows the fields of (a route rule, a
+/// security rule's port range, a function's provisioned concurrency) close to one of those
+/// fields. Names in `accepted` (the item's or task's `unknown_fields`) are taken as written.
+pub fn nested_misspellings(action: &str, top: &str, value: &serde_json::Value, accepted: &[&str]) -> Vec<Nested> {
+    let mut found = Vec::new();
+    walk(nested(action), top, value, &mut Vec::new(), accepted, &mut found);
+    found
+}
+
+/// Fields whose values are the user's own names and values (tags, a function's
+/// configuration, a log source's parameters): nothing under them is a field of OCI's.
+const FREE_FORM: [&str; 6] =
+    ["config", "definedTags", "freeformTags", "parameters", "securityAttributes", "systemTags"];
+
+fn walk(
+    table: &[(&str, &'static [&'static str])],
+    name: &str,
+    value: &serde_json::Value,
+    path: &mut Vec<String>,
+    accepted: &[&str],
+    found: &mut Vec<Nested>,
+) {
+    use serde_json::Value;
+    if FREE_FORM.contains(&name) {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some((_, known)) = table.iter().find(|(n, _)| *n == name) {
+                for field in map.keys().filter(|f| !accepted.contains(&f.as_str())) {
+                    if let Some(meant) = closest(field, known) {
+                        let mut at = path.clone();
+                        at.push(field.clone());
+                        found.push(Nested { path: at, field: field.clone(), meant });
+                    }
+                }
+            }
+            for (key, inner) in map {
+                path.push(key.clone());
+                walk(table, key, inner, path, accepted, found);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            let item = format!("{name}[]");
+            for (i, inner) in items.iter().enumerate() {
+                path.push(i.to_string());
+                walk(table, &item, inner, path, accepted, found);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The fields of the objects nested in a kind's body that drctl checks, by the name of the
+/// field holding them (`name[]`: the items of a list), from the same SDK models (for a
+/// polymorphic one, such as a function's provisioned concurrency, every variant's fields).
+fn nested(action: &str) -> &'static [(&'static str, &'static [&'static str])] {
+    const PORTS: &[&str] = &["destinationPortRange", "sourcePortRange"];
+    const RANGE: &[&str] = &["max", "min"];
+    const ICMP: &[&str] = &["code", "type"];
+    match action {
+        "oci.core.route_table" => &[(
+            "routeRules[]",
+            &["cidrBlock", "description", "destination", "destinationType", "networkEntityId", "routeType"],
+        )],
+        "oci.core.security_list" => &[
+            (
+                "ingressSecurityRules[]",
+                &[
+                    "description",
+                    "icmpOptions",
+                    "isStateless",
+                    "protocol",
+                    "source",
+                    "sourceType",
+                    "tcpOptions",
+                    "udpOptions",
+                ],
+            ),
+            (
+                "egressSecurityRules[]",
+                &[
+                    "description",
+                    "destination",
+                    "destinationType",
+                    "icmpOptions",
+                    "isStateless",
+                    "protocol",
+                    "tcpOptions",
+                    "udpOptions",
+                ],
+            ),
+            ("tcpOptions", PORTS),
+            ("udpOptions", PORTS),
+            ("destinationPortRange", RANGE),
+            ("sourcePortRange", RANGE),
+            ("icmpOptions", ICMP),
+        ],
+        "oci.core.nsg" => &[
+            (
+                "securityRules[]",
+                &[
+                    "description",
+                    "destination",
+                    "destinationType",
+                    "direction",
+                    "icmpOptions",
+                    "id",
+                    "isStateless",
+                    "isValid",
+                    "protocol",
+                    "source",
+                    "sourceType",
+                    "tcpOptions",
+                    "timeCreated",
+                    "udpOptions",
+                ],
+            ),
+            ("tcpOptions", PORTS),
+            ("udpOptions", PORTS),
+            ("destinationPortRange", RANGE),
+            ("sourcePortRange", RANGE),
+            ("icmpOptions", ICMP),
+        ],
+        "oci.functions.application" => &[
+            ("traceConfig", &["domainId", "isEnabled"]),
+            ("imagePolicyConfig", &["isPolicyEnabled", "keyDetails"]),
+            ("keyDetails[]", &["kmsKeyId"]),
+        ],
+        "oci.functions.function" => &[
+            ("traceConfig", &["isEnabled"]),
+            ("provisionedConcurrencyConfig", &["count", "strategy"]),
+            ("sourceDetails", &["pbfListingId", "sourceType"]),
+        ],
+        "oci.kms.key" => &[("keyShape", &["algorithm", "curveId", "length"])],
+        "oci.vault.secret" => &[("secretContent", &["content", "contentType", "name", "stage"])],
+        "oci.monitoring.alarm" => &[("suppression", &["description", "timeSuppressFrom", "timeSuppressUntil"])],
+        "oci.logging.log" => &[
+            ("configuration", &["archiving", "compartmentId", "source"]),
+            ("source", &["category", "parameters", "resource", "service", "sourceType"]),
+            ("archiving", &["isEnabled"]),
+        ],
+        "oci.events.rule" => &[
+            ("actions", &["actions"]),
+            (
+                "actions[]",
+                &[
+                    "actionType",
+                    "description",
+                    "functionId",
+                    "id",
+                    "isEnabled",
+                    "lifecycleMessage",
+                    "lifecycleState",
+                    "streamId",
+                    "topicId",
+                ],
+            ),
+        ],
+        _ => &[],
+    }
 }
 
 /// How close (Jaro-Winkler) an unknown field must be to a known one to count as its
@@ -479,6 +675,42 @@ mod tests {
         assert_eq!(misspelling("oci.core.nsg", "securityRules"), None);
         assert_eq!(misspelling("oci.core.vcn", "vcnID"), None);
         assert_eq!(misspelling("not.a.kind", "anything"), None);
+    }
+
+    #[test]
+    fn nested_misspellings_name_their_path() {
+        let rules = serde_json::json!([
+            {"destination": "0.0.0.0/0", "networkEntityId": "x"},
+            {"destinaton": "10.0.0.0/8", "networkEntityID": "y", "note": "kept"}
+        ]);
+        let found = nested_misspellings("oci.core.route_table", "routeRules", &rules, &[]);
+        let got: Vec<(String, &str)> = found.iter().map(|n| (n.place("routeRules"), n.meant)).collect();
+        assert_eq!(
+            got,
+            [
+                ("routeRules[1].destinaton".to_owned(), "destination"),
+                ("routeRules[1].networkEntityID".to_owned(), "networkEntityId")
+            ]
+        );
+        assert_eq!(found[0].path, ["1", "destinaton"]);
+        assert!(nested_misspellings("oci.core.route_table", "routeRules", &rules, &["destinaton", "networkEntityID"])
+            .is_empty());
+        let ingress = serde_json::json!([{"protocol": "6", "source": "0.0.0.0/0",
+                                          "tcpOptions": {"destinationPortRange": {"Min": 443, "max": 443}}}]);
+        let found = nested_misspellings("oci.core.security_list", "ingressSecurityRules", &ingress, &[]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].place("ingressSecurityRules"),
+            "ingressSecurityRules[0].tcpOptions.destinationPortRange.Min"
+        );
+        assert_eq!(found[0].meant, "min");
+        let pc = serde_json::json!({"strategy": "CONSTANT", "cuont": 40});
+        let found = nested_misspellings("oci.functions.function", "provisionedConcurrencyConfig", &pc, &[]);
+        assert_eq!(found[0].place("provisionedConcurrencyConfig"), "provisionedConcurrencyConfig.cuont");
+        // The user's own keys are not fields of OCI's.
+        let config = serde_json::json!({"traceConfig": {"isEnabld": true}});
+        assert!(nested_misspellings("oci.functions.function", "config", &config, &[]).is_empty());
+        assert!(nested_misspellings("oci.core.vcn", "cidrBlocks", &serde_json::json!(["10.0.0.0/16"]), &[]).is_empty());
     }
 
     #[test]

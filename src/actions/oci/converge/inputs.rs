@@ -227,6 +227,30 @@ pub fn misspelled_fields(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<
             None => problem,
         });
     }
+    // Fields of the objects inside them: a route rule's `destinaton` would be dropped too.
+    let top = with.iter().filter(|(k, _)| !DRCTL_KEYS.contains(&k.as_str())).map(|(k, v)| (k, v, None));
+    let nested = with.get("fields").and_then(Value::as_object).into_iter().flatten().map(|(k, v)| (k, v, Some(k)));
+    for (name, value, inner) in top.chain(nested) {
+        for found in super::fields::nested_misspellings(kind.action, name, value, &accepted) {
+            let place = found.place(name);
+            let mut path = found.path.clone();
+            if inner.is_some() {
+                path.insert(0, name.clone());
+            }
+            problems.push(
+                InputProblem::new(
+                    if inner.is_some() { "fields" } else { name.as_str() },
+                    format!("`{}` is not a field there; did you mean `{}`?", place, found.meant),
+                )
+                .with_help(format!(
+                    "correct the name; if OCI has a `{}` field there that drctl does not know yet, add \
+                     `unknown_fields: [{}]`",
+                    found.field, found.field
+                ))
+                .at_path(path),
+            );
+        }
+    }
     problems
 }
 
@@ -289,8 +313,10 @@ mod tests {
         let with = json!({"region": "r", "displayName": "f", "applicationId": "a", "timeoutInSecs": 60,
                           "fields": {"memoryInMb": 256, "config": {}}});
         let problems = misspelled_fields(kind("oci.functions.function"), with.as_object().unwrap());
-        let found: Vec<(&str, Option<&str>, &str)> =
-            problems.iter().map(|p| (p.key.as_str(), p.inner.as_deref(), p.message.as_str())).collect();
+        let found: Vec<(&str, Option<&str>, &str)> = problems
+            .iter()
+            .map(|p| (p.key.as_str(), p.inner.first().map(String::as_str), p.message.as_str()))
+            .collect();
         assert_eq!(
             found,
             vec![
@@ -303,6 +329,29 @@ mod tests {
                     "fields",
                     Some("memoryInMb"),
                     "`memoryInMb` is not a field of a function; did you mean `memoryInMBs`?"
+                ),
+            ]
+        );
+        let deep = json!({"region": "r", "displayName": "f", "applicationId": "a",
+                          "provisionedConcurrencyConfig": {"strategy": "CONSTANT", "cuont": 40},
+                          "fields": {"traceConfig": {"isEnabld": true}}});
+        let found: Vec<(String, Vec<String>, String)> =
+            misspelled_fields(kind("oci.functions.function"), deep.as_object().unwrap())
+                .into_iter()
+                .map(|p| (p.key, p.inner, p.message))
+                .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "provisionedConcurrencyConfig".to_owned(),
+                    vec!["cuont".to_owned()],
+                    "`provisionedConcurrencyConfig.cuont` is not a field there; did you mean `count`?".to_owned()
+                ),
+                (
+                    "fields".to_owned(),
+                    vec!["traceConfig".to_owned(), "isEnabld".to_owned()],
+                    "`traceConfig.isEnabld` is not a field there; did you mean `isEnabled`?".to_owned()
                 ),
             ]
         );
