@@ -16,7 +16,7 @@ fn main() {
     let runtime = match runtime_for(&cli.command).build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            drctl::errln!("error: cannot start the async runtime: {e}");
             std::process::exit(Exit::Failed.code());
         }
     };
@@ -121,26 +121,26 @@ fn render(err: &CliError) {
     match err {
         CliError::Invalid(invalid) => {
             for diagnostic in invalid.diagnostics() {
-                eprintln!("{:?}", miette::Report::new(diagnostic));
+                drctl::errln!("{:?}", miette::Report::new(diagnostic));
             }
-            eprintln!("error: {invalid}");
+            drctl::errln!("error: {invalid}");
         }
         CliError::Params(invalid) => {
             for diagnostic in invalid.file.iter().flat_map(|file| file.diagnostics()) {
-                eprintln!("{:?}", miette::Report::new(diagnostic));
+                drctl::errln!("{:?}", miette::Report::new(diagnostic));
             }
             for problem in &invalid.unplaced {
-                eprintln!("error: {}", problem.message);
+                drctl::errln!("error: {}", problem.message);
                 if let Some(help) = &problem.help {
-                    eprintln!("  help: {help}");
+                    drctl::errln!("  help: {help}");
                 }
             }
-            eprintln!("error: {invalid}");
+            drctl::errln!("error: {invalid}");
         }
         other => {
-            eprintln!("error: {other}");
+            drctl::errln!("error: {other}");
             if let Some(help) = other.help() {
-                eprintln!("  help: {help}");
+                drctl::errln!("  help: {help}");
             }
         }
     }

@@ -1033,3 +1033,44 @@ tasks:
     );
     assert!(!skipped.stderr.contains("also skips"), "{}", skipped.stderr);
 }
+
+/// A dropped SSH session hangs the terminal up: every write to it fails from then on. drctl
+/// stops as on Ctrl-C (the running command finishes, nothing new starts), with bars or plain
+/// lines, at a task or at an approval's question, and leaves the run to resume.
+#[test]
+fn a_hung_up_terminal_interrupts_the_run_cleanly() {
+    for (progress, runbook) in [
+        ("bars", "  a: { uses: shell, with: { run: 'echo started > a-started; sleep 1; touch a-done' } }\n"),
+        ("plain", "  a: { uses: shell, with: { run: 'echo started > a-started; sleep 1; touch a-done' } }\n"),
+        ("bars", "  a: { uses: approval, with: { message: cut over? } }\n"),
+    ] {
+        let sb = Sandbox::new();
+        sb.write("k.yaml", &format!("version: 1\nname: k\ntasks:\n{runbook}  b: {{ uses: shell, depends_on: [a], with: {{ run: 'touch b-ran' }} }}\n"));
+        let (mut child, pid_file) = on_a_terminal(&sb, &format!("run k.yaml --progress {progress}"));
+        let _input = child.stdin.take();
+        wait_for("task a", || sb.path().join("a-started").exists() || journal(&sb).contains("awaiting_approval"));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let pid = std::fs::read_to_string(&pid_file).expect("pid").trim().to_owned();
+        // The terminal goes away with the program holding it.
+        child.kill().expect("kill script");
+        let _ = child.wait();
+        wait_for("drctl to stop", || !std::path::Path::new(&format!("/proc/{pid}")).exists());
+        let runs: serde_json::Value = serde_json::from_str(&sb.run(&["runs", "-o", "json"]).stdout).expect("runs json");
+        let id = runs[0]["run_id"].as_str().expect("run id").to_owned();
+        let status = sb.status(&id);
+        // At a question, the hang-up's signal and the end of the terminal's input race: the run
+        // is interrupted or paused, the approval open either way.
+        let expected: &[&str] = if runbook.contains("shell") { &["interrupted"] } else { &["interrupted", "paused"] };
+        assert!(expected.iter().any(|s| status["state"] == *s), "{progress}: {status}");
+        assert!(!sb.path().join("b-ran").exists(), "{progress}: b started after the hang-up");
+        if runbook.contains("shell") {
+            assert!(sb.path().join("a-done").exists(), "{progress}: the running command was not left to finish");
+            assert_eq!(status["tasks"][0]["state"], "succeeded", "{status}");
+        } else {
+            assert!(!journal(&sb).contains(r#""t":"audit""#), "a decision was recorded: {}", journal(&sb));
+        }
+        let resumed = sb.run(&["resume", &id, "--yes"]);
+        assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+        assert!(sb.path().join("b-ran").exists());
+    }
+}

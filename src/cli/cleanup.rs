@@ -59,7 +59,7 @@ async fn clean(
         return Ok(Exit::Success);
     }
     if !args.yes && !confirm()? {
-        eprintln!("nothing removed");
+        crate::errln!("nothing removed");
         return Ok(Exit::Success);
     }
     let cancel = CancellationToken::new();
@@ -92,7 +92,7 @@ async fn clean(
         .iter()
         .filter_map(|o| counts.get(o.as_str()).map(|n| format!("{n} {}", o.as_str())))
         .collect();
-        eprintln!("cleanup of {}: {} (recorded in {})", report.run_id, parts.join(", "), cleanup::RESULTS_FILE);
+        crate::errln!("cleanup of {}: {} (recorded in {})", report.run_id, parts.join(", "), cleanup::RESULTS_FILE);
     }
     Ok(if report.failed() { Exit::Failed } else { Exit::Success })
 }
@@ -127,7 +127,7 @@ fn confirm() -> Result<bool, CliError> {
             "pass --yes to confirm without a terminal, or --dry-run to see the plan only",
         ));
     }
-    eprint!("remove these? [y/N] ");
+    crate::err!("remove these? [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);

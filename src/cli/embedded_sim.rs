@@ -127,12 +127,12 @@ impl EmbeddedSim {
         }
         if let (Some(report), Some(seed), false) = (&started.seeded, seed, quiet) {
             if report.skipped {
-                eprintln!(
+                crate::errln!(
                     "simulator: reusing the state in {} (remove that directory to start from the seed again)",
                     dir.display()
                 );
             } else {
-                eprintln!(
+                crate::errln!(
                     "simulator: {} serving {}; source seeded from {} ({} resources, {} images)",
                     dir.display(),
                     started.endpoints.join(", "),

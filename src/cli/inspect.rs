@@ -51,7 +51,7 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
             .map_err(|_| format!("{}: it no longer validates", dir.path.join("runbook.yaml").display()))
     });
     if let Err(problem) = &runbook {
-        eprintln!("warning: {problem}; tasks the journal has not seen are not listed");
+        crate::errln!("warning: {problem}; tasks the journal has not seen are not listed");
     }
     let tasks: Vec<Value> = instances(runbook.as_ref().ok(), &replay)
         .into_iter()

@@ -31,7 +31,7 @@ pub async fn inventory(args: InventoryArgs, oci: &OciArgs) -> Result<Exit, CliEr
         Some(path) => {
             crate::inventory::save(&captured, path).map_err(|e| CliError::failed(e.to_string()))?;
             let count: usize = crate::inventory::LISTS.iter().map(|l| captured.list(l.list).len()).sum();
-            eprintln!("wrote {} ({count} resources)", path.display());
+            crate::errln!("wrote {} ({count} resources)", path.display());
         }
         None => crate::out!("{}", crate::inventory::render(&captured)),
     }

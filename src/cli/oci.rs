@@ -80,7 +80,7 @@ pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
                     let _ = out.write_all(&response.body).and_then(|()| out.flush());
                 }
             }
-            eprintln!("{} (opc-request-id {})", response.status, response.request_id);
+            crate::errln!("{} (opc-request-id {})", response.status, response.request_id);
             Ok(Exit::Success)
         }
         // A request drctl cannot even make (a method OCI does not sign, a region with no

@@ -234,14 +234,14 @@ pub async fn decide(
                     if id.key.is_some() {
                         // One item of a `for_each`: the task's outputs lack that item's, and what
                         // reads them runs (and fails where it reads the missing item).
-                        eprintln!(
+                        crate::errln!(
                             "note: {} reads the outputs of `{}`, which will lack those of {id}; reading {id}'s \
                              fails",
                             also.join(", "),
                             id.task
                         );
                     } else {
-                        eprintln!(
+                        crate::errln!(
                             "note: skipping {id} also skips what reads its outputs: {}; the run counts them as \
                              skipped, not done",
                             also.join(", ")
@@ -279,9 +279,9 @@ pub async fn decide(
             dir.discard_outputs(Some(&crate::engine::idempotency_key(&dir.id, &id)));
         }
         if !quiet {
-            eprintln!("recorded; continue with: drctl resume {}{}", dir.id, dir.resume_flags());
+            crate::errln!("recorded; continue with: drctl resume {}{}", dir.id, dir.resume_flags());
             if let Some(note) = dir.secrets_to_pass() {
-                eprintln!("{note}");
+                crate::errln!("{note}");
             }
         }
         drop(lock);

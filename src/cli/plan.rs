@@ -161,7 +161,7 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
         } else {
             " (and the same parameters)"
         };
-        eprintln!(
+        crate::errln!(
             "saved to {}; run it with: drctl run {} --plan {}{drill}{params}",
             path.display(),
             args.file.display(),

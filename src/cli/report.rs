@@ -48,21 +48,22 @@ pub fn report(args: ReportArgs, oci: &OciArgs) -> Result<Exit, CliError> {
     }
     match built.rto.met() {
         Some(false) => {
-            eprintln!("error: {} (run {})", report::rto_verdict(&built.rto), built.run.run_id);
+            crate::errln!("error: {} (run {})", report::rto_verdict(&built.rto), built.run.run_id);
             Ok(Exit::Failed)
         }
         Some(true) => Ok(Exit::Success),
         // Without an objective there is no time to check, but a recovery that did not complete
         // has not met any objective: a CI gate must not pass a failed drill.
         None if !built.rto.finished => {
-            eprintln!(
+            crate::errln!(
                 "error: run {} did not complete (it is {}); the runbook sets no RTO objective",
-                built.run.run_id, built.run.state
+                built.run.run_id,
+                built.run.state
             );
             Ok(Exit::Failed)
         }
         None => {
-            eprintln!("note: run {} has no RTO objective; --fail-on-rto has nothing to check", built.run.run_id);
+            crate::errln!("note: run {} has no RTO objective; --fail-on-rto has nothing to check", built.run.run_id);
             Ok(Exit::Success)
         }
     }

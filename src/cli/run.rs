@@ -218,7 +218,7 @@ pub(super) async fn resume_locked(
     if pre.is_none() && replay.last_end == Some(crate::checkpoint::RunState::Succeeded) {
         // Nothing is left to do; a new segment would only stretch the run's measured RTO.
         if !how.quiet {
-            eprintln!("run {} already succeeded; nothing to resume", meta.run_id);
+            crate::errln!("run {} already succeeded; nothing to resume", meta.run_id);
         }
         return Ok(Exit::Success);
     }
@@ -266,7 +266,7 @@ pub(super) async fn resume_locked(
                 cancelled.push(Record::Cancelled { id: id.clone(), at: now_millis() });
             }
             if !dropped.is_empty() && !how.quiet {
-                eprintln!(
+                crate::errln!(
                     "note: in doubt when removed from the runbook, now cancelled: {}; drctl leaves what they did, and \
                      any command still running, as it is",
                     dropped.join(", ")
@@ -293,7 +293,7 @@ pub(super) async fn resume_locked(
         Some(_) => stored,
         None => {
             if !how.quiet {
-                eprintln!("note: {} is gone; resuming with the copy kept in the run directory", meta.runbook_path);
+                crate::errln!("note: {} is gone; resuming with the copy kept in the run directory", meta.runbook_path);
             }
             stored
         }
@@ -303,7 +303,7 @@ pub(super) async fn resume_locked(
     let values = params::resolve(&runbook, how.params, Some(&meta.params), &redactor)?;
     record_new_params(&run_dir, &mut meta, &runbook, &values)?;
     if replay.torn_tail && !how.quiet {
-        eprintln!("note: the journal's last record was torn by a crash and was ignored");
+        crate::errln!("note: the journal's last record was torn by a crash and was ignored");
     }
     let actor = Actor::current();
     let mut appended = Vec::new();
@@ -488,27 +488,27 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
     if !quiet || outcome.state != crate::checkpoint::RunState::Succeeded {
         let replay = ctx.run_dir.replay()?;
         let state_flag = ctx.run_dir.resume_flags();
-        eprint!("{}", crate::ui::printable(&progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state)));
+        crate::err!("{}", crate::ui::printable(&progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state)));
         match outcome.state {
             crate::checkpoint::RunState::Interrupted => {
-                eprintln!("interrupted; continue with: drctl resume {run_id}{state_flag}")
+                crate::errln!("interrupted; continue with: drctl resume {run_id}{state_flag}")
             }
             crate::checkpoint::RunState::Paused => {
                 // Named again at the end: on a long run its notice has scrolled away (or `-q` hid it).
                 for id in &outcome.awaiting {
                     let approve = crate::ui::operator_command("approve", &run_id, &id.to_string(), &state_flag);
-                    eprintln!("  ⏸ {id} awaits approval: {approve}");
+                    crate::errln!("  ⏸ {id} awaits approval: {approve}");
                 }
-                eprintln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)")
+                crate::errln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)")
             }
             crate::checkpoint::RunState::Failed => {
-                eprint!("{}", failed_hint(&replay, &run_id, &state_flag, !ctx.runbook.params.is_empty()))
+                crate::err!("{}", failed_hint(&replay, &run_id, &state_flag, !ctx.runbook.params.is_empty()))
             }
             _ => {}
         }
         if outcome.state != crate::checkpoint::RunState::Succeeded {
             if let Some(note) = ctx.run_dir.secrets_to_pass() {
-                eprintln!("{note}");
+                crate::errln!("{note}");
             }
         }
     }

@@ -16,6 +16,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt as _;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
@@ -586,7 +587,12 @@ impl<'a> Scheduler<'a> {
         for (t, i, in_doubt, job) in self.starting.drain(..) {
             let tx = self.tx.clone();
             tokio::spawn(async move {
-                let outcome = job.run(in_doubt).await;
+                // A job that panics (a defect of drctl's) fails its instance rather than leave
+                // the run waiting for it for ever.
+                let outcome = std::panic::AssertUnwindSafe(job.run(in_doubt))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| JobOutcome::Failed { error: panicked(panic.as_ref()) });
                 let _ = tx.send(Event { task: t, inst: i, outcome: Reply::Done(outcome), asked: false });
             });
         }
@@ -999,7 +1005,8 @@ impl<'a> Scheduler<'a> {
             tokio::spawn(async move {
                 // The timeout runs while the question is on the terminal: time spent waiting
                 // behind another question does not count, so no question is decided unseen.
-                let decision = tokio::select! {
+                // A question that panics (a defect of drctl's) leaves the approval open.
+                let decision = std::panic::AssertUnwindSafe(async { tokio::select! {
                     // One question on the terminal at a time, in the order they came: two open
                     // at once would each read the next answer typed.
                     answer = async {
@@ -1024,10 +1031,13 @@ impl<'a> Scheduler<'a> {
                     },
                     () = stop.cancelled() => {
                         // End the prompt's line before the interrupt notice.
-                        eprintln!();
+                        crate::errln!();
                         None
                     }
-                };
+                } })
+                .catch_unwind()
+                .await
+                .unwrap_or(None);
                 let outcome = match decision {
                     Some((actor, (approved, reason))) => {
                         // The answer may quote a secret the run was given.
@@ -1180,6 +1190,16 @@ fn refused_inputs(action: &dyn crate::actions::Action, with: &Value, what: &str)
     let place = if first.key.is_empty() { String::new() } else { format!(" `{}`", first.key) };
     let help = first.help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
     Some(format!("{what}input{place} refused: {}{help}", first.message))
+}
+
+/// What a job that panicked failed with.
+fn panicked(panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    format!("drctl failed inside this task ({what}); this is a defect of drctl: resume retries the task")
 }
 
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {

@@ -66,6 +66,25 @@ macro_rules! out {
     }};
 }
 
+/// `eprintln!` that never panics: when the terminal is gone (a dropped SSH session hangs it
+/// up, and writes to it fail), what drctl says is dropped and the run goes on to stop cleanly.
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`errln!`]).
+#[macro_export]
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::{operator_command, shell_word};

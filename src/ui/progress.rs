@@ -44,7 +44,7 @@ pub fn observer(mode: ProgressMode, quiet: bool, redactor: Redactor) -> std::syn
         ProgressMode::Auto => std::io::stderr().is_terminal(),
     } && !quiet;
     let bars = bars.then(|| {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let multi = MultiProgress::with_draw_target(draw_target());
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(
             ProgressStyle::with_template(
@@ -210,7 +210,7 @@ impl Observer for Progress {
 
     fn hold_output(&self, hold: bool) {
         if let Some(bars) = &self.bars {
-            let target = if hold { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+            let target = if hold { ProgressDrawTarget::hidden() } else { draw_target() };
             if hold {
                 let _ = bars.multi.clear();
             }
@@ -227,6 +227,93 @@ impl Observer for Progress {
         for line in lines {
             self.write(&line);
         }
+    }
+}
+
+/// Where the bars are drawn: standard error, through [`Tolerant`] when it is a terminal.
+fn draw_target() -> ProgressDrawTarget {
+    if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::term_like_with_hz(Box::new(Tolerant::new()), 20)
+    } else {
+        // indicatif draws nothing there.
+        ProgressDrawTarget::stderr()
+    }
+}
+
+/// The terminal, drawn on a frame at a time, with write errors dropped. indicatif panics on a
+/// failed write, and once a dropped SSH session has hung the terminal up every write fails:
+/// the run must still stop cleanly, checkpointed, with its commands left to finish. A frame
+/// that could not be written is dropped, not kept to grow.
+#[derive(Debug)]
+struct Tolerant {
+    term: console::Term,
+    frame: Mutex<Vec<u8>>,
+}
+
+impl Tolerant {
+    fn new() -> Tolerant {
+        Tolerant { term: console::Term::stderr(), frame: Mutex::new(Vec::new()) }
+    }
+
+    fn put(&self, text: &[u8]) -> std::io::Result<()> {
+        if let Ok(mut frame) = self.frame.lock() {
+            frame.extend_from_slice(text);
+        }
+        Ok(())
+    }
+
+    fn cursor(&self, n: usize, code: char) -> std::io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.put(format!("\x1b[{n}{code}").as_bytes())
+    }
+}
+
+impl indicatif::TermLike for Tolerant {
+    fn width(&self) -> u16 {
+        self.term.size().1
+    }
+
+    fn height(&self) -> u16 {
+        self.term.size().0
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'A')
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'B')
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'C')
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'D')
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.put(s.as_bytes())?;
+        self.put(b"\n")
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.put(s.as_bytes())
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.put(b"\r\x1b[2K")
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        let frame = self.frame.lock().map(|mut f| std::mem::take(&mut *f)).unwrap_or_default();
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(&frame);
+        let _ = err.flush();
+        Ok(())
     }
 }
 
@@ -260,7 +347,7 @@ impl Approver for TerminalApprover {
             while let Ok(typed) = lines.try_recv() {
                 typed.as_ref()?;
             }
-            eprint!("{prompt}");
+            crate::err!("{prompt}");
             release.open.set(true);
             loop {
                 let _ = std::io::stderr().flush();
@@ -270,7 +357,7 @@ impl Approver for TerminalApprover {
                 // The terminal's echo of the line ended the prompt's line.
                 release.open.set(false);
                 let Some(line) = line else {
-                    eprintln!();
+                    crate::errln!();
                     return None;
                 };
                 if let Some(answer) = read_answer(&line) {
@@ -278,7 +365,7 @@ impl Approver for TerminalApprover {
                 }
                 release.open.set(true);
                 // `ok go ahead` is neither: asked again rather than taken for a denial.
-                eprint!("answer y (yes) or n (no), then a reason, e.g. `y dashboards are green`: ");
+                crate::err!("answer y (yes) or n (no), then a reason, e.g. `y dashboards are green`: ");
             }
         })
     }
@@ -355,7 +442,7 @@ struct Release<'a> {
 impl Drop for Release<'_> {
     fn drop(&mut self) {
         if self.open.get() {
-            eprintln!();
+            crate::errln!();
         }
         self.observer.hold_output(false);
     }
