@@ -1074,3 +1074,44 @@ fn a_hung_up_terminal_interrupts_the_run_cleanly() {
         assert!(sb.path().join("b-ran").exists());
     }
 }
+
+/// A denial under `on_failure: abort` (the default) stops the run whether it is typed at the
+/// prompt or given with `drctl deny`: no task starts after it, not even one whose own approval
+/// is decided meanwhile, and the approvals still open are named with their commands.
+#[test]
+fn a_denial_given_with_deny_aborts_the_run_and_names_the_approvals_left_open() {
+    let sb = Sandbox::new();
+    sb.write(
+        "ap.yaml",
+        r#"version: 1
+name: ap
+tasks:
+  gate: { uses: approval, with: { message: "go?", timeout: 1s, on_timeout: approve } }
+  after: { uses: shell, depends_on: [gate], with: { run: 'touch after-ran' } }
+  gate2: { uses: approval, with: { message: "second?" } }
+  after2: { uses: shell, depends_on: [gate2], with: { run: 'touch after2-ran' } }
+  failing: { uses: shell, depends_on: [gate2], on_failure: continue, with: { run: 'exit 1' } }
+"#,
+    );
+    let paused = sb.run(&["run", "ap.yaml"]);
+    assert_eq!(paused.code, 3, "{}", paused.stderr);
+    let id = paused.run_id();
+    // gate's timeout passes before the denial resumes the run.
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    let denied = sb.run(&["deny", &id, "gate2", "--reason", "not now"]);
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    assert!(denied.stderr.contains("gate2 was denied; aborting (no new tasks start)"), "{}", denied.stderr);
+    assert!(!sb.path().join("after-ran").exists(), "a task started after the denial: {}", denied.stderr);
+    assert!(!sb.path().join("after2-ran").exists());
+    assert!(
+        denied.stderr.contains(&format!("⏸ gate awaits approval: drctl approve {id} gate --reason '...'")),
+        "{}",
+        denied.stderr
+    );
+    let states = sb.task_states(&id);
+    assert_eq!(states["after"].0, "pending");
+    // A plain resume keeps the denial and stops again; a retry asks again.
+    let again = sb.run(&["resume", &id]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(!sb.path().join("after-ran").exists());
+}

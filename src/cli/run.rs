@@ -489,16 +489,25 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
         let replay = ctx.run_dir.replay()?;
         let state_flag = ctx.run_dir.resume_flags();
         crate::err!("{}", crate::ui::printable(&progress::summary(&ctx.runbook, &ctx.meta, &replay, outcome.state)));
+        // Named again at the end, whatever stopped the run: on a long run their notices have
+        // scrolled away (or `-q` hid them).
+        // An approval this segment did not reach (a run that stopped as it resumed) still waits.
+        let mut awaiting = outcome.awaiting.clone();
+        for id in &replay.order {
+            let waits = replay.instance(id).is_some_and(|r| r.state == crate::checkpoint::TaskState::AwaitingApproval);
+            if waits && !awaiting.contains(id) {
+                awaiting.push(id.clone());
+            }
+        }
+        for id in &awaiting {
+            let approve = crate::ui::operator_command("approve", &run_id, &id.to_string(), &state_flag);
+            crate::errln!("  ⏸ {id} awaits approval: {approve}");
+        }
         match outcome.state {
             crate::checkpoint::RunState::Interrupted => {
                 crate::errln!("interrupted; continue with: drctl resume {run_id}{state_flag}")
             }
             crate::checkpoint::RunState::Paused => {
-                // Named again at the end: on a long run its notice has scrolled away (or `-q` hid it).
-                for id in &outcome.awaiting {
-                    let approve = crate::ui::operator_command("approve", &run_id, &id.to_string(), &state_flag);
-                    crate::errln!("  ⏸ {id} awaits approval: {approve}");
-                }
                 crate::errln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)")
             }
             crate::checkpoint::RunState::Failed => {

@@ -409,8 +409,22 @@ impl<'a> Scheduler<'a> {
                 match rec.state {
                     TaskState::Succeeded => slot = Slot::Done(rec.state),
                     TaskState::Skipped if !rec.engine_skip => slot = Slot::Done(rec.state),
-                    // A denial stands until an operator retries the approval.
-                    TaskState::Failed if is_approval => slot = Slot::Done(rec.state),
+                    // A denial stands until an operator retries the approval, and stops the
+                    // run as it did when it was made: nothing new starts under `abort`.
+                    TaskState::Failed if is_approval => {
+                        slot = Slot::Done(rec.state);
+                        let stop = match task.on_failure {
+                            OnFailure::Abort => Some((RunState::Failed, "aborting (no new tasks start)")),
+                            OnFailure::Pause => Some((RunState::Paused, "pausing the run")),
+                            OnFailure::Continue => None,
+                        };
+                        if let (Some((state, what)), None) = (stop, self.stopping) {
+                            let retry = crate::ui::operator_command("retry", &cfg.run_dir.id, &id.to_string(), "");
+                            cfg.observer.notice(&format!("{id} was denied; {what}; to ask again: {retry}"));
+                            self.stopping = Some(state);
+                            cfg.stop_attempts.cancel();
+                        }
+                    }
                     // Caught mid-flight by a crash, or cancelled mid-attempt by a second
                     // Ctrl-C: its work may be done or half done, so resume waits for its
                     // processes and runs its check before running it again.
