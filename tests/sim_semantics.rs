@@ -81,6 +81,30 @@ async fn create_goes_provisioning_then_available_with_request_id_and_etag() {
         let (status, got, message) = failure(client.send(post(Service::Core, IAD, "/vcns", body)).await);
         assert_eq!((status, got.as_str()), (400, code), "{blocks}: {message}");
     }
+    // So are the fields every resource has: a name that is no string, tags that are no map
+    // (Oracle's SDK cannot list a compartment holding such a resource).
+    for (field, value) in [
+        ("displayName", json!(7)),
+        ("freeformTags", json!(["a"])),
+        ("freeformTags", json!({"team": 1})),
+        ("definedTags", json!({"Ops": "x"})),
+    ] {
+        let mut body = json!({"compartmentId": sim.identity.tenancy, "cidrBlock": "10.9.0.0/16"});
+        body[field] = value.clone();
+        let (status, got, message) = failure(client.send(post(Service::Core, IAD, "/vcns", body)).await);
+        assert_eq!((status, got.as_str()), (400, "InvalidParameter"), "{field} {value}: {message}");
+        assert!(message.starts_with(field), "{message}");
+    }
+    let (status, got, _) = failure(
+        client
+            .send(
+                OciRequest::new(Method::PUT, Service::Core, IAD, format!("/vcns/{id}"))
+                    .json(&json!({"displayName": 5}))
+                    .unwrap(),
+            )
+            .await,
+    );
+    assert_eq!((status, got.as_str()), (400, "InvalidParameter"));
     // Regions are separate: the VCN does not exist in Phoenix.
     let (status, code, _) = failure(client.send(get(Service::Core, PHX, &format!("/vcns/{id}"))).await);
     assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"));

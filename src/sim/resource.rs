@@ -301,6 +301,7 @@ pub fn create_body(
 ) -> Result<(Value, Headers), ApiError> {
     home_only(ctx, kind)?;
     body.retain(|k, _| !k.starts_with('_'));
+    check_common_types(&body)?;
     body.extend(preset);
     for field in ["id", "lifecycleState", "timeCreated"] {
         body.remove(field);
@@ -361,6 +362,53 @@ pub fn create_body(
     drop(store);
     sim.touch();
     Ok((view, headers))
+}
+
+/// The fields every resource has, of their types, as OCI checks them before anything else:
+/// names are strings, freeform tags map names to strings, defined tags map namespaces to maps.
+fn check_common_types(body: &Map<String, Value>) -> Result<(), ApiError> {
+    let kind_of = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    };
+    for field in ["displayName", "name"] {
+        if let Some(v) = body.get(field).filter(|v| !v.is_string() && !v.is_null()) {
+            return Err(ApiError::invalid(format!("{field} must be a string, not {}.", kind_of(v))));
+        }
+    }
+    match body.get("freeformTags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(tags)) => {
+            if let Some((k, v)) = tags.iter().find(|(_, v)| !v.is_string()) {
+                return Err(ApiError::invalid(format!("freeformTags.{k} must be a string, not {}.", kind_of(v))));
+            }
+        }
+        Some(v) => {
+            return Err(ApiError::invalid(format!("freeformTags must be an object of strings, not {}.", kind_of(v))))
+        }
+    }
+    match body.get("definedTags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(spaces)) => {
+            if let Some((k, v)) = spaces.iter().find(|(_, v)| !v.is_object()) {
+                return Err(ApiError::invalid(format!(
+                    "definedTags.{k} must be an object of tags, not {}.",
+                    kind_of(v)
+                )));
+            }
+        }
+        Some(v) => {
+            return Err(ApiError::invalid(format!(
+                "definedTags must be an object of tag namespaces, not {}.",
+                kind_of(v)
+            )))
+        }
+    }
+    Ok(())
 }
 
 fn check_limit(
@@ -501,6 +549,7 @@ pub fn list_response(shape: ListShape, items: &[Value], call: &Call) -> Result<R
 pub fn update(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Result<Response, ApiError> {
     home_only(ctx, kind)?;
     let changes = call.json_object()?;
+    check_common_types(&changes)?;
     let sim = &ctx.sim;
     let mut store = sim.store();
     let existing = find(&store, &ctx.region, kind, id)?;

@@ -159,6 +159,7 @@ pub fn check(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem
             }
         }
     }
+    problems.extend(common_field_types(kind, with));
     if with.contains_key("id") {
         return problems;
     }
@@ -183,6 +184,59 @@ pub fn check(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem
         }
     }
     problems
+}
+
+/// The fields every kind has, of the wrong type (top-level, or in a literal `fields`): OCI
+/// refuses them, and `freeformTags` that are not a map cannot carry a drill's tag, without
+/// which the drill's cleanup would leave the resource behind.
+fn common_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem> {
+    let strings = |v: &Value| v.as_object().is_some_and(|m| m.values().all(|v| v.is_string() || is_expression(v)));
+    let namespaces = |v: &Value| v.as_object().is_some_and(|m| m.values().all(|v| v.is_object() || is_expression(v)));
+    let checks: [(&str, &dyn Fn(&Value) -> bool, &str); 3] = [
+        (kind.name_field, &Value::is_string, "a string"),
+        ("freeformTags", &strings, "a map of tag names to strings, e.g. `{ team: orders }`"),
+        (
+            "definedTags",
+            &namespaces,
+            "a map of tag namespaces to maps of tags, e.g. `{ Operations: { CostCenter: \"42\" } }`",
+        ),
+    ];
+    let inner = with.get("fields").and_then(Value::as_object);
+    let mut problems = Vec::new();
+    for (field, fits, what) in checks {
+        let top = with.get(field).map(|v| (v, None));
+        let nested = inner.and_then(|f| f.get(field)).map(|v| (v, Some(field)));
+        for (value, inside) in top.into_iter().chain(nested) {
+            if fits(value) || is_expression(value) {
+                continue;
+            }
+            // A map with a wrong value: that value, by its name.
+            let tags = field != kind.name_field;
+            let entry =
+                value.as_object().filter(|_| tags).and_then(|m| m.iter().find(|(_, v)| !fits(&json_map_of(field, v))));
+            let message = match entry {
+                Some((name, v)) => format!(
+                    "`{field}.{name}` must be {}, not {}",
+                    if field == "definedTags" { "a map of tags" } else { "a string" },
+                    crate::runbook::expr::type_name(v)
+                ),
+                None => format!("`{field}` must be {what}, not {}", crate::runbook::expr::type_name(value)),
+            };
+            let problem = InputProblem::new(if inside.is_some() { "fields" } else { field }, message);
+            problems.push(match inside {
+                Some(inner) => problem.at_inner(inner),
+                None => problem,
+            });
+        }
+    }
+    problems
+}
+
+/// `value` as the only entry of a map, to test one entry of a tag map on its own.
+fn json_map_of(field: &str, value: &Value) -> Value {
+    let mut map = Map::new();
+    map.insert(field.to_owned(), value.clone());
+    Value::Object(map)
 }
 
 /// Resource fields written in the runbook (top-level, or in a literal `fields`) that look like
@@ -359,6 +413,18 @@ mod tests {
                             "unknown_fields": ["timeoutInSecs"]});
         assert_eq!(misspelled_fields(kind("oci.functions.function"), listed.as_object().unwrap()), vec![]);
         assert_eq!(check(kind("oci.functions.function"), listed.as_object().unwrap()), vec![]);
+        let typed = json!({"region": "r", "displayName": 7, "applicationId": "a", "freeformTags": ["a", "b"],
+                           "fields": {"definedTags": {"Ops": "x"}}});
+        let found: Vec<String> =
+            check(kind("oci.functions.function"), typed.as_object().unwrap()).into_iter().map(|p| p.message).collect();
+        assert_eq!(
+            found,
+            [
+                "`displayName` must be a string, not a number",
+                "`freeformTags` must be a map of tag names to strings, e.g. `{ team: orders }`, not a list",
+                "`definedTags.Ops` must be a map of tags, not a string",
+            ]
+        );
         let drctl_keys = json!({"region": "r", "displayName": "f", "applicationId": "a", "ensur": "absent",
                                 "wiat": false, "Region": "x", "refz": {}, "unknown_field": []});
         let meant: Vec<String> = misspelled_fields(kind("oci.functions.function"), drctl_keys.as_object().unwrap())
