@@ -192,7 +192,8 @@ pub fn check(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem
 fn common_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem> {
     let strings = |v: &Value| v.as_object().is_some_and(|m| m.values().all(|v| v.is_string() || is_expression(v)));
     let namespaces = |v: &Value| v.as_object().is_some_and(|m| m.values().all(|v| v.is_object() || is_expression(v)));
-    let checks: [(&str, &dyn Fn(&Value) -> bool, &str); 3] = [
+    type Fits<'a> = &'a dyn Fn(&Value) -> bool;
+    let checks: [(&str, Fits<'_>, &str); 3] = [
         (kind.name_field, &Value::is_string, "a string"),
         ("freeformTags", &strings, "a map of tag names to strings, e.g. `{ team: orders }`"),
         (
