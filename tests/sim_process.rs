@@ -53,11 +53,49 @@ fn drctl_sim_serves_until_sigterm_and_drctl_talks_to_it() {
     let dump = sb.run(&["sim", "dump", "--dir", "sim", "--region", "phx"]);
     assert_eq!(dump.code, 0, "{}", dump.stderr);
     assert!(dump.stdout.contains("us-phoenix-1"), "{}", dump.stdout);
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // One simulator at a time serves a directory.
+    let second = sb.run(&["sim", "--dir", "sim"]);
+    assert_ne!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("is already served by another simulator (pid {})", child.id())),
+        "{}",
+        second.stderr
+    );
+    stop(child);
+
+    // A directory with a state file (what `run --sim` keeps) is served with it.
+    std::fs::remove_file(&endpoints).unwrap();
+    let saving =
+        sb.command(&["sim", "--dir", "sim", "--state", "sim/state.json"]).stdout(Stdio::null()).spawn().unwrap();
+    wait_for_file(&endpoints);
+    stop(saving);
+    std::fs::remove_file(&endpoints).unwrap();
+    let again = sb.command(&["sim", "--dir", "sim"]).stdout(Stdio::piped()).spawn().unwrap();
+    wait_for_file(&endpoints);
+    let pid = again.id();
+    stop_pid(pid);
+    let out = again.wait_with_output().unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("state            sim/state.json (found there"), "{printed}");
+}
+
+fn wait_for_file(path: &std::path::Path) {
+    let started = Instant::now();
+    while !path.exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stop_pid(pid: u32) {
     // SAFETY: signalling our own child.
     unsafe {
-        libc::kill(pid, libc::SIGTERM);
+        libc::kill(libc::pid_t::try_from(pid).unwrap(), libc::SIGTERM);
     }
+}
+
+fn stop(mut child: std::process::Child) {
+    stop_pid(child.id());
     let status = child.wait().unwrap();
     assert!(status.success(), "sim exit: {status:?}");
 }

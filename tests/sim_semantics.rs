@@ -439,9 +439,16 @@ async fn state_file_survives_a_restart_and_dump_is_stable() {
     let dump = drctl::sim::admin::dump(&sim.launched.running.sim, Some(IAD));
     assert_eq!(dump[IAD]["core.vcn"][0]["id"], vcn["id"]);
     let TestSim { dir, identity, launched } = sim;
-    launched.stop().await;
     let mut args = drctl::sim::cli::ServeArgs::for_dir(dir.path());
     args.state = Some(state.clone());
+    // A second simulator on the directory is refused while the first serves it: the one
+    // stopped last would overwrite what the other saved.
+    let refused = drctl::sim::cli::launch(&args).await.map(|_| ()).unwrap_err().to_string();
+    assert!(
+        refused.contains(&format!("is already served by another simulator (pid {})", std::process::id())),
+        "{refused}"
+    );
+    launched.stop().await;
     let again = drctl::sim::cli::launch(&args).await.unwrap();
     let sim = TestSim { dir, identity, launched: again };
     let got: Value = sim

@@ -14,9 +14,7 @@ use crate::sim::cli::{launch, ServeArgs};
 
 use super::{CliError, OciArgs};
 
-/// File names inside the simulator directory.
-const STATE: &str = "state.json";
-const PORT_BASE: &str = "port-base";
+use crate::sim::setup::{PORT_BASE, STATE};
 
 /// A simulator serving for the length of one drive.
 pub struct EmbeddedSim {
@@ -112,6 +110,14 @@ impl EmbeddedSim {
                         "another drctl may be serving this simulator directory (`drctl sim --dir` or a run in \
                          progress): stop it, or point at it with --endpoints DIR/endpoints.json --config-file \
                          DIR/config instead of --sim",
+                    ))
+                }
+                Err(e @ crate::sim::SimError::Busy { .. }) => {
+                    return Err(CliError::failed_help(
+                        e.to_string(),
+                        "another drctl serves this simulator directory (`drctl sim --dir` or a run in progress): \
+                         stop it, or point at it with --endpoints DIR/endpoints.json --config-file DIR/config instead \
+                         of --sim",
                     ))
                 }
                 // A seed file that is missing or wrong is bad input, like a bad params file.

@@ -204,8 +204,26 @@ pub async fn run_sim(args: SimArgs) -> Result<(), SimError> {
             print_json(&result);
             Ok(())
         }
-        None => serve(args.serve).await,
+        None => serve(with_dir_defaults(args.serve)).await,
     }
+}
+
+/// What a directory that a `run --sim` served holds, taken unless the options say otherwise:
+/// its state file (else the simulator would start empty, and a dump would read as "the
+/// failover created nothing") and its ports (else endpoints the run recorded lead nowhere).
+fn with_dir_defaults(mut args: ServeArgs) -> ServeArgs {
+    let Some(dir) = args.dir.clone() else { return args };
+    if args.state.is_none() && dir.join(setup::STATE).exists() {
+        args.state = Some(dir.join(setup::STATE));
+        crate::outln!("state            {} (found there; --state FILE for another)", dir.join(setup::STATE).display());
+    }
+    if args.port_base == 0 {
+        let saved = std::fs::read_to_string(dir.join(setup::PORT_BASE)).ok();
+        if let Some(base) = saved.and_then(|t| t.trim().parse::<u16>().ok()) {
+            args.port_base = base;
+        }
+    }
+    args
 }
 
 /// The region id a fault or dump names (an id, or a key such as `phx`), checked against the
@@ -324,6 +342,45 @@ pub struct Launched {
     /// What `--seed` created, when given.
     pub seeded: Option<super::seed::SeedReport>,
     saver: Option<tokio::task::JoinHandle<()>>,
+    /// Held while this simulator serves its directory (see [`ServingLock`]).
+    _serving: ServingLock,
+}
+
+/// The lock that makes one simulator at a time serve a directory: an `flock` on
+/// `DIR/serving.lock`, which the kernel releases when the process ends, however it ends. The
+/// file names the holder's pid for the message a second one gets.
+#[derive(Debug)]
+struct ServingLock {
+    _file: std::fs::File,
+}
+
+impl ServingLock {
+    fn take(dir: &Path) -> Result<ServingLock, SimError> {
+        use std::io::{Read, Seek, Write};
+        use std::os::fd::AsRawFd;
+        let path = dir.join("serving.lock");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|source| SimError::Write { path: path.clone(), source })?;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "another process".to_owned(),
+                pid => format!("pid {pid}"),
+            };
+            return Err(SimError::Busy { dir: dir.to_path_buf(), holder });
+        }
+        let written =
+            file.set_len(0).and_then(|()| file.rewind()).and_then(|()| writeln!(file, "{}", std::process::id()));
+        written.map_err(|source| SimError::Write { path, source })?;
+        Ok(ServingLock { _file: file })
+    }
 }
 
 impl Launched {
@@ -344,6 +401,7 @@ pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
         .clone()
         .ok_or_else(|| SimError::Usage("`drctl sim` needs --dir DIR (made by `drctl sim init DIR`)".into()))?;
     let mut identity = SimIdentity::read(&dir)?;
+    let serving = ServingLock::take(&dir)?;
     let inventory = match &args.seed {
         Some(path) => {
             let inventory = crate::inventory::load(path)
@@ -389,7 +447,7 @@ pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
     state::write_json_atomic(&dir.join(setup::ADMIN), &json!({ "url": admin_url }))?;
     // Written last: its appearance tells waiting clients that every listener accepts.
     state::write_json_atomic(&dir.join(setup::ENDPOINTS), &running.endpoints)?;
-    Ok(Launched { running, admin_url, seeded, saver })
+    Ok(Launched { running, admin_url, seeded, saver, _serving: serving })
 }
 
 impl ServeArgs {

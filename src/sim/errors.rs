@@ -93,4 +93,11 @@ pub enum SimError {
     Usage(String),
     #[error("cannot start the simulator's thread: {0}")]
     Thread(std::io::Error),
+    #[error(
+        "{} is already served by another simulator ({holder}): two would share its state file, and the one \
+         stopped last would overwrite what the other saved; stop that one first, or use it (its endpoints are in \
+         endpoints.json there)",
+        dir.display()
+    )]
+    Busy { dir: PathBuf, holder: String },
 }

@@ -19,6 +19,11 @@ pub const CONFIG: &str = "config";
 pub const SIM_JSON: &str = "sim.json";
 pub const ENDPOINTS: &str = "endpoints.json";
 pub const ADMIN: &str = "admin.json";
+/// The state file a simulator started by `run --sim` keeps in its directory; `drctl sim --dir`
+/// loads it too.
+pub const STATE: &str = "state.json";
+/// The first port of that simulator, kept so that endpoints a run recorded stay valid.
+pub const PORT_BASE: &str = "port-base";
 
 /// `DIR/sim.json`: who the simulated tenancy is and which key it accepts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
