@@ -12,7 +12,7 @@ fn drctl_sim_serves_until_sigterm_and_drctl_talks_to_it() {
     let sb = Sandbox::new();
     let init = sb.run(&["sim", "init", "sim"]);
     assert_eq!(init.code, 0, "{}", init.stderr);
-    let mut child = sb.command(&["sim", "--dir", "sim"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = sb.command(&["sim", "--dir", "sim"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let endpoints = sb.path().join("sim/endpoints.json");
     let started = Instant::now();
     while !endpoints.exists() {
