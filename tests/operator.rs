@@ -193,11 +193,28 @@ fn runs_live_in_the_state_dir_and_are_listed() {
         assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
         assert!(refused.stderr.contains("afile is a file, not a directory"), "{}", refused.stderr);
     }
-    // The commands drctl prints for an operator carry the state dir.
+    // The commands drctl prints for an operator carry the state dir, absolute: they may be
+    // typed in another directory.
     sb.write("gate.yaml", "version: 1\nname: gate\ntasks:\n  ok:\n    uses: approval\n    with: { message: go? }\n");
     let paused = sb.run(&["run", "gate.yaml", "--state-dir", "elsewhere"]);
     assert_eq!(paused.code, 3, "{}", paused.stderr);
-    assert!(paused.stderr.contains("--reason '...' --state-dir elsewhere"), "{}", paused.stderr);
+    let absolute = std::fs::canonicalize(sb.path()).unwrap().join("elsewhere");
+    let flag = format!("--reason '...' --state-dir {}", absolute.display());
+    assert!(paused.stderr.contains(&flag), "{}", paused.stderr);
+    let id = paused.run_id();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let resume = paused.stderr.lines().find(|l| l.starts_with("paused; continue with: ")).expect("resume line");
+    let command = resume.trim_start_matches("paused; continue with: ").split(" (or").next().unwrap().to_owned();
+    assert!(command.starts_with(&format!("drctl resume {id} --state-dir /")), "{command}");
+    let status = support::drctl_bin();
+    let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let typed = std::process::Command::new(status)
+        .args(["status"])
+        .args(&words[1..])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert!(typed.status.success(), "{}", String::from_utf8_lossy(&typed.stderr));
 }
 
 #[test]

@@ -90,7 +90,9 @@ impl RunDir {
     /// ` --state-dir D` for commands printed for the operator, empty for the default `.drctl`.
     pub fn state_dir_flag(&self) -> String {
         match self.path.parent().and_then(Path::parent) {
+            // Absolute: the command may be typed in another directory, or another terminal.
             Some(dir) if dir != Path::new(".drctl") => {
+                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
                 format!(" --state-dir {}", crate::ui::shell_word(&dir.display().to_string()))
             }
             _ => String::new(),
