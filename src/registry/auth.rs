@@ -124,7 +124,11 @@ impl Authenticator {
             .and_then(parse_challenge)
             .ok_or_else(|| auth_err("401 without a Basic or Bearer challenge"))?;
         if challenge == Challenge::Basic && !self.credentials.contains_key(host) {
-            return Err(auth_err("registry requires credentials and none were given for this host"));
+            return Err(auth_err(
+                "registry requires credentials and none were given for this host; give them (--src-creds or \
+                 --dest-creds, DRCTL_REGISTRY_USER and DRCTL_REGISTRY_PASSWORD, or an `auths` entry for the host in \
+                 the docker config; in a runbook, `source_credentials` or `destination_credentials`)",
+            ));
         }
         if let Ok(mut tokens) = self.tokens.lock() {
             tokens.remove(&(host.to_string(), scopes.join(" ")));
@@ -204,7 +208,9 @@ mod tests {
         let err = a.learn("r.io", Some("Basic realm=x"), &[]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "r.io: authentication failed: registry requires credentials and none were given for this host"
+            "r.io: authentication failed: registry requires credentials and none were given for this host; give them \
+             (--src-creds or --dest-creds, DRCTL_REGISTRY_USER and DRCTL_REGISTRY_PASSWORD, or an `auths` entry for \
+             the host in the docker config; in a runbook, `source_credentials` or `destination_credentials`)"
         );
     }
 
