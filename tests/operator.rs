@@ -1132,3 +1132,24 @@ tasks:
     assert_eq!(again.code, 1, "{}", again.stderr);
     assert!(!sb.path().join("after-ran").exists());
 }
+
+/// A retry resets the failed task and the tasks it skipped; when it fails again, they are
+/// skipped again, on record: `status` and the summary agree with what was printed.
+#[test]
+fn tasks_skipped_again_after_a_retry_are_recorded_as_skipped() {
+    let sb = Sandbox::new();
+    sb.write(
+        "s.yaml",
+        "version: 1\nname: sk\ntasks:\n  f: { uses: shell, on_failure: continue, with: { run: 'exit 1' } }\n  fdep: { uses: shell, depends_on: [f], with: { run: 'touch fdep-ran' } }\n",
+    );
+    let first = sb.run(&["run", "s.yaml"]);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let id = first.run_id();
+    for args in [&["retry", &id, "f"][..], &["resume", &id]] {
+        let again = sb.run(args);
+        assert_eq!(again.code, 1, "{}", again.stderr);
+        assert!(again.stderr.contains("1 failed, 1 skipped, 0 pending"), "{args:?}: {}", again.stderr);
+        assert_eq!(sb.task_states(&id)["fdep"].0, "skipped", "{args:?}");
+    }
+    assert!(!sb.path().join("fdep-ran").exists());
+}

@@ -384,6 +384,7 @@ impl Replay {
                 rec.allowance = Allowance::default();
                 // A retried approval waits afresh (its timeout too).
                 rec.awaiting_since = None;
+                rec.engine_skip = false;
                 rec.error = None;
                 rec.end = None;
                 self.last_at = Some(at);

@@ -868,7 +868,8 @@ impl<'a> Scheduler<'a> {
         let cfg = self.cfg;
         let task = &cfg.runbook.tasks[t];
         let id = InstanceId { task: task.id.clone(), key: None };
-        if !self.replay.instance(&id).is_some_and(|r| r.engine_skip) {
+        // Recorded once: again only when something since (a retry's reset) undid the skip.
+        if !self.replay.instance(&id).is_some_and(|r| r.engine_skip && r.state == TaskState::Skipped) {
             self.batch.push(&Record::Skipped {
                 id: id.clone(),
                 reason: reason.to_owned(),
