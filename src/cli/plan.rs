@@ -98,7 +98,16 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
     }
     // The refresh describes the live region, not the plan: it stays out of the saved plan and
     // its hash, so `run --plan` still compares what was reviewed with what would run.
+    // The plan itself is shown before the live regions are read: reads can take minutes when
+    // a region does not answer.
+    let human = matches!(args.output, OutputFormat::Human);
+    if human {
+        crate::out!("{}", plan::render_text(&plan));
+    }
     let refreshed = if args.refresh {
+        if human {
+            crate::errln!("reading the live state of what the plan touches...");
+        }
         let sim = match &args.sim {
             Some(dir) => {
                 let dir = dir.clone().unwrap_or_else(|| args.state.state_dir.join("sim"));
@@ -137,7 +146,6 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
             },
         },
         OutputFormat::Human => {
-            crate::out!("{}", plan::render_text(&plan));
             if let Some(r) = &refreshed {
                 crate::out!("{}", plan::render_refresh(r));
             }

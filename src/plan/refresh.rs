@@ -75,6 +75,10 @@ pub async fn refresh(
     let mut known: crate::hash::FastMap<String, Value> = Default::default();
     let mut instances = Vec::new();
     let scratch = std::env::temp_dir();
+    // Regions whose network failed a read, each with that failure: the rest of their reads
+    // are not tried, since each would wait out the same retries (minutes when a region is
+    // down) to the same end.
+    let mut unreachable: crate::hash::FastMap<String, String> = Default::default();
     for t in crate::graph::topo_order(runbook) {
         let task = &runbook.tasks[t];
         let out = |key: Option<String>, change: &str, note: Option<String>| RefreshedInstance {
@@ -161,6 +165,16 @@ pub async fn refresh(
                 run_id: "plan".into(),
                 only_tagged: None,
             };
+            let region = with.get("region").and_then(Value::as_str).map(str::to_owned);
+            if let Some(failed) = region.as_ref().and_then(|r| unreachable.get(r)) {
+                let note =
+                    format!("not read: {} did not answer an earlier read ({failed})", region.unwrap_or_default());
+                instances.push(out(key, "error", Some(note)));
+                complete = false;
+                continue;
+            }
+            let network = |e: &crate::actions::ActionError| e.class == crate::actions::ErrorClass::Network;
+            let mut down = None;
             let (entry, outputs) = if action.is_approval() {
                 // An approval changes nothing outside drctl; previewing past it as approved
                 // (its outputs as the engine records them) lets the plan show the tasks behind
@@ -172,7 +186,10 @@ pub async fn refresh(
             } else if action.is_read_only() {
                 match action.run(&ctx, with).await {
                     Ok(outputs) => (out(key.clone(), "read", None), Some(outputs)),
-                    Err(e) => (out(key.clone(), "error", Some(e.to_string())), None),
+                    Err(e) => {
+                        down = network(&e).then(|| e.to_string());
+                        (out(key.clone(), "error", Some(e.to_string())), None)
+                    }
                 }
             } else {
                 match action.refresh(&ctx, with) {
@@ -197,10 +214,16 @@ pub async fn refresh(
                             }
                             (entry, Some(outputs))
                         }
-                        Err(e) => (out(key.clone(), "error", Some(e.to_string())), None),
+                        Err(e) => {
+                            down = network(&e).then(|| e.to_string());
+                            (out(key.clone(), "error", Some(e.to_string())), None)
+                        }
                     },
                 }
             };
+            if let (Some(region), Some(failure)) = (region, down) {
+                unreachable.insert(region, failure);
+            }
             instances.push(entry);
             match outputs {
                 Some(outputs) => {
@@ -290,5 +313,60 @@ fn label(i: &RefreshedInstance) -> String {
     match &i.key {
         Some(key) => format!("{}[{key}]", i.task),
         None => i.task.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use futures::future::BoxFuture;
+
+    use super::*;
+    use crate::actions::{Action, ActionError, ErrorClass, Outputs};
+
+    /// Reads that fail as a region that refuses connections does, counted.
+    struct Down(Arc<AtomicU32>);
+
+    impl Action for Down {
+        fn run<'a>(&'a self, _: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+            Box::pin(async move {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                if with["region"] == "up-1" {
+                    return Ok(Outputs::new());
+                }
+                Err(ActionError::new(ErrorClass::Network, "connection refused after 8 attempt(s)"))
+            })
+        }
+
+        fn is_read_only(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_region_that_does_not_answer_is_read_once() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let mut actions = crate::actions::builtin();
+        actions.register("oci.inventory", Arc::new(Down(calls.clone())));
+        let text = "version: 1\nname: r\ntasks:\n  a: { uses: oci.inventory, with: { region: down-1 } }\n  b: { uses: \
+                    oci.inventory, with: { region: down-1 } }\n  c: { uses: oci.inventory, with: { region: up-1 } }\n";
+        let runbook = crate::runbook::load("rb.yaml", text, &actions).expect("runbook loads");
+        let refreshed = refresh(&runbook, &json!({}), &actions, &Redactor::default(), false).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "{refreshed:?}");
+        let notes: Vec<(&str, &str, Option<&str>)> =
+            refreshed.instances.iter().map(|i| (i.task.as_str(), i.change.as_str(), i.note.as_deref())).collect();
+        assert_eq!(
+            notes,
+            [
+                ("a", "error", Some("connection refused after 8 attempt(s)")),
+                (
+                    "b",
+                    "error",
+                    Some("not read: down-1 did not answer an earlier read (connection refused after 8 attempt(s))")
+                ),
+                ("c", "read", None),
+            ]
+        );
     }
 }
