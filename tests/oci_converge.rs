@@ -302,6 +302,15 @@ async fn vault_kinds_and_secret_versions_without_showing_the_value() {
     let bundle =
         env.get(Service::Secrets, PHX, &format!("/20190301/secretbundles/{}", secret["id"].as_str().unwrap())).await;
     assert_eq!(bundle["secretBundleContent"]["content"], "c2Vjb25kLXZhbHVl");
+    // The version before is PREVIOUS; nothing is PENDING; a stage OCI does not have is refused.
+    let path = format!("/20190301/secretbundles/{}", secret["id"].as_str().unwrap());
+    let previous = env.get(Service::Secrets, PHX, &format!("{path}?stage=PREVIOUS")).await;
+    assert_eq!((previous["versionNumber"].as_u64(), &previous["stages"]), (Some(1), &json!(["PREVIOUS"])));
+    for (stage, status) in [("PENDING", 404), ("BOGUS", 400)] {
+        let request = OciRequest::new(Method::GET, Service::Secrets, PHX, format!("{path}?stage={stage}"));
+        let err = env.sim.client().send(request).await.expect_err(stage);
+        assert!(err.to_string().contains(&status.to_string()), "{stage}: {err}");
+    }
     assert_eq!(env.run("oci.vault.secret", rotated.clone()).await.unwrap()["operation"], "none");
     // Deletion is scheduled; PENDING_DELETION counts as gone.
     let mut absent = rotated.clone();

@@ -189,15 +189,38 @@ fn bundle(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
     }
     let versions = secret.body.get("_versions").and_then(Value::as_array).cloned().unwrap_or_default();
     let current = secret.body.get("currentVersionNumber").and_then(Value::as_u64).unwrap_or(1);
-    let wanted = match call.query_value("versionNumber") {
-        Some(n) => n.parse::<u64>().map_err(|_| ApiError::invalid("versionNumber must be a number."))?,
-        None => current,
+    // New content becomes current at once here (nothing is ever PENDING): the current version
+    // is also the LATEST, the one before it is PREVIOUS, older ones are DEPRECATED.
+    let stages_of = |n: u64| match n {
+        n if n == current => vec!["CURRENT", "LATEST"],
+        n if n + 1 == current => vec!["PREVIOUS"],
+        _ => vec!["DEPRECATED"],
+    };
+    let stage = match call.query_value("stage") {
+        Some(stage) if ["CURRENT", "PENDING", "LATEST", "PREVIOUS", "DEPRECATED"].contains(&stage) => Some(stage),
+        Some(stage) => {
+            return Err(ApiError::invalid(format!(
+                "stage {stage} is not one of CURRENT, PENDING, LATEST, PREVIOUS, DEPRECATED."
+            )))
+        }
+        None => None,
+    };
+    let wanted = match (call.query_value("versionNumber"), stage.as_deref()) {
+        (Some(n), _) => n.parse::<u64>().map_err(|_| ApiError::invalid("versionNumber must be a number."))?,
+        (None, Some("PREVIOUS")) => current.saturating_sub(1),
+        (None, Some("DEPRECATED")) => current.saturating_sub(2),
+        (None, Some("PENDING")) => 0,
+        (None, _) => current,
     };
     let version = versions
         .iter()
         .find(|v| v.get("versionNumber").and_then(Value::as_u64) == Some(wanted))
-        .ok_or_else(|| ApiError::not_found(&format!("secret version {wanted}")))?;
-    let stages = if wanted == current { json!(["CURRENT", "LATEST"]) } else { json!(["PREVIOUS"]) };
+        .filter(|_| stage.as_deref().is_none_or(|s| stages_of(wanted).contains(&s)))
+        .ok_or_else(|| match stage.as_deref() {
+            Some(s) => ApiError::not_found(&format!("secret version in stage {s}")),
+            None => ApiError::not_found(&format!("secret version {wanted}")),
+        })?;
+    let stages = json!(stages_of(wanted));
     let body = json!({
         "secretId": secret.id,
         "versionNumber": wanted,
