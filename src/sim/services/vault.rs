@@ -205,7 +205,7 @@ fn bundle(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
         }
         None => None,
     };
-    let wanted = match (call.query_value("versionNumber"), stage.as_deref()) {
+    let wanted = match (call.query_value("versionNumber"), stage) {
         (Some(n), _) => n.parse::<u64>().map_err(|_| ApiError::invalid("versionNumber must be a number."))?,
         (None, Some("PREVIOUS")) => current.saturating_sub(1),
         (None, Some("DEPRECATED")) => current.saturating_sub(2),
@@ -215,8 +215,8 @@ fn bundle(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
     let version = versions
         .iter()
         .find(|v| v.get("versionNumber").and_then(Value::as_u64) == Some(wanted))
-        .filter(|_| stage.as_deref().is_none_or(|s| stages_of(wanted).contains(&s)))
-        .ok_or_else(|| match stage.as_deref() {
+        .filter(|_| stage.is_none_or(|s| stages_of(wanted).contains(&s)))
+        .ok_or_else(|| match stage {
             Some(s) => ApiError::not_found(&format!("secret version in stage {s}")),
             None => ApiError::not_found(&format!("secret version {wanted}")),
         })?;
