@@ -309,3 +309,14 @@ fn an_rto_of_zero_is_refused() {
     assert_eq!(problems["problems"][0]["message"], "an RTO of 0 is over as the run starts", "{problems:#}");
     assert_eq!(problems["problems"][0]["line"], 3, "{problems:#}");
 }
+
+/// A last line the parser cannot read is shown, marked: the parser stops past it, where a
+/// snippet would show nothing.
+#[test]
+fn a_stray_last_line_is_shown_where_it_is() {
+    let sb = support::Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: stray\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\nfoo\n\n");
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    insta::assert_snapshot!(ran.stderr);
+}

@@ -223,9 +223,22 @@ fn parse_once(source: &str) -> Result<Node, SyntaxError> {
         } else {
             (quote_named(source, at, e.info()), SyntaxErrorKind::Malformed)
         };
-        SyntaxError { message, span: at..at, kind }
+        SyntaxError { message, span: not_past_the_text(source, at), kind }
     })?;
     Ok(builder.root.unwrap_or(Node { kind: NodeKind::Map(Vec::new()), span: 0..0 }))
+}
+
+/// Where an error the parser found at `at` is shown: there, unless only blanks follow it
+/// (the parser stops past the end of a last line it cannot read, where no snippet shows
+/// anything): then on that last line, from its first character.
+fn not_past_the_text(source: &str, at: usize) -> ByteSpan {
+    let text = source.trim_end();
+    if at < text.len() || text.is_empty() {
+        return at..at;
+    }
+    let start = text.rfind('\n').map_or(0, |i| i + 1);
+    let start = start + (text.len() - start - text[start..].trim_start().len());
+    start..text.len()
 }
 
 /// Converts the parser's character indices to byte offsets.
