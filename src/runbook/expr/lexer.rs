@@ -140,7 +140,10 @@ impl<'s> Lexer<'s> {
         let range = self.span(start, start + c.len_utf8());
         let error = ExprError::new(format!("unexpected character `{c}`"), range);
         match c {
-            '"' => error.with_help("strings use single quotes: 'text' (write '' for a quote inside)"),
+            '"' => error.with_help(
+                "strings use single quotes: 'text' (write '' for a quote inside); inside a YAML value that is itself \
+                 in single quotes, YAML wants each of them doubled: ''text''",
+            ),
             '=' => error.with_help("compare with `==`"),
             '&' => error.with_help("logical and is `&&`"),
             '|' => error.with_help("logical or is `||`"),
