@@ -202,6 +202,20 @@ impl Replay {
         self.instances.get(id)
     }
 
+    /// How long an instance took, once it has ended: from its start to its end, less the
+    /// time no drctl drove the run in between (from a segment's end to the next one's start;
+    /// a segment that crashed has no known end, and its gap counts).
+    pub fn active_ms(&self, rec: &InstanceRecord) -> Option<u64> {
+        let (start, end) = (rec.started_at()?, rec.end?);
+        let stopped: u64 = self
+            .segment_spans
+            .windows(2)
+            .filter_map(|w| Some((w[0].end?, w[1].start)))
+            .map(|(from, to)| to.min(end).saturating_sub(from.max(start)))
+            .sum();
+        Some(end.saturating_sub(start).saturating_sub(stopped))
+    }
+
     /// Every instance of the runbook, in its order: a `for_each` task's expanded items, or the
     /// task itself while it has not expanded.
     pub fn runbook_instances(&self, runbook: &crate::runbook::checked::Runbook) -> Vec<InstanceId> {
@@ -484,10 +498,15 @@ mod tests {
             Record::Start { id: id("a"), attempt: 3, at: 60_100 },
             failed(3, 60_150),
         ];
-        let allowance = journal(&records).instance(&id("a")).unwrap().allowance.clone();
+        let replay = journal(&records);
+        let allowance = replay.instance(&id("a")).unwrap().allowance.clone();
         // Attempts 100 + 100 + 50 ms, the wait between 1 and 2; not the stop.
         assert_eq!((allowance.attempts, allowance.spent_ms), (3, 550));
         records.push(Record::Failed { id: id("a"), error: "exit 1".into(), at: 60_150 });
+        let replay = journal(&records);
+        // From 100 to 60,150, less the 59,300 ms no drctl ran.
+        assert_eq!(replay.active_ms(replay.instance(&id("a")).unwrap()), Some(750));
+        assert_eq!(replay.instance(&id("a")).unwrap().duration_ms(), Some(60_050));
         records.push(Record::Start { id: id("a"), attempt: 4, at: 90_000 });
         let allowance = journal(&records).instance(&id("a")).unwrap().allowance.clone();
         assert_eq!((allowance.attempts, allowance.spent_ms), (1, 0), "after a failure it starts afresh");

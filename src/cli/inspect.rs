@@ -90,7 +90,7 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
                         v["pid"] = json!(pid);
                     }
                 }
-                if let Some(ms) = r.duration_ms() {
+                if let Some(ms) = replay.active_ms(r) {
                     v["duration_ms"] = json!(ms);
                 }
             }

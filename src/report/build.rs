@@ -34,7 +34,9 @@ pub fn build(dir: &RunDir, actions: &ActionRegistry) -> Result<Report, ReportErr
     let mut phases = phase_shells(runbook.as_ref());
     let mut counts = Counts::default();
     for id in instance_ids(runbook.as_ref(), &replay) {
-        let inst = instance(&id, replay.instance(&id), &shape);
+        let mut inst = instance(&id, replay.instance(&id), &shape);
+        // Without the time no drctl drove the run.
+        inst.duration_ms = replay.instance(&id).and_then(|r| replay.active_ms(r));
         counts.add(&inst.state);
         let phase = match phases.iter_mut().position(|p| p.name == inst.phase) {
             Some(n) => n,
