@@ -204,9 +204,13 @@ impl Replay {
 
     /// How long an instance took, once it has ended: from its start to its end, less the
     /// time no drctl drove the run in between (from a segment's end to the next one's start;
-    /// a segment that crashed has no known end, and its gap counts).
+    /// a segment that crashed has no known end, and its gap counts). An approval's wait counts
+    /// whole: the run waited for its answer, whether or not a drctl was running meanwhile.
     pub fn active_ms(&self, rec: &InstanceRecord) -> Option<u64> {
         let (start, end) = (rec.started_at()?, rec.end?);
+        if rec.approval_message.is_some() {
+            return rec.duration_ms();
+        }
         let stopped: u64 = self
             .segment_spans
             .windows(2)
