@@ -337,7 +337,7 @@ mod tests {
             "{err}"
         );
         let err = parse("version: 1\nsource: { region: r\n", Path::new("inv.yaml")).unwrap_err().to_string();
-        assert!(err.contains("inv.yaml is not a valid inventory: line 3, column 1: "), "{err}");
+        assert!(err.contains("inv.yaml is not a valid inventory: line 2, column 1: "), "{err}");
         let err = parse(&format!("{head}capturd_at: y\n"), Path::new("inv.yaml")).unwrap_err().to_string();
         assert!(
             err.ends_with("line 4, column 1: unknown top-level key `capturd_at`; did you mean `captured_at`?"),
