@@ -60,8 +60,10 @@ impl Nested {
 /// security rule's port range, a function's provisioned concurrency) close to one of those
 /// fields. Names in `accepted` (the item's or task's `unknown_fields`) are taken as written.
 pub fn nested_misspellings(action: &str, top: &str, value: &serde_json::Value, accepted: &[&str]) -> Vec<Nested> {
+    let rules = matches!(action, "oci.core.security_list" | "oci.core.nsg");
+    let table: Vec<_> = nested(action).iter().chain(if rules { RULE_PARTS } else { &[] }).copied().collect();
     let mut found = Vec::new();
-    walk(nested(action), top, value, &mut Vec::new(), accepted, &mut found);
+    walk(&table, top, value, &mut Vec::new(), accepted, &mut found);
     found
 }
 
@@ -111,13 +113,19 @@ fn walk(
     }
 }
 
+/// The parts of a security rule, in a security list's rules and an NSG's alike.
+const RULE_PARTS: &[(&str, &[&str])] = &[
+    ("tcpOptions", &["destinationPortRange", "sourcePortRange"]),
+    ("udpOptions", &["destinationPortRange", "sourcePortRange"]),
+    ("destinationPortRange", &["max", "min"]),
+    ("sourcePortRange", &["max", "min"]),
+    ("icmpOptions", &["code", "type"]),
+];
+
 /// The fields of the objects nested in a kind's body that drctl checks, by the name of the
 /// field holding them (`name[]`: the items of a list), from the same SDK models (for a
 /// polymorphic one, such as a function's provisioned concurrency, every variant's fields).
 fn nested(action: &str) -> &'static [(&'static str, &'static [&'static str])] {
-    const PORTS: &[&str] = &["destinationPortRange", "sourcePortRange"];
-    const RANGE: &[&str] = &["max", "min"];
-    const ICMP: &[&str] = &["code", "type"];
     match action {
         "oci.core.route_table" => &[(
             "routeRules[]",
@@ -150,11 +158,6 @@ fn nested(action: &str) -> &'static [(&'static str, &'static [&'static str])] {
                     "udpOptions",
                 ],
             ),
-            ("tcpOptions", PORTS),
-            ("udpOptions", PORTS),
-            ("destinationPortRange", RANGE),
-            ("sourcePortRange", RANGE),
-            ("icmpOptions", ICMP),
         ],
         "oci.core.nsg" => &[
             (
@@ -176,11 +179,6 @@ fn nested(action: &str) -> &'static [(&'static str, &'static [&'static str])] {
                     "udpOptions",
                 ],
             ),
-            ("tcpOptions", PORTS),
-            ("udpOptions", PORTS),
-            ("destinationPortRange", RANGE),
-            ("sourcePortRange", RANGE),
-            ("icmpOptions", ICMP),
         ],
         "oci.functions.application" => &[
             ("traceConfig", &["domainId", "isEnabled"]),
