@@ -6,23 +6,38 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// Listens for the interrupting signals from the moment it is made.
 pub struct Interrupts {
-    streams: Vec<Signal>,
+    /// Each stream, with whether it is SIGHUP's.
+    streams: Vec<(bool, Signal)>,
+    /// An interrupting signal has come.
+    seen: bool,
 }
 
 impl Interrupts {
     /// Installs the handlers. A signal that cannot be listened for is left to its default
     /// action, as before this existed.
     pub fn listen() -> Interrupts {
-        let kinds = [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()];
-        Interrupts { streams: kinds.into_iter().filter_map(|kind| signal(kind).ok()).collect() }
+        let kinds = [(false, SignalKind::interrupt()), (false, SignalKind::terminate()), (true, SignalKind::hangup())];
+        let streams = kinds.into_iter().filter_map(|(hup, kind)| signal(kind).ok().map(|s| (hup, s))).collect();
+        Interrupts { streams, seen: false }
     }
 
-    /// Resolves at the next interrupting signal; never, if none could be listened for.
+    /// Resolves at the next interrupting signal; never, if none could be listened for. A
+    /// SIGHUP after the first signal is not one: a dropped SSH session sends it more than once
+    /// (the kernel to the terminal's foreground jobs, the login shell to its jobs), and the
+    /// second must not cancel the commands the first let finish.
     pub async fn next(&mut self) {
         if self.streams.is_empty() {
             return std::future::pending().await;
         }
-        let waits = self.streams.iter_mut().map(|s| Box::pin(s.recv()));
-        let _ = futures::future::select_all(waits).await;
+        loop {
+            let waits = self.streams.iter_mut().map(|(_, s)| Box::pin(s.recv()));
+            let (_, index, _) = futures::future::select_all(waits).await;
+            let hangup = self.streams.get(index).is_some_and(|(hup, _)| *hup);
+            if hangup && self.seen {
+                continue;
+            }
+            self.seen = true;
+            return;
+        }
     }
 }
