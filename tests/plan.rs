@@ -74,6 +74,44 @@ tasks:
     assert!(!items.stderr.contains("[GET]"), "{}", items.stderr);
 }
 
+/// A resource's name or tags from a parameter of the wrong type: the run would refuse them as
+/// the task starts, so the plan does.
+#[test]
+fn a_plan_refuses_resource_names_and_tags_of_the_wrong_type() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: p
+params:
+  tags: { type: list, default: [a] }
+  n: { type: number, default: 3 }
+tasks:
+  v:
+    uses: oci.core.vcn
+    with:
+      region: us-phoenix-1
+      compartmentId: ocid1.compartment.oc1..x
+      displayName: ${{ params.n }}
+      cidrBlocks: [10.0.0.0/16]
+      freeformTags: ${{ params.tags }}
+"#,
+    );
+    assert_eq!(sb.run(&["validate", "rb.yaml"]).code, 0);
+    let ran = sb.run(&["plan", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("v: with: input `displayName` refused: `displayName` must be a string, not a number"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("v: with: input `freeformTags` refused: `freeformTags` must be a map"),
+        "{}",
+        ran.stderr
+    );
+}
+
 #[test]
 fn a_plan_whose_expressions_fail_on_the_given_parameters_is_refused_and_not_saved() {
     let sb = Sandbox::new();

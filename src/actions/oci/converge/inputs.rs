@@ -39,7 +39,8 @@ impl Desired {
         let map = with.as_object().ok_or("`with` must be a mapping of inputs")?;
         let problems = check(kind, map);
         if let Some(p) = problems.first() {
-            return Err(if p.key.is_empty() { p.message.clone() } else { format!("`{}`: {}", p.key, p.message) });
+            let named = p.key.is_empty() || p.message.starts_with(&format!("`{}", p.key));
+            return Err(if named { p.message.clone() } else { format!("`{}`: {}", p.key, p.message) });
         }
         let region = map.get("region").and_then(Value::as_str).unwrap_or_default().to_string();
         let ensure = match map.get("ensure").and_then(Value::as_str) {
@@ -211,23 +212,31 @@ fn common_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<Inp
             if fits(value) || is_expression(value) {
                 continue;
             }
-            // A map with a wrong value: that value, by its name.
+            // A map with wrong values: each of them, by its name.
             let tags = field != kind.name_field;
-            let entry =
-                value.as_object().filter(|_| tags).and_then(|m| m.iter().find(|(_, v)| !fits(&json_map_of(field, v))));
-            let message = match entry {
-                Some((name, v)) => format!(
-                    "`{field}.{name}` must be {}, not {}",
-                    if field == "definedTags" { "a map of tags" } else { "a string" },
-                    crate::runbook::expr::type_name(v)
-                ),
-                None => format!("`{field}` must be {what}, not {}", crate::runbook::expr::type_name(value)),
+            let entries: Vec<(&String, &Value)> = value
+                .as_object()
+                .filter(|_| tags)
+                .map(|m| m.iter().filter(|(_, v)| !fits(&json_map_of(field, v))).collect())
+                .unwrap_or_default();
+            let messages: Vec<String> = if entries.is_empty() {
+                vec![format!("`{field}` must be {what}, not {}", crate::runbook::expr::type_name(value))]
+            } else {
+                let want = if field == "definedTags" { "a map of tags" } else { "a string" };
+                entries
+                    .iter()
+                    .map(|(name, v)| {
+                        format!("`{field}.{name}` must be {want}, not {}", crate::runbook::expr::type_name(v))
+                    })
+                    .collect()
             };
-            let problem = InputProblem::new(if inside.is_some() { "fields" } else { field }, message);
-            problems.push(match inside {
-                Some(inner) => problem.at_inner(inner),
-                None => problem,
-            });
+            for message in messages {
+                let problem = InputProblem::new(if inside.is_some() { "fields" } else { field }, message);
+                problems.push(match inside {
+                    Some(inner) => problem.at_inner(inner),
+                    None => problem,
+                });
+            }
         }
     }
     problems
@@ -414,6 +423,14 @@ mod tests {
                             "unknown_fields": ["timeoutInSecs"]});
         assert_eq!(misspelled_fields(kind("oci.functions.function"), listed.as_object().unwrap()), vec![]);
         assert_eq!(check(kind("oci.functions.function"), listed.as_object().unwrap()), vec![]);
+        let tags = json!({"region": "r", "displayName": "f", "applicationId": "a",
+                          "freeformTags": {"a": "1", "b": {"c": "d"}, "e": [1]}});
+        let found: Vec<String> =
+            check(kind("oci.functions.function"), tags.as_object().unwrap()).into_iter().map(|p| p.message).collect();
+        assert_eq!(
+            found,
+            ["`freeformTags.b` must be a string, not a map", "`freeformTags.e` must be a string, not a list"]
+        );
         let typed = json!({"region": "r", "displayName": 7, "applicationId": "a", "freeformTags": ["a", "b"],
                            "fields": {"definedTags": {"Ops": "x"}}});
         let found: Vec<String> =

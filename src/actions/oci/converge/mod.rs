@@ -50,6 +50,12 @@ impl Action for ConvergeAction {
         problems
     }
 
+    /// The same checks on values expressions gave (a name or tags from a parameter): what
+    /// the run would refuse as the task starts, so `plan` shows it.
+    fn check_resolved(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
+        inputs::check(self.kind, with)
+    }
+
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let plan = engine::prepare(self.kind, &self.env, ctx, &with).await?;
