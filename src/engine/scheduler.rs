@@ -419,7 +419,8 @@ impl<'a> Scheduler<'a> {
                             OnFailure::Continue => None,
                         };
                         if let (Some((state, what)), None) = (stop, self.stopping) {
-                            let retry = crate::ui::operator_command("retry", &cfg.run_dir.id, &id.to_string(), "");
+                            let flags = cfg.run_dir.resume_flags();
+                            let retry = crate::ui::operator_command("retry", &cfg.run_dir.id, &id.to_string(), &flags);
                             cfg.observer.notice(&format!("{id} was denied; {what}; to ask again: {retry}"));
                             self.stopping = Some(state);
                             cfg.stop_attempts.cancel();

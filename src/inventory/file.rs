@@ -28,7 +28,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
     let inventory: Inventory = serde_json::from_value(doc.to_json())
         .map_err(|e| bad(top_error(text, &doc).or_else(|| item_error(text, &doc)).unwrap_or_else(|| e.to_string())))?;
     if inventory.version != VERSION {
-        return Err(bad(format!("version {} is not supported (expected {VERSION})", inventory.version)));
+        let (line, column) = doc.get("version").map_or((1, 1), |v| line_col(text, v.span.start));
+        return Err(bad(format!(
+            "line {line}, column {column}: version {} is not supported (expected {VERSION}); this drctl reads \
+             inventories of version {VERSION}",
+            inventory.version
+        )));
     }
     for l in super::model::LISTS {
         let mut seen = std::collections::BTreeSet::new();
@@ -343,6 +348,8 @@ mod tests {
             err.ends_with("line 4, column 1: unknown top-level key `capturd_at`; did you mean `captured_at`?"),
             "{err}"
         );
+        let err = parse(&head.replace("version: 1", "version: 2"), Path::new("inv.yaml")).unwrap_err().to_string();
+        assert!(err.contains("line 1, column 10: version 2 is not supported (expected 1)"), "{err}");
         let err = parse(&head.replace("version: 1", "version: one"), Path::new("inv.yaml")).unwrap_err().to_string();
         assert!(err.ends_with("line 1, column 1: `version` must be a whole number, 1, not a string"), "{err}");
         let err = parse(&head.replace("namespace: n", "namespac: n"), Path::new("inv.yaml")).unwrap_err().to_string();
