@@ -367,14 +367,7 @@ pub fn create_body(
 /// The fields every resource has, of their types, as OCI checks them before anything else:
 /// names are strings, freeform tags map names to strings, defined tags map namespaces to maps.
 fn check_common_types(body: &Map<String, Value>) -> Result<(), ApiError> {
-    let kind_of = |v: &Value| match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    };
+    let kind_of = crate::runbook::expr::type_name;
     for field in ["displayName", "name"] {
         if let Some(v) = body.get(field).filter(|v| !v.is_string() && !v.is_null()) {
             return Err(ApiError::invalid(format!("{field} must be a string, not {}.", kind_of(v))));

@@ -191,44 +191,41 @@ pub fn check(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem
 /// refuses them, and `freeformTags` that are not a map cannot carry a drill's tag, without
 /// which the drill's cleanup would leave the resource behind.
 fn common_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem> {
-    let strings = |v: &Value| v.as_object().is_some_and(|m| m.values().all(|v| v.is_string() || is_expression(v)));
-    let namespaces = |v: &Value| v.as_object().is_some_and(|m| m.values().all(|v| v.is_object() || is_expression(v)));
-    type Fits<'a> = &'a dyn Fn(&Value) -> bool;
-    let checks: [(&str, Fits<'_>, &str); 3] = [
-        (kind.name_field, &Value::is_string, "a string"),
-        ("freeformTags", &strings, "a map of tag names to strings, e.g. `{ team: orders }`"),
+    // Each field, what it must be, and for a map, what each of its values must be.
+    type Entries = Option<(fn(&Value) -> bool, &'static str)>;
+    let checks: [(&str, &str, Entries); 3] = [
+        (kind.name_field, "a string", None),
+        (
+            "freeformTags",
+            "a map of tag names to strings, e.g. `{ team: orders }`",
+            Some((Value::is_string, "a string")),
+        ),
         (
             "definedTags",
-            &namespaces,
             "a map of tag namespaces to maps of tags, e.g. `{ Operations: { CostCenter: \"42\" } }`",
+            Some((Value::is_object, "a map of tags")),
         ),
     ];
     let inner = with.get("fields").and_then(Value::as_object);
     let mut problems = Vec::new();
-    for (field, fits, what) in checks {
+    for (field, what, entries) in checks {
         let top = with.get(field).map(|v| (v, None));
         let nested = inner.and_then(|f| f.get(field)).map(|v| (v, Some(field)));
         for (value, inside) in top.into_iter().chain(nested) {
-            if fits(value) || is_expression(value) {
+            if is_expression(value) {
                 continue;
             }
-            // A map with wrong values: each of them, by its name.
-            let tags = field != kind.name_field;
-            let entries: Vec<(&String, &Value)> = value
-                .as_object()
-                .filter(|_| tags)
-                .map(|m| m.iter().filter(|(_, v)| !fits(&json_map_of(field, v))).collect())
-                .unwrap_or_default();
-            let messages: Vec<String> = if entries.is_empty() {
-                vec![format!("`{field}` must be {what}, not {}", crate::runbook::expr::type_name(value))]
-            } else {
-                let want = if field == "definedTags" { "a map of tags" } else { "a string" };
-                entries
+            let messages: Vec<String> = match (entries, value.as_object()) {
+                (None, _) if value.is_string() => continue,
+                // A map with wrong values: each of them, by its name.
+                (Some((fits, want)), Some(map)) => map
                     .iter()
+                    .filter(|(_, v)| !fits(v) && !is_expression(v))
                     .map(|(name, v)| {
                         format!("`{field}.{name}` must be {want}, not {}", crate::runbook::expr::type_name(v))
                     })
-                    .collect()
+                    .collect(),
+                _ => vec![format!("`{field}` must be {what}, not {}", crate::runbook::expr::type_name(value))],
             };
             for message in messages {
                 let problem = InputProblem::new(if inside.is_some() { "fields" } else { field }, message);
@@ -240,13 +237,6 @@ fn common_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<Inp
         }
     }
     problems
-}
-
-/// `value` as the only entry of a map, to test one entry of a tag map on its own.
-fn json_map_of(field: &str, value: &Value) -> Value {
-    let mut map = Map::new();
-    map.insert(field.to_owned(), value.clone());
-    Value::Object(map)
 }
 
 /// Resource fields written in the runbook (top-level, or in a literal `fields`) that look like
