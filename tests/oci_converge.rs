@@ -311,7 +311,24 @@ async fn vault_kinds_and_secret_versions_without_showing_the_value() {
         let err = env.sim.client().send(request).await.expect_err(stage);
         assert!(err.to_string().contains(&status.to_string()), "{stage}: {err}");
     }
+    // Content given with stage PENDING waits beside the current version until it is promoted.
+    let secret_path = format!("/20180608/secrets/{}", secret["id"].as_str().unwrap());
+    let put =
+        |body: Value| OciRequest::new(Method::PUT, Service::Vaults, PHX, secret_path.clone()).json(&body).unwrap();
+    let staged = json!({"secretContent": {"contentType": "BASE64", "content": "dGhpcmQ=", "stage": "PENDING"}});
+    env.sim.client().send(put(staged)).await.unwrap();
+    let current = env.get(Service::Secrets, PHX, &path).await;
+    assert_eq!((current["versionNumber"].as_u64(), &current["stages"]), (Some(2), &json!(["CURRENT"])));
+    let pending = env.get(Service::Secrets, PHX, &format!("{path}?stage=PENDING")).await;
+    assert_eq!((pending["versionNumber"].as_u64(), &pending["stages"]), (Some(3), &json!(["PENDING", "LATEST"])));
     assert_eq!(env.run("oci.vault.secret", rotated.clone()).await.unwrap()["operation"], "none");
+    env.sim.client().send(put(json!({"currentVersionNumber": 3}))).await.unwrap();
+    let promoted = env.get(Service::Secrets, PHX, &path).await;
+    assert_eq!((promoted["versionNumber"].as_u64(), &promoted["stages"]), (Some(3), &json!(["CURRENT", "LATEST"])));
+    let previous = env.get(Service::Secrets, PHX, &format!("{path}?stage=PREVIOUS")).await;
+    assert_eq!(previous["versionNumber"].as_u64(), Some(2));
+    let err = env.sim.client().send(put(json!({"currentVersionNumber": 9}))).await.expect_err("no version 9");
+    assert!(err.to_string().contains("400"), "{err}");
     // Deletion is scheduled; PENDING_DELETION counts as gone.
     let mut absent = rotated.clone();
     absent["ensure"] = json!("absent");

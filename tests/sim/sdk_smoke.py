@@ -133,6 +133,20 @@ bundle = sc.get_secret_bundle(secret.id).data
 assert base64.b64decode(bundle.secret_bundle_content.content).decode() == secret_text
 assert bundle.version_number == 1 and "CURRENT" in bundle.stages
 ok("secrets.get_secret_bundle")
+# A rotation in two steps: the new version waits as PENDING, then is promoted.
+vs.update_secret(secret.id, oci.vault.models.UpdateSecretDetails(
+    secret_content=oci.vault.models.Base64SecretContentDetails(
+        content_type="BASE64", stage="PENDING", content=base64.b64encode(b"next-value").decode())))
+wait_state(vs, vs.get_secret(secret.id), "ACTIVE")
+assert sc.get_secret_bundle(secret.id).data.version_number == 1
+staged = sc.get_secret_bundle(secret.id, stage="PENDING").data
+assert (staged.version_number, sorted(staged.stages)) == (2, ["LATEST", "PENDING"]), staged
+vs.update_secret(secret.id, oci.vault.models.UpdateSecretDetails(current_version_number=2))
+wait_state(vs, vs.get_secret(secret.id), "ACTIVE")
+current = sc.get_secret_bundle(secret.id).data
+assert base64.b64decode(current.secret_bundle_content.content) == b"next-value"
+assert sc.get_secret_bundle(secret.id, stage="PREVIOUS").data.version_number == 1
+ok("vault.update_secret (PENDING, then promoted)")
 vs.schedule_secret_deletion(secret.id, oci.vault.models.ScheduleSecretDeletionDetails())
 assert vs.get_secret(secret.id).data.lifecycle_state == "PENDING_DELETION"
 ok("vault.schedule_secret_deletion")

@@ -16,7 +16,7 @@ use crate::sim::call::{json, respond, Call};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::resource::{self, unique_in_compartment, Kind, Lifecycle, Prepare, BASE};
-use crate::sim::store::{now_ms, rfc3339};
+use crate::sim::store::{now_ms, rfc3339, Resource};
 
 /// KMS keys are ENABLED rather than ACTIVE.
 const KEY_LIFECYCLE: Lifecycle = Lifecycle {
@@ -94,19 +94,60 @@ fn prepare_secret(p: &mut Prepare<'_>) -> Result<(), ApiError> {
         }
     };
     let mut versions = versions.as_array().cloned().unwrap_or_default();
+    if let Some(old) = p.existing {
+        promote(p, old, versions.len() as u64)?;
+    }
     if let Some(content) = content {
         let encoded =
             content.get("content").and_then(Value::as_str).ok_or_else(|| ApiError::missing("secretContent.content"))?;
         if BASE64.decode(encoded).is_err() {
             return Err(ApiError::invalid("secretContent.content must be base64."));
         }
+        let pending = match content.get("stage").and_then(Value::as_str) {
+            None | Some("CURRENT") => false,
+            Some("PENDING") => true,
+            Some(other) => {
+                return Err(ApiError::invalid(format!("secretContent.stage `{other}` is not one of CURRENT, PENDING.")))
+            }
+        };
         let number = versions.len() as u64 + 1;
         versions.push(json!({"versionNumber": number, "content": encoded, "name": content.get("name"),
                              "timeCreated": rfc3339(now_ms())}));
-        p.body.insert("currentVersionNumber".into(), json!(number));
+        if pending && p.existing.is_some() {
+            // A pending version waits beside the current one until it is promoted; the
+            // secret's current version does not change.
+            p.body.insert("_pendingVersion".into(), json!(number));
+        } else {
+            if let Some(old) = p.existing.and_then(|old| old.body.get("currentVersionNumber")).cloned() {
+                p.body.insert("_previousVersion".into(), old);
+            }
+            p.body.insert("currentVersionNumber".into(), json!(number));
+            p.body.remove("_pendingVersion");
+        }
     }
     p.body.insert("_versions".into(), json!(versions));
     p.default("metadata", json!({}));
+    Ok(())
+}
+
+/// `UpdateSecret` with `currentVersionNumber` makes that version current (how a PENDING
+/// version is promoted); the one current before becomes PREVIOUS.
+fn promote(p: &mut Prepare<'_>, old: &Resource, versions: u64) -> Result<(), ApiError> {
+    let before = old.body.get("currentVersionNumber").and_then(Value::as_u64);
+    let Some(wanted) = p.whole_number("currentVersionNumber")?.filter(|&n| Some(n) != before) else {
+        return Ok(());
+    };
+    if wanted == 0 || wanted > versions {
+        return Err(ApiError::invalid(format!(
+            "currentVersionNumber {wanted} is not a version of this secret (1 to {versions})."
+        )));
+    }
+    if let Some(before) = before {
+        p.body.insert("_previousVersion".into(), json!(before));
+    }
+    if p.body.get("_pendingVersion").and_then(Value::as_u64) == Some(wanted) {
+        p.body.remove("_pendingVersion");
+    }
     Ok(())
 }
 
@@ -188,13 +229,31 @@ fn bundle(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
         return Err(ApiError::incorrect_state(format!("secret {} is {}.", secret.id, secret.state())));
     }
     let versions = secret.body.get("_versions").and_then(Value::as_array).cloned().unwrap_or_default();
-    let current = secret.body.get("currentVersionNumber").and_then(Value::as_u64).unwrap_or(1);
-    // New content becomes current at once here (nothing is ever PENDING): the current version
-    // is also the LATEST, the one before it is PREVIOUS, older ones are DEPRECATED.
-    let stages_of = |n: u64| match n {
-        n if n == current => vec!["CURRENT", "LATEST"],
-        n if n + 1 == current => vec!["PREVIOUS"],
-        _ => vec!["DEPRECATED"],
+    let number = |field: &str| secret.body.get(field).and_then(Value::as_u64);
+    let current = number("currentVersionNumber").unwrap_or(1);
+    let previous = number("_previousVersion");
+    let pending = number("_pendingVersion");
+    let latest = versions.len() as u64;
+    // The current version, the newest one (LATEST), the one a PENDING update left waiting,
+    // and the one that was current before (PREVIOUS); older ones are DEPRECATED.
+    let stages_of = |n: u64| {
+        let mut stages = Vec::new();
+        if n == current {
+            stages.push("CURRENT");
+        }
+        if Some(n) == pending {
+            stages.push("PENDING");
+        }
+        if n == latest {
+            stages.push("LATEST");
+        }
+        if Some(n) == previous {
+            stages.push("PREVIOUS");
+        }
+        if stages.is_empty() {
+            stages.push("DEPRECATED");
+        }
+        stages
     };
     let stage = match call.query_value("stage") {
         Some(stage) if ["CURRENT", "PENDING", "LATEST", "PREVIOUS", "DEPRECATED"].contains(&stage) => Some(stage),
@@ -207,9 +266,10 @@ fn bundle(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
     };
     let wanted = match (call.query_value("versionNumber"), stage) {
         (Some(n), _) => n.parse::<u64>().map_err(|_| ApiError::invalid("versionNumber must be a number."))?,
-        (None, Some("PREVIOUS")) => current.saturating_sub(1),
-        (None, Some("DEPRECATED")) => current.saturating_sub(2),
-        (None, Some("PENDING")) => 0,
+        (None, Some("PREVIOUS")) => previous.unwrap_or(0),
+        (None, Some("PENDING")) => pending.unwrap_or(0),
+        (None, Some("LATEST")) => latest,
+        (None, Some("DEPRECATED")) => (1..=latest).rev().find(|&n| stages_of(n) == ["DEPRECATED"]).unwrap_or(0),
         (None, _) => current,
     };
     let version = versions
