@@ -100,10 +100,26 @@ impl de::Error for DeError {
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .map(|c| (if short_slip(word, c) { SHORT_SLIP } else { strsim::jaro_winkler(word, c) }, c))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+/// The closeness given to a [`short_slip`]: above the thresholds used with Jaro-Winkler,
+/// below an exact match but for case.
+pub const SHORT_SLIP: f64 = 0.95;
+
+/// Whether `word` is one slip (a letter missing, added, changed or two swapped) from the
+/// short name `name` (`mx` for `max`, `rn` for `run`), keeping its first letter. Jaro-Winkler
+/// scores such pairs too low to be suggested, since one letter is much of a short word.
+pub fn short_slip(word: &str, name: &str) -> bool {
+    let (word, name) = (word.to_ascii_lowercase(), name.to_ascii_lowercase());
+    name.len() <= 4
+        && word.len() >= 2
+        && word != name
+        && word.chars().next() == name.chars().next()
+        && strsim::osa_distance(&word, &name) == 1
 }
 
 /// Collects the errors recorded at [`Lenient`] boundaries and for unknown keys.
@@ -668,6 +684,15 @@ mod tests {
     #[derive(Debug, Deserialize)]
     struct Doc {
         tasks: indexmap::IndexMap<Spanned<String>, Lenient<Task>>,
+    }
+
+    #[test]
+    fn short_names_are_suggested_for_one_slip() {
+        assert_eq!(did_you_mean("rn", ["run", "env"]), Some("did you mean `run`?".into()));
+        assert_eq!(did_you_mean("ulr", ["url", "method"]), Some("did you mean `url`?".into()));
+        assert!(short_slip("mx", "max") && short_slip("MAX", "mx") && !short_slip("max", "max"));
+        // Not a slip: another first letter, two changes, or a long name.
+        assert!(!short_slip("ax", "max") && !short_slip("mxx", "min") && !short_slip("timout", "timeout"));
     }
 
     #[test]

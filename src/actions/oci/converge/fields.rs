@@ -3,6 +3,8 @@
 //! misspelled field (`timeoutInSecs`) from one OCI added after this table: a field close to a
 //! known one is refused with the known one's name, any other unknown field is sent as written.
 
+use crate::runbook::de::{short_slip, SHORT_SLIP};
+
 /// Whether `field` looks like a misspelling of one of `kind`'s fields: the field it most
 /// likely means, when `field` is not a field of the kind and is close to one that is.
 pub fn misspelling(action: &str, field: &str) -> Option<&'static str> {
@@ -22,7 +24,13 @@ fn closest(field: &str, known: &'static [&'static str]) -> Option<&'static str> 
     known
         .iter()
         .map(|k| {
-            let score = if plain(k) == field_plain { 1.0 } else { strsim::jaro_winkler(field, k) };
+            let score = if plain(k) == field_plain {
+                1.0
+            } else if short_slip(field, k) {
+                SHORT_SLIP
+            } else {
+                strsim::jaro_winkler(field, k)
+            };
             (score, *k)
         })
         .filter(|(score, _)| *score >= CLOSE)
@@ -700,6 +708,12 @@ mod tests {
             "ingressSecurityRules[0].tcpOptions.destinationPortRange.Min"
         );
         assert_eq!(found[0].meant, "min");
+        // One slip in a short name: a letter missing, or two swapped.
+        let slips = serde_json::json!([{"protocol": "6", "source": "0.0.0.0/0",
+                                        "udpOptions": {"sourcePortRange": {"mn": 53, "mxa": 53}}}]);
+        let found = nested_misspellings("oci.core.security_list", "ingressSecurityRules", &slips, &[]);
+        let got: Vec<(&str, &str)> = found.iter().map(|n| (n.field.as_str(), n.meant)).collect();
+        assert_eq!(got, [("mn", "min"), ("mxa", "max")]);
         let pc = serde_json::json!({"strategy": "CONSTANT", "cuont": 40});
         let found = nested_misspellings("oci.functions.function", "provisionedConcurrencyConfig", &pc, &[]);
         assert_eq!(found[0].place("provisionedConcurrencyConfig"), "provisionedConcurrencyConfig.cuont");

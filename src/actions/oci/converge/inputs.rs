@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::kinds::ResourceKind;
 use super::refs;
 use crate::actions::InputProblem;
+use crate::runbook::de::{short_slip, SHORT_SLIP};
 
 /// drctl's keys; everything else in `with` is a resource field.
 pub const DRCTL_KEYS: [&str; 7] = ["region", "ensure", "fields", "refs", "id", "wait", "unknown_fields"];
@@ -313,7 +314,16 @@ fn drctl_key_meant(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     DRCTL_KEYS
         .iter()
-        .map(|k| (if *k == lower { 1.0 } else { strsim::jaro_winkler(&lower, k) }, *k))
+        .map(|k| {
+            let score = if *k == lower {
+                1.0
+            } else if short_slip(&lower, k) {
+                SHORT_SLIP
+            } else {
+                strsim::jaro_winkler(&lower, k)
+            };
+            (score, *k)
+        })
         .filter(|(score, _)| *score >= 0.85)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
