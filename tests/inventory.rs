@@ -100,6 +100,7 @@ async fn run_inventory(sim: &TestSim, with: Value) -> (Result<drctl::actions::Ou
         config_file: Some(sim.path().join("config")),
         profile: None,
         endpoints_file: Some(sim.endpoints_file()),
+        ..OciSettings::default()
     };
     let registry = drctl::actions::builtin_with(settings);
     let action = registry.get("oci.inventory").unwrap().clone();

@@ -123,7 +123,12 @@ async fn push_function_image(sim: &TestSim) {
 }
 
 fn settings(sim: &TestSim, endpoints: PathBuf) -> OciSettings {
-    OciSettings { config_file: Some(sim.path().join("config")), profile: None, endpoints_file: Some(endpoints) }
+    OciSettings {
+        config_file: Some(sim.path().join("config")),
+        profile: None,
+        endpoints_file: Some(endpoints),
+        retry: None,
+    }
 }
 
 fn ctx(task: &str) -> ActionContext {

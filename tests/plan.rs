@@ -359,3 +359,29 @@ tasks:
     let a = plan["waves"][0][0]["estimate_ms"].as_u64().expect("estimate");
     assert!((1..300).contains(&a), "the run that skipped `a` keeps the measure before it: {a}");
 }
+
+/// `--refresh` reads with a short retry budget: a region that refuses connections costs three
+/// attempts on its first read, and its other reads are not tried.
+#[test]
+fn a_refresh_gives_up_soon_on_a_region_that_does_not_answer() {
+    let sb = Sandbox::new();
+    let init = sb.run(&["sim", "init", "sim"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    sb.write("endpoints.json", r#"{"us-phoenix-1": "http://127.0.0.1:1"}"#);
+    let vcn = |name: &str, cidr: &str| {
+        format!(
+            "  {name}:\n    uses: oci.core.vcn\n    with: {{ region: us-phoenix-1, compartmentId: ocid1.tenancy.oc1..aaaa, \
+             displayName: {name}, cidrBlocks: [{cidr}] }}\n"
+        )
+    };
+    sb.write(
+        "rb.yaml",
+        &format!("version: 1\nname: r\ntasks:\n{}{}", vcn("a", "10.0.0.0/16"), vcn("b", "10.1.0.0/16")),
+    );
+    let ran = sb.run(&["plan", "rb.yaml", "--refresh", "--config-file", "sim/config", "--endpoints", "endpoints.json"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let a = ran.stdout.lines().find(|l| l.contains("! a ")).unwrap_or_else(|| panic!("{}", ran.stdout));
+    assert!(a.contains("Connection refused") && a.contains("after 3 attempt(s)"), "{a}");
+    let b = ran.stdout.lines().find(|l| l.contains("! b ")).unwrap_or_else(|| panic!("{}", ran.stdout));
+    assert!(b.contains("not read: us-phoenix-1 did not answer an earlier read"), "{b}");
+}

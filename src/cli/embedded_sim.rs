@@ -152,6 +152,7 @@ impl EmbeddedSim {
             config_file: Some(dir.join(crate::sim::setup::CONFIG)),
             profile: None,
             endpoints_file: Some(dir.join(crate::sim::setup::ENDPOINTS)),
+            retry: None,
         };
         Ok(EmbeddedSim { serving, dir, settings })
     }

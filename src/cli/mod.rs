@@ -63,6 +63,7 @@ impl OciArgs {
             config_file: self.config_file.clone(),
             profile: self.profile.clone(),
             endpoints_file: self.endpoints.clone(),
+            retry: None,
         }
     }
 }

@@ -121,7 +121,8 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
             }
             None => None,
         };
-        let settings = super::embedded_sim::EmbeddedSim::settings_or(sim.as_ref(), oci);
+        let mut settings = super::embedded_sim::EmbeddedSim::settings_or(sim.as_ref(), oci);
+        settings.retry = Some(crate::oci::RetryPolicy::preview());
         let actions = crate::actions::builtin_with(settings);
         let refreshed = plan::refresh(&runbook, &values, &actions, &redactor, args.drill).await;
         if let Some(sim) = sim {

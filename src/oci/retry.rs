@@ -66,6 +66,13 @@ impl RetryPolicy {
         RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
     }
 
+    /// The policy of a preview's reads (`plan --refresh`): three attempts within 15 s. A plan
+    /// shows a read that failed and goes on; it does not wait minutes for a region that does
+    /// not answer, as a run's calls do.
+    pub fn preview() -> Self {
+        RetryPolicy { max_attempts: 3, total_timeout: Duration::from_secs(15), ..RetryPolicy::default() }
+    }
+
     /// The backoff after failed attempt `attempt` (1-based), without `retry-after`.
     pub fn backoff(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
         let exp = attempt.saturating_sub(1).min(63) as i32;

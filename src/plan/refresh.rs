@@ -166,9 +166,10 @@ pub async fn refresh(
                 only_tagged: None,
             };
             let region = with.get("region").and_then(Value::as_str).map(str::to_owned);
-            if let Some(failed) = region.as_ref().and_then(|r| unreachable.get(r)) {
-                let note =
-                    format!("not read: {} did not answer an earlier read ({failed})", region.unwrap_or_default());
+            if let Some((down, failed)) =
+                regions_of(&with).into_iter().find_map(|r| unreachable.get(r).map(|failed| (r, failed)))
+            {
+                let note = format!("not read: {down} did not answer an earlier read ({failed})");
                 instances.push(out(key, "error", Some(note)));
                 complete = false;
                 continue;
@@ -245,6 +246,15 @@ pub async fn refresh(
     }
     let summary = summarize(&instances);
     Refresh { instances, summary }
+}
+
+/// The regions a task's inputs name: its own, and those of an image copy's source and
+/// destination.
+fn regions_of(with: &Value) -> Vec<&str> {
+    [Some(with), with.get("source"), with.get("destination")]
+        .into_iter()
+        .filter_map(|v| v?.get("region")?.as_str())
+        .collect()
 }
 
 fn change_name(change: &Change) -> &'static str {
@@ -350,7 +360,8 @@ mod tests {
         let mut actions = crate::actions::builtin();
         actions.register("oci.inventory", Arc::new(Down(calls.clone())));
         let text = "version: 1\nname: r\ntasks:\n  a: { uses: oci.inventory, with: { region: down-1 } }\n  b: { uses: \
-                    oci.inventory, with: { region: down-1 } }\n  c: { uses: oci.inventory, with: { region: up-1 } }\n";
+                    oci.inventory, with: { region: down-1 } }\n  c: { uses: oci.inventory, with: { region: up-1 } }\n  d: { uses: \
+                    oci.inventory, with: { source: { region: up-1 }, destination: { region: down-1 } } }\n";
         let runbook = crate::runbook::load("rb.yaml", text, &actions).expect("runbook loads");
         let refreshed = refresh(&runbook, &json!({}), &actions, &Redactor::default(), false).await;
         assert_eq!(calls.load(Ordering::SeqCst), 2, "{refreshed:?}");
@@ -366,6 +377,11 @@ mod tests {
                     Some("not read: down-1 did not answer an earlier read (connection refused after 8 attempt(s))")
                 ),
                 ("c", "read", None),
+                (
+                    "d",
+                    "error",
+                    Some("not read: down-1 did not answer an earlier read (connection refused after 8 attempt(s))")
+                ),
             ]
         );
     }

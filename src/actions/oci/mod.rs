@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use super::{ActionError, ErrorClass};
-use crate::oci::{ClientError, ConfigSelection, Endpoints, OciClient};
+use crate::oci::{ClientError, ConfigSelection, Endpoints, OciClient, RetryPolicy};
 
 pub use converge::ConvergeAction;
 pub use invoke::FunctionInvokeAction;
@@ -28,6 +28,8 @@ pub struct OciSettings {
     pub profile: Option<String>,
     /// An endpoints file (`{"<region>": "<base URL>"}`); `None` reads `DRCTL_ENDPOINTS`.
     pub endpoints_file: Option<PathBuf>,
+    /// The calls' retry policy; `None` is Oracle's default strategy.
+    pub retry: Option<RetryPolicy>,
 }
 
 impl OciSettings {
@@ -71,7 +73,11 @@ pub fn build_client(settings: &OciSettings) -> Result<(OciClient, String), Strin
         tracing::warn!(%warning, "OCI config");
     }
     let endpoints = settings.endpoints().map_err(|e| e.to_string())?;
-    let client = OciClient::builder(credentials.signer).endpoints(endpoints).build().map_err(|e| e.to_string())?;
+    let mut builder = OciClient::builder(credentials.signer).endpoints(endpoints);
+    if let Some(policy) = &settings.retry {
+        builder = builder.retry_policy(policy.clone());
+    }
+    let client = builder.build().map_err(|e| e.to_string())?;
     Ok((client, credentials.config.region))
 }
 
