@@ -7,6 +7,7 @@
 //! simulator, which production modules never import.
 
 pub mod actions;
+pub mod call_retries;
 pub mod causes;
 pub mod checkpoint;
 pub mod cleanup;

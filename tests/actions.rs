@@ -20,12 +20,14 @@ type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 /// - `GET /busy`: 429 with `Retry-After: 120`;
 /// - `GET /busy-date`: 503 with a `Retry-After` date an hour ahead;
 /// - `GET /html`: 200, labelled JSON, with a page of HTML;
+/// - `GET /20160918/flaky`: 429 TooManyRequests the first time, then 200 with `{}`;
 /// - anything else: 404.
 fn serve() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let seen: Seen = Arc::default();
     let polls = Arc::new(AtomicUsize::new(0));
+    let flaky = AtomicUsize::new(0);
     let log = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
@@ -64,6 +66,10 @@ fn serve() -> (String, Seen) {
                 ("GET", "/busy") => ("429 Too Many Requests", r#"{"code": "TooManyRequests"}"#.to_owned()),
                 ("GET", "/busy-date") => ("503 Service Unavailable", r#"{"code": "Unavailable"}"#.to_owned()),
                 ("GET", "/html") => ("200 OK", "<html><body>maintenance</body></html>".to_owned()),
+                ("GET", "/20160918/flaky") if flaky.fetch_add(1, Ordering::SeqCst) == 0 => {
+                    ("429 Too Many Requests", r#"{"code": "TooManyRequests", "message": "slow down"}"#.to_owned())
+                }
+                ("GET", "/20160918/flaky") => ("200 OK", "{}".to_owned()),
                 _ => ("404 Not Found", r#"{"code": "NotFound"}"#.to_owned()),
             };
             let in_an_hour = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
@@ -695,4 +701,33 @@ tasks:
     assert_eq!(chatty.matches("[stdout] first\n").count(), 1, "{chatty}");
     assert!(chatty.contains("[stdout] partial line\n[stdout] second\n"), "{chatty}");
     assert!(task_log(&sb, "secretive").contains("[stdout] progress\n"));
+}
+
+/// A call its OCI client retried inside one attempt (429 here) is recorded with the attempt
+/// and named by the report, although the task succeeded on its first attempt.
+#[test]
+fn calls_retried_by_the_oci_client_show_in_the_report() {
+    let (base, _) = serve();
+    let sb = Sandbox::new();
+    assert_eq!(sb.run(&["sim", "init", "sim"]).code, 0);
+    sb.write("endpoints.json", &format!(r#"{{"us-ashburn-1": "{base}"}}"#));
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: calls\ntasks:\n  read:\n    uses: oci.request\n    with: { method: GET, service: core, \
+         region: us-ashburn-1, path: /20160918/flaky }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--config-file", "sim/config", "--endpoints", "endpoints.json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let run = ran.run_id();
+    assert_eq!(sb.task_states(&run)["read"], ("succeeded".to_owned(), 1));
+    let report = sb.run(&["report", &run, "--format", "markdown"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let line = report.stdout.lines().find(|l| l.starts_with("- **read** attempt 1:")).unwrap_or_else(|| {
+        panic!("no line on the retried call: {}", report.stdout);
+    });
+    assert!(line.contains("1 call retried") && line.contains("TooManyRequests"), "{line}");
+    let json = sb.run(&["report", &run, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("json report");
+    let attempt = &json["phases"][0]["instances"][0]["attempt_log"][0];
+    assert_eq!(attempt["call_retries"], 1, "{attempt}");
 }

@@ -202,7 +202,8 @@ where
     Fut: std::future::Future<Output = Result<T, crate::registry::RegistryError>>,
 {
     let handle = tokio::runtime::Handle::current();
-    match tokio::task::spawn_blocking(move || handle.block_on(work())).await {
+    let tally = crate::call_retries::Tally::current().unwrap_or_default();
+    match tokio::task::spawn_blocking(move || handle.block_on(tally.scope(work()))).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => {
             let mut err = ActionError::new(ErrorClass::Network, e.describe());

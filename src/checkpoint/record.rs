@@ -166,6 +166,16 @@ pub enum Record {
         error: String,
         at: Millis,
     },
+    /// Calls the attempt made to services were retried by their clients (throttling, 5xx,
+    /// connection errors): how many, and the failure behind the last retry.
+    CallsRetried {
+        #[serde(flatten)]
+        id: InstanceId,
+        attempt: u32,
+        retries: u32,
+        last: String,
+        at: Millis,
+    },
     /// The instance succeeded with these outputs (secret outputs already masked).
     Done {
         #[serde(flatten)]

@@ -125,6 +125,9 @@ pub struct AttemptSpan {
     pub failure: Option<(String, String)>,
     /// Ended by a second Ctrl-C rather than on its own.
     pub cancelled: bool,
+    /// Calls of the attempt its service client retried, and the failure behind the last one.
+    pub call_retries: u32,
+    pub call_retry_last: Option<String>,
 }
 
 /// One process driving the run, from its `segment` record to its `segment_end`.
@@ -312,11 +315,25 @@ impl Replay {
                 rec.attempts = rec.attempts.max(attempt);
                 rec.first_start.get_or_insert(at);
                 rec.last_start = Some(at);
-                rec.attempt_spans.push(AttemptSpan { attempt, start: at, end: None, failure: None, cancelled: false });
+                rec.attempt_spans.push(AttemptSpan {
+                    attempt,
+                    start: at,
+                    end: None,
+                    failure: None,
+                    cancelled: false,
+                    call_retries: 0,
+                    call_retry_last: None,
+                });
                 self.last_at = Some(at);
             }
             Record::Spawned { id, pid, started } => {
                 self.entry(id).orphan = Some((pid, started));
+            }
+            Record::CallsRetried { id, attempt, retries, last, .. } => {
+                if let Some(span) = self.entry(id).attempt_spans.iter_mut().rev().find(|s| s.attempt == attempt) {
+                    span.call_retries = retries;
+                    span.call_retry_last = Some(last);
+                }
             }
             Record::AttemptFailed { id, attempt, class, error, at } => {
                 let segment = self.segments;
@@ -528,6 +545,7 @@ mod tests {
             Record::Start { id: id("a"), attempt: 1, at: 110 },
             Record::AttemptFailed { id: id("a"), attempt: 1, class: "network".into(), error: "boom".into(), at: 150 },
             Record::Start { id: id("a"), attempt: 2, at: 200 },
+            Record::CallsRetried { id: id("a"), attempt: 2, retries: 3, last: "429".into(), at: 259 },
             Record::Done { id: id("a"), outputs: Map::new(), at: 260, checked: false, masked: vec![] },
             Record::SegmentEnd { state: RunState::Succeeded, at: 270 },
         ]);
@@ -541,8 +559,18 @@ mod tests {
                     end: Some(150),
                     failure: Some(("network".into(), "boom".into())),
                     cancelled: false,
+                    call_retries: 0,
+                    call_retry_last: None,
                 },
-                AttemptSpan { attempt: 2, start: 200, end: Some(260), failure: None, cancelled: false },
+                AttemptSpan {
+                    attempt: 2,
+                    start: 200,
+                    end: Some(260),
+                    failure: None,
+                    cancelled: false,
+                    call_retries: 3,
+                    call_retry_last: Some("429".into()),
+                },
             ]
         );
         assert_eq!(a.duration_ms(), Some(150));

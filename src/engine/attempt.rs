@@ -247,7 +247,18 @@ impl Job {
                 (None, Some(l)) => Some(Limit::Budget(l)),
                 (None, None) => None,
             };
-            let result = self.attempt(self.action.as_ref(), &ctx, self.with.clone(), limit).await;
+            let tally = crate::call_retries::Tally::default();
+            let result = tally.clone().scope(self.attempt(self.action.as_ref(), &ctx, self.with.clone(), limit)).await;
+            let counted = tally.counted();
+            if counted.retries > 0 {
+                self.journal.append_nowait(&Record::CallsRetried {
+                    id: self.id.clone(),
+                    attempt,
+                    retries: counted.retries,
+                    last: self.redactor.mask(counted.last.as_deref().unwrap_or_default()).into_owned(),
+                    at: now_millis(),
+                });
+            }
             let err = match result {
                 Ok(outputs) => return JobOutcome::Succeeded { outputs, checked: false },
                 Err(_) if self.kill.is_cancelled() => return JobOutcome::Cancelled,

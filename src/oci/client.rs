@@ -178,7 +178,9 @@ impl OciClient {
             let Some(delay) = delay else {
                 return Err(error);
             };
-            // Every retry shows with -v: an unreachable endpoint, throttling, a 5xx.
+            // Every retry shows with -v (an unreachable endpoint, throttling, a 5xx) and is
+            // counted with the task's attempt.
+            crate::call_retries::note(&error.to_string());
             tracing::info!(
                 method = %req.method, url = %url, attempt, delay_ms = delay.as_millis() as u64,
                 opc_request_id = %request_id, "retrying OCI request: {error}"

@@ -150,9 +150,12 @@ impl RegistryClient {
                         ),
                     });
                 }
-                Ok(resp) if is_retryable_status(resp.status()) && attempt < self.retries => {}
+                Ok(resp) if is_retryable_status(resp.status()) && attempt < self.retries => {
+                    crate::call_retries::note(&format!("{op} on {}: HTTP {}", repo.registry, resp.status()));
+                }
                 Err(e) if e.is_transient() && attempt < self.retries => {
                     tracing::debug!(registry = %repo.registry, op, error = %e.chain(), "retrying");
+                    crate::call_retries::note(&format!("{op} on {}: {}", repo.registry, e.chain()));
                 }
                 other => return other,
             }

@@ -271,10 +271,11 @@ async fn move_blobs(s: &Session, plan: &CopyPlan, options: &CopyOptions) -> Resu
             retries: options.retries,
             stall_timeout: options.stall_timeout,
         };
-        tasks.spawn(async move {
+        let tally = crate::call_retries::Tally::current().unwrap_or_default();
+        tasks.spawn(tally.scope(async move {
             let _permit = permits.acquire_owned().await;
             transfer_blob(&client, &src, &dst, &job, settings).await
-        });
+        }));
     }
     let mut moved = Moved::default();
     while let Some(joined) = tasks.join_next().await {

@@ -187,6 +187,8 @@ fn instance(id: &InstanceId, rec: Option<&InstanceRecord>, shape: &Shape<'_>) ->
             class: s.failure.as_ref().map(|f| f.0.clone()),
             error: s.failure.as_ref().map(|f| f.1.clone()),
             cancelled: s.cancelled,
+            call_retries: s.call_retries,
+            call_retry_last: s.call_retry_last.clone(),
         })
         .collect();
     let attempts = rec.map_or(0, |r| r.attempts);

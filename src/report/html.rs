@@ -223,6 +223,10 @@ fn hover(inst: &InstanceReport) -> String {
     if inst.attempts > 0 {
         text.push_str(&format!("\nattempts {} (retries {})", inst.attempts, inst.retries));
     }
+    let calls: u32 = inst.attempt_log.iter().map(|a| a.call_retries).sum();
+    if calls > 0 {
+        text.push_str(&format!("\nservice calls retried {calls}"));
+    }
     if let Some(e) = inst.error.as_deref().or(inst.reason.as_deref()) {
         text.push_str(&format!("\n{e}"));
     }

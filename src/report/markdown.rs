@@ -16,6 +16,7 @@ pub fn render(report: &Report) -> String {
     phases(&mut out, report);
     tasks(&mut out, report);
     retries(&mut out, report);
+    call_retries(&mut out, report);
     approvals(&mut out, report);
     failures(&mut out, report);
     segments(&mut out, report);
@@ -158,6 +159,35 @@ fn retries(out: &mut String, report: &Report) {
                 cell(what)
             );
         }
+    }
+    out.push('\n');
+}
+
+/// Calls retried by a service client within an attempt: throttling and 5xx answers that cost
+/// time without failing the attempt.
+fn call_retries(out: &mut String, report: &Report) {
+    let retried: Vec<(&InstanceReport, &AttemptReport)> = report
+        .instances()
+        .flat_map(|i| i.attempt_log.iter().filter(|a| a.call_retries > 0).map(move |a| (i, a)))
+        .collect();
+    if retried.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Service calls retried
+"
+    );
+    for (i, a) in retried {
+        let _ = writeln!(
+            out,
+            "- **{}** attempt {}: {} {} retried; the last after: {}",
+            cell(&i.id),
+            a.attempt,
+            a.call_retries,
+            if a.call_retries == 1 { "call" } else { "calls" },
+            cell(a.call_retry_last.as_deref().unwrap_or("?"))
+        );
     }
     out.push('\n');
 }

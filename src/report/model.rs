@@ -155,6 +155,16 @@ pub struct AttemptReport {
     /// Ended by a second Ctrl-C rather than on its own.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub cancelled: bool,
+    /// Calls of the attempt that its service client retried (throttling, 5xx, connection
+    /// errors), and the failure behind the last retry.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub call_retries: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_retry_last: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A decision on an approval.
