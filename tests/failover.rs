@@ -680,9 +680,10 @@ fn a_run_on_the_embedded_simulator_killed_after_creates_finds_them_at_resume() {
     resume_ok(&sb, &run, &params);
 }
 
-/// Two drill tasks whose creates went through but which never finished (each timed out waiting
-/// for its VCN): no `done` record names what they created. Cleanup looks for each by name and
-/// removes the one the drill tagged; the one named by a secret it cannot look for, and says so.
+/// Three drill tasks whose creates went through but which never finished (each timed out
+/// waiting for its VCN): no `done` record names what they created. Cleanup looks for each by
+/// name and removes those the drill tagged, one of them with a tag read from a secret map (not
+/// kept, and not needed to find it); the one named by a secret it cannot look for, and says so.
 #[test]
 fn cleanup_finds_what_unfinished_drill_tasks_created() {
     let w = World::start(&[]);
@@ -691,6 +692,7 @@ fn cleanup_finds_what_unfinished_drill_tasks_created() {
 name: unfinished-creates
 params:
   hidden: { type: string, secret: true, default: secret-vcn-name }
+  owners: { type: map, secret: true, default: { orders: secret-owner } }
 defaults:
   retry: { attempts: 1 }
   timeout: 1s
@@ -701,6 +703,9 @@ tasks:
   hidden:
     uses: oci.core.vcn
     with: { region: us-phoenix-1, compartmentId: ocid1.compartment.oc1..orders, displayName: "${{ params.hidden }}", cidrBlocks: [10.8.0.0/16] }
+  owned:
+    uses: oci.core.vcn
+    with: { region: us-phoenix-1, compartmentId: ocid1.compartment.oc1..orders, displayName: owned-vcn, cidrBlocks: [10.7.0.0/16], freeformTags: { owner: "${{ params.owners['orders'] }}" } }
 "#;
     w.sb.write("unfinished.yaml", runbook);
     let ran = w.drctl(&["run", "unfinished.yaml", "--drill", "--progress", "plain"]);
@@ -737,7 +742,8 @@ tasks:
         "{}",
         plan.stdout
     );
-    assert!(!plan.stdout.contains("secret-vcn-name"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("delete VCN `owned-vcn` in us-phoenix-1 if the drill created it"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("secret-vcn-name") && !plan.stdout.contains("secret-owner"), "{}", plan.stdout);
     // A reader that goes away (`| head -1`) ends the output, not the command.
     let mut closed = w
         .command(&["cleanup", &run, "--dry-run"])
@@ -753,9 +759,12 @@ tasks:
     let clean = w.drctl(&["cleanup", &run, "--yes"]);
     assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
     assert!(clean.stdout.contains("deleted       named VCN `halfway-vcn` in us-phoenix-1"), "{}", clean.stdout);
+    assert!(clean.stdout.contains("deleted       owned VCN `owned-vcn` in us-phoenix-1"), "{}", clean.stdout);
     let after = w.dump(DEST);
-    let left = tagged(&after, "halfway-vcn");
-    assert!(left.iter().all(|s| s == "TERMINATING" || s == "TERMINATED"), "{left:?}");
+    for name in ["halfway-vcn", "owned-vcn"] {
+        let left = tagged(&after, name);
+        assert!(left.iter().all(|s| s == "TERMINATING" || s == "TERMINATED"), "{name}: {left:?}");
+    }
 
     // Run again, it touches nothing: what the first one removed is recorded.
     let again = w.drctl(&["cleanup", &run, "--yes"]);

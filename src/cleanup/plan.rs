@@ -197,15 +197,16 @@ fn unfinished(
             facts.run_id
         ),
     };
-    let with = match inputs.of(t, id.key.as_deref()) {
-        Ok(with) => with,
+    let (with, unresolved) = match inputs.of(t, id.key.as_deref()) {
+        Ok(found) => found,
         Err(why) => return Some(unknown(why)),
     };
     Some(match action.removal_by_name(&with)? {
         // A value the run directory keeps masked would find the wrong resource, or none.
         Ok((_, with)) if crate::ui::redact::holds_mask(&with) => unknown("what names it is kept masked".into()),
         Ok((resource, with)) => UndoKind::Unfinished { resource, with, state },
-        Err(why) => unknown(why),
+        Err(why) if unresolved.is_empty() => unknown(why),
+        Err(why) => unknown(format!("{why} ({})", unresolved.join("; "))),
     })
 }
 

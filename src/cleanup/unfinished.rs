@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::checkpoint::{InstanceId, Replay, TaskState};
 use crate::engine::{instance_keys, RunScope};
 use crate::hash::FastMap;
-use crate::runbook::checked::{ForEach, TaskIdx};
+use crate::runbook::checked::{ForEach, Input, TaskIdx};
 use crate::runbook::Runbook;
 use crate::ui::redact::Redactor;
 
@@ -58,8 +58,11 @@ impl<'a> RunInputs<'a> {
         RunInputs { runbook, params: Value::Object(params.clone()), run, records }
     }
 
-    /// The resolved `with` of instance `key` of task `t`, or why it cannot be known.
-    pub fn of(&self, t: TaskIdx, key: Option<&str>) -> Result<Value, String> {
+    /// The resolved `with` of instance `key` of task `t`, or why it cannot be known. A
+    /// top-level input that cannot be resolved again (one that reads a secret parameter, which
+    /// the run directory does not keep) is left out and named with its error: finding a
+    /// resource by name needs only its identity.
+    pub fn of(&self, t: TaskIdx, key: Option<&str>) -> Result<(Value, Vec<String>), String> {
         let task = &self.runbook.tasks[t];
         let scope = RunScope { params: &self.params, run: &self.run, each: None, tasks: &self.records };
         let item = match (&task.for_each, key) {
@@ -79,8 +82,35 @@ impl<'a> RunInputs<'a> {
             _ => None,
         };
         let scope = RunScope { each: item.as_ref(), ..scope };
-        let with = task.with.resolve(&scope).map_err(|e| format!("its inputs cannot be resolved again: {e}"))?;
-        Ok(with)
+        let Input::Map(fields) = &task.with else {
+            let with = task.with.resolve(&scope).map_err(|e| format!("its inputs cannot be resolved again: {e}"))?;
+            return Ok((with, Vec::new()));
+        };
+        let mut with = Map::new();
+        let mut unresolved = Vec::new();
+        for (name, input) in fields {
+            match input.resolve(&scope) {
+                Ok(value) => {
+                    with.insert(name.clone(), value);
+                }
+                Err(e) => unresolved.push(self.why_unresolved(name, input, &e.to_string())),
+            }
+        }
+        Ok((Value::Object(with), unresolved))
+    }
+
+    /// Why input `name` cannot be resolved again: a secret parameter it reads is not kept.
+    fn why_unresolved(&self, name: &str, input: &Input, error: &str) -> String {
+        let refs = input.references();
+        let secret = self.runbook.params.iter().filter(|(_, p)| p.secret).find(|(param, _)| {
+            refs.iter().any(|r| r.root == "params" && r.path.first().is_some_and(|first| first == *param))
+        });
+        match secret {
+            Some((param, _)) => {
+                format!("`{name}` reads secret parameter `{param}`, which the run directory does not keep")
+            }
+            None => format!("`{name}` cannot be resolved again: {error}"),
+        }
     }
 }
 

@@ -247,6 +247,16 @@ impl Input {
         }
     }
 
+    /// Every reference of every template in the input.
+    pub fn references(&self) -> Vec<crate::runbook::expr::Reference> {
+        match self {
+            Input::Literal(_) => Vec::new(),
+            Input::Template(t, _) => t.references(),
+            Input::List(items) => items.iter().flat_map(Input::references).collect(),
+            Input::Map(map) => map.values().flat_map(Input::references).collect(),
+        }
+    }
+
     pub fn empty() -> Input {
         Input::Map(IndexMap::new())
     }
