@@ -217,6 +217,31 @@ fn runs_live_in_the_state_dir_and_are_listed() {
     assert!(typed.status.success(), "{}", String::from_utf8_lossy(&typed.stderr));
 }
 
+/// A drill run with `--yes` that fails names a resume that approves as it did: following the
+/// printed command does not stop at the next approval.
+#[test]
+fn the_resume_printed_for_a_run_with_yes_carries_it() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: yes\ntasks:\n  flaky:\n    uses: shell\n    retry: { attempts: 1 }\n    with: { run: 'test -f \
+         ok.flag' }\n  gate:\n    uses: approval\n    depends_on: [flaky]\n    with: { message: go? }\n",
+    );
+    let failed = sb.run(&["run", "rb.yaml", "--yes", "-q"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    let line = failed.stderr.lines().find(|l| l.starts_with("failed; after fixing the cause: ")).expect("hint");
+    let command = line.trim_start_matches("failed; after fixing the cause: ");
+    assert!(command.ends_with(" --yes"), "{command}");
+    sb.write("ok.flag", "");
+    let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let resumed = sb.run(&words);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    // Without `--yes` the hint leaves approvals to the operator.
+    let paused = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(paused.code, 3, "{}", paused.stderr);
+    assert!(!paused.stderr.contains("--yes"), "{}", paused.stderr);
+}
+
 #[test]
 fn a_hand_edited_plan_is_refused_not_a_crash() {
     let sb = Sandbox::new();

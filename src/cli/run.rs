@@ -503,15 +503,16 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
             let approve = crate::ui::operator_command("approve", &run_id, &id.to_string(), &state_flag);
             crate::errln!("  ⏸ {id} awaits approval: {approve}");
         }
+        // A resume asked for here approves as this segment did: a drill run with `--yes` goes
+        // on with it, rather than stopping at its next approval.
+        let resume = format!("drctl resume {run_id}{state_flag}{}", if args.yes { " --yes" } else { "" });
         match outcome.state {
-            crate::checkpoint::RunState::Interrupted => {
-                crate::errln!("interrupted; continue with: drctl resume {run_id}{state_flag}")
-            }
+            crate::checkpoint::RunState::Interrupted => crate::errln!("interrupted; continue with: {resume}"),
             crate::checkpoint::RunState::Paused => {
-                crate::errln!("paused; continue with: drctl resume {run_id}{state_flag} (or approve, skip, retry)")
+                crate::errln!("paused; continue with: {resume} (or approve, skip, retry)")
             }
             crate::checkpoint::RunState::Failed => {
-                crate::err!("{}", failed_hint(&replay, &run_id, &state_flag, !ctx.runbook.params.is_empty()))
+                crate::err!("{}", failed_hint(&replay, &run_id, &resume, &state_flag, !ctx.runbook.params.is_empty()))
             }
             _ => {}
         }
@@ -529,7 +530,13 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
 
 /// What to do about a failed run. A denied approval stays denied on resume (a resume with
 /// `--yes` must not overturn a person's decision): asking again is an explicit `drctl retry`.
-fn failed_hint(replay: &crate::checkpoint::Replay, run_id: &str, state_flag: &str, has_params: bool) -> String {
+fn failed_hint(
+    replay: &crate::checkpoint::Replay,
+    run_id: &str,
+    resume: &str,
+    state_flag: &str,
+    has_params: bool,
+) -> String {
     let mut denied = Vec::new();
     let mut other = false;
     for id in &replay.order {
@@ -541,7 +548,7 @@ fn failed_hint(replay: &crate::checkpoint::Replay, run_id: &str, state_flag: &st
     }
     let mut out = String::new();
     if other || denied.is_empty() {
-        out.push_str(&format!("failed; after fixing the cause: drctl resume {run_id}{state_flag}\n"));
+        out.push_str(&format!("failed; after fixing the cause: {resume}\n"));
         if has_params {
             // A resume keeps the run's parameters, and what finished tasks read and gave: a
             // wrong value, or a wrong file a finished task read (an inventory), needs a new run.
