@@ -362,3 +362,26 @@ fn the_time_between_a_crash_and_its_resume_is_an_operator_wait() {
     let waited = json["rto"]["between_segments_ms"].as_u64().unwrap();
     assert!(waited >= 3000, "the wait for the operator counted as recovery: {}", json["rto"]);
 }
+
+/// A phase's wall time runs from its first start to the last end of its instances that
+/// started: a dependent the engine skipped late does not stretch it, in the report and in
+/// the run's own summary alike.
+#[test]
+fn a_skipped_instance_does_not_stretch_its_phase() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: wall\nphases: [p1, p2]\ntasks:\n  a: { phase: p1, uses: shell, on_failure: continue, retry: { \
+         attempts: 1 }, with: { run: 'sleep 1; exit 1' } }\n  b: { phase: p2, uses: shell, depends_on: [a], with: { run: \
+         'true' } }\n  c: { phase: p2, uses: sleep, with: { duration: 10ms } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let json: Value = serde_json::from_str(&report(&sb, &ran.run_id(), "json")).expect("json");
+    let p2 = json["phases"].as_array().unwrap().iter().find(|p| p["name"] == "p2").expect("p2").clone();
+    // `c` alone ran in p2: its 10 ms, not the second `a` took before `b` was skipped.
+    let wall = p2["wall_ms"].as_u64().unwrap();
+    assert!(wall < 900, "{p2}");
+    let summary = ran.stderr.lines().find(|l| l.trim_start().starts_with("phases:")).expect("phase times");
+    assert!(summary.ends_with(&format!("p2 {wall}ms")), "{summary} (the report says {wall} ms)");
+}

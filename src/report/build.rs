@@ -153,8 +153,10 @@ fn empty_phase(name: &str) -> PhaseReport {
 }
 
 fn close_phase(phase: &mut PhaseReport) {
+    // Instances that never started (skipped, cancelled before their turn) end when the engine
+    // decides they will not run: that moment is not work of the phase.
     phase.first_start = phase.instances.iter().filter_map(|i| i.start).min();
-    phase.last_end = phase.instances.iter().filter_map(|i| i.end).max();
+    phase.last_end = phase.instances.iter().filter(|i| i.start.is_some()).filter_map(|i| i.end).max();
     phase.wall_ms = match (phase.first_start, phase.last_end) {
         (Some(s), Some(e)) => Some(e.saturating_sub(s)),
         _ => None,

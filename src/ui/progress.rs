@@ -521,26 +521,29 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
 }
 
 /// "  phases: inventory 0.4s · prepare 1.6s · ...": wall time from the first start to the last
-/// end of each phase's task instances, in the runbook's phase order; the same figures as
-/// `drctl report`.
+/// end of each phase's task instances that started, in the runbook's phase order; the same
+/// figures as `drctl report`.
 fn phase_times(runbook: &Runbook, replay: &Replay) -> Option<String> {
-    let mut spans: HashMap<&str, (u64, u64)> = HashMap::new();
+    let mut spans: HashMap<&str, (Option<u64>, Option<u64>)> = HashMap::new();
     for id in &replay.order {
         let Some(rec) = replay.instance(id).filter(|_| replay.in_runbook(runbook, id)) else { continue };
         // From the first attempt (or the start of an approval's wait), as the report counts.
-        let (Some(start), Some(end)) = (rec.started_at(), rec.end) else { continue };
+        let Some(start) = rec.started_at() else { continue };
         let Some(phase) = runbook.task_index(&id.task).and_then(|t| runbook.tasks[t].phase.as_deref()) else {
             continue;
         };
-        let span = spans.entry(phase).or_insert((start, end));
-        span.0 = span.0.min(start);
-        span.1 = span.1.max(end);
+        let span = spans.entry(phase).or_default();
+        span.0 = Some(span.0.map_or(start, |s| s.min(start)));
+        span.1 = span.1.max(rec.end);
     }
     let parts: Vec<String> = runbook
         .phases
         .iter()
-        .filter_map(|p| {
-            spans.get(p.as_str()).map(|(s, e)| format!("{p} {}", format_duration(Duration::from_millis(e - s))))
+        .filter_map(|p| match spans.get(p.as_str()) {
+            Some((Some(s), Some(e))) => {
+                Some(format!("{p} {}", format_duration(Duration::from_millis(e.saturating_sub(*s)))))
+            }
+            _ => None,
         })
         .collect();
     (!parts.is_empty()).then(|| format!("  phases: {}\n", parts.join(" · ")))
