@@ -1044,6 +1044,38 @@ fn the_printed_commands_say_to_give_a_secret_parameter_again() {
         .output()
         .unwrap();
     assert_eq!(approved.status.code(), Some(0), "{}", String::from_utf8_lossy(&approved.stderr));
+
+    // Names a shell cannot export as they are: the variables named are those drctl reads, and
+    // every secret is named in the `-p` alternative.
+    sb.write(
+        "dotted.yaml",
+        "version: 1\nname: dotted\nparams:\n  api.token: { type: string, secret: true }\n  db-pass: { type: string, \
+         secret: true }\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  use: { uses: shell, depends_on: \
+         [gate], with: { run: 'test -n \"$T$P\"', env: { T: \"${{ params['api.token'] }}\", P: \"${{ params['db-pass'] \
+         }}\" } } }\n",
+    );
+    let ran = sb.run(&["run", "dotted.yaml", "-p", "api.token=sekrit123", "-p", "db-pass=sekrit456"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let note = "export DRCTL_PARAM_API_TOKEN=... DRCTL_PARAM_DB_PASS=... first, or add -p api.token=... -p db-pass=...";
+    assert!(ran.stderr.contains(note), "{}", ran.stderr);
+    let approved = sb
+        .command(&["approve", &ran.run_id(), "gate", "--reason", "go"])
+        .env("DRCTL_PARAM_API_TOKEN", "sekrit123")
+        .env("DRCTL_PARAM_DB_PASS", "sekrit456")
+        .output()
+        .unwrap();
+    assert_eq!(approved.status.code(), Some(0), "{}", String::from_utf8_lossy(&approved.stderr));
+
+    // One variable for two parameters gives neither.
+    sb.write(
+        "twins.yaml",
+        "version: 1\nname: twins\nparams:\n  a-b: { type: string }\n  a_b: { type: string }\ntasks:\n  t: { uses: \
+         shell, with: { run: 'true' } }\n",
+    );
+    let refused = sb.command(&["plan", "twins.yaml"]).env("DRCTL_PARAM_A_B", "x").output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("DRCTL_PARAM_A_B could give parameter `a-b` or `a_b`"), "{stderr}");
 }
 
 /// Skipping one item of a `for_each` leaves the task's outputs without that item's: what reads

@@ -1,6 +1,7 @@
 //! The run directory: `<state-dir>/runs/<run-id>/` with the runbook as run, its metadata, the
 //! journal and the task logs.
 
+use crate::runbook::checked::param_env_var;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -136,14 +137,19 @@ impl RunDir {
             .filter(|name| meta.params.get(*name).and_then(serde_json::Value::as_str) == Some(crate::ui::redact::MASK))
             .filter(|name| meta.params_file.is_none() || meta.flag_params.contains(name))
             .collect();
-        let first = given.first()?;
+        if given.is_empty() {
+            return None;
+        }
         let names: Vec<String> = given.iter().map(|n| format!("`{n}`")).collect();
+        let flags: Vec<String> =
+            given.iter().map(|n| format!("-p {}", crate::ui::shell_word(&format!("{n}=...")))).collect();
         Some(format!(
             "  these commands need the run's secret parameter{} {} again (not stored with the run): export {} \
-             first, or add -p {first}=...",
+             first, or add {}",
             if given.len() == 1 { "" } else { "s" },
             names.join(", "),
-            given.iter().map(|n| format!("DRCTL_PARAM_{}=...", n.to_ascii_uppercase())).collect::<Vec<_>>().join(" "),
+            given.iter().map(|n| format!("{}=...", param_env_var(n))).collect::<Vec<_>>().join(" "),
+            flags.join(" "),
         ))
     }
 

@@ -100,6 +100,14 @@ pub struct Source {
     pub sha256: String,
 }
 
+/// The environment variable that gives parameter `name`: `DRCTL_PARAM_` and the name in
+/// upper case, with every character a shell cannot export in a name (`-`, `.`, `é`) as `_`.
+pub fn param_env_var(name: &str) -> String {
+    let tail: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("DRCTL_PARAM_{tail}")
+}
+
 #[derive(Debug, Clone)]
 pub struct Param {
     pub kind: ParamType,

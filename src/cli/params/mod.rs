@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 pub use problems::InvalidParams;
 
 use super::{CliError, ParamArgs};
-use crate::runbook::checked::Param;
+use crate::runbook::checked::{param_env_var, Param};
 use crate::runbook::model::ParamType;
 use crate::runbook::validate::{matches_type, type_word};
 use crate::runbook::{Invalid, Problem, Runbook};
@@ -87,18 +87,25 @@ impl Given {
     }
 }
 
-/// The environment variable that gives parameter `name`.
-fn env_name(name: &str) -> String {
-    format!("DRCTL_PARAM_{}", name.to_ascii_uppercase().replace('-', "_"))
-}
-
-/// Values from `DRCTL_PARAM_<NAME>` variables, over those of the params file.
+/// Values from `DRCTL_PARAM_<NAME>` variables, over those of the params file. A variable that
+/// names two parameters (`a-b` and `a_b`) gives neither: which one was meant is not known.
 fn from_environment(runbook: &Runbook, given: &mut Given) {
     for (name, param) in &runbook.params {
-        let env = env_name(name);
-        if let Ok(text) = std::env::var(&env) {
-            given.take(name, typed(name, param, &text, &env));
+        let env = param_env_var(name);
+        let Ok(text) = std::env::var(&env) else { continue };
+        let named: Vec<&String> = runbook.params.keys().filter(|n| param_env_var(n) == env).collect();
+        if named.len() > 1 {
+            if named[0] == name {
+                let all: Vec<String> = named.iter().map(|n| format!("`{n}`")).collect();
+                given.problems.push(
+                    Problem::unplaced("drctl::param-env", format!("{env} could give parameter {}", all.join(" or ")))
+                        .help(Some(format!("give them with --param NAME=... instead, and unset {env}"))),
+                );
+            }
+            given.refused.push(name.to_owned());
+            continue;
         }
+        given.take(name, typed(name, param, &text, &env));
     }
 }
 
@@ -139,7 +146,10 @@ fn keep_stored(runbook: &Runbook, stored: &Map<String, Value>, given: &mut Given
                         "drctl::param-secret",
                         format!("secret parameter `{name}` was given to this run and is not stored with it"),
                     )
-                    .help(Some(format!("pass it again: --param {name}=..., --params-file FILE or {}", env_name(name)))),
+                    .help(Some(format!(
+                        "pass it again: --param {name}=..., --params-file FILE or {}",
+                        param_env_var(name)
+                    ))),
                 );
             }
             continue;
@@ -193,7 +203,7 @@ fn complete(runbook: &Runbook, given: &mut Given, mut file: Option<&mut file::Pa
 
 /// Records that required parameter `name` has no value.
 fn report_missing(name: &str, param: &Param, file: Option<&mut file::ParamsFile>, problems: &mut Vec<Problem>) {
-    let hint = if param.secret { format!(" (or {})", env_name(name)) } else { String::new() };
+    let hint = if param.secret { format!(" (or {})", param_env_var(name)) } else { String::new() };
     let null_at = file.as_ref().and_then(|f| f.nulls.iter().find(|(n, _)| n == name)).map(|(_, at)| at.clone());
     match (file, null_at) {
         (Some(file), Some(at)) => file.problems.push(
