@@ -84,6 +84,53 @@ fn the_checked_in_schema_is_current() {
     );
 }
 
+/// The JSON Schema editors check runbooks with and `drctl validate` agree on the shape and
+/// the types of what they both check: each runbook below is accepted by both or refused by both.
+#[test]
+fn the_schema_and_validate_agree() {
+    let probe = std::process::Command::new("python3").args(["-c", "import jsonschema, yaml"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        return support::tool_missing("python3 with jsonschema and yaml (.ci/deps/schema.sh)");
+    }
+    let task = "  t: { uses: sleep, with: { duration: 1ms } }\n";
+    let cases: Vec<(&str, String, bool)> = vec![
+        ("a valid runbook", format!("version: 1\nname: ok\ntasks:\n{task}"), true),
+        ("no name", format!("version: 1\ntasks:\n{task}"), false),
+        ("a null name", format!("version: 1\nname: ~\ntasks:\n{task}"), false),
+        ("a number for a name", format!("version: 1\nname: 123\ntasks:\n{task}"), false),
+        ("a number for a description", format!("version: 1\nname: x\ndescription: 5\ntasks:\n{task}"), false),
+        (
+            "a number for a task's description",
+            "version: 1\nname: x\ntasks:\n  t: { uses: sleep, description: 7, with: { duration: 1ms } }\n".into(),
+            false,
+        ),
+        ("a list for `with`", "version: 1\nname: x\ntasks:\n  t: { uses: sleep, with: [1] }\n".into(), false),
+        ("a number for `uses`", "version: 1\nname: x\ntasks:\n  t: { uses: 5 }\n".into(), false),
+        ("a number for a phase", format!("version: 1\nname: x\nphases: [1]\ntasks:\n{task}"), false),
+        ("an empty enum", format!("version: 1\nname: x\nparams: {{ e: {{ enum: [] }} }}\ntasks:\n{task}"), false),
+        ("no tasks", "version: 1\nname: x\ntasks: {}\n".into(), false),
+        ("version 2", format!("version: 2\nname: x\ntasks:\n{task}"), false),
+        ("an unknown key", format!("version: 1\nname: x\nowner: me\ntasks:\n{task}"), false),
+        ("a bad duration", "version: 1\nname: x\ntasks:\n  t: { uses: sleep, timeout: soon }\n".into(), false),
+    ];
+    let sb = Sandbox::new();
+    let schema = format!("{}/schemas/runbook.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let check = "import json, sys, yaml, jsonschema\nschema = json.load(open(sys.argv[1]))\ntry:\n    \
+                 jsonschema.validate(yaml.safe_load(open(sys.argv[2])), schema)\nexcept \
+                 jsonschema.ValidationError as e:\n    print(e.message)\n    sys.exit(1)\n";
+    for (what, text, valid) in cases {
+        let file = sb.write("case.yaml", &text);
+        let by_schema = std::process::Command::new("python3")
+            .args(["-c", check, &schema, file.to_str().unwrap()])
+            .output()
+            .expect("python3");
+        let by_drctl = sb.run(&["validate", "case.yaml"]);
+        let schema_says = String::from_utf8_lossy(&by_schema.stdout).into_owned();
+        assert_eq!(by_schema.status.success(), valid, "{what}: the schema says {schema_says:?}");
+        assert_eq!(by_drctl.code == 0, valid, "{what}: drctl says {}", by_drctl.stderr);
+    }
+}
+
 #[test]
 fn valid_example_runbooks_validate() {
     let mut checked = 0;
@@ -319,4 +366,100 @@ fn a_stray_last_line_is_shown_where_it_is() {
     let ran = sb.run(&["validate", "rb.yaml"]);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     insta::assert_snapshot!(ran.stderr);
+}
+
+/// Every problem `validate` reports names its fix in a help line.
+#[test]
+fn every_problem_has_a_help_line() {
+    let sb = Sandbox::new();
+    let files = [
+        "version: 1\nname: bad\nparams:\n  count: { type: number, default: \"abc\" }\n  flag: { type: bool, default: 3 }\n  \
+         e: { type: number, enum: [1, \"a\"] }\n  e2: { type: string, enum: [] }\nconcurrency: { g: 0 }\ndefaults: { \
+         parallelism: 0 }\nphases: [a, a]\ntasks:\n  t3:\n    uses: shell\n    on_failure: explode\n    with: { run: echo, dir: \
+         5 }\n  t4: { uses: shell, with: { run: [1] } }\n  t5: { uses: shell, with: { run: '' } }\n  t6:\n    uses: approval\n    \
+         with: { message: hi, on_timeout: maybe }\n  t7: { uses: approval, with: { message: hi, on_timeout: deny } }\n  t8: { \
+         uses: assert, with: { actual: 1 } }\n  t9: { uses: wait_until, with: { until: 'true' } }\n  t10: { uses: shell, \
+         depends_on: [zz], with: { run: \"echo ${{ each }}\" } }\n  t11: { uses: nope }\n  t12: { uses: shell, if: ~, retry: { \
+         attempts: lots }, with: { run: echo } }\n  t13: { uses: shell, if: [1], with: { run: echo } }\n",
+        "version: 1\nname: x\ntasks:\n",
+        "version: 1\nname: x\ntasks: {}\n",
+        "version: 1\nname:\ntasks:\n  t: { uses: sleep, with: { duration: 1ms } }\n",
+    ];
+    for text in files {
+        sb.write("bad.yaml", text);
+        let problems = validate_json(&sb, "bad.yaml");
+        for p in problems["problems"].as_array().unwrap() {
+            assert!(p["help"].is_string(), "no help for {p}");
+        }
+    }
+    // `tasks:` and `name:` with no value are named where they are written.
+    sb.write("bad.yaml", files[1]);
+    let problems = validate_json(&sb, "bad.yaml");
+    assert_eq!(
+        (problems["problems"][0]["message"].as_str(), problems["problems"][0]["line"].as_u64()),
+        (Some("`tasks` is empty"), Some(3))
+    );
+    sb.write("bad.yaml", files[3]);
+    let problems = validate_json(&sb, "bad.yaml");
+    assert_eq!(
+        (problems["problems"][0]["message"].as_str(), problems["problems"][0]["line"].as_u64()),
+        (Some("`name` has no value"), Some(2))
+    );
+}
+
+/// A YAML tag is reported with the rest of the file's problems, and nothing else is said about
+/// the tagged value.
+#[test]
+fn a_yaml_tag_does_not_hide_the_other_problems() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: t\nparams: { count: { type: number, default: 3 } }\ntasks:\n  t1: { uses: shell, if: \
+         !params.dry_run, with: { run: echo } }\n  t2: { uses: shell, with: { run: \"echo ${{ params.nope }}\" } }\n  t3: { \
+         uses: shel, with: { run: echo } }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let found: Vec<(&str, u64)> = problems["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["code"].as_str().unwrap(), p["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [("drctl::yaml-tag", 5), ("drctl::unknown-param", 6), ("drctl::unknown-action", 7)],
+        "{problems}"
+    );
+}
+
+/// A long flat chain of `&&` nests nothing and is read; integers past 64 bits are never
+/// silently turned into another number.
+#[test]
+fn long_chains_and_large_integers() {
+    let sb = Sandbox::new();
+    let chain = vec!["params.l[0] == 'x'"; 120].join(" && ");
+    sb.write(
+        "rb.yaml",
+        &format!(
+            "version: 1\nname: big\nparams:\n  l: {{ type: list, default: [x] }}\n  id: {{ type: number }}\ntasks:\n  \
+             a: {{ uses: assert, with: {{ that: \"${{{{ {chain} }}}}\" }} }}\n  t:\n    uses: shell\n    for_each: \
+             [18446744073709551616, 12345678901234567890]\n    with:\n      run: echo \"each=${{{{ each }}}} C=$C\" >> out\n      \
+             env: {{ C: 98765432109876543210 }}\n"
+        ),
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", "id=12345678901234567890"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let out = sb.read("out");
+    assert!(out.contains("each=18446744073709551616 C=98765432109876543210"), "{out}");
+    assert!(out.contains("each=12345678901234567890 C=98765432109876543210"), "{out}");
+    let refused = sb.run(&["plan", "rb.yaml", "-p", "id=98765432109876543210"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("is not a whole number drctl can hold exactly"), "{}", refused.stderr);
+    sb.write(
+        "expr.yaml",
+        "version: 1\nname: e\ntasks:\n  t: { uses: assert, with: { that: '${{ 98765432109876543210 > 1 }}' } }\n",
+    );
+    let refused = sb.run(&["validate", "expr.yaml"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("integer too large to hold exactly"), "{}", refused.stderr);
 }

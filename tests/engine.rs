@@ -787,11 +787,16 @@ tasks:
     uses: shell
     on_failure: continue
     with: { shell: /bin/sh -eu, run: 'echo "${{ params.region }}" > strict; echo "$NOT_SET_ANYWHERE"' }
+  by-env:
+    uses: shell
+    with: { shell: /usr/bin/env bash, run: 'echo "${{ params.region }}" > by-env' }
 "#,
     );
     let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert_eq!((sb.read("py").trim(), sb.read("strict").trim()), ("eu-frankfurt-1", "eu-frankfurt-1"));
+    // `env` starts bash, a POSIX shell: the value reaches it.
+    assert_eq!(sb.read("by-env").trim(), "eu-frankfurt-1");
     assert!(ran.stderr.contains("NOT_SET_ANYWHERE: parameter not set"), "`-u` reached the shell: {}", ran.stderr);
 }
 

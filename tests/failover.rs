@@ -706,6 +706,10 @@ tasks:
   owned:
     uses: oci.core.vcn
     with: { region: us-phoenix-1, compartmentId: ocid1.compartment.oc1..orders, displayName: owned-vcn, cidrBlocks: [10.7.0.0/16], freeformTags: { owner: "${{ params.owners['orders'] }}" } }
+  refused:
+    uses: oci.core.vcn
+    on_failure: continue
+    with: { region: us-phoenix-1, compartmentId: ocid1.compartment.oc1..orders, displayName: refused-vcn, cidrBlocks: [not-a-cidr] }
 "#;
     w.sb.write("unfinished.yaml", runbook);
     let ran = w.drctl(&["run", "unfinished.yaml", "--drill", "--progress", "plain"]);
@@ -770,6 +774,11 @@ tasks:
     let again = w.drctl(&["cleanup", &run, "--yes"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert!(again.stdout.contains("done earlier  named VCN `halfway-vcn` in us-phoenix-1"), "{}", again.stdout);
+    // What no cleanup found is looked for again: a create in flight then may have ended since.
+    for out in [&clean.stdout, &again.stdout] {
+        let line = out.lines().find(|l| l.contains("refused VCN `refused-vcn`")).unwrap_or_else(|| panic!("{out}"));
+        assert!(line.starts_with("already gone") && line.contains("none found"), "{line}");
+    }
 }
 
 /// A real failover right after a drill takes over what the drill made, functions included.

@@ -36,11 +36,17 @@ impl Action for Approval {
         }
         if let Some(o) = with.get("on_timeout") {
             if !matches!(o.as_str(), Some("approve" | "deny")) {
-                problems.push(InputProblem::new("on_timeout", "`on_timeout` must be `approve` or `deny`"));
+                problems.push(
+                    InputProblem::new("on_timeout", "`on_timeout` must be `approve` or `deny`")
+                        .with_help("write `on_timeout: deny` (the safe default) or `on_timeout: approve`"),
+                );
             }
         }
         if with.get("on_timeout").is_some() && with.get("timeout").is_none() {
-            problems.push(InputProblem::new("on_timeout", "`on_timeout` needs a `timeout`"));
+            problems.push(
+                InputProblem::new("on_timeout", "`on_timeout` needs a `timeout`")
+                    .with_help("add how long to wait for an operator, e.g. `timeout: 15m`, or remove `on_timeout`"),
+            );
         }
         problems
     }

@@ -29,7 +29,9 @@ impl Action for Assert {
             );
         }
         if has_pair && !(with.contains_key("actual") && with.contains_key("expected")) {
-            problems.push(InputProblem::new("", "`actual` and `expected` go together"));
+            problems.push(InputProblem::new("", "`actual` and `expected` go together").with_help(
+                "give both (`actual: ${{ ... }}`, `expected: value`), or check a condition alone with `that: ${{ ... }}`",
+            ));
         }
         // Text without `${{ }}` is a constant, never a condition: `that: params.n == 4` would
         // always pass.

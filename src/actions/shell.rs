@@ -61,8 +61,14 @@ impl Action for Shell {
         let mut problems = super::unknown_keys(with, KEYS);
         match with.get("run") {
             None => problems.push(InputProblem::new("", "missing input `run`").with_help("add `run: <command>`")),
+            Some(Value::String(run)) if run.trim().is_empty() => problems.push(
+                InputProblem::new("run", "`run` is empty").with_help("write the command to run: `run: <command>`"),
+            ),
             Some(Value::String(_)) => {}
-            Some(_) => problems.push(InputProblem::new("run", "`run` must be a string")),
+            Some(_) => problems.push(
+                InputProblem::new("run", "`run` must be a string")
+                    .with_help("write the command as text; a script of several lines goes in a block: `run: |`"),
+            ),
         }
         match with.get("env") {
             None => {}
@@ -89,7 +95,10 @@ impl Action for Shell {
             ),
         }
         if let Some(dir) = with.get("dir").filter(|d| !d.is_string()) {
-            problems.push(InputProblem::new("dir", format!("`dir` must be a path, got {dir}")));
+            problems.push(
+                InputProblem::new("dir", format!("`dir` must be a path, got {dir}"))
+                    .with_help("write the directory the command runs in as text, e.g. `dir: ./scripts`"),
+            );
         }
         problems
     }

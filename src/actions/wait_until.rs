@@ -134,7 +134,11 @@ impl Action for WaitUntil {
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         let mut problems = super::unknown_keys(with, KEYS);
         if with.contains_key("http") == with.contains_key("shell") {
-            problems.push(InputProblem::new("", "give exactly one probe: `http` or `shell`"));
+            problems.push(
+                InputProblem::new("", "give exactly one probe: `http` or `shell`").with_help(
+                    "poll a URL with `http: { url: ... }` or a command with `shell: { run: ... }`, not both",
+                ),
+            );
         }
         // The probe's inputs are checked as an `http` or `shell` task's are, each problem
         // placed at the key inside the probe it is about.

@@ -126,12 +126,18 @@ pub fn plan(facts: &RunFacts<'_>) -> CleanupPlan {
             _ => None,
         };
         let Some(mut kind) = kind else { continue };
-        // A cleanup run again leaves what an earlier one removed after the instance ended.
+        // A cleanup run again leaves what an earlier one removed after the instance ended. An
+        // unfinished instance whose resource an earlier cleanup found nowhere is looked for
+        // again: a create still in flight then may have finished since.
+        let done: &[&str] = match kind {
+            UndoKind::Unfinished { .. } => &["deleted ", "done earlier "],
+            _ => &["deleted ", "already gone ", "done earlier "],
+        };
         let removed = replay.audit.iter().rev().find(|a| {
             a.action == AuditAction::Cleanup
                 && a.task.as_ref() == Some(id)
                 && a.at >= rec.end.unwrap_or(0)
-                && ["deleted ", "already gone ", "done earlier "].iter().any(|p| a.reason.starts_with(p))
+                && done.iter().any(|p| a.reason.starts_with(p))
         });
         if let Some(earlier) = removed {
             kind = UndoKind::Removed { resource: kind.resource(), at: earlier.at };

@@ -74,7 +74,9 @@ impl de::Error for DeError {
             "a boolean" | "bool" => "true or false".to_owned(),
             other => other.to_owned(),
         };
-        Self::custom(format!("expected {expected}, found {found}"))
+        let mut err = Self::custom(format!("expected {expected}, found {found}"));
+        err.help = Some(format!("write {expected} here"));
+        err
     }
 
     /// The right type, out of range: `-1` or `5000000000` for a count.
@@ -84,7 +86,8 @@ impl de::Error for DeError {
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         let mut err = Self::custom(format!("unknown value `{variant}`, expected one of: {}", expected.join(", ")));
-        err.help = did_you_mean(variant, expected.iter().copied());
+        err.help = did_you_mean(variant, expected.iter().copied())
+            .or_else(|| Some(format!("write one of: {}", expected.join(", "))));
         err
     }
 
@@ -141,7 +144,7 @@ impl ErrorSink {
 /// Decodes `T` from a node; the error of the whole decode (if it failed outside any
 /// [`Lenient`]) is returned, and everything recorded on the way is in `sink`.
 pub fn from_node<'a, T: Deserialize<'a>>(node: &'a Node, sink: &'a ErrorSink) -> Result<T, DeError> {
-    T::deserialize(NodeDe { node, sink })
+    T::deserialize(NodeDe { node, sink, key: false })
 }
 
 /// The deserializer for one node.
@@ -149,6 +152,8 @@ pub fn from_node<'a, T: Deserialize<'a>>(node: &'a Node, sink: &'a ErrorSink) ->
 pub struct NodeDe<'a> {
     node: &'a Node,
     sink: &'a ErrorSink,
+    /// A map's key: a name, which may be written as any scalar (`1:`, `true:`).
+    key: bool,
 }
 
 impl<'a> NodeDe<'a> {
@@ -165,6 +170,7 @@ impl<'a> NodeDe<'a> {
                 ScalarKind::Null => de::Unexpected::Unit,
                 ScalarKind::Bool(b) => de::Unexpected::Bool(b),
                 ScalarKind::Int(i) => de::Unexpected::Signed(i),
+                ScalarKind::UInt(u) => de::Unexpected::Unsigned(u),
                 ScalarKind::Float(f) => de::Unexpected::Float(f),
                 ScalarKind::Str => de::Unexpected::Str(text),
             },
@@ -195,6 +201,7 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
                 ScalarKind::Null => visitor.visit_unit(),
                 ScalarKind::Bool(b) => visitor.visit_bool(b),
                 ScalarKind::Int(i) => visitor.visit_i64(i),
+                ScalarKind::UInt(u) => visitor.visit_u64(u),
                 ScalarKind::Float(f) => visitor.visit_f64(f),
                 ScalarKind::Str => visitor.visit_borrowed_str(text),
             },
@@ -205,8 +212,24 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
     }
 
     fn deserialize_str<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let result = match &self.node.kind {
-            NodeKind::Scalar { text, .. } => visitor.visit_borrowed_str(text),
+        let result = match (&self.node.kind, self.scalar()) {
+            (NodeKind::Scalar { text, .. }, Some((_, ScalarKind::Str))) => visitor.visit_borrowed_str(text),
+            (NodeKind::Scalar { text, .. }, _) if self.key => visitor.visit_borrowed_str(text),
+            // `name: 2024` is a number to YAML (and to the JSON Schema editors check with):
+            // text must be written as text.
+            (NodeKind::Scalar { text, .. }, Some((_, kind))) => {
+                let what = match kind {
+                    ScalarKind::Null => "null",
+                    ScalarKind::Bool(_) => "a boolean",
+                    _ => "a number",
+                };
+                let mut err = DeError::new(format!("expected a string, found {what} `{text}`"), self.node.span.clone());
+                err.help = Some(match kind {
+                    ScalarKind::Null => "give it a value, or leave the key out".to_owned(),
+                    _ => format!("quote it to make it text: \"{text}\""),
+                });
+                Err(err)
+            }
             _ => Err(de::Error::invalid_type(self.unexpected(), &visitor)),
         };
         self.placed(result)
@@ -334,7 +357,7 @@ impl<'a> SeqAccess<'a> for Items<'a> {
     fn next_element_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
         match self.iter.next() {
             None => Ok(None),
-            Some(node) => seed.deserialize(NodeDe { node, sink: self.sink }).map(Some),
+            Some(node) => seed.deserialize(NodeDe { node, sink: self.sink, key: false }).map(Some),
         }
     }
 
@@ -372,14 +395,14 @@ impl<'a> MapAccess<'a> for Entries<'a> {
                 }
             }
             self.value = Some(value);
-            return seed.deserialize(NodeDe { node: key, sink: self.sink }).map(Some);
+            return seed.deserialize(NodeDe { node: key, sink: self.sink, key: true }).map(Some);
         }
         Ok(None)
     }
 
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         match self.value.take() {
-            Some(node) => seed.deserialize(NodeDe { node, sink: self.sink }),
+            Some(node) => seed.deserialize(NodeDe { node, sink: self.sink, key: false }),
             None => Err(de::Error::custom("value requested before key")),
         }
     }
@@ -597,6 +620,15 @@ where
     T: Deserialize<'de> + Default,
 {
     Lenient::<T>::deserialize(deserializer).map(|field| field.0.unwrap_or_default())
+}
+
+/// Like [`lenient_field`], for a field whose value is read as written: a key given with no
+/// value (`if:`, `if: ~`) is `Some` null node, not taken for a key left out.
+pub fn present_field<'de, D>(deserializer: D) -> Result<Option<Box<RawNode>>, D::Error>
+where
+    D: de::Deserializer<'de>,
+{
+    Lenient::<Box<RawNode>>::deserialize(deserializer).map(|field| field.0)
 }
 
 /// Wrappers that only add decoding behaviour have the schema of what they wrap.

@@ -42,6 +42,7 @@ pub struct RunbookDoc {
     #[schemars(required, range(min = 1, max = 1))]
     pub version: Option<Lenient<Spanned<u32>>>,
     /// Short name of the runbook, used in run listings and reports.
+    #[schemars(required)]
     pub name: Option<Lenient<Text>>,
     #[serde(default)]
     pub description: Option<Lenient<String>>,
@@ -104,7 +105,8 @@ pub struct ParamDoc {
     pub description: Option<String>,
     /// Allowed values.
     #[serde(default, rename = "enum")]
-    pub allowed: Option<Vec<RawNode>>,
+    #[schemars(extend("minItems" = 1))]
+    pub allowed: Option<Spanned<Vec<RawNode>>>,
 }
 
 /// Settings inherited by every task.
@@ -186,7 +188,7 @@ pub struct TaskDoc {
     #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub depends_on: Vec<Text>,
     /// Condition; when false the task is skipped (and so are tasks that need its outputs).
-    #[serde(default, rename = "if", deserialize_with = "crate::runbook::de::lenient_field")]
+    #[serde(default, rename = "if", deserialize_with = "crate::runbook::de::present_field")]
     pub condition: Option<Box<RawNode>>,
     /// One instance per item of this list (an expression or a literal list); `${{ each }}` is
     /// the item inside the task.
@@ -204,6 +206,7 @@ pub struct TaskDoc {
     pub concurrency: Option<Box<Text>>,
     /// Inputs of the action; strings may hold `${{ }}` expressions.
     #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
+    #[schemars(extend("type" = "object"))]
     pub with: Option<RawNode>,
     /// A probe run on resume for a task caught mid-flight: if it succeeds, the work is
     /// already done and the task is marked succeeded without running again.
@@ -224,5 +227,6 @@ pub struct TaskDoc {
 pub struct CheckDoc {
     pub uses: Text,
     #[serde(default)]
+    #[schemars(extend("type" = "object"))]
     pub with: Option<RawNode>,
 }

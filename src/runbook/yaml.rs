@@ -54,7 +54,7 @@ impl Node {
             NodeKind::Scalar { text, quoted } => match scalar_kind(text, *quoted) {
                 ScalarKind::Null => "null",
                 ScalarKind::Bool(_) => "a boolean",
-                ScalarKind::Int(_) | ScalarKind::Float(_) => "a number",
+                ScalarKind::Int(_) | ScalarKind::UInt(_) | ScalarKind::Float(_) => "a number",
                 ScalarKind::Str => "a string",
             },
             NodeKind::Seq(_) => "a list",
@@ -70,6 +70,7 @@ impl Node {
                 ScalarKind::Null => Value::Null,
                 ScalarKind::Bool(b) => Value::Bool(b),
                 ScalarKind::Int(i) => Value::from(i),
+                ScalarKind::UInt(u) => Value::from(u),
                 ScalarKind::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
                 ScalarKind::Str => Value::String(text.clone()),
             },
@@ -87,8 +88,16 @@ pub enum ScalarKind {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer above `i64::MAX`.
+    UInt(u64),
     Float(f64),
     Str,
+}
+
+/// Whether `text` is an integer as YAML writes one: digits, with an optional sign.
+pub fn integer_text(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub fn scalar_kind(text: &str, quoted: bool) -> ScalarKind {
@@ -103,6 +112,14 @@ pub fn scalar_kind(text: &str, quoted: bool) -> ScalarKind {
     }
     if let Ok(i) = text.parse::<i64>() {
         return ScalarKind::Int(i);
+    }
+    if let Ok(u) = text.parse::<u64>() {
+        return ScalarKind::UInt(u);
+    }
+    // Past 64 bits an integer would become the nearest float, another number: it is kept as
+    // the text written.
+    if integer_text(text) {
+        return ScalarKind::Str;
     }
     let first = text.as_bytes()[0];
     if (first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') && !text.ends_with('.') {
@@ -148,8 +165,20 @@ pub enum SyntaxErrorKind {
 /// Documents in the plain subset most runbooks use are read by a fast reader of that subset
 /// (`yaml_fast`), which builds the same tree; everything else goes through `saphyr-parser`.
 pub fn parse(source: &str) -> Result<Node, SyntaxError> {
+    let (node, mut tags) = parse_tagged(source)?;
+    match tags.is_empty() {
+        true => Ok(node),
+        false => Err(tags.swap_remove(0)),
+    }
+}
+
+/// Like [`parse`], but a tag is not the end of the reading: the tree is built with each
+/// tagged scalar as the text it is written as (`!params.dry_run`), and every tag is given
+/// back as a [`SyntaxErrorKind::Tag`] error, so a reader can report them with the rest of
+/// what is wrong in the file.
+pub fn parse_tagged(source: &str) -> Result<(Node, Vec<SyntaxError>), SyntaxError> {
     match super::yaml_fast::parse(source) {
-        Some(node) => Ok(node),
+        Some(node) => Ok((node, Vec::new())),
         None => parse_full(source),
     }
 }
@@ -160,7 +189,7 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
 /// spaces there. A tab it stops at is read as the space it stands for (same length, so every
 /// line and column stays put), and the text is parsed again, for at most [`MAX_TAB_FIXES`]
 /// tabs; past that the error stands, with a help line that says what to change.
-pub(crate) fn parse_full(source: &str) -> Result<Node, SyntaxError> {
+pub(crate) fn parse_full(source: &str) -> Result<(Node, Vec<SyntaxError>), SyntaxError> {
     let mut text = std::borrow::Cow::Borrowed(source);
     for _ in 0..MAX_TAB_FIXES {
         match parse_once(&text) {
@@ -204,10 +233,18 @@ fn quote_named(source: &str, at: usize, info: &str) -> String {
     }
 }
 
-fn parse_once(source: &str) -> Result<Node, SyntaxError> {
+fn parse_once(source: &str) -> Result<(Node, Vec<SyntaxError>), SyntaxError> {
     let offsets = CharOffsets::new(source);
-    let mut builder =
-        Builder { offsets: &offsets, stack: Vec::new(), anchors: Vec::new(), root: None, error: None, documents: 0 };
+    let mut builder = Builder {
+        source,
+        offsets: &offsets,
+        stack: Vec::new(),
+        anchors: Vec::new(),
+        root: None,
+        error: None,
+        tags: Vec::new(),
+        documents: 0,
+    };
     let mut parser = Parser::new_from_str(source);
     // Every document is read, so that a second one is reported rather than ignored.
     let loaded = parser.load(&mut builder, true);
@@ -225,7 +262,8 @@ fn parse_once(source: &str) -> Result<Node, SyntaxError> {
         };
         SyntaxError { message, span: not_past_the_text(source, at), kind }
     })?;
-    Ok(builder.root.unwrap_or(Node { kind: NodeKind::Map(Vec::new()), span: 0..0 }))
+    let root = builder.root.unwrap_or(Node { kind: NodeKind::Map(Vec::new()), span: 0..0 });
+    Ok((root, builder.tags))
 }
 
 /// Where an error the parser found at `at` is shown: there, unless only blanks follow it
@@ -272,16 +310,27 @@ enum Frame {
 }
 
 struct Builder<'a> {
+    source: &'a str,
     offsets: &'a CharOffsets,
     stack: Vec<Frame>,
     anchors: Vec<(usize, Node)>,
     root: Option<Node>,
     error: Option<SyntaxError>,
+    /// Every tag met, in order (see [`parse_tagged`]).
+    tags: Vec<SyntaxError>,
     /// Documents started so far: a runbook or a params file is one.
     documents: usize,
 }
 
 impl Builder<'_> {
+    fn tag(&mut self, at: &ByteSpan) {
+        self.tags.push(SyntaxError {
+            message: "a YAML tag (a value starting with `!`), which drctl does not read".to_owned(),
+            span: at.clone(),
+            kind: SyntaxErrorKind::Tag,
+        });
+    }
+
     fn push_node(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
             self.anchors.push((anchor, node.clone()));
@@ -314,16 +363,21 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
     fn on_event(&mut self, event: Event<'input>, span: Span) {
         let bytes = self.offsets.span(span);
         match event {
-            Event::Scalar(_, _, _, Some(_)) | Event::SequenceStart(_, Some(_)) | Event::MappingStart(_, Some(_)) => {
+            Event::Scalar(_, _, anchor, Some(_)) => {
                 // Read without its tag, the value would silently change meaning (`if:
-                // !params.dry_run` would lose its condition).
-                if self.error.is_none() {
-                    self.error = Some(SyntaxError {
-                        message: "a YAML tag (a value starting with `!`), which drctl does not read".to_owned(),
-                        span: bytes.clone(),
-                        kind: SyntaxErrorKind::Tag,
-                    });
-                }
+                // !params.dry_run` would lose its condition): it is an error, and the value
+                // stands in the tree as the text written, for the rest of the reading.
+                self.tag(&bytes);
+                let text = self.source.get(bytes.clone()).unwrap_or_default().trim_end().to_owned();
+                self.push_node(Node { kind: NodeKind::Scalar { text, quoted: true }, span: bytes }, anchor);
+            }
+            Event::SequenceStart(anchor, Some(_)) => {
+                self.tag(&bytes);
+                self.on_event(Event::SequenceStart(anchor, None), span);
+            }
+            Event::MappingStart(anchor, Some(_)) => {
+                self.tag(&bytes);
+                self.on_event(Event::MappingStart(anchor, None), span);
             }
             Event::Scalar(text, style, anchor, _) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);
@@ -476,6 +530,8 @@ mod tests {
     #[test]
     fn scalar_kinds() {
         assert_eq!(scalar_kind("12", false), ScalarKind::Int(12));
+        assert_eq!(scalar_kind("12345678901234567890", false), ScalarKind::UInt(12_345_678_901_234_567_890));
+        assert_eq!(scalar_kind("98765432109876543210", false), ScalarKind::Str);
         assert_eq!(scalar_kind("12", true), ScalarKind::Str);
         assert_eq!(scalar_kind("1.5", false), ScalarKind::Float(1.5));
         assert_eq!(scalar_kind("~", false), ScalarKind::Null);

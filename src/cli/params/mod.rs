@@ -242,7 +242,14 @@ fn typed(name: &str, param: &Param, text: &str, from: &str) -> Result<Value, Pro
     let value = match param.kind {
         ParamType::String => Value::String(text.to_owned()),
         ParamType::Number => {
-            serde_json::from_str::<serde_json::Number>(text).map(Value::Number).map_err(|_| bad("a number"))?
+            let number = serde_json::from_str::<serde_json::Number>(text).map_err(|_| bad("a number"))?;
+            // An integer past 64 bits would be read as the nearest float: another number.
+            if crate::runbook::yaml::integer_text(text.trim()) && number.as_i64().is_none() && number.as_u64().is_none()
+            {
+                return Err(bad("a whole number drctl can hold exactly (up to 18446744073709551615)")
+                    .help(Some(format!("declare `{name}` with `type: string` to pass longer digits as text"))));
+            }
+            Value::Number(number)
         }
         ParamType::Bool => Value::Bool(bool_word(text).ok_or_else(|| bad("true or false"))?),
         ParamType::List => {

@@ -203,6 +203,11 @@ impl<'s> Lexer<'s> {
         } else {
             text.parse::<i64>().map(Number::from).or_else(|_| text.parse::<u64>().map(Number::from)).ok()
         };
+        if integer.is_none() && !float {
+            // Read as a float, it would be another number.
+            return Err(ExprError::new("integer too large to hold exactly (past 64 bits)", self.span(start, end))
+                .with_help(format!("write it as text: '{text}'")));
+        }
         let number = integer
             .or_else(|| text.parse::<f64>().ok().and_then(Number::from_f64))
             .ok_or_else(|| ExprError::new("number out of range", self.span(start, end)))?;
@@ -277,7 +282,10 @@ mod tests {
         assert_eq!(n("1.5"), Number::from_f64(1.5).unwrap());
         assert_eq!(n("1e3"), Number::from_f64(1000.0).unwrap());
         assert_eq!(n("-2.5E-2"), Number::from_f64(-0.025).unwrap());
-        assert_eq!(n("99999999999999999999"), Number::from_f64(1e20).unwrap());
+        // Past 64 bits an integer would read as another number.
+        let e = error("99999999999999999999");
+        assert_eq!((e.message.as_str(), e.range.clone()), ("integer too large to hold exactly (past 64 bits)", 0..20));
+        assert_eq!(n("99999999999999999999.0"), Number::from_f64(1e20).unwrap());
         // A dot not followed by a digit is member access, not a fraction.
         assert_eq!(
             kinds("1.e"),

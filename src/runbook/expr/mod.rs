@@ -56,7 +56,7 @@ pub use error::{EvalError, ExprError};
 pub use fold::{failing_calls, Failure};
 pub use functions::Function;
 pub(crate) use lexer::{is_ident_continue, is_ident_start};
-pub use parser::MAX_DEPTH;
+pub use parser::{MAX_DEPTH, MAX_TREE_DEPTH};
 pub use reference::Reference;
 pub use scope::Scope;
 pub use template::{Template, TemplatePart};

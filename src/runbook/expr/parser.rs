@@ -22,9 +22,14 @@ use super::error::ExprError;
 use super::functions::Function;
 use super::lexer::{tokenize, Token, TokenKind};
 
-/// Deepest tree (and deepest parenthesis nesting) accepted. Real expressions stay far below;
-/// the cap keeps the recursive evaluator and printer safe on hostile input.
+/// Deepest nesting of parentheses, `!`, brackets and calls accepted. Real expressions stay
+/// far below; the cap keeps the recursive parser safe on hostile input.
 pub const MAX_DEPTH: usize = 100;
+
+/// Deepest tree accepted. Chains of operators and members (`a || b || ...`, `a.b.c...`) build
+/// a level per link without nesting anything, and a generated check may chain hundreds; the
+/// cap keeps the recursive evaluator and printer safe on hostile input.
+pub const MAX_TREE_DEPTH: usize = 1000;
 
 /// Parses a whole expression. Spans are shifted by `offset`.
 pub(crate) fn parse_at(src: &str, offset: usize) -> Result<Expr, ExprError> {
@@ -80,11 +85,11 @@ impl<'s> Parser<'s> {
         (&self.peek().kind == kind).then(|| self.advance())
     }
 
-    /// Wraps up a node, refusing trees deeper than [`MAX_DEPTH`].
+    /// Wraps up a node, refusing trees deeper than [`MAX_TREE_DEPTH`].
     fn node(&self, kind: ExprKind, span: Range<usize>) -> Result<Expr, ExprError> {
         let expr = Expr::new(kind, span);
-        if expr.depth() > MAX_DEPTH {
-            return Err(too_deep(expr.span()));
+        if expr.depth() > MAX_TREE_DEPTH {
+            return Err(too_deep(expr.span(), MAX_TREE_DEPTH));
         }
         Ok(expr)
     }
@@ -123,7 +128,7 @@ impl<'s> Parser<'s> {
     fn enter(&mut self, at: &Range<usize>) -> Result<(), ExprError> {
         self.nesting += 1;
         if self.nesting > MAX_DEPTH {
-            return Err(too_deep(at.clone()));
+            return Err(too_deep(at.clone(), MAX_DEPTH));
         }
         Ok(())
     }
@@ -239,7 +244,7 @@ impl<'s> Parser<'s> {
     }
 }
 
-fn too_deep(range: Range<usize>) -> ExprError {
-    ExprError::new(format!("expression is nested too deeply (more than {MAX_DEPTH} levels)"), range)
+fn too_deep(range: Range<usize>, limit: usize) -> ExprError {
+    ExprError::new(format!("expression is nested too deeply (more than {limit} levels)"), range)
         .with_help("split it into smaller expressions")
 }

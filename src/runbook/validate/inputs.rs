@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::quoting::{quoting, Quoting};
 use super::tasks::add_dep;
-use super::{suggest, type_word, Validator};
+use super::{suggest, suggest_or_list, type_word, Validator};
 use crate::runbook::checked::{Dep, ForEach, Input, Param};
 use crate::runbook::expr::{failing_calls, parse_expr, BinaryOp, Expr, ExprKind, Reference, Template, TemplatePart};
 use crate::runbook::model::ParamType;
@@ -205,7 +205,7 @@ fn check_refs(
                 match refs.ids.index(task) {
                     None => v.push(
                         Problem::new("drctl::unknown-task", format!("unknown task `{task}`"), span, "no such task")
-                            .help(suggest(task, refs.ids.names.iter().copied())),
+                            .help(suggest_or_list(task, "tasks", refs.ids.names.iter().copied())),
                     ),
                     Some(t) if t == refs.task_index => v.push(
                         Problem::new(
@@ -265,7 +265,12 @@ fn check_refs(
                     } else {
                         "`each` is only defined in tasks with `for_each`"
                     };
-                    v.push(Problem::new("drctl::each", why, span, "here"));
+                    let help = if refs.has_for_each {
+                        "read `each` in `with` or `check`; elsewhere name the value directly"
+                    } else {
+                        "add `for_each:` with the list the task runs once per item of, or use the value directly"
+                    };
+                    v.push(Problem::new("drctl::each", why, span, "here").help(Some(help.into())));
                 }
             }
             "run" => {
@@ -357,16 +362,28 @@ pub(super) fn condition(
     deps: &mut Vec<Dep>,
 ) -> Option<Template> {
     let NodeKind::Scalar { text, quoted } = &node.kind else {
-        v.push(Problem::new(
-            "drctl::condition",
-            "`if` must be an expression or true/false",
-            node.span.clone(),
-            format!("this is {}", node.type_name()),
-        ));
+        v.push(
+            Problem::new(
+                "drctl::condition",
+                "`if` must be an expression or true/false",
+                node.span.clone(),
+                format!("this is {}", node.type_name()),
+            )
+            .help(Some("write one expression: `if: ${{ ... }}`".into())),
+        );
         return None;
     };
-    if let ScalarKind::Bool(b) = scalar_kind(text, *quoted) {
-        return Template::parse(&format!("${{{{ {b} }}}}")).ok();
+    match scalar_kind(text, *quoted) {
+        ScalarKind::Bool(b) => return Template::parse(&format!("${{{{ {b} }}}}")).ok(),
+        // Whether a null `if` meant "never" or "always" is not known: it is refused.
+        ScalarKind::Null => {
+            v.push(
+                Problem::new("drctl::condition", "`if` has no value", node.span.clone(), "empty")
+                    .help(Some("write the condition (`if: ${{ params.dry_run == false }}`), or remove `if:`".into())),
+            );
+            return None;
+        }
+        _ => {}
     }
     if text.contains("${{") {
         let template = template(v, node, text, refs, deps, false)?;
@@ -539,10 +556,15 @@ pub(super) enum Unexpandable {
 /// `${DRCTL_EXPR_n}`. Only a literal `shell` is judged.
 fn foreign_shell(map: &IndexMap<String, Input>) -> Option<String> {
     let Some(Input::Literal(Value::String(shell))) = map.get("shell") else { return None };
-    let program = shell.split_whitespace().next()?;
-    let name = program.rsplit('/').next().unwrap_or(program);
+    let base = |word: &'_ str| word.rsplit('/').next().unwrap_or(word).to_owned();
+    let mut words = shell.split_whitespace();
+    let mut name = base(words.next()?);
+    // `env bash` runs bash: look through `env` (and its options) to the program it starts.
+    if name == "env" {
+        name = base(words.find(|w| !w.starts_with('-') && !w.contains('='))?);
+    }
     let posix = ["sh", "bash", "dash", "ash", "ksh", "mksh", "ksh93", "zsh", "yash", "busybox"];
-    (!posix.contains(&name)).then(|| name.to_owned())
+    (!posix.contains(&name.as_str())).then_some(name)
 }
 
 /// Rewrites each `${{ }}` in the script inputs `keys` of `with` into a reference to an

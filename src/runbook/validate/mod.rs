@@ -28,22 +28,36 @@ pub fn load(path: &str, text: &str, actions: &ActionRegistry) -> Result<Runbook,
     // A byte-order mark some editors write is not part of the YAML; left in, every column on
     // the first line would be off by one.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut v = Validator { problems: Vec::new(), text };
+    let mut v = Validator { problems: Vec::new(), text, tagged: Vec::new() };
     let runbook = v.run(path, text, actions);
     match runbook {
         Some(runbook) if v.problems.is_empty() => Ok(runbook),
         _ => {
             let mut problems = v.problems;
+            // A tagged value stands in the tree as the text written; what else is said about
+            // it follows from the tag, which is reported on its own.
+            let tagged = v.tagged;
+            problems.retain(|p| p.code == TAG || !p.labels.iter().any(|(s, _)| tagged.iter().any(|t| overlap(s, t))));
             problems.sort_by_key(|p| p.labels.first().map_or(0, |(s, _)| s.start));
             Err(Invalid { path: path.to_owned(), text: Arc::from(text), problems })
         }
     }
 }
 
+/// Whether two spans share a byte; an empty span stands for the byte it is at.
+fn overlap(a: &ByteSpan, b: &ByteSpan) -> bool {
+    a.start < b.end.max(b.start + 1) && b.start < a.end.max(a.start + 1)
+}
+
 pub(crate) struct Validator<'t> {
     pub(crate) problems: Vec<Problem>,
     pub(crate) text: &'t str,
+    /// Where the file has YAML tags.
+    tagged: Vec<ByteSpan>,
 }
+
+/// The code of a YAML tag's problem.
+const TAG: &str = "drctl::yaml-tag";
 
 impl Validator<'_> {
     pub(crate) fn push(&mut self, problem: Problem) {
@@ -85,20 +99,28 @@ impl Validator<'_> {
     }
 
     fn run(&mut self, path: &str, text: &str, actions: &ActionRegistry) -> Option<Runbook> {
-        let mut root = match yaml::parse(text) {
-            Ok(root) => root,
+        let mut root = match yaml::parse_tagged(text) {
+            Ok((root, tags)) => {
+                for tag in tags {
+                    let tagged = text.get(tag.span.clone()).and_then(|t| t.lines().next()).unwrap_or_default().trim();
+                    let tagged = if tagged.starts_with('!') { tagged.to_owned() } else { "!value".to_owned() };
+                    self.push(
+                        Problem::new(TAG, format!("YAML syntax error: {}", tag.message), tag.span.clone(), "here")
+                            .help(Some(format!(
+                                "quote the value to keep the `!` as text (\"{tagged}\"); for a negated condition \
+                                 write ${{{{ {tagged} }}}}"
+                            ))),
+                    );
+                    self.tagged.push(tag.span);
+                }
+                root
+            }
             Err(e) => {
                 let line = |at: usize| {
                     let start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
                     text[start..].lines().next().unwrap_or_default()
                 };
-                let help = if e.kind == yaml::SyntaxErrorKind::Tag {
-                    let tagged = text.get(e.span.clone()).and_then(|t| t.lines().next()).unwrap_or_default().trim();
-                    let tagged = if tagged.starts_with('!') { tagged.to_owned() } else { "!value".to_owned() };
-                    format!(
-                        "quote the value to keep the `!` as text (\"{tagged}\"); for a negated condition write ${{{{ {tagged} }}}}"
-                    )
-                } else if e.message.contains("tab") {
+                let help = if e.message.contains("tab") {
                     "indent with spaces: YAML does not allow tabs for indentation".to_owned()
                 } else if e.kind != yaml::SyntaxErrorKind::Malformed {
                     "a runbook is one map of keys, a few levels deep".to_owned()
@@ -148,6 +170,14 @@ impl Validator<'_> {
                 return None;
             }
         };
+        // Where the top-level keys are, for a key written with no value (`tasks:`).
+        let key_at = |key: &str| match &root.kind {
+            yaml::NodeKind::Map(entries) => {
+                entries.iter().find(|(k, _)| k.as_scalar() == Some(key)).map(|(k, _)| k.span.clone())
+            }
+            _ => None,
+        };
+        let (name_key, tasks_key) = (key_at("name"), key_at("tasks"));
         // The decoded model owns what it needs; free the tree before building the checked form.
         drop(root);
         let top = first_line(text);
@@ -167,15 +197,22 @@ impl Validator<'_> {
             ),
             _ => {}
         }
-        let name = match &doc.name {
-            None => {
+        let name = match (&doc.name, name_key) {
+            (None, Some(key)) => {
+                self.push(
+                    Problem::new("drctl::missing", "`name` has no value", key, "here")
+                        .help(Some("write the runbook's short name after `name:`".into())),
+                );
+                String::new()
+            }
+            (None, None) => {
                 self.push(
                     Problem::new("drctl::missing", "missing required key `name`", top.clone(), "in this runbook")
                         .help(Some("add `name: <short name>`".into())),
                 );
                 String::new()
             }
-            Some(Lenient(n)) => n.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
+            (Some(Lenient(n)), _) => n.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
         };
         let objectives = doc.objectives.as_ref().and_then(|o| o.0.clone());
         let rto = objectives.as_ref().and_then(|o| self.duration(o.rto.as_ref()));
@@ -205,34 +242,51 @@ impl Validator<'_> {
                     continue;
                 };
                 if limit.value == 0 {
-                    self.push(Problem::new(
-                        "drctl::concurrency",
-                        "a concurrency limit must be at least 1",
-                        limit.span.clone(),
-                        "here",
-                    ));
+                    self.push(
+                        Problem::new(
+                            "drctl::concurrency",
+                            "a concurrency limit must be at least 1",
+                            limit.span.clone(),
+                            "here",
+                        )
+                        .help(Some(format!(
+                            "give `{}` how many of its tasks may run at once (1 or more), or remove the group",
+                            group.value
+                        ))),
+                    );
                 }
                 concurrency.insert(group.value.clone(), limit.value.max(1) as usize);
             }
         }
         let parallelism = match &defaults.parallelism {
             Some(p) if p.value == 0 => {
-                self.push(Problem::new("drctl::parallelism", "parallelism must be at least 1", p.span.clone(), "here"));
+                self.push(
+                    Problem::new("drctl::parallelism", "parallelism must be at least 1", p.span.clone(), "here")
+                        .help(Some("give how many tasks may run at once: 1 or more".into())),
+                );
                 None
             }
             Some(p) => Some(p.value as usize),
             None => None,
         };
+        let add_tasks =
+            "add at least one task under `tasks:`, keyed by its id: `make-vcn: { uses: shell, with: { run: \
+                         ./make-vcn.sh } }`";
         let Some(Lenient(task_docs)) = &doc.tasks else {
-            self.push(
-                Problem::new("drctl::missing", "missing required key `tasks`", top, "in this runbook")
-                    .help(Some("add `tasks:` with at least one task".into())),
-            );
+            let problem = match &tasks_key {
+                Some(key) => Problem::new("drctl::no-tasks", "`tasks` is empty", key.clone(), "no tasks here"),
+                None => Problem::new("drctl::missing", "missing required key `tasks`", top, "in this runbook"),
+            };
+            self.push(problem.help(Some(add_tasks.into())));
             return None;
         };
         let task_docs = task_docs.as_ref()?;
         if task_docs.is_empty() {
-            self.push(Problem::new("drctl::no-tasks", "the runbook has no tasks", top, "in this runbook"));
+            let at = tasks_key.unwrap_or(top);
+            self.push(
+                Problem::new("drctl::no-tasks", "the runbook has no tasks", at, "no tasks here")
+                    .help(Some(add_tasks.into())),
+            );
         }
         let retry = tasks::retry_policy(self, &crate::runbook::retry::RetryPolicy::default(), defaults.retry.as_ref());
         let timeout = self.limit(defaults.timeout.as_ref(), "timeout");
@@ -269,17 +323,51 @@ impl Validator<'_> {
             let Some(spec) = &spec.0 else { continue };
             let kind = spec.kind.as_ref().map_or(ParamType::String, |k| k.value);
             let default = spec.default.as_ref().map(|d| d.0.to_json());
+            let retype = format!(
+                "write {} (`{}` has `type: {}`), or change its `type`",
+                a_type(kind),
+                name.value,
+                type_word(kind)
+            );
             if let (Some(value), Some(node)) = (&default, &spec.default) {
                 if !matches_type(kind, value) {
-                    self.push(Problem::new(
-                        "drctl::param-type",
-                        format!("default of `{}` is not a {}", name.value, type_word(kind)),
-                        node.0.span.clone(),
-                        format!("this is {}", node.0.type_name()),
-                    ));
+                    self.push(
+                        Problem::new(
+                            "drctl::param-type",
+                            format!("default of `{}` is not a {}", name.value, type_word(kind)),
+                            node.0.span.clone(),
+                            format!("this is {}", node.0.type_name()),
+                        )
+                        .help(Some(retype.clone())),
+                    );
                 }
             }
-            let allowed: Option<Vec<Value>> = spec.allowed.as_ref().map(|a| a.iter().map(|n| n.0.to_json()).collect());
+            if let Some(list) = &spec.allowed {
+                if list.value.is_empty() {
+                    self.push(
+                        Problem::new(
+                            "drctl::param-enum",
+                            format!("`enum` of `{}` allows no value", name.value),
+                            list.span.clone(),
+                            "empty",
+                        )
+                        .help(Some("list the values it may take, or remove `enum`".into())),
+                    );
+                }
+                for node in list.value.iter().filter(|n| !matches_type(kind, &n.0.to_json())) {
+                    self.push(
+                        Problem::new(
+                            "drctl::param-enum",
+                            format!("a value in `enum` of `{}` is not a {}", name.value, type_word(kind)),
+                            node.0.span.clone(),
+                            format!("this is {}", node.0.type_name()),
+                        )
+                        .help(Some(retype.clone())),
+                    );
+                }
+            }
+            let allowed: Option<Vec<Value>> =
+                spec.allowed.as_ref().map(|a| a.value.iter().map(|n| n.0.to_json()).collect());
             if let (Some(value), Some(node), Some(allowed)) = (&default, &spec.default, &allowed) {
                 if !is_allowed(allowed, value) {
                     let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
@@ -314,12 +402,15 @@ impl Validator<'_> {
         if let Some(Lenient(Some(list))) = &doc.phases {
             for phase in list {
                 if phases.iter().any(|(p, _)| *p == phase.value) {
-                    self.push(Problem::new(
-                        "drctl::phase",
-                        format!("phase `{}` is declared twice", phase.value),
-                        phase.span.clone(),
-                        "again here",
-                    ));
+                    self.push(
+                        Problem::new(
+                            "drctl::phase",
+                            format!("phase `{}` is declared twice", phase.value),
+                            phase.span.clone(),
+                            "again here",
+                        )
+                        .help(Some("remove this one: each phase is declared once, in the order phases run".into())),
+                    );
                 } else {
                     phases.push((phase.value.clone(), phase.span.clone()));
                 }
@@ -353,6 +444,17 @@ pub(crate) fn type_word(kind: ParamType) -> &'static str {
     }
 }
 
+/// How to write a value of `kind`, for help lines.
+fn a_type(kind: ParamType) -> &'static str {
+    match kind {
+        ParamType::String => "a string",
+        ParamType::Number => "a number",
+        ParamType::Bool => "true or false",
+        ParamType::List => "a list",
+        ParamType::Map => "a map",
+    }
+}
+
 /// Whether `value` is one of `allowed`; numbers by value, so that `1.0` is `1`.
 pub(crate) fn is_allowed(allowed: &[Value], value: &Value) -> bool {
     allowed.iter().any(|a| match (a, value) {
@@ -363,6 +465,24 @@ pub(crate) fn is_allowed(allowed: &[Value], value: &Value) -> bool {
 
 pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     did_you_mean(word, candidates)
+}
+
+/// The did-you-mean for `word`, or else the names it may be (`what`: "tasks", "actions"), the
+/// first few of them when there are many.
+pub(crate) fn suggest_or_list<'a>(
+    word: &str,
+    what: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    const SHOWN: usize = 12;
+    let names: Vec<&str> = candidates.into_iter().collect();
+    did_you_mean(word, names.iter().copied()).or_else(|| {
+        let mut list = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        if names.len() > SHOWN {
+            list.push_str(&format!(" and {} more", names.len() - SHOWN));
+        }
+        (!names.is_empty()).then(|| format!("{what}: {list}"))
+    })
 }
 
 /// Maps up to this many entries are checked for repeated keys pair by pair.

@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 
 use super::inputs::{self, RefContext};
-use super::{suggest, Validator};
+use super::{suggest, suggest_or_list, Validator};
 use crate::actions::ActionRegistry;
 use crate::runbook::checked::{Check, Dep, Input, Param, Task};
 use crate::runbook::de::Lenient;
@@ -208,7 +208,7 @@ fn check_task(
                     dep.span.clone(),
                     "no such task",
                 )
-                .help(suggest(&dep.value, ids.names.iter().copied())),
+                .help(suggest_or_list(&dep.value, "tasks", ids.names.iter().copied())),
             ),
         }
     }
@@ -236,7 +236,7 @@ fn check_task(
                         c.uses.span.clone(),
                         "not an action",
                     )
-                    .help(suggest(&c.uses.value, ctx.actions.names())),
+                    .help(suggest_or_list(&c.uses.value, "actions", ctx.actions.names())),
                 );
             }
             let with = match &c.with {

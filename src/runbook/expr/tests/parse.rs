@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::sexp;
-use crate::runbook::expr::{parse_expr, ExprError, ExprKind, Function, MAX_DEPTH};
+use crate::runbook::expr::{parse_expr, ExprError, ExprKind, Function, MAX_DEPTH, MAX_TREE_DEPTH};
 
 fn tree(src: &str) -> String {
     sexp(&parse_expr(src).unwrap())
@@ -216,9 +216,12 @@ fn nesting_is_capped() {
     // Long flat chains build deep trees without recursing in the parser; they are capped too.
     let chain = format!("a{}", ".b".repeat(100_000));
     let e = parse_expr(&chain).unwrap_err();
-    assert_eq!(e.range, 0..2 * MAX_DEPTH + 1);
+    assert_eq!(e.range, 0..2 * MAX_TREE_DEPTH + 1);
     let ors = vec!["a"; 100_000].join(" || ");
     assert!(parse_expr(&ors).is_err());
-    let ok_chain = format!("a{}", ".b".repeat(MAX_DEPTH - 1));
+    let ok_chain = format!("a{}", ".b".repeat(MAX_TREE_DEPTH - 1));
     assert!(parse_expr(&ok_chain).is_ok());
+    // A generated check of hundreds of operands nests nothing.
+    let checks = vec!["a == 'x'"; 500].join(" && ");
+    assert!(parse_expr(&checks).is_ok());
 }
