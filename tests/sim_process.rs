@@ -23,6 +23,12 @@ fn drctl_sim_serves_until_sigterm_and_drctl_talks_to_it() {
     for region in ["us-ashburn-1", "us-phoenix-1", "eu-frankfurt-1"] {
         assert!(map[region].as_str().is_some_and(|u| u.starts_with("http://127.0.0.1:")), "{map}");
     }
+    let no_file = sb.run(&["sim", "--dir", "sim", "--faults", "nofile.yaml"]);
+    assert_eq!(no_file.code, 2, "{}", no_file.stderr);
+    assert!(no_file.stderr.contains("cannot read faults file nofile.yaml"), "{}", no_file.stderr);
+    let unwritable = sb.run(&["sim", "--dir", "sim", "--state", "nodir/s.json"]);
+    assert_eq!(unwritable.code, 2, "{}", unwritable.stderr);
+    assert!(unwritable.stderr.contains("give --state a file in a directory that exists"), "{}", unwritable.stderr);
     let config = std::fs::read_to_string(sb.path().join("sim/config")).unwrap();
     let tenancy = config.lines().find_map(|l| l.strip_prefix("tenancy=")).unwrap().to_owned();
     let listed = sb.run(&[
@@ -117,12 +123,25 @@ fn bad_simulator_options_are_refused_with_the_fix() {
         ("throttle: 0.5\n", "`throttle` is not a region with faults"),
         ("us-phoenix-1: { throtle: 0.5 }\n", "unknown field `throtle`"),
         ("us-phoenix-1: { throttle: 2.5 }\n", "throttle rate must be within 0..1, got 2.5"),
+        ("us-phoenix-1:\n  errors: [0.1\n", "faults file faults.yaml:2:3: while parsing a flow sequence"),
+        ("us-phoenix-1:\n  outage: refuse\n  outage: error\n", "faults.yaml:3:3: `outage` is given twice"),
+        (
+            "us-phoenix-1:\n  latency:\n    - { op: \"/20160918/vcns*\", delay: 2s }\n",
+            "latency op `/20160918/vcns*` never matches a request: write `METHOD /path`",
+        ),
+        ("us-phoenix-1:\n  latency:\n    - { op: \"get /x\", delay: 2s }\n", "latency op `get /x` never matches"),
     ] {
         sb.write("faults.yaml", faults);
         let bad = sb.run(&["sim", "--dir", "sim", "--faults", "faults.yaml"]);
         assert_eq!(bad.code, 2, "{faults}: {}", bad.stderr);
         assert!(bad.stderr.contains(says), "{faults}: {}", bad.stderr);
     }
+    let no_file = sb.run(&["sim", "--dir", "sim", "--faults", "nofile.yaml"]);
+    assert_eq!(no_file.code, 2, "{}", no_file.stderr);
+    assert!(no_file.stderr.contains("cannot read faults file nofile.yaml"), "{}", no_file.stderr);
+    let unwritable = sb.run(&["sim", "--dir", "sim", "--state", "nodir/s.json"]);
+    assert_eq!(unwritable.code, 2, "{}", unwritable.stderr);
+    assert!(unwritable.stderr.contains("give --state a file in a directory that exists"), "{}", unwritable.stderr);
     let config = std::fs::read_to_string(sb.path().join("sim/config")).unwrap();
     let again = sb.run(&["sim", "init", "sim"]);
     assert_eq!(again.code, 2, "{}", again.stderr);

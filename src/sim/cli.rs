@@ -433,10 +433,17 @@ pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
         }
         None => None,
     };
-    // A seeded state is on disk before anyone is told the simulator serves: a run killed in
-    // its first moments resumes against the same world.
-    if let (Some(path), Some(_)) = (&args.state, &seeded) {
-        state::write_json_atomic(path, &*sim.store())?;
+    // The state is on disk before anyone is told the simulator serves: a run killed in its
+    // first moments resumes against the same (seeded) world, and a state file that cannot be
+    // written is found now, not after a drill whose world it then lost.
+    if let Some(path) = &args.state {
+        let written = state::write_json_atomic(path, &*sim.store());
+        if let Err(e) = written {
+            running.shutdown().await;
+            return Err(SimError::Usage(format!(
+                "{e}; give --state a file in a directory that exists and can be written"
+            )));
+        }
     }
     let shutdown = running.shutdown_token();
     let admin_url = admin::start(sim.clone(), args.admin_port, shutdown.clone()).await?;

@@ -157,6 +157,24 @@ fn validate(f: &RegionFaults) -> Result<(), SimError> {
     }
     for r in &f.latency {
         parse_delay(&r.delay).map_err(|detail| SimError::Fault { detail })?;
+        check_op(&r.op).map_err(|detail| SimError::Fault { detail })?;
+    }
+    Ok(())
+}
+
+/// The methods a latency rule's `op` may start with (`*`: any).
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "*"];
+
+/// A latency rule's `op` is `METHOD /path`, with `*` anywhere: any other form never matches a
+/// request, and a drill would inject nothing without a word.
+fn check_op(op: &str) -> Result<(), String> {
+    let fix = "write `METHOD /path`: GET, POST, PUT, DELETE, PATCH, HEAD or * for any method, then the path \
+               (`*` matches any text), e.g. `GET /20160918/vcns*`";
+    let Some((method, path)) = op.split_once(' ') else {
+        return Err(format!("latency op `{op}` never matches a request: {fix}"));
+    };
+    if !METHODS.contains(&method) || !(path.starts_with('/') || path.starts_with('*')) {
+        return Err(format!("latency op `{op}` never matches a request: {fix}"));
     }
     Ok(())
 }
@@ -198,11 +216,24 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
 
 /// Reads a faults file: a YAML map of region id to [`RegionFaults`].
 pub fn load_file(path: &Path) -> Result<BTreeMap<String, RegionFaults>, SimError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SimError::Read { path: path.to_path_buf(), source })?;
-    // A mistake in the file is the operator's to fix, like a bad option (exit 2).
+    // A mistake in the file, or a file that is not there, is the operator's to fix, like a bad
+    // option (exit 2).
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SimError::Usage(format!("cannot read faults file {}: {e}", path.display())))?;
     let shape = "the faults file maps region ids to their faults, e.g. `us-phoenix-1: { throttle: 0.3 }`";
     let bad = |detail: String| SimError::Usage(format!("faults file {}: {detail}", path.display()));
-    let doc = crate::runbook::yaml::parse(&text).map_err(|e| bad(e.to_string()))?;
+    let at = |offset: usize| {
+        let (line, column) = crate::runbook::problem::line_col(&text, offset);
+        format!("{}:{line}:{column}", path.display())
+    };
+    let doc = crate::runbook::yaml::parse(&text)
+        .map_err(|e| SimError::Usage(format!("faults file {}: {e}", at(e.span.start))))?;
+    if let Some((key, offset)) = repeated_key(&doc) {
+        return Err(SimError::Usage(format!(
+            "faults file {}: `{key}` is given twice in one map; keep one",
+            at(offset)
+        )));
+    }
     let value: Value = doc.to_json();
     let Value::Object(regions) = value else { return Err(bad(shape.to_owned())) };
     let mut map = BTreeMap::new();
@@ -217,6 +248,24 @@ pub fn load_file(path: &Path) -> Result<BTreeMap<String, RegionFaults>, SimError
     Ok(map)
 }
 
+/// The first key given twice in one map of `node`, and where its second one is.
+fn repeated_key(node: &crate::runbook::yaml::Node) -> Option<(String, usize)> {
+    use crate::runbook::yaml::NodeKind;
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            for (i, (key, _)) in entries.iter().enumerate() {
+                let name = key.as_scalar()?;
+                if entries[..i].iter().any(|(k, _)| k.as_scalar() == Some(name)) {
+                    return Some((name.to_owned(), key.span.start));
+                }
+            }
+            entries.iter().find_map(|(_, v)| repeated_key(v))
+        }
+        NodeKind::Seq(items) => items.iter().find_map(repeated_key),
+        NodeKind::Scalar { .. } => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +276,16 @@ mod tests {
         assert!(wildcard("*functions*", "GET /20260325/functions/ocid1.fnfunc"));
         assert!(!wildcard("GET *", "POST /x"));
         assert!(wildcard("GET /x", "GET /x"));
+    }
+
+    #[test]
+    fn latency_ops_name_a_method_and_a_path() {
+        for good in ["GET /20160918/vcns*", "GET *", "* /x", "POST /20181201/functions"] {
+            assert!(check_op(good).is_ok(), "{good}");
+        }
+        for bad in ["/20160918/vcns*", "FOO /x", "get /x", "*functions*", "GET vcns"] {
+            assert!(check_op(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
