@@ -463,3 +463,42 @@ fn long_chains_and_large_integers() {
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("integer too large to hold exactly"), "{}", refused.stderr);
 }
+
+/// Fields inside a resource's objects of the wrong type are refused at the value, before
+/// anything runs; a value still to be resolved is judged once it is.
+#[test]
+fn nested_resource_fields_of_the_wrong_type_are_refused_where_they_are() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: types\nparams:\n  port: { type: string, default: \"443\" }\ntasks:\n  sl:\n    uses: \
+         oci.core.security_list\n    with:\n      region: us-phoenix-1\n      compartmentId: ocid1.compartment.oc1..x\n      \
+         vcnId: ocid1.vcn.oc1..x\n      displayName: sl\n      ingressSecurityRules:\n        - protocol: 6\n          source: \
+         0.0.0.0/0\n          tcpOptions: { destinationPortRange: { min: \"443\", max: 443 } }\n      egressSecurityRules: []\n  \
+         fn:\n    uses: oci.functions.function\n    with:\n      region: us-phoenix-1\n      applicationId: ocid1.fnapp.oc1..x\n      \
+         displayName: f\n      image: r/i:1\n      memoryInMBs: 128\n      provisionedConcurrencyConfig: { strategy: CONSTANT, \
+         count: \"${{ params.port }}\" }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let found: Vec<(&str, u64)> = problems["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["message"].as_str().unwrap(), p["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("oci.core.security_list: `ingressSecurityRules[0].protocol` must be a string, not a number", 14),
+            (
+                "oci.core.security_list: `ingressSecurityRules[0].tcpOptions.destinationPortRange.min` must be a whole \
+                 number, not a string",
+                16
+            ),
+        ],
+        "{problems:#}"
+    );
+    // Resolved, the parameter gives text where a number belongs: the plan refuses it.
+    let planned = sb.run(&["plan", "rb.yaml"]);
+    assert_eq!(planned.code, 2, "{}", planned.stderr);
+}

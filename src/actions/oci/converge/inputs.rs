@@ -162,6 +162,7 @@ pub fn check(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem
         }
     }
     problems.extend(common_field_types(kind, with));
+    problems.extend(nested_field_types(kind, with));
     if with.contains_key("id") {
         return problems;
     }
@@ -235,6 +236,37 @@ fn common_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<Inp
                     None => problem,
                 });
             }
+        }
+    }
+    problems
+}
+
+/// Fields inside the objects of the body (a rule's port range, a function's provisioned
+/// concurrency) whose values are not of their type: OCI would refuse the call.
+fn nested_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem> {
+    use super::field_types::{wrong_types, Want};
+    let top = with.iter().filter(|(k, _)| !DRCTL_KEYS.contains(&k.as_str())).map(|(k, v)| (k, v, false));
+    let nested = with.get("fields").and_then(Value::as_object).into_iter().flatten().map(|(k, v)| (k, v, true));
+    let mut problems = Vec::new();
+    for (name, value, inside) in top.chain(nested) {
+        for wrong in wrong_types(kind.action, name, value) {
+            let mut path = wrong.at.path.clone();
+            if inside {
+                path.insert(0, name.clone());
+            }
+            let help = match wrong.want {
+                Want::Text => "quote the value: OCI reads this field as text (`protocol: \"6\"`)",
+                Want::Integer => "write a whole number without quotes",
+                Want::Bool => "write true or false without quotes",
+            };
+            problems.push(
+                InputProblem::new(
+                    if inside { "fields" } else { name.as_str() },
+                    format!("`{}` must be {}, not {}", wrong.at.place(name), wrong.want.describe(), wrong.found),
+                )
+                .with_help(help)
+                .at_path(path),
+            );
         }
     }
     problems

@@ -14,6 +14,7 @@ mod apply;
 pub mod diff;
 mod engine;
 mod error;
+pub mod field_types;
 pub mod fields;
 pub mod inputs;
 pub mod kinds;
