@@ -112,6 +112,31 @@ fn the_schema_and_validate_agree() {
         ("version 2", format!("version: 2\nname: x\ntasks:\n{task}"), false),
         ("an unknown key", format!("version: 1\nname: x\nowner: me\ntasks:\n{task}"), false),
         ("a bad duration", "version: 1\nname: x\ntasks:\n  t: { uses: sleep, timeout: soon }\n".into(), false),
+        (
+            "a long number for a name",
+            format!("version: 1\nname: 123456789012345678901234567890\ntasks:\n{task}"),
+            false,
+        ),
+        (
+            "an `if` with no value",
+            "version: 1\nname: x\ntasks:\n  t: { uses: sleep, if: ~, with: { duration: 1ms } }\n".into(),
+            false,
+        ),
+        (
+            "a list for `if`",
+            "version: 1\nname: x\ntasks:\n  t: { uses: sleep, if: [1], with: { duration: 1ms } }\n".into(),
+            false,
+        ),
+        (
+            "a condition",
+            "version: 1\nname: x\ntasks:\n  t: { uses: sleep, if: \"${{ true }}\", with: { duration: 1ms } }\n".into(),
+            true,
+        ),
+        (
+            "a map for `for_each`",
+            "version: 1\nname: x\ntasks:\n  t: { uses: sleep, for_each: { a: 1 }, with: { duration: 1ms } }\n".into(),
+            false,
+        ),
     ];
     let sb = Sandbox::new();
     let schema = format!("{}/schemas/runbook.schema.json", env!("CARGO_MANIFEST_DIR"));
@@ -437,6 +462,25 @@ fn a_yaml_tag_does_not_hide_the_other_problems() {
 #[test]
 fn long_chains_and_large_integers() {
     let sb = Sandbox::new();
+    // A chain of each operator near the deepest the parser takes (256 levels) evaluates too.
+    let deepest = |op: &str| vec!["params.l[0]"; 250].join(op);
+    for op in [" != ", " == ", " || ", " && "] {
+        let deep = deepest(op);
+        sb.write(
+            "deep.yaml",
+            &format!(
+                "version: 1\nname: deep\nparams:\n  l: {{ type: list, default: [x] }}\ntasks:\n  a: {{ uses: shell, if: \
+                 \"${{{{ {deep} }}}}\", with: {{ run: 'true' }} }}\n  b: {{ uses: shell, with: {{ run: 'echo \
+                 \"${{{{ {deep} }}}}\"' }} }}\n"
+            ),
+        );
+        let ran = sb.run(&["run", "deep.yaml", "-q"]);
+        assert_eq!(ran.code, 0, "{op}: {}", ran.stderr);
+        let deeper = format!("{deep}{op}{}", ["params.l[0]"; 10].join(op));
+        sb.write("deep.yaml", &format!("version: 1\nname: deep\ntasks:\n  a: {{ uses: shell, if: \"${{{{ {deeper} }}}}\", with: {{ run: 'true' }} }}\n"));
+        let refused = sb.run(&["validate", "deep.yaml"]);
+        assert_eq!(refused.code, 2, "{op}: {}", refused.stderr);
+    }
     let chain = vec!["params.l[0] == 'x'"; 120].join(" && ");
     sb.write(
         "rb.yaml",
@@ -452,6 +496,15 @@ fn long_chains_and_large_integers() {
     let out = sb.read("out");
     assert!(out.contains("each=18446744073709551616 C=98765432109876543210"), "{out}");
     assert!(out.contains("each=12345678901234567890 C=98765432109876543210"), "{out}");
+    let zero = sb.run(&["plan", "rb.yaml", "-p", "id=-0"]);
+    assert_eq!(zero.code, 0, "-0 is 0: {}", zero.stderr);
+    sb.write("def.yaml", "version: 1\nname: d\nparams: { m: { type: number, default: 18446744073709551616 } }\ntasks:\n  t: { uses: sleep, with: { duration: 1ms } }\n");
+    let too_big = sb.run(&["validate", "def.yaml"]);
+    assert!(
+        too_big.stderr.contains("default of `m` is a whole number drctl cannot hold exactly"),
+        "{}",
+        too_big.stderr
+    );
     let refused = sb.run(&["plan", "rb.yaml", "-p", "id=98765432109876543210"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("is not a whole number drctl can hold exactly"), "{}", refused.stderr);

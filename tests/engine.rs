@@ -1557,3 +1557,22 @@ fn a_key_with_a_line_break_stays_on_its_progress_line() {
     assert!(ran.stderr.contains("▶ fe[line\\nbreak]\n"), "{}", ran.stderr);
     assert!(ran.stderr.lines().all(|l| !l.starts_with("break]")), "{}", ran.stderr);
 }
+
+/// A `shell` that comes from a secret and cannot be started is named whole, so masked whole:
+/// no word of the secret reaches the terminal or the run directory.
+#[test]
+fn a_shell_from_a_secret_that_cannot_start_stays_masked() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: s\nparams: { tok: { type: string, secret: true } }\ntasks:\n  sh: { uses: shell, with: { run: \
+         echo, shell: \"${{ params.tok }}\" } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", "tok=Zebra Secret 99"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("could not start the shell `***`"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("Zebra"), "{}", ran.stderr);
+    for (path, bytes) in sb.all_files() {
+        assert!(!String::from_utf8_lossy(&bytes).contains("Zebra"), "{} holds the secret", path.display());
+    }
+}

@@ -260,17 +260,18 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     let mut child = spawned.map_err(|e| {
         // The same error comes back for a missing program, shell or directory: say which.
         let dir = dir.as_ref().filter(|d| !d.is_dir()).map(|d| d.display().to_string());
-        let program = match &inputs.shell {
-            Some(shell) => shell.split_whitespace().next().unwrap_or_default(),
-            None => command.as_std().get_program().to_str().unwrap_or_default(),
-        };
-        let message = match (dir, &inputs.dir) {
-            (Some(dir), Some(_)) => format!("could not start the command: `dir` {dir} is not a directory"),
-            (Some(dir), None) => format!(
+        let message = match (dir, &inputs.dir, &inputs.shell) {
+            (Some(dir), Some(_), _) => format!("could not start the command: `dir` {dir} is not a directory"),
+            (Some(dir), None, _) => format!(
                 "could not start the command: {dir}, the directory the run started in (where its commands run), is \
                  gone; recreate it, or start a new run"
             ),
-            (None, _) => format!("could not start `{program}`: {e}"),
+            // The whole `shell` as given: a value that came from a secret is masked whole,
+            // where its first word alone would show.
+            (None, _, Some(shell)) => format!("could not start the shell `{}`: {e}", shell.trim()),
+            (None, _, None) => {
+                format!("could not start `{}`: {e}", command.as_std().get_program().to_str().unwrap_or_default())
+            }
         };
         ActionError::fatal(ErrorClass::Other, message)
     })?;

@@ -15,7 +15,7 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::yaml::{scalar_kind, ByteSpan, Node, NodeKind, ScalarKind};
+use super::yaml::{integer_text, scalar_kind, ByteSpan, Node, NodeKind, ScalarKind};
 
 const SPANNED: &str = "$drctl::Spanned";
 const LENIENT: &str = "$drctl::Lenient";
@@ -212,8 +212,13 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
     }
 
     fn deserialize_str<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
+        // Digits past 64 bits are kept as text where a value is read as written, but YAML
+        // (and the schema) read them as a number: not text for a key that takes text.
+        let long_digits = matches!(&self.node.kind, NodeKind::Scalar { text, quoted: false } if integer_text(text));
         let result = match (&self.node.kind, self.scalar()) {
-            (NodeKind::Scalar { text, .. }, Some((_, ScalarKind::Str))) => visitor.visit_borrowed_str(text),
+            (NodeKind::Scalar { text, .. }, Some((_, ScalarKind::Str))) if !long_digits || self.key => {
+                visitor.visit_borrowed_str(text)
+            }
             (NodeKind::Scalar { text, .. }, _) if self.key => visitor.visit_borrowed_str(text),
             // `name: 2024` is a number to YAML (and to the JSON Schema editors check with):
             // text must be written as text.
@@ -223,6 +228,7 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
                     ScalarKind::Bool(_) => "a boolean",
                     _ => "a number",
                 };
+                let kind = if long_digits { ScalarKind::Int(0) } else { kind };
                 let mut err = DeError::new(format!("expected a string, found {what} `{text}`"), self.node.span.clone());
                 err.help = Some(match kind {
                     ScalarKind::Null => "give it a value, or leave the key out".to_owned(),

@@ -189,10 +189,12 @@ pub struct TaskDoc {
     pub depends_on: Vec<Text>,
     /// Condition; when false the task is skipped (and so are tasks that need its outputs).
     #[serde(default, rename = "if", deserialize_with = "crate::runbook::de::present_field")]
+    #[schemars(extend("type" = ["string", "boolean", "number"]))]
     pub condition: Option<Box<RawNode>>,
     /// One instance per item of this list (an expression or a literal list); `${{ each }}` is
     /// the item inside the task.
     #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
+    #[schemars(extend("type" = ["string", "array"]))]
     pub for_each: Option<Box<RawNode>>,
     #[serde(default, deserialize_with = "crate::runbook::de::lenient_field")]
     pub retry: Option<Box<RetryDoc>>,

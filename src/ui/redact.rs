@@ -14,10 +14,6 @@ pub const MASK: &str = "***";
 /// Secrets (and forms of them) shorter than this are not masked.
 const MIN_LEN: usize = 3;
 
-/// Words of a secret of several words shorter than this are not masked on their own: short
-/// words (`the`, `db`) are everywhere in what drctl prints.
-const MIN_WORD_LEN: usize = 5;
-
 /// The secret and the forms it takes when transformed on its way out (see [`Redactor::add`]).
 fn forms(secret: &str) -> Vec<String> {
     use base64::Engine as _;
@@ -25,11 +21,7 @@ fn forms(secret: &str) -> Vec<String> {
     if secret.contains('\n') {
         bases.extend(secret.lines().map(|l| l.trim_end_matches('\r').trim()));
     }
-    // A secret of several words can come out one word at a time (the program word of a
-    // command line, an argument): its longer words are forms of it too.
-    if secret.split_whitespace().nth(1).is_some() {
-        bases.extend(secret.split_whitespace().filter(|w| w.chars().count() >= MIN_WORD_LEN));
-    }
+
     // A secret used as `format()`'s template comes out with its `{0}` placeholders filled:
     // the parts between them are its forms then.
     if secret.contains('{') {
@@ -249,17 +241,6 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_longer_words_of_a_secret_of_several_words_are_masked_alone() {
-        let r = Redactor::new();
-        r.add("Zebra Secret 99");
-        assert_eq!(
-            r.mask("could not start `Zebra`: no such file; 99 left"),
-            "could not start `***`: no such file; 99 left"
-        );
-        assert_eq!(r.mask("the Zebra Secret 99 itself"), "the *** itself");
-    }
 
     #[test]
     fn a_secret_used_as_a_format_template_is_masked_once_filled() {

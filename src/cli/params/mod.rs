@@ -222,6 +222,9 @@ fn report_missing(name: &str, param: &Param, file: Option<&mut file::ParamsFile>
     }
 }
 
+/// The whole numbers drctl holds exactly.
+pub(crate) const WHOLE_RANGE: &str = "-9223372036854775808 to 18446744073709551615";
+
 /// `true` or `false` for the words a bool parameter takes, in any case.
 pub(crate) fn bool_word(text: &str) -> Option<bool> {
     match text.to_ascii_lowercase().as_str() {
@@ -242,14 +245,21 @@ fn typed(name: &str, param: &Param, text: &str, from: &str) -> Result<Value, Pro
     let value = match param.kind {
         ParamType::String => Value::String(text.to_owned()),
         ParamType::Number => {
-            let number = serde_json::from_str::<serde_json::Number>(text).map_err(|_| bad("a number"))?;
-            // An integer past 64 bits would be read as the nearest float: another number.
-            if crate::runbook::yaml::integer_text(text.trim()) && number.as_i64().is_none() && number.as_u64().is_none()
-            {
-                return Err(bad("a whole number drctl can hold exactly (up to 18446744073709551615)")
-                    .help(Some(format!("declare `{name}` with `type: string` to pass longer digits as text"))));
+            let digits = text.trim();
+            if crate::runbook::yaml::integer_text(digits) {
+                // Whole numbers are read exactly (`-0` is 0); past 64 bits one would be read as
+                // the nearest float, another number.
+                match (digits.parse::<i64>(), digits.parse::<u64>()) {
+                    (Ok(i), _) => Value::from(i),
+                    (_, Ok(u)) => Value::from(u),
+                    _ => {
+                        return Err(bad(&format!("a whole number drctl can hold exactly ({WHOLE_RANGE})"))
+                            .help(Some(format!("declare `{name}` with `type: string` to pass longer digits as text"))))
+                    }
+                }
+            } else {
+                serde_json::from_str::<serde_json::Number>(digits).map(Value::Number).map_err(|_| bad("a number"))?
             }
-            Value::Number(number)
         }
         ParamType::Bool => Value::Bool(bool_word(text).ok_or_else(|| bad("true or false"))?),
         ParamType::List => {

@@ -330,7 +330,23 @@ impl Validator<'_> {
                 type_word(kind)
             );
             if let (Some(value), Some(node)) = (&default, &spec.default) {
-                if !matches_type(kind, value) {
+                let plain = matches!(&node.0.kind, yaml::NodeKind::Scalar { quoted: false, .. });
+                let digits = node.0.as_scalar().filter(|t| plain && yaml::integer_text(t));
+                if let (ParamType::Number, Some(digits)) = (kind, digits.filter(|_| !value.is_number())) {
+                    self.push(
+                        Problem::new(
+                            "drctl::param-type",
+                            format!("default of `{}` is a whole number drctl cannot hold exactly", name.value),
+                            node.0.span.clone(),
+                            "out of range",
+                        )
+                        .help(Some(format!(
+                            "whole numbers are exact from -9223372036854775808 to 18446744073709551615; declare \
+                             `{}` with `type: string` and quote \"{digits}\" to keep the digits as text",
+                            name.value
+                        ))),
+                    );
+                } else if !matches_type(kind, value) {
                     self.push(
                         Problem::new(
                             "drctl::param-type",
