@@ -409,6 +409,11 @@ fn every_problem_has_a_help_line() {
         "version: 1\nname: x\ntasks:\n",
         "version: 1\nname: x\ntasks: {}\n",
         "version: 1\nname:\ntasks:\n  t: { uses: sleep, with: { duration: 1ms } }\n",
+        "version: 1\nname: inputs\ntasks:\n  a: { uses: shell, with: { run: echo, env: 5 } }\n  b: { uses: http, with: { url: \
+         'http://x', headers: { A: { b: 1 } }, json: {}, body: x } }\n  c: { uses: oci.request, with: { method: GET, service: \
+         nope, path: /x } }\n  d: { uses: registry.copy, with: {} }\n  e: { uses: oci.core.vcn, with: { region: 5, fields: 5, \
+         wait: x } }\n  f: { uses: shell, with: { run: 'echo ${{ params. }}' } }\n  g: { uses: shell, if: '${{ ( }}', with: { \
+         run: echo } }\n  h: { uses: shell, with: [1] }\n",
     ];
     for text in files {
         sb.write("bad.yaml", text);

@@ -73,7 +73,13 @@ fn template(
                 map_span(v.text, node, &e.range),
                 "here",
             )
-            .help(e.help.clone()),
+            .help(e.help.clone().or_else(|| {
+                Some(
+                    "an expression is a path (`params.region`, `tasks.make-vcn.outputs.id`), a literal, or those \
+                     combined with operators and functions, inside `${{ }}`"
+                        .into(),
+                )
+            })),
         );
     }
     None

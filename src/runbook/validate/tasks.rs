@@ -383,13 +383,23 @@ fn check_inputs(
                 node.get(&problem.key)
                     .map_or(node.span.clone(), |n| key_span(node, &problem.key).unwrap_or(n.span.clone()))
             });
+            let help = problem.help.unwrap_or_else(|| match problem.key.as_str() {
+                "" => format!("give `{}` the inputs it needs (the README lists each action's inputs)", uses.value),
+                key => format!(
+                    "write `{key}` as the message says (the README lists what each input of `{}` takes)",
+                    uses.value
+                ),
+            });
             v.push(
                 Problem::new("drctl::input", format!("{}: {}", uses.value, problem.message), span, "here")
-                    .help(problem.help),
+                    .help(Some(help)),
             );
         }
     } else if !matches!(node.kind, crate::runbook::yaml::NodeKind::Map(_)) {
-        v.push(Problem::new("drctl::input", "`with` must be a map of inputs", node.span.clone(), "not a map"));
+        v.push(
+            Problem::new("drctl::input", "`with` must be a map of inputs", node.span.clone(), "not a map")
+                .help(Some("write the inputs as a map: `with: { run: ./make-vcn.sh }`".into())),
+        );
     }
 }
 
