@@ -501,3 +501,63 @@ async fn object_storage_objects_have_etags_and_conditional_writes() {
     let (status, code, _) = failure(client.send(get(Service::ObjectStorage, IAD, &path)).await);
     assert_eq!((status, code.as_str()), (404, "ObjectNotFound"));
 }
+
+/// The items of a compartment's list sorted by `sort_by` (array or `{"items"}` shape).
+async fn sorted_list(client: &OciClient, service: Service, path: &str, compartment: &str, sort_by: &str) -> Vec<Value> {
+    let resp: Value = client
+        .send_json(get(service, IAD, path).query("compartmentId", compartment).query("sortBy", sort_by))
+        .await
+        .unwrap_or_else(|e| panic!("{path} sortBy={sort_by}: {e}"));
+    match resp {
+        Value::Array(items) => items,
+        other => other["items"].as_array().cloned().unwrap_or_default(),
+    }
+}
+
+#[tokio::test]
+async fn each_list_takes_its_own_sort_values() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let t = sim.identity.tenancy.clone();
+    for name in ["rule-a", "rule-b"] {
+        let body = json!({"compartmentId": t, "displayName": name, "isEnabled": true, "condition": "{}",
+                          "actions": {"actions": [{"actionType": "ONS", "topicId": "ocid1.onstopic.oc1.iad.x"}]}});
+        client.send(post(Service::Events, IAD, "/rules", body)).await.unwrap();
+    }
+    for (name, severity) in [("alarm-a", "WARNING"), ("alarm-b", "CRITICAL")] {
+        let body = json!({"compartmentId": t, "displayName": name, "metricCompartmentId": t, "namespace": "oci_faas",
+                          "query": "FunctionInvocationCount[1m].sum() > 0", "severity": severity,
+                          "destinations": [], "isEnabled": true});
+        client.send(post(Service::Monitoring, IAD, "/alarms", body)).await.unwrap();
+    }
+    // Resource Scheduler also backs resources up.
+    let body = json!({"compartmentId": t, "displayName": "nightly", "action": "BACKUP_RESOURCE",
+                      "recurrenceDetails": "FREQ=DAILY", "recurrenceType": "ICAL", "resources": []});
+    client.send(post(Service::ResourceScheduler, IAD, "/schedules", body)).await.unwrap();
+    let accepted = [
+        (Service::Events, "/rules", "DISPLAY_NAME", "DISPLAYNAME"),
+        (Service::Events, "/rules", "TIME_CREATED", "timeCreated"),
+        (Service::Events, "/rules", "ID", "NAME"),
+        (Service::Monitoring, "/alarms", "displayName", "timeCreated"),
+        (Service::Monitoring, "/alarms", "severity", "TIMECREATED"),
+        (Service::ResourceScheduler, "/schedules", "lifecycleState", "NAME"),
+        (Service::ResourceScheduler, "/schedules", "state", "ID"),
+        (Service::ResourceScheduler, "/schedules", "timeCreated", "TIME_CREATED"),
+    ];
+    for (service, path, ok, refused) in accepted {
+        assert!(!sorted_list(&client, service, path, &t, ok).await.is_empty(), "{path} {ok}");
+        let list = get(service, IAD, path).query("compartmentId", &t).query("sortBy", refused);
+        let (status, code, message) = failure(client.send(list).await);
+        assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{path} {refused}: {message}");
+        assert!(message.contains(ok), "{message}");
+    }
+    let rules = sorted_list(&client, Service::Events, "/rules", &t, "DISPLAY_NAME").await;
+    assert_eq!(rules.iter().map(|r| r["displayName"].as_str().unwrap()).collect::<Vec<_>>(), ["rule-a", "rule-b"]);
+    // Core's TIMECREATED is newest first unless sortOrder says otherwise (list_vcns' documentation).
+    for i in 0..3 {
+        create_vcn(&client, &sim, IAD, &format!("10.{i}.0.0/16")).await;
+    }
+    let vcns = sorted_list(&client, Service::Core, "/vcns", &t, "TIMECREATED").await;
+    let cidrs: Vec<&str> = vcns.iter().map(|v| v["cidrBlock"].as_str().unwrap()).collect();
+    assert_eq!(cidrs, ["10.2.0.0/16", "10.1.0.0/16", "10.0.0.0/16"]);
+}

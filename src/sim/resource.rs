@@ -18,6 +18,7 @@ use super::context::{RegionCtx, Sim};
 use super::errors::ApiError;
 use super::ocid::{new_etag, new_ocid, region_key};
 use super::pagination;
+use super::sorting::{self, SortKey};
 use super::store::{now_ms, rfc3339, Resource, Store, Transition, DELETED_VISIBLE_MS};
 use super::work_requests;
 
@@ -173,6 +174,8 @@ pub struct Kind {
     /// Resources that come with one of this kind and go with it (a VCN's default route
     /// table, security list and DHCP options), built from its body.
     pub companions: Option<fn(&Resource) -> Vec<Resource>>,
+    /// The `sortBy` values its list operation takes (they differ between services).
+    pub sort_keys: &'static [SortKey],
 }
 
 /// A kind to start from with `..BASE`: synchronous, created ACTIVE, array lists.
@@ -190,6 +193,7 @@ pub const BASE: Kind = Kind {
     before_delete: None,
     list_by: Some(("compartmentId", None)),
     companions: None,
+    sort_keys: sorting::UPPER_DISPLAY_NAME,
 };
 
 /// A `prepare` that accepts any body.
@@ -467,36 +471,8 @@ pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiEr
     }
     let mut items = filtered(&store, &ctx.region, kind, &call.query);
     drop(store);
-    sort(&mut items, &call.query)?;
+    sorting::sort(&mut items, &call.query, kind.sort_keys)?;
     list_response(kind.list, &items, call)
-}
-
-/// `sortBy` (`TIMECREATED`, `DISPLAYNAME`, `NAME` or `ID`, in any case) and `sortOrder`
-/// (`ASC`, `DESC`); without `sortBy` the order of creation stays. Other values are OCI's 400.
-fn sort(items: &mut [Value], query: &[(String, String)]) -> Result<(), ApiError> {
-    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_ascii_lowercase());
-    let invalid = |name: &str, allowed: &str| {
-        ApiError::new(400, "InvalidParameter", format!("Invalid {name}: allowed values are {allowed}."))
-    };
-    let descending = match get("sortOrder").as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(_) => return Err(invalid("sortOrder", "ASC, DESC")),
-    };
-    let key = match get("sortBy").as_deref() {
-        None => return Ok(()),
-        Some("timecreated") => "timeCreated",
-        Some("displayname") => "displayName",
-        Some("name") => "name",
-        Some("id") => "id",
-        Some(_) => return Err(invalid("sortBy", "timeCreated, displayName, name, id")),
-    };
-    let text = |v: &Value| field(v, key).and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
-    items.sort_by_cached_key(text);
-    if descending {
-        items.reverse();
-    }
-    Ok(())
 }
 
 /// Resources of `kind` matching every query filter that names a top-level field; deleted

@@ -10,6 +10,7 @@ use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::ocid::unique;
 use crate::sim::resource::{self, refuse_if_children, require_active, Kind, ListShape, Prepare, WorkRequestSpec, BASE};
+use crate::sim::sorting;
 
 pub static GATEWAY: Kind = Kind {
     name: "apigateway.gateway",
@@ -23,6 +24,7 @@ pub static GATEWAY: Kind = Kind {
     update_returns_body: false,
     list: ListShape::Items,
     prepare: prepare_gateway,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     before_delete: Some(|store, g| refuse_if_children(store, g, "apigateway.deployment", "gatewayId", &[])),
     ..BASE
 };
@@ -39,6 +41,7 @@ pub static DEPLOYMENT: Kind = Kind {
     update_returns_body: false,
     list: ListShape::Items,
     prepare: prepare_deployment,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     ..BASE
 };
 

@@ -16,6 +16,7 @@ use crate::sim::errors::ApiError;
 use crate::sim::resource::{
     self, refuse_if_children, require_active, unique_in_compartment, Kind, LimitSpec, Prepare, WorkRequestSpec, BASE,
 };
+use crate::sim::sorting;
 
 pub const VERSIONS: [&str; 2] = ["20181201", "20260325"];
 
@@ -29,6 +30,7 @@ pub static APPLICATION: Kind = Kind {
         delete_op: "DELETE_APPLICATION",
     }),
     prepare: prepare_application,
+    sort_keys: sorting::FUNCTIONS,
     before_delete: Some(|store, app| refuse_if_children(store, app, "functions.function", "applicationId", &[])),
     ..BASE
 };
@@ -50,6 +52,7 @@ pub static FUNCTION: Kind = Kind {
         default: 100,
     }),
     prepare: prepare_function,
+    sort_keys: sorting::FUNCTIONS,
     ..BASE
 };
 

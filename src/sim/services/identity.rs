@@ -15,6 +15,7 @@ use crate::sim::ocid::region_key;
 use crate::sim::resource::{
     self, refuse_if_children, unique_in_compartment, Kind, ListShape, Prepare, BASE, IMMEDIATE,
 };
+use crate::sim::sorting;
 
 const V: &str = "/20160918";
 
@@ -23,6 +24,7 @@ pub static COMPARTMENT: Kind = Kind {
     ocid_type: "compartment",
     global: true,
     prepare: prepare_compartment,
+    sort_keys: sorting::UPPER_NAME,
     before_delete: Some(|store, c| refuse_if_children(store, c, "identity.compartment", "compartmentId", &[])),
     ..BASE
 };
@@ -32,6 +34,7 @@ pub static POLICY: Kind = Kind {
     global: true,
     lifecycle: IMMEDIATE,
     prepare: prepare_policy,
+    sort_keys: sorting::UPPER_NAME,
     ..BASE
 };
 pub static DYNAMIC_GROUP: Kind = Kind {
@@ -40,6 +43,7 @@ pub static DYNAMIC_GROUP: Kind = Kind {
     global: true,
     lifecycle: IMMEDIATE,
     prepare: prepare_dynamic_group,
+    sort_keys: sorting::UPPER_NAME,
     ..BASE
 };
 

@@ -11,6 +11,7 @@ use crate::sim::call::{respond, Call};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::resource::{self, refuse_if_children, unique_in_compartment, Kind, Prepare, WorkRequestSpec, BASE};
+use crate::sim::sorting;
 
 pub static LOG_GROUP: Kind = Kind {
     name: "logging.loggroup",
@@ -24,6 +25,7 @@ pub static LOG_GROUP: Kind = Kind {
     create_returns_body: false,
     update_returns_body: false,
     prepare: prepare_group,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     before_delete: Some(|store, g| refuse_if_children(store, g, "logging.log", "logGroupId", &[])),
     ..BASE
 };
@@ -42,6 +44,7 @@ pub static LOG: Kind = Kind {
     create_returns_body: false,
     update_returns_body: false,
     prepare: prepare_log,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     ..BASE
 };
 

@@ -13,6 +13,7 @@ use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::ocid::new_etag;
 use crate::sim::resource::{self, require_active, Kind, ListShape, Prepare, WorkRequestSpec, BASE};
+use crate::sim::sorting;
 use crate::sim::work_requests;
 
 pub static CONNECTOR: Kind = Kind {
@@ -28,6 +29,7 @@ pub static CONNECTOR: Kind = Kind {
     update_returns_body: false,
     list: ListShape::Items,
     prepare: prepare_connector,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     ..BASE
 };
 

@@ -16,6 +16,7 @@ use crate::sim::call::{json, respond, Call};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::resource::{self, unique_in_compartment, Kind, Lifecycle, Prepare, BASE};
+use crate::sim::sorting;
 use crate::sim::store::{now_ms, rfc3339, Resource};
 
 /// KMS keys are ENABLED rather than ACTIVE.
@@ -30,7 +31,13 @@ const KEY_LIFECYCLE: Lifecycle = Lifecycle {
 pub static VAULT: Kind = Kind { name: "kms.vault", ocid_type: "vault", prepare: prepare_vault, ..BASE };
 pub static KEY: Kind =
     Kind { name: "kms.key", ocid_type: "key", lifecycle: KEY_LIFECYCLE, prepare: prepare_key, ..BASE };
-pub static SECRET: Kind = Kind { name: "vault.secret", ocid_type: "vaultsecret", prepare: prepare_secret, ..BASE };
+pub static SECRET: Kind = Kind {
+    name: "vault.secret",
+    ocid_type: "vaultsecret",
+    prepare: prepare_secret,
+    sort_keys: sorting::UPPER_NAME,
+    ..BASE
+};
 
 fn prepare_vault(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     if p.existing.is_none() {
