@@ -561,3 +561,59 @@ async fn each_list_takes_its_own_sort_values() {
     let cidrs: Vec<&str> = vcns.iter().map(|v| v["cidrBlock"].as_str().unwrap()).collect();
     assert_eq!(cidrs, ["10.2.0.0/16", "10.1.0.0/16", "10.0.0.0/16"]);
 }
+
+/// An ACTIVE vault, an ENABLED key in it and a secret whose content versions are named
+/// `first` then `second` (current); returns (vault, key, secret) ids.
+async fn vault_key_and_secret(client: &OciClient, sim: &TestSim) -> (String, String, String) {
+    let t = &sim.identity.tenancy;
+    let vault: Value = client
+        .send_json(post(
+            Service::Vaults,
+            IAD,
+            "/vaults",
+            json!({"compartmentId": t, "displayName": "v", "vaultType": "DEFAULT"}),
+        ))
+        .await
+        .unwrap();
+    let vault = vault["id"].as_str().unwrap().to_string();
+    wait_active(client, Service::Vaults, IAD, &format!("/vaults/{vault}"), "ACTIVE").await;
+    let body = json!({"compartmentId": t, "displayName": "k", "vaultId": vault,
+                      "keyShape": {"algorithm": "AES", "length": 32}});
+    let key: Value = client.send_json(post(Service::Kms, IAD, "/20180608/keys", body)).await.unwrap();
+    let key = key["id"].as_str().unwrap().to_string();
+    wait_active(client, Service::Kms, IAD, &format!("/20180608/keys/{key}"), "ENABLED").await;
+    let content = |text: &str, name: &str| json!({"contentType": "BASE64", "name": name, "content": b64(text)});
+    let body = json!({"compartmentId": t, "secretName": "db", "vaultId": vault, "keyId": key,
+                      "secretContent": content("one", "first")});
+    let secret: Value = client.send_json(post(Service::Vaults, IAD, "/secrets", body)).await.unwrap();
+    let secret = secret["id"].as_str().unwrap().to_string();
+    let path = format!("/secrets/{secret}");
+    wait_active(client, Service::Vaults, IAD, &path, "ACTIVE").await;
+    let update = OciRequest::new(Method::PUT, Service::Vaults, IAD, &path)
+        .json(&json!({"secretContent": content("two", "second")}))
+        .unwrap();
+    client.send(update).await.unwrap();
+    (vault, key, secret)
+}
+
+fn b64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[tokio::test]
+async fn secret_bundles_by_version_name() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let (_, _, secret) = vault_key_and_secret(&client, &sim).await;
+    let bundles = format!("/secretbundles/{secret}");
+    let current: Value = client.send_json(get(Service::Secrets, IAD, &bundles)).await.unwrap();
+    assert_eq!((current["versionNumber"].as_u64(), current["versionName"].as_str()), (Some(2), Some("second")));
+    let named: Value =
+        client.send_json(get(Service::Secrets, IAD, &bundles).query("secretVersionName", "first")).await.unwrap();
+    assert_eq!((named["versionNumber"].as_u64(), named["versionName"].as_str()), (Some(1), Some("first")));
+    assert_eq!(named["secretBundleContent"]["content"], b64("one"));
+    let (status, code, message) =
+        failure(client.send(get(Service::Secrets, IAD, &bundles).query("secretVersionName", "third")).await);
+    assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"), "{message}");
+}

@@ -1,12 +1,12 @@
 //! Vault and Key Management: KMS vaults (`/20180608/vaults`, with a management endpoint
 //! that is this region's base URL), KMS keys on that endpoint (`/20180608/keys`), secrets
-//! (`/20180608/secrets`, vault service) and secret bundles from the secrets retrieval
-//! service (`/20190301/secretbundles/{id}`, base64 content, version numbers).
-//! Secret content is kept as given (base64); nothing is encrypted.
+//! (`/20180608/secrets`, vault service) with their versions (`secret_versions`), which the
+//! secrets retrieval service (`secret_bundles`) reads. Secret content is kept as given
+//! (base64); nothing is encrypted.
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::Router;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -164,10 +164,6 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
     let router = resource::routes(router, &SECRET, &["/20180608/secrets"]);
     router
         .route(
-            "/20190301/secretbundles/{id}",
-            get(|ctx: State<RegionCtx>, call: Call| async move { respond(bundle(&ctx, &call)) }),
-        )
-        .route(
             "/20180608/secrets/{id}/actions/scheduleDeletion",
             post(|ctx: State<RegionCtx>, call: Call| async move { respond(deletion(&ctx, &call, &SECRET, true)) }),
         )
@@ -227,75 +223,4 @@ fn deletion(ctx: &RegionCtx, call: &Call, kind: &'static Kind, schedule: bool) -
     drop(store);
     ctx.sim.touch();
     Ok(json(200, &view, &[("etag", etag)]))
-}
-
-/// `GetSecretBundle`: the current version, or `versionNumber=` / `stage=` of the query.
-fn bundle(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
-    let secret = resource::find(&ctx.sim.store(), &ctx.region, &SECRET, call.param("id"))?;
-    if secret.state() != "ACTIVE" {
-        return Err(ApiError::incorrect_state(format!("secret {} is {}.", secret.id, secret.state())));
-    }
-    let versions = secret.body.get("_versions").and_then(Value::as_array).cloned().unwrap_or_default();
-    let number = |field: &str| secret.body.get(field).and_then(Value::as_u64);
-    let current = number("currentVersionNumber").unwrap_or(1);
-    let previous = number("_previousVersion");
-    let pending = number("_pendingVersion");
-    let latest = versions.len() as u64;
-    // The current version, the newest one (LATEST), the one a PENDING update left waiting,
-    // and the one that was current before (PREVIOUS); older ones are DEPRECATED.
-    let stages_of = |n: u64| {
-        let mut stages = Vec::new();
-        if n == current {
-            stages.push("CURRENT");
-        }
-        if Some(n) == pending {
-            stages.push("PENDING");
-        }
-        if n == latest {
-            stages.push("LATEST");
-        }
-        if Some(n) == previous {
-            stages.push("PREVIOUS");
-        }
-        if stages.is_empty() {
-            stages.push("DEPRECATED");
-        }
-        stages
-    };
-    let stage = match call.query_value("stage") {
-        Some(stage) if ["CURRENT", "PENDING", "LATEST", "PREVIOUS", "DEPRECATED"].contains(&stage) => Some(stage),
-        Some(stage) => {
-            return Err(ApiError::invalid(format!(
-                "stage {stage} is not one of CURRENT, PENDING, LATEST, PREVIOUS, DEPRECATED."
-            )))
-        }
-        None => None,
-    };
-    let wanted = match (call.query_value("versionNumber"), stage) {
-        (Some(n), _) => n.parse::<u64>().map_err(|_| ApiError::invalid("versionNumber must be a number."))?,
-        (None, Some("PREVIOUS")) => previous.unwrap_or(0),
-        (None, Some("PENDING")) => pending.unwrap_or(0),
-        (None, Some("LATEST")) => latest,
-        (None, Some("DEPRECATED")) => (1..=latest).rev().find(|&n| stages_of(n) == ["DEPRECATED"]).unwrap_or(0),
-        (None, _) => current,
-    };
-    let version = versions
-        .iter()
-        .find(|v| v.get("versionNumber").and_then(Value::as_u64) == Some(wanted))
-        .filter(|_| stage.is_none_or(|s| stages_of(wanted).contains(&s)))
-        .ok_or_else(|| match stage {
-            Some(s) => ApiError::not_found(&format!("secret version in stage {s}")),
-            None => ApiError::not_found(&format!("secret version {wanted}")),
-        })?;
-    let stages = json!(stages_of(wanted));
-    let body = json!({
-        "secretId": secret.id,
-        "versionNumber": wanted,
-        "versionName": version.get("name"),
-        "timeCreated": version.get("timeCreated"),
-        "stages": stages,
-        "metadata": secret.body.get("metadata"),
-        "secretBundleContent": {"contentType": "BASE64", "content": version.get("content")},
-    });
-    Ok(json(200, &body, &[]))
 }
