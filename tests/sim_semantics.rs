@@ -617,3 +617,78 @@ async fn secret_bundles_by_version_name() {
         failure(client.send(get(Service::Secrets, IAD, &bundles).query("secretVersionName", "third")).await);
     assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"), "{message}");
 }
+
+fn delete(service: Service, region: &str, path: &str) -> OciRequest {
+    OciRequest::new(Method::DELETE, service, region, path)
+}
+
+/// Creates a core resource in `vcn` and waits until it is AVAILABLE; returns its id.
+async fn core_child(client: &OciClient, sim: &TestSim, path: &str, vcn: &str, extra: Value) -> String {
+    let mut body = json!({"compartmentId": sim.identity.tenancy, "vcnId": vcn});
+    body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+    let created: Value = client.send_json(post(Service::Core, IAD, path, body)).await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    wait_active(client, Service::Core, IAD, &format!("{path}/{id}"), "AVAILABLE").await;
+    id
+}
+
+#[tokio::test]
+async fn core_resources_in_use_cannot_be_deleted() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let vcn = create_vcn(&client, &sim, IAD, "10.0.0.0/16").await;
+    let vcn = vcn["id"].as_str().unwrap();
+    wait_active(&client, Service::Core, IAD, &format!("/vcns/{vcn}"), "AVAILABLE").await;
+    let igw = core_child(&client, &sim, "/internetGateways", vcn, json!({"isEnabled": true})).await;
+    let nat = core_child(&client, &sim, "/natGateways", vcn, json!({})).await;
+    let services: Vec<Value> = client.send_json(get(Service::Core, IAD, "/services")).await.unwrap();
+    let sgw =
+        core_child(&client, &sim, "/serviceGateways", vcn, json!({"services": [{"serviceId": services[0]["id"]}]}))
+            .await;
+    let rule = |target: &str, cidr: &str| json!({"networkEntityId": target, "destination": cidr});
+    let rules = json!({"routeRules": [rule(&igw, "0.0.0.0/0"), rule(&nat, "10.9.0.0/16"), rule(&sgw, "10.8.0.0/16")]});
+    let table = core_child(&client, &sim, "/routeTables", vcn, rules).await;
+    let list = core_child(&client, &sim, "/securityLists", vcn, json!({})).await;
+    let subnet = core_child(
+        &client,
+        &sim,
+        "/subnets",
+        vcn,
+        json!({"cidrBlock": "10.0.1.0/24", "routeTableId": table, "securityListIds": [list]}),
+    )
+    .await;
+    let (app, wr) = {
+        let body = json!({"compartmentId": sim.identity.tenancy, "displayName": "app", "subnetIds": [subnet]});
+        let resp = client.send(post(Service::Functions, IAD, "/applications", body)).await.unwrap();
+        let wr = resp.headers["opc-work-request-id"].to_str().unwrap().to_string();
+        (resp.json::<Value>().unwrap()["id"].as_str().unwrap().to_string(), wr)
+    };
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let body = json!({"compartmentId": sim.identity.tenancy, "endpointType": "PUBLIC", "subnetId": subnet});
+    let gateway: Value = client.send_json(post(Service::ApiGateway, IAD, "/gateways", body)).await.unwrap();
+    let gateway = gateway["id"].as_str().unwrap().to_string();
+    wait_active(&client, Service::ApiGateway, IAD, &format!("/gateways/{gateway}"), "ACTIVE").await;
+    let in_use = [
+        (format!("/routeTables/{table}"), subnet.as_str()),
+        (format!("/securityLists/{list}"), subnet.as_str()),
+        (format!("/internetGateways/{igw}"), table.as_str()),
+        (format!("/natGateways/{nat}"), table.as_str()),
+        (format!("/serviceGateways/{sgw}"), table.as_str()),
+        (format!("/subnets/{subnet}"), app.as_str()),
+    ];
+    for (path, user) in &in_use {
+        let (status, code, message) = failure(client.send(delete(Service::Core, IAD, path)).await);
+        assert_eq!((status, code.as_str()), (409, "Conflict"), "{path}: {message}");
+        assert!(message.contains(user), "{path}: {message}");
+    }
+    client.send(delete(Service::Functions, IAD, &format!("/applications/{app}"))).await.unwrap();
+    let (status, _, message) = failure(client.send(delete(Service::Core, IAD, &format!("/subnets/{subnet}"))).await);
+    assert!(status == 409 && message.contains(&gateway), "the API gateway still lives in the subnet: {message}");
+    client.send(delete(Service::ApiGateway, IAD, &format!("/gateways/{gateway}"))).await.unwrap();
+    // Once their users are gone, each of them can go.
+    for i in [5, 0, 1, 2, 3, 4] {
+        let path = &in_use[i].0;
+        client.send(delete(Service::Core, IAD, path)).await.unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+}

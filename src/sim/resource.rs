@@ -629,3 +629,32 @@ pub fn refuse_if_children(
     }
     Ok(())
 }
+
+/// A before-delete check: refuse while a live resource of `user_kind` uses `r`, as `uses`
+/// decides from its body (a subnet naming a route table, a route rule targeting a gateway):
+/// OCI's 409 Conflict for a resource in use.
+pub fn refuse_if_used(
+    store: &Store,
+    r: &Resource,
+    user_kind: &str,
+    uses: fn(&Value, &str) -> bool,
+) -> Result<(), ApiError> {
+    let user =
+        store.of_kind(&r.region, user_kind).find(|u| u.gone_at_ms.is_none() && u.id != r.id && uses(&u.body, &r.id));
+    match user {
+        Some(u) => Err(ApiError::conflict(format!(
+            "{} {} is in use by {user_kind} {}; remove it from there first.",
+            r.kind, r.id, u.id
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Whether `body[field]` is `id` or a list holding it.
+pub fn names(body: &Value, field: &str, id: &str) -> bool {
+    match body.get(field) {
+        Some(Value::String(s)) => s == id,
+        Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some(id)),
+        _ => false,
+    }
+}
