@@ -692,3 +692,41 @@ async fn core_resources_in_use_cannot_be_deleted() {
         client.send(delete(Service::Core, IAD, path)).await.unwrap_or_else(|e| panic!("{path}: {e}"));
     }
 }
+
+/// Creates a compartment under `parent` and waits until it is ACTIVE; returns its id.
+async fn compartment(client: &OciClient, parent: &str, name: &str) -> String {
+    let body = json!({"compartmentId": parent, "name": name, "description": name});
+    let c: Value = client.send_json(post(Service::Identity, IAD, "/compartments", body)).await.unwrap();
+    let id = c["id"].as_str().unwrap().to_string();
+    wait_active(client, Service::Identity, IAD, &format!("/compartments/{id}"), "ACTIVE").await;
+    id
+}
+
+#[tokio::test]
+async fn a_compartment_is_deleted_only_when_empty_with_a_work_request() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let parent = compartment(&client, &sim.identity.tenancy, "parent").await;
+    let child = compartment(&client, &parent, "child").await;
+    // A resource in another region keeps it too: compartments are tenancy-wide.
+    let body = json!({"compartmentId": parent, "cidrBlock": "10.0.0.0/16"});
+    let vcn: Value = client.send_json(post(Service::Core, PHX, "/vcns", body)).await.unwrap();
+    let vcn = vcn["id"].as_str().unwrap().to_string();
+    let path = format!("/compartments/{parent}");
+    let (status, code, message) = failure(client.send(delete(Service::Identity, IAD, &path)).await);
+    assert_eq!((status, code.as_str()), (409, "Conflict"), "{message}");
+    let resp = client.send(delete(Service::Identity, IAD, &format!("/compartments/{child}"))).await.unwrap();
+    assert_eq!(resp.status, 202);
+    let wr = resp.headers["opc-work-request-id"].to_str().unwrap().to_string();
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    let done = wait_for_work_request(&client, work_request_get(Service::Identity, IAD, &wr), &policy).await.unwrap();
+    assert_eq!((done.status.as_str(), done.resources()), ("SUCCEEDED", vec![(child, "DELETED".to_string())]));
+    let (status, _, message) = failure(client.send(delete(Service::Identity, IAD, &path)).await);
+    assert!(status == 409 && message.contains(&vcn), "the VCN still lives in it: {message}");
+    client.send(delete(Service::Core, PHX, &format!("/vcns/{vcn}"))).await.unwrap();
+    client.send(delete(Service::Identity, IAD, &path)).await.unwrap();
+    // Identity lists its work requests as a bare array, in the deleted compartment's parent.
+    let listed: Vec<Value> =
+        client.send_json(get(Service::Identity, IAD, "/workRequests").query("compartmentId", &parent)).await.unwrap();
+    assert!(listed.iter().any(|w| w["id"] == wr), "{listed:?}");
+}

@@ -55,13 +55,23 @@ pub const IMMEDIATE: Lifecycle = Lifecycle { creating: None, ..STANDARD };
 pub const AVAILABLE: Lifecycle =
     Lifecycle { creating: None, active: "AVAILABLE", deleting: "DELETING", deleted: "DELETED", failed: "DELETED" };
 
-/// Work-request metadata of an asynchronous kind.
+/// Work-request metadata of an asynchronous kind: the operation type of each operation
+/// that answers with a work request (`None`: that one does not, as a compartment's create
+/// does not while its delete does).
 #[derive(Debug, Clone, Copy)]
 pub struct WorkRequestSpec {
     pub entity_type: &'static str,
-    pub create_op: &'static str,
-    pub update_op: &'static str,
-    pub delete_op: &'static str,
+    pub create_op: Option<&'static str>,
+    pub update_op: Option<&'static str>,
+    pub delete_op: Option<&'static str>,
+}
+
+impl WorkRequestSpec {
+    /// (entity type, operation type) of a kind's operation picked by `op`, when it has a
+    /// work request.
+    fn of(kind: &Kind, op: fn(&WorkRequestSpec) -> Option<&'static str>) -> Option<(&'static str, &'static str)> {
+        kind.work_requests.and_then(|spec| op(&spec).map(|name| (spec.entity_type, name)))
+    }
 }
 
 /// How list operations return items.
@@ -349,9 +359,9 @@ pub fn create_body(
     let mut headers = vec![("etag", etag)];
     let finish = now + sim.settings.latency_ms();
     let mut fails = false;
-    if let Some(spec) = kind.work_requests {
+    if let Some((entity, op)) = WorkRequestSpec::of(kind, |s| s.create_op) {
         fails = sim.faults.work_request_fails(&ctx.region);
-        let wr = work_requests::record(&mut store, ctx, spec.entity_type, spec.create_op, "CREATED", &resource, fails);
+        let wr = work_requests::record(&mut store, ctx, entity, op, "CREATED", &resource, fails);
         headers.push(("opc-work-request-id", wr));
     }
     if kind.lifecycle.creating.is_some() {
@@ -547,8 +557,8 @@ pub fn update(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
     let mut updated = existing.clone();
     updated.body = Value::Object(body);
     updated.etag = etag;
-    if let Some(spec) = kind.work_requests {
-        let wr = work_requests::record(&mut store, ctx, spec.entity_type, spec.update_op, "UPDATED", &updated, false);
+    if let Some((entity, op)) = WorkRequestSpec::of(kind, |s| s.update_op) {
+        let wr = work_requests::record(&mut store, ctx, entity, op, "UPDATED", &updated, false);
         headers.push(("opc-work-request-id", wr));
     }
     let view = public(&updated.body);
@@ -575,9 +585,9 @@ pub fn delete(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
     let finish = now + sim.settings.latency_ms();
     let mut headers = Vec::new();
     let mut fails = false;
-    if let Some(spec) = kind.work_requests {
+    if let Some((entity, op)) = WorkRequestSpec::of(kind, |s| s.delete_op) {
         fails = sim.faults.work_request_fails(&ctx.region);
-        let wr = work_requests::record(&mut store, ctx, spec.entity_type, spec.delete_op, "DELETED", &existing, fails);
+        let wr = work_requests::record(&mut store, ctx, entity, op, "DELETED", &existing, fails);
         headers.push(("opc-work-request-id", wr));
     }
     if let Some(r) = store.resources.get_mut(id) {
@@ -604,7 +614,8 @@ pub fn delete(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
     }
     drop(store);
     sim.touch();
-    Ok(empty(if kind.work_requests.is_some() { 202 } else { 204 }, &headers))
+    let accepted = WorkRequestSpec::of(kind, |s| s.delete_op).is_some();
+    Ok(empty(if accepted { 202 } else { 204 }, &headers))
 }
 
 /// A before-delete check: refuse while children of `child_kind` point at the resource

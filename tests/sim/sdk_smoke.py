@@ -223,6 +223,17 @@ try:
 except oci.exceptions.ServiceError as e:
     assert (e.status, e.code) == (403, "NotAllowed"), (e.status, e.code)
 ok("identity.create_compartment outside home region refused (403 NotAllowed)")
+wait_state(idn, idn.get_compartment(comp.id), "ACTIVE")
+inner = idn.create_compartment(oci.identity.models.CreateCompartmentDetails(
+    compartment_id=comp.id, name="sdk-inner", description="inside sdk-comp")).data
+try:
+    idn.delete_compartment(comp.id)
+    raise AssertionError("a compartment holding a compartment was deleted")
+except oci.exceptions.ServiceError as e:
+    assert (e.status, e.code) == (409, "Conflict"), (e.status, e.code)
+wait_state(idn, idn.get_compartment(inner.id), "ACTIVE")
+wait_wr(idn, idn.delete_compartment(inner.id).headers["opc-work-request-id"])
+ok("identity.delete_compartment (409 while not empty, then a work request)")
 
 # --- bad signature ----------------------------------------------------------------------
 from cryptography.hazmat.primitives import serialization  # noqa: E402
@@ -293,5 +304,9 @@ if os.environ.get("SIM_SKIP_CLI") != "1":
     ok("oci network vcn list")
     run("network", "vcn", "delete", "--vcn-id", created["id"], "--force")
     ok("oci network vcn delete")
+    gone = run("iam", "compartment", "delete", "--compartment-id", comp.id, "--force",
+               "--wait-for-state", "SUCCEEDED", "--wait-interval-seconds", "1")
+    assert gone["data"]["status"] == "SUCCEEDED" and gone["data"]["operation-type"] == "DELETE_COMPARTMENT", gone
+    ok("oci iam compartment delete --wait-for-state SUCCEEDED")
 
 print(f"ALL PASSED ({len(passed)} operations)")

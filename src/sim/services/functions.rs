@@ -25,9 +25,9 @@ pub static APPLICATION: Kind = Kind {
     ocid_type: "fnapp",
     work_requests: Some(WorkRequestSpec {
         entity_type: "application",
-        create_op: "CREATE_APPLICATION",
-        update_op: "UPDATE_APPLICATION",
-        delete_op: "DELETE_APPLICATION",
+        create_op: Some("CREATE_APPLICATION"),
+        update_op: Some("UPDATE_APPLICATION"),
+        delete_op: Some("DELETE_APPLICATION"),
     }),
     prepare: prepare_application,
     sort_keys: sorting::FUNCTIONS,
@@ -41,9 +41,9 @@ pub static FUNCTION: Kind = Kind {
     list_by: Some(("applicationId", Some("functions.application"))),
     work_requests: Some(WorkRequestSpec {
         entity_type: "function",
-        create_op: "CREATE_FUNCTION",
-        update_op: "UPDATE_FUNCTION",
-        delete_op: "DELETE_FUNCTION",
+        create_op: Some("CREATE_FUNCTION"),
+        update_op: Some("UPDATE_FUNCTION"),
+        delete_op: Some("DELETE_FUNCTION"),
     }),
     limit: Some(LimitSpec {
         service: "functions",

@@ -21,9 +21,9 @@ pub static CONNECTOR: Kind = Kind {
     ocid_type: "serviceconnector",
     work_requests: Some(WorkRequestSpec {
         entity_type: "serviceconnector",
-        create_op: "CREATE_SERVICE_CONNECTOR",
-        update_op: "UPDATE_SERVICE_CONNECTOR",
-        delete_op: "DELETE_SERVICE_CONNECTOR",
+        create_op: Some("CREATE_SERVICE_CONNECTOR"),
+        update_op: Some("UPDATE_SERVICE_CONNECTOR"),
+        delete_op: Some("DELETE_SERVICE_CONNECTOR"),
     }),
     create_returns_body: false,
     update_returns_body: false,
