@@ -730,3 +730,20 @@ async fn a_compartment_is_deleted_only_when_empty_with_a_work_request() {
         client.send_json(get(Service::Identity, IAD, "/workRequests").query("compartmentId", &parent)).await.unwrap();
     assert!(listed.iter().any(|w| w["id"] == wr), "{listed:?}");
 }
+
+#[tokio::test]
+async fn the_tenancy_reads_as_the_root_compartment() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let t = &sim.identity.tenancy;
+    for region in [IAD, PHX] {
+        let root: Value =
+            client.send_json(get(Service::Identity, region, &format!("/compartments/{t}"))).await.unwrap();
+        assert_eq!((root["id"].as_str(), root["compartmentId"].as_str()), (Some(t.as_str()), Some(t.as_str())));
+        assert_eq!(root["lifecycleState"], "ACTIVE");
+        assert_eq!(root["name"], sim.identity.namespace.as_str());
+    }
+    let listed: Vec<Value> =
+        client.send_json(get(Service::Identity, IAD, "/compartments").query("compartmentId", t)).await.unwrap();
+    assert!(listed.is_empty(), "the root is not its own child: {listed:?}");
+}

@@ -186,6 +186,9 @@ pub struct Kind {
     pub companions: Option<fn(&Resource) -> Vec<Resource>>,
     /// The `sortBy` values its list operation takes (they differ between services).
     pub sort_keys: &'static [SortKey],
+    /// A resource of this kind every tenancy has without creating it (the root
+    /// compartment), readable by its id but never stored, listed or changed.
+    pub builtin: Option<fn(&Sim, &str) -> Option<Value>>,
 }
 
 /// A kind to start from with `..BASE`: synchronous, created ACTIVE, array lists.
@@ -204,6 +207,7 @@ pub const BASE: Kind = Kind {
     list_by: Some(("compartmentId", None)),
     companions: None,
     sort_keys: sorting::UPPER_DISPLAY_NAME,
+    builtin: None,
 };
 
 /// A `prepare` that accepts any body.
@@ -452,8 +456,17 @@ pub fn find(store: &Store, region: &str, kind: &Kind, id: &str) -> Result<Resour
 }
 
 pub fn get_one(ctx: &RegionCtx, kind: &Kind, _call: &Call, id: &str) -> Result<Response, ApiError> {
+    if let Some(body) = kind.builtin.and_then(|make| make(&ctx.sim, id)) {
+        return Ok(json(200, &body, &[("etag", builtin_etag(id))]));
+    }
     let r = find(&ctx.sim.store(), &ctx.region, kind, id)?;
     Ok(json(200, &public(&r.body), &[("etag", r.etag)]))
+}
+
+/// A stable etag for a built-in resource, which never changes.
+fn builtin_etag(id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    crate::hash::hex(&Sha256::digest(id.as_bytes()))[..32].to_string()
 }
 
 /// Query parameters that control listing rather than filter by a field.

@@ -9,7 +9,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::sim::call::{respond, Call};
-use crate::sim::context::RegionCtx;
+use crate::sim::context::{RegionCtx, Sim};
 use crate::sim::errors::ApiError;
 use crate::sim::ocid::region_key;
 use crate::sim::resource::{self, unique_in_compartment, Kind, ListShape, Prepare, WorkRequestSpec, BASE, IMMEDIATE};
@@ -32,6 +32,7 @@ pub static COMPARTMENT: Kind = Kind {
         delete_op: Some("DELETE_COMPARTMENT"),
     }),
     before_delete: Some(compartment_is_empty),
+    builtin: Some(root_compartment),
     ..BASE
 };
 pub static POLICY: Kind = Kind {
@@ -52,6 +53,27 @@ pub static DYNAMIC_GROUP: Kind = Kind {
     sort_keys: sorting::UPPER_NAME,
     ..BASE
 };
+
+/// The tenancy read as a compartment (`GetCompartment` with the tenancy's OCID): the root
+/// compartment, ACTIVE, its own parent, named after the tenancy (the simulator's tenancy
+/// has no name of its own, so its Object Storage namespace stands for it).
+fn root_compartment(sim: &Sim, id: &str) -> Option<Value> {
+    let tenancy = &sim.settings.tenancy;
+    (id == tenancy).then(|| {
+        json!({
+            "id": tenancy,
+            "compartmentId": tenancy,
+            "name": sim.settings.namespace,
+            "description": format!("The root compartment of tenancy {}", sim.settings.namespace),
+            "timeCreated": "2016-09-18T00:00:00.000Z",
+            "lifecycleState": "ACTIVE",
+            "inactiveStatus": null,
+            "isAccessible": true,
+            "freeformTags": {},
+            "definedTags": {},
+        })
+    })
+}
 
 /// A compartment goes only when nothing lives in it any more, in any region: no resource
 /// and no child compartment (OCI's 409). The newest one is named (a VCN rather than the
