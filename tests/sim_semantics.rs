@@ -747,3 +747,31 @@ async fn the_tenancy_reads_as_the_root_compartment() {
         client.send_json(get(Service::Identity, IAD, "/compartments").query("compartmentId", t)).await.unwrap();
     assert!(listed.is_empty(), "the root is not its own child: {listed:?}");
 }
+
+#[tokio::test]
+async fn detached_invokes_are_accepted_without_a_result() {
+    use reqwest::header::{HeaderName, HeaderValue};
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let (app, wr) = application(&client, &sim, "app").await;
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let body = function_body(&app, "f", "registry.example.com/ns/f:1");
+    let function: Value = client.send_json(post(Service::Functions, IAD, "/functions", body)).await.unwrap();
+    let id = function["id"].as_str().unwrap();
+    wait_active(&client, Service::Functions, IAD, &format!("/functions/{id}"), "ACTIVE").await;
+    let invoke = |name: &'static str, value: &'static str| {
+        post(Service::Functions, IAD, &format!("/functions/{id}/actions/invoke"), json!({"a": 1}))
+            .header(HeaderName::from_static(name), HeaderValue::from_static(value))
+    };
+    let detached = client.send(invoke("fn-invoke-type", "detached")).await.unwrap();
+    assert_eq!((detached.status.as_u16(), detached.body.len()), (202, 0));
+    let sync = client.send(invoke("fn-invoke-type", "sync")).await.unwrap();
+    assert_eq!(sync.status.as_u16(), 200);
+    assert_eq!(sync.json::<Value>().unwrap()["request"], json!({"a": 1}));
+    for (header, value) in [("fn-invoke-type", "later"), ("fn-intent", "email")] {
+        let (status, code, message) = failure(client.send(invoke(header, value)).await);
+        assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{header}: {message}");
+        assert!(message.contains(header), "{message}");
+    }
+}
