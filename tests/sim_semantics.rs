@@ -775,3 +775,46 @@ async fn detached_invokes_are_accepted_without_a_result() {
         assert!(message.contains(header), "{message}");
     }
 }
+
+/// RFC 3339 text of `days` from now (a minute more, to stay inside a window's lower end).
+fn days_from_now(days: i64) -> String {
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let at = now + days * 86_400 + 60;
+    humantime::format_rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(at as u64)).to_string()
+}
+
+#[tokio::test]
+async fn keys_and_vaults_are_deleted_seven_to_thirty_days_out() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let (vault, key, secret) = vault_key_and_secret(&client, &sim).await;
+    let schedule = |service: Service, path: String, days: i64| {
+        post(service, IAD, &format!("{path}/actions/scheduleDeletion"), json!({"timeOfDeletion": days_from_now(days)}))
+    };
+    let key_path = format!("/20180608/keys/{key}");
+    let vault_path = format!("/vaults/{vault}");
+    for days in [1, 6, 31] {
+        for (service, path) in [(Service::Kms, key_path.clone()), (Service::Vaults, vault_path.clone())] {
+            let (status, code, message) = failure(client.send(schedule(service, path.clone(), days)).await);
+            assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{path} in {days} days: {message}");
+        }
+    }
+    let (status, _, message) = failure(
+        client
+            .send(post(
+                Service::Kms,
+                IAD,
+                &format!("{key_path}/actions/scheduleDeletion"),
+                json!({"timeOfDeletion": "soon"}),
+            ))
+            .await,
+    );
+    assert_eq!(status, 400, "{message}");
+    let key: Value = client.send_json(schedule(Service::Kms, key_path, 7)).await.unwrap();
+    assert_eq!(key["lifecycleState"], "PENDING_DELETION");
+    let vault: Value = client.send_json(schedule(Service::Vaults, vault_path, 30)).await.unwrap();
+    assert_eq!(vault["lifecycleState"], "PENDING_DELETION");
+    // Secrets document no window.
+    let secret: Value = client.send_json(schedule(Service::Vaults, format!("/secrets/{secret}"), 1)).await.unwrap();
+    assert_eq!(secret["lifecycleState"], "PENDING_DELETION");
+}

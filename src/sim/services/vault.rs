@@ -17,7 +17,7 @@ use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::resource::{self, unique_in_compartment, Kind, Lifecycle, Prepare, BASE};
 use crate::sim::sorting;
-use crate::sim::store::{now_ms, rfc3339, Resource};
+use crate::sim::store::{now_ms, parse_rfc3339, rfc3339, Resource};
 
 /// KMS keys are ENABLED rather than ACTIVE.
 const KEY_LIFECYCLE: Lifecycle = Lifecycle {
@@ -203,18 +203,13 @@ fn deletion(ctx: &RegionCtx, call: &Call, kind: &'static Kind, schedule: bool) -
     if found.state() != from {
         return Err(ApiError::incorrect_state(format!("{} {} is {}, not {from}.", kind.name, found.id, found.state())));
     }
+    let when = if schedule { Some(time_of_deletion(call, kind)?) } else { None };
     found.set_state(to);
     if let Some(body) = found.body.as_object_mut() {
-        if schedule {
-            let when = call
-                .json_object()
-                .ok()
-                .and_then(|b| b.get("timeOfDeletion").cloned())
-                .unwrap_or_else(|| json!(rfc3339(now_ms() + 30 * 24 * 3600 * 1000)));
-            body.insert("timeOfDeletion".into(), when);
-        } else {
-            body.remove("timeOfDeletion");
-        }
+        match when {
+            Some(when) => body.insert("timeOfDeletion".into(), when),
+            None => body.remove("timeOfDeletion"),
+        };
     }
     found.etag = crate::sim::ocid::new_etag();
     let view = resource::public(&found.body);
@@ -223,4 +218,34 @@ fn deletion(ctx: &RegionCtx, call: &Call, kind: &'static Kind, schedule: bool) -
     drop(store);
     ctx.sim.touch();
     Ok(json(200, &view, &[("etag", etag)]))
+}
+
+const DAY_MS: u64 = 24 * 3600 * 1000;
+/// Slack for the time a request spends in transit, so that a client asking for exactly
+/// seven days from its own now is not refused.
+const TRANSIT_MS: u64 = 60 * 1000;
+
+/// The `timeOfDeletion` of a scheduleDeletion body (default 30 days from now), as RFC 3339.
+/// Vaults and keys take only 7 to 30 days from now (ScheduleVaultDeletionDetails,
+/// ScheduleKeyDeletionDetails); secrets document no window.
+fn time_of_deletion(call: &Call, kind: &Kind) -> Result<Value, ApiError> {
+    let now = now_ms();
+    let body = call.json_object()?;
+    let Some(given) = body.get("timeOfDeletion").filter(|v| !v.is_null()) else {
+        return Ok(json!(rfc3339(now + 30 * DAY_MS)));
+    };
+    let at = given
+        .as_str()
+        .and_then(parse_rfc3339)
+        .ok_or_else(|| ApiError::invalid(format!("timeOfDeletion must be an RFC 3339 time, got {given}.")))?;
+    let windowed = kind.name == VAULT.name || kind.name == KEY.name;
+    if windowed && !(now + 7 * DAY_MS - TRANSIT_MS..=now + 30 * DAY_MS + TRANSIT_MS).contains(&at) {
+        return Err(ApiError::invalid(format!(
+            "timeOfDeletion {} must be between 7 and 30 days from now ({} to {}).",
+            rfc3339(at),
+            rfc3339(now + 7 * DAY_MS),
+            rfc3339(now + 30 * DAY_MS)
+        )));
+    }
+    Ok(json!(rfc3339(at)))
 }
