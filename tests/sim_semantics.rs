@@ -818,3 +818,43 @@ async fn keys_and_vaults_are_deleted_seven_to_thirty_days_out() {
     let secret: Value = client.send_json(schedule(Service::Vaults, format!("/secrets/{secret}"), 1)).await.unwrap();
     assert_eq!(secret["lifecycleState"], "PENDING_DELETION");
 }
+
+#[tokio::test]
+async fn secret_versions_are_listed_and_bundles_read_by_secret_name() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let (vault, _, secret) = vault_key_and_secret(&client, &sim).await;
+    let by_name = |secret_name: &str| {
+        post(Service::Secrets, IAD, "/secretbundles/actions/getByName", json!({}))
+            .query("secretName", secret_name)
+            .query("vaultId", &vault)
+    };
+    let current: Value = client.send_json(by_name("db")).await.unwrap();
+    assert_eq!((current["secretId"].as_str(), current["versionNumber"].as_u64()), (Some(secret.as_str()), Some(2)));
+    let first: Value = client.send_json(by_name("db").query("secretVersionName", "first")).await.unwrap();
+    assert_eq!(first["secretBundleContent"]["content"], b64("one"));
+    let (status, _, _) = failure(client.send(by_name("other")).await);
+    assert_eq!(status, 404);
+    let bundles: Vec<Value> =
+        client.send_json(get(Service::Secrets, IAD, &format!("/secretbundles/{secret}/versions"))).await.unwrap();
+    let seen: Vec<(u64, &str, Value)> = bundles
+        .iter()
+        .map(|v| (v["versionNumber"].as_u64().unwrap(), v["versionName"].as_str().unwrap(), v["stages"].clone()))
+        .collect();
+    assert_eq!(seen, [(1, "first", json!(["PREVIOUS"])), (2, "second", json!(["CURRENT", "LATEST"]))]);
+    let newest_first: Vec<Value> = client
+        .send_json(
+            get(Service::Vaults, IAD, &format!("/secrets/{secret}/versions"))
+                .query("sortBy", "VERSION_NUMBER")
+                .query("sortOrder", "DESC"),
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = newest_first.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["second", "first"]);
+    let one: Value =
+        client.send_json(get(Service::Vaults, IAD, &format!("/secrets/{secret}/version/1"))).await.unwrap();
+    assert_eq!((one["name"].as_str(), one["contentType"].as_str()), (Some("first"), Some("BASE64")));
+    let (status, _, _) = failure(client.send(get(Service::Vaults, IAD, &format!("/secrets/{secret}/version/9"))).await);
+    assert_eq!(status, 404);
+}

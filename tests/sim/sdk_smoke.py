@@ -147,6 +147,13 @@ current = sc.get_secret_bundle(secret.id).data
 assert base64.b64decode(current.secret_bundle_content.content) == b"next-value"
 assert sc.get_secret_bundle(secret.id, stage="PREVIOUS").data.version_number == 1
 ok("vault.update_secret (PENDING, then promoted)")
+named = sc.get_secret_bundle_by_name("sdk-secret", vault.id, stage="PREVIOUS").data
+assert (named.secret_id, named.version_number) == (secret.id, 1), named
+assert [v.version_number for v in sc.list_secret_bundle_versions(secret.id).data] == [1, 2]
+assert [v.stages for v in vs.list_secret_versions(secret.id, sort_by="VERSION_NUMBER", sort_order="DESC").data] == [
+    ["CURRENT", "LATEST"], ["PREVIOUS"]]
+assert vs.get_secret_version(secret.id, 2).data.stages == ["CURRENT", "LATEST"]
+ok("secrets.get_secret_bundle_by_name + list versions (secrets and vault)")
 vs.schedule_secret_deletion(secret.id, oci.vault.models.ScheduleSecretDeletionDetails())
 assert vs.get_secret(secret.id).data.lifecycle_state == "PENDING_DELETION"
 ok("vault.schedule_secret_deletion")

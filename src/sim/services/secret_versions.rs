@@ -89,6 +89,22 @@ impl Versions {
         stages
     }
 
+    /// Every version, oldest first, as `summary` renders each.
+    pub fn summaries(&self, summary: fn(&Versions, &Value) -> Value) -> Vec<Value> {
+        self.versions.iter().map(|v| summary(self, v)).collect()
+    }
+
+    /// What the vault service and the retrieval service both say of a version.
+    pub fn common(&self, version: &Value) -> serde_json::Map<String, Value> {
+        let number = Self::number(version);
+        let mut out = serde_json::Map::new();
+        out.insert("secretId".into(), Value::String(self.secret_id.clone()));
+        out.insert("versionNumber".into(), number.into());
+        out.insert("timeCreated".into(), version.get("timeCreated").cloned().unwrap_or(Value::Null));
+        out.insert("stages".into(), self.stages(number).into());
+        out
+    }
+
     pub fn number(version: &Value) -> u64 {
         version.get("versionNumber").and_then(Value::as_u64).unwrap_or_default()
     }
