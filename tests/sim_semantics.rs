@@ -501,3 +501,360 @@ async fn object_storage_objects_have_etags_and_conditional_writes() {
     let (status, code, _) = failure(client.send(get(Service::ObjectStorage, IAD, &path)).await);
     assert_eq!((status, code.as_str()), (404, "ObjectNotFound"));
 }
+
+/// The items of a compartment's list sorted by `sort_by` (array or `{"items"}` shape).
+async fn sorted_list(client: &OciClient, service: Service, path: &str, compartment: &str, sort_by: &str) -> Vec<Value> {
+    let resp: Value = client
+        .send_json(get(service, IAD, path).query("compartmentId", compartment).query("sortBy", sort_by))
+        .await
+        .unwrap_or_else(|e| panic!("{path} sortBy={sort_by}: {e}"));
+    match resp {
+        Value::Array(items) => items,
+        other => other["items"].as_array().cloned().unwrap_or_default(),
+    }
+}
+
+#[tokio::test]
+async fn each_list_takes_its_own_sort_values() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let t = sim.identity.tenancy.clone();
+    for name in ["rule-a", "rule-b"] {
+        let body = json!({"compartmentId": t, "displayName": name, "isEnabled": true, "condition": "{}",
+                          "actions": {"actions": [{"actionType": "ONS", "topicId": "ocid1.onstopic.oc1.iad.x"}]}});
+        client.send(post(Service::Events, IAD, "/rules", body)).await.unwrap();
+    }
+    for (name, severity) in [("alarm-a", "WARNING"), ("alarm-b", "CRITICAL")] {
+        let body = json!({"compartmentId": t, "displayName": name, "metricCompartmentId": t, "namespace": "oci_faas",
+                          "query": "FunctionInvocationCount[1m].sum() > 0", "severity": severity,
+                          "destinations": [], "isEnabled": true});
+        client.send(post(Service::Monitoring, IAD, "/alarms", body)).await.unwrap();
+    }
+    // Resource Scheduler also backs resources up.
+    let body = json!({"compartmentId": t, "displayName": "nightly", "action": "BACKUP_RESOURCE",
+                      "recurrenceDetails": "FREQ=DAILY", "recurrenceType": "ICAL", "resources": []});
+    client.send(post(Service::ResourceScheduler, IAD, "/schedules", body)).await.unwrap();
+    let accepted = [
+        (Service::Events, "/rules", "DISPLAY_NAME", "DISPLAYNAME"),
+        (Service::Events, "/rules", "TIME_CREATED", "timeCreated"),
+        (Service::Events, "/rules", "ID", "NAME"),
+        (Service::Monitoring, "/alarms", "displayName", "timeCreated"),
+        (Service::Monitoring, "/alarms", "severity", "TIMECREATED"),
+        (Service::ResourceScheduler, "/schedules", "lifecycleState", "NAME"),
+        (Service::ResourceScheduler, "/schedules", "state", "ID"),
+        (Service::ResourceScheduler, "/schedules", "timeCreated", "TIME_CREATED"),
+    ];
+    for (service, path, ok, refused) in accepted {
+        assert!(!sorted_list(&client, service, path, &t, ok).await.is_empty(), "{path} {ok}");
+        let list = get(service, IAD, path).query("compartmentId", &t).query("sortBy", refused);
+        let (status, code, message) = failure(client.send(list).await);
+        assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{path} {refused}: {message}");
+        assert!(message.contains(ok), "{message}");
+    }
+    let rules = sorted_list(&client, Service::Events, "/rules", &t, "DISPLAY_NAME").await;
+    assert_eq!(rules.iter().map(|r| r["displayName"].as_str().unwrap()).collect::<Vec<_>>(), ["rule-a", "rule-b"]);
+    // Core's TIMECREATED is newest first unless sortOrder says otherwise (list_vcns' documentation).
+    for i in 0..3 {
+        create_vcn(&client, &sim, IAD, &format!("10.{i}.0.0/16")).await;
+    }
+    let vcns = sorted_list(&client, Service::Core, "/vcns", &t, "TIMECREATED").await;
+    let cidrs: Vec<&str> = vcns.iter().map(|v| v["cidrBlock"].as_str().unwrap()).collect();
+    assert_eq!(cidrs, ["10.2.0.0/16", "10.1.0.0/16", "10.0.0.0/16"]);
+}
+
+/// An ACTIVE vault, an ENABLED key in it and a secret whose content versions are named
+/// `first` then `second` (current); returns (vault, key, secret) ids.
+async fn vault_key_and_secret(client: &OciClient, sim: &TestSim) -> (String, String, String) {
+    let t = &sim.identity.tenancy;
+    let vault: Value = client
+        .send_json(post(
+            Service::Vaults,
+            IAD,
+            "/vaults",
+            json!({"compartmentId": t, "displayName": "v", "vaultType": "DEFAULT"}),
+        ))
+        .await
+        .unwrap();
+    let vault = vault["id"].as_str().unwrap().to_string();
+    wait_active(client, Service::Vaults, IAD, &format!("/vaults/{vault}"), "ACTIVE").await;
+    let body = json!({"compartmentId": t, "displayName": "k", "vaultId": vault,
+                      "keyShape": {"algorithm": "AES", "length": 32}});
+    let key: Value = client.send_json(post(Service::Kms, IAD, "/20180608/keys", body)).await.unwrap();
+    let key = key["id"].as_str().unwrap().to_string();
+    wait_active(client, Service::Kms, IAD, &format!("/20180608/keys/{key}"), "ENABLED").await;
+    let content = |text: &str, name: &str| json!({"contentType": "BASE64", "name": name, "content": b64(text)});
+    let body = json!({"compartmentId": t, "secretName": "db", "vaultId": vault, "keyId": key,
+                      "secretContent": content("one", "first")});
+    let secret: Value = client.send_json(post(Service::Vaults, IAD, "/secrets", body)).await.unwrap();
+    let secret = secret["id"].as_str().unwrap().to_string();
+    let path = format!("/secrets/{secret}");
+    wait_active(client, Service::Vaults, IAD, &path, "ACTIVE").await;
+    let update = OciRequest::new(Method::PUT, Service::Vaults, IAD, &path)
+        .json(&json!({"secretContent": content("two", "second")}))
+        .unwrap();
+    client.send(update).await.unwrap();
+    (vault, key, secret)
+}
+
+fn b64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[tokio::test]
+async fn secret_bundles_by_version_name() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let (_, _, secret) = vault_key_and_secret(&client, &sim).await;
+    let bundles = format!("/secretbundles/{secret}");
+    let current: Value = client.send_json(get(Service::Secrets, IAD, &bundles)).await.unwrap();
+    assert_eq!((current["versionNumber"].as_u64(), current["versionName"].as_str()), (Some(2), Some("second")));
+    let named: Value =
+        client.send_json(get(Service::Secrets, IAD, &bundles).query("secretVersionName", "first")).await.unwrap();
+    assert_eq!((named["versionNumber"].as_u64(), named["versionName"].as_str()), (Some(1), Some("first")));
+    assert_eq!(named["secretBundleContent"]["content"], b64("one"));
+    let (status, code, message) =
+        failure(client.send(get(Service::Secrets, IAD, &bundles).query("secretVersionName", "third")).await);
+    assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"), "{message}");
+}
+
+fn delete(service: Service, region: &str, path: &str) -> OciRequest {
+    OciRequest::new(Method::DELETE, service, region, path)
+}
+
+/// Creates a core resource in `vcn` and waits until it is AVAILABLE; returns its id.
+async fn core_child(client: &OciClient, sim: &TestSim, path: &str, vcn: &str, extra: Value) -> String {
+    let mut body = json!({"compartmentId": sim.identity.tenancy, "vcnId": vcn});
+    body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+    let created: Value = client.send_json(post(Service::Core, IAD, path, body)).await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    wait_active(client, Service::Core, IAD, &format!("{path}/{id}"), "AVAILABLE").await;
+    id
+}
+
+#[tokio::test]
+async fn core_resources_in_use_cannot_be_deleted() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let vcn = create_vcn(&client, &sim, IAD, "10.0.0.0/16").await;
+    let vcn = vcn["id"].as_str().unwrap();
+    wait_active(&client, Service::Core, IAD, &format!("/vcns/{vcn}"), "AVAILABLE").await;
+    let igw = core_child(&client, &sim, "/internetGateways", vcn, json!({"isEnabled": true})).await;
+    let nat = core_child(&client, &sim, "/natGateways", vcn, json!({})).await;
+    let services: Vec<Value> = client.send_json(get(Service::Core, IAD, "/services")).await.unwrap();
+    let sgw =
+        core_child(&client, &sim, "/serviceGateways", vcn, json!({"services": [{"serviceId": services[0]["id"]}]}))
+            .await;
+    let rule = |target: &str, cidr: &str| json!({"networkEntityId": target, "destination": cidr});
+    let rules = json!({"routeRules": [rule(&igw, "0.0.0.0/0"), rule(&nat, "10.9.0.0/16"), rule(&sgw, "10.8.0.0/16")]});
+    let table = core_child(&client, &sim, "/routeTables", vcn, rules).await;
+    let list = core_child(&client, &sim, "/securityLists", vcn, json!({})).await;
+    let subnet = core_child(
+        &client,
+        &sim,
+        "/subnets",
+        vcn,
+        json!({"cidrBlock": "10.0.1.0/24", "routeTableId": table, "securityListIds": [list]}),
+    )
+    .await;
+    let (app, wr) = {
+        let body = json!({"compartmentId": sim.identity.tenancy, "displayName": "app", "subnetIds": [subnet]});
+        let resp = client.send(post(Service::Functions, IAD, "/applications", body)).await.unwrap();
+        let wr = resp.headers["opc-work-request-id"].to_str().unwrap().to_string();
+        (resp.json::<Value>().unwrap()["id"].as_str().unwrap().to_string(), wr)
+    };
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let body = json!({"compartmentId": sim.identity.tenancy, "endpointType": "PUBLIC", "subnetId": subnet});
+    let gateway: Value = client.send_json(post(Service::ApiGateway, IAD, "/gateways", body)).await.unwrap();
+    let gateway = gateway["id"].as_str().unwrap().to_string();
+    wait_active(&client, Service::ApiGateway, IAD, &format!("/gateways/{gateway}"), "ACTIVE").await;
+    let in_use = [
+        (format!("/routeTables/{table}"), subnet.as_str()),
+        (format!("/securityLists/{list}"), subnet.as_str()),
+        (format!("/internetGateways/{igw}"), table.as_str()),
+        (format!("/natGateways/{nat}"), table.as_str()),
+        (format!("/serviceGateways/{sgw}"), table.as_str()),
+        (format!("/subnets/{subnet}"), app.as_str()),
+    ];
+    for (path, user) in &in_use {
+        let (status, code, message) = failure(client.send(delete(Service::Core, IAD, path)).await);
+        assert_eq!((status, code.as_str()), (409, "Conflict"), "{path}: {message}");
+        assert!(message.contains(user), "{path}: {message}");
+    }
+    client.send(delete(Service::Functions, IAD, &format!("/applications/{app}"))).await.unwrap();
+    let (status, _, message) = failure(client.send(delete(Service::Core, IAD, &format!("/subnets/{subnet}"))).await);
+    assert!(status == 409 && message.contains(&gateway), "the API gateway still lives in the subnet: {message}");
+    client.send(delete(Service::ApiGateway, IAD, &format!("/gateways/{gateway}"))).await.unwrap();
+    // Once their users are gone, each of them can go.
+    for i in [5, 0, 1, 2, 3, 4] {
+        let path = &in_use[i].0;
+        client.send(delete(Service::Core, IAD, path)).await.unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+}
+
+/// Creates a compartment under `parent` and waits until it is ACTIVE; returns its id.
+async fn compartment(client: &OciClient, parent: &str, name: &str) -> String {
+    let body = json!({"compartmentId": parent, "name": name, "description": name});
+    let c: Value = client.send_json(post(Service::Identity, IAD, "/compartments", body)).await.unwrap();
+    let id = c["id"].as_str().unwrap().to_string();
+    wait_active(client, Service::Identity, IAD, &format!("/compartments/{id}"), "ACTIVE").await;
+    id
+}
+
+#[tokio::test]
+async fn a_compartment_is_deleted_only_when_empty_with_a_work_request() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let parent = compartment(&client, &sim.identity.tenancy, "parent").await;
+    let child = compartment(&client, &parent, "child").await;
+    // A resource in another region keeps it too: compartments are tenancy-wide.
+    let body = json!({"compartmentId": parent, "cidrBlock": "10.0.0.0/16"});
+    let vcn: Value = client.send_json(post(Service::Core, PHX, "/vcns", body)).await.unwrap();
+    let vcn = vcn["id"].as_str().unwrap().to_string();
+    let path = format!("/compartments/{parent}");
+    let (status, code, message) = failure(client.send(delete(Service::Identity, IAD, &path)).await);
+    assert_eq!((status, code.as_str()), (409, "Conflict"), "{message}");
+    let resp = client.send(delete(Service::Identity, IAD, &format!("/compartments/{child}"))).await.unwrap();
+    assert_eq!(resp.status, 202);
+    let wr = resp.headers["opc-work-request-id"].to_str().unwrap().to_string();
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    let done = wait_for_work_request(&client, work_request_get(Service::Identity, IAD, &wr), &policy).await.unwrap();
+    assert_eq!((done.status.as_str(), done.resources()), ("SUCCEEDED", vec![(child, "DELETED".to_string())]));
+    let (status, _, message) = failure(client.send(delete(Service::Identity, IAD, &path)).await);
+    assert!(status == 409 && message.contains(&vcn), "the VCN still lives in it: {message}");
+    client.send(delete(Service::Core, PHX, &format!("/vcns/{vcn}"))).await.unwrap();
+    client.send(delete(Service::Identity, IAD, &path)).await.unwrap();
+    // Identity lists its work requests as a bare array, in the deleted compartment's parent.
+    let listed: Vec<Value> =
+        client.send_json(get(Service::Identity, IAD, "/workRequests").query("compartmentId", &parent)).await.unwrap();
+    assert!(listed.iter().any(|w| w["id"] == wr), "{listed:?}");
+}
+
+#[tokio::test]
+async fn the_tenancy_reads_as_the_root_compartment() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let t = &sim.identity.tenancy;
+    for region in [IAD, PHX] {
+        let root: Value =
+            client.send_json(get(Service::Identity, region, &format!("/compartments/{t}"))).await.unwrap();
+        assert_eq!((root["id"].as_str(), root["compartmentId"].as_str()), (Some(t.as_str()), Some(t.as_str())));
+        assert_eq!(root["lifecycleState"], "ACTIVE");
+        assert_eq!(root["name"], sim.identity.namespace.as_str());
+    }
+    let listed: Vec<Value> =
+        client.send_json(get(Service::Identity, IAD, "/compartments").query("compartmentId", t)).await.unwrap();
+    assert!(listed.is_empty(), "the root is not its own child: {listed:?}");
+}
+
+#[tokio::test]
+async fn detached_invokes_are_accepted_without_a_result() {
+    use reqwest::header::{HeaderName, HeaderValue};
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let (app, wr) = application(&client, &sim, "app").await;
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let body = function_body(&app, "f", "registry.example.com/ns/f:1");
+    let function: Value = client.send_json(post(Service::Functions, IAD, "/functions", body)).await.unwrap();
+    let id = function["id"].as_str().unwrap();
+    wait_active(&client, Service::Functions, IAD, &format!("/functions/{id}"), "ACTIVE").await;
+    let invoke = |name: &'static str, value: &'static str| {
+        post(Service::Functions, IAD, &format!("/functions/{id}/actions/invoke"), json!({"a": 1}))
+            .header(HeaderName::from_static(name), HeaderValue::from_static(value))
+    };
+    let detached = client.send(invoke("fn-invoke-type", "detached")).await.unwrap();
+    assert_eq!((detached.status.as_u16(), detached.body.len()), (202, 0));
+    let sync = client.send(invoke("fn-invoke-type", "sync")).await.unwrap();
+    assert_eq!(sync.status.as_u16(), 200);
+    assert_eq!(sync.json::<Value>().unwrap()["request"], json!({"a": 1}));
+    for (header, value) in [("fn-invoke-type", "later"), ("fn-intent", "email")] {
+        let (status, code, message) = failure(client.send(invoke(header, value)).await);
+        assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{header}: {message}");
+        assert!(message.contains(header), "{message}");
+    }
+}
+
+/// RFC 3339 text of `days` from now (a minute more, to stay inside a window's lower end).
+fn days_from_now(days: i64) -> String {
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let at = now + days * 86_400 + 60;
+    humantime::format_rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(at as u64)).to_string()
+}
+
+#[tokio::test]
+async fn keys_and_vaults_are_deleted_seven_to_thirty_days_out() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let (vault, key, secret) = vault_key_and_secret(&client, &sim).await;
+    let schedule = |service: Service, path: String, days: i64| {
+        post(service, IAD, &format!("{path}/actions/scheduleDeletion"), json!({"timeOfDeletion": days_from_now(days)}))
+    };
+    let key_path = format!("/20180608/keys/{key}");
+    let vault_path = format!("/vaults/{vault}");
+    for days in [1, 6, 31] {
+        for (service, path) in [(Service::Kms, key_path.clone()), (Service::Vaults, vault_path.clone())] {
+            let (status, code, message) = failure(client.send(schedule(service, path.clone(), days)).await);
+            assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{path} in {days} days: {message}");
+        }
+    }
+    let (status, _, message) = failure(
+        client
+            .send(post(
+                Service::Kms,
+                IAD,
+                &format!("{key_path}/actions/scheduleDeletion"),
+                json!({"timeOfDeletion": "soon"}),
+            ))
+            .await,
+    );
+    assert_eq!(status, 400, "{message}");
+    let key: Value = client.send_json(schedule(Service::Kms, key_path, 7)).await.unwrap();
+    assert_eq!(key["lifecycleState"], "PENDING_DELETION");
+    let vault: Value = client.send_json(schedule(Service::Vaults, vault_path, 30)).await.unwrap();
+    assert_eq!(vault["lifecycleState"], "PENDING_DELETION");
+    // Secrets document no window.
+    let secret: Value = client.send_json(schedule(Service::Vaults, format!("/secrets/{secret}"), 1)).await.unwrap();
+    assert_eq!(secret["lifecycleState"], "PENDING_DELETION");
+}
+
+#[tokio::test]
+async fn secret_versions_are_listed_and_bundles_read_by_secret_name() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let (vault, _, secret) = vault_key_and_secret(&client, &sim).await;
+    let by_name = |secret_name: &str| {
+        post(Service::Secrets, IAD, "/secretbundles/actions/getByName", json!({}))
+            .query("secretName", secret_name)
+            .query("vaultId", &vault)
+    };
+    let current: Value = client.send_json(by_name("db")).await.unwrap();
+    assert_eq!((current["secretId"].as_str(), current["versionNumber"].as_u64()), (Some(secret.as_str()), Some(2)));
+    let first: Value = client.send_json(by_name("db").query("secretVersionName", "first")).await.unwrap();
+    assert_eq!(first["secretBundleContent"]["content"], b64("one"));
+    let (status, _, _) = failure(client.send(by_name("other")).await);
+    assert_eq!(status, 404);
+    let bundles: Vec<Value> =
+        client.send_json(get(Service::Secrets, IAD, &format!("/secretbundles/{secret}/versions"))).await.unwrap();
+    let seen: Vec<(u64, &str, Value)> = bundles
+        .iter()
+        .map(|v| (v["versionNumber"].as_u64().unwrap(), v["versionName"].as_str().unwrap(), v["stages"].clone()))
+        .collect();
+    assert_eq!(seen, [(1, "first", json!(["PREVIOUS"])), (2, "second", json!(["CURRENT", "LATEST"]))]);
+    let newest_first: Vec<Value> = client
+        .send_json(
+            get(Service::Vaults, IAD, &format!("/secrets/{secret}/versions"))
+                .query("sortBy", "VERSION_NUMBER")
+                .query("sortOrder", "DESC"),
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = newest_first.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["second", "first"]);
+    let one: Value =
+        client.send_json(get(Service::Vaults, IAD, &format!("/secrets/{secret}/version/1"))).await.unwrap();
+    assert_eq!((one["name"].as_str(), one["contentType"].as_str()), (Some("first"), Some("BASE64")));
+    let (status, _, _) = failure(client.send(get(Service::Vaults, IAD, &format!("/secrets/{secret}/version/9"))).await);
+    assert_eq!(status, 404);
+}

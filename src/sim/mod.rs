@@ -9,7 +9,7 @@
 //! through the endpoints file.
 //!
 //! Layout: `server` (listeners, middleware), `auth`, `faults`, `store` and `context`
-//! (state), `resource` (the generic CRUD engine), `work_requests`, `pagination`,
+//! (state), `resource` (the generic CRUD engine), `work_requests`, `pagination`, `sorting`,
 //! `services/` (one file per OCI service), `registry/` (the region's OCIR, Distribution API), `admin`, `state` (persistence), `setup`
 //! (`sim init`), `seed` (creating an inventory's resources and images), `cli`.
 
@@ -28,6 +28,7 @@ pub mod seed;
 pub mod server;
 pub mod services;
 pub mod setup;
+pub mod sorting;
 pub mod state;
 pub mod store;
 pub mod work_requests;

@@ -18,6 +18,7 @@ use super::context::{RegionCtx, Sim};
 use super::errors::ApiError;
 use super::ocid::{new_etag, new_ocid, region_key};
 use super::pagination;
+use super::sorting::{self, SortKey};
 use super::store::{now_ms, rfc3339, Resource, Store, Transition, DELETED_VISIBLE_MS};
 use super::work_requests;
 
@@ -54,13 +55,23 @@ pub const IMMEDIATE: Lifecycle = Lifecycle { creating: None, ..STANDARD };
 pub const AVAILABLE: Lifecycle =
     Lifecycle { creating: None, active: "AVAILABLE", deleting: "DELETING", deleted: "DELETED", failed: "DELETED" };
 
-/// Work-request metadata of an asynchronous kind.
+/// Work-request metadata of an asynchronous kind: the operation type of each operation
+/// that answers with a work request (`None`: that one does not, as a compartment's create
+/// does not while its delete does).
 #[derive(Debug, Clone, Copy)]
 pub struct WorkRequestSpec {
     pub entity_type: &'static str,
-    pub create_op: &'static str,
-    pub update_op: &'static str,
-    pub delete_op: &'static str,
+    pub create_op: Option<&'static str>,
+    pub update_op: Option<&'static str>,
+    pub delete_op: Option<&'static str>,
+}
+
+impl WorkRequestSpec {
+    /// (entity type, operation type) of a kind's operation picked by `op`, when it has a
+    /// work request.
+    fn of(kind: &Kind, op: fn(&WorkRequestSpec) -> Option<&'static str>) -> Option<(&'static str, &'static str)> {
+        kind.work_requests.and_then(|spec| op(&spec).map(|name| (spec.entity_type, name)))
+    }
 }
 
 /// How list operations return items.
@@ -173,6 +184,11 @@ pub struct Kind {
     /// Resources that come with one of this kind and go with it (a VCN's default route
     /// table, security list and DHCP options), built from its body.
     pub companions: Option<fn(&Resource) -> Vec<Resource>>,
+    /// The `sortBy` values its list operation takes (they differ between services).
+    pub sort_keys: &'static [SortKey],
+    /// A resource of this kind every tenancy has without creating it (the root
+    /// compartment), readable by its id but never stored, listed or changed.
+    pub builtin: Option<fn(&Sim, &str) -> Option<Value>>,
 }
 
 /// A kind to start from with `..BASE`: synchronous, created ACTIVE, array lists.
@@ -190,6 +206,8 @@ pub const BASE: Kind = Kind {
     before_delete: None,
     list_by: Some(("compartmentId", None)),
     companions: None,
+    sort_keys: sorting::UPPER_DISPLAY_NAME,
+    builtin: None,
 };
 
 /// A `prepare` that accepts any body.
@@ -345,9 +363,9 @@ pub fn create_body(
     let mut headers = vec![("etag", etag)];
     let finish = now + sim.settings.latency_ms();
     let mut fails = false;
-    if let Some(spec) = kind.work_requests {
+    if let Some((entity, op)) = WorkRequestSpec::of(kind, |s| s.create_op) {
         fails = sim.faults.work_request_fails(&ctx.region);
-        let wr = work_requests::record(&mut store, ctx, spec.entity_type, spec.create_op, "CREATED", &resource, fails);
+        let wr = work_requests::record(&mut store, ctx, entity, op, "CREATED", &resource, fails);
         headers.push(("opc-work-request-id", wr));
     }
     if kind.lifecycle.creating.is_some() {
@@ -438,8 +456,17 @@ pub fn find(store: &Store, region: &str, kind: &Kind, id: &str) -> Result<Resour
 }
 
 pub fn get_one(ctx: &RegionCtx, kind: &Kind, _call: &Call, id: &str) -> Result<Response, ApiError> {
+    if let Some(body) = kind.builtin.and_then(|make| make(&ctx.sim, id)) {
+        return Ok(json(200, &body, &[("etag", builtin_etag(id))]));
+    }
     let r = find(&ctx.sim.store(), &ctx.region, kind, id)?;
     Ok(json(200, &public(&r.body), &[("etag", r.etag)]))
+}
+
+/// A stable etag for a built-in resource, which never changes.
+fn builtin_etag(id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    crate::hash::hex(&Sha256::digest(id.as_bytes()))[..32].to_string()
 }
 
 /// Query parameters that control listing rather than filter by a field.
@@ -467,36 +494,8 @@ pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiEr
     }
     let mut items = filtered(&store, &ctx.region, kind, &call.query);
     drop(store);
-    sort(&mut items, &call.query)?;
+    sorting::sort(&mut items, &call.query, kind.sort_keys)?;
     list_response(kind.list, &items, call)
-}
-
-/// `sortBy` (`TIMECREATED`, `DISPLAYNAME`, `NAME` or `ID`, in any case) and `sortOrder`
-/// (`ASC`, `DESC`); without `sortBy` the order of creation stays. Other values are OCI's 400.
-fn sort(items: &mut [Value], query: &[(String, String)]) -> Result<(), ApiError> {
-    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_ascii_lowercase());
-    let invalid = |name: &str, allowed: &str| {
-        ApiError::new(400, "InvalidParameter", format!("Invalid {name}: allowed values are {allowed}."))
-    };
-    let descending = match get("sortOrder").as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(_) => return Err(invalid("sortOrder", "ASC, DESC")),
-    };
-    let key = match get("sortBy").as_deref() {
-        None => return Ok(()),
-        Some("timecreated") => "timeCreated",
-        Some("displayname") => "displayName",
-        Some("name") => "name",
-        Some("id") => "id",
-        Some(_) => return Err(invalid("sortBy", "timeCreated, displayName, name, id")),
-    };
-    let text = |v: &Value| field(v, key).and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
-    items.sort_by_cached_key(text);
-    if descending {
-        items.reverse();
-    }
-    Ok(())
 }
 
 /// Resources of `kind` matching every query filter that names a top-level field; deleted
@@ -571,8 +570,8 @@ pub fn update(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
     let mut updated = existing.clone();
     updated.body = Value::Object(body);
     updated.etag = etag;
-    if let Some(spec) = kind.work_requests {
-        let wr = work_requests::record(&mut store, ctx, spec.entity_type, spec.update_op, "UPDATED", &updated, false);
+    if let Some((entity, op)) = WorkRequestSpec::of(kind, |s| s.update_op) {
+        let wr = work_requests::record(&mut store, ctx, entity, op, "UPDATED", &updated, false);
         headers.push(("opc-work-request-id", wr));
     }
     let view = public(&updated.body);
@@ -599,9 +598,9 @@ pub fn delete(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
     let finish = now + sim.settings.latency_ms();
     let mut headers = Vec::new();
     let mut fails = false;
-    if let Some(spec) = kind.work_requests {
+    if let Some((entity, op)) = WorkRequestSpec::of(kind, |s| s.delete_op) {
         fails = sim.faults.work_request_fails(&ctx.region);
-        let wr = work_requests::record(&mut store, ctx, spec.entity_type, spec.delete_op, "DELETED", &existing, fails);
+        let wr = work_requests::record(&mut store, ctx, entity, op, "DELETED", &existing, fails);
         headers.push(("opc-work-request-id", wr));
     }
     if let Some(r) = store.resources.get_mut(id) {
@@ -628,7 +627,8 @@ pub fn delete(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
     }
     drop(store);
     sim.touch();
-    Ok(empty(if kind.work_requests.is_some() { 202 } else { 204 }, &headers))
+    let accepted = WorkRequestSpec::of(kind, |s| s.delete_op).is_some();
+    Ok(empty(if accepted { 202 } else { 204 }, &headers))
 }
 
 /// A before-delete check: refuse while children of `child_kind` point at the resource
@@ -652,4 +652,33 @@ pub fn refuse_if_children(
         )));
     }
     Ok(())
+}
+
+/// A before-delete check: refuse while a live resource of `user_kind` uses `r`, as `uses`
+/// decides from its body (a subnet naming a route table, a route rule targeting a gateway):
+/// OCI's 409 Conflict for a resource in use.
+pub fn refuse_if_used(
+    store: &Store,
+    r: &Resource,
+    user_kind: &str,
+    uses: fn(&Value, &str) -> bool,
+) -> Result<(), ApiError> {
+    let user =
+        store.of_kind(&r.region, user_kind).find(|u| u.gone_at_ms.is_none() && u.id != r.id && uses(&u.body, &r.id));
+    match user {
+        Some(u) => Err(ApiError::conflict(format!(
+            "{} {} is in use by {user_kind} {}; remove it from there first.",
+            r.kind, r.id, u.id
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Whether `body[field]` is `id` or a list holding it.
+pub fn names(body: &Value, field: &str, id: &str) -> bool {
+    match body.get(field) {
+        Some(Value::String(s)) => s == id,
+        Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some(id)),
+        _ => false,
+    }
 }

@@ -25,6 +25,23 @@ pub fn rfc3339(ms: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
 }
 
+/// Milliseconds since the Unix epoch of an RFC 3339 time (`Z` or a `±hh:mm` offset, as
+/// clients send them); `None` when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let (local, offset_ms) = match text.len().checked_sub(6).and_then(|at| text.get(at..).map(|tail| (at, tail))) {
+        Some((at, tail)) if (tail.starts_with('+') || tail.starts_with('-')) && tail.as_bytes()[3] == b':' => {
+            let hours: i64 = tail.get(1..3)?.parse().ok()?;
+            let minutes: i64 = tail.get(4..6)?.parse().ok()?;
+            let sign = if tail.starts_with('-') { -1 } else { 1 };
+            (format!("{}Z", &text[..at]), sign * (hours * 60 + minutes) * 60_000)
+        }
+        _ => (text.to_string(), 0),
+    };
+    let at = humantime::parse_rfc3339(&local).ok()?;
+    let ms = at.duration_since(UNIX_EPOCH).ok()?.as_millis() as i64 - offset_ms;
+    u64::try_from(ms).ok()
+}
+
 /// Days since 1970-01-01 to (year, month, day), Howard Hinnant's civil calendar algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -255,6 +272,10 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(parse_rfc3339("2026-01-01T00:00:00.123Z"), Some(1_767_225_600_123));
+        assert_eq!(parse_rfc3339("2026-01-01T01:30:00+01:30"), Some(1_767_225_600_000));
+        assert_eq!(parse_rfc3339("2025-12-31T23:00:00.000-01:00"), Some(1_767_225_600_000));
+        assert_eq!(parse_rfc3339("tomorrow"), None);
     }
 
     #[test]

@@ -21,8 +21,18 @@ use super::resource::{list_response, ListShape};
 use super::store::{now_ms, rfc3339, Resource, Store, WorkRequestRecord};
 
 /// API versions under which work requests are served (Functions old and new, API
-/// Gateway, Logging, Service Connector Hub, Resource Scheduler).
-pub const VERSIONS: [&str; 6] = ["20181201", "20260325", "20190501", "20200531", "20200909", "20240430"];
+/// Gateway, Logging, Service Connector Hub, Resource Scheduler, Identity).
+pub const VERSIONS: [&str; 7] = ["20181201", "20260325", "20190501", "20200531", "20200909", "20240430", "20160918"];
+
+/// How a version's work request lists come: Identity's are bare arrays, the others'
+/// `{"items": [...]}` collections.
+fn list_shape(version: &str) -> ListShape {
+    if version == "20160918" {
+        ListShape::Array
+    } else {
+        ListShape::Items
+    }
+}
 
 /// Records a work request for an operation on `resource`; returns its OCID.
 pub fn record(
@@ -103,7 +113,7 @@ pub fn routes(mut router: Router<RegionCtx>) -> Router<RegionCtx> {
         router = router
             .route(
                 &format!("/{v}/workRequests"),
-                get(|ctx: State<RegionCtx>, call: Call| async move { respond(list(&ctx, &call)) }),
+                get(move |ctx: State<RegionCtx>, call: Call| async move { respond(list(&ctx, &call, list_shape(v))) }),
             )
             .route(
                 &format!("/{v}/workRequests/{{id}}"),
@@ -139,7 +149,7 @@ fn get_one(ctx: &RegionCtx, id: &str) -> Result<Response, ApiError> {
     Ok(json(200, &render(&wr, now), &headers))
 }
 
-fn list(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+fn list(ctx: &RegionCtx, call: &Call, shape: ListShape) -> Result<Response, ApiError> {
     let now = now_ms();
     let items: Vec<Value> = ctx
         .sim
@@ -148,10 +158,15 @@ fn list(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
         .values()
         .filter(|wr| wr.region == ctx.region)
         .filter(|wr| call.query_value("compartmentId").is_none_or(|c| c == wr.compartment_id))
-        .filter(|wr| call.query_value("resourceId").is_none_or(|r| r == wr.resource_id))
+        .filter(|wr| resource_filter(call).is_none_or(|r| r == wr.resource_id))
         .map(|wr| render(wr, now))
         .collect();
-    list_response(ListShape::Items, &items, call)
+    list_response(shape, &items, call)
+}
+
+/// The resource a list is filtered by (`resourceIdentifier` in Identity).
+fn resource_filter(call: &Call) -> Option<&str> {
+    call.query_value("resourceId").or_else(|| call.query_value("resourceIdentifier"))
 }
 
 fn errors(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {

@@ -147,6 +147,13 @@ current = sc.get_secret_bundle(secret.id).data
 assert base64.b64decode(current.secret_bundle_content.content) == b"next-value"
 assert sc.get_secret_bundle(secret.id, stage="PREVIOUS").data.version_number == 1
 ok("vault.update_secret (PENDING, then promoted)")
+named = sc.get_secret_bundle_by_name("sdk-secret", vault.id, stage="PREVIOUS").data
+assert (named.secret_id, named.version_number) == (secret.id, 1), named
+assert [v.version_number for v in sc.list_secret_bundle_versions(secret.id).data] == [1, 2]
+assert [v.stages for v in vs.list_secret_versions(secret.id, sort_by="VERSION_NUMBER", sort_order="DESC").data] == [
+    ["CURRENT", "LATEST"], ["PREVIOUS"]]
+assert vs.get_secret_version(secret.id, 2).data.stages == ["CURRENT", "LATEST"]
+ok("secrets.get_secret_bundle_by_name + list versions (secrets and vault)")
 vs.schedule_secret_deletion(secret.id, oci.vault.models.ScheduleSecretDeletionDetails())
 assert vs.get_secret(secret.id).data.lifecycle_state == "PENDING_DELETION"
 ok("vault.schedule_secret_deletion")
@@ -223,6 +230,17 @@ try:
 except oci.exceptions.ServiceError as e:
     assert (e.status, e.code) == (403, "NotAllowed"), (e.status, e.code)
 ok("identity.create_compartment outside home region refused (403 NotAllowed)")
+wait_state(idn, idn.get_compartment(comp.id), "ACTIVE")
+inner = idn.create_compartment(oci.identity.models.CreateCompartmentDetails(
+    compartment_id=comp.id, name="sdk-inner", description="inside sdk-comp")).data
+try:
+    idn.delete_compartment(comp.id)
+    raise AssertionError("a compartment holding a compartment was deleted")
+except oci.exceptions.ServiceError as e:
+    assert (e.status, e.code) == (409, "Conflict"), (e.status, e.code)
+wait_state(idn, idn.get_compartment(inner.id), "ACTIVE")
+wait_wr(idn, idn.delete_compartment(inner.id).headers["opc-work-request-id"])
+ok("identity.delete_compartment (409 while not empty, then a work request)")
 
 # --- bad signature ----------------------------------------------------------------------
 from cryptography.hazmat.primitives import serialization  # noqa: E402
@@ -293,5 +311,9 @@ if os.environ.get("SIM_SKIP_CLI") != "1":
     ok("oci network vcn list")
     run("network", "vcn", "delete", "--vcn-id", created["id"], "--force")
     ok("oci network vcn delete")
+    gone = run("iam", "compartment", "delete", "--compartment-id", comp.id, "--force",
+               "--wait-for-state", "SUCCEEDED", "--wait-interval-seconds", "1")
+    assert gone["data"]["status"] == "SUCCEEDED" and gone["data"]["operation-type"] == "DELETE_COMPARTMENT", gone
+    ok("oci iam compartment delete --wait-for-state SUCCEEDED")
 
 print(f"ALL PASSED ({len(passed)} operations)")

@@ -10,19 +10,21 @@ use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::ocid::unique;
 use crate::sim::resource::{self, refuse_if_children, require_active, Kind, ListShape, Prepare, WorkRequestSpec, BASE};
+use crate::sim::sorting;
 
 pub static GATEWAY: Kind = Kind {
     name: "apigateway.gateway",
     ocid_type: "apigateway",
     work_requests: Some(WorkRequestSpec {
         entity_type: "gateway",
-        create_op: "CREATE_GATEWAY",
-        update_op: "UPDATE_GATEWAY",
-        delete_op: "DELETE_GATEWAY",
+        create_op: Some("CREATE_GATEWAY"),
+        update_op: Some("UPDATE_GATEWAY"),
+        delete_op: Some("DELETE_GATEWAY"),
     }),
     update_returns_body: false,
     list: ListShape::Items,
     prepare: prepare_gateway,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     before_delete: Some(|store, g| refuse_if_children(store, g, "apigateway.deployment", "gatewayId", &[])),
     ..BASE
 };
@@ -32,13 +34,14 @@ pub static DEPLOYMENT: Kind = Kind {
     ocid_type: "apideployment",
     work_requests: Some(WorkRequestSpec {
         entity_type: "deployment",
-        create_op: "CREATE_DEPLOYMENT",
-        update_op: "UPDATE_DEPLOYMENT",
-        delete_op: "DELETE_DEPLOYMENT",
+        create_op: Some("CREATE_DEPLOYMENT"),
+        update_op: Some("UPDATE_DEPLOYMENT"),
+        delete_op: Some("DELETE_DEPLOYMENT"),
     }),
     update_returns_body: false,
     list: ListShape::Items,
     prepare: prepare_deployment,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     ..BASE
 };
 

@@ -13,7 +13,7 @@ use crate::sim::call::{json, respond, Call};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::ocid::{new_ocid, region_key, unique};
-use crate::sim::resource::{self, require_active, Kind, ListShape, Prepare, BASE, CORE};
+use crate::sim::resource::{self, names, refuse_if_used, require_active, Kind, ListShape, Prepare, BASE, CORE};
 use crate::sim::store::{now_ms, rfc3339, Resource, Store};
 
 const V: &str = "/20160918";
@@ -47,14 +47,23 @@ pub static DHCP_OPTIONS: Kind = Kind {
     before_delete: Some(not_a_default),
     ..BASE
 };
-pub static SUBNET: Kind =
-    Kind { name: "core.subnet", ocid_type: "subnet", lifecycle: CORE, prepare: prepare_subnet, ..BASE };
+pub static SUBNET: Kind = Kind {
+    name: "core.subnet",
+    ocid_type: "subnet",
+    lifecycle: CORE,
+    prepare: prepare_subnet,
+    before_delete: Some(subnet_unused),
+    ..BASE
+};
 pub static ROUTE_TABLE: Kind = Kind {
     name: "core.routetable",
     ocid_type: "routetable",
     lifecycle: CORE,
     prepare: prepare_route_table,
-    before_delete: Some(not_a_default),
+    before_delete: Some(|store, r| {
+        not_a_default(store, r)?;
+        refuse_if_used(store, r, SUBNET.name, |subnet, id| names(subnet, "routeTableId", id))
+    }),
     ..BASE
 };
 pub static SECURITY_LIST: Kind = Kind {
@@ -62,7 +71,10 @@ pub static SECURITY_LIST: Kind = Kind {
     ocid_type: "securitylist",
     lifecycle: CORE,
     prepare: prepare_security_list,
-    before_delete: Some(not_a_default),
+    before_delete: Some(|store, r| {
+        not_a_default(store, r)?;
+        refuse_if_used(store, r, SUBNET.name, |subnet, id| names(subnet, "securityListIds", id))
+    }),
     ..BASE
 };
 pub static NSG: Kind = Kind {
@@ -77,15 +89,23 @@ pub static SERVICE_GATEWAY: Kind = Kind {
     ocid_type: "servicegateway",
     lifecycle: CORE,
     prepare: prepare_service_gateway,
+    before_delete: Some(not_a_route_target),
     ..BASE
 };
-pub static NAT_GATEWAY: Kind =
-    Kind { name: "core.natgateway", ocid_type: "natgateway", lifecycle: CORE, prepare: prepare_nat_gateway, ..BASE };
+pub static NAT_GATEWAY: Kind = Kind {
+    name: "core.natgateway",
+    ocid_type: "natgateway",
+    lifecycle: CORE,
+    prepare: prepare_nat_gateway,
+    before_delete: Some(not_a_route_target),
+    ..BASE
+};
 pub static INTERNET_GATEWAY: Kind = Kind {
     name: "core.internetgateway",
     ocid_type: "internetgateway",
     lifecycle: CORE,
     prepare: prepare_internet_gateway,
+    before_delete: Some(not_a_route_target),
     ..BASE
 };
 
@@ -98,6 +118,22 @@ fn vcn_is_empty(store: &Store, vcn: &Resource) -> Result<(), ApiError> {
         resource::refuse_if_children(store, vcn, kind, "vcnId", &defaults)?;
     }
     Ok(())
+}
+
+/// A gateway cannot go while a route rule targets it (`networkEntityId`), as OCI refuses.
+fn not_a_route_target(store: &Store, gateway: &Resource) -> Result<(), ApiError> {
+    refuse_if_used(store, gateway, ROUTE_TABLE.name, |table, id| {
+        table
+            .get("routeRules")
+            .and_then(Value::as_array)
+            .is_some_and(|rules| rules.iter().any(|rule| names(rule, "networkEntityId", id)))
+    })
+}
+
+/// A subnet cannot go while a Functions application or an API gateway lives in it.
+fn subnet_unused(store: &Store, subnet: &Resource) -> Result<(), ApiError> {
+    refuse_if_used(store, subnet, "functions.application", |app, id| names(app, "subnetIds", id))?;
+    refuse_if_used(store, subnet, "apigateway.gateway", |gateway, id| names(gateway, "subnetId", id))
 }
 
 /// A VCN's default route table, security list or DHCP options go only with the VCN.

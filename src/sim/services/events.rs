@@ -8,8 +8,10 @@ use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::ocid::{new_ocid, region_key};
 use crate::sim::resource::{self, require_active, Kind, Prepare, BASE};
+use crate::sim::sorting;
 
-pub static RULE: Kind = Kind { name: "events.rule", ocid_type: "eventrule", prepare: prepare_rule, ..BASE };
+pub static RULE: Kind =
+    Kind { name: "events.rule", ocid_type: "eventrule", prepare: prepare_rule, sort_keys: sorting::EVENTS, ..BASE };
 
 fn prepare_rule(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     p.require("displayName")?;

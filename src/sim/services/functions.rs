@@ -10,12 +10,13 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::sim::call::{json, respond, Call};
+use crate::sim::call::{empty, json, respond, Call};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::resource::{
     self, refuse_if_children, require_active, unique_in_compartment, Kind, LimitSpec, Prepare, WorkRequestSpec, BASE,
 };
+use crate::sim::sorting;
 
 pub const VERSIONS: [&str; 2] = ["20181201", "20260325"];
 
@@ -24,11 +25,12 @@ pub static APPLICATION: Kind = Kind {
     ocid_type: "fnapp",
     work_requests: Some(WorkRequestSpec {
         entity_type: "application",
-        create_op: "CREATE_APPLICATION",
-        update_op: "UPDATE_APPLICATION",
-        delete_op: "DELETE_APPLICATION",
+        create_op: Some("CREATE_APPLICATION"),
+        update_op: Some("UPDATE_APPLICATION"),
+        delete_op: Some("DELETE_APPLICATION"),
     }),
     prepare: prepare_application,
+    sort_keys: sorting::FUNCTIONS,
     before_delete: Some(|store, app| refuse_if_children(store, app, "functions.function", "applicationId", &[])),
     ..BASE
 };
@@ -39,9 +41,9 @@ pub static FUNCTION: Kind = Kind {
     list_by: Some(("applicationId", Some("functions.application"))),
     work_requests: Some(WorkRequestSpec {
         entity_type: "function",
-        create_op: "CREATE_FUNCTION",
-        update_op: "UPDATE_FUNCTION",
-        delete_op: "DELETE_FUNCTION",
+        create_op: Some("CREATE_FUNCTION"),
+        update_op: Some("UPDATE_FUNCTION"),
+        delete_op: Some("DELETE_FUNCTION"),
     }),
     limit: Some(LimitSpec {
         service: "functions",
@@ -50,6 +52,7 @@ pub static FUNCTION: Kind = Kind {
         default: 100,
     }),
     prepare: prepare_function,
+    sort_keys: sorting::FUNCTIONS,
     ..BASE
 };
 
@@ -186,9 +189,33 @@ pub fn routes(mut router: Router<RegionCtx>) -> Router<RegionCtx> {
 /// Headers an invoke echo reports back.
 const ECHOED_HEADERS: [&str; 5] = ["fn-intent", "fn-invoke-type", "content-type", "opc-request-id", "fn-call-id"];
 
+/// How an invoke is answered (`fn-invoke-type`): `sync` (the default) with the result,
+/// `detached` with 202 and no body as soon as it is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InvokeType {
+    Sync,
+    Detached,
+}
+
+/// The invoke headers OCI checks: `fn-invoke-type` and `fn-intent` take only the SDK's
+/// allowed values (400 InvalidParameter otherwise).
+fn invoke_type(call: &Call) -> Result<InvokeType, ApiError> {
+    if let Some(intent) = call.header("fn-intent").filter(|i| !matches!(*i, "httprequest" | "cloudevent")) {
+        return Err(ApiError::invalid(format!("fn-intent `{intent}` is not one of httprequest, cloudevent.")));
+    }
+    match call.header("fn-invoke-type") {
+        None | Some("sync") => Ok(InvokeType::Sync),
+        Some("detached") => Ok(InvokeType::Detached),
+        Some(other) => Err(ApiError::invalid(format!("fn-invoke-type `{other}` is not one of sync, detached."))),
+    }
+}
+
 fn invoke(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
     let id = call.param("id");
     let function = require_active(&ctx.sim.store(), &ctx.region, id, FUNCTION.name)?;
+    if invoke_type(call)? == InvokeType::Detached {
+        return Ok(empty(202, &[]));
+    }
     let body_text = String::from_utf8_lossy(&call.body).into_owned();
     let body = serde_json::from_str::<Value>(&body_text).unwrap_or(Value::String(body_text));
     let headers: serde_json::Map<String, Value> =

@@ -9,12 +9,12 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::sim::call::{respond, Call};
-use crate::sim::context::RegionCtx;
+use crate::sim::context::{RegionCtx, Sim};
 use crate::sim::errors::ApiError;
 use crate::sim::ocid::region_key;
-use crate::sim::resource::{
-    self, refuse_if_children, unique_in_compartment, Kind, ListShape, Prepare, BASE, IMMEDIATE,
-};
+use crate::sim::resource::{self, unique_in_compartment, Kind, ListShape, Prepare, WorkRequestSpec, BASE, IMMEDIATE};
+use crate::sim::sorting;
+use crate::sim::store::{Resource, Store};
 
 const V: &str = "/20160918";
 
@@ -23,7 +23,16 @@ pub static COMPARTMENT: Kind = Kind {
     ocid_type: "compartment",
     global: true,
     prepare: prepare_compartment,
-    before_delete: Some(|store, c| refuse_if_children(store, c, "identity.compartment", "compartmentId", &[])),
+    sort_keys: sorting::UPPER_NAME,
+    // OCI deletes a compartment asynchronously: 202 with a work request to wait on.
+    work_requests: Some(WorkRequestSpec {
+        entity_type: "compartment",
+        create_op: None,
+        update_op: None,
+        delete_op: Some("DELETE_COMPARTMENT"),
+    }),
+    before_delete: Some(compartment_is_empty),
+    builtin: Some(root_compartment),
     ..BASE
 };
 pub static POLICY: Kind = Kind {
@@ -32,6 +41,7 @@ pub static POLICY: Kind = Kind {
     global: true,
     lifecycle: IMMEDIATE,
     prepare: prepare_policy,
+    sort_keys: sorting::UPPER_NAME,
     ..BASE
 };
 pub static DYNAMIC_GROUP: Kind = Kind {
@@ -40,8 +50,54 @@ pub static DYNAMIC_GROUP: Kind = Kind {
     global: true,
     lifecycle: IMMEDIATE,
     prepare: prepare_dynamic_group,
+    sort_keys: sorting::UPPER_NAME,
     ..BASE
 };
+
+/// The tenancy read as a compartment (`GetCompartment` with the tenancy's OCID): the root
+/// compartment, ACTIVE, its own parent, named after the tenancy (the simulator's tenancy
+/// has no name of its own, so its Object Storage namespace stands for it).
+fn root_compartment(sim: &Sim, id: &str) -> Option<Value> {
+    let tenancy = &sim.settings.tenancy;
+    (id == tenancy).then(|| {
+        json!({
+            "id": tenancy,
+            "compartmentId": tenancy,
+            "name": sim.settings.namespace,
+            "description": format!("The root compartment of tenancy {}", sim.settings.namespace),
+            "timeCreated": "2016-09-18T00:00:00.000Z",
+            "lifecycleState": "ACTIVE",
+            "inactiveStatus": null,
+            "isAccessible": true,
+            "freeformTags": {},
+            "definedTags": {},
+        })
+    })
+}
+
+/// A compartment goes only when nothing lives in it any more, in any region: no resource
+/// and no child compartment (OCI's 409). The newest one is named (a VCN rather than the
+/// defaults that came with it).
+fn compartment_is_empty(store: &Store, compartment: &Resource) -> Result<(), ApiError> {
+    let inside: Vec<&Resource> = store
+        .resources
+        .values()
+        .filter(|r| r.gone_at_ms.is_none() && r.id != compartment.id)
+        .filter(|r| r.str_field("compartmentId") == Some(compartment.id.as_str()))
+        .collect();
+    match inside.iter().max_by_key(|r| r.seq) {
+        Some(r) => Err(ApiError::conflict(format!(
+            "Compartment {} is not empty: {} resource(s) live in it, among them {} {} ({}); delete or move them \
+             first.",
+            compartment.id,
+            inside.len(),
+            r.kind,
+            r.id,
+            r.region
+        ))),
+        None => Ok(()),
+    }
+}
 
 fn named(p: &mut Prepare<'_>, kind: &str) -> Result<(), ApiError> {
     if p.existing.is_none() {

@@ -11,19 +11,21 @@ use crate::sim::call::{respond, Call};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::resource::{self, refuse_if_children, unique_in_compartment, Kind, Prepare, WorkRequestSpec, BASE};
+use crate::sim::sorting;
 
 pub static LOG_GROUP: Kind = Kind {
     name: "logging.loggroup",
     ocid_type: "loggroup",
     work_requests: Some(WorkRequestSpec {
         entity_type: "loggroup",
-        create_op: "CREATE_LOG_GROUP",
-        update_op: "UPDATE_LOG_GROUP",
-        delete_op: "DELETE_LOG_GROUP",
+        create_op: Some("CREATE_LOG_GROUP"),
+        update_op: Some("UPDATE_LOG_GROUP"),
+        delete_op: Some("DELETE_LOG_GROUP"),
     }),
     create_returns_body: false,
     update_returns_body: false,
     prepare: prepare_group,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     before_delete: Some(|store, g| refuse_if_children(store, g, "logging.log", "logGroupId", &[])),
     ..BASE
 };
@@ -35,13 +37,14 @@ pub static LOG: Kind = Kind {
     ocid_type: "log",
     work_requests: Some(WorkRequestSpec {
         entity_type: "log",
-        create_op: "CREATE_LOG",
-        update_op: "UPDATE_LOG",
-        delete_op: "DELETE_LOG",
+        create_op: Some("CREATE_LOG"),
+        update_op: Some("UPDATE_LOG"),
+        delete_op: Some("DELETE_LOG"),
     }),
     create_returns_body: false,
     update_returns_body: false,
     prepare: prepare_log,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     ..BASE
 };
 

@@ -16,6 +16,8 @@ pub mod monitoring;
 pub mod objectstorage;
 pub mod sch;
 pub mod scheduler;
+pub mod secret_bundles;
+pub mod secret_versions;
 pub mod vault;
 
 use axum::Router;
@@ -30,6 +32,7 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
     let router = identity::routes(router);
     let router = artifacts::routes(router);
     let router = vault::routes(router);
+    let router = secret_bundles::routes(router);
     let router = logging::routes(router);
     let router = monitoring::routes(router);
     let router = apigateway::routes(router);

@@ -7,9 +7,16 @@ use serde_json::{json, Value};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::resource::{self, Kind, Prepare, BASE, IMMEDIATE};
+use crate::sim::sorting;
 
-pub static ALARM: Kind =
-    Kind { name: "monitoring.alarm", ocid_type: "alarm", lifecycle: IMMEDIATE, prepare: prepare_alarm, ..BASE };
+pub static ALARM: Kind = Kind {
+    name: "monitoring.alarm",
+    ocid_type: "alarm",
+    lifecycle: IMMEDIATE,
+    prepare: prepare_alarm,
+    sort_keys: sorting::ALARMS,
+    ..BASE
+};
 
 fn prepare_alarm(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     for field in ["displayName", "metricCompartmentId", "namespace", "query", "severity"] {

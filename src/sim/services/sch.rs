@@ -13,6 +13,7 @@ use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::ocid::new_etag;
 use crate::sim::resource::{self, require_active, Kind, ListShape, Prepare, WorkRequestSpec, BASE};
+use crate::sim::sorting;
 use crate::sim::work_requests;
 
 pub static CONNECTOR: Kind = Kind {
@@ -20,14 +21,15 @@ pub static CONNECTOR: Kind = Kind {
     ocid_type: "serviceconnector",
     work_requests: Some(WorkRequestSpec {
         entity_type: "serviceconnector",
-        create_op: "CREATE_SERVICE_CONNECTOR",
-        update_op: "UPDATE_SERVICE_CONNECTOR",
-        delete_op: "DELETE_SERVICE_CONNECTOR",
+        create_op: Some("CREATE_SERVICE_CONNECTOR"),
+        update_op: Some("UPDATE_SERVICE_CONNECTOR"),
+        delete_op: Some("DELETE_SERVICE_CONNECTOR"),
     }),
     create_returns_body: false,
     update_returns_body: false,
     list: ListShape::Items,
     prepare: prepare_connector,
+    sort_keys: sorting::CAMEL_DISPLAY_NAME,
     ..BASE
 };
 

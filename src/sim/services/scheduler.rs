@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::resource::{self, Kind, ListShape, Prepare, BASE};
+use crate::sim::sorting;
 
 pub static SCHEDULE: Kind = Kind {
     name: "resourcescheduler.schedule",
@@ -15,13 +16,14 @@ pub static SCHEDULE: Kind = Kind {
     ocid_type: "resourceschedule",
     list: ListShape::Items,
     prepare: prepare_schedule,
+    sort_keys: sorting::SCHEDULES,
     ..BASE
 };
 
 fn prepare_schedule(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     let action = p.require("action")?;
-    if action != "START_RESOURCE" && action != "STOP_RESOURCE" {
-        return Err(ApiError::invalid("action must be START_RESOURCE or STOP_RESOURCE."));
+    if !matches!(action.as_str(), "START_RESOURCE" | "STOP_RESOURCE" | "BACKUP_RESOURCE") {
+        return Err(ApiError::invalid("action must be START_RESOURCE, STOP_RESOURCE or BACKUP_RESOURCE."));
     }
     p.require("recurrenceDetails")?;
     p.require("recurrenceType")?;

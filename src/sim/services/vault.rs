@@ -1,8 +1,8 @@
 //! Vault and Key Management: KMS vaults (`/20180608/vaults`, with a management endpoint
 //! that is this region's base URL), KMS keys on that endpoint (`/20180608/keys`), secrets
-//! (`/20180608/secrets`, vault service) and secret bundles from the secrets retrieval
-//! service (`/20190301/secretbundles/{id}`, base64 content, version numbers).
-//! Secret content is kept as given (base64); nothing is encrypted.
+//! (`/20180608/secrets`, vault service) with their versions (`secret_versions`), which the
+//! secrets retrieval service (`secret_bundles`) reads. Secret content is kept as given
+//! (base64); nothing is encrypted.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -12,11 +12,13 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use super::secret_versions::{Versions, Wanted};
 use crate::sim::call::{json, respond, Call};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
-use crate::sim::resource::{self, unique_in_compartment, Kind, Lifecycle, Prepare, BASE};
-use crate::sim::store::{now_ms, rfc3339, Resource};
+use crate::sim::resource::{self, unique_in_compartment, Kind, Lifecycle, ListShape, Prepare, BASE};
+use crate::sim::sorting;
+use crate::sim::store::{now_ms, parse_rfc3339, rfc3339, Resource};
 
 /// KMS keys are ENABLED rather than ACTIVE.
 const KEY_LIFECYCLE: Lifecycle = Lifecycle {
@@ -30,7 +32,13 @@ const KEY_LIFECYCLE: Lifecycle = Lifecycle {
 pub static VAULT: Kind = Kind { name: "kms.vault", ocid_type: "vault", prepare: prepare_vault, ..BASE };
 pub static KEY: Kind =
     Kind { name: "kms.key", ocid_type: "key", lifecycle: KEY_LIFECYCLE, prepare: prepare_key, ..BASE };
-pub static SECRET: Kind = Kind { name: "vault.secret", ocid_type: "vaultsecret", prepare: prepare_secret, ..BASE };
+pub static SECRET: Kind = Kind {
+    name: "vault.secret",
+    ocid_type: "vaultsecret",
+    prepare: prepare_secret,
+    sort_keys: sorting::UPPER_NAME,
+    ..BASE
+};
 
 fn prepare_vault(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     if p.existing.is_none() {
@@ -157,8 +165,12 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
     let router = resource::routes(router, &SECRET, &["/20180608/secrets"]);
     router
         .route(
-            "/20190301/secretbundles/{id}",
-            get(|ctx: State<RegionCtx>, call: Call| async move { respond(bundle(&ctx, &call)) }),
+            "/20180608/secrets/{id}/versions",
+            get(|ctx: State<RegionCtx>, call: Call| async move { respond(secret_versions(&ctx, &call)) }),
+        )
+        .route(
+            "/20180608/secrets/{id}/version/{number}",
+            get(|ctx: State<RegionCtx>, call: Call| async move { respond(secret_version(&ctx, &call)) }),
         )
         .route(
             "/20180608/secrets/{id}/actions/scheduleDeletion",
@@ -200,18 +212,13 @@ fn deletion(ctx: &RegionCtx, call: &Call, kind: &'static Kind, schedule: bool) -
     if found.state() != from {
         return Err(ApiError::incorrect_state(format!("{} {} is {}, not {from}.", kind.name, found.id, found.state())));
     }
+    let when = if schedule { Some(time_of_deletion(call, kind)?) } else { None };
     found.set_state(to);
     if let Some(body) = found.body.as_object_mut() {
-        if schedule {
-            let when = call
-                .json_object()
-                .ok()
-                .and_then(|b| b.get("timeOfDeletion").cloned())
-                .unwrap_or_else(|| json!(rfc3339(now_ms() + 30 * 24 * 3600 * 1000)));
-            body.insert("timeOfDeletion".into(), when);
-        } else {
-            body.remove("timeOfDeletion");
-        }
+        match when {
+            Some(when) => body.insert("timeOfDeletion".into(), when),
+            None => body.remove("timeOfDeletion"),
+        };
     }
     found.etag = crate::sim::ocid::new_etag();
     let view = resource::public(&found.body);
@@ -222,73 +229,61 @@ fn deletion(ctx: &RegionCtx, call: &Call, kind: &'static Kind, schedule: bool) -
     Ok(json(200, &view, &[("etag", etag)]))
 }
 
-/// `GetSecretBundle`: the current version, or `versionNumber=` / `stage=` of the query.
-fn bundle(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
-    let secret = resource::find(&ctx.sim.store(), &ctx.region, &SECRET, call.param("id"))?;
-    if secret.state() != "ACTIVE" {
-        return Err(ApiError::incorrect_state(format!("secret {} is {}.", secret.id, secret.state())));
+const DAY_MS: u64 = 24 * 3600 * 1000;
+/// Slack for the time a request spends in transit, so that a client asking for exactly
+/// seven days from its own now is not refused.
+const TRANSIT_MS: u64 = 60 * 1000;
+
+/// The `timeOfDeletion` of a scheduleDeletion body (default 30 days from now), as RFC 3339.
+/// Vaults and keys take only 7 to 30 days from now (ScheduleVaultDeletionDetails,
+/// ScheduleKeyDeletionDetails); secrets document no window.
+fn time_of_deletion(call: &Call, kind: &Kind) -> Result<Value, ApiError> {
+    let now = now_ms();
+    let body = call.json_object()?;
+    let Some(given) = body.get("timeOfDeletion").filter(|v| !v.is_null()) else {
+        return Ok(json!(rfc3339(now + 30 * DAY_MS)));
+    };
+    let at = given
+        .as_str()
+        .and_then(parse_rfc3339)
+        .ok_or_else(|| ApiError::invalid(format!("timeOfDeletion must be an RFC 3339 time, got {given}.")))?;
+    let windowed = kind.name == VAULT.name || kind.name == KEY.name;
+    if windowed && !(now + 7 * DAY_MS - TRANSIT_MS..=now + 30 * DAY_MS + TRANSIT_MS).contains(&at) {
+        return Err(ApiError::invalid(format!(
+            "timeOfDeletion {} must be between 7 and 30 days from now ({} to {}).",
+            rfc3339(at),
+            rfc3339(now + 7 * DAY_MS),
+            rfc3339(now + 30 * DAY_MS)
+        )));
     }
-    let versions = secret.body.get("_versions").and_then(Value::as_array).cloned().unwrap_or_default();
-    let number = |field: &str| secret.body.get(field).and_then(Value::as_u64);
-    let current = number("currentVersionNumber").unwrap_or(1);
-    let previous = number("_previousVersion");
-    let pending = number("_pendingVersion");
-    let latest = versions.len() as u64;
-    // The current version, the newest one (LATEST), the one a PENDING update left waiting,
-    // and the one that was current before (PREVIOUS); older ones are DEPRECATED.
-    let stages_of = |n: u64| {
-        let mut stages = Vec::new();
-        if n == current {
-            stages.push("CURRENT");
-        }
-        if Some(n) == pending {
-            stages.push("PENDING");
-        }
-        if n == latest {
-            stages.push("LATEST");
-        }
-        if Some(n) == previous {
-            stages.push("PREVIOUS");
-        }
-        if stages.is_empty() {
-            stages.push("DEPRECATED");
-        }
-        stages
-    };
-    let stage = match call.query_value("stage") {
-        Some(stage) if ["CURRENT", "PENDING", "LATEST", "PREVIOUS", "DEPRECATED"].contains(&stage) => Some(stage),
-        Some(stage) => {
-            return Err(ApiError::invalid(format!(
-                "stage {stage} is not one of CURRENT, PENDING, LATEST, PREVIOUS, DEPRECATED."
-            )))
-        }
-        None => None,
-    };
-    let wanted = match (call.query_value("versionNumber"), stage) {
-        (Some(n), _) => n.parse::<u64>().map_err(|_| ApiError::invalid("versionNumber must be a number."))?,
-        (None, Some("PREVIOUS")) => previous.unwrap_or(0),
-        (None, Some("PENDING")) => pending.unwrap_or(0),
-        (None, Some("LATEST")) => latest,
-        (None, Some("DEPRECATED")) => (1..=latest).rev().find(|&n| stages_of(n) == ["DEPRECATED"]).unwrap_or(0),
-        (None, _) => current,
-    };
-    let version = versions
-        .iter()
-        .find(|v| v.get("versionNumber").and_then(Value::as_u64) == Some(wanted))
-        .filter(|_| stage.is_none_or(|s| stages_of(wanted).contains(&s)))
-        .ok_or_else(|| match stage {
-            Some(s) => ApiError::not_found(&format!("secret version in stage {s}")),
-            None => ApiError::not_found(&format!("secret version {wanted}")),
-        })?;
-    let stages = json!(stages_of(wanted));
-    let body = json!({
-        "secretId": secret.id,
-        "versionNumber": wanted,
-        "versionName": version.get("name"),
-        "timeCreated": version.get("timeCreated"),
-        "stages": stages,
-        "metadata": secret.body.get("metadata"),
-        "secretBundleContent": {"contentType": "BASE64", "content": version.get("content")},
-    });
-    Ok(json(200, &body, &[]))
+    Ok(json!(rfc3339(at)))
+}
+
+/// A secret version as the vault service shows it (SecretVersion, SecretVersionSummary).
+fn vault_version(versions: &Versions, version: &Value) -> Value {
+    let mut out = versions.common(version);
+    out.insert("name".into(), version.get("name").cloned().unwrap_or(Value::Null));
+    out.insert("contentType".into(), json!("BASE64"));
+    out.insert("isContentAutoGenerated".into(), json!(false));
+    Value::Object(out)
+}
+
+/// `ListSecretVersions`.
+fn secret_versions(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+    let secret = resource::find(&ctx.sim.store(), &ctx.region, &SECRET, call.param("id"))?;
+    let mut items = Versions::of(&secret).summaries(vault_version);
+    sorting::sort(&mut items, &call.query, sorting::SECRET_VERSIONS)?;
+    resource::list_response(ListShape::Array, &items, call)
+}
+
+/// `GetSecretVersion`.
+fn secret_version(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+    let secret = resource::find(&ctx.sim.store(), &ctx.region, &SECRET, call.param("id"))?;
+    let number = call
+        .param("number")
+        .parse::<u64>()
+        .map_err(|_| ApiError::invalid(format!("secretVersionNumber `{}` is not a number.", call.param("number"))))?;
+    let versions = Versions::of(&secret);
+    let version = versions.select(&Wanted { number: Some(number), name: None, stage: None })?;
+    Ok(json(200, &vault_version(&versions, version), &[]))
 }
