@@ -460,6 +460,34 @@ fn a_yaml_tag_does_not_hide_the_other_problems() {
         [("drctl::yaml-tag", 5), ("drctl::unknown-param", 6), ("drctl::unknown-action", 7)],
         "{problems}"
     );
+
+    // Tags on a key, a map and a list: the tag alone is reported there, with the help for it.
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: n\ntasks:\n  !foo b:\n    uses: shell\n    with: !!map { run: 1 }\n  c:\n    uses: shell\n    \
+         depends_on: !seq [zz]\n    with: { run: x, env: !!binary aGVsbG8= }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let found: Vec<(&str, &str)> = problems["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["code"].as_str().unwrap(), p["help"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("drctl::yaml-tag", "remove the tag: a key is a plain name"),
+            ("drctl::yaml-tag", "remove the tag: drctl reads lists and maps as they are written"),
+            ("drctl::yaml-tag", "remove the tag: drctl reads lists and maps as they are written"),
+            (
+                "drctl::yaml-tag",
+                "quote the value to keep the `!` as text (\"!!binary aGVsbG8=\"); for a negated condition write ${{ \
+                 !!binary aGVsbG8= }}"
+            ),
+        ],
+        "{problems:#}"
+    );
 }
 
 /// A long flat chain of `&&` nests nothing and is read; integers past 64 bits are never

@@ -23,12 +23,6 @@ fn drctl_sim_serves_until_sigterm_and_drctl_talks_to_it() {
     for region in ["us-ashburn-1", "us-phoenix-1", "eu-frankfurt-1"] {
         assert!(map[region].as_str().is_some_and(|u| u.starts_with("http://127.0.0.1:")), "{map}");
     }
-    let no_file = sb.run(&["sim", "--dir", "sim", "--faults", "nofile.yaml"]);
-    assert_eq!(no_file.code, 2, "{}", no_file.stderr);
-    assert!(no_file.stderr.contains("cannot read faults file nofile.yaml"), "{}", no_file.stderr);
-    let unwritable = sb.run(&["sim", "--dir", "sim", "--state", "nodir/s.json"]);
-    assert_eq!(unwritable.code, 2, "{}", unwritable.stderr);
-    assert!(unwritable.stderr.contains("give --state a file in a directory that exists"), "{}", unwritable.stderr);
     let config = std::fs::read_to_string(sb.path().join("sim/config")).unwrap();
     let tenancy = config.lines().find_map(|l| l.strip_prefix("tenancy=")).unwrap().to_owned();
     let listed = sb.run(&[
@@ -130,6 +124,15 @@ fn bad_simulator_options_are_refused_with_the_fix() {
             "latency op `/20160918/vcns*` never matches a request: write `METHOD /path`",
         ),
         ("us-phoenix-1:\n  latency:\n    - { op: \"get /x\", delay: 2s }\n", "latency op `get /x` never matches"),
+        (
+            "us-phoenix-1:\n  latency:\n    - { op: \"GET /x?y=1\", delay: 2s }\n",
+            "latency op `GET /x?y=1` never matches",
+        ),
+        (
+            "eu-frankfurt-1: {}\nus-phoenix-1:\n  nope: 1\n",
+            "faults file faults.yaml:2:1: `us-phoenix-1`: unknown field `nope`",
+        ),
+        ("us-nowhere-1: { throttle: 0.1 }\n", "faults file faults.yaml: region `us-nowhere-1` is not served"),
     ] {
         sb.write("faults.yaml", faults);
         let bad = sb.run(&["sim", "--dir", "sim", "--faults", "faults.yaml"]);
@@ -142,6 +145,10 @@ fn bad_simulator_options_are_refused_with_the_fix() {
     let unwritable = sb.run(&["sim", "--dir", "sim", "--state", "nodir/s.json"]);
     assert_eq!(unwritable.code, 2, "{}", unwritable.stderr);
     assert!(unwritable.stderr.contains("give --state a file in a directory that exists"), "{}", unwritable.stderr);
+    sb.write("broken-state.json", "{ not json");
+    let broken = sb.run(&["sim", "--dir", "sim", "--state", "broken-state.json"]);
+    assert_eq!(broken.code, 2, "{}", broken.stderr);
+    assert!(broken.stderr.contains("give --state a simulator state file"), "{}", broken.stderr);
     let config = std::fs::read_to_string(sb.path().join("sim/config")).unwrap();
     let again = sb.run(&["sim", "init", "sim"]);
     assert_eq!(again.code, 2, "{}", again.stderr);

@@ -317,15 +317,23 @@ pub fn build(args: &ServeArgs, identity: &SimIdentity) -> Result<Arc<Sim>, SimEr
         limits: args.limits.iter().cloned().collect::<BTreeMap<_, _>>(),
         registry_auth: args.registry_auth.clone(),
     };
+    // A state file that cannot be read is the operator's to fix, like a bad option (exit 2).
     let store = match &args.state {
-        Some(path) => state::load(path)?,
+        Some(path) => state::load(path).map_err(|e| {
+            SimError::Usage(format!("{e}; give --state a simulator state file (or a new path to start empty)"))
+        })?,
         None => Default::default(),
     };
     let sim = Sim::new(settings, identity.keyring()?, store);
     if let Some(path) = &args.faults {
         for (region, f) in faults::load_file(path)? {
             if !sim.settings.regions.contains(&region) {
-                return Err(SimError::UnknownRegion { region });
+                return Err(SimError::Usage(format!(
+                    "faults file {}: region `{region}` is not served (served: {}); add --region {region}, or remove \
+                     its entry",
+                    path.display(),
+                    sim.settings.regions.join(", ")
+                )));
             }
             sim.faults.set(&region, f)?;
         }

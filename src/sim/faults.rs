@@ -173,7 +173,10 @@ fn check_op(op: &str) -> Result<(), String> {
     let Some((method, path)) = op.split_once(' ') else {
         return Err(format!("latency op `{op}` never matches a request: {fix}"));
     };
-    if !METHODS.contains(&method) || !(path.starts_with('/') || path.starts_with('*')) {
+    // A request's operation is its method and path, without a query: a blank or `?` in the
+    // rule's path never matches one.
+    let path_ok = (path.starts_with('/') || path.starts_with('*')) && !path.contains([' ', '\t', '?']);
+    if !METHODS.contains(&method) || !path_ok {
         return Err(format!("latency op `{op}` never matches a request: {fix}"));
     }
     Ok(())
@@ -236,13 +239,24 @@ pub fn load_file(path: &Path) -> Result<BTreeMap<String, RegionFaults>, SimError
     }
     let value: Value = doc.to_json();
     let Value::Object(regions) = value else { return Err(bad(shape.to_owned())) };
+    // Where each region's entry is, for the errors found in it.
+    let line_of = |region: &str| match &doc.kind {
+        crate::runbook::yaml::NodeKind::Map(entries) => {
+            entries.iter().find(|(k, _)| k.as_scalar() == Some(region)).map_or(0, |(k, _)| k.span.start)
+        }
+        _ => 0,
+    };
+    let in_region = |region: &str, detail: String| {
+        SimError::Usage(format!("faults file {}: `{region}`: {detail}", at(line_of(region))))
+    };
     let mut map = BTreeMap::new();
     for (region, faults) in regions {
         if !faults.is_object() {
-            return Err(bad(format!("`{region}` is not a region with faults: {shape}")));
+            let at = at(line_of(&region));
+            return Err(SimError::Usage(format!("faults file {at}: `{region}` is not a region with faults: {shape}")));
         }
-        let f: RegionFaults = serde_json::from_value(faults).map_err(|e| bad(format!("`{region}`: {e}")))?;
-        validate(&f).map_err(|e| bad(format!("`{region}`: {e}")))?;
+        let f: RegionFaults = serde_json::from_value(faults).map_err(|e| in_region(&region, e.to_string()))?;
+        validate(&f).map_err(|e| in_region(&region, e.to_string()))?;
         map.insert(region, f);
     }
     Ok(map)
@@ -283,7 +297,7 @@ mod tests {
         for good in ["GET /20160918/vcns*", "GET *", "* /x", "POST /20181201/functions"] {
             assert!(check_op(good).is_ok(), "{good}");
         }
-        for bad in ["/20160918/vcns*", "FOO /x", "get /x", "*functions*", "GET vcns"] {
+        for bad in ["/20160918/vcns*", "FOO /x", "get /x", "*functions*", "GET vcns", "GET /x extra", "GET /x?y=1"] {
             assert!(check_op(bad).is_err(), "{bad}");
         }
     }

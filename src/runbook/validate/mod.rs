@@ -44,6 +44,40 @@ pub fn load(path: &str, text: &str, actions: &ActionRegistry) -> Result<Runbook,
     }
 }
 
+/// What a YAML tag is on.
+enum Tagged {
+    Key,
+    Collection,
+    Text,
+}
+
+/// The node a tag found at `at` is on (a key, a list or map, or text), and its whole span.
+fn tagged_node(node: &yaml::Node, at: usize) -> Option<(ByteSpan, Tagged)> {
+    let here = |n: &yaml::Node, key: bool| {
+        (n.span.start == at).then(|| {
+            let what = match (&n.kind, key) {
+                (_, true) => Tagged::Key,
+                (yaml::NodeKind::Scalar { .. }, false) => Tagged::Text,
+                _ => Tagged::Collection,
+            };
+            (n.span.clone(), what)
+        })
+    };
+    // The innermost node wins: a block map starts where its first key does.
+    match &node.kind {
+        yaml::NodeKind::Map(entries) => {
+            entries.iter().find_map(|(k, v)| {
+                here(k, true).or_else(|| tagged_node(v, at)).or_else(|| {
+                    // What is said about a tagged value may point at its key.
+                    here(v, false).map(|(span, what)| (k.span.start..span.end, what))
+                })
+            })
+        }
+        yaml::NodeKind::Seq(items) => items.iter().find_map(|i| tagged_node(i, at).or_else(|| here(i, false))),
+        yaml::NodeKind::Scalar { .. } => None,
+    }
+}
+
 /// Whether two spans share a byte; an empty span stands for the byte it is at.
 fn overlap(a: &ByteSpan, b: &ByteSpan) -> bool {
     a.start < b.end.max(b.start + 1) && b.start < a.end.max(a.start + 1)
@@ -102,16 +136,28 @@ impl Validator<'_> {
         let mut root = match yaml::parse_tagged(text) {
             Ok((root, tags)) => {
                 for tag in tags {
-                    let tagged = text.get(tag.span.clone()).and_then(|t| t.lines().next()).unwrap_or_default().trim();
-                    let tagged = if tagged.starts_with('!') { tagged.to_owned() } else { "!value".to_owned() };
+                    let (value, what) = tagged_node(&root, tag.span.start).unwrap_or((tag.span.clone(), Tagged::Text));
+                    let help = match what {
+                        Tagged::Key => "remove the tag: a key is a plain name".to_owned(),
+                        Tagged::Collection => {
+                            "remove the tag: drctl reads lists and maps as they are written".to_owned()
+                        }
+                        Tagged::Text => {
+                            let written =
+                                text.get(tag.span.clone()).and_then(|t| t.lines().next()).unwrap_or_default().trim();
+                            format!(
+                                "quote the value to keep the `!` as text (\"{written}\"); for a negated condition \
+                                 write ${{{{ {written} }}}}"
+                            )
+                        }
+                    };
                     self.push(
                         Problem::new(TAG, format!("YAML syntax error: {}", tag.message), tag.span.clone(), "here")
-                            .help(Some(format!(
-                                "quote the value to keep the `!` as text (\"{tagged}\"); for a negated condition \
-                                 write ${{{{ {tagged} }}}}"
-                            ))),
+                            .help(Some(help)),
                     );
-                    self.tagged.push(tag.span);
+                    // Nothing else is said about the tagged value: what is wrong there follows
+                    // from the tag.
+                    self.tagged.push(value);
                 }
                 root
             }
