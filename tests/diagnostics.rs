@@ -460,6 +460,7 @@ fn a_yaml_tag_does_not_hide_the_other_problems() {
         [("drctl::yaml-tag", 5), ("drctl::unknown-param", 6), ("drctl::unknown-action", 7)],
         "{problems}"
     );
+    assert_eq!(problems["problems"][0]["help"], "write the negated condition as an expression: ${{ !params.dry_run }}");
 
     // Tags on a key, a map and a list: the tag alone is reported there, with the help for it.
     sb.write(
@@ -482,8 +483,7 @@ fn a_yaml_tag_does_not_hide_the_other_problems() {
             ("drctl::yaml-tag", "remove the tag: drctl reads lists and maps as they are written"),
             (
                 "drctl::yaml-tag",
-                "quote the value to keep the `!` as text (\"!!binary aGVsbG8=\"); for a negated condition write ${{ \
-                 !!binary aGVsbG8= }}"
+                "remove the tag, which drctl does not read; to keep a leading `!` as text, put the whole value in quotes"
             ),
         ],
         "{problems:#}"

@@ -616,6 +616,20 @@ async fn secret_bundles_by_version_name() {
     let (status, code, message) =
         failure(client.send(get(Service::Secrets, IAD, &bundles).query("secretVersionName", "third")).await);
     assert_eq!((status, code.as_str()), (404, "NotAuthorizedOrNotFound"), "{message}");
+    // Names are unique across a secret's versions and made of letters, digits, `-`, `_`, `.`;
+    // new content and a promotion are two updates.
+    let update = |body: Value| {
+        OciRequest::new(Method::PUT, Service::Vaults, IAD, format!("/secrets/{secret}")).json(&body).unwrap()
+    };
+    let content = |name: &str| json!({"contentType": "BASE64", "content": b64("x"), "name": name});
+    for body in [
+        json!({"secretContent": content("first")}),
+        json!({"secretContent": content("has space/!")}),
+        json!({"secretContent": content("third"), "currentVersionNumber": 1}),
+    ] {
+        let (status, code, message) = failure(client.send(update(body.clone())).await);
+        assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{body}: {message}");
+    }
 }
 
 fn delete(service: Service, region: &str, path: &str) -> OciRequest {

@@ -368,8 +368,11 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                 // !params.dry_run` would lose its condition): it is an error, and the value
                 // stands in the tree as the text written, for the rest of the reading.
                 self.tag(&bytes);
+                // A block scalar's span runs on to the next line's indentation: it ends at its
+                // last character.
                 let text = self.source.get(bytes.clone()).unwrap_or_default().trim_end().to_owned();
-                self.push_node(Node { kind: NodeKind::Scalar { text, quoted: true }, span: bytes }, anchor);
+                let span = bytes.start..bytes.start + text.len();
+                self.push_node(Node { kind: NodeKind::Scalar { text, quoted: true }, span }, anchor);
             }
             Event::SequenceStart(anchor, Some(_)) => {
                 self.tag(&bytes);

@@ -44,36 +44,36 @@ pub fn load(path: &str, text: &str, actions: &ActionRegistry) -> Result<Runbook,
     }
 }
 
-/// What a YAML tag is on.
+/// What a YAML tag is on: a key, a list or map, or text (the value of `if`, or another).
 enum Tagged {
     Key,
     Collection,
-    Text,
+    Text(bool),
 }
 
 /// The node a tag found at `at` is on (a key, a list or map, or text), and its whole span.
 fn tagged_node(node: &yaml::Node, at: usize) -> Option<(ByteSpan, Tagged)> {
-    let here = |n: &yaml::Node, key: bool| {
+    let here = |n: &yaml::Node, key: Option<&yaml::Node>| {
         (n.span.start == at).then(|| {
-            let what = match (&n.kind, key) {
-                (_, true) => Tagged::Key,
-                (yaml::NodeKind::Scalar { .. }, false) => Tagged::Text,
+            let what = match &n.kind {
+                yaml::NodeKind::Scalar { .. } => Tagged::Text(key.and_then(|k| k.as_scalar()) == Some("if")),
                 _ => Tagged::Collection,
             };
             (n.span.clone(), what)
         })
     };
+    let key_here = |k: &yaml::Node| (k.span.start == at).then(|| (k.span.clone(), Tagged::Key));
     // The innermost node wins: a block map starts where its first key does.
     match &node.kind {
         yaml::NodeKind::Map(entries) => {
             entries.iter().find_map(|(k, v)| {
-                here(k, true).or_else(|| tagged_node(v, at)).or_else(|| {
+                key_here(k).or_else(|| tagged_node(v, at)).or_else(|| {
                     // What is said about a tagged value may point at its key.
-                    here(v, false).map(|(span, what)| (k.span.start..span.end, what))
+                    here(v, Some(k)).map(|(span, what)| (k.span.start..span.end, what))
                 })
             })
         }
-        yaml::NodeKind::Seq(items) => items.iter().find_map(|i| tagged_node(i, at).or_else(|| here(i, false))),
+        yaml::NodeKind::Seq(items) => items.iter().find_map(|i| tagged_node(i, at).or_else(|| here(i, None))),
         yaml::NodeKind::Scalar { .. } => None,
     }
 }
@@ -136,19 +136,26 @@ impl Validator<'_> {
         let mut root = match yaml::parse_tagged(text) {
             Ok((root, tags)) => {
                 for tag in tags {
-                    let (value, what) = tagged_node(&root, tag.span.start).unwrap_or((tag.span.clone(), Tagged::Text));
+                    let (value, what) =
+                        tagged_node(&root, tag.span.start).unwrap_or((tag.span.clone(), Tagged::Text(false)));
+                    let written = text.get(tag.span.clone()).and_then(|t| t.lines().next()).unwrap_or_default().trim();
+                    // `if: !params.dry_run` meant a negated condition; any other tag is dropped.
+                    let negation = !written.starts_with("!!")
+                        && written.len() > 1
+                        && !written.contains([' ', '"', '\'', '|', '>', '&', '{', '['])
+                        && matches!(what, Tagged::Text(true));
                     let help = match what {
                         Tagged::Key => "remove the tag: a key is a plain name".to_owned(),
                         Tagged::Collection => {
                             "remove the tag: drctl reads lists and maps as they are written".to_owned()
                         }
-                        Tagged::Text => {
-                            let written =
-                                text.get(tag.span.clone()).and_then(|t| t.lines().next()).unwrap_or_default().trim();
-                            format!(
-                                "quote the value to keep the `!` as text (\"{written}\"); for a negated condition \
-                                 write ${{{{ {written} }}}}"
-                            )
+                        Tagged::Text(_) if negation => {
+                            format!("write the negated condition as an expression: ${{{{ {written} }}}}")
+                        }
+                        Tagged::Text(_) => {
+                            "remove the tag, which drctl does not read; to keep a leading `!` as text, put the whole \
+                             value in quotes"
+                                .to_owned()
                         }
                     };
                     self.push(

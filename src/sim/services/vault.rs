@@ -103,7 +103,17 @@ fn prepare_secret(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     };
     let mut versions = versions.as_array().cloned().unwrap_or_default();
     if let Some(old) = p.existing {
+        let promoted = p.body.get("currentVersionNumber") != old.body.get("currentVersionNumber");
+        if promoted && content.is_some() {
+            return Err(ApiError::invalid(
+                "secretContent and currentVersionNumber cannot be given in one update: make the new version, then \
+                 promote one.",
+            ));
+        }
         promote(p, old, versions.len() as u64)?;
+    }
+    if let Some(name) = content.as_ref().and_then(|c| c.get("name")).and_then(Value::as_str) {
+        check_version_name(name, &versions)?;
     }
     if let Some(content) = content {
         let encoded =
@@ -135,6 +145,25 @@ fn prepare_secret(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     }
     p.body.insert("_versions".into(), json!(versions));
     p.default("metadata", json!({}));
+    Ok(())
+}
+
+/// A secret version's name: letters, digits, `-`, `_` and `.`, unique among the secret's
+/// versions (the SDK's `SecretContentDetails.name`).
+fn check_version_name(name: &str, versions: &[Value]) -> Result<(), ApiError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        return Err(ApiError::invalid(format!(
+            "secretContent.name `{name}`: use letters, digits, hyphens, underscores and periods."
+        )));
+    }
+    let taken = versions.iter().find(|v| v.get("name").and_then(Value::as_str) == Some(name));
+    if let Some(version) = taken {
+        return Err(ApiError::invalid(format!(
+            "secretContent.name `{name}` is the name of version {} already; names are unique across a secret's \
+             versions.",
+            version.get("versionNumber").and_then(Value::as_u64).unwrap_or_default()
+        )));
+    }
     Ok(())
 }
 
