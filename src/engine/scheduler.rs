@@ -1018,6 +1018,7 @@ impl<'a> Scheduler<'a> {
             let unanswered = asked.clone();
             let prompt = self.prompt.clone();
             let redactor = cfg.redactor.clone();
+            let whole = timeout;
             tokio::spawn(async move {
                 // The timeout runs while the question is on the terminal: time spent waiting
                 // behind another question does not count, so no question is decided unseen.
@@ -1036,12 +1037,14 @@ impl<'a> Scheduler<'a> {
                         Ok(answer) => answer.map(|d| (Actor::current(), d)),
                         Err(limit) => {
                             // The question's line was ended when it was withdrawn; say what
-                            // the timeout decided.
+                            // the timeout decided, naming the timeout as the runbook gives it
+                            // (what was left of it when the question was shown ran out).
                             let outcome = if approve_on_timeout { "approved" } else { "denied" };
-                            observer.notice(&format!("{id}: no answer within {}: {outcome} (on_timeout)", fmt(limit)));
+                            let within = fmt(whole.unwrap_or(limit));
+                            observer.notice(&format!("{id}: no answer within {within}: {outcome} (on_timeout)"));
                             Some((
                                 Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
-                                (approve_on_timeout, format!("no answer within {}", fmt(limit))),
+                                (approve_on_timeout, format!("no answer within {within}")),
                             ))
                         }
                     },
