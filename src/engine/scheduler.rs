@@ -1023,37 +1023,39 @@ impl<'a> Scheduler<'a> {
                 // The timeout runs while the question is on the terminal: time spent waiting
                 // behind another question does not count, so no question is decided unseen.
                 // A question that panics (a defect of drctl's) leaves the approval open.
-                let decision = std::panic::AssertUnwindSafe(async { tokio::select! {
-                    // One question on the terminal at a time, in the order they came: two open
-                    // at once would each read the next answer typed.
-                    answer = async {
-                        let _turn = prompt.lock().await;
-                        let ask = approver.ask(&id, &unanswered.message, observer.as_ref());
-                        match remaining {
-                            Some(limit) => tokio::time::timeout(limit, ask).await.map_err(|_| limit),
-                            None => Ok(ask.await),
+                let decision = std::panic::AssertUnwindSafe(async {
+                    tokio::select! {
+                        // One question on the terminal at a time, in the order they came: two open
+                        // at once would each read the next answer typed.
+                        answer = async {
+                            let _turn = prompt.lock().await;
+                            let ask = approver.ask(&id, &unanswered.message, observer.as_ref());
+                            match remaining {
+                                Some(limit) => tokio::time::timeout(limit, ask).await.map_err(|_| limit),
+                                None => Ok(ask.await),
+                            }
+                        } => match answer {
+                            Ok(answer) => answer.map(|d| (Actor::current(), d)),
+                            Err(limit) => {
+                                // The question's line was ended when it was withdrawn; say what
+                                // the timeout decided, naming the timeout as the runbook gives it
+                                // (what was left of it when the question was shown ran out).
+                                let outcome = if approve_on_timeout { "approved" } else { "denied" };
+                                let within = fmt(whole.unwrap_or(limit));
+                                observer.notice(&format!("{id}: no answer within {within}: {outcome} (on_timeout)"));
+                                Some((
+                                    Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
+                                    (approve_on_timeout, format!("no answer within {within}")),
+                                ))
+                            }
+                        },
+                        () = stop.cancelled() => {
+                            // End the prompt's line before the interrupt notice.
+                            crate::errln!();
+                            None
                         }
-                    } => match answer {
-                        Ok(answer) => answer.map(|d| (Actor::current(), d)),
-                        Err(limit) => {
-                            // The question's line was ended when it was withdrawn; say what
-                            // the timeout decided, naming the timeout as the runbook gives it
-                            // (what was left of it when the question was shown ran out).
-                            let outcome = if approve_on_timeout { "approved" } else { "denied" };
-                            let within = fmt(whole.unwrap_or(limit));
-                            observer.notice(&format!("{id}: no answer within {within}: {outcome} (on_timeout)"));
-                            Some((
-                                Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
-                                (approve_on_timeout, format!("no answer within {within}")),
-                            ))
-                        }
-                    },
-                    () = stop.cancelled() => {
-                        // End the prompt's line before the interrupt notice.
-                        crate::errln!();
-                        None
                     }
-                } })
+                })
                 .catch_unwind()
                 .await
                 .unwrap_or(None);

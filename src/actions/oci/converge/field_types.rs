@@ -5,8 +5,6 @@
 
 use serde_json::Value;
 
-use super::fields::Nested;
-
 /// What a field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Want {
@@ -36,11 +34,18 @@ impl Want {
 /// A nested field whose value is not of its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrongType {
-    /// Where it is, as [`Nested::place`] writes it.
-    pub at: Nested,
+    /// Keys and list indices from the top-level field's value to the field, included.
+    pub path: Vec<String>,
     pub want: Want,
     /// The type of the value found.
     pub found: &'static str,
+}
+
+impl WrongType {
+    /// The place as written in a runbook, from the top-level field `top`.
+    pub fn place(&self, top: &str) -> String {
+        super::fields::place(top, &self.path)
+    }
 }
 
 /// The parts of a security rule, in a security list's rules and an NSG's alike.
@@ -135,7 +140,7 @@ fn walk(typed: &[(&str, &str, Want)], name: &str, value: &Value, path: &mut Vec<
                 let unresolved = inner.as_str().is_some_and(|s| s.contains("${{"));
                 match want {
                     Some(want) if !want.fits(inner) && !unresolved && !inner.is_null() => found.push(WrongType {
-                        at: Nested { path: path.clone(), field: key.clone(), meant: "" },
+                        path: path.clone(),
                         want,
                         found: crate::runbook::expr::type_name(inner),
                     }),
@@ -167,7 +172,7 @@ mod tests {
                                        {"protocol": "${{ params.proto }}", "source": "10.0.0.0/8"}]);
         let found = wrong_types("oci.core.security_list", "ingressSecurityRules", &rules);
         let got: Vec<(String, Want, &str)> =
-            found.iter().map(|w| (w.at.place("ingressSecurityRules"), w.want, w.found)).collect();
+            found.iter().map(|w| (w.place("ingressSecurityRules"), w.want, w.found)).collect();
         assert_eq!(
             got,
             [

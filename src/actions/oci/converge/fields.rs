@@ -50,17 +50,23 @@ pub struct Nested {
 impl Nested {
     /// The place as written in a runbook: `routeRules[0].destinaton`, from the top-level field.
     pub fn place(&self, top: &str) -> String {
-        let mut text = top.to_owned();
-        for step in &self.path {
-            if step.parse::<usize>().is_ok() {
-                text.push_str(&format!("[{step}]"));
-            } else {
-                text.push('.');
-                text.push_str(step);
-            }
-        }
-        text
+        place(top, &self.path)
     }
+}
+
+/// A place inside top-level field `top` as written in a runbook: `routeRules[0].destination`
+/// for the path `0`, `destination`.
+pub fn place(top: &str, path: &[String]) -> String {
+    let mut text = top.to_owned();
+    for step in path {
+        if step.parse::<usize>().is_ok() {
+            text.push_str(&format!("[{step}]"));
+        } else {
+            text.push('.');
+            text.push_str(step);
+        }
+    }
+    text
 }
 
 /// The misspelled fields nested in `value`, the value of the top-level field `top` of a

@@ -250,7 +250,7 @@ fn nested_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<Inp
     let mut problems = Vec::new();
     for (name, value, inside) in top.chain(nested) {
         for wrong in wrong_types(kind.action, name, value) {
-            let mut path = wrong.at.path.clone();
+            let mut path = wrong.path.clone();
             if inside {
                 path.insert(0, name.clone());
             }
@@ -262,7 +262,7 @@ fn nested_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<Inp
             problems.push(
                 InputProblem::new(
                     if inside { "fields" } else { name.as_str() },
-                    format!("`{}` must be {}, not {}", wrong.at.place(name), wrong.want.describe(), wrong.found),
+                    format!("`{}` must be {}, not {}", wrong.place(name), wrong.want.describe(), wrong.found),
                 )
                 .with_help(help)
                 .at_path(path),
