@@ -17,7 +17,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
         bad(format!("line {line}, column {column}: {e}"))
     })?;
     // A key given twice in one map would keep only its last value, unseen.
-    if let Some((first, again)) = duplicate_key(&doc) {
+    if let Some((first, again)) = doc.duplicate_key() {
         let (line, column) = line_col(text, again.span.start);
         let (first_line, _) = line_col(text, first.span.start);
         return Err(bad(format!(
@@ -237,24 +237,6 @@ fn item_error(text: &str, doc: &Node) -> Option<String> {
         }
     }
     None
-}
-
-/// The first key given twice in a map anywhere in `node`: (first, again).
-fn duplicate_key(node: &Node) -> Option<(&Node, &Node)> {
-    match &node.kind {
-        NodeKind::Map(entries) => {
-            for (i, (k, _)) in entries.iter().enumerate() {
-                if let Some((first, _)) =
-                    entries[..i].iter().find(|(f, _)| f.as_scalar().is_some() && f.as_scalar() == k.as_scalar())
-                {
-                    return Some((first, k));
-                }
-            }
-            entries.iter().find_map(|(_, v)| duplicate_key(v))
-        }
-        NodeKind::Seq(items) => items.iter().find_map(duplicate_key),
-        NodeKind::Scalar { .. } => None,
-    }
 }
 
 /// The key and value nodes of `key` in a map node.

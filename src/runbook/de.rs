@@ -228,7 +228,6 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
                     ScalarKind::Bool(_) => "a boolean",
                     _ => "a number",
                 };
-                let kind = if long_digits { ScalarKind::Int(0) } else { kind };
                 let mut err = DeError::new(format!("expected a string, found {what} `{text}`"), self.node.span.clone());
                 err.help = Some(match kind {
                     ScalarKind::Null => "give it a value, or leave the key out".to_owned(),

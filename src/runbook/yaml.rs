@@ -40,6 +40,24 @@ impl Node {
         }
     }
 
+    /// The first key given twice in a map anywhere in this node: (first, again).
+    pub fn duplicate_key(&self) -> Option<(&Node, &Node)> {
+        match &self.kind {
+            NodeKind::Map(entries) => {
+                for (i, (k, _)) in entries.iter().enumerate() {
+                    if let Some((first, _)) =
+                        entries[..i].iter().find(|(f, _)| f.as_scalar().is_some() && f.as_scalar() == k.as_scalar())
+                    {
+                        return Some((first, k));
+                    }
+                }
+                entries.iter().find_map(|(_, v)| v.duplicate_key())
+            }
+            NodeKind::Seq(items) => items.iter().find_map(Node::duplicate_key),
+            NodeKind::Scalar { .. } => None,
+        }
+    }
+
     /// The value under `key`, if this is a map holding it.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {

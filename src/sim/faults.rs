@@ -231,10 +231,11 @@ pub fn load_file(path: &Path) -> Result<BTreeMap<String, RegionFaults>, SimError
     };
     let doc = crate::runbook::yaml::parse(&text)
         .map_err(|e| SimError::Usage(format!("faults file {}: {e}", at(e.span.start))))?;
-    if let Some((key, offset)) = repeated_key(&doc) {
+    if let Some((_, again)) = doc.duplicate_key() {
         return Err(SimError::Usage(format!(
-            "faults file {}: `{key}` is given twice in one map; keep one",
-            at(offset)
+            "faults file {}: `{}` is given twice in one map; keep one",
+            at(again.span.start),
+            again.as_scalar().unwrap_or_default()
         )));
     }
     let value: Value = doc.to_json();
@@ -260,24 +261,6 @@ pub fn load_file(path: &Path) -> Result<BTreeMap<String, RegionFaults>, SimError
         map.insert(region, f);
     }
     Ok(map)
-}
-
-/// The first key given twice in one map of `node`, and where its second one is.
-fn repeated_key(node: &crate::runbook::yaml::Node) -> Option<(String, usize)> {
-    use crate::runbook::yaml::NodeKind;
-    match &node.kind {
-        NodeKind::Map(entries) => {
-            for (i, (key, _)) in entries.iter().enumerate() {
-                let name = key.as_scalar()?;
-                if entries[..i].iter().any(|(k, _)| k.as_scalar() == Some(name)) {
-                    return Some((name.to_owned(), key.span.start));
-                }
-            }
-            entries.iter().find_map(|(_, v)| repeated_key(v))
-        }
-        NodeKind::Seq(items) => items.iter().find_map(repeated_key),
-        NodeKind::Scalar { .. } => None,
-    }
 }
 
 #[cfg(test)]
