@@ -84,6 +84,26 @@ fn the_checked_in_schema_is_current() {
     );
 }
 
+/// The fields of polymorphic bodies drctl checks come from Oracle's Python SDK, the version
+/// `.ci/deps/oci.sh` installs: the checked-in file is what the generator writes from it.
+#[test]
+fn the_checked_in_oci_models_are_current() {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/oci_models.py");
+    let Ok(out) = std::process::Command::new(&python).arg(script).output() else {
+        return support::tool_missing("python3");
+    };
+    if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("No module named 'oci'") {
+        return support::tool_missing("the python `oci` package (.ci/deps/oci.sh)");
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let checked_in = include_str!("../schemas/oci-models.json");
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == checked_in,
+        "regenerate with: python3 schemas/oci_models.py > schemas/oci-models.json"
+    );
+}
+
 /// The JSON Schema editors check runbooks with and `drctl validate` agree on the shape and
 /// the types of what they both check: each runbook below is accepted by both or refused by both.
 #[test]
@@ -587,4 +607,66 @@ fn nested_resource_fields_of_the_wrong_type_are_refused_where_they_are() {
     // Resolved, the parameter gives text where a number belongs: the plan refuses it.
     let planned = sb.run(&["plan", "rb.yaml"]);
     assert_eq!(planned.code, 2, "{}", planned.stderr);
+}
+
+/// Polymorphic bodies (an API deployment's routes, a connector's source and target) are
+/// checked against the variant their discriminator names: a misspelled field, a value of the
+/// wrong type and a discriminator naming no variant are refused where they are written.
+#[test]
+fn polymorphic_bodies_are_checked_against_the_variant_they_name() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: poly\nparams:\n  kind: { type: string, default: HTTP_BAKEND }\ntasks:\n  deploy:\n    uses: \
+         oci.apigateway.deployment\n    with:\n      region: us-phoenix-1\n      compartmentId: ocid1.compartment.oc1..x\n      \
+         gatewayId: ocid1.apigateway.oc1..x\n      displayName: orders\n      pathPrefix: /v1\n      specification:\n        \
+         routes:\n          - path: /orders\n            backend: { type: ORACLE_FUNCTION_BACKEND, functionId: f }\n          \
+         - path: /health\n            backend: { type: STOCK_RESPONSE_BACKEND, status: \"200\", bdy: ok }\n          \
+         - path: /x\n            backend: { type: \"${{ params.kind }}\", url: https://example.com }\n  connector:\n    \
+         uses: oci.sch.connector\n    with:\n      region: us-phoenix-1\n      compartmentId: ocid1.compartment.oc1..x\n      \
+         displayName: c\n      source: { kind: logging, logSources: [{ compartmentId: x, logGroupID: y }] }\n      \
+         target: { kind: functions, functionId: f, batchSizeInKbs: 5 }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let found: Vec<(&str, &str, u64)> = problems["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["message"].as_str().unwrap(), p["help"].as_str().unwrap_or(""), p["line"].as_u64().unwrap()))
+        .collect();
+    let messages: Vec<(&str, u64)> = found.iter().map(|(m, _, l)| (*m, *l)).collect();
+    assert_eq!(
+        messages,
+        [
+            (
+                "oci.apigateway.deployment: `specification.routes[0].backend.type` must be one of \
+                 `DYNAMIC_ROUTING_BACKEND`, `HTTP_BACKEND`, `OAUTH2_LOGIN_BACKEND`, `OAUTH2_LOGOUT_BACKEND`, \
+                 `ORACLE_FUNCTIONS_BACKEND`, `STOCK_RESPONSE_BACKEND`, not `ORACLE_FUNCTION_BACKEND`",
+                17
+            ),
+            (
+                "oci.apigateway.deployment: `specification.routes[1].backend.status` must be a whole number, not a \
+                 string",
+                19
+            ),
+            ("oci.apigateway.deployment: `specification.routes[1].backend.bdy` is not a field there; did you mean `body`?", 19),
+            ("oci.sch.connector: `source.logSources[0].logGroupID` is not a field there; did you mean `logGroupId`?", 28),
+        ],
+        "{problems:#}"
+    );
+    assert!(found[0].1.starts_with("did you mean `ORACLE_FUNCTIONS_BACKEND`?"), "{problems:#}");
+
+    // Fixed but for the discriminator an expression gives: the plan refuses what it resolves to.
+    let text = sb.read("rb.yaml");
+    let fixed = text
+        .replace("ORACLE_FUNCTION_BACKEND", "ORACLE_FUNCTIONS_BACKEND")
+        .replace("status: \"200\", bdy", "status: 200, body")
+        .replace("logGroupID", "logGroupId");
+    sb.write("rb.yaml", &fixed);
+    assert_eq!(sb.run(&["validate", "rb.yaml"]).code, 0);
+    let planned = sb.run(&["plan", "rb.yaml"]);
+    assert_eq!(planned.code, 2, "{}", planned.stderr);
+    assert!(planned.stderr.contains("not `HTTP_BAKEND`"), "{}", planned.stderr);
+    let planned = sb.run(&["plan", "rb.yaml", "--param", "kind=HTTP_BACKEND"]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
 }

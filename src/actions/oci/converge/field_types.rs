@@ -9,24 +9,34 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Want {
     Integer,
+    Number,
     Bool,
     Text,
+    /// One of these texts: the variants of a polymorphic object (a backend's `type`).
+    OneOf(&'static [&'static str]),
 }
 
 impl Want {
-    fn fits(self, value: &Value) -> bool {
+    pub fn fits(self, value: &Value) -> bool {
         match self {
             Want::Integer => value.is_i64() || value.is_u64(),
+            Want::Number => value.is_number(),
             Want::Bool => value.is_boolean(),
             Want::Text => value.is_string(),
+            Want::OneOf(values) => value.as_str().is_some_and(|v| values.contains(&v)),
         }
     }
 
-    pub fn describe(self) -> &'static str {
+    pub fn describe(self) -> String {
         match self {
-            Want::Integer => "a whole number",
-            Want::Bool => "true or false",
-            Want::Text => "a string",
+            Want::Integer => "a whole number".to_owned(),
+            Want::Number => "a number".to_owned(),
+            Want::Bool => "true or false".to_owned(),
+            Want::Text => "a string".to_owned(),
+            Want::OneOf(values) => {
+                let quoted: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                format!("one of {}", quoted.join(", "))
+            }
         }
     }
 }
@@ -37,8 +47,8 @@ pub struct WrongType {
     /// Keys and list indices from the top-level field's value to the field, included.
     pub path: Vec<String>,
     pub want: Want,
-    /// The type of the value found.
-    pub found: &'static str,
+    /// What was found: the value's type (`a string`), or the text itself for `OneOf`.
+    pub found: String,
 }
 
 impl WrongType {
@@ -120,6 +130,9 @@ fn table(action: &str) -> &'static [(&'static str, &'static str, Want)] {
 /// are not of their type. A string holding `${{` is an expression not yet resolved: its type
 /// is known after it is.
 pub fn wrong_types(action: &str, top: &str, value: &Value) -> Vec<WrongType> {
+    if super::models::describes(action, top) {
+        return super::models::wrong_types(action, top, value);
+    }
     let rules = matches!(action, "oci.core.security_list" | "oci.core.nsg");
     let mut typed: Vec<(&str, &str, Want)> = table(action).to_vec();
     if rules {
@@ -142,7 +155,7 @@ fn walk(typed: &[(&str, &str, Want)], name: &str, value: &Value, path: &mut Vec<
                     Some(want) if !want.fits(inner) && !unresolved && !inner.is_null() => found.push(WrongType {
                         path: path.clone(),
                         want,
-                        found: crate::runbook::expr::type_name(inner),
+                        found: crate::runbook::expr::type_name(inner).to_owned(),
                     }),
                     _ => walk(typed, key, inner, path, found),
                 }
@@ -172,7 +185,7 @@ mod tests {
                                        {"protocol": "${{ params.proto }}", "source": "10.0.0.0/8"}]);
         let found = wrong_types("oci.core.security_list", "ingressSecurityRules", &rules);
         let got: Vec<(String, Want, &str)> =
-            found.iter().map(|w| (w.place("ingressSecurityRules"), w.want, w.found)).collect();
+            found.iter().map(|w| (w.place("ingressSecurityRules"), w.want, w.found.as_str())).collect();
         assert_eq!(
             got,
             [

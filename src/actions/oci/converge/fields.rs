@@ -11,9 +11,22 @@ pub fn misspelling(action: &str, field: &str) -> Option<&'static str> {
     closest(field, known(action))
 }
 
+/// The value of `known` that `written` likely misspells (`HTTP_BAKEND`, `Logging`).
+pub fn closest_value(written: &str, known: &[&'static str]) -> Option<&'static str> {
+    let upper = written.to_ascii_uppercase();
+    known.iter().copied().find(|k| k.to_ascii_uppercase() == upper).or_else(|| {
+        known
+            .iter()
+            .map(|k| (strsim::jaro_winkler(&upper, &k.to_ascii_uppercase()), *k))
+            .filter(|(score, _)| *score >= 0.9)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, k)| k)
+    })
+}
+
 /// The field of `known` that `field` likely misspells; `None` when it is one of them or close
 /// to none.
-fn closest(field: &str, known: &'static [&'static str]) -> Option<&'static str> {
+pub(super) fn closest(field: &str, known: &[&'static str]) -> Option<&'static str> {
     if known.is_empty() || known.contains(&field) {
         return None;
     }
@@ -74,6 +87,9 @@ pub fn place(top: &str, path: &[String]) -> String {
 /// security rule's port range, a function's provisioned concurrency) close to one of those
 /// fields. Names in `accepted` (the item's or task's `unknown_fields`) are taken as written.
 pub fn nested_misspellings(action: &str, top: &str, value: &serde_json::Value, accepted: &[&str]) -> Vec<Nested> {
+    if super::models::describes(action, top) {
+        return super::models::misspellings(action, top, value, accepted);
+    }
     let rules = matches!(action, "oci.core.security_list" | "oci.core.nsg");
     let table: Vec<_> = nested(action).iter().chain(if rules { RULE_PARTS } else { &[] }).copied().collect();
     let mut found = Vec::new();

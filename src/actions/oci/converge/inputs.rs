@@ -255,9 +255,17 @@ fn nested_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<Inp
                 path.insert(0, name.clone());
             }
             let help = match wrong.want {
-                Want::Text => "quote the value: OCI reads this field as text (`protocol: \"6\"`)",
-                Want::Integer => "write a whole number without quotes",
-                Want::Bool => "write true or false without quotes",
+                Want::Text => "quote the value: OCI reads this field as text (`protocol: \"6\"`)".to_owned(),
+                Want::Integer => "write a whole number without quotes".to_owned(),
+                Want::Number => "write a number without quotes".to_owned(),
+                Want::Bool => "write true or false without quotes".to_owned(),
+                Want::OneOf(values) => {
+                    let written = wrong.found.trim_matches('`');
+                    match super::fields::closest_value(written, values) {
+                        Some(meant) => format!("did you mean `{meant}`? The value picks which fields the object has"),
+                        None => "write one of the values above; it picks which fields the object has".to_owned(),
+                    }
+                }
             };
             problems.push(
                 InputProblem::new(

@@ -18,6 +18,7 @@ pub mod field_types;
 pub mod fields;
 pub mod inputs;
 pub mod kinds;
+mod models;
 mod nsg_rules;
 pub mod refs;
 mod secret_content;
