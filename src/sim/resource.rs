@@ -276,7 +276,7 @@ pub fn routes(mut router: Router<RegionCtx>, kind: &'static Kind, collections: &
 }
 
 /// Whether `compartment` is the tenancy or a known active compartment.
-fn check_compartment(sim: &Sim, store: &Store, region: &str, compartment: &str) -> Result<(), ApiError> {
+pub fn check_compartment(sim: &Sim, store: &Store, region: &str, compartment: &str) -> Result<(), ApiError> {
     if compartment == sim.settings.tenancy {
         return Ok(());
     }
@@ -681,4 +681,49 @@ pub fn names(body: &Value, field: &str, id: &str) -> bool {
         Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some(id)),
         _ => false,
     }
+}
+
+/// A state change asked by an action (`actions/enable`, `actions/activate`): from one of
+/// `from`, the resource goes through `via` (when the service shows one) to `to` once the
+/// region's latency has passed. Answers the resource as it is now, with a new etag.
+pub fn change_state(
+    ctx: &RegionCtx,
+    call: &Call,
+    kind: &'static Kind,
+    from: &[&str],
+    via: Option<&str>,
+    to: &str,
+) -> Result<Response, ApiError> {
+    let sim = &ctx.sim;
+    let mut store = sim.store();
+    let found = find(&store, &ctx.region, kind, call.param("id"))?;
+    call.check_if_match(&found.etag)?;
+    if !from.contains(&found.state()) {
+        return Err(ApiError::incorrect_state(format!(
+            "{} {} is {}; this action needs it {}.",
+            kind.name,
+            found.id,
+            found.state(),
+            from.join(" or ")
+        )));
+    }
+    let now = now_ms();
+    let Some(r) = store.resources.get_mut(&found.id) else {
+        return Err(ApiError::not_found(&format!("{} {}", kind.name, found.id)));
+    };
+    match via {
+        Some(via) => {
+            r.set_state(via);
+            r.pending = Some(Transition { at_ms: now + sim.settings.latency_ms(), state: to.into() });
+        }
+        None => r.set_state(to),
+    }
+    if let Some(body) = r.body.as_object_mut() {
+        body.insert("timeUpdated".into(), json!(rfc3339(now)));
+    }
+    r.etag = new_etag();
+    let (view, etag) = (public(&r.body), r.etag.clone());
+    drop(store);
+    sim.touch();
+    Ok(json(200, &view, &[("etag", etag)]))
 }

@@ -8,6 +8,8 @@ from DIR/config. Prints `PASS <operation>` per operation; exits non-zero on the 
 failure. Set SIM_SKIP_CLI=1 to skip the oci-cli part.
 """
 import base64
+import datetime
+import hashlib
 import json
 import os
 import shutil
@@ -157,6 +159,89 @@ ok("secrets.get_secret_bundle_by_name + list versions (secrets and vault)")
 vs.schedule_secret_deletion(secret.id, oci.vault.models.ScheduleSecretDeletionDetails())
 assert vs.get_secret(secret.id).data.lifecycle_state == "PENDING_DELETION"
 ok("vault.schedule_secret_deletion")
+# Key versions (rotation) and key states.
+v2 = km.create_key_version(key.id).data
+assert v2.key_id == key.id and v2.lifecycle_state == "ENABLED" and v2.id.startswith("ocid1.keyversion.")
+assert km.get_key(key.id).data.current_key_version == v2.id
+versions = km.list_key_versions(key.id, sort_by="TIMECREATED", sort_order="ASC").data
+assert [v.id for v in versions][-1] == v2.id and len(versions) == 2, versions
+assert km.get_key_version(key.id, v2.id).data.id == v2.id
+ok("kms.create_key_version + list_key_versions + get_key_version")
+assert km.disable_key(key.id).data.lifecycle_state in ("DISABLING", "DISABLED")
+wait_state(km, km.get_key(key.id), "DISABLED")
+try:
+    km.create_key_version(key.id)
+    raise AssertionError("a disabled key was rotated")
+except oci.exceptions.ServiceError as e:
+    assert e.status == 409 and e.code == "IncorrectState", e
+km.schedule_key_deletion(key.id, K.ScheduleKeyDeletionDetails())
+km.cancel_key_deletion(key.id)
+assert km.get_key(key.id).data.lifecycle_state == "DISABLED"
+assert km.enable_key(key.id).data.lifecycle_state in ("ENABLING", "ENABLED")
+wait_state(km, km.get_key(key.id), "ENABLED")
+ok("kms.disable_key + enable_key (deletion cancelled gives the state back)")
+
+# --- monitoring: alarm status ---------------------------------------------------------
+mon = oci.monitoring.MonitoringClient(cfg, service_endpoint=IAD)
+Mo = oci.monitoring.models
+alarm = mon.create_alarm(Mo.CreateAlarmDetails(
+    display_name="sdk-alarm", compartment_id=T, metric_compartment_id=T, namespace="oci_faas",
+    query="FunctionExecutionDuration[1m].mean() > 1000", severity="CRITICAL", destinations=[], is_enabled=True)).data
+statuses = mon.list_alarms_status(T).data
+assert [(s.id, s.status, s.severity) for s in statuses] == [(alarm.id, "OK", "CRITICAL")], statuses
+now = datetime.datetime.now(datetime.timezone.utc)
+mon.update_alarm(alarm.id, Mo.UpdateAlarmDetails(suppression=Mo.Suppression(
+    time_suppress_from=now - datetime.timedelta(minutes=1), time_suppress_until=now + datetime.timedelta(hours=1))))
+assert [s.status for s in mon.list_alarms_status(T).data] == ["SUSPENDED"]
+assert mon.list_alarms_status(T, status="OK").data == []
+ok("monitoring.list_alarms_status (OK, SUSPENDED while suppressed)")
+
+# --- resource scheduler: deactivate and activate ---------------------------------------
+rs = oci.resource_scheduler.ScheduleClient(cfg, service_endpoint=IAD)
+R = oci.resource_scheduler.models
+sched = rs.create_schedule(R.CreateScheduleDetails(
+    compartment_id=T, display_name="sdk-schedule", action="STOP_RESOURCE", recurrence_type="CRON",
+    recurrence_details="0 22 * * *", resources=[R.Resource(id=func.id)])).data
+sched = wait_state(rs, rs.get_schedule(sched.id), "ACTIVE").data
+assert rs.deactivate_schedule(sched.id).data.lifecycle_state == "INACTIVE"
+try:
+    rs.deactivate_schedule(sched.id)
+    raise AssertionError("an INACTIVE schedule was deactivated again")
+except oci.exceptions.ServiceError as e:
+    assert e.status == 409, e
+assert rs.activate_schedule(sched.id).data.lifecycle_state == "ACTIVE"
+ok("resource_scheduler.deactivate_schedule + activate_schedule")
+
+# --- artifacts: container images --------------------------------------------------------
+namespace = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=IAD).get_namespace().data
+art = oci.artifacts.ArtifactsClient(cfg, service_endpoint=IAD)
+repo = art.create_container_repository(oci.artifacts.models.CreateContainerRepositoryDetails(
+    compartment_id=T, display_name="sdk/img")).data
+blobs = [b'{"architecture":"amd64","os":"linux"}', b"layer bytes"]
+digests = []
+for blob in blobs:
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    r = requests.post(f"{IAD}/v2/{namespace}/sdk/img/blobs/uploads/", params={"digest": digest}, data=blob)
+    assert r.status_code == 201, r.text
+    digests.append(digest)
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digests[0],
+                                  "size": len(blobs[0])},
+                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digests[1],
+                                   "size": len(blobs[1])}]}).encode()
+for tag in ("1.0", "latest"):
+    r = requests.put(f"{IAD}/v2/{namespace}/sdk/img/manifests/{tag}", data=manifest,
+                     headers={"content-type": "application/vnd.oci.image.manifest.v1+json"})
+    assert r.status_code == 201, r.text
+images = art.list_container_images(T, repository_id=repo.id).data.items
+image_digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+assert [(i.digest, i.version, i.display_name) for i in images] == [(image_digest, "latest", "sdk/img:latest")], images
+image = art.get_container_image(images[0].id).data
+assert sorted(v.version for v in image.versions) == ["1.0", "latest"], image.versions
+assert image.manifest_size_in_bytes == len(manifest) and image.layers_size_in_bytes == len(blobs[1])
+assert art.list_container_images(T, repository_name="sdk/img", version="1.0").data.items[0].id == image.id
+assert art.list_container_images(T, repository_name="other").data.items == []
+ok("artifacts.list_container_images + get_container_image")
 
 # --- API gateway ----------------------------------------------------------------------
 A = oci.apigateway.models

@@ -168,7 +168,7 @@ fn put(ctx: &RegionCtx, call: &Call, name: &str, display: &str, reference: &str)
         name,
         reference,
         &digest,
-        StoredManifest { media_type, bytes: Bytes64(bytes) },
+        StoredManifest { media_type, bytes: Bytes64(bytes), pushed_ms: crate::sim::store::now_ms() },
     );
     refresh_counts(ctx, &mut store, name, display);
     drop(store);
@@ -188,8 +188,11 @@ fn delete(ctx: &RegionCtx, name: &str, display: &str, reference: &str) -> Result
         .ok_or_else(|| DistError::manifest_unknown(reference))?;
     let found = if is_digest(reference) {
         repo.tags.retain(|_, d| d != reference);
+        let tags = &repo.tags;
+        repo.tagged_ms.retain(|t, _| tags.contains_key(t));
         repo.manifests.remove(reference).is_some()
     } else {
+        repo.tagged_ms.remove(reference);
         repo.tags.remove(reference).is_some()
     };
     if !found {

@@ -36,6 +36,10 @@ impl<'de> Deserialize<'de> for Bytes64 {
 pub struct StoredManifest {
     pub media_type: String,
     pub bytes: Bytes64,
+    /// When it was first pushed (milliseconds since the epoch), for the Artifacts API's
+    /// container images.
+    #[serde(default)]
+    pub pushed_ms: u64,
 }
 
 /// One repository (`<namespace>/<path>`) of a region's registry.
@@ -46,6 +50,9 @@ pub struct Repository {
     pub manifests: BTreeMap<String, StoredManifest>,
     /// Tag to manifest digest.
     pub tags: BTreeMap<String, String>,
+    /// When each tag last came to name its digest (milliseconds since the epoch).
+    #[serde(default)]
+    pub tagged_ms: BTreeMap<String, u64>,
 }
 
 /// One region's registry.
@@ -130,11 +137,15 @@ impl RegistryState {
     }
 
     /// Stores a verified manifest under its digest and, for a tag reference, the tag.
+    /// A manifest pushed again keeps its first push time; a tag's time changes only when it
+    /// comes to name another digest.
     pub fn put_manifest(&mut self, region: &str, name: &str, reference: &str, digest: &str, stored: StoredManifest) {
         let repo = self.region_mut(region).repositories.entry(name.to_string()).or_default();
-        repo.manifests.insert(digest.to_string(), stored);
-        if !is_digest(reference) {
+        let now = stored.pushed_ms;
+        repo.manifests.entry(digest.to_string()).or_insert(stored);
+        if !is_digest(reference) && repo.tags.get(reference).map(String::as_str) != Some(digest) {
             repo.tags.insert(reference.to_string(), digest.to_string());
+            repo.tagged_ms.insert(reference.to_string(), now);
         }
     }
 
@@ -168,7 +179,7 @@ mod tests {
     fn tags_and_digests_resolve_and_state_round_trips() {
         let mut s = RegistryState::default();
         let d = sha256_digest(b"{}");
-        let m = StoredManifest { media_type: "x".into(), bytes: Bytes64(b"{}".to_vec()) };
+        let m = StoredManifest { media_type: "x".into(), bytes: Bytes64(b"{}".to_vec()), pushed_ms: 1 };
         s.put_manifest("r", "ns/a", "v1", &d, m);
         assert_eq!(s.resolve("r", "ns/a", "v1"), Some(d.clone()));
         assert_eq!(s.resolve("r", "ns/a", &d), Some(d.clone()));

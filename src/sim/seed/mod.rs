@@ -279,6 +279,7 @@ fn push_function_image(
     let manifest = StoredManifest {
         media_type: super::registry::manifests::OCI_MANIFEST.into(),
         bytes: Bytes64(built.manifest.clone()),
+        pushed_ms: crate::sim::store::now_ms(),
     };
     store.registry.put_manifest(&ctx.region, &info.repository, &info.tag, &built.digest, manifest);
     refresh_counts(ctx, &mut store, &info.repository, &display);

@@ -1,9 +1,13 @@
 //! Resource Scheduler (`/20240430/schedules`): schedules that start or stop resources on a
-//! recurrence. Every listed resource must exist in the region. Schedules never fire.
+//! recurrence. Every listed resource must exist in the region. Schedules never fire; they
+//! can be deactivated (INACTIVE) and activated again.
 
+use axum::extract::State;
+use axum::routing::post;
 use axum::Router;
 use serde_json::Value;
 
+use crate::sim::call::{respond, Call};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::resource::{self, Kind, ListShape, Prepare, BASE};
@@ -39,4 +43,16 @@ fn prepare_schedule(p: &mut Prepare<'_>) -> Result<(), ApiError> {
 
 pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
     resource::routes(router, &SCHEDULE, &["/20240430/schedules"])
+        .route(
+            "/20240430/schedules/{id}/actions/activateSchedule",
+            post(|ctx: State<RegionCtx>, call: Call| async move {
+                respond(resource::change_state(&ctx, &call, &SCHEDULE, &["INACTIVE"], None, "ACTIVE"))
+            }),
+        )
+        .route(
+            "/20240430/schedules/{id}/actions/deactivateSchedule",
+            post(|ctx: State<RegionCtx>, call: Call| async move {
+                respond(resource::change_state(&ctx, &call, &SCHEDULE, &["ACTIVE"], None, "INACTIVE"))
+            }),
+        )
 }

@@ -80,7 +80,9 @@ fn prepare_key(p: &mut Prepare<'_>) -> Result<(), ApiError> {
             .ok_or_else(|| ApiError::not_found("an ACTIVE vault in this compartment"))?,
     };
     p.body.insert("vaultId".into(), json!(vault.id));
-    p.body.insert("currentKeyVersion".into(), json!(format!("{}.v1", p.id)));
+    let (version, versions) = super::key_versions::first_version(p.region, p.id, &vault.id, &compartment);
+    p.body.insert("currentKeyVersion".into(), json!(version));
+    p.body.insert(super::key_versions::VERSIONS.into(), versions);
     p.default("protectionMode", json!("HSM"));
     p.default("isPrimary", json!(true));
     Ok(())
@@ -228,25 +230,42 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
 }
 
 /// Vaults, secrets and keys are not deleted at once in OCI: deletion is scheduled (state
-/// PENDING_DELETION, `timeOfDeletion` as asked, default in 30 days) and can be cancelled.
+/// PENDING_DELETION, `timeOfDeletion` as asked, default in 30 days) and can be cancelled,
+/// which gives back the state the resource had (a key may have been DISABLED).
 fn deletion(ctx: &RegionCtx, call: &Call, kind: &'static Kind, schedule: bool) -> Result<Response, ApiError> {
     let mut store = ctx.sim.store();
     let mut found = resource::find(&store, &ctx.region, kind, call.param("id"))?;
     call.check_if_match(&found.etag)?;
-    let (from, to) = if schedule {
-        (kind.lifecycle.active, "PENDING_DELETION")
+    // A disabled key can be deleted too; cancelling gives back the state it had.
+    let before = found.body.get(BEFORE_DELETION).and_then(Value::as_str).map(str::to_owned);
+    let (from, to): (Vec<&str>, String) = if schedule {
+        let from = if kind.name == KEY.name { vec!["ENABLED", "DISABLED"] } else { vec![kind.lifecycle.active] };
+        (from, "PENDING_DELETION".to_owned())
     } else {
-        ("PENDING_DELETION", kind.lifecycle.active)
+        (vec!["PENDING_DELETION"], before.unwrap_or_else(|| kind.lifecycle.active.to_owned()))
     };
-    if found.state() != from {
-        return Err(ApiError::incorrect_state(format!("{} {} is {}, not {from}.", kind.name, found.id, found.state())));
+    if !from.contains(&found.state()) {
+        return Err(ApiError::incorrect_state(format!(
+            "{} {} is {}, not {}.",
+            kind.name,
+            found.id,
+            found.state(),
+            from.join(" or ")
+        )));
     }
     let when = if schedule { Some(time_of_deletion(call, kind)?) } else { None };
-    found.set_state(to);
+    let was = found.state().to_owned();
+    found.set_state(&to);
     if let Some(body) = found.body.as_object_mut() {
         match when {
-            Some(when) => body.insert("timeOfDeletion".into(), when),
-            None => body.remove("timeOfDeletion"),
+            Some(when) => {
+                body.insert("timeOfDeletion".into(), when);
+                body.insert(BEFORE_DELETION.into(), json!(was));
+            }
+            None => {
+                body.remove("timeOfDeletion");
+                body.remove(BEFORE_DELETION);
+            }
         };
     }
     found.etag = crate::sim::ocid::new_etag();
@@ -257,6 +276,9 @@ fn deletion(ctx: &RegionCtx, call: &Call, kind: &'static Kind, schedule: bool) -
     ctx.sim.touch();
     Ok(json(200, &view, &[("etag", etag)]))
 }
+
+/// The stored body field keeping a resource's state before its deletion was scheduled.
+const BEFORE_DELETION: &str = "_stateBeforeDeletion";
 
 const DAY_MS: u64 = 24 * 3600 * 1000;
 /// Slack for the time a request spends in transit, so that a client asking for exactly
