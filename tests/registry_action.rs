@@ -71,3 +71,68 @@ async fn drctl_image_copy_copies_by_digest() {
     let bad = sb.run(&["image", "copy", "--plain-http", "not a ref", &dst]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+/// The source's registry is down, but the destination already holds the pinned digest under
+/// another tag: the copy tags it there from the destination's own bytes, reading no source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_digest_the_destination_holds_is_tagged_without_the_source() {
+    let (Some(source), Some(dest)) = (start_registry(), start_registry()) else { return };
+    let image = push_image(&source.host(), "app", "v1", &[10_000], 5).await;
+    let sb = Sandbox::new();
+    let first = sb.run(&[
+        "image",
+        "copy",
+        "--plain-http",
+        &format!("{}/app:v1", source.host()),
+        &format!("{}/app:v1", dest.host()),
+    ]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    drop(source);
+    // Nothing listens on port 9 here: any read of the source would fail.
+    let pinned = format!("127.0.0.1:9/app@{}", image.digest);
+    let ran = sb.run(&["image", "copy", "--plain-http", "--json", &pinned, &format!("{}/app:v9", dest.host())]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!((report["existed"].as_bool(), report["blobs_copied"].as_u64()), (Some(true), Some(0)), "{report:#}");
+    let http = reqwest::Client::new();
+    assert_eq!(get_manifest(&http, &dest.host(), "app", "v9").await, Some(image.manifest));
+}
+
+/// Literal image inputs are checked by `validate`; `http://` before the host reaches a
+/// registry that speaks plain HTTP; an empty digest (an inventory that has none) copies by tag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn literal_references_are_checked_and_http_reaches_a_plain_registry() {
+    let sb = Sandbox::new();
+    sb.write(
+        "bad.yaml",
+        "version: 1\nname: bad\ntasks:\n  a:\n    uses: registry.copy\n    with:\n      source: ocir.io/App:v1\n      \
+         destination: { region: us-phoenix-1, repositry: app, digest: \"sha256:12\" }\n",
+    );
+    let checked = sb.run(&["validate", "bad.yaml", "-o", "json"]);
+    assert_eq!(checked.code, 2, "{}", checked.stderr);
+    let report: serde_json::Value = serde_json::from_str(&checked.stdout).unwrap();
+    let messages: Vec<&str> =
+        report["problems"].as_array().unwrap().iter().map(|p| p["message"].as_str().unwrap()).collect();
+    assert_eq!(messages.len(), 4, "{messages:#?}");
+    assert!(messages[0].contains("source: invalid image reference `ocir.io/App:v1`"), "{messages:#?}");
+    assert!(messages.iter().any(|m| m.contains("unknown input `repositry`")), "{messages:#?}");
+    assert!(messages.iter().any(|m| m.contains("destination: missing `repository`")), "{messages:#?}");
+    assert!(messages.iter().any(|m| m.contains("destination.digest: invalid digest")), "{messages:#?}");
+
+    let (Some(source), Some(dest)) = (start_registry(), start_registry()) else { return };
+    let image = push_image(&source.host(), "app", "v1", &[10_000], 9).await;
+    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{}"}}"#, dest.host()));
+    sb.write(
+        "rb.yaml",
+        &format!(
+            "version: 1\nname: literal\ntasks:\n  a:\n    uses: registry.copy\n    with:\n      source: http://{}/app:v1\n      \
+             destination: {{ region: us-phoenix-1, repository: app, digest: \"\" }}\n",
+            source.host()
+        ),
+    );
+    assert_eq!(sb.run(&["validate", "rb.yaml"]).code, 0);
+    let ran = sb.run(&["run", "rb.yaml", "--endpoints", "endpoints.json"]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let http = reqwest::Client::new();
+    assert_eq!(get_manifest(&http, &dest.host(), "app", "v1").await, Some(image.manifest));
+}

@@ -51,12 +51,24 @@ async fn copies_image_by_digest_then_second_copy_moves_nothing() {
     assert!(!again.manifests[0].pushed);
     assert_eq!(again.destination_digest, img.digest);
 
-    // A new tag in the same repository: blobs are found by HEAD, only the manifest is pushed.
+    // A new tag in the same repository, pinned by digest: the destination holds the digest,
+    // so its own manifest is put under the tag and the source is not read at all.
     let by_digest = format!("{}/app/web@{}", r1.host(), img.digest);
     let retag = copy_image(request(&by_digest, &format!("{}/dr/web:v1-copy", r2.host())), CancellationToken::new())
         .await
         .unwrap();
+    assert_eq!((retag.blobs_copied, retag.blobs_skipped, retag.bytes_moved), (0, 0, 0));
+    assert!(retag.existed && retag.manifests.len() == 1 && retag.manifests[0].pushed);
+
+    // By tag, the source is read: blobs are found by HEAD, only the manifest is pushed.
+    let retag = copy_image(
+        request(&format!("{}/app/web:v1", r1.host()), &format!("{}/dr/web:v1-again", r2.host())),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!((retag.blobs_copied, retag.blobs_skipped, retag.bytes_moved), (0, 5, 0));
+    assert_eq!(get_manifest(&http, &r2.host(), "dr/web", "v1-again").await.unwrap(), img.manifest);
     assert_eq!(get_manifest(&http, &r2.host(), "dr/web", "v1-copy").await.unwrap(), img.manifest);
 }
 

@@ -49,8 +49,13 @@ impl RegistryCopy {
     ) -> Result<(ImageRef, bool, String), ActionError> {
         match value {
             Value::String(s) => {
-                let image = ImageRef::from_str(s).map_err(|e| ActionError::input(format!("{what}: {e}")))?;
-                Ok((image, false, s.clone()))
+                // `http://` before the host: a registry that speaks plain HTTP (a local one).
+                let (text, plain) = match s.strip_prefix("http://") {
+                    Some(rest) => (rest, true),
+                    None => (s.strip_prefix("https://").unwrap_or(s), false),
+                };
+                let image = ImageRef::from_str(text).map_err(|e| ActionError::input(format!("{what}: {e}")))?;
+                Ok((image, plain, text.to_owned()))
             }
             Value::Object(map) => {
                 let region = map
@@ -68,8 +73,9 @@ impl RegistryCopy {
                     (Some(h), None) => h.to_owned(),
                     _ => return Err(ActionError::input(format!("{what}: registry URL {url} has no host"))),
                 };
-                let tag = map.get("tag").and_then(Value::as_str).or(default_tag);
-                let digest = map.get("digest").and_then(Value::as_str);
+                // An empty tag or digest (an inventory that recorded none) is as if not given.
+                let tag = map.get("tag").and_then(Value::as_str).filter(|t| !t.is_empty()).or(default_tag);
+                let digest = map.get("digest").and_then(Value::as_str).filter(|d| !d.is_empty());
                 let text = match (digest, tag) {
                     (Some(d), _) => format!("{host}/{repository}@{d}"),
                     (None, Some(t)) => format!("{host}/{repository}:{t}"),
@@ -89,6 +95,78 @@ impl RegistryCopy {
     }
 }
 
+/// The keys of the `{ region, repository, tag, digest }` form.
+const IMAGE_KEYS: &[&str] = &["region", "repository", "tag", "digest"];
+
+fn literal(value: &Value) -> Option<&str> {
+    value.as_str().filter(|s| !s.contains("${{"))
+}
+
+/// What `validate` can tell of an image input written without expressions: a reference that
+/// does not parse, a map with a key it does not take or without `region` and `repository`,
+/// a digest that is not one.
+fn check_image(key: &str, value: &Value) -> Vec<InputProblem> {
+    let form = format!("write `{key}: host/repository:tag` or `{key}: {{ region, repository, tag }}`");
+    match value {
+        Value::String(_) => {
+            let Some(text) = literal(value) else { return Vec::new() };
+            let bare = text.strip_prefix("http://").or_else(|| text.strip_prefix("https://")).unwrap_or(text);
+            match ImageRef::from_str(bare) {
+                Ok(_) => Vec::new(),
+                Err(e) => vec![InputProblem::new(key, format!("{key}: {e}"))
+                    .with_help(format!("{form}; put `http://` before the host of a registry that speaks plain HTTP"))],
+            }
+        }
+        Value::Object(map) => {
+            let mut problems: Vec<InputProblem> = super::unknown_keys(map, IMAGE_KEYS)
+                .into_iter()
+                .map(|p| {
+                    InputProblem::new(key, format!("{key}: {}", p.message))
+                        .with_help(p.help.unwrap_or_default())
+                        .at_inner(p.key)
+                })
+                .collect();
+            for required in ["region", "repository"] {
+                if !map.contains_key(required) {
+                    problems
+                        .push(InputProblem::new(key, format!("{key}: missing `{required}`")).with_help(form.clone()));
+                }
+            }
+            for (field, inner) in map.iter().filter(|(k, _)| IMAGE_KEYS.contains(&k.as_str())) {
+                if !inner.is_string() {
+                    problems.push(
+                        InputProblem::new(
+                            key,
+                            format!("{key}.{field} must be a string, not {}", crate::runbook::expr::type_name(inner)),
+                        )
+                        .with_help(format!("quote the value: `{field}: \"...\"`"))
+                        .at_inner(field.clone()),
+                    );
+                }
+            }
+            if let Some(digest) = map.get("digest").and_then(literal).filter(|d| !d.is_empty()) {
+                if let Err(e) = crate::registry::Digest::parse(digest) {
+                    problems.push(
+                        InputProblem::new(key, format!("{key}.digest: {e}"))
+                            .with_help("write `sha256:` and 64 lower-case hex digits, or leave `digest` out")
+                            .at_inner("digest"),
+                    );
+                }
+            }
+            problems
+        }
+        other if other.as_str().is_none() && !other.is_null() => vec![InputProblem::new(
+            key,
+            format!(
+                "{key} must be an image reference or {{ region, repository, tag }}, not {}",
+                crate::runbook::expr::type_name(other)
+            ),
+        )
+        .with_help(form)],
+        _ => Vec::new(),
+    }
+}
+
 fn credentials(with: &Value, key: &str, host: &str, docker: &DockerConfig) -> Result<Option<Credentials>, ActionError> {
     let explicit = match with.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()) {
         Some(text) => Some(Credentials::from_str(text).map_err(|e| ActionError::input(format!("{key}: {e}")))?),
@@ -101,8 +179,13 @@ impl Action for RegistryCopy {
     fn check_inputs(&self, with: &Map<String, Value>) -> Vec<InputProblem> {
         let mut problems = super::unknown_keys(with, KEYS);
         for key in ["source", "destination"] {
-            if !with.contains_key(key) {
-                problems.push(InputProblem::new("", format!("missing input `{key}`")));
+            match with.get(key) {
+                None => {
+                    problems.push(InputProblem::new("", format!("missing input `{key}`")).with_help(format!(
+                        "give `{key}: host/repository:tag` or `{key}: {{ region, repository, tag }}`"
+                    )))
+                }
+                Some(value) => problems.extend(check_image(key, value)),
             }
         }
         problems

@@ -84,6 +84,7 @@ pub(crate) async fn transfer_blob(
             if attempt == 0 && !err.is_transient() {
                 return Err(err);
             }
+            // The last attempt's error says which side failed: the source or the destination.
             return Err(RegistryError::UploadFailed {
                 registry: dst.registry.clone(),
                 repository: dst.repository.clone(),
@@ -177,6 +178,14 @@ async fn send_blob(
             digest: job.digest.clone(),
             expected: job.size,
             actual,
+        }),
+        (_, Some(VerifyFailure::Source { received, reason })) => Err(RegistryError::SourceBroken {
+            registry: src.registry.clone(),
+            repository: src.repository.clone(),
+            digest: job.digest.clone(),
+            received,
+            expected: job.size,
+            reason,
         }),
         (result, None) => result,
     }

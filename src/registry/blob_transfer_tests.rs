@@ -16,6 +16,8 @@ use super::*;
 struct Fake {
     blob: Vec<u8>,
     cut_after: usize,
+    /// The source announces the whole blob but closes the connection after this many bytes.
+    source_cut: Option<usize>,
     received: Mutex<Vec<u8>>,
     log: Mutex<Vec<String>>,
 }
@@ -78,7 +80,14 @@ async fn handle(fake: Arc<Fake>, mut sock: TcpStream) {
     match (method, path) {
         ("GET", p) if p.starts_with("/v2/src/blobs/") => {
             fake.log.lock().unwrap().push("GET blob".into());
-            respond(&mut sock, "200 OK", &[], &fake.blob).await;
+            match fake.source_cut {
+                Some(cut) => {
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", fake.blob.len());
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(&fake.blob[..cut]).await;
+                }
+                None => respond(&mut sock, "200 OK", &[], &fake.blob).await,
+            }
         }
         ("POST", "/v2/dst/blobs/uploads/") => {
             fake.log.lock().unwrap().push("POST upload".into());
@@ -93,7 +102,8 @@ async fn handle(fake: Arc<Fake>, mut sock: TcpStream) {
         ("GET", "/upload/1") => {
             let held = fake.received.lock().unwrap().len();
             fake.log.lock().unwrap().push(format!("GET status {held}"));
-            respond(&mut sock, "204 No Content", &[location, ("range", format!("0-{}", held - 1))], b"").await;
+            let range = format!("0-{}", held.saturating_sub(1));
+            respond(&mut sock, "204 No Content", &[location, ("range", range)], b"").await;
         }
         ("PATCH", "/upload/1") => {
             let range = header("content-range").unwrap_or_default();
@@ -119,6 +129,7 @@ async fn broken_monolithic_upload_resumes_from_the_registry_offset() {
     let fake = Arc::new(Fake {
         blob: blob.clone(),
         cut_after: 300_000,
+        source_cut: None,
         received: Mutex::new(Vec::new()),
         log: Mutex::new(Vec::new()),
     });
@@ -156,4 +167,46 @@ async fn broken_monolithic_upload_resumes_from_the_registry_offset() {
             "PUT close ok=true",
         ]
     );
+}
+
+/// A source that announces the whole blob and closes its connection halfway: the copy is
+/// retried, and the error that ends it names the source, not the healthy destination.
+#[tokio::test]
+async fn a_source_that_breaks_off_is_named_as_the_failure() {
+    let blob: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let fake = Arc::new(Fake {
+        blob: blob.clone(),
+        cut_after: usize::MAX,
+        source_cut: Some(400_000),
+        received: Mutex::new(Vec::new()),
+        log: Mutex::new(Vec::new()),
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let server_state = fake.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(handle(server_state.clone(), sock));
+        }
+    });
+    let client = RegistryClient::new(true, Default::default(), 3).unwrap();
+    let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
+    let settings =
+        TransferSettings { mode: UploadMode::Monolithic, retries: 1, stall_timeout: Duration::from_secs(30) };
+    let job = BlobJob { digest: Digest::of(&blob), size: blob.len() as u64, mount_from: None };
+    let err = transfer_blob(&client, &repo("src"), &repo("dst"), &job, settings).await.unwrap_err();
+    server.abort();
+    let RegistryError::UploadFailed { attempts, last, .. } = &err else { panic!("{}", err.chain()) };
+    assert_eq!(*attempts, 2);
+    match last.as_ref() {
+        RegistryError::SourceBroken { repository, received, expected, .. } => {
+            assert_eq!((repository.as_str(), *expected), ("src", 1_000_000));
+            assert!(*received <= 400_000, "{received}");
+        }
+        other => panic!("{}", other.chain()),
+    }
+    assert!(err.chain().contains("/src: reading sha256:"), "{}", err.chain());
 }

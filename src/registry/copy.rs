@@ -180,9 +180,11 @@ async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
     })
 }
 
-/// A source pinned by digest whose digest the destination already serves under the
-/// destination tag needs nothing from the source: this is what lets a failover go on when the
-/// source region's registry is down but the image was replicated beforehand.
+/// A source pinned by digest whose digest the destination already serves needs nothing from
+/// the source: this is what lets a failover go on when the source region's registry is down
+/// but the image was replicated beforehand. Under the destination tag, nothing is written;
+/// under another tag or none, the destination's own manifest bytes (the same digest, with
+/// everything they reference already there) are put under the tag.
 async fn pinned_and_present(
     s: &Session,
     req: &CopyRequest,
@@ -190,8 +192,19 @@ async fn pinned_and_present(
 ) -> Result<Option<CopyReport>, RegistryError> {
     let (Some(pinned), Some(tag)) = (&req.source.digest, &req.destination.tag) else { return Ok(None) };
     let present = s.client.manifest_digest(&s.dst, tag).await?;
+    let mut manifests = Vec::new();
     if present.as_deref() != Some(pinned.as_str()) {
-        return Ok(None);
+        if s.client.manifest_digest(&s.dst, pinned.as_str()).await?.is_none() {
+            return Ok(None);
+        }
+        let held = s.client.get_manifest(&s.dst, pinned.as_str()).await?;
+        s.client.put_manifest(&s.dst, tag, &held).await?;
+        manifests.push(ManifestCopy {
+            digest: held.digest.clone(),
+            media_type: held.media_type.clone(),
+            platform: None,
+            pushed: true,
+        });
     }
     Ok(Some(CopyReport {
         source: req.source.to_string(),
@@ -203,7 +216,7 @@ async fn pinned_and_present(
         blobs_mounted: 0,
         bytes_moved: 0,
         upload_retries: 0,
-        manifests: Vec::new(),
+        manifests,
         existed: true,
         elapsed: started.elapsed(),
     }))

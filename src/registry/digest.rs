@@ -92,8 +92,17 @@ impl<'de> serde::Deserialize<'de> for Digest {
 /// corruption (final) from a dropped connection (retry).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum VerifyFailure {
-    Digest { actual: Digest },
-    Size { actual: u64 },
+    Digest {
+        actual: Digest,
+    },
+    Size {
+        actual: u64,
+    },
+    /// The source's body broke off (connection closed or reset) after `received` bytes.
+    Source {
+        received: u64,
+        reason: String,
+    },
 }
 
 /// Shared slot the verifying stream writes its verdict into.
@@ -154,6 +163,9 @@ impl VerifyingStream {
             VerifyFailure::Size { actual } => {
                 format!("blob {} should be {} bytes, source sent {actual}", self.expected, self.expected_size)
             }
+            VerifyFailure::Source { received, reason } => {
+                format!("the source's body of blob {} broke after {received} bytes: {reason}", self.expected)
+            }
         };
         if let Ok(mut slot) = self.verdict.lock() {
             *slot = Some(failure);
@@ -204,8 +216,10 @@ impl Stream for VerifyingStream {
             match self.inner.as_mut().poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Err(e))) => {
-                    self.finished = true;
-                    return Poll::Ready(Some(Err(std::io::Error::other(e))));
+                    // Recorded, so the failure of the upload it aborts is put on the source.
+                    let received = self.seen;
+                    let reason = crate::causes::with_causes(&e);
+                    return Poll::Ready(Some(Err(self.fail(VerifyFailure::Source { received, reason }))));
                 }
                 Poll::Ready(Some(Ok(chunk))) => match self.absorb(chunk) {
                     Err(e) => return Poll::Ready(Some(Err(e))),

@@ -51,6 +51,10 @@ pub enum RegistryError {
     #[error("{registry}/{repository}: {digest} should be {expected} bytes but the source sent {actual}")]
     SizeMismatch { registry: String, repository: String, digest: Digest, expected: u64, actual: u64 },
 
+    /// The source's answer broke off while a blob was read from it (closed or reset).
+    #[error("{registry}/{repository}: reading {digest} from the source broke after {received} of {expected} bytes: {reason}")]
+    SourceBroken { registry: String, repository: String, digest: Digest, received: u64, expected: u64, reason: String },
+
     /// The destination stored a manifest under a different digest than the bytes we sent.
     #[error("{registry}/{repository}: pushed manifest {expected} but the registry reports {actual}")]
     DestinationDigest { registry: String, repository: String, expected: Digest, actual: String },
@@ -119,6 +123,14 @@ impl RegistryError {
     /// HTTP where TLS was expected (rustls reads the answer as a record of the wrong type).
     pub fn describe(&self) -> String {
         let mut message = self.chain();
+        if let RegistryError::Http { registry, repository, operation, status: 404, .. } = self {
+            if let Some(reference) = operation.strip_prefix("GET manifest ") {
+                message.push_str(&format!(
+                    "\n  {registry}/{repository} has no image `{reference}`: check the repository and the tag or digest \
+                     (the tags it has: GET /v2/{repository}/tags/list)"
+                ));
+            }
+        }
         if message.contains("InvalidContentType") {
             message.push_str(
                 "\n  the registry answered in plain HTTP, not TLS: for a local registry or the simulator, give `drctl image copy` --plain-http, or map the region to an http:// URL in the endpoints file",
@@ -131,7 +143,11 @@ impl RegistryError {
     /// errors and throttling. Integrity failures and client errors are final.
     pub fn is_transient(&self) -> bool {
         match self {
-            RegistryError::Transport { .. } | RegistryError::Stalled { .. } => true,
+            // A registry answering in plain HTTP where TLS was expected answers so every time.
+            RegistryError::Transport { source, .. } => {
+                !crate::causes::with_causes(source).contains("InvalidContentType")
+            }
+            RegistryError::Stalled { .. } | RegistryError::SourceBroken { .. } => true,
             RegistryError::Http { status, .. } => *status >= 500 || *status == 429 || *status == 408,
             RegistryError::UploadFailed { last, .. } => last.is_transient(),
             _ => false,

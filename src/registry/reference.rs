@@ -57,6 +57,12 @@ impl FromStr for ImageRef {
             |reason: &str| RegistryError::InvalidReference { input: input.to_string(), reason: reason.to_string() };
         // skopeo-style transport prefix, accepted so commands can be pasted across.
         let rest = input.strip_prefix("docker://").unwrap_or(input);
+        if let Some((scheme, tail)) = rest.split_once("://") {
+            return Err(invalid(&format!(
+                "a reference has no `{scheme}://`: write `{tail}`; whether a registry speaks plain HTTP is said \
+                 apart (`drctl image copy --plain-http`, or `http://` before the host in a runbook)"
+            )));
+        }
         let (rest, digest) = match rest.split_once('@') {
             Some((name, d)) => (name, Some(Digest::parse(d)?)),
             None => (rest, None),
@@ -143,7 +149,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_references() {
-        for bad in ["app:v1", "ocir.io/App:v1", "ocir.io/app:", "ocir.io/a//b", "ocir.io/app@sha256:12"] {
+        for bad in
+            ["app:v1", "ocir.io/App:v1", "ocir.io/app:", "ocir.io/a//b", "ocir.io/app@sha256:12", "http://h.io/a"]
+        {
             assert!(bad.parse::<ImageRef>().is_err(), "{bad} should be rejected");
         }
     }
