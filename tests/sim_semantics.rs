@@ -872,3 +872,51 @@ async fn secret_versions_are_listed_and_bundles_read_by_secret_name() {
     let (status, _, _) = failure(client.send(get(Service::Vaults, IAD, &format!("/secrets/{secret}/version/9"))).await);
     assert_eq!(status, 404);
 }
+
+/// Create bodies OCI refuses are refused: a VCN's prefix length and DNS label, a subnet's,
+/// a dynamic group outside the tenancy, a log's retention off its 30-day steps, an Events rule
+/// without an action.
+#[tokio::test]
+async fn creates_refuse_what_oci_refuses() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let tenancy = sim.identity.tenancy.clone();
+    let refused = |result: Result<OciResponse, ClientError>| {
+        let (status, code, message) = failure(result);
+        assert_eq!((status, code.as_str()), (400, "InvalidParameter"), "{message}");
+        message
+    };
+    for (cidr, label) in
+        [("10.0.0.0/8", "ok"), ("10.0.0.0/31", "ok"), ("10.0.0.0/16", "1abc"), ("10.0.0.0/16", "abcdefghijklmnop")]
+    {
+        let body = json!({"compartmentId": tenancy, "cidrBlock": cidr, "dnsLabel": label});
+        let message = refused(client.send(post(Service::Core, IAD, "/vcns", body)).await);
+        assert!(message.contains(cidr) || message.contains(label), "{message}");
+    }
+    let vcn = create_vcn(&client, &sim, IAD, "10.1.0.0/16").await;
+    let vcn = vcn["id"].as_str().unwrap();
+    wait_active(&client, Service::Core, IAD, &format!("/vcns/{vcn}"), "AVAILABLE").await;
+    let body = json!({"compartmentId": tenancy, "vcnId": vcn, "cidrBlock": "10.1.0.0/24", "dnsLabel": "sub-1"});
+    assert!(refused(client.send(post(Service::Core, IAD, "/subnets", body)).await).contains("sub-1"));
+
+    let inner = compartment(&client, &tenancy, "apps").await;
+    let body = json!({"compartmentId": inner, "name": "dg", "description": "dg", "matchingRule": "ALL {resource.type = 'fnfunc'}"});
+    assert!(refused(client.send(post(Service::Identity, IAD, "/dynamicGroups", body)).await).contains("tenancy"));
+
+    // CreateLogGroup answers with a work request only; the group is found by its name.
+    client
+        .send(post(Service::Logging, IAD, "/logGroups", json!({"compartmentId": tenancy, "displayName": "g"})))
+        .await
+        .unwrap();
+    let path = format!("/logGroups?compartmentId={tenancy}&displayName=g");
+    let groups: Value = client.send_json(get(Service::Logging, IAD, &path)).await.unwrap();
+    let group = groups[0]["id"].as_str().unwrap().to_owned();
+    wait_active(&client, Service::Logging, IAD, &format!("/logGroups/{group}"), "ACTIVE").await;
+    let body = json!({"displayName": "l", "logType": "CUSTOM", "retentionDuration": 45});
+    let path = format!("/logGroups/{group}/logs");
+    assert!(refused(client.send(post(Service::Logging, IAD, &path, body)).await).contains("45"));
+
+    let body = json!({"compartmentId": tenancy, "displayName": "r", "isEnabled": true,
+                      "condition": "{\"eventType\": \"x\"}", "actions": {"actions": []}});
+    assert!(refused(client.send(post(Service::Events, IAD, "/rules", body)).await).contains("at least one action"));
+}

@@ -232,7 +232,15 @@ fn prepare_vcn(p: &mut Prepare<'_>) -> Result<(), ApiError> {
         _ => return Err(ApiError::missing("cidrBlock")),
     };
     for block in &blocks {
-        parse_cidr(block)?;
+        let (_, len) = parse_cidr(block)?;
+        if !(16..=30).contains(&len) {
+            return Err(ApiError::invalid(format!(
+                "The VCN CIDR block {block} must have a prefix length from /16 to /30."
+            )));
+        }
+    }
+    if let Some(label) = p.str("dnsLabel") {
+        check_dns_label(&label, "VCN")?;
     }
     let key = region_key(p.region);
     p.body.insert("cidrBlock".into(), json!(blocks[0]));
@@ -255,6 +263,20 @@ pub fn parse_cidr(text: &str) -> Result<(u32, u8), ApiError> {
     let ip: std::net::Ipv4Addr = addr.parse().map_err(|_| bad())?;
     let len: u8 = len.parse().ok().filter(|n| *n <= 32).ok_or_else(bad)?;
     Ok((u32::from(ip), len))
+}
+
+/// A VCN's or subnet's `dnsLabel`: a letter, then letters and digits, 15 at most.
+fn check_dns_label(label: &str, what: &str) -> Result<(), ApiError> {
+    let mut chars = label.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric())
+        && label.len() <= 15;
+    if valid {
+        return Ok(());
+    }
+    Err(ApiError::invalid(format!(
+        "The {what} dnsLabel `{label}` must start with a letter and hold only letters and digits, 15 at most."
+    )))
 }
 
 fn contains(outer: (u32, u8), inner: (u32, u8)) -> bool {
@@ -281,6 +303,12 @@ fn prepare_subnet(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     let vcn = p.reference("vcnId", VCN.name)?;
     let cidr = p.require("cidrBlock")?;
     let block = parse_cidr(&cidr)?;
+    if block.1 > 30 {
+        return Err(ApiError::invalid(format!("The subnet CIDR {cidr} is smaller than /30.")));
+    }
+    if let Some(label) = p.str("dnsLabel") {
+        check_dns_label(&label, "subnet")?;
+    }
     let inside = vcn
         .body
         .get("cidrBlocks")

@@ -29,6 +29,9 @@ fn prepare_rule(p: &mut Prepare<'_>) -> Result<(), ApiError> {
         .and_then(Value::as_array)
         .cloned()
         .ok_or_else(|| ApiError::missing("actions"))?;
+    if requested.is_empty() {
+        return Err(ApiError::invalid("actions.actions must hold at least one action (FAAS, ONS or OSS)."));
+    }
     let key = region_key(p.region);
     let mut actions = Vec::new();
     for action in requested {

@@ -129,6 +129,14 @@ fn prepare_dynamic_group(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     named(p, DYNAMIC_GROUP.name)?;
     if p.existing.is_none() {
         p.require("matchingRule")?;
+        // Dynamic groups belong to the tenancy (the root compartment), as groups do.
+        let compartment = p.require("compartmentId")?;
+        if compartment != p.sim.settings.tenancy {
+            return Err(ApiError::invalid(format!(
+                "compartmentId {compartment}: a dynamic group is made in the tenancy ({}), not in a compartment.",
+                p.sim.settings.tenancy
+            )));
+        }
     }
     Ok(())
 }

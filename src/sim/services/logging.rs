@@ -64,6 +64,11 @@ fn prepare_log(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     p.body.insert("tenancyId".into(), json!(p.sim.settings.tenancy));
     p.default("isEnabled", json!(true));
     p.default("retentionDuration", json!(30));
+    // In 30-day steps, from 30 to 180 days.
+    let days = p.whole_number("retentionDuration")?;
+    if let Some(days) = days.filter(|d| *d % 30 != 0 || !(30..=180).contains(d)) {
+        return Err(ApiError::invalid(format!("retentionDuration {days} must be 30, 60, 90, 120, 150 or 180 (days).")));
+    }
     Ok(())
 }
 
