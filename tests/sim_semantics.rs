@@ -919,4 +919,11 @@ async fn creates_refuse_what_oci_refuses() {
     let body = json!({"compartmentId": tenancy, "displayName": "r", "isEnabled": true,
                       "condition": "{\"eventType\": \"x\"}", "actions": {"actions": []}});
     assert!(refused(client.send(post(Service::Events, IAD, "/rules", body)).await).contains("at least one action"));
+
+    // A list filtered by a state the kind does not have is refused, not an empty list.
+    let path = format!("/vcns?compartmentId={tenancy}&lifecycleState=ACTIVE");
+    assert!(refused(client.send(get(Service::Core, IAD, &path)).await).contains("AVAILABLE"));
+    let path = format!("/vcns?compartmentId={tenancy}&lifecycleState=AVAILABLE");
+    let listed: Value = client.send_json(get(Service::Core, IAD, &path)).await.unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
 }

@@ -30,6 +30,7 @@ pub mod services;
 pub mod setup;
 pub mod sorting;
 pub mod state;
+pub mod states;
 pub mod store;
 pub mod work_requests;
 

@@ -492,6 +492,12 @@ pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiEr
     } else if let Some(compartment) = given("compartmentId") {
         check_compartment(&ctx.sim, &store, &ctx.region, compartment)?;
     }
+    if let Some(state) = given("lifecycleState") {
+        let states = super::states::of(kind.name);
+        if !states.is_empty() && !states.contains(&state) {
+            return Err(ApiError::invalid(format!("lifecycleState `{state}` is not one of {}.", states.join(", "))));
+        }
+    }
     let mut items = filtered(&store, &ctx.region, kind, &call.query);
     drop(store);
     sorting::sort(&mut items, &call.query, kind.sort_keys)?;
