@@ -927,3 +927,26 @@ async fn creates_refuse_what_oci_refuses() {
     let listed: Value = client.send_json(get(Service::Core, IAD, &path)).await.unwrap();
     assert_eq!(listed.as_array().map(Vec::len), Some(1));
 }
+
+/// What OCI fills in a rule that leaves it out, the simulator fills in too.
+#[tokio::test]
+async fn rules_get_the_defaults_oci_gives_them() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let vcn = create_vcn(&client, &sim, IAD, "10.2.0.0/16").await;
+    let vcn = vcn["id"].as_str().unwrap();
+    wait_active(&client, Service::Core, IAD, &format!("/vcns/{vcn}"), "AVAILABLE").await;
+    let gateway = core_child(&client, &sim, "/internetGateways", vcn, json!({"isEnabled": true})).await;
+    let rules = json!({"routeRules": [{"destination": "0.0.0.0/0", "networkEntityId": gateway}]});
+    let rt = core_child(&client, &sim, "/routeTables", vcn, rules).await;
+    let got: Value = client.send_json(get(Service::Core, IAD, &format!("/routeTables/{rt}"))).await.unwrap();
+    assert_eq!(
+        (&got["routeRules"][0]["routeType"], &got["routeRules"][0]["destinationType"]),
+        (&json!("STATIC"), &json!("CIDR_BLOCK"))
+    );
+    let rules = json!({"ingressSecurityRules": [{"protocol": "6", "source": "10.0.0.0/8"}], "egressSecurityRules": []});
+    let sl = core_child(&client, &sim, "/securityLists", vcn, rules).await;
+    let got: Value = client.send_json(get(Service::Core, IAD, &format!("/securityLists/{sl}"))).await.unwrap();
+    let rule = &got["ingressSecurityRules"][0];
+    assert_eq!((&rule["isStateless"], &rule["sourceType"]), (&json!(false), &json!("CIDR_BLOCK")));
+}

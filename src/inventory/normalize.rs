@@ -92,6 +92,13 @@ pub fn spec(list: &str, body: &Value, ctx: &Context) -> Map<String, Value> {
     match list {
         "subnets" => drop_vcn_defaults(&mut spec, ctx),
         "service_gateways" => all_services(&mut spec),
+        "route_tables" => drop_rule_defaults(&mut spec, "routeRules", &[("routeType", json!("STATIC"))]),
+        "security_lists" => {
+            let stateful = ("isStateless", json!(false));
+            let ingress = [stateful.clone(), ("sourceType", json!("CIDR_BLOCK"))];
+            drop_rule_defaults(&mut spec, "ingressSecurityRules", &ingress);
+            drop_rule_defaults(&mut spec, "egressSecurityRules", &[stateful, ("destinationType", json!("CIDR_BLOCK"))]);
+        }
         "logs" => {
             if let Some(Value::Object(config)) = spec.get_mut("configuration") {
                 config.remove("compartmentId");
@@ -114,6 +121,20 @@ pub fn spec(list: &str, body: &Value, ctx: &Context) -> Map<String, Value> {
         }
     }
     sort_keys(Value::Object(spec)).as_object().cloned().unwrap_or_default()
+}
+
+/// The rules of `list` say nothing of what OCI fills in when a rule leaves it out (a route
+/// rule's `routeType: STATIC`, a security rule's `isStateless: false`): a person did not
+/// choose it, and the copy gets it anyway.
+fn drop_rule_defaults(spec: &mut Map<String, Value>, list: &str, defaults: &[(&str, Value)]) {
+    let Some(Value::Array(rules)) = spec.get_mut(list) else { return };
+    for rule in rules.iter_mut().filter_map(Value::as_object_mut) {
+        for (field, value) in defaults {
+            if rule.get(*field) == Some(value) {
+                rule.remove(*field);
+            }
+        }
+    }
 }
 
 /// A subnet that uses its VCN's default route table, security list or DHCP options says

@@ -344,6 +344,7 @@ fn prepare_subnet(p: &mut Prepare<'_>) -> Result<(), ApiError> {
 fn prepare_route_table(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     in_vcn(p)?;
     p.default("routeRules", json!([]));
+    rule_defaults(p, "routeRules", &[("destinationType", json!("CIDR_BLOCK")), ("routeType", json!("STATIC"))]);
     service_labels_of_region(p.region, p.body.get("routeRules"), "destination", "destinationType")
 }
 
@@ -351,8 +352,23 @@ fn prepare_security_list(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     in_vcn(p)?;
     p.default("ingressSecurityRules", json!([]));
     p.default("egressSecurityRules", json!([]));
+    rule_defaults(p, "ingressSecurityRules", &[("sourceType", json!("CIDR_BLOCK")), ("isStateless", json!(false))]);
+    rule_defaults(p, "egressSecurityRules", &[("destinationType", json!("CIDR_BLOCK")), ("isStateless", json!(false))]);
     service_labels_of_region(p.region, p.body.get("ingressSecurityRules"), "source", "sourceType")?;
     service_labels_of_region(p.region, p.body.get("egressSecurityRules"), "destination", "destinationType")
+}
+
+/// Fills in what OCI fills in each rule of `list` that leaves it out (a route rule's
+/// `routeType: STATIC`, a security rule's `isStateless: false`), as its reads show them.
+fn rule_defaults(p: &mut Prepare<'_>, list: &str, defaults: &[(&str, Value)]) {
+    let Some(rules) = p.body.get_mut(list).and_then(Value::as_array_mut) else { return };
+    for rule in rules.iter_mut().filter_map(Value::as_object_mut) {
+        for (field, value) in defaults {
+            if rule.get(*field).is_none_or(Value::is_null) {
+                rule.insert((*field).to_owned(), value.clone());
+            }
+        }
+    }
 }
 
 /// Rules of type SERVICE_CIDR_BLOCK must name one of this region's service labels, as OCI
