@@ -119,6 +119,8 @@ fn the_schema_and_validate_agree() {
         ("a null name", format!("version: 1\nname: ~\ntasks:\n{task}"), false),
         ("a number for a name", format!("version: 1\nname: 123\ntasks:\n{task}"), false),
         ("a number for a description", format!("version: 1\nname: x\ndescription: 5\ntasks:\n{task}"), false),
+        ("a hexadecimal number for a name", format!("version: 1\nname: 0x1F\ntasks:\n{task}"), false),
+        ("a number ending in a dot for a name", format!("version: 1\nname: 1.\ntasks:\n{task}"), false),
         (
             "a number for a task's description",
             "version: 1\nname: x\ntasks:\n  t: { uses: sleep, description: 7, with: { duration: 1ms } }\n".into(),

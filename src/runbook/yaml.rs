@@ -134,13 +134,23 @@ pub fn scalar_kind(text: &str, quoted: bool) -> ScalarKind {
     if let Ok(u) = text.parse::<u64>() {
         return ScalarKind::UInt(u);
     }
+    // Hexadecimal and octal integers (`0x1F`, `0o17`), unsigned as the core schema writes them.
+    let radix = [("0x", 16), ("0o", 8)].into_iter().find_map(|(p, r)| text.strip_prefix(p).map(|d| (d, r)));
+    if let Some((digits, radix)) = radix.filter(|(d, r)| !d.is_empty() && d.chars().all(|c| c.is_digit(*r))) {
+        return match u64::from_str_radix(digits, radix) {
+            Ok(u) => i64::try_from(u).map_or(ScalarKind::UInt(u), ScalarKind::Int),
+            // Past 64 bits, kept as written, as decimal integers are.
+            Err(_) => ScalarKind::Str,
+        };
+    }
     // Past 64 bits an integer would become the nearest float, another number: it is kept as
     // the text written.
     if integer_text(text) {
         return ScalarKind::Str;
     }
-    let first = text.as_bytes()[0];
-    if (first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') && !text.ends_with('.') {
+    // `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`: `1.`, `.5`, `1e3`. Infinity and
+    // NaN (`.inf`, `.nan`) have no JSON form; they stay text, which a number refuses.
+    if core_float(text) {
         if let Ok(f) = text.parse::<f64>() {
             if f.is_finite() {
                 return ScalarKind::Float(f);
@@ -148,6 +158,25 @@ pub fn scalar_kind(text: &str, quoted: bool) -> ScalarKind {
         }
     }
     ScalarKind::Str
+}
+
+/// Whether `text` is a float as the YAML 1.2 core schema writes one (not `.inf` or `.nan`).
+fn core_float(text: &str) -> bool {
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty()),
+        None => !mantissa.is_empty() && digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok
 }
 
 /// How deeply collections may nest. Runbooks need a handful of levels; the limit keeps a
@@ -558,5 +587,19 @@ mod tests {
         assert_eq!(scalar_kind("~", false), ScalarKind::Null);
         assert_eq!(scalar_kind("30s", false), ScalarKind::Str);
         assert_eq!(scalar_kind("inf", false), ScalarKind::Str);
+        // The rest of the YAML 1.2 core schema.
+        assert_eq!(scalar_kind("0x1F", false), ScalarKind::Int(31));
+        assert_eq!(scalar_kind("0o17", false), ScalarKind::Int(15));
+        assert_eq!(scalar_kind("0xFFFFFFFFFFFFFFFF", false), ScalarKind::UInt(u64::MAX));
+        assert_eq!(scalar_kind("0x1FFFFFFFFFFFFFFFF", false), ScalarKind::Str);
+        assert_eq!(scalar_kind("0x", false), ScalarKind::Str);
+        assert_eq!(scalar_kind("0o8", false), ScalarKind::Str);
+        assert_eq!(scalar_kind("1.", false), ScalarKind::Float(1.0));
+        assert_eq!(scalar_kind(".5", false), ScalarKind::Float(0.5));
+        assert_eq!(scalar_kind("-1e3", false), ScalarKind::Float(-1000.0));
+        assert_eq!(scalar_kind("1.5E-2", false), ScalarKind::Float(0.015));
+        for text in [".", "1e", "e3", ".inf", "-.Inf", ".nan", "infinity", "NaN", "1.2.3", "1_000", "0x1g"] {
+            assert_eq!(scalar_kind(text, false), ScalarKind::Str, "{text}");
+        }
     }
 }
