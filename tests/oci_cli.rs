@@ -112,3 +112,46 @@ tasks:
     let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
     assert_eq!(body["displayName"], "orders");
 }
+
+/// An invoke through `oci request` is sent once (it runs the function's code); a wait asked
+/// for past the call's budget is named when drctl gives up; an `OCI_CLI_AUTH` drctl does not
+/// sign with is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invokes_are_not_retried_long_waits_are_named_and_unknown_auth_is_refused() {
+    let server = serve(
+        vec![
+            error(500, "InternalServerError"),
+            reply(200, json!({})),
+            error(429, "TooManyRequests").header("retry-after", "3600"),
+            reply(200, json!({})),
+        ],
+        Duration::ZERO,
+    )
+    .await;
+    let sb = Sandbox::new();
+    write_config(&sb);
+    sb.write("body.json", "{}");
+    let url = server.url.to_string();
+    let base = ["--config-file", "oci-config", "--endpoint", &url];
+    let invoke = "/20181201/functions/ocid1.fnfunc.oc1..x/actions/invoke";
+    let mut args = vec!["oci", "request", "POST", "functions", invoke, "--body", "body.json"];
+    args.extend(base);
+    let ran = sb.run(&args);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(server.seen().len(), 1, "an invoke is sent once");
+
+    // The 500 was answered; next comes 200, then the 429 asking for an hour.
+    let mut args = vec!["oci", "request", "GET", "core", "/20160918/vcns"];
+    args.extend(base);
+    assert_eq!(sb.run(&args).code, 0);
+    let ran = sb.run(&args);
+    assert_eq!(ran.code, 1);
+    assert!(ran.stderr.contains("asked for a 3600 s wait (retry-after), past the 600 s"), "{}", ran.stderr);
+    assert_eq!(server.seen().len(), 3);
+
+    let ran = sb.command(&args).env("OCI_CLI_AUTH", "instance_principal").output().unwrap();
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(ran.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("OCI_CLI_AUTH=instance_principal"), "{stderr}");
+    assert_eq!(server.seen().len(), 3);
+}

@@ -143,7 +143,7 @@ fn security_token_profile_signs_with_st_key_id() {
 fn missing_key_file_error_points_at_the_key_file_line() {
     let text = format!("[DEFAULT]\ntenancy={TENANCY}\nuser={USER}\nfingerprint={}\nregion=us-ashburn-1\nkey_file=/nonexistent/key.pem\n", real_fingerprint());
     let cfg = parse_config(&text, Path::new("/etc/oci/config"), "DEFAULT").unwrap();
-    let err = cfg.load_signer(AuthKind::ApiKey).unwrap_err();
+    let err = cfg.load_signer(AuthKind::ApiKey, false).unwrap_err();
     assert!(err.to_string().starts_with("/etc/oci/config:6: cannot read key file /nonexistent/key.pem"), "{err}");
 }
 

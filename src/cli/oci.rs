@@ -38,10 +38,17 @@ pub struct RequestArgs {
 pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
     let OciCommand::Request(args) = command;
     let (client, home) = crate::actions::oci::build_client(&oci.settings()).map_err(|e| {
-        CliError::usage_help(
-            e,
-            "set up ~/.oci/config (or --config-file/--profile); `drctl sim init DIR` writes one for the simulator",
-        )
+        // Only a config file that is not there calls for setting one up; the other errors
+        // say their own fix.
+        let text = e.to_string();
+        if text.contains("cannot read OCI config file") || text.contains("not found in") {
+            CliError::usage_help(
+                e,
+                "set up ~/.oci/config (or --config-file/--profile); `drctl sim init DIR` writes one for the simulator",
+            )
+        } else {
+            CliError::usage(e.to_string())
+        }
     })?;
     let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| CliError::usage(format!("`{}` is not an HTTP method", args.method)))?;
@@ -51,7 +58,13 @@ pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
         Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
         None => (args.path.clone(), None),
     };
+    // An invoke runs the function's code: a retry could run it twice, so there is none, as
+    // in Oracle's SDK and the `oci.functions.invoke` action.
+    let invoke = method == Method::POST && path.ends_with("/actions/invoke");
     let mut request = OciRequest::new(method, service, region, path);
+    if invoke {
+        request = request.retry_policy(crate::oci::RetryPolicy::none());
+    }
     if let Some(query) = query {
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             request = request.query(k.into_owned(), v.into_owned());

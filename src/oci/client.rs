@@ -176,7 +176,7 @@ impl OciClient {
                 policy.next_delay(attempt, start.elapsed(), failure, retry_after, &mut rng)
             };
             let Some(delay) = delay else {
-                return Err(error);
+                return Err(beyond_budget(error, attempt, policy, retry_after, start.elapsed()));
             };
             // Every retry shows with -v (an unreachable endpoint, throttling, a 5xx) and is
             // counted with the task's attempt.
@@ -317,4 +317,29 @@ fn cancelled(method: &Method, url: &Url) -> ClientError {
 pub fn new_request_id() -> String {
     let bytes: [u8; 16] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The error of a call given up although it could be retried: the wait the service asked for
+/// (`retry-after`) would end past the time a call may take. Says so, rather than leave a 429
+/// that reads as if drctl had not waited at all.
+fn beyond_budget(
+    error: ClientError,
+    attempt: u32,
+    policy: &RetryPolicy,
+    retry_after: Option<Duration>,
+    elapsed: Duration,
+) -> ClientError {
+    match (error, retry_after) {
+        (ClientError::Api(mut e), Some(asked))
+            if attempt < policy.max_attempts && e.is_retryable() && elapsed + asked > policy.total_timeout =>
+        {
+            e.message.push_str(&format!(
+                " (gave up: the service asked for a {} s wait (retry-after), past the {} s a call may take)",
+                asked.as_secs(),
+                policy.total_timeout.as_secs()
+            ));
+            ClientError::Api(e)
+        }
+        (error, _) => error,
+    }
 }

@@ -117,11 +117,15 @@ pub struct Credentials {
 pub fn load_credentials(selection: &ConfigSelection) -> Result<Credentials, ConfigError> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let config = load_config(selection.file.as_deref(), selection.profile.as_deref())?;
-    let auth = selection
-        .auth
-        .or_else(|| env(AUTH_ENV).as_deref().and_then(AuthKind::parse))
-        .unwrap_or_else(|| config.default_auth());
-    let (signer, warnings) = config.load_signer(auth)?;
+    let chosen = match (selection.auth, env(AUTH_ENV)) {
+        (Some(auth), _) => Some(auth),
+        (None, Some(value)) => {
+            Some(AuthKind::parse(&value).ok_or(ConfigError::UnknownAuth { variable: AUTH_ENV, value })?)
+        }
+        (None, None) => None,
+    };
+    let auth = chosen.unwrap_or_else(|| config.default_auth());
+    let (signer, warnings) = config.load_signer(auth, chosen.is_some())?;
     Ok(Credentials { config, auth, signer, warnings })
 }
 
@@ -226,7 +230,12 @@ impl OciConfig {
     }
 
     /// Loads the key (and token) and builds the signer for `auth`, with warnings.
-    pub fn load_signer(&self, auth: AuthKind) -> Result<(RequestSigner, Vec<ConfigWarning>), ConfigError> {
+    /// `chosen`: the kind was asked for (`OCI_CLI_AUTH`), not inferred from the profile.
+    pub fn load_signer(
+        &self,
+        auth: AuthKind,
+        chosen: bool,
+    ) -> Result<(RequestSigner, Vec<ConfigWarning>), ConfigError> {
         let mut warnings = Vec::new();
         if let Some(mode) = group_or_other_mode(&self.key_file) {
             warnings.push(ConfigWarning::KeyFilePermissions { path: self.key_file.clone(), mode });
@@ -235,7 +244,13 @@ impl OciConfig {
             .map_err(|source| ConfigError::Key { path: self.path.clone(), line: self.line_of("key_file"), source })?;
         let signer = match auth {
             AuthKind::ApiKey => {
-                let user = self.required("user", " (the user OCID) or use --auth security_token")?;
+                let hint = if chosen {
+                    " (the user OCID)"
+                } else {
+                    " (the user OCID), or sign with a session token: `security_token_file=...` from `oci session \
+                     authenticate`"
+                };
+                let user = self.required("user", hint)?;
                 let fp = self.required("fingerprint", " (shown next to the API key in the console)")?;
                 let actual = fingerprint(&key.to_public_key());
                 if actual != fp {

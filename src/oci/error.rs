@@ -37,8 +37,10 @@ pub enum KeyError {
     PublicKey { path: PathBuf },
     #[error("key file {path} is encrypted; set pass_phrase in the profile")]
     MissingPassPhrase { path: PathBuf },
-    #[error("cannot decrypt key file {path}: the pass phrase is wrong or the encryption ({detail}) is unsupported")]
+    #[error("cannot decrypt key file {path} ({detail}): check pass_phrase; if it is right, the key's encryption is one drctl does not read: re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`")]
     Decrypt { path: PathBuf, detail: String },
+    #[error("key file {path} holds {what}; OCI API signing keys are RSA: {fix}")]
+    NotRsa { path: PathBuf, what: &'static str, fix: &'static str },
     #[error("key file {path} is not a PEM RSA private key ({detail}); expected BEGIN RSA PRIVATE KEY, BEGIN PRIVATE KEY or BEGIN ENCRYPTED PRIVATE KEY")]
     Format { path: PathBuf, detail: String },
 }
@@ -60,6 +62,8 @@ pub enum ConfigError {
     Key { path: PathBuf, line: usize, source: KeyError },
     #[error("{path}:{line}: cannot read security_token_file {token_path}: {source}; refresh it with `oci session authenticate`")]
     Token { path: PathBuf, line: usize, token_path: PathBuf, source: std::io::Error },
+    #[error("{variable}={value}: drctl signs with `api_key` or `security_token` (instance and resource principals are not supported); set one of those or unset {variable}")]
+    UnknownAuth { variable: &'static str, value: String },
     #[error("cannot locate the home directory to expand `~` in {value}; set HOME or use an absolute path")]
     NoHome { value: String },
 }

@@ -22,13 +22,37 @@ pub fn load_private_key_file(path: &Path, pass_phrase: Option<&Secret>) -> Resul
     load_private_key_pem(&text, pass_phrase, path)
 }
 
+/// The first PEM block of `text` (from its `-----BEGIN` line to the matching `-----END`
+/// line), without what surrounds it: the `OCI_API_KEY` label line the OCI Console adds to the
+/// keys it makes, or the `Bag Attributes` openssl writes before a key, which Oracle's SDK skips.
+fn pem_block(text: &str) -> &str {
+    let Some(start) = text.find("-----BEGIN ") else { return text.trim() };
+    let block = &text[start..];
+    let label = block["-----BEGIN ".len()..].split("-----").next().unwrap_or_default();
+    let end_marker = format!("-----END {label}-----");
+    match block.find(&end_marker) {
+        Some(end) => &block[..end + end_marker.len()],
+        None => block.trim(),
+    }
+}
+
 /// Decodes a PEM private key; `origin` names where it came from in errors.
 pub fn load_private_key_pem(pem: &str, pass_phrase: Option<&Secret>, origin: &Path) -> Result<RsaPrivateKey, KeyError> {
-    let pem = pem.trim();
+    let pem = pem_block(pem);
     let path = || origin.to_path_buf();
     let format = |e: &dyn std::fmt::Display| KeyError::Format { path: path(), detail: e.to_string() };
     if pem.contains("PUBLIC KEY-----") && !pem.contains("PRIVATE KEY-----") {
         return Err(KeyError::PublicKey { path: path() });
+    }
+    if pem.starts_with("-----BEGIN EC PRIVATE KEY-----") {
+        return Err(KeyError::NotRsa { path: path(), what: "an EC key", fix: "make an RSA key with `oci setup keys`" });
+    }
+    if pem.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----") {
+        return Err(KeyError::NotRsa {
+            path: path(),
+            what: "a key in OpenSSH's format",
+            fix: "for an RSA key, convert it in place with `ssh-keygen -p -m PEM -f KEY`",
+        });
     }
     if pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         let pass = pass_phrase.ok_or_else(|| KeyError::MissingPassPhrase { path: path() })?;
@@ -81,10 +105,22 @@ mod tests {
             "keys/pkcs1_aes128.pem",
             "keys/pkcs1_aes256.pem",
             "keys/pkcs1_des3.pem",
+            // PBES2 with the PRF of OpenSSL 1.0 and Java, and with 3DES.
+            "keys/pkcs8_aes128_sha1.pem",
+            "keys/pkcs8_des3.pem",
+            // What surrounds the PEM block is skipped, as Oracle's SDK skips it.
+            "keys/console_labelled.pem",
+            "keys/bag_attributes.pem",
         ] {
-            let key = load_private_key_file(&fixture(name), Some(&pass)).unwrap();
+            let key = load_private_key_file(&fixture(name), Some(&pass)).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(key, plain, "{name}");
         }
+    }
+
+    #[test]
+    fn a_key_that_is_not_rsa_says_what_it_is() {
+        let err = load_private_key_file(&fixture("keys/ec.pem"), None).unwrap_err();
+        assert!(matches!(err, KeyError::NotRsa { .. }) && err.to_string().contains("an EC key"), "{err}");
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub fn decrypt(pem: &str, pass: &[u8]) -> Result<Vec<u8>, String> {
         return Err("DEK-Info IV is too short".into());
     }
     let key = bytes_to_key(pass, &iv[..8], key_len);
-    let bad = |_| format!("{cipher} (wrong pass phrase?)");
+    let bad = |_| format!("{cipher} did not decrypt");
     let plain = match cipher.to_ascii_uppercase().as_str() {
         "AES-128-CBC" => cbc::Decryptor::<aes::Aes128>::new_from_slices(&key, &iv)
             .map_err(|_| "bad key or IV length".to_string())?
