@@ -772,3 +772,79 @@ fn a_for_each_task_failing_before_it_starts_again_shows_the_failure_on_its_insta
         assert!(task["error"].as_str().unwrap_or_default().contains("held a secret"), "{task}");
     }
 }
+
+/// Ctrl-C while the last task runs: it is allowed to finish, and then nothing is left to do.
+/// The run is complete (exit 0, `succeeded`), not waiting for a resume that has nothing to run.
+#[test]
+fn an_interrupt_during_the_last_task_leaves_a_complete_run() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: last\ntasks:\n  first: { uses: shell, with: { run: 'true' } }\n  only:\n    uses: shell\n    \
+         depends_on: [first]\n    with: { run: 'touch started; sleep 0.5; echo done >> done.log' }\n",
+    );
+    let child = spawn_run(&sb);
+    wait_for(&sb, "started", Duration::from_secs(20));
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("drctl resume"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = stdout.lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
+    assert_eq!(sb.status(&id)["state"], "succeeded");
+    assert_eq!(sb.read("done.log"), "done\n");
+}
+
+/// A state directory that fills up mid-run: the run ends failed, and a task shown as finished
+/// whose record did not reach the disk is named as in doubt; after space is freed, resume runs
+/// the rest. Needs a small tmpfs (root with mount rights); skipped where mounting is refused.
+#[test]
+fn a_full_state_directory_names_the_tasks_in_doubt() {
+    let sb = Sandbox::new();
+    let state = sb.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&state)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs here");
+        return;
+    }
+    let filler = state.join("filler");
+    let mut text = format!(
+        "version: 1\nname: full\ndefaults: {{ retry: {{ attempts: 1 }} }}\ntasks:\n  fill:\n    uses: shell\n    with: {{ run: \
+         'head -c 200000 /dev/zero > {} ; true' }}\n",
+        filler.display()
+    );
+    let mut previous = "fill".to_owned();
+    for i in 0..40 {
+        text.push_str(&format!(
+            "  t{i}:\n    uses: shell\n    depends_on: [{previous}]\n    with: {{ run: 'echo t{i} >> count' }}\n"
+        ));
+        previous = format!("t{i}");
+    }
+    sb.write("rb.yaml", &text);
+    let state_arg = state.to_str().unwrap();
+    let ran = sb.run(&["run", "rb.yaml", "--state-dir", state_arg, "--progress", "plain"]);
+    let cleanup = || {
+        let _ = std::process::Command::new("umount").arg(&state).status();
+    };
+    if ran.code != 1 || !ran.stderr.contains("journal write failed") {
+        cleanup();
+        panic!("the run should have failed on the full disk: {}\n{}", ran.code, ran.stderr);
+    }
+    let named = ran.stderr.contains("in doubt (even if shown as finished above)");
+    std::fs::remove_file(&filler).ok();
+    let id = ran.run_id();
+    let resumed = sb.run(&["resume", &id, "--state-dir", state_arg]);
+    cleanup();
+    assert!(named, "{}", ran.stderr);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let count = sb.read("count");
+    for i in 0..40 {
+        assert!(count.lines().any(|l| l == format!("t{i}")), "t{i} never ran: {count}");
+    }
+}

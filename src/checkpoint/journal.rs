@@ -287,6 +287,8 @@ fn writer_loop(shared: &Shared, log_dir: &std::path::Path, early: bool, rx: &mps
         let _ = shared.sync();
     }
     let mut acks: Vec<AckSender> = Vec::new();
+    // A disk that refuses one log line refuses the next ones too: said once per task log.
+    let mut unwritable: std::collections::HashSet<String> = std::collections::HashSet::new();
     loop {
         let due_since = shared.lock().due_since;
         let first = match due_since {
@@ -305,11 +307,12 @@ fn writer_loop(shared: &Shared, log_dir: &std::path::Path, early: bool, rx: &mps
             match message {
                 Message::Sync(ack) => acks.push(ack),
                 Message::Linger => {}
-                Message::Log { file: name, text } => {
-                    if let Err(e) = write_log(log_dir, &name, &text) {
-                        tracing::warn!(log = %name, error = %e, "could not write task log");
+                Message::Log { file: name, text } => match write_log(log_dir, &name, &text) {
+                    Err(e) if unwritable.insert(name.clone()) => {
+                        tracing::warn!(log = %name, error = %e, "could not write task log (its later lines are lost too)");
                     }
-                }
+                    _ => {}
+                },
             }
             next = rx.try_recv().ok();
         }
@@ -358,7 +361,8 @@ fn end_on_a_whole_record(path: &std::path::Path) -> std::io::Result<()> {
     }
     let mut line = vec![0u8; (end - start) as usize];
     file.read_exact_at(&mut line, start)?;
-    let whole = super::record::decode(&line).is_ok();
+    // A blank last line holds no record (replay skips blank lines): nothing to cut or report.
+    let whole = line.is_empty() || super::record::decode(&line).is_ok();
     match (whole, last[0] == b'\n') {
         (true, true) => Ok(()),
         (true, false) => file.write_all_at(b"\n", len),
@@ -367,10 +371,18 @@ fn end_on_a_whole_record(path: &std::path::Path) -> std::io::Result<()> {
             file.set_len(start)
         }
         // Written whole (with its newline) yet unreadable: damage, which is never cut.
-        (false, true) => Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "the journal's last record is damaged (it was written whole but does not read)",
-        )),
+        (false, true) => {
+            let mut before = vec![0u8; start as usize];
+            file.read_exact_at(&mut before, 0)?;
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "line {line}, the journal's last record, is damaged (it was written whole but does not read); \
+                     a journal is only ever appended to by drctl: restore the file from a backup if it was edited"
+                ),
+            ))
+        }
     }
 }
 
@@ -418,6 +430,21 @@ mod tests {
         let mut zeros = first.clone();
         zeros.extend_from_slice(&[0; 300]);
         assert_eq!(ends_after(&zeros), first);
+    }
+
+    #[test]
+    fn a_blank_last_line_is_left_and_a_damaged_last_record_names_its_line() {
+        let mut blank = record("a", 1);
+        blank.push(b'\n');
+        assert_eq!(ends_after(&blank), blank);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.log");
+        let mut damaged = record("a", 1);
+        damaged.extend_from_slice(b"00000000 {}\n");
+        std::fs::write(&path, &damaged).unwrap();
+        let err = end_on_a_whole_record(&path).unwrap_err();
+        assert!(err.to_string().starts_with("line 2, the journal's last record, is damaged"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), damaged, "damage is never cut");
     }
 
     #[tokio::test]

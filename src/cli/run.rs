@@ -483,7 +483,7 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
     let outcome = engine::execute(cfg, ctx.replay, ctx.resumed).await;
     signals.abort();
     observer.close();
-    let outcome = outcome.map_err(|e| CliError::failed(e.to_string()))?;
+    let outcome = outcome.map_err(|e| ended_by_the_journal(&ctx.run_dir, &run_id, &e.to_string()))?;
     // `-q` keeps what needs a person: why a run did not succeed, and what to do next.
     if !quiet || outcome.state != crate::checkpoint::RunState::Succeeded {
         let replay = ctx.run_dir.replay()?;
@@ -523,9 +523,37 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
         }
     }
     if let Some(e) = outcome.journal_error {
-        return Err(CliError::failed(format!("the journal could not be written: {e}")));
+        return Err(ended_by_the_journal(&ctx.run_dir, &run_id, &format!("the journal could not be written: {e}")));
     }
     Ok(Exit::from_run(outcome.state))
+}
+
+/// The error of a run the journal ended (a full or failing disk). What the journal holds
+/// decides a resume: a task shown as finished whose record did not reach the disk is in doubt,
+/// and is named here rather than left to look done.
+fn ended_by_the_journal(run_dir: &crate::checkpoint::RunDir, run_id: &str, error: &str) -> CliError {
+    let in_doubt: Vec<String> = run_dir
+        .replay()
+        .map(|replay| {
+            replay
+                .order
+                .iter()
+                .filter(|id| replay.instance(id).is_some_and(|r| r.state == TaskState::Running))
+                .map(ToString::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut message = error.to_owned();
+    if !in_doubt.is_empty() {
+        message.push_str(&format!(
+            "\n  not on record, so in doubt (even if shown as finished above): {}\n  free the space or fix the disk, \
+             then `drctl resume {run_id}{}`: each runs again with the same idempotency key, after its `check` if it \
+             has one",
+            in_doubt.join(", "),
+            run_dir.resume_flags()
+        ));
+    }
+    CliError::failed(message)
 }
 
 /// What to do about a failed run. A denied approval stays denied on resume (a resume with

@@ -288,7 +288,11 @@ impl<'a> Scheduler<'a> {
         let state = if let Some(e) = &self.journal_error {
             tracing::error!(error = %e, "journal failure ended the run");
             RunState::Failed
-        } else if let Some(stop) = self.stopping {
+        } else if let Some(stop) = self.stopping.filter(|s| {
+            // An interrupt that came while the last tasks ran, which then all succeeded, left
+            // nothing to do: the run is complete, not waiting for a resume.
+            *s != RunState::Interrupted || unfinished > 0 || !awaiting.is_empty() || !failed.is_empty()
+        }) {
             stop
         } else if !awaiting.is_empty() {
             RunState::Paused
