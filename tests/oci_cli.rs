@@ -155,3 +155,28 @@ async fn invokes_are_not_retried_long_waits_are_named_and_unknown_auth_is_refuse
     assert!(stderr.contains("OCI_CLI_AUTH=instance_principal"), "{stderr}");
     assert_eq!(server.seen().len(), 3);
 }
+
+/// A runbook with OCI tasks and a broken OCI setup stops before its first task, not at its
+/// first OCI task after the steps before it ran.
+#[test]
+fn a_broken_oci_setup_stops_the_run_before_any_task() {
+    let sb = Sandbox::new();
+    sb.write(
+        "oci-config",
+        &format!(
+            "[DEFAULT]\nuser=ocid1.user.oc1..aaaa\nfingerprint={}\ntenancy=ocid1.tenancy.oc1..bbbb\nregion=us-ashburn-1\nkey_file=/nonexistent.pem\n",
+            include_str!("fixtures/oci/keys/fingerprint.txt").trim()
+        ),
+    );
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: broken\ntasks:\n  first: { uses: shell, with: { run: 'echo ran > first.txt' } }\n  vcn:\n    uses: \
+         oci.core.vcn\n    depends_on: [first]\n    with: { region: us-ashburn-1, compartmentId: ocid1.compartment.oc1..c, \
+         displayName: v, cidrBlocks: [10.0.0.0/16] }\n",
+    );
+    let ran = sb.run(&["--config-file", "oci-config", "run", "rb.yaml", "--yes"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("cannot read key file /nonexistent.pem"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("drctl resume"), "{}", ran.stderr);
+    assert!(!sb.path().join("first.txt").exists(), "no task may run");
+}

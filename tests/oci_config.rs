@@ -165,3 +165,25 @@ fn tilde_and_environment_resolution() {
     assert_eq!(resolve_profile(Some("prod"), env), "prod");
     assert_eq!(resolve_profile(None, |_: &str| None), "DEFAULT");
 }
+
+#[test]
+fn an_empty_or_expired_session_token_is_refused_before_sending() {
+    use base64::Engine as _;
+    let (dir, cfg) = setup("test_key.pem", |k| {
+        format!(
+            "[session]\ntenancy={TENANCY}\nregion=us-ashburn-1\nkey_file={}\nsecurity_token_file={}\n",
+            k.display(),
+            k.with_file_name("token").display()
+        )
+    });
+    let token = dir.path().join("token");
+    std::fs::write(&token, "\n").unwrap();
+    let err = load_credentials(&select(&cfg, "session")).unwrap_err().to_string();
+    assert!(err.contains(":5: the session token in") && err.contains("is empty"), "{err}");
+    let encode = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    std::fs::write(&token, format!("{}.{}.sig", encode("{}"), encode(r#"{"exp": 1000000000}"#))).unwrap();
+    let err = load_credentials(&select(&cfg, "session")).unwrap_err().to_string();
+    assert!(err.contains("expired at 2001-09-09T01:46:40Z") && err.contains("oci session refresh"), "{err}");
+    std::fs::write(&token, format!("{}.{}.sig", encode("{}"), encode(r#"{"exp": 4000000000}"#))).unwrap();
+    assert!(load_credentials(&select(&cfg, "session")).is_ok());
+}

@@ -442,6 +442,7 @@ fn changed_tasks(old: &Runbook, new: &Runbook) -> Vec<String> {
 /// Runs the engine over a run directory until the segment ends, with progress, Ctrl-C
 /// handling and the closing summary.
 pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> Result<Exit, CliError> {
+    check_oci_setup(&ctx)?;
     let journal = ctx.run_dir.open_journal()?;
     crate::checkpoint::open_trace_log(&ctx.run_dir)?;
     let parallelism = args.parallelism.or(ctx.meta.parallelism).or(ctx.runbook.parallelism).unwrap_or(8).max(1);
@@ -526,6 +527,24 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
         return Err(ended_by_the_journal(&ctx.run_dir, &run_id, &format!("the journal could not be written: {e}")));
     }
     Ok(Exit::from_run(outcome.state))
+}
+
+/// A runbook with OCI tasks needs the OCI config, its key and the endpoints file: read them
+/// before the first task, so that a broken setup stops the run before anything ran, rather
+/// than at its first OCI task after the steps before it.
+fn check_oci_setup(ctx: &DriveContext) -> Result<(), CliError> {
+    let Some(task) = ctx.runbook.tasks.iter().find(|t| t.uses.starts_with("oci.")) else { return Ok(()) };
+    match crate::actions::oci::build_client(&ctx.oci) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(CliError::usage_help(
+            format!("the OCI setup this runbook's OCI tasks need (`{}` is one) does not read: {e}", task.id),
+            format!(
+                "fix it, then `drctl resume {}{}`: no task has run in this segment",
+                ctx.run_dir.id,
+                ctx.run_dir.resume_flags()
+            ),
+        )),
+    }
 }
 
 /// The error of a run the journal ended (a full or failing disk). What the journal holds

@@ -276,7 +276,20 @@ impl OciConfig {
                     token_path: token_path.clone(),
                     source,
                 })?;
-                RequestSigner::session_token(token.trim(), key)
+                let unusable = |reason: String| ConfigError::TokenUnusable {
+                    path: self.path.clone(),
+                    line: self.line_of("security_token_file"),
+                    token_path: token_path.clone(),
+                    reason,
+                };
+                let token = token.trim();
+                if token.is_empty() {
+                    return Err(unusable("is empty".into()));
+                }
+                if let Some(expired) = token_expiry(token).filter(|at| *at <= std::time::SystemTime::now()) {
+                    return Err(unusable(format!("expired at {}", humantime::format_rfc3339_seconds(expired))));
+                }
+                RequestSigner::session_token(token, key)
             }
         };
         Ok((signer, warnings))
@@ -348,4 +361,14 @@ fn group_or_other_mode(path: &Path) -> Option<u32> {
 #[cfg(not(unix))]
 fn group_or_other_mode(_path: &Path) -> Option<u32> {
     None
+}
+
+/// When a session token (a JWT) expires: its payload's `exp`, in seconds since the epoch, as
+/// Oracle's SDK reads it. `None` when the token does not say (it is then sent as it is).
+fn token_expiry(token: &str) -> Option<std::time::SystemTime> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let exp = serde_json::from_slice::<serde_json::Value>(&bytes).ok()?.get("exp")?.as_u64()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(exp))
 }

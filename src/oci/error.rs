@@ -62,6 +62,8 @@ pub enum ConfigError {
     Key { path: PathBuf, line: usize, source: KeyError },
     #[error("{path}:{line}: cannot read security_token_file {token_path}: {source}; refresh it with `oci session authenticate`")]
     Token { path: PathBuf, line: usize, token_path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}: the session token in {token_path} {reason}; refresh it with `oci session refresh` (or `oci session authenticate`)")]
+    TokenUnusable { path: PathBuf, line: usize, token_path: PathBuf, reason: String },
     #[error("{variable}={value}: drctl signs with `api_key` or `security_token` (instance and resource principals are not supported); set one of those or unset {variable}")]
     UnknownAuth { variable: &'static str, value: String },
     #[error("cannot locate the home directory to expand `~` in {value}; set HOME or use an absolute path")]
