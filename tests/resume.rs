@@ -848,3 +848,29 @@ fn a_full_state_directory_names_the_tasks_in_doubt() {
         assert!(count.lines().any(|l| l == format!("t{i}")), "t{i} never ran: {count}");
     }
 }
+
+/// The run directory's copy of the runbook is lost, but the file the run started from is still
+/// there, unchanged: resume uses it (and copies it back) rather than refuse.
+#[test]
+fn a_lost_runbook_copy_is_taken_from_the_unchanged_original() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: copy\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  after: { uses: shell, \
+         depends_on: [gate], with: { run: 'echo after >> after.log' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let id = ran.run_id();
+    let copy = sb.path().join(".drctl/runs").join(&id).join("runbook.yaml");
+    std::fs::remove_file(&copy).unwrap();
+    let resumed = sb.run(&["resume", &id, "--yes"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(resumed.stderr.contains("copy of the runbook is gone"), "{}", resumed.stderr);
+    assert!(copy.exists());
+    assert_eq!(sb.read("after.log"), "after\n");
+    // Changed since, it is not the run's runbook: refused, as before.
+    std::fs::remove_file(&copy).unwrap();
+    sb.write("rb.yaml", "version: 1\nname: other\ntasks:\n  x: { uses: sleep, with: { duration: 1ms } }\n");
+    assert_ne!(sb.run(&["resume", &id, "--yes"]).code, 0);
+}

@@ -228,6 +228,11 @@ impl RunDir {
         std::fs::read_to_string(&path).map_err(|e| CheckpointError::io(&path, e))
     }
 
+    /// Writes the runbook copy again (it was lost; the text is the one the run started with).
+    pub fn restore_runbook(&self, text: &str) -> Result<(), CheckpointError> {
+        write_replacing(&self.path.join("runbook.yaml"), text.as_bytes())
+    }
+
     pub fn journal_path(&self) -> PathBuf {
         self.path.join("journal.log")
     }

@@ -207,7 +207,10 @@ pub(super) async fn resume_locked(
     pre: Option<Vec<Record>>,
 ) -> Result<Exit, CliError> {
     let mut meta = run_dir.meta()?;
-    let stored_text = run_dir.runbook_text()?;
+    let stored_text = match run_dir.runbook_text() {
+        Ok(text) => text,
+        Err(e) => original_runbook(&run_dir, &meta).ok_or(e)?,
+    };
     let actions = crate::actions::builtin();
     let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &actions)?;
     // Read before anything is appended: opening the journal cuts off a torn last record.
@@ -527,6 +530,22 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
         return Err(ended_by_the_journal(&ctx.run_dir, &run_id, &format!("the journal could not be written: {e}")));
     }
     Ok(Exit::from_run(outcome.state))
+}
+
+/// The runbook the run started from, when its copy in the run directory is lost but the file
+/// it was started from is still there with the same sha256: the copy is written again.
+fn original_runbook(run_dir: &RunDir, meta: &crate::checkpoint::RunMeta) -> Option<String> {
+    use sha2::Digest as _;
+    let text = std::fs::read_to_string(&meta.runbook_path).ok()?;
+    if crate::hash::hex(&sha2::Sha256::digest(text.as_bytes())) != meta.runbook_sha256 {
+        return None;
+    }
+    crate::errln!(
+        "note: the run directory's copy of the runbook is gone; {} is the same file (sha256), so it is used and copied back",
+        meta.runbook_path
+    );
+    run_dir.restore_runbook(&text).ok()?;
+    Some(text)
 }
 
 /// A runbook with OCI tasks needs the OCI config, its key and the endpoints file: read them
