@@ -863,6 +863,13 @@ fn damaged_run_directories_are_listed_and_explained() {
     std::fs::remove_file(runs.join("renamed").join("runbook.yaml")).unwrap();
     let status = sb.run(&["status", "renamed"]);
     assert!(status.stderr.contains("tasks the journal has not seen are not listed"), "{}", status.stderr);
+    // The file the run started from is unchanged: it stands in for the copy, and is copied back.
+    let resumed = sb.run(&["resume", "renamed"]);
+    assert!(resumed.stderr.contains("is the same file (sha256)"), "{}", resumed.stderr);
+    assert!(runs.join("renamed").join("runbook.yaml").exists());
+    // Changed since, it cannot.
+    std::fs::remove_file(runs.join("renamed").join("runbook.yaml")).unwrap();
+    sb.write("rb.yaml", "version: 1\nname: dmg\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\n# changed\n");
     let resumed = sb.run(&["resume", "renamed"]);
     assert!(resumed.stderr.contains("copy of its runbook is gone"), "{}", resumed.stderr);
 
