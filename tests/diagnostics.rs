@@ -672,3 +672,24 @@ fn polymorphic_bodies_are_checked_against_the_variant_they_name() {
     let planned = sb.run(&["plan", "rb.yaml", "--param", "kind=HTTP_BACKEND"]);
     assert_eq!(planned.code, 0, "{}", planned.stderr);
 }
+
+/// A function's configuration is text: `0xFF` unquoted is the number 255 in YAML, and would be
+/// sent as a number; `validate` says to quote it.
+#[test]
+fn a_function_configuration_holds_text_only() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: cfg\ntasks:\n  app:\n    uses: oci.functions.application\n    with:\n      region: us-phoenix-1\n      \
+         compartmentId: ocid1.compartment.oc1..x\n      displayName: a\n      subnetIds: [ocid1.subnet.oc1..s]\n      \
+         config: { COLOR: 0xFF, MODE: \"0o17\" }\n",
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let messages: Vec<&str> =
+        problems["problems"].as_array().unwrap().iter().map(|p| p["message"].as_str().unwrap()).collect();
+    assert_eq!(
+        messages,
+        ["oci.functions.application: `config.COLOR` must be a string (quote it), not a number"],
+        "{problems:#}"
+    );
+}

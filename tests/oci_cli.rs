@@ -180,3 +180,22 @@ fn a_broken_oci_setup_stops_the_run_before_any_task() {
     assert!(ran.stderr.contains("drctl resume"), "{}", ran.stderr);
     assert!(!sb.path().join("first.txt").exists(), "no task may run");
 }
+
+/// The embedded simulator signs with its own API key: an `OCI_CLI_AUTH` the shell sets for
+/// real OCI (an instance principal on a compute host) does not apply to a `--sim` run.
+#[test]
+fn a_sim_run_ignores_the_shells_oci_cli_auth() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: simauth\ntasks:\n  vcn:\n    uses: oci.core.vcn\n    with: { region: us-phoenix-1, compartmentId: \
+         ocid1.compartment.oc1..orders, displayName: v, cidrBlocks: [10.0.0.0/16] }\n",
+    );
+    let inventory = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/orders-api/inventory.yaml");
+    let ran = sb
+        .command(&["run", "rb.yaml", "--sim", inventory, "--yes"])
+        .env("OCI_CLI_AUTH", "instance_principal")
+        .output()
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(0), "{}", String::from_utf8_lossy(&ran.stderr));
+}

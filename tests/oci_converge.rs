@@ -127,7 +127,7 @@ fn settings(sim: &TestSim, endpoints: PathBuf) -> OciSettings {
         config_file: Some(sim.path().join("config")),
         profile: None,
         endpoints_file: Some(endpoints),
-        retry: None,
+        ..OciSettings::default()
     }
 }
 
@@ -346,6 +346,26 @@ async fn vault_kinds_and_secret_versions_without_showing_the_value() {
     // Asking for it again restores it rather than colliding with the name.
     let restored = env.run("oci.vault.secret", rotated).await.unwrap();
     assert_eq!((restored["operation"].as_str(), restored["lifecycleState"].as_str()), (Some("update"), Some("ACTIVE")));
+
+    // A key disabled and then scheduled for deletion: restoring it gives back DISABLED, which
+    // the task takes as settled rather than waiting for ENABLED until its timeout.
+    let key_path = format!("/20180608/keys/{}", key["id"].as_str().unwrap());
+    let action = |name: &str, body: Value| {
+        OciRequest::new(Method::POST, Service::Kms, PHX, format!("{key_path}/actions/{name}")).json(&body).unwrap()
+    };
+    env.sim.client().send(action("disable", json!({}))).await.unwrap();
+    for _ in 0..100 {
+        if env.get(Service::Kms, PHX, &key_path).await["lifecycleState"] == "DISABLED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    env.sim.client().send(action("scheduleDeletion", json!({}))).await.unwrap();
+    let key_with = json!({"region": PHX, "compartmentId": t, "displayName": "orders-key", "vaultId": vault["id"],
+                          "keyShape": {"algorithm": "AES", "length": 32}});
+    let back = tokio::time::timeout(std::time::Duration::from_secs(10), env.run("oci.kms.key", key_with)).await;
+    let back = back.expect("the key task must not wait for ENABLED").unwrap();
+    assert_eq!(back["lifecycleState"], "DISABLED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -227,4 +227,14 @@ fn a_number_is_one_of_its_allowed_values_however_it_is_written() {
     }
     let ran = sb.run(&["plan", "rb.yaml", "-p", "n=3"]);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
+    // `-p` reads a number as a params file's YAML does: `0x2`, `0o1` and `1.` too.
+    sb.write("p.yaml", "n: 0x2\n");
+    for args in [
+        &["plan", "rb.yaml", "-p", "n=0o1"][..],
+        &["plan", "rb.yaml", "-p", "n=1."],
+        &["plan", "rb.yaml", "--params-file", "p.yaml"],
+    ] {
+        let ran = sb.run(args);
+        assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+    }
 }

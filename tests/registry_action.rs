@@ -96,6 +96,9 @@ async fn a_pinned_digest_the_destination_holds_is_tagged_without_the_source() {
     assert_eq!((report["existed"].as_bool(), report["blobs_copied"].as_u64()), (Some(true), Some(0)), "{report:#}");
     let http = reqwest::Client::new();
     assert_eq!(get_manifest(&http, &dest.host(), "app", "v9").await, Some(image.manifest));
+    // A destination named by the same digest needs nothing either.
+    let ran = sb.run(&["image", "copy", "--plain-http", &pinned, &format!("{}/app@{}", dest.host(), image.digest)]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
 }
 
 /// Literal image inputs are checked by `validate`; `http://` before the host reaches a

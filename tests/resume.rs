@@ -794,6 +794,19 @@ fn an_interrupt_during_the_last_task_leaves_a_complete_run() {
     let id = stdout.lines().find_map(|l| l.strip_prefix("run ")).unwrap().to_owned();
     assert_eq!(sb.status(&id)["state"], "succeeded");
     assert_eq!(sb.read("done.log"), "done\n");
+
+    // With a failure `on_failure: continue` let through, it ends failed, as without the interrupt.
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: last\ntasks:\n  bad: { uses: shell, on_failure: continue, retry: { attempts: 1 }, with: { run: \
+         'exit 3' } }\n  only:\n    uses: shell\n    with: { run: 'touch started; sleep 0.5' }\n",
+    );
+    let child = spawn_run(&sb);
+    wait_for(&sb, "started", Duration::from_secs(20));
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// A state directory that fills up mid-run: the run ends failed, and a task shown as finished

@@ -153,6 +153,7 @@ impl EmbeddedSim {
             profile: None,
             endpoints_file: Some(dir.join(crate::sim::setup::ENDPOINTS)),
             retry: None,
+            auth: Some(crate::oci::AuthKind::ApiKey),
         };
         Ok(EmbeddedSim { serving, dir, settings })
     }

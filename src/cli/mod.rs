@@ -64,6 +64,7 @@ impl OciArgs {
             profile: self.profile.clone(),
             endpoints_file: self.endpoints.clone(),
             retry: None,
+            auth: None,
         }
     }
 }

@@ -60,7 +60,7 @@ pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
     };
     // An invoke runs the function's code: a retry could run it twice, so there is none, as
     // in Oracle's SDK and the `oci.functions.invoke` action.
-    let invoke = method == Method::POST && path.ends_with("/actions/invoke");
+    let invoke = method == Method::POST && path.trim_end_matches('/').ends_with("/actions/invoke");
     let mut request = OciRequest::new(method, service, region, path);
     if invoke {
         request = request.retry_policy(crate::oci::RetryPolicy::none());

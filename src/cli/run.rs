@@ -209,7 +209,8 @@ pub(super) async fn resume_locked(
     let mut meta = run_dir.meta()?;
     let stored_text = match run_dir.runbook_text() {
         Ok(text) => text,
-        Err(e) => original_runbook(&run_dir, &meta).ok_or(e)?,
+        Err(e) if !run_dir.path.join("runbook.yaml").exists() => original_runbook(&run_dir, &meta).ok_or(e)?,
+        Err(e) => return Err(e.into()),
     };
     let actions = crate::actions::builtin();
     let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &actions)?;
@@ -445,7 +446,7 @@ fn changed_tasks(old: &Runbook, new: &Runbook) -> Vec<String> {
 /// Runs the engine over a run directory until the segment ends, with progress, Ctrl-C
 /// handling and the closing summary.
 pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> Result<Exit, CliError> {
-    check_oci_setup(&ctx)?;
+    check_oci_setup(&ctx, args.yes)?;
     let journal = ctx.run_dir.open_journal()?;
     crate::checkpoint::open_trace_log(&ctx.run_dir)?;
     let parallelism = args.parallelism.or(ctx.meta.parallelism).or(ctx.runbook.parallelism).unwrap_or(8).max(1);
@@ -540,27 +541,28 @@ fn original_runbook(run_dir: &RunDir, meta: &crate::checkpoint::RunMeta) -> Opti
     if crate::hash::hex(&sha2::Sha256::digest(text.as_bytes())) != meta.runbook_sha256 {
         return None;
     }
+    run_dir.restore_runbook(&text).ok()?;
     crate::errln!(
         "note: the run directory's copy of the runbook is gone; {} is the same file (sha256), so it is used and copied back",
         meta.runbook_path
     );
-    run_dir.restore_runbook(&text).ok()?;
     Some(text)
 }
 
 /// A runbook with OCI tasks needs the OCI config, its key and the endpoints file: read them
 /// before the first task, so that a broken setup stops the run before anything ran, rather
 /// than at its first OCI task after the steps before it.
-fn check_oci_setup(ctx: &DriveContext) -> Result<(), CliError> {
+fn check_oci_setup(ctx: &DriveContext, yes: bool) -> Result<(), CliError> {
     let Some(task) = ctx.runbook.tasks.iter().find(|t| t.uses.starts_with("oci.")) else { return Ok(()) };
     match crate::actions::oci::build_client(&ctx.oci) {
         Ok(_) => Ok(()),
         Err(e) => Err(CliError::usage_help(
             format!("the OCI setup this runbook's OCI tasks need (`{}` is one) does not read: {e}", task.id),
             format!(
-                "fix it, then `drctl resume {}{}`: no task has run in this segment",
+                "fix it, then `drctl resume {}{}{}`: no task has run in this segment",
                 ctx.run_dir.id,
-                ctx.run_dir.resume_flags()
+                ctx.run_dir.resume_flags(),
+                if yes { " --yes" } else { "" }
             ),
         )),
     }

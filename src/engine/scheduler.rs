@@ -269,9 +269,11 @@ impl<'a> Scheduler<'a> {
     fn outcome(&self) -> Outcome {
         let mut awaiting = Vec::new();
         let mut unfinished = 0;
+        let mut cancelled = false;
         let mut failed = self.failed.clone();
         for task in &self.tasks {
             for inst in &task.instances {
+                cancelled |= matches!(inst.slot, Slot::Done(TaskState::Cancelled));
                 match inst.slot {
                     Slot::AwaitingApproval => awaiting.push(inst.id.clone()),
                     Slot::Done(TaskState::Failed | TaskState::Cancelled) if !failed.contains(&inst.id) => {
@@ -289,9 +291,9 @@ impl<'a> Scheduler<'a> {
             tracing::error!(error = %e, "journal failure ended the run");
             RunState::Failed
         } else if let Some(stop) = self.stopping.filter(|s| {
-            // An interrupt that came while the last tasks ran, which then all succeeded, left
-            // nothing to do: the run is complete, not waiting for a resume.
-            *s != RunState::Interrupted || unfinished > 0 || !awaiting.is_empty() || !failed.is_empty()
+            // An interrupt that came while the last tasks ran, which all then ended on their
+            // own, cut nothing short: the run ends as it would have without it.
+            *s != RunState::Interrupted || unfinished > 0 || !awaiting.is_empty() || cancelled
         }) {
             stop
         } else if !awaiting.is_empty() {

@@ -92,7 +92,11 @@ pub fn spec(list: &str, body: &Value, ctx: &Context) -> Map<String, Value> {
     match list {
         "subnets" => drop_vcn_defaults(&mut spec, ctx),
         "service_gateways" => all_services(&mut spec),
-        "route_tables" => drop_rule_defaults(&mut spec, "routeRules", &[("routeType", json!("STATIC"))]),
+        "route_tables" => drop_rule_defaults(
+            &mut spec,
+            "routeRules",
+            &[("routeType", json!("STATIC")), ("destinationType", json!("CIDR_BLOCK"))],
+        ),
         "security_lists" => {
             let stateful = ("isStateless", json!(false));
             let ingress = [stateful.clone(), ("sourceType", json!("CIDR_BLOCK"))];

@@ -62,7 +62,7 @@ pub enum ConfigError {
     Key { path: PathBuf, line: usize, source: KeyError },
     #[error("{path}:{line}: cannot read security_token_file {token_path}: {source}; refresh it with `oci session authenticate`")]
     Token { path: PathBuf, line: usize, token_path: PathBuf, source: std::io::Error },
-    #[error("{path}:{line}: the session token in {token_path} {reason}; refresh it with `oci session refresh` (or `oci session authenticate`)")]
+    #[error("{path}:{line}: the session token in {token_path} {reason}; make a new one with `oci session authenticate` (`oci session refresh` only renews a token that has not expired)")]
     TokenUnusable { path: PathBuf, line: usize, token_path: PathBuf, reason: String },
     #[error("{variable}={value}: drctl signs with `api_key` or `security_token` (instance and resource principals are not supported); set one of those or unset {variable}")]
     UnknownAuth { variable: &'static str, value: String },

@@ -26,7 +26,13 @@ pub fn load_private_key_file(path: &Path, pass_phrase: Option<&Secret>) -> Resul
 /// line), without what surrounds it: the `OCI_API_KEY` label line the OCI Console adds to the
 /// keys it makes, or the `Bag Attributes` openssl writes before a key, which Oracle's SDK skips.
 fn pem_block(text: &str) -> &str {
-    let Some(start) = text.find("-----BEGIN ") else { return text.trim() };
+    // The first private key's block (`openssl pkcs12 -nodes` writes the certificate first),
+    // else the first block, which is then named for what it is.
+    let private = text
+        .match_indices("-----BEGIN ")
+        .map(|(i, _)| i)
+        .find(|&i| text[i..].lines().next().is_some_and(|line| line.contains("PRIVATE KEY-----")));
+    let Some(start) = private.or_else(|| text.find("-----BEGIN ")) else { return text.trim() };
     let block = &text[start..];
     let label = block["-----BEGIN ".len()..].split("-----").next().unwrap_or_default();
     let end_marker = format!("-----END {label}-----");
@@ -111,6 +117,8 @@ mod tests {
             // What surrounds the PEM block is skipped, as Oracle's SDK skips it.
             "keys/console_labelled.pem",
             "keys/bag_attributes.pem",
+            // `openssl pkcs12 -nodes` writes the certificate before the key.
+            "keys/cert_then_key.pem",
         ] {
             let key = load_private_key_file(&fixture(name), Some(&pass)).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(key, plain, "{name}");

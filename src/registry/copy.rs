@@ -190,7 +190,14 @@ async fn pinned_and_present(
     req: &CopyRequest,
     started: Instant,
 ) -> Result<Option<CopyReport>, RegistryError> {
-    let (Some(pinned), Some(tag)) = (&req.source.digest, &req.destination.tag) else { return Ok(None) };
+    let Some(pinned) = &req.source.digest else { return Ok(None) };
+    // A destination named by digest (the same one, or the copy is refused later) needs that
+    // digest there, under whatever tag.
+    let tag = match (&req.destination.tag, &req.destination.digest) {
+        (Some(tag), _) => tag.as_str(),
+        (None, Some(d)) if d == pinned => pinned.as_str(),
+        _ => return Ok(None),
+    };
     let present = s.client.manifest_digest(&s.dst, tag).await?;
     let mut manifests = Vec::new();
     if present.as_deref() != Some(pinned.as_str()) {

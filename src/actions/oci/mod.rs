@@ -30,6 +30,9 @@ pub struct OciSettings {
     pub endpoints_file: Option<PathBuf>,
     /// The calls' retry policy; `None` is Oracle's default strategy.
     pub retry: Option<RetryPolicy>,
+    /// How requests are signed; `None` as the CLI chooses (`OCI_CLI_AUTH`, else the profile).
+    /// The embedded simulator's config is an API key's, whatever the shell says for real OCI.
+    pub auth: Option<crate::oci::AuthKind>,
 }
 
 impl OciSettings {
@@ -67,7 +70,7 @@ impl OciEnvironment {
 /// Builds a client from the settings; warnings about the config go to the log.
 pub fn build_client(settings: &OciSettings) -> Result<(OciClient, String), String> {
     let selection =
-        ConfigSelection { file: settings.config_file.clone(), profile: settings.profile.clone(), auth: None };
+        ConfigSelection { file: settings.config_file.clone(), profile: settings.profile.clone(), auth: settings.auth };
     let credentials = crate::oci::load_credentials(&selection).map_err(|e| e.to_string())?;
     for warning in &credentials.warnings {
         tracing::warn!(%warning, "OCI config");

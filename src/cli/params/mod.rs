@@ -258,7 +258,16 @@ fn typed(name: &str, param: &Param, text: &str, from: &str) -> Result<Value, Pro
                     }
                 }
             } else {
-                serde_json::from_str::<serde_json::Number>(digits).map(Value::Number).map_err(|_| bad("a number"))?
+                // As a params file's YAML reads it: `0x10`, `0o17`, `1.` and `1e3` too.
+                use crate::runbook::yaml::{scalar_kind, ScalarKind};
+                match scalar_kind(digits, false) {
+                    ScalarKind::Int(i) => Value::from(i),
+                    ScalarKind::UInt(u) => Value::from(u),
+                    ScalarKind::Float(f) => Value::from(f),
+                    _ => serde_json::from_str::<serde_json::Number>(digits)
+                        .map(Value::Number)
+                        .map_err(|_| bad("a number"))?,
+                }
             }
         }
         ParamType::Bool => Value::Bool(bool_word(text).ok_or_else(|| bad("true or false"))?),

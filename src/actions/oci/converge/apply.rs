@@ -262,7 +262,16 @@ async fn converge_existing(plan: &Plan<'_>, ctx: &ActionContext, found: Current)
             .action(current.id(), "cancelDeletion", None, current.etag.as_deref())
             .await
             .map_err(|e| plan.api_error("cancel deletion", e))?;
-        current = wait_ready(plan, current.id()).await?;
+        // It goes back to the state it had: a key may have been DISABLED, which is settled.
+        let mut settled: Vec<&str> = plan.kind.ready.to_vec();
+        if plan.kind.action == "oci.kms.key" {
+            settled.push("DISABLED");
+        }
+        current = plan
+            .api
+            .wait_state(current.id(), &settled)
+            .await
+            .map_err(|e| wait_error(plan, "waiting until it is ready", e))?;
     }
     if SETTLING.contains(&current.state()) && plan.desired.wait {
         current = wait_ready(plan, current.id()).await?;

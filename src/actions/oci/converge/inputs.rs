@@ -195,7 +195,7 @@ pub fn check(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem
 fn common_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<InputProblem> {
     // Each field, what it must be, and for a map, what each of its values must be.
     type Entries = Option<(fn(&Value) -> bool, &'static str)>;
-    let checks: [(&str, &str, Entries); 3] = [
+    let mut checks: Vec<(&str, &str, Entries)> = vec![
         (kind.name_field, "a string", None),
         (
             "freeformTags",
@@ -208,6 +208,14 @@ fn common_field_types(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<Inp
             Some((Value::is_object, "a map of tags")),
         ),
     ];
+    // A function's configuration is text only (`0xFF` unquoted is the number 255 in YAML).
+    if kind.action.starts_with("oci.functions.") {
+        checks.push((
+            "config",
+            "a map of names to strings, e.g. `{ LOG_LEVEL: info }`",
+            Some((Value::is_string, "a string (quote it)")),
+        ));
+    }
     let inner = with.get("fields").and_then(Value::as_object);
     let mut problems = Vec::new();
     for (field, what, entries) in checks {
