@@ -132,8 +132,9 @@ fn check_image(key: &str, value: &Value) -> Vec<InputProblem> {
                         .push(InputProblem::new(key, format!("{key}: missing `{required}`")).with_help(form.clone()));
                 }
             }
+            // Null, like empty text, is as if not given.
             for (field, inner) in map.iter().filter(|(k, _)| IMAGE_KEYS.contains(&k.as_str())) {
-                if !inner.is_string() {
+                if !inner.is_string() && !inner.is_null() {
                     problems.push(
                         InputProblem::new(
                             key,
@@ -155,7 +156,8 @@ fn check_image(key: &str, value: &Value) -> Vec<InputProblem> {
             }
             problems
         }
-        other if other.as_str().is_none() && !other.is_null() => vec![InputProblem::new(
+        Value::Null => vec![InputProblem::new(key, format!("`{key}` has no value")).with_help(form)],
+        other => vec![InputProblem::new(
             key,
             format!(
                 "{key} must be an image reference or {{ region, repository, tag }}, not {}",
@@ -163,7 +165,6 @@ fn check_image(key: &str, value: &Value) -> Vec<InputProblem> {
             ),
         )
         .with_help(form)],
-        _ => Vec::new(),
     }
 }
 
