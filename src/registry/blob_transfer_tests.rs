@@ -123,6 +123,21 @@ async fn handle(fake: Arc<Fake>, mut sock: TcpStream) {
     }
 }
 
+/// Serves `fake` on a loopback port: its `host:port`, and the task to abort when done.
+async fn serve(fake: Arc<Fake>) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(handle(fake.clone(), sock));
+        }
+    });
+    (host, server)
+}
+
 #[tokio::test]
 async fn broken_monolithic_upload_resumes_from_the_registry_offset() {
     let blob: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -133,17 +148,7 @@ async fn broken_monolithic_upload_resumes_from_the_registry_offset() {
         received: Mutex::new(Vec::new()),
         log: Mutex::new(Vec::new()),
     });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let host = listener.local_addr().unwrap().to_string();
-    let server_state = fake.clone();
-    let server = tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(handle(server_state.clone(), sock));
-        }
-    });
+    let (host, server) = serve(fake.clone()).await;
 
     let client = RegistryClient::new(true, Default::default(), 3).unwrap();
     let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
@@ -181,17 +186,7 @@ async fn a_source_that_breaks_off_is_named_as_the_failure() {
         received: Mutex::new(Vec::new()),
         log: Mutex::new(Vec::new()),
     });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let host = listener.local_addr().unwrap().to_string();
-    let server_state = fake.clone();
-    let server = tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(handle(server_state.clone(), sock));
-        }
-    });
+    let (host, server) = serve(fake.clone()).await;
     let client = RegistryClient::new(true, Default::default(), 3).unwrap();
     let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
     let settings =
