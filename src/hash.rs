@@ -34,6 +34,12 @@ impl Hasher for Fnv {
 /// A `HashMap` with the FNV-1a hasher.
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
+/// Lowercase hex of the sha256 of `bytes`: a runbook's identity, an idempotency key.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(bytes))
+}
+
 /// Lowercase hex of `bytes`, as digests are shown.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -49,11 +49,7 @@ impl RegistryCopy {
     ) -> Result<(ImageRef, bool, String), ActionError> {
         match value {
             Value::String(s) => {
-                // `http://` before the host: a registry that speaks plain HTTP (a local one).
-                let (text, plain) = match s.strip_prefix("http://") {
-                    Some(rest) => (rest, true),
-                    None => (s.strip_prefix("https://").unwrap_or(s), false),
-                };
+                let (text, plain) = without_scheme(s);
                 let image = ImageRef::from_str(text).map_err(|e| ActionError::input(format!("{what}: {e}")))?;
                 Ok((image, plain, text.to_owned()))
             }
@@ -98,6 +94,15 @@ impl RegistryCopy {
 /// The keys of the `{ region, repository, tag, digest }` form.
 const IMAGE_KEYS: &[&str] = &["region", "repository", "tag", "digest"];
 
+/// A reference written with `http://` before the host names a registry that speaks plain
+/// HTTP (a local one); `https://` is the default said out loud. The reference without it.
+fn without_scheme(text: &str) -> (&str, bool) {
+    match text.strip_prefix("http://") {
+        Some(rest) => (rest, true),
+        None => (text.strip_prefix("https://").unwrap_or(text), false),
+    }
+}
+
 fn literal(value: &Value) -> Option<&str> {
     value.as_str().filter(|s| !s.contains("${{"))
 }
@@ -110,8 +115,7 @@ fn check_image(key: &str, value: &Value) -> Vec<InputProblem> {
     match value {
         Value::String(_) => {
             let Some(text) = literal(value) else { return Vec::new() };
-            let bare = text.strip_prefix("http://").or_else(|| text.strip_prefix("https://")).unwrap_or(text);
-            match ImageRef::from_str(bare) {
+            match ImageRef::from_str(without_scheme(text).0) {
                 Ok(_) => Vec::new(),
                 Err(e) => vec![InputProblem::new(key, format!("{key}: {e}"))
                     .with_help(format!("{form}; put `http://` before the host of a registry that speaks plain HTTP"))],

@@ -223,14 +223,19 @@ impl RunDir {
         serde_json::from_slice(&bytes).map_err(|e| CheckpointError::BadMeta { path, why: e.to_string() })
     }
 
+    /// The copy of the runbook the run started with.
+    pub fn runbook_path(&self) -> PathBuf {
+        self.path.join("runbook.yaml")
+    }
+
     pub fn runbook_text(&self) -> Result<String, CheckpointError> {
-        let path = self.path.join("runbook.yaml");
+        let path = self.runbook_path();
         std::fs::read_to_string(&path).map_err(|e| CheckpointError::io(&path, e))
     }
 
     /// Writes the runbook copy again (it was lost; the text is the one the run started with).
     pub fn restore_runbook(&self, text: &str) -> Result<(), CheckpointError> {
-        write_replacing(&self.path.join("runbook.yaml"), text.as_bytes())
+        write_replacing(&self.runbook_path(), text.as_bytes())
     }
 
     pub fn journal_path(&self) -> PathBuf {

@@ -48,7 +48,7 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     // Without the run's copy of its runbook, only what the journal saw can be listed.
     let runbook = dir.runbook_text().map_err(|e| e.to_string()).and_then(|text| {
         crate::runbook::load("runbook.yaml", &text, &crate::actions::builtin())
-            .map_err(|_| format!("{}: it no longer validates", dir.path.join("runbook.yaml").display()))
+            .map_err(|_| format!("{}: it no longer validates", dir.runbook_path().display()))
     });
     if let Err(problem) = &runbook {
         crate::errln!("warning: {problem}; tasks the journal has not seen are not listed");

@@ -23,7 +23,7 @@ pub struct InventoryArgs {
 }
 
 pub async fn inventory(args: InventoryArgs, oci: &OciArgs) -> Result<Exit, CliError> {
-    let (client, _) = build_client(&oci.settings()).map_err(CliError::usage)?;
+    let (client, _) = build_client(&oci.settings()).map_err(|e| CliError::usage(e.to_string()))?;
     let captured = crate::inventory::capture(&client, &args.region, &args.compartment)
         .await
         .map_err(|e| CliError::failed(e.to_string()))?;

@@ -38,12 +38,11 @@ pub struct RequestArgs {
 pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
     let OciCommand::Request(args) = command;
     let (client, home) = crate::actions::oci::build_client(&oci.settings()).map_err(|e| {
-        // Only a config file that is not there calls for setting one up; the other errors
-        // say their own fix.
-        let text = e.to_string();
-        if text.contains("cannot read OCI config file") || text.contains("not found in") {
+        // Only a config that is not there calls for setting one up; the other errors say
+        // their own fix.
+        if e.no_config() {
             CliError::usage_help(
-                e,
+                e.to_string(),
                 "set up ~/.oci/config (or --config-file/--profile); `drctl sim init DIR` writes one for the simulator",
             )
         } else {

@@ -209,7 +209,7 @@ pub(super) async fn resume_locked(
     let mut meta = run_dir.meta()?;
     let stored_text = match run_dir.runbook_text() {
         Ok(text) => text,
-        Err(e) if !run_dir.path.join("runbook.yaml").exists() => original_runbook(&run_dir, &meta).ok_or(e)?,
+        Err(e) if !run_dir.runbook_path().exists() => original_runbook(&run_dir, &meta).ok_or(e)?,
         Err(e) => return Err(e.into()),
     };
     let actions = crate::actions::builtin();
@@ -536,9 +536,9 @@ pub(super) async fn drive(ctx: DriveContext, args: &DriveArgs, quiet: bool) -> R
 /// The runbook the run started from, when its copy in the run directory is lost but the file
 /// it was started from is still there with the same sha256: the copy is written again.
 fn original_runbook(run_dir: &RunDir, meta: &crate::checkpoint::RunMeta) -> Option<String> {
-    use sha2::Digest as _;
     let text = std::fs::read_to_string(&meta.runbook_path).ok()?;
-    if crate::hash::hex(&sha2::Sha256::digest(text.as_bytes())) != meta.runbook_sha256 {
+    // The same digest the run recorded its runbook by.
+    if crate::hash::sha256_hex(text.as_bytes()) != meta.runbook_sha256 {
         return None;
     }
     run_dir.restore_runbook(&text).ok()?;

@@ -138,25 +138,35 @@ async fn serve(fake: Arc<Fake>) -> (String, tokio::task::JoinHandle<()>) {
     (host, server)
 }
 
-#[tokio::test]
-async fn broken_monolithic_upload_resumes_from_the_registry_offset() {
+/// Transfers a 1,000,000-byte blob from `src` to `dst` on a fake registry that cuts the
+/// upload after `cut_after` bytes and the source's answer after `source_cut`, with `retries`.
+async fn transfer(
+    cut_after: usize,
+    source_cut: Option<usize>,
+    retries: u32,
+) -> (Vec<u8>, Arc<Fake>, Result<BlobOutcome, RegistryError>) {
     let blob: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let fake = Arc::new(Fake {
         blob: blob.clone(),
-        cut_after: 300_000,
-        source_cut: None,
+        cut_after,
+        source_cut,
         received: Mutex::new(Vec::new()),
         log: Mutex::new(Vec::new()),
     });
     let (host, server) = serve(fake.clone()).await;
-
     let client = RegistryClient::new(true, Default::default(), 3).unwrap();
     let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
-    let settings =
-        TransferSettings { mode: UploadMode::Monolithic, retries: 3, stall_timeout: Duration::from_secs(30) };
+    let settings = TransferSettings { mode: UploadMode::Monolithic, retries, stall_timeout: Duration::from_secs(30) };
     let job = BlobJob { digest: Digest::of(&blob), size: blob.len() as u64, mount_from: None };
-    let outcome = transfer_blob(&client, &repo("src"), &repo("dst"), &job, settings).await.unwrap();
+    let outcome = transfer_blob(&client, &repo("src"), &repo("dst"), &job, settings).await;
     server.abort();
+    (blob, fake, outcome)
+}
+
+#[tokio::test]
+async fn broken_monolithic_upload_resumes_from_the_registry_offset() {
+    let (blob, fake, outcome) = transfer(300_000, None, 3).await;
+    let outcome = outcome.unwrap();
 
     assert_eq!(outcome, BlobOutcome::Copied { bytes: 1_000_000, retries: 1 });
     assert_eq!(*fake.received.lock().unwrap(), blob);
@@ -178,22 +188,8 @@ async fn broken_monolithic_upload_resumes_from_the_registry_offset() {
 /// retried, and the error that ends it names the source, not the healthy destination.
 #[tokio::test]
 async fn a_source_that_breaks_off_is_named_as_the_failure() {
-    let blob: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let fake = Arc::new(Fake {
-        blob: blob.clone(),
-        cut_after: usize::MAX,
-        source_cut: Some(400_000),
-        received: Mutex::new(Vec::new()),
-        log: Mutex::new(Vec::new()),
-    });
-    let (host, server) = serve(fake.clone()).await;
-    let client = RegistryClient::new(true, Default::default(), 3).unwrap();
-    let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
-    let settings =
-        TransferSettings { mode: UploadMode::Monolithic, retries: 1, stall_timeout: Duration::from_secs(30) };
-    let job = BlobJob { digest: Digest::of(&blob), size: blob.len() as u64, mount_from: None };
-    let err = transfer_blob(&client, &repo("src"), &repo("dst"), &job, settings).await.unwrap_err();
-    server.abort();
+    let (_, _, outcome) = transfer(usize::MAX, Some(400_000), 1).await;
+    let err = outcome.unwrap_err();
     let RegistryError::UploadFailed { attempts, last, .. } = &err else { panic!("{}", err.chain()) };
     assert_eq!(*attempts, 2);
     match last.as_ref() {

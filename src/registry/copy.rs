@@ -201,10 +201,15 @@ async fn pinned_and_present(
     let present = s.client.manifest_digest(&s.dst, tag).await?;
     let mut manifests = Vec::new();
     if present.as_deref() != Some(pinned.as_str()) {
-        if s.client.manifest_digest(&s.dst, pinned.as_str()).await?.is_none() {
+        if tag == pinned.as_str() {
             return Ok(None);
         }
-        let held = s.client.get_manifest(&s.dst, pinned.as_str()).await?;
+        // One GET both tells whether the destination holds the digest and gives its bytes.
+        let held = match s.client.get_manifest(&s.dst, pinned.as_str()).await {
+            Ok(held) => held,
+            Err(RegistryError::Http { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         s.client.put_manifest(&s.dst, tag, &held).await?;
         manifests.push(ManifestCopy {
             digest: held.digest.clone(),

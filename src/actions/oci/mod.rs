@@ -59,7 +59,7 @@ impl OciEnvironment {
 
     /// The client and the profile's home region.
     pub async fn client(&self) -> Result<(&OciClient, &str), ActionError> {
-        let built = self.client.get_or_init(|| async { build_client(&self.settings) }).await;
+        let built = self.client.get_or_init(|| async { build_client(&self.settings).map_err(|e| e.to_string()) }).await;
         match built {
             Ok((client, region)) => Ok((client, region.as_str())),
             Err(e) => Err(ActionError::input(e.clone())),
@@ -67,20 +67,40 @@ impl OciEnvironment {
     }
 }
 
+/// Why no client could be built from the settings.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Config(#[from] crate::oci::ConfigError),
+    #[error(transparent)]
+    Endpoints(#[from] crate::oci::EndpointError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+impl SetupError {
+    /// There is no config to read (no file, or no such profile in it), rather than one that
+    /// is wrong: what to do is to set one up.
+    pub fn no_config(&self) -> bool {
+        use crate::oci::ConfigError;
+        matches!(self, SetupError::Config(ConfigError::Read { .. } | ConfigError::ProfileNotFound { .. }))
+    }
+}
+
 /// Builds a client from the settings; warnings about the config go to the log.
-pub fn build_client(settings: &OciSettings) -> Result<(OciClient, String), String> {
+pub fn build_client(settings: &OciSettings) -> Result<(OciClient, String), SetupError> {
     let selection =
         ConfigSelection { file: settings.config_file.clone(), profile: settings.profile.clone(), auth: settings.auth };
-    let credentials = crate::oci::load_credentials(&selection).map_err(|e| e.to_string())?;
+    let credentials = crate::oci::load_credentials(&selection)?;
     for warning in &credentials.warnings {
         tracing::warn!(%warning, "OCI config");
     }
-    let endpoints = settings.endpoints().map_err(|e| e.to_string())?;
+    let endpoints = settings.endpoints()?;
     let mut builder = OciClient::builder(credentials.signer).endpoints(endpoints);
     if let Some(policy) = &settings.retry {
         builder = builder.retry_policy(policy.clone());
     }
-    let client = builder.build().map_err(|e| e.to_string())?;
+    let client = builder.build()?;
     Ok((client, credentials.config.region))
 }
 

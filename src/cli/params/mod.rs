@@ -245,29 +245,20 @@ fn typed(name: &str, param: &Param, text: &str, from: &str) -> Result<Value, Pro
     let value = match param.kind {
         ParamType::String => Value::String(text.to_owned()),
         ParamType::Number => {
+            // As a params file's YAML reads it (`0x10`, `1.` and `1e3` too); whole numbers
+            // exactly (`-0` is 0).
+            use crate::runbook::yaml::{integer_text, scalar_kind, ScalarKind};
             let digits = text.trim();
-            if crate::runbook::yaml::integer_text(digits) {
-                // Whole numbers are read exactly (`-0` is 0); past 64 bits one would be read as
-                // the nearest float, another number.
-                match (digits.parse::<i64>(), digits.parse::<u64>()) {
-                    (Ok(i), _) => Value::from(i),
-                    (_, Ok(u)) => Value::from(u),
-                    _ => {
-                        return Err(bad(&format!("a whole number drctl can hold exactly ({WHOLE_RANGE})"))
-                            .help(Some(format!("declare `{name}` with `type: string` to pass longer digits as text"))))
-                    }
+            match scalar_kind(digits, false) {
+                ScalarKind::Int(i) => Value::from(i),
+                ScalarKind::UInt(u) => Value::from(u),
+                ScalarKind::Float(f) => Value::from(f),
+                // Past 64 bits a whole number would be read as the nearest float, another number.
+                _ if integer_text(digits) => {
+                    return Err(bad(&format!("a whole number drctl can hold exactly ({WHOLE_RANGE})"))
+                        .help(Some(format!("declare `{name}` with `type: string` to pass longer digits as text"))))
                 }
-            } else {
-                // As a params file's YAML reads it: `0x10`, `0o17`, `1.` and `1e3` too.
-                use crate::runbook::yaml::{scalar_kind, ScalarKind};
-                match scalar_kind(digits, false) {
-                    ScalarKind::Int(i) => Value::from(i),
-                    ScalarKind::UInt(u) => Value::from(u),
-                    ScalarKind::Float(f) => Value::from(f),
-                    _ => serde_json::from_str::<serde_json::Number>(digits)
-                        .map(Value::Number)
-                        .map_err(|_| bad("a number"))?,
-                }
+                _ => return Err(bad("a number")),
             }
         }
         ParamType::Bool => Value::Bool(bool_word(text).ok_or_else(|| bad("true or false"))?),

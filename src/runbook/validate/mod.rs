@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::checked::{Param, Runbook, Source};
 use super::de::{did_you_mean, from_node, ErrorSink, Lenient};
@@ -353,7 +352,7 @@ impl Validator<'_> {
             actions,
         };
         let tasks = tasks::check_tasks(self, task_docs, &ctx)?;
-        let sha256 = crate::hash::hex(&Sha256::digest(text.as_bytes()));
+        let sha256 = crate::hash::sha256_hex(text.as_bytes());
         Some(Runbook {
             name,
             description: doc.description.as_ref().and_then(|d| d.0.clone()),

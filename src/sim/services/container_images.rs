@@ -8,7 +8,6 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 
 use super::artifacts::REPOSITORY;
 use crate::sim::call::{json, respond, Call};
@@ -78,7 +77,7 @@ fn image(region: &str, repo: &Resource, stored: &Repository, digest: &str) -> Va
 
 /// `ocid1.containerimage.oc1.<region key>.<60 hex digits>`, from the repository and digest.
 fn image_id(region: &str, repository: &str, digest: &str) -> String {
-    let hash = crate::hash::hex(&Sha256::digest(format!("{repository} {digest}").as_bytes()));
+    let hash = crate::hash::sha256_hex(format!("{repository} {digest}").as_bytes());
     format!("ocid1.containerimage.oc1.{}.{}", region_key(region), &hash[..60])
 }
 
@@ -163,7 +162,7 @@ fn get_one(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
         .find(|i| i["id"].as_str() == Some(id))
         .map(|i| {
             // The etag changes with what the image shows (a tag moved to or from it).
-            let etag = crate::hash::hex(&Sha256::digest(i.to_string().as_bytes()))[..32].to_owned();
+            let etag = crate::hash::sha256_hex(i.to_string().as_bytes())[..32].to_owned();
             json(200, &i, &[("etag", etag)])
         })
         .ok_or_else(|| ApiError::not_found(&format!("container image {id}")))
