@@ -187,6 +187,18 @@ def main():
     bound = (floor + links * sync) / cp
     print(f"    durable bound: the floor plus one fdatasync per link ({sync * 1e3:.2f} ms after 50 ms idle,"
           f" median) is {bound:.3f}x CP; drctl/bound {d / cp / bound:.3f}")
+    # The same path with nothing else running: what drctl costs per link on this machine when
+    # no other task competes for its thread, the disk or the CPUs.
+    write_runbook(os.path.join(work, "chain.yaml"), [[i - 1] if i else [] for i in range(links)], "shell",
+                  "{ run: 'sleep 0.05' }")
+    chain = []
+    for _ in range(runs):
+        shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
+        chain.append(timed(base + ["run", "chain.yaml"] + sd + ["--progress", "plain"], work)[0])
+    alone = median(chain)
+    print(f"    the path alone (its {links} tasks as a chain, nothing else running): drctl {alone / cp:.3f}x CP,"
+          f" {(alone - floor) / links * 1e3:.2f} ms per link above the floor; in the DAG,"
+          f" {(d - alone) / links * 1e3:.2f} ms more per link")
     walls, spans = [], []
     for _ in range(runs):
         shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)

@@ -37,13 +37,13 @@ fn main() {
 /// Commands that drive a run do so from one thread. A run's work is waiting: for commands,
 /// for answers, for the journal's disk. What the engine does between the waits is short, and
 /// on one thread a task's dependents start without a hand-over between worker threads: a
-/// dependency's `done` record reaches its dependent's spawn sooner, and two workers do not
-/// spawn commands at once on a busy machine. In a chain of short commands run 64 at a time
-/// (`benches/dag.py`, case b), that took the makespan from about 1.055 to about 1.048 times
-/// the critical path. The work that does take CPU stays off that thread: the embedded
-/// simulator serves from a runtime of its own (`cli::embedded_sim`), image layers are hashed
-/// and moved on blocking threads (`actions::registry_copy`), and the journal writes from its
-/// own thread. The other commands (the simulator, image copies) keep a runtime with a worker
+/// dependency's `done` record reaches its dependent sooner. In a chain of short commands run
+/// 64 at a time (`benches/dag.py`, case b), that took the makespan from about 1.055 to about
+/// 1.048 times the critical path. The work that takes CPU or holds a thread stays off that
+/// thread: the embedded simulator serves from a runtime of its own (`cli::embedded_sim`),
+/// image layers are hashed and moved on blocking threads (`actions::registry_copy`), commands
+/// are started by launcher threads (`actions::launcher`), and task logs are written by the
+/// journal's own thread. The other commands (the simulator, image copies) keep a runtime with a worker
 /// per core.
 fn runtime_for(command: &drctl::cli::Command) -> tokio::runtime::Builder {
     let mut builder = if command.drives_runs() {

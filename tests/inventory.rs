@@ -118,6 +118,7 @@ async fn run_inventory(sim: &TestSim, with: Value) -> (Result<drctl::actions::Ou
         drill: false,
         run_id: "r".into(),
         only_tagged: None,
+        urgency: 0,
     };
     let problems = action.check_inputs(with.as_object().unwrap());
     assert!(problems.is_empty(), "{problems:?}");

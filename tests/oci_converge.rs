@@ -145,6 +145,7 @@ fn ctx(task: &str) -> ActionContext {
         drill: false,
         run_id: "run-1".into(),
         only_tagged: None,
+        urgency: 0,
     }
 }
 

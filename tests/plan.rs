@@ -382,6 +382,8 @@ fn a_refresh_gives_up_soon_on_a_region_that_does_not_answer() {
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let a = ran.stdout.lines().find(|l| l.contains("! a ")).unwrap_or_else(|| panic!("{}", ran.stdout));
     assert!(a.contains("Connection refused") && a.contains("after 3 attempt(s)"), "{a}");
+    // With the next step: where the endpoint comes from and what to check.
+    assert!(a.contains("check that this machine reaches the endpoint") && a.contains("DRCTL_ENDPOINTS"), "{a}");
     let b = ran.stdout.lines().find(|l| l.contains("! b ")).unwrap_or_else(|| panic!("{}", ran.stdout));
     assert!(b.contains("not read: us-phoenix-1 did not answer an earlier read"), "{b}");
 }

@@ -139,3 +139,16 @@ async fn literal_references_are_checked_and_http_reaches_a_plain_registry() {
     let http = reqwest::Client::new();
     assert_eq!(get_manifest(&http, &dest.host(), "app", "v1").await, Some(image.manifest));
 }
+
+/// A destination that takes no connection is named with what to check and what a retry does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_that_takes_no_connection_is_named_with_the_next_step() {
+    let Some(source) = start_registry() else { return };
+    push_image(&source.host(), "app", "v1", &[1_000], 11).await;
+    let sb = Sandbox::new();
+    // Nothing listens on port 9 here.
+    let ran = sb.run(&["image", "copy", "--plain-http", &format!("{}/app:v1", source.host()), "127.0.0.1:9/app:v1"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("127.0.0.1:9 did not take the connection"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("a retry of the task (or a resume) copies only what is missing"), "{}", ran.stderr);
+}

@@ -20,6 +20,7 @@ mod assert;
 mod error;
 pub(crate) mod http;
 mod inventory;
+mod launcher;
 pub mod oci;
 mod program;
 mod registry;
@@ -98,6 +99,9 @@ pub struct ActionContext {
     pub work_dir: Option<PathBuf>,
     /// The run id.
     pub run_id: String,
+    /// How much waits for this task: the longest chain of tasks that cannot start before it
+    /// ends (its bottom level). Commands of more urgent tasks are started first.
+    pub urgency: u32,
     /// Set by cleanup runs: `ensure: absent` deletes only resources tagged with this drill
     /// run id (freeform tag `drctl-drill-run`) and keeps every other one.
     pub only_tagged: Option<String>,

@@ -252,11 +252,7 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     if let Some(dir) = &dir {
         command.current_dir(dir);
     }
-    // Readings of the boot clock around the spawn that agree give the process's start time,
-    // which then need not be read from `/proc` while the child is still in `exec`.
-    let before = crate::checkpoint::record::boot_ticks();
-    let spawned = command.spawn();
-    let started = before.filter(|&b| crate::checkpoint::record::boot_ticks() == Some(b));
+    let (command, spawned, started) = super::launcher::launch(command, ctx.urgency).await;
     let mut child = spawned.map_err(|e| {
         // The same error comes back for a missing program, shell or directory: say which.
         let dir = dir.as_ref().filter(|d| !d.is_dir()).map(|d| d.display().to_string());
@@ -425,7 +421,7 @@ impl Pipe {
     }
 }
 
-fn kill_group(pid: Option<u32>) {
+pub(super) fn kill_group(pid: Option<u32>) {
     if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
         // SAFETY: signalling a process group we created; a stale id fails harmlessly with ESRCH.
         unsafe {

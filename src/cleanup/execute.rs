@@ -236,6 +236,7 @@ impl Job {
                 drill: true,
                 run_id: self.run_id.clone(),
                 only_tagged: Some(self.run_id.clone()),
+                urgency: 0,
             };
             let err: ActionError = tokio::select! {
                 outcome = action.run(&ctx, with.clone()) => match outcome {

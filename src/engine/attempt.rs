@@ -67,6 +67,8 @@ pub struct Job {
     /// When the scheduling loop made the first attempt's `start` record, if it did.
     pub launched: Instant,
     pub idempotency_key: String,
+    /// The task's bottom level (see [`crate::actions::ActionContext::urgency`]).
+    pub urgency: u32,
     pub run_id: String,
     pub drill: bool,
     pub work_dir: Option<std::path::PathBuf>,
@@ -163,6 +165,7 @@ impl Job {
             work_dir: self.work_dir.clone(),
             run_id: self.run_id.clone(),
             only_tagged: None,
+            urgency: self.urgency,
         }
     }
 

@@ -596,9 +596,9 @@ impl<'a> Scheduler<'a> {
     /// finds it durable as it starts (see the journal module for why here).
     fn commit(&mut self) {
         self.cfg.journal.send(&mut self.batch);
-        // `starting` is in priority order, and the most urgent job must run first: on a busy
-        // machine it then starts its command before the rest (a measurable gain on a critical
-        // path; see the README's benchmarks). A one-thread runtime (what `drctl run` uses) runs
+        // `starting` is in priority order, and the most urgent job must run first: it then asks
+        // for its command to be started (or makes its call) before the rest do. Commands
+        // waiting to start are also taken by urgency (`actions::launcher`). A one-thread runtime (what `drctl run` uses) runs
         // jobs in the order they were spawned. A runtime with workers runs the job spawned last
         // first and the others in order, so there the most urgent one is spawned last.
         let lifo = tokio::runtime::Handle::current().runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread;
@@ -696,6 +696,7 @@ impl<'a> Scheduler<'a> {
             first_start,
             launched: Instant::now(),
             idempotency_key: idempotency_key(&cfg.run_dir.id, &id),
+            urgency: self.priority[t],
             id,
             action,
             with,

@@ -121,7 +121,11 @@ impl std::error::Error for OciError {}
 pub enum ClientError {
     #[error(transparent)]
     Api(Box<OciError>),
-    #[error("{method} {url}: {} (opc-request-id: {request_id}, after {attempts} attempt(s))", crate::causes::with_causes(.source))]
+    #[error(
+        "{method} {url}: {} (opc-request-id: {request_id}, after {attempts} attempt(s)){}",
+        crate::causes::with_causes(.source),
+        transport_hint(.source)
+    )]
     Transport { method: String, url: String, request_id: String, attempts: u32, source: reqwest::Error },
     #[error("{method} {url}: cancelled")]
     Cancelled { method: String, url: String },
@@ -144,6 +148,18 @@ impl ClientError {
             ClientError::Api(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+/// The next step after a request that got no answer at all.
+fn transport_hint(source: &reqwest::Error) -> &'static str {
+    if source.is_connect() {
+        "; check that this machine reaches the endpoint (network, firewall, HTTPS_PROXY) and that it is the \
+         region's (an endpoints file, --endpoints or DRCTL_ENDPOINTS, overrides it)"
+    } else if source.is_timeout() {
+        "; the service did not answer in time: check the network path to it"
+    } else {
+        ""
     }
 }
 

@@ -164,6 +164,7 @@ pub async fn refresh(
                 drill,
                 run_id: "plan".into(),
                 only_tagged: None,
+                urgency: 0,
             };
             let region = with.get("region").and_then(Value::as_str).map(str::to_owned);
             if let Some((down, failed)) =

@@ -131,6 +131,18 @@ impl RegistryError {
                 ));
             }
         }
+        let unreachable = match self {
+            RegistryError::UploadFailed { last, .. } => last.as_ref(),
+            other => other,
+        };
+        if let RegistryError::Transport { registry, source, .. } = unreachable {
+            if source.is_connect() && !message.contains("InvalidContentType") {
+                message.push_str(&format!(
+                    "\n  {registry} did not take the connection: check that it is running and reachable from here; what \
+                     was copied before stays there, and a retry of the task (or a resume) copies only what is missing"
+                ));
+            }
+        }
         if message.contains("InvalidContentType") {
             message.push_str(
                 "\n  the registry answered in plain HTTP, not TLS: for a local registry or the simulator, give `drctl image copy` --plain-http, or map the region to an http:// URL in the endpoints file",
