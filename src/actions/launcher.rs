@@ -91,8 +91,8 @@ pub async fn launch(command: Command, urgency: u32) -> Launched {
     READY.notify_one();
     match answer.await {
         Ok(launched) => launched,
-        // A launcher thread panicked while starting it: said as a command that did not start.
-        Err(_) => (Command::new(program), Err(std::io::Error::other("the command's launcher stopped")), None),
+        // Starting it panicked (a defect of drctl's): said as a command that did not start.
+        Err(_) => (Command::new(program), Err(std::io::Error::other("drctl failed while starting it")), None),
     }
 }
 
@@ -113,7 +113,11 @@ fn serve() {
             continue;
         }
         let _runtime = request.runtime.enter();
-        let launched = start(request.command);
+        // A panic while starting one command (a defect) fails that command, not the thread,
+        // which others wait on.
+        let Ok(launched) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| start(request.command))) else {
+            continue;
+        };
         if let Err((_, Ok(child), _)) = request.reply.send(launched) {
             // Gone while it started: the command is stopped with everything it started.
             if let Some(pid) = child.id() {
