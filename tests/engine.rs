@@ -196,6 +196,30 @@ fn a_task_launched_with_one_that_fails_at_once_runs_once_in_all() {
     }
 }
 
+/// A task that fails as it starts (its inputs do not resolve) aborts the run in the pass that
+/// launched the tasks beside it: those do not start, an `assert` no more than a command.
+#[test]
+fn an_abort_in_the_launching_pass_holds_back_pure_tasks_too() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: pass\ntasks:\n  a: { uses: shell, with: { run: 'echo x=1 >> \"$DRCTL_OUTPUT\"' } }\n  \
+         c: { uses: shell, with: { run: 'touch c-ran', env: { X: '${{ tasks.a.outputs.x }}' } } }\n  \
+         e: { uses: assert, with: { that: \"${{ tasks.a.outputs.x == '1' }}\" } }\n  \
+         d: { uses: shell, with: { run: 'true', env: { X: '${{ tasks.a.outputs.nope }}' } } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let run = ran.run_id();
+    assert_eq!(state(&sb, &run, "d").0, "failed");
+    for held in ["c", "e"] {
+        // Not done: pending, or (its `start` record made) in doubt, to run on resume.
+        assert_ne!(state(&sb, &run, held).0, "succeeded", "{held}: {}", ran.stderr);
+        assert!(!ran.stderr.contains(&format!("▶ {held}\n")), "{held} started: {}", ran.stderr);
+    }
+    assert!(!sb.path().join("c-ran").exists());
+}
+
 #[test]
 fn on_failure_continue_skips_dependents_only() {
     let sb = Sandbox::new();

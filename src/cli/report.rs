@@ -18,7 +18,8 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit 1 when the measured RTO (wall time) is over the runbook's objective.
+    /// Exit 1 when the measured RTO (wall time) is over the runbook's objective, or when the run
+    /// did not succeed (failed, paused or interrupted), with or without an objective.
     #[arg(long)]
     pub fail_on_rto: bool,
     #[command(flatten)]

@@ -229,13 +229,14 @@ impl Job {
                 if let Err(e) = ack.wait().await {
                     return JobOutcome::JournalFailed(e.to_string());
                 }
-                // The run began to abort or pause before this attempt began (while its record
-                // was synced, or after the pass that launched it): the attempt, which has done
-                // nothing yet, does not start. Its `start` record makes it in doubt on resume,
-                // where it finds no process of it and runs.
-                if self.stop.is_cancelled() {
-                    return JobOutcome::Interrupted;
-                }
+            }
+            // The run began to abort or pause before this attempt began (while its record was
+            // synced, or after the pass that launched it; a task that reads nothing from the
+            // world, such as `assert`, too): the attempt, which has done nothing yet, does not
+            // start. Its `start` record makes it in doubt on resume, where it finds no process
+            // of it and runs.
+            if self.stop.is_cancelled() {
+                return JobOutcome::Interrupted;
             }
             self.observer.attempt_started(&self.id, attempt);
             tracing::debug!(task = %self.id, attempt, key = %self.idempotency_key, "attempt started");
