@@ -3,7 +3,7 @@
 //! `posix_spawn` holds the thread that calls it until the child has called `exec`: about
 //! 0.4 ms on an idle virtual machine, several milliseconds on a busy one. A run drives its
 //! tasks from one thread, so a command started there holds up everything else meanwhile, among
-//! it noticing that a command on the critical path has ended and starting what follows it.
+//! them noticing that a command on the critical path has ended and starting what follows it.
 //! Commands are therefore started by a small pool of launcher threads, which take waiting
 //! requests by urgency (a task's bottom level: the longest chain of tasks that waits for it),
 //! then in the order they came. Two threads keep two `exec`s in flight, one per core of a

@@ -598,9 +598,10 @@ impl<'a> Scheduler<'a> {
         self.cfg.journal.send(&mut self.batch);
         // `starting` is in priority order, and the most urgent job must run first: it then asks
         // for its command to be started (or makes its call) before the rest do. Commands
-        // waiting to start are also taken by urgency (`actions::launcher`). A one-thread runtime (what `drctl run` uses) runs
-        // jobs in the order they were spawned. A runtime with workers runs the job spawned last
-        // first and the others in order, so there the most urgent one is spawned last.
+        // waiting to start are also taken by urgency (`actions::launcher`). A one-thread
+        // runtime (what `drctl run` uses) runs jobs in the order they were spawned. A runtime
+        // with workers runs the job spawned last first and the others in order, so there the
+        // most urgent one is spawned last.
         let lifo = tokio::runtime::Handle::current().runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread;
         if lifo && self.starting.len() > 1 {
             self.starting.rotate_left(1);
