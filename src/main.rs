@@ -28,6 +28,8 @@ fn main() {
         }
     };
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    // A command started for a task the runtime's end dropped is stopped, not left running.
+    drctl::actions::stop_launching();
     drctl::checkpoint::flush_trace_log();
     std::process::exit(exit.code());
 }

@@ -906,3 +906,52 @@ fn a_lost_runbook_copy_is_taken_from_the_unchanged_original() {
     sb.write("rb.yaml", "version: 1\nname: other\ntasks:\n  x: { uses: sleep, with: { duration: 1ms } }\n");
     assert_ne!(sb.run(&["resume", &id, "--yes"]).code, 0);
 }
+
+/// Two Ctrl-Cs during a burst of command starts: whatever was being started when the run
+/// ended is stopped, so no process of the run outlives it. Each command, once started,
+/// records its own process group; every group must be gone after drctl exits.
+#[test]
+fn a_second_ctrl_c_during_a_burst_of_starts_leaves_no_process_behind() {
+    let mut text = String::from("version: 1\nname: burst\ntasks:\n");
+    for i in 0..150 {
+        text.push_str(&format!("  w{i}: {{ uses: shell, with: {{ run: 'echo $$ >> groups; sleep 5' }} }}\n"));
+    }
+    for round in 0..4u64 {
+        let sb = Sandbox::new();
+        sb.write("rb.yaml", &text);
+        let child = sb
+            .command(&["run", "rb.yaml", "--parallelism", "64", "--progress", "plain"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn drctl");
+        std::thread::sleep(Duration::from_millis(15 + 15 * round));
+        signal(&child, libc::SIGINT);
+        std::thread::sleep(Duration::from_millis(20));
+        signal(&child, libc::SIGINT);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+        let groups = std::fs::read_to_string(sb.path().join("groups")).unwrap_or_default();
+        let alive: Vec<&str> = groups.lines().filter(|pid| group_is_running(pid)).collect();
+        for pid in &alive {
+            if let Ok(group) = pid.parse::<libc::pid_t>() {
+                // SAFETY: stopping the leftover group this test found.
+                unsafe { libc::kill(-group, libc::SIGKILL) };
+            }
+        }
+        assert!(alive.is_empty(), "round {round}: process groups left running: {alive:?}");
+    }
+}
+
+/// Whether a process other than a zombie is in process group `group` (from `/proc`).
+fn group_is_running(group: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return false };
+    entries.flatten().any(|entry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces, so read after its `)`.
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        fields.first().is_some_and(|state| *state != "Z") && fields.get(2) == Some(&group)
+    })
+}

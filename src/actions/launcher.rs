@@ -30,7 +30,20 @@ struct Request {
     seq: Reverse<u64>,
     command: Command,
     runtime: tokio::runtime::Handle,
-    reply: oneshot::Sender<Launched>,
+    reply: oneshot::Sender<Unclaimed>,
+}
+
+/// A started command on its way to the task that asked for it. Dropped before that task took
+/// it (its attempt was cancelled, or the run ended, while the command started), it stops the
+/// command with everything the command started: no process of a run outlives the run untracked.
+struct Unclaimed(Option<Launched>);
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        if let Some((_, Ok(child), _)) = self.0.take() {
+            super::shell::kill_group(child.id());
+        }
+    }
 }
 
 impl PartialEq for Request {
@@ -53,10 +66,17 @@ impl Ord for Request {
 struct Waiting {
     next: u64,
     requests: BinaryHeap<Request>,
+    /// Commands being started now.
+    starting: usize,
+    /// Set by [`close`]: nothing more starts.
+    closed: bool,
 }
 
-static WAITING: Mutex<Waiting> = Mutex::new(Waiting { next: 0, requests: BinaryHeap::new() });
+static WAITING: Mutex<Waiting> =
+    Mutex::new(Waiting { next: 0, requests: BinaryHeap::new(), starting: 0, closed: false });
 static READY: Condvar = Condvar::new();
+/// Signalled each time a command has been started (or passed over).
+static HANDED: Condvar = Condvar::new();
 
 /// Starts the launcher threads on first use; false if none could be started.
 fn running() -> bool {
@@ -83,16 +103,37 @@ pub async fn launch(command: Command, urgency: u32) -> Launched {
     let program = command.as_std().get_program().to_owned();
     {
         let mut waiting = waiting();
+        if waiting.closed {
+            return (command, Err(std::io::Error::other("drctl is ending")), None);
+        }
         waiting.next += 1;
         let seq = Reverse(waiting.next);
         let runtime = tokio::runtime::Handle::current();
         waiting.requests.push(Request { urgency, seq, command, runtime, reply });
     }
     READY.notify_one();
-    match answer.await {
-        Ok(launched) => launched,
-        // Starting it panicked (a defect of drctl's): said as a command that did not start.
-        Err(_) => (Command::new(program), Err(std::io::Error::other("drctl failed while starting it")), None),
+    match answer.await.map(|mut unclaimed| unclaimed.0.take()) {
+        Ok(Some(launched)) => launched,
+        // Starting it panicked (a defect of drctl's), or drctl is ending: said as a command
+        // that did not start.
+        _ => (Command::new(program), Err(std::io::Error::other("drctl failed while starting it")), None),
+    }
+}
+
+/// Starts nothing more, and returns once every command being started has been handed over or
+/// stopped (at most 5 s). Called as drctl ends, after its runtime is gone: a command whose task
+/// no longer waits for it is then stopped rather than left running with nobody to track it.
+pub fn close() {
+    let mut waiting = waiting();
+    waiting.closed = true;
+    waiting.requests.clear();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while waiting.starting > 0 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        waiting = HANDED.wait_timeout(waiting, left).map_or_else(|poisoned| poisoned.into_inner().0, |(w, _)| w);
     }
 }
 
@@ -103,27 +144,26 @@ fn serve() {
             let mut waiting = waiting();
             loop {
                 if let Some(request) = waiting.requests.pop() {
+                    waiting.starting += 1;
                     break request;
                 }
                 waiting = READY.wait(waiting).unwrap_or_else(|poisoned| poisoned.into_inner());
             }
         };
-        // Whoever asked is gone (its attempt timed out or was cancelled): start nothing.
-        if request.reply.is_closed() {
-            continue;
-        }
-        let _runtime = request.runtime.enter();
-        // A panic while starting one command (a defect) fails that command, not the thread,
-        // which others wait on.
-        let Ok(launched) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| start(request.command))) else {
-            continue;
-        };
-        if let Err((_, Ok(child), _)) = request.reply.send(launched) {
-            // Gone while it started: the command is stopped with everything it started.
-            if let Some(pid) = child.id() {
-                super::shell::kill_group(Some(pid));
+        // Whoever asked is gone (its attempt timed out or was cancelled), or drctl is ending:
+        // start nothing.
+        if !request.reply.is_closed() && !waiting().closed {
+            let _runtime = request.runtime.enter();
+            // A panic while starting one command (a defect) fails that command, not the
+            // thread, which others wait on.
+            let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| start(request.command)));
+            if let Ok(launched) = started {
+                // Refused if the asker left meanwhile: the command is then dropped, and stopped.
+                let _ = request.reply.send(Unclaimed(Some(launched)));
             }
         }
+        waiting().starting -= 1;
+        HANDED.notify_all();
     }
 }
 

@@ -21,6 +21,7 @@ mod error;
 pub(crate) mod http;
 mod inventory;
 mod launcher;
+pub use launcher::close as stop_launching;
 pub mod oci;
 mod program;
 mod registry;
