@@ -45,8 +45,8 @@ fn main() {
 /// thread: the embedded simulator serves from a runtime of its own (`cli::embedded_sim`),
 /// image layers are hashed and moved on blocking threads (`actions::registry_copy`), commands
 /// are started by launcher threads (`actions::launcher`), and task logs are written by the
-/// journal's own thread. The other commands (the simulator, image copies) keep a runtime with a worker
-/// per core.
+/// journal's own thread. The other commands (the simulator, image copies) keep a runtime with
+/// a worker per core.
 fn runtime_for(command: &drctl::cli::Command) -> tokio::runtime::Builder {
     let mut builder = if command.drives_runs() {
         tokio::runtime::Builder::new_current_thread()

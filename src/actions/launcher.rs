@@ -33,19 +33,6 @@ struct Request {
     reply: oneshot::Sender<Unclaimed>,
 }
 
-/// A started command on its way to the task that asked for it. Dropped before that task took
-/// it (its attempt was cancelled, or the run ended, while the command started), it stops the
-/// command with everything the command started: no process of a run outlives the run untracked.
-struct Unclaimed(Option<Launched>);
-
-impl Drop for Unclaimed {
-    fn drop(&mut self) {
-        if let Some((_, Ok(child), _)) = self.0.take() {
-            super::shell::kill_group(child.id());
-        }
-    }
-}
-
 impl PartialEq for Request {
     fn eq(&self, other: &Self) -> bool {
         (self.urgency, self.seq) == (other.urgency, other.seq)
@@ -60,6 +47,19 @@ impl PartialOrd for Request {
 impl Ord for Request {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.urgency, self.seq).cmp(&(other.urgency, other.seq))
+    }
+}
+
+/// A started command on its way to the task that asked for it. Dropped before that task took
+/// it (its attempt was cancelled, or the run ended, while the command started), it stops the
+/// command with everything the command started: no process of a run outlives the run untracked.
+struct Unclaimed(Option<Launched>);
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        if let Some((_, Ok(child), _)) = self.0.take() {
+            super::shell::kill_group(child.id());
+        }
     }
 }
 
@@ -150,9 +150,9 @@ fn serve() {
                 waiting = READY.wait(waiting).unwrap_or_else(|poisoned| poisoned.into_inner());
             }
         };
-        // Whoever asked is gone (its attempt timed out or was cancelled), or drctl is ending:
-        // start nothing.
-        if !request.reply.is_closed() && !waiting().closed {
+        // Whoever asked is gone (its attempt timed out or was cancelled, or drctl is ending):
+        // start nothing. A command started as drctl ends finds nobody to take it, and stops.
+        if !request.reply.is_closed() {
             let _runtime = request.runtime.enter();
             // A panic while starting one command (a defect) fails that command, not the
             // thread, which others wait on.
