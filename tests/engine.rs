@@ -215,11 +215,20 @@ fn an_abort_in_the_launching_pass_holds_back_pure_tasks_too() {
     let run = ran.run_id();
     assert_eq!(state(&sb, &run, "d").0, "failed");
     for held in ["c", "e"] {
-        // Not done: pending, or (its `start` record made) in doubt, to run on resume.
-        assert_ne!(state(&sb, &run, held).0, "succeeded", "{held}: {}", ran.stderr);
+        // Its `start` record was made in that pass, but the attempt never began: the journal
+        // says so, and the task is pending with no attempt used, not in doubt.
+        assert_eq!(state(&sb, &run, held), ("pending".into(), 0), "{held}: {}", ran.stderr);
         assert!(!ran.stderr.contains(&format!("▶ {held}\n")), "{held} started: {}", ran.stderr);
     }
     assert!(!sb.path().join("c-ran").exists());
+    let journal = sb.read(&format!(".drctl/runs/{run}/journal.log"));
+    assert_eq!(journal.matches("\"t\":\"withdrawn\"").count(), 2, "{journal}");
+    // Fixed, the run goes on from there: `c` runs once, as its first attempt.
+    sb.write("rb.yaml", &sb.read("rb.yaml").replace("'${{ tasks.a.outputs.nope }}'", "'${{ tasks.a.outputs.x }}'"));
+    let resumed = sb.run(&["resume", &run, "--allow-changed"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(state(&sb, &run, "c"), ("succeeded".into(), 1));
+    assert!(!resumed.stderr.contains("in doubt") && !resumed.stderr.contains("was running"), "{}", resumed.stderr);
 }
 
 #[test]

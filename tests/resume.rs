@@ -955,3 +955,54 @@ fn group_is_running(group: &str) -> bool {
         fields.first().is_some_and(|state| *state != "Z") && fields.get(2) == Some(&group)
     })
 }
+
+/// A first Ctrl-C during bursts of command starts: a task whose attempt was recorded but had
+/// not begun is pending again, with no attempt used, rather than in doubt; resume then runs
+/// every task that had not run, each exactly once and as its first attempt.
+#[test]
+fn a_first_ctrl_c_during_a_burst_of_starts_leaves_no_task_in_doubt() {
+    let mut text = String::from("version: 1\nname: burst\ntasks:\n");
+    for i in 0..120 {
+        text.push_str(&format!("  w{i}: {{ uses: shell, with: {{ run: 'echo w{i} >> started; sleep 0.1' }} }}\n"));
+    }
+    for round in 0..8u64 {
+        let sb = Sandbox::new();
+        sb.write("rb.yaml", &text);
+        let child = sb
+            .command(&["run", "rb.yaml", "--parallelism", "40", "--progress", "plain"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn drctl");
+        // Into the first burst, or the second or third, as the first commands end.
+        wait_for(&sb, "started", Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(17 * round));
+        signal(&child, libc::SIGINT);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() == Some(0) {
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(130), "round {round}: {stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let id = stdout.lines().find_map(|l| l.strip_prefix("run ")).expect("run id").to_owned();
+        let states = sb.task_states(&id);
+        let started = counts(&sb.read("started"));
+        for (task, (state, attempts)) in &states {
+            let ran = started.get(task).copied().unwrap_or(0);
+            match state.as_str() {
+                "succeeded" => assert_eq!((ran, *attempts), (1, 1), "round {round}: {task}"),
+                "pending" => assert_eq!((ran, *attempts), (0, 0), "round {round}: {task}"),
+                other => panic!("round {round}: {task} is {other} after a first Ctrl-C: {stderr}"),
+            }
+        }
+        let resumed = sb.run(&["resume", &id]);
+        assert_eq!(resumed.code, 0, "round {round}: {}", resumed.stderr);
+        assert!(!resumed.stderr.contains("was running when the run stopped"), "round {round}: {}", resumed.stderr);
+        let started = counts(&sb.read("started"));
+        for (task, (state, attempts)) in sb.task_states(&id) {
+            assert_eq!((state.as_str(), attempts), ("succeeded", 1), "round {round}: {task}");
+            assert_eq!(started.get(&task), Some(&1), "round {round}: {task} ran more or less than once");
+        }
+    }
+}

@@ -148,6 +148,15 @@ pub enum Record {
         attempt: u32,
         at: Millis,
     },
+    /// The attempt of the last `start` record did not begin: the run stopped (first Ctrl-C,
+    /// abort, pause) after the record was made and before the action ran. The instance is
+    /// as it was before that record.
+    Withdrawn {
+        #[serde(flatten)]
+        id: InstanceId,
+        attempt: u32,
+        at: Millis,
+    },
     /// An attempt started a process group (its leader's pid and start time, which tells the
     /// process apart from a later one that reuses the pid).
     Spawned {

@@ -71,6 +71,19 @@ pub struct InstanceRecord {
     pub attempt_spans: Vec<AttemptSpan>,
     /// What the current run of attempts has used of the retry policy.
     pub allowance: Allowance,
+    /// The instance as it was before its last `start` record, for a `withdrawn` record.
+    before_start: Option<BeforeStart>,
+}
+
+/// What a `start` record changes, kept so that a `withdrawn` record can undo it.
+#[derive(Debug, Clone)]
+struct BeforeStart {
+    attempt: u32,
+    state: TaskState,
+    attempts: u32,
+    first_start: Option<Millis>,
+    last_start: Option<Millis>,
+    allowance: Allowance,
 }
 
 /// What an instance has used of its retry policy since its attempts last started afresh (its
@@ -161,6 +174,7 @@ impl Default for InstanceRecord {
             failures: Vec::new(),
             attempt_spans: Vec::new(),
             allowance: Allowance::default(),
+            before_start: None,
         }
     }
 }
@@ -302,6 +316,14 @@ impl Replay {
             Record::Start { id, attempt, at } => {
                 let segment = self.segments;
                 let rec = self.entry(id);
+                rec.before_start = Some(BeforeStart {
+                    attempt,
+                    state: rec.state,
+                    attempts: rec.attempts,
+                    first_start: rec.first_start,
+                    last_start: rec.last_start,
+                    allowance: rec.allowance.clone(),
+                });
                 if rec.state == TaskState::Failed {
                     rec.allowance = Allowance::default();
                 }
@@ -324,6 +346,19 @@ impl Replay {
                     call_retries: 0,
                     call_retry_last: None,
                 });
+                self.last_at = Some(at);
+            }
+            Record::Withdrawn { id, attempt, at } => {
+                let rec = self.entry(id);
+                let open = rec.attempt_spans.last().is_some_and(|s| s.attempt == attempt && s.end.is_none());
+                if let Some(before) = rec.before_start.take().filter(|b| open && b.attempt == attempt) {
+                    rec.attempt_spans.pop();
+                    rec.state = before.state;
+                    rec.attempts = before.attempts;
+                    rec.first_start = before.first_start;
+                    rec.last_start = before.last_start;
+                    rec.allowance = before.allowance;
+                }
                 self.last_at = Some(at);
             }
             Record::Spawned { id, pid, started } => {
@@ -535,6 +570,36 @@ mod tests {
         records.push(Record::Reset { id: id("a"), at: 90_020 });
         let allowance = journal(&records).instance(&id("a")).unwrap().allowance.clone();
         assert_eq!((allowance.attempts, allowance.spent_ms), (0, 0), "`drctl retry` starts afresh");
+    }
+
+    #[test]
+    fn a_withdrawn_attempt_leaves_the_instance_as_it_was() {
+        let actor = Actor { user: "u".into(), host: "h".into() };
+        let withdrawn = |attempt, at| Record::Withdrawn { id: id("a"), attempt, at };
+        let mut records = vec![
+            Record::Segment { at: 0, pid: 1, actor: actor.clone(), resumed: false },
+            Record::Start { id: id("a"), attempt: 1, at: 100 },
+            withdrawn(1, 101),
+        ];
+        let replay = journal(&records);
+        let a = replay.instance(&id("a")).unwrap();
+        assert_eq!((a.state, a.attempts, a.first_start, a.attempt_spans.len()), (TaskState::Pending, 0, None, 0));
+        assert_eq!(a.allowance, Allowance::default());
+        // In doubt after a crash; its next attempt is withdrawn: still in doubt, one attempt.
+        records.extend([
+            Record::Start { id: id("a"), attempt: 1, at: 200 },
+            Record::Segment { at: 5_000, pid: 2, actor, resumed: true },
+            Record::Start { id: id("a"), attempt: 2, at: 5_100 },
+            withdrawn(2, 5_101),
+        ]);
+        let replay = journal(&records);
+        let a = replay.instance(&id("a")).unwrap();
+        assert_eq!((a.state, a.attempts, a.first_start, a.last_start), (TaskState::Running, 1, Some(200), Some(200)));
+        assert_eq!(a.attempt_spans.len(), 1);
+        // A `withdrawn` that names another attempt changes nothing.
+        records.push(withdrawn(7, 5_200));
+        let again = journal(&records);
+        assert_eq!(again.instance(&id("a")).unwrap().attempts, 1);
     }
 
     #[test]

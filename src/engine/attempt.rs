@@ -230,12 +230,14 @@ impl Job {
                     return JobOutcome::JournalFailed(e.to_string());
                 }
             }
-            // The run began to abort or pause before this attempt began (while its record was
-            // synced, or after the pass that launched it; a task that reads nothing from the
-            // world, such as `assert`, too): the attempt, which has done nothing yet, does not
-            // start. Its `start` record makes it in doubt on resume, where it finds no process
-            // of it and runs.
+            // The run began to stop (first Ctrl-C, abort, pause) before this attempt began
+            // (while its record was synced, or after the pass that launched it; a task that
+            // reads nothing from the world, such as `assert`, too): the attempt, which has done
+            // nothing yet, does not start, and the journal says so. Without that record the
+            // instance would be in doubt on resume and lose an attempt of its retries; should
+            // a crash lose it, that is what happens, which is safe.
             if self.stop.is_cancelled() {
+                self.journal.append_nowait(&Record::Withdrawn { id: self.id.clone(), attempt, at: now_millis() });
                 return JobOutcome::Interrupted;
             }
             self.observer.attempt_started(&self.id, attempt);
