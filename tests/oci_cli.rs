@@ -199,3 +199,25 @@ fn a_sim_run_ignores_the_shells_oci_cli_auth() {
         .unwrap();
     assert_eq!(ran.status.code(), Some(0), "{}", String::from_utf8_lossy(&ran.stderr));
 }
+
+#[test]
+fn a_misspelled_home_region_is_named_with_its_line_in_the_config() {
+    let sb = Sandbox::new();
+    write_config(&sb);
+    sb.write("oci-config", &sb.read("oci-config").replace("region=us-ashburn-1", "region=us-ashburn-l"));
+    let ran = sb.run(&["oci", "request", "GET", "core", "/20160918/vcns", "--config-file", "oci-config"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    for part in ["oci-config:5", "profile [DEFAULT]", "did you mean us-ashburn-1", "or give --region"] {
+        assert!(ran.stderr.contains(part), "{part}: {}", ran.stderr);
+    }
+    // A task that names no region fails the same way, before anything is sent.
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: home\ntasks:\n  list:\n    uses: oci.request\n    with: { method: GET, service: core, path: /20160918/vcns }\n",
+    );
+    let run = sb.run(&["run", "rb.yaml", "--config-file", "oci-config"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for part in ["oci-config:5", "did you mean us-ashburn-1", "give the task a `region` input"] {
+        assert!(run.stderr.contains(part), "{part}: {}", run.stderr);
+    }
+}

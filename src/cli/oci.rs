@@ -52,7 +52,14 @@ pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
     let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| CliError::usage(format!("`{}` is not an HTTP method", args.method)))?;
     let service = Service::parse(&args.service).map_err(|e| CliError::usage(e.to_string()))?;
-    let region = args.region.clone().unwrap_or(home);
+    let region = match &args.region {
+        Some(region) => region.clone(),
+        // With `--endpoint`, the region only names the request.
+        None if args.endpoint.is_some() => home.region.clone(),
+        None => {
+            home.usable().map_err(|e| CliError::usage_help(e.to_owned(), "fix it there, or give --region"))?.to_owned()
+        }
+    };
     let (path, query) = match args.path.split_once('?') {
         Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
         None => (args.path.clone(), None),

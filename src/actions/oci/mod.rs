@@ -46,10 +46,40 @@ impl OciSettings {
     }
 }
 
+/// The profile's `region`: where a request that names no region goes.
+#[derive(Debug, Clone)]
+pub struct HomeRegion {
+    pub region: String,
+    /// Why requests cannot go there (no endpoint is known for it), naming the config line.
+    problem: Option<String>,
+}
+
+impl HomeRegion {
+    fn new(config: &crate::oci::OciConfig, endpoints: &Endpoints) -> Self {
+        let region = config.region.clone();
+        let problem = endpoints.resolve(crate::oci::Service::Identity, &region, None).err().map(|e| {
+            let place = match config.line_of("region") {
+                0 => config.path.display().to_string(),
+                line => format!("{}:{line}", config.path.display()),
+            };
+            format!("{place}: the `region` of profile [{}], where requests that name no region go: {e}", config.profile)
+        });
+        Self { region, problem }
+    }
+
+    /// The region, or why requests cannot go there.
+    pub fn usable(&self) -> Result<&str, &str> {
+        match &self.problem {
+            Some(problem) => Err(problem),
+            None => Ok(&self.region),
+        }
+    }
+}
+
 /// The lazily built client shared by every OCI action of a run.
 pub struct OciEnvironment {
     settings: OciSettings,
-    client: OnceCell<Result<(OciClient, String), String>>,
+    client: OnceCell<Result<(OciClient, HomeRegion), String>>,
 }
 
 impl OciEnvironment {
@@ -58,10 +88,10 @@ impl OciEnvironment {
     }
 
     /// The client and the profile's home region.
-    pub async fn client(&self) -> Result<(&OciClient, &str), ActionError> {
+    pub async fn client(&self) -> Result<(&OciClient, &HomeRegion), ActionError> {
         let built = self.client.get_or_init(|| async { build_client(&self.settings).map_err(|e| e.to_string()) }).await;
         match built {
-            Ok((client, region)) => Ok((client, region.as_str())),
+            Ok((client, home)) => Ok((client, home)),
             Err(e) => Err(ActionError::input(e.clone())),
         }
     }
@@ -88,7 +118,7 @@ impl SetupError {
 }
 
 /// Builds a client from the settings; warnings about the config go to the log.
-pub fn build_client(settings: &OciSettings) -> Result<(OciClient, String), SetupError> {
+pub fn build_client(settings: &OciSettings) -> Result<(OciClient, HomeRegion), SetupError> {
     let selection =
         ConfigSelection { file: settings.config_file.clone(), profile: settings.profile.clone(), auth: settings.auth };
     let credentials = crate::oci::load_credentials(&selection)?;
@@ -96,12 +126,13 @@ pub fn build_client(settings: &OciSettings) -> Result<(OciClient, String), Setup
         tracing::warn!(%warning, "OCI config");
     }
     let endpoints = settings.endpoints()?;
+    let home = HomeRegion::new(&credentials.config, &endpoints);
     let mut builder = OciClient::builder(credentials.signer).endpoints(endpoints);
     if let Some(policy) = &settings.retry {
         builder = builder.retry_policy(policy.clone());
     }
     let client = builder.build()?;
-    Ok((client, credentials.config.region))
+    Ok((client, home))
 }
 
 /// An OCI client error as an action error: the service's code, message, opc-request-id and

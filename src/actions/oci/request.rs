@@ -69,7 +69,13 @@ impl Action for OciRequestAction {
                 .map_err(|_| ActionError::input(format!("bad method `{method}`")))?;
             let service = Service::parse(text(&with, "service").unwrap_or_default())
                 .map_err(|e| ActionError::input(e.to_string()))?;
-            let region = text(&with, "region").unwrap_or(home).to_owned();
+            let region = match text(&with, "region") {
+                Some(region) => region.to_owned(),
+                None => home
+                    .usable()
+                    .map_err(|e| ActionError::input(format!("{e}; fix it there, or give the task a `region` input")))?
+                    .to_owned(),
+            };
             let path = text(&with, "path").ok_or_else(|| ActionError::input("missing input `path`"))?;
             let mut request = OciRequest::new(method.clone(), service, region, path).cancel_on(ctx.cancel.clone());
             if let Some(query) = with.get("query").and_then(Value::as_object) {
