@@ -81,6 +81,25 @@ async fn drctl_image_copy_between_two_regions_and_the_dump() {
     let repo = &repos["items"][0];
     assert_eq!((repo["displayName"].as_str(), repo["imageCount"].as_u64()), (Some("orders/app"), Some(1)));
     assert_eq!(repo["layerCount"], 2);
+    // ContainerRepositoryCollection's totals, and what later pages hold.
+    assert_eq!(
+        (&repos["repositoryCount"], &repos["imageCount"], &repos["layerCount"], &repos["remainingItemsCount"]),
+        (&json!(1), &json!(1), &json!(2), &json!(0))
+    );
+    assert_eq!(repos["layersSizeInBytes"], repo["layersSizeInBytes"]);
+    let images: Value = sim
+        .client()
+        .send_json(
+            OciRequest::new(Method::GET, Service::Artifacts, PHX, "/container/images")
+                .query("compartmentId", sim.identity.tenancy.clone())
+                .query("limit", "1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (images["items"][0]["digest"].as_str(), &images["remainingItemsCount"]),
+        (Some(image.digest.as_str()), &json!(0))
+    );
     // The name is the registry path, so no other compartment may take it.
     let other: Value = sim
         .client()

@@ -8,12 +8,13 @@ use super::errors::ApiError;
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 
-/// One page of `items` and the next page token, if more remain.
+/// One page of `items`, the next page token if more remain, and how many items come after
+/// this page.
 pub fn page<T: Clone>(
     items: &[T],
     limit: Option<&str>,
     page: Option<&str>,
-) -> Result<(Vec<T>, Option<String>), ApiError> {
+) -> Result<(Vec<T>, Option<String>, usize), ApiError> {
     let limit = match limit {
         None => DEFAULT_LIMIT,
         Some(text) => match text.parse::<usize>() {
@@ -31,7 +32,7 @@ pub fn page<T: Clone>(
     };
     let end = (start + limit).min(items.len());
     let next = (end < items.len()).then(|| format!("p{end}"));
-    Ok((items[start..end].to_vec(), next))
+    Ok((items[start..end].to_vec(), next, items.len() - end))
 }
 
 #[cfg(test)]
@@ -41,10 +42,10 @@ mod tests {
     #[test]
     fn walks_pages_until_no_token() {
         let items: Vec<u32> = (0..5).collect();
-        let (p1, t1) = page(&items, Some("2"), None).unwrap();
-        assert_eq!((p1, t1.as_deref()), (vec![0, 1], Some("p2")));
-        let (p3, t3) = page(&items, Some("2"), Some("p4")).unwrap();
-        assert_eq!((p3, t3), (vec![4], None));
+        let (p1, t1, left) = page(&items, Some("2"), None).unwrap();
+        assert_eq!((p1, t1.as_deref(), left), (vec![0, 1], Some("p2"), 3));
+        let (p3, t3, left) = page(&items, Some("2"), Some("p4")).unwrap();
+        assert_eq!((p3, t3, left), (vec![4], None, 0));
         assert_eq!(page(&items, Some("0"), None).unwrap_err().code, "InvalidParameter");
         assert_eq!(page(&items, None, Some("zz")).unwrap_err().code, "InvalidParameter");
     }

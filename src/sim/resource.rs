@@ -75,13 +75,20 @@ impl WorkRequestSpec {
 }
 
 /// How list operations return items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum ListShape {
     /// A bare JSON array (`list[...]` in the SDK).
     Array,
     /// A collection object `{"items": [...]}`.
     Items,
+    /// A collection object that also counts what later pages hold (`remainingItemsCount`)
+    /// and, with `totals`, fields summed over every matching item, not only this page's (the
+    /// Artifacts collections).
+    Counted { totals: Option<Totals> },
 }
+
+/// Fields a collection sums over every item a list matched.
+pub type Totals = fn(&[Value]) -> Map<String, Value>;
 
 /// A per-scope count limit: at most `default` resources sharing the value of `scope_field`
 /// (overridable with `--limit name=N`).
@@ -535,11 +542,17 @@ fn field<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
 
 /// A page of `items` in the list shape, with `opc-next-page` when more remain.
 pub fn list_response(shape: ListShape, items: &[Value], call: &Call) -> Result<Response, ApiError> {
-    let (page, next) = pagination::page(items, call.query_value("limit"), call.query_value("page"))?;
+    let (page, next, remaining) = pagination::page(items, call.query_value("limit"), call.query_value("page"))?;
     let headers: Vec<(&str, String)> = next.map(|n| vec![("opc-next-page", n)]).unwrap_or_default();
     let body = match shape {
         ListShape::Array => Value::Array(page),
         ListShape::Items => json!({ "items": page }),
+        ListShape::Counted { totals } => {
+            let mut body = totals.map(|f| f(items)).unwrap_or_default();
+            body.insert("items".into(), Value::Array(page));
+            body.insert("remainingItemsCount".into(), json!(remaining));
+            Value::Object(body)
+        }
     };
     Ok(json(200, &body, &headers))
 }

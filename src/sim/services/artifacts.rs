@@ -4,7 +4,7 @@
 //! the region's registry (`sim::registry`), which keeps the counts up to date.
 
 use axum::Router;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
@@ -14,10 +14,21 @@ pub static REPOSITORY: Kind = Kind {
     name: "artifacts.containerrepository",
     ocid_type: "containerrepo",
     lifecycle: AVAILABLE,
-    list: ListShape::Items,
+    list: ListShape::Counted { totals: Some(repository_totals) },
     prepare: prepare_repository,
     ..BASE
 };
+
+/// ContainerRepositoryCollection's totals, over every repository the list matched.
+fn repository_totals(items: &[Value]) -> Map<String, Value> {
+    let sum = |field: &str| items.iter().filter_map(|r| r.get(field).and_then(Value::as_u64)).sum::<u64>();
+    let mut totals = Map::new();
+    totals.insert("repositoryCount".into(), json!(items.len()));
+    for field in ["imageCount", "layerCount", "layersSizeInBytes"] {
+        totals.insert(field.into(), json!(sum(field)));
+    }
+    totals
+}
 
 fn prepare_repository(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     if p.existing.is_none() {

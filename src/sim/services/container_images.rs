@@ -150,7 +150,7 @@ fn list(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
         .collect();
     drop(store);
     sorting::sort(&mut items, &call.query, sorting::UPPER_DISPLAY_NAME)?;
-    resource::list_response(ListShape::Items, &items, call)
+    resource::list_response(ListShape::Counted { totals: None }, &items, call)
 }
 
 /// `GetContainerImage`.
