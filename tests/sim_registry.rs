@@ -131,6 +131,43 @@ async fn drctl_image_copy_between_two_regions_and_the_dump() {
                                "size": image.manifest.len()}]}])
     );
     assert_eq!(dump[PHX]["registry"]["blobs"], 2);
+
+    // Deleted through the Artifacts API, the image leaves the registry with its tag, and the
+    // repository's counts follow.
+    let image_id = images["items"][0]["id"].as_str().unwrap().to_owned();
+    let stale = sim
+        .client()
+        .send(
+            OciRequest::new(Method::DELETE, Service::Artifacts, PHX, format!("/container/images/{image_id}"))
+                .if_match("not-the-etag"),
+        )
+        .await;
+    match stale {
+        Err(drctl::oci::ClientError::Api(e)) => assert_eq!(e.status, 412),
+        other => panic!("expected 412, got {other:?}"),
+    }
+    let deleted = sim
+        .client()
+        .send(OciRequest::new(Method::DELETE, Service::Artifacts, PHX, format!("/container/images/{image_id}")))
+        .await
+        .unwrap();
+    assert_eq!(deleted.status.as_u16(), 204);
+    let gone = http.get(format!("{}/v2/{ns}/orders/app/manifests/1.0", sim.base(PHX))).send().await.unwrap();
+    assert_eq!(gone.status(), 404);
+    let again = sim
+        .client()
+        .send(OciRequest::new(Method::GET, Service::Artifacts, PHX, format!("/container/images/{image_id}")))
+        .await;
+    assert!(matches!(again, Err(drctl::oci::ClientError::Api(ref e)) if e.status == 404), "{again:?}");
+    let repos: Value = sim
+        .client()
+        .send_json(
+            OciRequest::new(Method::GET, Service::Artifacts, PHX, "/container/repositories")
+                .query("compartmentId", sim.identity.tenancy.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!((&repos["items"][0]["imageCount"], &repos["imageCount"]), (&json!(0), &json!(0)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

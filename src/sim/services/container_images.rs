@@ -10,7 +10,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::artifacts::REPOSITORY;
-use crate::sim::call::{json, respond, Call};
+use crate::sim::call::{empty, json, respond, Call};
 use crate::sim::context::RegionCtx;
 use crate::sim::errors::ApiError;
 use crate::sim::ocid::region_key;
@@ -153,19 +153,51 @@ fn list(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
     resource::list_response(ListShape::Counted { totals: None }, &items, call)
 }
 
-/// `GetContainerImage`.
-fn get_one(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
-    let id = call.param("id");
-    let store = ctx.sim.store();
-    images(&store, &ctx.region)
+/// The image of `id`, or 404.
+fn find(store: &Store, region: &str, id: &str) -> Result<Value, ApiError> {
+    images(store, region)
         .into_iter()
         .find(|i| i["id"].as_str() == Some(id))
-        .map(|i| {
-            // The etag changes with what the image shows (a tag moved to or from it).
-            let etag = crate::hash::sha256_hex(i.to_string().as_bytes())[..32].to_owned();
-            json(200, &i, &[("etag", etag)])
-        })
         .ok_or_else(|| ApiError::not_found(&format!("container image {id}")))
+}
+
+/// The etag of an image: it changes with what the image shows (a tag moved to or from it).
+fn etag(image: &Value) -> String {
+    crate::hash::sha256_hex(image.to_string().as_bytes())[..32].to_owned()
+}
+
+/// `GetContainerImage`.
+fn get_one(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+    let image = find(&ctx.sim.store(), &ctx.region, call.param("id"))?;
+    Ok(json(200, &image, &[("etag", etag(&image))]))
+}
+
+/// `DeleteContainerImage`: the manifest leaves the registry with every tag naming it, as a
+/// delete by digest through the registry does; 204.
+fn delete(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
+    let id = call.param("id");
+    let mut store = ctx.sim.store();
+    let image = find(&store, &ctx.region, id)?;
+    call.check_if_match(&etag(&image))?;
+    let display = image["repositoryName"].as_str().unwrap_or_default().to_owned();
+    let digest = image["digest"].as_str().unwrap_or_default().to_owned();
+    let namespace = image["repositoryId"]
+        .as_str()
+        .and_then(|r| store.resources.get(r))
+        .and_then(|r| r.str_field("namespace"))
+        .unwrap_or_default()
+        .to_owned();
+    let path = format!("{namespace}/{display}");
+    if let Some(repo) = store.registry.region_mut(&ctx.region).repositories.get_mut(&path) {
+        repo.tags.retain(|_, d| *d != digest);
+        let tags = &repo.tags;
+        repo.tagged_ms.retain(|t, _| tags.contains_key(t));
+        repo.manifests.remove(&digest);
+    }
+    crate::sim::registry::access::refresh_counts(ctx, &mut store, &path, &display);
+    drop(store);
+    ctx.sim.touch();
+    Ok(empty(204, &[]))
 }
 
 pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
@@ -176,6 +208,7 @@ pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
         )
         .route(
             "/20160918/container/images/{id}",
-            get(|ctx: State<RegionCtx>, call: Call| async move { respond(get_one(&ctx, &call)) }),
+            get(|ctx: State<RegionCtx>, call: Call| async move { respond(get_one(&ctx, &call)) })
+                .delete(|ctx: State<RegionCtx>, call: Call| async move { respond(delete(&ctx, &call)) }),
         )
 }
