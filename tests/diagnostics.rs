@@ -415,6 +415,26 @@ fn a_stray_last_line_is_shown_where_it_is() {
     insta::assert_snapshot!(ran.stderr);
 }
 
+/// A tab in the indentation is shown where it is, not where the parser noticed it (the end
+/// of the line above).
+#[test]
+fn a_tab_in_the_indentation_is_shown_on_its_line() {
+    let sb = support::Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: y2\nphases: [a]\ntasks:\n  t:\n    phase: a\n\tuses: shell\n    with: { run: echo }\n",
+    );
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    insta::assert_snapshot!(ran.stderr);
+    let json = validate_json(&sb, "rb.yaml");
+    assert_eq!(
+        (&json["problems"][0]["line"], &json["problems"][0]["column"]),
+        (&serde_json::json!(7), &serde_json::json!(1)),
+        "{json}"
+    );
+}
+
 /// Every problem `validate` reports names its fix in a help line.
 #[test]
 fn every_problem_has_a_help_line() {

@@ -998,6 +998,14 @@ fn approving_a_task_that_is_no_approval_says_so() {
             approve.stderr
         );
     }
+    // A task that is done is named as such, with what to do (the run's id filled in).
+    let retry = sb.run(&["retry", &run, "Early"]);
+    assert_eq!(retry.code, 2, "{}", retry.stderr);
+    assert!(retry.stderr.contains(&format!("cannot retry `Early` in run {run}: it succeeded")), "{}", retry.stderr);
+    assert!(sb.run(&["approve", &run, "Gate", "--reason", "ok"]).code == 0);
+    let deny = sb.run(&["deny", &run, "Gate", "--reason", "late"]);
+    assert_eq!(deny.code, 2, "{}", deny.stderr);
+    assert!(deny.stderr.contains(&format!("`drctl status {run}` shows who decided")), "{}", deny.stderr);
 }
 
 /// After `retry` of a denied approval, what its denial skipped waits again: `status` shows it

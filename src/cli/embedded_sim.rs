@@ -104,8 +104,10 @@ impl EmbeddedSim {
                 }
                 Err(crate::sim::SimError::Bind { .. }) if saved.is_none() && attempt < 7 => continue,
                 // The directory's ports are taken: most likely by a `drctl sim` serving it.
+                // Like a run another process drives: not a failed run, but one that cannot
+                // start here now (exit 2).
                 Err(e @ crate::sim::SimError::Bind { .. }) => {
-                    return Err(CliError::failed_help(
+                    return Err(CliError::usage_help(
                         format!("simulator in {}: {e}", dir.display()),
                         "another drctl may be serving this simulator directory (`drctl sim --dir` or a run in \
                          progress): stop it, or point at it with --endpoints DIR/endpoints.json --config-file \
@@ -113,7 +115,7 @@ impl EmbeddedSim {
                     ))
                 }
                 Err(e @ crate::sim::SimError::Busy { .. }) => {
-                    return Err(CliError::failed_help(
+                    return Err(CliError::usage_help(
                         e.to_string(),
                         "another drctl serves this simulator directory (`drctl sim --dir` or a run in progress): \
                          stop it, or point at it with --endpoints DIR/endpoints.json --config-file DIR/config instead \

@@ -202,7 +202,9 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
                 // A mistake in the command line is a usage error (exit 2), as everywhere.
                 crate::sim::SimError::Usage(_)
                 | crate::sim::SimError::UnknownRegion { .. }
-                | crate::sim::SimError::Seed { .. } => CliError::usage(e.to_string()),
+                | crate::sim::SimError::Seed { .. }
+                // Another simulator serves the directory: as with a run another process drives.
+                | crate::sim::SimError::Busy { .. } => CliError::usage(e.to_string()),
                 other => CliError::failed(other.to_string()),
             })
         }

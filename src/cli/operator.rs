@@ -180,7 +180,7 @@ pub async fn decide(
                 format!("it was denied; to ask again: {}", command("retry"))
             }
             (Decision::Approve | Decision::Deny, Some(TaskState::Succeeded)) if is_approval => {
-                "it was approved already; `drctl status RUN` shows who decided and why".to_owned()
+                format!("it was approved already; `drctl status {run}` shows who decided and why")
             }
             (_, Some(TaskState::Succeeded)) => "it succeeded; there is nothing left to do for it".to_owned(),
             (_, Some(TaskState::Running)) => format!(
@@ -191,12 +191,19 @@ pub async fn decide(
             (Decision::Retry, Some(TaskState::AwaitingApproval)) => {
                 format!("it waits for a decision: {}", command("approve"))
             }
-            _ => "`drctl status RUN` shows each task's state".to_owned(),
+            _ => format!("`drctl status {run}` shows each task's state"),
         };
         let verb = format!("{decision:?}").to_lowercase();
         let why = match decision {
             Decision::Approve | Decision::Deny if !is_approval => "it is not an approval task".to_owned(),
-            _ => format!("it is {shown}"),
+            _ => match state {
+                None => "it has not started".to_owned(),
+                Some(TaskState::Succeeded) => "it succeeded".to_owned(),
+                Some(TaskState::Failed) => "it failed".to_owned(),
+                Some(TaskState::Skipped) => "it was skipped".to_owned(),
+                Some(TaskState::Cancelled) => "it was cancelled".to_owned(),
+                Some(_) => format!("it is {shown}"),
+            },
         };
         return Err(CliError::usage_help(format!("cannot {verb} `{id}` in run {}: {why}", dir.id), help));
     }

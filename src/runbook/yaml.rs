@@ -304,6 +304,11 @@ fn parse_once(source: &str) -> Result<(Node, Vec<SyntaxError>), SyntaxError> {
         let at = offsets.byte(e.marker().index());
         let (message, kind) = if e.info().contains("recursion limit") {
             (format!("lists and maps nest more than {MAX_DEPTH} levels deep here"), SyntaxErrorKind::TooDeep)
+        } else if let Some(tab) = e.info().contains("tab").then(|| indenting_tab(source, at)).flatten() {
+            // The parser notices a tab where the scalar before it ends, often the line
+            // above; the place to fix is the tab.
+            let message = "a tab in the indentation".to_owned();
+            return SyntaxError { message, span: tab..tab + 1, kind: SyntaxErrorKind::Malformed };
         } else {
             (quote_named(source, at, e.info()), SyntaxErrorKind::Malformed)
         };
@@ -311,6 +316,21 @@ fn parse_once(source: &str) -> Result<(Node, Vec<SyntaxError>), SyntaxError> {
     })?;
     let root = builder.root.unwrap_or(Node { kind: NodeKind::Map(Vec::new()), span: 0..0 });
     Ok((root, builder.tags))
+}
+
+/// The first tab in the leading blanks of the line holding `at` or of one of the next two.
+fn indenting_tab(source: &str, at: usize) -> Option<usize> {
+    let at = at.min(source.len());
+    let mut start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+    for _ in 0..3 {
+        let line = &source[start..];
+        let blanks = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(tab) = line[..blanks].find('\t') {
+            return Some(start + tab);
+        }
+        start += line.find('\n')? + 1;
+    }
+    None
 }
 
 /// Where an error the parser found at `at` is shown: there, unless only blanks follow it
