@@ -1006,3 +1006,37 @@ fn a_first_ctrl_c_during_a_burst_of_starts_leaves_no_task_in_doubt() {
         }
     }
 }
+
+/// A signal while `run --sim` is still setting up (starting its simulator) interrupts the run
+/// as it starts, rather than ending drctl by the signal's default action; resume then runs it.
+#[test]
+fn a_signal_while_the_run_sets_up_interrupts_it_as_it_starts() {
+    for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
+        let sb = Sandbox::new();
+        sb.write(
+            "rb.yaml",
+            "version: 1\nname: early\ntasks:\n  t: { uses: shell, with: { run: 'echo ran >> ran.log' } }\n",
+        );
+        let child = sb
+            .command(&["run", "rb.yaml", "--sim", "--progress", "plain"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn drctl");
+        // Past the parsing of the command line, into the simulator's set-up.
+        std::thread::sleep(Duration::from_millis(60));
+        signal(&child, sig);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() == Some(0) {
+            // The set-up and the one task were done before the signal came.
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(130), "signal {sig}: {stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let id = stdout.lines().find_map(|l| l.strip_prefix("run ")).expect("run id").to_owned();
+        let resumed = sb.run(&["resume", &id]);
+        assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+        assert_eq!(sb.read("ran.log"), "ran\n");
+    }
+}

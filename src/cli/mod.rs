@@ -182,6 +182,19 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
+    // Not `cleanup`, which may ask for a confirmation first: Ctrl-C there must end it.
+    let drives_a_run = matches!(
+        &cli.command,
+        Command::Run(_)
+            | Command::Resume(_)
+            | Command::Approve(_)
+            | Command::Deny(_)
+            | Command::Skip(_)
+            | Command::Retry(_)
+    );
+    if drives_a_run {
+        signals::listen_early();
+    }
     match cli.command {
         Command::Validate(args) => validate::validate(args),
         Command::Plan(args) => plan::plan(args, &cli.oci).await,

@@ -12,10 +12,27 @@ pub struct Interrupts {
     seen: bool,
 }
 
+/// Handlers installed as a command that drives a run began, until the run takes them.
+static EARLY: std::sync::Mutex<Option<Interrupts>> = std::sync::Mutex::new(None);
+
+/// Installs the handlers now, for a command that will drive a run after some set-up (reading
+/// the runbook, starting a simulator): a signal that comes meanwhile then interrupts the run
+/// as it starts, rather than ending drctl by the signal's default action.
+pub fn listen_early() {
+    let interrupts = Interrupts::install();
+    *EARLY.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(interrupts);
+}
+
 impl Interrupts {
+    /// The handlers [`listen_early`] installed, with any signal that came since, or new ones.
+    pub fn listen() -> Interrupts {
+        let early = EARLY.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        early.unwrap_or_else(Interrupts::install)
+    }
+
     /// Installs the handlers. A signal that cannot be listened for is left to its default
     /// action, as before this existed.
-    pub fn listen() -> Interrupts {
+    fn install() -> Interrupts {
         let kinds = [(false, SignalKind::interrupt()), (false, SignalKind::terminate()), (true, SignalKind::hangup())];
         let streams = kinds.into_iter().filter_map(|(hup, kind)| signal(kind).ok().map(|s| (hup, s))).collect();
         Interrupts { streams, seen: false }
