@@ -915,6 +915,35 @@ async fn creates_refuse_what_oci_refuses() {
     let body = json!({"displayName": "l", "logType": "CUSTOM", "retentionDuration": 45});
     let path = format!("/logGroups/{group}/logs");
     assert!(refused(client.send(post(Service::Logging, IAD, &path, body)).await).contains("45"));
+    // A log's name is unique in its group.
+    let body = json!({"displayName": "app", "logType": "CUSTOM"});
+    client.send(post(Service::Logging, IAD, &path, body.clone())).await.unwrap();
+    let (status, code, message) = failure(client.send(post(Service::Logging, IAD, &path, body)).await);
+    assert_eq!((status, code.as_str()), (409, "Conflict"), "{message}");
+
+    // A field sent with the wrong type is named as invalid, not as missing.
+    let body = json!({"compartmentId": tenancy, "cidrBlock": 123});
+    assert!(refused(client.send(post(Service::Core, IAD, "/vcns", body)).await).contains("`cidrBlock`"));
+    // A policy statement begins with its verb.
+    let body = json!({"compartmentId": tenancy, "name": "p", "description": "d", "statements": ["hello world"]});
+    assert!(refused(client.send(post(Service::Identity, IAD, "/policies", body)).await).contains("hello world"));
+    // KMS keys come in the lengths their algorithm has.
+    let vault: Value = client
+        .send_json(post(
+            Service::Vaults,
+            IAD,
+            "/vaults",
+            json!({"compartmentId": tenancy, "displayName": "v", "vaultType": "DEFAULT"}),
+        ))
+        .await
+        .unwrap();
+    let vault = vault["id"].as_str().unwrap().to_owned();
+    wait_active(&client, Service::Vaults, IAD, &format!("/vaults/{vault}"), "ACTIVE").await;
+    for (algorithm, length) in [("AES", 17), ("RSA", 32), ("DES", 8)] {
+        let body = json!({"compartmentId": tenancy, "displayName": "k", "vaultId": vault,
+                          "keyShape": {"algorithm": algorithm, "length": length}});
+        assert!(refused(client.send(post(Service::Kms, IAD, "/20180608/keys", body)).await).contains(algorithm));
+    }
 
     let body = json!({"compartmentId": tenancy, "displayName": "r", "isEnabled": true,
                       "condition": "{\"eventType\": \"x\"}", "actions": {"actions": []}});

@@ -129,7 +129,13 @@ impl Prepare<'_> {
     }
 
     pub fn require(&self, field: &str) -> Result<String, ApiError> {
-        self.str(field).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::missing(field))
+        match self.body.get(field) {
+            // Sent, but not as text: OCI names the field as invalid, not as missing.
+            Some(v) if !v.is_null() && !v.is_string() => {
+                Err(ApiError::invalid(format!("Invalid value for `{field}`: a string is expected.")))
+            }
+            _ => self.str(field).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::missing(field)),
+        }
     }
 
     /// Sets `field` only when the client did not.

@@ -218,6 +218,11 @@ fn prepare_vcn(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     if p.existing.is_some() {
         return Ok(());
     }
+    if let Some(other) = p.body.get("cidrBlock").filter(|v| !v.is_string() && !v.is_null()) {
+        return Err(ApiError::invalid(format!(
+            "Invalid value for `cidrBlock`: a CIDR block as text is expected, got {other}."
+        )));
+    }
     if let Some(other) = p.body.get("cidrBlocks").filter(|v| !v.is_array() && !v.is_null()) {
         return Err(ApiError::invalid(format!("cidrBlocks must be a list of CIDR blocks, got {other}.")));
     }

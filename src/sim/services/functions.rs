@@ -106,7 +106,13 @@ fn prepare_function(p: &mut Prepare<'_>) -> Result<(), ApiError> {
         .or_else(|| {
             p.body.get("sourceDetails").and_then(|s| s.get("image")).and_then(Value::as_str).map(str::to_string)
         })
-        .ok_or_else(|| ApiError::missing("image"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                "MissingParameter",
+                "Missing required parameter `sourceDetails` (`image` in API version 20181201).",
+            )
+        })?;
     let changed = p.existing.is_none_or(|old| old.str_field("image") != Some(image.as_str()));
     let digest = match registry_digest(p, &image)? {
         Some(d) => d,

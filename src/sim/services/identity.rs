@@ -122,6 +122,16 @@ fn prepare_policy(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     if statements.is_empty() || statements.iter().any(|s| s.as_str().is_none_or(|s| s.trim().len() <= 5)) {
         return Err(ApiError::invalid("statements must be a non-empty list of policy statements."));
     }
+    // Every statement of the policy language begins with its verb.
+    const VERBS: [&str; 5] = ["allow", "define", "endorse", "admit", "deny"];
+    for statement in statements.iter().filter_map(Value::as_str) {
+        let verb = statement.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+        if !VERBS.contains(&verb.as_str()) {
+            return Err(ApiError::invalid(format!(
+                "Invalid policy statement `{statement}`: a statement begins with Allow, Define, Endorse, Admit or Deny."
+            )));
+        }
+    }
     Ok(())
 }
 

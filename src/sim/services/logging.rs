@@ -54,8 +54,18 @@ fn prepare_group(p: &mut Prepare<'_>) -> Result<(), ApiError> {
 }
 
 fn prepare_log(p: &mut Prepare<'_>) -> Result<(), ApiError> {
-    p.require("displayName")?;
+    let name = p.require("displayName")?;
     let group = p.reference("logGroupId", LOG_GROUP.name)?;
+    // A log's name is unique in its log group.
+    let clash = p.store.of_kind(p.region, LOG.name).any(|r| {
+        r.id != p.id
+            && r.gone_at_ms.is_none()
+            && r.str_field("logGroupId") == Some(group.id.as_str())
+            && r.str_field("displayName") == Some(name.as_str())
+    });
+    if clash {
+        return Err(ApiError::conflict(format!("A log named `{name}` already exists in log group {}.", group.id)));
+    }
     let log_type = p.require("logType")?;
     if log_type != "CUSTOM" && log_type != "SERVICE" {
         return Err(ApiError::invalid("logType must be CUSTOM or SERVICE."));

@@ -65,6 +65,22 @@ fn prepare_key(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     {
         return Err(ApiError::invalid("keyShape needs algorithm and length."));
     }
+    // The lengths KeyShape allows, in bytes, by algorithm.
+    let algorithm = shape.get("algorithm").and_then(Value::as_str).unwrap_or_default();
+    let length = shape.get("length").and_then(Value::as_u64).unwrap_or_default();
+    let allowed: &[u64] = match algorithm {
+        "AES" => &[16, 24, 32],
+        "RSA" => &[256, 384, 512],
+        "ECDSA" => &[32, 48, 66],
+        other => return Err(ApiError::invalid(format!("keyShape.algorithm `{other}` is not one of AES, RSA, ECDSA."))),
+    };
+    if !allowed.contains(&length) {
+        let allowed: Vec<String> = allowed.iter().map(u64::to_string).collect();
+        return Err(ApiError::invalid(format!(
+            "keyShape.length {length} is not a length of {algorithm} keys ({} bytes).",
+            allowed.join(", ")
+        )));
+    }
     // Keys live in the vault whose management endpoint received the call; with one
     // endpoint per region that is the newest active vault of the compartment, unless
     // the client names one.
