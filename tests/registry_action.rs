@@ -152,3 +152,70 @@ async fn a_destination_that_takes_no_connection_is_named_with_the_next_step() {
     assert!(ran.stderr.contains("127.0.0.1:9 did not take the connection"), "{}", ran.stderr);
     assert!(ran.stderr.contains("a retry of the task (or a resume) copies only what is missing"), "{}", ran.stderr);
 }
+
+/// A registry's answer is classed by its HTTP status, so `retry_on` matches what is written: a
+/// missing tag is `http:404` (retried when asked for), not a network error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_errors_are_classed_by_their_http_status() {
+    let (Some(source), Some(dest)) = (start_registry(), start_registry()) else { return };
+    let sb = Sandbox::new();
+    sb.write(
+        "endpoints.json",
+        &format!(r#"{{"us-ashburn-1": "http://{}", "us-phoenix-1": "http://{}"}}"#, source.host(), dest.host()),
+    );
+    let task = |name: &str, on: &str| {
+        format!(
+            "  {name}:\n    uses: registry.copy\n    on_failure: continue\n    retry: {{ attempts: 3, delay: 10ms, retry_on: [{on}] }}\n    with:\n      source: {{ region: us-ashburn-1, repository: app, tag: missing }}\n      destination: {{ region: us-phoenix-1, repository: app }}\n"
+        )
+    };
+    sb.write(
+        "rb.yaml",
+        &format!(
+            "version: 1\nname: classes\ntasks:\n{}{}",
+            task("on-network", "network"),
+            task("on-404", "'http:404'")
+        ),
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--endpoints", "endpoints.json", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let states = sb.task_states(&ran.run_id());
+    assert_eq!(states["on-network"], ("failed".into(), 1), "a 404 is no network error: {}", ran.stderr);
+    assert_eq!(states["on-404"], ("failed".into(), 3), "{}", ran.stderr);
+}
+
+/// An image copy interrupted by a signal exits 130, as an interrupted run does, saying that
+/// the same command goes on; here the destination takes connections and never answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_image_copy_exits_130() {
+    let Some(source) = start_registry() else { return };
+    push_image(&source.host(), "app", "v1", &[1_000], 13).await;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let sb = Sandbox::new();
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let child = sb
+            .command(&[
+                "image",
+                "copy",
+                "--plain-http",
+                &format!("{}/app:v1", source.host()),
+                &format!("127.0.0.1:{port}/app:v1"),
+            ])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        // SAFETY: signalling the child this test started.
+        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "signal {sig}: {stderr}");
+        assert!(stderr.contains("the same command copies only what is missing"), "{stderr}");
+    }
+}

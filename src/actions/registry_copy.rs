@@ -280,6 +280,20 @@ impl RegistryCopy {
     }
 }
 
+/// The class `retry_on` matches a registry error by: the registry's HTTP status where it
+/// answered with one, `network` where no answer came or a transfer broke off, `input` for a
+/// reference or credentials that cannot work, and `other` for content that is wrong.
+fn error_class(e: &crate::registry::RegistryError) -> ErrorClass {
+    use crate::registry::RegistryError as E;
+    match e {
+        E::Http { status, .. } => ErrorClass::HttpStatus(*status),
+        E::UploadFailed { last, .. } => error_class(last),
+        E::Transport { .. } | E::Stalled { .. } | E::SourceBroken { .. } => ErrorClass::Network,
+        E::InvalidReference { .. } | E::InvalidDigest { .. } | E::Credentials { .. } => ErrorClass::Input,
+        _ => ErrorClass::Other,
+    }
+}
+
 /// Runs a registry operation as its own task: the copy's future holds borrows that the
 /// compiler cannot prove `Send` for every lifetime when it is nested in another boxed future,
 /// so it gets its own. `what` names it if the task itself fails.
@@ -294,7 +308,7 @@ where
     match tokio::task::spawn_blocking(move || handle.block_on(tally.scope(work()))).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => {
-            let mut err = ActionError::new(ErrorClass::Network, e.describe());
+            let mut err = ActionError::new(error_class(&e), e.describe());
             err.retryable = e.is_transient();
             Err(err)
         }

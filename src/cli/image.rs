@@ -20,12 +20,22 @@ impl std::fmt::Debug for ImageCommand {
 
 pub async fn image(command: ImageCommand) -> Result<Exit, CliError> {
     let ImageCommand::Copy(args) = command;
-    run_image_copy(args).await.map(|()| Exit::Success).map_err(|e| {
-        let message = e.describe();
-        match e {
-            crate::registry::RegistryError::InvalidReference { .. }
-            | crate::registry::RegistryError::Credentials { .. } => CliError::usage(message),
-            _ => CliError::failed(message),
+    match run_image_copy(args).await {
+        Ok(()) => Ok(Exit::Success),
+        // Interrupted, not failed (exit 130), as a run is.
+        Err(crate::registry::RegistryError::Cancelled) => {
+            crate::errln!("interrupted: image copy cancelled; the same command copies only what is missing");
+            Ok(Exit::Interrupted)
         }
-    })
+        Err(e) => Err(image_error(e)),
+    }
+}
+
+fn image_error(e: crate::registry::RegistryError) -> CliError {
+    let message = e.describe();
+    match e {
+        crate::registry::RegistryError::InvalidReference { .. }
+        | crate::registry::RegistryError::Credentials { .. } => CliError::usage(message),
+        _ => CliError::failed(message),
+    }
 }

@@ -76,15 +76,22 @@ impl ImageCopyArgs {
 }
 
 /// Runs `drctl image copy`: copies (or plans, with `--dry-run`) and prints the outcome.
-/// Ctrl-C cancels in-flight transfers.
+/// Ctrl-C, SIGTERM and SIGHUP cancel in-flight transfers (the copy ends with
+/// [`RegistryError::Cancelled`]; run again, it copies only what is missing).
 pub async fn run_image_copy(args: ImageCopyArgs) -> Result<(), RegistryError> {
+    use tokio::signal::unix::{signal, SignalKind};
     let (dry_run, json) = (args.dry_run, args.json);
     let req = args.into_request()?;
     let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
+    let on_signal = cancel.clone();
+    let mut streams: Vec<_> = [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()]
+        .into_iter()
+        .filter_map(|kind| signal(kind).ok())
+        .collect();
     let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
+        if !streams.is_empty() {
+            futures::future::select_all(streams.iter_mut().map(|s| Box::pin(s.recv()))).await;
+            on_signal.cancel();
         }
     });
     let result = if dry_run {
