@@ -353,17 +353,25 @@ tasks:
     ] {
         assert!(ran.stderr.contains(want), "{want}: {}", ran.stderr);
     }
-    // A URL from an expression is checked once resolved, as the task starts: a bad input, never
-    // attempted.
+    // A URL from an earlier task's output is checked once resolved, as the task starts: a bad
+    // input, never attempted.
     sb.write(
         "computed.yaml",
-        "version: 1\nname: computed\nparams: { u: { type: string, default: 'ftp://x/y' } }\ntasks:\n  t: { uses: http, retry: { attempts: 3, delay: 10ms, retry_on: [any] }, with: { url: '${{ params.u }}' } }\n",
+        "version: 1\nname: computed\ntasks:\n  src: { uses: shell, with: { run: 'echo u=ftp://x/y >> \"$DRCTL_OUTPUT\"' } }\n  t: { uses: http, retry: { attempts: 3, delay: 10ms, retry_on: [any] }, with: { url: '${{ tasks.src.outputs.u }}' } }\n",
     );
     let ran = sb.run(&["run", "computed.yaml"]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(ran.stderr.contains("`ftp://x/y` uses ftp"), "{}", ran.stderr);
     assert!(ran.stderr.contains("input `url` refused"), "{}", ran.stderr);
     assert_eq!(sb.task_states(&ran.run_id())["t"].1, 0, "attempted a bad input");
+    // From a parameter, it is known before the run: the run does not start.
+    sb.write(
+        "param.yaml",
+        "version: 1\nname: param\nparams: { u: { type: string, default: 'ftp://x/y' } }\ntasks:\n  t: { uses: http, with: { url: '${{ params.u }}' } }\n",
+    );
+    let ran = sb.run(&["run", "param.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("t: with: input `url` refused: `ftp://x/y` uses ftp"), "{}", ran.stderr);
 }
 
 #[test]
@@ -523,28 +531,28 @@ tasks:
 }
 
 #[test]
-fn inputs_from_parameters_meet_the_checks_of_literal_ones_when_the_task_starts() {
+fn computed_inputs_meet_the_checks_of_literal_ones_when_the_task_starts() {
     let sb = Sandbox::new();
-    sb.write(
-        "rb.yaml",
-        r#"version: 1
-name: resolved
-params:
-  method: { type: string, default: FETCH }
-  wait: { type: string, default: 2 secs-ish }
-tasks:
-  call: { uses: http, on_failure: continue, with: { url: "http://127.0.0.1:9/", method: "${{ params.method }}" } }
-  gate: { uses: approval, on_failure: continue, with: { message: go?, timeout: "${{ params.wait }}", on_timeout: approve } }
-  nap: { uses: sleep, on_failure: continue, with: { duration: "${{ params.wait }}" } }
+    let tasks = r#"
+  call: { uses: http, on_failure: continue, with: { url: "http://127.0.0.1:9/", method: "${{ FROM.method }}" } }
+  gate: { uses: approval, on_failure: continue, with: { message: go?, timeout: "${{ FROM.wait }}", on_timeout: approve } }
+  nap: { uses: sleep, on_failure: continue, with: { duration: "${{ FROM.wait }}" } }
   poll:
     uses: wait_until
     on_failure: continue
-    with: { http: { url: "http://127.0.0.1:9/", method: "${{ params.method }}" }, until: response.status == 200 }
+    with: { http: { url: "http://127.0.0.1:9/", method: "${{ FROM.method }}" }, until: response.status == 200 }
   every:
     uses: wait_until
     on_failure: continue
-    with: { shell: { run: "true" }, interval: "${{ params.wait }}" }
-"#,
+    with: { shell: { run: "true" }, interval: "${{ FROM.wait }}" }
+"#;
+    // Values an earlier task gives are checked as each task starts.
+    sb.write(
+        "rb.yaml",
+        &format!(
+            "version: 1\nname: resolved\ntasks:\n  src: {{ uses: shell, with: {{ run: 'printf \"method=FETCH\\nwait=2 secs-ish\\n\" >> \"$DRCTL_OUTPUT\"' }} }}{}",
+            tasks.replace("FROM", "tasks.src.outputs")
+        ),
     );
     let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
@@ -563,6 +571,18 @@ tasks:
         "{status}"
     );
     assert!(error("every").starts_with("input `interval` refused:"), "{status}");
+    // From parameters, the same values are known before the run: it does not start, and says
+    // every one.
+    sb.write(
+        "params.yaml",
+        &format!(
+            "version: 1\nname: resolved\nparams:\n  method: {{ type: string, default: FETCH }}\n  wait: {{ type: string, default: 2 secs-ish }}\ntasks:{}",
+            tasks.replace("FROM", "params")
+        ),
+    );
+    let ran = sb.run(&["run", "params.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("5 expressions or inputs would fail"), "{}", ran.stderr);
     // A probe's own inputs are checked at validate, each at its place inside the probe.
     sb.write(
         "probe.yaml",

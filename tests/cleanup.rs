@@ -168,6 +168,7 @@ async fn run(state: &std::path::Path, actions: &ActionRegistry, drill: bool) -> 
         sim: None,
         params_file: None,
         flag_params: Vec::new(),
+        oci: None,
     };
     let dir = RunDir::create(state, &meta, RUNBOOK).unwrap();
     let journal = dir.open_journal().unwrap();

@@ -1225,3 +1225,53 @@ fn tasks_skipped_again_after_a_retry_are_recorded_as_skipped() {
     }
     assert!(!sb.path().join("fdep-ran").exists());
 }
+
+/// A run goes on against the OCI settings it started with: the commands drctl prints work as
+/// printed, without the run's `--config-file` and `--endpoints`, and settings of another
+/// tenancy are refused.
+#[test]
+fn later_commands_use_the_oci_settings_the_run_started_with() {
+    let sb = Sandbox::new();
+    for sim in ["sim1", "sim2"] {
+        assert_eq!(sb.run(&["sim", "init", sim]).code, 0);
+    }
+    // No simulator serves: the run pauses before its OCI task, and is denied there.
+    sb.write("sim1/endpoints.json", r#"{"us-ashburn-1": "http://127.0.0.1:9"}"#);
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: target\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  vcns:\n    uses: oci.request\n    depends_on: [gate]\n    with: { method: GET, service: core, region: us-ashburn-1, path: /20160918/vcns }\n",
+    );
+    let ran = sb.run(&[
+        "run",
+        "rb.yaml",
+        "--config-file",
+        "sim1/config",
+        "--endpoints",
+        "sim1/endpoints.json",
+        "--progress",
+        "plain",
+    ]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let run = ran.run_id();
+    let meta: serde_json::Value = serde_json::from_str(&sb.read(&format!(".drctl/runs/{run}/meta.json"))).unwrap();
+    let tenancy = sb.read("sim1/config").lines().find_map(|l| l.strip_prefix("tenancy=")).unwrap().to_owned();
+    assert_eq!(meta["oci"]["tenancy"], tenancy.as_str(), "{meta}");
+    // Another tenancy's profile: refused, naming both and the run's own settings.
+    let audits = |sb: &Sandbox| sb.read(&format!(".drctl/runs/{run}/journal.log")).matches("\"t\":\"audit\"").count();
+    let before = audits(&sb);
+    let other = sb.run(&["resume", &run, "--config-file", "sim2/config"]);
+    assert_eq!(other.code, 2, "{}", other.stderr);
+    // A resume that cannot go on (here, or with a config that does not read) is not put on record.
+    let unreadable = sb.run(&["resume", &run, "--config-file", "nonexistent"]);
+    assert_eq!(unreadable.code, 2, "{}", unreadable.stderr);
+    assert_eq!(audits(&sb), before);
+    assert!(other.stderr.contains(&format!("works in tenancy {tenancy}")), "{}", other.stderr);
+    assert!(other.stderr.contains("sim1/config [DEFAULT]"), "{}", other.stderr);
+    // The printed command, as printed, with a shell whose default config is elsewhere.
+    let printed = ran.stderr.lines().find_map(|l| l.split_once("approve: ").map(|(_, c)| c.to_owned())).unwrap();
+    let deny = printed.replacen("approve", "deny", 1).replace("'...'", "no");
+    let (code, stderr) = sb.paste(&format!("OCI_CONFIG_FILE=/nonexistent {deny}"));
+    // Denied, `vcns` is skipped and the run fails: it read the run's config to get there.
+    assert_eq!(code, Some(1), "{deny}: {stderr}");
+    assert!(!stderr.contains("/nonexistent"), "{stderr}");
+}

@@ -72,6 +72,15 @@ tasks:
         items.stderr
     );
     assert!(!items.stderr.contains("[GET]"), "{}", items.stderr);
+    // `run` refuses them the same way, before any task starts and without making a run.
+    let run = sb.run(&["run", "rb.yaml", "-p", "wait=5 parsecs", "-p", "method=FETCH"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("so the run does not start"), "{}", run.stderr);
+    assert!(run.stderr.contains("pause: with: input `duration` refused"), "{}", run.stderr);
+    assert!(!run.stdout.contains("run "), "{}", run.stdout);
+    assert!(!sb.path().join(".drctl/runs").exists() || sb.run(&["runs"]).stdout.trim().is_empty());
+    let runs = sb.run(&["run", "rb.yaml", "-p", "wait=1ms"]);
+    assert_ne!(runs.code, 2, "{}", runs.stderr);
 }
 
 /// A resource's name or tags from a parameter of the wrong type: the run would refuse them as

@@ -17,7 +17,7 @@ pub use journal::{Ack, Batch, Journal};
 pub use lock::{LockOwner, RunLock};
 pub use record::{Actor, AuditAction, InstanceId, Record, RunState};
 pub use replay::{replay, replay_bytes, AttemptSpan, AuditEntry, InstanceRecord, Replay, SegmentSpan, TaskState};
-pub use rundir::{check_state_dir, new_run_id, outputs_file, RunDir, RunMeta};
+pub use rundir::{check_state_dir, new_run_id, outputs_file, OciTarget, RunDir, RunMeta};
 pub use trace_log::{flush_trace_log, open_trace_log, TraceLogWriter};
 
 /// Errors of the checkpoint layer.

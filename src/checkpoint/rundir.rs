@@ -48,6 +48,23 @@ pub struct RunMeta {
     /// on every segment, wherever `resume`, `approve` or `retry` is typed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_dir: Option<String>,
+    /// The OCI settings a run that is not `--sim` started with, for the commands after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oci: Option<OciTarget>,
+}
+
+/// The OCI config file, profile and endpoints file a run started with (absolute paths), and
+/// the tenancy of that profile when the runbook has OCI tasks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OciTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenancy: Option<String>,
 }
 
 /// A run's directory.

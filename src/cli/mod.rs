@@ -17,6 +17,7 @@ mod plan;
 mod report;
 mod run;
 mod signals;
+mod target;
 mod validate;
 
 use std::path::PathBuf;

@@ -95,6 +95,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
             &args.state.state_dir,
         )?;
     }
+    refuse_what_would_fail(&runbook, &values, &redactor, parallelism, args.drill)?;
     let sim = match &args.sim {
         Some(seed) => {
             let dir = args.sim_dir.clone().unwrap_or_else(|| args.state.state_dir.join("sim"));
@@ -125,6 +126,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
             .as_ref()
             .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()).display().to_string()),
         flag_params: flag_names(&args.params.params),
+        oci: sim.is_none().then(|| super::target::record(&runbook, oci)),
     };
     let run_dir = RunDir::create(&args.state.state_dir, &meta, &runbook.source.text)?;
     tracing::info!(dir = %run_dir.path.display(), tasks = runbook.tasks.len(), "run directory created");
@@ -148,6 +150,43 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
         sim.stop().await;
     }
     exit
+}
+
+/// Inputs and expressions that fail with these parameters would fail the run when their task
+/// starts, after earlier tasks changed the world, and a resume keeps the parameters: refused
+/// before anything starts, as `drctl plan` refuses them. Only a runbook with templates needs
+/// the plan for this.
+fn refuse_what_would_fail(
+    runbook: &Runbook,
+    values: &Value,
+    redactor: &Redactor,
+    parallelism: usize,
+    drill: bool,
+) -> Result<(), CliError> {
+    let templated = runbook.tasks.iter().any(|t| {
+        t.with.has_templates()
+            || t.condition.is_some()
+            || matches!(t.for_each, Some(crate::runbook::checked::ForEach::Expr(_)))
+    });
+    if !templated {
+        return Ok(());
+    }
+    let actions = crate::actions::builtin();
+    let plan =
+        crate::plan::build(runbook, &actions, values, redactor, parallelism, drill, &std::collections::HashMap::new());
+    let errors = plan.errors();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::usage_help(
+        format!(
+            "{} {} would fail with these parameters, so the run does not start:\n  {}",
+            errors.len(),
+            if errors.len() == 1 { "expression or input" } else { "expressions or inputs" },
+            errors.join("\n  ")
+        ),
+        "fix the expression, the input or the parameter it reads; `drctl plan` shows them in the whole plan",
+    ))
 }
 
 /// What [`drive`] needs.
@@ -306,6 +345,22 @@ pub(super) async fn resume_locked(
     let redactor = Redactor::new();
     let values = params::resolve(&runbook, how.params, Some(&meta.params), &redactor)?;
     record_new_params(&run_dir, &mut meta, &runbook, &values)?;
+    // A run started with `--sim` goes on against the same simulator, unless the operator
+    // names other endpoints; another, with the OCI settings it started with, unless told
+    // otherwise, and never in another tenancy. Checked before this resume is put on record.
+    let oci = super::target::for_run(&meta, how.oci);
+    super::target::check(&meta, &runbook, &oci)?;
+    let sim = EmbeddedSim::of_run(meta.sim.as_deref(), &oci).await?;
+    let settings = EmbeddedSim::settings_or(sim.as_ref(), &oci);
+    // A plain resume that cannot go on records nothing; an operator's decision is recorded
+    // whatever comes next (the run's own check then refuses to go on).
+    let setup = if pre.is_none() { oci_setup_reads(&runbook, &settings, &run_dir, how.drive.yes) } else { Ok(()) };
+    if let Err(e) = setup {
+        if let Some(sim) = sim {
+            sim.stop().await;
+        }
+        return Err(e);
+    }
     if replay.torn_tail && !how.quiet {
         crate::errln!("note: the journal's last record was torn by a crash and was ignored");
     }
@@ -348,20 +403,8 @@ pub(super) async fn resume_locked(
     journal.flush().wait().await?;
     drop(journal);
     replay.extend(appended);
-    // A run started with `--sim` goes on against the same simulator, unless the operator
-    // names other endpoints.
-    let sim = EmbeddedSim::of_run(meta.sim.as_deref(), how.oci).await?;
     crate::outln!("run {}", meta.run_id);
-    let ctx = DriveContext {
-        runbook,
-        params: values,
-        redactor,
-        run_dir,
-        replay,
-        resumed: true,
-        meta,
-        oci: EmbeddedSim::settings_or(sim.as_ref(), how.oci),
-    };
+    let ctx = DriveContext { runbook, params: values, redactor, run_dir, replay, resumed: true, meta, oci: settings };
     let exit = drive(ctx, how.drive, how.quiet).await;
     if let Some(sim) = sim {
         sim.stop().await;
@@ -553,15 +596,26 @@ fn original_runbook(run_dir: &RunDir, meta: &crate::checkpoint::RunMeta) -> Opti
 /// before the first task, so that a broken setup stops the run before anything ran, rather
 /// than at its first OCI task after the steps before it.
 fn check_oci_setup(ctx: &DriveContext, yes: bool) -> Result<(), CliError> {
-    let Some(task) = ctx.runbook.tasks.iter().find(|t| t.uses.starts_with("oci.")) else { return Ok(()) };
-    match crate::actions::oci::build_client(&ctx.oci) {
+    oci_setup_reads(&ctx.runbook, &ctx.oci, &ctx.run_dir, yes)
+}
+
+/// Refuses an OCI setup (config, key, endpoints) that does not read, when the runbook has OCI
+/// tasks, before any task runs.
+fn oci_setup_reads(
+    runbook: &Runbook,
+    settings: &crate::actions::oci::OciSettings,
+    run_dir: &RunDir,
+    yes: bool,
+) -> Result<(), CliError> {
+    let Some(task) = runbook.tasks.iter().find(|t| t.uses.starts_with("oci.")) else { return Ok(()) };
+    match crate::actions::oci::build_client(settings) {
         Ok(_) => Ok(()),
         Err(e) => Err(CliError::usage_help(
             format!("the OCI setup this runbook's OCI tasks need (`{}` is one) does not read: {e}", task.id),
             format!(
                 "fix it, then `drctl resume {}{}{}`: no task has run in this segment",
-                ctx.run_dir.id,
-                ctx.run_dir.resume_flags(),
+                run_dir.id,
+                run_dir.resume_flags(),
                 if yes { " --yes" } else { "" }
             ),
         )),

@@ -265,6 +265,16 @@ impl Input {
         }
     }
 
+    /// Whether any string of the input is a template.
+    pub fn has_templates(&self) -> bool {
+        match self {
+            Input::Literal(_) => false,
+            Input::Template(..) => true,
+            Input::List(items) => items.iter().any(Input::has_templates),
+            Input::Map(map) => map.values().any(Input::has_templates),
+        }
+    }
+
     pub fn empty() -> Input {
         Input::Map(IndexMap::new())
     }

@@ -1,0 +1,76 @@
+//! The OCI target of a run that is not `--sim`: the config file, profile and endpoints it
+//! started with, recorded in its metadata, and the tenancy they led to. `resume`, the operator
+//! commands and `cleanup` use them when not told otherwise, so the commands drctl prints work
+//! as printed, and refuse settings that lead to another tenancy: the run's resources are there.
+
+use std::path::{Path, PathBuf};
+
+use super::{CliError, OciArgs};
+use crate::checkpoint::{OciTarget, RunMeta};
+use crate::runbook::checked::Runbook;
+
+/// Whether any task of the runbook talks to OCI through the profile.
+fn uses_oci(runbook: &Runbook) -> bool {
+    runbook.tasks.iter().any(|t| t.uses.starts_with("oci."))
+}
+
+/// What a run started with `given` records.
+pub fn record(runbook: &Runbook, given: &OciArgs) -> OciTarget {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
+    let config_file = crate::oci::config::resolve_config_path(given.config_file.as_deref(), env).ok();
+    let profile = crate::oci::config::resolve_profile(given.profile.as_deref(), env);
+    let tenancy = uses_oci(runbook)
+        .then(|| crate::oci::load_config(config_file.as_deref(), Some(&profile)).ok())
+        .flatten()
+        .map(|c| c.tenancy);
+    OciTarget {
+        config_file: config_file.as_deref().map(absolute),
+        profile: Some(profile),
+        endpoints: given.endpoints.as_deref().map(absolute),
+        tenancy,
+    }
+}
+
+/// The settings a later command on the run uses: each one given, else the run's own.
+pub fn for_run(meta: &RunMeta, given: &OciArgs) -> OciArgs {
+    let Some(target) = &meta.oci else { return given.clone() };
+    OciArgs {
+        config_file: given.config_file.clone().or_else(|| target.config_file.as_ref().map(PathBuf::from)),
+        profile: given.profile.clone().or_else(|| target.profile.clone()),
+        endpoints: given.endpoints.clone().or_else(|| target.endpoints.as_ref().map(PathBuf::from)),
+    }
+}
+
+/// Refuses settings whose profile belongs to another tenancy than the run's. A config that
+/// does not read is left to the run's own check, which says what to fix.
+pub fn check(meta: &RunMeta, runbook: &Runbook, settings: &OciArgs) -> Result<(), CliError> {
+    let Some(target) = &meta.oci else { return Ok(()) };
+    let Some(want) = target.tenancy.as_deref().filter(|_| uses_oci(runbook)) else { return Ok(()) };
+    let Ok(config) = crate::oci::load_config(settings.config_file.as_deref(), settings.profile.as_deref()) else {
+        return Ok(());
+    };
+    if config.tenancy == want {
+        return Ok(());
+    }
+    let recorded = format!(
+        "{} [{}]",
+        target.config_file.as_deref().unwrap_or("~/.oci/config"),
+        target.profile.as_deref().unwrap_or("DEFAULT")
+    );
+    Err(CliError::usage_help(
+        format!(
+            "run {} works in tenancy {want}, but {}:{} (profile [{}]) is for tenancy {}: the run's resources are in \
+             its own tenancy",
+            meta.run_id,
+            config.path.display(),
+            config.line_of("tenancy"),
+            config.profile,
+            config.tenancy
+        ),
+        format!(
+            "leave out --config-file and --profile (and OCI_CONFIG_FILE, OCI_CLI_PROFILE) to use the run's own, \
+             {recorded}, or give a profile of tenancy {want}; for another tenancy, start a new run"
+        ),
+    ))
+}
