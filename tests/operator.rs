@@ -1265,6 +1265,10 @@ fn later_commands_use_the_oci_settings_the_run_started_with() {
     let unreadable = sb.run(&["resume", &run, "--config-file", "nonexistent"]);
     assert_eq!(unreadable.code, 2, "{}", unreadable.stderr);
     assert_eq!(audits(&sb), before);
+    // Nor does a cleanup delete anything through another tenancy's profile.
+    let cleanup = sb.run(&["cleanup", &run, "--config-file", "sim2/config", "--dry-run"]);
+    assert_eq!(cleanup.code, 2, "{}", cleanup.stderr);
+    assert!(cleanup.stderr.contains(&format!("works in tenancy {tenancy}")), "{}", cleanup.stderr);
     assert!(other.stderr.contains(&format!("works in tenancy {tenancy}")), "{}", other.stderr);
     assert!(other.stderr.contains("sim1/config [DEFAULT]"), "{}", other.stderr);
     // The printed command, as printed, with a shell whose default config is elsewhere.

@@ -34,10 +34,14 @@ pub struct CleanupArgs {
 pub async fn cleanup(args: CleanupArgs, oci: &OciArgs, quiet: bool) -> Result<Exit, CliError> {
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
     // A drill run with `--sim` is cleaned up in the same simulator; another with the OCI
-    // settings it ran with, unless told otherwise (in the same tenancy: checked as the plan
-    // reads the run's runbook).
+    // settings it ran with, unless told otherwise, and only in its own tenancy.
     let meta = dir.meta()?;
     let oci = super::target::for_run(&meta, oci);
+    if let Ok(text) = dir.runbook_text() {
+        if let Ok(runbook) = crate::runbook::load(&meta.runbook_path, &text, &crate::actions::builtin()) {
+            super::target::check(&meta, &runbook, &oci)?;
+        }
+    }
     let sim = EmbeddedSim::of_run(meta.sim.as_deref(), &oci).await?;
     let settings = EmbeddedSim::settings_or(sim.as_ref(), &oci);
     let exit = clean(&args, &dir, settings, quiet).await;

@@ -69,8 +69,9 @@ pub fn check(meta: &RunMeta, runbook: &Runbook, settings: &OciArgs) -> Result<()
             config.tenancy
         ),
         format!(
-            "leave out --config-file and --profile (and OCI_CONFIG_FILE, OCI_CLI_PROFILE) to use the run's own, \
-             {recorded}, or give a profile of tenancy {want}; for another tenancy, start a new run"
+            "leave out --config-file and --profile to use the run's own, {recorded} (the run's settings come before \
+             OCI_CONFIG_FILE and OCI_CLI_PROFILE), or give a profile of tenancy {want}; for another tenancy, start a \
+             new run"
         ),
     ))
 }
