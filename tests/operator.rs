@@ -1271,11 +1271,46 @@ fn later_commands_use_the_oci_settings_the_run_started_with() {
     assert!(cleanup.stderr.contains(&format!("works in tenancy {tenancy}")), "{}", cleanup.stderr);
     assert!(other.stderr.contains(&format!("works in tenancy {tenancy}")), "{}", other.stderr);
     assert!(other.stderr.contains("sim1/config [DEFAULT]"), "{}", other.stderr);
-    // The printed command, as printed, with a shell whose default config is elsewhere.
-    let printed = ran.stderr.lines().find_map(|l| l.split_once("approve: ").map(|(_, c)| c.to_owned())).unwrap();
+    // An approval that cannot go on is not recorded either.
+    let approve = sb.run(&["approve", &run, "gate", "--reason", "go", "--config-file", "nonexistent"]);
+    assert_eq!(approve.code, 2, "{}", approve.stderr);
+    assert!(approve.stderr.contains("the same command again (nothing was recorded)"), "{}", approve.stderr);
+    assert_eq!(audits(&sb), before);
+    // Settings given that pass become the run's own: the config moved.
+    std::fs::create_dir(sb.path().join("moved")).unwrap();
+    std::fs::rename(sb.path().join("sim1/config"), sb.path().join("moved/config")).unwrap();
+    let moved = sb.run(&["resume", &run, "--config-file", "moved/config"]);
+    assert_eq!(moved.code, 3, "{}", moved.stderr);
+    let meta: serde_json::Value = serde_json::from_str(&sb.read(&format!(".drctl/runs/{run}/meta.json"))).unwrap();
+    assert!(meta["oci"]["config_file"].as_str().unwrap().ends_with("moved/config"), "{meta}");
+    // The printed command, as printed, with a shell whose default config and endpoints are
+    // elsewhere.
+    let printed = moved.stderr.lines().find_map(|l| l.split_once("approve: ").map(|(_, c)| c.to_owned())).unwrap();
     let deny = printed.replacen("approve", "deny", 1).replace("'...'", "no");
-    let (code, stderr) = sb.paste(&format!("OCI_CONFIG_FILE=/nonexistent {deny}"));
+    let (code, stderr) =
+        sb.paste(&format!("OCI_CONFIG_FILE=/nonexistent DRCTL_ENDPOINTS=/nonexistent-endpoints.json {deny}"));
     // Denied, `vcns` is skipped and the run fails: it read the run's config to get there.
     assert_eq!(code, Some(1), "{deny}: {stderr}");
     assert!(!stderr.contains("/nonexistent"), "{stderr}");
+}
+
+/// A run with `--sim` goes on with its own simulator when a later command comes from a shell
+/// that has `DRCTL_ENDPOINTS` set: only `--endpoints` on the command line names others.
+#[test]
+fn a_sim_run_keeps_its_simulator_whatever_the_shell_sets() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: simkeep\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  regions:\n    uses: oci.request\n    depends_on: [gate]\n    with: { method: GET, service: identity, region: us-ashburn-1, path: /20160918/regions }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--sim", "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let run = ran.run_id();
+    let approve = sb
+        .command(&["approve", &run, "gate", "--reason", "go"])
+        .env("DRCTL_ENDPOINTS", "/nonexistent-endpoints.json")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&approve.stderr);
+    assert_eq!(approve.status.code(), Some(0), "{stderr}");
 }

@@ -126,12 +126,14 @@ pub fn plan(facts: &RunFacts<'_>) -> CleanupPlan {
             _ => None,
         };
         let Some(mut kind) = kind else { continue };
-        // A cleanup run again leaves what an earlier one removed after the instance ended. An
-        // unfinished instance whose resource an earlier cleanup found nowhere is looked for
-        // again: a create still in flight then may have finished since.
+        // A cleanup run again leaves what an earlier one removed after the instance ended.
+        // What an earlier cleanup found gone is looked for again (by its id, and removed only
+        // if it carries this drill's tag): that cleanup may have asked the wrong place, and
+        // for an unfinished instance a create still in flight may have finished since. An
+        // image found gone is not: a later run may have pushed the same digest.
         let done: &[&str] = match kind {
-            UndoKind::Unfinished { .. } => &["deleted ", "done earlier "],
-            _ => &["deleted ", "already gone ", "done earlier "],
+            UndoKind::Image { .. } => &["deleted ", "already gone ", "done earlier "],
+            _ => &["deleted ", "done earlier "],
         };
         let removed = replay.audit.iter().rev().find(|a| {
             a.action == AuditAction::Cleanup

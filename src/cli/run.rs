@@ -352,14 +352,22 @@ pub(super) async fn resume_locked(
     super::target::check(&meta, &runbook, &oci)?;
     let sim = EmbeddedSim::of_run(meta.sim.as_deref(), &oci).await?;
     let settings = EmbeddedSim::settings_or(sim.as_ref(), &oci);
-    // A plain resume that cannot go on records nothing; an operator's decision is recorded
-    // whatever comes next (the run's own check then refuses to go on).
-    let setup = if pre.is_none() { oci_setup_reads(&runbook, &settings, &run_dir, how.drive.yes) } else { Ok(()) };
-    if let Err(e) = setup {
+    // A resume that cannot go on records nothing, nor does the operator's decision it carries:
+    // the same command, given again once the setup is fixed, does both.
+    let again = pre.is_some().then_some("the same command again");
+    if let Err(e) = oci_setup_reads(&runbook, &settings, &run_dir, how.drive.yes, again) {
         if let Some(sim) = sim {
             sim.stop().await;
         }
         return Err(e);
+    }
+    // Settings given here that passed become the run's own, so the commands printed later
+    // (which carry no OCI flags) go where this one goes.
+    if let Some(target) = super::target::updated(&meta, how.oci) {
+        meta.oci = Some(target);
+        let json = serde_json::to_vec_pretty(&meta)
+            .map_err(|e| CliError::failed(format!("cannot record the run's OCI settings: {e}")))?;
+        run_dir.write_file("meta.json", &json)?;
     }
     if replay.torn_tail && !how.quiet {
         crate::errln!("note: the journal's last record was torn by a crash and was ignored");
@@ -596,30 +604,31 @@ fn original_runbook(run_dir: &RunDir, meta: &crate::checkpoint::RunMeta) -> Opti
 /// before the first task, so that a broken setup stops the run before anything ran, rather
 /// than at its first OCI task after the steps before it.
 fn check_oci_setup(ctx: &DriveContext, yes: bool) -> Result<(), CliError> {
-    oci_setup_reads(&ctx.runbook, &ctx.oci, &ctx.run_dir, yes)
+    oci_setup_reads(&ctx.runbook, &ctx.oci, &ctx.run_dir, yes, None)
 }
 
 /// Refuses an OCI setup (config, key, endpoints) that does not read, when the runbook has OCI
-/// tasks, before any task runs.
+/// tasks, before any task runs. `again` names what to give once it is fixed, when not a
+/// plain resume.
 fn oci_setup_reads(
     runbook: &Runbook,
     settings: &crate::actions::oci::OciSettings,
     run_dir: &RunDir,
     yes: bool,
+    again: Option<&str>,
 ) -> Result<(), CliError> {
     let Some(task) = runbook.tasks.iter().find(|t| t.uses.starts_with("oci.")) else { return Ok(()) };
-    match crate::actions::oci::build_client(settings) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(CliError::usage_help(
-            format!("the OCI setup this runbook's OCI tasks need (`{}` is one) does not read: {e}", task.id),
-            format!(
-                "fix it, then `drctl resume {}{}{}`: no task has run in this segment",
-                run_dir.id,
-                run_dir.resume_flags(),
-                if yes { " --yes" } else { "" }
-            ),
-        )),
-    }
+    let Err(e) = crate::actions::oci::build_client(settings) else { return Ok(()) };
+    let next = match again {
+        Some(what) => format!("{what} (nothing was recorded)"),
+        None => format!("`drctl resume {}{}{}`", run_dir.id, run_dir.resume_flags(), if yes { " --yes" } else { "" }),
+    };
+    Err(CliError::usage_help(
+        format!("the OCI setup this runbook's OCI tasks need (`{}` is one) does not read: {e}", task.id),
+        format!(
+            "fix it (or give --config-file, --profile or --endpoints), then {next}: no task has run in this segment"
+        ),
+    ))
 }
 
 /// The error of a run the journal ended (a full or failing disk). What the journal holds

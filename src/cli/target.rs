@@ -32,14 +32,45 @@ pub fn record(runbook: &Runbook, given: &OciArgs) -> OciTarget {
     }
 }
 
-/// The settings a later command on the run uses: each one given, else the run's own.
+/// `--endpoints` as given on the command line: a `DRCTL_ENDPOINTS` left in the shell does not
+/// move a run that recorded where it goes.
+fn explicit_endpoints(given: &OciArgs) -> Option<PathBuf> {
+    let from_env = std::env::var_os("DRCTL_ENDPOINTS").filter(|v| !v.is_empty()).map(PathBuf::from);
+    given.endpoints.clone().filter(|e| from_env.as_ref() != Some(e))
+}
+
+/// The settings a later command on the run uses: each one given on the command line, else the
+/// run's own (which come before `OCI_CONFIG_FILE`, `OCI_CLI_PROFILE` and `DRCTL_ENDPOINTS`). A
+/// run with `--sim` keeps its simulator unless `--endpoints` names another.
 pub fn for_run(meta: &RunMeta, given: &OciArgs) -> OciArgs {
+    if meta.sim.is_some() {
+        return OciArgs { endpoints: explicit_endpoints(given), ..given.clone() };
+    }
     let Some(target) = &meta.oci else { return given.clone() };
     OciArgs {
         config_file: given.config_file.clone().or_else(|| target.config_file.as_ref().map(PathBuf::from)),
         profile: given.profile.clone().or_else(|| target.profile.clone()),
-        endpoints: given.endpoints.clone().or_else(|| target.endpoints.as_ref().map(PathBuf::from)),
+        endpoints: explicit_endpoints(given).or_else(|| target.endpoints.as_ref().map(PathBuf::from)),
     }
+}
+
+/// The run's recorded settings with those given on the command line in their place, once
+/// they passed [`check`]: the commands drctl prints later (which carry no OCI flags) then go
+/// where this one went. `None` when nothing changed.
+pub fn updated(meta: &RunMeta, given: &OciArgs) -> Option<OciTarget> {
+    let target = meta.oci.as_ref()?;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
+    let mut new = target.clone();
+    if let Some(file) = &given.config_file {
+        new.config_file = Some(absolute(file));
+    }
+    if let Some(profile) = &given.profile {
+        new.profile = Some(profile.clone());
+    }
+    if let Some(endpoints) = explicit_endpoints(given) {
+        new.endpoints = Some(absolute(&endpoints));
+    }
+    (new != *target).then_some(new)
 }
 
 /// Refuses settings whose profile belongs to another tenancy than the run's. A config that
@@ -58,6 +89,21 @@ pub fn check(meta: &RunMeta, runbook: &Runbook, settings: &OciArgs) -> Result<()
         target.config_file.as_deref().unwrap_or("~/.oci/config"),
         target.profile.as_deref().unwrap_or("DEFAULT")
     );
+    let own = settings.config_file.as_deref().map(|f| f.display().to_string()) == target.config_file
+        && settings.profile == target.profile;
+    if own {
+        return Err(CliError::usage_help(
+            format!(
+                "run {} works in tenancy {want}, but its own OCI settings, {recorded}, now name tenancy {} \
+                 ({}:{}): the run's resources are in its own tenancy",
+                meta.run_id,
+                config.tenancy,
+                config.path.display(),
+                config.line_of("tenancy")
+            ),
+            format!("restore that profile, or give --config-file and --profile of tenancy {want}"),
+        ));
+    }
     Err(CliError::usage_help(
         format!(
             "run {} works in tenancy {want}, but {}:{} (profile [{}]) is for tenancy {}: the run's resources are in \
