@@ -75,8 +75,12 @@ tasks:
     // `run` refuses them the same way, before any task starts and without making a run.
     let run = sb.run(&["run", "rb.yaml", "-p", "wait=5 parsecs", "-p", "method=FETCH"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("so the run does not start"), "{}", run.stderr);
-    assert!(run.stderr.contains("pause: with: input `duration` refused"), "{}", run.stderr);
+    assert!(run.stderr.contains("so a run with them does not start"), "{}", run.stderr);
+    assert!(run.stderr.contains("rb.yaml:7:3: pause: with: input `duration` refused"), "{}", run.stderr);
+    // `validate` given the same values says so too.
+    let validate = sb.run(&["validate", "rb.yaml", "-p", "wait=5 parsecs", "-p", "method=FETCH"]);
+    assert_eq!(validate.code, 2, "{}", validate.stderr);
+    assert!(validate.stderr.contains("2 expressions or inputs would fail"), "{}", validate.stderr);
     assert!(!run.stdout.contains("run "), "{}", run.stdout);
     assert!(!sb.path().join(".drctl/runs").exists() || sb.run(&["runs"]).stdout.trim().is_empty());
     let runs = sb.run(&["run", "rb.yaml", "-p", "wait=1ms"]);
@@ -278,6 +282,19 @@ tasks:
         }
     }
     assert!(text.stdout.contains("if: ***"), "{}", text.stdout);
+    // A secret parameter too short to be masked by value is masked by its declaration.
+    sb.write(
+        "short.yaml",
+        "version: 1\nname: short\nparams:\n  pin: { type: string, secret: true }\n  flag: { type: bool, secret: true, default: true }\ntasks:\n  t: { uses: sleep, with: { duration: 1ms } }\n",
+    );
+    let short = sb.run(&["plan", "short.yaml", "-p", "pin=42", "--save", "short.json"]);
+    assert_eq!(short.code, 0, "{}", short.stderr);
+    assert!(short.stdout.contains("Params: pin=***, flag=***"), "{}", short.stdout);
+    let saved: serde_json::Value = serde_json::from_str(&sb.read("short.json")).unwrap();
+    assert_eq!(
+        (&saved["params"]["pin"], &saved["params"]["flag"]),
+        (&serde_json::json!("***"), &serde_json::json!("***"))
+    );
 }
 
 #[test]

@@ -156,7 +156,7 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
 /// starts, after earlier tasks changed the world, and a resume keeps the parameters: refused
 /// before anything starts, as `drctl plan` refuses them. Only a runbook with templates needs
 /// the plan for this.
-fn refuse_what_would_fail(
+pub(super) fn refuse_what_would_fail(
     runbook: &Runbook,
     values: &Value,
     redactor: &Redactor,
@@ -174,13 +174,26 @@ fn refuse_what_would_fail(
     let actions = crate::actions::builtin();
     let plan =
         crate::plan::build(runbook, &actions, values, redactor, parallelism, drill, &std::collections::HashMap::new());
-    let errors = plan.errors();
+    // Each named with the place of its task in the runbook.
+    let text = &runbook.source.text;
+    let errors: Vec<String> = plan
+        .waves
+        .iter()
+        .flatten()
+        .flat_map(|t| {
+            let at = runbook.task_index(&t.id).map_or(0, |i| runbook.tasks[i].span.start).min(text.len());
+            let line = text[..at].matches('\n').count() + 1;
+            let column = text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let place = format!("{}:{line}:{column}", runbook.source.path);
+            t.errors.iter().map(move |e| format!("{place}: {}: {e}", t.id))
+        })
+        .collect();
     if errors.is_empty() {
         return Ok(());
     }
     Err(CliError::usage_help(
         format!(
-            "{} {} would fail with these parameters, so the run does not start:\n  {}",
+            "{} {} would fail with these parameters, so a run with them does not start:\n  {}",
             errors.len(),
             if errors.len() == 1 { "expression or input" } else { "expressions or inputs" },
             errors.join("\n  ")

@@ -43,7 +43,8 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
     if let Ok(runbook) = &loaded {
         let from_environment = std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("DRCTL_PARAM_"));
         if !args.params.params.is_empty() || args.params.params_file.is_some() || from_environment {
-            match super::params::resolve(runbook, &args.params, None, &crate::ui::redact::Redactor::new()) {
+            let redactor = crate::ui::redact::Redactor::new();
+            match super::params::resolve(runbook, &args.params, None, &redactor) {
                 Err(CliError::Params(invalid)) if args.output == OutputFormat::Json => {
                     crate::outln!("{}", params_json(&args.file, &invalid));
                     return Ok(Exit::Invalid);
@@ -61,7 +62,22 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
                     return Ok(Exit::Invalid);
                 }
                 Err(e) => return Err(e),
-                Ok(_) => {}
+                // With the values known, what `run` would refuse before it starts.
+                Ok(values) => {
+                    let parallelism = runbook.parallelism.unwrap_or(8).max(1);
+                    if let Err(e) = super::run::refuse_what_would_fail(runbook, &values, &redactor, parallelism, false)
+                    {
+                        if args.output == OutputFormat::Json {
+                            let problem = json!({ "code": "drctl::params", "message": e.to_string(), "file": null, "line": null, "column": null, "help": null });
+                            crate::outln!(
+                                "{}",
+                                json!({ "file": args.file.display().to_string(), "valid": false, "problems": [problem] })
+                            );
+                            return Ok(Exit::Invalid);
+                        }
+                        return Err(e);
+                    }
+                }
             }
         }
     }

@@ -310,10 +310,20 @@ pub fn build(
     let (path, length) = crate::graph::critical_path_in(runbook, &order, |t| estimates[t]);
     let priority = crate::graph::bottom_levels_in(runbook, &order);
     let estimated = schedule::makespan(runbook, &work, &priority, parallelism).max(length);
-    let masked_params = match redactor.mask_value(params) {
+    // A secret parameter is masked by its declaration, whatever its value (one too short for
+    // the redactor to mask where it appears, a number, a boolean).
+    let mut masked_params = match redactor.mask_value(params) {
         Value::Object(map) => map,
         _ => Map::new(),
     };
+    for (name, value) in masked_params.iter_mut() {
+        // An empty one stays as it is: it hides nothing, and a saved plan then names the
+        // parameter when a value is set since.
+        let empty = value.is_null() || value.as_str() == Some("");
+        if runbook.params.get(name).is_some_and(|p| p.secret) && !empty {
+            *value = Value::String(crate::ui::redact::MASK.into());
+        }
+    }
     let mut plan = Plan {
         runbook: runbook.name.clone(),
         runbook_path: runbook.source.path.clone(),

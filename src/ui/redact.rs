@@ -33,7 +33,17 @@ fn forms(secret: &str) -> Vec<String> {
         forms.push(base.to_uppercase());
         forms.push(base.to_lowercase());
         if let Ok(json) = serde_json::to_string(base) {
-            forms.push(json[1..json.len() - 1].to_owned());
+            let escaped = json[1..json.len() - 1].to_owned();
+            // Escaped again: a JSON document carried as text inside another (a `body`).
+            if let Ok(twice) = serde_json::to_string(&escaped) {
+                forms.push(twice[1..twice.len() - 1].to_owned());
+            }
+            forms.push(escaped);
+        }
+        // As serializers that write only ASCII carry it (Python's `json.dumps`): `\u00e4`.
+        if !base.is_ascii() {
+            forms.push(ascii_json(base, false));
+            forms.push(ascii_json(base, true));
         }
         forms.push(url::form_urlencoded::byte_serialize(base.as_bytes()).collect());
         // As a URL path or query carries it: spaces as `%20`, `/` kept.
@@ -44,6 +54,24 @@ fn forms(secret: &str) -> Vec<String> {
         }
     }
     forms
+}
+
+/// `text` JSON-escaped with every character outside ASCII as `\uXXXX` (in UTF-16 units, hex
+/// digits in lower or upper case), as ASCII-only JSON writers give it.
+fn ascii_json(text: &str, upper: bool) -> String {
+    let Ok(json) = serde_json::to_string(text) else { return String::new() };
+    let mut out = String::with_capacity(json.len());
+    for c in json[1..json.len() - 1].chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&if upper { format!("\\u{unit:04X}") } else { format!("\\u{unit:04x}") });
+            }
+        }
+    }
+    out
 }
 
 /// The parts of `text` between `{N}` placeholders (as `format()` reads them), when it has any.
@@ -260,6 +288,15 @@ mod tests {
         // A text output is a secret whole, wherever else it appeared.
         r.add_output(&serde_json::json!("ocid1.vaultsecret.x"));
         assert_eq!(r.mask("ocid1.vaultsecret.x"), "***");
+    }
+
+    #[test]
+    fn a_secret_is_masked_as_ascii_only_and_twice_escaped_json_carry_it() {
+        let r = Redactor::new();
+        r.add("pässword1😀\"x");
+        assert_eq!(r.mask(r#"{"got": "p\u00e4ssword1\ud83d\ude00\"x"}"#), r#"{"got": "***"}"#);
+        assert_eq!(r.mask(r#"{"got": "p\u00E4ssword1\uD83D\uDE00\"x"}"#), r#"{"got": "***"}"#);
+        assert_eq!(r.mask(r#""{\"got\": \"pässword1😀\\\"x\"}""#), r#""{\"got\": \"***\"}""#);
     }
 
     #[test]
