@@ -175,15 +175,13 @@ pub(super) fn refuse_what_would_fail(
     let plan =
         crate::plan::build(runbook, &actions, values, redactor, parallelism, drill, &std::collections::HashMap::new());
     // Each named with the place of its task in the runbook.
-    let text = &runbook.source.text;
     let errors: Vec<String> = plan
         .waves
         .iter()
         .flatten()
         .flat_map(|t| {
-            let at = runbook.task_index(&t.id).map_or(0, |i| runbook.tasks[i].span.start).min(text.len());
-            let line = text[..at].matches('\n').count() + 1;
-            let column = text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let at = runbook.task_index(&t.id).map_or(0, |i| runbook.tasks[i].span.start);
+            let (line, column) = crate::runbook::problem::line_col(&runbook.source.text, at);
             let place = format!("{}:{line}:{column}", runbook.source.path);
             t.errors.iter().map(move |e| format!("{place}: {}: {e}", t.id))
         })

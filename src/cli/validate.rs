@@ -68,7 +68,7 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
                     if let Err(e) = super::run::refuse_what_would_fail(runbook, &values, &redactor, parallelism, false)
                     {
                         if args.output == OutputFormat::Json {
-                            let problem = json!({ "code": "drctl::params", "message": e.to_string(), "file": null, "line": null, "column": null, "help": null });
+                            let problem = json!({ "code": "drctl::plan", "message": e.to_string(), "file": null, "line": null, "column": null, "help": e.help() });
                             crate::outln!(
                                 "{}",
                                 json!({ "file": args.file.display().to_string(), "valid": false, "problems": [problem] })
