@@ -133,11 +133,23 @@ fn wait_for(sb: &Sandbox, name: &str, limit: Duration) {
 
 /// `drctl run rb.yaml` in the sandbox, with its output captured.
 fn spawn_run(sb: &Sandbox) -> std::process::Child {
-    sb.command(&["run", "rb.yaml", "--progress", "plain"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn drctl")
+    spawn_run_with(sb, &[])
+}
+
+/// Starts `drctl run rb.yaml --progress plain` with `extra` flags, its output piped.
+fn spawn_run_with(sb: &Sandbox, extra: &[&str]) -> std::process::Child {
+    let mut args = vec!["run", "rb.yaml", "--progress", "plain"];
+    args.extend_from_slice(extra);
+    sb.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn drctl")
+}
+
+/// A runbook of `n` independent shell tasks `w0`, `w1`, ..., task `i` running `run(i)`.
+fn burst(n: usize, run: impl Fn(usize) -> String) -> String {
+    let mut text = String::from("version: 1\nname: burst\ntasks:\n");
+    for i in 0..n {
+        text.push_str(&format!("  w{i}: {{ uses: shell, with: {{ run: '{}' }} }}\n", run(i)));
+    }
+    text
 }
 
 /// Ctrl-C, as a terminal sends it.
@@ -912,19 +924,11 @@ fn a_lost_runbook_copy_is_taken_from_the_unchanged_original() {
 /// records its own process group; every group must be gone after drctl exits.
 #[test]
 fn a_second_ctrl_c_during_a_burst_of_starts_leaves_no_process_behind() {
-    let mut text = String::from("version: 1\nname: burst\ntasks:\n");
-    for i in 0..150 {
-        text.push_str(&format!("  w{i}: {{ uses: shell, with: {{ run: 'echo $$ >> groups; sleep 5' }} }}\n"));
-    }
+    let text = burst(150, |_| "echo $$ >> groups; sleep 5".to_owned());
     for round in 0..4u64 {
         let sb = Sandbox::new();
         sb.write("rb.yaml", &text);
-        let child = sb
-            .command(&["run", "rb.yaml", "--parallelism", "64", "--progress", "plain"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn drctl");
+        let child = spawn_run_with(&sb, &["--parallelism", "64"]);
         std::thread::sleep(Duration::from_millis(15 + 15 * round));
         signal(&child, libc::SIGINT);
         std::thread::sleep(Duration::from_millis(20));
@@ -961,19 +965,11 @@ fn group_is_running(group: &str) -> bool {
 /// every task that had not run, each exactly once and as its first attempt.
 #[test]
 fn a_first_ctrl_c_during_a_burst_of_starts_leaves_no_task_in_doubt() {
-    let mut text = String::from("version: 1\nname: burst\ntasks:\n");
-    for i in 0..120 {
-        text.push_str(&format!("  w{i}: {{ uses: shell, with: {{ run: 'echo w{i} >> started; sleep 0.1' }} }}\n"));
-    }
+    let text = burst(120, |i| format!("echo w{i} >> started; sleep 0.1"));
     for round in 0..8u64 {
         let sb = Sandbox::new();
         sb.write("rb.yaml", &text);
-        let child = sb
-            .command(&["run", "rb.yaml", "--parallelism", "40", "--progress", "plain"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn drctl");
+        let child = spawn_run_with(&sb, &["--parallelism", "40"]);
         // Into the first burst, or the second or third, as the first commands end.
         wait_for(&sb, "started", Duration::from_secs(20));
         std::thread::sleep(Duration::from_millis(17 * round));
@@ -1017,12 +1013,7 @@ fn a_signal_while_the_run_sets_up_interrupts_it_as_it_starts() {
             "rb.yaml",
             "version: 1\nname: early\ntasks:\n  t: { uses: shell, with: { run: 'echo ran >> ran.log' } }\n",
         );
-        let child = sb
-            .command(&["run", "rb.yaml", "--sim", "--progress", "plain"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn drctl");
+        let child = spawn_run_with(&sb, &["--sim"]);
         // Past the parsing of the command line, into the simulator's set-up.
         std::thread::sleep(Duration::from_millis(60));
         signal(&child, sig);

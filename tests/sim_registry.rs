@@ -34,6 +34,17 @@ async fn errors_of(resp: reqwest::Response) -> (u16, Value) {
     (status, resp.json::<Value>().await.unwrap()["errors"][0].clone())
 }
 
+/// The container repositories of Phoenix's root compartment, as the Artifacts API lists them.
+async fn phoenix_repositories(sim: &TestSim) -> Value {
+    sim.client()
+        .send_json(
+            OciRequest::new(Method::GET, Service::Artifacts, PHX, "/container/repositories")
+                .query("compartmentId", sim.identity.tenancy.clone()),
+        )
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drctl_image_copy_between_two_regions_and_the_dump() {
     let sim = TestSim::start(|_| {}).await;
@@ -70,14 +81,7 @@ async fn drctl_image_copy_between_two_regions_and_the_dump() {
     assert_eq!(tags, json!({"name": format!("{ns}/orders/app"), "tags": ["1.0"]}));
 
     // The push made the container repository in Phoenix's root compartment, with counts.
-    let repos: Value = sim
-        .client()
-        .send_json(
-            OciRequest::new(Method::GET, Service::Artifacts, PHX, "/container/repositories")
-                .query("compartmentId", sim.identity.tenancy.clone()),
-        )
-        .await
-        .unwrap();
+    let repos = phoenix_repositories(&sim).await;
     let repo = &repos["items"][0];
     assert_eq!((repo["displayName"].as_str(), repo["imageCount"].as_u64()), (Some("orders/app"), Some(1)));
     assert_eq!(repo["layerCount"], 2);
@@ -159,14 +163,7 @@ async fn drctl_image_copy_between_two_regions_and_the_dump() {
         .send(OciRequest::new(Method::GET, Service::Artifacts, PHX, format!("/container/images/{image_id}")))
         .await;
     assert!(matches!(again, Err(drctl::oci::ClientError::Api(ref e)) if e.status == 404), "{again:?}");
-    let repos: Value = sim
-        .client()
-        .send_json(
-            OciRequest::new(Method::GET, Service::Artifacts, PHX, "/container/repositories")
-                .query("compartmentId", sim.identity.tenancy.clone()),
-        )
-        .await
-        .unwrap();
+    let repos = phoenix_repositories(&sim).await;
     assert_eq!((&repos["items"][0]["imageCount"], &repos["imageCount"]), (&json!(0), &json!(0)));
 }
 

@@ -564,19 +564,18 @@ async fn each_list_takes_its_own_sort_values() {
 
 /// An ACTIVE vault, an ENABLED key in it and a secret whose content versions are named
 /// `first` then `second` (current); returns (vault, key, secret) ids.
-async fn vault_key_and_secret(client: &OciClient, sim: &TestSim) -> (String, String, String) {
-    let t = &sim.identity.tenancy;
-    let vault: Value = client
-        .send_json(post(
-            Service::Vaults,
-            IAD,
-            "/vaults",
-            json!({"compartmentId": t, "displayName": "v", "vaultType": "DEFAULT"}),
-        ))
-        .await
-        .unwrap();
+/// A new ACTIVE vault of the tenancy in Ashburn; its id.
+async fn active_vault(client: &OciClient, sim: &TestSim) -> String {
+    let body = json!({"compartmentId": sim.identity.tenancy, "displayName": "v", "vaultType": "DEFAULT"});
+    let vault: Value = client.send_json(post(Service::Vaults, IAD, "/vaults", body)).await.unwrap();
     let vault = vault["id"].as_str().unwrap().to_string();
     wait_active(client, Service::Vaults, IAD, &format!("/vaults/{vault}"), "ACTIVE").await;
+    vault
+}
+
+async fn vault_key_and_secret(client: &OciClient, sim: &TestSim) -> (String, String, String) {
+    let t = &sim.identity.tenancy;
+    let vault = active_vault(client, sim).await;
     let body = json!({"compartmentId": t, "displayName": "k", "vaultId": vault,
                       "keyShape": {"algorithm": "AES", "length": 32}});
     let key: Value = client.send_json(post(Service::Kms, IAD, "/20180608/keys", body)).await.unwrap();
@@ -928,17 +927,7 @@ async fn creates_refuse_what_oci_refuses() {
     let body = json!({"compartmentId": tenancy, "name": "p", "description": "d", "statements": ["hello world"]});
     assert!(refused(client.send(post(Service::Identity, IAD, "/policies", body)).await).contains("hello world"));
     // KMS keys come in the lengths their algorithm has.
-    let vault: Value = client
-        .send_json(post(
-            Service::Vaults,
-            IAD,
-            "/vaults",
-            json!({"compartmentId": tenancy, "displayName": "v", "vaultType": "DEFAULT"}),
-        ))
-        .await
-        .unwrap();
-    let vault = vault["id"].as_str().unwrap().to_owned();
-    wait_active(&client, Service::Vaults, IAD, &format!("/vaults/{vault}"), "ACTIVE").await;
+    let vault = active_vault(&client, &sim).await;
     for (algorithm, length) in [("AES", 17), ("RSA", 32), ("DES", 8)] {
         let body = json!({"compartmentId": tenancy, "displayName": "k", "vaultId": vault,
                           "keyShape": {"algorithm": algorithm, "length": length}});

@@ -84,8 +84,10 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
     let redactor = Redactor::new();
     let values = params::resolve(&runbook, &args.params, None, &redactor)?;
     let parallelism = args.parallelism.or(runbook.parallelism).unwrap_or(8).max(1);
-    if let Some(plan_path) = &args.plan {
-        super::plan::check_saved(
+    match &args.plan {
+        // The plan matches the one saved, and a plan with errors is never saved: nothing in it
+        // would fail, and it need not be built a second time.
+        Some(plan_path) => super::plan::check_saved(
             plan_path,
             &runbook,
             &values,
@@ -93,9 +95,9 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
             parallelism,
             args.drill,
             &args.state.state_dir,
-        )?;
+        )?,
+        None => refuse_what_would_fail(&runbook, &values, &redactor, parallelism, args.drill)?,
     }
-    refuse_what_would_fail(&runbook, &values, &redactor, parallelism, args.drill)?;
     let sim = match &args.sim {
         Some(seed) => {
             let dir = args.sim_dir.clone().unwrap_or_else(|| args.state.state_dir.join("sim"));

@@ -14,10 +14,15 @@ fn uses_oci(runbook: &Runbook) -> bool {
     runbook.tasks.iter().any(|t| t.uses.starts_with("oci."))
 }
 
+/// `path` as an absolute path, for the run's record (relative ones would change meaning with
+/// the directory a later command is typed in).
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+}
+
 /// What a run started with `given` records.
 pub fn record(runbook: &Runbook, given: &OciArgs) -> OciTarget {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
     let config_file = crate::oci::config::resolve_config_path(given.config_file.as_deref(), env).ok();
     let profile = crate::oci::config::resolve_profile(given.profile.as_deref(), env);
     let tenancy = uses_oci(runbook)
@@ -59,7 +64,6 @@ pub fn for_run(meta: &RunMeta, given: &OciArgs) -> OciArgs {
 /// where this one went. `None` when nothing changed.
 pub fn updated(meta: &RunMeta, given: &OciArgs) -> Option<OciTarget> {
     let target = meta.oci.as_ref()?;
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
     let mut new = target.clone();
     if let Some(file) = &given.config_file {
         new.config_file = Some(absolute(file));

@@ -187,10 +187,7 @@ fn delete(ctx: &RegionCtx, name: &str, display: &str, reference: &str) -> Result
         .get_mut(name)
         .ok_or_else(|| DistError::manifest_unknown(reference))?;
     let found = if is_digest(reference) {
-        repo.tags.retain(|_, d| d != reference);
-        let tags = &repo.tags;
-        repo.tagged_ms.retain(|t, _| tags.contains_key(t));
-        repo.manifests.remove(reference).is_some()
+        repo.remove_manifest(reference)
     } else {
         repo.tagged_ms.remove(reference);
         repo.tags.remove(reference).is_some()

@@ -55,6 +55,16 @@ pub struct Repository {
     pub tagged_ms: BTreeMap<String, u64>,
 }
 
+impl Repository {
+    /// Removes a manifest and every tag naming it; false if the repository did not hold it.
+    pub fn remove_manifest(&mut self, digest: &str) -> bool {
+        self.tags.retain(|_, d| d != digest);
+        let tags = &self.tags;
+        self.tagged_ms.retain(|t, _| tags.contains_key(t));
+        self.manifests.remove(digest).is_some()
+    }
+}
+
 /// One region's registry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionRegistry {

@@ -189,10 +189,7 @@ fn delete(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
         .to_owned();
     let path = format!("{namespace}/{display}");
     if let Some(repo) = store.registry.region_mut(&ctx.region).repositories.get_mut(&path) {
-        repo.tags.retain(|_, d| *d != digest);
-        let tags = &repo.tags;
-        repo.tagged_ms.retain(|t, _| tags.contains_key(t));
-        repo.manifests.remove(&digest);
+        repo.remove_manifest(&digest);
     }
     crate::sim::registry::access::refresh_counts(ctx, &mut store, &path, &display);
     drop(store);
