@@ -1611,3 +1611,41 @@ fn a_shell_from_a_secret_that_cannot_start_stays_masked() {
         assert!(!String::from_utf8_lossy(&bytes).contains("Zebra"), "{} holds the secret", path.display());
     }
 }
+
+#[test]
+fn status_keeps_its_columns_after_wide_ids_and_shows_a_multi_line_error_under_its_task() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: wide
+tasks:
+  恢复网络:
+    uses: shell
+    with: { run: "true" }
+  fails:
+    uses: assert
+    on_failure: continue
+    with:
+      that: ${{ 1 == 2 }}
+      message: |
+        first problem
+        second problem
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let status = sb.run(&["status", &ran.run_id()]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let lines: Vec<&str> = status.stdout.lines().collect();
+    let column = |id: &str| {
+        let line = lines.iter().find(|l| l.contains(id)).unwrap_or_else(|| panic!("{id}: {}", status.stdout));
+        let state = ["succeeded", "failed"].iter().find_map(|s| line.find(s)).expect("a state");
+        unicode_width::UnicodeWidthStr::width(&line[..state])
+    };
+    assert_eq!(column("恢复网络"), column("fails"), "{}", status.stdout);
+    assert!(!status.stdout.contains("\\n"), "{}", status.stdout);
+    let second = lines.iter().position(|l| l.contains("second problem")).expect("the error's second line");
+    assert!(lines[second - 1].contains("fails") && lines[second - 1].contains("first problem"), "{}", status.stdout);
+    assert!(lines[second].starts_with("      "), "{}", status.stdout);
+}

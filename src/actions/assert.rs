@@ -92,7 +92,8 @@ impl Action for Assert {
             match failure {
                 None => Ok(Outputs::new()),
                 Some(detail) => {
-                    let text = match message {
+                    // A block scalar's message ends in a line break, which is not part of it.
+                    let text = match message.as_deref().map(str::trim_end).filter(|m| !m.is_empty()) {
                         Some(m) => format!("{m} ({detail})"),
                         None => detail,
                     };

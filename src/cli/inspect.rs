@@ -144,7 +144,8 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     for t in &tasks {
         let attempts = t["attempts"].as_u64().unwrap_or(0);
         let id = crate::ui::one_line(t["id"].as_str().unwrap_or_default());
-        let mut line = format!("  {id:<40} {:<10}", t["state"].as_str().unwrap_or_default());
+        let mut line =
+            format!("  {} {}", crate::ui::pad(&id, 40), crate::ui::pad(t["state"].as_str().unwrap_or_default(), 10));
         if attempts > 1 {
             line.push_str(&format!(" {attempts} attempts"));
         }
@@ -163,7 +164,8 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
             });
         }
         if let Some(e) = t.get("error").and_then(Value::as_str) {
-            line.push_str(&format!(" — {}", crate::ui::one_line(e)));
+            // A multi-line error (what a command printed last) goes on under its task.
+            line.push_str(&format!(" — {}", crate::ui::indented(e, "      ")));
         }
         crate::outln!("{line}");
     }
@@ -207,9 +209,9 @@ pub fn runs(args: RunsArgs) -> Result<Exit, CliError> {
         for r in rows {
             let drill = if r["drill"].as_bool() == Some(true) { " (drill)" } else { "" };
             crate::outln!(
-                "{:<24} {:<12} {}{drill}",
-                r["run_id"].as_str().unwrap_or_default(),
-                r["state"].as_str().unwrap_or_default(),
+                "{} {} {}{drill}",
+                crate::ui::pad(&crate::ui::one_line(r["run_id"].as_str().unwrap_or_default()), 24),
+                crate::ui::pad(r["state"].as_str().unwrap_or_default(), 12),
                 crate::ui::one_line(r["runbook"].as_str().unwrap_or_default())
             );
         }

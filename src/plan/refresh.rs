@@ -288,7 +288,7 @@ fn summarize(instances: &[RefreshedInstance]) -> RefreshSummary {
 pub fn render(refresh: &Refresh) -> String {
     use std::fmt::Write;
     let mut out = String::from("\nRefresh (read-only calls; nothing was changed):\n");
-    let width = refresh.instances.iter().map(|i| label(i).chars().count()).max().unwrap_or(0).min(56);
+    let width = refresh.instances.iter().map(|i| crate::ui::width(&label(i))).max().unwrap_or(0).min(56);
     for i in &refresh.instances {
         let mark = match i.change.as_str() {
             "create" => '+',
@@ -300,7 +300,7 @@ pub fn render(refresh: &Refresh) -> String {
             _ => '?',
         };
         let note = i.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
-        let _ = writeln!(out, "  {mark} {:<width$}  {}{note}", label(i), i.change);
+        let _ = writeln!(out, "  {mark} {}  {}{note}", crate::ui::pad(&label(i), width), i.change);
         for d in &i.diff {
             let _ = writeln!(out, "      {}: {} -> {}", d.path, d.current, d.desired);
         }

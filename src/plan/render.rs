@@ -38,7 +38,7 @@ pub fn render_text(plan: &Plan) -> String {
         let _ = writeln!(out, "\nWave {} ({} task{})", n + 1, wave.len(), if wave.len() == 1 { "" } else { "s" });
         for task in wave {
             let phase = task.phase.as_deref().unwrap_or("-");
-            let _ = write!(out, "  {:<28} {:<14} {}", task.id, phase, task.uses);
+            let _ = write!(out, "  {} {} {}", crate::ui::pad(&task.id, 28), crate::ui::pad(phase, 14), task.uses);
             if !task.needs.is_empty() {
                 let _ = write!(out, "  needs {}", task.needs.join(", "));
             }

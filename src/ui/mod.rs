@@ -15,6 +15,34 @@ pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
+/// How many terminal columns `text` takes: a CJK character takes two, a combining mark none.
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` followed by spaces up to `columns` terminal columns (as is when already wider): `{:<N}`
+/// counts characters, so a table padded by it goes out of line after a wide (CJK) task id.
+pub fn pad(text: &str, columns: usize) -> String {
+    let mut padded = text.to_owned();
+    padded.extend(std::iter::repeat_n(' ', columns.saturating_sub(width(text))));
+    padded
+}
+
+/// A text that may span lines (an error, what a command printed), each line after the first
+/// indented by `indent`, control characters other than line breaks escaped: a multi-line error
+/// stays readable under the line it belongs to, and cannot pose as another line of drctl's own.
+pub fn indented(text: &str, indent: &str) -> String {
+    let mut out = String::new();
+    for (n, line) in text.trim_end().lines().enumerate() {
+        if n > 0 {
+            out.push('\n');
+            out.push_str(indent);
+        }
+        out.push_str(&printable(line));
+    }
+    out
+}
+
 /// `text` with its control characters other than line breaks and tabs written as escapes
 /// (`\u{1b}`): what a command printed, shown on a terminal, cannot clear the screen, move the
 /// cursor or colour a line to pose as drctl's own output.
@@ -87,7 +115,7 @@ macro_rules! err {
 
 #[cfg(test)]
 mod tests {
-    use super::{operator_command, shell_word};
+    use super::{indented, operator_command, pad, shell_word, width};
 
     #[test]
     fn operator_commands_quote_the_task_and_ask_for_a_reason_where_needed() {
@@ -105,5 +133,22 @@ mod tests {
         assert_eq!(shell_word("fn[a]"), "'fn[a]'");
         assert_eq!(shell_word("it's"), r"'it'\''s'");
         assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn padding_counts_terminal_columns() {
+        assert_eq!(width("恢复"), 4);
+        assert_eq!(pad("恢复", 6), "恢复  ");
+        assert_eq!(pad("ab", 6), "ab    ");
+        assert_eq!(pad("abcdefg", 3), "abcdefg");
+    }
+
+    #[test]
+    fn a_multi_line_text_continues_indented_with_control_characters_escaped() {
+        assert_eq!(
+            indented("failed\r\n  at line 2\n\x1b[2Jfake\n", "    "),
+            "failed\n      at line 2\n    \\u{1b}[2Jfake"
+        );
+        assert_eq!(indented("one line", "    "), "one line");
     }
 }

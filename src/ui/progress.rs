@@ -79,7 +79,9 @@ impl Progress {
 
     fn show(&self, text: &str) {
         let text = self.redactor.mask(text);
-        let text = super::printable(&text);
+        // Lines after the first (a multi-line error, an approval's commands) go on under the
+        // text, past the elapsed-time column.
+        let text = super::indented(&text, "        ");
         tracing::info!(target: "drctl::run", "{text}");
         if self.quiet {
             return;
@@ -462,7 +464,8 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
         if let Some(rec) = replay.instance(id) {
             *counts.entry(rec.state.as_str()).or_default() += 1;
             if rec.state == TaskState::Failed {
-                failures.push(format!("  ✖ {id}: {}", rec.error.as_deref().unwrap_or("failed")));
+                failures
+                    .push(format!("  ✖ {id}: {}", super::indented(rec.error.as_deref().unwrap_or("failed"), "      ")));
             }
         }
     }
