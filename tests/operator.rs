@@ -1314,3 +1314,31 @@ fn a_sim_run_keeps_its_simulator_whatever_the_shell_sets() {
     let stderr = String::from_utf8_lossy(&approve.stderr);
     assert_eq!(approve.status.code(), Some(0), "{stderr}");
 }
+
+/// The state file of a `--sim` run's simulator cannot be read: a later command on the run
+/// names that file and what to do about it, not an option of `drctl sim` it does not have, and
+/// records nothing.
+#[test]
+fn a_sim_run_whose_simulator_state_cannot_be_read_names_the_file() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: simstate\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  regions:\n    uses: oci.request\n    depends_on: [gate]\n    with: { method: GET, service: identity, region: us-ashburn-1, path: /20160918/regions }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--sim", "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let run = ran.run_id();
+    let state = sb.path().join(".drctl/sim/state.json");
+    let saved = std::fs::read(&state).unwrap();
+    std::fs::remove_file(&state).unwrap();
+    std::fs::create_dir(&state).unwrap();
+    let approve = sb.run(&["approve", &run, "gate", "--reason", "go"]);
+    assert_eq!(approve.code, 2, "{}", approve.stderr);
+    assert!(approve.stderr.contains(&state.display().to_string()), "{}", approve.stderr);
+    assert!(!approve.stderr.contains("--state "), "{}", approve.stderr);
+    assert_eq!(sb.task_states(&run)["gate"].0, "pending", "{}", approve.stderr);
+    std::fs::remove_dir(&state).unwrap();
+    std::fs::write(&state, saved).unwrap();
+    let approve = sb.run(&["approve", &run, "gate", "--reason", "go"]);
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+}

@@ -857,7 +857,9 @@ fn a_full_state_directory_names_the_tasks_in_doubt() {
     let cleanup = || {
         let _ = std::process::Command::new("umount").arg(&state).status();
     };
-    if ran.code != 1 || !ran.stderr.contains("journal write failed") {
+    // The failure names the file it could not write, so the operator knows which disk filled.
+    let named_file = format!("{}/runs/", state.display());
+    if ran.code != 1 || !ran.stderr.contains("journal write failed") || !ran.stderr.contains(&named_file) {
         cleanup();
         panic!("the run should have failed on the full disk: {}\n{}", ran.code, ran.stderr);
     }

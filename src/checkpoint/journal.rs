@@ -79,6 +79,8 @@ struct Shared {
     syncing: Mutex<()>,
     /// The same file, for `fdatasync` without holding the lock: appends go on meanwhile.
     sync_handle: File,
+    /// Where the journal is, for the message of a failed write or sync.
+    path: PathBuf,
 }
 
 impl Shared {
@@ -93,7 +95,7 @@ impl Shared {
         let mut disk = self.lock();
         if disk.failed.is_none() {
             if let Err(e) = disk.file.write_all(bytes) {
-                disk.failed = Some(e.to_string());
+                disk.failed = Some(format!("could not write {}: {e}", self.path.display()));
             }
         }
         disk.written += 1;
@@ -128,7 +130,7 @@ impl Shared {
             }
             disk.written
         };
-        let outcome = self.sync_handle.sync_data().map_err(|e| e.to_string());
+        let outcome = self.sync_handle.sync_data().map_err(|e| format!("could not sync {}: {e}", self.path.display()));
         let mut disk = self.lock();
         match outcome {
             Ok(()) => {
@@ -203,7 +205,8 @@ impl Journal {
         let sync_handle = file.try_clone().map_err(|e| CheckpointError::io(&path, e))?;
         let early = !sync_first.is_empty();
         let disk = Disk { file, written: 0, synced: 0, due_since: None, sync_first, failed: None };
-        let shared = Arc::new(Shared { disk: Mutex::new(disk), syncing: Mutex::new(()), sync_handle });
+        let shared =
+            Arc::new(Shared { disk: Mutex::new(disk), syncing: Mutex::new(()), sync_handle, path: path.clone() });
         let (tx, rx) = mpsc::channel();
         let writer = Arc::clone(&shared);
         thread::Builder::new()

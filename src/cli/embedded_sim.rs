@@ -122,6 +122,23 @@ impl EmbeddedSim {
                          of --sim",
                     ))
                 }
+                // The state file of a `--sim` run is drctl's own, in the run's simulator directory:
+                // no option names it, so the help names the file.
+                Err(crate::sim::SimError::StateFile { detail, reading }) => {
+                    let need = if reading {
+                        "a file this user can read"
+                    } else {
+                        "a file this user can write, on a disk with room"
+                    };
+                    return Err(CliError::usage_help(
+                        format!("simulator in {}: {detail}", dir.display()),
+                        format!(
+                            "the simulator keeps its resources in {}, which must be {need}: put that right, then run \
+                             the same command again (nothing was recorded)",
+                            dir.join(STATE).display()
+                        ),
+                    ));
+                }
                 // A seed file that is missing or wrong is bad input, like a bad params file.
                 Err(e @ crate::sim::SimError::Seed { .. }) => {
                     return Err(CliError::usage(format!("simulator in {}: {e}", dir.display())))

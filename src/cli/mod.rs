@@ -219,6 +219,13 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
                 | crate::sim::SimError::Seed { .. }
                 // Another simulator serves the directory: as with a run another process drives.
                 | crate::sim::SimError::Busy { .. } => CliError::usage(e.to_string()),
+                crate::sim::SimError::StateFile { detail, reading: true } => CliError::usage_help(
+                    detail,
+                    "give --state a simulator state file (or a new path to start empty)",
+                ),
+                crate::sim::SimError::StateFile { detail, reading: false } => {
+                    CliError::usage_help(detail, "give --state a file in a directory that exists and can be written")
+                }
                 other => CliError::failed(other.to_string()),
             })
         }

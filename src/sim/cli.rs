@@ -319,9 +319,7 @@ pub fn build(args: &ServeArgs, identity: &SimIdentity) -> Result<Arc<Sim>, SimEr
     };
     // A state file that cannot be read is the operator's to fix, like a bad option (exit 2).
     let store = match &args.state {
-        Some(path) => state::load(path).map_err(|e| {
-            SimError::Usage(format!("{e}; give --state a simulator state file (or a new path to start empty)"))
-        })?,
+        Some(path) => state::load(path).map_err(|e| SimError::StateFile { detail: e.to_string(), reading: true })?,
         None => Default::default(),
     };
     let sim = Sim::new(settings, identity.keyring()?, store);
@@ -448,9 +446,7 @@ pub async fn launch(args: &ServeArgs) -> Result<Launched, SimError> {
         let written = state::write_json_atomic(path, &*sim.store());
         if let Err(e) = written {
             running.shutdown().await;
-            return Err(SimError::Usage(format!(
-                "{e}; give --state a file in a directory that exists and can be written"
-            )));
+            return Err(SimError::StateFile { detail: e.to_string(), reading: false });
         }
     }
     let shutdown = running.shutdown_token();

@@ -91,6 +91,9 @@ pub enum SimError {
     Seed { path: PathBuf, detail: String },
     #[error("{0}")]
     Usage(String),
+    /// The state file (`--state`) cannot be read at start (`reading`) or written.
+    #[error("{detail}")]
+    StateFile { detail: String, reading: bool },
     #[error("cannot start the simulator's thread: {0}")]
     Thread(std::io::Error),
     #[error(
