@@ -395,3 +395,60 @@ async fn a_second_copy_of_an_image_in_one_drill_names_the_first() {
     assert!(dry.stdout.contains("new/app:1.0 was copied by first of this drill, which removes it"), "{}", dry.stdout);
     assert!(!dry.stdout.contains("before the drill"), "{}", dry.stdout);
 }
+
+/// A drill's copy moved a tag the destination had (onto the drill's image), and put a new tag
+/// on an image the destination held under another: cleanup puts the moved tag back on its
+/// earlier image before deleting the drill's, and removes the new tag where the registry
+/// deletes tags alone (the Distribution API 1.1), or keeps it and says how to remove it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_puts_back_the_tags_a_drill_moved() {
+    use support::registry::*;
+    let Some(reg) = start_registry() else { return };
+    let http = reqwest::Client::new();
+    let digest = |bytes: &[u8]| format!("sha256:{}", drctl::hash::sha256_hex(bytes));
+    push_image(&reg.host(), "src/app", "1.0", &[20_000], 11).await;
+    let source = digest(&get_manifest(&http, &reg.host(), "src/app", "1.0").await.unwrap());
+    // An older build under the same tag, and the drill's image under another tag.
+    push_image(&reg.host(), "moved/app", "1.0", &[20_000], 12).await;
+    let older = digest(&get_manifest(&http, &reg.host(), "moved/app", "1.0").await.unwrap());
+    push_image(&reg.host(), "held/app", "other", &[20_000], 11).await;
+    let sb = support::Sandbox::new();
+    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{}"}}"#, reg.host()));
+    let copy = |name: &str, dest: &str| {
+        format!(
+            "  {name}:\n    uses: registry.copy\n    with:\n      source: {{ region: us-phoenix-1, repository: src/app, tag: \"1.0\" }}\n      destination: {{ region: us-phoenix-1, repository: {dest} }}\n"
+        )
+    };
+    sb.write(
+        "rb.yaml",
+        &format!("version: 1\nname: tags\ntasks:\n{}{}", copy("moved", "moved/app"), copy("held", "held/app")),
+    );
+    let drill = sb.run(&["run", "rb.yaml", "--drill", "--endpoints", "endpoints.json"]);
+    assert_eq!(drill.code, 0, "{}", drill.stderr);
+    let id = drill.run_id();
+    assert_eq!(digest(&get_manifest(&http, &reg.host(), "moved/app", "1.0").await.unwrap()), source);
+    assert_eq!(digest(&get_manifest(&http, &reg.host(), "held/app", "1.0").await.unwrap()), source);
+
+    let dry = sb.run(&["cleanup", &id, "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.contains(&format!("put tag 1.0 back on {older}, then delete")), "{}", dry.stdout);
+    assert!(dry.stdout.contains(&format!("remove the tag {}/held/app:1.0", reg.host())), "{}", dry.stdout);
+
+    let done = sb.run(&["cleanup", &id, "--yes"]);
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+    assert!(done.stdout.contains("deleted       moved"), "{}", done.stdout);
+    assert!(done.stdout.contains(&format!("tag 1.0 names {older} again")), "{}", done.stdout);
+    assert_eq!(digest(&get_manifest(&http, &reg.host(), "moved/app", "1.0").await.unwrap()), older);
+    assert_eq!(get_manifest(&http, &reg.host(), "moved/app", &source).await, None, "the drill's image is gone");
+    // The held image stays under its own tag, whatever became of the drill's.
+    assert!(get_manifest(&http, &reg.host(), "held/app", "other").await.is_some());
+    let held = done.stdout.lines().find(|l| l.split_whitespace().nth(1) == Some("held")).unwrap_or_default().to_owned();
+    match get_manifest(&http, &reg.host(), "held/app", "1.0").await {
+        None => assert!(held.starts_with("deleted"), "{}", done.stdout),
+        Some(_) => assert!(
+            held.starts_with("kept") && held.contains("does not delete a tag alone") && held.contains("remove tag 1.0"),
+            "{}",
+            done.stdout
+        ),
+    }
+}

@@ -358,3 +358,37 @@ async fn images_survive_a_restart_with_a_state_file() {
     assert_eq!(blob.bytes().await.unwrap().to_vec(), image.blobs[1].1);
     second.stop().await;
 }
+
+/// The simulator's registry deletes a tag alone (version 1.1 of the distribution
+/// specification), as drill cleanup asks it to for a tag a copy put on an image the
+/// destination held: the image stays under its other tag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_is_removed_alone_and_its_image_stays() {
+    let sim = TestSim::start(|_| {}).await;
+    let ns = sim.identity.namespace.clone();
+    let image = push_image(&sim.base(PHX), &format!("{ns}/orders/app"), "1.0", "app").await;
+    let copied = copy_image(
+        request(
+            &format!("{}/{ns}/orders/app@{}", host(&sim, PHX), image.digest),
+            &format!("{}/{ns}/orders/app:2.0", host(&sim, PHX)),
+        ),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(copied.existed && copied.tag_written && copied.tag_before.is_none(), "{copied:?}");
+    let tagged: drctl::registry::ImageRef = format!("{}/{ns}/orders/app:2.0", host(&sim, PHX)).parse().unwrap();
+    let undone = drctl::registry::undo_tag(&tagged, "2.0", &image.digest, None, None, true).await.unwrap();
+    assert_eq!(undone, drctl::registry::TagUndo::Removed);
+    let http = reqwest::Client::new();
+    let manifest = |reference: &str| {
+        http.get(format!("{}/v2/{ns}/orders/app/manifests/{reference}", sim.base(PHX)))
+            .header("accept", "application/vnd.oci.image.manifest.v1+json")
+            .send()
+    };
+    assert_eq!(manifest("2.0").await.unwrap().status(), 404);
+    assert_eq!(manifest("1.0").await.unwrap().status(), 200);
+    assert_eq!(manifest(&image.digest).await.unwrap().status(), 200);
+    let again = drctl::registry::undo_tag(&tagged, "2.0", &image.digest, None, None, true).await.unwrap();
+    assert_eq!(again, drctl::registry::TagUndo::Gone);
+}

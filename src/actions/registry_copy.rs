@@ -9,7 +9,9 @@
 //!
 //! Outputs: `image` (where the bytes went), `reference` (the destination as functions name it:
 //! the region's OCIR host for the map form), `digest`, `source_digest`, `existed` (the
-//! destination already served the image: nothing was written), and transfer counts. A source
+//! destination held the image's manifest before, under some tag or none: the copy wrote no
+//! manifest), `tag_written` (the copy put the destination tag on the image) with `tag_before`
+//! (the digest that tag named before, or null), and transfer counts. A source
 //! pinned by `digest` that the destination already serves under its tag is not read at all.
 
 use std::str::FromStr;
@@ -222,6 +224,8 @@ impl Action for RegistryCopy {
             // Whether the destination had the image before: `drctl cleanup` of a drill deletes
             // only what the copy wrote, and must know how to reach the registry again.
             outputs.insert("existed".into(), Value::Bool(report.existed));
+            outputs.insert("tag_written".into(), Value::Bool(report.tag_written));
+            outputs.insert("tag_before".into(), report.tag_before.clone().map_or(Value::Null, Value::String));
             outputs.insert("plain_http".into(), Value::Bool(plain_http));
             Ok(outputs)
         })

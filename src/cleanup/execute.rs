@@ -14,16 +14,18 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::plan::{CleanupPlan, Undo, UndoKind};
+use super::plan::{CleanupPlan, TagWas, Undo, UndoKind};
 use crate::actions::{ActionContext, ActionError, ActionRegistry, TaskLog};
 use crate::checkpoint::record::{now_millis, Millis};
-use crate::registry::{delete_image, resolve_credentials, Digest, DockerConfig, ImageRef};
+use crate::registry::{delete_image, resolve_credentials, undo_tag, Digest, DockerConfig, ImageRef, TagUndo};
 
 /// How one item ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Deleted,
+    /// Put back as it was before the drill (a tag the drill's image copy moved).
+    Restored,
     /// Left in place: not the drill's (no matching tag) or not written by it.
     Kept,
     AlreadyGone,
@@ -39,6 +41,7 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Deleted => "deleted",
+            Outcome::Restored => "restored",
             Outcome::Kept => "kept",
             Outcome::AlreadyGone => "already gone",
             Outcome::DoneEarlier => "done earlier",
@@ -49,7 +52,10 @@ impl Outcome {
 
     /// Whether whatever depended on an item in this state may now be removed.
     fn releases(self) -> bool {
-        matches!(self, Outcome::Deleted | Outcome::AlreadyGone | Outcome::DoneEarlier | Outcome::Kept)
+        matches!(
+            self,
+            Outcome::Deleted | Outcome::Restored | Outcome::AlreadyGone | Outcome::DoneEarlier | Outcome::Kept
+        )
     }
 }
 
@@ -201,12 +207,8 @@ impl Job {
                 0,
             ),
             UndoKind::Converge { with, .. } | UndoKind::Unfinished { with, .. } => self.converge(with).await,
-            UndoKind::Image { image, digest, plain_http } => {
-                let (outcome, detail) = match remove_image(image, digest, *plain_http).await {
-                    Ok(true) => (Outcome::Deleted, String::new()),
-                    Ok(false) => (Outcome::AlreadyGone, String::new()),
-                    Err(e) => (Outcome::Failed, e),
-                };
+            UndoKind::Image { image, digest, plain_http, manifest, tag } => {
+                let (outcome, detail) = undo_image(image, digest, *plain_http, *manifest, tag.as_ref()).await;
                 result(item, outcome, detail, 1)
             }
         }
@@ -288,14 +290,69 @@ fn converge_result(item: &Undo, outputs: &crate::actions::Outputs, tries: u32) -
     }
 }
 
-/// Deletes one manifest through the Distribution API, with credentials from the environment
-/// or the docker config (the run's own credential inputs are secrets and were never stored).
-async fn remove_image(image: &str, digest: &str, plain_http: bool) -> Result<bool, String> {
-    let image = ImageRef::from_str(image).map_err(|e| e.to_string())?;
-    let digest = Digest::parse(digest).map_err(|e| e.to_string())?;
-    let docker = DockerConfig::load_default().map_err(|e| e.to_string())?;
+/// Undoes an image copy through the Distribution API: the tag it wrote first (put back on the
+/// digest it named before, or removed), then the manifest it wrote. Credentials come from the
+/// environment or the docker config (the run's own credential inputs are secrets and were
+/// never stored). A tag the registry failed to put back keeps the manifest (deleting it would
+/// take the tag with it), and the item fails, for the next cleanup to try again.
+async fn undo_image(
+    image: &str,
+    digest: &str,
+    plain_http: bool,
+    manifest: bool,
+    tag: Option<&TagWas>,
+) -> (Outcome, String) {
+    let parsed = match (ImageRef::from_str(image), Digest::parse(digest)) {
+        (Ok(image), Ok(digest)) => (image, digest),
+        (Err(e), _) => return (Outcome::Failed, e.to_string()),
+        (_, Err(e)) => return (Outcome::Failed, e.to_string()),
+    };
+    let (image, digest) = parsed;
+    let docker = match DockerConfig::load_default() {
+        Ok(docker) => docker,
+        Err(e) => return (Outcome::Failed, e.to_string()),
+    };
     let credentials = resolve_credentials(&image.registry, None, &docker);
-    delete_image(&image, &digest, credentials, plain_http).await.map_err(|e| e.to_string())
+    let mut notes = Vec::new();
+    let mut outcome = None;
+    if let Some(TagWas { tag, before }) = tag {
+        let undone = undo_tag(&image, tag, digest.as_str(), before.as_deref(), credentials.clone(), plain_http).await;
+        let (tag_outcome, note) = match undone {
+            Ok(TagUndo::Restored) => {
+                (Outcome::Restored, format!("tag {tag} names {} again", before.as_deref().unwrap_or_default()))
+            }
+            Ok(TagUndo::Removed) => (Outcome::Deleted, format!("tag {tag} removed")),
+            Ok(TagUndo::Gone) => (Outcome::AlreadyGone, format!("tag {tag} is gone already")),
+            Ok(TagUndo::Moved(now)) => {
+                (Outcome::Kept, format!("tag {tag} names {now} now: moved since the drill, so left as it is"))
+            }
+            Ok(TagUndo::BeforeGone(before)) => (
+                Outcome::Kept,
+                format!("tag {tag} named {before} before the drill, which is no longer in the repository: it cannot be put back"),
+            ),
+            Ok(TagUndo::Unsupported(status)) => (
+                Outcome::Kept,
+                format!(
+                    "the registry does not delete a tag alone (HTTP {status}): remove tag {tag} there by hand (on OCI: \
+                     `oci artifacts container image remove-version`)"
+                ),
+            ),
+            Err(e) => return (Outcome::Failed, format!("tag {tag} could not be put back: {e}")),
+        };
+        outcome = Some(tag_outcome);
+        notes.push(note);
+    }
+    if manifest {
+        outcome = Some(match delete_image(&image, &digest, credentials, plain_http).await {
+            Ok(true) => Outcome::Deleted,
+            Ok(false) => Outcome::AlreadyGone,
+            Err(e) => {
+                notes.push(e.to_string());
+                Outcome::Failed
+            }
+        });
+    }
+    (outcome.unwrap_or(Outcome::Kept), notes.join("; "))
 }
 
 /// Counts of outcomes, for the summary line.

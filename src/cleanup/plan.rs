@@ -48,13 +48,21 @@ pub enum UndoKind {
     /// Run the converge action with `with` (`ensure: absent`, found by name) for an instance
     /// that never finished: it removes the resource only if the drill created it.
     Unfinished { resource: String, with: Value, state: String },
-    /// Delete the manifest `digest` from `image`'s repository.
-    Image { image: String, digest: String, plain_http: bool },
+    /// Undo a `registry.copy` at its destination `image`: put back the tag it wrote (`tag`),
+    /// then delete the manifest `digest` if the copy wrote it (`manifest`).
+    Image { image: String, digest: String, plain_http: bool, manifest: bool, tag: Option<TagWas> },
     /// Shown in the plan, never touched, for the reason given.
     Keep { why: String },
     /// Removed by an earlier cleanup of the run (at `at`): never touched again, since whatever
     /// is there now was made, or brought back, since by another run.
     Removed { resource: String, at: u64 },
+}
+
+/// A tag a copy wrote, and the digest it named before (`None`: there was no such tag).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TagWas {
+    pub tag: String,
+    pub before: Option<String>,
 }
 
 impl UndoKind {
@@ -64,7 +72,8 @@ impl UndoKind {
             UndoKind::Converge { resource, .. }
             | UndoKind::Unfinished { resource, .. }
             | UndoKind::Removed { resource, .. } => resource.clone(),
-            UndoKind::Image { image, digest, .. } => format!("{image}@{digest}"),
+            UndoKind::Image { image, digest, manifest: true, .. } => format!("{image}@{digest}"),
+            UndoKind::Image { image, .. } => image.clone(),
             UndoKind::Keep { .. } => String::new(),
         }
     }
@@ -82,7 +91,22 @@ impl Undo {
                 "delete {resource} if the drill created it ({} {} is {state}: it may have created it before it stopped)",
                 self.action, self.id
             ),
-            UndoKind::Image { image, digest, .. } => format!("delete {image}@{digest} ({} {})", self.action, self.id),
+            UndoKind::Image { image, digest, manifest, tag, .. } => {
+                let by = format!("{} {}", self.action, self.id);
+                match (manifest, tag) {
+                    (true, Some(TagWas { tag, before: Some(before) })) => {
+                        format!("put tag {tag} back on {before}, then delete {image}@{digest} ({by})")
+                    }
+                    (true, _) => format!("delete {image}@{digest} ({by})"),
+                    (false, Some(TagWas { before: Some(before), .. })) => {
+                        format!("put {image} back on {before}; the copy moved it to {digest}, which stays ({by})")
+                    }
+                    (false, _) => format!(
+                        "remove the tag {image}; the copy put it on {digest}, which the destination held before and \
+                         which stays ({by})"
+                    ),
+                }
+            }
             UndoKind::Keep { why } => format!("keep ({} {}): {why}", self.action, self.id),
             UndoKind::Removed { resource, at } => {
                 format!("already removed {resource} ({} {}) by the cleanup at {}", self.action, self.id, when(*at))
@@ -132,7 +156,7 @@ pub fn plan(facts: &RunFacts<'_>) -> CleanupPlan {
         // for an unfinished instance a create still in flight may have finished since. An
         // image found gone is not: a later run may have pushed the same digest.
         let done: &[&str] = match kind {
-            UndoKind::Image { .. } => &["deleted ", "already gone ", "done earlier "],
+            UndoKind::Image { .. } => &["deleted ", "restored ", "already gone ", "done earlier "],
             _ => &["deleted ", "done earlier "],
         };
         let removed = replay.audit.iter().rev().find(|a| {
@@ -166,7 +190,7 @@ pub fn plan(facts: &RunFacts<'_>) -> CleanupPlan {
             continue;
         };
         let copier = items.iter().find(
-            |other| matches!(&other.kind, UndoKind::Image { image: i2, digest: d2, .. } if i2 == image && d2 == digest),
+            |other| matches!(&other.kind, UndoKind::Image { image: i2, digest: d2, manifest: true, .. } if i2 == image && d2 == digest),
         );
         if let Some(copier) = copier {
             let why = format!("{image} was copied by {} of this drill, which removes it", copier.id);
@@ -247,14 +271,29 @@ fn undo_kind(run_id: &str, uses: &str, outputs: &Map<String, Value>) -> Option<U
     if uses == "registry.copy" {
         let image = outputs.get("image").and_then(Value::as_str)?;
         let digest = outputs.get("digest").and_then(Value::as_str)?;
-        return Some(match outputs.get("existed").and_then(Value::as_bool) {
-            Some(false) => UndoKind::Image {
-                image: image.to_owned(),
-                digest: digest.to_owned(),
-                plain_http: outputs.get("plain_http").and_then(Value::as_bool).unwrap_or(false),
-            },
-            Some(true) => UndoKind::Keep { why: format!("{image} was already in the destination before the drill") },
-            None => UndoKind::Keep {
+        let plain_http = outputs.get("plain_http").and_then(Value::as_bool).unwrap_or(false);
+        // The tag the copy put on the image, if it did (an older drctl did not record it).
+        let tag = outputs
+            .get("tag_written")
+            .and_then(Value::as_bool)
+            .filter(|&written| written)
+            .and_then(|_| image.parse::<crate::registry::ImageRef>().ok()?.tag)
+            .map(|tag| TagWas { tag, before: outputs.get("tag_before").and_then(Value::as_str).map(str::to_owned) });
+        let undo = |manifest, tag| UndoKind::Image {
+            image: image.to_owned(),
+            digest: digest.to_owned(),
+            plain_http,
+            manifest,
+            tag,
+        };
+        return Some(match (outputs.get("existed").and_then(Value::as_bool), tag) {
+            // A tag that was new goes with the manifest; one the copy moved is put back first.
+            (Some(false), tag) => undo(true, tag.filter(|t| t.before.is_some())),
+            (Some(true), Some(tag)) => undo(false, Some(tag)),
+            (Some(true), None) => {
+                UndoKind::Keep { why: format!("{image} was already in the destination before the drill") }
+            }
+            (None, _) => UndoKind::Keep {
                 why: format!("{image}: the run did not record whether it wrote the image (copied by an older drctl)"),
             },
         });

@@ -91,6 +91,7 @@ async fn clean(
         let counts = cleanup::tally(&report.results);
         let parts: Vec<String> = [
             Outcome::Deleted,
+            Outcome::Restored,
             Outcome::AlreadyGone,
             Outcome::DoneEarlier,
             Outcome::Kept,

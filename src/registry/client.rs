@@ -243,11 +243,11 @@ impl RegistryClient {
         }
     }
 
-    /// DELETEs a manifest by digest. `Ok(false)` when the registry has no such manifest (already
+    /// DELETEs a manifest by digest, or a tag alone. `Ok(false)` when the registry has no such one (already
     /// gone), `Ok(true)` when it was deleted.
-    pub(crate) async fn delete_manifest(&self, repo: &Repo, digest: &Digest) -> Result<bool, RegistryError> {
-        let op = format!("DELETE manifest {digest}");
-        let url = self.url(repo, &format!("manifests/{digest}"));
+    pub(crate) async fn delete_manifest(&self, repo: &Repo, reference: &str) -> Result<bool, RegistryError> {
+        let op = format!("DELETE manifest {reference}");
+        let url = self.url(repo, &format!("manifests/{reference}"));
         let resp = self.send(repo, &op, || self.http.delete(&url)).await?;
         match resp.status() {
             StatusCode::ACCEPTED | StatusCode::OK | StatusCode::NO_CONTENT => Ok(true),

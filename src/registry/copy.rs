@@ -77,6 +77,12 @@ pub struct CopyReport {
     /// The destination repository held the top-level manifest (by digest, under any tag) before
     /// the copy; when false, this copy wrote it, and undoing the copy may delete it.
     pub existed: bool,
+    /// The copy put the destination tag on its image: the tag was absent, or named another
+    /// digest ([`CopyReport::tag_before`]). Undoing the copy puts it back as it was.
+    pub tag_written: bool,
+    /// The digest the destination tag named before the copy moved it (`None`: no such tag, or
+    /// the copy did not write the tag).
+    pub tag_before: Option<String>,
     #[serde(with = "millis")]
     pub elapsed: Duration,
 }
@@ -163,6 +169,9 @@ async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
     let moved = move_blobs(&s, &planned.plan, &req.options).await?;
     let skipped = planned.plan.blobs.iter().filter(|b| b.action == BlobAction::Skip).count();
     let existed = top_existed(&s, &planned).await?;
+    let tag_written = req.destination.tag.is_some()
+        && planned.destination_digest.as_deref() != Some(planned.plan.source_digest.as_str());
+    let tag_before = planned.destination_digest.clone().filter(|_| tag_written);
     let (manifests, destination_digest) = push_manifests(&s, &planned).await?;
     Ok(CopyReport {
         source: planned.plan.source,
@@ -176,6 +185,8 @@ async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
         upload_retries: moved.retries,
         manifests,
         existed,
+        tag_written,
+        tag_before,
         elapsed: started.elapsed(),
     })
 }
@@ -200,7 +211,8 @@ async fn pinned_and_present(
     };
     let present = s.client.manifest_digest(&s.dst, tag).await?;
     let mut manifests = Vec::new();
-    if present.as_deref() != Some(pinned.as_str()) {
+    let tag_written = present.as_deref() != Some(pinned.as_str());
+    if tag_written {
         if tag == pinned.as_str() {
             return Ok(None);
         }
@@ -230,6 +242,8 @@ async fn pinned_and_present(
         upload_retries: 0,
         manifests,
         existed: true,
+        tag_written,
+        tag_before: present.filter(|_| tag_written),
         elapsed: started.elapsed(),
     }))
 }
@@ -357,22 +371,4 @@ async fn push_manifests(s: &Session, planned: &PlannedCopy) -> Result<(Vec<Manif
         actual: "nothing (manifest not found after push)".to_string(),
     })?;
     Ok((out, destination_digest))
-}
-
-/// Deletes one manifest, by digest, from `image`'s repository (undoing a copy that wrote it).
-/// Returns false when the registry no longer had it. Tags pointing at it go with it.
-pub async fn delete_image(
-    image: &ImageRef,
-    digest: &Digest,
-    credentials: Option<Credentials>,
-    plain_http: bool,
-) -> Result<bool, RegistryError> {
-    let creds = credentials.map(|c| (image.registry.clone(), c)).into_iter().collect();
-    let client = RegistryClient::new(plain_http, creds, CopyOptions::default().retries)?;
-    let repo = Repo {
-        registry: image.registry.clone(),
-        repository: image.repository.clone(),
-        scopes: vec![scope(&image.repository, "*")],
-    };
-    client.delete_manifest(&repo, digest).await
 }

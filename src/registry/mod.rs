@@ -19,15 +19,15 @@ mod error;
 mod manifest;
 mod plan;
 mod reference;
+mod undo;
 mod upload_session;
 
 pub use blob_transfer::UploadMode;
-pub use copy::{
-    copy_image, delete_image, plan_copy, preview_copy, CopyOptions, CopyPreview, CopyReport, CopyRequest, ManifestCopy,
-};
+pub use copy::{copy_image, plan_copy, preview_copy, CopyOptions, CopyPreview, CopyReport, CopyRequest, ManifestCopy};
 pub use credentials::{resolve_credentials, Credentials, DockerConfig, Secret};
 pub use digest::Digest;
 pub use error::RegistryError;
 pub use manifest::{DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V2, OCI_INDEX, OCI_MANIFEST};
 pub use plan::{BlobAction, CopyPlan, PlannedBlob, PlannedManifest};
 pub use reference::ImageRef;
+pub use undo::{delete_image, undo_tag, TagUndo};
