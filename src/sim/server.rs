@@ -99,6 +99,19 @@ async fn bind(region: &str, addr: SocketAddr) -> Result<TcpListener, SimError> {
     })
 }
 
+/// A socket bound to `addr` that does not listen, without `SO_REUSEADDR`: while it is open no
+/// other socket can bind the port, and a connection to it is refused.
+fn hold_port(addr: SocketAddr) -> Option<tokio::net::TcpSocket> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() };
+    match socket.and_then(|s| s.bind(addr).map(|()| s)) {
+        Ok(held) => Some(held),
+        Err(e) => {
+            tracing::warn!("cannot hold {addr} during the outage: {e}");
+            None
+        }
+    }
+}
+
 /// The router of one region: every service, the middleware, OCI's 404 for unknown paths.
 pub fn region_router(ctx: RegionCtx) -> Router {
     services::routes(Router::new())
@@ -111,7 +124,10 @@ pub fn region_router(ctx: RegionCtx) -> Router {
 }
 
 /// Serves one region until shutdown, closing the listener while the region is in a
-/// `refuse` outage and binding the same address again when it ends.
+/// `refuse` outage and binding the same address again when it ends. Meanwhile the port is
+/// held by a socket that is bound and does not listen: connections are refused, as by a host
+/// that is down, and no other process can take the port (another simulator that did would
+/// answer the region's clients with its own, unknown, keys).
 async fn serve_region(ctx: RegionCtx, first: TcpListener, addr: SocketAddr, shutdown: CancellationToken) {
     let mut changes = ctx.sim.faults.subscribe();
     let mut listener = Some(first);
@@ -119,6 +135,7 @@ async fn serve_region(ctx: RegionCtx, first: TcpListener, addr: SocketAddr, shut
         let refusing = ctx.sim.faults.get(&ctx.region).outage == Some(OutageMode::Refuse);
         if refusing {
             drop(listener.take());
+            let _held = hold_port(addr);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 r = changes.changed() => if r.is_err() { return },
