@@ -68,7 +68,14 @@ fn failover_recreates_the_inventory_and_a_rerun_changes_nothing() {
     // The second run finds everything right: no converge instance changes anything, no image
     // is copied, and the destination is identical (work requests, etags, timestamps
     // included: nothing is normalised).
-    let second = w.failover_ok(&[]);
+    let rerun = w.failover(&[]);
+    assert_eq!(rerun.code, 0, "run failed:\n{}", rerun.stderr);
+    // Which the operator sees too: each line says `no change`, and the summary counts them.
+    let unchanged = format!("resources: {} unchanged\n", converge_instances().len());
+    assert!(rerun.stderr.contains(&unchanged), "{}", rerun.stderr);
+    assert!(rerun.stderr.contains(", no change)") && !rerun.stderr.contains(", created)"), "{}", rerun.stderr);
+    let second = rerun.run_id();
+    w.assert_all_succeeded(&second);
     let none: BTreeMap<String, String> = converge_instances().into_iter().map(|id| (id, "none".to_owned())).collect();
     assert_eq!(w.operations(&second), none);
     let outputs = w.done_outputs(&second);
@@ -178,6 +185,9 @@ fn a_source_outage_during_the_capture_falls_back_to_the_saved_inventory() {
     let outputs = w.done_outputs(&run);
     assert_eq!(outputs["inventory"]["from"], "saved");
     assert_eq!(outputs["inventory"]["captured_at"], inventory()["captured_at"]);
+    // The operator sees the fallback as it happens, not only in the task's log.
+    let notice = ran.stderr.lines().find(|l| l.contains("! inventory: warning:")).unwrap_or_default();
+    assert!(notice.contains("using the saved inventory"), "{}", ran.stderr);
     let existed: BTreeMap<&str, &Value> = outputs
         .iter()
         .filter(|(id, _)| id.starts_with("images["))

@@ -238,3 +238,14 @@ fn a_number_is_one_of_its_allowed_values_however_it_is_written() {
         assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
     }
 }
+
+/// Digits too many for a number drctl holds exactly are not taken for quoted text.
+#[test]
+fn a_number_too_long_to_hold_says_so_and_how_to_pass_it() {
+    let sb = sandbox("replicas: 184467440737095516150\n");
+    let ran = sb.run(&["plan", "rb.yaml", "--params-file", "p.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("parameter `replicas` must be a number drctl can hold exactly"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("declare `replicas` with `type: string`"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("without quotes"), "{}", ran.stderr);
+}

@@ -235,7 +235,8 @@ async fn destination_digest_must_match_source() {
     assert_eq!(
         err.to_string(),
         format!(
-            "invalid image reference `{}/dr/web@{other}`: destination digest {other} differs from the source's {}",
+            "the destination `{}/dr/web@{other}` names digest {other}, but the source image is {}: name the \
+             destination by a tag, or by the source's digest",
             r2.host(),
             img.digest
         )

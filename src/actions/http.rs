@@ -206,10 +206,11 @@ pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Ou
     if !status_matches(expected_status, status) {
         let shown = expected_status.map_or_else(|| "2xx".to_owned(), |v| v.to_string());
         let body = outputs.get("body").and_then(Value::as_str).unwrap_or_default();
-        let snippet = cut_between_words(body, 300, false);
+        let snippet = cut_between_words(body.trim(), 300, false);
+        let said = if snippet.is_empty() { " (with an empty body)".to_owned() } else { format!(": {snippet}") };
         let mut err = ActionError::new(
             ErrorClass::HttpStatus(status),
-            format!("{url} answered {status}, expected {shown}: {snippet}"),
+            format!("{url} answered {status}, expected {shown}{said}"),
         );
         err.retryable = status >= 500 || status == 408 || status == 429;
         if let Some(s) = outputs.get("retry_after_s").and_then(Value::as_u64) {

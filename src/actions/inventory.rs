@@ -123,7 +123,7 @@ impl Action for InventoryAction {
             };
             if let (Origin::Saved, Some(reason)) = (loaded.origin, &loaded.reason) {
                 let path = saved.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
-                ctx.log.line(&format!("warning: {reason}; using the saved inventory {path}"));
+                ctx.log.warn(&format!("warning: {reason}; using the saved inventory {path}"));
             }
             let mut out = outputs(&loaded.inventory, loaded.origin);
             // Dynamic groups live in the tenancy itself; an API key names it.

@@ -45,6 +45,12 @@ pub trait TaskLog: Send + Sync {
     /// masked before the text is stored.
     fn line(&self, line: &str);
 
+    /// A line the operator should see as it happens (a fallback taken, a degraded answer):
+    /// in the task's log, and on the run's progress as a notice naming the task.
+    fn warn(&self, line: &str) {
+        self.line(line);
+    }
+
     /// Records that the attempt started a process group, so that a resume after a crash of
     /// drctl can wait for that orphan to end before deciding anything about the task.
     /// `started` is the leader's start time when the caller knows it (see

@@ -293,7 +293,9 @@ fn error_class(e: &crate::registry::RegistryError) -> ErrorClass {
         E::Http { status, .. } => ErrorClass::HttpStatus(*status),
         E::UploadFailed { last, .. } => error_class(last),
         E::Transport { .. } | E::Stalled { .. } | E::SourceBroken { .. } => ErrorClass::Network,
-        E::InvalidReference { .. } | E::InvalidDigest { .. } | E::Credentials { .. } => ErrorClass::Input,
+        E::InvalidReference { .. } | E::DigestConflict { .. } | E::InvalidDigest { .. } | E::Credentials { .. } => {
+            ErrorClass::Input
+        }
         _ => ErrorClass::Other,
     }
 }

@@ -15,7 +15,9 @@ pub enum GraphFormat {
 
 #[derive(Args, Debug)]
 pub struct GraphArgs {
+    /// The runbook file.
     pub file: PathBuf,
+    /// `dot` (Graphviz) or `mermaid`.
     #[arg(long, short, value_enum, default_value_t)]
     pub format: GraphFormat,
 }

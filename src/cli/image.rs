@@ -35,6 +35,7 @@ fn image_error(e: crate::registry::RegistryError) -> CliError {
     let message = e.describe();
     match e {
         crate::registry::RegistryError::InvalidReference { .. }
+        | crate::registry::RegistryError::DigestConflict { .. }
         | crate::registry::RegistryError::Credentials { .. } => CliError::usage(message),
         _ => CliError::failed(message),
     }

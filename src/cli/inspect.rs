@@ -13,6 +13,7 @@ pub struct StatusArgs {
     pub run: String,
     #[command(flatten)]
     pub state: StateArgs,
+    /// `json` for tools: the run id, state, tasks and audit log.
     #[arg(long, short, value_enum, default_value_t)]
     pub output: OutputFormat,
 }
@@ -21,6 +22,7 @@ pub struct StatusArgs {
 pub struct RunsArgs {
     #[command(flatten)]
     pub state: StateArgs,
+    /// `json` for tools: one object per run.
     #[arg(long, short, value_enum, default_value_t)]
     pub output: OutputFormat,
 }

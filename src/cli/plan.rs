@@ -16,11 +16,14 @@ use crate::ui::redact::Redactor;
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
+    /// The runbook file.
     pub file: PathBuf,
     #[command(flatten)]
     pub params: ParamArgs,
+    /// How many tasks may run at once, for the waves and the estimate (default: the runbook's, else 8).
     #[arg(long, value_parser = super::at_least_one)]
     pub parallelism: Option<usize>,
+    /// `json` for tools: the waves, each task's resolved inputs, the critical path and the estimate.
     #[arg(long, short, value_enum, default_value_t)]
     pub output: OutputFormat,
     /// Save the plan (JSON, with hashes) for `drctl run --plan`.

@@ -13,6 +13,7 @@ use crate::report::{self, Report};
 pub struct ReportArgs {
     /// The run id (or a unique prefix).
     pub run: String,
+    /// What to write: a Markdown report, JUnit XML for CI, a self-contained HTML page, or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
     /// Write the report to FILE instead of stdout.

@@ -37,6 +37,7 @@ pub struct RunArgs {
     /// Mark the run as a drill (game day).
     #[arg(long)]
     pub drill: bool,
+    /// How progress shows: `auto` (bars on a terminal, plain lines elsewhere), `bars` or `plain`.
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressMode,
     /// Run against an OCI simulator inside this process instead of OCI; with an inventory
@@ -70,11 +71,13 @@ pub struct DriveArgs {
     /// Break the lock of a run whose driving process is gone.
     #[arg(long)]
     pub break_lock: bool,
-    /// Approve every approval task.
+    /// Approve every approval task the run reaches from now on (drills, CI).
     #[arg(long)]
     pub yes: bool,
+    /// How many tasks may run at once from now on (default: the runbook's, else 8).
     #[arg(long, value_parser = super::at_least_one)]
     pub parallelism: Option<usize>,
+    /// How progress shows: `auto` (bars on a terminal, plain lines elsewhere), `bars` or `plain`.
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressMode,
 }

@@ -83,7 +83,8 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
     }
     match (loaded, args.output) {
         (Ok(runbook), OutputFormat::Human) => {
-            crate::outln!("{}: ok ({} tasks)", args.file.display(), runbook.tasks.len());
+            let n = runbook.tasks.len();
+            crate::outln!("{}: ok ({n} task{})", args.file.display(), if n == 1 { "" } else { "s" });
             // The process ends right after; skip freeing the runbook piece by piece.
             std::mem::forget(runbook);
             Ok(Exit::Success)

@@ -100,6 +100,7 @@ struct JournalLog {
     file: String,
     redactor: Redactor,
     secret_outputs: Arc<[String]>,
+    observer: Arc<dyn Observer>,
 }
 
 impl TaskLog for JournalLog {
@@ -107,6 +108,12 @@ impl TaskLog for JournalLog {
         let mut text = self.redactor.mask(line).into_owned();
         text.push('\n');
         self.journal.log(&self.file, text);
+    }
+
+    fn warn(&self, line: &str) {
+        self.line(line);
+        let shown = self.redactor.mask(line);
+        self.observer.notice(&format!("{}: {shown}", self.id));
     }
 
     fn spawned(&self, pid: u32, started: Option<u64>) {
@@ -159,6 +166,7 @@ impl Job {
                 file: log_file_name(&self.id),
                 redactor: self.redactor.clone(),
                 secret_outputs: self.secret_outputs.clone(),
+                observer: self.observer.clone(),
             }),
             scratch_dir: self.scratch_dir.clone(),
             drill: self.drill,

@@ -769,7 +769,9 @@ impl<'a> Scheduler<'a> {
                 }
                 self.batch.push(&Record::Done { id: id.clone(), outputs: stored, at: now, checked, masked });
                 let how = if checked { Finish::AlreadyDone } else { Finish::Succeeded };
-                cfg.observer.finished(&id, how, elapsed, "");
+                // What a resource action did to its resource (`create`, `update`, `none`).
+                let change = outputs.get("operation").and_then(Value::as_str).unwrap_or_default();
+                cfg.observer.finished(&id, how, elapsed, change);
                 self.tasks[t].instances[i].outputs = outputs;
                 TaskState::Succeeded
             }

@@ -13,6 +13,13 @@ pub enum RegistryError {
     #[error("invalid image reference `{input}`: {reason}")]
     InvalidReference { input: String, reason: String },
 
+    /// The destination is named by a digest the source image does not have.
+    #[error(
+        "the destination `{destination}` names digest {named}, but the source image is {source_digest}: name the \
+         destination by a tag, or by the source's digest"
+    )]
+    DigestConflict { destination: String, named: String, source_digest: String },
+
     /// A digest string is not `sha256:` followed by 64 lowercase hex digits.
     #[error("invalid digest `{input}`: {reason}")]
     InvalidDigest { input: String, reason: String },

@@ -154,9 +154,10 @@ pub(crate) async fn plan(
         (Some(t), _) => t.clone(),
         (None, Some(d)) if *d == top_digest => d.to_string(),
         (None, Some(d)) => {
-            return Err(RegistryError::InvalidReference {
-                input: destination.to_string(),
-                reason: format!("destination digest {d} differs from the source's {top_digest}"),
+            return Err(RegistryError::DigestConflict {
+                destination: destination.to_string(),
+                named: d.to_string(),
+                source_digest: top_digest.to_string(),
             })
         }
         (None, None) => top_digest.to_string(),

@@ -63,7 +63,12 @@ pub struct RunbookDoc {
     #[schemars(extend("additionalProperties" = {"type": "integer", "minimum": 1}))]
     pub concurrency: Option<Lenient<IndexMap<Text, Lenient<Spanned<u32>>>>>,
     /// The tasks, keyed by task id.
-    #[schemars(required, extend("minProperties" = 1))]
+    // Task ids as `validate` takes them, for ASCII: no spaces, no punctuation but `-` and `_`,
+    // not starting with a digit or `-` (a pattern without Unicode classes, which not every
+    // editor's regex engine has).
+    #[schemars(required, extend("minProperties" = 1, "propertyNames" = {
+        "pattern": r##"^[^\s0-9\-!"#$%&'()*+,./:;<=>?@\[\\\]^`{|}~][^\s!"#$%&'()*+,./:;<=>?@\[\\\]^`{|}~]*$"##
+    }))]
     pub tasks: Option<Lenient<IndexMap<Text, Lenient<Box<TaskDoc>>>>>,
 }
 

@@ -138,7 +138,8 @@ impl Observer for Progress {
             }
         }
         let rto = rto.map_or_else(String::new, |r| format!(", RTO objective {}", format_duration(r)));
-        self.show(&format!("run {run_id}: {total} tasks, {done} already done{rto}"));
+        let tasks = if total == 1 { "task" } else { "tasks" };
+        self.show(&format!("run {run_id}: {total} {tasks}, {done} already done{rto}"));
         let held = self.early.lock().ok().and_then(|mut early| early.take()).unwrap_or_default();
         for text in held {
             self.show(&text);
@@ -198,7 +199,10 @@ impl Observer for Progress {
         let took = format_duration(elapsed);
         let id = super::one_line(&id.to_string()).into_owned();
         match how {
-            Finish::Succeeded => self.line(&format!("✔ {id} ({took})")),
+            Finish::Succeeded => match change_word(detail) {
+                Some(change) => self.line(&format!("✔ {id} ({took}, {change})")),
+                None => self.line(&format!("✔ {id} ({took})")),
+            },
             Finish::AlreadyDone => self.line(&format!("✔ {id} was already done (check passed)")),
             Finish::Failed => self.line(&format!("✖ {id} failed: {detail}")),
             Finish::Skipped => self.line(&format!("⊘ {id} skipped: {detail}")),
@@ -450,9 +454,22 @@ impl Drop for Release<'_> {
     }
 }
 
+/// How a progress line and the summary name what a resource action did (its `operation`
+/// output); `None` for actions that do not say.
+fn change_word(operation: &str) -> Option<&'static str> {
+    match operation {
+        "create" => Some("created"),
+        "update" => Some("updated"),
+        "none" => Some("no change"),
+        "delete" => Some("deleted"),
+        _ => None,
+    }
+}
+
 /// The closing summary: state, elapsed time against the RTO, counts and failures.
 pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunState) -> String {
     let mut counts: HashMap<&'static str, usize> = HashMap::new();
+    let mut changes: HashMap<&'static str, usize> = HashMap::new();
     let mut failures = Vec::new();
     let (mut removed, mut seen) = (0, 0);
     for id in &replay.order {
@@ -463,6 +480,12 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
         seen += 1;
         if let Some(rec) = replay.instance(id) {
             *counts.entry(rec.state.as_str()).or_default() += 1;
+            if rec.state == TaskState::Succeeded {
+                let operation = rec.outputs.get("operation").and_then(serde_json::Value::as_str);
+                if let Some(word) = operation.and_then(change_word) {
+                    *changes.entry(word).or_default() += 1;
+                }
+            }
             if rec.state == TaskState::Failed {
                 failures
                     .push(format!("  ✖ {id}: {}", super::indented(rec.error.as_deref().unwrap_or("failed"), "      ")));
@@ -506,6 +529,14 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
         counts.get("skipped").unwrap_or(&0),
         counts.get("pending").unwrap_or(&0) + counts.get("running").unwrap_or(&0) + unseen,
     );
+    // A second run of a failover that finished says so at a glance: every resource unchanged.
+    let changed: Vec<String> = ["created", "updated", "deleted", "no change"]
+        .iter()
+        .filter_map(|w| changes.get(w).map(|n| format!("{n} {}", if *w == "no change" { "unchanged" } else { w })))
+        .collect();
+    if !changed.is_empty() {
+        out.push_str(&format!("  resources: {}\n", changed.join(", ")));
+    }
     if removed > 0 {
         out.push_str(&format!(
             "  ({removed} earlier task instance{} no longer in the runbook: `drctl status` lists {})\n",

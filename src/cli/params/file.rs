@@ -182,6 +182,19 @@ fn is_null(node: &Node) -> bool {
 /// value (a secret's is blanked out of the snippet too); they say what it is instead.
 fn checked_value(name: &str, param: &Param, node: &Node) -> Result<Value, Problem> {
     let value = value_of(param, node);
+    // Digits too many for a number drctl holds exactly are read as text: say that, not that
+    // quotes were given.
+    let long_digits = matches!(&node.kind, NodeKind::Scalar { text, quoted: false }
+        if value.is_string() && { let digits = text.trim_start_matches(['-', '+']); !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) });
+    if param.kind == ParamType::Number && long_digits {
+        return Err(Problem::new(
+            "drctl::param-type",
+            format!("parameter `{name}` must be a number drctl can hold exactly"),
+            node.span.clone(),
+            "a whole number outside -9223372036854775808 to 18446744073709551615",
+        )
+        .help(Some(format!("declare `{name}` with `type: string` to pass longer digits as text"))));
+    }
     if !matches_type(param.kind, &value) {
         return Err(Problem::new(
             "drctl::param-type",

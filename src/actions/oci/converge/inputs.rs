@@ -305,6 +305,21 @@ pub fn misspelled_fields(kind: &ResourceKind, with: &Map<String, Value>) -> Vec<
         // A top-level key close to one of drctl's own (`ensur`, `Region`) would be sent as a
         // resource field and the input it meant left at its default: `ensur: absent` creates.
         if inner.is_none() && !super::fields::known(kind.action).contains(&name.as_str()) {
+            // Where a call goes is the run's to say, not a task's: a key that reads as if it
+            // said it would otherwise go to OCI as a field of the resource, and be ignored.
+            if matches!(name.as_str(), "endpoint" | "endpoints" | "base_url" | "url") {
+                problems.push(
+                    InputProblem::new(
+                        name.as_str(),
+                        format!("unknown input `{name}`: a task does not choose its endpoint"),
+                    )
+                    .with_help(
+                        "each region's endpoints come from the endpoints file (--endpoints FILE or \
+                             DRCTL_ENDPOINTS), for every task of the run; remove this key",
+                    ),
+                );
+                continue;
+            }
             if let Some(meant) = drctl_key_meant(name) {
                 problems.push(
                     InputProblem::new(name.as_str(), format!("unknown input `{name}`; did you mean `{meant}`?"))
