@@ -22,4 +22,5 @@ pub mod registry;
 pub mod report;
 pub mod runbook;
 pub mod sim;
+pub mod tls;
 pub mod ui;

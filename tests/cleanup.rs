@@ -452,3 +452,47 @@ async fn cleanup_puts_back_the_tags_a_drill_moved() {
         ),
     }
 }
+
+/// A drill copied a multi-platform image (an index) into a repository that lacked it: cleanup
+/// deletes the index and the platform manifests the copy wrote under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_of_an_index_deletes_its_platform_manifests_too() {
+    use support::registry::*;
+    let Some(reg) = start_registry() else { return };
+    let http = reqwest::Client::new();
+    let amd = push_image_typed(&reg.host(), "src/multi", "amd64", &[4096], 21, "amd64", true).await;
+    let arm = push_image_typed(&reg.host(), "src/multi", "arm64", &[4096], 22, "arm64", true).await;
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": amd.media_type, "digest": amd.digest, "size": amd.manifest.len(),
+             "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": arm.media_type, "digest": arm.digest, "size": arm.manifest.len(),
+             "platform": {"os": "linux", "architecture": "arm64"}},
+        ]
+    }))
+    .unwrap();
+    push_manifest(&http, &reg.host(), "src/multi", "1.0", "application/vnd.oci.image.index.v1+json", &index).await;
+    let sb = support::Sandbox::new();
+    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{}"}}"#, reg.host()));
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: multi\ntasks:\n  copy:\n    uses: registry.copy\n    with:\n      source: { region: us-phoenix-1, repository: src/multi, tag: \"1.0\" }\n      destination: { region: us-phoenix-1, repository: dr/multi }\n",
+    );
+    let drill = sb.run(&["run", "rb.yaml", "--drill", "--endpoints", "endpoints.json"]);
+    assert_eq!(drill.code, 0, "{}", drill.stderr);
+    for child in [&amd.digest, &arm.digest] {
+        assert!(get_manifest(&http, &reg.host(), "dr/multi", child).await.is_some());
+    }
+    let dry = sb.run(&["cleanup", &drill.run_id(), "--dry-run"]);
+    assert!(dry.stdout.contains("and the 2 platform manifests the copy wrote under it"), "{}", dry.stdout);
+    let done = sb.run(&["cleanup", &drill.run_id(), "--yes"]);
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+    assert!(done.stdout.contains("2 platform manifests deleted with it"), "{}", done.stdout);
+    assert_eq!(get_manifest(&http, &reg.host(), "dr/multi", "1.0").await, None);
+    for child in [&amd.digest, &arm.digest] {
+        assert_eq!(get_manifest(&http, &reg.host(), "dr/multi", child).await, None, "{child} left behind");
+        assert!(get_manifest(&http, &reg.host(), "src/multi", child).await.is_some(), "the source keeps {child}");
+    }
+}

@@ -90,6 +90,14 @@ async fn a_pinned_digest_the_destination_holds_is_tagged_without_the_source() {
     drop(source);
     // Nothing listens on port 9 here: any read of the source would fail.
     let pinned = format!("127.0.0.1:9/app@{}", image.digest);
+    // The dry run follows the same rule, so it does not predict a failure the copy would not have.
+    let dry = sb.run(&["image", "copy", "--plain-http", "--dry-run", &pinned, &format!("{}/app:v9", dest.host())]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains("nothing is read from the source") && dry.stdout.contains("tag v9 would be put on it"),
+        "{}",
+        dry.stdout
+    );
     let ran = sb.run(&["image", "copy", "--plain-http", "--json", &pinned, &format!("{}/app:v9", dest.host())]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
@@ -218,4 +226,94 @@ async fn an_interrupted_image_copy_exits_130() {
         assert_eq!(out.status.code(), Some(130), "signal {sig}: {stderr}");
         assert!(stderr.contains("the same command copies only what is missing"), "{stderr}");
     }
+}
+
+/// A registry whose certificate a private CA signed: refused with what to do, then trusted
+/// through SSL_CERT_FILE, as OpenSSL-based tools read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_ca_is_trusted_through_ssl_cert_file() {
+    let Some(source) = start_registry() else { return };
+    let sb = Sandbox::new();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).current_dir(sb.path()).output();
+        out.is_ok_and(|o| o.status.success())
+    };
+    sb.write("leaf.ext", "subjectAltName=IP:127.0.0.1\n");
+    let made = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=drctl test CA",
+    ]) && openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]) && openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    if !made {
+        eprintln!("SKIPPED: openssl cannot make the test certificates");
+        return;
+    }
+    let tls = TestRegistry::start_tls(&sb.path().join("leaf.pem"), &sb.path().join("leaf.key"));
+    push_image(&source.host(), "app", "v1", &[10_000], 3).await;
+    sb.write(
+        "rb.yaml",
+        &format!(
+            "version: 1\nname: ca\ndefaults: {{ retry: {{ attempts: 1 }} }}\ntasks:\n  copy:\n    uses: registry.copy\n    with: {{ source: \"http://{}/app:v1\", destination: \"{}/app:v1\" }}\n",
+            source.host(),
+            tls.host()
+        ),
+    );
+    let refused = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("TLS certificate is not trusted here") && refused.stderr.contains("SSL_CERT_FILE"),
+        "{}",
+        refused.stderr
+    );
+    let trusted = sb
+        .command(&["run", "rb.yaml", "--progress", "plain"])
+        .env("SSL_CERT_FILE", sb.path().join("ca.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(trusted.status.code(), Some(0), "{}", String::from_utf8_lossy(&trusted.stderr));
+    // The same from the command line, plain HTTP on the source side alone.
+    let (src, dst) = (format!("{}/app:v1", source.host()), format!("{}/app:v2", tls.host()));
+    let copied = sb
+        .command(&["image", "copy", "--src-plain-http", &src, &dst])
+        .env("SSL_CERT_FILE", sb.path().join("ca.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(copied.status.code(), Some(0), "{}", String::from_utf8_lossy(&copied.stderr));
 }

@@ -31,22 +31,33 @@ pub struct Http {
 }
 
 /// HTTP clients for requests that follow redirects (the default) and for those that see the
-/// redirect itself (`follow_redirects: false`, to expect a 301 or 302).
+/// redirect itself (`follow_redirects: false`, to expect a 301 or 302). Each is built when
+/// first used: most commands that register the actions (validate, plan) never send a request,
+/// and building one reads the trusted certificates.
+#[derive(Default)]
 pub(crate) struct Clients {
-    follow: reqwest::Client,
-    stay: reqwest::Client,
+    follow: std::sync::OnceLock<reqwest::Client>,
+    stay: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl Clients {
     pub(crate) fn new() -> Clients {
-        let build = |policy| {
-            reqwest::Client::builder()
+        Clients::default()
+    }
+
+    fn get(&self, follow_redirects: bool) -> &reqwest::Client {
+        let (cell, policy) = if follow_redirects {
+            (&self.follow, reqwest::redirect::Policy::default())
+        } else {
+            (&self.stay, reqwest::redirect::Policy::none())
+        };
+        cell.get_or_init(|| {
+            crate::tls::trusting(reqwest::Client::builder())
                 .user_agent(concat!("drctl/", env!("CARGO_PKG_VERSION")))
                 .redirect(policy)
                 .build()
                 .unwrap_or_default()
-        };
-        Clients { follow: build(reqwest::redirect::Policy::default()), stay: build(reqwest::redirect::Policy::none()) }
+        })
     }
 }
 
@@ -91,11 +102,7 @@ impl Default for Http {
 
 /// The answer to a request, as outputs and as the value `until` expressions see.
 pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettings>) -> Result<Outputs, ActionError> {
-    let client = if with.get("follow_redirects").and_then(Value::as_bool) == Some(false) {
-        &clients.stay
-    } else {
-        &clients.follow
-    };
+    let client = clients.get(with.get("follow_redirects").and_then(Value::as_bool) != Some(false));
     let method = with.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
     let method = reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| ActionError::input(format!("bad method `{method}`")))?;

@@ -11,7 +11,8 @@
 //! the region's OCIR host for the map form), `digest`, `source_digest`, `existed` (the
 //! destination held the image's manifest before, under some tag or none: the copy wrote no
 //! manifest), `tag_written` (the copy put the destination tag on the image) with `tag_before`
-//! (the digest that tag named before, or null), and transfer counts. A source
+//! (the digest that tag named before, or null), `children_written` (the digests of an index's
+//! manifests the copy wrote), and transfer counts. A source
 //! pinned by `digest` that the destination already serves under its tag is not read at all.
 
 use std::str::FromStr;
@@ -226,6 +227,17 @@ impl Action for RegistryCopy {
             outputs.insert("existed".into(), Value::Bool(report.existed));
             outputs.insert("tag_written".into(), Value::Bool(report.tag_written));
             outputs.insert("tag_before".into(), report.tag_before.clone().map_or(Value::Null, Value::String));
+            // The platform manifests of an index that the copy wrote: cleanup deletes them after
+            // the index (deleting an index leaves its children).
+            let children: Vec<Value> = report
+                .manifests
+                .iter()
+                .rev()
+                .skip(1)
+                .filter(|m| m.pushed)
+                .map(|m| Value::String(m.digest.to_string()))
+                .collect();
+            outputs.insert("children_written".into(), Value::Array(children));
             outputs.insert("plain_http".into(), Value::Bool(plain_http));
             Ok(outputs)
         })
@@ -263,13 +275,19 @@ impl Action for RegistryCopy {
 
 impl RegistryCopy {
     /// The copy the task's inputs ask for, the destination as functions name it, and
-    /// whether either registry speaks plain HTTP.
+    /// whether the destination registry speaks plain HTTP.
     fn request(&self, with: &Value) -> Result<(CopyRequest, String, bool), ActionError> {
         let (source, plain_src, _) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;
         let (destination, plain_dst, reference) =
             self.image(with.get("destination").unwrap_or(&Value::Null), source.tag.as_deref(), "destination")?;
         let docker = DockerConfig::load_default().map_err(|e| ActionError::input(e.to_string()))?;
-        let mut options = CopyOptions { plain_http: plain_src || plain_dst, ..CopyOptions::default() };
+        // Each side as its reference says: an `http://` mirror may feed an HTTPS registry.
+        let plain_hosts = [(plain_src, &source.registry), (plain_dst, &destination.registry)]
+            .into_iter()
+            .filter(|(plain, _)| *plain)
+            .map(|(_, host)| host.clone())
+            .collect();
+        let mut options = CopyOptions { plain_http_hosts: plain_hosts, ..CopyOptions::default() };
         if let Some(jobs) = with.get("jobs").and_then(Value::as_u64) {
             options.concurrency = (jobs as usize).max(1);
         }
@@ -280,7 +298,8 @@ impl RegistryCopy {
             destination,
             options,
         };
-        Ok((request, reference, plain_src || plain_dst))
+        // What cleanup needs to reach the destination again.
+        Ok((request, reference, plain_dst))
     }
 }
 

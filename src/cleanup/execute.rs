@@ -207,8 +207,8 @@ impl Job {
                 0,
             ),
             UndoKind::Converge { with, .. } | UndoKind::Unfinished { with, .. } => self.converge(with).await,
-            UndoKind::Image { image, digest, plain_http, manifest, tag } => {
-                let (outcome, detail) = undo_image(image, digest, *plain_http, *manifest, tag.as_ref()).await;
+            UndoKind::Image { image, digest, plain_http, manifest, tag, children } => {
+                let (outcome, detail) = undo_image(image, digest, *plain_http, *manifest, tag.as_ref(), children).await;
                 result(item, outcome, detail, 1)
             }
         }
@@ -301,6 +301,7 @@ async fn undo_image(
     plain_http: bool,
     manifest: bool,
     tag: Option<&TagWas>,
+    children: &[String],
 ) -> (Outcome, String) {
     let parsed = match (ImageRef::from_str(image), Digest::parse(digest)) {
         (Ok(image), Ok(digest)) => (image, digest),
@@ -343,7 +344,7 @@ async fn undo_image(
         notes.push(note);
     }
     if manifest {
-        outcome = Some(match delete_image(&image, &digest, credentials, plain_http).await {
+        outcome = Some(match delete_image(&image, &digest, credentials.clone(), plain_http).await {
             Ok(true) => Outcome::Deleted,
             Ok(false) => Outcome::AlreadyGone,
             Err(e) => {
@@ -351,6 +352,26 @@ async fn undo_image(
                 Outcome::Failed
             }
         });
+    }
+    // Then the platform manifests the copy wrote under an index: deleting the index left them.
+    if manifest && outcome != Some(Outcome::Failed) {
+        let mut gone = 0;
+        for child in children {
+            let deleted = match Digest::parse(child) {
+                Ok(d) => delete_image(&image, &d, credentials.clone(), plain_http).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match deleted {
+                Ok(_) => gone += 1,
+                Err(e) => {
+                    notes.push(format!("platform manifest {child}: {e}"));
+                    outcome = Some(Outcome::Failed);
+                }
+            }
+        }
+        if gone > 0 {
+            notes.push(format!("{gone} platform manifest{} deleted with it", if gone == 1 { "" } else { "s" }));
+        }
     }
     (outcome.unwrap_or(Outcome::Kept), notes.join("; "))
 }

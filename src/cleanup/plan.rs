@@ -50,7 +50,15 @@ pub enum UndoKind {
     Unfinished { resource: String, with: Value, state: String },
     /// Undo a `registry.copy` at its destination `image`: put back the tag it wrote (`tag`),
     /// then delete the manifest `digest` if the copy wrote it (`manifest`).
-    Image { image: String, digest: String, plain_http: bool, manifest: bool, tag: Option<TagWas> },
+    /// Manifests of an index the copy wrote (`children`) are deleted after it.
+    Image {
+        image: String,
+        digest: String,
+        plain_http: bool,
+        manifest: bool,
+        tag: Option<TagWas>,
+        children: Vec<String>,
+    },
     /// Shown in the plan, never touched, for the reason given.
     Keep { why: String },
     /// Removed by an earlier cleanup of the run (at `at`): never touched again, since whatever
@@ -91,13 +99,18 @@ impl Undo {
                 "delete {resource} if the drill created it ({} {} is {state}: it may have created it before it stopped)",
                 self.action, self.id
             ),
-            UndoKind::Image { image, digest, manifest, tag, .. } => {
+            UndoKind::Image { image, digest, manifest, tag, children, .. } => {
                 let by = format!("{} {}", self.action, self.id);
                 match (manifest, tag) {
                     (true, Some(TagWas { tag, before: Some(before) })) => {
                         format!("put tag {tag} back on {before}, then delete {image}@{digest} ({by})")
                     }
-                    (true, _) => format!("delete {image}@{digest} ({by})"),
+                    (true, _) if children.is_empty() => format!("delete {image}@{digest} ({by})"),
+                    (true, _) => format!(
+                        "delete {image}@{digest} and the {} platform manifest{} the copy wrote under it ({by})",
+                        children.len(),
+                        if children.len() == 1 { "" } else { "s" }
+                    ),
                     (false, Some(TagWas { before: Some(before), .. })) => {
                         format!("put {image} back on {before}; the copy moved it to {digest}, which stays ({by})")
                     }
@@ -279,12 +292,20 @@ fn undo_kind(run_id: &str, uses: &str, outputs: &Map<String, Value>) -> Option<U
             .filter(|&written| written)
             .and_then(|_| image.parse::<crate::registry::ImageRef>().ok()?.tag)
             .map(|tag| TagWas { tag, before: outputs.get("tag_before").and_then(Value::as_str).map(str::to_owned) });
-        let undo = |manifest, tag| UndoKind::Image {
+        let children: Vec<String> = outputs
+            .get("children_written")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.as_str().map(str::to_owned))
+            .collect();
+        let undo = |manifest: bool, tag| UndoKind::Image {
             image: image.to_owned(),
             digest: digest.to_owned(),
             plain_http,
             manifest,
             tag,
+            children: if manifest { children.clone() } else { Vec::new() },
         };
         return Some(match (outputs.get("existed").and_then(Value::as_bool), tag) {
             // A tag that was new goes with the manifest; one the copy moved is put back first.

@@ -18,9 +18,9 @@ impl std::fmt::Debug for ImageCommand {
     }
 }
 
-pub async fn image(command: ImageCommand) -> Result<Exit, CliError> {
+pub async fn image(command: ImageCommand, quiet: bool) -> Result<Exit, CliError> {
     let ImageCommand::Copy(args) = command;
-    match run_image_copy(args).await {
+    match run_image_copy(args, quiet).await {
         Ok(()) => Ok(Exit::Success),
         // Interrupted, not failed (exit 130), as a run is.
         Err(crate::registry::RegistryError::Cancelled) => {

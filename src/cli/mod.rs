@@ -210,7 +210,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Deny(args) => operator::decide(args, operator::Decision::Deny, &cli.oci, cli.quiet).await,
         Command::Skip(args) => operator::decide(args, operator::Decision::Skip, &cli.oci, cli.quiet).await,
         Command::Retry(args) => operator::decide(args, operator::Decision::Retry, &cli.oci, cli.quiet).await,
-        Command::Image(command) => image::image(command).await,
+        Command::Image(command) => image::image(command, cli.quiet).await,
         Command::Sim(args) => {
             crate::sim::run_sim(args).await.map(|()| Exit::Success).map_err(|e| match e {
                 // A mistake in the command line is a usage error (exit 2), as everywhere.

@@ -68,7 +68,7 @@ impl ClientBuilder {
     }
 
     pub fn build(self) -> Result<OciClient, ClientError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::trusting(reqwest::Client::builder())
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             // A redirect would be sent unsigned for the new URL; OCI APIs do not redirect.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use tokio_util::sync::CancellationToken;
 
-use super::copy::{copy_image, plan_copy, CopyOptions, CopyReport, CopyRequest};
+use super::copy::{copy_image, held_at_destination, plan_copy, CopyOptions, CopyReport, CopyRequest};
 use super::credentials::{resolve_credentials, Credentials, DockerConfig};
 use super::error::RegistryError;
 use super::plan::{BlobAction, CopyPlan};
@@ -23,6 +23,12 @@ pub struct ImageCopyArgs {
     /// Use http:// instead of https:// for both registries.
     #[arg(long)]
     pub plain_http: bool,
+    /// Use http:// for the source registry alone (a local mirror feeding an HTTPS registry).
+    #[arg(long)]
+    pub src_plain_http: bool,
+    /// Use http:// for the destination registry alone.
+    #[arg(long)]
+    pub dest_plain_http: bool,
     /// Source credentials `USER:PASSWORD` (default: DRCTL_REGISTRY_USER/PASSWORD, then docker config).
     #[arg(long, value_name = "USER:PASSWORD", env = "DRCTL_SRC_CREDS", hide_env_values = true)]
     pub src_creds: Option<Credentials>,
@@ -39,7 +45,7 @@ pub struct ImageCopyArgs {
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
     /// Abandon and retry a blob transfer that moves no byte for this long (e.g. `60s`, `2m`).
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = stall_timeout)]
     pub stall_timeout: std::time::Duration,
     /// How blob bytes are uploaded.
     #[arg(long, value_enum, default_value_t = UploadMode::Monolithic)]
@@ -52,6 +58,15 @@ pub struct ImageCopyArgs {
     pub json: bool,
 }
 
+/// A stall timeout: a duration of at least a second (a shorter one abandons every transfer).
+fn stall_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (write it like `60s` or `2m`)"))?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err("must be at least 1s: a shorter one abandons every transfer before its first bytes".into());
+    }
+    Ok(d)
+}
+
 impl ImageCopyArgs {
     /// Resolves credentials and builds the library request.
     pub fn into_request(self) -> Result<CopyRequest, RegistryError> {
@@ -59,6 +74,11 @@ impl ImageCopyArgs {
             Some(p) => DockerConfig::load(p)?,
             None => DockerConfig::load_default()?,
         };
+        let plain_http_hosts = [(self.src_plain_http, &self.source), (self.dest_plain_http, &self.destination)]
+            .into_iter()
+            .filter(|(plain, _)| *plain)
+            .map(|(_, image)| image.registry.clone())
+            .collect();
         Ok(CopyRequest {
             source_credentials: resolve_credentials(&self.source.registry, self.src_creds, &docker),
             destination_credentials: resolve_credentials(&self.destination.registry, self.dest_creds, &docker),
@@ -66,6 +86,7 @@ impl ImageCopyArgs {
             destination: self.destination,
             options: CopyOptions {
                 plain_http: self.plain_http,
+                plain_http_hosts,
                 concurrency: usize::from(self.jobs),
                 retries: self.retries,
                 upload_mode: self.upload_mode,
@@ -78,7 +99,7 @@ impl ImageCopyArgs {
 /// Runs `drctl image copy`: copies (or plans, with `--dry-run`) and prints the outcome.
 /// Ctrl-C, SIGTERM and SIGHUP cancel in-flight transfers (the copy ends with
 /// [`RegistryError::Cancelled`]; run again, it copies only what is missing).
-pub async fn run_image_copy(args: ImageCopyArgs) -> Result<(), RegistryError> {
+pub async fn run_image_copy(args: ImageCopyArgs, quiet: bool) -> Result<(), RegistryError> {
     use tokio::signal::unix::{signal, SignalKind};
     let (dry_run, json) = (args.dry_run, args.json);
     let req = args.into_request()?;
@@ -95,9 +116,22 @@ pub async fn run_image_copy(args: ImageCopyArgs) -> Result<(), RegistryError> {
         }
     });
     let result = if dry_run {
-        plan_copy(&req, cancel).await.map(|p| print_plan(&p, json))
+        // As the copy itself: a pinned source the destination holds is not read (it may be down).
+        match held_at_destination(&req, cancel.clone()).await {
+            Ok(Some(tag_written)) => {
+                print_held(&req, tag_written, json);
+                Ok(())
+            }
+            Ok(None) => plan_copy(&req, cancel).await.map(|p| print_plan(&p, json)),
+            Err(e) => Err(e),
+        }
     } else {
-        copy_image(req, cancel).await.map(|r| print_report(&r, json))
+        // `-q`: a copy that succeeds says nothing (unless its JSON report was asked for).
+        copy_image(req, cancel).await.map(|r| {
+            if json || !quiet {
+                print_report(&r, json)
+            }
+        })
     };
     watcher.abort();
     result
@@ -131,6 +165,28 @@ fn print_report(r: &CopyReport, json: bool) {
         crate::outln!("  retries    {} interrupted blob uploads resumed or restarted", r.upload_retries);
     }
     crate::outln!("  moved      {:.1} MiB in {secs:.2} s ({rate:.0} MiB/s)", mib(r.bytes_moved));
+}
+
+fn print_held(req: &CopyRequest, tag_written: bool, json: bool) {
+    let digest = req.source.digest.as_ref().map(|d| d.to_string()).unwrap_or_default();
+    if json {
+        let held = serde_json::json!({
+            "source": req.source.to_string(),
+            "destination": req.destination.to_string(),
+            "source_digest": digest,
+            "held_at_destination": true,
+            "tag_written": tag_written,
+        });
+        crate::outln!("{}", to_json(&held));
+        return;
+    }
+    crate::outln!("Plan: {} -> {} ({digest})", req.source, req.destination);
+    crate::outln!("  the destination holds {digest}: nothing is read from the source");
+    match (&req.destination.tag, tag_written) {
+        (Some(tag), true) => crate::outln!("  tag {tag} would be put on it"),
+        (Some(tag), false) => crate::outln!("  tag {tag} names it already: nothing to do"),
+        (None, _) => crate::outln!("  nothing to do"),
+    }
 }
 
 fn print_plan(p: &CopyPlan, json: bool) {

@@ -57,7 +57,9 @@ impl Repo {
 pub(crate) struct RegistryClient {
     pub(super) http: reqwest::Client,
     auth: Authenticator,
-    pub(super) scheme: &'static str,
+    /// Every registry speaks plain HTTP (`--plain-http`), or those named here.
+    plain_http: bool,
+    plain_hosts: Vec<String>,
     retries: u32,
 }
 
@@ -67,7 +69,7 @@ impl RegistryClient {
         credentials: HashMap<String, Credentials>,
         retries: u32,
     ) -> Result<RegistryClient, RegistryError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::trusting(reqwest::Client::builder())
             .user_agent(concat!("drctl/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             // No client-wide read timeout: reqwest counts it from the start of a request to
@@ -81,13 +83,29 @@ impl RegistryClient {
         Ok(RegistryClient {
             auth: Authenticator::new(http.clone(), credentials),
             http,
-            scheme: if plain_http { "http" } else { "https" },
+            plain_http,
+            plain_hosts: Vec::new(),
             retries,
         })
     }
 
+    /// The client with the registries in `hosts` reached over plain HTTP too.
+    pub(crate) fn with_plain_hosts(mut self, hosts: &[String]) -> RegistryClient {
+        self.plain_hosts = hosts.to_vec();
+        self
+    }
+
+    /// `http` or `https`, for `registry`.
+    pub(super) fn scheme(&self, registry: &str) -> &'static str {
+        if self.plain_http || self.plain_hosts.iter().any(|h| h == registry) {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
     pub(super) fn url(&self, repo: &Repo, tail: &str) -> String {
-        format!("{}://{}/v2/{}/{tail}", self.scheme, repo.registry, repo.repository)
+        format!("{}://{}/v2/{}/{tail}", self.scheme(&repo.registry), repo.registry, repo.repository)
     }
 
     /// Sends one request with whatever credentials the host is known to want.

@@ -36,6 +36,8 @@ pub struct CopyRequest {
 pub struct CopyOptions {
     /// Talk `http://` instead of `https://` to both registries (local test registries).
     pub plain_http: bool,
+    /// Registries (`host[:port]`) reached over `http://`, whatever `plain_http` says.
+    pub plain_http_hosts: Vec<String>,
     /// Blobs moved at the same time (and manifests / HEADs in flight while planning).
     pub concurrency: usize,
     /// Retries per request and per blob upload after a transient failure.
@@ -49,6 +51,7 @@ impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
             plain_http: false,
+            plain_http_hosts: Vec::new(),
             concurrency: 6,
             retries: 3,
             upload_mode: UploadMode::Monolithic,
@@ -117,7 +120,8 @@ fn session(req: &CopyRequest) -> Result<Session, RegistryError> {
     if let Some(c) = &req.destination_credentials {
         creds.insert(req.destination.registry.clone(), c.clone());
     }
-    let client = RegistryClient::new(req.options.plain_http, creds, req.options.retries)?;
+    let client = RegistryClient::new(req.options.plain_http, creds, req.options.retries)?
+        .with_plain_hosts(&req.options.plain_http_hosts);
     let src = Repo {
         registry: req.source.registry.clone(),
         repository: req.source.repository.clone(),
@@ -246,6 +250,27 @@ async fn pinned_and_present(
         tag_before: present.filter(|_| tag_written),
         elapsed: started.elapsed(),
     }))
+}
+
+/// For a source pinned by digest that the destination already holds (the copy then reads
+/// nothing from the source): whether the copy would write the destination tag. `None` when
+/// the source is not pinned, or the destination lacks the digest.
+pub async fn held_at_destination(req: &CopyRequest, cancel: CancellationToken) -> Result<Option<bool>, RegistryError> {
+    let Some(pinned) = &req.source.digest else { return Ok(None) };
+    let s = session(req)?;
+    let reads = async {
+        if s.client.manifest_digest(&s.dst, pinned.as_str()).await?.is_none() {
+            return Ok(None);
+        }
+        match &req.destination.tag {
+            Some(tag) => Ok(Some(s.client.manifest_digest(&s.dst, tag).await?.as_deref() != Some(pinned.as_str()))),
+            None => Ok(Some(false)),
+        }
+    };
+    tokio::select! {
+        _ = cancel.cancelled() => Err(RegistryError::Cancelled),
+        held = reads => held,
+    }
 }
 
 /// What a copy would find: the image's digest and whether the destination already serves it

@@ -143,7 +143,14 @@ impl RegistryError {
             other => other,
         };
         if let RegistryError::Transport { registry, source, .. } = unreachable {
-            if source.is_connect() && !message.contains("InvalidContentType") {
+            let causes = crate::causes::with_causes(source);
+            if causes.contains("certificate") || causes.contains("UnknownIssuer") {
+                message.push_str(&format!(
+                    "\n  {registry}'s TLS certificate is not trusted here: drctl trusts the built-in (Mozilla) roots, the \
+                     system's CA bundle (/etc/ssl/certs/ca-certificates.crt) and the PEM bundle SSL_CERT_FILE names; add \
+                     the CA that signed it to one of them"
+                ));
+            } else if source.is_connect() && !message.contains("InvalidContentType") {
                 message.push_str(&format!(
                     "\n  {registry} did not take the connection: check that it is running and reachable from here; what \
                      was copied before stays there, and a retry of the task (or a resume) copies only what is missing"

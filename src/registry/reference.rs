@@ -60,7 +60,8 @@ impl FromStr for ImageRef {
         if let Some((scheme, tail)) = rest.split_once("://") {
             return Err(invalid(&format!(
                 "a reference has no `{scheme}://`: write `{tail}`; whether a registry speaks plain HTTP is said \
-                 apart (`drctl image copy --plain-http`, or `http://` before the host in a runbook)"
+                 apart (`drctl image copy --plain-http`, or --src-plain-http / --dest-plain-http for one side; \
+                 `http://` before the host in a runbook)"
             )));
         }
         let (rest, digest) = match rest.split_once('@') {
@@ -104,14 +105,38 @@ fn looks_like_host(s: &str) -> bool {
 }
 
 fn valid_repository(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 255
-        && s.split('/').all(|comp| {
-            !comp.is_empty()
-                && comp.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
-                && comp.as_bytes()[0].is_ascii_alphanumeric()
-                && comp.as_bytes()[comp.len() - 1].is_ascii_alphanumeric()
-        })
+    !s.is_empty() && s.len() <= 255 && s.split('/').all(valid_component)
+}
+
+/// A path component of the distribution specification: runs of `[a-z0-9]` joined by one
+/// separator each, where a separator is `.`, `_`, `__` or any number of `-`.
+fn valid_component(comp: &str) -> bool {
+    let bytes = comp.as_bytes();
+    if !bytes.first().is_some_and(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9'))
+        || !bytes.last().is_some_and(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9'))
+    {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'a'..=b'z' | b'0'..=b'9' => i += 1,
+            b'-' => {
+                while bytes.get(i) == Some(&b'-') {
+                    i += 1;
+                }
+            }
+            b'.' => i += 1,
+            b'_' if bytes.get(i + 1) == Some(&b'_') => i += 2,
+            b'_' => i += 1,
+            _ => return false,
+        }
+        // A separator is followed by an alphanumeric character.
+        if i < bytes.len() && !matches!(bytes[i - 1], b'a'..=b'z' | b'0'..=b'9') && !bytes[i].is_ascii_alphanumeric() {
+            return false;
+        }
+    }
+    true
 }
 
 fn valid_tag(s: &str) -> bool {
@@ -124,6 +149,16 @@ fn valid_tag(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repository_components_follow_the_distribution_grammar() {
+        for ok in ["app", "a-b", "a--b", "a.b", "a_b", "a__b", "ns/app-1/web", "0x"] {
+            assert!(valid_repository(ok), "{ok}");
+        }
+        for bad in ["a___b", "a..b", "a._b", "-a", "a-", "_a", "a/", "A", "a b", "a.-b"] {
+            assert!(!valid_repository(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_tag_port_and_nested_path() {

@@ -22,7 +22,7 @@ impl RegistryClient {
         let loc = header_str(resp.headers(), LOCATION.as_str())
             .ok_or_else(|| repo.http_error(op, resp.status(), Some("no Location header".into())))?;
         // Location may be relative to the registry root.
-        let base = Url::parse(&format!("{}://{}/", self.scheme, repo.registry))
+        let base = Url::parse(&format!("{}://{}/", self.scheme(&repo.registry), repo.registry))
             .map_err(|e| repo.http_error(op, resp.status(), Some(format!("bad registry URL: {e}"))))?;
         base.join(&loc).map_err(|e| repo.http_error(op, resp.status(), Some(format!("bad Location: {e}"))))
     }

@@ -52,6 +52,15 @@ fn free_port() -> u16 {
 
 impl TestRegistry {
     pub fn start_with(htpasswd: Option<&str>) -> TestRegistry {
+        TestRegistry::start_full(htpasswd, None)
+    }
+
+    /// Serving HTTPS with the certificate and key files given.
+    pub fn start_tls(certificate: &Path, key: &Path) -> TestRegistry {
+        TestRegistry::start_full(None, Some((certificate, key)))
+    }
+
+    fn start_full(htpasswd: Option<&str>, tls: Option<(&Path, &Path)>) -> TestRegistry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let storage = dir.path().join("storage");
@@ -61,6 +70,12 @@ impl TestRegistry {
              http:\n  addr: 127.0.0.1:{port}\n  secret: drctl-test-secret\n",
             storage.display()
         );
+        let config = match tls {
+            Some((certificate, key)) => {
+                format!("{config}  tls:\n    certificate: {}\n    key: {}\n", certificate.display(), key.display())
+            }
+            None => config,
+        };
         let config = match htpasswd {
             Some(content) => {
                 let path = dir.path().join("htpasswd");
@@ -80,14 +95,18 @@ impl TestRegistry {
             .spawn()
             .unwrap();
         let reg = TestRegistry { child, dir, port };
-        reg.wait_ready();
+        reg.wait_ready(tls.is_some());
         reg
     }
 
-    fn wait_ready(&self) {
+    fn wait_ready(&self, tls: bool) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                // Listening is serving, for a registry that speaks TLS (no plain GET to try).
+                if tls {
+                    return;
+                }
                 let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: x\r\n\r\n");
                 let mut buf = [0u8; 12];
                 // 200, or 401 when auth is configured: either way the registry is serving.
