@@ -15,6 +15,7 @@ pub mod cli;
 pub mod engine;
 pub mod graph;
 pub mod hash;
+pub mod input;
 pub mod inventory;
 pub mod oci;
 pub mod plan;

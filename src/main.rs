@@ -5,6 +5,13 @@ use drctl::cli::{dispatch, Cli, CliError, Exit};
 
 fn main() {
     tune_malloc();
+    // A variable set to nothing (`DRCTL_STATE_DIR=` in a CI file) is one not set: clap would
+    // take it for an option given without its value, and refuse every command.
+    for name in ["DRCTL_STATE_DIR", "DRCTL_ENDPOINTS", "DRCTL_SRC_CREDS", "DRCTL_DEST_CREDS"] {
+        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
+            std::env::remove_var(name);
+        }
+    }
     let cli = Cli::parse();
     let filter = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
@@ -119,11 +126,21 @@ fn init_tracing(filter: &str) {
     tracing_subscriber::registry().with(terminal).with(run_log).init();
 }
 
+/// How many problems of a file are drawn, at most.
+const SHOWN_PROBLEMS: usize = 100;
+
 fn render(err: &CliError) {
     match err {
         CliError::Invalid(invalid) => {
-            for diagnostic in invalid.diagnostics() {
+            let diagnostics = invalid.diagnostics();
+            let more = diagnostics.len().saturating_sub(SHOWN_PROBLEMS);
+            // Each drawing reads the file up to its place: thousands of them (a generated
+            // runbook with one mistake repeated) would take minutes and fill the terminal.
+            for diagnostic in diagnostics.into_iter().take(SHOWN_PROBLEMS) {
                 drctl::errln!("{:?}", miette::Report::new(diagnostic));
+            }
+            if more > 0 {
+                drctl::errln!("... and {more} more problems, not shown: `drctl validate FILE -o json` lists every one");
             }
             drctl::errln!("error: {invalid}");
         }

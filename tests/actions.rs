@@ -751,3 +751,17 @@ fn calls_retried_by_the_oci_client_show_in_the_report() {
     let attempt = &json["phases"][0]["instances"][0]["attempt_log"][0];
     assert_eq!(attempt["call_retries"], 1, "{attempt}");
 }
+
+/// A NUL character cannot reach a command: the task fails before it starts, naming the input.
+#[test]
+fn a_nul_character_in_a_command_input_is_named() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: nul\nparams:\n  s: { type: string }\ndefaults: { retry: { attempts: 1 } }\ntasks:\n  t:\n    uses: shell\n    with: { run: 'echo \"$V\"', env: { V: '${{ params.s }}' } }\n",
+    );
+    sb.write("p.json", r#"{"s": "a\u0000b"}"#);
+    let ran = sb.run(&["run", "rb.yaml", "--params-file", "p.json", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("`env.V` holds a NUL character"), "{}", ran.stderr);
+}

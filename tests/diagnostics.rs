@@ -713,3 +713,24 @@ fn a_function_configuration_holds_text_only() {
         "{problems:#}"
     );
 }
+
+/// Aliases of aliases multiply: a few hundred bytes would take gigabytes. The expansion stops
+/// at a budget, and the alias that crossed it is named.
+#[test]
+fn an_alias_bomb_is_refused_where_it_goes_past_the_budget() {
+    let sb = Sandbox::new();
+    let mut text = String::from("version: 1\nname: bomb\na0: &a0 [x,x,x,x,x,x,x,x,x,x]\n");
+    for i in 1..12 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(",");
+        text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    text.push_str("tasks:\n  t: { uses: shell, with: { run: 'true' } }\n");
+    sb.write("rb.yaml", &text);
+    sb.write("p.yaml", text.split("tasks:").next().unwrap().trim_start_matches("version: 1\nname: bomb\n"));
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("aliases expand to more than 200000 values"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("rb.yaml:8:"), "the alias that crossed the budget: {}", ran.stderr);
+    let params = sb.run(&["validate", "rb.yaml", "--params-file", "p.yaml"]);
+    assert_eq!(params.code, 2, "{}", params.stderr);
+}

@@ -198,6 +198,18 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
         Some(_) => None,
         None => std::env::var_os("PATH"),
     };
+    // No program can be given a NUL byte (C strings end there): name the input that holds one.
+    if inputs.run.contains('\0') {
+        return Err(ActionError::input("`run` holds a NUL character, which no command can be given; remove it"));
+    }
+    for (name, value) in &inputs.env {
+        if value.as_str().is_some_and(|v| v.contains('\0')) {
+            return Err(ActionError::input(format!(
+                "`env.{name}` holds a NUL character, which no command can be given; remove it (from the parameter or \
+                 output it comes from)"
+            )));
+        }
+    }
     let mut command = match (&inputs.shell, needs_shell(&inputs.run)) {
         (None, false) => {
             let mut words = inputs.run.split_whitespace();

@@ -130,7 +130,7 @@ impl Undo {
 
 /// A moment as the plan shows it.
 fn when(at: u64) -> String {
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(at)).to_string()
+    crate::report::timestamp_utc_seconds(at)
 }
 
 /// What a cleanup needs to know about a run besides its journal.

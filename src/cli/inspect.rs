@@ -174,8 +174,7 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
     if !audit.is_empty() {
         crate::outln!("audit:");
         for a in &replay.audit {
-            let when =
-                humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(a.at));
+            let when = crate::report::timestamp_utc_seconds(a.at);
             let task = a.task.as_ref().map_or(String::new(), |t| format!(" {t}"));
             let why = if a.reason.is_empty() { String::new() } else { format!(": {}", a.reason) };
             crate::outln!("  {when} {:?}{task} by {}@{}{why}", a.action, a.actor.user, a.actor.host);

@@ -77,7 +77,7 @@ pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
         }
     }
     if let Some(file) = &args.body {
-        let text = std::fs::read_to_string(file)
+        let text = crate::input::read_text(file)
             .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display())))?;
         let body: Value =
             serde_json::from_str(&text).map_err(|e| CliError::usage(format!("{} is not JSON: {e}", file.display())))?;

@@ -215,7 +215,7 @@ pub fn check_saved(
     drill: bool,
     state_dir: &Path,
 ) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::input::read_text(path)
         .map_err(|e| CliError::usage(format!("cannot read plan {}: {e}", path.display())))?;
     let saved: Plan = serde_json::from_str(&text)
         .map_err(|e| CliError::usage(format!("{} is not a saved plan: {e}", path.display())))?;

@@ -23,8 +23,8 @@ pub struct ValidateArgs {
 
 /// Reads and validates a runbook file with the built-in actions.
 pub fn load_file(file: &std::path::Path) -> Result<Runbook, CliError> {
-    let bytes =
-        std::fs::read(file).map_err(|e| CliError::usage(format!("cannot read runbook {}: {e}", file.display())))?;
+    let bytes = crate::input::read_bytes(file)
+        .map_err(|e| CliError::usage(format!("cannot read runbook {}: {e}", file.display())))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;

@@ -250,7 +250,7 @@ fn entry<'a>(map: &'a Node, key: &str) -> Option<(&'a Node, &'a Node)> {
 /// Reads an inventory file.
 pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
     let text =
-        std::fs::read_to_string(path).map_err(|source| InventoryError::Read { path: path.to_path_buf(), source })?;
+        crate::input::read_text(path).map_err(|source| InventoryError::Read { path: path.to_path_buf(), source })?;
     parse(&text, path)
 }
 

@@ -135,7 +135,7 @@ pub fn load_config(path: Option<&Path>, profile: Option<&str>) -> Result<OciConf
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let path = resolve_config_path(path, env)?;
     let profile = resolve_profile(profile, env);
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+    let text = crate::input::read_text(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
     parse_config(&text, &path, &profile)
 }
 

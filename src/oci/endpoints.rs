@@ -91,7 +91,7 @@ impl Endpoints {
     /// Reads an endpoints file: JSON `{"<region>": "<base URL>", ...}`.
     pub fn from_file(path: &Path) -> Result<Self, EndpointError> {
         let text =
-            std::fs::read_to_string(path).map_err(|source| EndpointError::Read { path: path.to_path_buf(), source })?;
+            crate::input::read_text(path).map_err(|source| EndpointError::Read { path: path.to_path_buf(), source })?;
         let map: BTreeMap<String, String> =
             serde_json::from_str(&text).map_err(|source| EndpointError::Parse { path: path.to_path_buf(), source })?;
         let mut out = Endpoints::default();

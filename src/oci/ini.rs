@@ -63,8 +63,11 @@ pub fn parse(text: &str, path: &Path) -> Result<IniFile, ConfigError> {
             }
         }
         if let Some(rest) = trimmed.strip_prefix('[') {
+            // As Python's configparser (Oracle's SDK and CLI) reads it: the name runs to the last
+            // `]`, and what follows it on the line (`[DEFAULT]  ; note`) is ignored.
             let name = rest
-                .strip_suffix(']')
+                .rfind(']')
+                .map(|end| &rest[..end])
                 .ok_or_else(|| syntax(line_no, format!("section header `{trimmed}` lacks a closing `]`")))?;
             if let Some(previous) = file.section(name) {
                 return Err(syntax(
@@ -114,6 +117,13 @@ mod tests {
         assert_eq!(p.line, 5);
         assert_eq!(p.entries["user"].value, "ocid1.user");
         assert_eq!(p.entries["note"].value, "a\nb");
+    }
+
+    #[test]
+    fn a_comment_after_a_section_header_is_ignored_as_configparser_does() {
+        let f = parse("[DEFAULT] ; note\nregion = r\n[prod]  # c\n", Path::new("cfg")).unwrap();
+        assert_eq!(f.sections.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["DEFAULT", "prod"]);
+        assert!(parse("[DEFAULT\n", Path::new("cfg")).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::secret::Secret;
 
 /// Reads and decodes a private key file. `pass_phrase` is used only if the key is encrypted.
 pub fn load_private_key_file(path: &Path, pass_phrase: Option<&Secret>) -> Result<RsaPrivateKey, KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read { path: path.to_path_buf(), source })?;
+    let text = crate::input::read_text(path).map_err(|source| KeyError::Read { path: path.to_path_buf(), source })?;
     load_private_key_pem(&text, pass_phrase, path)
 }
 
@@ -39,6 +39,20 @@ fn pem_block(text: &str) -> &str {
     match block.find(&end_marker) {
         Some(end) => &block[..end + end_marker.len()],
         None => block.trim(),
+    }
+}
+
+/// What kind of key a PKCS#8 block holds, when it is one OCI's API keys cannot be (not RSA).
+fn pkcs8_algorithm(pem: &str) -> Option<&'static str> {
+    use pkcs8::der::Decode;
+    let (_, document) = pkcs8::SecretDocument::from_pem(pem).ok()?;
+    let info = pkcs8::PrivateKeyInfo::from_der(document.as_bytes()).ok()?;
+    match info.algorithm.oid.to_string().as_str() {
+        "1.2.840.10045.2.1" => Some("an EC key"),
+        "1.3.101.112" => Some("an Ed25519 key"),
+        "1.3.101.113" => Some("an Ed448 key"),
+        "1.2.840.10040.4.1" => Some("a DSA key"),
+        _ => None,
     }
 }
 
@@ -66,7 +80,10 @@ pub fn load_private_key_pem(pem: &str, pass_phrase: Option<&Secret>, origin: &Pa
             .map_err(|e| KeyError::Decrypt { path: path(), detail: format!("PKCS#8: {e}") });
     }
     if pem.starts_with("-----BEGIN PRIVATE KEY-----") {
-        return RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| format(&e));
+        return RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| match pkcs8_algorithm(pem) {
+            Some(what) => KeyError::NotRsa { path: path(), what, fix: "make an RSA key with `oci setup keys`" },
+            None => format(&e),
+        });
     }
     if pem.starts_with("-----BEGIN RSA PRIVATE KEY-----") {
         if legacy_pem::is_encrypted(pem) {
@@ -96,6 +113,17 @@ pub fn fingerprint(key: &RsaPublicKey) -> String {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn pkcs8_keys_of_other_algorithms_are_named() {
+        // Throwaway keys made with `openssl genpkey` for this test.
+        let ed25519 = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEILS7MYxtXUsLCLD5toXDuWU0jG6D+NiZaJktMBa3V5+P\n-----END PRIVATE KEY-----\n";
+        let ec = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg9eaj5qkaeIuu5BJU\nedxuZ+A5ghWi5RweENArace+hFihRANCAAQEsMLX0/IbUEEOdMr6flgX046+w6SI\neP+aSk0MC+1dl830Gh7e+wkJ4nahSlEdX3Uo70TGlTCkYES1DsDGzmgl\n-----END PRIVATE KEY-----\n";
+        for (pem, what) in [(ed25519, "an Ed25519 key"), (ec, "an EC key")] {
+            let err = load_private_key_pem(pem, None, Path::new("k.pem")).unwrap_err();
+            assert!(err.to_string().contains(what), "{err}");
+        }
+    }
 
     fn fixture(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oci").join(name)

@@ -12,9 +12,11 @@ fn ms(ms: u64) -> String {
     format_duration(Duration::from_millis(ms))
 }
 
+/// A value as the plan shows it: a text's control characters other than line breaks and tabs
+/// (an escape sequence) written as escapes, so that a parameter cannot restyle the terminal.
 fn inline(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => crate::ui::printable(s).into_owned(),
         other => other.to_string(),
     }
 }
@@ -30,7 +32,9 @@ pub fn render_text(plan: &Plan) -> String {
         &plan.runbook_sha256[..12.min(plan.runbook_sha256.len())]
     );
     if !plan.params.is_empty() {
-        let shown: Vec<String> = plan.params.iter().map(|(k, v)| format!("{k}={}", inline(v))).collect();
+        // One line: a parameter's line breaks cannot pose as lines of the plan.
+        let shown: Vec<String> =
+            plan.params.iter().map(|(k, v)| format!("{k}={}", crate::ui::one_line(&inline(v)))).collect();
         let _ = writeln!(out, "Params: {}", shown.join(", "));
     }
     let tasks: usize = plan.waves.iter().map(Vec::len).sum();

@@ -115,7 +115,7 @@ impl DockerConfig {
 
     pub fn load(path: &Path) -> Result<DockerConfig, RegistryError> {
         let err = |reason: String| RegistryError::Credentials { path: Some(path.to_path_buf()), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let text = crate::input::read_text(path).map_err(|e| err(e.to_string()))?;
         DockerConfig::parse(&text).map_err(|e| match e {
             RegistryError::Credentials { reason, .. } => err(reason),
             other => other,

@@ -37,15 +37,23 @@ pub fn duration(ms: u64) -> String {
     crate::runbook::duration::format_duration(Duration::from_millis(ms))
 }
 
+/// The last millisecond RFC 3339 can write (the end of year 9999). A journal edited by hand
+/// may hold later times; they are shown as this one rather than fail the report.
+const LAST_WRITABLE: Millis = 253_402_300_799_999;
+
 /// A point in time, RFC 3339 in UTC with milliseconds.
 pub fn timestamp(at: Millis) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(at)).to_string()
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(at.min(LAST_WRITABLE))).to_string()
+}
+
+/// A point in time, RFC 3339 in UTC to the second.
+pub fn timestamp_utc_seconds(at: Millis) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(at.min(LAST_WRITABLE))).to_string()
 }
 
 /// A point in time, RFC 3339 in UTC to the second (JUnit's `timestamp` has no zone or fraction).
 pub fn timestamp_seconds(at: Millis) -> String {
-    let text = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(at)).to_string();
-    text.trim_end_matches('Z').to_owned()
+    timestamp_utc_seconds(at).trim_end_matches('Z').to_owned()
 }
 
 /// One line saying whether the run met its objective.

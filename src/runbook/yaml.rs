@@ -205,7 +205,12 @@ pub enum SyntaxErrorKind {
     /// A tag (`!name`, `!!str`): drctl does not read tags, and a value that starts with `!`
     /// (an expression such as `!params.dry_run`) is one unless it is quoted.
     Tag,
+    /// Aliases copy more values than [`ALIAS_BUDGET`] (an alias bomb, or close to one).
+    TooManyAliases,
 }
+
+/// What to do about aliases that copy too much.
+pub const ALIAS_HELP: &str = "write the repeated values out, or alias fewer levels deep";
 
 /// Parses one YAML document into a [`Node`] tree. An empty document is an empty map.
 ///
@@ -287,6 +292,7 @@ fn parse_once(source: &str) -> Result<(Node, Vec<SyntaxError>), SyntaxError> {
         offsets: &offsets,
         stack: Vec::new(),
         anchors: Vec::new(),
+        aliased: 0,
         root: None,
         error: None,
         tags: Vec::new(),
@@ -376,11 +382,27 @@ enum Frame {
     Map { start: usize, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
 }
 
+/// How many values aliases may copy into one file, in all: far more than any runbook, params
+/// or inventory file repeats, and far less than memory.
+const ALIAS_BUDGET: usize = 200_000;
+
+/// How many values `node` holds, itself included.
+fn node_count(node: &Node) -> usize {
+    match &node.kind {
+        NodeKind::Scalar { .. } => 1,
+        NodeKind::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        NodeKind::Map(entries) => 1 + entries.iter().map(|(k, v)| node_count(k) + node_count(v)).sum::<usize>(),
+    }
+}
+
 struct Builder<'a> {
     source: &'a str,
     offsets: &'a CharOffsets,
     stack: Vec<Frame>,
-    anchors: Vec<(usize, Node)>,
+    /// Each anchor's node, with how many nodes it holds.
+    anchors: Vec<(usize, Node, usize)>,
+    /// Nodes copied by aliases so far (see [`ALIAS_BUDGET`]).
+    aliased: usize,
     root: Option<Node>,
     error: Option<SyntaxError>,
     /// Every tag met, in order (see [`parse_tagged`]).
@@ -400,7 +422,8 @@ impl Builder<'_> {
 
     fn push_node(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.push((anchor, node.clone()));
+            let size = node_count(&node);
+            self.anchors.push((anchor, node.clone(), size));
         }
         match self.stack.last_mut() {
             None => {
@@ -486,7 +509,29 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                 self.push_node(node, anchor);
             }
             Event::Alias(id) => {
-                let found = self.anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n.clone());
+                let size = self.anchors.iter().rev().find(|(a, _, _)| *a == id).map(|(_, _, size)| *size);
+                if let Some(size) = size {
+                    self.aliased = self.aliased.saturating_add(size);
+                }
+                if self.aliased > ALIAS_BUDGET {
+                    // Aliases of aliases grow as a power of the nesting: a few hundred bytes
+                    // would take gigabytes. Nothing more is copied once past the budget.
+                    if self.error.is_none() {
+                        self.error = Some(SyntaxError {
+                            message: format!(
+                                "aliases expand to more than {ALIAS_BUDGET} values by here (aliases of aliases \
+                                 multiply)"
+                            ),
+                            span: bytes.clone(),
+                            kind: SyntaxErrorKind::TooManyAliases,
+                        });
+                    }
+                    let placeholder =
+                        Node { kind: NodeKind::Scalar { text: String::new(), quoted: true }, span: bytes };
+                    self.push_node(placeholder, 0);
+                    return;
+                }
+                let found = self.anchors.iter().rev().find(|(a, _, _)| *a == id).map(|(_, n, _)| n.clone());
                 match found {
                     Some(mut node) => {
                         node.span = bytes;

@@ -221,7 +221,7 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
 pub fn load_file(path: &Path) -> Result<BTreeMap<String, RegionFaults>, SimError> {
     // A mistake in the file, or a file that is not there, is the operator's to fix, like a bad
     // option (exit 2).
-    let text = std::fs::read_to_string(path)
+    let text = crate::input::read_text(path)
         .map_err(|e| SimError::Usage(format!("cannot read faults file {}: {e}", path.display())))?;
     let shape = "the faults file maps region ids to their faults, e.g. `us-phoenix-1: { throttle: 0.3 }`";
     let bad = |detail: String| SimError::Usage(format!("faults file {}: {detail}", path.display()));

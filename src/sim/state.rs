@@ -17,10 +17,10 @@ use super::store::Store;
 
 /// Reads a state file, or an empty store when it does not exist yet.
 pub fn load(path: &Path) -> Result<Store, SimError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            serde_json::from_str(&text).map_err(|e| SimError::Parse { path: path.to_path_buf(), detail: e.to_string() })
-        }
+    // A simulator's registry keeps its images' bytes in the state: a larger bound than inputs.
+    match crate::input::read_limited(path, 16 * crate::input::MAX_INPUT) {
+        Ok(text) => serde_json::from_slice(&text)
+            .map_err(|e| SimError::Parse { path: path.to_path_buf(), detail: e.to_string() }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Store::default()),
         Err(source) => Err(SimError::Read { path: path.to_path_buf(), source }),
     }

@@ -487,8 +487,11 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
                 }
             }
             if rec.state == TaskState::Failed {
-                failures
-                    .push(format!("  ✖ {id}: {}", super::indented(rec.error.as_deref().unwrap_or("failed"), "      ")));
+                failures.push(format!(
+                    "  ✖ {}: {}",
+                    super::one_line(&id.to_string()),
+                    super::indented(rec.error.as_deref().unwrap_or("failed"), "      ")
+                ));
             }
         }
     }

@@ -43,7 +43,7 @@ pub struct ParamsFile {
 /// Reads and checks the params file at `path` against the declared `params`. Only a file that
 /// cannot be read at all is an error here; problems in its content are in the result.
 pub fn read(path: &Path, params: &IndexMap<String, Param>) -> Result<ParamsFile, CliError> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::input::read_text(path)
         .map_err(|e| CliError::usage(format!("cannot read params file {}: {e}", path.display())))?;
     Ok(check(&path.display().to_string(), &text, params))
 }
@@ -133,6 +133,7 @@ fn syntax_problem(e: yaml::SyntaxError) -> Problem {
         SyntaxErrorKind::TooDeep => {
             (format!("YAML syntax error: {}", e.message), "a params file is one map of parameter names to values")
         }
+        SyntaxErrorKind::TooManyAliases => (format!("YAML syntax error: {}", e.message), yaml::ALIAS_HELP),
         SyntaxErrorKind::Tag => {
             (format!("YAML syntax error: {}", e.message), "quote the value, so that it is read as text")
         }

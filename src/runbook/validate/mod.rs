@@ -172,7 +172,9 @@ impl Validator<'_> {
                     let start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
                     text[start..].lines().next().unwrap_or_default()
                 };
-                let help = if e.message.contains("tab") {
+                let help = if e.kind == yaml::SyntaxErrorKind::TooManyAliases {
+                    yaml::ALIAS_HELP.to_owned()
+                } else if e.message.contains("tab") {
                     "indent with spaces: YAML does not allow tabs for indentation".to_owned()
                 } else if e.kind != yaml::SyntaxErrorKind::Malformed {
                     "a runbook is one map of keys, a few levels deep".to_owned()
