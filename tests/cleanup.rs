@@ -315,6 +315,24 @@ async fn a_run_that_is_not_a_drill_is_refused() {
     assert_eq!(cloud.resources.lock().unwrap().len(), 5, "nothing removed");
 }
 
+/// A sandbox whose endpoints file puts Phoenix's registry at `host` (plain HTTP).
+fn phoenix_at(host: &str) -> support::Sandbox {
+    let sb = support::Sandbox::new();
+    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{host}"}}"#));
+    sb
+}
+
+/// A runbook `name` whose tasks copy Phoenix's `src/app:1.0` into each `(task, repository)`.
+fn copies(name: &str, tasks: &[(&str, &str)]) -> String {
+    let mut text = format!("version: 1\nname: {name}\ntasks:\n");
+    for (task, dest) in tasks {
+        text.push_str(&format!(
+            "  {task}:\n    uses: registry.copy\n    with:\n      source: {{ region: us-phoenix-1, repository: src/app, tag: \"1.0\" }}\n      destination: {{ region: us-phoenix-1, repository: {dest} }}\n"
+        ));
+    }
+    text
+}
+
 /// Through the binary: a drill copies one image into a repository that lacks it and one into
 /// a repository that already has it; cleanup deletes only the first, and a rerun finds it gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,17 +342,8 @@ async fn cleanup_deletes_only_images_the_drill_wrote() {
     let http = reqwest::Client::new();
     push_image(&reg.host(), "src/app", "1.0", &[20_000], 11).await;
     push_image(&reg.host(), "there/app", "1.0", &[20_000], 11).await;
-    let sb = support::Sandbox::new();
-    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{}"}}"#, reg.host()));
-    let copy = |name: &str, dest: &str| {
-        format!(
-            "  {name}:\n    uses: registry.copy\n    with:\n      source: {{ region: us-phoenix-1, repository: src/app, tag: \"1.0\" }}\n      destination: {{ region: us-phoenix-1, repository: {dest} }}\n"
-        )
-    };
-    sb.write(
-        "rb.yaml",
-        &format!("version: 1\nname: images\ntasks:\n{}{}", copy("fresh", "new/app"), copy("known", "there/app")),
-    );
+    let sb = phoenix_at(&reg.host());
+    sb.write("rb.yaml", &copies("images", &[("fresh", "new/app"), ("known", "there/app")]));
     let drill = sb.run(&["run", "rb.yaml", "--drill", "--endpoints", "endpoints.json"]);
     assert_eq!(drill.code, 0, "{}", drill.stderr);
     let id = drill.run_id();
@@ -380,8 +389,7 @@ async fn a_second_copy_of_an_image_in_one_drill_names_the_first() {
     use support::registry::*;
     let Some(reg) = start_registry() else { return };
     push_image(&reg.host(), "src/app", "1.0", &[20_000], 11).await;
-    let sb = support::Sandbox::new();
-    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{}"}}"#, reg.host()));
+    let sb = phoenix_at(&reg.host());
     let copy = |name: &str, after: &str| {
         format!(
             "  {name}:\n    uses: registry.copy\n    depends_on: [{after}]\n    with:\n      source: {{ region: us-phoenix-1, repository: src/app, tag: \"1.0\" }}\n      destination: {{ region: us-phoenix-1, repository: new/app }}\n"
@@ -412,17 +420,8 @@ async fn cleanup_puts_back_the_tags_a_drill_moved() {
     push_image(&reg.host(), "moved/app", "1.0", &[20_000], 12).await;
     let older = digest(&get_manifest(&http, &reg.host(), "moved/app", "1.0").await.unwrap());
     push_image(&reg.host(), "held/app", "other", &[20_000], 11).await;
-    let sb = support::Sandbox::new();
-    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{}"}}"#, reg.host()));
-    let copy = |name: &str, dest: &str| {
-        format!(
-            "  {name}:\n    uses: registry.copy\n    with:\n      source: {{ region: us-phoenix-1, repository: src/app, tag: \"1.0\" }}\n      destination: {{ region: us-phoenix-1, repository: {dest} }}\n"
-        )
-    };
-    sb.write(
-        "rb.yaml",
-        &format!("version: 1\nname: tags\ntasks:\n{}{}", copy("moved", "moved/app"), copy("held", "held/app")),
-    );
+    let sb = phoenix_at(&reg.host());
+    sb.write("rb.yaml", &copies("tags", &[("moved", "moved/app"), ("held", "held/app")]));
     let drill = sb.run(&["run", "rb.yaml", "--drill", "--endpoints", "endpoints.json"]);
     assert_eq!(drill.code, 0, "{}", drill.stderr);
     let id = drill.run_id();
@@ -462,20 +461,8 @@ async fn cleanup_of_an_index_deletes_its_platform_manifests_too() {
     let http = reqwest::Client::new();
     let amd = push_image_typed(&reg.host(), "src/multi", "amd64", &[4096], 21, "amd64", true).await;
     let arm = push_image_typed(&reg.host(), "src/multi", "arm64", &[4096], 22, "arm64", true).await;
-    let index = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [
-            {"mediaType": amd.media_type, "digest": amd.digest, "size": amd.manifest.len(),
-             "platform": {"os": "linux", "architecture": "amd64"}},
-            {"mediaType": arm.media_type, "digest": arm.digest, "size": arm.manifest.len(),
-             "platform": {"os": "linux", "architecture": "arm64"}},
-        ]
-    }))
-    .unwrap();
-    push_manifest(&http, &reg.host(), "src/multi", "1.0", "application/vnd.oci.image.index.v1+json", &index).await;
-    let sb = support::Sandbox::new();
-    sb.write("endpoints.json", &format!(r#"{{"us-phoenix-1": "http://{}"}}"#, reg.host()));
+    push_index(&reg.host(), "src/multi", "1.0", &[(&amd, "linux/amd64"), (&arm, "linux/arm64")]).await;
+    let sb = phoenix_at(&reg.host());
     sb.write(
         "rb.yaml",
         "version: 1\nname: multi\ntasks:\n  copy:\n    uses: registry.copy\n    with:\n      source: { region: us-phoenix-1, repository: src/multi, tag: \"1.0\" }\n      destination: { region: us-phoenix-1, repository: dr/multi }\n",

@@ -80,19 +80,8 @@ async fn copies_every_platform_of_an_index() {
     let http = reqwest::Client::new();
     let amd = push_image_typed(&r1.host(), "fn/hello", "amd64", &[1 << 20, 4096], 7, "amd64", true).await;
     let arm = push_image_typed(&r1.host(), "fn/hello", "arm64", &[1 << 20, 4096], 8, "arm64", true).await;
-    let index = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [
-            {"mediaType": amd.media_type, "digest": amd.digest, "size": amd.manifest.len(),
-             "platform": {"os": "linux", "architecture": "amd64"}},
-            {"mediaType": arm.media_type, "digest": arm.digest, "size": arm.manifest.len(),
-             "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
-        ]
-    }))
-    .unwrap();
-    let index_digest =
-        push_manifest(&http, &r1.host(), "fn/hello", "1.0", "application/vnd.oci.image.index.v1+json", &index).await;
+    let (index, index_digest) =
+        push_index(&r1.host(), "fn/hello", "1.0", &[(&amd, "linux/amd64"), (&arm, "linux/arm64/v8")]).await;
 
     let req = request(&format!("{}/fn/hello:1.0", r1.host()), &format!("{}/fn/hello:1.0", r2.host()));
     let plan = plan_copy(&req, CancellationToken::new()).await.unwrap();

@@ -202,6 +202,32 @@ pub async fn blob_exists(http: &reqwest::Client, host: &str, repo: &str, digest:
 }
 
 /// An image pushed by [`push_image`].
+/// Pushes an OCI index of `platforms` (each an image already in `repo`, with its
+/// `os/architecture[/variant]`) under `tag`; returns its bytes and digest.
+pub async fn push_index(host: &str, repo: &str, tag: &str, platforms: &[(&TestImage, &str)]) -> (Vec<u8>, String) {
+    let manifests: Vec<serde_json::Value> = platforms
+        .iter()
+        .map(|(image, platform)| {
+            let mut parts = platform.split('/');
+            let mut p = serde_json::json!({"os": parts.next().unwrap_or("linux"), "architecture": parts.next().unwrap_or("amd64")});
+            if let Some(variant) = parts.next() {
+                p["variant"] = serde_json::json!(variant);
+            }
+            serde_json::json!({"mediaType": image.media_type, "digest": image.digest, "size": image.manifest.len(), "platform": p})
+        })
+        .collect();
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    }))
+    .unwrap();
+    let digest =
+        push_manifest(&reqwest::Client::new(), host, repo, tag, "application/vnd.oci.image.index.v1+json", &index)
+            .await;
+    (index, digest)
+}
+
 pub struct TestImage {
     pub digest: String,
     pub manifest: Vec<u8>,
