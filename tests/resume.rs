@@ -1033,3 +1033,26 @@ fn a_signal_while_the_run_sets_up_interrupts_it_as_it_starts() {
         assert_eq!(sb.read("ran.log"), "ran\n");
     }
 }
+
+/// Only the run directory's copy of the runbook was edited: resume says so, and how to put it
+/// back, rather than that the user's runbook changed.
+#[test]
+fn an_edited_copy_of_the_runbook_is_named_as_the_change() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", "version: 1\nname: copy\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  after: { uses: shell, depends_on: [gate], with: { run: 'true' } }\n");
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let id = ran.run_id();
+    let copy = sb.path().join(".drctl/runs").join(&id).join("runbook.yaml");
+    let kept = std::fs::read(&copy).unwrap();
+    std::fs::write(&copy, [kept.as_slice(), b"# edited\n"].concat()).unwrap();
+    let refused = sb.run(&["resume", &id, "--yes"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("the run's copy of its runbook differs") && refused.stderr.contains("cp "),
+        "{}",
+        refused.stderr
+    );
+    std::fs::write(&copy, kept).unwrap();
+    assert_eq!(sb.run(&["resume", &id, "--yes"]).code, 0);
+}

@@ -288,6 +288,25 @@ pub(super) async fn resume_locked(
         Some(text) if text != stored_text => {
             let current = crate::runbook::load(&meta.runbook_path, &text, &actions)?;
             let changed = changed_tasks(&stored, &current);
+            // The file as it was when the run started, and the run's own copy edited since: the
+            // copy is what changed, not the runbook (unless a resume took a new runbook, keeping
+            // the first as runbook.1.yaml).
+            let never_replaced = !run_dir.path.join("runbook.1.yaml").exists();
+            if never_replaced && crate::hash::sha256_hex(text.as_bytes()) == meta.runbook_sha256 {
+                return Err(CliError::usage_help(
+                    format!(
+                        "{}: the run's copy of its runbook differs from the one it started with (edited or \
+                         damaged), while {} is unchanged",
+                        run_dir.runbook_path().display(),
+                        meta.runbook_path
+                    ),
+                    format!(
+                        "put the run's copy back: cp {} {}",
+                        crate::ui::shell_word(&meta.runbook_path),
+                        crate::ui::shell_word(&run_dir.runbook_path().display().to_string())
+                    ),
+                ));
+            }
             if !how.drive.allow_changed {
                 return Err(CliError::usage_help(
                     format!(

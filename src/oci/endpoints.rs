@@ -88,14 +88,20 @@ impl Endpoints {
         }
     }
 
-    /// Reads an endpoints file: JSON `{"<region>": "<base URL>", ...}`.
+    /// Reads an endpoints file: JSON `{"<region>": "<base URL>", ...}`, each region once.
     pub fn from_file(path: &Path) -> Result<Self, EndpointError> {
         let text =
             crate::input::read_text(path).map_err(|source| EndpointError::Read { path: path.to_path_buf(), source })?;
-        let map: BTreeMap<String, String> =
+        let Pairs(pairs) =
             serde_json::from_str(&text).map_err(|source| EndpointError::Parse { path: path.to_path_buf(), source })?;
         let mut out = Endpoints::default();
-        for (region, url) in map {
+        let mut named: BTreeMap<String, String> = BTreeMap::new();
+        for (region, url) in pairs {
+            // `iad` and `us-ashburn-1` are one region, as are a key written twice.
+            if let Some(first) = named.insert(canonical_region(&region), region.clone()) {
+                let twice = format!("region {} twice (as `{first}` and `{region}`)", canonical_region(&region));
+                return Err(EndpointError::Duplicate { path: path.to_path_buf(), twice });
+            }
             let context = format!(" for region {region} in {}", path.display());
             out = out.with_region(&region, parse_url(&url, &context)?);
         }
@@ -181,9 +187,49 @@ fn parse_url(value: &str, context: &str) -> Result<Url, EndpointError> {
     Ok(url)
 }
 
+/// The entries of a JSON object in the order written, a key given twice included (a map would
+/// keep only the last).
+struct Pairs(Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for Pairs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of region to base URL")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(entry) = map.next_entry::<String, String>()? {
+                    pairs.push(entry);
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_given_twice_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.json");
+        for text in [
+            r#"{"us-ashburn-1": "http://a:1", "us-ashburn-1": "http://b:2"}"#,
+            r#"{"iad": "http://a:1", "us-ashburn-1": "http://b:2"}"#,
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Endpoints::from_file(&path).unwrap_err().to_string();
+            assert!(err.contains("names region us-ashburn-1 twice"), "{err}");
+        }
+        std::fs::write(&path, r#"{"iad": "http://a:1", "phx": "http://b:2"}"#).unwrap();
+        assert!(Endpoints::from_file(&path).is_ok());
+    }
 
     #[test]
     fn public_endpoints_follow_the_sdk_templates() {

@@ -81,6 +81,9 @@ pub enum EndpointError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("endpoints file {path} is not a JSON object of region to base URL: {source}")]
     Parse { path: PathBuf, source: serde_json::Error },
+    /// `twice` says which region, and as what.
+    #[error("endpoints file {path} names {twice}: the later would silently win; keep one")]
+    Duplicate { path: PathBuf, twice: String },
     #[error("endpoint `{value}`{context} is not an absolute http(s) URL: {reason}")]
     BadUrl { value: String, context: String, reason: String },
 }

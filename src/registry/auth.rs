@@ -61,6 +61,11 @@ fn parse_params(s: &str) -> HashMap<String, String> {
     }
 }
 
+/// Where credentials for a registry come from, as messages that ask for them say.
+pub(crate) const CREDENTIAL_SOURCES: &str = "--src-creds or --dest-creds, DRCTL_REGISTRY_USER and \
+     DRCTL_REGISTRY_PASSWORD, or an `auths` entry for the host in the docker config; in a runbook, \
+     `source_credentials` or `destination_credentials`";
+
 /// The token service's answer; registries use either field name.
 #[derive(serde::Deserialize)]
 struct TokenResponse {
@@ -124,11 +129,9 @@ impl Authenticator {
             .and_then(parse_challenge)
             .ok_or_else(|| auth_err("401 without a Basic or Bearer challenge"))?;
         if challenge == Challenge::Basic && !self.credentials.contains_key(host) {
-            return Err(auth_err(
-                "registry requires credentials and none were given for this host; give them (--src-creds or \
-                 --dest-creds, DRCTL_REGISTRY_USER and DRCTL_REGISTRY_PASSWORD, or an `auths` entry for the host in \
-                 the docker config; in a runbook, `source_credentials` or `destination_credentials`)",
-            ));
+            return Err(auth_err(&format!(
+                "registry requires credentials and none were given for this host; give them ({CREDENTIAL_SOURCES})"
+            )));
         }
         if let Ok(mut tokens) = self.tokens.lock() {
             tokens.remove(&(host.to_string(), scopes.join(" ")));
@@ -160,6 +163,16 @@ impl Authenticator {
         }
         let resp = req.send().await.map_err(|e| auth_err(format!("token request to {realm} failed: {e}")))?;
         let status = resp.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            let what = if self.credentials.contains_key(host) {
+                "the credentials given for this host were refused; check them"
+            } else {
+                "it gives no token without credentials; give them"
+            };
+            return Err(auth_err(format!(
+                "token service {realm} answered HTTP {status}: {what} ({CREDENTIAL_SOURCES})"
+            )));
+        }
         if !status.is_success() {
             return Err(auth_err(format!("token service {realm} answered HTTP {status}")));
         }
@@ -212,6 +225,29 @@ mod tests {
              (--src-creds or --dest-creds, DRCTL_REGISTRY_USER and DRCTL_REGISTRY_PASSWORD, or an `auths` entry for \
              the host in the docker config; in a runbook, `source_credentials` or `destination_credentials`)"
         );
+    }
+
+    #[tokio::test]
+    async fn a_token_service_refusal_says_what_to_do_about_credentials() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let realm = format!("http://{}/token", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 2048];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        let anonymous = Authenticator::new(reqwest::Client::new(), HashMap::new());
+        let err = anonymous.fetch_token("r.io", &realm, None, &[]).await.unwrap_err().to_string();
+        assert!(err.contains("it gives no token without credentials; give them (--src-creds"), "{err}");
+        let creds = HashMap::from([("r.io".to_string(), "alice:bad".parse::<Credentials>().unwrap())]);
+        let refused = Authenticator::new(reqwest::Client::new(), creds);
+        let err = refused.fetch_token("r.io", &realm, None, &[]).await.unwrap_err().to_string();
+        assert!(err.contains("the credentials given for this host were refused; check them"), "{err}");
     }
 
     /// A one-shot token service on loopback that records the request it got.

@@ -168,6 +168,17 @@ impl RegistryClient {
                         ),
                     });
                 }
+                // Answered the challenge without credentials (an anonymous token), and refused.
+                Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED => {
+                    return Err(RegistryError::Auth {
+                        registry: repo.registry.clone(),
+                        reason: format!(
+                            "{op}: {} refused access without credentials (HTTP 401); give them ({})",
+                            repo.registry,
+                            super::auth::CREDENTIAL_SOURCES
+                        ),
+                    });
+                }
                 Ok(resp) if is_retryable_status(resp.status()) && attempt < self.retries => {
                     crate::call_retries::note(&format!("{op} on {}: HTTP {}", repo.registry, resp.status()));
                 }
