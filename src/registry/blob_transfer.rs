@@ -104,8 +104,10 @@ pub(crate) async fn transfer_blob(
                 offset = held;
                 url = next;
             }
+            // Nothing kept ("0-0" also reads as one byte held, so the session is not reused), or
+            // no session any more: a new one.
             _ => {
-                tracing::warn!(digest = %job.digest, "upload session lost; starting over");
+                tracing::warn!(digest = %job.digest, "the destination kept none of the blob; starting over");
                 client.cancel_upload(dst, &url).await;
                 url = client.start_upload(dst).await?;
                 offset = 0;
