@@ -46,12 +46,10 @@ impl Clients {
     }
 
     fn get(&self, follow_redirects: bool) -> &reqwest::Client {
-        let (cell, policy) = if follow_redirects {
-            (&self.follow, reqwest::redirect::Policy::default())
-        } else {
-            (&self.stay, reqwest::redirect::Policy::none())
-        };
+        let cell = if follow_redirects { &self.follow } else { &self.stay };
         cell.get_or_init(|| {
+            let policy =
+                if follow_redirects { reqwest::redirect::Policy::default() } else { reqwest::redirect::Policy::none() };
             crate::tls::trusting(reqwest::Client::builder())
                 .user_agent(concat!("drctl/", env!("CARGO_PKG_VERSION")))
                 .redirect(policy)

@@ -282,11 +282,7 @@ impl RegistryCopy {
             self.image(with.get("destination").unwrap_or(&Value::Null), source.tag.as_deref(), "destination")?;
         let docker = DockerConfig::load_default().map_err(|e| ActionError::input(e.to_string()))?;
         // Each side as its reference says: an `http://` mirror may feed an HTTPS registry.
-        let plain_hosts = [(plain_src, &source.registry), (plain_dst, &destination.registry)]
-            .into_iter()
-            .filter(|(plain, _)| *plain)
-            .map(|(_, host)| host.clone())
-            .collect();
+        let plain_hosts = crate::registry::plain_sides((plain_src, &source), (plain_dst, &destination));
         let mut options = CopyOptions { plain_http_hosts: plain_hosts, ..CopyOptions::default() };
         if let Some(jobs) = with.get("jobs").and_then(Value::as_u64) {
             options.concurrency = (jobs as usize).max(1);

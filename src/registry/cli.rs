@@ -74,11 +74,8 @@ impl ImageCopyArgs {
             Some(p) => DockerConfig::load(p)?,
             None => DockerConfig::load_default()?,
         };
-        let plain_http_hosts = [(self.src_plain_http, &self.source), (self.dest_plain_http, &self.destination)]
-            .into_iter()
-            .filter(|(plain, _)| *plain)
-            .map(|(_, image)| image.registry.clone())
-            .collect();
+        let plain_http_hosts =
+            super::copy::plain_sides((self.src_plain_http, &self.source), (self.dest_plain_http, &self.destination));
         Ok(CopyRequest {
             source_credentials: resolve_credentials(&self.source.registry, self.src_creds, &docker),
             destination_credentials: resolve_credentials(&self.destination.registry, self.dest_creds, &docker),

@@ -36,7 +36,8 @@ pub struct CopyRequest {
 pub struct CopyOptions {
     /// Talk `http://` instead of `https://` to both registries (local test registries).
     pub plain_http: bool,
-    /// Registries (`host[:port]`) reached over `http://`, whatever `plain_http` says.
+    /// Registries (`host[:port]`) reached over `http://`, whatever `plain_http` says (see
+    /// [`plain_sides`]).
     pub plain_http_hosts: Vec<String>,
     /// Blobs moved at the same time (and manifests / HEADs in flight while planning).
     pub concurrency: usize,
@@ -58,6 +59,12 @@ impl Default for CopyOptions {
             stall_timeout: Duration::from_secs(60),
         }
     }
+}
+
+/// The registries of `source` and `destination` that speak plain HTTP, for
+/// [`CopyOptions::plain_http_hosts`]: each side as its own flag says.
+pub fn plain_sides(source: (bool, &ImageRef), destination: (bool, &ImageRef)) -> Vec<String> {
+    [source, destination].into_iter().filter(|(plain, _)| *plain).map(|(_, image)| image.registry.clone()).collect()
 }
 
 /// What a finished copy did.

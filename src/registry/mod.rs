@@ -23,7 +23,9 @@ mod undo;
 mod upload_session;
 
 pub use blob_transfer::UploadMode;
-pub use copy::{copy_image, plan_copy, preview_copy, CopyOptions, CopyPreview, CopyReport, CopyRequest, ManifestCopy};
+pub use copy::{
+    copy_image, plain_sides, plan_copy, preview_copy, CopyOptions, CopyPreview, CopyReport, CopyRequest, ManifestCopy,
+};
 pub use credentials::{resolve_credentials, Credentials, DockerConfig, Secret};
 pub use digest::Digest;
 pub use error::RegistryError;
