@@ -283,7 +283,7 @@ fn cell(text: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
-            c if c.is_control() => out.extend(c.escape_default()),
+            c if crate::ui::disguises(c) => out.extend(c.escape_default()),
             _ => out.push(c),
         }
     }

@@ -3,14 +3,23 @@
 pub mod progress;
 pub mod redact;
 
-/// `text` on one line: control characters (line breaks among them) written as escapes (`\n`),
-/// so that what a person typed cannot pose as another line of a log or listing.
+/// Whether `c` is shown as an escape rather than as itself: a control character, or one of
+/// Unicode's bidirectional controls (U+202E and its kin), which reorder the text around them
+/// on a terminal, so that `abc\u{202e}fed` reads as `abcdef` and a line shows other than it is.
+pub fn disguises(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` on one line: control characters (line breaks among them) and bidirectional controls
+/// written as escapes (`\n`, `\u{202e}`), so that what a person typed cannot pose as another
+/// line of a log or listing.
 pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(disguises) {
         return text.into();
     }
     text.chars()
-        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .map(|c| if disguises(c) { c.escape_default().to_string() } else { c.to_string() })
         .collect::<String>()
         .into()
 }
@@ -43,11 +52,11 @@ pub fn indented(text: &str, indent: &str) -> String {
     out
 }
 
-/// `text` with its control characters other than line breaks and tabs written as escapes
-/// (`\u{1b}`): what a command printed, shown on a terminal, cannot clear the screen, move the
-/// cursor or colour a line to pose as drctl's own output.
+/// `text` with its control characters other than line breaks and tabs, and its bidirectional
+/// controls, written as escapes (`\u{1b}`): what a command printed, shown on a terminal, cannot
+/// clear the screen, move the cursor, colour or reorder a line to pose as drctl's own output.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    let kept = |c: char| !c.is_control() || c == '\n' || c == '\t';
+    let kept = |c: char| !disguises(c) || c == '\n' || c == '\t';
     if text.chars().all(kept) {
         return text.into();
     }
@@ -115,7 +124,16 @@ macro_rules! err {
 
 #[cfg(test)]
 mod tests {
-    use super::{indented, operator_command, pad, shell_word, width};
+    use super::{indented, one_line, operator_command, pad, printable, shell_word, width};
+
+    #[test]
+    fn bidirectional_controls_are_escaped_and_other_text_is_not() {
+        // `invoice\u{202e}fdp.exe` would read as `invoiceexe.pdf` on a terminal.
+        assert_eq!(printable("invoice\u{202e}fdp.exe"), r"invoice\u{202e}fdp.exe");
+        assert_eq!(one_line("a\u{2066}b\nc"), r"a\u{2066}b\nc");
+        // Scripts written right to left, emoji joined by U+200D and tabs stay as they are.
+        assert_eq!(printable("שלום مرحبا 👩\u{200d}💻\tok"), "שלום مرحبا 👩\u{200d}💻\tok");
+    }
 
     #[test]
     fn operator_commands_quote_the_task_and_ask_for_a_reason_where_needed() {
