@@ -2,7 +2,9 @@
 //! connection errors; a registry's transient failures). The engine runs each attempt within a
 //! [`Tally`]; the clients note every retry in the attempt's tally, and the engine records the
 //! count with the attempt, so a report shows why a task that succeeded at once took long.
-//! Outside an attempt (the CLI's own calls) a retry is only logged.
+//! Outside an attempt a retry is only logged, unless the command runs its calls within an
+//! [announcing](Tally::announcing) tally (`drctl oci request`), which also says each retry on
+//! standard error as it happens: an operator waiting on a call sees why it takes long.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -11,9 +13,9 @@ tokio::task_local! {
     static CURRENT: Tally;
 }
 
-/// The retries of one attempt so far.
+/// The retries of one attempt so far, and whether each is said on standard error.
 #[derive(Debug, Clone, Default)]
-pub struct Tally(Arc<Mutex<Counted>>);
+pub struct Tally(Arc<Mutex<Counted>>, bool);
 
 /// What a tally holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,6 +26,11 @@ pub struct Counted {
 }
 
 impl Tally {
+    /// A tally that also says each retry on standard error, with the wait before it.
+    pub fn announcing() -> Tally {
+        Tally(Arc::default(), true)
+    }
+
     /// `work`, noting its retries in this tally.
     pub fn scope<F: Future>(self, work: F) -> impl Future<Output = F::Output> {
         CURRENT.scope(self, work)
@@ -40,12 +47,18 @@ impl Tally {
     }
 }
 
-/// Notes one retry, caused by `failure`, in the running attempt's tally (if there is one).
-pub fn note(failure: &str) {
+/// Notes one retry, caused by `failure` and made after `delay` where the caller knows it, in
+/// the running attempt's tally (if there is one).
+pub fn note(failure: &str, delay: Option<std::time::Duration>) {
     let _ = CURRENT.try_with(|tally| {
         if let Ok(mut counted) = tally.0.lock() {
             counted.retries += 1;
             counted.last = Some(failure.to_owned());
+            if tally.1 {
+                let first = failure.lines().next().unwrap_or_default();
+                let wait = delay.map(|d| format!(" in {:.1} s", d.as_secs_f64())).unwrap_or_default();
+                crate::errln!("retry {}{wait}: {}", counted.retries, crate::ui::printable(first));
+            }
         }
     });
 }
@@ -56,18 +69,18 @@ mod tests {
 
     #[tokio::test]
     async fn retries_are_counted_within_the_scope_only() {
-        note("before any scope");
+        note("before any scope", None);
         let tally = Tally::default();
         tally
             .clone()
             .scope(async {
-                note("429 TooManyRequests");
+                note("429 TooManyRequests", None);
                 let inner = Tally::current().expect("a tally in scope");
                 // Work moved to a task of its own takes the tally along.
-                tokio::spawn(inner.scope(async { note("503 ServiceUnavailable") })).await.expect("joined");
+                tokio::spawn(inner.scope(async { note("503 ServiceUnavailable", None) })).await.expect("joined");
             })
             .await;
-        note("after the scope");
+        note("after the scope", None);
         assert_eq!(tally.counted(), Counted { retries: 2, last: Some("503 ServiceUnavailable".into()) });
     }
 }

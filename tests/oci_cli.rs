@@ -113,6 +113,36 @@ tasks:
     assert_eq!(body["displayName"], "orders");
 }
 
+/// A call that is retried says so as it waits, unless -q.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_request_says_so_unless_quiet() {
+    let server = serve(
+        vec![
+            error(503, "ServiceUnavailable"),
+            reply(200, json!({})),
+            error(503, "ServiceUnavailable"),
+            reply(200, json!({})),
+        ],
+        Duration::ZERO,
+    )
+    .await;
+    let sb = Sandbox::new();
+    write_config(&sb);
+    let url = server.url.to_string();
+    let args = ["oci", "request", "GET", "core", "/20160918/vcns", "--config-file", "oci-config", "--endpoint", &url];
+    let ran = sb.run(&args);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stderr.contains("retry 1 in "), "{}", ran.stderr);
+    assert!(ran.stderr.contains(" s: GET "), "{}", ran.stderr);
+    assert!(ran.stderr.contains("503 ServiceUnavailable"), "{}", ran.stderr);
+    let mut quiet = vec!["-q"];
+    quiet.extend(args);
+    let ran = sb.run(&quiet);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(!ran.stderr.contains("retry 1"), "{}", ran.stderr);
+    assert_eq!(server.seen().len(), 4);
+}
+
 /// An invoke through `oci request` is sent once (it runs the function's code); a wait asked
 /// for past the call's budget is named when drctl gives up; an `OCI_CLI_AUTH` drctl does not
 /// sign with is refused before anything is sent.

@@ -229,7 +229,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
                 other => CliError::failed(other.to_string()),
             })
         }
-        Command::Oci(command) => oci::oci(command, &cli.oci).await,
+        Command::Oci(command) => oci::oci(command, &cli.oci, cli.quiet).await,
         Command::Inventory(args) => inventory::inventory(args, &cli.oci).await,
         Command::Schema => {
             crate::outln!("{}", crate::runbook::schema::runbook_schema());

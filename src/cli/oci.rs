@@ -35,7 +35,7 @@ pub struct RequestArgs {
     pub endpoint: Option<String>,
 }
 
-pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
+pub async fn oci(command: OciCommand, oci: &OciArgs, quiet: bool) -> Result<Exit, CliError> {
     let OciCommand::Request(args) = command;
     let (client, home) = crate::actions::oci::build_client(&oci.settings()).map_err(|e| {
         // Only a config that is not there calls for setting one up; the other errors say
@@ -87,7 +87,10 @@ pub async fn oci(command: OciCommand, oci: &OciArgs) -> Result<Exit, CliError> {
         let url = reqwest::Url::parse(url).map_err(|e| CliError::usage(format!("--endpoint {url}: {e}")))?;
         request = request.endpoint(url);
     }
-    match client.send(request).await {
+    // Without -q, each retry is said as it happens: a call may wait minutes on a region that
+    // throttles or does not answer.
+    let tally = if quiet { crate::call_retries::Tally::default() } else { crate::call_retries::Tally::announcing() };
+    match tally.scope(client.send(request)).await {
         Ok(response) => {
             match response.json::<Value>() {
                 Ok(Value::Null) => {}

@@ -180,7 +180,7 @@ impl OciClient {
             };
             // Every retry shows with -v (an unreachable endpoint, throttling, a 5xx) and is
             // counted with the task's attempt.
-            crate::call_retries::note(&error.to_string());
+            crate::call_retries::note(&error.to_string(), Some(delay));
             tracing::info!(
                 method = %req.method, url = %url, attempt, delay_ms = delay.as_millis() as u64,
                 opc_request_id = %request_id, "retrying OCI request: {error}"

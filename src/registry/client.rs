@@ -180,11 +180,11 @@ impl RegistryClient {
                     });
                 }
                 Ok(resp) if is_retryable_status(resp.status()) && attempt < self.retries => {
-                    crate::call_retries::note(&format!("{op} on {}: HTTP {}", repo.registry, resp.status()));
+                    crate::call_retries::note(&format!("{op} on {}: HTTP {}", repo.registry, resp.status()), None);
                 }
                 Err(e) if e.is_transient() && attempt < self.retries => {
                     tracing::debug!(registry = %repo.registry, op, error = %e.chain(), "retrying");
-                    crate::call_retries::note(&format!("{op} on {}: {}", repo.registry, e.chain()));
+                    crate::call_retries::note(&format!("{op} on {}: {}", repo.registry, e.chain()), None);
                 }
                 other => return other,
             }
