@@ -116,22 +116,24 @@ fn bad_simulator_options_are_refused_with_the_fix() {
     assert_eq!(no_dir.code, 2, "{}", no_dir.stderr);
     for (faults, says) in [
         ("throttle: 0.5\n", "`throttle` is not a region with faults"),
-        ("us-phoenix-1: { throtle: 0.5 }\n", "unknown field `throtle`"),
-        ("us-phoenix-1: { throttle: 2.5 }\n", "throttle rate must be within 0..1, got 2.5"),
+        ("us-phoenix-1: { throtle: 0.5 }\n", "faults.yaml:1:17: `us-phoenix-1`: unknown field `throtle` (did you mean `throttle`?)"),
+        ("us-phoenix-1:\n  errors: 0.1\n  throttle: 2.5\n", "faults.yaml:3:13: `us-phoenix-1`: throttle rate must be within 0..1, got 2.5"),
+        ("us-phoenix-1:\n  errors: lots\n", "faults.yaml:2:11: `us-phoenix-1`: `errors`: invalid type: string \"lots\""),
         ("us-phoenix-1:\n  errors: [0.1\n", "faults file faults.yaml:2:3: while parsing a flow sequence"),
         ("us-phoenix-1:\n  outage: refuse\n  outage: error\n", "faults.yaml:3:3: `outage` is given twice"),
         (
             "us-phoenix-1:\n  latency:\n    - { op: \"/20160918/vcns*\", delay: 2s }\n",
-            "latency op `/20160918/vcns*` never matches a request: write `METHOD /path`",
+            "faults.yaml:3:13: `us-phoenix-1`: latency op `/20160918/vcns*` never matches a request: write `METHOD /path`",
         ),
         ("us-phoenix-1:\n  latency:\n    - { op: \"get /x\", delay: 2s }\n", "latency op `get /x` never matches"),
+        ("us-phoenix-1:\n  latency:\n    - { op: \"GET /x\", delay: soon }\n", "faults.yaml:3:30: `us-phoenix-1`: bad duration `soon`"),
         (
             "us-phoenix-1:\n  latency:\n    - { op: \"GET /x?y=1\", delay: 2s }\n",
             "latency op `GET /x?y=1` never matches",
         ),
         (
             "eu-frankfurt-1: {}\nus-phoenix-1:\n  nope: 1\n",
-            "faults file faults.yaml:2:1: `us-phoenix-1`: unknown field `nope`",
+            "faults file faults.yaml:3:3: `us-phoenix-1`: unknown field `nope`",
         ),
         ("us-nowhere-1: { throttle: 0.1 }\n", "faults file faults.yaml: region `us-nowhere-1` is not served"),
     ] {

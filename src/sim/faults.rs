@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tokio::sync::watch;
 
 use super::errors::{ApiError, SimError};
@@ -150,16 +149,68 @@ impl Faults {
 }
 
 fn validate(f: &RegionFaults) -> Result<(), SimError> {
+    check(f).map_err(|(_, detail)| SimError::Fault { detail })
+}
+
+/// Where a mistake in a region's faults is: a field, or a field of one latency rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Place {
+    Field(&'static str),
+    Rule(usize, &'static str),
+}
+
+/// The first mistake in `f`, and where it is.
+fn check(f: &RegionFaults) -> Result<(), (Place, String)> {
     for (name, rate) in [("throttle", f.throttle), ("errors", f.errors), ("fail_work_requests", f.fail_work_requests)] {
         if !(0.0..=1.0).contains(&rate) {
-            return Err(SimError::Fault { detail: format!("{name} rate must be within 0..1, got {rate}") });
+            return Err((Place::Field(name), format!("{name} rate must be within 0..1, got {rate}")));
         }
     }
-    for r in &f.latency {
-        parse_delay(&r.delay).map_err(|detail| SimError::Fault { detail })?;
-        check_op(&r.op).map_err(|detail| SimError::Fault { detail })?;
+    for (i, r) in f.latency.iter().enumerate() {
+        parse_delay(&r.delay).map_err(|detail| (Place::Rule(i, "delay"), detail))?;
+        check_op(&r.op).map_err(|detail| (Place::Rule(i, "op"), detail))?;
     }
     Ok(())
+}
+
+/// The fields of a region's faults, as a faults file names them.
+const FIELDS: [&str; 5] = ["outage", "throttle", "errors", "latency", "fail_work_requests"];
+
+/// One region's faults from its node of a faults file, or the first mistake in them with the
+/// offset of the node it is in: an unknown field at its key, a value of the wrong type or
+/// out of range at the value.
+fn region_faults(node: &crate::runbook::yaml::Node) -> Result<RegionFaults, (usize, String)> {
+    use crate::runbook::yaml::NodeKind;
+    // The caller refuses a region whose entry is not a map.
+    let entries = match &node.kind {
+        NodeKind::Map(entries) => entries.as_slice(),
+        _ => &[],
+    };
+    for (key, value) in entries {
+        let name = key.as_scalar().unwrap_or_default();
+        if !FIELDS.contains(&name) {
+            let hint = crate::runbook::de::did_you_mean(name, FIELDS).map(|d| format!(" ({d})")).unwrap_or_default();
+            return Err((
+                key.span.start,
+                format!("unknown field `{name}`{hint}; a region's faults are {}", FIELDS.join(", ")),
+            ));
+        }
+        // Each field alone first, so that a value of the wrong type is named where it is.
+        let one = serde_json::json!({ name: value.to_json() });
+        serde_json::from_value::<RegionFaults>(one).map_err(|e| (value.span.start, format!("`{name}`: {e}")))?;
+    }
+    let faults: RegionFaults = serde_json::from_value(node.to_json()).map_err(|e| (node.span.start, e.to_string()))?;
+    check(&faults).map_err(|(place, detail)| {
+        let at = match place {
+            Place::Field(name) => node.get(name),
+            Place::Rule(i, name) => match node.get("latency").map(|l| &l.kind) {
+                Some(NodeKind::Seq(rules)) => rules.get(i).map(|rule| rule.get(name).unwrap_or(rule)),
+                _ => None,
+            },
+        };
+        (at.unwrap_or(node).span.start, detail)
+    })?;
+    Ok(faults)
 }
 
 /// The methods a latency rule's `op` may start with (`*`: any).
@@ -238,27 +289,17 @@ pub fn load_file(path: &Path) -> Result<BTreeMap<String, RegionFaults>, SimError
             again.as_scalar().unwrap_or_default()
         )));
     }
-    let value: Value = doc.to_json();
-    let Value::Object(regions) = value else { return Err(bad(shape.to_owned())) };
-    // Where each region's entry is, for the errors found in it.
-    let line_of = |region: &str| match &doc.kind {
-        crate::runbook::yaml::NodeKind::Map(entries) => {
-            entries.iter().find(|(k, _)| k.as_scalar() == Some(region)).map_or(0, |(k, _)| k.span.start)
-        }
-        _ => 0,
-    };
-    let in_region = |region: &str, detail: String| {
-        SimError::Usage(format!("faults file {}: `{region}`: {detail}", at(line_of(region))))
-    };
+    let crate::runbook::yaml::NodeKind::Map(entries) = &doc.kind else { return Err(bad(shape.to_owned())) };
     let mut map = BTreeMap::new();
-    for (region, faults) in regions {
-        if !faults.is_object() {
-            let at = at(line_of(&region));
+    for (key, node) in entries {
+        let region = key.as_scalar().unwrap_or_default();
+        if !matches!(node.kind, crate::runbook::yaml::NodeKind::Map(_)) {
+            let at = at(key.span.start);
             return Err(SimError::Usage(format!("faults file {at}: `{region}` is not a region with faults: {shape}")));
         }
-        let f: RegionFaults = serde_json::from_value(faults).map_err(|e| in_region(&region, e.to_string()))?;
-        validate(&f).map_err(|e| in_region(&region, e.to_string()))?;
-        map.insert(region, f);
+        let faults = region_faults(node)
+            .map_err(|(offset, detail)| SimError::Usage(format!("faults file {}: `{region}`: {detail}", at(offset))))?;
+        map.insert(region.to_owned(), faults);
     }
     Ok(map)
 }
