@@ -221,6 +221,15 @@ fn wait_until_reads_exit_codes_polls_at_its_deadline_and_names_what_it_cannot_re
             refused.stderr
         );
     }
+    // Nor is a constant expression, which gives the same value on every poll.
+    sb.write(
+        "constant.yaml",
+        "version: 1\nname: constant\ntasks:\n  w:\n    uses: wait_until\n    with: { shell: 'true', until: \"${{ false }}\" }\n  h:\n    uses: http\n    with: { url: 'http://127.0.0.1:1/', timeout: 0s }\n",
+    );
+    let refused = sb.run(&["validate", "constant.yaml"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("`until` is the constant `${{ false }}`, not a condition"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("`timeout` must be longer than zero"), "{}", refused.stderr);
     sb.write(
         "rb.yaml",
         r#"version: 1

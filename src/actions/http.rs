@@ -388,8 +388,16 @@ pub(crate) fn check_request_inputs(with: &Map<String, Value>, known: &[&str]) ->
     }
     match with.get("timeout") {
         Some(Value::String(t)) if !is_expression(t) => {
-            if let Err(why) = crate::runbook::duration::parse_duration(t) {
-                problems.push(InputProblem::new("timeout", why).with_help("write durations like 500ms, 30s or 5m"));
+            match crate::runbook::duration::parse_duration(t) {
+                Err(why) => {
+                    problems.push(InputProblem::new("timeout", why).with_help("write durations like 500ms, 30s or 5m"))
+                }
+                // A request given no time at all fails before it is sent.
+                Ok(d) if d.is_zero() => problems.push(
+                    InputProblem::new("timeout", "`timeout` must be longer than zero")
+                        .with_help("leave it out for no timeout of its own (the task's `timeout` still bounds it)"),
+                ),
+                Ok(_) => {}
             }
         }
         None | Some(Value::String(_)) => {}

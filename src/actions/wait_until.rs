@@ -167,11 +167,26 @@ impl Action for WaitUntil {
         }
         if let Some(until) = with.get("until").and_then(Value::as_str).filter(|_| templated("until")) {
             // `${{ }}` is resolved once, when the task starts, before there is any answer.
+            let template = crate::runbook::expr::Template::parse(until).ok();
+            let constant =
+                template.as_ref().and_then(|t| t.single_expression()).is_some_and(|e| e.references().is_empty());
             if until.contains("response") || until.contains("result") {
                 let bare = until.trim().trim_start_matches("${{").trim_end_matches("}}").trim();
                 problems.push(
                     InputProblem::new("until", "`until` is read at each poll: write it without `${{ }}`")
                         .with_help(format!("until: {bare}")),
+                );
+            } else if constant {
+                // `${{ false }}` gives a value, the same on every poll: never met, or met at once.
+                problems.push(
+                    InputProblem::new(
+                        "until",
+                        format!("`until` is the constant `{}`, not a condition over the probe's result", until.trim()),
+                    )
+                    .with_help(
+                        "write an expression as text, e.g. until: response.status == 200, or result.outputs.ready == \
+                         'yes'",
+                    ),
                 );
             }
         }
