@@ -243,6 +243,20 @@ pub fn at_least_one(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
+        Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) => {
+            Err(format!("`{text}` is more than drctl can count: give at most {}", usize::MAX))
+        }
         Err(_) => Err(format!("`{text}` is not a whole number; give 1 or more")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_say_what_is_wrong_with_them() {
+        assert_eq!(super::at_least_one(" 8 "), Ok(8));
+        assert_eq!(super::at_least_one("0"), Err("must be at least 1".to_owned()));
+        assert!(super::at_least_one("many").is_err_and(|e| e.contains("is not a whole number")));
+        assert!(super::at_least_one("99999999999999999999999").is_err_and(|e| e.contains("more than drctl can count")));
     }
 }

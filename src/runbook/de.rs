@@ -81,7 +81,25 @@ impl de::Error for DeError {
 
     /// The right type, out of range: `-1` or `5000000000` for a count.
     fn invalid_value(unexp: de::Unexpected, exp: &dyn de::Expected) -> Self {
-        Self::invalid_type(unexp, exp)
+        let most = match exp.to_string().as_str() {
+            "u8" => Some(u64::from(u8::MAX)),
+            "u16" => Some(u64::from(u16::MAX)),
+            "u32" => Some(u64::from(u32::MAX)),
+            _ => None,
+        };
+        let given = match unexp {
+            de::Unexpected::Signed(i) => u64::try_from(i).ok(),
+            de::Unexpected::Unsigned(u) => Some(u),
+            _ => None,
+        };
+        match (most, given) {
+            (Some(most), Some(given)) if given > most => {
+                let mut err = Self::custom(format!("`{given}` is more than this setting takes: at most {most}"));
+                err.help = Some(format!("write a whole number from 1 to {most} here"));
+                err
+            }
+            _ => Self::invalid_type(unexp, exp),
+        }
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -734,7 +752,7 @@ mod tests {
 
     #[test]
     fn collects_errors_across_tasks() {
-        let src = "tasks:\n  a:\n    usse: shell\n  b:\n    uses: shell\n    depends_on: [a]\n    retry: { attempts: many }\n  c:\n    uses: shell\n  d:\n    uses: shell\n    retry: { attempts: -1 }\n";
+        let src = "tasks:\n  a:\n    usse: shell\n  b:\n    uses: shell\n    depends_on: [a]\n    retry: { attempts: many }\n  c:\n    uses: shell\n  d:\n    uses: shell\n    retry: { attempts: -1 }\n  e:\n    uses: shell\n    retry: { attempts: 5000000000 }\n";
         let node = yaml::parse(src).unwrap();
         let sink = ErrorSink::default();
         let doc: Doc = from_node(&node, &sink).unwrap();
@@ -747,6 +765,7 @@ mod tests {
                 ("missing required key `uses`", "usse"),
                 ("expected a whole number, 1 or more, found the string `many`", "many"),
                 ("expected a whole number, 1 or more, found integer `-1`", "-1"),
+                ("`5000000000` is more than this setting takes: at most 4294967295", "5000000000"),
             ]
         );
         assert_eq!(errors[0].help.as_deref(), Some("did you mean `uses`?"));
