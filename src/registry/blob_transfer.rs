@@ -11,7 +11,7 @@ use reqwest::{Body, Url};
 use super::client::{backoff, RegistryClient, Repo};
 use super::digest::{Digest, VerifyFailure, VerifyingStream};
 use super::error::RegistryError;
-use super::upload_session::Mount;
+use super::upload_session::{Mount, OpenUploads};
 
 /// How a blob's bytes are sent to the destination.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -56,13 +56,16 @@ pub(crate) struct BlobJob {
     pub mount_from: Option<String>,
 }
 
-/// Mounts or copies one blob, retrying transient failures up to `retries` times.
+/// Mounts or copies one blob, retrying transient failures up to `retries` times. The upload
+/// session is noted in `open` while it is open, so that the copy can cancel it should this
+/// transfer be dropped before it ends.
 pub(crate) async fn transfer_blob(
     client: &RegistryClient,
     src: &Repo,
     dst: &Repo,
     job: &BlobJob,
     settings: TransferSettings,
+    open: &OpenUploads,
 ) -> Result<BlobOutcome, RegistryError> {
     let retries = settings.retries;
     let mut url = match &job.mount_from {
@@ -72,15 +75,20 @@ pub(crate) async fn transfer_blob(
         },
         None => client.start_upload(dst).await?,
     };
+    let mut session = open.opened(dst, &url);
     let mut offset = 0;
     let mut attempt = 0;
     loop {
         let err = match send_blob(client, src, dst, job, &url, offset, settings).await {
-            Ok(()) => return Ok(BlobOutcome::Copied { bytes: job.size, retries: attempt }),
+            Ok(()) => {
+                open.ended(session);
+                return Ok(BlobOutcome::Copied { bytes: job.size, retries: attempt });
+            }
             Err(e) => e,
         };
         if !err.is_transient() || attempt >= retries {
             client.cancel_upload(dst, &url).await;
+            open.ended(session);
             if attempt == 0 && !err.is_transient() {
                 return Err(err);
             }
@@ -103,13 +111,16 @@ pub(crate) async fn transfer_blob(
                 tracing::warn!(digest = %job.digest, offset = held, "resuming blob upload");
                 offset = held;
                 url = next;
+                open.moved(session, &url);
             }
             // Nothing kept ("0-0" also reads as one byte held, so the session is not reused), or
             // no session any more: a new one.
             _ => {
                 tracing::warn!(digest = %job.digest, "the destination kept none of the blob; starting over");
                 client.cancel_upload(dst, &url).await;
+                open.ended(session);
                 url = client.start_upload(dst).await?;
+                session = open.opened(dst, &url);
                 offset = 0;
             }
         }

@@ -18,6 +18,8 @@ struct Fake {
     cut_after: usize,
     /// The source announces the whole blob but closes the connection after this many bytes.
     source_cut: Option<usize>,
+    /// The destination reads an upload's body and never answers it.
+    hang: bool,
     received: Mutex<Vec<u8>>,
     log: Mutex<Vec<String>>,
 }
@@ -93,6 +95,15 @@ async fn handle(fake: Arc<Fake>, mut sock: TcpStream) {
             fake.log.lock().unwrap().push("POST upload".into());
             respond(&mut sock, "202 Accepted", &[location], b"").await;
         }
+        ("PUT", "/upload/1") if len > 0 && fake.hang => {
+            let body = read_body(&mut sock, rest, len, usize::MAX).await;
+            fake.log.lock().unwrap().push(format!("PUT hangs after {}", body.len()));
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        ("DELETE", "/upload/1") => {
+            fake.log.lock().unwrap().push("DELETE upload".into());
+            respond(&mut sock, "204 No Content", &[], b"").await;
+        }
         ("PUT", "/upload/1") if len > 0 => {
             // The monolithic attempt: keep a prefix, then the connection dies.
             let body = read_body(&mut sock, rest, len, fake.cut_after).await;
@@ -150,6 +161,7 @@ async fn transfer(
         blob: blob.clone(),
         cut_after,
         source_cut,
+        hang: false,
         received: Mutex::new(Vec::new()),
         log: Mutex::new(Vec::new()),
     });
@@ -158,8 +170,10 @@ async fn transfer(
     let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
     let settings = TransferSettings { mode: UploadMode::Monolithic, retries, stall_timeout: Duration::from_secs(30) };
     let job = BlobJob { digest: Digest::of(&blob), size: blob.len() as u64, mount_from: None };
-    let outcome = transfer_blob(&client, &repo("src"), &repo("dst"), &job, settings).await;
+    let open = OpenUploads::default();
+    let outcome = transfer_blob(&client, &repo("src"), &repo("dst"), &job, settings, &open).await;
     server.abort();
+    assert_eq!(open.len(), 0, "a transfer that ended, well or not, leaves no session open");
     (blob, fake, outcome)
 }
 
@@ -200,4 +214,35 @@ async fn a_source_that_breaks_off_is_named_as_the_failure() {
         other => panic!("{}", other.chain()),
     }
     assert!(err.chain().contains("/src: reading sha256:"), "{}", err.chain());
+}
+
+/// A transfer dropped mid-upload (its copy was cancelled, or another blob failed) leaves its
+/// session noted as open, and the copy's cleanup cancels it.
+#[tokio::test]
+async fn a_dropped_transfer_leaves_its_session_to_be_cancelled() {
+    let blob: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let fake = Arc::new(Fake {
+        blob: blob.clone(),
+        cut_after: usize::MAX,
+        source_cut: None,
+        hang: true,
+        received: Mutex::new(Vec::new()),
+        log: Mutex::new(Vec::new()),
+    });
+    let (host, server) = serve(fake.clone()).await;
+    let client = RegistryClient::new(true, Default::default(), 3).unwrap();
+    let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
+    let settings =
+        TransferSettings { mode: UploadMode::Monolithic, retries: 3, stall_timeout: Duration::from_secs(30) };
+    let job = BlobJob { digest: Digest::of(&blob), size: blob.len() as u64, mount_from: None };
+    let open = OpenUploads::default();
+    let (src, dst) = (repo("src"), repo("dst"));
+    let transfer = transfer_blob(&client, &src, &dst, &job, settings, &open);
+    assert!(tokio::time::timeout(Duration::from_millis(500), transfer).await.is_err(), "the upload hangs");
+    assert_eq!(open.len(), 1);
+    open.cancel_all(&client).await;
+    assert_eq!(open.len(), 0);
+    server.abort();
+    let log = fake.log.lock().unwrap().clone();
+    assert_eq!(log, vec!["POST upload", "GET blob", "PUT hangs after 100000", "DELETE upload"]);
 }

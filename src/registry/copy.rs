@@ -19,6 +19,7 @@ use super::digest::Digest;
 use super::error::RegistryError;
 use super::plan::{plan, BlobAction, CopyPlan, PlannedCopy};
 use super::reference::ImageRef;
+use super::upload_session::OpenUploads;
 
 /// What to copy, from where to where, with which credentials.
 #[derive(Debug, Clone)]
@@ -116,6 +117,8 @@ struct Session {
     client: Arc<RegistryClient>,
     src: Repo,
     dst: Repo,
+    /// The copy's upload sessions that are open.
+    open: OpenUploads,
 }
 
 fn session(req: &CopyRequest) -> Result<Session, RegistryError> {
@@ -144,7 +147,7 @@ fn session(req: &CopyRequest) -> Result<Session, RegistryError> {
         repository: req.destination.repository.clone(),
         scopes: dst_scopes,
     };
-    Ok(Session { client: Arc::new(client), src, dst })
+    Ok(Session { client: Arc::new(client), src, dst, open: OpenUploads::default() })
 }
 
 /// Previews a copy: which manifests and blobs are missing at the destination and how many
@@ -163,27 +166,33 @@ pub async fn plan_copy(req: &CopyRequest, cancel: CancellationToken) -> Result<C
 /// Copies an image (every platform of an index) so that the destination serves the same
 /// manifest bytes under the same digest. Cancelling the token stops in-flight transfers.
 pub async fn copy_image(req: CopyRequest, cancel: CancellationToken) -> Result<CopyReport, RegistryError> {
-    tokio::select! {
+    let s = session(&req)?;
+    let copied = tokio::select! {
         _ = cancel.cancelled() => Err(RegistryError::Cancelled),
-        report = run_copy(&req) => report,
+        report = run_copy(&req, &s) => report,
+    };
+    // A copy that failed or was cancelled leaves the upload sessions of the blobs still moving
+    // open (their transfers were dropped): cancelled here, not left holding what they received.
+    if copied.is_err() {
+        s.open.cancel_all(&s.client).await;
     }
+    copied
 }
 
-async fn run_copy(req: &CopyRequest) -> Result<CopyReport, RegistryError> {
+async fn run_copy(req: &CopyRequest, s: &Session) -> Result<CopyReport, RegistryError> {
     let started = Instant::now();
-    let s = session(req)?;
-    if let Some(report) = pinned_and_present(&s, req, started).await? {
+    if let Some(report) = pinned_and_present(s, req, started).await? {
         return Ok(report);
     }
     let concurrency = req.options.concurrency.max(1);
     let planned = plan(&s.client, &s.src, &s.dst, &req.source, &req.destination, concurrency).await?;
-    let moved = move_blobs(&s, &planned.plan, &req.options).await?;
+    let moved = move_blobs(s, &planned.plan, &req.options).await?;
     let skipped = planned.plan.blobs.iter().filter(|b| b.action == BlobAction::Skip).count();
-    let existed = top_existed(&s, &planned).await?;
+    let existed = top_existed(s, &planned).await?;
     let tag_written = req.destination.tag.is_some()
         && planned.destination_digest.as_deref() != Some(planned.plan.source_digest.as_str());
     let tag_before = planned.destination_digest.clone().filter(|_| tag_written);
-    let (manifests, destination_digest) = push_manifests(&s, &planned).await?;
+    let (manifests, destination_digest) = push_manifests(s, &planned).await?;
     Ok(CopyReport {
         source: planned.plan.source,
         destination: planned.plan.destination,
@@ -335,7 +344,7 @@ async fn move_blobs(s: &Session, plan: &CopyPlan, options: &CopyOptions) -> Resu
             BlobAction::Skip | BlobAction::Foreign => continue,
         };
         let job = BlobJob { digest: blob.digest.clone(), size: blob.size, mount_from };
-        let (client, src, dst) = (s.client.clone(), s.src.clone(), s.dst.clone());
+        let (client, src, dst, open) = (s.client.clone(), s.src.clone(), s.dst.clone(), s.open.clone());
         let permits = permits.clone();
         let settings = TransferSettings {
             mode: options.upload_mode,
@@ -345,7 +354,7 @@ async fn move_blobs(s: &Session, plan: &CopyPlan, options: &CopyOptions) -> Resu
         let tally = crate::call_retries::Tally::current().unwrap_or_default();
         tasks.spawn(tally.scope(async move {
             let _permit = permits.acquire_owned().await;
-            transfer_blob(&client, &src, &dst, &job, settings).await
+            transfer_blob(&client, &src, &dst, &job, settings, &open).await
         }));
     }
     let mut moved = Moved::default();

@@ -126,3 +126,67 @@ impl RegistryClient {
         }
     }
 }
+
+/// The upload sessions of one copy that are open: opened, and neither closed nor cancelled.
+/// A copy that fails or is interrupted cancels them before it returns, rather than leave the
+/// bytes already sent on the destination until its purge (a week by default for the
+/// reference registry); a transfer dropped mid-flight (the copy was cancelled, or another
+/// blob failed) leaves its session here for that.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OpenUploads(std::sync::Arc<std::sync::Mutex<OpenSessions>>);
+
+#[derive(Debug, Default)]
+struct OpenSessions {
+    next: u64,
+    open: std::collections::HashMap<u64, (Repo, Url)>,
+}
+
+/// How long the sessions left open by a copy that ended may take to cancel, in all.
+const CANCEL_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl OpenUploads {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, OpenSessions> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Notes a session opened at `url`; returns its key for [`OpenUploads::moved`] and
+    /// [`OpenUploads::ended`].
+    pub(crate) fn opened(&self, repo: &Repo, url: &Url) -> u64 {
+        let mut sessions = self.sessions();
+        sessions.next += 1;
+        let key = sessions.next;
+        sessions.open.insert(key, (repo.clone(), url.clone()));
+        key
+    }
+
+    /// The session `key` goes on at `url` (each answer may give the next location).
+    pub(crate) fn moved(&self, key: u64, url: &Url) {
+        if let Some(entry) = self.sessions().open.get_mut(&key) {
+            entry.1 = url.clone();
+        }
+    }
+
+    /// The session `key` is closed (its blob complete) or cancelled.
+    pub(crate) fn ended(&self, key: u64) {
+        self.sessions().open.remove(&key);
+    }
+
+    /// How many sessions are open.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.sessions().open.len()
+    }
+
+    /// Cancels every session still open, within [`CANCEL_WITHIN`] in all; best effort.
+    pub(crate) async fn cancel_all(&self, client: &RegistryClient) {
+        let open: Vec<(Repo, Url)> = self.sessions().open.drain().map(|(_, session)| session).collect();
+        if open.is_empty() {
+            return;
+        }
+        tracing::debug!(sessions = open.len(), "cancelling the upload sessions the copy left open");
+        let all = futures::future::join_all(open.iter().map(|(repo, url)| client.cancel_upload(repo, url)));
+        if tokio::time::timeout(CANCEL_WITHIN, all).await.is_err() {
+            tracing::debug!("some upload sessions did not cancel in time; the registry purges them");
+        }
+    }
+}
