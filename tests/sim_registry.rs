@@ -378,7 +378,11 @@ async fn a_tag_is_removed_alone_and_its_image_stays() {
     .unwrap();
     assert!(copied.existed && copied.tag_written && copied.tag_before.is_none(), "{copied:?}");
     let tagged: drctl::registry::ImageRef = format!("{}/{ns}/orders/app:2.0", host(&sim, PHX)).parse().unwrap();
-    let undone = drctl::registry::undo_tag(&tagged, "2.0", &image.digest, None, None, true).await.unwrap();
+    let undone = drctl::registry::RepoUndo::new(&tagged, None, true)
+        .unwrap()
+        .undo_tag("2.0", &image.digest, None)
+        .await
+        .unwrap();
     assert_eq!(undone, drctl::registry::TagUndo::Removed);
     let http = reqwest::Client::new();
     let manifest = |reference: &str| {
@@ -389,6 +393,10 @@ async fn a_tag_is_removed_alone_and_its_image_stays() {
     assert_eq!(manifest("2.0").await.unwrap().status(), 404);
     assert_eq!(manifest("1.0").await.unwrap().status(), 200);
     assert_eq!(manifest(&image.digest).await.unwrap().status(), 200);
-    let again = drctl::registry::undo_tag(&tagged, "2.0", &image.digest, None, None, true).await.unwrap();
+    let again = drctl::registry::RepoUndo::new(&tagged, None, true)
+        .unwrap()
+        .undo_tag("2.0", &image.digest, None)
+        .await
+        .unwrap();
     assert_eq!(again, drctl::registry::TagUndo::Gone);
 }

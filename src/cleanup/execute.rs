@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::plan::{CleanupPlan, TagWas, Undo, UndoKind};
 use crate::actions::{ActionContext, ActionError, ActionRegistry, TaskLog};
 use crate::checkpoint::record::{now_millis, Millis};
-use crate::registry::{delete_image, resolve_credentials, undo_tag, Digest, DockerConfig, ImageRef, TagUndo};
+use crate::registry::{resolve_credentials, Digest, DockerConfig, ImageRef, RepoUndo, TagUndo};
 
 /// How one item ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -314,10 +314,14 @@ async fn undo_image(
         Err(e) => return (Outcome::Failed, e.to_string()),
     };
     let credentials = resolve_credentials(&image.registry, None, &docker);
+    let undo = match RepoUndo::new(&image, credentials, plain_http) {
+        Ok(undo) => undo,
+        Err(e) => return (Outcome::Failed, e.to_string()),
+    };
     let mut notes = Vec::new();
     let mut outcome = None;
     if let Some(TagWas { tag, before }) = tag {
-        let undone = undo_tag(&image, tag, digest.as_str(), before.as_deref(), credentials.clone(), plain_http).await;
+        let undone = undo.undo_tag(tag, digest.as_str(), before.as_deref()).await;
         let (tag_outcome, note) = match undone {
             Ok(TagUndo::Restored) => {
                 (Outcome::Restored, format!("tag {tag} names {} again", before.as_deref().unwrap_or_default()))
@@ -344,7 +348,7 @@ async fn undo_image(
         notes.push(note);
     }
     if manifest {
-        outcome = Some(match delete_image(&image, &digest, credentials.clone(), plain_http).await {
+        outcome = Some(match undo.delete_image(&digest).await {
             Ok(true) => Outcome::Deleted,
             Ok(false) => Outcome::AlreadyGone,
             Err(e) => {
@@ -358,7 +362,7 @@ async fn undo_image(
         let mut gone = 0;
         for child in children {
             let deleted = match Digest::parse(child) {
-                Ok(d) => delete_image(&image, &d, credentials.clone(), plain_http).await.map_err(|e| e.to_string()),
+                Ok(d) => undo.delete_image(&d).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             match deleted {

@@ -32,4 +32,4 @@ pub use error::RegistryError;
 pub use manifest::{DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V2, OCI_INDEX, OCI_MANIFEST};
 pub use plan::{BlobAction, CopyPlan, PlannedBlob, PlannedManifest};
 pub use reference::ImageRef;
-pub use undo::{delete_image, undo_tag, TagUndo};
+pub use undo::{RepoUndo, TagUndo};
