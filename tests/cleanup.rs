@@ -258,7 +258,8 @@ async fn cleanup_removes_what_the_drill_created_dependents_first_and_a_rerun_cha
     assert!(saved["by"]["user"].as_str().is_some_and(|u| !u.is_empty()));
     let audit = dir.replay().unwrap().audit;
     let entries: Vec<&str> = audit.iter().map(|a| a.reason.as_str()).collect();
-    assert_eq!(audit.len(), 5, "{entries:?}");
+    assert_eq!(audit.len(), 6, "{entries:?}");
+    assert_eq!(entries[0], "started: 5 to undo");
     assert!(entries.contains(&"deleted ocid1.vcn.net"), "{entries:?}");
 
     // A rerun finds everything gone and removes nothing.
@@ -373,13 +374,47 @@ async fn cleanup_deletes_only_images_the_drill_wrote() {
     assert!(again.stdout.contains("done earlier  fresh"), "{}", again.stdout);
     let status = sb.status(&id);
     let cleanups = status["audit"].as_array().unwrap().iter().filter(|a| a["action"] == "cleanup").count();
-    assert_eq!(cleanups, 4, "two items, two cleanups, each in the audit log");
+    assert_eq!(cleanups, 6, "two cleanups, each in the audit log as it starts and for each of the two items");
 
     sb.write("plain.yaml", "version: 1\nname: plain\ntasks:\n  t: { uses: shell, with: { run: 'true' } }\n");
     let plain = sb.run(&["run", "plain.yaml"]);
     let refused = sb.run(&["cleanup", &plain.run_id(), "--yes"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("is not a drill"), "{}", refused.stderr);
+}
+
+/// A drill paused at an approval, then cleaned up, cannot be continued: its outputs name what
+/// the cleanup removed. Cleanup says so first; approve and resume refuse, recording nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_that_was_cleaned_up_cannot_go_on() {
+    use support::registry::*;
+    let Some(reg) = start_registry() else { return };
+    push_image(&reg.host(), "src/app", "1.0", &[20_000], 11).await;
+    let sb = phoenix_at(&reg.host());
+    let mut text = copies("gated", &[("fresh", "new/app")]);
+    text.push_str("  gate:\n    uses: approval\n    depends_on: [fresh]\n    with: { message: cut over? }\n");
+    text.push_str("  after:\n    uses: shell\n    depends_on: [gate]\n    with: { run: 'true' }\n");
+    sb.write("rb.yaml", &text);
+    let drill = sb.run(&["run", "rb.yaml", "--drill", "--endpoints", "endpoints.json"]);
+    assert_eq!(drill.code, 3, "paused at the approval: {}", drill.stderr);
+    let id = drill.run_id();
+    let done = sb.run(&["cleanup", &id, "--yes"]);
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+    assert!(
+        done.stderr.contains(&format!("note: run {id} is paused; once cleaned up, it cannot be resumed")),
+        "{}",
+        done.stderr
+    );
+    let before = sb.read(&format!(".drctl/runs/{id}/journal.log"));
+    for args in [vec!["approve", &id, "gate", "--reason", "go"], vec!["resume", &id]] {
+        let refused = sb.run(&args);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+        assert!(refused.stderr.contains(&format!("run {id} was cleaned up (")), "{}", refused.stderr);
+        assert!(refused.stderr.contains("start a new drill: drctl run /"), "{}", refused.stderr);
+        assert!(refused.stderr.contains("/rb.yaml --drill"), "{}", refused.stderr);
+    }
+    assert_eq!(sb.read(&format!(".drctl/runs/{id}/journal.log")), before, "nothing recorded");
+    assert_eq!(sb.task_states(&id)["after"].0, "pending");
 }
 
 /// Two copies of one image in one drill: the second finds it already there. Its reason names

@@ -219,6 +219,12 @@ impl Replay {
         self.instances.get(id)
     }
 
+    /// The first record of a `drctl cleanup` of this run (a drill), if one ran: from then on,
+    /// what the run created may be removed, and its outputs name nothing.
+    pub fn cleaned_up(&self) -> Option<&AuditEntry> {
+        self.audit.iter().find(|a| a.action == AuditAction::Cleanup)
+    }
+
     /// How long an instance took, once it has ended: from its start to its end, less the
     /// time no drctl drove the run in between (from a segment's end to the next one's start;
     /// a segment that crashed has no known end, and its gap counts). An approval's wait counts

@@ -105,6 +105,16 @@ impl Prepared {
         };
         let journal = self.dir.open_journal().map_err(recording)?;
         let started_at = now_millis();
+        // On record before anything is removed: from here on the drill cannot be continued
+        // (`resume` and the operator commands refuse it), even if this cleanup is cut short.
+        journal.append_nowait(&Record::Audit {
+            action: AuditAction::Cleanup,
+            task: None,
+            actor: Actor::current(),
+            reason: format!("started: {} to undo", self.plan.items.len()),
+            at: started_at,
+        });
+        journal.flush().wait().await.map_err(recording)?;
         let executor = execute::Executor {
             actions: self.actions.clone(),
             parallelism,

@@ -66,6 +66,17 @@ async fn clean(
     if prepared.plan.items.is_empty() || args.dry_run {
         return Ok(Exit::Success);
     }
+    // A drill that did not end well could still be continued, until it is cleaned up.
+    let replay = dir.replay().ok();
+    let ended = replay.as_ref().and_then(|r| r.last_end);
+    let continuable = replay.as_ref().is_some_and(|r| r.cleaned_up().is_none());
+    if continuable && ended != Some(crate::checkpoint::RunState::Succeeded) {
+        let state = ended.map_or("unfinished", |s| s.as_str());
+        crate::errln!(
+            "note: run {} is {state}; once cleaned up, it cannot be resumed, approved or retried",
+            prepared.plan.run_id
+        );
+    }
     if !args.yes && !confirm()? {
         crate::errln!("nothing removed");
         return Ok(Exit::Success);

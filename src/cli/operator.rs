@@ -140,6 +140,7 @@ pub async fn decide(
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
     let (lock, broken) = RunLock::acquire(&dir.path, args.drive.break_lock)?;
     let replay = dir.replay()?;
+    super::run::refuse_if_cleaned_up(&replay, &dir.meta()?)?;
     if let Some(owner) = &broken {
         super::run::record_broken_lock(&dir, owner).await?;
     }

@@ -245,6 +245,28 @@ pub(super) async fn record_broken_lock(
     Ok(record)
 }
 
+/// Refuses to continue a drill that `drctl cleanup` has undone (even in part): its tasks'
+/// outputs name resources that may be gone, and going on would fail on them, or create anew
+/// what the cleanup removed.
+pub(super) fn refuse_if_cleaned_up(replay: &Replay, meta: &RunMeta) -> Result<(), CliError> {
+    let Some(cleanup) = replay.cleaned_up() else { return Ok(()) };
+    Err(CliError::usage_help(
+        format!(
+            "run {} was cleaned up ({}@{}, {}): what it created is removed, so it cannot go on",
+            meta.run_id,
+            cleanup.actor.user,
+            cleanup.actor.host,
+            crate::report::timestamp_utc_seconds(cleanup.at)
+        ),
+        format!(
+            "start a new drill: drctl run {} --drill (with its parameters); its cleanup is in the audit log of \
+             `drctl status {}`",
+            crate::ui::shell_word(&meta.runbook_path),
+            meta.run_id
+        ),
+    ))
+}
+
 /// Resumes a run whose lock the caller holds; `pre` records (an operator's decision) are
 /// written first.
 /// What a resume needs besides the run directory.
@@ -271,6 +293,7 @@ pub(super) async fn resume_locked(
     let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &actions)?;
     // Read before anything is appended: opening the journal cuts off a torn last record.
     let mut replay = run_dir.replay()?;
+    refuse_if_cleaned_up(&replay, &meta)?;
     if let Some(owner) = broken {
         replay.extend([record_broken_lock(&run_dir, &owner).await?]);
     }
