@@ -322,7 +322,9 @@ fn undo_kind(run_id: &str, uses: &str, outputs: &Map<String, Value>) -> Option<U
     None
 }
 
-/// `ancestors[a][b]`: task `b` is a dependency of `a`, directly or through other tasks.
+/// `ancestors[a][b]`: task `b` is a dependency of `a`, directly or through other tasks, but
+/// not through an approval: a task that waits for a person's decision does not use what came
+/// before the decision, and a removal stuck after the gate must not hold up everything before it.
 fn ancestors(runbook: &Runbook) -> Vec<Vec<bool>> {
     let n = runbook.tasks.len();
     let mut out = vec![vec![false; n]; n];
@@ -331,9 +333,28 @@ fn ancestors(runbook: &Runbook) -> Vec<Vec<bool>> {
         while let Some(t) = stack.pop() {
             if !reach[t] {
                 reach[t] = true;
-                stack.extend(runbook.tasks[t].deps.iter().map(|d| d.task));
+                if runbook.tasks[t].uses != "approval" {
+                    stack.extend(runbook.tasks[t].deps.iter().map(|d| d.task));
+                }
             }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn removals_are_not_ordered_through_an_approval() {
+        let text =
+            "version: 1\nname: t\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\n  gate: { uses: approval, \
+                    depends_on: [a], with: { message: go } }\n  b: { uses: shell, depends_on: [gate], with: { run: \
+                    'true' } }\n  c: { uses: shell, depends_on: [b], with: { run: 'true' } }\n";
+        let runbook = crate::runbook::load("t.yaml", text, &crate::actions::builtin()).expect("loads");
+        let at = |id: &str| runbook.tasks.iter().position(|t| t.id == id).expect("task");
+        let ancestors = super::ancestors(&runbook);
+        assert!(ancestors[at("c")][at("b")] && ancestors[at("c")][at("gate")]);
+        assert!(!ancestors[at("c")][at("a")] && !ancestors[at("b")][at("a")]);
+        assert!(ancestors[at("gate")][at("a")]);
+    }
 }
