@@ -158,7 +158,7 @@ fn an_approval_timeout_decides_with_its_outcome_on_resume() {
         let ran = sb.run(&["run", "rb.yaml"]);
         assert_eq!(ran.code, 3, "{outcome}: not on a terminal, the run pauses: {}", ran.stderr);
         assert!(ran.stderr.contains("unanswered 300ms after it was asked"), "{}", ran.stderr);
-        std::thread::sleep(std::time::Duration::from_millis(400));
+        std::thread::sleep(std::time::Duration::from_millis(900));
         let resumed = sb.run(&["resume", &ran.run_id()]);
         assert_eq!(resumed.code, code, "{outcome}: {}", resumed.stderr);
         assert_eq!(sb.path().join("cutover").exists(), ran_cutover, "{outcome}");
@@ -167,6 +167,10 @@ fn an_approval_timeout_decides_with_its_outcome_on_resume() {
         let entry = entry.unwrap_or_else(|| panic!("{outcome} audited: {status}"));
         assert_eq!(entry["user"], "timeout");
         assert!(entry["reason"].as_str().unwrap_or_default().contains("no answer within 300ms"), "{entry}");
+        // Decided when the timeout ran out, not when the resume came to it.
+        let report = sb.run(&["report", &ran.run_id(), "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_str(&report.stdout).expect("a JSON report");
+        assert_eq!(report["approvals"][0]["waited_ms"], 300, "{}", report["approvals"]);
     }
 }
 

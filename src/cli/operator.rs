@@ -228,7 +228,7 @@ pub async fn decide(
     let records = match decision {
         Decision::Approve | Decision::Deny => {
             let approved = decision == Decision::Approve;
-            let (audit, result) = crate::engine::approval_decision(&id, approved, &actor, &args.reason);
+            let (audit, result) = crate::engine::approval_decision(&id, approved, &actor, &args.reason, at);
             let outcome = match result {
                 Ok(outputs) => Record::Done { id: id.clone(), outputs, at, checked: false, masked: Vec::new() },
                 Err(error) => Record::Failed { id: id.clone(), error, at },

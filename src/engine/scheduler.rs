@@ -24,7 +24,7 @@ use super::attempt::{FirstStart, Job, JobOutcome};
 use super::observer::Finish;
 use super::scope::RunScope;
 use super::{EngineConfig, EngineError, Outcome};
-use crate::checkpoint::record::now_millis;
+use crate::checkpoint::record::{now_millis, Millis};
 use crate::checkpoint::{Actor, AuditAction, Batch, InstanceId, Record, Replay, RunState, TaskState};
 use crate::hash::FastMap;
 use crate::runbook::checked::{ForEach, TaskIdx};
@@ -997,18 +997,23 @@ impl<'a> Scheduler<'a> {
         self.tasks[t].instances[i].started = Some(Instant::now().checked_sub(waited).unwrap_or_else(Instant::now));
         let remaining = timeout.map(|t| t.saturating_sub(Duration::from_millis(now_millis().saturating_sub(since))));
         if remaining == Some(Duration::ZERO) {
-            let reason = format!("no answer within {}", fmt(timeout.unwrap_or_default()));
+            let limit = timeout.unwrap_or_default();
+            let reason = format!("no answer within {}", fmt(limit));
+            // Decided by the timeout when it ran out (the run resumed after the deadline), not
+            // when the resume noticed: the wait recorded is the timeout, whenever that was.
+            let deadline = since.saturating_add(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
             self.decide(
                 t,
                 i,
                 approve_on_timeout,
                 &Actor { user: "timeout".into(), host: crate::checkpoint::record::hostname() },
                 &reason,
+                deadline.min(now_millis()),
             );
             return;
         }
         if cfg.approve_all {
-            self.decide(t, i, true, &Actor::current(), "approved by --yes");
+            self.decide(t, i, true, &Actor::current(), "approved by --yes", now_millis());
             return;
         }
         if let Some(approver) = cfg.approver.clone() {
@@ -1073,7 +1078,7 @@ impl<'a> Scheduler<'a> {
                     Some((actor, (approved, reason))) => {
                         // The answer may quote a secret the run was given.
                         let reason = redactor.mask(&reason);
-                        let (audit, result) = approval_decision(&id, approved, &actor, &reason);
+                        let (audit, result) = approval_decision(&id, approved, &actor, &reason, now_millis());
                         journal.append_nowait(&audit);
                         Reply::Done(result.into())
                     }
@@ -1108,10 +1113,11 @@ impl<'a> Scheduler<'a> {
         self.tasks[t].instances[i].slot = Slot::AwaitingApproval;
     }
 
-    /// Records an operator's (or the timeout's) decision on an approval and finishes it.
-    fn decide(&mut self, t: TaskIdx, i: usize, approved: bool, actor: &Actor, reason: &str) {
+    /// Records an operator's (or the timeout's) decision on an approval, made `at`, and
+    /// finishes it.
+    fn decide(&mut self, t: TaskIdx, i: usize, approved: bool, actor: &Actor, reason: &str, at: Millis) {
         let id = self.tasks[t].instances[i].id.clone();
-        let (audit, result) = approval_decision(&id, approved, actor, reason);
+        let (audit, result) = approval_decision(&id, approved, actor, reason, at);
         self.batch.push(&audit);
         self.finish_instance(t, i, result.into());
     }
@@ -1165,13 +1171,14 @@ pub fn approval_decision(
     approved: bool,
     actor: &Actor,
     reason: &str,
+    at: Millis,
 ) -> (Record, Result<Map<String, Value>, String>) {
     let audit = Record::Audit {
         action: if approved { AuditAction::Approve } else { AuditAction::Deny },
         task: Some(id.clone()),
         actor: actor.clone(),
         reason: reason.to_owned(),
-        at: now_millis(),
+        at,
     };
     let by = format!("{}@{}", actor.user, actor.host);
     let result = if approved {
