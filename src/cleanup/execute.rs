@@ -242,7 +242,7 @@ impl Job {
             };
             let err: ActionError = tokio::select! {
                 outcome = action.run(&ctx, with.clone()) => match outcome {
-                    Ok(outputs) => return converge_result(item, &outputs, tries),
+                    Ok(outputs) => return converge_result(item, &outputs, tries, &self.run_id),
                     Err(e) => e,
                 },
                 () = self.cancel.cancelled() => return result(item, Outcome::Failed, "cancelled".into(), tries),
@@ -263,16 +263,41 @@ impl Job {
     }
 }
 
-/// Reads a converge action's `operation` output (contract C1).
-fn converge_result(item: &Undo, outputs: &crate::actions::Outputs, tries: u32) -> ItemResult {
+/// Reads a converge action's `operation` output (contract C1), for a cleanup of drill `run_id`.
+fn converge_result(item: &Undo, outputs: &crate::actions::Outputs, tries: u32, run_id: &str) -> ItemResult {
     match outputs.get("operation").and_then(Value::as_str) {
         Some("delete") => result(item, Outcome::Deleted, String::new(), tries),
-        Some("absent") if matches!(item.kind, UndoKind::Unfinished { .. }) => result(
-            item,
-            Outcome::AlreadyGone,
-            "none found: nothing the unfinished task may have created is there".into(),
-            tries,
-        ),
+        Some("absent") if matches!(item.kind, UndoKind::Unfinished { .. }) => {
+            let found = outputs.get("id").and_then(Value::as_str);
+            let state = outputs.get("lifecycleState").and_then(Value::as_str).unwrap_or("gone");
+            let tag = outputs
+                .get("freeformTags")
+                .and_then(|tags| tags.get(crate::actions::oci::converge::diff::DRILL_TAG))
+                .and_then(Value::as_str);
+            match (found, tag) {
+                // One of that name is there, on its way out: not this task's doing unless it
+                // carries this drill's tag (then its deletion was scheduled already).
+                (Some(id), Some(run)) if run != run_id => result(
+                    item,
+                    Outcome::Kept,
+                    format!("{id} is {state} and not this drill's (tagged by drill run {run}): left as it is"),
+                    tries,
+                ),
+                (Some(id), None) => result(
+                    item,
+                    Outcome::Kept,
+                    format!("{id} is {state} and was not created by a drill: left as it is"),
+                    tries,
+                ),
+                (Some(id), Some(_)) => result(item, Outcome::AlreadyGone, format!("{id} is {state} already"), tries),
+                (None, _) => result(
+                    item,
+                    Outcome::AlreadyGone,
+                    "none found: nothing the unfinished task may have created is there".into(),
+                    tries,
+                ),
+            }
+        }
         Some("absent") => result(item, Outcome::AlreadyGone, String::new(), tries),
         Some("kept") if matches!(item.kind, UndoKind::Unfinished { .. }) => result(
             item,
@@ -400,4 +425,50 @@ fn runs_image(item: &super::plan::Undo, image: &str) -> bool {
         reference.split_once('/').map_or(reference, |(_, rest)| rest).to_owned()
     };
     path(runs) == path(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::checkpoint::InstanceId;
+    use crate::runbook::retry::RetryPolicy;
+
+    /// What cleanup says of an unfinished task whose resource's name is taken by one on its
+    /// way out: kept when another drill's or no drill's, gone when this drill's.
+    #[test]
+    fn a_resource_on_its_way_out_is_named_by_whose_it_is() {
+        let item = Undo {
+            id: InstanceId { task: "secrets".into(), key: Some("db".into()) },
+            action: "oci.vault.secret".into(),
+            kind: UndoKind::Unfinished { resource: "secret `db`".into(), with: json!({}), state: "in doubt".into() },
+            after: Vec::new(),
+            retry: RetryPolicy::default(),
+        };
+        let outputs = |tag: Option<&str>| -> crate::actions::Outputs {
+            let mut body =
+                json!({ "operation": "absent", "id": "ocid1.secret.x", "lifecycleState": "PENDING_DELETION" });
+            if let Some(run) = tag {
+                body["freeformTags"] = json!({ crate::actions::oci::converge::diff::DRILL_TAG: run });
+            }
+            body.as_object().cloned().unwrap_or_default()
+        };
+        let other = converge_result(&item, &outputs(Some("run-1")), 1, "run-2");
+        assert_eq!(other.outcome, Outcome::Kept);
+        assert_eq!(
+            other.detail,
+            "ocid1.secret.x is PENDING_DELETION and not this drill's (tagged by drill run run-1): left as it is"
+        );
+        assert_eq!(converge_result(&item, &outputs(None), 1, "run-2").outcome, Outcome::Kept);
+        let own = converge_result(&item, &outputs(Some("run-2")), 1, "run-2");
+        assert_eq!(
+            (own.outcome, own.detail.as_str()),
+            (Outcome::AlreadyGone, "ocid1.secret.x is PENDING_DELETION already")
+        );
+        let none =
+            converge_result(&item, &json!({ "operation": "absent" }).as_object().cloned().unwrap_or_default(), 1, "r");
+        assert_eq!(none.outcome, Outcome::AlreadyGone);
+        assert!(none.detail.starts_with("none found"), "{}", none.detail);
+    }
 }

@@ -37,7 +37,9 @@ pub async fn run(plan: &Plan<'_>, ctx: &ActionContext) -> Result<Outputs, Conver
     };
     match (plan.desired.ensure, found) {
         (Ensure::Absent, None) => Ok(plan.outputs(&Value::Null, "absent", false)),
-        (Ensure::Absent, Some(c)) if GONE.contains(&c.state()) => Ok(plan.outputs(&Value::Null, "absent", false)),
+        // Deleted already, or scheduled for deletion: its fields say which (and whose drill tag
+        // it carries), for a cleanup to name what it found.
+        (Ensure::Absent, Some(c)) if GONE.contains(&c.state()) => Ok(plan.outputs(&c.body, "absent", false)),
         (Ensure::Absent, Some(c)) => match &ctx.only_tagged {
             Some(run) if !tagged_by(&c.body, run) => {
                 ctx.log.line(&format!("{}: {} is not tagged by drill run {run}; kept", plan.what, c.id()));
