@@ -298,7 +298,31 @@ async fn work_requests_succeed_and_referential_checks_hold() {
     let (status, _, _) =
         failure(client.send(post(Service::Functions, PHX, "/functions", function_body(&app, "f", &image))).await);
     assert_eq!(status, 404);
-    client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "f", &image))).await.unwrap();
+    let f: Value =
+        client.send_json(post(Service::Functions, IAD, "/functions", function_body(&app, "f", &image))).await.unwrap();
+    let path = format!("/functions/{}", f["id"].as_str().unwrap());
+    let first = wait_active(&client, Service::Functions, IAD, &path, "ACTIVE").await;
+    // A new image, the old API's way (top-level `image`) and the new one's (`sourceDetails`):
+    // each takes the new image with a digest of its own, never the one it replaces.
+    let mut digests = vec![first["imageDigest"].clone()];
+    for (change, image) in [
+        (json!({"image": "registry.example.com/ns/other:9"}), "registry.example.com/ns/other:9"),
+        (
+            json!({"sourceDetails": {"sourceType": "CONTAINER_IMAGE", "image": "registry.example.com/ns/hello:2"}}),
+            "registry.example.com/ns/hello:2",
+        ),
+    ] {
+        client.send(OciRequest::new(Method::PUT, Service::Functions, IAD, &path).json(&change).unwrap()).await.unwrap();
+        let now = wait_active(&client, Service::Functions, IAD, &path, "ACTIVE").await;
+        assert_eq!(
+            (now["image"].as_str(), now["sourceDetails"]["image"].as_str()),
+            (Some(image), Some(image)),
+            "{now}"
+        );
+        assert_eq!(now["sourceDetails"]["imageDigest"], now["imageDigest"]);
+        assert!(!digests.contains(&now["imageDigest"]), "{change}: {now}");
+        digests.push(now["imageDigest"].clone());
+    }
     let (status, code, _) = failure(
         client.send(OciRequest::new(Method::DELETE, Service::Functions, IAD, format!("/applications/{app}"))).await,
     );

@@ -108,6 +108,14 @@ upd = fn.update_function(func.id, F.UpdateFunctionDetails(memory_in_mbs=512))
 wait_wr(fn_wr, upd.headers["opc-work-request-id"])
 assert fn.get_function(func.id).data.memory_in_mbs == 512
 ok("functions.update_function")
+before = fn.get_function(func.id).data.source_details.image_digest
+upd = fn.update_function(func.id, F.UpdateFunctionDetails(
+    source_details=F.UpdateContainerImageFunctionSourceDetails(image="registry.example.com/ns/hello:2")))
+wait_wr(fn_wr, upd.headers["opc-work-request-id"])
+moved = fn.get_function(func.id).data
+assert moved.source_details.image == "registry.example.com/ns/hello:2", moved.source_details
+assert moved.source_details.image_digest != before and moved.memory_in_mbs == 512
+ok("functions.update_function (a new image through sourceDetails, with its own digest)")
 
 # --- vault and secrets ----------------------------------------------------------------
 K = oci.key_management.models

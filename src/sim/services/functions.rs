@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::sim::call::{empty, json, respond, Call};
 use crate::sim::context::RegionCtx;
@@ -101,23 +101,20 @@ fn prepare_function(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     }
     // Old API: top-level `image`; new API: `sourceDetails` of type CONTAINER_IMAGE. Keep both
     // in sync so clients of either version read what they expect.
-    let image = p
-        .str("image")
-        .or_else(|| {
-            p.body.get("sourceDetails").and_then(|s| s.get("image")).and_then(Value::as_str).map(str::to_string)
-        })
-        .ok_or_else(|| {
-            ApiError::new(
-                400,
-                "MissingParameter",
-                "Missing required parameter `sourceDetails` (`image` in API version 20181201).",
-            )
-        })?;
+    let image = given(p, "image").or_else(|| p.existing.and_then(|old| old.str_field("image")).map(str::to_string));
+    let image = image.ok_or_else(|| {
+        ApiError::new(
+            400,
+            "MissingParameter",
+            "Missing required parameter `sourceDetails` (`image` in API version 20181201).",
+        )
+    })?;
     let changed = p.existing.is_none_or(|old| old.str_field("image") != Some(image.as_str()));
     let digest = match registry_digest(p, &image)? {
         Some(d) => d,
-        None if changed => p.str("imageDigest").unwrap_or_else(|| format!("sha256:{}", hex_digest(&image))),
-        None => p.str("imageDigest").unwrap_or_default(),
+        // A new image's digest is the one sent with it, never the image it replaces.
+        None if changed => given(p, "imageDigest").unwrap_or_else(|| format!("sha256:{}", hex_digest(&image))),
+        None => p.existing.and_then(|old| old.str_field("imageDigest")).unwrap_or_default().to_string(),
     };
     p.body.insert("image".into(), json!(image));
     p.body.insert("imageDigest".into(), json!(digest));
@@ -133,6 +130,24 @@ fn prepare_function(p: &mut Prepare<'_>) -> Result<(), ApiError> {
     p.default("provisionedConcurrencyConfig", json!({"strategy": "NONE"}));
     p.default("traceConfig", json!({"isEnabled": false}));
     Ok(())
+}
+
+/// What the request gave for `field` of the image (`image`, `imageDigest`), in `sourceDetails`
+/// (API 20260325) or at the top level (20181201). The body of an update holds the function's
+/// own values merged with the change: there, only a value other than the function's own was
+/// given.
+fn given(p: &Prepare<'_>, field: &str) -> Option<String> {
+    let in_source =
+        |body: Option<&Map<String, Value>>| body?.get("sourceDetails")?.get(field)?.as_str().map(str::to_string);
+    let top = |body: Option<&Map<String, Value>>| body?.get(field)?.as_str().map(str::to_string);
+    let new = |value: Option<String>, old: Option<String>| value.filter(|v| old.as_deref() != Some(v.as_str()));
+    match p.existing {
+        None => in_source(Some(p.body)).or_else(|| top(Some(p.body))),
+        Some(old) => {
+            let (now, was) = (Some(&*p.body), old.body.as_object());
+            new(in_source(now), in_source(was)).or_else(|| new(top(now), top(was)))
+        }
+    }
 }
 
 fn unique_in_app(p: &Prepare<'_>, app_id: &str) -> Result<(), ApiError> {
