@@ -992,3 +992,60 @@ async fn rules_get_the_defaults_oci_gives_them() {
     let rule = &got["ingressSecurityRules"][0];
     assert_eq!((&rule["isStateless"], &rule["sourceType"]), (&json!(false), &json!("CIDR_BLOCK")));
 }
+
+/// The names (`displayName`, else `name`) a list answered, in order.
+async fn names(client: &OciClient, request: OciRequest) -> Vec<String> {
+    let resp: Value = client.send_json(request).await.unwrap();
+    let items = match resp {
+        Value::Array(items) => items,
+        other => other["items"].as_array().cloned().unwrap_or_default(),
+    };
+    items.iter().map(|i| i["displayName"].as_str().or(i["name"].as_str()).unwrap_or_default().to_string()).collect()
+}
+
+/// Every filter a list documents filters, those named otherwise than their field included;
+/// `compartmentIdInSubtree` reaches every compartment below; schedules need a scope; Functions
+/// lists sort by `displayName` when no `sortBy` is given.
+#[tokio::test]
+async fn documented_list_filters_filter() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let t = sim.identity.tenancy.clone();
+    let parent = compartment(&client, &t, "parent").await;
+    compartment(&client, &parent, "grandchild").await;
+    let subtree = get(Service::Identity, IAD, "/compartments")
+        .query("compartmentId", &t)
+        .query("compartmentIdInSubtree", "true")
+        .query("accessLevel", "ANY");
+    assert_eq!(names(&client, subtree).await, ["parent", "grandchild"]);
+    let direct = get(Service::Identity, IAD, "/compartments").query("compartmentId", &t);
+    assert_eq!(names(&client, direct).await, ["parent"]);
+
+    let mut ids = Vec::new();
+    let mut targets = Vec::new();
+    for (name, cidr) in [("s0", "10.0.0.0/16"), ("s1", "10.1.0.0/16")] {
+        let target = create_vcn(&client, &sim, IAD, cidr).await["id"].as_str().unwrap().to_string();
+        let body = json!({"compartmentId": t, "displayName": name, "action": "START_RESOURCE",
+                          "recurrenceDetails": "FREQ=DAILY", "recurrenceType": "ICAL",
+                          "resources": [{"id": target}]});
+        targets.push(target);
+        let s: Value = client.send_json(post(Service::ResourceScheduler, IAD, "/schedules", body)).await.unwrap();
+        ids.push(s["id"].as_str().unwrap().to_string());
+    }
+    let by_id = get(Service::ResourceScheduler, IAD, "/schedules").query("scheduleId", &ids[1]);
+    assert_eq!(names(&client, by_id).await, ["s1"]);
+    let by_resource =
+        get(Service::ResourceScheduler, IAD, "/schedules").query("compartmentId", &t).query("resourceId", &targets[0]);
+    assert_eq!(names(&client, by_resource).await, ["s0"]);
+    let (status, code, _) = failure(client.send(get(Service::ResourceScheduler, IAD, "/schedules")).await);
+    assert_eq!((status, code.as_str()), (400, "MissingParameter"));
+
+    for name in ["zz-app", "aa-app"] {
+        client
+            .send(post(Service::Functions, IAD, "/applications", json!({"compartmentId": t, "displayName": name})))
+            .await
+            .unwrap();
+    }
+    let apps = get(Service::Functions, IAD, "/applications").query("compartmentId", &t);
+    assert_eq!(names(&client, apps).await, ["aa-app", "zz-app"]);
+}

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod context;
 pub mod errors;
 pub mod faults;
+pub mod filters;
 pub mod ocid;
 pub mod pagination;
 pub mod registry;

@@ -482,10 +482,6 @@ fn builtin_etag(id: &str) -> String {
     crate::hash::hex(&Sha256::digest(id.as_bytes()))[..32].to_string()
 }
 
-/// Query parameters that control listing rather than filter by a field.
-const NOT_FILTERS: [&str; 7] =
-    ["limit", "page", "sortBy", "sortOrder", "compartmentIdInSubtree", "accessLevel", "fields"];
-
 pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiError> {
     let store = ctx.sim.store();
     let given = |name: &str| call.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
@@ -504,6 +500,14 @@ pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiEr
         }
     } else if let Some(compartment) = given("compartmentId") {
         check_compartment(&ctx.sim, &store, &ctx.region, compartment)?;
+    } else if let Some(one_of) = super::filters::scope_one_of(kind.name) {
+        if !one_of.iter().any(|p| given(p).is_some()) {
+            return Err(ApiError::new(
+                400,
+                "MissingParameter",
+                format!("Missing required parameter: give one of {}.", one_of.join(", ")),
+            ));
+        }
     }
     if let Some(state) = given("lifecycleState") {
         let states = super::states::of(kind.name);
@@ -517,33 +521,17 @@ pub fn list(ctx: &RegionCtx, kind: &Kind, call: &Call) -> Result<Response, ApiEr
     list_response(kind.list, &items, call)
 }
 
-/// Resources of `kind` matching every query filter that names a top-level field; deleted
+/// Resources of `kind` passing every filter of the query (see [`super::filters`]); deleted
 /// ones only when `lifecycleState` asks for them.
 pub fn filtered(store: &Store, region: &str, kind: &Kind, query: &[(String, String)]) -> Vec<Value> {
     let wants_state = query.iter().any(|(k, _)| k == "lifecycleState");
+    let filters = super::filters::Filters::new(store, region, kind.name, query);
     store
         .of_kind(region, kind.name)
         .filter(|r| wants_state || r.state() != kind.lifecycle.deleted)
-        .filter(|r| {
-            query.iter().filter(|(k, _)| !NOT_FILTERS.contains(&k.as_str())).all(|(k, v)| match field(&r.body, k) {
-                Some(Value::String(s)) => s == v,
-                Some(Value::Bool(b)) => b.to_string() == *v,
-                Some(_) => true,
-                None => !matches!(k.as_str(), "displayName" | "name"),
-            })
-        })
+        .filter(|r| filters.pass(&r.body))
         .map(|r| public(&r.body))
         .collect()
-}
-
-/// The field a filter names; `name` also matches `secretName` or `displayName`, as the
-/// services that call their name that way filter with `name=`.
-fn field<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
-    match (body.get(name), name) {
-        (Some(v), _) => Some(v),
-        (None, "name") => body.get("secretName").or_else(|| body.get("displayName")),
-        (None, _) => None,
-    }
 }
 
 /// A page of `items` in the list shape, with `opc-next-page` when more remain.

@@ -244,7 +244,8 @@ async fn checked(ctx: &RegionCtx, req: Request, next: Next) -> Result<Response, 
     let fingerprint = format!("{method} {path} {}", BASE64.encode(Sha256::digest(&bytes)));
     let gate = ctx.sim.retry_gate(&key);
     let _one_at_a_time = gate.lock().await;
-    if let Some(recorded) = ctx.sim.store().retry_tokens.get(&key).cloned() {
+    let earlier = ctx.sim.store().retry_tokens.get(&key).filter(|r| r.stands(now_ms())).cloned();
+    if let Some(recorded) = earlier {
         if recorded.fingerprint != fingerprint {
             return Err(ApiError::new(
                 409,
@@ -269,7 +270,7 @@ async fn checked(ctx: &RegionCtx, req: Request, next: Next) -> Result<Response, 
         body: String::from_utf8_lossy(&body).into_owned(),
         at_ms: now_ms(),
     };
-    ctx.sim.store().retry_tokens.insert(key, recorded);
+    ctx.sim.store().record_token(key, recorded);
     ctx.sim.touch();
     Ok(Response::from_parts(head, Body::from(body)))
 }

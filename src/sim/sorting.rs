@@ -3,7 +3,9 @@
 //! Events, `severity` for alarms), and Oracle's SDK refuses any other before sending; so a
 //! kind names the keys its operation takes, and a value from another service's list is the
 //! 400 OCI answers. The default order of a key is the one the operation documents
-//! (`timeCreated`: newest first); without `sortBy` the order of creation stays.
+//! (`timeCreated`: newest first). Without `sortBy`, a list whose operation documents a default
+//! key (Functions: `displayName`; Events and Service Connector Hub: `timeCreated`) is sorted by
+//! it; the others keep the order of creation.
 //!
 //! Nothing here filters or pages; `resource::list` does that around it.
 
@@ -20,10 +22,17 @@ pub struct SortKey {
     pub field: &'static str,
     /// Whether the operation's documented default order for it is descending.
     pub descending_by_default: bool,
+    /// Whether the operation sorts by it when no `sortBy` is given.
+    pub default: bool,
 }
 
 const fn key(value: &'static str, field: &'static str, descending_by_default: bool) -> SortKey {
-    SortKey { value, field, descending_by_default }
+    SortKey { value, field, descending_by_default, default: false }
+}
+
+/// The key an operation sorts by when no `sortBy` is given.
+const fn by_default(key: SortKey) -> SortKey {
+    SortKey { default: true, ..key }
 }
 
 /// Core networking, Artifacts and KMS: `TIMECREATED` (newest first) or `DISPLAYNAME`.
@@ -34,12 +43,22 @@ pub const UPPER_NAME: &[SortKey] = &[key("TIMECREATED", "timeCreated", true), ke
 /// Logging, API Gateway, Service Connector Hub: `timeCreated` (newest first) or `displayName`.
 pub const CAMEL_DISPLAY_NAME: &[SortKey] =
     &[key("timeCreated", "timeCreated", true), key("displayName", "displayName", false)];
-/// Functions applications and functions (no default order documented: ascending).
-pub const FUNCTIONS: &[SortKey] =
-    &[key("timeCreated", "timeCreated", false), key("id", "id", false), key("displayName", "displayName", false)];
-/// Events rules (no default order documented: ascending).
-pub const EVENTS: &[SortKey] =
-    &[key("TIME_CREATED", "timeCreated", false), key("ID", "id", false), key("DISPLAY_NAME", "displayName", false)];
+/// Service Connector Hub: as [`CAMEL_DISPLAY_NAME`], `timeCreated` by default.
+pub const SCH: &[SortKey] =
+    &[by_default(key("timeCreated", "timeCreated", true)), key("displayName", "displayName", false)];
+/// Functions applications and functions (no default order documented: ascending),
+/// `displayName` by default.
+pub const FUNCTIONS: &[SortKey] = &[
+    key("timeCreated", "timeCreated", false),
+    key("id", "id", false),
+    by_default(key("displayName", "displayName", false)),
+];
+/// Events rules (no default order documented: ascending), `timeCreated` by default.
+pub const EVENTS: &[SortKey] = &[
+    by_default(key("TIME_CREATED", "timeCreated", false)),
+    key("ID", "id", false),
+    key("DISPLAY_NAME", "displayName", false),
+];
 /// Monitoring alarms and alarm statuses.
 pub const ALARMS: &[SortKey] = &[key("displayName", "displayName", false), key("severity", "severity", false)];
 /// Resource Scheduler schedules (`state` and `lifecycleState` both sort on the state).
@@ -62,11 +81,16 @@ pub fn sort(items: &mut [Value], query: &[(String, String)], keys: &[SortKey]) -
         Some(o) if o.eq_ignore_ascii_case("desc") => Some(true),
         Some(o) => return Err(invalid("sortOrder", o, "ASC, DESC")),
     };
-    let Some(wanted) = given("sortBy") else { return Ok(()) };
-    let key = keys.iter().find(|k| k.value.eq_ignore_ascii_case(wanted)).ok_or_else(|| {
-        let allowed: Vec<&str> = keys.iter().map(|k| k.value).collect();
-        invalid("sortBy", wanted, &allowed.join(", "))
-    })?;
+    let key = match given("sortBy") {
+        Some(wanted) => keys.iter().find(|k| k.value.eq_ignore_ascii_case(wanted)).ok_or_else(|| {
+            let allowed: Vec<&str> = keys.iter().map(|k| k.value).collect();
+            invalid("sortBy", wanted, &allowed.join(", "))
+        })?,
+        None => match keys.iter().find(|k| k.default) {
+            Some(key) => key,
+            None => return Ok(()),
+        },
+    };
     items.sort_by(|a, b| compare(a, b, key.field));
     if order.unwrap_or(key.descending_by_default) {
         items.reverse();

@@ -154,6 +154,28 @@ const REPOSITORY: &str = "artifacts.containerrepository";
 /// How long a deleted resource keeps answering GET with its deleted state before 404.
 pub const DELETED_VISIBLE_MS: u64 = 2_000;
 
+/// How long OCI keeps an `opc-retry-token`: a request with the same token within this time
+/// gets the first one's answer; after it, the token is new again.
+pub const RETRY_TOKEN_MS: u64 = 24 * 3_600_000;
+
+impl RecordedResponse {
+    /// Whether the token it was recorded under still stands at `now`.
+    pub fn stands(&self, now: u64) -> bool {
+        now.saturating_sub(self.at_ms) < RETRY_TOKEN_MS
+    }
+}
+
+impl Store {
+    /// Records the answer to a request with a new retry token, forgetting the tokens past
+    /// their 24 hours (done here, as tokens are recorded, so that the state does not grow
+    /// with every token ever used).
+    pub fn record_token(&mut self, key: String, recorded: RecordedResponse) {
+        let now = recorded.at_ms;
+        self.retry_tokens.retain(|_, earlier| earlier.stands(now));
+        self.retry_tokens.insert(key, recorded);
+    }
+}
+
 impl Store {
     /// Applies every transition that is due at `now` (and forgets long-deleted resources).
     pub fn settle(&mut self, now: u64) {
@@ -266,6 +288,22 @@ impl Store {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn retry_tokens_stand_for_a_day() {
+        let recorded = |at_ms| RecordedResponse {
+            fingerprint: "POST /x".into(),
+            status: 200,
+            headers: Vec::new(),
+            body: String::new(),
+            at_ms,
+        };
+        assert!(recorded(0).stands(RETRY_TOKEN_MS - 1) && !recorded(0).stands(RETRY_TOKEN_MS));
+        let mut store = Store::default();
+        store.record_token("r old".into(), recorded(0));
+        store.record_token("r new".into(), recorded(RETRY_TOKEN_MS));
+        assert_eq!(store.retry_tokens.keys().collect::<Vec<_>>(), vec!["r new"]);
+    }
 
     #[test]
     fn timestamps_are_rfc3339() {

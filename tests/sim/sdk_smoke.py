@@ -385,7 +385,8 @@ if os.environ.get("SIM_SKIP_CLI") != "1":
     cli = shutil.which("oci")
     if cli is None:
         raise AssertionError("oci CLI not found (pip install oci-cli; SIM_SKIP_CLI=1 to skip)")
-    base = [cli, "--config-file", CONFIG_FILE, "--endpoint", IAD + "/20160918", "--no-retry"]
+    # The bare base URL: oci-cli appends each service's own version path to it.
+    base = [cli, "--config-file", CONFIG_FILE, "--endpoint", IAD, "--no-retry"]
     env = dict(os.environ, OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING="True")
 
     def run(*args):
@@ -404,6 +405,9 @@ if os.environ.get("SIM_SKIP_CLI") != "1":
     ok("oci network vcn list")
     run("network", "vcn", "delete", "--vcn-id", created["id"], "--force")
     ok("oci network vcn delete")
+    apps = run("fn", "application", "list", "--compartment-id", T)
+    assert isinstance(apps["data"] if apps else [], list), apps
+    ok("oci fn application list")
     gone = run("iam", "compartment", "delete", "--compartment-id", comp.id, "--force",
                "--wait-for-state", "SUCCEEDED", "--wait-interval-seconds", "1")
     assert gone["data"]["status"] == "SUCCEEDED" and gone["data"]["operation-type"] == "DELETE_COMPARTMENT", gone

@@ -29,7 +29,7 @@ pub static CONNECTOR: Kind = Kind {
     update_returns_body: false,
     list: ListShape::Items,
     prepare: prepare_connector,
-    sort_keys: sorting::CAMEL_DISPLAY_NAME,
+    sort_keys: sorting::SCH,
     ..BASE
 };
 
