@@ -143,6 +143,21 @@ async fn a_retried_request_says_so_unless_quiet() {
     assert_eq!(server.seen().len(), 4);
 }
 
+/// A `retry-after` past any number of seconds drctl can add is a wait past the call's budget,
+/// not a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_retry_after_is_a_wait_past_the_budget() {
+    let server =
+        serve(vec![error(429, "TooManyRequests").header("retry-after", "18446744073709551615")], Duration::ZERO).await;
+    let sb = Sandbox::new();
+    write_config(&sb);
+    let url = server.url.to_string();
+    let ran =
+        sb.run(&["oci", "request", "GET", "core", "/20160918/vcns", "--config-file", "oci-config", "--endpoint", &url]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("asked for a 604800 s wait (retry-after), past the 600 s"), "{}", ran.stderr);
+}
+
 /// An invoke through `oci request` is sent once (it runs the function's code); a wait asked
 /// for past the call's budget is named when drctl gives up; an `OCI_CLI_AUTH` drctl does not
 /// sign with is refused before anything is sent.

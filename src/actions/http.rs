@@ -158,10 +158,7 @@ pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettin
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())))
         .collect();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| ActionError::new(ErrorClass::Network, format!("reading the answer from {url}: {e}")))?;
+    let bytes = read_answer(response, url).await?;
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
     let cut = bytes.len() > BODY_LIMIT;
     let text =
@@ -499,6 +496,27 @@ impl Action for Http {
             Ok(outputs)
         })
     }
+}
+
+/// The whole answer, at most [`crate::input::MAX_INPUT`] bytes: an endpoint that sends without
+/// end fails the attempt, rather than take all the memory there is.
+async fn read_answer(mut response: reqwest::Response, url: &str) -> Result<Vec<u8>, ActionError> {
+    let limit = usize::try_from(crate::input::MAX_INPUT).unwrap_or(usize::MAX);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ActionError::new(ErrorClass::Network, format!("reading the answer from {url}: {e}")))?
+    {
+        if bytes.len() + chunk.len() > limit {
+            return Err(ActionError::fatal(
+                ErrorClass::Other,
+                format!("the answer from {url} is larger than {} MiB, more than drctl reads", limit / (1024 * 1024)),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

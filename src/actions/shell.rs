@@ -138,7 +138,8 @@ impl OutputFile {
 
     /// The outputs the command wrote: none if it wrote no file.
     fn read(&mut self) -> Result<Outputs, ActionError> {
-        let text = match std::fs::read_to_string(&self.path) {
+        // Bounded: a command that writes without end must not take all the memory there is.
+        let text = match crate::input::read_text(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 self.absent = true;

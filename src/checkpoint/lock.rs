@@ -57,6 +57,9 @@ impl LockOwner {
 #[derive(Debug)]
 pub struct RunLock {
     path: PathBuf,
+    /// What this lock's file holds: released only while the file still holds it (an operator
+    /// may have broken the lock meanwhile and another process taken it).
+    line: String,
 }
 
 impl RunLock {
@@ -73,10 +76,11 @@ impl RunLock {
                     let started = super::record::process_start_time(pid).unwrap_or(0);
                     let line = format!("{pid} {} {started}\n", hostname());
                     file.write_all(line.as_bytes()).map_err(|e| CheckpointError::io(&path, e))?;
-                    return Ok((RunLock { path }, broken));
+                    return Ok((RunLock { path, line }, broken));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = read_owner(&path)?;
+                    let text = std::fs::read_to_string(&path).map_err(|e| CheckpointError::io(&path, e))?;
+                    let owner = parse_owner(&text);
                     let dir = dir.to_owned();
                     if owner.pid == 0 {
                         // A taker writes its line right after creating the file: one still
@@ -99,7 +103,10 @@ impl RunLock {
                     } else if !break_stale {
                         return Err(CheckpointError::StaleLock { dir, pid: owner.pid, host: owner.host });
                     }
-                    std::fs::remove_file(&path).map_err(|e| CheckpointError::io(&path, e))?;
+                    if !take_aside(&path, &text)? {
+                        // Another process broke it first and holds the lock now.
+                        return Err(CheckpointError::LockBeingTaken { dir });
+                    }
                     broken = Some(owner);
                 }
                 Err(e) => return Err(CheckpointError::io(&path, e)),
@@ -131,17 +138,48 @@ impl RunLock {
 
 impl Drop for RunLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // Not another process's lock, taken after an operator broke this one.
+        if std::fs::read_to_string(&self.path).is_ok_and(|held| held == self.line) {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
+}
+
+/// Breaks the lock file at `path` if it still holds `judged` (the stale lock the caller
+/// judged): renamed aside first, so that of two processes breaking one stale lock, the second
+/// cannot remove the lock the first has taken since. Returns false, leaving the lock as it
+/// found it, when the file held something else by then.
+fn take_aside(path: &Path, judged: &str) -> Result<bool, CheckpointError> {
+    let aside = path.with_extension(format!("broken.{}", std::process::id()));
+    match std::fs::rename(path, &aside) {
+        Ok(()) => {}
+        // Gone meanwhile: whoever removed it, there is nothing left to break.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(CheckpointError::io(path, e)),
+    }
+    let held = std::fs::read_to_string(&aside).map_err(|e| CheckpointError::io(&aside, e))?;
+    if held != judged {
+        // Another process's fresh lock: put back (unless yet another took the name since).
+        let _ = std::fs::hard_link(&aside, path);
+        let _ = std::fs::remove_file(&aside);
+        return Ok(false);
+    }
+    std::fs::remove_file(&aside).map_err(|e| CheckpointError::io(&aside, e))?;
+    Ok(true)
 }
 
 fn read_owner(path: &Path) -> Result<LockOwner, CheckpointError> {
     let text = std::fs::read_to_string(path).map_err(|e| CheckpointError::io(path, e))?;
+    Ok(parse_owner(&text))
+}
+
+/// The owner a lock file's text names (pid 0 for a file a crash left empty).
+fn parse_owner(text: &str) -> LockOwner {
     let mut parts = text.split_whitespace();
     let pid = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     let host = parts.next().unwrap_or("unknown-host").to_owned();
     let started = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok(LockOwner { pid, host, started })
+    LockOwner { pid, host, started }
 }
 
 #[cfg(test)]
@@ -167,6 +205,25 @@ mod tests {
         std::fs::write(dir.path().join("lock"), format!("{} {} 1\n", std::process::id(), hostname())).unwrap();
         let err = RunLock::acquire(dir.path(), false).unwrap_err();
         assert!(matches!(err, CheckpointError::StaleLock { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_lock_broken_and_taken_by_another_stays_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let (ours, _) = RunLock::acquire(dir.path(), false).unwrap();
+        // An operator broke it, and another process holds it now: releasing ours leaves theirs.
+        std::fs::write(&path, "4242 other-host 7\n").unwrap();
+        drop(ours);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "4242 other-host 7\n");
+        // Two breakers judged one stale lock: the second finds the first's lock in its place
+        // and leaves it.
+        assert!(!take_aside(&path, "999999999 gone-host 1\n").unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "4242 other-host 7\n");
+        assert!(take_aside(&path, "4242 other-host 7\n").unwrap());
+        assert!(!path.exists());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
     #[test]

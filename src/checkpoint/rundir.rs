@@ -188,7 +188,11 @@ impl RunDir {
         let json = serde_json::to_vec_pretty(meta).map_err(|e| CheckpointError::Write(e.to_string()))?;
         let meta_path = path.join("meta.json");
         write_replacing(&meta_path, &json)?;
-        let unsynced = vec![runbook, meta_path, path.clone()];
+        // The run's own directory, and the directories its entry is in (`runs/`, and the state
+        // directory, which this run may have created): a run directory whose entry is lost
+        // with a power cut takes its journal with it.
+        let runs = Self::runs_dir(state_dir);
+        let unsynced = vec![runbook, meta_path, path.clone(), runs, state_dir.to_owned()];
         Ok(RunDir { id: meta.run_id.clone(), path, unsynced })
     }
 
@@ -379,7 +383,13 @@ fn write_with(path: &Path, bytes: &[u8], durable: bool) -> Result<(), Checkpoint
         .map_err(|e| CheckpointError::io(&tmp, e))?;
     let written = file.write_all(bytes).and_then(|()| if durable { file.sync_all() } else { Ok(()) });
     written.map_err(|e| CheckpointError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| CheckpointError::io(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| CheckpointError::io(path, e))?;
+    // The rename is durable once the directory holding it is synced.
+    if durable {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| CheckpointError::io(dir, e))?;
+    }
+    Ok(())
 }
 
 /// How much of an idempotency key names an attempt's outputs file.

@@ -331,7 +331,9 @@ fn beyond_budget(
 ) -> ClientError {
     match (error, retry_after) {
         (ClientError::Api(mut e), Some(asked))
-            if attempt < policy.max_attempts && e.is_retryable() && elapsed + asked > policy.total_timeout =>
+            if attempt < policy.max_attempts
+                && e.is_retryable()
+                && elapsed.checked_add(asked).is_none_or(|end| end > policy.total_timeout) =>
         {
             e.message.push_str(&format!(
                 " (gave up: the service asked for a {} s wait (retry-after), past the {} s a call may take)",

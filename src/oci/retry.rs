@@ -99,21 +99,29 @@ impl RetryPolicy {
             Some(asked) => asked.max(self.backoff(attempt, rng)),
             None => self.backoff(attempt, rng),
         };
-        (elapsed + delay <= self.total_timeout).then_some(delay)
+        // A service may ask for any wait (`retry-after: 18446744073709551615`): no sum overflows.
+        elapsed.checked_add(delay).is_some_and(|end| end <= self.total_timeout).then_some(delay)
     }
 }
 
-/// Parses `retry-after`: delta seconds or an HTTP date (relative to `now`).
+/// The longest wait a `retry-after` is read as: any longer is past every call's budget anyway.
+const LONGEST_ASKED: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Parses `retry-after`: delta seconds or an HTTP date (relative to `now`), at most a week.
 pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    if let Ok(secs) = value.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs).ok();
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let asked = if let Ok(secs) = value.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else if let Ok(secs) = value.parse::<f64>() {
+        if secs.is_nan() || secs < 0.0 {
+            return None;
+        }
+        Duration::try_from_secs_f64(secs).unwrap_or(LONGEST_ASKED)
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(asked.min(LONGEST_ASKED))
 }
 
 #[cfg(test)]
@@ -178,5 +186,16 @@ mod tests {
         assert_eq!(parse_retry_after("5", now), Some(Duration::from_secs(5)));
         assert_eq!(parse_retry_after("Thu, 01 Jan 2026 00:00:09 GMT", now), Some(Duration::from_secs(9)));
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("18446744073709551615", now), Some(LONGEST_ASKED));
+        assert_eq!(parse_retry_after("1e300", now), Some(LONGEST_ASKED));
+    }
+
+    #[test]
+    fn a_wait_past_any_budget_gives_up_without_overflow() {
+        let p = RetryPolicy::default();
+        let mut rng = StdRng::seed_from_u64(1);
+        let f = Failure::Status { status: 429, code: None };
+        let asked = Some(Duration::MAX);
+        assert_eq!(p.next_delay(1, Duration::from_secs(2), f, asked, &mut rng), None);
     }
 }

@@ -112,7 +112,7 @@ pub(crate) async fn sleep_or_stop(
     interval: Duration,
     policy: &PollPolicy,
 ) -> Result<(), WaitError> {
-    if start.elapsed() + interval > policy.timeout {
+    if start.elapsed().checked_add(interval).is_none_or(|end| end > policy.timeout) {
         return Err(WaitError::Timeout {
             what: what.to_string(),
             wanted: wanted.to_string(),

@@ -80,6 +80,9 @@ impl Sim {
     /// The gate of one retry token (see [`Sim::retry_gates`]).
     pub fn retry_gate(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut gates = self.retry_gates.lock().unwrap_or_else(|p| p.into_inner());
+        // Gates nobody holds any more are of requests that have ended: forgotten, so that the
+        // map holds only the tokens in flight rather than every token ever used.
+        gates.retain(|_, gate| Arc::strong_count(gate) > 1);
         gates.entry(key.to_owned()).or_default().clone()
     }
 

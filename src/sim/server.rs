@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::{from_fn_with_state, Next};
@@ -260,7 +260,11 @@ async fn checked(ctx: &RegionCtx, req: Request, next: Next) -> Result<Response, 
         return Ok(response);
     }
     let (head, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_else(|_| Bytes::new());
+    // An answer the simulator cannot read back is not recorded for replay (an empty body would
+    // be replayed under the first answer's headers).
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return Err(ApiError::new(500, "InternalServerError", "The simulator could not read back its own answer."));
+    };
     let headers =
         head.headers.iter().filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))).collect();
     let recorded = RecordedResponse {

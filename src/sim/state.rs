@@ -26,12 +26,15 @@ pub fn load(path: &Path) -> Result<Store, SimError> {
     }
 }
 
-/// Writes `value` as pretty JSON to `path` through a temporary file and a rename.
+/// Writes `value` as pretty JSON to `path` through a synced temporary file and a rename.
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), SimError> {
     let err = |source| SimError::Write { path: path.to_path_buf(), source };
     let text = serde_json::to_vec_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
     let tmp = temp_path(path);
-    std::fs::write(&tmp, text).map_err(err)?;
+    // On disk before it replaces the file: a power cut then leaves the old state or the new
+    // one, never an empty file under the name.
+    let mut file = std::fs::File::create(&tmp).map_err(err)?;
+    std::io::Write::write_all(&mut file, &text).and_then(|()| file.sync_all()).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)
 }
 

@@ -119,8 +119,13 @@ fn check_route(p: &Prepare<'_>, route: &Value) -> Result<(), ApiError> {
             require_active(p.store, p.region, id, "functions.function")?;
         }
         Some("STOCK_RESPONSE_BACKEND") => {
-            if backend.get("status").and_then(Value::as_u64).is_none() {
-                return Err(ApiError::missing("backend.status"));
+            match backend.get("status").and_then(Value::as_u64) {
+                None => return Err(ApiError::missing("backend.status")),
+                // OCI takes an HTTP status code here: 100 to 599.
+                Some(status) if !(100..=599).contains(&status) => {
+                    return Err(ApiError::invalid(format!("backend.status must be between 100 and 599, got {status}.")))
+                }
+                Some(_) => {}
             }
         }
         Some("HTTP_BACKEND") => {

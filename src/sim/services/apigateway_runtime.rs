@@ -189,7 +189,8 @@ fn backend_response(
     let backend = route.get("backend").cloned().unwrap_or(Value::Null);
     match backend.get("type").and_then(Value::as_str) {
         Some("STOCK_RESPONSE_BACKEND") => {
-            let status = backend.get("status").and_then(Value::as_u64).unwrap_or(200) as u16;
+            let status =
+                backend.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()).unwrap_or(200);
             let headers: Vec<(String, String)> = backend
                 .get("headers")
                 .and_then(Value::as_array)
