@@ -15,7 +15,10 @@ tokio::task_local! {
 
 /// The retries of one attempt so far, and whether each is said on standard error.
 #[derive(Debug, Clone, Default)]
-pub struct Tally(Arc<Mutex<Counted>>, bool);
+pub struct Tally {
+    counted: Arc<Mutex<Counted>>,
+    announce: bool,
+}
 
 /// What a tally holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,7 +31,7 @@ pub struct Counted {
 impl Tally {
     /// A tally that also says each retry on standard error, with the wait before it.
     pub fn announcing() -> Tally {
-        Tally(Arc::default(), true)
+        Tally { counted: Arc::default(), announce: true }
     }
 
     /// `work`, noting its retries in this tally.
@@ -43,7 +46,7 @@ impl Tally {
     }
 
     pub fn counted(&self) -> Counted {
-        self.0.lock().map(|c| c.clone()).unwrap_or_default()
+        self.counted.lock().map(|c| c.clone()).unwrap_or_default()
     }
 }
 
@@ -51,10 +54,10 @@ impl Tally {
 /// the running attempt's tally (if there is one).
 pub fn note(failure: &str, delay: Option<std::time::Duration>) {
     let _ = CURRENT.try_with(|tally| {
-        if let Ok(mut counted) = tally.0.lock() {
+        if let Ok(mut counted) = tally.counted.lock() {
             counted.retries += 1;
             counted.last = Some(failure.to_owned());
-            if tally.1 {
+            if tally.announce {
                 let first = failure.lines().next().unwrap_or_default();
                 let wait = delay.map(|d| format!(" in {:.1} s", d.as_secs_f64())).unwrap_or_default();
                 crate::errln!("retry {}{wait}: {}", counted.retries, crate::ui::printable(first));

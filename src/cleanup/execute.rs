@@ -268,35 +268,7 @@ fn converge_result(item: &Undo, outputs: &crate::actions::Outputs, tries: u32, r
     match outputs.get("operation").and_then(Value::as_str) {
         Some("delete") => result(item, Outcome::Deleted, String::new(), tries),
         Some("absent") if matches!(item.kind, UndoKind::Unfinished { .. }) => {
-            let found = outputs.get("id").and_then(Value::as_str);
-            let state = outputs.get("lifecycleState").and_then(Value::as_str).unwrap_or("gone");
-            let tag = outputs
-                .get("freeformTags")
-                .and_then(|tags| tags.get(crate::actions::oci::converge::diff::DRILL_TAG))
-                .and_then(Value::as_str);
-            match (found, tag) {
-                // One of that name is there, on its way out: not this task's doing unless it
-                // carries this drill's tag (then its deletion was scheduled already).
-                (Some(id), Some(run)) if run != run_id => result(
-                    item,
-                    Outcome::Kept,
-                    format!("{id} is {state} and not this drill's (tagged by drill run {run}): left as it is"),
-                    tries,
-                ),
-                (Some(id), None) => result(
-                    item,
-                    Outcome::Kept,
-                    format!("{id} is {state} and was not created by a drill: left as it is"),
-                    tries,
-                ),
-                (Some(id), Some(_)) => result(item, Outcome::AlreadyGone, format!("{id} is {state} already"), tries),
-                (None, _) => result(
-                    item,
-                    Outcome::AlreadyGone,
-                    "none found: nothing the unfinished task may have created is there".into(),
-                    tries,
-                ),
-            }
+            unfinished_absent(item, outputs, tries, run_id)
         }
         Some("absent") => result(item, Outcome::AlreadyGone, String::new(), tries),
         Some("kept") if matches!(item.kind, UndoKind::Unfinished { .. }) => result(
@@ -313,6 +285,29 @@ fn converge_result(item: &Undo, outputs: &crate::actions::Outputs, tries: u32, r
             tries,
         ),
     }
+}
+
+/// What an unfinished task's removal by name found absent was: nothing of that name, or one
+/// on its way out (deleted, or its deletion scheduled), which is left as it is unless it
+/// carries this drill's tag, since then the drill's own task may have made it.
+fn unfinished_absent(item: &Undo, outputs: &crate::actions::Outputs, tries: u32, run_id: &str) -> ItemResult {
+    let Some(id) = outputs.get("id").and_then(Value::as_str) else {
+        let why = "none found: nothing the unfinished task may have created is there";
+        return result(item, Outcome::AlreadyGone, why.into(), tries);
+    };
+    let state = outputs.get("lifecycleState").and_then(Value::as_str).unwrap_or("gone");
+    let tag = outputs
+        .get("freeformTags")
+        .and_then(|tags| tags.get(crate::actions::oci::converge::diff::DRILL_TAG))
+        .and_then(Value::as_str);
+    let (outcome, why) = match tag {
+        Some(run) if run == run_id => (Outcome::AlreadyGone, format!("{id} is {state} already")),
+        Some(run) => {
+            (Outcome::Kept, format!("{id} is {state} and not this drill's (tagged by drill run {run}): left as it is"))
+        }
+        None => (Outcome::Kept, format!("{id} is {state} and was not created by a drill: left as it is")),
+    };
+    result(item, outcome, why, tries)
 }
 
 /// Undoes an image copy through the Distribution API: the tag it wrote first (put back on the

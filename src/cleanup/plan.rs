@@ -346,10 +346,14 @@ fn ancestors(runbook: &Runbook) -> Vec<Vec<bool>> {
 mod tests {
     #[test]
     fn removals_are_not_ordered_through_an_approval() {
-        let text =
-            "version: 1\nname: t\ntasks:\n  a: { uses: shell, with: { run: 'true' } }\n  gate: { uses: approval, \
-                    depends_on: [a], with: { message: go } }\n  b: { uses: shell, depends_on: [gate], with: { run: \
-                    'true' } }\n  c: { uses: shell, depends_on: [b], with: { run: 'true' } }\n";
+        let text = r#"version: 1
+name: t
+tasks:
+  a: { uses: shell, with: { run: 'true' } }
+  gate: { uses: approval, depends_on: [a], with: { message: go } }
+  b: { uses: shell, depends_on: [gate], with: { run: 'true' } }
+  c: { uses: shell, depends_on: [b], with: { run: 'true' } }
+"#;
         let runbook = crate::runbook::load("t.yaml", text, &crate::actions::builtin()).expect("loads");
         let at = |id: &str| runbook.tasks.iter().position(|t| t.id == id).expect("task");
         let ancestors = super::ancestors(&runbook);

@@ -3,6 +3,10 @@
 //! Calls carrying a streamed body cannot be replayed, so they are sent once; retrying a
 //! broken upload is the blob transfer's decision, never this module's.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Body, Response, StatusCode, Url};
 
@@ -133,19 +137,19 @@ impl RegistryClient {
 /// reference registry); a transfer dropped mid-flight (the copy was cancelled, or another
 /// blob failed) leaves its session here for that.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct OpenUploads(std::sync::Arc<std::sync::Mutex<OpenSessions>>);
+pub(crate) struct OpenUploads(Arc<Mutex<OpenSessions>>);
 
 #[derive(Debug, Default)]
 struct OpenSessions {
     next: u64,
-    open: std::collections::HashMap<u64, (Repo, Url)>,
+    open: HashMap<u64, (Repo, Url)>,
 }
 
 /// How long the sessions left open by a copy that ended may take to cancel, in all.
-const CANCEL_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+const CANCEL_WITHIN: Duration = Duration::from_secs(5);
 
 impl OpenUploads {
-    fn sessions(&self) -> std::sync::MutexGuard<'_, OpenSessions> {
+    fn sessions(&self) -> MutexGuard<'_, OpenSessions> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
