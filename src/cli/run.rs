@@ -252,7 +252,7 @@ pub(super) fn refuse_if_cleaned_up(replay: &Replay, meta: &RunMeta) -> Result<()
     let Some(cleanup) = replay.cleaned_up() else { return Ok(()) };
     Err(CliError::usage_help(
         format!(
-            "run {} was cleaned up ({}@{}, {}): what it created is removed, so it cannot go on",
+            "run {} was cleaned up ({}@{}, {}): what it created may be gone, so it cannot go on",
             meta.run_id,
             cleanup.actor.user,
             cleanup.actor.host,
