@@ -21,7 +21,7 @@ pub use plan::{plan, CleanupPlan, RunFacts, Undo, UndoKind};
 
 use crate::actions::{ActionRegistry, TaskLog};
 use crate::checkpoint::record::{now_millis, Millis};
-use crate::checkpoint::{Actor, AuditAction, Journal, Record, RunDir, RunLock};
+use crate::checkpoint::{Actor, AuditAction, Journal, Record, RunDir, RunLock, RunState};
 
 /// File in the run directory holding the results of the last cleanup.
 pub const RESULTS_FILE: &str = "cleanup.json";
@@ -41,6 +41,9 @@ pub enum CleanupError {
 /// A planned cleanup, holding the run's lock until it is dropped.
 pub struct Prepared {
     pub plan: CleanupPlan,
+    /// How the drill stands (`paused`, `failed`, ...) when it could still be continued: it did
+    /// not succeed, and no cleanup has started on it yet.
+    pub continuable: Option<&'static str>,
     dir: RunDir,
     actions: ActionRegistry,
     _lock: RunLock,
@@ -91,7 +94,9 @@ pub fn prepare(
         actions: &actions,
         params: &params,
     });
-    Ok((Prepared { plan, dir: dir.clone(), actions, _lock: lock }, broken))
+    let continuable = (replay.cleaned_up().is_none() && replay.last_end != Some(RunState::Succeeded))
+        .then(|| replay.last_end.map_or("unfinished", RunState::as_str));
+    Ok((Prepared { plan, continuable, dir: dir.clone(), actions, _lock: lock }, broken))
 }
 
 impl Prepared {

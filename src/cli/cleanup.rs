@@ -67,11 +67,7 @@ async fn clean(
         return Ok(Exit::Success);
     }
     // A drill that did not end well could still be continued, until it is cleaned up.
-    let replay = dir.replay().ok();
-    let ended = replay.as_ref().and_then(|r| r.last_end);
-    let continuable = replay.as_ref().is_some_and(|r| r.cleaned_up().is_none());
-    if continuable && ended != Some(crate::checkpoint::RunState::Succeeded) {
-        let state = ended.map_or("unfinished", |s| s.as_str());
+    if let Some(state) = prepared.continuable {
         crate::errln!(
             "note: run {} is {state}; once cleaned up, it cannot be resumed, approved or retried",
             prepared.plan.run_id

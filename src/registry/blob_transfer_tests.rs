@@ -24,6 +24,28 @@ struct Fake {
     log: Mutex<Vec<String>>,
 }
 
+impl Fake {
+    fn new(blob: &[u8], cut_after: usize, source_cut: Option<usize>, hang: bool) -> Arc<Fake> {
+        Arc::new(Fake {
+            blob: blob.to_vec(),
+            cut_after,
+            source_cut,
+            hang,
+            received: Mutex::new(Vec::new()),
+            log: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+/// A client of the fake registry at `host`, its `src` and `dst` repositories, and the job of
+/// moving `blob` between them.
+fn endpoints(host: &str, blob: &[u8]) -> (RegistryClient, Repo, Repo, BlobJob) {
+    let client = RegistryClient::new(true, Default::default(), 3).unwrap();
+    let repo = |name: &str| Repo { registry: host.to_owned(), repository: name.into(), scopes: vec![] };
+    let job = BlobJob { digest: Digest::of(blob), size: blob.len() as u64, mount_from: None };
+    (client, repo("src"), repo("dst"), job)
+}
+
 async fn read_head(sock: &mut TcpStream) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -157,21 +179,12 @@ async fn transfer(
     retries: u32,
 ) -> (Vec<u8>, Arc<Fake>, Result<BlobOutcome, RegistryError>) {
     let blob: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let fake = Arc::new(Fake {
-        blob: blob.clone(),
-        cut_after,
-        source_cut,
-        hang: false,
-        received: Mutex::new(Vec::new()),
-        log: Mutex::new(Vec::new()),
-    });
+    let fake = Fake::new(&blob, cut_after, source_cut, false);
     let (host, server) = serve(fake.clone()).await;
-    let client = RegistryClient::new(true, Default::default(), 3).unwrap();
-    let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
+    let (client, src, dst, job) = endpoints(&host, &blob);
     let settings = TransferSettings { mode: UploadMode::Monolithic, retries, stall_timeout: Duration::from_secs(30) };
-    let job = BlobJob { digest: Digest::of(&blob), size: blob.len() as u64, mount_from: None };
     let open = OpenUploads::default();
-    let outcome = transfer_blob(&client, &repo("src"), &repo("dst"), &job, settings, &open).await;
+    let outcome = transfer_blob(&client, &src, &dst, &job, settings, &open).await;
     server.abort();
     assert_eq!(open.len(), 0, "a transfer that ended, well or not, leaves no session open");
     (blob, fake, outcome)
@@ -221,22 +234,12 @@ async fn a_source_that_breaks_off_is_named_as_the_failure() {
 #[tokio::test]
 async fn a_dropped_transfer_leaves_its_session_to_be_cancelled() {
     let blob: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-    let fake = Arc::new(Fake {
-        blob: blob.clone(),
-        cut_after: usize::MAX,
-        source_cut: None,
-        hang: true,
-        received: Mutex::new(Vec::new()),
-        log: Mutex::new(Vec::new()),
-    });
+    let fake = Fake::new(&blob, usize::MAX, None, true);
     let (host, server) = serve(fake.clone()).await;
-    let client = RegistryClient::new(true, Default::default(), 3).unwrap();
-    let repo = |name: &str| Repo { registry: host.clone(), repository: name.into(), scopes: vec![] };
+    let (client, src, dst, job) = endpoints(&host, &blob);
     let settings =
         TransferSettings { mode: UploadMode::Monolithic, retries: 3, stall_timeout: Duration::from_secs(30) };
-    let job = BlobJob { digest: Digest::of(&blob), size: blob.len() as u64, mount_from: None };
     let open = OpenUploads::default();
-    let (src, dst) = (repo("src"), repo("dst"));
     let transfer = transfer_blob(&client, &src, &dst, &job, settings, &open);
     assert!(tokio::time::timeout(Duration::from_millis(500), transfer).await.is_err(), "the upload hangs");
     assert_eq!(open.len(), 1);

@@ -158,6 +158,9 @@ pub const DELETED_VISIBLE_MS: u64 = 2_000;
 /// gets the first one's answer; after it, the token is new again.
 pub const RETRY_TOKEN_MS: u64 = 24 * 3_600_000;
 
+/// How many tokens are recorded between two sweeps of the expired ones.
+const TOKEN_SWEEP: usize = 1024;
+
 impl RecordedResponse {
     /// Whether the token it was recorded under still stands at `now`.
     pub fn stands(&self, now: u64) -> bool {
@@ -166,13 +169,15 @@ impl RecordedResponse {
 }
 
 impl Store {
-    /// Records the answer to a request with a new retry token, forgetting the tokens past
-    /// their 24 hours (done here, as tokens are recorded, so that the state does not grow
-    /// with every token ever used).
+    /// Records the answer to a request with a new retry token. Each time the tokens kept reach
+    /// a multiple of [`TOKEN_SWEEP`], those past their 24 hours are forgotten: the state does
+    /// not grow with every token ever used, and a request does not walk all the tokens.
     pub fn record_token(&mut self, key: String, recorded: RecordedResponse) {
         let now = recorded.at_ms;
-        self.retry_tokens.retain(|_, earlier| earlier.stands(now));
         self.retry_tokens.insert(key, recorded);
+        if self.retry_tokens.len() % TOKEN_SWEEP == 0 {
+            self.retry_tokens.retain(|_, earlier| earlier.stands(now));
+        }
     }
 }
 
@@ -301,8 +306,11 @@ mod tests {
         assert!(recorded(0).stands(RETRY_TOKEN_MS - 1) && !recorded(0).stands(RETRY_TOKEN_MS));
         let mut store = Store::default();
         store.record_token("r old".into(), recorded(0));
-        store.record_token("r new".into(), recorded(RETRY_TOKEN_MS));
-        assert_eq!(store.retry_tokens.keys().collect::<Vec<_>>(), vec!["r new"]);
+        for i in 1..TOKEN_SWEEP {
+            store.record_token(format!("r new {i}"), recorded(RETRY_TOKEN_MS));
+        }
+        assert_eq!(store.retry_tokens.len(), TOKEN_SWEEP - 1, "swept when the tokens reached {TOKEN_SWEEP}");
+        assert!(!store.retry_tokens.contains_key("r old"));
     }
 
     #[test]
