@@ -34,9 +34,10 @@ fn main() {
             err.exit()
         }
     };
-    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-    // A command started for a task the runtime's end dropped is stopped, not left running.
+    // The commands being started finish starting while the runtime can still take them; each
+    // is then stopped, its task gone or dropped as the runtime ends, rather than left running.
     drctl::actions::stop_launching();
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     drctl::checkpoint::flush_trace_log();
     std::process::exit(exit.code());
 }

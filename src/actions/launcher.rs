@@ -121,8 +121,9 @@ pub async fn launch(command: Command, urgency: u32) -> Launched {
 }
 
 /// Starts nothing more, and returns once every command being started has been handed over or
-/// stopped (at most 5 s). Called as drctl ends, after its runtime is gone: a command whose task
-/// no longer waits for it is then stopped rather than left running with nobody to track it.
+/// stopped (at most 5 s). Called as drctl ends, before its runtime shuts down: a command being
+/// started meanwhile still gets its pipes registered with the runtime, and is then either
+/// stopped at once (its task is gone) or handed over and stopped as the runtime drops its task.
 pub fn close() {
     let mut waiting = waiting();
     waiting.closed = true;
@@ -168,9 +169,17 @@ fn serve() {
 }
 
 /// Starts `command` on this thread.
+///
+/// tokio starts the process first and then registers its pipes with the runtime. When that
+/// second step fails (the runtime is shutting down, the kernel refuses), the error comes back
+/// with the process already running and no handle on it: it is found by the attempt's key in
+/// its environment and stopped, so that a command reported as not started did not start.
 fn start(mut command: Command) -> Launched {
     let before = crate::checkpoint::record::boot_ticks();
     let spawned = command.spawn();
     let started = before.filter(|&b| crate::checkpoint::record::boot_ticks() == Some(b));
+    if spawned.is_err() {
+        super::processes::stop_lost(command.as_std());
+    }
     (command, spawned, started)
 }

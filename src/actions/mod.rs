@@ -22,6 +22,8 @@ pub(crate) mod http;
 mod inventory;
 mod launcher;
 pub use launcher::close as stop_launching;
+mod processes;
+pub use processes::processes_with_env;
 pub mod oci;
 mod program;
 mod registry;

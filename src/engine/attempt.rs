@@ -373,7 +373,7 @@ impl Job {
     async fn wait_for_key_holders(&self) -> bool {
         let mut noticed = false;
         loop {
-            let holders = processes_with_env("DRCTL_IDEMPOTENCY_KEY", &self.idempotency_key);
+            let holders = crate::actions::processes_with_env(&[("DRCTL_IDEMPOTENCY_KEY", &self.idempotency_key)]);
             if holders.is_empty() {
                 return true;
             }
@@ -441,48 +441,5 @@ impl Job {
                 Err(ActionError::fatal(ErrorClass::Other, "cancelled"))
             }
         }
-    }
-}
-
-/// Pids of this user's processes whose environment holds `name=value` (from `/proc`; on a system
-/// without it, none). Processes that have exited but not been reaped are left out.
-pub(crate) fn processes_with_env(name: &str, value: &str) -> Vec<u32> {
-    let needle = format!("{name}={value}");
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    let own = std::process::id();
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| pid != own)
-        .filter(|pid| {
-            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else { return false };
-            // A zombie's environment reads as empty; only live processes matter.
-            environ.split(|b| *b == 0).any(|entry| entry == needle.as_bytes())
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::processes_with_env;
-
-    #[test]
-    fn finds_the_processes_holding_a_key_in_their_environment() {
-        let key = format!("test-key-{}", std::process::id());
-        let mut child = std::process::Command::new("sleep")
-            .arg("5")
-            .env("DRCTL_IDEMPOTENCY_KEY", &key)
-            .spawn()
-            .expect("spawn sleep");
-        // Until the child has exec'd, its environment is still the parent's.
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while processes_with_env("DRCTL_IDEMPOTENCY_KEY", &key).is_empty() && std::time::Instant::now() < until {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        assert_eq!(processes_with_env("DRCTL_IDEMPOTENCY_KEY", &key), vec![child.id()]);
-        assert!(processes_with_env("DRCTL_IDEMPOTENCY_KEY", "another-key").is_empty());
-        child.kill().expect("kill");
-        child.wait().expect("wait");
-        assert!(processes_with_env("DRCTL_IDEMPOTENCY_KEY", &key).is_empty());
     }
 }

@@ -25,7 +25,7 @@ pub use attempt::log_file_name;
 /// Pids of processes started for the instance with this idempotency key (its commands carry
 /// it in their environment): the work of an attempt that may still be going on.
 pub fn processes_of(idempotency_key: &str) -> Vec<u32> {
-    attempt::processes_with_env("DRCTL_IDEMPOTENCY_KEY", idempotency_key)
+    crate::actions::processes_with_env(&[("DRCTL_IDEMPOTENCY_KEY", idempotency_key)])
 }
 pub use observer::{Finish, Observer, Silent};
 pub use scheduler::{approval_decision, idempotency_key, instance_keys};
