@@ -60,7 +60,7 @@ async fn clean(
     let (prepared, broken) =
         cleanup::prepare(dir, crate::actions::builtin_with(settings), args.break_lock).map_err(cli_error)?;
     if let Some(owner) = &broken {
-        super::run::record_broken_lock(dir, owner).await?;
+        super::resume::record_broken_lock(dir, owner).await?;
     }
     print_plan(&prepared.plan);
     if prepared.plan.items.is_empty() || args.dry_run {

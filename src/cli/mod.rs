@@ -15,6 +15,7 @@ mod operator;
 mod params;
 mod plan;
 mod report;
+mod resume;
 mod run;
 mod signals;
 mod target;
@@ -81,7 +82,7 @@ pub enum Command {
     /// Run a runbook.
     Run(run::RunArgs),
     /// Continue an interrupted, paused or failed run.
-    Resume(run::ResumeArgs),
+    Resume(resume::ResumeArgs),
     /// Show the state of a run.
     Status(inspect::StatusArgs),
     /// List runs.
@@ -201,7 +202,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Plan(args) => plan::plan(args, &cli.oci).await,
         Command::Graph(args) => graph::graph(args),
         Command::Run(args) => run::run(args, &cli.oci, cli.quiet).await,
-        Command::Resume(args) => run::resume(args, &cli.oci, cli.quiet).await,
+        Command::Resume(args) => resume::resume(args, &cli.oci, cli.quiet).await,
         Command::Status(args) => inspect::status(args),
         Command::Runs(args) => inspect::runs(args),
         Command::Report(args) => report::report(args, &cli.oci),

@@ -3,7 +3,8 @@
 
 use clap::Args;
 
-use super::run::{resume_locked, DriveArgs, Resumption};
+use super::resume::{resume_locked, Resumption};
+use super::run::DriveArgs;
 use super::{CliError, Exit, ParamArgs, StateArgs};
 use crate::checkpoint::record::now_millis;
 use crate::checkpoint::{Actor, AuditAction, InstanceId, Record, Replay, RunDir, RunLock, TaskState};
@@ -140,9 +141,9 @@ pub async fn decide(
     let dir = RunDir::open(&args.state.state_dir, &args.run)?;
     let (lock, broken) = RunLock::acquire(&dir.path, args.drive.break_lock)?;
     let replay = dir.replay()?;
-    super::run::refuse_if_cleaned_up(&replay, &dir.meta()?)?;
+    super::resume::refuse_if_cleaned_up(&replay, &dir.meta()?)?;
     if let Some(owner) = &broken {
-        super::run::record_broken_lock(&dir, owner).await?;
+        super::resume::record_broken_lock(&dir, owner).await?;
     }
     let id = parse_instance(&args.task);
     let runbook = runbook_as_run(&dir)?;
