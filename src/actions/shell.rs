@@ -188,11 +188,13 @@ fn leftover_outputs(ctx: &ActionContext) -> Outputs {
     OutputFile::new(output_path(ctx), None).read().unwrap_or_default()
 }
 
-async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Outputs, ActionError> {
-    // Attempt numbers are never reused within a run (each attempt's `start` record is on disk
-    // before it runs), so no earlier attempt's file can have this name.
-    let mut output_file = OutputFile::new(output_path(ctx), Some(ctx.cancel.clone()));
-    let output_path = output_file.path.clone();
+/// The command an attempt runs, with its environment, pipes and process group, and the
+/// directory it runs in; refused when an input cannot be given to a program.
+fn command_for(
+    ctx: &ActionContext,
+    inputs: &ShellInputs,
+    output_path: &std::path::Path,
+) -> Result<(Command, Option<std::path::PathBuf>), ActionError> {
     // The PATH the command runs with: its own `env` may set one.
     let path = match inputs.env.get("PATH") {
         Some(Value::String(p)) => Some(std::ffi::OsString::from(p)),
@@ -243,7 +245,7 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
         command.env(name, text);
     }
     command
-        .env("DRCTL_OUTPUT", &output_path)
+        .env("DRCTL_OUTPUT", output_path)
         .env("DRCTL_RUN_ID", &ctx.run_id)
         .env("DRCTL_TASK", &ctx.task_id)
         .env("DRCTL_IDEMPOTENCY_KEY", &ctx.idempotency_key)
@@ -265,6 +267,15 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
     if let Some(dir) = &dir {
         command.current_dir(dir);
     }
+    Ok((command, dir))
+}
+
+async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Outputs, ActionError> {
+    // Attempt numbers are never reused within a run (each attempt's `start` record is on disk
+    // before it runs), so no earlier attempt's file can have this name.
+    let mut output_file = OutputFile::new(output_path(ctx), Some(ctx.cancel.clone()));
+    let output_path = output_file.path.clone();
+    let (command, dir) = command_for(ctx, inputs, &output_path)?;
     let (command, spawned, started) = super::launcher::launch(command, ctx.urgency).await;
     let mut child = spawned.map_err(|e| {
         // The same error comes back for a missing program, shell or directory: say which.
