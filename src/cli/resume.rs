@@ -98,7 +98,8 @@ pub(super) async fn resume_locked(
         Err(e) if !run_dir.runbook_path().exists() => original_runbook(&run_dir, &meta).ok_or(e)?,
         Err(e) => return Err(e.into()),
     };
-    let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &crate::actions::builtin())?;
+    let actions = crate::actions::builtin();
+    let stored = crate::runbook::load(&meta.runbook_path, &stored_text, &actions)?;
     // Read before anything is appended: opening the journal cuts off a torn last record.
     let mut replay = run_dir.replay()?;
     refuse_if_cleaned_up(&replay, &meta)?;
@@ -113,7 +114,7 @@ pub(super) async fn resume_locked(
         return Ok(Exit::Success);
     }
     let Taken { runbook, note: changed_note, cancelled } =
-        runbook_to_resume(&run_dir, &meta, stored, &stored_text, &replay, how)?;
+        runbook_to_resume(&run_dir, &meta, (stored, &stored_text), &replay, how, &actions)?;
     let runbook = Arc::new(runbook);
     let redactor = Redactor::new();
     let values = params::resolve(&runbook, how.params, Some(&meta.params), &redactor)?;
@@ -177,14 +178,17 @@ pub(super) async fn resume_locked(
 fn runbook_to_resume(
     run_dir: &RunDir,
     meta: &RunMeta,
-    stored: Runbook,
-    stored_text: &str,
+    (stored, stored_text): (Runbook, &str),
     replay: &Replay,
     how: &Resumption<'_>,
+    actions: &crate::actions::ActionRegistry,
 ) -> Result<Taken, CliError> {
     let unchanged = |runbook| Ok(Taken { runbook, note: None, cancelled: Vec::new() });
     match std::fs::read_to_string(&meta.runbook_path).ok() {
-        Some(text) if text != stored_text => take_changed(run_dir, meta, &stored, stored_text, &text, replay, how),
+        Some(text) if text != stored_text => {
+            let current = crate::runbook::load(&meta.runbook_path, &text, actions)?;
+            take_changed(run_dir, meta, (&stored, stored_text), (current, &text), replay, how)
+        }
         Some(_) => unchanged(stored),
         None => {
             if !how.quiet {
@@ -203,19 +207,17 @@ struct Taken {
     cancelled: Vec<Record>,
 }
 
-/// Takes the runbook file as changed since the run's copy was made, when `--allow-changed`
-/// says to: keeps the copy the run ran until now beside it, cancels what was in doubt in tasks
+/// Takes the runbook file as changed since the run's copy was made (`current`, read from
+/// `text`), when `--allow-changed` says to: keeps the copy the run ran until now beside it, cancels what was in doubt in tasks
 /// it removes, and says what changed, for the resume's audit record.
 fn take_changed(
     run_dir: &RunDir,
     meta: &RunMeta,
-    stored: &Runbook,
-    stored_text: &str,
-    text: &str,
+    (stored, stored_text): (&Runbook, &str),
+    (current, text): (Runbook, &str),
     replay: &Replay,
     how: &Resumption<'_>,
 ) -> Result<Taken, CliError> {
-    let current = crate::runbook::load(&meta.runbook_path, text, &crate::actions::builtin())?;
     let changed = changed_tasks(stored, &current);
     // The file as it was when the run started, and the run's own copy edited since: the
     // copy is what changed, not the runbook (unless a resume took a new runbook, keeping

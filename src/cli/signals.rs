@@ -37,7 +37,7 @@ fn count_signals() -> bool {
 }
 
 fn counts() -> [u64; 3] {
-    [0, 1, 2].map(|i| COUNTS[i].load(Ordering::SeqCst))
+    COUNTS.each_ref().map(|count| count.load(Ordering::SeqCst))
 }
 
 /// Listens for the interrupting signals from the moment it is made.

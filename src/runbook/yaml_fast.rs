@@ -12,7 +12,7 @@ use super::yaml::{Node, NodeKind};
 /// Reads `src`, or returns `None` when it is outside the subset.
 pub(super) fn parse(src: &str) -> Option<Node> {
     let bytes = src.as_bytes();
-    if bytes.iter().enumerate().any(|(i, &b)| outside(b, bytes.get(i + 1..i + 3))) {
+    if (0..bytes.len()).any(|i| outside(bytes, i)) {
         return None;
     }
     let mut r = Reader { s: bytes, pos: 0, depth: 0 };
@@ -30,17 +30,18 @@ pub(super) fn parse(src: &str) -> Option<Node> {
     Some(root)
 }
 
-/// Whether the character starting with byte `b` (followed by `next`) is one the subset leaves
-/// to the full parser: tabs and carriage returns, which have rules of their own, and what YAML
-/// does not allow in a document or gives a meaning of its own: control characters (C0, DEL,
-/// C1, NEL among them), a byte order mark (allowed only before the document), U+FFFE, U+FFFF.
-fn outside(b: u8, next: Option<&[u8]>) -> bool {
-    match b {
+/// Whether the character starting at byte `i` of `s` is one the subset leaves to the full
+/// parser: tabs and carriage returns, which have rules of their own, and what YAML does not
+/// allow in a document or gives a meaning of its own: control characters (C0, DEL, C1, NEL
+/// among them), a byte order mark (allowed only before the document), U+FFFE, U+FFFF. The
+/// bytes after it are read only for the two lead bytes those begin with.
+fn outside(s: &[u8], i: usize) -> bool {
+    match s[i] {
         b'\n' => false,
         0..0x20 | 0x7f => true,
         // U+0080 to U+009F.
-        0xc2 => next.is_some_and(|n| (0x80..0xa0).contains(&n[0])),
-        0xef => matches!(next, Some([0xbb, 0xbf] | [0xbf, 0xbe] | [0xbf, 0xbf])),
+        0xc2 => s.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)),
+        0xef => matches!(s.get(i + 1..i + 3), Some([0xbb, 0xbf] | [0xbf, 0xbe] | [0xbf, 0xbf])),
         _ => false,
     }
 }
@@ -664,10 +665,10 @@ mod tests {
         }
 
         /// Documents of the subset (generated, or the repository's runbook and example files),
-        /// each with a few characters put in, taken out or replaced
-        /// at random places, with the characters YAML gives a meaning to: most are no longer
-        /// in the subset, or no longer YAML at all, and the fast reader must then give up
-        /// rather than read something the full parser reads otherwise, or refuses.
+        /// each with a few characters put in, taken out or replaced at random places, with the
+        /// characters YAML gives a meaning to: most are no longer in the subset, or no longer
+        /// YAML at all, and the fast reader must then give up rather than read something the
+        /// full parser reads otherwise, or refuses.
         fn mutated() -> impl Strategy<Value = String> {
             const MARKS: &[&str] = &[
                 " ", "  ", ":", ": ", "-", "- ", "#", " #", "'", "\"", "\\", "{", "}", "[", "]", ",", "\n", "\n  ",
