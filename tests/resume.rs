@@ -1005,6 +1005,47 @@ fn a_first_ctrl_c_during_a_burst_of_starts_leaves_no_task_in_doubt() {
     }
 }
 
+/// A Ctrl-C typed at a terminal goes to drctl's whole process group, and so to a command caught
+/// between its start and its move into a group of its own. Such a command is started again, so
+/// no task fails of a signal meant for drctl: the run stops as after any first Ctrl-C, and each
+/// task that started ran to its end, once.
+#[test]
+fn a_ctrl_c_to_drctls_process_group_during_starts_fails_no_task() {
+    use std::os::unix::process::CommandExt;
+    let text = burst(120, |i| format!("echo w{i} >> started; sleep 0.4"));
+    for round in 0..8u64 {
+        let sb = Sandbox::new();
+        sb.write("rb.yaml", &text);
+        let child = sb
+            .command(&["run", "rb.yaml", "--progress", "plain", "--parallelism", "64"])
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn drctl");
+        wait_for(&sb, "started", Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(3 * round));
+        let group = libc::pid_t::try_from(child.id()).expect("pid");
+        // SAFETY: signalling the process group this test started drctl in.
+        unsafe { libc::kill(-group, libc::SIGINT) };
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(matches!(out.status.code(), Some(0 | 130)), "round {round}: {stderr}");
+        assert!(!stderr.contains("killed by signal"), "round {round}: {stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let id = stdout.lines().find_map(|l| l.strip_prefix("run ")).expect("run id").to_owned();
+        let started = counts(&sb.read("started"));
+        for (task, (state, attempts)) in sb.task_states(&id) {
+            let ran = started.get(&task).copied().unwrap_or(0);
+            match state.as_str() {
+                "succeeded" => assert_eq!((ran, attempts), (1, 1), "round {round}: {task}"),
+                "pending" => assert_eq!((ran, attempts), (0, 0), "round {round}: {task}"),
+                other => panic!("round {round}: {task} is {other} after a Ctrl-C to the group: {stderr}"),
+            }
+        }
+    }
+}
+
 /// A signal while `run --sim` is still setting up (starting its simulator) interrupts the run
 /// as it starts, rather than ending drctl by the signal's default action; resume then runs it.
 #[test]

@@ -174,12 +174,47 @@ fn serve() {
 /// second step fails (the runtime is shutting down, the kernel refuses), the error comes back
 /// with the process already running and no handle on it: it is found by the attempt's key in
 /// its environment and stopped, so that a command reported as not started did not start.
+///
+/// Until it has moved into a process group of its own, a new process is in drctl's group, and
+/// a signal sent to that group (a Ctrl-C typed at a terminal) ends it before it runs anything.
+/// A process that ended before `exec` is started again: a signal meant for drctl fails no
+/// command.
 fn start(mut command: Command) -> Launched {
-    let before = crate::checkpoint::record::boot_ticks();
-    let spawned = command.spawn();
-    let started = before.filter(|&b| crate::checkpoint::record::boot_ticks() == Some(b));
-    if spawned.is_err() {
-        super::processes::stop_lost(command.as_std());
+    let ours = own_comm();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let before = crate::checkpoint::record::boot_ticks();
+        let spawned = command.spawn();
+        let started = before.filter(|&b| crate::checkpoint::record::boot_ticks() == Some(b));
+        match &spawned {
+            Err(_) => super::processes::stop_lost(command.as_std()),
+            Ok(child) if tries < PRE_EXEC_TRIES && ended_before_exec(child, ours.as_deref()) => {
+                tracing::debug!(
+                    pid = child.id(),
+                    tries,
+                    "a command ended before it ran (a signal to drctl's group); starting it again"
+                );
+                continue;
+            }
+            Ok(_) => {}
+        }
+        return (command, spawned, started);
     }
-    (command, spawned, started)
+}
+
+/// How many times a command that ended before `exec` is started.
+const PRE_EXEC_TRIES: u32 = 4;
+
+/// The name `/proc` gives this thread, which a new process keeps until its `exec`.
+fn own_comm() -> Option<String> {
+    std::fs::read_to_string("/proc/thread-self/comm").ok()
+}
+
+/// Whether `child` ended without running its program: the start returns once the process
+/// has called `exec` or ended, and one that ended before still bears the name of the thread
+/// that started it.
+fn ended_before_exec(child: &Child, ours: Option<&str>) -> bool {
+    let (Some(pid), Some(ours)) = (child.id(), ours) else { return false };
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == ours)
 }

@@ -1,11 +1,11 @@
 //! The run lock: one process drives a run at a time.
 //!
-//! The lock is a file created exclusively in the run directory, holding the owner's pid, host
+//! The lock is a file published whole in the run directory, holding the owner's pid, host
 //! and the process's start time (so that a pid reused after a reboot is not taken for the
 //! owner). A lock whose process is gone (a crash, SIGKILL, a lost laptop) is reported as stale and
 //! is only broken when the operator asks, because a lock on a shared state directory may belong
 //! to a live process on another host. The operator may also break a lock of another host,
-//! whose process drctl cannot check, and a lock file a crash left empty.
+//! whose process drctl cannot check, and a lock file damaged outside drctl.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -14,9 +14,6 @@ use std::path::{Path, PathBuf};
 
 use super::record::hostname;
 use super::CheckpointError;
-
-/// How long a lock file may stay empty before it counts as cut short by a crash.
-const UNWRITTEN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Who holds a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,64 +65,52 @@ impl RunLock {
     /// (the caller records that in the audit log).
     pub fn acquire(dir: &Path, break_stale: bool) -> Result<(RunLock, Option<LockOwner>), CheckpointError> {
         let path = dir.join("lock");
+        let pid = std::process::id();
+        let started = super::record::process_start_time(pid).unwrap_or(0);
+        let line = format!("{pid} {} {started}\n", hostname());
         let mut broken = None;
         for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
-                Ok(mut file) => {
-                    let pid = std::process::id();
-                    let started = super::record::process_start_time(pid).unwrap_or(0);
-                    let line = format!("{pid} {} {started}\n", hostname());
-                    file.write_all(line.as_bytes()).map_err(|e| CheckpointError::io(&path, e))?;
-                    return Ok((RunLock { path, line }, broken));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let text = std::fs::read_to_string(&path).map_err(|e| CheckpointError::io(&path, e))?;
-                    let owner = parse_owner(&text);
-                    let dir = dir.to_owned();
-                    if owner.pid == 0 {
-                        // A taker writes its line right after creating the file: one still
-                        // empty after a moment was cut short by a crash.
-                        let age =
-                            std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
-                        if age.is_none_or(|a| a < UNWRITTEN_GRACE) {
-                            return Err(CheckpointError::LockBeingTaken { dir });
-                        }
-                        if !break_stale {
-                            return Err(CheckpointError::DamagedLock { dir });
-                        }
-                    } else if owner.host != hostname() {
-                        // Its process cannot be checked: only the operator can say it is gone.
-                        if !break_stale {
-                            return Err(CheckpointError::LockElsewhere { dir, pid: owner.pid, host: owner.host });
-                        }
-                    } else if !owner.is_dead() {
-                        return Err(CheckpointError::Locked { dir, pid: owner.pid, host: owner.host });
-                    } else if !break_stale {
-                        return Err(CheckpointError::StaleLock { dir, pid: owner.pid, host: owner.host });
-                    }
-                    if !take_aside(&path, &text)? {
-                        // Another process broke it first and holds the lock now.
-                        return Err(CheckpointError::LockBeingTaken { dir });
-                    }
-                    broken = Some(owner);
-                }
-                Err(e) => return Err(CheckpointError::io(&path, e)),
+            if publish(dir, &path, &line)? {
+                return Ok((RunLock { path, line }, broken));
             }
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                // Released meanwhile: try again.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(CheckpointError::io(&path, e)),
+            };
+            let owner = parse_owner(&text);
+            let dir = dir.to_owned();
+            if owner.pid == 0 {
+                // drctl publishes a lock file whole, so an empty or unreadable one was damaged
+                // outside it.
+                if !break_stale {
+                    return Err(CheckpointError::DamagedLock { dir });
+                }
+            } else if owner.host != hostname() {
+                // Its process cannot be checked: only the operator can say it is gone.
+                if !break_stale {
+                    return Err(CheckpointError::LockElsewhere { dir, pid: owner.pid, host: owner.host });
+                }
+            } else if !owner.is_dead() {
+                return Err(CheckpointError::Locked { dir, pid: owner.pid, host: owner.host });
+            } else if !break_stale {
+                return Err(CheckpointError::StaleLock { dir, pid: owner.pid, host: owner.host });
+            }
+            if !take_aside(&path, &text)? {
+                // Another process broke it first and holds the lock now.
+                return Err(CheckpointError::LockBeingTaken { dir });
+            }
+            broken = Some(owner);
         }
         Err(CheckpointError::LockBeingTaken { dir: dir.to_owned() })
     }
 
-    /// Whether a process may be driving the run now: its lock's owner is alive (or on another
-    /// host, where drctl cannot check), or the lock file was created a moment ago and its
-    /// taker is still writing it. An empty lock file older than that is a crash's.
+    /// Whether a process may be driving the run now: its lock's owner is alive, or on another
+    /// host, where drctl cannot check.
     pub fn held(dir: &Path) -> bool {
-        let path = dir.join("lock");
-        match read_owner(&path) {
-            Ok(owner) if owner.pid == 0 => {
-                let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
-                age.is_none_or(|a| a < UNWRITTEN_GRACE)
-            }
-            Ok(owner) => !owner.is_dead(),
+        match read_owner(&dir.join("lock")) {
+            Ok(owner) => owner.pid != 0 && !owner.is_dead(),
             Err(_) => false,
         }
     }
@@ -141,6 +126,52 @@ impl Drop for RunLock {
         // Not another process's lock, taken after an operator broke this one.
         if std::fs::read_to_string(&self.path).is_ok_and(|held| held == self.line) {
             let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Publishes `line` as the lock file at `path`, whole: written to a file of this process's
+/// own, then hard-linked to the lock's name, which fails if the name exists. A crash at any
+/// point leaves either no lock or a complete one, never an empty lock file. Returns false
+/// when another lock holds the name.
+fn publish(dir: &Path, path: &Path, line: &str) -> Result<bool, CheckpointError> {
+    let own = dir.join(format!("lock.taking.{}", std::process::id()));
+    let written = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&own)
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&own);
+        return Err(CheckpointError::io(&own, e));
+    }
+    let linked = std::fs::hard_link(&own, path);
+    let _ = std::fs::remove_file(&own);
+    match linked {
+        Ok(()) => {
+            sweep_leftovers(dir);
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(CheckpointError::io(path, e)),
+    }
+}
+
+/// Removes the files of takers that crashed before publishing their lock: a taker's own file
+/// lives for microseconds, so one a minute old is a leftover.
+fn sweep_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(60));
+        if old && entry.file_name().to_string_lossy().starts_with("lock.taking.") {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -173,7 +204,7 @@ fn read_owner(path: &Path) -> Result<LockOwner, CheckpointError> {
     Ok(parse_owner(&text))
 }
 
-/// The owner a lock file's text names (pid 0 for a file a crash left empty).
+/// The owner a lock file's text names (pid 0 for an empty or damaged file).
 fn parse_owner(text: &str) -> LockOwner {
     let mut parts = text.split_whitespace();
     let pid = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -237,15 +268,30 @@ mod tests {
         let (lock, broken) = RunLock::acquire(dir.path(), true).unwrap();
         assert_eq!(broken.map(|o| o.host), Some("other-host".to_owned()));
         drop(lock);
-        // An empty lock file is a taker's, for a moment; later, a crash's.
-        let file = std::fs::File::create(&path).unwrap();
-        let err = RunLock::acquire(dir.path(), true).unwrap_err();
-        assert!(matches!(err, CheckpointError::LockBeingTaken { .. }), "{err:?}");
-        assert!(RunLock::held(dir.path()), "the run may be starting");
-        file.set_modified(std::time::SystemTime::now() - UNWRITTEN_GRACE * 2).unwrap();
+        // drctl never leaves a lock file empty: one that is was damaged outside it.
+        std::fs::File::create(&path).unwrap();
         assert!(!RunLock::held(dir.path()), "no process drives the run");
         let err = RunLock::acquire(dir.path(), false).unwrap_err();
         assert!(matches!(err, CheckpointError::DamagedLock { .. }), "{err:?}");
         assert!(RunLock::acquire(dir.path(), true).is_ok());
+    }
+
+    #[test]
+    fn a_taker_cut_short_leaves_no_lock_and_its_file_is_swept_later() {
+        let dir = tempfile::tempdir().unwrap();
+        // A taker killed between writing its own file and publishing it.
+        let old = dir.path().join("lock.taking.999999999");
+        std::fs::write(&old, "999999999 host 1\n").unwrap();
+        let file = std::fs::File::options().write(true).open(&old).unwrap();
+        file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120)).unwrap();
+        let fresh = dir.path().join("lock.taking.999999998");
+        std::fs::write(&fresh, "999999998 host 1\n").unwrap();
+        assert!(!RunLock::held(dir.path()));
+        let (lock, broken) = RunLock::acquire(dir.path(), false).unwrap();
+        assert_eq!(broken, None);
+        assert!(!old.exists(), "a minute-old leftover is swept");
+        assert!(fresh.exists(), "a taker may still be at work on a fresh one");
+        drop(lock);
+        assert!(!dir.path().join("lock").exists());
     }
 }

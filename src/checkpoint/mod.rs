@@ -37,7 +37,7 @@ pub enum CheckpointError {
     LockElsewhere { dir: PathBuf, pid: u32, host: String },
     #[error("run in {dir} is being locked by another drctl at this moment")]
     LockBeingTaken { dir: PathBuf },
-    #[error("run in {dir} has a lock file that names no process (a crash cut it short)")]
+    #[error("run in {dir} has a lock file that names no process (it was emptied or damaged outside drctl)")]
     DamagedLock { dir: PathBuf },
     #[error("no run `{id}` in {state_dir}")]
     NoSuchRun { id: String, state_dir: PathBuf },

@@ -92,6 +92,7 @@ impl From<crate::checkpoint::CheckpointError> for CliError {
             | C::AmbiguousRun { .. }
             | C::StaleLock { .. }
             | C::Locked { .. }
+            | C::LockBeingTaken { .. }
             | C::LockElsewhere { .. }
             | C::DamagedLock { .. }
             | C::StateDir { .. } => CliError::Usage { message: e.to_string(), help },

@@ -43,7 +43,7 @@ pub(super) async fn record_broken_lock(
     owner: &crate::checkpoint::LockOwner,
 ) -> Result<Record, CliError> {
     let reason = match owner.pid {
-        0 => "lock file left empty by a crash".to_owned(),
+        0 => "lock file emptied or damaged outside drctl".to_owned(),
         pid => format!("lock of pid {pid} on {}", owner.host),
     };
     let record =
