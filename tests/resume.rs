@@ -418,7 +418,7 @@ fn a_torn_last_record_is_cut_off_and_the_run_resumes_again_and_again() {
         let ran = sb.run(&["resume", &id]);
         assert_eq!(ran.code, 0, "resume {round}: {}", ran.stderr);
         if round == 0 {
-            assert!(ran.stderr.contains("torn"), "{}", ran.stderr);
+            assert!(ran.stderr.contains("last record was cut short"), "{}", ran.stderr);
         }
     }
     assert_eq!(sb.status(&id)["state"], "succeeded");
@@ -760,8 +760,15 @@ fn a_whole_last_record_that_is_damaged_stops_the_resume() {
     let resumed = sb.run(&["resume", &id]);
     assert_ne!(resumed.code, 0, "{}", resumed.stderr);
     assert!(resumed.stderr.contains(&format!("line {line}")), "names the line: {}", resumed.stderr);
+    assert!(resumed.stderr.contains("does not match its checksum"), "{}", resumed.stderr);
     assert_eq!(std::fs::read_to_string(&journal).unwrap(), damaged, "the damaged record is kept");
     assert_eq!(counts(&sb.read("done.log")).get("a"), Some(&1), "a did not run again");
+    // Text put between two records is not a record at all, and is named as such.
+    let inserted = text.replacen('\n', "\nnote: a by hand\n", 1);
+    std::fs::write(&journal, &inserted).unwrap();
+    let resumed = sb.run(&["resume", &id]);
+    assert_ne!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(resumed.stderr.contains("line 2") && resumed.stderr.contains("not a journal record"), "{}", resumed.stderr);
 }
 
 /// A `for_each` task that cannot start again after a crash (it reads a secret output that was

@@ -145,7 +145,7 @@ fn publish(dir: &Path, path: &Path, line: &str) -> Result<bool, CheckpointError>
         .and_then(|mut file| file.write_all(line.as_bytes()));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&own);
-        return Err(CheckpointError::io(&own, e));
+        return Err(CheckpointError::io(path, e));
     }
     let linked = std::fs::hard_link(&own, path);
     let _ = std::fs::remove_file(&own);

@@ -100,6 +100,22 @@ impl CheckpointError {
                  still says what it did)"
                     .into(),
             ),
+            CheckpointError::Io { source, .. }
+                if source.raw_os_error() == Some(libc::EROFS)
+                    || source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                Some(
+                    "drctl records every step of a run in the run's directory and cannot go on without writing \
+                     there: make the state directory writable (or --state-dir a copy that is), then run the same \
+                     command again; what the run recorded so far is kept"
+                        .into(),
+                )
+            }
+            CheckpointError::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC) => Some(
+                "the disk that holds the state directory is full: free space, then run the same command again; \
+                 what the run recorded so far is kept"
+                    .into(),
+            ),
             _ => None,
         }
     }

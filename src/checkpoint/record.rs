@@ -268,14 +268,17 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
 /// Why a line could not be read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineError {
+    /// Not a record at all: no checksum before it (text inserted, or bytes overwritten).
+    NotARecord,
+    /// A record that does not match its checksum: changed after it was written.
     Checksum,
     Syntax(String),
 }
 
 /// Reads one line (without its newline).
 pub fn decode(line: &[u8]) -> Result<Record, LineError> {
-    if line.len() < 10 || line[8] != b' ' {
-        return Err(LineError::Checksum);
+    if line.len() < 10 || line[8] != b' ' || !line[..8].iter().all(u8::is_ascii_hexdigit) {
+        return Err(LineError::NotARecord);
     }
     // `encode` writes lowercase hex; any other byte there (an uppercase digit included) is damage.
     let lowercase_hex = line[..8].iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
@@ -404,6 +407,8 @@ mod tests {
         damaged[n - 3] = b'9';
         assert_eq!(decode(&damaged), Err(LineError::Checksum));
         assert_eq!(decode(&line[..20]), Err(LineError::Checksum));
+        assert_eq!(decode(b"inserted by hand"), Err(LineError::NotARecord));
+        assert_eq!(decode(b"{\"t\":\"start\"}"), Err(LineError::NotARecord));
         // A checksum digit whose case changed is damage too, though it reads as the same number.
         let crc = crc32fast::hash(b"x");
         let mut upper = Vec::new();

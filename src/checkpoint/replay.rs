@@ -505,11 +505,18 @@ pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<Replay, CheckpointError
             // A crash mid-write leaves a partial (or zero-filled) last line: that record was never
             // acknowledged, so nothing depended on it.
             Err(_) if n == last && !ends_whole => replay.torn_tail = true,
+            Err(LineError::NotARecord) => {
+                return Err(CheckpointError::Corrupt {
+                    path: path.to_owned(),
+                    line: index + 1,
+                    why: "not a journal record (no checksum before it): text inserted, or the file damaged".into(),
+                })
+            }
             Err(LineError::Checksum) => {
                 return Err(CheckpointError::Corrupt {
                     path: path.to_owned(),
                     line: index + 1,
-                    why: "checksum mismatch".into(),
+                    why: "the record does not match its checksum: it was changed after it was written".into(),
                 })
             }
             Err(LineError::Syntax(why)) => {

@@ -144,7 +144,7 @@ pub(super) async fn resume_locked(
         run_dir.write_file("meta.json", &json)?;
     }
     if replay.torn_tail && !how.quiet {
-        crate::errln!("note: the journal's last record was torn by a crash and was ignored");
+        crate::errln!("note: the journal's last record was cut short (a crash, or a full disk) and is ignored: what it recorded had not been acknowledged");
     }
     let actor = Actor::current();
     let mut appended = Vec::new();
