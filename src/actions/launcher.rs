@@ -11,6 +11,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 
 use tokio::process::{Child, Command};
@@ -177,19 +178,18 @@ fn serve() {
 ///
 /// Until it has moved into a process group of its own, a new process is in drctl's group, and
 /// a signal sent to that group (a Ctrl-C typed at a terminal) ends it before it runs anything.
-/// A process that ended before `exec` is started again: a signal meant for drctl fails no
-/// command.
+/// A process that ended so is started again: a signal meant for drctl fails no command.
 fn start(mut command: Command) -> Launched {
-    let ours = own_comm();
     let mut tries = 0;
     loop {
         tries += 1;
+        let signals = INTERRUPTS.load(Ordering::SeqCst);
         let before = crate::checkpoint::record::boot_ticks();
         let spawned = command.spawn();
         let started = before.filter(|&b| crate::checkpoint::record::boot_ticks() == Some(b));
         match &spawned {
             Err(_) => super::processes::stop_lost(command.as_std()),
-            Ok(child) if tries < PRE_EXEC_TRIES && ended_before_exec(child, ours.as_deref()) => {
+            Ok(child) if tries < PRE_EXEC_TRIES && ended_before_exec(child, signals) => {
                 tracing::debug!(
                     pid = child.id(),
                     tries,
@@ -206,15 +206,66 @@ fn start(mut command: Command) -> Launched {
 /// How many times a command that ended before `exec` is started.
 const PRE_EXEC_TRIES: u32 = 4;
 
-/// The name `/proc` gives this thread, which a new process keeps until its `exec`.
-fn own_comm() -> Option<String> {
-    std::fs::read_to_string("/proc/thread-self/comm").ok()
+/// Interrupting signals drctl has had (counted by its handlers, see [`note_interrupt`]).
+static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts an interrupting signal drctl has had. Async-signal-safe: called from the handler.
+pub fn note_interrupt() {
+    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
 }
 
-/// Whether `child` ended without running its program: the start returns once the process
-/// has called `exec` or ended, and one that ended before still bears the name of the thread
-/// that started it.
-fn ended_before_exec(child: &Child, ours: Option<&str>) -> bool {
-    let (Some(pid), Some(ours)) = (child.id(), ours) else { return false };
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == ours)
+/// Whether `child` ended without running its program, killed by a signal to drctl's group.
+///
+/// The start returns once the process has called `exec` or begun to end. One that is ending
+/// becomes a zombie within moments, killed by a signal, and still bears the name of the thread
+/// that started it, where one that ran its program bears the program's. Only a start during
+/// which drctl had an interrupting signal (`signals` counted before it) waits for those
+/// moments; any other costs one system call.
+fn ended_before_exec(child: &Child, signals: u64) -> bool {
+    let Some(pid) = child.id().and_then(|pid| libc::id_t::try_from(pid).ok()) else { return false };
+    let signalled = || INTERRUPTS.load(Ordering::SeqCst) != signals || interrupt_pending();
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match ended(pid) {
+            Some(true) => break,
+            Some(false) => return false,
+            None if waited.is_zero() && !signalled() => return false,
+            None if waited >= ENDING_WAIT => return false,
+            None => {
+                std::thread::sleep(ENDING_POLL);
+                waited += ENDING_POLL;
+            }
+        }
+    }
+    let ours = std::fs::read_to_string("/proc/thread-self/comm");
+    let its = std::fs::read_to_string(format!("/proc/{pid}/comm"));
+    matches!((ours, its), (Ok(ours), Ok(its)) if ours == its)
+}
+
+/// How long a start during a signal waits for its process to end, if the signal ended it.
+const ENDING_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+const ENDING_POLL: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Whether child `pid` has ended: `Some(true)` killed by a signal, `Some(false)` otherwise,
+/// `None` while it runs. It is left to be collected by its handle.
+fn ended(pid: libc::id_t) -> Option<bool> {
+    // SAFETY: `siginfo_t` is plain data, which `waitid` fills for a child of this process.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let asked = libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
+        if asked != 0 || info.si_pid() == 0 {
+            return None;
+        }
+        Some(matches!(info.si_code, libc::CLD_KILLED | libc::CLD_DUMPED))
+    }
+}
+
+/// Whether an interrupting signal is waiting to be handled by drctl.
+fn interrupt_pending() -> bool {
+    // SAFETY: `sigset_t` is plain data, filled by `sigpending`.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut set) == 0
+            && [libc::SIGINT, libc::SIGTERM, libc::SIGHUP].iter().any(|&sig| libc::sigismember(&set, sig) == 1)
+    }
 }

@@ -22,6 +22,7 @@ pub(crate) mod http;
 mod inventory;
 mod launcher;
 pub use launcher::close as stop_launching;
+pub use launcher::note_interrupt;
 mod processes;
 pub use processes::processes_with_env;
 pub mod oci;

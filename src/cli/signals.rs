@@ -24,11 +24,12 @@ fn count_signals() -> bool {
     static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *INSTALLED.get_or_init(|| {
         KINDS.iter().zip(&COUNTS).all(|((number, _), count)| {
-            // SAFETY: the action only adds to an atomic counter, which is async-signal-safe,
+            // SAFETY: the action only adds to atomic counters, which is async-signal-safe,
             // and cannot panic.
             unsafe {
                 signal_hook_registry::register(*number, move || {
                     count.fetch_add(1, Ordering::SeqCst);
+                    crate::actions::note_interrupt();
                 })
             }
             .is_ok()
