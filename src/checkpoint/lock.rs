@@ -155,6 +155,23 @@ fn publish(dir: &Path, path: &Path, line: &str) -> Result<bool, CheckpointError>
             Ok(true)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        // A file system without hard links (FAT, some network shares): the lock is created
+        // in place, which a crash between its creation and its write can leave empty.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS)) => {
+            create_in_place(path, line)
+        }
+        Err(e) => Err(CheckpointError::io(path, e)),
+    }
+}
+
+/// Creates the lock file at `path` holding `line`; false if it exists.
+fn create_in_place(path: &Path, line: &str) -> Result<bool, CheckpointError> {
+    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(mut file) => {
+            file.write_all(line.as_bytes()).map_err(|e| CheckpointError::io(path, e))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(CheckpointError::io(path, e)),
     }
 }
@@ -293,5 +310,15 @@ mod tests {
         assert!(fresh.exists(), "a taker may still be at work on a fresh one");
         drop(lock);
         assert!(!dir.path().join("lock").exists());
+    }
+
+    #[test]
+    fn without_hard_links_the_lock_is_created_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        assert!(create_in_place(&path, "1 host 2\n").unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "1 host 2\n");
+        assert!(!create_in_place(&path, "3 host 4\n").unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "1 host 2\n");
     }
 }
