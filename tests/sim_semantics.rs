@@ -305,11 +305,16 @@ async fn work_requests_succeed_and_referential_checks_hold() {
     // A new image, the old API's way (top-level `image`) and the new one's (`sourceDetails`):
     // each takes the new image with a digest of its own, never the one it replaces.
     let mut digests = vec![first["imageDigest"].clone()];
-    for (change, image) in [
-        (json!({"image": "registry.example.com/ns/other:9"}), "registry.example.com/ns/other:9"),
+    let ns = &sim.identity.namespace;
+    let other = sim_support::push_image(&sim.base(IAD), &format!("{ns}/other"), "9", "other").await;
+    let hello = sim_support::push_image(&sim.base(IAD), &format!("{ns}/hello"), "2", "hello").await;
+    let (other_image, hello_image) = (format!("iad.ocir.io/{ns}/other:9"), format!("iad.ocir.io/{ns}/hello:2"));
+    for (change, image, pushed) in [
+        (json!({"image": other_image}), other_image.as_str(), &other),
         (
-            json!({"sourceDetails": {"sourceType": "CONTAINER_IMAGE", "image": "registry.example.com/ns/hello:2"}}),
-            "registry.example.com/ns/hello:2",
+            json!({"sourceDetails": {"sourceType": "CONTAINER_IMAGE", "image": hello_image}}),
+            hello_image.as_str(),
+            &hello,
         ),
     ] {
         client.send(OciRequest::new(Method::PUT, Service::Functions, IAD, &path).json(&change).unwrap()).await.unwrap();
@@ -320,6 +325,7 @@ async fn work_requests_succeed_and_referential_checks_hold() {
             "{now}"
         );
         assert_eq!(now["sourceDetails"]["imageDigest"], now["imageDigest"]);
+        assert_eq!(now["imageDigest"], pushed.digest.as_str(), "the registry's digest of {image}");
         assert!(!digests.contains(&now["imageDigest"]), "{change}: {now}");
         digests.push(now["imageDigest"].clone());
     }
@@ -793,7 +799,7 @@ async fn detached_invokes_are_accepted_without_a_result() {
     let (app, wr) = application(&client, &sim, "app").await;
     let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
     wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
-    let body = function_body(&app, "f", "registry.example.com/ns/f:1");
+    let body = function_body(&app, "f", &function_image(&sim).await);
     let function: Value = client.send_json(post(Service::Functions, IAD, "/functions", body)).await.unwrap();
     let id = function["id"].as_str().unwrap();
     wait_active(&client, Service::Functions, IAD, &format!("/functions/{id}"), "ACTIVE").await;
@@ -1048,4 +1054,60 @@ async fn documented_list_filters_filter() {
     }
     let apps = get(Service::Functions, IAD, "/applications").query("compartmentId", &t);
     assert_eq!(names(&client, apps).await, ["aa-app", "zz-app"]);
+}
+
+/// OCI Functions runs images from Container Registry in the function's own region only: an
+/// image elsewhere is refused (400), one the registry lacks is not found (404), and a digest
+/// sent with an image must be the registry's.
+#[tokio::test]
+async fn functions_take_only_images_their_region_holds() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let image = function_image(&sim).await;
+    let (app, wr) = application(&client, &sim, "app").await;
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let ns = &sim.identity.namespace;
+    for (elsewhere, expected) in [
+        ("docker.io/library/busybox:latest".to_string(), (400, "InvalidParameter")),
+        (format!("phx.ocir.io/{ns}/f:1"), (400, "InvalidParameter")),
+        (format!("iad.ocir.io/{ns}/f:2"), (404, "NotAuthorizedOrNotFound")),
+    ] {
+        let (status, code, message) = failure(
+            client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "f", &elsewhere))).await,
+        );
+        assert_eq!((status, code.as_str()), expected, "{elsewhere}: {message}");
+    }
+    let mut body = function_body(&app, "f", &image);
+    body["imageDigest"] = json!(format!("sha256:{}", "0".repeat(64)));
+    let (status, code, _) = failure(client.send(post(Service::Functions, IAD, "/functions", body)).await);
+    assert_eq!((status, code.as_str()), (400, "InvalidParameter"));
+    // The long form of the region's registry host is the same registry.
+    let long = image.replace("iad.ocir.io", "us-ashburn-1.ocir.io");
+    let function: Value =
+        client.send_json(post(Service::Functions, IAD, "/functions", function_body(&app, "f", &long))).await.unwrap();
+    assert!(function["imageDigest"].as_str().is_some_and(|d| d.starts_with("sha256:")), "{function}");
+}
+
+/// A change the simulator could not write to its state file is answered 500, as OCI answers
+/// one it could not make durable, not 200 for what a restart would lose; once the file can be
+/// written again, changes are answered as before.
+#[tokio::test]
+async fn a_change_that_cannot_be_saved_is_answered_500() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let state = state_dir.path().join("kept");
+    std::fs::create_dir(&state).unwrap();
+    let file = state.join("state.json");
+    let sim = TestSim::start(|args| args.state = Some(file.clone())).await;
+    let client = sim.client();
+    let body = json!({"compartmentId": sim.identity.tenancy, "cidrBlock": "10.0.0.0/16"});
+    client.send_json::<Value>(post(Service::Core, IAD, "/vcns", body.clone())).await.unwrap();
+    assert!(file.is_file());
+    std::fs::remove_dir_all(&state).unwrap();
+    let (status, code, message) = failure(client.send(post(Service::Core, IAD, "/vcns", body.clone())).await);
+    assert_eq!((status, code.as_str()), (500, "InternalServerError"), "{message}");
+    assert!(message.contains("could not save its state"), "{message}");
+    std::fs::create_dir(&state).unwrap();
+    client.send_json::<Value>(post(Service::Core, IAD, "/vcns", body)).await.unwrap();
+    assert!(file.is_file());
 }

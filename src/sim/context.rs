@@ -54,6 +54,8 @@ pub struct Sim {
     /// Changes so far, and how many of them the state file holds (see [`Sim::durable`]).
     version: AtomicU64,
     saved: tokio::sync::watch::Sender<u64>,
+    /// Why the last save failed, until one succeeds.
+    save_error: Mutex<Option<String>>,
     /// Whether a saver keeps a state file (`--state`).
     saving: AtomicBool,
     /// One gate per `opc-retry-token` in use, so concurrent first uses of a token are handled
@@ -72,6 +74,7 @@ impl Sim {
             changed: Notify::new(),
             version: AtomicU64::new(0),
             saved: tokio::sync::watch::Sender::new(0),
+            save_error: Mutex::new(None),
             saving: AtomicBool::new(false),
             retry_gates: Mutex::new(BTreeMap::new()),
         })
@@ -110,8 +113,10 @@ impl Sim {
         self.version.load(Ordering::SeqCst)
     }
 
-    /// The saver's side: the state file holds the changes up to `version`.
-    pub(super) fn saved(&self, version: u64) {
+    /// The saver's side: writing the changes up to `version` ended, with the error that
+    /// kept them from the state file if any.
+    pub(super) fn saved(&self, version: u64, error: Option<String>) {
+        *self.save_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
         self.saved.send_if_modified(|saved| {
             let newer = version > *saved;
             *saved = (*saved).max(version);
@@ -123,13 +128,18 @@ impl Sim {
     /// answer is given only for what a restart keeps, as OCI's are. A client that recorded
     /// the answer (a run's journal) and then lost the simulator with it (a killed `drctl run
     /// --sim`) finds the same state at its resume.
-    pub async fn durable(&self) {
+    /// Errs with why when the state file could not be written.
+    pub async fn durable(&self) -> Result<(), String> {
         if !self.saving.load(Ordering::SeqCst) {
-            return;
+            return Ok(());
         }
         let version = self.version.load(Ordering::SeqCst);
         let mut saved = self.saved.subscribe();
         let _ = saved.wait_for(|s| *s >= version).await;
+        match self.save_error.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(why) => Err(why),
+            None => Ok(()),
+        }
     }
 
     pub fn set_base(&self, region: &str, base: String) {

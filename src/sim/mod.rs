@@ -25,6 +25,7 @@ pub mod ocid;
 pub mod pagination;
 pub mod registry;
 pub mod resource;
+pub mod retry_tokens;
 pub mod seed;
 pub mod server;
 pub mod services;

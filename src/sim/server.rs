@@ -199,7 +199,18 @@ async fn gate(State(ctx): State<RegionCtx>, req: Request, next: Next) -> Respons
         Err(e) => e.into_response(),
     };
     if waits {
-        ctx.sim.durable().await;
+        if let Err(why) = ctx.sim.durable().await {
+            // As OCI answers a change it could not make durable: the outcome is unknown.
+            response = ApiError::new(
+                500,
+                "InternalServerError",
+                format!(
+                    "The simulator could not save its state ({why}): this change may be lost when it restarts. Make \
+                     its state file writable (or free the disk), then retry."
+                ),
+            )
+            .into_response();
+        }
     }
     if let Ok(v) = request_id.parse() {
         response.headers_mut().insert("opc-request-id", v);
@@ -231,8 +242,9 @@ async fn checked(ctx: &RegionCtx, req: Request, next: Next) -> Result<Response, 
         return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await);
     }
     ctx.sim.keys.authenticate(&method, &target, &parts.headers, &bytes, SystemTime::now())?;
+    // Honoured only where OCI documents it: elsewhere a retried request runs again.
     let token = match method {
-        Method::POST | Method::PUT => {
+        Method::POST | Method::PUT if crate::sim::retry_tokens::takes_retry_token(method.as_str(), &path) => {
             parts.headers.get("opc-retry-token").and_then(|v| v.to_str().ok()).map(str::to_string)
         }
         _ => None,

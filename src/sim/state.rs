@@ -56,13 +56,16 @@ pub async fn saver(sim: Arc<Sim>, path: PathBuf, shutdown: CancellationToken) {
         let sim = sim.clone();
         async move {
             // Serialising a large store is blocking work; keep it off the runtime.
-            match tokio::task::spawn_blocking(move || write_json_atomic(&path, &snapshot)).await {
-                Ok(Err(e)) => tracing::error!("saving simulator state: {e}"),
-                Err(e) => tracing::error!("saving simulator state: {e}"),
-                Ok(Ok(())) => {}
+            let error = match tokio::task::spawn_blocking(move || write_json_atomic(&path, &snapshot)).await {
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(e) => Some(e.to_string()),
+                Ok(Ok(())) => None,
+            };
+            if let Some(e) = &error {
+                tracing::error!("saving simulator state: {e}");
             }
-            // Also after a failed write (logged): answers must not wait for ever.
-            sim.saved(version);
+            // Also after a failed write: the answers waiting for it say it failed.
+            sim.saved(version, error);
         }
     };
     let mut tick = tokio::time::interval(Duration::from_secs(30));

@@ -19,6 +19,15 @@ import sys
 import oci
 import requests
 
+# The operations the simulator honours opc-retry-token on are those of this SDK.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import retry_token_ops  # noqa: E402
+
+_listed = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "sim", "retry_token_operations.txt")
+_current = [line.strip() for line in open(_listed) if line.strip() and not line.startswith("#")]
+assert _current == retry_token_ops.operations(), \
+    "src/sim/retry_token_operations.txt is not current: python3 tests/sim/retry_token_ops.py > it"
+
 DIR = sys.argv[1]
 CONFIG_FILE = os.path.join(DIR, "config")
 cfg = oci.config.from_file(CONFIG_FILE)
@@ -90,12 +99,47 @@ assert app.lifecycle_state == "ACTIVE"
 ok("functions.create_application (work request SUCCEEDED)")
 assert [a.id for a in fn.list_applications(T, display_name="sdk-app").data] == [app.id]
 ok("functions.list_applications")
+namespace = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=IAD).get_namespace().data
+
+
+def push_image(repository, tag, layer):
+    """Pushes a one-layer image to Ashburn's registry; returns its manifest digest."""
+    blobs = [b'{"architecture":"amd64","os":"linux"}', layer]
+    for blob in blobs:
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        r = requests.post(f"{IAD}/v2/{namespace}/{repository}/blobs/uploads/", params={"digest": digest}, data=blob)
+        assert r.status_code == 201, r.text
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                      "digest": "sha256:" + hashlib.sha256(blobs[0]).hexdigest(), "size": len(blobs[0])},
+                           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                       "digest": "sha256:" + hashlib.sha256(layer).hexdigest(),
+                                       "size": len(layer)}]}).encode()
+    r = requests.put(f"{IAD}/v2/{namespace}/{repository}/manifests/{tag}", data=manifest,
+                     headers={"content-type": "application/vnd.oci.image.manifest.v1+json"})
+    assert r.status_code == 201, r.text
+    return "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
+hello1 = push_image("sdk/hello", "1", b"hello one")
+hello2 = push_image("sdk/hello", "2", b"hello two")
+# Functions runs images from its own region's registry only.
+for elsewhere in ("registry.example.com/ns/hello:1", f"phx.ocir.io/{namespace}/sdk/hello:1"):
+    try:
+        fn.create_function(F.CreateFunctionDetails(
+            display_name="sdk-fn-elsewhere", application_id=app.id, memory_in_mbs=256,
+            source_details=F.CreateContainerImageFunctionSourceDetails(image=elsewhere)))
+        raise AssertionError(f"a function with {elsewhere} was created")
+    except oci.exceptions.ServiceError as e:
+        assert e.status == 400 and e.code == "InvalidParameter", (e.status, e.code)
+ok("functions.create_function refuses an image outside the region's registry (400)")
 resp = fn.create_function(F.CreateFunctionDetails(
     display_name="sdk-fn", application_id=app.id, memory_in_mbs=256, timeout_in_seconds=60, config={"K": "V"},
-    source_details=F.CreateContainerImageFunctionSourceDetails(image="registry.example.com/ns/hello:1")))
+    source_details=F.CreateContainerImageFunctionSourceDetails(image=f"iad.ocir.io/{namespace}/sdk/hello:1")))
 wait_wr(fn_wr, resp.headers["opc-work-request-id"])
 func = fn.get_function(resp.data.id).data
 assert func.lifecycle_state == "ACTIVE" and func.memory_in_mbs == 256 and func.config == {"K": "V"}
+assert func.source_details.image_digest == hello1, (func.source_details, hello1)
 ok("functions.create_function + get_function")
 assert [f.id for f in fn.list_functions(app.id).data] == [func.id]
 ok("functions.list_functions")
@@ -110,11 +154,11 @@ assert fn.get_function(func.id).data.memory_in_mbs == 512
 ok("functions.update_function")
 before = fn.get_function(func.id).data.source_details.image_digest
 upd = fn.update_function(func.id, F.UpdateFunctionDetails(
-    source_details=F.UpdateContainerImageFunctionSourceDetails(image="registry.example.com/ns/hello:2")))
+    source_details=F.UpdateContainerImageFunctionSourceDetails(image=f"iad.ocir.io/{namespace}/sdk/hello:2")))
 wait_wr(fn_wr, upd.headers["opc-work-request-id"])
 moved = fn.get_function(func.id).data
-assert moved.source_details.image == "registry.example.com/ns/hello:2", moved.source_details
-assert moved.source_details.image_digest != before and moved.memory_in_mbs == 512
+assert moved.source_details.image == f"iad.ocir.io/{namespace}/sdk/hello:2", moved.source_details
+assert before == hello1 and moved.source_details.image_digest == hello2 and moved.memory_in_mbs == 512
 ok("functions.update_function (a new image through sourceDetails, with its own digest)")
 
 # --- vault and secrets ----------------------------------------------------------------
@@ -221,7 +265,6 @@ assert rs.activate_schedule(sched.id).data.lifecycle_state == "ACTIVE"
 ok("resource_scheduler.deactivate_schedule + activate_schedule")
 
 # --- artifacts: container images --------------------------------------------------------
-namespace = oci.object_storage.ObjectStorageClient(cfg, service_endpoint=IAD).get_namespace().data
 art = oci.artifacts.ArtifactsClient(cfg, service_endpoint=IAD)
 repo = art.create_container_repository(oci.artifacts.models.CreateContainerRepositoryDetails(
     compartment_id=T, display_name="sdk/img")).data

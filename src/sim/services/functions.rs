@@ -110,11 +110,12 @@ fn prepare_function(p: &mut Prepare<'_>) -> Result<(), ApiError> {
         )
     })?;
     let changed = p.existing.is_none_or(|old| old.str_field("image") != Some(image.as_str()));
-    let digest = match registry_digest(p, &image)? {
-        Some(d) => d,
-        // A new image's digest is the one sent with it, never the image it replaces.
-        None if changed => given(p, "imageDigest").unwrap_or_else(|| format!("sha256:{}", hex_digest(&image))),
-        None => p.existing.and_then(|old| old.str_field("imageDigest")).unwrap_or_default().to_string(),
+    let sent_digest = given(p, "imageDigest");
+    let digest = match p.existing.and_then(|old| old.str_field("imageDigest")) {
+        // An update that leaves the image alone keeps the digest the function runs.
+        Some(kept) if !changed && sent_digest.is_none() => kept.to_string(),
+        // A new image is pulled from this region's registry, and runs what it holds there.
+        _ => registry_digest(p, &image, sent_digest.as_deref())?,
     };
     p.body.insert("image".into(), json!(image));
     p.body.insert("imageDigest".into(), json!(digest));
@@ -163,12 +164,26 @@ fn unique_in_app(p: &Prepare<'_>, app_id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// For an image on this region's OCIR host, the manifest digest the region's registry holds
-/// for it (404 when it holds none, as OCI refuses a function whose image it cannot pull).
-/// `None` for images on other hosts, which the simulator cannot check.
-fn registry_digest(p: &Prepare<'_>, image: &str) -> Result<Option<String>, ApiError> {
-    let Ok(host) = crate::oci::endpoints::ocir_host(p.region) else { return Ok(None) };
-    let Some(path) = image.strip_prefix(&format!("{host}/")) else { return Ok(None) };
+/// The manifest digest this region's registry holds for `image`. OCI Functions pulls images
+/// only from Container Registry in the function's own region: an image elsewhere (another
+/// region's registry, a public one) is refused with 400, one the registry does not hold with
+/// 404, and a digest sent with the image must be the one the registry holds.
+fn registry_digest(p: &Prepare<'_>, image: &str, sent: Option<&str>) -> Result<String, ApiError> {
+    let host = crate::oci::endpoints::ocir_host(p.region)
+        .map_err(|e| ApiError::invalid(format!("Region {} has no Container Registry: {e}.", p.region)))?;
+    let long_host =
+        crate::oci::regions::find_region(p.region).filter(|r| r.realm == "oc1").map(|r| format!("{}.ocir.io", r.id));
+    let path = [Some(host.as_str()), long_host.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|h| image.strip_prefix(h).and_then(|rest| rest.strip_prefix('/')));
+    let Some(path) = path else {
+        return Err(ApiError::invalid(format!(
+            "The image {image} is not in Container Registry of {} ({host}): functions run only images from \
+             their own region's registry. Copy the image to {host} and give that image.",
+            p.region
+        )));
+    };
     let (repository, reference) = match path.split_once('@') {
         Some((repo, digest)) => (repo, digest),
         None => match path.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')) {
@@ -176,7 +191,7 @@ fn registry_digest(p: &Prepare<'_>, image: &str) -> Result<Option<String>, ApiEr
             None => (path, "latest"),
         },
     };
-    crate::sim::registry::image_digest(p.store, p.region, repository, reference).map(Some).ok_or_else(|| {
+    let held = crate::sim::registry::image_digest(p.store, p.region, repository, reference).ok_or_else(|| {
         ApiError::new(
             404,
             "NotAuthorizedOrNotFound",
@@ -186,13 +201,14 @@ fn registry_digest(p: &Prepare<'_>, image: &str) -> Result<Option<String>, ApiEr
                 p.region
             ),
         )
-    })
-}
-
-/// A stable stand-in digest for an image outside this region's registry.
-fn hex_digest(image: &str) -> String {
-    use sha2::{Digest, Sha256};
-    crate::hash::hex(&Sha256::digest(image.as_bytes()))
+    })?;
+    match sent {
+        Some(sent) if sent != held => Err(ApiError::invalid(format!(
+            "imageDigest {sent} is not the digest of {image} in the {} registry ({held}).",
+            p.region
+        ))),
+        _ => Ok(held),
+    }
 }
 
 pub fn routes(mut router: Router<RegionCtx>) -> Router<RegionCtx> {
