@@ -20,7 +20,14 @@ fn extra_roots() -> &'static [reqwest::Certificate] {
     ROOTS.get_or_init(|| {
         let mut roots = Vec::new();
         if let Some(system) = SYSTEM_BUNDLES.iter().find(|p| std::path::Path::new(p).is_file()) {
-            roots.extend(read_bundle(system));
+            let read = read_bundle(system);
+            if read.is_empty() {
+                crate::errln!(
+                    "warning: the system's CA bundle {system} holds no PEM certificate that can be read: only the \
+                     built-in roots are trusted"
+                );
+            }
+            roots.extend(read);
         }
         if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
             let path = std::path::PathBuf::from(file);

@@ -36,8 +36,8 @@ pub struct Http {
 /// and building one reads the trusted certificates.
 #[derive(Default)]
 pub(crate) struct Clients {
-    follow: std::sync::OnceLock<reqwest::Client>,
-    stay: std::sync::OnceLock<reqwest::Client>,
+    follow: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    stay: std::sync::OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl Clients {
@@ -45,17 +45,22 @@ impl Clients {
         Clients::default()
     }
 
-    fn get(&self, follow_redirects: bool) -> &reqwest::Client {
+    /// The client, or why it could not be built (a default client would drop the trusted
+    /// certificates and the redirect policy the request asked for).
+    fn get(&self, follow_redirects: bool) -> Result<&reqwest::Client, ActionError> {
         let cell = if follow_redirects { &self.follow } else { &self.stay };
-        cell.get_or_init(|| {
+        let built = cell.get_or_init(|| {
             let policy =
                 if follow_redirects { reqwest::redirect::Policy::default() } else { reqwest::redirect::Policy::none() };
             crate::tls::trusting(reqwest::Client::builder())
                 .user_agent(concat!("drctl/", env!("CARGO_PKG_VERSION")))
                 .redirect(policy)
                 .build()
-                .unwrap_or_default()
-        })
+                .map_err(|e| e.to_string())
+        });
+        built
+            .as_ref()
+            .map_err(|why| ActionError::fatal(ErrorClass::Other, format!("cannot make an HTTP client: {why}")))
     }
 }
 
@@ -100,7 +105,7 @@ impl Default for Http {
 
 /// The answer to a request, as outputs and as the value `until` expressions see.
 pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettings>) -> Result<Outputs, ActionError> {
-    let client = clients.get(with.get("follow_redirects").and_then(Value::as_bool) != Some(false));
+    let client = clients.get(with.get("follow_redirects").and_then(Value::as_bool) != Some(false))?;
     let method = with.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
     let method = reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| ActionError::input(format!("bad method `{method}`")))?;
