@@ -1111,3 +1111,34 @@ async fn a_change_that_cannot_be_saved_is_answered_500() {
     client.send_json::<Value>(post(Service::Core, IAD, "/vcns", body)).await.unwrap();
     assert!(file.is_file());
 }
+
+/// An update that has a work request is UPDATING until its work request ends, and a failed
+/// work request leaves the resource as it was, as on OCI; `fail-work-requests` reaches
+/// updates as it does creates and deletes.
+#[tokio::test]
+async fn updates_are_updating_until_their_work_request_ends_and_a_failed_one_changes_nothing() {
+    let sim = TestSim::start(|_| {}).await;
+    let client = sim.client();
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    let (app, wr) = application(&client, &sim, "app").await;
+    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let path = format!("/applications/{app}");
+    let update = |config: Value| {
+        OciRequest::new(Method::PUT, Service::Functions, IAD, &path).json(&json!({"config": config})).unwrap()
+    };
+    let resp = client.send(update(json!({"K": "1"}))).await.unwrap();
+    let wr = resp.headers["opc-work-request-id"].to_str().unwrap().to_string();
+    let now: Value = client.send_json(get(Service::Functions, IAD, &path)).await.unwrap();
+    assert_eq!(now["lifecycleState"], "UPDATING", "{now}");
+    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let now: Value = client.send_json(get(Service::Functions, IAD, &path)).await.unwrap();
+    assert_eq!((now["lifecycleState"].as_str(), &now["config"]), (Some("ACTIVE"), &json!({"K": "1"})), "{now}");
+    sim.launched.running.sim.faults.apply(IAD, FaultCommand::FailWorkRequests { rate: 1.0 }).unwrap();
+    let resp = client.send(update(json!({"K": "2"}))).await.unwrap();
+    let wr = resp.headers["opc-work-request-id"].to_str().unwrap().to_string();
+    let err =
+        wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap_err();
+    assert!(err.to_string().contains("FAILED"), "{err}");
+    let now: Value = client.send_json(get(Service::Functions, IAD, &path)).await.unwrap();
+    assert_eq!((now["lifecycleState"].as_str(), &now["config"]), (Some("ACTIVE"), &json!({"K": "1"})), "{now}");
+}

@@ -583,11 +583,28 @@ pub fn update(ctx: &RegionCtx, kind: &'static Kind, call: &Call, id: &str) -> Re
     let mut updated = existing.clone();
     updated.body = Value::Object(body);
     updated.etag = etag;
+    let mut view = public(&updated.body);
     if let Some((entity, op)) = WorkRequestSpec::of(kind, |s| s.update_op) {
-        let wr = work_requests::record(&mut store, ctx, entity, op, "UPDATED", &updated, false);
+        // An update with a work request is done when its work request is: the resource is
+        // UPDATING until then where its kind has that state, and a failed work request leaves
+        // it as it was. What was asked is answered either way.
+        let fails = sim.faults.work_request_fails(&ctx.region);
+        let wr = work_requests::record(&mut store, ctx, entity, op, "UPDATED", &updated, fails);
         headers.push(("opc-work-request-id", wr));
+        if fails {
+            let etag = std::mem::take(&mut updated.etag);
+            updated = existing.clone();
+            updated.etag = etag;
+        }
+        if crate::sim::states::of(kind.name).contains(&"UPDATING") {
+            let settled = existing.state().to_owned();
+            updated.set_state("UPDATING");
+            updated.pending = Some(Transition { at_ms: now_ms() + sim.settings.latency_ms(), state: settled });
+            if let Some(body) = view.as_object_mut() {
+                body.insert("lifecycleState".into(), json!("UPDATING"));
+            }
+        }
     }
-    let view = public(&updated.body);
     store.resources.insert(id.to_string(), updated);
     drop(store);
     sim.touch();
