@@ -283,17 +283,33 @@ async fn distribution_errors_have_the_specifications_shape() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn basic_auth_when_configured() {
+async fn ocir_token_auth_when_configured() {
     let sim = TestSim::start(|a| a.registry_auth = Some(("ocir-user".into(), "token".into()))).await;
     let ns = sim.identity.namespace.clone();
-    let resp = reqwest::get(format!("{}/v2/", sim.base(IAD))).await.unwrap();
+    let base = sim.base(IAD);
+    let resp = reqwest::get(format!("{base}/v2/")).await.unwrap();
     assert_eq!(resp.status(), 401);
-    assert_eq!(resp.headers()["www-authenticate"], "Basic realm=\"drctl-sim us-ashburn-1\"");
+    // As OCIR: a Bearer challenge naming the region's token service.
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        format!("Bearer realm=\"{base}/20180419/docker/token\",service=\"iad.ocir.io\"").as_str()
+    );
     assert_eq!(errors_of(resp).await.1["code"], "UNAUTHORIZED");
+    let http = reqwest::Client::new();
+    let tokens = format!("{base}/20180419/docker/token");
+    let refused = http.get(&tokens).basic_auth("ocir-user", Some("wrong")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let issued: Value =
+        http.get(&tokens).basic_auth("ocir-user", Some("token")).send().await.unwrap().json().await.unwrap();
+    let token = issued["token"].as_str().unwrap();
+    let resp = http.get(format!("{base}/v2/")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = http.get(format!("{base}/v2/")).bearer_auth("forged").send().await.unwrap();
+    assert_eq!(resp.status(), 401);
     let src = format!("{}/{ns}/a:v1", host(&sim, IAD));
     let dst = format!("{}/{ns}/a:v1", host(&sim, PHX));
     let err = copy_image(request(&src, &dst), CancellationToken::new()).await.unwrap_err();
-    assert!(err.to_string().contains("requires credentials"), "{err}");
+    assert!(err.to_string().contains("gives no token without credentials"), "{err}");
     let mut with_creds = request(&src, &dst);
     with_creds.source_credentials = Some(Credentials::new("ocir-user", "token"));
     let err = copy_image(with_creds, CancellationToken::new()).await.unwrap_err();

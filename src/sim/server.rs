@@ -237,8 +237,9 @@ async fn checked(ctx: &RegionCtx, req: Request, next: Next) -> Result<Response, 
     if let Some(response) = services::apigateway_runtime::serve(ctx, &host, &parts, &bytes) {
         return Ok(response);
     }
-    // The registry has its own authentication (basic, optional) and no retry tokens.
-    if path == "/v2" || path.starts_with("/v2/") {
+    // The registry and its token service have their own authentication (optional) and no
+    // retry tokens.
+    if path == "/v2" || path.starts_with("/v2/") || path == crate::sim::registry::access::TOKEN_PATH {
         return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await);
     }
     ctx.sim.keys.authenticate(&method, &target, &parts.headers, &bytes, SystemTime::now())?;

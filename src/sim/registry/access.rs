@@ -17,15 +17,44 @@ use crate::sim::ocid::{new_etag, new_ocid, region_key};
 use crate::sim::services::artifacts::REPOSITORY;
 use crate::sim::store::{now_ms, rfc3339, Resource, Store};
 
-/// Refuses a request without the configured basic credentials (when any are configured).
+/// Where a region's registry hands out tokens, as OCIR does.
+pub const TOKEN_PATH: &str = "/20180419/docker/token";
+
+/// Refuses a request without credentials, when any are configured: as OCIR, with a `Bearer`
+/// challenge naming the token service ([`TOKEN_PATH`]), whose token the request must then
+/// carry. The configured basic credentials are taken on the request itself too.
 pub fn authorize(ctx: &RegionCtx, headers: &HeaderMap) -> Result<(), DistError> {
     let Some((user, password)) = &ctx.sim.settings.registry_auth else { return Ok(()) };
-    let expected = format!("Basic {}", BASE64.encode(format!("{user}:{password}")));
-    let given = headers.get("authorization").and_then(|v| v.to_str().ok());
-    if given == Some(expected.as_str()) {
+    let given = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let basic = format!("Basic {}", BASE64.encode(format!("{user}:{password}")));
+    let bearer = format!("Bearer {}", token(ctx, user, password));
+    if given == basic || given == bearer {
         return Ok(());
     }
-    Err(DistError::unauthorized(&format!("drctl-sim {}", ctx.region)))
+    let service = crate::oci::endpoints::ocir_host(&ctx.region).unwrap_or_else(|_| ctx.region.clone());
+    Err(DistError::bearer_challenge(&format!("{}{TOKEN_PATH}", ctx.sim.base(&ctx.region)), &service))
+}
+
+/// `GET` [`TOKEN_PATH`]: a token for the configured basic credentials (401 without them).
+pub fn issue_token(ctx: &RegionCtx, headers: &HeaderMap) -> Result<serde_json::Value, DistError> {
+    let refused = || DistError::unauthorized(&format!("drctl-sim {}", ctx.region));
+    let Some((user, password)) = &ctx.sim.settings.registry_auth else {
+        // No credentials configured: the registry takes anonymous requests, and any token.
+        return Ok(json!({"token": "anonymous", "access_token": "anonymous", "expires_in": 300}));
+    };
+    let expected = format!("Basic {}", BASE64.encode(format!("{user}:{password}")));
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return Err(refused());
+    }
+    let token = token(ctx, user, password);
+    Ok(json!({"token": token, "access_token": token, "expires_in": 300}))
+}
+
+/// The token of a region's registry for the configured credentials.
+fn token(ctx: &RegionCtx, user: &str, password: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let seed = format!("{}\n{}\n{user}\n{password}", ctx.sim.settings.tenancy, ctx.region);
+    crate::hash::hex(&Sha256::digest(seed.as_bytes()))
 }
 
 /// Checks a repository name: lower-case path components, the first being this tenancy's

@@ -65,6 +65,13 @@ impl DistError {
         e
     }
 
+    /// OCIR's challenge: fetch a token from `realm` for `service`.
+    pub fn bearer_challenge(realm: &str, service: &str) -> Self {
+        let mut e = Self::new(401, "UNAUTHORIZED", "authentication required");
+        e.challenge = Some(format!("Bearer realm=\"{realm}\",service=\"{service}\""));
+        e
+    }
+
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(405, "UNSUPPORTED", message)
     }

@@ -73,13 +73,21 @@ pub fn parse_route(rest: &str) -> Option<Route<'_>> {
 }
 
 pub fn routes(router: Router<RegionCtx>) -> Router<RegionCtx> {
-    router.route("/v2", any(base)).route("/v2/", any(base)).route(
+    router.route(access::TOKEN_PATH, any(token)).route("/v2", any(base)).route("/v2/", any(base)).route(
         "/v2/{*rest}",
         any(|ctx: State<RegionCtx>, method: Method, call: Call| async move {
             let rest = call.param("rest").to_string();
             dispatch(&ctx, &method, &call, &rest).unwrap_or_else(IntoResponse::into_response)
         }),
     )
+}
+
+/// The token service a `Bearer` challenge names.
+async fn token(ctx: State<RegionCtx>, call: Call) -> Response {
+    match access::issue_token(&ctx, &call.headers) {
+        Ok(body) => reply(200, &[("content-type", "application/json".into())], body.to_string().into_bytes()),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// `GET /v2/`: the version check clients start with (and where they meet the challenge).
