@@ -282,8 +282,7 @@ async fn a_private_ca_is_trusted_through_ssl_cert_file() {
         "leaf.ext",
     ]);
     if !made {
-        eprintln!("SKIPPED: openssl cannot make the test certificates");
-        return;
+        return support::tool_missing("openssl cannot make the test certificates");
     }
     let tls = TestRegistry::start_tls(&sb.path().join("leaf.pem"), &sb.path().join("leaf.key"));
     push_image(&source.host(), "app", "v1", &[10_000], 3).await;

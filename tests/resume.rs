@@ -696,7 +696,7 @@ fn a_task_cancelled_by_a_second_ctrl_c_keeps_what_it_wrote_when_its_check_passes
 /// resume may read it, and no longer: a secret output is not left there in clear.
 #[test]
 fn a_secret_output_of_an_attempt_a_crash_interrupted_is_not_left_on_disk() {
-    for how in ["resume", "skip"] {
+    for how in ["resume", "skip", "skip and resume"] {
         let sb = Sandbox::new();
         sb.write(
             "rb.yaml",
@@ -704,9 +704,17 @@ fn a_secret_output_of_an_attempt_a_crash_interrupted_is_not_left_on_disk() {
         );
         let id = kill_drctl_once_work_started(&sb);
         std::thread::sleep(Duration::from_millis(1200));
+        // The interrupted attempt's output file is there, secret and all, before anything runs.
+        let left: Vec<_> =
+            sb.all_files().into_iter().filter(|(path, _)| path.extension().is_some_and(|e| e == "out")).collect();
+        assert!(
+            left.iter().any(|(_, bytes)| String::from_utf8_lossy(bytes).contains("Gen1007Pass")),
+            "{how}: {left:?}"
+        );
         let ran = match how {
             "resume" => sb.run(&["resume", &id, "--break-lock", "--progress", "plain"]),
-            _ => sb.run(&["skip", &id, "a", "--reason", "by hand", "--break-lock", "--no-resume"]),
+            "skip" => sb.run(&["skip", &id, "a", "--reason", "by hand", "--break-lock", "--no-resume"]),
+            _ => sb.run(&["skip", &id, "a", "--reason", "by hand", "--break-lock", "--progress", "plain"]),
         };
         assert_eq!(ran.code, 0, "{how}: {}", ran.stderr);
         for (path, bytes) in sb.all_files() {

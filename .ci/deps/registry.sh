@@ -3,6 +3,7 @@
 #   docker-registry  the reference Distribution registry (tests start two of them on loopback)
 #   skopeo           the peer tool the benchmark compares against
 #   time             GNU /usr/bin/time for peak RSS in the benchmark
+#   openssl          makes the private CA and certificates of the custom-CA registry test
 # Idempotent: installs only what is missing; runs apt-get update at most once.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ need=()
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 [ -x /usr/bin/time ] || need+=(time)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ "${#need[@]}" -eq 0 ]; then
     echo "registry deps: already installed"

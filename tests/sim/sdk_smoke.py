@@ -448,8 +448,11 @@ if os.environ.get("SIM_SKIP_CLI") != "1":
     ok("oci network vcn list")
     run("network", "vcn", "delete", "--vcn-id", created["id"], "--force")
     ok("oci network vcn delete")
-    apps = run("fn", "application", "list", "--compartment-id", T)
-    assert isinstance(apps["data"] if apps else [], list), apps
+    listed_app = fn.create_application(F.CreateApplicationDetails(compartment_id=T, display_name="cli-listed"))
+    wait_wr(fn_wr, listed_app.headers["opc-work-request-id"])
+    apps = run("fn", "application", "list", "--compartment-id", T, "--display-name", "cli-listed")
+    assert [a["id"] for a in apps["data"]] == [listed_app.data.id], apps
+    wait_wr(fn_wr, fn.delete_application(listed_app.data.id).headers["opc-work-request-id"])
     ok("oci fn application list")
     gone = run("iam", "compartment", "delete", "--compartment-id", comp.id, "--force",
                "--wait-for-state", "SUCCEEDED", "--wait-interval-seconds", "1")
