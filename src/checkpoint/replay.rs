@@ -505,26 +505,20 @@ pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<Replay, CheckpointError
             // A crash mid-write leaves a partial (or zero-filled) last line: that record was never
             // acknowledged, so nothing depended on it.
             Err(_) if n == last && !ends_whole => replay.torn_tail = true,
-            Err(LineError::NotARecord) => {
-                return Err(CheckpointError::Corrupt {
-                    path: path.to_owned(),
-                    line: index + 1,
-                    why: "not a journal record (no checksum before it): text inserted, or the file damaged".into(),
-                })
-            }
-            Err(LineError::Checksum) => {
-                return Err(CheckpointError::Corrupt {
-                    path: path.to_owned(),
-                    line: index + 1,
-                    why: "the record does not match its checksum: it was changed after it was written".into(),
-                })
-            }
-            Err(LineError::Syntax(why)) => {
-                return Err(CheckpointError::Corrupt { path: path.to_owned(), line: index + 1, why })
-            }
+            Err(LineError::NotARecord) => return Err(corrupt(path, index, NOT_A_RECORD.into())),
+            Err(LineError::Checksum) => return Err(corrupt(path, index, CHANGED.into())),
+            Err(LineError::Syntax(why)) => return Err(corrupt(path, index, why)),
         }
     }
     Ok(replay)
+}
+
+const NOT_A_RECORD: &str = "not a journal record (no checksum before it): text inserted, or the file damaged";
+const CHANGED: &str = "the record does not match its checksum: it was changed after it was written";
+
+/// The damage at line `index` (from 0) of the journal at `path`.
+fn corrupt(path: &Path, index: usize, why: String) -> CheckpointError {
+    CheckpointError::Corrupt { path: path.to_owned(), line: index + 1, why }
 }
 
 #[cfg(test)]

@@ -26,9 +26,8 @@ pub const TOKEN_PATH: &str = "/20180419/docker/token";
 pub fn authorize(ctx: &RegionCtx, headers: &HeaderMap) -> Result<(), DistError> {
     let Some((user, password)) = &ctx.sim.settings.registry_auth else { return Ok(()) };
     let given = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let basic = format!("Basic {}", BASE64.encode(format!("{user}:{password}")));
-    let bearer = format!("Bearer {}", token(ctx, user, password));
-    if given == basic || given == bearer {
+    let bearer = || given.strip_prefix("Bearer ").is_some_and(|t| t == token(ctx, user, password));
+    if given == basic(user, password) || bearer() {
         return Ok(());
     }
     let service = crate::oci::endpoints::ocir_host(&ctx.region).unwrap_or_else(|_| ctx.region.clone());
@@ -42,12 +41,16 @@ pub fn issue_token(ctx: &RegionCtx, headers: &HeaderMap) -> Result<serde_json::V
         // No credentials configured: the registry takes anonymous requests, and any token.
         return Ok(json!({"token": "anonymous", "access_token": "anonymous", "expires_in": 300}));
     };
-    let expected = format!("Basic {}", BASE64.encode(format!("{user}:{password}")));
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(basic(user, password).as_str()) {
         return Err(refused());
     }
     let token = token(ctx, user, password);
     Ok(json!({"token": token, "access_token": token, "expires_in": 300}))
+}
+
+/// The `Authorization` header of the configured basic credentials.
+fn basic(user: &str, password: &str) -> String {
+    format!("Basic {}", BASE64.encode(format!("{user}:{password}")))
 }
 
 /// The token of a region's registry for the configured credentials.
