@@ -1197,13 +1197,21 @@ fn a_failed_attempt_leaves_no_output_file_behind() {
     let sb = Sandbox::new();
     sb.write(
         "rb.yaml",
-        "version: 1\nname: scratch\ntasks:\n  t:\n    uses: shell\n    with: { run: 'echo \"x=1\" >> \"$DRCTL_OUTPUT\"; exit 3' }\n",
+        "version: 1\nname: scratch\ntasks:\n  t:\n    uses: shell\n    with: { run: 'echo \"x=1\" >> \"$DRCTL_OUTPUT\"; echo \"$DRCTL_OUTPUT\" > where; exit 3' }\n",
     );
     let ran = sb.run(&["run", "rb.yaml"]);
     assert_eq!(ran.code, 1);
-    let tmp = sb.path().join(".drctl/runs").join(ran.run_id()).join("tmp");
-    let left: Vec<_> = std::fs::read_dir(&tmp).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
-    assert!(left.is_empty(), "{left:?}");
+    let written = std::path::PathBuf::from(sb.read("where").trim());
+    let run_dir = sb.path().join(".drctl/runs").join(ran.run_id());
+    assert!(
+        written.starts_with(std::fs::canonicalize(&run_dir).unwrap()) || written.starts_with(&run_dir),
+        "{written:?}"
+    );
+    assert!(!written.exists(), "{written:?} is left behind");
+    if let Ok(dir) = std::fs::read_dir(run_dir.join("tmp")) {
+        let left: Vec<_> = dir.flatten().map(|e| e.path()).collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }
 
 #[test]

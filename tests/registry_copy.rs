@@ -52,8 +52,10 @@ async fn copies_image_by_digest_then_second_copy_moves_nothing() {
     assert_eq!(again.destination_digest, img.digest);
 
     // A new tag in the same repository, pinned by digest: the destination holds the digest,
-    // so its own manifest is put under the tag and the source is not read at all.
-    let by_digest = format!("{}/app/web@{}", r1.host(), img.digest);
+    // so its own manifest is put under the tag and the source is not read at all: here it
+    // names a port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let by_digest = format!("{closed}/app/web@{}", img.digest);
     let retag = copy_image(request(&by_digest, &format!("{}/dr/web:v1-copy", r2.host())), CancellationToken::new())
         .await
         .unwrap();

@@ -288,6 +288,13 @@ async fn work_requests_succeed_and_referential_checks_hold() {
     let done = wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
     assert_eq!(done.status, "SUCCEEDED");
     assert_eq!(done.resources(), vec![(app.clone(), "CREATED".to_string())]);
+    // Its log tells each step it went through, the last being its end.
+    let logs: Value =
+        client.send_json(get(Service::Functions, IAD, &format!("/workRequests/{wr}/logs"))).await.unwrap();
+    let messages: Vec<&str> = logs["items"].as_array().unwrap().iter().filter_map(|l| l["message"].as_str()).collect();
+    assert_eq!(messages.len(), 3, "{logs}");
+    assert!(messages[0].ends_with("accepted") && messages[2].ends_with("succeeded"), "{logs}");
+    assert!(messages.iter().all(|m| m.contains(&app)), "{logs}");
     let (status, code, _) = failure(
         client
             .send(post(Service::Functions, IAD, "/functions", function_body("ocid1.fnapp.oc1.iad.nope", "f", &image)))
@@ -455,6 +462,10 @@ async fn faults_outage_throttle_and_failed_work_requests() {
     let err =
         wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap_err();
     assert!(err.to_string().contains("FAILED"), "{err}");
+    let logs: Value =
+        client.send_json(get(Service::Functions, IAD, &format!("/workRequests/{wr}/logs"))).await.unwrap();
+    let last = logs["items"].as_array().and_then(|l| l.last()).map(|l| l["message"].to_string()).unwrap_or_default();
+    assert!(last.contains("failed"), "{logs}");
     let app: Value = client.send_json(get(Service::Functions, IAD, &format!("/applications/{app}"))).await.unwrap();
     assert_eq!(app["lifecycleState"], "FAILED");
 }
@@ -481,6 +492,8 @@ async fn state_file_survives_a_restart_and_dump_is_stable() {
     launched.stop().await;
     let again = drctl::sim::cli::launch(&args).await.unwrap();
     let sim = TestSim { dir, identity, launched: again };
+    // Everything the first simulator held, the second serves, unchanged.
+    assert_eq!(drctl::sim::admin::dump(&sim.launched.running.sim, Some(IAD)), dump);
     let got: Value = sim
         .client()
         .send_json(get(Service::Core, IAD, &format!("/vcns/{}", vcn["id"].as_str().unwrap())))

@@ -312,7 +312,9 @@ async fn run_command(ctx: &ActionContext, inputs: &ShellInputs) -> Result<Output
         streamed: (0, 0),
     };
     let (mut out_open, mut err_open) = (stdout.is_some(), stderr.is_some());
-    let (mut out_buf, mut err_buf) = ([0u8; 8192], [0u8; 8192]);
+    // Read buffers live on the heap, without being zeroed: two arrays here made this future
+    // 17 KiB, zeroed and copied for every command, most of which print little or nothing.
+    let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
     let mut status = None;
     // Until the command exits, its output is read as it comes. After that, what it printed is
     // already in the pipes and is read at once; a background process it left holding them (a
@@ -404,14 +406,16 @@ const SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
 fn read_buffered<R: std::os::fd::AsRawFd>(pipe: Option<&R>, out: &mut Vec<u8>) -> bool {
     let Some(pipe) = pipe else { return true };
     let fd = pipe.as_raw_fd();
-    let mut buf = [0u8; 8192];
     loop {
-        // SAFETY: reading into a buffer we own from a pipe the child handle keeps open; tokio
-        // made it non-blocking, so the call returns at once.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        out.reserve(8192);
+        let spare = out.spare_capacity_mut();
+        // SAFETY: reading into the vector's spare capacity, which it owns, from a pipe the
+        // child handle keeps open; tokio made it non-blocking, so the call returns at once.
+        let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
         match n {
             0 => return true,
-            n if n > 0 => out.extend_from_slice(&buf[..n.unsigned_abs()]),
+            // SAFETY: `read` initialised the first `n` bytes of the spare capacity.
+            n if n > 0 => unsafe { out.set_len(out.len() + n.unsigned_abs()) },
             _ => match std::io::Error::last_os_error().kind() {
                 std::io::ErrorKind::Interrupted => {}
                 std::io::ErrorKind::WouldBlock => return false,
@@ -421,10 +425,13 @@ fn read_buffered<R: std::os::fd::AsRawFd>(pipe: Option<&R>, out: &mut Vec<u8>) -
     }
 }
 
-/// Reads what is available from a pipe; 0 at its end or on an error.
-async fn read_some<R: tokio::io::AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut [u8]) -> usize {
+/// Reads from `pipe` into `buf` (emptied first) once it holds something: the count read, 0 at
+/// its end or on an error.
+async fn read_some<R: tokio::io::AsyncRead + Unpin>(pipe: &mut Option<R>, buf: &mut Vec<u8>) -> usize {
+    buf.clear();
+    buf.reserve(8192);
     match pipe.as_mut() {
-        Some(p) => p.read(buf).await.unwrap_or(0),
+        Some(p) => p.read_buf(buf).await.unwrap_or(0),
         None => 0,
     }
 }

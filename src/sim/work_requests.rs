@@ -182,9 +182,22 @@ fn errors(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
     list_response(ListShape::Items, &items, call)
 }
 
+/// The work request's log: one entry per step it has reached by now (accepted, in progress,
+/// then succeeded or failed), each at the time it was reached.
 fn logs(ctx: &RegionCtx, call: &Call) -> Result<Response, ApiError> {
     let wr = find(ctx, call.param("id"))?;
-    let items =
-        vec![json!({"message": format!("{} accepted", wr.operation_type), "timestamp": rfc3339(wr.accepted_ms)})];
+    let now = now_ms();
+    let what = format!("{} of {} {}", wr.operation_type, wr.entity_type, wr.resource_id);
+    let started = wr.accepted_ms + (wr.finish_ms - wr.accepted_ms) / 4;
+    let mut steps = vec![(wr.accepted_ms, format!("{what} accepted"))];
+    if now >= started {
+        steps.push((started, format!("{what} in progress")));
+    }
+    if now >= wr.finish_ms {
+        let end = if wr.fails { "failed (injected fault)" } else { "succeeded" };
+        steps.push((wr.finish_ms, format!("{what} {end}")));
+    }
+    let items: Vec<Value> =
+        steps.into_iter().map(|(at, message)| json!({"message": message, "timestamp": rfc3339(at)})).collect();
     list_response(ListShape::Items, &items, call)
 }
