@@ -213,7 +213,7 @@ async fn cleanup_removes_what_the_drill_created_dependents_first_and_a_rerun_cha
     let planned: Vec<String> = prepared.plan.items.iter().map(|i| i.id.to_string()).collect();
     assert_eq!(planned.len(), 5, "the pre-existing `shared` VCN and the shell task are not in the plan: {planned:?}");
     assert!(!planned.contains(&"shared".to_owned()) && !planned.contains(&"marker".to_owned()));
-    let report = prepared.execute(4, CancellationToken::new()).await.unwrap();
+    let report = prepared.execute(4, CancellationToken::new(), None).await.unwrap();
     assert!(!report.failed());
     let expected: BTreeMap<String, Outcome> = ["vcn", "subnet", "app", "fn[validate]", "fn[ship]"]
         .iter()
@@ -263,8 +263,12 @@ async fn cleanup_removes_what_the_drill_created_dependents_first_and_a_rerun_cha
     assert!(entries.contains(&"deleted ocid1.vcn.net"), "{entries:?}");
 
     // A rerun finds everything gone and removes nothing.
-    let again =
-        cleanup::prepare(&dir, actions.clone(), false).unwrap().0.execute(4, CancellationToken::new()).await.unwrap();
+    let again = cleanup::prepare(&dir, actions.clone(), false)
+        .unwrap()
+        .0
+        .execute(4, CancellationToken::new(), None)
+        .await
+        .unwrap();
     assert!(!again.failed());
     assert!(again.results.iter().all(|r| r.outcome == Outcome::DoneEarlier), "{:?}", again.results);
 }
@@ -279,8 +283,12 @@ async fn a_failed_removal_blocks_what_it_depends_on_and_resources_not_tagged_are
     // Someone took the VCN over: its drill tag is gone.
     cloud.resources.lock().unwrap().insert("ocid1.vcn.net".into(), None);
 
-    let report =
-        cleanup::prepare(&dir, actions.clone(), false).unwrap().0.execute(4, CancellationToken::new()).await.unwrap();
+    let report = cleanup::prepare(&dir, actions.clone(), false)
+        .unwrap()
+        .0
+        .execute(4, CancellationToken::new(), None)
+        .await
+        .unwrap();
     assert!(report.failed());
     let got = outcomes(&report.results);
     assert_eq!(got["fn[validate]"], Outcome::Deleted);
@@ -291,8 +299,12 @@ async fn a_failed_removal_blocks_what_it_depends_on_and_resources_not_tagged_are
     assert_eq!(app.detail, "ocid1.app.orders is still in use");
 
     cloud.broken.lock().unwrap().clear();
-    let again =
-        cleanup::prepare(&dir, actions.clone(), false).unwrap().0.execute(4, CancellationToken::new()).await.unwrap();
+    let again = cleanup::prepare(&dir, actions.clone(), false)
+        .unwrap()
+        .0
+        .execute(4, CancellationToken::new(), None)
+        .await
+        .unwrap();
     let got = outcomes(&again.results);
     assert_eq!(got["fn[validate]"], Outcome::DoneEarlier);
     assert_eq!(got["app"], Outcome::Deleted);

@@ -137,13 +137,8 @@ fn a_source_outage_during_the_capture_falls_back_to_the_saved_inventory() {
     }
     let (src, dst) = (w.registry_host(SOURCE), w.registry_host(DEST));
     for (repo, tag, _) in expected_images() {
-        let ran = w.sb.run(&[
-            "image",
-            "copy",
-            "--plain-http",
-            &format!("{src}/{repo}:{tag}"),
-            &format!("{dst}/{repo}:{tag}"),
-        ]);
+        let ran =
+            w.drctl(&["image", "copy", "--plain-http", &format!("{src}/{repo}:{tag}"), &format!("{dst}/{repo}:{tag}")]);
         assert_eq!(ran.code, 0, "{}", ran.stderr);
     }
     // The capture's list calls are slow, so the outage lands while it is in flight.

@@ -161,3 +161,32 @@ fn bad_simulator_options_are_refused_with_the_fix() {
     assert_eq!(missing.code, 2, "{}", missing.stderr);
     assert!(missing.stderr.contains("set one up with `drctl sim init nowhere`"), "{}", missing.stderr);
 }
+
+/// The registries of a `run --sim` simulator want a login, as OCIR's do: the run copies with
+/// the one the simulator gives it (in a docker config of its own), and a task that brings
+/// other credentials is refused.
+#[test]
+fn the_embedded_simulators_registries_want_its_login() {
+    let sb = Sandbox::new();
+    let inventory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/orders-api/inventory.yaml");
+    let copy = |extra: &str| {
+        format!(
+            "version: 1\nname: login\ntasks:\n  copy:\n    uses: registry.copy\n    with:\n      source: {{ region: \
+             us-ashburn-1, repository: drctlsim/orders/notify-order, tag: 1.0.0 }}\n      destination: {{ region: \
+             us-phoenix-1, repository: drctlsim/orders/notify-order, tag: 1.0.0 }}\n{extra}"
+        )
+    };
+    sb.write("ok.yaml", &copy(""));
+    let ran = sb.run(&["run", "ok.yaml", "--sim", inventory.to_str().unwrap(), "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let login = sb.read(".drctl/sim/registry-login.json");
+    assert!(login.contains("\"auths\""), "{login}");
+    sb.write("wrong.yaml", &copy("      destination_credentials: drctl-sim:not-the-password\n"));
+    let refused = sb.run(&["run", "wrong.yaml", "--sim", inventory.to_str().unwrap(), "--progress", "plain"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.to_lowercase().contains("unauthorized") || refused.stderr.contains("401"),
+        "{}",
+        refused.stderr
+    );
+}

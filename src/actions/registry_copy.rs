@@ -280,7 +280,8 @@ impl RegistryCopy {
         let (source, plain_src, _) = self.image(with.get("source").unwrap_or(&Value::Null), None, "source")?;
         let (destination, plain_dst, reference) =
             self.image(with.get("destination").unwrap_or(&Value::Null), source.tag.as_deref(), "destination")?;
-        let docker = DockerConfig::load_default().map_err(|e| ActionError::input(e.to_string()))?;
+        let docker = DockerConfig::load_from(self.settings.docker_config.as_deref())
+            .map_err(|e| ActionError::input(e.to_string()))?;
         // Each side as its reference says: an `http://` mirror may feed an HTTPS registry.
         let plain_hosts = crate::registry::plain_sides((plain_src, &source), (plain_dst, &destination));
         let mut options = CopyOptions { plain_http_hosts: plain_hosts, ..CopyOptions::default() };

@@ -82,6 +82,8 @@ pub struct Executor {
     pub scratch_dir: std::path::PathBuf,
     pub log: Arc<dyn TaskLog>,
     pub cancel: CancellationToken,
+    /// Where registry credentials come from (see [`crate::actions::oci::OciSettings`]).
+    pub docker_config: Option<std::path::PathBuf>,
 }
 
 impl Executor {
@@ -180,6 +182,7 @@ struct Job {
     scratch_dir: std::path::PathBuf,
     log: Arc<dyn TaskLog>,
     cancel: CancellationToken,
+    docker_config: Option<std::path::PathBuf>,
 }
 
 impl Job {
@@ -191,6 +194,7 @@ impl Job {
             scratch_dir: exec.scratch_dir.clone(),
             log: exec.log.clone(),
             cancel: exec.cancel.clone(),
+            docker_config: exec.docker_config.clone(),
         }
     }
 
@@ -208,7 +212,9 @@ impl Job {
             ),
             UndoKind::Converge { with, .. } | UndoKind::Unfinished { with, .. } => self.converge(with).await,
             UndoKind::Image { image, digest, plain_http, manifest, tag, children } => {
-                let (outcome, detail) = undo_image(image, digest, *plain_http, *manifest, tag.as_ref(), children).await;
+                let docker = self.docker_config.as_deref();
+                let (outcome, detail) =
+                    undo_image(image, digest, *plain_http, *manifest, tag.as_ref(), children, docker).await;
                 result(item, outcome, detail, 1)
             }
         }
@@ -322,6 +328,7 @@ async fn undo_image(
     manifest: bool,
     tag: Option<&TagWas>,
     children: &[String],
+    docker_config: Option<&std::path::Path>,
 ) -> (Outcome, String) {
     let parsed = match (ImageRef::from_str(image), Digest::parse(digest)) {
         (Ok(image), Ok(digest)) => (image, digest),
@@ -329,7 +336,7 @@ async fn undo_image(
         (_, Err(e)) => return (Outcome::Failed, e.to_string()),
     };
     let (image, digest) = parsed;
-    let docker = match DockerConfig::load_default() {
+    let docker = match DockerConfig::load_from(docker_config) {
         Ok(docker) => docker,
         Err(e) => return (Outcome::Failed, e.to_string()),
     };

@@ -102,7 +102,13 @@ pub fn prepare(
 impl Prepared {
     /// Carries out the plan with at most `parallelism` removals at once, then records the
     /// results in `cleanup.json` and, one entry per item, in the audit log.
-    pub async fn execute(self, parallelism: usize, cancel: CancellationToken) -> Result<CleanupReport, CleanupError> {
+    /// Registry credentials come from `docker_config` (see [`crate::actions::oci::OciSettings`]).
+    pub async fn execute(
+        self,
+        parallelism: usize,
+        cancel: CancellationToken,
+        docker_config: Option<std::path::PathBuf>,
+    ) -> Result<CleanupReport, CleanupError> {
         let run_id = self.plan.run_id.clone();
         let recording = |e: crate::checkpoint::CheckpointError| CleanupError::Record {
             run_id: run_id.clone(),
@@ -126,6 +132,7 @@ impl Prepared {
             scratch_dir: self.dir.scratch_dir(),
             log: Arc::new(CleanupLog { journal: journal.clone() }),
             cancel,
+            docker_config,
         };
         let results = executor.run(&self.plan).await;
         let report =

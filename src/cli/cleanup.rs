@@ -57,6 +57,7 @@ async fn clean(
     settings: crate::actions::oci::OciSettings,
     quiet: bool,
 ) -> Result<Exit, CliError> {
+    let docker_config = settings.docker_config.clone();
     let (prepared, broken) =
         cleanup::prepare(dir, crate::actions::builtin_with(settings), args.break_lock).map_err(cli_error)?;
     if let Some(owner) = &broken {
@@ -86,7 +87,7 @@ async fn clean(
             cancel.cancel();
         }
     });
-    let report = prepared.execute(args.parallelism.max(1), cancel).await.map_err(cli_error);
+    let report = prepared.execute(args.parallelism.max(1), cancel, docker_config).await.map_err(cli_error);
     signals.abort();
     let report = report?;
     for r in &report.results {

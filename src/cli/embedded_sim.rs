@@ -33,7 +33,8 @@ struct Serving {
 
 /// What the caller learns of a simulator that started.
 struct Started {
-    endpoints: Vec<String>,
+    /// Each region's base URL, by region.
+    endpoints: Vec<(String, String)>,
     seeded: Option<crate::sim::seed::SeedReport>,
 }
 
@@ -55,7 +56,12 @@ async fn serve_apart(args: ServeArgs) -> Result<(Started, Serving), crate::sim::
             match launch(&args).await {
                 Ok(launched) => {
                     let started = Started {
-                        endpoints: launched.running.endpoints.keys().cloned().collect(),
+                        endpoints: launched
+                            .running
+                            .endpoints
+                            .iter()
+                            .map(|(region, base)| (region.clone(), base.clone()))
+                            .collect(),
                         seeded: launched.seeded.clone(),
                     };
                     let _ = ready_tx.send(Ok(started));
@@ -90,6 +96,11 @@ impl EmbeddedSim {
         let mut args = ServeArgs::for_dir(&dir);
         args.state = Some(dir.join(STATE));
         args.seed = seed.map(Path::to_path_buf);
+        // Its registries want a login, as OCIR does: a password of this start's own, which
+        // the run finds where it would find an OCIR login, in a docker config (the
+        // simulator's, see `registry_login`).
+        let login = ("drctl-sim".to_owned(), format!("{:032x}", rand::random::<u128>()));
+        args.registry_auth = Some(login.clone());
         // The same ports every time: outputs recorded by a run (a function's invoke endpoint)
         // must still lead somewhere when the run is resumed.
         let ports = dir.join(PORT_BASE);
@@ -160,19 +171,21 @@ impl EmbeddedSim {
                 crate::errln!(
                     "simulator: {} serving {}; source seeded from {} ({} resources, {} images)",
                     dir.display(),
-                    started.endpoints.join(", "),
+                    started.endpoints.iter().map(|(region, _)| region.as_str()).collect::<Vec<_>>().join(", "),
                     seed.display(),
                     report.resources(),
                     report.images.len()
                 );
             }
         }
+        let docker_config = registry_login(&dir, &started.endpoints, &login).map_err(|e| fail(&e))?;
         let settings = OciSettings {
             config_file: Some(dir.join(crate::sim::setup::CONFIG)),
             profile: None,
             endpoints_file: Some(dir.join(crate::sim::setup::ENDPOINTS)),
             retry: None,
             auth: Some(crate::oci::AuthKind::ApiKey),
+            docker_config: Some(docker_config),
         };
         Ok(EmbeddedSim { serving, dir, settings })
     }
@@ -198,3 +211,25 @@ impl EmbeddedSim {
         let _ = stopped.await;
     }
 }
+
+/// Writes the login to the simulator's registries (one per region, at the region's address)
+/// as `docker login` would, into a docker config of the simulator's own (readable by its user
+/// only); returns its path.
+fn registry_login(dir: &Path, endpoints: &[(String, String)], login: &(String, String)) -> std::io::Result<PathBuf> {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", login.0, login.1));
+    let mut auths = serde_json::Map::new();
+    for (_, base) in endpoints {
+        let host = base.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+        auths.insert(host.to_owned(), serde_json::json!({ "auth": auth }));
+    }
+    let path = dir.join(DOCKER_CONFIG);
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
+    file.write_all(serde_json::json!({ "auths": auths }).to_string().as_bytes())?;
+    Ok(path)
+}
+
+/// The simulator's docker config, in its directory.
+const DOCKER_CONFIG: &str = "registry-login.json";

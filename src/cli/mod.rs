@@ -67,6 +67,7 @@ impl OciArgs {
             endpoints_file: self.endpoints.clone(),
             retry: None,
             auth: None,
+            docker_config: None,
         }
     }
 }

@@ -81,6 +81,9 @@ impl FromStr for Credentials {
 #[derive(Clone, Debug, Default)]
 pub struct DockerConfig {
     auths: HashMap<String, Credentials>,
+    /// Named on purpose (an option, a setting), not found in the default place: its entries
+    /// come before the environment's credentials.
+    named: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -105,21 +108,31 @@ impl DockerConfig {
         std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker").join("config.json"))
     }
 
+    /// Loads `path`, or the default config without one.
+    pub fn load_from(path: Option<&Path>) -> Result<DockerConfig, RegistryError> {
+        match path {
+            Some(path) => DockerConfig::load(path),
+            None => DockerConfig::load_default(),
+        }
+    }
+
     /// Loads the default config; a missing file is an empty config, a broken one an error.
     pub fn load_default() -> Result<DockerConfig, RegistryError> {
         match DockerConfig::default_path() {
-            Some(p) if p.exists() => DockerConfig::load(&p),
+            Some(p) if p.exists() => Ok(DockerConfig { named: false, ..DockerConfig::load(&p)? }),
             _ => Ok(DockerConfig::default()),
         }
     }
 
+    /// Loads the config at `path`, named on purpose.
     pub fn load(path: &Path) -> Result<DockerConfig, RegistryError> {
         let err = |reason: String| RegistryError::Credentials { path: Some(path.to_path_buf()), reason };
         let text = crate::input::read_text(path).map_err(|e| err(e.to_string()))?;
-        DockerConfig::parse(&text).map_err(|e| match e {
+        let parsed = DockerConfig::parse(&text).map_err(|e| match e {
             RegistryError::Credentials { reason, .. } => err(reason),
             other => other,
-        })
+        })?;
+        Ok(DockerConfig { named: true, ..parsed })
     }
 
     pub fn parse(text: &str) -> Result<DockerConfig, RegistryError> {
@@ -142,7 +155,7 @@ impl DockerConfig {
             };
             auths.insert(normalise_host(&key), creds);
         }
-        Ok(DockerConfig { auths })
+        Ok(DockerConfig { auths, named: false })
     }
 
     /// Credentials stored for `host` (`host:port`), if any.
@@ -158,9 +171,12 @@ fn normalise_host(key: &str) -> String {
 }
 
 /// Picks credentials for one side of a copy: an explicit value wins, then the environment,
-/// then the docker config entry for the host; none means anonymous.
+/// then the docker config entry for the host; none means anonymous. A docker config named on
+/// purpose (`--authfile`, the embedded simulator's login) comes before the environment: it was
+/// chosen for this copy, where the environment may hold a login to another registry.
 pub fn resolve_credentials(host: &str, explicit: Option<Credentials>, docker: &DockerConfig) -> Option<Credentials> {
-    explicit.or_else(Credentials::from_env).or_else(|| docker.lookup(host).cloned())
+    let named = || docker.named.then(|| docker.lookup(host).cloned()).flatten();
+    explicit.or_else(named).or_else(Credentials::from_env).or_else(|| docker.lookup(host).cloned())
 }
 
 #[cfg(test)]
@@ -173,6 +189,21 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(shown.contains("ns/user@example.com"));
+    }
+
+    #[test]
+    fn a_config_named_on_purpose_comes_before_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("login.json");
+        std::fs::write(&path, r#"{"auths":{"127.0.0.1:5000":{"username":"sim","password":"pw"}}}"#).unwrap();
+        let named = DockerConfig::load(&path).unwrap();
+        assert!(named.named);
+        // Whatever the environment holds, the named file's entry is taken; an explicit value
+        // still wins over it.
+        assert_eq!(resolve_credentials("127.0.0.1:5000", None, &named), Some(Credentials::new("sim", "pw")));
+        let explicit = Some(Credentials::new("me", "mine"));
+        assert_eq!(resolve_credentials("127.0.0.1:5000", explicit.clone(), &named), explicit);
+        assert!(!DockerConfig::parse("{}").unwrap().named);
     }
 
     #[test]

@@ -150,6 +150,9 @@ pub fn all_instances() -> Vec<String> {
     ids
 }
 
+/// The login the simulator's registries want (user, password).
+pub const REGISTRY_LOGIN: (&str, &str) = ("drctlsim/e2e", "an-auth-token");
+
 /// A seeded simulator process in a sandbox, stopped when dropped.
 pub struct World {
     pub sb: Sandbox,
@@ -158,13 +161,16 @@ pub struct World {
 
 impl World {
     /// `drctl sim init sim`, then `drctl sim --dir sim --seed <inventory> --state sim/state.json`
-    /// plus `extra`, waiting for its endpoints file.
+    /// plus `extra`, waiting for its endpoints file. Its registries want a login, as OCIR's do
+    /// ([`REGISTRY_LOGIN`]), which drctl finds in its environment.
     pub fn start(extra: &[&str]) -> World {
         let sb = Sandbox::new();
         let init = sb.run(&["sim", "init", "sim"]);
         assert_eq!(init.code, 0, "{}", init.stderr);
         let seed = inventory_path();
+        let login = format!("{}:{}", REGISTRY_LOGIN.0, REGISTRY_LOGIN.1);
         let mut args = vec!["sim", "--dir", "sim", "--seed", seed.to_str().unwrap(), "--state", "sim/state.json"];
+        args.extend_from_slice(&["--registry-auth", &login]);
         args.extend_from_slice(extra);
         let log = std::fs::File::create(sb.path().join("sim.log")).unwrap();
         let sim = sb.command(&args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
@@ -185,11 +191,14 @@ impl World {
         self.sb.path()
     }
 
-    /// `drctl --config-file sim/config --endpoints sim/endpoints.json ARGS`.
+    /// `drctl --config-file sim/config --endpoints sim/endpoints.json ARGS`, logged in to the
+    /// simulator's registries through the environment.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut all = vec!["--config-file", "sim/config", "--endpoints", "sim/endpoints.json"];
         all.extend_from_slice(args);
-        self.sb.command(&all)
+        let mut command = self.sb.command(&all);
+        command.env("DRCTL_REGISTRY_USER", REGISTRY_LOGIN.0).env("DRCTL_REGISTRY_PASSWORD", REGISTRY_LOGIN.1);
+        command
     }
 
     pub fn drctl(&self, args: &[&str]) -> Ran {

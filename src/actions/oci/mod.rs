@@ -33,6 +33,11 @@ pub struct OciSettings {
     /// How requests are signed; `None` as the CLI chooses (`OCI_CLI_AUTH`, else the profile).
     /// The embedded simulator's config is an API key's, whatever the shell says for real OCI.
     pub auth: Option<crate::oci::AuthKind>,
+    /// The docker config file registry credentials are read from when a task gives none and
+    /// the environment has none; `None`: `$DOCKER_CONFIG/config.json`, else
+    /// `~/.docker/config.json`. The embedded simulator names its own, which holds the login to
+    /// its registries.
+    pub docker_config: Option<PathBuf>,
 }
 
 impl OciSettings {
