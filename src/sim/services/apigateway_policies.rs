@@ -1,10 +1,12 @@
 //! Request policies of simulated gateway deployments: JWT authentication and rate limiting.
 //!
 //! JWT_AUTHENTICATION follows API Gateway's rules: the token comes from `tokenHeader` (with
-//! `tokenAuthScheme`, e.g. `Bearer`) or `tokenQueryParam`; it must be an RS256 token signed by
-//! one of the STATIC_KEYS (JSON web keys of type RSA, or PEM public keys), with `iss` among
-//! `issuers`, `aud` among `audiences`, and `exp`/`nbf` within `maxClockSkewInSeconds`. A
-//! failure answers 401, unless `isAnonymousAccessAllowed` and no token was sent. Rate limiting
+//! `tokenAuthScheme`, e.g. `Bearer`) or `tokenQueryParam`; it must be an RS256, RS384 or
+//! RS512 token signed by one of the STATIC_KEYS (JSON web keys of type RSA, or PEM public
+//! keys, of 2048 to 4096 bits; others are not used), with `iss` among `issuers`, `aud` among
+//! `audiences`, and `exp`/`nbf` (each optional, as OCI documents them) within
+//! `maxClockSkewInSeconds`. A failure answers 401, unless `isAnonymousAccessAllowed` and no
+//! token was sent. Rate limiting
 //! counts requests per second per client address or in total and answers 429 past the rate.
 //! Nothing here reaches outside the simulator (remote JWKS URIs are refused as unsupported).
 
@@ -20,7 +22,7 @@ use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier;
 use rsa::{BigUint, RsaPublicKey};
 use serde_json::Value;
-use sha2::Sha256;
+use sha2::{Sha256, Sha384, Sha512};
 
 /// Why a request was turned away.
 #[derive(Debug, PartialEq)]
@@ -72,8 +74,9 @@ pub fn verify(auth: &Value, token: &str, now: i64) -> Result<(), String> {
     let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| "malformed token".to_owned());
     let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| "malformed token header")?;
     let claims: Value = serde_json::from_slice(&decode(p)?).map_err(|_| "malformed token claims")?;
-    if header.get("alg").and_then(Value::as_str) != Some("RS256") {
-        return Err("only RS256 tokens are accepted".into());
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
+    if !matches!(alg, "RS256" | "RS384" | "RS512") {
+        return Err(format!("a token signed with `{alg}` is not accepted (RS256, RS384 or RS512 are)"));
     }
     let signature = Signature::try_from(decode(s)?.as_slice()).map_err(|_| "malformed signature")?;
     let kid = header.get("kid").and_then(Value::as_str);
@@ -82,7 +85,7 @@ pub fn verify(auth: &Value, token: &str, now: i64) -> Result<(), String> {
     let good = keys
         .iter()
         .filter(|(key_id, _)| kid.is_none() || key_id.is_none() || key_id.as_deref() == kid)
-        .any(|(_, key)| VerifyingKey::<Sha256>::new(key.clone()).verify(signed.as_bytes(), &signature).is_ok());
+        .any(|(_, key)| verifies(alg, key, signed.as_bytes(), &signature));
     if !good {
         return Err("signature does not match any key".into());
     }
@@ -115,13 +118,28 @@ pub fn verify(auth: &Value, token: &str, now: i64) -> Result<(), String> {
     Ok(())
 }
 
-/// The policy's static keys, with their key ids.
+/// Whether `signature` over `signed` verifies with `key` under `alg` (RS256, RS384, RS512).
+fn verifies(alg: &str, key: &RsaPublicKey, signed: &[u8], signature: &Signature) -> bool {
+    match alg {
+        "RS256" => VerifyingKey::<Sha256>::new(key.clone()).verify(signed, signature).is_ok(),
+        "RS384" => VerifyingKey::<Sha384>::new(key.clone()).verify(signed, signature).is_ok(),
+        "RS512" => VerifyingKey::<Sha512>::new(key.clone()).verify(signed, signature).is_ok(),
+        _ => false,
+    }
+}
+
+/// Key sizes API Gateway takes for verifying tokens, in bits.
+const KEY_BITS: std::ops::RangeInclusive<usize> = 2048..=4096;
+
+/// The policy's static keys, with their key ids; keys of a size API Gateway refuses are left
+/// out.
 fn static_keys(auth: &Value) -> Result<Vec<(Option<String>, RsaPublicKey)>, String> {
     let keys = auth.get("publicKeys").ok_or("no publicKeys")?;
     if keys.get("type").and_then(Value::as_str) != Some("STATIC_KEYS") {
         return Err("only STATIC_KEYS are simulated (no outbound calls for remote JWKS)".into());
     }
     let mut out = Vec::new();
+    let mut sized_out = 0;
     for key in keys.get("keys").and_then(Value::as_array).into_iter().flatten() {
         let kid = key.get("kid").and_then(Value::as_str).map(str::to_owned);
         let parsed = match key.get("format").and_then(Value::as_str) {
@@ -138,9 +156,14 @@ fn static_keys(auth: &Value) -> Result<Vec<(Option<String>, RsaPublicKey)>, Stri
                 }
             }
         };
-        if let Some(k) = parsed {
-            out.push((kid, k));
+        match parsed {
+            Some(k) if KEY_BITS.contains(&(rsa::traits::PublicKeyParts::size(&k) * 8)) => out.push((kid, k)),
+            Some(_) => sized_out += 1,
+            None => {}
         }
+    }
+    if out.is_empty() && sized_out > 0 {
+        return Err("the policy's keys are not of 2048 to 4096 bits, the sizes API Gateway verifies with".into());
     }
     Ok(out)
 }
@@ -176,31 +199,63 @@ mod tests {
     use serde_json::json;
 
     fn token(key: &rsa::RsaPrivateKey, claims: Value) -> String {
-        let h = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "kid": "k1"}).to_string());
-        let p = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let sig = SigningKey::<Sha256>::new(key.clone()).sign(format!("{h}.{p}").as_bytes());
-        format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+        token_as(key, "RS256", claims)
     }
 
-    #[test]
-    fn jwt_checks_signature_issuer_audience_and_expiry() {
-        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
-        let public = key.to_public_key();
-        let auth = json!({
+    fn token_as(key: &rsa::RsaPrivateKey, alg: &str, claims: Value) -> String {
+        let h = URL_SAFE_NO_PAD.encode(json!({"alg": alg, "kid": "k1"}).to_string());
+        let p = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let signed = format!("{h}.{p}");
+        let sig = match alg {
+            "RS384" => SigningKey::<Sha384>::new(key.clone()).sign(signed.as_bytes()).to_bytes(),
+            "RS512" => SigningKey::<Sha512>::new(key.clone()).sign(signed.as_bytes()).to_bytes(),
+            _ => SigningKey::<Sha256>::new(key.clone()).sign(signed.as_bytes()).to_bytes(),
+        };
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    fn policy(public: &rsa::RsaPublicKey) -> Value {
+        json!({
             "type": "JWT_AUTHENTICATION", "tokenHeader": "Authorization", "tokenAuthScheme": "Bearer",
             "issuers": ["https://idp.example"], "audiences": ["orders"], "maxClockSkewInSeconds": 5,
             "publicKeys": {"type": "STATIC_KEYS", "keys": [{"format": "JSON_WEB_KEY", "kty": "RSA", "kid": "k1",
                 "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()), "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be())}]}
-        });
+        })
+    }
+
+    #[test]
+    fn jwt_checks_signature_issuer_audience_and_expiry() {
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let auth = policy(&key.to_public_key());
         let good = token(&key, json!({"iss": "https://idp.example", "aud": "orders", "exp": 2000}));
         assert_eq!(verify(&auth, &good, 1000), Ok(()));
         assert_eq!(verify(&auth, &good, 2010).unwrap_err(), "token expired");
         let wrong_aud = token(&key, json!({"iss": "https://idp.example", "aud": "billing"}));
         assert_eq!(verify(&auth, &wrong_aud, 1000).unwrap_err(), "audience not accepted");
-        let other = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let other = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
         let forged = token(&other, json!({"iss": "https://idp.example", "aud": "orders"}));
         assert_eq!(verify(&auth, &forged, 1000).unwrap_err(), "signature does not match any key");
         assert_eq!(verify(&auth, "a.b", 1000).unwrap_err(), "malformed token");
+        // `exp` and `nbf` are optional: a token without them is checked for the rest.
+        let lasting = token(&key, json!({"iss": "https://idp.example", "aud": "orders"}));
+        assert_eq!(verify(&auth, &lasting, 1000), Ok(()));
+    }
+
+    #[test]
+    fn jwt_takes_rs384_and_rs512_and_only_keys_of_2048_to_4096_bits() {
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let auth = policy(&key.to_public_key());
+        let claims = json!({"iss": "https://idp.example", "aud": "orders"});
+        for alg in ["RS384", "RS512"] {
+            assert_eq!(verify(&auth, &token_as(&key, alg, claims.clone()), 1000), Ok(()), "{alg}");
+        }
+        let hs = token_as(&key, "HS256", claims.clone());
+        assert!(verify(&auth, &hs, 1000).unwrap_err().contains("HS256"));
+        // A 1024-bit key is not one API Gateway verifies with.
+        let small = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let small_auth = policy(&small.to_public_key());
+        let refused = verify(&small_auth, &token(&small, claims), 1000).unwrap_err();
+        assert!(refused.contains("2048 to 4096 bits"), "{refused}");
     }
 
     #[test]
