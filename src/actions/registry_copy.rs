@@ -67,10 +67,9 @@ impl RegistryCopy {
                     .ok_or_else(|| ActionError::input(format!("{what}: missing `repository`")))?;
                 let url =
                     self.endpoints()?.registry_url(region).map_err(|e| ActionError::input(format!("{what}: {e}")))?;
-                let host = match (url.host_str(), url.port()) {
-                    (Some(h), Some(p)) => format!("{h}:{p}"),
-                    (Some(h), None) => h.to_owned(),
-                    _ => return Err(ActionError::input(format!("{what}: registry URL {url} has no host"))),
+                let host = match url.authority() {
+                    "" => return Err(ActionError::input(format!("{what}: registry URL {url} has no host"))),
+                    host => host.to_owned(),
                 };
                 // An empty tag or digest (an inventory that recorded none) is as if not given.
                 let tag = map.get("tag").and_then(Value::as_str).filter(|t| !t.is_empty()).or(default_tag);

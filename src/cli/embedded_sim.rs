@@ -56,12 +56,7 @@ async fn serve_apart(args: ServeArgs) -> Result<(Started, Serving), crate::sim::
             match launch(&args).await {
                 Ok(launched) => {
                     let started = Started {
-                        endpoints: launched
-                            .running
-                            .endpoints
-                            .iter()
-                            .map(|(region, base)| (region.clone(), base.clone()))
-                            .collect(),
+                        endpoints: launched.running.endpoints.clone().into_iter().collect(),
                         seeded: launched.seeded.clone(),
                     };
                     let _ = ready_tx.send(Ok(started));
@@ -222,8 +217,9 @@ fn registry_login(dir: &Path, endpoints: &[(String, String)], login: &(String, S
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", login.0, login.1));
     let mut auths = serde_json::Map::new();
     for (_, base) in endpoints {
-        let host = base.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
-        auths.insert(host.to_owned(), serde_json::json!({ "auth": auth }));
+        // The registry's host as references name it: `host:port`, as the run's copies do.
+        let url = url::Url::parse(base).map_err(std::io::Error::other)?;
+        auths.insert(url.authority().to_owned(), serde_json::json!({ "auth": auth }));
     }
     let path = dir.join(DOCKER_CONFIG);
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;

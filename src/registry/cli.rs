@@ -70,10 +70,7 @@ fn stall_timeout(text: &str) -> Result<std::time::Duration, String> {
 impl ImageCopyArgs {
     /// Resolves credentials and builds the library request.
     pub fn into_request(self) -> Result<CopyRequest, RegistryError> {
-        let docker = match &self.authfile {
-            Some(p) => DockerConfig::load(p)?,
-            None => DockerConfig::load_default()?,
-        };
+        let docker = DockerConfig::load_from(self.authfile.as_deref())?;
         let plain_http_hosts =
             super::copy::plain_sides((self.src_plain_http, &self.source), (self.dest_plain_http, &self.destination));
         Ok(CopyRequest {

@@ -175,8 +175,12 @@ fn normalise_host(key: &str) -> String {
 /// purpose (`--authfile`, the embedded simulator's login) comes before the environment: it was
 /// chosen for this copy, where the environment may hold a login to another registry.
 pub fn resolve_credentials(host: &str, explicit: Option<Credentials>, docker: &DockerConfig) -> Option<Credentials> {
-    let named = || docker.named.then(|| docker.lookup(host).cloned()).flatten();
-    explicit.or_else(named).or_else(Credentials::from_env).or_else(|| docker.lookup(host).cloned())
+    let stored = docker.lookup(host).cloned();
+    if docker.named {
+        explicit.or(stored).or_else(Credentials::from_env)
+    } else {
+        explicit.or_else(Credentials::from_env).or(stored)
+    }
 }
 
 #[cfg(test)]
