@@ -6,8 +6,8 @@
 //! keys, of 2048 to 4096 bits; others are not used), with `iss` among `issuers`, `aud` among
 //! `audiences`, and `exp`/`nbf` (each optional, as OCI documents them) within
 //! `maxClockSkewInSeconds`. A failure answers 401, unless `isAnonymousAccessAllowed` and no
-//! token was sent. Rate limiting
-//! counts requests per second per client address or in total and answers 429 past the rate.
+//! token was sent. Rate limiting counts requests per second per client address or in total and
+//! answers 429 past the rate.
 //! Nothing here reaches outside the simulator (remote JWKS URIs are refused as unsupported).
 
 use std::collections::HashMap;
