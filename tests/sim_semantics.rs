@@ -262,6 +262,14 @@ async fn application(client: &OciClient, sim: &TestSim, name: &str) -> (String, 
     (app["id"].as_str().unwrap().to_string(), wr)
 }
 
+/// An application, once its work request has ended and it is ACTIVE: its id.
+async fn active_application(client: &OciClient, sim: &TestSim, name: &str) -> String {
+    let (app, wr) = application(client, sim, name).await;
+    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
+    wait_for_work_request(client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    app
+}
+
 fn function_body(app: &str, name: &str, image: &str) -> Value {
     json!({"applicationId": app, "displayName": name, "image": image, "memoryInMBs": 128})
 }
@@ -364,9 +372,7 @@ async fn limit_exceeded_past_the_configured_limit() {
     let sim = TestSim::start(|a| a.limits = vec![("functions-per-application".into(), 1)]).await;
     let client = sim.client();
     let image = function_image(&sim).await;
-    let (app, wr) = application(&client, &sim, "app").await;
-    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
-    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let app = active_application(&client, &sim, "app").await;
     client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "one", &image))).await.unwrap();
     let (status, code, message) =
         failure(client.send(post(Service::Functions, IAD, "/functions", function_body(&app, "two", &image))).await);
@@ -809,9 +815,7 @@ async fn detached_invokes_are_accepted_without_a_result() {
     use reqwest::header::{HeaderName, HeaderValue};
     let sim = TestSim::start(|_| {}).await;
     let client = sim.client();
-    let (app, wr) = application(&client, &sim, "app").await;
-    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
-    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let app = active_application(&client, &sim, "app").await;
     let body = function_body(&app, "f", &function_image(&sim).await);
     let function: Value = client.send_json(post(Service::Functions, IAD, "/functions", body)).await.unwrap();
     let id = function["id"].as_str().unwrap();
@@ -1077,9 +1081,7 @@ async fn functions_take_only_images_their_region_holds() {
     let sim = TestSim::start(|_| {}).await;
     let client = sim.client();
     let image = function_image(&sim).await;
-    let (app, wr) = application(&client, &sim, "app").await;
-    let policy = PollPolicy { interval: Duration::from_millis(10), ..PollPolicy::default() };
-    wait_for_work_request(&client, work_request_get(Service::Functions, IAD, &wr), &policy).await.unwrap();
+    let app = active_application(&client, &sim, "app").await;
     let ns = &sim.identity.namespace;
     for (elsewhere, expected) in [
         ("docker.io/library/busybox:latest".to_string(), (400, "InvalidParameter")),
