@@ -1499,6 +1499,33 @@ tasks:
     assert_eq!(sb.read("out.txt"), "it's $HOME; `id`\n'it's $HOME; `id`'\nx='it's $HOME; `id`'\n");
 }
 
+/// Comments (which start a word and run past an expression in them), a `#` inside a word and
+/// arithmetic shifts do not throw the quoting off: the values still arrive.
+#[test]
+fn comments_and_arithmetic_do_not_throw_an_expressions_quoting_off() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: quoted
+params:
+  region: { type: string, default: us-phoenix-1 }
+tasks:
+  a:
+    uses: shell
+    with:
+      run: |
+        # recreate the VCN in ${{ params.region }} (it's the destination)
+        echo 'r=${{ params.region }}' > out.txt
+        v=abc; echo issue#12 ${#v} '${{ params.region }}' >> out.txt
+        echo $((1<<4)) '${{ params.region }}' >> out.txt
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(sb.read("out.txt"), "r=us-phoenix-1\nissue#12 3 us-phoenix-1\n16 us-phoenix-1\n");
+}
+
 #[test]
 fn an_expression_in_a_quoted_here_document_is_refused() {
     let sb = Sandbox::new();

@@ -413,3 +413,66 @@ fn a_refresh_gives_up_soon_on_a_region_that_does_not_answer() {
     let b = ran.stdout.lines().find(|l| l.contains("! b ")).unwrap_or_else(|| panic!("{}", ran.stdout));
     assert!(b.contains("not read: us-phoenix-1 did not answer an earlier read"), "{b}");
 }
+
+/// What only the run knows (its id, each item of a `for_each`) is known after run in a plan,
+/// whatever an expression computes from it: a plan computed from a placeholder's text refused a
+/// valid runbook, and foretold skips the run did not make.
+#[test]
+fn what_only_the_run_knows_is_not_computed_from_placeholders() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: later
+tasks:
+  call:
+    uses: http
+    for_each: [get, head]
+    with: { url: "http://127.0.0.1:9/", method: "${{ upper(each) }}", headers: { X-Item: "${{ each }}" } }
+  tag: { uses: shell, if: "${{ contains(run.id, '-') }}", estimate: 5m, with: { run: 'echo "t=${{ run.id }}" >> "$DRCTL_OUTPUT"' } }
+  use: { uses: shell, estimate: 1m, with: { run: 'echo ${{ tasks.tag.outputs.t }}' } }
+"#,
+    );
+    let ran = sb.run(&["plan", "rb.yaml", "-o", "json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let task = |id: &str| {
+        plan["waves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|w| w.as_array().unwrap())
+            .find(|t| t["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(task("call")["inputs"]["method"], "(known after run)");
+    assert_eq!(task("call")["inputs"]["headers"]["X-Item"], "(each item)");
+    assert_eq!(task("tag")["condition"], "(known after run)");
+    assert!(task("tag").get("skipped").is_none() && task("use").get("skipped").is_none(), "{}", ran.stdout);
+    assert_eq!(plan["critical_path"], serde_json::json!(["tag", "use"]));
+    // Each item the plan knows is still checked with its own value.
+    sb.write("bad.yaml", &sb.read("rb.yaml").replace("[get, head]", "[get, \"bo gus\"]"));
+    let bad = sb.run(&["plan", "bad.yaml"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("[bo gus] input `method` refused: `BO GUS` is not an HTTP method"), "{}", bad.stderr);
+}
+
+/// A parameter's text reaches a plan's conditions and refusals as it does its inputs: escaped,
+/// on one line, so that it cannot restyle the terminal or pose as lines of the plan.
+#[test]
+fn parameters_cannot_pose_as_plan_lines_in_conditions_or_errors() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: ansi\nparams: {x: {type: string}}\ntasks:\n  a: { uses: shell, if: \"${{ params.x }}\", \
+         with: { run: 'true' } }\n  b: { uses: sleep, with: { duration: \"${{ params.x }}\" } }\n",
+    );
+    let ran = sb.run(&["plan", "rb.yaml", "-p", "x=\u{1b}[2J\nWave 9 (1 task)"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    for text in [&ran.stdout, &ran.stderr] {
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(!text.lines().any(|l| l.starts_with("Wave 9")), "{text}");
+    }
+    assert!(ran.stdout.contains("if: \\u{1b}[2J\\nWave 9 (1 task)"), "{}", ran.stdout);
+}

@@ -161,7 +161,7 @@ pub async fn plan(args: PlanArgs, oci: &super::OciArgs) -> Result<Exit, CliError
                 "{} {} would fail with these parameters:\n  {}",
                 errors.len(),
                 if errors.len() == 1 { "expression or input" } else { "expressions or inputs" },
-                errors.join("\n  ")
+                errors.iter().map(|e| crate::ui::one_line(e)).collect::<Vec<_>>().join("\n  ")
             ),
             "fix the expression, the input or the parameter it reads (a plan with errors is not saved)",
         ));

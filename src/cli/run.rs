@@ -176,7 +176,7 @@ pub(super) fn refuse_what_would_fail(
             let at = runbook.task_index(&t.id).map_or(0, |i| runbook.tasks[i].span.start);
             let (line, column) = crate::runbook::problem::line_col(&runbook.source.text, at);
             let place = format!("{}:{line}:{column}", runbook.source.path);
-            t.errors.iter().map(move |e| format!("{place}: {}: {e}", t.id))
+            t.errors.iter().map(move |e| format!("{place}: {}: {}", t.id, crate::ui::one_line(e)))
         })
         .collect();
     if errors.is_empty() {

@@ -83,23 +83,38 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// A scope in which `each` is known only at run time.
-struct EachLater<'a>(&'a RunScope<'a>);
+/// The scope a plan resolves a task in: what the run would know when the task starts, less
+/// what only the run can know. The run's id is drawn as it starts, and a `for_each` task's
+/// `each` is one item per instance: an expression reading either is known after run, whatever
+/// it computes from them (`upper(each)`, `contains(run.id, '-')`), rather than computed from a
+/// placeholder's text. `${{ each }}` on its own shows as the item placeholder.
+struct PlanScope<'a> {
+    inner: &'a RunScope<'a>,
+    each_later: bool,
+}
 
-impl crate::runbook::expr::Scope for EachLater<'_> {
+impl crate::runbook::expr::Scope for PlanScope<'_> {
     fn var(&self, name: &str) -> Option<std::borrow::Cow<'_, Value>> {
-        if name == "each" {
+        if self.each_later && name == "each" {
             return None;
         }
-        self.0.var(name)
+        self.inner.var(name)
     }
 
     fn task(&self, id: &str) -> Option<std::borrow::Cow<'_, Value>> {
-        self.0.task(id)
+        self.inner.task(id)
     }
 
     fn known_later(&self, name: &str) -> bool {
-        name == "each"
+        self.each_later && name == "each"
+    }
+
+    fn known_later_member(&self, name: &str, member: &str) -> bool {
+        (name, member) == ("run", "id")
+    }
+
+    fn placeholder(&self, name: &str) -> Option<String> {
+        (self.each_later && name == "each").then(|| EACH.to_owned())
     }
 }
 
@@ -194,28 +209,14 @@ pub fn build(
         let mut planned = Vec::with_capacity(wave.len());
         for t in wave {
             let task = &runbook.tasks[t];
-            let each_unknown = Value::String(EACH.into());
-            let scope = RunScope {
-                params,
-                run: &run,
-                each: task.for_each.as_ref().map(|_| &each_unknown),
-                tasks: &tasks_known,
-            };
+            let run_scope = RunScope { params, run: &run, each: None, tasks: &tasks_known };
+            let scope = PlanScope { inner: &run_scope, each_later: task.for_each.is_some() };
             let mut errors = Vec::new();
             let mut failed = |what: &str, e: &dyn std::fmt::Display| {
                 errors.push(redactor.mask(&format!("{what}: {e}")).into_owned());
                 Value::String(format!("(error: {e})"))
             };
-            // `each` stands for every item: shown as a placeholder, or, where the expression
-            // reads into it, known only at run time.
-            let each_later = EachLater(&scope);
-            let inputs = task
-                .with
-                .resolve_partial(&scope, UNKNOWN)
-                .or_else(
-                    |e| if task.for_each.is_some() { task.with.resolve_partial(&each_later, UNKNOWN) } else { Err(e) },
-                )
-                .unwrap_or_else(|e| failed("with", &e));
+            let inputs = task.with.resolve_partial(&scope, UNKNOWN).unwrap_or_else(|e| failed("with", &e));
             // Values the plan knows meet the checks the run gives them when the task starts
             // (checked below, once the plan knows whether the task runs at all).
             let action = actions.get(&task.uses);
@@ -241,7 +242,8 @@ pub fn build(
                     // What holds for every item is said once, above.
                     let general = checked_inputs.clone();
                     for (item, key) in items.iter().zip(&keys).take(MAX_CHECKED_ITEMS) {
-                        let scope = RunScope { params, run: &run, each: Some(item), tasks: &tasks_known };
+                        let item_scope = RunScope { params, run: &run, each: Some(item), tasks: &tasks_known };
+                        let scope = PlanScope { inner: &item_scope, each_later: false };
                         let Ok(with) = task.with.resolve_partial(&scope, UNKNOWN) else { continue };
                         let own: Vec<String> = refusals(action.as_ref(), &with)
                             .into_iter()

@@ -47,17 +47,19 @@ pub fn render_text(plan: &Plan) -> String {
                 let _ = write!(out, "  needs {}", task.needs.join(", "));
             }
             out.push('\n');
+            // What a parameter can reach (a condition, a refusal) is shown on one line with its
+            // control characters escaped, like the parameters: it cannot pose as plan lines.
             if let Some(c) = &task.condition {
-                let _ = writeln!(out, "      if: {c}");
+                let _ = writeln!(out, "      if: {}", crate::ui::one_line(c));
             }
             if let Some(f) = &task.for_each {
-                let _ = writeln!(out, "      for_each: {}", inline(f));
+                let _ = writeln!(out, "      for_each: {}", crate::ui::one_line(&inline(f)));
             }
             if let Some(why) = &task.skipped {
-                let _ = writeln!(out, "      skipped: {why}");
+                let _ = writeln!(out, "      skipped: {}", crate::ui::one_line(why));
             }
             for error in &task.errors {
-                let _ = writeln!(out, "      ERROR {error}");
+                let _ = writeln!(out, "      ERROR {}", crate::ui::one_line(error));
             }
             if let Value::Object(inputs) = &task.inputs {
                 for (k, v) in inputs {

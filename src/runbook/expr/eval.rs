@@ -46,6 +46,7 @@ pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, V
             if object.as_name() == Some("tasks") {
                 return task(scope, &name.node, expr.span());
             }
+            later_member(object, &name.node, scope, expr)?;
             let value = eval(object, scope)?;
             member_of(value, &name.node, object, expr.span())
         }
@@ -60,12 +61,25 @@ pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, V
                     )),
                 };
             }
+            if let Value::String(member) = key.as_ref() {
+                later_member(object, member, scope, expr)?;
+            }
             let value = eval(object, scope)?;
             element(value, &key, object, expr.span())
         }
         ExprKind::Call { function, args } => builtins::call(function.node, args, scope, expr.span()),
         ExprKind::Unary { op: UnaryOp::Not, operand } => Ok(boolean(!truthy(eval_top(operand, scope)?.as_ref()))),
         ExprKind::Binary { op, lhs, rhs } => binary(*op, lhs, rhs, scope, expr.span()),
+    }
+}
+
+/// Unknown when `object` is a top-level name whose `member` the scope knows only later.
+fn later_member(object: &Expr, member: &str, scope: &dyn Scope, expr: &Expr) -> Result<(), EvalError> {
+    match object.as_name() {
+        Some(name) if scope.known_later_member(name, member) => {
+            Err(EvalError::Unknown { reference: format!("{name}.{member}"), range: expr.span() })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -77,6 +91,7 @@ pub(crate) fn eval<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, V
 pub(crate) fn eval_optional<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<Cow<'a, Value>, EvalError> {
     match expr.kind() {
         ExprKind::Member { object, name } if object.as_name() != Some("tasks") => {
+            later_member(object, &name.node, scope, expr)?;
             let value = eval_optional(object, scope)?;
             if value.is_null() {
                 return Ok(Cow::Borrowed(&NULL));
@@ -85,6 +100,9 @@ pub(crate) fn eval_optional<'a>(expr: &'a Expr, scope: &'a dyn Scope) -> Result<
         }
         ExprKind::Index { object, index } if object.as_name() != Some("tasks") => {
             let key = eval(index, scope)?;
+            if let Value::String(member) = key.as_ref() {
+                later_member(object, member, scope, expr)?;
+            }
             let value = eval_optional(object, scope)?;
             if value.is_null() {
                 return Ok(Cow::Borrowed(&NULL));

@@ -29,6 +29,20 @@ pub trait Scope {
     fn known_later(&self, _name: &str) -> bool {
         false
     }
+
+    /// Whether member `member` of top-level name `name` is only known later, though the rest
+    /// of `name` is known now (a plan's `run.id`): it evaluates to [`EvalError::Unknown`].
+    ///
+    /// [`EvalError::Unknown`]: super::EvalError::Unknown
+    fn known_later_member(&self, _name: &str, _member: &str) -> bool {
+        false
+    }
+
+    /// What a partial rendering shows for a name known only later, written on its own (a
+    /// plan's `${{ each }}`), instead of the general placeholder.
+    fn placeholder(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// For tests and simple callers: a JSON object whose keys are the top-level names, with task

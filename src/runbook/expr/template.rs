@@ -150,7 +150,7 @@ impl Template {
     pub fn render_partial(&self, scope: &dyn Scope, unknown: &str) -> Result<Value, EvalError> {
         if let Some(expr) = self.single_expression() {
             return match eval_top(expr, scope) {
-                Err(EvalError::Unknown { .. }) => Ok(Value::String(unknown.to_string())),
+                Err(EvalError::Unknown { .. }) => Ok(Value::String(placeholder(expr, scope, unknown))),
                 other => other.map(Cow::into_owned),
             };
         }
@@ -164,13 +164,19 @@ impl Template {
                 TemplatePart::Literal { text, .. } => out.push_str(text),
                 TemplatePart::Expr { expr, .. } => match (eval_top(expr, scope), unknown) {
                     (Ok(value), _) => write_string_form(&value, &mut out),
-                    (Err(EvalError::Unknown { .. }), Some(unknown)) => out.push_str(unknown),
+                    (Err(EvalError::Unknown { .. }), Some(unknown)) => out.push_str(&placeholder(expr, scope, unknown)),
                     (Err(error), _) => return Err(error),
                 },
             }
         }
         Ok(out)
     }
+}
+
+/// What stands for an expression not known yet: the scope's own placeholder for a name written
+/// on its own, else `unknown`.
+fn placeholder(expr: &Expr, scope: &dyn Scope, unknown: &str) -> String {
+    expr.as_name().and_then(|name| scope.placeholder(name)).unwrap_or_else(|| unknown.to_owned())
 }
 
 fn literal(s: &str, range: Range<usize>) -> TemplatePart {

@@ -29,9 +29,11 @@ impl Quoting {
 
 #[derive(Clone, Copy, PartialEq)]
 enum Ctx {
-    /// Top level, `$( )`, `( )` or backquotes: quotes open here.
+    /// Top level, `$( )`, `( )` or backquotes: quotes open here. In arithmetic (`$(( ))`,
+    /// `(( ))`), `<<` is a shift and `#` a base (`16#ff`), never a here-document or a comment.
     Plain {
         closer: Option<char>,
+        arith: bool,
     },
     Single,
     AnsiC,
@@ -47,13 +49,21 @@ struct Heredoc {
 /// The quoting of each expression of a script given as its literal pieces: the expression
 /// `i` sits between `pieces[i]` and `pieces[i + 1]`.
 pub(super) fn quoting(pieces: &[&str]) -> Vec<Quoting> {
-    let mut scanner = Scanner { stack: vec![Ctx::Plain { closer: None }], pending: Vec::new(), body: None };
+    let mut scanner = Scanner {
+        stack: vec![Ctx::Plain { closer: None, arith: false }],
+        pending: Vec::new(),
+        body: None,
+        comment: false,
+        prev: None,
+    };
     let mut out = Vec::with_capacity(pieces.len().saturating_sub(1));
     for (i, piece) in pieces.iter().enumerate() {
         scanner.scan(piece);
         if i + 1 < pieces.len() {
             out.push(scanner.here());
             scanner.line_has_text();
+            // The value stands in a word: a `#` right after it is text, not a comment.
+            scanner.prev = Some('x');
         }
     }
     out
@@ -65,10 +75,19 @@ struct Scanner {
     pending: Vec<Heredoc>,
     /// The here-document whose body is being read, and the current line of it so far.
     body: Option<(Heredoc, String)>,
+    /// In a comment, which runs to the end of the line, past any expression in it.
+    comment: bool,
+    /// The character before the current one, outside here-document bodies: a `#` starts a
+    /// comment only at the start of a word.
+    prev: Option<char>,
 }
 
 impl Scanner {
     fn here(&self) -> Quoting {
+        if self.comment {
+            // Nothing in a comment is run: any reference will do.
+            return Quoting::Expands;
+        }
         if let Some((doc, _)) = &self.body {
             return if doc.quoted { Quoting::LiteralHeredoc } else { Quoting::Expands };
         }
@@ -103,7 +122,14 @@ impl Scanner {
                 }
                 continue;
             }
-            let top = self.stack.last().copied().unwrap_or(Ctx::Plain { closer: None });
+            if self.comment {
+                if c != '\n' {
+                    continue;
+                }
+                self.comment = false;
+            }
+            let prev = self.prev.replace(c);
+            let top = self.stack.last().copied().unwrap_or(Ctx::Plain { closer: None, arith: false });
             match top {
                 Ctx::Single => {
                     if c == '\'' {
@@ -126,16 +152,18 @@ impl Scanner {
                     '"' => {
                         self.stack.pop();
                     }
-                    '`' => self.stack.push(Ctx::Plain { closer: Some('`') }),
+                    '`' => self.stack.push(Ctx::Plain { closer: Some('`'), arith: false }),
                     '$' if chars.peek() == Some(&'(') => {
                         chars.next();
-                        self.stack.push(Ctx::Plain { closer: Some(')') });
+                        self.prev = Some('(');
+                        self.stack.push(Ctx::Plain { closer: Some(')'), arith: false });
                     }
                     _ => {}
                 },
-                Ctx::Plain { closer } => match c {
+                Ctx::Plain { closer, arith } => match c {
                     '\\' => {
                         chars.next();
+                        self.prev = Some('x');
                     }
                     '\'' => self.stack.push(Ctx::Single),
                     '"' => self.stack.push(Ctx::Double),
@@ -145,20 +173,19 @@ impl Scanner {
                     }
                     '$' if chars.peek() == Some(&'(') => {
                         chars.next();
-                        self.stack.push(Ctx::Plain { closer: Some(')') });
+                        self.prev = Some('(');
+                        self.stack.push(Ctx::Plain { closer: Some(')'), arith });
                     }
-                    '(' => self.stack.push(Ctx::Plain { closer: Some(')') }),
+                    // `((` and `$((` open arithmetic, as does a parenthesis inside it.
+                    '(' => self.stack.push(Ctx::Plain { closer: Some(')'), arith: arith || prev == Some('(') }),
                     c if Some(c) == closer && self.stack.len() > 1 => {
                         self.stack.pop();
                     }
-                    '`' => self.stack.push(Ctx::Plain { closer: Some('`') }),
-                    '#' => {
-                        // A comment runs to the end of the line.
-                        while chars.peek().is_some_and(|&n| n != '\n') {
-                            chars.next();
-                        }
-                    }
-                    '<' if chars.peek() == Some(&'<') => {
+                    '`' => self.stack.push(Ctx::Plain { closer: Some('`'), arith: false }),
+                    // A comment starts with a word (`issue#12`, `$#` and `${#v}` are text) and
+                    // runs to the end of the line.
+                    '#' if !arith && prev.is_none_or(starts_word) => self.comment = true,
+                    '<' if !arith && chars.peek() == Some(&'<') => {
                         chars.next();
                         if chars.peek() == Some(&'<') {
                             // A here-string: its word is quoted as any other.
@@ -200,8 +227,14 @@ impl Scanner {
     }
 
     fn next_body(&mut self) -> Option<(Heredoc, String)> {
+        self.prev = None;
         (!self.pending.is_empty()).then(|| (self.pending.remove(0), String::new()))
     }
+}
+
+/// Whether a word starts after `c`: after a blank, a newline or an operator.
+fn starts_word(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>')
 }
 
 #[cfg(test)]
@@ -223,6 +256,24 @@ mod tests {
         assert_eq!(of("echo \"$(echo '@')\" `echo '@'`"), [Single, Single], "quotes open again inside $( ) and ``");
         assert_eq!(of("echo $( (echo '@') ) '@'"), [Single, Single]);
         assert_eq!(of("# it's a comment\necho @"), [Expands]);
+    }
+
+    #[test]
+    fn comments_start_a_word_and_run_past_expressions() {
+        assert_eq!(of("# in @ (it's here)\necho '@'"), [Expands, Single], "the comment goes on after a value");
+        assert_eq!(of("echo c=issue#12 '@'"), [Single], "a # inside a word is text");
+        assert_eq!(of("echo ${#v} $# '@'"), [Single], "lengths and counts are not comments");
+        assert_eq!(of("echo @#x '@'"), [Expands, Single], "a # right after a value is text");
+        assert_eq!(of("echo a;# it's\necho '@'"), [Single]);
+        assert_eq!(of("cat <<EOF # it's\n@\nEOF\necho '@'"), [Expands, Single]);
+    }
+
+    #[test]
+    fn arithmetic_has_no_here_documents_or_comments() {
+        assert_eq!(of("mask=$((1<<4)); echo '@'"), [Single]);
+        assert_eq!(of("((n = 1 << 2)); echo '@'"), [Single]);
+        assert_eq!(of("echo $(( (1<<2) + 16#ff )) '@'"), [Single]);
+        assert_eq!(of("echo $( (cat <<EOF\n'@'\nEOF\n) )"), [Expands], "a subshell in $( ) is not arithmetic");
     }
 
     #[test]
