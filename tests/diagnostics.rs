@@ -734,3 +734,14 @@ fn an_alias_bomb_is_refused_where_it_goes_past_the_budget() {
     let params = sb.run(&["validate", "rb.yaml", "--params-file", "p.yaml"]);
     assert_eq!(params.code, 2, "{}", params.stderr);
 }
+
+/// A task read through a computed name (which adds no dependency) and a YAML merge key inside
+/// inputs (which the reader does not apply) are refused, each at its place.
+#[test]
+fn computed_task_names_and_merge_keys_in_inputs_are_refused() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", include_str!("fixtures/invalid/reads.yaml"));
+    let ran = sb.command(&["validate", "rb.yaml"]).env("COLUMNS", "100").output().unwrap();
+    assert_eq!(ran.status.code(), Some(2));
+    insta::assert_snapshot!(String::from_utf8_lossy(&ran.stderr));
+}

@@ -207,7 +207,25 @@ fn check_refs(
                 }
             }
             "tasks" => {
-                let Some(task) = r.path.first() else { continue };
+                let Some(task) = r.path.first() else {
+                    // `tasks[params.which]`: which task is read is only known as the task runs,
+                    // so it adds no dependency, and that task may not have run by then.
+                    v.push(
+                        Problem::new(
+                            "drctl::computed-task",
+                            "a task read through a computed name",
+                            span,
+                            "which task this reads is not written here",
+                        )
+                        .help(Some(
+                            "name the task as written (`tasks.<id>` or `tasks['<id>']`): a name is what makes the \
+                             task run first; to choose between tasks, name each, as in `${{ params.which == 'a' && \
+                             tasks.a.outputs.x || tasks.b.outputs.x }}`"
+                                .into(),
+                        )),
+                    );
+                    continue;
+                };
                 match refs.ids.index(task) {
                     None => v.push(
                         Problem::new("drctl::unknown-task", format!("unknown task `{task}`"), span, "no such task")
@@ -343,6 +361,23 @@ pub(super) fn input(
                         )
                         .help(Some(
                             "keys are fixed names: write the name itself here, and expressions in values".into(),
+                        )),
+                    );
+                    ok = false;
+                    continue;
+                }
+                // An unquoted `<<` is YAML's merge key, which drctl's reader does not apply: left
+                // as it is, it would send a key named `<<` and not the keys it was meant to merge.
+                if matches!(&key.kind, NodeKind::Scalar { text, quoted: false } if text == "<<") {
+                    v.push(
+                        Problem::new(
+                            "drctl::merge-key",
+                            "YAML merge keys are not supported",
+                            key.span.clone(),
+                            "this key is not merged",
+                        )
+                        .help(Some(
+                            "write the keys out here; a key really named `<<` is written in quotes (`\"<<\"`)".into(),
                         )),
                     );
                     ok = false;
