@@ -224,6 +224,18 @@ fn broken_documents_are_refused_with_their_place() {
     }
 }
 
+/// A runbook that is not UTF-8 is refused at its first bad byte, in text and in JSON alike.
+#[test]
+fn a_runbook_that_is_not_utf8_is_refused_at_its_first_bad_byte() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path().join("rb.yaml"), b"version: 1\nname: \xff\n").unwrap();
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("rb.yaml:2:7: the runbook is not UTF-8 text"), "{}", ran.stderr);
+    let json = validate_json(&sb, "rb.yaml");
+    assert_eq!((json["problems"][0]["line"].as_u64(), json["problems"][0]["column"].as_u64()), (Some(2), Some(7)));
+}
+
 #[test]
 fn a_zero_timeout_is_refused_with_its_place() {
     let sb = support::Sandbox::new();

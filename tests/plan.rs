@@ -81,6 +81,18 @@ tasks:
     let validate = sb.run(&["validate", "rb.yaml", "-p", "wait=5 parsecs", "-p", "method=FETCH"]);
     assert_eq!(validate.code, 2, "{}", validate.stderr);
     assert!(validate.stderr.contains("2 expressions or inputs would fail"), "{}", validate.stderr);
+    // And as JSON, one problem each at the place of its task.
+    let json = sb.run(&["validate", "rb.yaml", "-p", "wait=5 parsecs", "-p", "method=FETCH", "-o", "json"]);
+    assert_eq!(json.code, 2, "{}", json.stderr);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let places: Vec<(u64, u64)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["line"].as_u64().unwrap(), p["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(places, [(7, 3), (8, 3)], "{report:#}");
+    assert!(report["problems"][0]["message"].as_str().unwrap().starts_with("pause: with: input `duration`"));
     assert!(!run.stdout.contains("run "), "{}", run.stdout);
     assert!(!sb.path().join(".drctl/runs").exists() || sb.run(&["runs"]).stdout.trim().is_empty());
     let runs = sb.run(&["run", "rb.yaml", "-p", "wait=1ms"]);

@@ -145,10 +145,54 @@ pub async fn run(args: RunArgs, oci: &super::OciArgs, quiet: bool) -> Result<Exi
     exit
 }
 
+/// An input or expression that fails with the parameters given, at the place of its task.
+pub(super) struct WouldFail {
+    pub line: usize,
+    pub column: usize,
+    pub task: String,
+    pub message: String,
+}
+
 /// Inputs and expressions that fail with these parameters would fail the run when their task
 /// starts, after earlier tasks changed the world, and a resume keeps the parameters: refused
 /// before anything starts, as `drctl plan` refuses them. Only a runbook with templates needs
 /// the plan for this.
+pub(super) fn what_would_fail(
+    runbook: &Runbook,
+    values: &Value,
+    redactor: &Redactor,
+    parallelism: usize,
+    drill: bool,
+) -> Vec<WouldFail> {
+    let templated = runbook.tasks.iter().any(|t| {
+        t.with.has_templates()
+            || t.condition.is_some()
+            || matches!(t.for_each, Some(crate::runbook::checked::ForEach::Expr(_)))
+    });
+    if !templated {
+        return Vec::new();
+    }
+    let actions = crate::actions::builtin();
+    let plan =
+        crate::plan::build(runbook, &actions, values, redactor, parallelism, drill, &std::collections::HashMap::new());
+    plan.waves
+        .iter()
+        .flatten()
+        .flat_map(|t| {
+            let at = runbook.task_index(&t.id).map_or(0, |i| runbook.tasks[i].span.start);
+            let (line, column) = crate::runbook::problem::line_col(&runbook.source.text, at);
+            t.errors.iter().map(move |e| WouldFail {
+                line,
+                column,
+                task: t.id.clone(),
+                message: crate::ui::one_line(e).into_owned(),
+            })
+        })
+        .collect()
+}
+
+/// [`what_would_fail`] as the error that stops a run (or `validate` with parameters), each
+/// named with the place of its task in the runbook.
 pub(super) fn refuse_what_would_fail(
     runbook: &Runbook,
     values: &Value,
@@ -156,32 +200,14 @@ pub(super) fn refuse_what_would_fail(
     parallelism: usize,
     drill: bool,
 ) -> Result<(), CliError> {
-    let templated = runbook.tasks.iter().any(|t| {
-        t.with.has_templates()
-            || t.condition.is_some()
-            || matches!(t.for_each, Some(crate::runbook::checked::ForEach::Expr(_)))
-    });
-    if !templated {
+    let failing = what_would_fail(runbook, values, redactor, parallelism, drill);
+    if failing.is_empty() {
         return Ok(());
     }
-    let actions = crate::actions::builtin();
-    let plan =
-        crate::plan::build(runbook, &actions, values, redactor, parallelism, drill, &std::collections::HashMap::new());
-    // Each named with the place of its task in the runbook.
-    let errors: Vec<String> = plan
-        .waves
+    let errors: Vec<String> = failing
         .iter()
-        .flatten()
-        .flat_map(|t| {
-            let at = runbook.task_index(&t.id).map_or(0, |i| runbook.tasks[i].span.start);
-            let (line, column) = crate::runbook::problem::line_col(&runbook.source.text, at);
-            let place = format!("{}:{line}:{column}", runbook.source.path);
-            t.errors.iter().map(move |e| format!("{place}: {}: {}", t.id, crate::ui::one_line(e)))
-        })
+        .map(|f| format!("{}:{}:{}: {}: {}", runbook.source.path, f.line, f.column, f.task, f.message))
         .collect();
-    if errors.is_empty() {
-        return Ok(());
-    }
     Err(CliError::usage_help(
         format!(
             "{} {} would fail with these parameters, so a run with them does not start:\n  {}",
@@ -189,9 +215,13 @@ pub(super) fn refuse_what_would_fail(
             if errors.len() == 1 { "expression or input" } else { "expressions or inputs" },
             errors.join("\n  ")
         ),
-        "fix the expression, the input or the parameter it reads; `drctl plan` shows them in the whole plan",
+        REFUSED_HELP,
     ))
 }
+
+/// What to do about inputs and expressions that would fail.
+pub(super) const REFUSED_HELP: &str =
+    "fix the expression, the input or the parameter it reads; `drctl plan` shows them in the whole plan";
 
 /// What [`drive`] needs.
 pub(super) struct DriveContext {

@@ -25,17 +25,23 @@ pub struct ValidateArgs {
 pub fn load_file(file: &std::path::Path) -> Result<Runbook, CliError> {
     let bytes = crate::input::read_bytes(file)
         .map_err(|e| CliError::usage(format!("cannot read runbook {}: {e}", file.display())))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-        CliError::usage_help(
+    if let Some((line, column)) = not_utf8_at(&bytes) {
+        return Err(CliError::usage_help(
             format!("{}:{line}:{column}: the runbook is not UTF-8 text", file.display()),
             "save the file as UTF-8",
-        )
-    })?;
+        ));
+    }
+    let text = String::from_utf8(bytes).unwrap_or_default();
     let actions = crate::actions::builtin();
     Ok(crate::runbook::load(&file.display().to_string(), &text, &actions)?)
+}
+
+/// The line and column of the first byte that is not UTF-8, if any.
+fn not_utf8_at(bytes: &[u8]) -> Option<(usize, usize)> {
+    let valid = &bytes[..std::str::from_utf8(bytes).err()?.valid_up_to()];
+    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    Some((line, column))
 }
 
 pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
@@ -65,17 +71,26 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
                 // With the values known, what `run` would refuse before it starts.
                 Ok(values) => {
                     let parallelism = runbook.parallelism.unwrap_or(8).max(1);
-                    if let Err(e) = super::run::refuse_what_would_fail(runbook, &values, &redactor, parallelism, false)
-                    {
-                        if args.output == OutputFormat::Json {
-                            let problem = json!({ "code": "drctl::plan", "message": e.to_string(), "file": null, "line": null, "column": null, "help": e.help() });
+                    if args.output == OutputFormat::Json {
+                        let failing = super::run::what_would_fail(runbook, &values, &redactor, parallelism, false);
+                        if !failing.is_empty() {
+                            // One problem each, at the place of its task, like the runbook's own.
+                            let problems: Vec<_> = failing
+                                .iter()
+                                .map(|f| {
+                                    json!({ "code": "drctl::plan", "message": format!("{}: {}", f.task, f.message),
+                                            "file": runbook.source.path, "line": f.line, "column": f.column,
+                                            "help": super::run::REFUSED_HELP })
+                                })
+                                .collect();
                             crate::outln!(
                                 "{}",
-                                json!({ "file": args.file.display().to_string(), "valid": false, "problems": [problem] })
+                                json!({ "file": args.file.display().to_string(), "valid": false, "problems": problems })
                             );
                             return Ok(Exit::Invalid);
                         }
-                        return Err(e);
+                    } else {
+                        super::run::refuse_what_would_fail(runbook, &values, &redactor, parallelism, false)?;
                     }
                 }
             }
@@ -110,9 +125,12 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
             Ok(Exit::Invalid)
         }
         (Err(e @ CliError::Usage { .. }), OutputFormat::Json) => {
-            // A file that cannot be read is reported in the same shape, for tools.
-            let problem =
-                json!({ "code": "drctl::read", "message": e.to_string(), "line": null, "column": null, "help": null });
+            // A file that cannot be read is reported in the same shape, for tools; one that is
+            // not UTF-8, at the first byte that is not.
+            let place = crate::input::read_bytes(&args.file).ok().and_then(|bytes| not_utf8_at(&bytes));
+            let (line, column) = place.map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            let help = e.help();
+            let problem = json!({ "code": "drctl::read", "message": e.to_string(), "line": line, "column": column, "help": help });
             crate::outln!(
                 "{}",
                 json!({ "file": args.file.display().to_string(), "valid": false, "problems": [problem] })
