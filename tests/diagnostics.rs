@@ -389,6 +389,35 @@ tasks:
     assert_eq!((list[0]["line"].as_u64(), list[0]["column"].as_u64()), (Some(7), Some(28)), "{problems:#}");
 }
 
+/// Where unwrapping the text would not say what was meant (a bare word becomes a name, text
+/// glued to an expression a longer name), the help shows how to write it instead.
+#[test]
+fn a_condition_whose_text_cannot_simply_be_unwrapped_gets_a_help_that_works() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: mixed
+params:
+  env: { type: string, default: prod }
+  x: { type: string, default: a }
+tasks:
+  word: { uses: shell, if: "${{ params.env }} == prod", with: { run: "true" } }
+  glued: { uses: assert, with: { that: "${{ params.x }}x" } }
+  prose: { uses: assert, with: { that: "the vcn exists" } }
+  bare: { uses: assert, with: { that: "params.x == 'a'" } }
+"#,
+    );
+    let problems = validate_json(&sb, "rb.yaml");
+    let helps: Vec<&str> =
+        problems["problems"].as_array().unwrap().iter().map(|p| p["help"].as_str().unwrap()).collect();
+    assert_eq!(helps.len(), 4, "{problems:#}");
+    assert!(helps[0].contains("with text in single quotes, as in: if: ${{ params.env == 'prod' }}"), "{problems:#}");
+    assert!(helps[1].contains("with text in single quotes"), "{problems:#}");
+    assert!(helps[2].contains("with text in single quotes"), "{problems:#}");
+    assert_eq!(helps[3], "write it as an expression: that: ${{ params.x == 'a' }}", "{problems:#}");
+}
+
 #[test]
 fn a_state_compared_with_text_that_is_no_state_is_refused_with_a_did_you_mean() {
     let sb = Sandbox::new();

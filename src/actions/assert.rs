@@ -9,6 +9,11 @@ pub struct Assert;
 
 const KEYS: &[&str] = &["that", "actual", "expected", "message"];
 
+/// How to write a condition, when the text given cannot simply be wrapped into one.
+const ONE_EXPRESSION_THAT: &str =
+    "write the condition as one expression, with text in single quotes, as in: that: ${{ \
+     tasks.check.outputs.status == 'ok' }}";
+
 impl Action for Assert {
     fn output_names(&self) -> Option<&'static [&'static str]> {
         Some(&[])
@@ -37,8 +42,12 @@ impl Action for Assert {
         // always pass.
         if let Some(text) = with.get("that").and_then(Value::as_str).filter(|t| !t.contains("${{")) {
             problems.push(
-                InputProblem::new("that", format!("`that` is the text `{text}`, not a condition"))
-                    .with_help(format!("write it as an expression: that: ${{{{ {text} }}}}")),
+                InputProblem::new("that", format!("`that` is the text `{text}`, not a condition")).with_help(
+                    match crate::runbook::expr::text_as_expression(text) {
+                        Some(expr) => format!("write it as an expression: that: ${{{{ {expr} }}}}"),
+                        None => ONE_EXPRESSION_THAT.into(),
+                    },
+                ),
             );
         }
         // Nor is text around expressions: `${{ a }} == ${{ b }}` renders as the text `x == y`.
@@ -47,10 +56,12 @@ impl Action for Assert {
                 if template.single_expression().is_none() {
                     problems.push(
                         InputProblem::new("that", "`that` mixes text with `${{ }}`: it would be text, not a condition")
-                            .with_help(format!(
-                                "write the whole condition as one expression: that: ${{{{ {} }}}}",
-                                template.unwrapped()
-                            )),
+                            .with_help(match template.as_one_expression() {
+                                Some(expr) => {
+                                    format!("write the whole condition as one expression: that: ${{{{ {expr} }}}}")
+                                }
+                                None => ONE_EXPRESSION_THAT.into(),
+                            }),
                     );
                 }
             }

@@ -59,7 +59,7 @@ pub(crate) use lexer::{is_ident_continue, is_ident_start};
 pub use parser::{MAX_DEPTH, MAX_TREE_DEPTH};
 pub use reference::Reference;
 pub use scope::Scope;
-pub use template::{Template, TemplatePart};
+pub use template::{text_as_expression, Template, TemplatePart};
 pub use value::{loose_eq, same_value, string_form, truthy, type_name};
 
 /// Parses one expression (the text between `${{` and `}}`). Error ranges are relative to `src`.

@@ -135,6 +135,19 @@ impl Template {
         out.trim().to_owned()
     }
 
+    /// The template's text as one expression (what `${{ a }} == ${{ b }}` was meant to say),
+    /// when that reads as meant: it parses, and it reads nothing the template's own
+    /// expressions did not (`${{ params.env }} == prod` would read a name `prod`, and
+    /// `${{ params.x }}x` the parameter `xx`). `None` when it would not.
+    pub fn as_one_expression(&self) -> Option<String> {
+        let text = self.unwrapped();
+        let expr = super::parse_expr(&text).ok()?;
+        let own: Vec<String> = self.references().iter().map(ToString::to_string).collect();
+        let reads_only_its_own =
+            expr.references().iter().all(|r| own.contains(&r.to_string()) || (own.is_empty() && is_root(&r.root)));
+        reads_only_its_own.then_some(text)
+    }
+
     /// A single expression gives its value as is (a list stays a list); anything else gives
     /// the literal text with each value's string form in place of its `${{ }}`.
     pub fn render(&self, scope: &dyn Scope) -> Result<Value, EvalError> {
@@ -171,6 +184,18 @@ impl Template {
         }
         Ok(out)
     }
+}
+
+/// `text` (written without `${{ }}`) as an expression, when it reads as one: it parses and
+/// reads only names an expression can start with (`the vcn exists` does not parse).
+pub fn text_as_expression(text: &str) -> Option<String> {
+    let expr = super::parse_expr(text.trim()).ok()?;
+    expr.references().iter().all(|r| is_root(&r.root)).then(|| text.trim().to_owned())
+}
+
+/// Whether `name` is a name an expression can start with.
+fn is_root(name: &str) -> bool {
+    matches!(name, "params" | "tasks" | "each" | "run" | "env")
 }
 
 /// What stands for an expression not known yet: the scope's own placeholder for a name written

@@ -395,6 +395,10 @@ pub(super) fn input(
     }
 }
 
+/// How to write a condition, when the one given cannot simply be unwrapped into one.
+const ONE_EXPRESSION_IF: &str =
+    "write the whole condition inside one `${{ }}`, with text in single quotes, as in: if: ${{ params.env == 'prod' }}";
+
 /// `if:` — a boolean, a template, or a bare expression (`a == 'b'` without `${{ }}`).
 pub(super) fn condition(
     v: &mut Validator<'_>,
@@ -437,7 +441,10 @@ pub(super) fn condition(
                     node.span.clone(),
                     "one expression here",
                 )
-                .help(Some(format!("write the whole condition as one expression: if: ${{{{ {} }}}}", template.unwrapped()))),
+                .help(Some(match template.as_one_expression() {
+                    Some(expr) => format!("write the whole condition as one expression: if: ${{{{ {expr} }}}}"),
+                    None => ONE_EXPRESSION_IF.into(),
+                })),
             );
             return None;
         }
