@@ -1688,3 +1688,18 @@ tasks:
     assert!(lines[second - 1].contains("fails") && lines[second - 1].contains("first problem"), "{}", status.stdout);
     assert!(lines[second].starts_with("      "), "{}", status.stdout);
 }
+
+/// A failure that aborts outranks a pause that came first: the run ends failed (exit 1), not
+/// waiting for an operator (exit 3), whichever failed first.
+#[test]
+fn an_abort_outranks_an_earlier_pause() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: pa\ntasks:\n  p: { uses: shell, on_failure: pause, retry: { attempts: 1 }, with: { run: 'exit 1' } \
+         }\n  ab: { uses: shell, retry: { attempts: 1 }, with: { run: 'sleep 0.3; exit 1' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(sb.status(&ran.run_id())["state"], "failed");
+}

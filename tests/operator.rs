@@ -1347,3 +1347,140 @@ fn a_sim_run_whose_simulator_state_cannot_be_read_names_the_file() {
     let approve = sb.run(&["approve", &run, "gate", "--reason", "go"]);
     assert_eq!(approve.code, 0, "{}", approve.stderr);
 }
+
+const GATED_SECRET: &str = r#"version: 1
+name: gated
+params: { tok: { type: string, secret: true } }
+tasks:
+  a: { uses: shell, with: { run: 'echo a >> ran.txt' } }
+  gate: { uses: approval, depends_on: [a], with: { message: ok? } }
+  b: { uses: shell, depends_on: [gate], with: { run: 'echo b-original >> ran.txt' } }
+"#;
+
+/// A decision recorded without resuming is masked like one that resumes: a reason (and the
+/// approval's `reason` output) quoting a secret parameter given to the command is stored as ***.
+#[test]
+fn a_decision_recorded_without_resuming_masks_the_secrets_it_is_given() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", GATED_SECRET);
+    let ran = sb.run(&["run", "rb.yaml", "-p", "tok=S3cr3tVal"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let id = ran.run_id();
+    let approved =
+        sb.run(&["approve", &id, "gate", "--reason", "used S3cr3tVal", "--no-resume", "-p", "tok=S3cr3tVal"]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    let journal = sb.read(&format!(".drctl/runs/{id}/journal.log"));
+    assert!(!journal.contains("S3cr3tVal"), "{journal}");
+    assert!(journal.contains("used ***"), "{journal}");
+    let status = sb.run(&["status", &id]);
+    assert!(!status.stdout.contains("S3cr3tVal") && !status.stderr.contains("S3cr3tVal"), "{}", status.stdout);
+    // Without the secret, the decision is recorded and the operator told what could not be masked.
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", GATED_SECRET);
+    let id = sb.run(&["run", "rb.yaml", "-p", "tok=S3cr3tVal"]).run_id();
+    let unmasked = sb.run(&["approve", &id, "gate", "--reason", "ok", "--no-resume"]);
+    assert_eq!(unmasked.code, 0, "{}", unmasked.stderr);
+    assert!(unmasked.stderr.contains("secret parameter `tok` not given here"), "{}", unmasked.stderr);
+}
+
+/// A resume with `--allow-changed` that is refused (a secret parameter not given again) leaves
+/// the run as it was: the next command without `--allow-changed` still refuses the change.
+#[test]
+fn a_refused_resume_with_a_changed_runbook_does_not_take_the_new_runbook() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", GATED_SECRET);
+    let ran = sb.run(&["run", "rb.yaml", "-p", "tok=abc123xyz"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let id = ran.run_id();
+    let copy = format!(".drctl/runs/{id}/runbook.yaml");
+    sb.write("rb.yaml", &GATED_SECRET.replace("b-original", "b-changed"));
+    let refused = sb.run(&["resume", &id, "--allow-changed"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("secret parameter `tok`"), "{}", refused.stderr);
+    assert_eq!(sb.read(&copy), GATED_SECRET, "the run's copy is untouched");
+    assert!(!sb.path().join(format!(".drctl/runs/{id}/runbook.1.yaml")).exists());
+    let unchecked = sb.run(&["approve", &id, "gate", "--reason", "ok", "-p", "tok=abc123xyz"]);
+    assert_eq!(unchecked.code, 2, "{}", unchecked.stderr);
+    assert!(unchecked.stderr.contains("changed since run"), "{}", unchecked.stderr);
+    assert!(unchecked.stderr.contains("add --allow-changed to this command"), "{}", unchecked.stderr);
+    let taken = sb.run(&["approve", &id, "gate", "--reason", "ok", "-p", "tok=abc123xyz", "--allow-changed"]);
+    assert_eq!(taken.code, 0, "{}", taken.stderr);
+    assert_eq!(sb.read("ran.txt"), "a\nb-changed\n");
+    let audit = sb.status(&id)["audit"].clone();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "resume" && a["reason"].as_str().unwrap_or_default().contains("changed tasks b")),
+        "{audit:#}"
+    );
+}
+
+/// A `for_each` task whose list fails before it has items can be skipped (or retried) as a
+/// whole, and the run goes on past it.
+#[test]
+fn a_for_each_task_whose_list_failed_is_decided_on_as_a_whole() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: list
+tasks:
+  src: { uses: shell, with: { run: 'echo "list=a,b" >> "$DRCTL_OUTPUT"' } }
+  fe: { uses: shell, on_failure: pause, for_each: '${{ tasks.src.outputs.list }}', with: { run: 'echo ${{ each }}' } }
+  later: { uses: shell, depends_on: [fe], with: { run: 'echo later >> later.txt' } }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    assert!(ran.stderr.contains("read with `fromJSON(...)`"), "the error says how to give a list: {}", ran.stderr);
+    let id = ran.run_id();
+    let retried = sb.run(&["retry", &id, "fe"]);
+    assert_eq!(retried.code, 3, "the list fails again, and the run pauses again: {}", retried.stderr);
+    let skipped = sb.run(&["skip", &id, "fe", "--reason", "not needed here"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert_eq!(sb.read("later.txt"), "later\n");
+    assert_eq!(sb.task_states(&id)["fe"].0, "skipped");
+}
+
+/// An item of a `for_each` skipped by an operator gave no outputs: the task's outputs hold the
+/// items that did their work, so a count of them does not take the skipped one for done.
+#[test]
+fn a_skipped_item_is_not_among_its_tasks_outputs() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: items
+tasks:
+  fe:
+    uses: shell
+    for_each: [a, b, c]
+    on_failure: pause
+    retry: { attempts: 1 }
+    with: { run: 'if [ "${{ each }}" = b ]; then exit 4; fi; echo "v=${{ each }}" >> "$DRCTL_OUTPUT"' }
+  after: { uses: shell, depends_on: [fe], with: { run: 'echo "${{ toJSON(tasks.fe.outputs) }}" >> ran.txt' } }
+  all-done: { uses: assert, with: { actual: "${{ length(tasks.fe.outputs) }}", expected: 3 } }
+"#,
+    );
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let skipped = sb.run(&["skip", &id, "fe[b]", "--reason", "done by hand"]);
+    assert_eq!(skipped.code, 1, "the count of items that did their work is 2: {}", skipped.stderr);
+    assert!(skipped.stderr.contains("expected 3, got 2"), "{}", skipped.stderr);
+    assert_eq!(sb.read("ran.txt"), "{\"a\":{\"v\":\"a\"},\"c\":{\"v\":\"c\"}}\n");
+}
+
+/// A decision recorded with `--no-resume` long after the run stopped does not stretch the run:
+/// `status` gives the time the run's work took.
+#[test]
+fn a_decision_recorded_later_without_resuming_does_not_stretch_the_run() {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", FLAKY);
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let before = sb.status(&id)["elapsed_ms"].as_u64().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let skipped = sb.run(&["skip", &id, "flaky", "--reason", "done by hand", "--no-resume"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert_eq!(sb.status(&id)["elapsed_ms"].as_u64().unwrap(), before);
+}

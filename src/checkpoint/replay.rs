@@ -290,6 +290,15 @@ impl Replay {
         }
     }
 
+    /// Notes the time of a record of the run's work. A record written while no segment runs
+    /// (after one ended: an operator's decision recorded with `--no-resume`) is not: the run
+    /// did not last until then.
+    fn mark(&mut self, at: Millis) {
+        if self.last_end.is_none() {
+            self.last_at = Some(at);
+        }
+    }
+
     /// Applies records appended after the journal was read, as a new replay would.
     pub fn extend(&mut self, records: impl IntoIterator<Item = Record>) {
         for record in records {
@@ -317,7 +326,7 @@ impl Replay {
             }
             Record::Expand { task, keys, at } => {
                 self.expansions.insert(task, keys);
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::Start { id, attempt, at } => {
                 let segment = self.segments;
@@ -352,7 +361,7 @@ impl Replay {
                     call_retries: 0,
                     call_retry_last: None,
                 });
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::Withdrawn { id, attempt, at } => {
                 let rec = self.entry(id);
@@ -365,7 +374,7 @@ impl Replay {
                     rec.last_start = before.last_start;
                     rec.allowance = before.allowance;
                 }
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::Spawned { id, pid, started } => {
                 self.entry(id).orphan = Some((pid, started));
@@ -392,7 +401,7 @@ impl Replay {
                 rec.allowance.last_failure = Some((segment, at));
                 // The attempt is over; the instance is no longer in doubt.
                 rec.state = TaskState::Pending;
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::Done { id, outputs, at, checked, masked } => {
                 let rec = self.entry(id);
@@ -410,7 +419,7 @@ impl Replay {
                 // A skip recorded by an earlier segment no longer explains anything.
                 rec.reason = None;
                 rec.engine_skip = false;
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::Failed { id, error, at } => {
                 let rec = self.entry(id);
@@ -421,7 +430,7 @@ impl Replay {
                 rec.end = Some(at);
                 rec.reason = None;
                 rec.engine_skip = false;
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::Skipped { id, reason, at, by_operator } => {
                 let rec = self.entry(id);
@@ -435,7 +444,7 @@ impl Replay {
                 rec.reason = Some(reason);
                 // Its failure is history (the attempts keep it); the task no longer fails.
                 rec.error = None;
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::Cancelled { id, at } => {
                 let rec = self.entry(id);
@@ -445,14 +454,14 @@ impl Replay {
                 rec.close_attempt(at);
                 rec.state = TaskState::Cancelled;
                 rec.end = Some(at);
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::AwaitingApproval { id, message, at } => {
                 let rec = self.entry(id);
                 rec.state = TaskState::AwaitingApproval;
                 rec.approval_message = Some(message);
                 rec.awaiting_since.get_or_insert(at);
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::Reset { id, at } => {
                 let rec = self.entry(id);
@@ -463,7 +472,7 @@ impl Replay {
                 rec.engine_skip = false;
                 rec.error = None;
                 rec.end = None;
-                self.last_at = Some(at);
+                self.mark(at);
             }
             Record::Audit { action, task, actor, reason, at } => {
                 let decides = matches!(action, AuditAction::Approve | AuditAction::Deny);
@@ -476,7 +485,7 @@ impl Replay {
                 // cleanup long after a crash does not stretch the run up to it.
                 self.audit.push(AuditEntry { action, task, actor, reason, at, waiting_since });
             }
-            Record::RtoWarning { at, .. } => self.last_at = Some(at),
+            Record::RtoWarning { at, .. } => self.mark(at),
         }
     }
 }

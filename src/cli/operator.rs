@@ -101,6 +101,8 @@ fn known_instance(
             format!("`{}` runs once per item; name one instance", id.task),
             format!("its instances: {}", listed(keys)),
         )),
+        // Its list failed before it had items: the task is decided on as a whole.
+        (None, true, None) if replay.instance(id).is_some() => Ok(approval),
         (None, true, None) => Err(CliError::usage_help(
             format!("`{}` runs once per item and has not started yet, so it has no instances to decide on", id.task),
             "decide on its instances once the run has reached it (`drctl status RUN` lists them)",
@@ -278,6 +280,21 @@ pub async fn decide(
         }
     };
     if args.no_resume {
+        // Masked as a resume would mask them: with the secret parameters given here (a
+        // reason, or the approval's `reason` output, may quote one).
+        let redactor = crate::ui::redact::Redactor::new();
+        let unmasked = runbook
+            .as_ref()
+            .map(|runbook| super::params::mask_given_secrets(runbook, &args.params, &redactor))
+            .unwrap_or_default();
+        if !unmasked.is_empty() && !quiet {
+            crate::errln!(
+                "note: secret parameter{} {} not given here: a reason that quotes one is stored as written",
+                if unmasked.len() == 1 { "" } else { "s" },
+                unmasked.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            );
+        }
+        let records: Vec<Record> = records.into_iter().map(|r| super::resume::masked(r, &redactor)).collect();
         let journal = dir.open_journal()?;
         for r in &records {
             journal.append_nowait(r);

@@ -113,12 +113,11 @@ pub(super) async fn resume_locked(
         }
         return Ok(Exit::Success);
     }
-    let Taken { runbook, note: changed_note, cancelled } =
+    let Taken { runbook, note: changed_note, cancelled, swap } =
         runbook_to_resume(&run_dir, &meta, (stored, &stored_text), &replay, how, &actions)?;
     let runbook = Arc::new(runbook);
     let redactor = Redactor::new();
     let values = params::resolve(&runbook, how.params, Some(&meta.params), &redactor)?;
-    record_new_params(&run_dir, &mut meta, &runbook, &values)?;
     // A run started with `--sim` goes on against the same simulator, unless the operator
     // names other endpoints; another, with the OCI settings it started with, unless told
     // otherwise, and never in another tenancy. Checked before this resume is put on record.
@@ -135,6 +134,14 @@ pub(super) async fn resume_locked(
         }
         return Err(e);
     }
+    // Every check has passed: only now does a changed runbook replace the run's copy (a
+    // resume refused above leaves the run as it was, and the next command checks again), and
+    // do parameters it declares join the run's.
+    if let Some(swap) = &swap {
+        run_dir.write_file(&swap.kept, swap.old.as_bytes())?;
+        run_dir.write_file("runbook.yaml", swap.new.as_bytes())?;
+    }
+    record_new_params(&run_dir, &mut meta, &runbook, &values)?;
     // Settings given here that passed become the run's own, so the commands printed later
     // (which carry no OCI flags) go where this one goes.
     if let Some(target) = super::target::updated(&meta, how.oci) {
@@ -183,7 +190,7 @@ fn runbook_to_resume(
     how: &Resumption<'_>,
     actions: &crate::actions::ActionRegistry,
 ) -> Result<Taken, CliError> {
-    let unchanged = |runbook| Ok(Taken { runbook, note: None, cancelled: Vec::new() });
+    let unchanged = |runbook| Ok(Taken { runbook, note: None, cancelled: Vec::new(), swap: None });
     match std::fs::read_to_string(&meta.runbook_path).ok() {
         Some(text) if text != stored_text => {
             let current = crate::runbook::load(&meta.runbook_path, &text, actions)?;
@@ -205,6 +212,16 @@ struct Taken {
     runbook: Runbook,
     note: Option<String>,
     cancelled: Vec<Record>,
+    /// For a changed runbook: the run's copy to replace, once the resume has passed its checks.
+    swap: Option<Swap>,
+}
+
+/// A changed runbook taking the place of the run's copy: the copy run until now is kept as
+/// `kept`.
+struct Swap {
+    kept: String,
+    old: String,
+    new: String,
 }
 
 /// Takes the runbook file as changed since the run's copy was made (`current`, read from
@@ -246,7 +263,7 @@ fn take_changed(
                 meta.run_id,
                 if changed.is_empty() { "none (only text outside tasks)".to_owned() } else { changed.join(", ") }
             ),
-            "resume with --allow-changed to use the new runbook, or restore the file",
+            "add --allow-changed to this command to use the new runbook, or restore the file",
         ));
     }
     // The runbook the earlier segments ran is kept beside the new one, and the audit
@@ -255,8 +272,6 @@ fn take_changed(
         .map(|k| format!("runbook.{k}.yaml"))
         .find(|name| !run_dir.path.join(name).exists())
         .unwrap_or_else(|| "runbook.old.yaml".to_owned());
-    run_dir.write_file(&kept, stored_text.as_bytes())?;
-    run_dir.write_file("runbook.yaml", text.as_bytes())?;
     let (dropped, cancelled) = cancel_removed_in_doubt(replay, &current, how.quiet);
     let dropped =
         if dropped.is_empty() { String::new() } else { format!("; cancelled, in doubt: {}", dropped.join(", ")) };
@@ -267,7 +282,8 @@ fn take_changed(
         &stored.source.sha256[..12.min(stored.source.sha256.len())],
         &current.source.sha256[..12.min(current.source.sha256.len())],
     );
-    Ok(Taken { runbook: current, note: Some(note), cancelled })
+    let swap = Swap { kept, old: stored_text.to_owned(), new: text.to_owned() };
+    Ok(Taken { runbook: current, note: Some(note), cancelled, swap: Some(swap) })
 }
 
 /// Ends cancelled each instance in doubt whose task a changed runbook removed: it will neither
@@ -297,7 +313,7 @@ fn cancel_removed_in_doubt(replay: &Replay, current: &Runbook, quiet: bool) -> (
 
 /// An operator's record as it goes on record: a reason, error or output that quotes a secret
 /// the run was given is masked like everything else.
-fn masked(record: Record, redactor: &Redactor) -> Record {
+pub(super) fn masked(record: Record, redactor: &Redactor) -> Record {
     match record {
         Record::Audit { action, task, actor, reason, at } => {
             Record::Audit { action, task, actor, reason: redactor.mask(&reason).into_owned(), at }

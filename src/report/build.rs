@@ -200,6 +200,18 @@ fn instance(id: &InstanceId, rec: Option<&InstanceRecord>, shape: &Shape<'_>) ->
         }
         _ => None,
     };
+    // Skipped by an operator after it ran: its work ended with its last attempt, not when
+    // the decision was recorded (maybe long after, with `--no-resume`).
+    let after_attempts = rec
+        .filter(|r| r.state == TaskState::Skipped && !r.engine_skip)
+        .and_then(|r| r.attempt_spans.last())
+        .and_then(|span| span.end);
+    let start = rec.and_then(InstanceRecord::started_at);
+    let end = after_attempts.or_else(|| rec.and_then(|r| r.end));
+    let duration_ms = match after_attempts {
+        Some(end) => start.map(|s| end.saturating_sub(s)),
+        None => rec.and_then(InstanceRecord::duration_ms),
+    };
     InstanceReport {
         id: id.to_string(),
         task: id.task.clone(),
@@ -207,9 +219,9 @@ fn instance(id: &InstanceId, rec: Option<&InstanceRecord>, shape: &Shape<'_>) ->
         phase,
         action,
         state: state_name(state).to_owned(),
-        start: rec.and_then(InstanceRecord::started_at),
-        end: rec.and_then(|r| r.end),
-        duration_ms: rec.and_then(InstanceRecord::duration_ms),
+        start,
+        end,
+        duration_ms,
         attempts,
         retries: attempts.saturating_sub(1),
         attempt_log,

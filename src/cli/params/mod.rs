@@ -62,6 +62,27 @@ pub fn resolve(
     Ok(Value::Object(values))
 }
 
+/// Teaches `redactor` the values of the secret parameters given to this command (flags,
+/// variables, a params file), without the checks of [`resolve`]: a decision recorded without
+/// resuming (`--no-resume`) needs no parameters, but masks those it is given. Returns the
+/// secret parameters the runbook declares that were not given.
+pub fn mask_given_secrets(runbook: &Runbook, args: &ParamArgs, redactor: &Redactor) -> Vec<String> {
+    let mut given = Given::default();
+    if let Some(file) = args.params_file.as_ref().and_then(|path| file::read(path, &runbook.params).ok()) {
+        given.values.extend(file.values.iter().cloned());
+    }
+    from_environment(runbook, &mut given);
+    from_flags(runbook, &args.params, &mut given);
+    let mut missing = Vec::new();
+    for name in runbook.params.iter().filter(|(_, p)| p.secret).map(|(name, _)| name) {
+        match given.values.get(name) {
+            Some(value) => redactor.add_value(value),
+            None => missing.push(name.clone()),
+        }
+    }
+    missing
+}
+
 /// What the sources give so far, and what is wrong with them.
 #[derive(Default)]
 struct Given {

@@ -93,8 +93,16 @@ impl Scheduler<'_> {
     fn items(&mut self, t: TaskIdx, kept: bool) -> Option<Vec<(Option<String>, Option<Value>)>> {
         let cfg = self.cfg;
         let task = &cfg.runbook.tasks[t];
+        // A `for_each` task whose list failed before it had items, then skipped by an operator
+        // as a whole: that decision stands, as one instance.
+        let skipped_whole = || {
+            let id = InstanceId { task: task.id.clone(), key: None };
+            !self.replay.expansions.contains_key(&task.id)
+                && self.replay.instance(&id).is_some_and(|r| r.state == TaskState::Skipped && !r.engine_skip)
+        };
         let items = match &task.for_each {
             None => vec![(None, None)],
+            Some(_) if skipped_whole() => vec![(None, None)],
             Some(_) if kept => {
                 let keys = self.replay.expansions.get(&task.id).cloned().unwrap_or_default();
                 keys.into_iter().map(|k| (Some(k), None)).collect()
@@ -134,7 +142,14 @@ impl Scheduler<'_> {
                         keys.into_iter().map(Some).zip(items.into_iter().map(Some)).collect()
                     }
                     Ok(other) => {
-                        self.fail_unstarted(t, format!("for_each must give a list, got {}", type_name(&other)));
+                        // A command's outputs are text: a list comes as JSON, read with fromJSON.
+                        let hint = if other.is_string() {
+                            " (a command gives a list as JSON text, `list=[\"a\",\"b\"]`, read with \
+                             `fromJSON(...)`)"
+                        } else {
+                            ""
+                        };
+                        self.fail_unstarted(t, format!("for_each must give a list, got {}{hint}", type_name(&other)));
                         return None;
                     }
                     Err(e) => {
@@ -169,7 +184,10 @@ impl Scheduler<'_> {
                         OnFailure::Pause => Some((RunState::Paused, "pausing the run")),
                         OnFailure::Continue => None,
                     };
-                    if let (Some((state, what)), None) = (stop, self.stopping) {
+                    let outranks = |state| {
+                        self.stopping.is_none() || (state, self.stopping) == (RunState::Failed, Some(RunState::Paused))
+                    };
+                    if let Some((state, what)) = stop.filter(|(state, _)| outranks(*state)) {
                         let flags = cfg.run_dir.resume_flags();
                         let retry = crate::ui::operator_command("retry", &cfg.run_dir.id, &id.to_string(), &flags);
                         cfg.observer.notice(&format!("{id} was denied; {what}; to ask again: {retry}"));

@@ -75,8 +75,11 @@ impl Scheduler<'_> {
                 cfg.observer.finished(&id, Finish::Failed, elapsed, &error);
                 self.failed.push(id.clone());
                 match task.on_failure {
+                    // A failure that aborts outranks a pause that came first: the run ends
+                    // failed (exit 1), not waiting for an operator (exit 3). An interrupt stays
+                    // what it was.
                     OnFailure::Abort => {
-                        if self.stopping.is_none() {
+                        if matches!(self.stopping, None | Some(RunState::Paused)) {
                             cfg.observer.notice(&format!("{id} failed; aborting (no new tasks start)"));
                             self.stopping = Some(RunState::Failed);
                             cfg.stop_attempts.cancel();
@@ -144,10 +147,14 @@ impl Scheduler<'_> {
         // Only records that expressions read are kept: in a large run most are never read.
         if self.read[t] {
             // The instances' outputs are read only from here on (by expressions), so they move.
+            // A `for_each` task's are those of the items that succeeded: an item skipped (by
+            // an operator, its work done by hand) or failed gave none, and is not counted as if
+            // it had (`length(tasks.ID.outputs)` is the items that did their work).
             let outputs = if task.for_each.is_some() {
                 Value::Object(
                     run.instances
                         .iter_mut()
+                        .filter(|i| i.slot == Slot::Done(TaskState::Succeeded))
                         .map(|i| (i.id.key.clone().unwrap_or_default(), Value::Object(std::mem::take(&mut i.outputs))))
                         .collect(),
                 )

@@ -308,7 +308,8 @@ impl<'a> Scheduler<'a> {
         match (&task.for_each, self.replay.expansions.get(&task.id)) {
             (None, _) => done(None),
             (Some(_), Some(keys)) => keys.iter().all(|k| done(Some(k.clone()))),
-            (Some(_), None) => false,
+            // Its list failed before it had items, and an operator skipped it as a whole.
+            (Some(_), None) => done(None),
         }
     }
 }
