@@ -1484,3 +1484,28 @@ fn a_decision_recorded_later_without_resuming_does_not_stretch_the_run() {
     assert_eq!(skipped.code, 0, "{}", skipped.stderr);
     assert_eq!(sb.status(&id)["elapsed_ms"].as_u64().unwrap(), before);
 }
+
+/// What was skipped because a task failed waits again once that task is retried: its old
+/// reason goes with its skip.
+#[test]
+fn a_retry_clears_the_skip_reasons_of_what_waits_on_it_again() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: r\ntasks:\n  gate: { uses: approval, with: { message: ok? } }\n  after: { uses: shell, \
+         depends_on: [gate], with: { run: 'true' } }\n",
+    );
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    let denied = sb.run(&["deny", &id, "gate", "--reason", "not now"]);
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    let reason = |status: &serde_json::Value| {
+        status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "after").unwrap().get("reason").cloned()
+    };
+    assert!(reason(&sb.status(&id)).is_some_and(|r| r.as_str().unwrap_or_default().contains("gate")));
+    let retried = sb.run(&["retry", &id, "gate", "--no-resume"]);
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    let status = sb.status(&id);
+    let after = status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "after").unwrap().clone();
+    assert_eq!(after["state"], "pending", "{status:#}");
+    assert!(reason(&status).is_none_or(|r| r.is_null()), "{status:#}");
+}

@@ -249,3 +249,22 @@ fn a_number_too_long_to_hold_says_so_and_how_to_pass_it() {
     assert!(ran.stderr.contains("declare `replicas` with `type: string`"), "{}", ran.stderr);
     assert!(!ran.stderr.contains("without quotes"), "{}", ran.stderr);
 }
+
+/// A bool parameter's default takes the same words as a params file and `--param`.
+#[test]
+fn a_bool_default_takes_the_same_words_as_a_given_value() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: b\nparams:\n  on: { type: bool, default: yes }\n  off: { type: bool, default: 0 }\n  \
+         quoted: { type: bool, default: 'yes' }\ntasks:\n  t: { uses: assert, with: { that: '${{ params.on && \
+         !params.off }}' } }\n",
+    );
+    let ran = sb.run(&["validate", "rb.yaml"]);
+    assert_eq!(ran.code, 2, "a quoted `yes` is text: {}", ran.stderr);
+    assert!(ran.stderr.contains("default of `quoted` is not a bool"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("default of `on`") && !ran.stderr.contains("default of `off`"), "{}", ran.stderr);
+    sb.write("rb.yaml", &sb.read("rb.yaml").replace("  quoted: { type: bool, default: 'yes' }\n", ""));
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}

@@ -471,6 +471,8 @@ impl Replay {
                 rec.awaiting_since = None;
                 rec.engine_skip = false;
                 rec.error = None;
+                // Why it was skipped no longer holds: it waits to be decided again.
+                rec.reason = None;
                 rec.end = None;
                 self.mark(at);
             }

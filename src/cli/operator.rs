@@ -175,6 +175,10 @@ pub async fn decide(
             (Decision::Approve | Decision::Deny, _) if !is_approval => {
                 "only approval tasks are approved or denied".to_owned()
             }
+            // Stopped between attempts (an abort, a pause or Ctrl-C elsewhere): it runs again.
+            (_, Some(TaskState::Pending)) if replay.instance(&id).is_some_and(|r| r.attempts > 0) => {
+                format!("it was stopped between attempts and runs again when the run goes on: drctl resume {run}{flag}")
+            }
             (_, None | Some(TaskState::Pending)) => "the run has not reached it yet".to_owned(),
             (Decision::Skip, Some(TaskState::Skipped)) => format!(
                 "it was skipped already ({}); `drctl status {run}` shows the audit log",

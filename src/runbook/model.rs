@@ -93,6 +93,16 @@ pub enum ParamType {
     Map,
 }
 
+/// `true` or `false` for the words a bool parameter takes, in any case: the same wherever a
+/// parameter is given (its default, a params file, `--param`, `DRCTL_PARAM_*`).
+pub fn bool_word(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" => Some(true),
+        "false" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
 /// A runbook parameter.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

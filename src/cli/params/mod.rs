@@ -246,14 +246,7 @@ fn report_missing(name: &str, param: &Param, file: Option<&mut file::ParamsFile>
 /// The whole numbers drctl holds exactly.
 pub(crate) const WHOLE_RANGE: &str = "-9223372036854775808 to 18446744073709551615";
 
-/// `true` or `false` for the words a bool parameter takes, in any case.
-pub(crate) fn bool_word(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" => Some(true),
-        "false" | "no" | "0" => Some(false),
-        _ => None,
-    }
-}
+pub(crate) use crate::runbook::model::bool_word;
 
 /// Reads a parameter value given as text (`--param`, `DRCTL_PARAM_*`) and checks it against
 /// the declaration. `from` says where it came from, for the problem; a secret's value is

@@ -133,7 +133,9 @@ fn format(template: &str, values: &[Cow<'_, Value>]) -> Result<String, String> {
         };
         let placeholder = &tail[1..close];
         // The format may be a secret, or hold one: its text is not quoted, only where it is.
-        let index: usize = placeholder.parse().map_err(|_| {
+        // Digits only: `usize` parsing would also take a sign (`{+0}`).
+        let digits = Some(placeholder).filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        let index: usize = digits.and_then(|d| d.parse().ok()).ok_or_else(|| {
             let column = template[..template.len() - tail.len()].chars().count() + 1;
             format!(
                 "the `{{` at character {column} of the format does not start a placeholder; use `{{0}}`, `{{1}}`, ... \

@@ -155,7 +155,13 @@ impl Validator<'_> {
         for (name, spec) in docs {
             let Some(spec) = &spec.0 else { continue };
             let kind = spec.kind.as_ref().map_or(ParamType::String, |k| k.value);
-            let default = spec.default.as_ref().map(|d| d.0.to_json());
+            // A bool's plain `yes`, `no`, `1` or `0` reads as a params file or `--param` reads it.
+            let default = spec.default.as_ref().map(|d| match (&d.0.kind, kind) {
+                (yaml::NodeKind::Scalar { text, quoted: false }, ParamType::Bool) => {
+                    crate::runbook::model::bool_word(text).map_or_else(|| d.0.to_json(), Value::Bool)
+                }
+                _ => d.0.to_json(),
+            });
             let retype = format!(
                 "write {} (`{}` has `type: {}`), or change its `type`",
                 a_type(kind),

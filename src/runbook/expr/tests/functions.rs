@@ -88,6 +88,9 @@ fn format_errors() {
         "format(): unmatched `}` in the format; write `}}` for a literal brace"
     );
     assert_eq!(function_error("format(1)").0, "format(): the format must be a string, found a number");
+    for signed in ["format('{+0}', 1)", "format('{ 0}', 1)", "format('{}', 1)"] {
+        assert!(function_error(signed).0.contains("does not start a placeholder"), "{signed}");
+    }
 }
 
 #[test]
