@@ -385,3 +385,28 @@ fn a_skipped_instance_does_not_stretch_its_phase() {
     let summary = ran.stderr.lines().find(|l| l.trim_start().starts_with("phases:")).expect("phase times");
     assert!(summary.ends_with(&format!("p2 {wall}ms")), "{summary} (the report says {wall} ms)");
 }
+
+/// A `for_each` over no items ran and succeeded with nothing to do: `status` and the report
+/// list it as the task, and the run's summary says so.
+#[test]
+fn a_for_each_over_no_items_is_listed_as_its_task() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: empty\nparams: { items: { type: list, default: [] } }\ntasks:\n  first: { uses: shell, with: { \
+         run: 'true' } }\n  fe: { uses: shell, for_each: '${{ params.items }}', with: { run: 'echo ${{ each }}' } \
+         }\n  last: { uses: shell, depends_on: [fe], with: { run: 'true' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stderr.contains("(2 instances of 3 tasks; 1 for_each over no items)"), "{}", ran.stderr);
+    let id = ran.run_id();
+    let status = sb.status(&id);
+    let ids: Vec<&str> = status["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["first", "fe", "last"], "{status:#}");
+    assert_eq!(status["tasks"][1]["state"], "succeeded");
+    assert_eq!(status["tasks"][1]["items"], 0);
+    let report = sb.run(&["report", &id, "--format", "json"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert!(report.stdout.contains("for_each over no items"), "{}", report.stdout);
+}

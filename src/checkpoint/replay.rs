@@ -258,6 +258,26 @@ impl Replay {
         out
     }
 
+    /// What a listing of the run shows, in runbook order: each instance, and a `for_each` task
+    /// over no items as the task itself (it has no instance, yet it ran).
+    pub fn listed_instances(&self, runbook: &crate::runbook::checked::Runbook) -> Vec<InstanceId> {
+        let mut out = Vec::with_capacity(runbook.tasks.len());
+        for task in &runbook.tasks {
+            match self.expansions.get(&task.id) {
+                Some(keys) if !keys.is_empty() => {
+                    out.extend(keys.iter().map(|k| InstanceId { task: task.id.clone(), key: Some(k.clone()) }))
+                }
+                _ => out.push(InstanceId { task: task.id.clone(), key: None }),
+            }
+        }
+        out
+    }
+
+    /// Whether `task` is a `for_each` that expanded to no items.
+    pub fn no_items(&self, task: &str) -> bool {
+        self.expansions.get(task).is_some_and(Vec::is_empty)
+    }
+
     /// The record of a `for_each` task as a whole (skipped before it expanded) in a run that
     /// has since expanded it: its instances tell its story now.
     pub fn superseded(&self, runbook: &crate::runbook::checked::Runbook, id: &InstanceId) -> bool {

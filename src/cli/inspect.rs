@@ -31,7 +31,7 @@ pub struct RunsArgs {
 /// the journal knows, which a resume with `--allow-changed` removed (flagged true).
 fn instances(runbook: Option<&crate::runbook::checked::Runbook>, replay: &Replay) -> Vec<(InstanceId, bool)> {
     let mut out: Vec<(InstanceId, bool)> =
-        runbook.map(|rb| replay.runbook_instances(rb)).unwrap_or_default().into_iter().map(|id| (id, false)).collect();
+        runbook.map(|rb| replay.listed_instances(rb)).unwrap_or_default().into_iter().map(|id| (id, false)).collect();
     let known: std::collections::HashSet<InstanceId> = out.iter().map(|(id, _)| id.clone()).collect();
     for id in &replay.order {
         if !known.contains(id) && !runbook.is_some_and(|rb| replay.superseded(rb, id)) {
@@ -59,7 +59,12 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
         .into_iter()
         .map(|(id, removed)| {
             let rec = replay.instance(&id);
-            let state = rec.map_or(TaskState::Pending, |r| r.state);
+            let empty = id.key.is_none() && replay.no_items(&id.task);
+            let state = match rec {
+                Some(r) => r.state,
+                None if empty => TaskState::Succeeded,
+                None => TaskState::Pending,
+            };
             let mut v = json!({
                 "id": id.to_string(),
                 "task": id.task,
@@ -71,6 +76,9 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
             }
             if removed {
                 v["removed"] = json!(true);
+            }
+            if empty {
+                v["items"] = json!(0);
             }
             if let Some(r) = rec {
                 if let Some(e) = &r.error {
@@ -153,6 +161,9 @@ pub fn status(args: StatusArgs) -> Result<Exit, CliError> {
         }
         if t.get("awaiting_approval").is_some() {
             line.push_str(" awaiting approval");
+        }
+        if t.get("items").is_some() {
+            line.push_str(" (for_each over no items)");
         }
         if t.get("removed").is_some() {
             line.push_str(" (no longer in the runbook)");

@@ -37,6 +37,10 @@ pub fn build(dir: &RunDir, actions: &ActionRegistry) -> Result<Report, ReportErr
         let mut inst = instance(&id, replay.instance(&id), &shape);
         // Without the time no drctl drove the run.
         inst.duration_ms = replay.instance(&id).and_then(|r| replay.active_ms(r));
+        if id.key.is_none() && replay.no_items(&id.task) {
+            inst.state = "succeeded".to_owned();
+            inst.reason = Some("for_each over no items: nothing to run".to_owned());
+        }
         counts.add(&inst.state);
         let phase = match phases.iter_mut().position(|p| p.name == inst.phase) {
             Some(n) => n,
@@ -129,7 +133,7 @@ impl Shape<'_> {
 /// summary leaves them out.
 fn instance_ids(runbook: Option<&Runbook>, replay: &Replay) -> Vec<InstanceId> {
     match runbook {
-        Some(rb) => replay.runbook_instances(rb),
+        Some(rb) => replay.listed_instances(rb),
         None => replay.order.clone(),
     }
 }

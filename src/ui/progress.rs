@@ -520,7 +520,10 @@ pub fn summary(runbook: &Runbook, meta: &RunMeta, replay: &Replay, state: RunSta
     let of_tasks = if expected == runbook.tasks.len() {
         String::new()
     } else {
-        format!(" ({expected} instances of {} tasks)", runbook.tasks.len())
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let empty = runbook.tasks.iter().filter(|t| replay.no_items(&t.id)).count();
+        let none = if empty == 0 { String::new() } else { format!("; {} over no items", plural(empty, "for_each")) };
+        format!(" ({} of {}{none})", plural(expected, "instance"), plural(runbook.tasks.len(), "task"))
     };
     let mut out = format!(
         "\nrun {} {}: {} elapsed{rto}\n  {} succeeded, {} failed, {} skipped{cancelled}, {} pending{of_tasks}\n",
