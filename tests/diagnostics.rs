@@ -786,3 +786,20 @@ fn computed_task_names_and_merge_keys_in_inputs_are_refused() {
     assert_eq!(ran.status.code(), Some(2));
     insta::assert_snapshot!(String::from_utf8_lossy(&ran.stderr));
 }
+
+/// A `for_each` expression that reads nothing gives at validate what it gives at run time: one
+/// that is no list is refused now, at its place.
+#[test]
+fn a_constant_for_each_that_is_no_list_is_refused() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: c\ntasks:\n  fe: { uses: shell, for_each: \"${{ fromJSON('{\\\"a\\\":1}') }}\", with: { run: \
+         'true' } }\n  ok: { uses: shell, for_each: \"${{ fromJSON('[1, 2]') }}\", with: { run: 'true' } }\n",
+    );
+    let json = validate_json(&sb, "rb.yaml");
+    let problems = json["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{json:#}");
+    assert_eq!(problems[0]["message"], "for_each over a non-list: this expression gives a map", "{json:#}");
+    assert_eq!((problems[0]["line"].as_u64(), problems[0]["column"].as_u64()), (Some(4), Some(32)), "{json:#}");
+}

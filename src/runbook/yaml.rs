@@ -309,7 +309,11 @@ fn parse_once(source: &str) -> Result<(Node, Vec<SyntaxError>), SyntaxError> {
     loaded.map_err(|e| {
         let at = offsets.byte(e.marker().index());
         let (message, kind) = if e.info().contains("recursion limit") {
-            (format!("lists and maps nest more than {MAX_DEPTH} levels deep here"), SyntaxErrorKind::TooDeep)
+            // The scanner stops far deeper than the limit, before any of it was built: the
+            // place is the list or map that goes one level too deep.
+            let at = too_deep_at(source).unwrap_or(at);
+            let message = format!("lists and maps nest more than {MAX_DEPTH} levels deep here");
+            return SyntaxError { message, span: not_past_the_text(source, at), kind: SyntaxErrorKind::TooDeep };
         } else if let Some(tab) = e.info().contains("tab").then(|| indenting_tab(source, at)).flatten() {
             // The parser notices a tab where the scalar before it ends, often the line
             // above; the place to fix is the tab.
@@ -322,6 +326,45 @@ fn parse_once(source: &str) -> Result<(Node, Vec<SyntaxError>), SyntaxError> {
     })?;
     let root = builder.root.unwrap_or(Node { kind: NodeKind::Map(Vec::new()), span: 0..0 });
     Ok((root, builder.tags))
+}
+
+/// Where flow lists and maps (`[`, `{`) first nest more than [`MAX_DEPTH`] levels deep, outside
+/// quoted text and comments.
+fn too_deep_at(source: &str) -> Option<usize> {
+    // A block mapping or list at the top is the first level, as the builder counts it.
+    let first = source.lines().map(str::trim_start).find(|l| !l.is_empty() && !l.starts_with('#') && *l != "---");
+    let mut depth = usize::from(!first.is_some_and(|l| l.starts_with(['[', '{'])));
+    let mut quote = None;
+    let mut comment = false;
+    let mut prev = '\n';
+    let mut chars = source.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (_, '\n') if comment => comment = false,
+            _ if comment => {}
+            (Some('\''), '\'') if chars.peek().is_some_and(|(_, n)| *n == '\'') => {
+                chars.next();
+            }
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            // A quote opens text only where a scalar starts (`it's` is plain text).
+            (None, '\'' | '"') if prev.is_whitespace() || "[{,:".contains(prev) => quote = Some(c),
+            (None, '#') if prev.is_whitespace() => comment = true,
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    None
 }
 
 /// The first tab in the leading blanks of the line holding `at` or of one of the next two.
@@ -629,7 +672,8 @@ mod tests {
             let src = format!("a: {}{}\n", "[".repeat(depth), "]".repeat(depth));
             let err = parse(&src).unwrap_err();
             assert!(err.message.contains("nest more than 100 levels"), "{err:?}");
-            assert!(err.span.start > 3 + MAX_DEPTH / 2, "points into the nesting: {err:?}");
+            // `a:` is the first level, so the 100th list is one too deep.
+            assert_eq!(err.span.start, 3 + MAX_DEPTH - 1, "points at the list one level too deep: {err:?}");
         }
         assert!(parse(&format!("a: {}{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1))).is_ok());
     }

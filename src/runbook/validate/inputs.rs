@@ -514,8 +514,26 @@ pub(super) fn for_each(
         NodeKind::Scalar { text, .. } if text.contains("${{") => {
             let t = template(v, node, text, refs, deps, false)?;
             if let Some(expr) = t.single_expression() {
-                // A bare parameter reference can be checked now.
+                // An expression that reads nothing gives the same value now as in the run.
                 let references = expr.references();
+                if references.is_empty() {
+                    if let Some(value) = t.render(&Value::Null).ok().filter(|value| !value.is_array()) {
+                        v.push(
+                            Problem::new(
+                                "drctl::for-each",
+                                format!(
+                                    "for_each over a non-list: this expression gives {}",
+                                    crate::runbook::expr::type_name(&value)
+                                ),
+                                node.span.clone(),
+                                "not a list",
+                            )
+                            .help(Some("write an expression that gives a list, as in: ${{ ['a', 'b'] }}".into())),
+                        );
+                        return None;
+                    }
+                }
+                // A bare parameter reference can be checked now.
                 if let [r] = references.as_slice() {
                     if r.root == "params" && r.path.len() == 1 && expr.to_string() == format!("params.{}", r.path[0]) {
                         if let Some(param) = refs.params.get(&r.path[0]) {
