@@ -1509,3 +1509,43 @@ fn a_retry_clears_the_skip_reasons_of_what_waits_on_it_again() {
     assert_eq!(after["state"], "pending", "{status:#}");
     assert!(reason(&status).is_none_or(|r| r.is_null()), "{status:#}");
 }
+
+/// `retry` and `skip` of a `for_each` task named as a whole apply to the instances they can:
+/// every failed one for a retry, every unfinished one for a skip; each is on the audit log.
+#[test]
+fn a_for_each_task_named_whole_is_retried_or_skipped_instance_by_instance() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: many
+tasks:
+  fe: { uses: shell, for_each: [a, b, c, d], on_failure: pause, retry: { attempts: 1 }, with: { run: 'case ${{ each }} in b|d) test -f fixed-${{ each }} ;; esac' } }
+  after: { uses: shell, depends_on: [fe], with: { run: 'echo after >> after.txt' } }
+"#,
+    );
+    let id = sb.run(&["run", "rb.yaml"]).run_id();
+    sb.write("fixed-b", "");
+    let retried = sb.run(&["retry", &id, "fe"]);
+    assert_eq!(retried.code, 3, "fe[d] fails again: {}", retried.stderr);
+    assert!(retried.stderr.contains("retrying 2 instances: fe[b], fe[d]"), "{}", retried.stderr);
+    let states = sb.task_states(&id);
+    assert_eq!((states["fe[a]"].1, states["fe[b]"].0.as_str(), states["fe[d]"].0.as_str()), (1, "succeeded", "failed"));
+    let skipped = sb.run(&["skip", &id, "fe", "--reason", "d done by hand"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert_eq!(sb.read("after.txt"), "after\n");
+    let audit = sb.status(&id)["audit"].clone();
+    let entries: Vec<(String, String)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "retry" || a["action"] == "skip")
+        .map(|a| (a["action"].as_str().unwrap().to_owned(), a["task"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected =
+        [("retry", "fe[b]"), ("retry", "fe[d]"), ("skip", "fe[d]")].map(|(a, t)| (a.to_owned(), t.to_owned()));
+    assert_eq!(entries, expected);
+    let nothing = sb.run(&["retry", &id, "fe"]);
+    assert_eq!(nothing.code, 2, "{}", nothing.stderr);
+    assert!(nothing.stderr.contains("none of them failed"), "{}", nothing.stderr);
+}

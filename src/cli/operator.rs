@@ -119,40 +119,65 @@ fn known_instance(
     }
 }
 
-fn parse_instance(text: &str) -> InstanceId {
-    match text.strip_suffix(']').and_then(|t| t.split_once('[')) {
-        Some((task, key)) => InstanceId { task: task.to_owned(), key: Some(key.to_owned()) },
-        None => InstanceId { task: text.to_owned(), key: None },
+/// What one decision is made on, besides the instance.
+struct Deciding<'a> {
+    args: &'a DecisionArgs,
+    decision: Decision,
+    dir: &'a RunDir,
+    runbook: Option<&'a Runbook>,
+    replay: &'a Replay,
+    quiet: bool,
+}
+
+/// The instances of a `for_each` task named as a whole that a skip or retry applies to: for a
+/// retry, those that failed or were cancelled; for a skip, those not finished (succeeded, or
+/// skipped by an operator). `None` when `named` is not such a task, or the decision is made on
+/// one instance only (an approval).
+fn whole_task(
+    runbook: Option<&Runbook>,
+    replay: &Replay,
+    named: &InstanceId,
+    decision: Decision,
+) -> Option<Vec<InstanceId>> {
+    let task = runbook?.tasks.iter().find(|t| t.id == named.task)?;
+    if named.key.is_some() || task.for_each.is_none() || !matches!(decision, Decision::Skip | Decision::Retry) {
+        return None;
+    }
+    let keys = replay.expansions.get(&named.task).filter(|k| !k.is_empty())?;
+    let ids = keys.iter().map(|k| InstanceId { task: named.task.clone(), key: Some(k.clone()) });
+    Some(
+        ids.filter(|id| {
+            let rec = replay.instance(id);
+            let state = rec.map(|r| r.state);
+            match decision {
+                Decision::Retry => matches!(state, Some(TaskState::Failed | TaskState::Cancelled)),
+                _ => {
+                    !matches!(state, Some(TaskState::Succeeded))
+                        && !rec.is_some_and(|r| r.state == TaskState::Skipped && !r.engine_skip)
+                }
+            }
+        })
+        .collect(),
+    )
+}
+
+/// How a decision is said in a line (`skipping`, `retrying`).
+fn decision_verb(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Approve => "approving",
+        Decision::Deny => "denying",
+        Decision::Skip => "skipping",
+        Decision::Retry => "retrying",
     }
 }
 
-pub async fn decide(
-    mut args: DecisionArgs,
-    decision: Decision,
-    oci: &super::OciArgs,
-    quiet: bool,
-) -> Result<Exit, CliError> {
-    // One line in the audit trail: a line break in a reason could print as a record of its own.
-    args.reason = crate::ui::one_line(&args.reason).into_owned();
-    if decision != Decision::Retry && args.reason.trim().is_empty() {
-        return Err(CliError::usage_help(
-            format!("{} needs a reason: it goes to the run's audit log", format!("{decision:?}").to_lowercase()),
-            "add --reason '...', for example the change or incident number",
-        ));
-    }
-    let dir = RunDir::open(&args.state.state_dir, &args.run)?;
-    let (lock, broken) = RunLock::acquire(&dir.path, args.drive.break_lock)?;
-    let replay = dir.replay()?;
-    super::resume::refuse_if_cleaned_up(&replay, &dir.meta()?)?;
-    if let Some(owner) = &broken {
-        super::resume::record_broken_lock(&dir, owner).await?;
-    }
-    let id = parse_instance(&args.task);
-    let runbook = runbook_as_run(&dir)?;
-    let approval_task = known_instance(&dir, runbook.as_ref(), &replay, &id)?;
-    let state = replay.instance(&id).map(|r| r.state);
+/// The records of a decision on instance `id`, or why it cannot be made.
+fn decision_records(ctx: &Deciding<'_>, id: &InstanceId) -> Result<Vec<Record>, CliError> {
+    let Deciding { args, decision, dir, runbook, replay, quiet } = *ctx;
+    let approval_task = known_instance(dir, runbook, replay, id)?;
+    let state = replay.instance(id).map(|r| r.state);
     // Skipped by an operator already (not by the engine, after a failure upstream).
-    let skipped_by_operator = replay.instance(&id).filter(|r| r.state == TaskState::Skipped && !r.engine_skip);
+    let skipped_by_operator = replay.instance(id).filter(|r| r.state == TaskState::Skipped && !r.engine_skip);
     let allowed = match decision {
         Decision::Approve | Decision::Deny => state == Some(TaskState::AwaitingApproval),
         // A task left running by a crash or Ctrl-C may be skipped (done by hand); the lock,
@@ -166,7 +191,7 @@ pub async fn decide(
         let run = &dir.id;
         let command = |verb| crate::ui::operator_command(verb, run, &args.task, &flag);
         let is_approval =
-            approval_task.unwrap_or_else(|| replay.instance(&id).is_some_and(|r| r.approval_message.is_some()));
+            approval_task.unwrap_or_else(|| replay.instance(id).is_some_and(|r| r.approval_message.is_some()));
         let help = match (decision, state) {
             // A denied approval that was retried asks again when the run goes on.
             (Decision::Approve | Decision::Deny, Some(TaskState::Pending)) if is_approval => {
@@ -176,7 +201,7 @@ pub async fn decide(
                 "only approval tasks are approved or denied".to_owned()
             }
             // Stopped between attempts (an abort, a pause or Ctrl-C elsewhere): it runs again.
-            (_, Some(TaskState::Pending)) if replay.instance(&id).is_some_and(|r| r.attempts > 0) => {
+            (_, Some(TaskState::Pending)) if replay.instance(id).is_some_and(|r| r.attempts > 0) => {
                 format!("it was stopped between attempts and runs again when the run goes on: drctl resume {run}{flag}")
             }
             (_, None | Some(TaskState::Pending)) => "the run has not reached it yet".to_owned(),
@@ -219,10 +244,10 @@ pub async fn decide(
     // would start its dependents alongside it.
     if decision == Decision::Skip && state == Some(TaskState::Running) {
         let alive = replay
-            .instance(&id)
+            .instance(id)
             .and_then(|r| r.live_orphan())
             // A crash between starting the command and recording its pid: found by its key.
-            .or_else(|| crate::engine::processes_of(&crate::engine::idempotency_key(&dir.id, &id)).first().copied());
+            .or_else(|| crate::engine::processes_of(&crate::engine::idempotency_key(&dir.id, id)).first().copied());
         if let Some(pid) = alive {
             return Err(CliError::usage_help(
                 format!("cannot skip `{id}` yet: pid {pid}, left running by its interrupted attempt, is still running"),
@@ -235,7 +260,7 @@ pub async fn decide(
     let records = match decision {
         Decision::Approve | Decision::Deny => {
             let approved = decision == Decision::Approve;
-            let (audit, result) = crate::engine::approval_decision(&id, approved, &actor, &args.reason, at);
+            let (audit, result) = crate::engine::approval_decision(id, approved, &actor, &args.reason, at);
             let outcome = match result {
                 Ok(outputs) => Record::Done { id: id.clone(), outputs, at, checked: false, masked: Vec::new() },
                 Err(error) => Record::Failed { id: id.clone(), error, at },
@@ -244,7 +269,7 @@ pub async fn decide(
         }
         Decision::Skip | Decision::Retry => {
             let (action, outcome) = if decision == Decision::Skip {
-                let also = skipped_with(runbook.as_ref(), &id.task);
+                let also = skipped_with(runbook, &id.task);
                 if !also.is_empty() && !quiet {
                     if id.key.is_some() {
                         // One item of a `for_each`: the task's outputs lack that item's, and what
@@ -275,14 +300,82 @@ pub async fn decide(
                 // What was skipped only because this task failed waits again for it: shown as
                 // pending (not skipped) until the run goes on and decides.
                 records.extend(
-                    skipped_downstream(runbook.as_ref(), &replay, &id.task)
-                        .into_iter()
-                        .map(|id| Record::Reset { id, at }),
+                    skipped_downstream(runbook, replay, &id.task).into_iter().map(|id| Record::Reset { id, at }),
                 );
             }
             records
         }
     };
+    Ok(records)
+}
+
+fn parse_instance(text: &str) -> InstanceId {
+    match text.strip_suffix(']').and_then(|t| t.split_once('[')) {
+        Some((task, key)) => InstanceId { task: task.to_owned(), key: Some(key.to_owned()) },
+        None => InstanceId { task: text.to_owned(), key: None },
+    }
+}
+
+pub async fn decide(
+    mut args: DecisionArgs,
+    decision: Decision,
+    oci: &super::OciArgs,
+    quiet: bool,
+) -> Result<Exit, CliError> {
+    // One line in the audit trail: a line break in a reason could print as a record of its own.
+    args.reason = crate::ui::one_line(&args.reason).into_owned();
+    if decision != Decision::Retry && args.reason.trim().is_empty() {
+        return Err(CliError::usage_help(
+            format!("{} needs a reason: it goes to the run's audit log", format!("{decision:?}").to_lowercase()),
+            "add --reason '...', for example the change or incident number",
+        ));
+    }
+    let dir = RunDir::open(&args.state.state_dir, &args.run)?;
+    let (lock, broken) = RunLock::acquire(&dir.path, args.drive.break_lock)?;
+    let replay = dir.replay()?;
+    super::resume::refuse_if_cleaned_up(&replay, &dir.meta()?)?;
+    if let Some(owner) = &broken {
+        super::resume::record_broken_lock(&dir, owner).await?;
+    }
+    let named = parse_instance(&args.task);
+    let runbook = runbook_as_run(&dir)?;
+    // A `for_each` task named as a whole: its instances the decision applies to.
+    let ids = match whole_task(runbook.as_ref(), &replay, &named, decision) {
+        Some(ids) if !ids.is_empty() => ids,
+        Some(_) => {
+            let (verb, why) = match decision {
+                Decision::Retry => ("retry", "none of them failed"),
+                _ => ("skip", "every one of them has finished"),
+            };
+            return Err(CliError::usage_help(
+                format!("cannot {verb} `{}` in run {}: {why}", named.task, dir.id),
+                format!("`drctl status {}` shows each instance's state", dir.id),
+            ));
+        }
+        None => vec![named],
+    };
+    if ids.len() > 1 && !quiet {
+        let shown: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        crate::errln!("{} {} instances: {}", decision_verb(decision), ids.len(), shown.join(", "));
+    }
+    let mut records = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let ctx = Deciding {
+            args: &args,
+            decision,
+            dir: &dir,
+            runbook: runbook.as_ref(),
+            replay: &replay,
+            quiet: quiet || n > 0,
+        };
+        for record in decision_records(&ctx, id)? {
+            // A retry resets what waits on its task once, however many of its instances it retries.
+            let repeated = matches!(&record, Record::Reset { id, .. } if records.iter().any(|r| matches!(r, Record::Reset { id: seen, .. } if seen == id)));
+            if !repeated {
+                records.push(record);
+            }
+        }
+    }
     if args.no_resume {
         // Masked as a resume would mask them: with the secret parameters given here (a
         // reason, or the approval's `reason` output, may quote one).
@@ -306,7 +399,9 @@ pub async fn decide(
         journal.flush().wait().await?;
         if decision == Decision::Skip {
             // What an interrupted attempt of the task wrote is never read now.
-            dir.discard_outputs(Some(&crate::engine::idempotency_key(&dir.id, &id)));
+            for id in &ids {
+                dir.discard_outputs(Some(&crate::engine::idempotency_key(&dir.id, id)));
+            }
         }
         if !quiet {
             crate::errln!("recorded; continue with: drctl resume {}{}", dir.id, dir.resume_flags());
