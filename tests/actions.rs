@@ -21,6 +21,10 @@ type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 /// - `GET /busy-date`: 503 with a `Retry-After` date an hour ahead;
 /// - `GET /html`: 200, labelled JSON, with a page of HTML;
 /// - `GET /20160918/flaky`: 429 TooManyRequests the first time, then 200 with `{}`;
+/// - `GET /token`: 200 with `{"access_token": "tk-S3CRETV4LUE"}`;
+/// - `GET /cookies`: 200 with two `Set-Cookie` and two `X-Multi` headers;
+/// - `GET /big`: 200 with a JSON string of 100,000 `x` and ` NEEDLE`;
+/// - `GET /query...`: 200 with `{}`;
 /// - anything else: 404.
 fn serve() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -70,6 +74,10 @@ fn serve() -> (String, Seen) {
                     ("429 Too Many Requests", r#"{"code": "TooManyRequests", "message": "slow down"}"#.to_owned())
                 }
                 ("GET", "/20160918/flaky") => ("200 OK", "{}".to_owned()),
+                ("GET", "/token") => ("200 OK", r#"{"access_token": "tk-S3CRETV4LUE"}"#.to_owned()),
+                ("GET", "/cookies") => ("200 OK", "{}".to_owned()),
+                ("GET", "/big") => ("200 OK", format!("\"{} NEEDLE\"", "x".repeat(100_000))),
+                ("GET", p) if p.starts_with("/query") => ("200 OK", "{}".to_owned()),
                 _ => ("404 Not Found", r#"{"code": "NotFound"}"#.to_owned()),
             };
             let in_an_hour = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
@@ -77,6 +85,7 @@ fn serve() -> (String, Seen) {
                 "/moved" => "location: /status\r\n".to_owned(),
                 "/busy" => "retry-after: 120\r\n".to_owned(),
                 "/busy-date" => format!("retry-after: {}\r\n", httpdate::fmt_http_date(in_an_hour)),
+                "/cookies" => "set-cookie: a=1\r\nset-cookie: b=2\r\nx-multi: one\r\nx-multi: two\r\n".to_owned(),
                 _ => String::new(),
             };
             let _ = write!(
@@ -773,4 +782,77 @@ fn a_nul_character_in_a_command_input_is_named() {
     let ran = sb.run(&["run", "rb.yaml", "--params-file", "p.json", "--progress", "plain"]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(ran.stderr.contains("`env.V` holds a NUL character"), "{}", ran.stderr);
+}
+
+/// An answer's values a task keeps secret are masked in the error that quotes them; a header
+/// sent twice keeps both values; `body_contains` reads the whole answer; a null query value is
+/// left out; a header value with a line break is refused before anything is sent.
+#[test]
+fn http_answers_are_read_whole_and_their_secrets_kept() {
+    let (base, seen) = serve();
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        r#"version: 1
+name: answers
+params:
+  base: { type: string, required: true }
+  none: { type: string }
+tasks:
+  token:
+    uses: http
+    secret_outputs: [json, body]
+    on_failure: continue
+    retry: { attempts: 1 }
+    with: { url: "${{ params.base }}/token", expect: { status: 201 } }
+  cookies: { uses: http, with: { url: "${{ params.base }}/cookies" } }
+  show:
+    uses: shell
+    with:
+      run: 'printf "%s|%s" "$C" "$M" > headers.txt'
+      env: { C: "${{ tasks.cookies.outputs.headers['set-cookie'] }}", M: "${{ tasks.cookies.outputs.headers['x-multi'] }}" }
+  big: { uses: http, with: { url: "${{ params.base }}/big", expect: { body_contains: NEEDLE } } }
+  query: { uses: http, with: { url: "${{ params.base }}/query", query: { c: "${{ params.none }}", d: 1 } } }
+"#,
+    );
+    let ran = sb.run(&["run", "rb.yaml", "-p", &format!("base={base}"), "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "token fails, the rest succeeds: {}", ran.stderr);
+    assert!(ran.stderr.contains("answered 200, expected 201"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("tk-S3CRETV4LUE"), "{}", ran.stderr);
+    for entry in std::fs::read_dir(sb.path().join(".drctl/runs")).unwrap().flatten() {
+        for file in ["journal.log", "drctl.log"] {
+            let text = std::fs::read_to_string(entry.path().join(file)).unwrap_or_default();
+            assert!(!text.contains("tk-S3CRETV4LUE"), "{file}: {text}");
+        }
+    }
+    let states = sb.task_states(&ran.run_id());
+    assert_eq!((states["big"].0.as_str(), states["query"].0.as_str()), ("succeeded", "succeeded"));
+    assert_eq!(sb.read("headers.txt"), "a=1\nb=2|one, two");
+    let paths: Vec<String> = seen.lock().unwrap().iter().map(|(_, p, _)| p.clone()).collect();
+    assert!(paths.contains(&"/query?d=1".to_owned()), "{paths:?}");
+    // A header value that cannot be sent is refused before the run starts, naming it.
+    sb.write(
+        "hdr.yaml",
+        "version: 1\nname: hdr\nparams:\n  v: { type: string }\ntasks:\n  h: { uses: http, with: { url: \"http://127.0.0.1:9/\", \
+         headers: { X-K: \"${{ params.v }}\" } } }\n",
+    );
+    let refused = sb.run(&["run", "hdr.yaml", "-p", "v=a\nb"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("`headers.X-K` holds a line break"), "{}", refused.stderr);
+}
+
+/// An outputs file that is not text fails the task at once, naming its line: running the
+/// command again would repeat what it did and fail the same way.
+#[test]
+fn an_outputs_file_that_is_not_text_fails_without_a_retry() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: o\ndefaults: { retry: { attempts: 3, delay: 10ms } }\ntasks:\n  create: { uses: shell, with: { \
+         run: 'echo created >> side.txt; printf \"a=1\\nid=\\351t\\351\\n\" >> \"$DRCTL_OUTPUT\"' } }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--progress", "plain"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("$DRCTL_OUTPUT line 2 is not UTF-8 text"), "{}", ran.stderr);
+    assert_eq!(sb.read("side.txt"), "created\n", "the command ran once");
 }

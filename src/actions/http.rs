@@ -103,8 +103,13 @@ impl Default for Http {
     }
 }
 
-/// The answer to a request, as outputs and as the value `until` expressions see.
-pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettings>) -> Result<Outputs, ActionError> {
+/// The answer to a request, as outputs (whose `body` is at most [`BODY_LIMIT`] bytes of it),
+/// and its whole body as text, for `expect.body_contains` and `until`.
+pub(crate) async fn send(
+    clients: &Clients,
+    with: &Value,
+    oci: Option<&OciSettings>,
+) -> Result<(Outputs, String), ActionError> {
     let client = clients.get(with.get("follow_redirects").and_then(Value::as_bool) != Some(false))?;
     let method = with.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
     let method = reqwest::Method::from_bytes(method.as_bytes())
@@ -119,14 +124,19 @@ pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettin
     if let Some(host) = host {
         request = request.header(reqwest::header::HOST, host);
     }
+    // A value that is null (a parameter given no value) leaves its header or query item out,
+    // rather than send the text `null`.
     if let Some(headers) = with.get("headers").and_then(Value::as_object) {
-        for (name, value) in headers {
+        for (name, value) in headers.iter().filter(|(_, v)| !v.is_null()) {
             request = request.header(name.as_str(), value.as_str().map_or_else(|| value.to_string(), str::to_owned));
         }
     }
     if let Some(query) = with.get("query").and_then(Value::as_object) {
-        let pairs: Vec<(String, String)> =
-            query.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect();
+        let pairs: Vec<(String, String)> = query
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .collect();
         request = request.query(&pairs);
     }
     if let Some(json) = with.get("json") {
@@ -158,16 +168,31 @@ pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettin
         // Seconds, or an HTTP date; whole seconds, rounded up, as the output gives them.
         .and_then(|v| crate::oci::retry::parse_retry_after(v, std::time::SystemTime::now()))
         .map(|d| Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)));
-    let headers: Map<String, Value> = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())))
-        .collect();
+    // A header sent more than once keeps every value: joined with `, ` as HTTP combines them
+    // (`Set-Cookie`, which cannot be combined so, with a line break).
+    let mut headers: Map<String, Value> = Map::new();
+    for (k, v) in response.headers() {
+        let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        match headers.get_mut(k.as_str()) {
+            Some(Value::String(seen)) => {
+                seen.push_str(if k == reqwest::header::SET_COOKIE { "\n" } else { ", " });
+                seen.push_str(&value);
+            }
+            _ => {
+                headers.insert(k.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
     let bytes = read_answer(response, url).await?;
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
-    let cut = bytes.len() > BODY_LIMIT;
-    let text =
-        cut_between_words(&String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]), usize::MAX, cut).to_owned();
+    let whole = String::from_utf8_lossy(&bytes).into_owned();
+    let cut = whole.len() > BODY_LIMIT;
+    let mut end = whole.len().min(BODY_LIMIT);
+    while !whole.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &whole[..end];
+    let text = cut_between_words(head, usize::MAX, cut).to_owned();
     let mut outputs = Outputs::new();
     outputs.insert("status".into(), Value::from(status));
     outputs.insert("headers".into(), Value::Object(headers));
@@ -176,7 +201,7 @@ pub(crate) async fn send(clients: &Clients, with: &Value, oci: Option<&OciSettin
     if let Some(delay) = retry_after {
         outputs.insert("retry_after_s".into(), Value::from(delay.as_secs()));
     }
-    Ok(outputs)
+    Ok((outputs, whole))
 }
 
 /// At most `chars` characters of `text`, cut between words: a secret cut in two would show
@@ -196,7 +221,12 @@ fn cut_between_words(text: &str, chars: usize, cut: bool) -> &str {
 }
 
 /// Checks `expect` against a response; the error says what differed.
-pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Outputs) -> Result<(), ActionError> {
+pub(crate) fn check_expectations(
+    url: &str,
+    expect: Option<&Value>,
+    outputs: &Outputs,
+    whole_body: &str,
+) -> Result<(), ActionError> {
     // An expectation that came from an expression is checked once resolved: a mistyped one
     // must fail, not pass.
     match expect {
@@ -256,8 +286,8 @@ pub(crate) fn check_expectations(url: &str, expect: Option<&Value>, outputs: &Ou
         }
     }
     if let Some(needle) = expect.and_then(|e| e.get("body_contains")).and_then(Value::as_str) {
-        let body = outputs.get("body").and_then(Value::as_str).unwrap_or_default();
-        if !body.contains(needle) {
+        // The whole answer, not the part kept as the `body` output.
+        if !whole_body.contains(needle) {
             return Err(ActionError::new(ErrorClass::Assertion, format!("{url}: body does not contain `{needle}`")));
         }
     }
@@ -367,6 +397,15 @@ pub(crate) fn check_request_inputs(with: &Map<String, Value>, known: &[&str]) ->
                             key,
                             format!("`{key}.{name}` must be text, a number or a bool, got {}", type_name(value)),
                         ));
+                    }
+                    // A header value cannot hold a line break or another control character: the
+                    // request could not be sent, whatever the retries.
+                    let text = value.as_str().filter(|t| !is_expression(t));
+                    if key == "headers" && text.is_some_and(|t| reqwest::header::HeaderValue::from_str(t).is_err()) {
+                        problems.push(
+                            InputProblem::new(key, format!("`headers.{name}` holds a line break or another control character"))
+                                .with_help("a header value is one line of text: remove the character (from the parameter or output it comes from)"),
+                        );
                     }
                 }
             }
@@ -488,7 +527,7 @@ impl Action for Http {
     fn run<'a>(&'a self, ctx: &'a ActionContext, with: Value) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let url = with.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let outputs = tokio::select! {
+            let (outputs, whole) = tokio::select! {
                 r = send(&self.clients, &with, self.oci.as_ref()) => r?,
                 () = ctx.cancel.cancelled() => return Err(ActionError::new(ErrorClass::Other, "request cancelled")),
             };
@@ -497,7 +536,10 @@ impl Action for Http {
                 with.get("method").and_then(Value::as_str).unwrap_or("GET"),
                 outputs["status"]
             ));
-            check_expectations(&url, with.get("expect"), &outputs)?;
+            // What the task keeps secret is known as secret before any error can quote it (an
+            // answer's body, a JSON value that differed).
+            ctx.log.outputs(&outputs);
+            check_expectations(&url, with.get("expect"), &outputs, &whole)?;
             Ok(outputs)
         })
     }
@@ -508,11 +550,11 @@ impl Action for Http {
 async fn read_answer(mut response: reqwest::Response, url: &str) -> Result<Vec<u8>, ActionError> {
     let limit = usize::try_from(crate::input::MAX_INPUT).unwrap_or(usize::MAX);
     let mut bytes = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| ActionError::new(ErrorClass::Network, format!("reading the answer from {url}: {e}")))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        let class = if e.is_timeout() { ErrorClass::Timeout } else { ErrorClass::Network };
+        let why = crate::causes::with_causes(&e.without_url());
+        ActionError::new(class, format!("reading the answer from {url} failed: {why}"))
+    })? {
         if bytes.len() + chunk.len() > limit {
             return Err(ActionError::fatal(
                 ErrorClass::Other,

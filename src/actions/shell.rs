@@ -139,14 +139,37 @@ impl OutputFile {
     /// The outputs the command wrote: none if it wrote no file.
     fn read(&mut self) -> Result<Outputs, ActionError> {
         // Bounded: a command that writes without end must not take all the memory there is.
-        let text = match crate::input::read_text(&self.path) {
-            Ok(t) => t,
+        let bytes = match crate::input::read_bytes(&self.path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 self.absent = true;
                 return Ok(Outputs::new());
             }
-            Err(e) => return Err(ActionError::new(ErrorClass::Other, format!("reading outputs: {e}"))),
+            // What the command wrote stays as it is: running it again (a retry) would only
+            // repeat what it did, and fail the same way.
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                return Err(ActionError::fatal(
+                    ErrorClass::Other,
+                    format!(
+                        "$DRCTL_OUTPUT holds more than {} MiB: outputs are for values; write large data to a file \
+                         and output its path",
+                        crate::input::MAX_INPUT / (1024 * 1024)
+                    ),
+                ))
+            }
+            Err(e) => return Err(ActionError::new(ErrorClass::Other, format!("reading $DRCTL_OUTPUT: {e}"))),
         };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            ActionError::fatal(
+                ErrorClass::Other,
+                format!(
+                    "$DRCTL_OUTPUT line {line} is not UTF-8 text: write text (encode other bytes, for example with \
+                     base64)"
+                ),
+            )
+        })?;
         parse_outputs(&text).map_err(|e| ActionError::fatal(ErrorClass::Other, format!("$DRCTL_OUTPUT {e}")))
     }
 }

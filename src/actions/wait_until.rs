@@ -98,21 +98,29 @@ fn duration_input(given: Option<&Value>, key: &str, default: Duration) -> Result
 impl WaitUntil {
     /// One poll of an `http` probe: whether it passed, and what to say of the answer.
     async fn poll_http(&self, request: &Value, until: Option<&Expr>) -> Result<(bool, String), ActionError> {
-        let response = match super::http::send(&self.clients, request, self.oci.as_ref()).await {
-            Ok(response) => response,
+        let (mut response, whole) = match super::http::send(&self.clients, request, self.oci.as_ref()).await {
+            Ok(answer) => answer,
             // A request that cannot be made (a bad URL) never gets an answer.
             Err(e) if e.class == ErrorClass::Input => return Err(e),
             Err(e) => return Ok((false, e.message)),
         };
         let status = format!("status {}", response["status"]);
-        if let Some(expr) = until {
-            return judge(expr, &json!({ "response": response }), status);
+        // With `until`, an `expect` given too must hold as well (without one, `until` alone
+        // decides, whatever the status).
+        let expect = request.get("expect");
+        if until.is_none() || expect.is_some() {
+            match super::http::check_expectations("probe", expect, &response, &whole) {
+                Ok(()) => {}
+                // A mistyped expectation never passes: say so now.
+                Err(e) if e.class == ErrorClass::Input => return Err(e),
+                Err(_) => return Ok((false, status)),
+            }
         }
-        match super::http::check_expectations("probe", request.get("expect"), &response) {
-            Ok(()) => Ok((true, status)),
-            // A mistyped expectation never passes: say so now.
-            Err(e) if e.class == ErrorClass::Input => Err(e),
-            Err(_) => Ok((false, status)),
+        // `until` reads the whole answer: nothing of a probe's is kept.
+        response.insert("body".into(), Value::String(whole));
+        match until {
+            Some(expr) => judge(expr, &json!({ "response": response }), status),
+            None => Ok((true, status)),
         }
     }
 }

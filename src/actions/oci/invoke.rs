@@ -129,7 +129,7 @@ impl Action for FunctionInvokeAction {
                 })?;
                 req = req.endpoint(url);
             }
-            let outputs = match client.send(req).await {
+            let (outputs, whole) = match client.send(req).await {
                 Ok(response) => {
                     let headers: Map<String, Value> = response
                         .headers
@@ -139,12 +139,13 @@ impl Action for FunctionInvokeAction {
                     let text =
                         String::from_utf8_lossy(&response.body[..response.body.len().min(BODY_LIMIT)]).into_owned();
                     let parsed: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-                    outputs(response.status.as_u16(), text, parsed, Value::Object(headers))
+                    let whole = String::from_utf8_lossy(&response.body).into_owned();
+                    (outputs(response.status.as_u16(), text, parsed, Value::Object(headers)), whole)
                 }
                 // A status the task expects (a function's error, say) is an answer, not a failure.
                 Err(ClientError::Api(e)) if expects_status(&with, e.status) => {
                     let parsed = json!({"code": e.code, "message": e.message});
-                    outputs(e.status, parsed.to_string(), parsed, json!({}))
+                    (outputs(e.status, parsed.to_string(), parsed.clone(), json!({})), parsed.to_string())
                 }
                 Err(e) => {
                     let err = action_error(e);
@@ -158,7 +159,9 @@ impl Action for FunctionInvokeAction {
             ctx.log.line(&format!("invoked {id} in {region} -> {status}"));
             let expect = with.get("expect").map(expect_for_http);
             let name = format!("function {id} in {region}");
-            check_expectations(&name, expect.as_ref(), &outputs).map_err(|e| {
+            // What the task keeps secret is known as secret before an error can quote it.
+            ctx.log.outputs(&outputs);
+            check_expectations(&name, expect.as_ref(), &outputs, &whole).map_err(|e| {
                 if matches!(e.class, ErrorClass::HttpStatus(_) | ErrorClass::Assertion) {
                     e
                 } else {
