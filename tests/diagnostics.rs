@@ -10,6 +10,15 @@ fn validate_json(sb: &Sandbox, file: &str) -> serde_json::Value {
     serde_json::from_str(&ran.stdout).expect("json")
 }
 
+/// What `validate` prints of a runbook it refuses (exit 2), drawn 100 columns wide.
+fn refused(text: &str) -> String {
+    let sb = Sandbox::new();
+    sb.write("rb.yaml", text);
+    let ran = sb.command(&["validate", "rb.yaml"]).env("COLUMNS", "100").output().unwrap();
+    assert_eq!(ran.status.code(), Some(2));
+    String::from_utf8_lossy(&ran.stderr).into_owned()
+}
+
 #[test]
 fn every_problem_is_reported_with_its_place() {
     let sb = Sandbox::new();
@@ -317,29 +326,17 @@ fn an_expression_inside_a_literal_for_each_list_is_refused() {
 
 #[test]
 fn outputs_that_built_in_actions_never_give_are_refused_with_the_names_they_give() {
-    let sb = Sandbox::new();
-    sb.write("rb.yaml", include_str!("fixtures/invalid/unknown-outputs.yaml"));
-    let ran = sb.command(&["validate", "rb.yaml"]).env("COLUMNS", "100").output().unwrap();
-    assert_eq!(ran.status.code(), Some(2));
-    insta::assert_snapshot!(String::from_utf8_lossy(&ran.stderr));
+    insta::assert_snapshot!(refused(include_str!("fixtures/invalid/unknown-outputs.yaml")));
 }
 
 #[test]
 fn misspelled_resource_fields_are_refused_with_the_field_they_likely_mean() {
-    let sb = Sandbox::new();
-    sb.write("rb.yaml", include_str!("fixtures/invalid/misspelled-fields.yaml"));
-    let ran = sb.command(&["validate", "rb.yaml"]).env("COLUMNS", "100").output().unwrap();
-    assert_eq!(ran.status.code(), Some(2));
-    insta::assert_snapshot!(String::from_utf8_lossy(&ran.stderr));
+    insta::assert_snapshot!(refused(include_str!("fixtures/invalid/misspelled-fields.yaml")));
 }
 
 #[test]
 fn member_reads_indexes_and_orderings_that_fail_for_every_value_of_a_type_are_refused() {
-    let sb = Sandbox::new();
-    sb.write("rb.yaml", include_str!("fixtures/invalid/type-errors.yaml"));
-    let ran = sb.command(&["validate", "rb.yaml"]).env("COLUMNS", "100").output().unwrap();
-    assert_eq!(ran.status.code(), Some(2));
-    insta::assert_snapshot!(String::from_utf8_lossy(&ran.stderr));
+    insta::assert_snapshot!(refused(include_str!("fixtures/invalid/type-errors.yaml")));
 }
 
 #[test]
@@ -780,11 +777,7 @@ fn an_alias_bomb_is_refused_where_it_goes_past_the_budget() {
 /// inputs (which the reader does not apply) are refused, each at its place.
 #[test]
 fn computed_task_names_and_merge_keys_in_inputs_are_refused() {
-    let sb = Sandbox::new();
-    sb.write("rb.yaml", include_str!("fixtures/invalid/reads.yaml"));
-    let ran = sb.command(&["validate", "rb.yaml"]).env("COLUMNS", "100").output().unwrap();
-    assert_eq!(ran.status.code(), Some(2));
-    insta::assert_snapshot!(String::from_utf8_lossy(&ran.stderr));
+    insta::assert_snapshot!(refused(include_str!("fixtures/invalid/reads.yaml")));
 }
 
 /// A `for_each` expression that reads nothing gives at validate what it gives at run time: one
