@@ -1549,3 +1549,25 @@ tasks:
     assert_eq!(nothing.code, 2, "{}", nothing.stderr);
     assert!(nothing.stderr.contains("none of them failed"), "{}", nothing.stderr);
 }
+
+/// The simulator directory of a `--sim` run is gone: a later command on the run refuses
+/// rather than go on against an empty simulator, and says what to do.
+#[test]
+fn a_sim_run_whose_simulator_is_gone_is_not_resumed_against_an_empty_one() {
+    let sb = Sandbox::new();
+    sb.write(
+        "rb.yaml",
+        "version: 1\nname: simgone\ntasks:\n  gate: { uses: approval, with: { message: go? } }\n  regions:\n    uses: oci.request\n    depends_on: [gate]\n    with: { method: GET, service: identity, region: us-ashburn-1, path: /20160918/regions }\n",
+    );
+    let ran = sb.run(&["run", "rb.yaml", "--sim", "--progress", "plain"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let run = ran.run_id();
+    let sim = sb.path().join(".drctl/sim");
+    std::fs::rename(&sim, sb.path().join("sim.bak")).unwrap();
+    let approve = sb.run(&["approve", &run, "gate", "--reason", "go"]);
+    assert_eq!(approve.code, 2, "{}", approve.stderr);
+    assert!(approve.stderr.contains("simulator in") && approve.stderr.contains("is gone"), "{}", approve.stderr);
+    assert_eq!(sb.task_states(&run)["gate"].0, "pending", "nothing was recorded: {}", approve.stderr);
+    std::fs::rename(sb.path().join("sim.bak"), &sim).unwrap();
+    assert_eq!(sb.run(&["approve", &run, "gate", "--reason", "go"]).code, 0);
+}

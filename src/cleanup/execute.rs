@@ -84,7 +84,13 @@ pub struct Executor {
     pub cancel: CancellationToken,
     /// Where registry credentials come from (see [`crate::actions::oci::OciSettings`]).
     pub docker_config: Option<std::path::PathBuf>,
+    /// Told each item's result as soon as it is known, to put it on record then: a cleanup cut
+    /// short must not forget what it already removed.
+    pub record: RecordResult,
 }
+
+/// Puts an item's result on record (see [`Executor::record`]).
+pub type RecordResult = Box<dyn Fn(&Undo, &ItemResult) + Send + Sync>;
 
 impl Executor {
     /// Runs every item of `plan`, dependents first; results are in plan order.
@@ -94,10 +100,13 @@ impl Executor {
         let mut started = vec![false; n];
         let mut running: JoinSet<ItemResult> = JoinSet::new();
         let mut jobs: HashMap<tokio::task::Id, usize> = HashMap::new();
+        let settle = |results: &mut Vec<Option<ItemResult>>, i: usize, r: ItemResult| {
+            (self.record)(&plan.items[i], &r);
+            results[i] = Some(r);
+        };
         loop {
             let mut progressed = false;
-            for i in 0..n {
-                let item = &plan.items[i];
+            for (i, item) in plan.items.iter().enumerate() {
                 if started[i]
                     || running.len() >= self.parallelism.max(1)
                     || item.after.iter().any(|&j| results[j].is_none())
@@ -126,25 +135,25 @@ impl Executor {
                 };
                 if let Some(user) = in_use {
                     let detail = format!("{user}, which was built on it, stays (it is not this drill's)");
-                    results[i] = Some(result(item, Outcome::Kept, detail, 0));
+                    settle(&mut results, i, result(item, Outcome::Kept, detail, 0));
                 } else if stuck.is_empty() {
                     let job = Job::new(self, &plan.run_id, item);
                     let handle = running.spawn(job.run());
                     jobs.insert(handle.id(), i);
                 } else {
                     let detail = format!("not tried: {} still there", stuck.join(", "));
-                    results[i] = Some(result(item, Outcome::Blocked, detail, 0));
+                    settle(&mut results, i, result(item, Outcome::Blocked, detail, 0));
                 }
             }
             match running.join_next_with_id().await {
                 Some(Ok((id, r))) => {
                     if let Some(i) = jobs.remove(&id) {
-                        results[i] = Some(r);
+                        settle(&mut results, i, r);
                     }
                 }
                 Some(Err(e)) => {
                     if let Some(i) = jobs.remove(&e.id()) {
-                        results[i] = Some(result(&plan.items[i], Outcome::Failed, format!("stopped: {e}"), 0));
+                        settle(&mut results, i, result(&plan.items[i], Outcome::Failed, format!("stopped: {e}"), 0));
                     }
                 }
                 // Nothing runs and nothing could start: every item is done (the plan is acyclic,
@@ -153,7 +162,17 @@ impl Executor {
                 None => {}
             }
         }
-        results.into_iter().zip(&plan.items).map(|(r, item)| r.unwrap_or_else(|| unreached(item))).collect()
+        results
+            .into_iter()
+            .zip(&plan.items)
+            .map(|(r, item)| {
+                r.unwrap_or_else(|| {
+                    let r = unreached(item);
+                    (self.record)(item, &r);
+                    r
+                })
+            })
+            .collect()
     }
 }
 

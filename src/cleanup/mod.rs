@@ -126,6 +126,25 @@ impl Prepared {
             at: started_at,
         });
         journal.flush().wait().await.map_err(recording)?;
+        let by = Actor::current();
+        // Each item goes on record as soon as it is done (synced within the journal's linger,
+        // or with the next sync): a cleanup cut short, run again, leaves what this one removed
+        // (an image a later failover copied is not deleted).
+        let (record_journal, actor) = (journal.clone(), by.clone());
+        let record = move |item: &plan::Undo, r: &execute::ItemResult| {
+            let mut reason =
+                format!("{} {}", r.outcome.as_str(), if r.resource.is_empty() { &r.action } else { &r.resource });
+            if !r.detail.is_empty() {
+                reason.push_str(&format!(": {}", r.detail));
+            }
+            record_journal.append_nowait(&Record::Audit {
+                action: AuditAction::Cleanup,
+                task: Some(item.id.clone()),
+                actor: actor.clone(),
+                reason,
+                at: r.at,
+            });
+        };
         let executor = execute::Executor {
             actions: self.actions.clone(),
             parallelism,
@@ -133,25 +152,10 @@ impl Prepared {
             log: Arc::new(CleanupLog { journal: journal.clone() }),
             cancel,
             docker_config,
+            record: Box::new(record),
         };
         let results = executor.run(&self.plan).await;
-        let report =
-            CleanupReport { run_id: run_id.clone(), by: Actor::current(), started_at, ended_at: now_millis(), results };
-        for r in &report.results {
-            let item = self.plan.items.iter().find(|i| i.id.to_string() == r.instance);
-            let mut reason =
-                format!("{} {}", r.outcome.as_str(), if r.resource.is_empty() { &r.action } else { &r.resource });
-            if !r.detail.is_empty() {
-                reason.push_str(&format!(": {}", r.detail));
-            }
-            journal.append_nowait(&Record::Audit {
-                action: AuditAction::Cleanup,
-                task: item.map(|i| i.id.clone()),
-                actor: report.by.clone(),
-                reason,
-                at: r.at,
-            });
-        }
+        let report = CleanupReport { run_id: run_id.clone(), by, started_at, ended_at: now_millis(), results };
         journal.flush().wait().await.map_err(recording)?;
         let json = serde_json::to_vec_pretty(&report)
             .map_err(|e| CleanupError::Record { run_id: run_id.clone(), reason: e.to_string() })?;

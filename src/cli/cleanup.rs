@@ -87,8 +87,9 @@ async fn clean(
             cancel.cancel();
         }
     });
-    let report = prepared.execute(args.parallelism.max(1), cancel, docker_config).await.map_err(cli_error);
+    let report = prepared.execute(args.parallelism.max(1), cancel.clone(), docker_config).await.map_err(cli_error);
     signals.abort();
+    let interrupted = cancel.is_cancelled();
     let report = report?;
     for r in &report.results {
         let what = if r.resource.is_empty() { r.action.as_str() } else { r.resource.as_str() };
@@ -110,6 +111,14 @@ async fn clean(
         .filter_map(|o| counts.get(o.as_str()).map(|n| format!("{n} {}", o.as_str())))
         .collect();
         crate::errln!("cleanup of {}: {} (recorded in {})", report.run_id, parts.join(", "), cleanup::RESULTS_FILE);
+    }
+    // Cut short by Ctrl-C or another signal: interrupted (130), not failed; running it again
+    // goes on where it stopped.
+    if interrupted {
+        if !quiet {
+            crate::errln!("interrupted; to go on: drctl cleanup {}{}", report.run_id, dir.state_dir_flag());
+        }
+        return Ok(Exit::Interrupted);
     }
     Ok(if report.failed() { Exit::Failed } else { Exit::Success })
 }

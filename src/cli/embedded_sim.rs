@@ -102,22 +102,24 @@ impl EmbeddedSim {
         let saved = std::fs::read_to_string(&ports).ok().and_then(|t| t.trim().parse::<u16>().ok());
         let mut launched = None;
         for attempt in 0..8 {
-            args.port_base = saved.unwrap_or_else(|| rand::random_range(20_000..60_000));
+            // Below the kernel's range for outgoing connections (32768-60999 on Linux): a port
+            // there can be held for a minute by a closed connection of any program, and the
+            // directory's ports are kept for good.
+            args.port_base = saved.unwrap_or_else(|| rand::random_range(10_000..30_000));
             match serve_apart(args.clone()).await {
                 Ok(l) => {
                     launched = Some(l);
                     break;
                 }
                 Err(crate::sim::SimError::Bind { .. }) if saved.is_none() && attempt < 7 => continue,
-                // The directory's ports are taken: most likely by a `drctl sim` serving it.
-                // Like a run another process drives: not a failed run, but one that cannot
-                // start here now (exit 2).
+                // The directory's ports are taken, by another program (no drctl serves the
+                // directory: that would be `Busy`), or for a minute by a closed connection that
+                // used one. Not a failed run, but one that cannot start here now (exit 2).
                 Err(e @ crate::sim::SimError::Bind { .. }) => {
                     return Err(CliError::usage_help(
                         format!("simulator in {}: {e}", dir.display()),
-                        "another drctl may be serving this simulator directory (`drctl sim --dir` or a run in \
-                         progress): stop it, or point at it with --endpoints DIR/endpoints.json --config-file \
-                         DIR/config instead of --sim",
+                        "another program holds the port, or a connection closed a moment ago still does (it frees \
+                         it within a minute): try again shortly; `ss -tanp` shows what holds it",
                     ))
                 }
                 Err(e @ crate::sim::SimError::Busy { .. }) => {
@@ -189,7 +191,19 @@ impl EmbeddedSim {
     /// on that run (resume, cleanup), unless the operator names other endpoints.
     pub async fn of_run(recorded: Option<&str>, oci: &OciArgs) -> Result<Option<EmbeddedSim>, CliError> {
         match recorded {
-            Some(dir) if oci.endpoints.is_none() => Ok(Some(EmbeddedSim::start(Path::new(dir), None, true).await?)),
+            Some(dir) if oci.endpoints.is_none() => {
+                // Started afresh, an empty simulator would stand in for the one the run changed:
+                // refused, naming the directory.
+                if !Path::new(dir).join(STATE).exists() {
+                    return Err(CliError::usage_help(
+                        format!(
+                            "the run's simulator in {dir} is gone (no {STATE} there): what the run made in it is lost"
+                        ),
+                        "restore the directory, or start a new run with --sim (which seeds a new simulator)",
+                    ));
+                }
+                Ok(Some(EmbeddedSim::start(Path::new(dir), None, true).await?))
+            }
             _ => Ok(None),
         }
     }

@@ -80,6 +80,7 @@ pub fn build(dir: &RunDir, actions: &ActionRegistry) -> Result<Report, ReportErr
             state: i.state.clone(),
             error: i.error.clone().unwrap_or_else(|| i.state.clone()),
             at: i.end,
+            attempts_made: i.attempts,
             attempts: i.attempt_log.iter().filter(|a| a.error.is_some()).cloned().collect(),
         })
         .collect();

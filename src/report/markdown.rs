@@ -223,9 +223,10 @@ fn failures(out: &mut String, report: &Report) {
         let _ = writeln!(out, "### {} ({}, phase {})\n", cell(&f.task), f.state, cell(&f.phase));
         if let Some(at) = f.at {
             // A denied approval, or a task whose inputs were refused, made no attempt.
-            match f.attempts.len() {
+            match f.attempts_made {
                 0 => writeln!(out, "At {}, without an attempt.", timestamp(at)),
-                n => writeln!(out, "At {} after {n} attempt(s).", timestamp(at)),
+                1 => writeln!(out, "At {} after 1 attempt.", timestamp(at)),
+                n => writeln!(out, "At {} after {n} attempts.", timestamp(at)),
             }
             .unwrap_or_default();
         }

@@ -189,6 +189,8 @@ pub struct FailureReport {
     pub state: String,
     pub error: String,
     pub at: Option<Millis>,
+    /// How many attempts it made, those cancelled or cut short by a crash included.
+    pub attempts_made: u32,
     /// Every failed attempt before the end: (attempt, class, error).
     pub attempts: Vec<AttemptReport>,
 }
