@@ -30,6 +30,14 @@ pub fn read_text(path: &Path) -> std::io::Result<String> {
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
 }
 
+/// The line and column of the first byte of `bytes` that is not UTF-8, if any.
+pub fn not_utf8_at(bytes: &[u8]) -> Option<(usize, usize)> {
+    let valid = &bytes[..std::str::from_utf8(bytes).err()?.valid_up_to()];
+    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    Some((line, column))
+}
+
 /// The bytes of `path`, at most [`MAX_INPUT`].
 pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     read_limited(path, MAX_INPUT)

@@ -187,12 +187,7 @@ pub(crate) async fn send(
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
     let whole = String::from_utf8_lossy(&bytes).into_owned();
     let cut = whole.len() > BODY_LIMIT;
-    let mut end = whole.len().min(BODY_LIMIT);
-    while !whole.is_char_boundary(end) {
-        end -= 1;
-    }
-    let head = &whole[..end];
-    let text = cut_between_words(head, usize::MAX, cut).to_owned();
+    let text = cut_between_words(head(&whole, BODY_LIMIT), usize::MAX, cut).to_owned();
     let mut outputs = Outputs::new();
     outputs.insert("status".into(), Value::from(status));
     outputs.insert("headers".into(), Value::Object(headers));
@@ -202,6 +197,15 @@ pub(crate) async fn send(
         outputs.insert("retry_after_s".into(), Value::from(delay.as_secs()));
     }
     Ok((outputs, whole))
+}
+
+/// The first `bytes` bytes of `text` at most, ending on a whole character.
+pub(crate) fn head(text: &str, bytes: usize) -> &str {
+    let mut end = text.len().min(bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// At most `chars` characters of `text`, cut between words: a secret cut in two would show

@@ -160,8 +160,7 @@ impl OutputFile {
             Err(e) => return Err(ActionError::new(ErrorClass::Other, format!("reading $DRCTL_OUTPUT: {e}"))),
         };
         let text = String::from_utf8(bytes).map_err(|e| {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let line = crate::input::not_utf8_at(e.as_bytes()).map_or(1, |(line, _)| line);
             ActionError::fatal(
                 ErrorClass::Other,
                 format!(

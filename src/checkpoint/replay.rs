@@ -244,22 +244,8 @@ impl Replay {
     }
 
     /// Every instance of the runbook, in its order: a `for_each` task's expanded items, or the
-    /// task itself while it has not expanded.
-    pub fn runbook_instances(&self, runbook: &crate::runbook::checked::Runbook) -> Vec<InstanceId> {
-        let mut out = Vec::with_capacity(runbook.tasks.len());
-        for task in &runbook.tasks {
-            match self.expansions.get(&task.id) {
-                Some(keys) => {
-                    out.extend(keys.iter().map(|k| InstanceId { task: task.id.clone(), key: Some(k.clone()) }))
-                }
-                None => out.push(InstanceId { task: task.id.clone(), key: None }),
-            }
-        }
-        out
-    }
-
-    /// What a listing of the run shows, in runbook order: each instance, and a `for_each` task
-    /// over no items as the task itself (it has no instance, yet it ran).
+    /// task itself while it has not expanded, or when it expanded to no items (it has no
+    /// instance, yet it ran).
     pub fn listed_instances(&self, runbook: &crate::runbook::checked::Runbook) -> Vec<InstanceId> {
         let mut out = Vec::with_capacity(runbook.tasks.len());
         for task in &runbook.tasks {

@@ -25,7 +25,7 @@ pub struct ValidateArgs {
 pub fn load_file(file: &std::path::Path) -> Result<Runbook, CliError> {
     let bytes = crate::input::read_bytes(file)
         .map_err(|e| CliError::usage(format!("cannot read runbook {}: {e}", file.display())))?;
-    if let Some((line, column)) = not_utf8_at(&bytes) {
+    if let Some((line, column)) = crate::input::not_utf8_at(&bytes) {
         return Err(CliError::usage_help(
             format!("{}:{line}:{column}: the runbook is not UTF-8 text", file.display()),
             "save the file as UTF-8",
@@ -34,14 +34,6 @@ pub fn load_file(file: &std::path::Path) -> Result<Runbook, CliError> {
     let text = String::from_utf8(bytes).unwrap_or_default();
     let actions = crate::actions::builtin();
     Ok(crate::runbook::load(&file.display().to_string(), &text, &actions)?)
-}
-
-/// The line and column of the first byte that is not UTF-8, if any.
-fn not_utf8_at(bytes: &[u8]) -> Option<(usize, usize)> {
-    let valid = &bytes[..std::str::from_utf8(bytes).err()?.valid_up_to()];
-    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-    let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-    Some((line, column))
 }
 
 pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
@@ -127,7 +119,7 @@ pub fn validate(args: ValidateArgs) -> Result<Exit, CliError> {
         (Err(e @ CliError::Usage { .. }), OutputFormat::Json) => {
             // A file that cannot be read is reported in the same shape, for tools; one that is
             // not UTF-8, at the first byte that is not.
-            let place = crate::input::read_bytes(&args.file).ok().and_then(|bytes| not_utf8_at(&bytes));
+            let place = crate::input::read_bytes(&args.file).ok().and_then(|bytes| crate::input::not_utf8_at(&bytes));
             let (line, column) = place.map_or((None, None), |(l, c)| (Some(l), Some(c)));
             let help = e.help();
             let problem = json!({ "code": "drctl::read", "message": e.to_string(), "line": line, "column": column, "help": help });

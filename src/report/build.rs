@@ -211,12 +211,7 @@ fn instance(id: &InstanceId, rec: Option<&InstanceRecord>, shape: &Shape<'_>) ->
         .filter(|r| r.state == TaskState::Skipped && !r.engine_skip)
         .and_then(|r| r.attempt_spans.last())
         .and_then(|span| span.end);
-    let start = rec.and_then(InstanceRecord::started_at);
     let end = after_attempts.or_else(|| rec.and_then(|r| r.end));
-    let duration_ms = match after_attempts {
-        Some(end) => start.map(|s| end.saturating_sub(s)),
-        None => rec.and_then(InstanceRecord::duration_ms),
-    };
     InstanceReport {
         id: id.to_string(),
         task: id.task.clone(),
@@ -224,9 +219,10 @@ fn instance(id: &InstanceId, rec: Option<&InstanceRecord>, shape: &Shape<'_>) ->
         phase,
         action,
         state: state_name(state).to_owned(),
-        start,
+        start: rec.and_then(InstanceRecord::started_at),
         end,
-        duration_ms,
+        // Without the time no drctl drove the run: set by the caller, which has the replay.
+        duration_ms: None,
         attempts,
         retries: attempts.saturating_sub(1),
         attempt_log,

@@ -136,10 +136,9 @@ impl Action for FunctionInvokeAction {
                         .iter()
                         .map(|(k, v)| (k.as_str().to_string(), json!(String::from_utf8_lossy(v.as_bytes()))))
                         .collect();
-                    let text =
-                        String::from_utf8_lossy(&response.body[..response.body.len().min(BODY_LIMIT)]).into_owned();
-                    let parsed: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
                     let whole = String::from_utf8_lossy(&response.body).into_owned();
+                    let text = crate::actions::http::head(&whole, BODY_LIMIT).to_owned();
+                    let parsed: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
                     (outputs(response.status.as_u16(), text, parsed, Value::Object(headers)), whole)
                 }
                 // A status the task expects (a function's error, say) is an answer, not a failure.

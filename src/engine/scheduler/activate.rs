@@ -93,16 +93,11 @@ impl Scheduler<'_> {
     fn items(&mut self, t: TaskIdx, kept: bool) -> Option<Vec<(Option<String>, Option<Value>)>> {
         let cfg = self.cfg;
         let task = &cfg.runbook.tasks[t];
-        // A `for_each` task whose list failed before it had items, then skipped by an operator
-        // as a whole: that decision stands, as one instance.
-        let skipped_whole = || {
-            let id = InstanceId { task: task.id.clone(), key: None };
-            !self.replay.expansions.contains_key(&task.id)
-                && self.replay.instance(&id).is_some_and(|r| r.state == TaskState::Skipped && !r.engine_skip)
-        };
         let items = match &task.for_each {
             None => vec![(None, None)],
-            Some(_) if skipped_whole() => vec![(None, None)],
+            // Its list failed before it had items, then an operator skipped it as a whole: that
+            // decision stands, as one instance.
+            Some(_) if !self.replay.expansions.contains_key(&task.id) && self.recorded_done(t) => vec![(None, None)],
             Some(_) if kept => {
                 let keys = self.replay.expansions.get(&task.id).cloned().unwrap_or_default();
                 keys.into_iter().map(|k| (Some(k), None)).collect()
@@ -184,10 +179,7 @@ impl Scheduler<'_> {
                         OnFailure::Pause => Some((RunState::Paused, "pausing the run")),
                         OnFailure::Continue => None,
                     };
-                    let outranks = |state| {
-                        self.stopping.is_none() || (state, self.stopping) == (RunState::Failed, Some(RunState::Paused))
-                    };
-                    if let Some((state, what)) = stop.filter(|(state, _)| outranks(*state)) {
+                    if let Some((state, what)) = stop.filter(|(state, _)| self.stops_anew(*state)) {
                         let flags = cfg.run_dir.resume_flags();
                         let retry = crate::ui::operator_command("retry", &cfg.run_dir.id, &id.to_string(), &flags);
                         cfg.observer.notice(&format!("{id} was denied; {what}; to ask again: {retry}"));

@@ -75,18 +75,15 @@ impl Scheduler<'_> {
                 cfg.observer.finished(&id, Finish::Failed, elapsed, &error);
                 self.failed.push(id.clone());
                 match task.on_failure {
-                    // A failure that aborts outranks a pause that came first: the run ends
-                    // failed (exit 1), not waiting for an operator (exit 3). An interrupt stays
-                    // what it was.
                     OnFailure::Abort => {
-                        if matches!(self.stopping, None | Some(RunState::Paused)) {
+                        if self.stops_anew(RunState::Failed) {
                             cfg.observer.notice(&format!("{id} failed; aborting (no new tasks start)"));
                             self.stopping = Some(RunState::Failed);
                             cfg.stop_attempts.cancel();
                         }
                     }
                     OnFailure::Pause => {
-                        if self.stopping.is_none() {
+                        if self.stops_anew(RunState::Paused) {
                             cfg.observer.notice(&format!("{id} failed; pausing the run"));
                             self.stopping = Some(RunState::Paused);
                             cfg.stop_attempts.cancel();

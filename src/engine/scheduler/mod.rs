@@ -297,6 +297,13 @@ impl<'a> Scheduler<'a> {
         RunScope { params: &self.cfg.params, run: &self.run_value, each, tasks: &self.records }
     }
 
+    /// Whether a failure that stops the run as `state` decides how it ends: the first stop does,
+    /// and an abort outranks a pause that came first (the run ends failed, exit 1, not waiting
+    /// for an operator, exit 3). An interrupt stays what it was.
+    fn stops_anew(&self, state: RunState) -> bool {
+        self.stopping.is_none() || (state, self.stopping) == (RunState::Failed, Some(RunState::Paused))
+    }
+
     /// Whether the journal shows every instance of `t` finished before this segment began.
     fn recorded_done(&self, t: TaskIdx) -> bool {
         let task = &self.cfg.runbook.tasks[t];
